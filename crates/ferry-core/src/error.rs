@@ -1,0 +1,89 @@
+//! The one error type of the Service, with the documented error code of each variant.
+//!
+//! Front ends map these to their protocol in one place (HTTP: `ferry-http/src/error.rs`). The
+//! table of codes is part of the public API: docs/errors.md lists it and must agree with
+//! [`Error::code`]. Internal details travel in [`Error::Internal`] for the log only; fronts
+//! never send them to a client.
+
+use crate::store::StoreError;
+
+/// The Service's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a Service call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The session was closed, replaced by a newer sign-in, expired, or never existed. Code 101.
+    #[error("the session no longer exists")]
+    SessionNotFound,
+    /// Unknown user, wrong password or disabled account: deliberately one answer. Code 102.
+    #[error("sign-in failed: unknown user name, wrong password, or disabled account")]
+    BadCredentials,
+    /// Too many failed sign-ins for this account or address. Code 103.
+    #[error("too many failed sign-ins; try again in {retry_after_secs} seconds")]
+    LockedOut {
+        /// Seconds until the lock-out ends.
+        retry_after_secs: u64,
+    },
+    /// The applicationID is not registered, or is disabled. Code 104.
+    #[error("the application ID is not registered or is disabled")]
+    UnknownApplication,
+    /// The caller's role or permissions do not allow this operation. Code 105.
+    #[error("not permitted: {0}")]
+    NotPermitted(&'static str),
+    /// The user named by the call does not exist. Code 106.
+    #[error("user not found")]
+    UserNotFound,
+    /// The user named by the call is disabled. Code 107.
+    #[error("the user is disabled")]
+    UserInactive,
+    /// Something with that name or ID already exists. Code 108.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// An argument is missing, of the wrong type, or out of range. Code 110.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The metadata store cannot be reached; retry later. Code 120.
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    /// A bug or an unexpected failure; the detail is for the log only. Code 90000.
+    #[error("unexpected error")]
+    Internal(String),
+}
+
+impl Error {
+    /// The documented numeric error code (docs/errors.md).
+    pub fn code(&self) -> u32 {
+        match self {
+            Error::SessionNotFound => 101,
+            Error::BadCredentials => 102,
+            Error::LockedOut { .. } => 103,
+            Error::UnknownApplication => 104,
+            Error::NotPermitted(_) => 105,
+            Error::UserNotFound => 106,
+            Error::UserInactive => 107,
+            Error::AlreadyExists(_) => 108,
+            Error::InvalidArgument(_) => 110,
+            Error::Unavailable => 120,
+            Error::Internal(_) => 90000,
+        }
+    }
+
+    /// Shorthand for an [`Error::InvalidArgument`].
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "metadata store unavailable");
+                Error::Unavailable
+            }
+            StoreError::Conflict(what) => Error::AlreadyExists(what),
+            StoreError::Other(detail) => Error::Internal(detail),
+        }
+    }
+}

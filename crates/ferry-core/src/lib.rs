@@ -1,0 +1,17 @@
+//! The heart of Ferry: the domain types and the [`Service`], which carries out every operation
+//! with its authentication, permission check and audit record.
+//!
+//! Front ends (HTTP today; SFTP and FTPS later) translate their protocol into `Service` calls
+//! and never touch a store. Stores implement the [`store`] port traits defined here. Time comes
+//! from a [`Clock`] so that expiry rules are tested by moving time, never by sleeping.
+
+pub mod clock;
+pub mod domain;
+pub mod error;
+pub mod service;
+pub mod store;
+pub mod text;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::{Error, Result};
+pub use service::{Actor, Caller, LockoutPolicy, Service, ServiceConfig};

@@ -1,0 +1,208 @@
+//! Administration of users and applications: what `ferry user …` and `ferry app …` do, and what
+//! the administration API will call. Every change is audited with the acting [`Actor`].
+
+use super::{Actor, Service, optional_text};
+use crate::domain::{
+    Application, AuditEntry, NewUser, Operation, Outcome, Role, User, application,
+};
+use crate::error::{Error, Result};
+use crate::text;
+
+/// A user to create.
+#[derive(Clone)]
+pub struct NewUserRequest {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// E-mail address (may be empty).
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Initial password; without one the account cannot sign in by password.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for NewUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUserRequest")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Refuses actors who are not administrators.
+    fn require_admin(actor: &Actor) -> Result<()> {
+        match actor {
+            Actor::Cli { .. } => Ok(()),
+            Actor::Session(ctx) if ctx.user.role.may_impersonate() => Ok(()),
+            Actor::Session(_) => Err(Error::NotPermitted("administrators only")),
+        }
+    }
+
+    /// Creates a user.
+    pub async fn add_user(&self, actor: &Actor, req: NewUserRequest) -> Result<User> {
+        Self::require_admin(actor)?;
+        text::user_name("name", &req.name)?;
+        text::email("email", &req.email)?;
+        text::plain("firstName", &req.first_name, text::MAX_PERSON_NAME)?;
+        text::plain("lastName", &req.last_name, text::MAX_PERSON_NAME)?;
+        let password_hash = match req.password {
+            Some(pw) => {
+                text::new_password("password", &pw)?;
+                Some(self.hash_password(pw).await?)
+            }
+            None => None,
+        };
+        let new = NewUser {
+            name: req.name,
+            domain_username: None,
+            first_name: req.first_name,
+            last_name: req.last_name,
+            email: req.email,
+            role: req.role,
+            active: true,
+            user_sync_id: None,
+            password_hash,
+        };
+        let mut tx = self.store.begin().await?;
+        let now = self.clock.now();
+        let id = tx.insert_user(&new, now).await?;
+        let mut e = AuditEntry::new(Operation::UserCreated, Outcome::Success);
+        actor.stamp(&mut e);
+        e.target_user_id = Some(id);
+        e.path = Some(new.name.clone());
+        tx.append_audit(now, e).await?;
+        let user = tx
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| Error::Internal("user vanished after insert".into()))?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Creates the first administrator if the store has no users at all; returns it.
+    /// Used at start-up so that a fresh server can be administered.
+    pub async fn bootstrap_administrator(
+        &self,
+        name: &str,
+        password: String,
+    ) -> Result<Option<User>> {
+        if !self.store.users().await?.is_empty() {
+            return Ok(None);
+        }
+        let req = NewUserRequest {
+            name: name.to_string(),
+            role: Role::Administrator,
+            email: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            password: Some(password),
+        };
+        match self.add_user(&Actor::Cli { os_user: None }, req).await {
+            Ok(u) => Ok(Some(u)),
+            // Another node made it first.
+            Err(Error::AlreadyExists(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Finds a user by login name.
+    pub async fn user_named(&self, name: &str) -> Result<User> {
+        text::plain("name", name, text::MAX_USER_NAME)?;
+        self.store
+            .user_by_name(name)
+            .await?
+            .ok_or(Error::UserNotFound)
+    }
+
+    /// Sets a user's password (and re-enables nothing: a disabled user stays disabled).
+    pub async fn set_password(&self, actor: &Actor, name: &str, password: String) -> Result<()> {
+        Self::require_admin(actor)?;
+        text::new_password("password", &password)?;
+        let mut user = self.user_named(name).await?;
+        user.password_hash = Some(self.hash_password(password).await?);
+        let mut tx = self.store.begin().await?;
+        tx.update_user(&user).await?;
+        let mut e = AuditEntry::new(Operation::PasswordChanged, Outcome::Success);
+        actor.stamp(&mut e);
+        e.target_user_id = Some(user.id);
+        tx.append_audit(self.clock.now(), e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Disables a user and ends all their sessions.
+    pub async fn disable_user(&self, actor: &Actor, name: &str) -> Result<()> {
+        Self::require_admin(actor)?;
+        let user = self.user_named(name).await?;
+        let mut tx = self.store.begin().await?;
+        let now = self.clock.now();
+        let mut current = tx.user_by_id(user.id).await?.ok_or(Error::UserNotFound)?;
+        current.active = false;
+        tx.update_user(&current).await?;
+        for s in tx.sessions_of_user(user.id).await? {
+            tx.delete_session(&s.id).await?;
+            let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
+            e.user_id = Some(s.user_id);
+            e.application_id = Some(s.application_id);
+            e.session_tag = Some(s.id.tag());
+            e.detail = Some("user disabled".into());
+            tx.append_audit(now, e).await?;
+        }
+        let mut e = AuditEntry::new(Operation::UserDisabled, Outcome::Success);
+        actor.stamp(&mut e);
+        e.target_user_id = Some(user.id);
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// All users.
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        Ok(self.store.users().await?)
+    }
+
+    /// Registers an application ID for a client developer (1000 and above).
+    pub async fn add_application(&self, actor: &Actor, id: i64, name: &str) -> Result<Application> {
+        Self::require_admin(actor)?;
+        if id < application::FIRST_CLIENT_ID {
+            return Err(Error::invalid(format!(
+                "application IDs below {} are reserved for Ferry",
+                application::FIRST_CLIENT_ID
+            )));
+        }
+        text::required("name", name, text::MAX_APPLICATION_NAME)?;
+        let name = optional_text(
+            "name",
+            Some(name.trim().to_string()),
+            text::MAX_APPLICATION_NAME,
+        )?
+        .unwrap_or_default();
+        let now = self.clock.now();
+        let app = Application {
+            id,
+            name,
+            enabled: true,
+            created_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_application(&app).await?;
+        let mut e = AuditEntry::new(Operation::ApplicationRegistered, Outcome::Success);
+        actor.stamp(&mut e);
+        e.path = Some(format!("{} {}", app.id, app.name));
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    /// All applications.
+    pub async fn list_applications(&self) -> Result<Vec<Application>> {
+        Ok(self.store.applications().await?)
+    }
+}

@@ -1,0 +1,194 @@
+//! The Service: the one place where operations are authenticated, permitted, carried out and
+//! audited. Front ends hold an `Arc<Service>` and call its methods; it holds the store port,
+//! the clock and the password hasher.
+
+mod admin;
+mod audit_trail;
+mod lockout;
+mod sessions;
+mod signin;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ferry_crypto::PasswordHasher;
+use tokio::sync::Semaphore;
+
+use crate::clock::Clock;
+use crate::domain::{Application, ApplicationId, AuditEntry, Session, User, application};
+use crate::error::{Error, Result};
+use crate::store::MetadataStore;
+
+pub use admin::NewUserRequest;
+pub use audit_trail::{AuditVerification, BrokenLink};
+pub use lockout::LockoutPolicy;
+pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
+
+/// Tunables of the Service. Defaults follow DESIGN.md.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Age at which immutable sessions are removed (DESIGN.md: 48 hours).
+    pub immutable_session_ttl_ms: i64,
+    /// Brute-force protection.
+    pub lockout: LockoutPolicy,
+    /// How many password hashes may be computed at once; each takes the configured Argon2
+    /// memory, so this bounds memory under a flood of sign-ins.
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            immutable_session_ttl_ms: 48 * 3600 * 1000,
+            lockout: LockoutPolicy::default(),
+            max_concurrent_hashes: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        }
+    }
+}
+
+/// Who is on the other end of a call, as the front end saw it.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The client's address (the socket's, or a trusted proxy's report of it).
+    pub ip: Option<IpAddr>,
+    /// The client software, when the protocol tells it (an SSH version string, a User-Agent).
+    pub client_version: Option<String>,
+}
+
+/// Who performs an administrative operation.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// An operator at the `ferry` command line (application 4), named by their OS account.
+    Cli {
+        /// The operating-system user running the command, if known.
+        os_user: Option<String>,
+    },
+    /// A signed-in user of the API.
+    Session(SessionContext),
+}
+
+impl Actor {
+    /// Fills the "who" fields of an audit entry.
+    fn stamp(&self, entry: &mut AuditEntry) {
+        match self {
+            Actor::Cli { os_user } => {
+                entry.application_id = Some(application::ADMIN_CLI);
+                entry.client_version =
+                    Some(concat!("ferry-cli/", env!("CARGO_PKG_VERSION")).into());
+                if entry.detail.is_none() {
+                    entry.detail = os_user.as_ref().map(|u| format!("os user {u}"));
+                }
+            }
+            Actor::Session(ctx) => ctx.stamp(entry),
+        }
+    }
+}
+
+/// A session that was presented and found alive, with its user.
+#[derive(Debug, Clone)]
+pub struct SessionContext {
+    /// The session.
+    pub session: Session,
+    /// Its user, active.
+    pub user: User,
+}
+
+impl SessionContext {
+    /// Fills the "who" fields of an audit entry from this session.
+    pub fn stamp(&self, entry: &mut AuditEntry) {
+        entry.user_id = Some(self.user.id);
+        entry.impersonator_id = self.session.impersonator_id;
+        entry.application_id = Some(self.session.application_id);
+        entry.client_version = self.session.client_version.clone();
+        entry.client_ip = self.session.client_ip.clone();
+        entry.external_user = self.session.external_user.clone();
+        entry.session_tag = Some(self.session.id.tag());
+    }
+}
+
+/// The Service. See the module documentation.
+pub struct Service {
+    store: Arc<dyn MetadataStore>,
+    clock: Arc<dyn Clock>,
+    hasher: Arc<PasswordHasher>,
+    hash_permits: Semaphore,
+    config: ServiceConfig,
+}
+
+impl Service {
+    /// A Service over `store`, telling time by `clock`.
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        clock: Arc<dyn Clock>,
+        hasher: PasswordHasher,
+        config: ServiceConfig,
+    ) -> Self {
+        Service {
+            store,
+            clock,
+            hasher: Arc::new(hasher),
+            hash_permits: Semaphore::new(config.max_concurrent_hashes.max(1)),
+            config,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    /// Whether the metadata store answers (for readiness probes).
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Number of sessions alive now (for metrics).
+    pub async fn live_session_count(&self) -> Result<i64> {
+        Ok(self.store.count_live_sessions(self.clock.now()).await?)
+    }
+
+    /// Runs a password-hasher job on the blocking pool, at most `max_concurrent_hashes` at once.
+    async fn with_hasher<T, F>(&self, job: F) -> Result<T>
+    where
+        F: FnOnce(&PasswordHasher) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self
+            .hash_permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(format!("hash semaphore closed: {e}")))?;
+        let hasher = Arc::clone(&self.hasher);
+        tokio::task::spawn_blocking(move || job(&hasher))
+            .await
+            .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))
+    }
+
+    /// Hashes a new password (already validated).
+    async fn hash_password(&self, password: String) -> Result<String> {
+        self.with_hasher(move |h| h.hash(&password))
+            .await?
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// The application if it may open sessions: registered and enabled.
+    async fn usable_application(&self, id: ApplicationId) -> Result<Application> {
+        match self.store.application(id).await? {
+            Some(app) if app.enabled => Ok(app),
+            _ => Err(Error::UnknownApplication),
+        }
+    }
+}
+
+/// Validates an optional free-text parameter and turns empty text into `None`.
+fn optional_text(param: &str, value: Option<String>, max_chars: usize) -> Result<Option<String>> {
+    match value {
+        Some(v) => {
+            crate::text::plain(param, &v, max_chars)?;
+            Ok(if v.is_empty() { None } else { Some(v) })
+        }
+        None => Ok(None),
+    }
+}

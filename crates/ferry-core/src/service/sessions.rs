@@ -1,0 +1,90 @@
+//! Using and ending sessions: the check every call makes, `Close`, `GetCurrentUser`, and the
+//! removal of expired immutable sessions.
+
+use super::{Caller, Service, SessionContext};
+use crate::domain::{AuditEntry, Operation, Outcome, SessionId, User};
+use crate::error::{Error, Result};
+
+/// A session's `last_used_at` is written at most this often, so that a busy session does not
+/// turn every read into a write.
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// Expired sessions removed per change by the sweeper.
+const SWEEP_BATCH: i64 = 500;
+
+impl Service {
+    /// Checks a presented session: it exists, has not expired, and its user is active.
+    /// Every session-bearing call starts here; any failure is [`Error::SessionNotFound`] (101).
+    pub async fn authenticate(&self, id: &SessionId) -> Result<SessionContext> {
+        let now = self.clock.now();
+        let session = self
+            .store
+            .session(id)
+            .await?
+            .ok_or(Error::SessionNotFound)?;
+        if session.expires_at.is_some_and(|t| t <= now) {
+            return Err(Error::SessionNotFound);
+        }
+        let user = match self.store.user_by_id(session.user_id).await? {
+            Some(u) if u.active && !u.deleted => u,
+            _ => return Err(Error::SessionNotFound),
+        };
+        if now.0 - session.last_used_at.0 >= TOUCH_INTERVAL_MS {
+            // Bookkeeping only: a failure here must not fail the caller's request.
+            if let Err(e) = self.store.touch_session(id, now).await {
+                tracing::warn!(error = %e, "could not record session use");
+            }
+        }
+        Ok(SessionContext { session, user })
+    }
+
+    /// `GetCurrentUser`: the user of a live session.
+    pub async fn current_user(&self, id: &SessionId) -> Result<User> {
+        Ok(self.authenticate(id).await?.user)
+    }
+
+    /// `Close`: deletes the session; later use of it fails with 101.
+    pub async fn close(&self, id: &SessionId, caller: &Caller) -> Result<()> {
+        let ctx = self.authenticate(id).await?;
+        let mut tx = self.store.begin().await?;
+        if !tx.delete_session(id).await? {
+            // Closed or replaced by a concurrent call since we looked.
+            return Err(Error::SessionNotFound);
+        }
+        let mut e = AuditEntry::new(Operation::SignOut, Outcome::Success);
+        ctx.stamp(&mut e);
+        if let Some(ip) = caller.ip {
+            e.client_ip = Some(ip.to_canonical().to_string());
+        }
+        tx.append_audit(self.clock.now(), e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes every session whose expiry has passed, auditing each; returns how many.
+    /// Safe to run on several nodes at once: each batch is one change under the store's lock.
+    pub async fn sweep_expired_sessions(&self) -> Result<usize> {
+        let mut removed = 0;
+        loop {
+            let now = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            let expired = tx.expired_sessions(now, SWEEP_BATCH).await?;
+            let batch = expired.len();
+            for s in expired {
+                tx.delete_session(&s.id).await?;
+                let mut e = AuditEntry::new(Operation::SessionExpired, Outcome::Success);
+                e.user_id = Some(s.user_id);
+                e.impersonator_id = s.impersonator_id;
+                e.application_id = Some(s.application_id);
+                e.session_tag = Some(s.id.tag());
+                e.external_user = s.external_user;
+                tx.append_audit(now, e).await?;
+            }
+            tx.commit().await?;
+            removed += batch;
+            if (batch as i64) < SWEEP_BATCH {
+                return Ok(removed);
+            }
+        }
+    }
+}

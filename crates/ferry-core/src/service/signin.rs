@@ -1,0 +1,340 @@
+//! Opening sessions: `Open`, `OpenImmutable`, `OpenImmutableImpersonate` and
+//! `OpenImmutableUserString` of spec 2.3.2 (the ticket sign-ins join them later).
+//!
+//! The session rules (DESIGN.md §2):
+//! - a non-immutable sign-in replaces the user's previous non-immutable session for the same
+//!   application; other applications' sessions live on;
+//! - immutable sessions are never replaced; they expire `immutable_session_ttl_ms` after
+//!   creation or are closed;
+//! - for the SFTP and FTPS application IDs, an immutable sign-in hands back the immutable
+//!   session the user already has (for the same impersonator and external user, so audit
+//!   attribution never mixes) instead of making another.
+
+use std::net::IpAddr;
+
+use super::lockout::{LockoutKey, remaining_secs};
+use super::{Caller, Service, optional_text};
+use crate::domain::{
+    Application, AuditEntry, Operation, Outcome, Session, SessionData, SessionId, User, UserId,
+    application,
+};
+use crate::error::{Error, Result};
+use crate::text;
+
+/// Whether a sign-in replaces the previous session or adds an immutable one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// `Open`: replaces the user's previous session for the application.
+    Replace,
+    /// `OpenImmutable`: never replaced; expires.
+    Immutable,
+}
+
+/// A password sign-in (`Open`, `OpenImmutable`).
+#[derive(Clone)]
+pub struct OpenRequest {
+    /// `userName`.
+    pub user_name: String,
+    /// `password`.
+    pub password: String,
+    /// `applicationID`.
+    pub application_id: i64,
+    /// `clientVersion`, recorded in the audit.
+    pub client_version: Option<String>,
+    /// Replace or immutable.
+    pub mode: OpenMode,
+}
+
+impl std::fmt::Debug for OpenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenRequest")
+            .field("user_name", &self.user_name)
+            .field("password", &"<redacted>")
+            .field("application_id", &self.application_id)
+            .field("client_version", &self.client_version)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+/// A sign-in on behalf of another user (`OpenImmutableImpersonate`, `OpenImmutableUserString`).
+#[derive(Debug, Clone)]
+pub struct ImpersonateRequest {
+    /// `serviceSessionId`: a live session of an Administrator or System user.
+    pub service_session_id: SessionId,
+    /// `userID` of the user to sign in as.
+    pub user_id: UserId,
+    /// `applicationID`.
+    pub application_id: i64,
+    /// `ipAddress` of the impersonated user's workstation.
+    pub ip_address: String,
+    /// `userString`, recorded as external user on every transfer of the session.
+    pub user_string: Option<String>,
+}
+
+/// Who a new session is for and how it came about.
+struct NewSession<'a> {
+    user: &'a User,
+    app: &'a Application,
+    mode: OpenMode,
+    client_version: Option<String>,
+    client_ip: Option<String>,
+    impersonator_id: Option<UserId>,
+    external_user: Option<String>,
+    /// Lock-out keys to clear on success.
+    clear_keys: Vec<LockoutKey>,
+}
+
+impl Service {
+    /// `Open` and `OpenImmutable`: a sign-in with user name and password.
+    pub async fn open(&self, req: OpenRequest, caller: &Caller) -> Result<SessionData> {
+        text::required("userName", &req.user_name, text::MAX_USER_NAME)?;
+        text::presented_password("password", &req.password)?;
+        let client_version = optional_text(
+            "clientVersion",
+            req.client_version
+                .clone()
+                .or_else(|| caller.client_version.clone()),
+            text::MAX_CLIENT_VERSION,
+        )?;
+        let failure = |detail: &str| {
+            let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
+            e.application_id = Some(req.application_id);
+            e.client_version = client_version.clone();
+            e.client_ip = caller.ip.map(|ip| ip.to_canonical().to_string());
+            e.path = Some(req.user_name.clone());
+            e.detail = Some(detail.to_string());
+            e
+        };
+
+        let app = match self.usable_application(req.application_id).await {
+            Ok(app) => app,
+            Err(e) => {
+                self.audit_alone(failure("unknown or disabled application"))
+                    .await?;
+                return Err(e);
+            }
+        };
+
+        let keys = self.config.lockout.keys(&req.user_name, caller.ip);
+        let now = self.clock.now();
+        for k in &keys {
+            if let Some(state) = self.store.lockout(&k.key).await?
+                && let Some(secs) = remaining_secs(&state, now)
+            {
+                self.audit_alone(failure("locked out")).await?;
+                return Err(Error::LockedOut {
+                    retry_after_secs: secs,
+                });
+            }
+        }
+
+        let user = self.store.user_by_name(&req.user_name).await?;
+        let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let password = req.password.clone();
+        let password_ok = self
+            .with_hasher(move |h| match stored_hash {
+                Some(hash) => h.verify(&password, &hash),
+                None => h.verify_decoy(&password),
+            })
+            .await?;
+
+        let user = match user {
+            Some(u) if password_ok && u.active && !u.deleted => u,
+            other => {
+                let mut entry = failure(match &other {
+                    None => "unknown user",
+                    Some(_) if !password_ok => "wrong password",
+                    Some(_) => "disabled user",
+                });
+                entry.user_id = other.map(|u| u.id);
+                self.record_failed_signin(&keys, entry).await?;
+                return Err(Error::BadCredentials);
+            }
+        };
+
+        let clear_keys = keys
+            .into_iter()
+            .filter(|k| k.key.starts_with("user:"))
+            .collect();
+        self.start_session(NewSession {
+            user: &user,
+            app: &app,
+            mode: req.mode,
+            client_version,
+            client_ip: caller.ip.map(|ip| ip.to_canonical().to_string()),
+            impersonator_id: None,
+            external_user: None,
+            clear_keys,
+        })
+        .await
+    }
+
+    /// `OpenImmutableImpersonate` (no `user_string`) and `OpenImmutableUserString`.
+    pub async fn open_impersonated(
+        &self,
+        req: ImpersonateRequest,
+        caller: &Caller,
+    ) -> Result<SessionData> {
+        let ip: IpAddr = req
+            .ip_address
+            .trim()
+            .parse()
+            .map_err(|_| Error::invalid("ipAddress is not an IPv4 or IPv6 address"))?;
+        let user_string = optional_text("userString", req.user_string, text::MAX_USER_STRING)?;
+        let service = self.authenticate(&req.service_session_id).await?;
+
+        let refuse = |detail: &str| {
+            let mut e = AuditEntry::new(Operation::ImpersonationRefused, Outcome::Failure);
+            service.stamp(&mut e);
+            e.target_user_id = Some(req.user_id);
+            e.client_ip = caller.ip.map(|ip| ip.to_canonical().to_string());
+            e.detail = Some(detail.to_string());
+            e
+        };
+        if !service.user.role.may_impersonate() {
+            self.audit_alone(refuse("service user lacks the impersonation privilege"))
+                .await?;
+            return Err(Error::NotPermitted(
+                "impersonation needs an Administrator or System session",
+            ));
+        }
+        let app = match self.usable_application(req.application_id).await {
+            Ok(app) => app,
+            Err(e) => {
+                self.audit_alone(refuse("unknown or disabled application"))
+                    .await?;
+                return Err(e);
+            }
+        };
+        let target = match self.store.user_by_id(req.user_id).await? {
+            Some(u) if !u.deleted => u,
+            _ => {
+                self.audit_alone(refuse("no such user")).await?;
+                return Err(Error::UserNotFound);
+            }
+        };
+        if !target.active {
+            self.audit_alone(refuse("user disabled")).await?;
+            return Err(Error::UserInactive);
+        }
+
+        self.start_session(NewSession {
+            user: &target,
+            app: &app,
+            mode: OpenMode::Immutable,
+            client_version: service.session.client_version.clone(),
+            client_ip: Some(ip.to_canonical().to_string()),
+            impersonator_id: Some(service.user.id),
+            external_user: user_string,
+            clear_keys: Vec::new(),
+        })
+        .await
+    }
+
+    /// Creates (or, for SFTP/FTPS immutable sign-ins, reuses) a session, in one change with
+    /// the replaced sessions' removal and the audit records.
+    async fn start_session(&self, new: NewSession<'_>) -> Result<SessionData> {
+        let mut tx = self.store.begin().await?;
+        let now = self.clock.now();
+        let mut signin = AuditEntry::new(Operation::SignIn, Outcome::Success);
+        signin.user_id = Some(new.user.id);
+        signin.impersonator_id = new.impersonator_id;
+        signin.application_id = Some(new.app.id);
+        signin.client_version = new.client_version.clone();
+        signin.client_ip = new.client_ip.clone();
+        signin.external_user = new.external_user.clone();
+
+        if new.mode == OpenMode::Immutable && application::reuses_immutable_sessions(new.app.id) {
+            let existing = tx
+                .immutable_sessions(new.user.id, new.app.id)
+                .await?
+                .into_iter()
+                .find(|s| {
+                    s.impersonator_id == new.impersonator_id
+                        && s.external_user == new.external_user
+                        && s.expires_at.is_none_or(|t| t > now)
+                });
+            if let Some(s) = existing {
+                signin.session_tag = Some(s.id.tag());
+                signin.detail = Some("existing immutable session returned".into());
+                tx.append_audit(now, signin).await?;
+                for k in &new.clear_keys {
+                    tx.clear_lockout(&k.key).await?;
+                }
+                tx.commit().await?;
+                return Ok(SessionData {
+                    session_id: s.id,
+                    user_id: new.user.id,
+                });
+            }
+        }
+
+        if new.mode == OpenMode::Replace {
+            for old in tx.replaceable_sessions(new.user.id, new.app.id).await? {
+                tx.delete_session(&old.id).await?;
+                let mut e = AuditEntry::new(Operation::SessionReplaced, Outcome::Success);
+                e.user_id = Some(old.user_id);
+                e.application_id = Some(old.application_id);
+                e.session_tag = Some(old.id.tag());
+                e.client_ip = new.client_ip.clone();
+                tx.append_audit(now, e).await?;
+            }
+        }
+
+        let session = Session {
+            id: SessionId::generate(),
+            user_id: new.user.id,
+            application_id: new.app.id,
+            immutable: new.mode == OpenMode::Immutable,
+            created_at: now,
+            last_used_at: now,
+            expires_at: (new.mode == OpenMode::Immutable)
+                .then(|| now.plus_millis(self.config.immutable_session_ttl_ms)),
+            client_version: new.client_version,
+            client_ip: new.client_ip,
+            impersonator_id: new.impersonator_id,
+            external_user: new.external_user,
+        };
+        tx.insert_session(&session).await?;
+        signin.session_tag = Some(session.id.tag());
+        if new.mode == OpenMode::Immutable {
+            signin.detail = Some("immutable".into());
+        }
+        tx.append_audit(now, signin).await?;
+        for k in &new.clear_keys {
+            tx.clear_lockout(&k.key).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(user_id = new.user.id, application_id = new.app.id, session = %session.id.tag(), immutable = session.immutable, "session opened");
+        Ok(SessionData {
+            session_id: session.id,
+            user_id: new.user.id,
+        })
+    }
+
+    /// Counts a failed sign-in under every key and audits it, in one change.
+    async fn record_failed_signin(&self, keys: &[LockoutKey], entry: AuditEntry) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let now = self.clock.now();
+        for k in keys {
+            let previous = tx.lockout(&k.key).await?;
+            let state = self
+                .config
+                .lockout
+                .after_failure(previous, k.threshold, now);
+            tx.put_lockout(&k.key, &state).await?;
+        }
+        tx.append_audit(now, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes one audit record in a change of its own (for refusals that change nothing else).
+    pub(crate) async fn audit_alone(&self, entry: AuditEntry) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.append_audit(self.clock.now(), entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

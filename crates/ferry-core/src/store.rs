@@ -1,0 +1,128 @@
+//! The metadata-store port: what the Service needs from a database, and nothing more.
+//!
+//! Reads that need no consistency with a change go straight to [`MetadataStore`]. Every change
+//! happens inside a [`StoreTx`], and every `StoreTx` appends its audit records itself, so a
+//! change and its audit record commit together or not at all (DESIGN.md §5, invariant 2).
+//! `begin` takes the audit chain's head under a write lock; that both serialises the chain and
+//! makes read-then-write sequences (such as "replace this user's session") atomic across nodes.
+
+use async_trait::async_trait;
+
+use crate::clock::Timestamp;
+use crate::domain::{
+    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, NewUser, Session, SessionId,
+    User, UserId,
+};
+
+/// The store's result type.
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// How a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (connection refused, pool timed out, ...).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was violated; the text names what collided.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Anything else; a bug or a corrupted store.
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+/// Failed sign-in bookkeeping for one key (`user:<name>` or `ip:<address>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutState {
+    /// Failures counted since the last success or since they were forgotten.
+    pub failures: i64,
+    /// When the last failure happened.
+    pub last_failure_at: Timestamp,
+    /// Until when sign-ins for this key are refused.
+    pub locked_until: Option<Timestamp>,
+}
+
+/// A metadata store (SQLite or PostgreSQL).
+#[async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    /// Starts a change. See the module documentation for the locking it implies.
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// The user with this ID.
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// The user with this login name, compared case-insensitively.
+    async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
+    /// All users, by ID.
+    async fn users(&self) -> StoreResult<Vec<User>>;
+    /// The application with this ID.
+    async fn application(&self, id: ApplicationId) -> StoreResult<Option<Application>>;
+    /// All applications, by ID.
+    async fn applications(&self) -> StoreResult<Vec<Application>>;
+    /// Lock-out state for a key.
+    async fn lockout(&self, key: &str) -> StoreResult<Option<LockoutState>>;
+
+    /// The session with this ID, live or not (the Service judges expiry).
+    async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
+    /// Records that the session was used at `at`.
+    async fn touch_session(&self, id: &SessionId, at: Timestamp) -> StoreResult<()>;
+    /// Number of sessions not expired at `now`.
+    async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64>;
+
+    /// Up to `limit` audit records with `seq > after_seq`, in order.
+    async fn audit_records(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
+    /// The end of the audit chain.
+    async fn audit_head(&self) -> StoreResult<AuditHead>;
+}
+
+/// One change in progress. Dropping it without [`StoreTx::commit`] rolls everything back.
+#[async_trait]
+pub trait StoreTx: Send {
+    /// The user with this ID, as seen inside the change.
+    async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<User>>;
+    /// Inserts a user; [`StoreError::Conflict`] if the name is taken.
+    async fn insert_user(&mut self, user: &NewUser, at: Timestamp) -> StoreResult<UserId>;
+    /// Writes the mutable fields of `user` (names, e-mail, role, flags, password hash).
+    async fn update_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Number of users.
+    async fn count_users(&mut self) -> StoreResult<i64>;
+    /// Inserts an application; [`StoreError::Conflict`] if the ID is taken.
+    async fn insert_application(&mut self, app: &Application) -> StoreResult<()>;
+
+    /// Lock-out state for a key, as seen inside the change.
+    async fn lockout(&mut self, key: &str) -> StoreResult<Option<LockoutState>>;
+    /// Stores the lock-out state for a key.
+    async fn put_lockout(&mut self, key: &str, state: &LockoutState) -> StoreResult<()>;
+    /// Forgets the failures of a key.
+    async fn clear_lockout(&mut self, key: &str) -> StoreResult<()>;
+
+    /// Inserts a session.
+    async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
+    /// Deletes a session; whether it existed.
+    async fn delete_session(&mut self, id: &SessionId) -> StoreResult<bool>;
+    /// The session with this ID, as seen inside the change.
+    async fn session(&mut self, id: &SessionId) -> StoreResult<Option<Session>>;
+    /// The user's sessions for this application that a new sign-in replaces (not immutable).
+    async fn replaceable_sessions(
+        &mut self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<Session>>;
+    /// The user's immutable sessions for this application, oldest first.
+    async fn immutable_sessions(
+        &mut self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<Session>>;
+    /// All sessions of a user.
+    async fn sessions_of_user(&mut self, user: UserId) -> StoreResult<Vec<Session>>;
+    /// Up to `limit` sessions whose expiry is at or before `now`.
+    async fn expired_sessions(&mut self, now: Timestamp, limit: i64) -> StoreResult<Vec<Session>>;
+
+    /// Appends a record to the audit chain; returns its sequence number.
+    async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64>;
+
+    /// Makes the change durable and visible.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}

@@ -1,0 +1,171 @@
+//! Validation of the text that callers send, done once at the boundary of the Service.
+//!
+//! Every string parameter is checked for length and for NUL and other control characters
+//! (PostgreSQL cannot store NUL, logs must not carry terminal escapes, and nothing downstream
+//! should have to think about them). Each failure names the parameter, never its value.
+
+use crate::error::{Error, Result};
+
+/// Longest login name, in characters.
+pub const MAX_USER_NAME: usize = 64;
+/// Longest password, in bytes (Argon2 takes any length; this bounds the work per request).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Shortest password an administrator may set.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest `clientVersion`, in characters.
+pub const MAX_CLIENT_VERSION: usize = 255;
+/// Longest `userString`, in characters (the spec's limit).
+pub const MAX_USER_STRING: usize = 255;
+/// Longest first or last name, in characters.
+pub const MAX_PERSON_NAME: usize = 255;
+/// Longest e-mail address, in characters.
+pub const MAX_EMAIL: usize = 254;
+/// Longest application name, in characters.
+pub const MAX_APPLICATION_NAME: usize = 255;
+
+/// Refuses text longer than `max_chars` characters or containing control characters.
+pub fn plain(param: &str, value: &str, max_chars: usize) -> Result<()> {
+    if value.chars().count() > max_chars {
+        return Err(Error::invalid(format!(
+            "{param} is longer than {max_chars} characters"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "{param} contains control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Like [`plain`], and refuses empty or blank text.
+pub fn required(param: &str, value: &str, max_chars: usize) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(format!("{param} is empty")));
+    }
+    plain(param, value, max_chars)
+}
+
+/// A login name: 1 to 64 letters, digits, `.`, `-`, `_`, `@` or `+`, not starting with `.`/`-`.
+pub fn user_name(param: &str, value: &str) -> Result<()> {
+    required(param, value, MAX_USER_NAME)?;
+    let ok_char = |c: char| c.is_alphanumeric() || ".-_@+".contains(c);
+    if !value.chars().all(ok_char) || value.starts_with(['.', '-']) {
+        return Err(Error::invalid(format!(
+            "{param} may contain only letters, digits and . - _ @ +, and may not start with . or -"
+        )));
+    }
+    Ok(())
+}
+
+/// A password presented at sign-in: bounded, and free of NUL (which no stored password has).
+pub fn presented_password(param: &str, value: &str) -> Result<()> {
+    if value.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::invalid(format!(
+            "{param} is longer than {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    if value.contains('\0') {
+        return Err(Error::invalid(format!("{param} contains a NUL character")));
+    }
+    Ok(())
+}
+
+/// A password an administrator sets: as [`presented_password`], at least 8 characters, and
+/// no control characters.
+pub fn new_password(param: &str, value: &str) -> Result<()> {
+    presented_password(param, value)?;
+    if value.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::invalid(format!(
+            "{param} must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    plain(param, value, MAX_PASSWORD_BYTES)
+}
+
+/// An e-mail address: empty, or one `@` with text on both sides and no spaces.
+pub fn email(param: &str, value: &str) -> Result<()> {
+    plain(param, value, MAX_EMAIL)?;
+    if value.is_empty() {
+        return Ok(());
+    }
+    let valid = match value.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !value.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("{param} is not an e-mail address")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_nul_are_refused_everywhere() {
+        assert!(plain("p", "a\0b", 10).is_err());
+        assert!(plain("p", "a\nb", 10).is_err());
+        assert!(plain("p", "a\u{1b}[31m", 10).is_err());
+        assert!(presented_password("p", "pw\0").is_err());
+        assert!(user_name("p", "bob\0").is_err());
+    }
+
+    #[test]
+    fn lengths_count_characters() {
+        assert!(plain("p", &"é".repeat(255), 255).is_ok());
+        assert!(plain("p", &"é".repeat(256), 255).is_err());
+    }
+
+    #[test]
+    fn user_names() {
+        for ok in ["bob", "Bob.Smith", "a_b-c", "me@example.com", "Zoë"] {
+            assert!(user_name("userName", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            " ",
+            "a b",
+            "a/b",
+            "a\\b",
+            "' OR 1=1 --",
+            ".hidden",
+            "-x",
+            "x;y",
+        ] {
+            assert!(user_name("userName", bad).is_err(), "{bad}");
+        }
+        assert!(user_name("userName", &"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn errors_name_the_parameter_not_the_value() {
+        let e = user_name("userName", "secret value!")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("userName"));
+        assert!(!e.contains("secret"));
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email("e", "").is_ok());
+        assert!(email("e", "a@b.c").is_ok());
+        for bad in ["a", "@b", "a@", "a@b@c", "a b@c"] {
+            assert!(email("e", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn new_passwords_have_a_minimum_length() {
+        assert!(new_password("password", "short").is_err());
+        assert!(new_password("password", "long enough").is_ok());
+    }
+}

@@ -1,0 +1,13 @@
+//! Ferry's cryptographic primitives, kept apart from the domain so that every secret-handling
+//! choice (algorithms, parameters, comparisons) is reviewed in one small crate.
+//!
+//! Nothing here knows about users or sessions: the core calls these functions and decides what
+//! they protect. Later issues add the upload-tool tokens and the SSO tickets here.
+
+pub mod digest;
+pub mod password;
+pub mod random;
+
+pub use digest::{constant_time_eq, sha256_hex};
+pub use password::{PasswordHasher, PasswordParams};
+pub use random::new_session_guid;

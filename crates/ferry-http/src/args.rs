@@ -1,0 +1,178 @@
+//! Turning a JSON request body into the typed arguments of one method: names matched
+//! case-insensitively against the method's declared parameters, unknown or duplicate names
+//! refused, each value checked against its declared type. Messages name the parameter and the
+//! expected type, never the value sent.
+
+use std::collections::HashMap;
+
+use ferry_core::domain::SessionId;
+use ferry_core::{Error, Result};
+use serde_json::Value;
+
+use crate::methods::{Param, ParamType};
+
+/// The checked arguments of one call, by declared parameter name.
+#[derive(Debug, Default)]
+pub struct Args {
+    values: HashMap<&'static str, Value>,
+}
+
+impl Args {
+    /// Parses `body` for a method with parameters `params`.
+    pub fn parse(body: &[u8], params: &'static [Param]) -> Result<Args> {
+        let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|e| Error::invalid(format!("the body is not valid JSON ({e})")))?
+        };
+        let Value::Object(object) = value else {
+            return Err(Error::invalid("the body must be a JSON object"));
+        };
+        let mut values = HashMap::new();
+        for (name, value) in object {
+            let param = params
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(&name))
+                .ok_or_else(|| Error::invalid(format!("unknown parameter {name:?}")))?;
+            if values.contains_key(param.name) {
+                return Err(Error::invalid(format!(
+                    "parameter {} is given more than once",
+                    param.name
+                )));
+            }
+            if value.is_null() {
+                continue;
+            }
+            check_type(param, &value)?;
+            values.insert(param.name, value);
+        }
+        for p in params.iter().filter(|p| p.required) {
+            if !values.contains_key(p.name) {
+                return Err(Error::invalid(format!("missing parameter {}", p.name)));
+            }
+        }
+        Ok(Args { values })
+    }
+
+    /// A string parameter; `""` if absent.
+    pub fn string(&self, name: &str) -> String {
+        self.opt_string(name).unwrap_or_default()
+    }
+
+    /// A string parameter, if given.
+    pub fn opt_string(&self, name: &str) -> Option<String> {
+        self.values
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    /// An integer parameter (declared required, so present after [`Args::parse`]).
+    pub fn int(&self, name: &str) -> Result<i64> {
+        self.values
+            .get(name)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| Error::invalid(format!("missing parameter {name}")))
+    }
+
+    /// A GUID parameter (declared required).
+    pub fn guid(&self, name: &str) -> Result<SessionId> {
+        self.values
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(SessionId::parse)
+            .ok_or_else(|| Error::invalid(format!("{name} is not a GUID")))
+    }
+}
+
+fn check_type(param: &Param, value: &Value) -> Result<()> {
+    let ok = match param.ty {
+        ParamType::String => value.is_string(),
+        ParamType::Integer => value.as_i64().is_some(),
+        ParamType::Guid => value.as_str().and_then(SessionId::parse).is_some(),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "{} must be {}",
+            param.name,
+            param.ty.described()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARAMS: &[Param] = &[
+        Param::required("userName", ParamType::String, ""),
+        Param::required("applicationID", ParamType::Integer, ""),
+        Param::optional("clientVersion", ParamType::String, ""),
+        Param::optional("sessionID", ParamType::Guid, ""),
+    ];
+
+    fn parse(body: &str) -> Result<Args> {
+        Args::parse(body.as_bytes(), PARAMS)
+    }
+
+    #[test]
+    fn names_match_case_insensitively() {
+        let a = parse(r#"{"USERNAME": "bob", "applicationid": 1000}"#).unwrap();
+        assert_eq!(a.string("userName"), "bob");
+        assert_eq!(a.int("applicationID").unwrap(), 1000);
+        assert_eq!(a.opt_string("clientVersion"), None);
+    }
+
+    #[test]
+    fn refusals() {
+        for (body, needle) in [
+            ("{", "not valid JSON"),
+            ("[]", "JSON object"),
+            (r#"{"userName": "b"}"#, "missing parameter applicationID"),
+            (
+                r#"{"userName": 5, "applicationID": 1}"#,
+                "userName must be a string",
+            ),
+            (
+                r#"{"userName": "b", "applicationID": "1000"}"#,
+                "applicationID must be an integer",
+            ),
+            (
+                r#"{"userName": "b", "applicationID": 1.5}"#,
+                "applicationID must be an integer",
+            ),
+            (
+                r#"{"userName": "b", "applicationID": 1, "extra": 1}"#,
+                "unknown parameter",
+            ),
+            (
+                r#"{"userName": "b", "username": "c", "applicationID": 1}"#,
+                "more than once",
+            ),
+            (
+                r#"{"userName": "b", "applicationID": 1, "sessionID": "x"}"#,
+                "sessionID must be a GUID",
+            ),
+        ] {
+            let e = parse(body).unwrap_err().to_string();
+            assert!(e.contains(needle), "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn null_means_absent() {
+        let e = parse(r#"{"userName": null, "applicationID": 1}"#).unwrap_err();
+        assert!(e.to_string().contains("missing parameter userName"));
+        let a = parse(r#"{"userName": "b", "applicationID": 1, "clientVersion": null}"#).unwrap();
+        assert_eq!(a.opt_string("clientVersion"), None);
+    }
+
+    #[test]
+    fn empty_body_is_an_empty_object() {
+        let e = parse("  ").unwrap_err().to_string();
+        assert!(e.contains("missing parameter"));
+    }
+}

@@ -1,0 +1,17 @@
+//! Ferry's HTTP front end: the JSON API (`POST /api/v1/{Method}`), its OpenAPI document and
+//! Swagger UI, and the operational endpoints (`/healthz`, `/readyz`, `/metrics`).
+//!
+//! Every API method is one row of the table in [`methods`]; the router dispatches through it
+//! and [`openapi`] describes it, so the routes and the document cannot drift apart. This crate
+//! translates HTTP into [`ferry_core::Service`] calls and back; it never touches a store.
+
+mod args;
+mod error;
+pub mod methods;
+pub mod openapi;
+mod ops;
+mod router;
+mod wire;
+
+pub use error::ApiError;
+pub use router::{AppState, router};

@@ -1,0 +1,193 @@
+//! The OpenAPI 3.1 document of the JSON API, generated from the method table in [`crate::methods`]
+//! and the error table below, and served at `/api/v1/openapi.json` (with Swagger UI at
+//! `/api/v1/docs/`, its assets embedded in the binary).
+
+use serde_json::{Map, Value, json};
+
+use crate::methods::{METHODS, Returns};
+
+/// Every error code the API answers with: code, HTTP status, meaning. docs/errors.md mirrors it.
+pub const ERROR_CODES: &[(u32, u16, &str)] = &[
+    (
+        101,
+        401,
+        "The session no longer exists: closed, replaced by a newer sign-in, expired, or never issued.",
+    ),
+    (
+        102,
+        401,
+        "Sign-in failed: unknown user name, wrong password, or disabled account (deliberately one answer).",
+    ),
+    (
+        103,
+        429,
+        "Too many failed sign-ins for this account or address; retry after the Retry-After header's seconds.",
+    ),
+    (
+        104,
+        403,
+        "The applicationID is not registered, or is disabled.",
+    ),
+    (
+        105,
+        403,
+        "Not permitted for this user (for example, impersonation by a user who is not Administrator or System).",
+    ),
+    (106, 404, "The user named by the call does not exist."),
+    (107, 403, "The user named by the call is disabled."),
+    (108, 409, "Something with that name or ID already exists."),
+    (
+        110,
+        400,
+        "Invalid argument: malformed JSON, unknown, missing or duplicate parameter, wrong type, bad GUID, text too long or containing control characters.",
+    ),
+    (
+        111,
+        413,
+        "The request body is larger than the API accepts (64 KiB).",
+    ),
+    (112, 404, "No API method has that name."),
+    (113, 405, "API methods are called with POST."),
+    (
+        120,
+        503,
+        "The metadata store cannot be reached; retry later (see Retry-After).",
+    ),
+    (
+        90000,
+        500,
+        "Unexpected error; details are in the server log, never in the reply.",
+    ),
+];
+
+/// The OpenAPI document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for m in METHODS {
+        let mut properties = Map::new();
+        for p in m.params {
+            let mut schema = p.ty.schema();
+            schema["description"] = json!(p.description);
+            properties.insert(p.name.to_string(), schema);
+        }
+        let required: Vec<&str> = m
+            .params
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| p.name)
+            .collect();
+        let success = match m.returns {
+            Returns::SessionData => {
+                json!({"200": {"description": "FTHSessionData", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FTHSessionData"}}}}})
+            }
+            Returns::UserData => {
+                json!({"200": {"description": "FTHUserData", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FTHUserData"}}}}})
+            }
+            Returns::Nothing => json!({"204": {"description": "Done."}}),
+        };
+        let mut responses = success.as_object().cloned().unwrap_or_default();
+        responses.insert(
+            "default".into(),
+            json!({"description": "An error from the documented table (see the API description).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
+        paths.insert(
+            format!("/api/v1/{}", m.name),
+            json!({"post": {
+                "operationId": m.name,
+                "summary": m.summary,
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": properties,
+                    "required": required,
+                    "additionalProperties": false,
+                }}}},
+                "responses": responses,
+            }}),
+        );
+    }
+
+    let mut description = String::from(
+        "Ferry's session web service. Each method is `POST /api/v1/{Method}` with a JSON object of its parameters (names matched case-insensitively); errors answer `{\"ErrorCode\": n, \"Message\": \"...\"}`.\n\n| ErrorCode | HTTP | Meaning |\n|---|---|---|\n",
+    );
+    for (code, status, meaning) in ERROR_CODES {
+        description.push_str(&format!("| {code} | {status} | {meaning} |\n"));
+    }
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Ferry API", "version": env!("CARGO_PKG_VERSION"), "description": description},
+        "paths": paths,
+        "components": {"schemas": {
+            "FTHSessionData": {"type": "object", "required": ["SessionID", "UserID"], "properties": {
+                "SessionID": {"type": "string", "format": "uuid", "description": "The new session; pass it to every later call."},
+                "UserID": {"type": "integer", "format": "int64", "description": "The signed-in user."},
+            }},
+            "FTHUserData": {"type": "object", "properties": {
+                "UserID": {"type": "integer", "format": "int64"},
+                "Name": {"type": "string"},
+                "DomainUsername": {"type": ["string", "null"]},
+                "FirstName": {"type": "string"},
+                "LastName": {"type": "string"},
+                "Email": {"type": "string"},
+                "Role": {"type": "integer", "description": "Guest 1, Recipient 2, Member 3, Manager 4, Administrator 5, System 6."},
+                "Active": {"type": "boolean"},
+                "Deleted": {"type": "boolean"},
+                "UserSyncID": {"type": ["string", "null"]},
+                "HomeFolderID": {"type": ["integer", "null"]},
+                "DateCreated": {"type": "string", "format": "date-time"},
+            }},
+            "Error": {"type": "object", "required": ["ErrorCode", "Message"], "properties": {
+                "ErrorCode": {"type": "integer", "enum": ERROR_CODES.iter().map(|e| e.0).collect::<Vec<_>>()},
+                "Message": {"type": "string"},
+            }},
+        }},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+    use axum::response::IntoResponse;
+    use ferry_core::Error;
+
+    #[test]
+    fn every_method_has_a_path() {
+        let doc = document();
+        for m in METHODS {
+            assert!(doc["paths"][format!("/api/v1/{}", m.name)]["post"].is_object());
+        }
+    }
+
+    #[test]
+    fn the_error_table_matches_the_responses() {
+        let samples = [
+            ApiError::from(Error::SessionNotFound),
+            Error::BadCredentials.into(),
+            Error::LockedOut {
+                retry_after_secs: 1,
+            }
+            .into(),
+            Error::UnknownApplication.into(),
+            Error::NotPermitted("x").into(),
+            Error::UserNotFound.into(),
+            Error::UserInactive.into(),
+            Error::AlreadyExists("x".into()).into(),
+            Error::invalid("x").into(),
+            ApiError::BodyTooLarge(1),
+            ApiError::UnknownMethod,
+            ApiError::VerbNotAllowed,
+            Error::Unavailable.into(),
+            Error::Internal("x".into()).into(),
+        ];
+        assert_eq!(samples.len(), ERROR_CODES.len());
+        for (sample, (code, status, _)) in samples.into_iter().zip(ERROR_CODES) {
+            assert_eq!(sample.code(), *code);
+            assert_eq!(
+                sample.into_response().status().as_u16(),
+                *status,
+                "code {code}"
+            );
+        }
+    }
+}

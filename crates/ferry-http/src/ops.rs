@@ -1,0 +1,46 @@
+//! Operational endpoints: liveness, readiness (the metadata store answers) and Prometheus
+//! metrics. None of them needs a session, and none of them reveals anything but counts.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::router::AppState;
+
+/// `GET /healthz`: the process is up and serving HTTP.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /readyz`: the metadata store answers; 503 otherwise.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.service.ready().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "metadata store unavailable\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text format. The live-session gauge is read from the store at
+/// scrape time, so it is the cluster's count, not this node's.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    match state.service.live_session_count().await {
+        Ok(n) => metrics::gauge!("ferry_sessions_active").set(n as f64),
+        Err(e) => tracing::warn!(error = %e, "could not count sessions for metrics"),
+    }
+    let body = state.metrics.render();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}

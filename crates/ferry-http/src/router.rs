@@ -1,0 +1,116 @@
+//! The HTTP router: the API endpoint dispatching through the method table, the documents, the
+//! operational endpoints, and the layers around them (request metrics, panic catching).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use ferry_core::{Caller, Service};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::args::Args;
+use crate::error::ApiError;
+use crate::{methods, openapi, ops};
+
+/// Largest JSON request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The Service.
+    pub service: Arc<Service>,
+    /// The Prometheus recorder's handle, rendered by `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let swagger = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
+        .external_url_unchecked("/api/v1/openapi.json", openapi::document());
+    Router::new()
+        .route("/api/v1/{method}", any(call_method))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .with_state(state)
+        .merge(Router::from(swagger))
+        .layer(middleware::from_fn(count_requests))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked");
+                ApiError::from(ferry_core::Error::Internal("handler panicked".into()))
+                    .into_response()
+            },
+        ))
+}
+
+/// `POST /api/v1/{Method}`.
+async fn call_method(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let Some(method) = methods::find(&name) else {
+        return ApiError::UnknownMethod.into_response();
+    };
+    if request.method() != axum::http::Method::POST {
+        return ApiError::VerbNotAllowed.into_response();
+    }
+    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return ApiError::BodyTooLarge(MAX_BODY_BYTES).into_response(),
+    };
+    let caller = Caller {
+        ip: Some(peer.ip().to_canonical()),
+        client_version: None,
+    };
+    let result = match Args::parse(&body, method.params) {
+        Ok(args) => (method.handler)(Arc::clone(&state.service), args, caller).await,
+        Err(e) => Err(e),
+    };
+    let code = match &result {
+        Ok(_) => 0,
+        Err(e) => e.code(),
+    };
+    metrics::counter!("ferry_api_calls_total", "method" => method.name, "code" => code.to_string())
+        .increment(1);
+    if method.signs_in {
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(ferry_core::Error::LockedOut { .. }) => "locked_out",
+            Err(_) => "failure",
+        };
+        metrics::counter!("ferry_signins_total", "result" => outcome).increment(1);
+    }
+    match result {
+        Ok(Some(json)) => axum::Json(json).into_response(),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// Counts requests and their latency by route and status.
+async fn count_requests(request: Request<Body>, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("ferry_http_requests_total", "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("ferry_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,111 @@
+//! Opening the store: choosing the engine from the URL, pool settings, per-connection pragmas
+//! for SQLite, and the migrations, which run at every start-up.
+
+use std::time::Duration;
+
+use ferry_core::store::StoreError;
+use sqlx::Executor;
+use sqlx::any::AnyPoolOptions;
+
+use crate::errors;
+use crate::store::SqlStore;
+
+/// The database engine behind a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// `sqlite://path` (the embedded default).
+    Sqlite,
+    /// `postgres://…` or `postgresql://…`.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a database URL names, if Ferry supports it.
+    pub fn of_url(url: &str) -> Option<Engine> {
+        let scheme = url.split(':').next()?.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Engine::Sqlite),
+            "postgres" | "postgresql" => Some(Engine::Postgres),
+            _ => None,
+        }
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections held open.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the store counts as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Connects to the database at `url`, creating an SQLite file if needed, and migrates it.
+pub async fn connect(url: &str, options: &StoreOptions) -> Result<SqlStore, StoreError> {
+    sqlx::any::install_default_drivers();
+    let engine = Engine::of_url(url).ok_or_else(|| {
+        StoreError::Other("the database URL must start with sqlite:// or postgres://".into())
+    })?;
+    let url = match engine {
+        Engine::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+        _ => url.to_string(),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if engine == Engine::Sqlite {
+                    // WAL lets readers run beside the one writer; FULL makes each commit durable;
+                    // the busy timeout makes writers queue rather than fail.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA synchronous = FULL",
+                        "PRAGMA busy_timeout = 10000",
+                        "PRAGMA foreign_keys = ON",
+                    ] {
+                        conn.execute(pragma).await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .map_err(errors::db)?;
+    let migrator = match engine {
+        Engine::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Engine::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+    Ok(SqlStore::new(pool, engine))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_by_scheme() {
+        assert_eq!(Engine::of_url("sqlite:///tmp/x.db"), Some(Engine::Sqlite));
+        assert_eq!(Engine::of_url("postgres://u@h/db"), Some(Engine::Postgres));
+        assert_eq!(
+            Engine::of_url("PostgreSQL://u@h/db"),
+            Some(Engine::Postgres)
+        );
+        assert_eq!(Engine::of_url("mysql://u@h/db"), None);
+        assert_eq!(Engine::of_url("/tmp/x.db"), None);
+    }
+}

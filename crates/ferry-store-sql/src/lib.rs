@@ -1,0 +1,18 @@
+//! Ferry's metadata store: the [`ferry_core::store`] port over SQLite (the embedded default) and
+//! PostgreSQL (for several nodes), through sqlx's `Any` driver.
+//!
+//! One implementation serves both engines: the schemas (`migrations/sqlite`,
+//! `migrations/postgres`) use the same tables, 64-bit integers for every number, 0/1 for flags
+//! and Unix milliseconds for times, and the queries use `$n` placeholders, which both engines
+//! accept. Every query is parameterised; no SQL is ever built from values (DESIGN.md §5,
+//! invariant 7). The same test suite runs against both engines.
+
+mod connect;
+mod errors;
+mod queries;
+mod rows;
+mod store;
+mod tx;
+
+pub use connect::{Engine, StoreOptions, connect};
+pub use store::SqlStore;

@@ -1,0 +1,81 @@
+//! Queries used both outside and inside a change, written once over any sqlx executor (the
+//! pool, or the connection of an open transaction).
+
+use ferry_core::domain::{Session, SessionId, User, UserId};
+use ferry_core::store::{LockoutState, StoreResult};
+use sqlx::{Any, Executor};
+
+use crate::errors;
+use crate::rows::{self, session_columns, user_columns};
+
+pub(crate) async fn user_by_id<'e, E>(exec: E, id: UserId) -> StoreResult<Option<User>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(exec)
+    .await
+    .map_err(errors::db)?
+    .as_ref()
+    .map(rows::user)
+    .transpose()
+}
+
+pub(crate) async fn lockout<'e, E>(exec: E, key: &str) -> StoreResult<Option<LockoutState>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query("SELECT failures, last_failure_at, locked_until FROM lockouts WHERE key = $1")
+        .bind(key)
+        .fetch_optional(exec)
+        .await
+        .map_err(errors::db)?
+        .as_ref()
+        .map(rows::lockout)
+        .transpose()
+}
+
+pub(crate) async fn session<'e, E>(exec: E, id: &SessionId) -> StoreResult<Option<Session>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM sessions WHERE id = $1"
+    ))
+    .bind(id.to_wire())
+    .fetch_optional(exec)
+    .await
+    .map_err(errors::db)?
+    .as_ref()
+    .map(rows::session)
+    .transpose()
+}
+
+/// Sessions selected by `sql`, a complete static statement with one or two integer parameters.
+pub(crate) async fn sessions_where<'e, E>(
+    exec: E,
+    sql: &'static str,
+    a: i64,
+    b: Option<i64>,
+) -> StoreResult<Vec<Session>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let mut q = sqlx::query(sql).bind(a);
+    if let Some(b) = b {
+        q = q.bind(b);
+    }
+    q.fetch_all(exec)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::session)
+        .collect()
+}

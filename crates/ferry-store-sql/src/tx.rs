@@ -1,0 +1,305 @@
+//! [`SqlTx`]: one change, as a database transaction that starts by locking the audit chain's
+//! head row. On SQLite that first `UPDATE` takes the database's write lock before anything is
+//! read (so a transaction never has to upgrade a read snapshot, which WAL mode would refuse);
+//! on PostgreSQL it takes the row lock that orders every writer. Either way, changes — and with
+//! them the audit chain — are serialised across connections and nodes.
+
+use async_trait::async_trait;
+use ferry_core::Timestamp;
+use ferry_core::domain::{
+    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, NewUser, Session, SessionId,
+    User, UserId,
+};
+use ferry_core::store::{LockoutState, StoreResult, StoreTx};
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use crate::rows::session_columns;
+use crate::{errors, queries};
+
+/// A change in progress.
+pub(crate) struct SqlTx {
+    tx: Transaction<'static, Any>,
+    head: AuditHead,
+    head_moved: bool,
+}
+
+impl SqlTx {
+    pub(crate) async fn begin(pool: &AnyPool) -> StoreResult<SqlTx> {
+        let mut tx = pool.begin().await.map_err(errors::db)?;
+        let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(errors::db)?;
+        let head = AuditHead {
+            seq: row.try_get("seq").map_err(errors::db)?,
+            hash: row.try_get("hash").map_err(errors::db)?,
+        };
+        Ok(SqlTx {
+            tx,
+            head,
+            head_moved: false,
+        })
+    }
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+#[async_trait]
+impl StoreTx for SqlTx {
+    async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<User>> {
+        queries::user_by_id(&mut *self.tx, id).await
+    }
+
+    async fn insert_user(&mut self, u: &NewUser, at: Timestamp) -> StoreResult<UserId> {
+        let row = sqlx::query(
+            "INSERT INTO users (name, name_key, domain_username, first_name, last_name, email, \
+             role, active, deleted, user_sync_id, home_folder_id, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, NULL, $10, $11) RETURNING id",
+        )
+        .bind(&u.name)
+        .bind(u.name.to_lowercase())
+        .bind(&u.domain_username)
+        .bind(&u.first_name)
+        .bind(&u.last_name)
+        .bind(&u.email)
+        .bind(u.role.code())
+        .bind(flag(u.active))
+        .bind(&u.user_sync_id)
+        .bind(&u.password_hash)
+        .bind(at.0)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| errors::map(e, "a user with that name"))?;
+        row.try_get("id").map_err(errors::db)
+    }
+
+    async fn update_user(&mut self, u: &User) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET domain_username = $1, first_name = $2, last_name = $3, email = $4, \
+             role = $5, active = $6, deleted = $7, user_sync_id = $8, home_folder_id = $9, \
+             password_hash = $10 WHERE id = $11",
+        )
+        .bind(&u.domain_username)
+        .bind(&u.first_name)
+        .bind(&u.last_name)
+        .bind(&u.email)
+        .bind(u.role.code())
+        .bind(flag(u.active))
+        .bind(flag(u.deleted))
+        .bind(&u.user_sync_id)
+        .bind(u.home_folder_id)
+        .bind(&u.password_hash)
+        .bind(u.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        Ok(())
+    }
+
+    async fn count_users(&mut self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        row.try_get("n").map_err(errors::db)
+    }
+
+    async fn insert_application(&mut self, app: &Application) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO applications (id, name, enabled, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(app.id)
+        .bind(&app.name)
+        .bind(flag(app.enabled))
+        .bind(app.created_at.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| errors::map(e, "an application with that ID"))?;
+        Ok(())
+    }
+
+    async fn lockout(&mut self, key: &str) -> StoreResult<Option<LockoutState>> {
+        queries::lockout(&mut *self.tx, key).await
+    }
+
+    async fn put_lockout(&mut self, key: &str, s: &LockoutState) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO lockouts (key, failures, last_failure_at, locked_until) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET \
+             failures = excluded.failures, last_failure_at = excluded.last_failure_at, \
+             locked_until = excluded.locked_until",
+        )
+        .bind(key)
+        .bind(s.failures)
+        .bind(s.last_failure_at.0)
+        .bind(s.locked_until.map(|t| t.0))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        Ok(())
+    }
+
+    async fn clear_lockout(&mut self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM lockouts WHERE key = $1")
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        Ok(())
+    }
+
+    async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, application_id, immutable, created_at, \
+             last_used_at, expires_at, client_version, client_ip, impersonator_id, external_user) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(s.id.to_wire())
+        .bind(s.user_id)
+        .bind(s.application_id)
+        .bind(flag(s.immutable))
+        .bind(s.created_at.0)
+        .bind(s.last_used_at.0)
+        .bind(s.expires_at.map(|t| t.0))
+        .bind(&s.client_version)
+        .bind(&s.client_ip)
+        .bind(s.impersonator_id)
+        .bind(&s.external_user)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| errors::map(e, "a session for that user and application"))?;
+        Ok(())
+    }
+
+    async fn delete_session(&mut self, id: &SessionId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id.to_wire())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn session(&mut self, id: &SessionId) -> StoreResult<Option<Session>> {
+        queries::session(&mut *self.tx, id).await
+    }
+
+    async fn replaceable_sessions(
+        &mut self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<Session>> {
+        queries::sessions_where(
+            &mut *self.tx,
+            concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE user_id = $1 AND application_id = $2 AND immutable = 0"
+            ),
+            user,
+            Some(app),
+        )
+        .await
+    }
+
+    async fn immutable_sessions(
+        &mut self,
+        user: UserId,
+        app: ApplicationId,
+    ) -> StoreResult<Vec<Session>> {
+        queries::sessions_where(
+            &mut *self.tx,
+            concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE user_id = $1 AND application_id = $2 AND immutable = 1 ORDER BY created_at"
+            ),
+            user,
+            Some(app),
+        )
+        .await
+    }
+
+    async fn sessions_of_user(&mut self, user: UserId) -> StoreResult<Vec<Session>> {
+        queries::sessions_where(
+            &mut *self.tx,
+            concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE user_id = $1"
+            ),
+            user,
+            None,
+        )
+        .await
+    }
+
+    async fn expired_sessions(&mut self, now: Timestamp, limit: i64) -> StoreResult<Vec<Session>> {
+        queries::sessions_where(
+            &mut *self.tx,
+            concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2"
+            ),
+            now.0,
+            Some(limit),
+        )
+        .await
+    }
+
+    async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {
+        let r = AuditRecord::next(&self.head, at, entry);
+        let e = &r.entry;
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, operation, status, user_id, impersonator_id, \
+             application_id, client_version, client_ip, external_user, session_tag, \
+             target_user_id, folder_id, file_id, path, size, digest, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20)",
+        )
+        .bind(r.seq)
+        .bind(r.at.0)
+        .bind(&e.operation)
+        .bind(&e.status)
+        .bind(e.user_id)
+        .bind(e.impersonator_id)
+        .bind(e.application_id)
+        .bind(&e.client_version)
+        .bind(&e.client_ip)
+        .bind(&e.external_user)
+        .bind(&e.session_tag)
+        .bind(e.target_user_id)
+        .bind(e.folder_id)
+        .bind(e.file_id)
+        .bind(&e.path)
+        .bind(e.size)
+        .bind(&e.digest)
+        .bind(&e.detail)
+        .bind(&r.prev_hash)
+        .bind(&r.hash)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        self.head = AuditHead {
+            seq: r.seq,
+            hash: r.hash,
+        };
+        self.head_moved = true;
+        Ok(r.seq)
+    }
+
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        if self.head_moved {
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(self.head.seq)
+                .bind(&self.head.hash)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(errors::db)?;
+        }
+        self.tx.commit().await.map_err(errors::db)
+    }
+}

@@ -1,0 +1,282 @@
+//! The administrative commands (`ferry user|app|audit …`). Each opens the same store as the
+//! server (SQLite in WAL mode and PostgreSQL both allow that while a server runs) and calls the
+//! Service as the command-line actor, so every change is audited like any other.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ferry_core::domain::{AuditRecord, Role};
+use ferry_core::service::NewUserRequest;
+use ferry_core::{Actor, Service, SystemClock};
+use ferry_crypto::PasswordHasher;
+use ferry_store_sql::{SqlStore, StoreOptions};
+use serde_json::json;
+
+use crate::cli::{AppCommand, AuditCommand, Command, ExportFormat, UserCommand};
+use crate::config::Settings;
+
+/// Opens the store named by the settings (creating the data directory for SQLite) and builds
+/// the Service over it.
+pub async fn open_service(settings: &Settings) -> anyhow::Result<(Arc<Service>, SqlStore)> {
+    if settings.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+    }
+    let store = ferry_store_sql::connect(&settings.database_url, &StoreOptions::default())
+        .await
+        .context("cannot open the metadata store")?;
+    let hasher = PasswordHasher::new(settings.passwords).context("invalid password settings")?;
+    let service = Service::new(
+        Arc::new(store.clone()),
+        Arc::new(SystemClock),
+        hasher,
+        settings.service.clone(),
+    );
+    Ok((Arc::new(service), store))
+}
+
+/// Runs one administrative command.
+pub async fn run(settings: Settings, command: Command) -> anyhow::Result<ExitCode> {
+    let (service, store) = open_service(&settings).await?;
+    let actor = Actor::Cli {
+        os_user: std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .ok(),
+    };
+    let outcome = match command {
+        Command::User(c) => user(&service, &actor, c).await,
+        Command::App(c) => app(&service, &actor, c).await,
+        Command::Audit(c) => audit(&service, c).await,
+        Command::Serve(_) => unreachable!("serve is dispatched in main"),
+    };
+    store.close().await;
+    outcome
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+async fn user(service: &Service, actor: &Actor, command: UserCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            email,
+            first_name,
+            last_name,
+            password_stdin,
+        } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use guest, recipient, member, manager, administrator or system")
+            })?;
+            let password = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                None
+            };
+            let has_password = password.is_some();
+            let user = service
+                .add_user(
+                    actor,
+                    NewUserRequest {
+                        name,
+                        role,
+                        email,
+                        first_name,
+                        last_name,
+                        password,
+                    },
+                )
+                .await?;
+            println!("created user {} with ID {}", user.name, user.id);
+            if !has_password {
+                println!(
+                    "it has no password yet: set one with `ferry user passwd {} --password-stdin`",
+                    user.name
+                );
+            }
+        }
+        UserCommand::List => {
+            println!(
+                "{:>6}  {:<24} {:<14} {:<8} EMAIL",
+                "ID", "NAME", "ROLE", "ACTIVE"
+            );
+            for u in service.list_users().await? {
+                println!(
+                    "{:>6}  {:<24} {:<14} {:<8} {}",
+                    u.id,
+                    u.name,
+                    u.role.name(),
+                    if u.active { "yes" } else { "no" },
+                    u.email
+                );
+            }
+        }
+        UserCommand::Passwd { name, .. } => {
+            let password = read_password_line()?;
+            service.set_password(actor, &name, password).await?;
+            println!("password of {name} changed");
+        }
+        UserCommand::Disable { name } => {
+            service.disable_user(actor, &name).await?;
+            println!("user {name} disabled and signed out everywhere");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn app(service: &Service, actor: &Actor, command: AppCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AppCommand::Add { id, name } => {
+            let app = service.add_application(actor, id, &name).await?;
+            println!("registered application {} ({})", app.id, app.name);
+        }
+        AppCommand::List => {
+            println!("{:>6}  {:<8} NAME", "ID", "ENABLED");
+            for a in service.list_applications().await? {
+                println!(
+                    "{:>6}  {:<8} {}",
+                    a.id,
+                    if a.enabled { "yes" } else { "no" },
+                    a.name
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit(service: &Service, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AuditCommand::Verify => {
+            let v = service.verify_audit_chain().await?;
+            match v.first_broken {
+                None => {
+                    println!("audit chain intact: {} records", v.records);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(b) => {
+                    println!(
+                        "audit chain BROKEN at record {}: {} ({} records verified before it)",
+                        b.seq, b.reason, v.records
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        AuditCommand::Export { format } => {
+            export(service, format).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+const EXPORT_COLUMNS: [&str; 21] = [
+    "seq",
+    "time",
+    "at_ms",
+    "operation",
+    "status",
+    "user_id",
+    "impersonator_id",
+    "application_id",
+    "client_version",
+    "client_ip",
+    "external_user",
+    "session_tag",
+    "target_user_id",
+    "folder_id",
+    "file_id",
+    "path",
+    "size",
+    "digest",
+    "detail",
+    "prev_hash",
+    "hash",
+];
+
+fn export_row(r: &AuditRecord) -> serde_json::Value {
+    let e = &r.entry;
+    json!({
+        "seq": r.seq,
+        "time": r.at.to_rfc3339(),
+        "at_ms": r.at.0,
+        "operation": e.operation,
+        "status": e.status,
+        "user_id": e.user_id,
+        "impersonator_id": e.impersonator_id,
+        "application_id": e.application_id,
+        "client_version": e.client_version,
+        "client_ip": e.client_ip,
+        "external_user": e.external_user,
+        "session_tag": e.session_tag,
+        "target_user_id": e.target_user_id,
+        "folder_id": e.folder_id,
+        "file_id": e.file_id,
+        "path": e.path,
+        "size": e.size,
+        "digest": e.digest,
+        "detail": e.detail,
+        "prev_hash": r.prev_hash,
+        "hash": r.hash,
+    })
+}
+
+/// Where exported records go: CSV through the csv crate's quoting, or JSON lines.
+enum ExportSink {
+    Csv(csv::Writer<std::io::StdoutLock<'static>>),
+    Jsonl(std::io::BufWriter<std::io::StdoutLock<'static>>),
+}
+
+async fn export(service: &Service, format: ExportFormat) -> anyhow::Result<()> {
+    let stdout = std::io::stdout().lock();
+    let mut sink = match format {
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(stdout);
+            w.write_record(EXPORT_COLUMNS)?;
+            ExportSink::Csv(w)
+        }
+        ExportFormat::Jsonl => ExportSink::Jsonl(std::io::BufWriter::new(stdout)),
+    };
+    let mut after = 0;
+    loop {
+        let page = service.audit_records(after, 1000).await?;
+        for r in &page {
+            let row = export_row(r);
+            match &mut sink {
+                ExportSink::Csv(w) => {
+                    w.write_record(EXPORT_COLUMNS.iter().map(|c| match &row[*c] {
+                        serde_json::Value::Null => String::new(),
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    }))?;
+                }
+                ExportSink::Jsonl(out) => {
+                    serde_json::to_writer(&mut *out, &row)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            after = r.seq;
+        }
+        if page.len() < 1000 {
+            break;
+        }
+    }
+    match &mut sink {
+        ExportSink::Csv(w) => w.flush()?,
+        ExportSink::Jsonl(out) => out.flush()?,
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The command line. Every option also reads from a `FERRY_…` environment variable; the
+//! configuration file fills in what neither gives (see [`crate::config`]).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Ferry, a managed file transfer server.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by `serve` and every administrative command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, env = "FERRY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, keys, content). Default: ./ferry-data
+    #[arg(long, global = true, env = "FERRY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Metadata database: sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "FERRY_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, env = "FERRY_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How logs are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage registered application IDs.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Verify or export the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// HTTP listen address. Default: 127.0.0.1:8080
+    #[arg(long, env = "FERRY_HTTP")]
+    pub http: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Add {
+        /// Login name.
+        name: String,
+        /// Role: guest, recipient, member, manager, administrator, system.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Set a user's password.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Disable a user and end their sessions.
+    Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Register an application ID (1000 and above) for a client developer.
+    Add { id: i64, name: String },
+    /// List registered applications.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain; exit status 1 and the first broken link if it does not hold.
+    Verify,
+    /// Write every record to standard output.
+    Export {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}

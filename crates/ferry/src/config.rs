@@ -1,0 +1,163 @@
+//! Settings: command line and environment first, then the TOML configuration file, then the
+//! defaults of DESIGN.md §6. Every field of the file is optional.
+//!
+//! ```toml
+//! data_dir = "/var/lib/ferry"
+//! database_url = "postgres://ferry@db/ferry"
+//! http = "0.0.0.0:8080"
+//! log_format = "json"
+//!
+//! [sessions]
+//! immutable_ttl_hours = 48
+//! sweep_interval_seconds = 60
+//!
+//! [lockout]
+//! account_threshold = 5
+//! address_threshold = 20
+//! base_delay_seconds = 30
+//! max_delay_seconds = 900
+//! forget_after_seconds = 900
+//!
+//! [passwords]
+//! argon2_memory_kib = 19456
+//! argon2_iterations = 2
+//! argon2_parallelism = 1
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use ferry_core::{LockoutPolicy, ServiceConfig};
+use ferry_crypto::PasswordParams;
+use serde::Deserialize;
+
+use crate::cli::{GlobalArgs, LogFormat};
+
+/// The configuration file's contents.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    http: Option<String>,
+    log_format: Option<LogFormat>,
+    #[serde(default)]
+    sessions: SessionsSection,
+    #[serde(default)]
+    lockout: LockoutSection,
+    #[serde(default)]
+    passwords: PasswordsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionsSection {
+    immutable_ttl_hours: Option<f64>,
+    sweep_interval_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockoutSection {
+    account_threshold: Option<i64>,
+    address_threshold: Option<i64>,
+    base_delay_seconds: Option<i64>,
+    max_delay_seconds: Option<i64>,
+    forget_after_seconds: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordsSection {
+    argon2_memory_kib: Option<u32>,
+    argon2_iterations: Option<u32>,
+    argon2_parallelism: Option<u32>,
+}
+
+/// Everything resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the SQLite database (by default) and later the content live.
+    pub data_dir: PathBuf,
+    /// The metadata database.
+    pub database_url: String,
+    /// HTTP listen address (`serve --http` wins over this).
+    pub http: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Service tunables.
+    pub service: ServiceConfig,
+    /// Argon2 parameters for new password hashes.
+    pub passwords: PasswordParams,
+    /// How often expired sessions are swept.
+    pub sweep_interval_secs: u64,
+}
+
+impl Settings {
+    /// Merges the command line (with its environment fallbacks), the file and the defaults.
+    pub fn resolve(args: &GlobalArgs) -> anyhow::Result<Settings> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("ferry-data"));
+        let database_url = args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ferry.db").display()));
+
+        let defaults = ServiceConfig::default();
+        let lockout_defaults = LockoutPolicy::default();
+        let l = &file.lockout;
+        let secs = |v: Option<i64>, default_ms: i64| v.map(|s| s * 1000).unwrap_or(default_ms);
+        let lockout = LockoutPolicy {
+            account_threshold: l
+                .account_threshold
+                .unwrap_or(lockout_defaults.account_threshold),
+            address_threshold: l
+                .address_threshold
+                .unwrap_or(lockout_defaults.address_threshold),
+            base_delay_ms: secs(l.base_delay_seconds, lockout_defaults.base_delay_ms),
+            max_delay_ms: secs(l.max_delay_seconds, lockout_defaults.max_delay_ms),
+            forget_after_ms: secs(l.forget_after_seconds, lockout_defaults.forget_after_ms),
+        };
+        let immutable_session_ttl_ms = match file.sessions.immutable_ttl_hours {
+            Some(h) if h > 0.0 => (h * 3_600_000.0) as i64,
+            Some(_) => anyhow::bail!("sessions.immutable_ttl_hours must be positive"),
+            None => defaults.immutable_session_ttl_ms,
+        };
+        let pw_defaults = PasswordParams::default();
+        let p = &file.passwords;
+        Ok(Settings {
+            data_dir,
+            database_url,
+            http: file.http.unwrap_or_else(|| "127.0.0.1:8080".into()),
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+            service: ServiceConfig {
+                immutable_session_ttl_ms,
+                lockout,
+                ..defaults
+            },
+            passwords: PasswordParams {
+                memory_kib: p.argon2_memory_kib.unwrap_or(pw_defaults.memory_kib),
+                iterations: p.argon2_iterations.unwrap_or(pw_defaults.iterations),
+                parallelism: p.argon2_parallelism.unwrap_or(pw_defaults.parallelism),
+            },
+            sweep_interval_secs: file.sessions.sweep_interval_seconds.unwrap_or(60).max(1),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display()))
+}

@@ -1,0 +1,43 @@
+//! `ferry`: the managed file transfer server and its administration commands.
+//!
+//! This crate only wires things together: it reads the command line and the configuration,
+//! opens the store, builds the Service, and either serves the front ends or runs one
+//! administrative command against the same store (safe while a server runs).
+
+mod admin;
+mod cli;
+mod config;
+mod logging;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferry: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ferry: error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
+    let settings = config::Settings::resolve(&cli.global)?;
+    logging::init(settings.log_format);
+    match cli.command {
+        cli::Command::Serve(args) => serve::run(settings, args).await,
+        command => admin::run(settings, command).await,
+    }
+}

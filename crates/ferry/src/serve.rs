@@ -1,0 +1,120 @@
+//! `ferry serve`: opens the store, makes sure there is an administrator, starts the HTTP front
+//! end and the session sweeper, and shuts down gracefully on SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ferry_core::Service;
+use ferry_http::AppState;
+use tokio::net::TcpListener;
+
+use crate::admin::open_service;
+use crate::cli::ServeArgs;
+use crate::config::Settings;
+
+/// Runs the server until a shutdown signal.
+pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let (service, store) = open_service(&settings).await?;
+    bootstrap_administrator(&service).await?;
+
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+
+    let sweeper = tokio::spawn(sweep_sessions(
+        Arc::clone(&service),
+        Duration::from_secs(settings.sweep_interval_secs),
+    ));
+
+    let addr = args.http.unwrap_or(settings.http.clone());
+    let listener = TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    // Tests and scripts read this line to learn the port when they asked for port 0.
+    println!("ferry: listening on http://{local}");
+    tracing::info!(%local, database = %store_kind(&settings.database_url), "ferry serving");
+
+    let app = ferry_http::router(AppState { service, metrics });
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("HTTP server failed")?;
+
+    sweeper.abort();
+    store.close().await;
+    tracing::info!("ferry stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// On a store without users, creates the first administrator: `FERRY_ADMIN_USER` (default
+/// `admin`) with `FERRY_ADMIN_PASSWORD`, or with a random password printed once to the terminal.
+async fn bootstrap_administrator(service: &Service) -> anyhow::Result<()> {
+    let name = std::env::var("FERRY_ADMIN_USER").unwrap_or_else(|_| "admin".into());
+    let (password, generated) = match std::env::var("FERRY_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (ferry_crypto::new_session_guid().simple().to_string(), true),
+    };
+    if let Some(user) = service
+        .bootstrap_administrator(&name, password.clone())
+        .await?
+    {
+        if generated {
+            // Printed, never logged: this is the only time the password exists in clear.
+            eprintln!(
+                "ferry: created the first administrator {:?} with password {password}\n       change it with: ferry user passwd {} --password-stdin",
+                user.name, user.name
+            );
+        } else {
+            eprintln!("ferry: created the first administrator {:?}", user.name);
+        }
+    }
+    Ok(())
+}
+
+/// Removes expired sessions periodically. Every node may run this: each batch is one change
+/// under the store's lock, so they never remove a session twice.
+async fn sweep_sessions(service: Arc<Service>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        match service.sweep_expired_sessions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+fn store_kind(url: &str) -> &'static str {
+    match ferry_store_sql::Engine::of_url(url) {
+        Some(ferry_store_sql::Engine::Sqlite) => "sqlite",
+        Some(ferry_store_sql::Engine::Postgres) => "postgres",
+        None => "unknown",
+    }
+}

@@ -120,6 +120,20 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
+    async fn set_application_enabled(
+        &mut self,
+        id: ApplicationId,
+        enabled: bool,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE applications SET enabled = $1 WHERE id = $2")
+            .bind(flag(enabled))
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn lockout(&mut self, key: &str) -> StoreResult<Option<LockoutState>> {
         queries::lockout(&mut *self.tx, key).await
     }

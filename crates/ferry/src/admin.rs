@@ -143,6 +143,14 @@ async fn app(service: &Service, actor: &Actor, command: AppCommand) -> anyhow::R
             let app = service.add_application(actor, id, &name).await?;
             println!("registered application {} ({})", app.id, app.name);
         }
+        AppCommand::Disable { id } => {
+            service.set_application_enabled(actor, id, false).await?;
+            println!("application {id} disabled");
+        }
+        AppCommand::Enable { id } => {
+            service.set_application_enabled(actor, id, true).await?;
+            println!("application {id} enabled");
+        }
         AppCommand::List => {
             println!("{:>6}  {:<8} NAME", "ID", "ENABLED");
             for a in service.list_applications().await? {

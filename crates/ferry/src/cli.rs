@@ -107,6 +107,10 @@ pub enum AppCommand {
     Add { id: i64, name: String },
     /// List registered applications.
     List,
+    /// Refuse new sign-ins for an application ID.
+    Disable { id: i64 },
+    /// Allow sign-ins for an application ID again.
+    Enable { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

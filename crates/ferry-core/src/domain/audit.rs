@@ -39,6 +39,8 @@ pub enum Operation {
     UserDisabled,
     /// An application ID was registered.
     ApplicationRegistered,
+    /// An application ID was enabled or disabled.
+    ApplicationChanged,
 }
 
 impl Operation {
@@ -56,6 +58,7 @@ impl Operation {
             Operation::PasswordChanged => "PasswordChanged",
             Operation::UserDisabled => "UserDisabled",
             Operation::ApplicationRegistered => "ApplicationRegistered",
+            Operation::ApplicationChanged => "ApplicationChanged",
         }
     }
 }

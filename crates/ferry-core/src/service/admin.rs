@@ -201,6 +201,28 @@ impl Service {
         Ok(app)
     }
 
+    /// Enables or disables an application. A disabled application cannot open sessions; the
+    /// sessions it already has live on until closed or replaced.
+    pub async fn set_application_enabled(
+        &self,
+        actor: &Actor,
+        id: i64,
+        enabled: bool,
+    ) -> Result<()> {
+        Self::require_admin(actor)?;
+        let mut tx = self.store.begin().await?;
+        if !tx.set_application_enabled(id, enabled).await? {
+            return Err(Error::UnknownApplication);
+        }
+        let mut e = AuditEntry::new(Operation::ApplicationChanged, Outcome::Success);
+        actor.stamp(&mut e);
+        e.path = Some(id.to_string());
+        e.detail = Some(if enabled { "enabled" } else { "disabled" }.into());
+        tx.append_audit(self.clock.now(), e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// All applications.
     pub async fn list_applications(&self) -> Result<Vec<Application>> {
         Ok(self.store.applications().await?)

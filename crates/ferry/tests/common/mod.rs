@@ -1,0 +1,251 @@
+//! Starts the real `ferry` binary on a free loopback port with a fresh data directory and a
+//! fresh database, and talks to it over HTTP and through its command line.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use ferry_testkit::Backend;
+use serde_json::{Value, json};
+
+/// The bootstrap administrator every test server starts with.
+pub const ADMIN: &str = "admin";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// Cheap Argon2 parameters so that hundreds of sign-ins stay fast in debug builds; the hashes
+/// are still real Argon2id (the parameters travel in each hash).
+const TEST_CONFIG: &str = "[passwords]\nargon2_memory_kib = 256\nargon2_iterations = 1\n";
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The server's data directory (also holds the config and the log).
+    pub dir: tempfile::TempDir,
+    /// The metadata database.
+    pub database_url: String,
+    agent: ureq::Agent,
+}
+
+fn ferry_command(dir: &Path, database_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FERRY_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("--config")
+        .arg(dir.join("ferry.toml"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--database-url")
+        .arg(database_url)
+        .env("FERRY_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    cmd
+}
+
+impl Server {
+    /// A server on `backend` with the test configuration.
+    pub fn start(backend: Backend) -> Server {
+        Server::start_with(backend, "")
+    }
+
+    /// A server on `backend` with `extra` appended to the test configuration (TOML).
+    pub fn start_with(backend: Backend, extra: &str) -> Server {
+        let dir = tempfile::Builder::new()
+            .prefix("ferry-test-")
+            .tempdir()
+            .unwrap();
+        let database_url = backend.fresh_database_url(dir.path());
+        Server::start_in(dir, database_url, extra)
+    }
+
+    /// A server over an existing database.
+    pub fn start_in(dir: tempfile::TempDir, database_url: String, extra: &str) -> Server {
+        std::fs::write(dir.path().join("ferry.toml"), format!("{TEST_CONFIG}{extra}")).unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut child = ferry_command(dir.path(), &database_url)
+            .args(["serve", "--http", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("cannot start ferry");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(base) = line.trim().strip_prefix("ferry: listening on ") else {
+            let _ = child.wait();
+            panic!(
+                "ferry did not start: {line:?}\n{}",
+                std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+            );
+        };
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Server {
+            base: base.to_string(),
+            child: Some(child),
+            dir,
+            database_url,
+            agent,
+        }
+    }
+
+    /// `POST /api/v1/{method}` with a JSON body; the status and the JSON answer (`null` if none).
+    pub fn call(&self, method: &str, body: Value) -> (u16, Value) {
+        let (status, text) = self.post_raw(&format!("/api/v1/{method}"), body.to_string().as_bytes());
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        (status, value)
+    }
+
+    /// `POST` raw bytes to `path`; the status and the body.
+    pub fn post_raw(&self, path: &str, body: &[u8]) -> (u16, String) {
+        let mut resp = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .send(body)
+            .expect("HTTP request failed");
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// `GET path`; the status, the headers we look at, and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let mut resp = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .expect("HTTP request failed");
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// Runs `ferry ARGS` against this server's store, with `stdin` as standard input.
+    pub fn ferry(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = ferry_command(self.dir.path(), &self.database_url)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    }
+
+    /// Like [`Server::ferry`], asserting success; returns standard output.
+    pub fn ferry_ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.ferry(args, stdin);
+        assert!(
+            out.status.success(),
+            "ferry {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Creates a user through the CLI; returns its ID.
+    pub fn add_user(&self, name: &str, role: &str, password: &str) -> i64 {
+        let out = self.ferry_ok(
+            &["user", "add", name, "--role", role, "--email", &format!("{name}@example.com"), "--password-stdin"],
+            Some(&format!("{password}\n")),
+        );
+        out.split_whitespace()
+            .last()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("no user ID in {out:?}"))
+    }
+
+    /// Registers an application ID through the CLI.
+    pub fn add_app(&self, id: i64) {
+        self.ferry_ok(&["app", "add", &id.to_string(), &format!("Test app {id}")], None);
+    }
+
+    /// Signs in with `Open`; returns (SessionID, UserID), panicking on failure.
+    pub fn open(&self, user: &str, password: &str, app: i64) -> (String, i64) {
+        self.open_with("Open", user, password, app)
+    }
+
+    /// Signs in with `method` (`Open` or `OpenImmutable`).
+    pub fn open_with(&self, method: &str, user: &str, password: &str, app: i64) -> (String, i64) {
+        let (status, body) = self.call(
+            method,
+            json!({"userName": user, "password": password, "applicationID": app, "clientVersion": "ferry-tests/1"}),
+        );
+        assert_eq!(status, 200, "{method} failed: {body}");
+        (
+            body["SessionID"].as_str().unwrap().to_string(),
+            body["UserID"].as_i64().unwrap(),
+        )
+    }
+
+    /// Whether a session is alive (GetCurrentUser answers 200); panics on answers other than
+    /// 200 and 101.
+    pub fn alive(&self, session: &str) -> bool {
+        let (status, body) = self.call("GetCurrentUser", json!({"sessionID": session}));
+        match status {
+            200 => true,
+            401 if body["ErrorCode"] == 101 => false,
+            _ => panic!("unexpected GetCurrentUser answer {status}: {body}"),
+        }
+    }
+
+    /// The audit trail as exported JSON lines.
+    pub fn audit(&self) -> Vec<Value> {
+        self.ferry_ok(&["audit", "export"], None)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("already stopped");
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        child.wait().unwrap()
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Asserts an error answer: the status and the ErrorCode.
+#[track_caller]
+pub fn assert_error(answer: &(u16, Value), status: u16, code: i64) {
+    assert_eq!(answer.0, status, "status of {}", answer.1);
+    assert_eq!(answer.1["ErrorCode"], code, "ErrorCode of {}", answer.1);
+    assert!(answer.1["Message"].is_string(), "Message of {}", answer.1);
+}

@@ -6,13 +6,15 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
-/// Installs the global subscriber.
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber. `default_filter` applies when neither variable is set:
+/// the server logs at `info`, the administrative commands only at `warn` so that their output
+/// stays what the command printed.
+pub fn init(format: LogFormat, default_filter: &str) {
     let filter = std::env::var("FERRY_LOG")
         .ok()
         .and_then(|f| EnvFilter::try_new(f).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -35,7 +35,13 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
     let settings = config::Settings::resolve(&cli.global)?;
-    logging::init(settings.log_format);
+    let default_filter = match cli.command {
+        // sqlx reports PostgreSQL notices (such as "relation already exists, skipping" from
+        // the migrator) at info; they are noise for an operator.
+        cli::Command::Serve(_) => "info,sqlx=warn",
+        _ => "warn",
+    };
+    logging::init(settings.log_format, default_filter);
     match cli.command {
         cli::Command::Serve(args) => serve::run(settings, args).await,
         command => admin::run(settings, command).await,

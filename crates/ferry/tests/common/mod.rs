@@ -66,7 +66,7 @@ impl Server {
 
     /// A server over an existing database.
     pub fn start_in(dir: tempfile::TempDir, database_url: String, extra: &str) -> Server {
-        std::fs::write(dir.path().join("ferry.toml"), format!("{TEST_CONFIG}{extra}")).unwrap();
+        std::fs::write(dir.path().join("ferry.toml"), format!("{extra}\n{TEST_CONFIG}")).unwrap();
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = ferry_command(dir.path(), &database_url)
             .args(["serve", "--http", "127.0.0.1:0"])

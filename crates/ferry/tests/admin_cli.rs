@@ -1,0 +1,171 @@
+//! The administration command line, run beside a live server on the same store, and the audit
+//! chain: verification catches edits, deletions and truncation made directly in the database.
+
+mod common;
+
+use std::process::Command;
+
+use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::json;
+
+on_both_backends!(
+    users_are_managed_while_the_server_runs,
+    bad_cli_input_is_refused_and_changes_nothing,
+    audit_verify_detects_an_edited_record,
+    audit_verify_detects_a_deleted_record,
+    audit_verify_detects_truncation,
+    audit_exports_as_jsonl_and_csv,
+);
+
+/// Runs one SQL statement directly against the server's database, with the engine's own
+/// client (Python's sqlite3 module, or psql): the tampering an attacker with database access
+/// could do.
+fn tamper(s: &Server, statement: &str) {
+    let out = if let Some(path) = s.database_url.strip_prefix("sqlite://") {
+        Command::new("python3")
+            .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()"])
+            .arg(path)
+            .arg(statement)
+            .output()
+            .unwrap()
+    } else {
+        Command::new("psql")
+            .arg(&s.database_url)
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", statement])
+            .output()
+            .unwrap()
+    };
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn some_activity(s: &Server) {
+    s.add_user("olga", "member", "olga-password");
+    for _ in 0..3 {
+        s.open("olga", "olga-password", 1);
+    }
+    let _ = s.call("Open", json!({"userName": "olga", "password": "wrong", "applicationID": 1}));
+}
+
+fn verify(s: &Server) -> (bool, String) {
+    let out = s.ferry(&["audit", "verify"], None);
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn users_are_managed_while_the_server_runs(backend: Backend) {
+    let s = Server::start(backend);
+    let id = s.add_user("pat", "manager", "pat-password");
+    let list = s.ferry_ok(&["user", "list"], None);
+    assert!(list.contains("pat") && list.contains("manager"), "{list}");
+    let (old, _) = s.open("pat", "pat-password", 1);
+    s.ferry_ok(&["user", "passwd", "pat", "--password-stdin"], Some("a-new-password\n"));
+    assert_error(
+        &s.call("Open", json!({"userName": "pat", "password": "pat-password", "applicationID": 1})),
+        401,
+        102,
+    );
+    let (_, uid) = s.open("pat", "a-new-password", 1);
+    assert_eq!(uid, id);
+    assert!(!s.alive(&old), "the new sign-in replaced the old session");
+    s.ferry_ok(&["user", "add", "nopw", "--role", "guest"], None);
+    assert_error(
+        &s.call("Open", json!({"userName": "nopw", "password": "", "applicationID": 1})),
+        401,
+        102,
+    );
+    let audit = s.audit();
+    for op in ["UserCreated", "PasswordChanged"] {
+        let r = audit.iter().find(|r| r["operation"] == op).unwrap();
+        assert_eq!(r["application_id"], 4, "{op} is attributed to the admin CLI");
+    }
+}
+
+fn bad_cli_input_is_refused_and_changes_nothing(backend: Backend) {
+    let s = Server::start(backend);
+    s.add_user("quinn", "member", "quinn-password");
+    let before = s.ferry_ok(&["user", "list"], None);
+    let audit_before = s.audit().len();
+    for (args, stdin) in [
+        (vec!["user", "add", "quinn", "--role", "member"], None),
+        (vec!["user", "add", "QUINN", "--role", "member"], None),
+        (vec!["user", "add", "new", "--role", "emperor"], None),
+        (vec!["user", "add", "bad/name", "--role", "member"], None),
+        (vec!["user", "add", "x'; DROP TABLE users; --", "--role", "member"], None),
+        (vec!["user", "add", "shortpw", "--role", "member", "--password-stdin"], Some("short\n")),
+        (vec!["user", "add", "bademail", "--role", "member", "--email", "not-an-email"], None),
+        (vec!["user", "passwd", "nobody", "--password-stdin"], Some("long-enough-password\n")),
+        (vec!["user", "disable", "nobody"], None),
+        (vec!["app", "add", "42", "reserved"], None),
+        (vec!["app", "disable", "5000"], None),
+    ] {
+        let out = s.ferry(&args, stdin);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("ferry: error:"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert_eq!(s.ferry_ok(&["user", "list"], None), before);
+    assert_eq!(s.audit().len(), audit_before);
+    // A password is never echoed back in an error.
+    let out = s.ferry(&["user", "add", "echo", "--role", "member", "--password-stdin"], Some("abc\u{1}secretpw\n"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("secretpw"));
+}
+
+fn audit_verify_detects_an_edited_record(backend: Backend) {
+    let s = Server::start(backend);
+    some_activity(&s);
+    let (ok, out) = verify(&s);
+    assert!(ok && out.contains("intact"), "{out}");
+    tamper(&s, "UPDATE audit_log SET user_id = 999 WHERE seq = 3");
+    let (ok, out) = verify(&s);
+    assert!(!ok);
+    assert!(out.contains("BROKEN at record 3") && out.contains("edited"), "{out}");
+}
+
+fn audit_verify_detects_a_deleted_record(backend: Backend) {
+    let s = Server::start(backend);
+    some_activity(&s);
+    tamper(&s, "DELETE FROM audit_log WHERE seq = 4");
+    let (ok, out) = verify(&s);
+    assert!(!ok);
+    assert!(out.contains("BROKEN at record 4") && out.contains("missing"), "{out}");
+}
+
+fn audit_verify_detects_truncation(backend: Backend) {
+    let s = Server::start(backend);
+    some_activity(&s);
+    let total = s.audit().len();
+    tamper(&s, &format!("DELETE FROM audit_log WHERE seq >= {}", total - 1));
+    let (ok, out) = verify(&s);
+    assert!(!ok);
+    assert!(out.contains("removed from the end"), "{out}");
+}
+
+fn audit_exports_as_jsonl_and_csv(backend: Backend) {
+    let s = Server::start(backend);
+    some_activity(&s);
+    let jsonl = s.audit();
+    assert!(jsonl.len() >= 6);
+    for (i, r) in jsonl.iter().enumerate() {
+        assert_eq!(r["seq"], i as i64 + 1);
+        assert_eq!(r["hash"].as_str().unwrap().len(), 64);
+    }
+    let csv = s.ferry_ok(&["audit", "export", "--format", "csv"], None);
+    // Parsed by an independent reader: Python's csv module.
+    let out = Command::new("python3")
+        .args(["-c", "import csv,sys,json; rows=list(csv.DictReader(sys.stdin)); print(json.dumps([len(rows), rows[0]['operation'], rows[-1]['hash']]))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(csv.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(parsed[0], jsonl.len());
+    assert_eq!(parsed[1], jsonl[0]["operation"]);
+    assert_eq!(parsed[2], jsonl.last().unwrap()["hash"]);
+    let _ = (ADMIN, ADMIN_PASSWORD);
+}

@@ -1,0 +1,136 @@
+//! Running the server: health and readiness, metrics, the OpenAPI document and Swagger UI
+//! (offline), logs without secrets, graceful shutdown, and a database that goes away and comes
+//! back.
+
+mod common;
+
+use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use ferry_testkit::{Backend, PgCluster, on_both_backends};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    health_readiness_and_metrics,
+    logs_never_contain_passwords_or_session_ids,
+    sigterm_shuts_down_gracefully,
+);
+
+fn health_readiness_and_metrics(backend: Backend) {
+    let s = Server::start(backend);
+    assert_eq!(s.get("/healthz"), (200, "ok\n".to_string()));
+    assert_eq!(s.get("/readyz").0, 200);
+    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
+    s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, 2);
+    let _ = s.call("Open", json!({"userName": ADMIN, "password": "wrong", "applicationID": 1}));
+    s.call("GetCurrentUser", json!({"sessionID": session}));
+    let (status, metrics) = s.get("/metrics");
+    assert_eq!(status, 200);
+    for expected in [
+        "ferry_sessions_active 2",
+        "ferry_signins_total{result=\"success\"} 2",
+        "ferry_signins_total{result=\"failure\"} 1",
+        "ferry_api_calls_total{method=\"GetCurrentUser\",code=\"0\"} 1",
+        "ferry_http_requests_total{route=\"/api/v1/{method}\",status=\"401\"} 1",
+    ] {
+        assert!(metrics.contains(expected), "missing {expected:?} in\n{metrics}");
+    }
+}
+
+#[test]
+fn openapi_document_and_swagger_ui_are_served_offline() {
+    let s = Server::start(Backend::Sqlite);
+    let (status, text) = s.get("/api/v1/openapi.json");
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for method in [
+        "Open",
+        "OpenImmutable",
+        "OpenImmutableImpersonate",
+        "OpenImmutableUserString",
+        "Close",
+        "GetCurrentUser",
+    ] {
+        let op = &doc["paths"][format!("/api/v1/{method}")]["post"];
+        assert_eq!(op["operationId"], method);
+    }
+    let open = &doc["paths"]["/api/v1/Open"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(open["required"], json!(["userName", "password", "applicationID"]));
+    let (status, page) = s.get("/api/v1/docs/");
+    assert_eq!(status, 200);
+    assert!(page.contains("swagger-ui"), "{page}");
+    // Every asset the page loads comes from Ferry itself, not a CDN.
+    assert!(!page.contains("https://"), "the page must not load assets from elsewhere");
+    let (status, _) = s.get("/api/v1/docs/swagger-ui-bundle.js");
+    assert_eq!(status, 200);
+}
+
+fn logs_never_contain_passwords_or_session_ids(backend: Backend) {
+    let s = Server::start(backend);
+    s.add_user("rita", "member", "rita-secret-pw");
+    let (session, _) = s.open("rita", "rita-secret-pw", 1);
+    let _ = s.call("Open", json!({"userName": "rita", "password": "wrong-secret-pw", "applicationID": 1}));
+    s.call("GetCurrentUser", json!({"sessionID": session}));
+    s.call("Close", json!({"sessionID": session}));
+    s.call("Close", json!({"sessionID": session}));
+    let log = s.log();
+    assert!(log.contains("session opened"), "the log has content to check: {log}");
+    for secret in [session.as_str(), "rita-secret-pw", "wrong-secret-pw", ADMIN_PASSWORD] {
+        assert!(!log.contains(secret), "the log contains a secret");
+    }
+    // Audit records carry a one-way tag of the session, never the session itself.
+    let audit = serde_json::to_string(&s.audit()).unwrap();
+    assert!(!audit.contains(&session));
+}
+
+fn sigterm_shuts_down_gracefully(backend: Backend) {
+    let mut s = Server::start(backend);
+    s.open(ADMIN, ADMIN_PASSWORD, 1);
+    let status = s.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(s.log().contains("ferry stopped"));
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let s = Server::start_with(Backend::Sqlite, "log_format = \"json\"\n");
+    s.open(ADMIN, ADMIN_PASSWORD, 1);
+    let log = s.log();
+    let lines: Vec<_> = log.lines().filter(|l| l.starts_with('{')).collect();
+    assert!(!lines.is_empty(), "{log}");
+    for line in lines {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
+    }
+}
+
+#[test]
+fn a_database_that_goes_away_gives_503_and_the_server_recovers() {
+    let cluster = PgCluster::start();
+    let url = cluster.create_database();
+    let dir = tempfile::Builder::new().prefix("ferry-test-").tempdir().unwrap();
+    let s = Server::start_in(dir, url, "");
+    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
+
+    cluster.stop_server();
+    assert_error(&s.call("GetCurrentUser", json!({"sessionID": session})), 503, 120);
+    assert_error(
+        &s.call("Open", json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": 1})),
+        503,
+        120,
+    );
+    assert_eq!(s.get("/readyz").0, 503);
+    assert_eq!(s.get("/healthz").0, 200, "the process itself is alive");
+
+    cluster.start_server();
+    let mut recovered = false;
+    for _ in 0..50 {
+        if s.get("/readyz").0 == 200 {
+            recovered = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(recovered, "the server did not recover");
+    assert!(s.alive(&session), "sessions survive the outage: they live in the database");
+    s.open(ADMIN, ADMIN_PASSWORD, 1000 - 999);
+}

@@ -90,8 +90,11 @@ pub trait StoreTx: Send {
     /// Inserts an application; [`StoreError::Conflict`] if the ID is taken.
     async fn insert_application(&mut self, app: &Application) -> StoreResult<()>;
     /// Enables or disables an application; whether it exists.
-    async fn set_application_enabled(&mut self, id: ApplicationId, enabled: bool)
-    -> StoreResult<bool>;
+    async fn set_application_enabled(
+        &mut self,
+        id: ApplicationId,
+        enabled: bool,
+    ) -> StoreResult<bool>;
 
     /// Lock-out state for a key, as seen inside the change.
     async fn lockout(&mut self, key: &str) -> StoreResult<Option<LockoutState>>;

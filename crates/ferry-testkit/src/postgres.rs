@@ -23,7 +23,9 @@ impl PgCluster {
             .tempdir()
             .expect("cannot make a temporary directory");
         if as_postgres_user {
-            run(Command::new("chown").arg("postgres:postgres").arg(dir.path()));
+            run(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(dir.path()));
         }
         let cluster = PgCluster {
             port: crate::free_port(),
@@ -32,18 +34,21 @@ impl PgCluster {
             as_postgres_user,
         };
         let data = cluster.data_dir();
-        run(&mut cluster.tool("initdb", &[
-            "-D",
-            data.to_str().unwrap(),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ]));
+        run(&mut cluster.tool(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        ));
         cluster.start_server();
         cluster
     }
@@ -73,30 +78,36 @@ impl PgCluster {
             self.dir.path().display()
         );
         let log = self.dir.path().join("server.log");
-        run(&mut self.tool("pg_ctl", &[
-            "-D",
-            self.data_dir().to_str().unwrap(),
-            "-o",
-            &options,
-            "-l",
-            log.to_str().unwrap(),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ]));
+        run(&mut self.tool(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data_dir().to_str().unwrap(),
+                "-o",
+                &options,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        ));
     }
 
     /// Stops the server process (fast shutdown), keeping the data.
     pub fn stop_server(&self) {
-        run(&mut self.tool("pg_ctl", &[
-            "-D",
-            self.data_dir().to_str().unwrap(),
-            "-m",
-            "fast",
-            "-w",
-            "stop",
-        ]));
+        run(&mut self.tool(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data_dir().to_str().unwrap(),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+        ));
     }
 
     /// The URL of database `db` as the superuser.
@@ -113,7 +124,16 @@ impl PgCluster {
 impl Drop for PgCluster {
     fn drop(&mut self) {
         let _ = self
-            .tool("pg_ctl", &["-D", self.data_dir().to_str().unwrap(), "-m", "immediate", "stop"])
+            .tool(
+                "pg_ctl",
+                &[
+                    "-D",
+                    self.data_dir().to_str().unwrap(),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ],
+            )
             .output();
     }
 }
@@ -123,7 +143,12 @@ fn find_bindir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     candidates.sort();
     candidates
@@ -191,4 +216,3 @@ pub(crate) fn fresh_database_url() -> String {
         .expect("the shared PostgreSQL cluster was already stopped")
         .create_database()
 }
-

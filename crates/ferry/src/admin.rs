@@ -244,7 +244,7 @@ fn export_row(r: &AuditRecord) -> serde_json::Value {
 
 /// Where exported records go: CSV through the csv crate's quoting, or JSON lines.
 enum ExportSink {
-    Csv(csv::Writer<std::io::StdoutLock<'static>>),
+    Csv(Box<csv::Writer<std::io::StdoutLock<'static>>>),
     Jsonl(std::io::BufWriter<std::io::StdoutLock<'static>>),
 }
 
@@ -254,7 +254,7 @@ async fn export(service: &Service, format: ExportFormat) -> anyhow::Result<()> {
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(stdout);
             w.write_record(EXPORT_COLUMNS)?;
-            ExportSink::Csv(w)
+            ExportSink::Csv(Box::new(w))
         }
         ExportFormat::Jsonl => ExportSink::Jsonl(std::io::BufWriter::new(stdout)),
     };

@@ -36,7 +36,11 @@ fn tamper(s: &Server, statement: &str) {
             .output()
             .unwrap()
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn some_activity(s: &Server) {
@@ -44,12 +48,18 @@ fn some_activity(s: &Server) {
     for _ in 0..3 {
         s.open("olga", "olga-password", 1);
     }
-    let _ = s.call("Open", json!({"userName": "olga", "password": "wrong", "applicationID": 1}));
+    let _ = s.call(
+        "Open",
+        json!({"userName": "olga", "password": "wrong", "applicationID": 1}),
+    );
 }
 
 fn verify(s: &Server) -> (bool, String) {
     let out = s.ferry(&["audit", "verify"], None);
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 fn users_are_managed_while_the_server_runs(backend: Backend) {
@@ -58,9 +68,15 @@ fn users_are_managed_while_the_server_runs(backend: Backend) {
     let list = s.ferry_ok(&["user", "list"], None);
     assert!(list.contains("pat") && list.contains("manager"), "{list}");
     let (old, _) = s.open("pat", "pat-password", 1);
-    s.ferry_ok(&["user", "passwd", "pat", "--password-stdin"], Some("a-new-password\n"));
+    s.ferry_ok(
+        &["user", "passwd", "pat", "--password-stdin"],
+        Some("a-new-password\n"),
+    );
     assert_error(
-        &s.call("Open", json!({"userName": "pat", "password": "pat-password", "applicationID": 1})),
+        &s.call(
+            "Open",
+            json!({"userName": "pat", "password": "pat-password", "applicationID": 1}),
+        ),
         401,
         102,
     );
@@ -69,14 +85,20 @@ fn users_are_managed_while_the_server_runs(backend: Backend) {
     assert!(!s.alive(&old), "the new sign-in replaced the old session");
     s.ferry_ok(&["user", "add", "nopw", "--role", "guest"], None);
     assert_error(
-        &s.call("Open", json!({"userName": "nopw", "password": "", "applicationID": 1})),
+        &s.call(
+            "Open",
+            json!({"userName": "nopw", "password": "", "applicationID": 1}),
+        ),
         401,
         102,
     );
     let audit = s.audit();
     for op in ["UserCreated", "PasswordChanged"] {
         let r = audit.iter().find(|r| r["operation"] == op).unwrap();
-        assert_eq!(r["application_id"], 4, "{op} is attributed to the admin CLI");
+        assert_eq!(
+            r["application_id"], 4,
+            "{op} is attributed to the admin CLI"
+        );
     }
 }
 
@@ -90,10 +112,43 @@ fn bad_cli_input_is_refused_and_changes_nothing(backend: Backend) {
         (vec!["user", "add", "QUINN", "--role", "member"], None),
         (vec!["user", "add", "new", "--role", "emperor"], None),
         (vec!["user", "add", "bad/name", "--role", "member"], None),
-        (vec!["user", "add", "x'; DROP TABLE users; --", "--role", "member"], None),
-        (vec!["user", "add", "shortpw", "--role", "member", "--password-stdin"], Some("short\n")),
-        (vec!["user", "add", "bademail", "--role", "member", "--email", "not-an-email"], None),
-        (vec!["user", "passwd", "nobody", "--password-stdin"], Some("long-enough-password\n")),
+        (
+            vec![
+                "user",
+                "add",
+                "x'; DROP TABLE users; --",
+                "--role",
+                "member",
+            ],
+            None,
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "shortpw",
+                "--role",
+                "member",
+                "--password-stdin",
+            ],
+            Some("short\n"),
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "bademail",
+                "--role",
+                "member",
+                "--email",
+                "not-an-email",
+            ],
+            None,
+        ),
+        (
+            vec!["user", "passwd", "nobody", "--password-stdin"],
+            Some("long-enough-password\n"),
+        ),
         (vec!["user", "disable", "nobody"], None),
         (vec!["app", "add", "42", "reserved"], None),
         (vec!["app", "disable", "5000"], None),
@@ -107,7 +162,17 @@ fn bad_cli_input_is_refused_and_changes_nothing(backend: Backend) {
     assert_eq!(s.ferry_ok(&["user", "list"], None), before);
     assert_eq!(s.audit().len(), audit_before);
     // A password is never echoed back in an error.
-    let out = s.ferry(&["user", "add", "echo", "--role", "member", "--password-stdin"], Some("abc\u{1}secretpw\n"));
+    let out = s.ferry(
+        &[
+            "user",
+            "add",
+            "echo",
+            "--role",
+            "member",
+            "--password-stdin",
+        ],
+        Some("abc\u{1}secretpw\n"),
+    );
     assert!(!String::from_utf8_lossy(&out.stderr).contains("secretpw"));
 }
 
@@ -119,7 +184,10 @@ fn audit_verify_detects_an_edited_record(backend: Backend) {
     tamper(&s, "UPDATE audit_log SET user_id = 999 WHERE seq = 3");
     let (ok, out) = verify(&s);
     assert!(!ok);
-    assert!(out.contains("BROKEN at record 3") && out.contains("edited"), "{out}");
+    assert!(
+        out.contains("BROKEN at record 3") && out.contains("edited"),
+        "{out}"
+    );
 }
 
 fn audit_verify_detects_a_deleted_record(backend: Backend) {
@@ -128,14 +196,20 @@ fn audit_verify_detects_a_deleted_record(backend: Backend) {
     tamper(&s, "DELETE FROM audit_log WHERE seq = 4");
     let (ok, out) = verify(&s);
     assert!(!ok);
-    assert!(out.contains("BROKEN at record 4") && out.contains("missing"), "{out}");
+    assert!(
+        out.contains("BROKEN at record 4") && out.contains("missing"),
+        "{out}"
+    );
 }
 
 fn audit_verify_detects_truncation(backend: Backend) {
     let s = Server::start(backend);
     some_activity(&s);
     let total = s.audit().len();
-    tamper(&s, &format!("DELETE FROM audit_log WHERE seq >= {}", total - 1));
+    tamper(
+        &s,
+        &format!("DELETE FROM audit_log WHERE seq >= {}", total - 1),
+    );
     let (ok, out) = verify(&s);
     assert!(!ok);
     assert!(out.contains("removed from the end"), "{out}");

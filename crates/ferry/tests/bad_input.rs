@@ -54,7 +54,10 @@ fn wrong_verbs_unknown_methods_and_oversized_bodies(backend: Backend) {
     let s = Server::start(backend);
     let (status, body) = s.get("/api/v1/Open");
     assert_eq!(status, 405);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["ErrorCode"], 113);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["ErrorCode"],
+        113
+    );
     assert_error(&s.call("DropTables", json!({})), 404, 112);
     let huge = format!(
         "{{\"userName\": \"admin\", \"password\": \"{}\", \"applicationID\": 1}}",
@@ -83,12 +86,18 @@ fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) 
     for text in nasty {
         // As user name and as password: a plain failed sign-in.
         assert_error(
-            &s.call("Open", json!({"userName": text, "password": text, "applicationID": 1})),
+            &s.call(
+                "Open",
+                json!({"userName": text, "password": text, "applicationID": 1}),
+            ),
             401,
             102,
         );
         assert_error(
-            &s.call("Open", json!({"userName": ADMIN, "password": text, "applicationID": 1})),
+            &s.call(
+                "Open",
+                json!({"userName": ADMIN, "password": text, "applicationID": 1}),
+            ),
             401,
             102,
         );
@@ -113,7 +122,11 @@ fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) 
         json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": 1, "ipAddress": "10.0.0.1", "userString": "x'); DROP TABLE audit_log; --"}),
     );
     assert_eq!(status, 200);
-    let stored = s.audit().into_iter().rfind(|r| r["operation"] == "SignIn").unwrap();
+    let stored = s
+        .audit()
+        .into_iter()
+        .rfind(|r| r["operation"] == "SignIn")
+        .unwrap();
     assert_eq!(stored["external_user"], "x'); DROP TABLE audit_log; --");
 
     for params in [
@@ -122,7 +135,11 @@ fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) 
         json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": 1, "clientVersion": "v\u{0}"}),
         json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": 1, "ipAddress": "10.0.0.1\u{0}"}),
     ] {
-        let method = if params.get("serviceSessionId").is_some() { "OpenImmutableImpersonate" } else { "Open" };
+        let method = if params.get("serviceSessionId").is_some() {
+            "OpenImmutableImpersonate"
+        } else {
+            "Open"
+        };
         assert_error(&s.call(method, params), 400, 110);
     }
     assert_error(
@@ -140,8 +157,19 @@ fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) 
 
 fn session_ids_that_are_not_guids(backend: Backend) {
     let s = Server::start(backend);
-    for bad in [json!("not-a-guid"), json!(""), json!("' OR 1=1 --"), json!(12), json!({}), json!("a\u{0}")] {
-        assert_error(&s.call("GetCurrentUser", json!({"sessionID": bad})), 400, 110);
+    for bad in [
+        json!("not-a-guid"),
+        json!(""),
+        json!("' OR 1=1 --"),
+        json!(12),
+        json!({}),
+        json!("a\u{0}"),
+    ] {
+        assert_error(
+            &s.call("GetCurrentUser", json!({"sessionID": bad})),
+            400,
+            110,
+        );
         assert_error(&s.call("Close", json!({"sessionID": bad})), 400, 110);
     }
     // Other spellings of a GUID are accepted and refer to the same session.

@@ -20,7 +20,10 @@ fn health_readiness_and_metrics(backend: Backend) {
     assert_eq!(s.get("/readyz").0, 200);
     let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
     s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, 2);
-    let _ = s.call("Open", json!({"userName": ADMIN, "password": "wrong", "applicationID": 1}));
+    let _ = s.call(
+        "Open",
+        json!({"userName": ADMIN, "password": "wrong", "applicationID": 1}),
+    );
     s.call("GetCurrentUser", json!({"sessionID": session}));
     let (status, metrics) = s.get("/metrics");
     assert_eq!(status, 200);
@@ -31,7 +34,10 @@ fn health_readiness_and_metrics(backend: Backend) {
         "ferry_api_calls_total{method=\"GetCurrentUser\",code=\"0\"} 1",
         "ferry_http_requests_total{route=\"/api/v1/{method}\",status=\"401\"} 1",
     ] {
-        assert!(metrics.contains(expected), "missing {expected:?} in\n{metrics}");
+        assert!(
+            metrics.contains(expected),
+            "missing {expected:?} in\n{metrics}"
+        );
     }
 }
 
@@ -53,13 +59,20 @@ fn openapi_document_and_swagger_ui_are_served_offline() {
         let op = &doc["paths"][format!("/api/v1/{method}")]["post"];
         assert_eq!(op["operationId"], method);
     }
-    let open = &doc["paths"]["/api/v1/Open"]["post"]["requestBody"]["content"]["application/json"]["schema"];
-    assert_eq!(open["required"], json!(["userName", "password", "applicationID"]));
+    let open = &doc["paths"]["/api/v1/Open"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(
+        open["required"],
+        json!(["userName", "password", "applicationID"])
+    );
     let (status, page) = s.get("/api/v1/docs/");
     assert_eq!(status, 200);
     assert!(page.contains("swagger-ui"), "{page}");
     // Every asset the page loads comes from Ferry itself, not a CDN.
-    assert!(!page.contains("https://"), "the page must not load assets from elsewhere");
+    assert!(
+        !page.contains("https://"),
+        "the page must not load assets from elsewhere"
+    );
     let (status, _) = s.get("/api/v1/docs/swagger-ui-bundle.js");
     assert_eq!(status, 200);
 }
@@ -68,13 +81,24 @@ fn logs_never_contain_passwords_or_session_ids(backend: Backend) {
     let s = Server::start(backend);
     s.add_user("rita", "member", "rita-secret-pw");
     let (session, _) = s.open("rita", "rita-secret-pw", 1);
-    let _ = s.call("Open", json!({"userName": "rita", "password": "wrong-secret-pw", "applicationID": 1}));
+    let _ = s.call(
+        "Open",
+        json!({"userName": "rita", "password": "wrong-secret-pw", "applicationID": 1}),
+    );
     s.call("GetCurrentUser", json!({"sessionID": session}));
     s.call("Close", json!({"sessionID": session}));
     s.call("Close", json!({"sessionID": session}));
     let log = s.log();
-    assert!(log.contains("session opened"), "the log has content to check: {log}");
-    for secret in [session.as_str(), "rita-secret-pw", "wrong-secret-pw", ADMIN_PASSWORD] {
+    assert!(
+        log.contains("session opened"),
+        "the log has content to check: {log}"
+    );
+    for secret in [
+        session.as_str(),
+        "rita-secret-pw",
+        "wrong-secret-pw",
+        ADMIN_PASSWORD,
+    ] {
         assert!(!log.contains(secret), "the log contains a secret");
     }
     // Audit records carry a one-way tag of the session, never the session itself.
@@ -107,14 +131,24 @@ fn json_logs_are_one_object_per_line() {
 fn a_database_that_goes_away_gives_503_and_the_server_recovers() {
     let cluster = PgCluster::start();
     let url = cluster.create_database();
-    let dir = tempfile::Builder::new().prefix("ferry-test-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("ferry-test-")
+        .tempdir()
+        .unwrap();
     let s = Server::start_in(dir, url, "");
     let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
 
     cluster.stop_server();
-    assert_error(&s.call("GetCurrentUser", json!({"sessionID": session})), 503, 120);
     assert_error(
-        &s.call("Open", json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": 1})),
+        &s.call("GetCurrentUser", json!({"sessionID": session})),
+        503,
+        120,
+    );
+    assert_error(
+        &s.call(
+            "Open",
+            json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": 1}),
+        ),
         503,
         120,
     );
@@ -131,6 +165,9 @@ fn a_database_that_goes_away_gives_503_and_the_server_recovers() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert!(recovered, "the server did not recover");
-    assert!(s.alive(&session), "sessions survive the outage: they live in the database");
+    assert!(
+        s.alive(&session),
+        "sessions survive the outage: they live in the database"
+    );
     s.open(ADMIN, ADMIN_PASSWORD, 1000 - 999);
 }

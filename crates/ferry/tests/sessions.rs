@@ -36,7 +36,11 @@ fn open_answers_session_data_and_the_session_works(backend: Backend) {
     assert_eq!(body["UserID"], bob);
     let session = body["SessionID"].as_str().unwrap();
     assert!(uuid::Uuid::parse_str(session).is_ok());
-    assert_eq!(body.as_object().unwrap().len(), 2, "exactly FTHSessionData: {body}");
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        2,
+        "exactly FTHSessionData: {body}"
+    );
 
     // Login names are case-insensitive too.
     let (again, _) = s.open("BOB", "bob-password", 1000);
@@ -72,9 +76,14 @@ fn a_second_open_replaces_the_first_only_for_the_same_application(backend: Backe
     assert_ne!(first, second);
     assert!(!s.alive(&first), "the replaced session must answer 101");
     assert!(s.alive(&second));
-    assert!(s.alive(&other_app), "another application's session lives on");
     assert!(
-        s.audit().iter().any(|r| r["operation"] == "SessionReplaced"),
+        s.alive(&other_app),
+        "another application's session lives on"
+    );
+    assert!(
+        s.audit()
+            .iter()
+            .any(|r| r["operation"] == "SessionReplaced"),
         "the replacement is audited"
     );
 }
@@ -85,7 +94,10 @@ fn immutable_sessions_are_never_replaced(backend: Backend) {
     s.add_user("dave", "member", "dave-password");
     let (a, _) = s.open_with("OpenImmutable", "dave", "dave-password", 1000);
     let (b, _) = s.open_with("OpenImmutable", "dave", "dave-password", 1000);
-    assert_ne!(a, b, "other application IDs get a new immutable session each time");
+    assert_ne!(
+        a, b,
+        "other application IDs get a new immutable session each time"
+    );
     let (c, _) = s.open("dave", "dave-password", 1000);
     let (d, _) = s.open("dave", "dave-password", 1000);
     for live in [&a, &b, &d] {
@@ -100,7 +112,10 @@ fn immutable_sign_ins_for_sftp_and_ftps_return_the_existing_session(backend: Bac
     for app in [2, 3] {
         let (a, _) = s.open_with("OpenImmutable", "erin", "erin-password", app);
         let (b, _) = s.open_with("OpenImmutable", "erin", "erin-password", app);
-        assert_eq!(a, b, "application {app} reuses the user's immutable session");
+        assert_eq!(
+            a, b,
+            "application {app} reuses the user's immutable session"
+        );
         assert!(s.alive(&a));
     }
     let (sftp, _) = s.open_with("OpenImmutable", "erin", "erin-password", 2);
@@ -117,7 +132,10 @@ fn close_ends_the_session(backend: Backend) {
     assert_error(&s.call("Close", json!({"sessionID": session})), 401, 101);
     // A well-formed GUID that never was a session.
     assert_error(
-        &s.call("GetCurrentUser", json!({"sessionID": uuid::Uuid::new_v4().to_string()})),
+        &s.call(
+            "GetCurrentUser",
+            json!({"sessionID": uuid::Uuid::new_v4().to_string()}),
+        ),
         401,
         101,
     );
@@ -143,7 +161,11 @@ fn unknown_disabled_and_reserved_applications_are_refused(backend: Backend) {
     assert_eq!(open(1000).0, 200);
     // Registering a reserved or existing ID fails.
     assert!(!s.ferry(&["app", "add", "999", "x"], None).status.success());
-    assert!(!s.ferry(&["app", "add", "1000", "again"], None).status.success());
+    assert!(
+        !s.ferry(&["app", "add", "1000", "again"], None)
+            .status
+            .success()
+    );
 }
 
 fn failed_sign_ins_look_the_same_whatever_the_reason(backend: Backend) {
@@ -169,12 +191,18 @@ fn failed_sign_ins_look_the_same_whatever_the_reason(backend: Backend) {
         .filter(|r| r["operation"] == "SignInFailed")
         .collect();
     assert_eq!(failures.len(), 3, "each failure is audited");
-    let reasons: Vec<_> = failures.iter().map(|r| r["detail"].as_str().unwrap()).collect();
+    let reasons: Vec<_> = failures
+        .iter()
+        .map(|r| r["detail"].as_str().unwrap())
+        .collect();
     assert_eq!(reasons, ["wrong password", "unknown user", "disabled user"]);
 }
 
 fn repeated_failures_lock_the_account_even_for_the_right_password(backend: Backend) {
-    let s = Server::start_with(backend, "[lockout]\naccount_threshold = 3\naddress_threshold = 50\n");
+    let s = Server::start_with(
+        backend,
+        "[lockout]\naccount_threshold = 3\naddress_threshold = 50\n",
+    );
     s.add_user("hank", "member", "hank-password");
     let attempt = |password: &str| {
         s.call(
@@ -190,13 +218,19 @@ fn repeated_failures_lock_the_account_even_for_the_right_password(backend: Backe
     // Unknown names are locked the same way, so a lock-out reveals nothing.
     for _ in 0..3 {
         assert_error(
-            &s.call("Open", json!({"userName": "ghost", "password": "x", "applicationID": 1})),
+            &s.call(
+                "Open",
+                json!({"userName": "ghost", "password": "x", "applicationID": 1}),
+            ),
             401,
             102,
         );
     }
     assert_error(
-        &s.call("Open", json!({"userName": "ghost", "password": "x", "applicationID": 1})),
+        &s.call(
+            "Open",
+            json!({"userName": "ghost", "password": "x", "applicationID": 1}),
+        ),
         429,
         103,
     );
@@ -231,7 +265,9 @@ fn impersonation_by_an_administrator(backend: Backend) {
     let record = s
         .audit()
         .into_iter()
-        .find(|r| r["operation"] == "SignIn" && r["user_id"] == ivy && r["impersonator_id"] == admin_id)
+        .find(|r| {
+            r["operation"] == "SignIn" && r["user_id"] == ivy && r["impersonator_id"] == admin_id
+        })
         .expect("the impersonated sign-in is audited with both users");
     assert_eq!(record["client_ip"], "203.0.113.7");
     assert_eq!(record["application_id"], 1000);
@@ -253,7 +289,11 @@ fn impersonation_is_refused_to_members_and_for_missing_or_disabled_users(backend
     assert_error(&impersonate(&member_session, jack), 403, 105);
     assert_error(&impersonate(&admin_session, 999_999), 404, 106);
     assert_error(&impersonate(&admin_session, kate), 403, 107);
-    assert_error(&impersonate(&uuid::Uuid::new_v4().to_string(), jack), 401, 101);
+    assert_error(
+        &impersonate(&uuid::Uuid::new_v4().to_string(), jack),
+        401,
+        101,
+    );
     let (status, body) = s.call(
         "OpenImmutableImpersonate",
         json!({"serviceSessionId": admin_session, "userID": jack, "applicationID": 1, "ipAddress": "not an address"}),
@@ -287,7 +327,10 @@ fn user_string_is_recorded_and_bounded(backend: Backend) {
         .rfind(|r| r["operation"] == "SignIn")
         .unwrap();
     assert_eq!(record["external_user"], at_limit.as_str());
-    assert_eq!(record["client_ip"], "192.0.2.1", "IPv4-mapped addresses are recorded as IPv4");
+    assert_eq!(
+        record["client_ip"], "192.0.2.1",
+        "IPv4-mapped addresses are recorded as IPv4"
+    );
 }
 
 fn a_thousand_parallel_opens_leave_exactly_one_session(backend: Backend) {
@@ -317,7 +360,10 @@ fn disabling_a_user_ends_their_sessions(backend: Backend) {
     assert!(!s.alive(&a));
     assert!(!s.alive(&b));
     assert_error(
-        &s.call("Open", json!({"userName": "ned", "password": "ned-password", "applicationID": 1})),
+        &s.call(
+            "Open",
+            json!({"userName": "ned", "password": "ned-password", "applicationID": 1}),
+        ),
         401,
         102,
     );

@@ -66,7 +66,7 @@ pub enum Actor {
         os_user: Option<String>,
     },
     /// A signed-in user of the API.
-    Session(SessionContext),
+    Session(Box<SessionContext>),
 }
 
 impl Actor {

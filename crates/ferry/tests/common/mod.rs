@@ -66,7 +66,11 @@ impl Server {
 
     /// A server over an existing database.
     pub fn start_in(dir: tempfile::TempDir, database_url: String, extra: &str) -> Server {
-        std::fs::write(dir.path().join("ferry.toml"), format!("{extra}\n{TEST_CONFIG}")).unwrap();
+        std::fs::write(
+            dir.path().join("ferry.toml"),
+            format!("{extra}\n{TEST_CONFIG}"),
+        )
+        .unwrap();
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = ferry_command(dir.path(), &database_url)
             .args(["serve", "--http", "127.0.0.1:0"])
@@ -100,7 +104,8 @@ impl Server {
 
     /// `POST /api/v1/{method}` with a JSON body; the status and the JSON answer (`null` if none).
     pub fn call(&self, method: &str, body: Value) -> (u16, Value) {
-        let (status, text) = self.post_raw(&format!("/api/v1/{method}"), body.to_string().as_bytes());
+        let (status, text) =
+            self.post_raw(&format!("/api/v1/{method}"), body.to_string().as_bytes());
         let value = if text.is_empty() {
             Value::Null
         } else {
@@ -164,7 +169,16 @@ impl Server {
     /// Creates a user through the CLI; returns its ID.
     pub fn add_user(&self, name: &str, role: &str, password: &str) -> i64 {
         let out = self.ferry_ok(
-            &["user", "add", name, "--role", role, "--email", &format!("{name}@example.com"), "--password-stdin"],
+            &[
+                "user",
+                "add",
+                name,
+                "--role",
+                role,
+                "--email",
+                &format!("{name}@example.com"),
+                "--password-stdin",
+            ],
             Some(&format!("{password}\n")),
         );
         out.split_whitespace()
@@ -175,7 +189,10 @@ impl Server {
 
     /// Registers an application ID through the CLI.
     pub fn add_app(&self, id: i64) {
-        self.ferry_ok(&["app", "add", &id.to_string(), &format!("Test app {id}")], None);
+        self.ferry_ok(
+            &["app", "add", &id.to_string(), &format!("Test app {id}")],
+            None,
+        );
     }
 
     /// Signs in with `Open`; returns (SessionID, UserID), panicking on failure.

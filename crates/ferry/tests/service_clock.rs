@@ -1,0 +1,209 @@
+//! Time-dependent rules of the Service, tested in-process with a clock the test moves (no
+//! sleeping), on both metadata-store engines: immutable sessions expire 48 hours after
+//! creation and are swept with an audit record; lock-outs run out; SFTP/FTPS reuse stops at
+//! expiry.
+
+use std::sync::Arc;
+
+use ferry_core::domain::SessionId;
+use ferry_core::service::{ImpersonateRequest, NewUserRequest, OpenMode, OpenRequest};
+use ferry_core::{Actor, Caller, Error, ManualClock, Service, ServiceConfig, Timestamp};
+use ferry_crypto::{PasswordHasher, PasswordParams};
+use ferry_testkit::{Backend, on_both_backends};
+
+on_both_backends!(
+    immutable_sessions_expire_after_48_hours_and_are_swept,
+    the_immutable_lifetime_is_configurable,
+    sftp_reuse_ends_when_the_session_expires,
+    lockouts_run_out,
+    regular_sessions_do_not_expire,
+);
+
+const HOUR: i64 = 3_600_000;
+
+struct Harness {
+    service: Service,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Harness {
+    fn new(backend: Backend, config: ServiceConfig) -> Harness {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = backend.fresh_database_url(dir.path());
+        let store = rt
+            .block_on(ferry_store_sql::connect(&url, &Default::default()))
+            .unwrap();
+        let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
+        let hasher = PasswordHasher::new(PasswordParams {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        let service = Service::new(Arc::new(store), clock.clone(), hasher, config);
+        let h = Harness {
+            service,
+            clock,
+            _dir: dir,
+            rt,
+        };
+        h.rt.block_on(h.service.add_user(
+            &Actor::Cli { os_user: None },
+            NewUserRequest {
+                name: "sam".into(),
+                role: ferry_core::domain::Role::Administrator,
+                email: String::new(),
+                first_name: String::new(),
+                last_name: String::new(),
+                password: Some("sam-password".into()),
+            },
+        ))
+        .unwrap();
+        h
+    }
+
+    fn open(&self, mode: OpenMode, app: i64, password: &str) -> Result<SessionId, Error> {
+        let req = OpenRequest {
+            user_name: "sam".into(),
+            password: password.into(),
+            application_id: app,
+            client_version: None,
+            mode,
+        };
+        self.rt
+            .block_on(self.service.open(req, &Caller::default()))
+            .map(|d| d.session_id)
+    }
+
+    fn alive(&self, id: &SessionId) -> bool {
+        match self.rt.block_on(self.service.authenticate(id)) {
+            Ok(_) => true,
+            Err(Error::SessionNotFound) => false,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+
+    fn sweep(&self) -> usize {
+        self.rt
+            .block_on(self.service.sweep_expired_sessions())
+            .unwrap()
+    }
+
+    fn operations(&self) -> Vec<String> {
+        self.rt
+            .block_on(self.service.audit_records(0, 10_000))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.entry.operation)
+            .collect()
+    }
+}
+
+fn immutable_sessions_expire_after_48_hours_and_are_swept(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let session = h.open(OpenMode::Immutable, 1, "sam-password").unwrap();
+    let impersonated =
+        h.rt.block_on(h.service.open_impersonated(
+            ImpersonateRequest {
+                service_session_id: session,
+                user_id: 1,
+                application_id: 1,
+                ip_address: "10.0.0.9".into(),
+                user_string: Some("partner".into()),
+            },
+            &Caller::default(),
+        ))
+        .unwrap()
+        .session_id;
+    h.clock.advance_millis(48 * HOUR - 1);
+    assert!(h.alive(&session));
+    assert_eq!(h.sweep(), 0);
+    h.clock.advance_millis(1);
+    // Refused from the very moment of expiry, even before the sweeper has run.
+    assert!(!h.alive(&session));
+    assert!(!h.alive(&impersonated));
+    assert_eq!(h.sweep(), 2);
+    assert_eq!(h.sweep(), 0, "a second sweep finds nothing");
+    let ops = h.operations();
+    assert_eq!(ops.iter().filter(|o| *o == "SessionExpired").count(), 2);
+    let verified = h.rt.block_on(h.service.verify_audit_chain()).unwrap();
+    assert!(verified.first_broken.is_none());
+}
+
+fn the_immutable_lifetime_is_configurable(backend: Backend) {
+    let config = ServiceConfig {
+        immutable_session_ttl_ms: 2 * HOUR,
+        ..ServiceConfig::default()
+    };
+    let h = Harness::new(backend, config);
+    let session = h.open(OpenMode::Immutable, 1, "sam-password").unwrap();
+    h.clock.advance_millis(2 * HOUR);
+    assert!(!h.alive(&session));
+    assert_eq!(h.sweep(), 1);
+}
+
+fn sftp_reuse_ends_when_the_session_expires(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let first = h.open(OpenMode::Immutable, 2, "sam-password").unwrap();
+    h.clock.advance_millis(47 * HOUR);
+    assert_eq!(
+        h.open(OpenMode::Immutable, 2, "sam-password").unwrap(),
+        first
+    );
+    h.clock.advance_millis(HOUR);
+    let next = h.open(OpenMode::Immutable, 2, "sam-password").unwrap();
+    assert_ne!(next, first, "an expired session is never handed back");
+    assert!(h.alive(&next));
+}
+
+fn lockouts_run_out(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let policy = h.service.config().lockout;
+    for _ in 0..policy.account_threshold {
+        assert!(matches!(
+            h.open(OpenMode::Replace, 1, "wrong"),
+            Err(Error::BadCredentials)
+        ));
+    }
+    match h.open(OpenMode::Replace, 1, "sam-password") {
+        Err(Error::LockedOut { retry_after_secs }) => {
+            assert_eq!(retry_after_secs as i64, policy.base_delay_ms / 1000)
+        }
+        other => panic!("expected a lock-out, got {other:?}"),
+    }
+    h.clock.advance_millis(policy.base_delay_ms);
+    // One more failure after the lock-out doubles the next one.
+    assert!(matches!(
+        h.open(OpenMode::Replace, 1, "wrong"),
+        Err(Error::BadCredentials)
+    ));
+    match h.open(OpenMode::Replace, 1, "sam-password") {
+        Err(Error::LockedOut { retry_after_secs }) => {
+            assert_eq!(retry_after_secs as i64, 2 * policy.base_delay_ms / 1000)
+        }
+        other => panic!("expected a doubled lock-out, got {other:?}"),
+    }
+    h.clock.advance_millis(2 * policy.base_delay_ms);
+    let session = h.open(OpenMode::Replace, 1, "sam-password").unwrap();
+    assert!(h.alive(&session));
+    // Success cleared the account's count: one failure does not lock again.
+    assert!(matches!(
+        h.open(OpenMode::Replace, 1, "wrong"),
+        Err(Error::BadCredentials)
+    ));
+    assert!(h.open(OpenMode::Replace, 1, "sam-password").is_ok());
+}
+
+fn regular_sessions_do_not_expire(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let session = h.open(OpenMode::Replace, 1, "sam-password").unwrap();
+    h.clock.advance_millis(24 * 30 * HOUR);
+    assert_eq!(h.sweep(), 0);
+    assert!(
+        h.alive(&session),
+        "an Open session lives until replaced or closed (spec 2.3.2.1)"
+    );
+}

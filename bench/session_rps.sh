@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmark: requests per second of a session-checked call (GetCurrentUser) against the
+# unauthenticated /healthz on the same server with the same load tool (wrk), reported as a
+# ratio (goal >= 0.5); and sign-ins per second (Open) with the Argon2 parameters in force.
+#
+#   bench/session_rps.sh [--database-url URL] [--duration SECONDS] [--connections N]
+#
+# Runs a release build of ferry on a free loopback port with a throwaway data directory.
+# Machines here are shared and noisy: read the ratio, not the absolute numbers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=10
+connections=32
+database_url=""
+while (($#)); do
+  case "$1" in
+    --duration) duration=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --database-url) database_url=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -p ferry -q
+
+work=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+args=(--data-dir "$work/data")
+[ -n "$database_url" ] && args+=(--database-url "$database_url")
+FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
+  target/release/ferry "${args[@]}" serve --http 127.0.0.1:0 > "$work/out" 2> "$work/err" &
+pid=$!
+for _ in $(seq 100); do grep -q listening "$work/out" 2>/dev/null && break; sleep 0.1; done
+base=$(sed -n 's/^ferry: listening on //p' "$work/out")
+[ -n "$base" ] || { cat "$work/err"; exit 1; }
+
+session=$(curl -sf -X POST "$base/api/v1/Open" \
+  -d '{"userName":"admin","password":"bench-admin-password","applicationID":1}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionID"])')
+
+cat > "$work/current_user.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"sessionID":"$session"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+cat > "$work/open.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"userName":"admin","password":"bench-admin-password","applicationID":1000}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+target/release/ferry "${args[@]}" app add 1000 bench >/dev/null
+
+rps() { # wrk's Requests/sec, after checking that every answer was a success
+  local out
+  out=$(wrk -t2 -c"$connections" -d"${duration}s" "$@")
+  if grep -q "Non-2xx" <<<"$out"; then echo "non-2xx answers: $out" >&2; exit 1; fi
+  awk '/Requests\/sec/ {print $2}' <<<"$out"
+}
+
+health=$(rps "$base/healthz")
+current_user=$(rps -s "$work/current_user.lua" "$base/api/v1/GetCurrentUser")
+signins=$(wrk -t2 -c4 -d"${duration}s" -s "$work/open.lua" "$base/api/v1/Open" | awk '/Requests\/sec/ {print $2}')
+ratio=$(python3 -c "print(f'{$current_user / $health:.2f}')")
+
+engine=${database_url%%:*}; engine=${engine:-sqlite}
+echo "engine:                 $engine"
+echo "wrk:                    -t2 -c$connections -d${duration}s"
+echo "/healthz:               $health req/s"
+echo "GetCurrentUser:         $current_user req/s"
+echo "ratio (goal >= 0.5):    $ratio"
+echo "Open (sign-ins, -c4):   $signins req/s  (Argon2id m=19456 KiB, t=2, p=1)"

@@ -40,6 +40,12 @@ pub enum Error {
     /// Something with that name or ID already exists. Code 108.
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// The folder does not exist, is deleted, or is not visible to the caller. Code 201.
+    #[error("folder not found")]
+    FolderNotFound,
+    /// The user group does not exist. Code 203.
+    #[error("user group not found")]
+    GroupNotFound,
     /// An argument is missing, of the wrong type, or out of range. Code 110.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -64,6 +70,8 @@ impl Error {
             Error::UserInactive => 107,
             Error::AlreadyExists(_) => 108,
             Error::InvalidArgument(_) => 110,
+            Error::FolderNotFound => 201,
+            Error::GroupNotFound => 203,
             Error::Unavailable => 120,
             Error::Internal(_) => 90000,
         }

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::clock::Timestamp;
 use crate::domain::{
-    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, NewUser, Session, SessionId,
-    User, UserId,
+    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, Folder, FolderId,
+    Grant, GroupId, NewUser, Permissions, Session, SessionId, User, UserGroup, UserId,
 };
 
 /// The store's result type.
@@ -70,6 +70,29 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Number of sessions not expired at `now`.
     async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64>;
 
+    /// The folder with this ID (deleted or not).
+    async fn folder(&self, id: FolderId) -> StoreResult<Option<Folder>>;
+    /// The folder and its ancestors up to the root, first the folder itself, each with the bits
+    /// granted on it to `user` or to one of `user`'s groups. Empty if the folder does not exist.
+    async fn permission_chain(&self, id: FolderId, user: UserId) -> StoreResult<Vec<ChainLink>>;
+    /// The live child folders of `parent`, ordered by name, each with the bits granted on it
+    /// to `user` or to one of `user`'s groups.
+    async fn child_folders(
+        &self,
+        parent: FolderId,
+        user: UserId,
+    ) -> StoreResult<Vec<(Folder, Permissions)>>;
+    /// Every grant on a folder.
+    async fn grants(&self, folder: FolderId) -> StoreResult<Vec<Grant>>;
+    /// A folder's metadata items other than `Description`, by name.
+    async fn folder_metadata(&self, folder: FolderId) -> StoreResult<Vec<(String, String)>>;
+    /// The group with this ID.
+    async fn group(&self, id: GroupId) -> StoreResult<Option<UserGroup>>;
+    /// All groups, by name.
+    async fn groups(&self) -> StoreResult<Vec<UserGroup>>;
+    /// The groups a user belongs to, by name.
+    async fn groups_of_user(&self, user: UserId) -> StoreResult<Vec<UserGroup>>;
+
     /// Up to `limit` audit records with `seq > after_seq`, in order.
     async fn audit_records(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
     /// The end of the audit chain.
@@ -125,6 +148,33 @@ pub trait StoreTx: Send {
     async fn sessions_of_user(&mut self, user: UserId) -> StoreResult<Vec<Session>>;
     /// Up to `limit` sessions whose expiry is at or before `now`.
     async fn expired_sessions(&mut self, now: Timestamp, limit: i64) -> StoreResult<Vec<Session>>;
+
+    /// The folder with this ID, as seen inside the change.
+    async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>>;
+    /// IDs of the folder and its ancestors up to the root, as seen inside the change.
+    async fn folder_ancestry(&mut self, id: FolderId) -> StoreResult<Vec<FolderId>>;
+    /// Inserts a folder (its `id` is ignored); [`StoreError::Conflict`] if a live sibling has
+    /// the same name.
+    async fn insert_folder(&mut self, folder: &Folder) -> StoreResult<FolderId>;
+    /// Writes the mutable fields of a folder (name, parent, description, inheritance,
+    /// modification stamp, deletion); [`StoreError::Conflict`] on a sibling name clash.
+    async fn update_folder(&mut self, folder: &Folder) -> StoreResult<()>;
+    /// Replaces every grant on a folder.
+    async fn replace_grants(&mut self, folder: FolderId, grants: &[Grant]) -> StoreResult<()>;
+    /// Inserts or replaces a metadata item; `must_be_new` makes an existing name a conflict.
+    async fn put_folder_metadata(
+        &mut self,
+        folder: FolderId,
+        name: &str,
+        value: &str,
+        must_be_new: bool,
+    ) -> StoreResult<()>;
+    /// Inserts a group; [`StoreError::Conflict`] if the name is taken.
+    async fn insert_group(&mut self, name: &str, at: Timestamp) -> StoreResult<GroupId>;
+    /// Adds a member; whether they were not a member already.
+    async fn add_group_member(&mut self, group: GroupId, user: UserId) -> StoreResult<bool>;
+    /// Removes a member; whether they were a member.
+    async fn remove_group_member(&mut self, group: GroupId, user: UserId) -> StoreResult<bool>;
 
     /// Appends a record to the audit chain; returns its sequence number.
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64>;

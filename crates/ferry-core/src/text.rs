@@ -23,6 +23,47 @@ pub const MAX_EMAIL: usize = 254;
 /// Longest application name, in characters.
 pub const MAX_APPLICATION_NAME: usize = 255;
 
+/// Longest folder or file name, in UTF-8 bytes.
+pub const MAX_ITEM_NAME_BYTES: usize = 255;
+/// Longest group name, in characters.
+pub const MAX_GROUP_NAME: usize = 128;
+
+/// A folder or file name (DESIGN.md §5, invariant 4): not empty, at most 255 bytes, no `/`,
+/// `\`, NUL or control characters, not `.` or `..`, no leading or trailing spaces, no trailing
+/// dot. Returns the name in Unicode NFC, and the key that decides whether two names in one
+/// folder collide (NFC, lowercased), so `é` precomposed and decomposed are the same name.
+pub fn item_name(param: &str, value: &str) -> Result<(String, String)> {
+    use unicode_normalization::UnicodeNormalization;
+    let name: String = value.nfc().collect();
+    let refuse = |why: &str| Err(Error::invalid(format!("{param} {why}")));
+    if name.is_empty() {
+        return refuse("is empty");
+    }
+    if name.len() > MAX_ITEM_NAME_BYTES {
+        return refuse("is longer than 255 bytes");
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || c == '/' || c == '\\')
+    {
+        return refuse("contains / or \\ or control characters");
+    }
+    if name == "." || name == ".." {
+        return refuse("may not be . or ..");
+    }
+    if name.starts_with(' ') || name.ends_with(' ') || name.ends_with('.') {
+        return refuse("may not start or end with a space, or end with a dot");
+    }
+    let key = item_key(&name);
+    Ok((name, key))
+}
+
+/// The collision key of an (already NFC) item name: two names with the same key cannot live in
+/// the same folder.
+pub fn item_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
 /// Refuses text longer than `max_chars` characters or containing control characters.
 pub fn plain(param: &str, value: &str, max_chars: usize) -> Result<()> {
     if value.chars().count() > max_chars {
@@ -161,6 +202,48 @@ mod tests {
         for bad in ["a", "@b", "a@", "a@b@c", "a b@c"] {
             assert!(email("e", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn item_names() {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+            "trailing.",
+            "trailing ",
+            " leading",
+        ] {
+            assert!(item_name("name", bad).is_err(), "{bad:?}");
+        }
+        assert!(item_name("name", &"a".repeat(255)).is_ok());
+        assert!(item_name("name", &"a".repeat(256)).is_err());
+        assert!(
+            item_name("name", &"é".repeat(128)).is_err(),
+            "255 bytes, not characters"
+        );
+        for ok in [
+            "report.pdf",
+            ".profile",
+            "a..b",
+            "Ünïcödé",
+            "<script>x",
+            "' OR 1=1",
+        ] {
+            assert!(item_name("name", ok).is_ok(), "{ok:?}");
+        }
+        let (composed, key1) = item_name("name", "caf\u{e9}").unwrap();
+        let (decomposed, key2) = item_name("name", "cafe\u{301}").unwrap();
+        assert_eq!(composed, decomposed, "stored in NFC");
+        assert_eq!(key1, key2);
+        assert_eq!(
+            item_name("name", "Report").unwrap().1,
+            item_name("name", "REPORT").unwrap().1
+        );
     }
 
     #[test]

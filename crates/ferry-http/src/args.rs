@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use ferry_core::domain::SessionId;
+use ferry_core::service::GrantRequest;
 use ferry_core::{Error, Result};
 use serde_json::Value;
 
@@ -76,6 +77,26 @@ impl Args {
             .ok_or_else(|| Error::invalid(format!("missing parameter {name}")))
     }
 
+    /// An integer parameter, if given.
+    pub fn opt_int(&self, name: &str) -> Option<i64> {
+        self.values.get(name).and_then(Value::as_i64)
+    }
+
+    /// A boolean parameter, if given.
+    pub fn opt_bool(&self, name: &str) -> Option<bool> {
+        self.values.get(name).and_then(Value::as_bool)
+    }
+
+    /// A permission list parameter (declared required; shape checked by [`Args::parse`]).
+    pub fn permission_list(&self, name: &str) -> Result<Vec<GrantRequest>> {
+        let items = self
+            .values
+            .get(name)
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::invalid(format!("missing parameter {name}")))?;
+        items.iter().map(grant_request).collect()
+    }
+
     /// A GUID parameter (declared required).
     pub fn guid(&self, name: &str) -> Result<SessionId> {
         self.values
@@ -86,11 +107,39 @@ impl Args {
     }
 }
 
+/// One `FTHPermissionListItemData` object: `Permission` required, `UserID` and `UserGroupID`
+/// default to -1; other keys (such as `FolderPermissionID`, `FolderID` from a previous Get) are
+/// ignored; names matched case-insensitively.
+fn grant_request(item: &Value) -> Result<GrantRequest> {
+    let object = item
+        .as_object()
+        .ok_or_else(|| Error::invalid("each permission item must be an object"))?;
+    let field = |name: &str| -> Result<Option<i64>> {
+        match object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            None => Ok(None),
+            Some((_, v)) if v.is_null() => Ok(None),
+            Some((_, v)) => v.as_i64().map(Some).ok_or_else(|| {
+                Error::invalid(format!("{name} in a permission item must be an integer"))
+            }),
+        }
+    };
+    Ok(GrantRequest {
+        permission: field("Permission")?
+            .ok_or_else(|| Error::invalid("a permission item has no Permission"))?,
+        user_id: field("UserID")?.unwrap_or(-1),
+        group_id: field("UserGroupID")?.unwrap_or(-1),
+    })
+}
+
 fn check_type(param: &Param, value: &Value) -> Result<()> {
     let ok = match param.ty {
         ParamType::String => value.is_string(),
         ParamType::Integer => value.as_i64().is_some(),
         ParamType::Guid => value.as_str().and_then(SessionId::parse).is_some(),
+        ParamType::Boolean => value.is_boolean(),
+        ParamType::PermissionList => value
+            .as_array()
+            .is_some_and(|items| items.iter().all(|i| grant_request(i).is_ok())),
     };
     if ok {
         Ok(())

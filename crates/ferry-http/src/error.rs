@@ -45,7 +45,9 @@ impl ApiError {
                 Error::UnknownApplication | Error::NotPermitted(_) | Error::UserInactive => {
                     StatusCode::FORBIDDEN
                 }
-                Error::UserNotFound => StatusCode::NOT_FOUND,
+                Error::UserNotFound | Error::FolderNotFound | Error::GroupNotFound => {
+                    StatusCode::NOT_FOUND
+                }
                 Error::AlreadyExists(_) => StatusCode::CONFLICT,
                 Error::InvalidArgument(_) => StatusCode::BAD_REQUEST,
                 Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

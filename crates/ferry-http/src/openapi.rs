@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::methods::{METHODS, Returns};
+use crate::methods::{self, Returns};
 
 /// Every error code the API answers with: code, HTTP status, meaning. docs/errors.md mirrors it.
 pub const ERROR_CODES: &[(u32, u16, &str)] = &[
@@ -49,6 +49,12 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
     (112, 404, "No API method has that name."),
     (113, 405, "API methods are called with POST."),
     (
+        201,
+        404,
+        "The folder does not exist, is deleted, or the caller may not see it (no Show permission).",
+    ),
+    (203, 404, "The user group does not exist."),
+    (
         120,
         503,
         "The metadata store cannot be reached; retry later (see Retry-After).",
@@ -63,7 +69,7 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
 /// The OpenAPI document.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for m in METHODS {
+    for m in methods::all() {
         let mut properties = Map::new();
         for p in m.params {
             let mut schema = p.ty.schema();
@@ -77,11 +83,11 @@ pub fn document() -> Value {
             .map(|p| p.name)
             .collect();
         let success = match m.returns {
-            Returns::SessionData => {
-                json!({"200": {"description": "FTHSessionData", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FTHSessionData"}}}}})
+            Returns::One(schema) => {
+                json!({"200": {"description": schema, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}})
             }
-            Returns::UserData => {
-                json!({"200": {"description": "FTHUserData", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FTHUserData"}}}}})
+            Returns::Many(schema) => {
+                json!({"200": {"description": format!("An array of {schema}"), "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": format!("#/components/schemas/{schema}")}}}}}})
             }
             Returns::Nothing => json!({"204": {"description": "Done."}}),
         };
@@ -136,6 +142,34 @@ pub fn document() -> Value {
                 "HomeFolderID": {"type": ["integer", "null"]},
                 "DateCreated": {"type": "string", "format": "date-time"},
             }},
+            "FTHFolderData": {"type": "object", "properties": {
+                "FolderID": {"type": "integer", "format": "int64"},
+                "ParentFolderID": {"type": "integer", "format": "int64", "description": "-1 for the root."},
+                "Name": {"type": "string"},
+                "EffectivePermission": {"type": "integer", "description": "The caller's bits: Show 1, Read 2, Create 4, Download 8, Distribute 16, Manage 32, Modify 64, Delete 128."},
+                "DateCreated": {"type": "string", "format": "date-time"},
+                "DateModified": {"type": "string", "format": "date-time"},
+                "CreatedByUserID": {"type": "integer", "description": "-1 for the system."},
+                "ModifiedByUserID": {"type": "integer", "description": "-1 for the system."},
+                "IsDeleted": {"type": "boolean"},
+                "FolderType": {"type": "integer", "description": "Regular 0, Root 1, UserHome 2, UserDocuments 3, UserDropBox 4, FolderRoot 5, HomeRoot 6."},
+                "Description": {"type": "string"},
+            }},
+            "FTHPermissionListItemData": {"type": "object", "required": ["Permission"], "properties": {
+                "FolderPermissionID": {"type": "integer", "description": "Ignored when setting."},
+                "FolderID": {"type": "integer", "description": "Ignored when setting."},
+                "Permission": {"type": "integer", "minimum": 0, "maximum": 255},
+                "UserID": {"type": "integer", "description": "The user granted, or -1."},
+                "UserGroupID": {"type": "integer", "description": "The group granted, or -1."},
+            }},
+            "FTHUserGroupData": {"type": "object", "properties": {
+                "UserGroupID": {"type": "integer"},
+                "Name": {"type": "string"},
+            }},
+            "MetadataItem": {"type": "object", "properties": {
+                "Name": {"type": "string"},
+                "Value": {"type": "string"},
+            }},
             "Error": {"type": "object", "required": ["ErrorCode", "Message"], "properties": {
                 "ErrorCode": {"type": "integer", "enum": ERROR_CODES.iter().map(|e| e.0).collect::<Vec<_>>()},
                 "Message": {"type": "string"},
@@ -154,8 +188,18 @@ mod tests {
     #[test]
     fn every_method_has_a_path() {
         let doc = document();
-        for m in METHODS {
+        for m in methods::all() {
             assert!(doc["paths"][format!("/api/v1/{}", m.name)]["post"].is_object());
+        }
+    }
+
+    #[test]
+    fn every_result_schema_is_defined() {
+        let doc = document();
+        for m in methods::all() {
+            if let Returns::One(s) | Returns::Many(s) = m.returns {
+                assert!(doc["components"]["schemas"][s].is_object(), "{s}");
+            }
         }
     }
 
@@ -177,6 +221,8 @@ mod tests {
             ApiError::BodyTooLarge(1),
             ApiError::UnknownMethod,
             ApiError::VerbNotAllowed,
+            Error::FolderNotFound.into(),
+            Error::GroupNotFound.into(),
             Error::Unavailable.into(),
             Error::Internal("x".into()).into(),
         ];

@@ -1,6 +1,7 @@
 //! The documented response structures, with their documented field names.
 
-use ferry_core::domain::{SessionData, User};
+use ferry_core::domain::{Grant, Grantee, SessionData, User, UserGroup};
+use ferry_core::service::FolderView;
 use serde::Serialize;
 
 /// `FTHSessionData`.
@@ -60,5 +61,116 @@ impl From<User> for FthUserData {
             home_folder_id: u.home_folder_id,
             date_created: u.created_at.to_rfc3339(),
         }
+    }
+}
+
+/// `FTHFolderData`.
+#[derive(Debug, Serialize)]
+pub struct FthFolderData {
+    #[serde(rename = "FolderID")]
+    folder_id: i64,
+    #[serde(rename = "ParentFolderID")]
+    parent_folder_id: i64,
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "EffectivePermission")]
+    effective_permission: i64,
+    #[serde(rename = "DateCreated")]
+    date_created: String,
+    #[serde(rename = "DateModified")]
+    date_modified: String,
+    #[serde(rename = "CreatedByUserID")]
+    created_by_user_id: i64,
+    #[serde(rename = "ModifiedByUserID")]
+    modified_by_user_id: i64,
+    #[serde(rename = "IsDeleted")]
+    is_deleted: bool,
+    #[serde(rename = "FolderType")]
+    folder_type: i64,
+    #[serde(rename = "Description")]
+    description: String,
+}
+
+impl From<FolderView> for FthFolderData {
+    fn from(v: FolderView) -> Self {
+        let f = v.folder;
+        FthFolderData {
+            folder_id: f.id,
+            // The spec's integers have no null: -1 stands for "none", as in permission items.
+            parent_folder_id: f.parent_id.unwrap_or(-1),
+            name: f.name,
+            effective_permission: v.effective.0,
+            date_created: f.created_at.to_rfc3339(),
+            date_modified: f.modified_at.to_rfc3339(),
+            created_by_user_id: f.created_by.unwrap_or(-1),
+            modified_by_user_id: f.modified_by.unwrap_or(-1),
+            is_deleted: f.deleted,
+            folder_type: f.folder_type.code(),
+            description: f.description,
+        }
+    }
+}
+
+/// `FTHPermissionListItemData`.
+#[derive(Debug, Serialize)]
+pub struct FthPermissionListItemData {
+    #[serde(rename = "FolderPermissionID")]
+    folder_permission_id: i64,
+    #[serde(rename = "FolderID")]
+    folder_id: i64,
+    #[serde(rename = "Permission")]
+    permission: i64,
+    #[serde(rename = "UserID")]
+    user_id: i64,
+    #[serde(rename = "UserGroupID")]
+    user_group_id: i64,
+}
+
+impl From<Grant> for FthPermissionListItemData {
+    fn from(g: Grant) -> Self {
+        let (user_id, user_group_id) = match g.grantee {
+            Grantee::User(u) => (u, -1),
+            Grantee::Group(gr) => (-1, gr),
+        };
+        FthPermissionListItemData {
+            folder_permission_id: g.id,
+            folder_id: g.folder_id,
+            permission: g.permission.0,
+            user_id,
+            user_group_id,
+        }
+    }
+}
+
+/// `FTHUserGroupData`.
+#[derive(Debug, Serialize)]
+pub struct FthUserGroupData {
+    #[serde(rename = "UserGroupID")]
+    user_group_id: i64,
+    #[serde(rename = "Name")]
+    name: String,
+}
+
+impl From<UserGroup> for FthUserGroupData {
+    fn from(g: UserGroup) -> Self {
+        FthUserGroupData {
+            user_group_id: g.id,
+            name: g.name,
+        }
+    }
+}
+
+/// One folder metadata item.
+#[derive(Debug, Serialize)]
+pub struct MetadataItem {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "Value")]
+    value: String,
+}
+
+impl From<(String, String)> for MetadataItem {
+    fn from((name, value): (String, String)) -> Self {
+        MetadataItem { name, value }
     }
 }

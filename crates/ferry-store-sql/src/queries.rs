@@ -1,12 +1,12 @@
 //! Queries used both outside and inside a change, written once over any sqlx executor (the
 //! pool, or the connection of an open transaction).
 
-use ferry_core::domain::{Session, SessionId, User, UserId};
+use ferry_core::domain::{Folder, FolderId, Session, SessionId, User, UserId};
 use ferry_core::store::{LockoutState, StoreResult};
 use sqlx::{Any, Executor};
 
 use crate::errors;
-use crate::rows::{self, session_columns, user_columns};
+use crate::rows::{self, folder_columns, session_columns, user_columns};
 
 pub(crate) async fn user_by_id<'e, E>(exec: E, id: UserId) -> StoreResult<Option<User>>
 where
@@ -78,4 +78,22 @@ where
         .iter()
         .map(rows::session)
         .collect()
+}
+
+pub(crate) async fn folder<'e, E>(exec: E, id: FolderId) -> StoreResult<Option<Folder>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(concat!(
+        "SELECT ",
+        folder_columns!(),
+        " FROM folders f WHERE f.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(exec)
+    .await
+    .map_err(errors::db)?
+    .as_ref()
+    .map(rows::folder)
+    .transpose()
 }

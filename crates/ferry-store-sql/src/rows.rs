@@ -1,7 +1,10 @@
 //! Decoding rows into domain types, and the column lists the queries select.
 
 use ferry_core::Timestamp;
-use ferry_core::domain::{Application, AuditEntry, AuditRecord, Role, Session, SessionId, User};
+use ferry_core::domain::{
+    Application, AuditEntry, AuditRecord, Folder, FolderType, Grant, Grantee, Permissions, Role,
+    Session, SessionId, User, UserGroup,
+};
 use ferry_core::store::{LockoutState, StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -30,6 +33,14 @@ macro_rules! audit_columns {
     };
 }
 pub(crate) use audit_columns;
+
+/// Columns selected for a folder, qualified with the alias `f`.
+macro_rules! folder_columns {
+    () => {
+        "f.id, f.parent_id, f.name, f.folder_type, f.description, f.inherit_permissions, f.owner_user_id, f.created_at, f.modified_at, f.created_by, f.modified_by, f.deleted"
+    };
+}
+pub(crate) use folder_columns;
 
 fn get<'r, T>(row: &'r AnyRow, col: &str) -> StoreResult<T>
 where
@@ -119,4 +130,62 @@ pub(crate) fn audit(row: &AnyRow) -> StoreResult<AuditRecord> {
         prev_hash: get(row, "prev_hash")?,
         hash: get(row, "hash")?,
     })
+}
+
+pub(crate) fn folder(row: &AnyRow) -> StoreResult<Folder> {
+    let type_code: i64 = get(row, "folder_type")?;
+    Ok(Folder {
+        id: get(row, "id")?,
+        parent_id: get(row, "parent_id")?,
+        name: get(row, "name")?,
+        folder_type: FolderType::from_code(type_code)
+            .ok_or_else(|| StoreError::Other(format!("unknown folder type {type_code}")))?,
+        description: get(row, "description")?,
+        inherit_permissions: get::<i64>(row, "inherit_permissions")? != 0,
+        owner_user_id: get(row, "owner_user_id")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        modified_at: Timestamp(get(row, "modified_at")?),
+        created_by: get(row, "created_by")?,
+        modified_by: get(row, "modified_by")?,
+        deleted: get::<i64>(row, "deleted")? != 0,
+    })
+}
+
+pub(crate) fn grant(row: &AnyRow) -> StoreResult<Grant> {
+    let user: Option<i64> = get(row, "user_id")?;
+    let group: Option<i64> = get(row, "group_id")?;
+    let grantee = match (user, group) {
+        (Some(u), None) => Grantee::User(u),
+        (None, Some(g)) => Grantee::Group(g),
+        _ => {
+            return Err(StoreError::Other(
+                "a grant names both or neither grantee".into(),
+            ));
+        }
+    };
+    Ok(Grant {
+        id: get(row, "id")?,
+        folder_id: get(row, "folder_id")?,
+        permission: Permissions(get(row, "permission")?),
+        grantee,
+    })
+}
+
+pub(crate) fn group(row: &AnyRow) -> StoreResult<UserGroup> {
+    Ok(UserGroup {
+        id: get(row, "id")?,
+        name: get(row, "name")?,
+    })
+}
+
+/// The optional permission column of a grant join (NULL when the folder has no matching grant).
+pub(crate) fn granted(row: &AnyRow) -> StoreResult<Permissions> {
+    Ok(Permissions(
+        get::<Option<i64>>(row, "permission")?.unwrap_or(0),
+    ))
+}
+
+/// Reads an integer column by name (for ad-hoc result columns).
+pub(crate) fn int(row: &AnyRow, col: &str) -> StoreResult<i64> {
+    get(row, col)
 }

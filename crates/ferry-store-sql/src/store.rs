@@ -3,14 +3,15 @@
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, ApplicationId, AuditHead, AuditRecord, Session, SessionId, User, UserId,
+    Application, ApplicationId, AuditHead, AuditRecord, ChainLink, Folder, FolderId, Grant,
+    GroupId, Permissions, Session, SessionId, User, UserGroup, UserId,
 };
 use ferry_core::store::{LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
 use sqlx::Row;
 
 use crate::connect::Engine;
-use crate::rows::{self, audit_columns, user_columns};
+use crate::rows::{self, audit_columns, folder_columns, user_columns};
 use crate::tx::SqlTx;
 use crate::{errors, queries};
 
@@ -132,6 +133,145 @@ impl MetadataStore for SqlStore {
         .await
         .map_err(errors::db)?;
         row.try_get::<i64, _>("n").map_err(errors::db)
+    }
+
+    async fn folder(&self, id: FolderId) -> StoreResult<Option<Folder>> {
+        queries::folder(&self.pool, id).await
+    }
+
+    async fn permission_chain(&self, id: FolderId, user: UserId) -> StoreResult<Vec<ChainLink>> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE chain (id, parent_id, inherit, deleted, depth) AS ( \
+                 SELECT id, parent_id, inherit_permissions, deleted, CAST(0 AS BIGINT) \
+                 FROM folders WHERE id = $1 \
+                 UNION ALL \
+                 SELECT f.id, f.parent_id, f.inherit_permissions, f.deleted, c.depth + 1 \
+                 FROM folders f JOIN chain c ON f.id = c.parent_id) \
+             SELECT c.id, c.inherit, c.deleted, c.depth, p.permission \
+             FROM chain c LEFT JOIN folder_permissions p ON p.folder_id = c.id \
+                 AND (p.user_id = $2 OR p.group_id IN \
+                      (SELECT group_id FROM group_members WHERE user_id = $2)) \
+             ORDER BY c.depth",
+        )
+        .bind(id)
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?;
+        let mut chain: Vec<ChainLink> = Vec::new();
+        for row in &rows {
+            let folder_id = rows::int(row, "id")?;
+            let granted = rows::granted(row)?;
+            match chain.last_mut() {
+                Some(link) if link.folder_id == folder_id => {
+                    link.granted = link.granted.union(granted)
+                }
+                _ => chain.push(ChainLink {
+                    folder_id,
+                    deleted: rows::int(row, "deleted")? != 0,
+                    inherit_permissions: rows::int(row, "inherit")? != 0,
+                    granted,
+                }),
+            }
+        }
+        Ok(chain)
+    }
+
+    async fn child_folders(
+        &self,
+        parent: FolderId,
+        user: UserId,
+    ) -> StoreResult<Vec<(Folder, Permissions)>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            folder_columns!(),
+            ", p.permission FROM folders f LEFT JOIN folder_permissions p ON p.folder_id = f.id \
+             AND (p.user_id = $2 OR p.group_id IN \
+                  (SELECT group_id FROM group_members WHERE user_id = $2)) \
+             WHERE f.parent_id = $1 AND f.deleted = 0 ORDER BY f.name_key, f.id"
+        ))
+        .bind(parent)
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?;
+        let mut children: Vec<(Folder, Permissions)> = Vec::new();
+        for row in &rows {
+            let granted = rows::granted(row)?;
+            let id = rows::int(row, "id")?;
+            match children.last_mut() {
+                Some((f, bits)) if f.id == id => *bits = bits.union(granted),
+                _ => children.push((rows::folder(row)?, granted)),
+            }
+        }
+        Ok(children)
+    }
+
+    async fn grants(&self, folder: FolderId) -> StoreResult<Vec<Grant>> {
+        sqlx::query(
+            "SELECT id, folder_id, permission, user_id, group_id FROM folder_permissions \
+             WHERE folder_id = $1 ORDER BY id",
+        )
+        .bind(folder)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::grant)
+        .collect()
+    }
+
+    async fn folder_metadata(&self, folder: FolderId) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT name, value FROM folder_metadata WHERE folder_id = $1 ORDER BY name_key",
+        )
+        .bind(folder)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("name").map_err(errors::db)?,
+                    r.try_get("value").map_err(errors::db)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn group(&self, id: GroupId) -> StoreResult<Option<UserGroup>> {
+        sqlx::query("SELECT id, name FROM user_groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(errors::db)?
+            .as_ref()
+            .map(rows::group)
+            .transpose()
+    }
+
+    async fn groups(&self) -> StoreResult<Vec<UserGroup>> {
+        sqlx::query("SELECT id, name FROM user_groups ORDER BY name_key")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(errors::db)?
+            .iter()
+            .map(rows::group)
+            .collect()
+    }
+
+    async fn groups_of_user(&self, user: UserId) -> StoreResult<Vec<UserGroup>> {
+        sqlx::query(
+            "SELECT g.id, g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id \
+             WHERE m.user_id = $1 ORDER BY g.name_key",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::group)
+        .collect()
     }
 
     async fn audit_records(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditRecord>> {

@@ -7,10 +7,11 @@
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, NewUser, Session, SessionId,
-    User, UserId,
+    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, Folder, FolderId, Grant,
+    Grantee, GroupId, NewUser, Session, SessionId, User, UserId,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
+use ferry_core::text::item_key;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::rows::session_columns;
@@ -262,6 +263,172 @@ impl StoreTx for SqlTx {
             Some(limit),
         )
         .await
+    }
+
+    async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>> {
+        queries::folder(&mut *self.tx, id).await
+    }
+
+    async fn folder_ancestry(&mut self, id: FolderId) -> StoreResult<Vec<FolderId>> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE chain (id, parent_id, depth) AS ( \
+                 SELECT id, parent_id, CAST(0 AS BIGINT) FROM folders WHERE id = $1 \
+                 UNION ALL \
+                 SELECT f.id, f.parent_id, c.depth + 1 FROM folders f \
+                 JOIN chain c ON f.id = c.parent_id) \
+             SELECT id FROM chain ORDER BY depth",
+        )
+        .bind(id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        rows.iter()
+            .map(|r| r.try_get("id").map_err(errors::db))
+            .collect()
+    }
+
+    async fn insert_folder(&mut self, f: &Folder) -> StoreResult<FolderId> {
+        let row = sqlx::query(
+            "INSERT INTO folders (parent_id, name, name_key, folder_type, description, \
+             inherit_permissions, owner_user_id, created_at, modified_at, created_by, \
+             modified_by, deleted) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0) RETURNING id",
+        )
+        .bind(f.parent_id)
+        .bind(&f.name)
+        .bind(item_key(&f.name))
+        .bind(f.folder_type.code())
+        .bind(&f.description)
+        .bind(flag(f.inherit_permissions))
+        .bind(f.owner_user_id)
+        .bind(f.created_at.0)
+        .bind(f.modified_at.0)
+        .bind(f.created_by)
+        .bind(f.modified_by)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| errors::map(e, "a folder with that name in the parent folder"))?;
+        row.try_get("id").map_err(errors::db)
+    }
+
+    async fn update_folder(&mut self, f: &Folder) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE folders SET parent_id = $1, name = $2, name_key = $3, description = $4, \
+             inherit_permissions = $5, modified_at = $6, modified_by = $7, deleted = $8, \
+             deleted_at = CASE WHEN $8 = 1 THEN $6 ELSE NULL END WHERE id = $9",
+        )
+        .bind(f.parent_id)
+        .bind(&f.name)
+        .bind(item_key(&f.name))
+        .bind(&f.description)
+        .bind(flag(f.inherit_permissions))
+        .bind(f.modified_at.0)
+        .bind(f.modified_by)
+        .bind(flag(f.deleted))
+        .bind(f.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| errors::map(e, "a folder with that name in the parent folder"))?;
+        Ok(())
+    }
+
+    async fn replace_grants(&mut self, folder: FolderId, grants: &[Grant]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM folder_permissions WHERE folder_id = $1")
+            .bind(folder)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        for g in grants {
+            let (user, group) = match g.grantee {
+                Grantee::User(u) => (Some(u), None),
+                Grantee::Group(g) => (None, Some(g)),
+            };
+            sqlx::query(
+                "INSERT INTO folder_permissions (folder_id, permission, user_id, group_id) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(folder)
+            .bind(g.permission.0)
+            .bind(user)
+            .bind(group)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        }
+        Ok(())
+    }
+
+    async fn put_folder_metadata(
+        &mut self,
+        folder: FolderId,
+        name: &str,
+        value: &str,
+        must_be_new: bool,
+    ) -> StoreResult<()> {
+        let conflict = "a metadata item with that name";
+        if must_be_new {
+            sqlx::query(
+                "INSERT INTO folder_metadata (folder_id, name, name_key, value) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(folder)
+            .bind(name)
+            .bind(item_key(name))
+            .bind(value)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(|e| errors::map(e, conflict))?;
+        } else {
+            sqlx::query(
+                "INSERT INTO folder_metadata (folder_id, name, name_key, value) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (folder_id, name_key) \
+                 DO UPDATE SET name = excluded.name, value = excluded.value",
+            )
+            .bind(folder)
+            .bind(name)
+            .bind(item_key(name))
+            .bind(value)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(|e| errors::map(e, conflict))?;
+        }
+        Ok(())
+    }
+
+    async fn insert_group(&mut self, name: &str, at: Timestamp) -> StoreResult<GroupId> {
+        let row = sqlx::query(
+            "INSERT INTO user_groups (name, name_key, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(name.to_lowercase())
+        .bind(at.0)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| errors::map(e, "a user group with that name"))?;
+        row.try_get("id").map_err(errors::db)
+    }
+
+    async fn add_group_member(&mut self, group: GroupId, user: UserId) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) \
+             ON CONFLICT (group_id, user_id) DO NOTHING",
+        )
+        .bind(group)
+        .bind(user)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_group_member(&mut self, group: GroupId, user: UserId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+            .bind(group)
+            .bind(user)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {

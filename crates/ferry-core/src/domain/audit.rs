@@ -41,6 +41,26 @@ pub enum Operation {
     ApplicationRegistered,
     /// An application ID was enabled or disabled.
     ApplicationChanged,
+    /// A folder was created.
+    FolderCreated,
+    /// A folder was renamed.
+    FolderRenamed,
+    /// A folder was moved.
+    FolderMoved,
+    /// A folder was deleted.
+    FolderDeleted,
+    /// A folder's metadata was created or changed.
+    FolderMetadataChanged,
+    /// A folder's permission list was replaced.
+    PermissionsChanged,
+    /// A user group was created.
+    GroupCreated,
+    /// A user was added to a group.
+    GroupMemberAdded,
+    /// A user was removed from a group.
+    GroupMemberRemoved,
+    /// An operation was refused for lack of permission.
+    AccessDenied,
 }
 
 impl Operation {
@@ -59,6 +79,16 @@ impl Operation {
             Operation::UserDisabled => "UserDisabled",
             Operation::ApplicationRegistered => "ApplicationRegistered",
             Operation::ApplicationChanged => "ApplicationChanged",
+            Operation::FolderCreated => "FolderCreated",
+            Operation::FolderRenamed => "FolderRenamed",
+            Operation::FolderMoved => "FolderMoved",
+            Operation::FolderDeleted => "FolderDeleted",
+            Operation::FolderMetadataChanged => "FolderMetadataChanged",
+            Operation::PermissionsChanged => "PermissionsChanged",
+            Operation::GroupCreated => "GroupCreated",
+            Operation::GroupMemberAdded => "GroupMemberAdded",
+            Operation::GroupMemberRemoved => "GroupMemberRemoved",
+            Operation::AccessDenied => "AccessDenied",
         }
     }
 }

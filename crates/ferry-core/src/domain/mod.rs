@@ -2,10 +2,14 @@
 
 pub mod application;
 pub mod audit;
+pub mod folder;
+pub mod group;
 pub mod session;
 pub mod user;
 
 pub use application::{Application, ApplicationId};
 pub use audit::{AuditEntry, AuditHead, AuditRecord, Operation, Outcome};
+pub use folder::{ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Permissions};
+pub use group::{GroupId, UserGroup};
 pub use session::{Session, SessionData, SessionId};
 pub use user::{NewUser, Role, User, UserId};

@@ -78,10 +78,15 @@ impl Service {
         e.target_user_id = Some(id);
         e.path = Some(new.name.clone());
         tx.append_audit(now, e).await?;
-        let user = tx
+        let mut user = tx
             .user_by_id(id)
             .await?
             .ok_or_else(|| Error::Internal("user vanished after insert".into()))?;
+        let by = match actor {
+            Actor::Session(ctx) => Some(ctx.user.id),
+            Actor::Cli { .. } => None,
+        };
+        self.create_home(&mut tx, &mut user, by).await?;
         tx.commit().await?;
         Ok(user)
     }

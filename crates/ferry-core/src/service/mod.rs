@@ -4,7 +4,10 @@
 
 mod admin;
 mod audit_trail;
+mod folders;
+mod groups;
 mod lockout;
+mod permissions;
 mod sessions;
 mod signin;
 
@@ -21,7 +24,9 @@ use crate::store::MetadataStore;
 
 pub use admin::NewUserRequest;
 pub use audit_trail::{AuditVerification, BrokenLink};
+pub use folders::FolderView;
 pub use lockout::LockoutPolicy;
+pub use permissions::GrantRequest;
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 
 /// Tunables of the Service. Defaults follow DESIGN.md.

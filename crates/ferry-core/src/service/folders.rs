@@ -1,0 +1,381 @@
+//! The folder tree: the root, home folders, drop boxes, creating, listing, renaming, moving and
+//! deleting folders, and folder metadata. Every change is audited; every read and change checks
+//! the caller's permission bits (see `permissions.rs`).
+
+use super::{Service, SessionContext};
+use crate::domain::folder::{HOME_ROOT_FOLDER, ROOT_FOLDER};
+use crate::domain::{
+    AuditEntry, Folder, FolderId, FolderType, Grant, Grantee, Operation, Outcome, Permissions, User,
+};
+use crate::error::{Error, Result};
+use crate::store::StoreTx;
+use crate::text;
+
+/// The metadata name that reads and writes the folder's description.
+const DESCRIPTION: &str = "Description";
+/// Longest metadata value, in characters.
+const MAX_METADATA_VALUE: usize = 4000;
+
+/// A folder with the bits the caller holds on it (`FTHFolderData`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderView {
+    /// The folder.
+    pub folder: Folder,
+    /// `EffectivePermission` for the caller.
+    pub effective: Permissions,
+}
+
+impl Service {
+    /// Creates `user`'s home folder inside an open change (full rights for the user, nothing
+    /// inherited from above) and records it on the user.
+    pub(crate) async fn create_home(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        user: &mut User,
+        by: Option<i64>,
+    ) -> Result<FolderId> {
+        let now = self.clock.now();
+        let (name, _) = text::item_name("name", &user.name)?;
+        let id = tx
+            .insert_folder(&Folder {
+                id: 0,
+                parent_id: Some(HOME_ROOT_FOLDER),
+                name: name.clone(),
+                folder_type: FolderType::UserHome,
+                description: String::new(),
+                inherit_permissions: false,
+                owner_user_id: Some(user.id),
+                created_at: now,
+                modified_at: now,
+                created_by: by,
+                modified_by: by,
+                deleted: false,
+            })
+            .await?;
+        tx.replace_grants(
+            id,
+            &[Grant {
+                id: 0,
+                folder_id: id,
+                permission: Permissions::ALL,
+                grantee: Grantee::User(user.id),
+            }],
+        )
+        .await?;
+        user.home_folder_id = Some(id);
+        tx.update_user(user).await?;
+        let mut e = AuditEntry::new(Operation::FolderCreated, Outcome::Success);
+        e.user_id = by;
+        e.target_user_id = Some(user.id);
+        e.folder_id = Some(id);
+        e.path = Some(name);
+        e.detail = Some("home folder".into());
+        tx.append_audit(now, e).await?;
+        Ok(id)
+    }
+
+    async fn view(
+        &self,
+        ctx: &SessionContext,
+        id: FolderId,
+        needed: Permissions,
+    ) -> Result<FolderView> {
+        let effective = self
+            .require(ctx, id, needed, Operation::AccessDenied)
+            .await?;
+        let folder = self.store.folder(id).await?.ok_or(Error::FolderNotFound)?;
+        Ok(FolderView { folder, effective })
+    }
+
+    /// `GetFolder`. Needs Show.
+    pub async fn folder(&self, ctx: &SessionContext, id: FolderId) -> Result<FolderView> {
+        self.view(ctx, id, Permissions::SHOW).await
+    }
+
+    /// `GetRootFolder`: the top of the tree (its effective bits may be none but Show for users
+    /// who only have grants further down).
+    pub async fn root_folder(&self, ctx: &SessionContext) -> Result<FolderView> {
+        let effective = self
+            .effective(ctx, ROOT_FOLDER)
+            .await?
+            .union(Permissions::SHOW);
+        let folder = self
+            .store
+            .folder(ROOT_FOLDER)
+            .await?
+            .ok_or_else(|| Error::Internal("the root folder is missing".into()))?;
+        Ok(FolderView { folder, effective })
+    }
+
+    /// `GetHomeFolder`: the caller's home, created on first use for users who have none.
+    pub async fn home_folder(&self, ctx: &SessionContext) -> Result<FolderView> {
+        if let Some(id) = ctx.user.home_folder_id
+            && let Ok(view) = self.folder(ctx, id).await
+        {
+            return Ok(view);
+        }
+        let mut tx = self.store.begin().await?;
+        let mut user = tx
+            .user_by_id(ctx.user.id)
+            .await?
+            .ok_or(Error::UserNotFound)?;
+        let id = match user.home_folder_id {
+            Some(id) if tx.folder(id).await?.is_some_and(|f| !f.deleted) => id,
+            _ => {
+                self.create_home(&mut tx, &mut user, Some(ctx.user.id))
+                    .await?
+            }
+        };
+        tx.commit().await?;
+        self.folder(ctx, id).await
+    }
+
+    /// `GetFolders`: the child folders the caller may see. Needs Show on the parent.
+    pub async fn child_folders(
+        &self,
+        ctx: &SessionContext,
+        parent: FolderId,
+    ) -> Result<Vec<FolderView>> {
+        let inherited = self
+            .require(ctx, parent, Permissions::SHOW, Operation::AccessDenied)
+            .await?;
+        let admin = ctx.user.role.may_impersonate();
+        let children = self.store.child_folders(parent, ctx.user.id).await?;
+        Ok(children
+            .into_iter()
+            .filter_map(|(folder, granted)| {
+                let effective = if admin {
+                    Permissions::ALL
+                } else if folder.inherit_permissions {
+                    granted.union(inherited)
+                } else {
+                    granted
+                };
+                effective
+                    .contains(Permissions::SHOW)
+                    .then_some(FolderView { folder, effective })
+            })
+            .collect())
+    }
+
+    /// `CreateFolder`. Needs Create on the parent. A drop box (`FolderType` 4) does not inherit
+    /// its parent's grants: its creator holds every bit and others only what is granted later.
+    pub async fn create_folder(
+        &self,
+        ctx: &SessionContext,
+        parent: FolderId,
+        name: &str,
+        folder_type: FolderType,
+    ) -> Result<FolderView> {
+        let (name, _) = text::item_name("name", name)?;
+        if !matches!(folder_type, FolderType::Regular | FolderType::UserDropBox) {
+            return Err(Error::invalid(
+                "folderType must be 0 (regular) or 4 (drop box)",
+            ));
+        }
+        self.require(ctx, parent, Permissions::CREATE, Operation::FolderCreated)
+            .await?;
+        let drop_box = folder_type == FolderType::UserDropBox;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let id = tx
+            .insert_folder(&Folder {
+                id: 0,
+                parent_id: Some(parent),
+                name: name.clone(),
+                folder_type,
+                description: String::new(),
+                inherit_permissions: !drop_box,
+                owner_user_id: drop_box.then_some(ctx.user.id),
+                created_at: now,
+                modified_at: now,
+                created_by: Some(ctx.user.id),
+                modified_by: Some(ctx.user.id),
+                deleted: false,
+            })
+            .await?;
+        if drop_box {
+            tx.replace_grants(
+                id,
+                &[Grant {
+                    id: 0,
+                    folder_id: id,
+                    permission: Permissions::ALL,
+                    grantee: Grantee::User(ctx.user.id),
+                }],
+            )
+            .await?;
+        }
+        let mut e = AuditEntry::new(Operation::FolderCreated, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(id);
+        e.path = Some(name);
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        self.folder(ctx, id).await
+    }
+
+    /// Loads a folder that may be changed: live, and not one of the system's own.
+    async fn changeable(&self, id: FolderId, what: &'static str) -> Result<Folder> {
+        let folder = self.store.folder(id).await?.ok_or(Error::FolderNotFound)?;
+        if folder.folder_type.is_structural() {
+            return Err(Error::NotPermitted(what));
+        }
+        Ok(folder)
+    }
+
+    /// `RenameFolder`. Needs Modify; the root, the home root, the shared root and home folders
+    /// cannot be renamed.
+    pub async fn rename_folder(
+        &self,
+        ctx: &SessionContext,
+        id: FolderId,
+        name: &str,
+    ) -> Result<FolderView> {
+        let (name, _) = text::item_name("name", name)?;
+        self.require(ctx, id, Permissions::MODIFY, Operation::FolderRenamed)
+            .await?;
+        let mut folder = self
+            .changeable(id, "system and home folders cannot be renamed")
+            .await?;
+        let old = std::mem::replace(&mut folder.name, name.clone());
+        self.save_folder_change(
+            ctx,
+            folder,
+            Operation::FolderRenamed,
+            format!("{old} -> {name}"),
+        )
+        .await?;
+        self.folder(ctx, id).await
+    }
+
+    /// `MoveFolder`. Needs Modify on the folder and Create on the new parent; a folder cannot
+    /// move into itself or below itself.
+    pub async fn move_folder(
+        &self,
+        ctx: &SessionContext,
+        id: FolderId,
+        new_parent: FolderId,
+    ) -> Result<FolderView> {
+        self.require(ctx, id, Permissions::MODIFY, Operation::FolderMoved)
+            .await?;
+        self.require(ctx, new_parent, Permissions::CREATE, Operation::FolderMoved)
+            .await?;
+        let mut folder = self
+            .changeable(id, "system and home folders cannot be moved")
+            .await?;
+        let mut tx = self.store.begin().await?;
+        if tx.folder_ancestry(new_parent).await?.contains(&id) {
+            return Err(Error::invalid(
+                "a folder cannot be moved into itself or one of its subfolders",
+            ));
+        }
+        let old_parent = folder.parent_id;
+        folder.parent_id = Some(new_parent);
+        folder.modified_at = self.clock.now();
+        folder.modified_by = Some(ctx.user.id);
+        tx.update_folder(&folder).await?;
+        let mut e = AuditEntry::new(Operation::FolderMoved, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(id);
+        e.path = Some(folder.name.clone());
+        e.detail = Some(format!(
+            "from folder {} to folder {new_parent}",
+            old_parent.unwrap_or_default()
+        ));
+        tx.append_audit(folder.modified_at, e).await?;
+        tx.commit().await?;
+        self.folder(ctx, id).await
+    }
+
+    /// `DeleteFolder`: a soft delete; the folder and everything below it disappear. Needs
+    /// Delete; system and home folders cannot be deleted.
+    pub async fn delete_folder(&self, ctx: &SessionContext, id: FolderId) -> Result<()> {
+        self.require(ctx, id, Permissions::DELETE, Operation::FolderDeleted)
+            .await?;
+        let mut folder = self
+            .changeable(id, "system and home folders cannot be deleted")
+            .await?;
+        folder.deleted = true;
+        let name = folder.name.clone();
+        self.save_folder_change(ctx, folder, Operation::FolderDeleted, name)
+            .await
+    }
+
+    async fn save_folder_change(
+        &self,
+        ctx: &SessionContext,
+        mut folder: Folder,
+        operation: Operation,
+        detail: String,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        folder.modified_at = now;
+        folder.modified_by = Some(ctx.user.id);
+        let mut tx = self.store.begin().await?;
+        tx.update_folder(&folder).await?;
+        let mut e = AuditEntry::new(operation, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(folder.id);
+        e.path = Some(folder.name.clone());
+        e.detail = Some(detail);
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `GetFolderMetadata`: `Description` first, then the other items by name. Needs Show.
+    pub async fn folder_metadata(
+        &self,
+        ctx: &SessionContext,
+        id: FolderId,
+    ) -> Result<Vec<(String, String)>> {
+        let view = self.folder(ctx, id).await?;
+        let mut items = vec![(DESCRIPTION.to_string(), view.folder.description)];
+        items.extend(self.store.folder_metadata(id).await?);
+        Ok(items)
+    }
+
+    /// `CreateFolderMetadata` (`must_be_new`) and `SaveFolderMetadata`. Needs Modify.
+    pub async fn put_folder_metadata(
+        &self,
+        ctx: &SessionContext,
+        id: FolderId,
+        name: &str,
+        value: &str,
+        must_be_new: bool,
+    ) -> Result<()> {
+        text::required("name", name, 255)?;
+        text::plain("value", value, MAX_METADATA_VALUE)?;
+        self.require(
+            ctx,
+            id,
+            Permissions::MODIFY,
+            Operation::FolderMetadataChanged,
+        )
+        .await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let mut folder = tx.folder(id).await?.ok_or(Error::FolderNotFound)?;
+        if name.eq_ignore_ascii_case(DESCRIPTION) {
+            if must_be_new && !folder.description.is_empty() {
+                return Err(Error::AlreadyExists(
+                    "the folder already has a Description".into(),
+                ));
+            }
+            folder.description = value.to_string();
+            folder.modified_at = now;
+            folder.modified_by = Some(ctx.user.id);
+            tx.update_folder(&folder).await?;
+        } else {
+            tx.put_folder_metadata(id, name, value, must_be_new).await?;
+        }
+        let mut e = AuditEntry::new(Operation::FolderMetadataChanged, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(id);
+        e.path = Some(name.to_string());
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

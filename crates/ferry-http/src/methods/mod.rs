@@ -1,0 +1,166 @@
+//! The method table: every JSON API method with its parameters, its result and its handler.
+//! The router dispatches through it and the OpenAPI document is generated from it; adding a
+//! method means adding a row to one of the area tables (`sessions`, `folders`) and nothing else.
+
+mod folders;
+mod sessions;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use ferry_core::service::SessionContext;
+use ferry_core::{Caller, Result, Service};
+use serde_json::{Value, json};
+
+use crate::args::Args;
+
+/// The type of a parameter on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    /// A JSON string.
+    String,
+    /// A JSON integer (64-bit).
+    Integer,
+    /// A JSON string holding a GUID.
+    Guid,
+    /// A JSON boolean.
+    Boolean,
+    /// A JSON array of `FTHPermissionListItemData` objects.
+    PermissionList,
+}
+
+impl ParamType {
+    /// How the type reads in an error message.
+    pub fn described(self) -> &'static str {
+        match self {
+            ParamType::String => "a string",
+            ParamType::Integer => "an integer",
+            ParamType::Guid => "a GUID",
+            ParamType::Boolean => "true or false",
+            ParamType::PermissionList => {
+                "an array of {Permission, UserID, UserGroupID} objects with integer values"
+            }
+        }
+    }
+
+    /// The JSON Schema of the type.
+    pub fn schema(self) -> Value {
+        match self {
+            ParamType::String => json!({"type": "string"}),
+            ParamType::Integer => json!({"type": "integer", "format": "int64"}),
+            ParamType::Guid => json!({"type": "string", "format": "uuid"}),
+            ParamType::Boolean => json!({"type": "boolean"}),
+            ParamType::PermissionList => {
+                json!({"type": "array", "items": {"$ref": "#/components/schemas/FTHPermissionListItemData"}})
+            }
+        }
+    }
+}
+
+/// One parameter of a method.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    /// The name, as the spec spells it (matched case-insensitively).
+    pub name: &'static str,
+    /// Its type.
+    pub ty: ParamType,
+    /// Whether the call fails without it.
+    pub required: bool,
+    /// What it means.
+    pub description: &'static str,
+}
+
+impl Param {
+    /// A required parameter.
+    pub const fn required(name: &'static str, ty: ParamType, description: &'static str) -> Self {
+        Param {
+            name,
+            ty,
+            required: true,
+            description,
+        }
+    }
+
+    /// An optional parameter.
+    pub const fn optional(name: &'static str, ty: ParamType, description: &'static str) -> Self {
+        Param {
+            name,
+            ty,
+            required: false,
+            description,
+        }
+    }
+}
+
+/// What a method answers: one structure or an array of them, named as in
+/// [`crate::openapi`]'s schemas, or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returns {
+    /// One structure.
+    One(&'static str),
+    /// An array of structures.
+    Many(&'static str),
+    /// Nothing (HTTP 204).
+    Nothing,
+}
+
+/// A handler's answer: a JSON body, or none.
+pub type Reply = Option<Value>;
+
+/// A method's implementation.
+pub type Handler =
+    fn(Arc<Service>, Args, Caller) -> Pin<Box<dyn Future<Output = Result<Reply>> + Send>>;
+
+/// One API method.
+pub struct Method {
+    /// The name in the URL (`/api/v1/{name}`), matched case-insensitively.
+    pub name: &'static str,
+    /// One line for the OpenAPI summary.
+    pub summary: &'static str,
+    /// Its parameters.
+    pub params: &'static [Param],
+    /// Its result.
+    pub returns: Returns,
+    /// Whether it is a sign-in (counted in the sign-in metrics).
+    pub signs_in: bool,
+    /// Its implementation.
+    pub handler: Handler,
+}
+
+/// Every method of the JSON API, area by area.
+pub fn all() -> impl Iterator<Item = &'static Method> {
+    sessions::METHODS.iter().chain(folders::METHODS.iter())
+}
+
+/// The method with this name, compared case-insensitively.
+pub fn find(name: &str) -> Option<&'static Method> {
+    all().find(|m| m.name.eq_ignore_ascii_case(name))
+}
+
+/// Checks the `sessionID` argument and returns the live session (every method but the sign-ins
+/// starts here).
+pub(crate) async fn session(svc: &Service, a: &Args) -> Result<SessionContext> {
+    svc.authenticate(&a.guid("sessionID")?).await
+}
+
+/// The `sessionID` parameter.
+pub(crate) const SESSION_ID: Param = Param::required(
+    "sessionID",
+    ParamType::Guid,
+    "A live session, from an Open call.",
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found_case_insensitively() {
+        for m in all() {
+            assert_eq!(find(&m.name.to_lowercase()).map(|f| f.name), Some(m.name));
+            assert_eq!(all().filter(|o| o.name == m.name).count(), 1);
+        }
+        assert!(find("Nope").is_none());
+    }
+}

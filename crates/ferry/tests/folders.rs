@@ -1,0 +1,591 @@
+//! The folder tree, groups and permission bits over the JSON API, on both engines.
+
+mod common;
+
+use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    every_user_gets_a_private_home_folder,
+    folders_are_created_renamed_moved_and_deleted,
+    bad_folder_names_are_refused,
+    system_and_home_folders_cannot_be_renamed_moved_or_deleted,
+    permissions_are_granted_inherited_and_bounded,
+    groups_carry_grants,
+    folder_metadata_and_description,
+    drop_boxes_do_not_inherit,
+);
+
+const HOME_ROOT: i64 = 2;
+const SHARED_ROOT: i64 = 3;
+
+struct Api<'a> {
+    s: &'a Server,
+    session: String,
+}
+
+impl<'a> Api<'a> {
+    fn new(s: &'a Server, user: &str, password: &str) -> Api<'a> {
+        Api {
+            s,
+            session: s.open_with("OpenImmutable", user, password, 1).0,
+        }
+    }
+
+    fn call(&self, method: &str, mut params: Value) -> (u16, Value) {
+        params["sessionID"] = json!(self.session);
+        self.s.call(method, params)
+    }
+
+    fn ok(&self, method: &str, params: Value) -> Value {
+        let (status, body) = self.call(method, params);
+        assert!(status == 200 || status == 204, "{method}: {status} {body}");
+        body
+    }
+
+    fn create(&self, parent: i64, name: &str) -> i64 {
+        self.ok(
+            "CreateFolder",
+            json!({"parentFolderID": parent, "name": name}),
+        )["FolderID"]
+            .as_i64()
+            .unwrap()
+    }
+
+    fn home(&self) -> i64 {
+        self.ok("GetHomeFolder", json!({}))["FolderID"]
+            .as_i64()
+            .unwrap()
+    }
+
+    fn grant(&self, folder: i64, items: Value) -> (u16, Value) {
+        self.call(
+            "SetFolderPermissionList",
+            json!({"folderID": folder, "permissionList": items}),
+        )
+    }
+
+    fn names(&self, folder: i64) -> Vec<String> {
+        self.ok("GetFolders", json!({"folderID": folder}))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["Name"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+fn every_user_gets_a_private_home_folder(backend: Backend) {
+    let s = Server::start(backend);
+    let bob_id = s.add_user("bob", "member", "bob-password");
+    s.add_user("carol", "member", "carol-password");
+    let bob = Api::new(&s, "bob", "bob-password");
+    let carol = Api::new(&s, "carol", "carol-password");
+    let home = bob.ok("GetHomeFolder", json!({}));
+    assert_eq!(home["Name"], "bob");
+    assert_eq!(home["FolderType"], 2);
+    assert_eq!(home["ParentFolderID"], HOME_ROOT);
+    assert_eq!(home["EffectivePermission"], 255);
+    let user = bob.ok("GetCurrentUser", json!({}));
+    assert_eq!(user["HomeFolderID"], home["FolderID"]);
+    // Nobody else sees it, and the homes' parent is not listable by members.
+    assert_error(
+        &carol.call("GetFolder", json!({"folderID": home["FolderID"]})),
+        404,
+        201,
+    );
+    assert_error(
+        &carol.call("GetFolders", json!({"folderID": HOME_ROOT})),
+        404,
+        201,
+    );
+    let root = bob.ok("GetRootFolder", json!({}));
+    assert_eq!(root["FolderType"], 1);
+    assert_eq!(root["ParentFolderID"], -1);
+    // Administrators see everything.
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    assert_eq!(admin.names(1), ["Home", "Shared"]);
+    assert_eq!(admin.names(HOME_ROOT), ["admin", "bob", "carol"]);
+    let created = s
+        .audit()
+        .into_iter()
+        .find(|r| r["operation"] == "FolderCreated" && r["target_user_id"] == bob_id)
+        .expect("the home folder's creation is audited");
+    assert_eq!(created["detail"], "home folder");
+}
+
+fn folders_are_created_renamed_moved_and_deleted(backend: Backend) {
+    let s = Server::start(backend);
+    s.add_user("dan", "member", "dan-password");
+    let dan = Api::new(&s, "dan", "dan-password");
+    let home = dan.home();
+    let projects = dan.create(home, "Projects");
+    let archive = dan.create(home, "Archive");
+    let inner = dan.create(projects, "2026");
+    assert_eq!(dan.names(home), ["Archive", "Projects"]);
+    let renamed = dan.ok(
+        "RenameFolder",
+        json!({"folderID": projects, "name": "Work"}),
+    );
+    assert_eq!(renamed["Name"], "Work");
+    assert_eq!(renamed["ModifiedByUserID"], renamed["CreatedByUserID"]);
+    let moved = dan.ok(
+        "MoveFolder",
+        json!({"folderID": projects, "newParentFolderID": archive}),
+    );
+    assert_eq!(moved["ParentFolderID"], archive);
+    assert_eq!(dan.names(home), ["Archive"]);
+    // Into itself or below itself: refused, nothing changed.
+    assert_error(
+        &dan.call(
+            "MoveFolder",
+            json!({"folderID": archive, "newParentFolderID": inner}),
+        ),
+        400,
+        110,
+    );
+    assert_error(
+        &dan.call(
+            "MoveFolder",
+            json!({"folderID": archive, "newParentFolderID": archive}),
+        ),
+        400,
+        110,
+    );
+    assert_eq!(dan.names(archive), ["Work"]);
+    // Same name in one folder (case-insensitively): refused.
+    dan.create(home, "Reports");
+    assert_error(
+        &dan.call(
+            "CreateFolder",
+            json!({"parentFolderID": home, "name": "REPORTS"}),
+        ),
+        409,
+        108,
+    );
+    assert_error(
+        &dan.call(
+            "RenameFolder",
+            json!({"folderID": archive, "name": "reports"}),
+        ),
+        409,
+        108,
+    );
+    // Delete hides the folder and everything below it; the name is free again.
+    dan.ok("DeleteFolder", json!({"folderID": archive}));
+    assert_error(
+        &dan.call("GetFolder", json!({"folderID": archive})),
+        404,
+        201,
+    );
+    assert_error(&dan.call("GetFolder", json!({"folderID": inner})), 404, 201);
+    assert_error(
+        &dan.call(
+            "CreateFolder",
+            json!({"parentFolderID": inner, "name": "x"}),
+        ),
+        404,
+        201,
+    );
+    dan.create(home, "Archive");
+    let ops: Vec<String> = s
+        .audit()
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap().to_string())
+        .collect();
+    for op in [
+        "FolderCreated",
+        "FolderRenamed",
+        "FolderMoved",
+        "FolderDeleted",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} is audited");
+    }
+    assert!(s.ferry_ok(&["audit", "verify"], None).contains("intact"));
+}
+
+fn bad_folder_names_are_refused(backend: Backend) {
+    let s = Server::start(backend);
+    s.add_user("eve", "member", "eve-password");
+    let eve = Api::new(&s, "eve", "eve-password");
+    let home = eve.home();
+    let long = "a".repeat(256);
+    for bad in [
+        "",
+        ".",
+        "..",
+        "a/b",
+        "a\\b",
+        "a\u{0}b",
+        "tab\there",
+        "trailing ",
+        "trailing.",
+        " lead",
+        long.as_str(),
+    ] {
+        assert_error(
+            &eve.call("CreateFolder", json!({"parentFolderID": home, "name": bad})),
+            400,
+            110,
+        );
+    }
+    // Names equal after NFC normalisation collide.
+    eve.create(home, "caf\u{e9}");
+    assert_error(
+        &eve.call(
+            "CreateFolder",
+            json!({"parentFolderID": home, "name": "cafe\u{301}"}),
+        ),
+        409,
+        108,
+    );
+    // HTML and SQL are just names.
+    for fine in ["<script>alert(1)<\\script>", "x'; DROP TABLE folders; --"] {
+        let fine = fine.replace('\\', "");
+        let id = eve.create(home, &fine);
+        assert_eq!(
+            eve.ok("GetFolder", json!({"folderID": id}))["Name"],
+            fine.as_str()
+        );
+    }
+    assert_error(
+        &eve.call("CreateFolder", json!({"parentFolderID": "1", "name": "x"})),
+        400,
+        110,
+    );
+    assert_error(
+        &eve.call(
+            "CreateFolder",
+            json!({"parentFolderID": 999999, "name": "x"}),
+        ),
+        404,
+        201,
+    );
+    assert_error(
+        &eve.call(
+            "CreateFolder",
+            json!({"parentFolderID": home, "name": "x", "folderType": 1}),
+        ),
+        400,
+        110,
+    );
+    assert_eq!(eve.names(home).len(), 3, "nothing else was created");
+}
+
+fn system_and_home_folders_cannot_be_renamed_moved_or_deleted(backend: Backend) {
+    let s = Server::start(backend);
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let home = admin.home();
+    let shared = admin.create(SHARED_ROOT, "Team");
+    for folder in [1, HOME_ROOT, SHARED_ROOT, home] {
+        assert_error(
+            &admin.call("RenameFolder", json!({"folderID": folder, "name": "x"})),
+            403,
+            105,
+        );
+        assert_error(
+            &admin.call("DeleteFolder", json!({"folderID": folder})),
+            403,
+            105,
+        );
+        assert_error(
+            &admin.call(
+                "MoveFolder",
+                json!({"folderID": folder, "newParentFolderID": shared}),
+            ),
+            403,
+            105,
+        );
+    }
+    assert_eq!(admin.names(1), ["Home", "Shared"]);
+}
+
+fn permissions_are_granted_inherited_and_bounded(backend: Backend) {
+    let s = Server::start(backend);
+    let bob = s.add_user("bob", "member", "bob-password");
+    let carol = s.add_user("carol", "member", "carol-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let b = Api::new(&s, "bob", "bob-password");
+    let c = Api::new(&s, "carol", "carol-password");
+    let team = admin.create(SHARED_ROOT, "Team");
+    let sub = admin.create(team, "Sub");
+    let private = admin.create(team, "Private");
+
+    assert_error(&b.call("GetFolder", json!({"folderID": team})), 404, 201);
+    let (status, list) = admin.grant(
+        team,
+        json!([{"Permission": 3, "UserID": bob, "UserGroupID": -1}]),
+    );
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list[0]["Permission"], 3);
+    assert_eq!(list[0]["UserGroupID"], -1);
+    assert_eq!(
+        b.ok("GetFolder", json!({"folderID": team}))["EffectivePermission"],
+        3
+    );
+    // Inherited down the tree ...
+    assert_eq!(
+        b.ok("GetFolder", json!({"folderID": sub}))["EffectivePermission"],
+        3
+    );
+    // ... unless a folder overrides it.
+    let (status, _) = admin.call(
+        "SetFolderPermissionList",
+        json!({"folderID": private, "permissionList": [], "inheritPermissions": false}),
+    );
+    assert_eq!(status, 200);
+    assert_error(&b.call("GetFolder", json!({"folderID": private})), 404, 201);
+    let children: Vec<_> = b.names(team);
+    assert_eq!(
+        children,
+        ["Sub"],
+        "listings show only what the caller may see"
+    );
+
+    // Show and Read do not allow creating; the refusal is audited.
+    assert_error(
+        &b.call("CreateFolder", json!({"parentFolderID": team, "name": "x"})),
+        403,
+        105,
+    );
+    assert!(
+        s.audit()
+            .iter()
+            .any(|r| r["operation"] == "AccessDenied" && r["user_id"] == bob)
+    );
+    // Without Manage, no permission changes at all.
+    assert_error(
+        &b.grant(team, json!([{"Permission": 3, "UserID": carol}])),
+        403,
+        105,
+    );
+    assert_error(
+        &b.call("GetFolderPermissionList", json!({"folderID": team})),
+        403,
+        105,
+    );
+
+    // With Manage, only bits one holds can be granted, to others or oneself.
+    admin.grant(team, json!([{"Permission": 35, "UserID": bob}]));
+    let (status, body) = b.grant(
+        team,
+        json!([{"Permission": 35, "UserID": bob}, {"Permission": 3, "UserID": carol}]),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        c.ok("GetFolder", json!({"folderID": team}))["EffectivePermission"],
+        3
+    );
+    assert_error(
+        &b.grant(team, json!([{"Permission": 255, "UserID": bob}])),
+        403,
+        105,
+    );
+    assert_error(
+        &b.grant(
+            team,
+            json!([{"Permission": 35, "UserID": bob}, {"Permission": 128, "UserID": carol}]),
+        ),
+        403,
+        105,
+    );
+    assert_eq!(
+        c.ok("GetFolder", json!({"folderID": team}))["EffectivePermission"],
+        3,
+        "a refused change changes nothing"
+    );
+
+    // Malformed lists.
+    for bad in [
+        json!([{"Permission": 256, "UserID": carol}]),
+        json!([{"Permission": -1, "UserID": carol}]),
+        json!([{"Permission": 1, "UserID": carol, "UserGroupID": 1}]),
+        json!([{"Permission": 1}]),
+        json!([{"UserID": carol}]),
+        json!([{"Permission": "1", "UserID": carol}]),
+        json!({"Permission": 1, "UserID": carol}),
+        json!([1, 2]),
+    ] {
+        assert_error(&admin.grant(team, bad), 400, 110);
+    }
+    assert_error(
+        &admin.grant(team, json!([{"Permission": 1, "UserID": 999999}])),
+        404,
+        106,
+    );
+    assert_error(
+        &admin.grant(team, json!([{"Permission": 1, "UserGroupID": 999999}])),
+        404,
+        203,
+    );
+}
+
+fn groups_carry_grants(backend: Backend) {
+    let s = Server::start(backend);
+    let frank = s.add_user("frank", "member", "frank-password");
+    s.add_user("mona", "manager", "mona-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let f = Api::new(&s, "frank", "frank-password");
+    let mona = Api::new(&s, "mona", "mona-password");
+    assert_error(
+        &f.call("CreateUserGroup", json!({"name": "Sales"})),
+        403,
+        105,
+    );
+    let group = mona.ok("CreateUserGroup", json!({"name": "Sales"}));
+    let gid = group["UserGroupID"].as_i64().unwrap();
+    assert_error(
+        &mona.call("CreateUserGroup", json!({"name": "SALES"})),
+        409,
+        108,
+    );
+    let team = admin.create(SHARED_ROOT, "Sales docs");
+    admin.grant(team, json!([{"Permission": 7, "UserGroupID": gid}]));
+    assert_error(&f.call("GetFolder", json!({"folderID": team})), 404, 201);
+    mona.ok(
+        "AddUserToGroup",
+        json!({"userGroupID": gid, "userID": frank}),
+    );
+    assert_eq!(f.ok("GetUserGroups", json!({}))[0]["Name"], "Sales");
+    assert_eq!(
+        f.ok("GetFolder", json!({"folderID": team}))["EffectivePermission"],
+        7
+    );
+    f.create(team, "Q4");
+    mona.ok(
+        "RemoveUserFromGroup",
+        json!({"userGroupID": gid, "userID": frank}),
+    );
+    assert_error(&f.call("GetFolder", json!({"folderID": team})), 404, 201);
+    assert_eq!(f.ok("GetUserGroups", json!({})), json!([]));
+    assert_error(
+        &mona.call(
+            "AddUserToGroup",
+            json!({"userGroupID": 999999, "userID": frank}),
+        ),
+        404,
+        203,
+    );
+    assert_error(
+        &mona.call(
+            "AddUserToGroup",
+            json!({"userGroupID": gid, "userID": 999999}),
+        ),
+        404,
+        106,
+    );
+    let ops: Vec<_> = s
+        .audit()
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap().to_string())
+        .collect();
+    for op in [
+        "GroupCreated",
+        "GroupMemberAdded",
+        "GroupMemberRemoved",
+        "PermissionsChanged",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} is audited");
+    }
+}
+
+fn folder_metadata_and_description(backend: Backend) {
+    let s = Server::start(backend);
+    let gus = s.add_user("gus", "member", "gus-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let g = Api::new(&s, "gus", "gus-password");
+    let folder = admin.create(SHARED_ROOT, "Contracts");
+    admin.ok(
+        "CreateFolderMetadata",
+        json!({"folderID": folder, "name": "Description", "value": "Signed contracts"}),
+    );
+    admin.ok(
+        "CreateFolderMetadata",
+        json!({"folderID": folder, "name": "Customer", "value": "ACME"}),
+    );
+    assert_error(
+        &admin.call(
+            "CreateFolderMetadata",
+            json!({"folderID": folder, "name": "customer", "value": "x"}),
+        ),
+        409,
+        108,
+    );
+    assert_error(
+        &admin.call(
+            "CreateFolderMetadata",
+            json!({"folderID": folder, "name": "Description", "value": "x"}),
+        ),
+        409,
+        108,
+    );
+    admin.ok(
+        "SaveFolderMetadata",
+        json!({"folderID": folder, "name": "Customer", "value": "ACME Corp"}),
+    );
+    admin.ok(
+        "SaveFolderMetadata",
+        json!({"folderID": folder, "name": "Region", "value": "EU"}),
+    );
+    let items = admin.ok("GetFolderMetadata", json!({"folderID": folder}));
+    assert_eq!(
+        items,
+        json!([{"Name": "Description", "Value": "Signed contracts"}, {"Name": "Customer", "Value": "ACME Corp"}, {"Name": "Region", "Value": "EU"}])
+    );
+    assert_eq!(
+        admin.ok("GetFolder", json!({"folderID": folder}))["Description"],
+        "Signed contracts"
+    );
+    admin.grant(folder, json!([{"Permission": 1, "UserID": gus}]));
+    assert_eq!(
+        g.ok("GetFolderMetadata", json!({"folderID": folder}))[0]["Value"],
+        "Signed contracts"
+    );
+    assert_error(
+        &g.call(
+            "SaveFolderMetadata",
+            json!({"folderID": folder, "name": "Region", "value": "US"}),
+        ),
+        403,
+        105,
+    );
+    assert_error(
+        &admin.call(
+            "SaveFolderMetadata",
+            json!({"folderID": folder, "name": "", "value": "x"}),
+        ),
+        400,
+        110,
+    );
+    assert_error(
+        &admin.call(
+            "SaveFolderMetadata",
+            json!({"folderID": folder, "name": "n", "value": "x".repeat(4001)}),
+        ),
+        400,
+        110,
+    );
+}
+
+fn drop_boxes_do_not_inherit(backend: Backend) {
+    let s = Server::start(backend);
+    let hal = s.add_user("hal", "member", "hal-password");
+    s.add_user("ida", "member", "ida-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let team = admin.create(SHARED_ROOT, "Team");
+    admin.grant(team, json!([{"Permission": 7, "UserID": hal}]));
+    let h = Api::new(&s, "hal", "hal-password");
+    let dropbox = h.ok(
+        "CreateFolder",
+        json!({"parentFolderID": team, "name": "Inbox", "folderType": 4}),
+    );
+    assert_eq!(dropbox["FolderType"], 4);
+    assert_eq!(
+        dropbox["EffectivePermission"], 255,
+        "its creator holds every bit"
+    );
+    let id = dropbox["FolderID"].as_i64().unwrap();
+    let ida = Api::new(&s, "ida", "ida-password");
+    assert_error(&ida.call("GetFolder", json!({"folderID": id})), 404, 201);
+}

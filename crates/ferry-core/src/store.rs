@@ -63,8 +63,9 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Lock-out state for a key.
     async fn lockout(&self, key: &str) -> StoreResult<Option<LockoutState>>;
 
-    /// The session with this ID, live or not (the Service judges expiry).
-    async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>>;
+    /// The session with this ID, live or not (the Service judges expiry), with its user, in one
+    /// round trip: this is the check every session-bearing call makes.
+    async fn session_with_user(&self, id: &SessionId) -> StoreResult<Option<(Session, User)>>;
     /// Records that the session was used at `at`.
     async fn touch_session(&self, id: &SessionId, at: Timestamp) -> StoreResult<()>;
     /// Number of sessions not expired at `now`.

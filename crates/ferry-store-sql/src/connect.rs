@@ -62,6 +62,10 @@ pub async fn connect(url: &str, options: &StoreOptions) -> Result<SqlStore, Stor
     let pool = AnyPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
+        // A ping before every acquire doubles the round trips of the hottest path (the session
+        // check); a dead connection fails its query instead, the pool discards it, and the
+        // caller gets 503 once, which is what a database outage answers anyway.
+        .test_before_acquire(false)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if engine == Engine::Sqlite {
@@ -90,7 +94,7 @@ pub async fn connect(url: &str, options: &StoreOptions) -> Result<SqlStore, Stor
         .run(&pool)
         .await
         .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-    Ok(SqlStore::new(pool, engine))
+    Ok(SqlStore::new(pool, engine, &url))
 }
 
 #[cfg(test)]

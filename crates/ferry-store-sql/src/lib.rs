@@ -11,6 +11,7 @@ mod connect;
 mod errors;
 mod queries;
 mod rows;
+mod sqlite_reader;
 mod store;
 mod tx;
 

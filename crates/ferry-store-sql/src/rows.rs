@@ -26,6 +26,16 @@ macro_rules! session_columns {
 }
 pub(crate) use session_columns;
 
+/// A session and its user in one row: the session's columns as [`session_columns`], the user's
+/// prefixed with `u_`.
+macro_rules! session_and_user_columns {
+    () => {
+        "s.id, s.user_id, s.application_id, s.immutable, s.created_at, s.last_used_at, s.expires_at, s.client_version, s.client_ip, s.impersonator_id, s.external_user, \
+         u.id AS u_id, u.name AS u_name, u.domain_username AS u_domain_username, u.first_name AS u_first_name, u.last_name AS u_last_name, u.email AS u_email, u.role AS u_role, u.active AS u_active, u.deleted AS u_deleted, u.user_sync_id AS u_user_sync_id, u.home_folder_id AS u_home_folder_id, u.password_hash AS u_password_hash, u.created_at AS u_created_at"
+    };
+}
+pub(crate) use session_and_user_columns;
+
 /// Columns selected for an audit record.
 macro_rules! audit_columns {
     () => {
@@ -42,119 +52,147 @@ macro_rules! folder_columns {
 }
 pub(crate) use folder_columns;
 
-fn get<'r, T>(row: &'r AnyRow, col: &str) -> StoreResult<T>
-where
-    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-{
-    row.try_get(col)
-        .map_err(|e| StoreError::Other(format!("column {col}: {e}")))
+/// Typed access to a row's columns by name, so that each decoder below serves both sqlx's
+/// rows and the SQLite fast read path's (`sqlite_reader.rs`).
+pub(crate) trait Columns {
+    /// A non-null integer.
+    fn int(&self, col: &str) -> StoreResult<i64>;
+    /// A nullable integer.
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
+    /// A non-null text.
+    fn text(&self, col: &str) -> StoreResult<String>;
+    /// A nullable text.
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
 }
 
-pub(crate) fn user(row: &AnyRow) -> StoreResult<User> {
-    let role_code: i64 = get(row, "role")?;
+fn column_error(col: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(format!("column {col}: {e}"))
+}
+
+impl Columns for AnyRow {
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.try_get(col).map_err(|e| column_error(col, e))
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        self.try_get(col).map_err(|e| column_error(col, e))
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        self.try_get(col).map_err(|e| column_error(col, e))
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        self.try_get(col).map_err(|e| column_error(col, e))
+    }
+}
+
+pub(crate) fn user(row: &impl Columns) -> StoreResult<User> {
+    user_prefixed(row, "")
+}
+
+/// A user whose columns carry `prefix` (as in the session-and-user join, `u_`).
+pub(crate) fn user_prefixed(row: &impl Columns, prefix: &str) -> StoreResult<User> {
+    let c = |name: &str| format!("{prefix}{name}");
+    let role_code = row.int(&c("role"))?;
     Ok(User {
-        id: get(row, "id")?,
-        name: get(row, "name")?,
-        domain_username: get(row, "domain_username")?,
-        first_name: get(row, "first_name")?,
-        last_name: get(row, "last_name")?,
-        email: get(row, "email")?,
+        id: row.int(&c("id"))?,
+        name: row.text(&c("name"))?,
+        domain_username: row.opt_text(&c("domain_username"))?,
+        first_name: row.text(&c("first_name"))?,
+        last_name: row.text(&c("last_name"))?,
+        email: row.text(&c("email"))?,
         role: Role::from_code(role_code)
             .ok_or_else(|| StoreError::Other(format!("unknown role code {role_code}")))?,
-        active: get::<i64>(row, "active")? != 0,
-        deleted: get::<i64>(row, "deleted")? != 0,
-        user_sync_id: get(row, "user_sync_id")?,
-        home_folder_id: get(row, "home_folder_id")?,
-        password_hash: get(row, "password_hash")?,
-        created_at: Timestamp(get(row, "created_at")?),
+        active: row.int(&c("active"))? != 0,
+        deleted: row.int(&c("deleted"))? != 0,
+        user_sync_id: row.opt_text(&c("user_sync_id"))?,
+        home_folder_id: row.opt_int(&c("home_folder_id"))?,
+        password_hash: row.opt_text(&c("password_hash"))?,
+        created_at: Timestamp(row.int(&c("created_at"))?),
     })
 }
 
-pub(crate) fn application(row: &AnyRow) -> StoreResult<Application> {
+pub(crate) fn application(row: &impl Columns) -> StoreResult<Application> {
     Ok(Application {
-        id: get(row, "id")?,
-        name: get(row, "name")?,
-        enabled: get::<i64>(row, "enabled")? != 0,
-        created_at: Timestamp(get(row, "created_at")?),
+        id: row.int("id")?,
+        name: row.text("name")?,
+        enabled: row.int("enabled")? != 0,
+        created_at: Timestamp(row.int("created_at")?),
     })
 }
 
-pub(crate) fn session(row: &AnyRow) -> StoreResult<Session> {
-    let id: String = get(row, "id")?;
+pub(crate) fn session(row: &impl Columns) -> StoreResult<Session> {
+    let id = row.text("id")?;
     Ok(Session {
         id: SessionId::parse(&id)
             .ok_or_else(|| StoreError::Other("malformed session id in store".into()))?,
-        user_id: get(row, "user_id")?,
-        application_id: get(row, "application_id")?,
-        immutable: get::<i64>(row, "immutable")? != 0,
-        created_at: Timestamp(get(row, "created_at")?),
-        last_used_at: Timestamp(get(row, "last_used_at")?),
-        expires_at: get::<Option<i64>>(row, "expires_at")?.map(Timestamp),
-        client_version: get(row, "client_version")?,
-        client_ip: get(row, "client_ip")?,
-        impersonator_id: get(row, "impersonator_id")?,
-        external_user: get(row, "external_user")?,
+        user_id: row.int("user_id")?,
+        application_id: row.int("application_id")?,
+        immutable: row.int("immutable")? != 0,
+        created_at: Timestamp(row.int("created_at")?),
+        last_used_at: Timestamp(row.int("last_used_at")?),
+        expires_at: row.opt_int("expires_at")?.map(Timestamp),
+        client_version: row.opt_text("client_version")?,
+        client_ip: row.opt_text("client_ip")?,
+        impersonator_id: row.opt_int("impersonator_id")?,
+        external_user: row.opt_text("external_user")?,
     })
 }
 
-pub(crate) fn lockout(row: &AnyRow) -> StoreResult<LockoutState> {
+pub(crate) fn lockout(row: &impl Columns) -> StoreResult<LockoutState> {
     Ok(LockoutState {
-        failures: get(row, "failures")?,
-        last_failure_at: Timestamp(get(row, "last_failure_at")?),
-        locked_until: get::<Option<i64>>(row, "locked_until")?.map(Timestamp),
+        failures: row.int("failures")?,
+        last_failure_at: Timestamp(row.int("last_failure_at")?),
+        locked_until: row.opt_int("locked_until")?.map(Timestamp),
     })
 }
 
-pub(crate) fn audit(row: &AnyRow) -> StoreResult<AuditRecord> {
+pub(crate) fn audit(row: &impl Columns) -> StoreResult<AuditRecord> {
     Ok(AuditRecord {
-        seq: get(row, "seq")?,
-        at: Timestamp(get(row, "at")?),
+        seq: row.int("seq")?,
+        at: Timestamp(row.int("at")?),
         entry: AuditEntry {
-            operation: get(row, "operation")?,
-            status: get(row, "status")?,
-            user_id: get(row, "user_id")?,
-            impersonator_id: get(row, "impersonator_id")?,
-            application_id: get(row, "application_id")?,
-            client_version: get(row, "client_version")?,
-            client_ip: get(row, "client_ip")?,
-            external_user: get(row, "external_user")?,
-            session_tag: get(row, "session_tag")?,
-            target_user_id: get(row, "target_user_id")?,
-            folder_id: get(row, "folder_id")?,
-            file_id: get(row, "file_id")?,
-            path: get(row, "path")?,
-            size: get(row, "size")?,
-            digest: get(row, "digest")?,
-            detail: get(row, "detail")?,
+            operation: row.text("operation")?,
+            status: row.text("status")?,
+            user_id: row.opt_int("user_id")?,
+            impersonator_id: row.opt_int("impersonator_id")?,
+            application_id: row.opt_int("application_id")?,
+            client_version: row.opt_text("client_version")?,
+            client_ip: row.opt_text("client_ip")?,
+            external_user: row.opt_text("external_user")?,
+            session_tag: row.opt_text("session_tag")?,
+            target_user_id: row.opt_int("target_user_id")?,
+            folder_id: row.opt_int("folder_id")?,
+            file_id: row.opt_int("file_id")?,
+            path: row.opt_text("path")?,
+            size: row.opt_int("size")?,
+            digest: row.opt_text("digest")?,
+            detail: row.opt_text("detail")?,
         },
-        prev_hash: get(row, "prev_hash")?,
-        hash: get(row, "hash")?,
+        prev_hash: row.text("prev_hash")?,
+        hash: row.text("hash")?,
     })
 }
 
-pub(crate) fn folder(row: &AnyRow) -> StoreResult<Folder> {
-    let type_code: i64 = get(row, "folder_type")?;
+pub(crate) fn folder(row: &impl Columns) -> StoreResult<Folder> {
+    let type_code = row.int("folder_type")?;
     Ok(Folder {
-        id: get(row, "id")?,
-        parent_id: get(row, "parent_id")?,
-        name: get(row, "name")?,
+        id: row.int("id")?,
+        parent_id: row.opt_int("parent_id")?,
+        name: row.text("name")?,
         folder_type: FolderType::from_code(type_code)
             .ok_or_else(|| StoreError::Other(format!("unknown folder type {type_code}")))?,
-        description: get(row, "description")?,
-        inherit_permissions: get::<i64>(row, "inherit_permissions")? != 0,
-        owner_user_id: get(row, "owner_user_id")?,
-        created_at: Timestamp(get(row, "created_at")?),
-        modified_at: Timestamp(get(row, "modified_at")?),
-        created_by: get(row, "created_by")?,
-        modified_by: get(row, "modified_by")?,
-        deleted: get::<i64>(row, "deleted")? != 0,
+        description: row.text("description")?,
+        inherit_permissions: row.int("inherit_permissions")? != 0,
+        owner_user_id: row.opt_int("owner_user_id")?,
+        created_at: Timestamp(row.int("created_at")?),
+        modified_at: Timestamp(row.int("modified_at")?),
+        created_by: row.opt_int("created_by")?,
+        modified_by: row.opt_int("modified_by")?,
+        deleted: row.int("deleted")? != 0,
     })
 }
 
-pub(crate) fn grant(row: &AnyRow) -> StoreResult<Grant> {
-    let user: Option<i64> = get(row, "user_id")?;
-    let group: Option<i64> = get(row, "group_id")?;
-    let grantee = match (user, group) {
+pub(crate) fn grant(row: &impl Columns) -> StoreResult<Grant> {
+    let grantee = match (row.opt_int("user_id")?, row.opt_int("group_id")?) {
         (Some(u), None) => Grantee::User(u),
         (None, Some(g)) => Grantee::Group(g),
         _ => {
@@ -164,28 +202,21 @@ pub(crate) fn grant(row: &AnyRow) -> StoreResult<Grant> {
         }
     };
     Ok(Grant {
-        id: get(row, "id")?,
-        folder_id: get(row, "folder_id")?,
-        permission: Permissions(get(row, "permission")?),
+        id: row.int("id")?,
+        folder_id: row.int("folder_id")?,
+        permission: Permissions(row.int("permission")?),
         grantee,
     })
 }
 
-pub(crate) fn group(row: &AnyRow) -> StoreResult<UserGroup> {
+pub(crate) fn group(row: &impl Columns) -> StoreResult<UserGroup> {
     Ok(UserGroup {
-        id: get(row, "id")?,
-        name: get(row, "name")?,
+        id: row.int("id")?,
+        name: row.text("name")?,
     })
 }
 
 /// The optional permission column of a grant join (NULL when the folder has no matching grant).
-pub(crate) fn granted(row: &AnyRow) -> StoreResult<Permissions> {
-    Ok(Permissions(
-        get::<Option<i64>>(row, "permission")?.unwrap_or(0),
-    ))
-}
-
-/// Reads an integer column by name (for ad-hoc result columns).
-pub(crate) fn int(row: &AnyRow, col: &str) -> StoreResult<i64> {
-    get(row, col)
+pub(crate) fn granted(row: &impl Columns) -> StoreResult<Permissions> {
+    Ok(Permissions(row.opt_int("permission")?.unwrap_or(0)))
 }

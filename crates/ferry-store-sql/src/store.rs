@@ -1,5 +1,7 @@
 //! [`SqlStore`]: the reads of the [`MetadataStore`] port, and the start of a change.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
@@ -11,7 +13,10 @@ use sqlx::AnyPool;
 use sqlx::Row;
 
 use crate::connect::Engine;
-use crate::rows::{self, audit_columns, folder_columns, user_columns};
+use crate::rows::{
+    self, Columns, audit_columns, folder_columns, session_and_user_columns, user_columns,
+};
+use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
 use crate::{errors, queries};
 
@@ -20,11 +25,18 @@ use crate::{errors, queries};
 pub struct SqlStore {
     pool: AnyPool,
     engine: Engine,
+    /// SQLite only: the synchronous read path for the session check.
+    reader: Option<Arc<SqliteReader>>,
 }
 
 impl SqlStore {
-    pub(crate) fn new(pool: AnyPool, engine: Engine) -> Self {
-        SqlStore { pool, engine }
+    pub(crate) fn new(pool: AnyPool, engine: Engine, url: &str) -> Self {
+        let reader = (engine == Engine::Sqlite).then(|| Arc::new(SqliteReader::new(url)));
+        SqlStore {
+            pool,
+            engine,
+            reader,
+        }
     }
 
     /// Which engine this store runs on.
@@ -110,8 +122,23 @@ impl MetadataStore for SqlStore {
         queries::lockout(&self.pool, key).await
     }
 
-    async fn session(&self, id: &SessionId) -> StoreResult<Option<Session>> {
-        queries::session(&self.pool, id).await
+    async fn session_with_user(&self, id: &SessionId) -> StoreResult<Option<(Session, User)>> {
+        if let Some(reader) = &self.reader {
+            return reader.session_with_user(id);
+        }
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            session_and_user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+        ))
+        .bind(id.to_wire())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(errors::db)?;
+        match row {
+            Some(r) => Ok(Some((rows::session(&r)?, rows::user_prefixed(&r, "u_")?))),
+            None => Ok(None),
+        }
     }
 
     async fn touch_session(&self, id: &SessionId, at: Timestamp) -> StoreResult<()> {
@@ -160,7 +187,7 @@ impl MetadataStore for SqlStore {
         .map_err(errors::db)?;
         let mut chain: Vec<ChainLink> = Vec::new();
         for row in &rows {
-            let folder_id = rows::int(row, "id")?;
+            let folder_id = row.int("id")?;
             let granted = rows::granted(row)?;
             match chain.last_mut() {
                 Some(link) if link.folder_id == folder_id => {
@@ -168,8 +195,8 @@ impl MetadataStore for SqlStore {
                 }
                 _ => chain.push(ChainLink {
                     folder_id,
-                    deleted: rows::int(row, "deleted")? != 0,
-                    inherit_permissions: rows::int(row, "inherit")? != 0,
+                    deleted: row.int("deleted")? != 0,
+                    inherit_permissions: row.int("inherit")? != 0,
                     granted,
                 }),
             }
@@ -198,7 +225,7 @@ impl MetadataStore for SqlStore {
         let mut children: Vec<(Folder, Permissions)> = Vec::new();
         for row in &rows {
             let granted = rows::granted(row)?;
-            let id = rows::int(row, "id")?;
+            let id = row.int("id")?;
             match children.last_mut() {
                 Some((f, bits)) if f.id == id => *bits = bits.union(granted),
                 _ => children.push((rows::folder(row)?, granted)),

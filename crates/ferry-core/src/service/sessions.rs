@@ -17,18 +17,14 @@ impl Service {
     /// Every session-bearing call starts here; any failure is [`Error::SessionNotFound`] (101).
     pub async fn authenticate(&self, id: &SessionId) -> Result<SessionContext> {
         let now = self.clock.now();
-        let session = self
+        let (session, user) = self
             .store
-            .session(id)
+            .session_with_user(id)
             .await?
             .ok_or(Error::SessionNotFound)?;
-        if session.expires_at.is_some_and(|t| t <= now) {
+        if session.expires_at.is_some_and(|t| t <= now) || !user.active || user.deleted {
             return Err(Error::SessionNotFound);
         }
-        let user = match self.store.user_by_id(session.user_id).await? {
-            Some(u) if u.active && !u.deleted => u,
-            _ => return Err(Error::SessionNotFound),
-        };
         if now.0 - session.last_used_at.0 >= TOUCH_INTERVAL_MS {
             // Bookkeeping only: a failure here must not fail the caller's request.
             if let Err(e) = self.store.touch_session(id, now).await {

@@ -27,7 +27,9 @@ cargo build --release -p ferry -q
 
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
-args=(--data-dir "$work/data")
+# Lock-out off for this throwaway server: the timing comparison below makes many failed sign-ins.
+printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n' > "$work/ferry.toml"
+args=(--config "$work/ferry.toml" --data-dir "$work/data")
 [ -n "$database_url" ] && args+=(--database-url "$database_url")
 FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
   target/release/ferry "${args[@]}" serve --http 127.0.0.1:0 > "$work/out" 2> "$work/err" &
@@ -64,6 +66,29 @@ current_user=$(rps -s "$work/current_user.lua" "$base/api/v1/GetCurrentUser")
 signins=$(wrk -t2 -c4 -d"${duration}s" -s "$work/open.lua" "$base/api/v1/Open" | awk '/Requests\/sec/ {print $2}')
 ratio=$(python3 -c "print(f'{$current_user / $health:.2f}')")
 
+# Unknown user and wrong password must cost the same (no user enumeration by timing):
+# median latency of sequential failed sign-ins of each kind, interleaved.
+timing=$(python3 - "$base" <<'PY'
+import json, statistics, sys, time, urllib.request, urllib.error
+base = sys.argv[1]
+def attempt(user):
+    body = json.dumps({"userName": user, "password": "wrong-password", "applicationID": 1}).encode()
+    req = urllib.request.Request(f"{base}/api/v1/Open", data=body, method="POST")
+    start = time.perf_counter()
+    try:
+        urllib.request.urlopen(req)
+    except urllib.error.HTTPError as e:
+        assert e.code == 401, e.code
+    return time.perf_counter() - start
+known, unknown = [], []
+for i in range(40):
+    known.append(attempt("admin"))
+    unknown.append(attempt(f"nobody{i}"))
+k, u = statistics.median(known) * 1000, statistics.median(unknown) * 1000
+print(f"{k:.1f} ms wrong password, {u:.1f} ms unknown user, ratio {u / k:.2f}")
+PY
+)
+
 engine=${database_url%%:*}; engine=${engine:-sqlite}
 echo "engine:                 $engine"
 echo "wrk:                    -t2 -c$connections -d${duration}s"
@@ -71,3 +96,4 @@ echo "/healthz:               $health req/s"
 echo "GetCurrentUser:         $current_user req/s"
 echo "ratio (goal >= 0.5):    $ratio"
 echo "Open (sign-ins, -c4):   $signins req/s  (Argon2id m=19456 KiB, t=2, p=1)"
+echo "failed sign-in latency: $timing"

@@ -43,6 +43,19 @@ pub enum Error {
     /// The folder does not exist, is deleted, or is not visible to the caller. Code 201.
     #[error("folder not found")]
     FolderNotFound,
+    /// The file does not exist, is deleted, or is not visible to the caller. Code 202.
+    #[error("file not found")]
+    FileNotFound,
+    /// A file with that name exists and the caller asked not to overwrite. Code 204.
+    #[error("a file with that name already exists in the folder")]
+    FileExists,
+    /// The uploaded bytes do not match the declared length or digest; nothing was stored.
+    /// Code 205.
+    #[error("the upload does not match its declared {0}; nothing was stored")]
+    ContentMismatch(&'static str),
+    /// No space is left for content; nothing was stored. Code 206.
+    #[error("no space left on the server; nothing was stored")]
+    StorageFull,
     /// The user group does not exist. Code 203.
     #[error("user group not found")]
     GroupNotFound,
@@ -72,6 +85,10 @@ impl Error {
             Error::InvalidArgument(_) => 110,
             Error::FolderNotFound => 201,
             Error::GroupNotFound => 203,
+            Error::FileNotFound => 202,
+            Error::FileExists => 204,
+            Error::ContentMismatch(_) => 205,
+            Error::StorageFull => 206,
             Error::Unavailable => 120,
             Error::Internal(_) => 90000,
         }
@@ -80,6 +97,18 @@ impl Error {
     /// Shorthand for an [`Error::InvalidArgument`].
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
+    }
+}
+
+impl From<crate::content::ContentError> for Error {
+    fn from(e: crate::content::ContentError) -> Self {
+        match e {
+            crate::content::ContentError::Full => Error::StorageFull,
+            crate::content::ContentError::NotFound => {
+                Error::Internal("content missing for a recorded file".into())
+            }
+            crate::content::ContentError::Other(detail) => Error::Internal(detail),
+        }
     }
 }
 

@@ -10,8 +10,9 @@ use async_trait::async_trait;
 
 use crate::clock::Timestamp;
 use crate::domain::{
-    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, Folder, FolderId,
-    Grant, GroupId, NewUser, Permissions, Session, SessionId, User, UserGroup, UserId,
+    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
+    FileVersion, Folder, FolderId, Grant, GroupId, NewUser, Permissions, Session, SessionId, User,
+    UserGroup, UserId,
 };
 
 /// The store's result type.
@@ -93,6 +94,15 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn groups(&self) -> StoreResult<Vec<UserGroup>>;
     /// The groups a user belongs to, by name.
     async fn groups_of_user(&self, user: UserId) -> StoreResult<Vec<UserGroup>>;
+
+    /// The file with this ID (deleted or not).
+    async fn file(&self, id: FileId) -> StoreResult<Option<File>>;
+    /// The live file with this name (compared by collision key) in a folder.
+    async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>>;
+    /// A page of a folder's live files, in a stable order (name key, then ID).
+    async fn files(&self, folder: FolderId, skip: i64, take: i64) -> StoreResult<Vec<File>>;
+    /// Every version of a file, oldest first.
+    async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>>;
 
     /// Up to `limit` audit records with `seq > after_seq`, in order.
     async fn audit_records(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
@@ -176,6 +186,18 @@ pub trait StoreTx: Send {
     async fn add_group_member(&mut self, group: GroupId, user: UserId) -> StoreResult<bool>;
     /// Removes a member; whether they were a member.
     async fn remove_group_member(&mut self, group: GroupId, user: UserId) -> StoreResult<bool>;
+
+    /// The live file with this name key in a folder, as seen inside the change.
+    async fn file_by_name(&mut self, folder: FolderId, name_key: &str)
+    -> StoreResult<Option<File>>;
+    /// The file with this ID, as seen inside the change.
+    async fn file(&mut self, id: FileId) -> StoreResult<Option<File>>;
+    /// Inserts a file at version 1 with its first version row; returns its ID.
+    /// [`StoreError::Conflict`] if a live file has the name.
+    async fn insert_file(&mut self, file: &File) -> StoreResult<FileId>;
+    /// Records `file`'s current fields (a new version, a rename, a move, a deletion) and, when
+    /// `new_version` is set, adds its version row.
+    async fn update_file(&mut self, file: &File, new_version: bool) -> StoreResult<()>;
 
     /// Appends a record to the audit chain; returns its sequence number.
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64>;

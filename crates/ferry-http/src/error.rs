@@ -45,9 +45,13 @@ impl ApiError {
                 Error::UnknownApplication | Error::NotPermitted(_) | Error::UserInactive => {
                     StatusCode::FORBIDDEN
                 }
-                Error::UserNotFound | Error::FolderNotFound | Error::GroupNotFound => {
-                    StatusCode::NOT_FOUND
-                }
+                Error::UserNotFound
+                | Error::FolderNotFound
+                | Error::GroupNotFound
+                | Error::FileNotFound => StatusCode::NOT_FOUND,
+                Error::FileExists => StatusCode::CONFLICT,
+                Error::ContentMismatch(_) => StatusCode::BAD_REQUEST,
+                Error::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
                 Error::AlreadyExists(_) => StatusCode::CONFLICT,
                 Error::InvalidArgument(_) => StatusCode::BAD_REQUEST,
                 Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -11,6 +11,7 @@ pub mod methods;
 pub mod openapi;
 mod ops;
 mod router;
+mod transfer;
 mod wire;
 
 pub use error::ApiError;

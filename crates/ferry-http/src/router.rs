@@ -17,7 +17,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::args::Args;
 use crate::error::ApiError;
-use crate::{methods, openapi, ops};
+use crate::{methods, openapi, ops, transfer};
 
 /// Largest JSON request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -37,6 +37,12 @@ pub fn router(state: AppState) -> Router {
         .external_url_unchecked("/api/v1/openapi.json", openapi::document());
     Router::new()
         .route("/api/v1/{method}", any(call_method))
+        .route(
+            "/api/v1/folders/{folder_id}/files/{name}",
+            axum::routing::put(transfer::upload),
+        )
+        .route("/api/v1/files/{file_id}/content", get(transfer::content))
+        .route("/download.aspx", get(transfer::legacy_download))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -1,7 +1,7 @@
 //! The documented response structures, with their documented field names.
 
-use ferry_core::domain::{Grant, Grantee, SessionData, User, UserGroup};
-use ferry_core::service::FolderView;
+use ferry_core::domain::{FileVersion, Grant, Grantee, SessionData, User, UserGroup};
+use ferry_core::service::{FileView, FolderView};
 use serde::Serialize;
 
 /// `FTHSessionData`.
@@ -172,5 +172,90 @@ pub struct MetadataItem {
 impl From<(String, String)> for MetadataItem {
     fn from((name, value): (String, String)) -> Self {
         MetadataItem { name, value }
+    }
+}
+
+/// `FTHFileData`.
+#[derive(Debug, Serialize)]
+pub struct FthFileData {
+    #[serde(rename = "FileID")]
+    file_id: i64,
+    #[serde(rename = "ParentFolderID")]
+    parent_folder_id: i64,
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "Size")]
+    size: i64,
+    #[serde(rename = "EffectivePermission")]
+    effective_permission: i64,
+    #[serde(rename = "DateCreated")]
+    date_created: String,
+    #[serde(rename = "DateModified")]
+    date_modified: String,
+    #[serde(rename = "CreatedByUserID")]
+    created_by_user_id: i64,
+    #[serde(rename = "ModifiedByUserID")]
+    modified_by_user_id: i64,
+    #[serde(rename = "Version")]
+    version: i64,
+    #[serde(rename = "IsDeleted")]
+    is_deleted: bool,
+    #[serde(rename = "IsQuarantined")]
+    is_quarantined: bool,
+    #[serde(rename = "IsPublished")]
+    is_published: bool,
+    #[serde(rename = "SHA256")]
+    sha256: String,
+}
+
+impl From<FileView> for FthFileData {
+    fn from(v: FileView) -> Self {
+        let f = v.file;
+        FthFileData {
+            file_id: f.id,
+            parent_folder_id: f.folder_id,
+            name: f.name,
+            size: f.size,
+            effective_permission: v.effective.0,
+            date_created: f.created_at.to_rfc3339(),
+            date_modified: f.modified_at.to_rfc3339(),
+            created_by_user_id: f.created_by.unwrap_or(-1),
+            modified_by_user_id: f.modified_by.unwrap_or(-1),
+            version: f.version,
+            is_deleted: f.deleted,
+            is_quarantined: false,
+            is_published: false,
+            sha256: f.sha256,
+        }
+    }
+}
+
+/// One version of a file.
+#[derive(Debug, Serialize)]
+pub struct FthFileVersionData {
+    #[serde(rename = "FileID")]
+    file_id: i64,
+    #[serde(rename = "Version")]
+    version: i64,
+    #[serde(rename = "Size")]
+    size: i64,
+    #[serde(rename = "SHA256")]
+    sha256: String,
+    #[serde(rename = "DateCreated")]
+    date_created: String,
+    #[serde(rename = "CreatedByUserID")]
+    created_by_user_id: i64,
+}
+
+impl From<FileVersion> for FthFileVersionData {
+    fn from(v: FileVersion) -> Self {
+        FthFileVersionData {
+            file_id: v.file_id,
+            version: v.version,
+            size: v.size,
+            sha256: v.sha256,
+            date_created: v.created_at.to_rfc3339(),
+            created_by_user_id: v.created_by.unwrap_or(-1),
+        }
     }
 }

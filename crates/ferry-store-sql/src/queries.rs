@@ -1,12 +1,12 @@
 //! Queries used both outside and inside a change, written once over any sqlx executor (the
 //! pool, or the connection of an open transaction).
 
-use ferry_core::domain::{Folder, FolderId, Session, SessionId, User, UserId};
+use ferry_core::domain::{File, FileId, Folder, FolderId, Session, SessionId, User, UserId};
 use ferry_core::store::{LockoutState, StoreResult};
 use sqlx::{Any, Executor};
 
 use crate::errors;
-use crate::rows::{self, folder_columns, session_columns, user_columns};
+use crate::rows::{self, file_columns, folder_columns, session_columns, user_columns};
 
 pub(crate) async fn user_by_id<'e, E>(exec: E, id: UserId) -> StoreResult<Option<User>>
 where
@@ -95,5 +95,46 @@ where
     .map_err(errors::db)?
     .as_ref()
     .map(rows::folder)
+    .transpose()
+}
+
+pub(crate) async fn file<'e, E>(exec: E, id: FileId) -> StoreResult<Option<File>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(concat!(
+        "SELECT ",
+        file_columns!(),
+        " FROM files WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(exec)
+    .await
+    .map_err(errors::db)?
+    .as_ref()
+    .map(rows::file)
+    .transpose()
+}
+
+pub(crate) async fn file_by_name<'e, E>(
+    exec: E,
+    folder: FolderId,
+    name_key: &str,
+) -> StoreResult<Option<File>>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(concat!(
+        "SELECT ",
+        file_columns!(),
+        " FROM files WHERE folder_id = $1 AND name_key = $2 AND deleted = 0"
+    ))
+    .bind(folder)
+    .bind(name_key)
+    .fetch_optional(exec)
+    .await
+    .map_err(errors::db)?
+    .as_ref()
+    .map(rows::file)
     .transpose()
 }

@@ -2,8 +2,8 @@
 
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, AuditEntry, AuditRecord, Folder, FolderType, Grant, Grantee, Permissions, Role,
-    Session, SessionId, User, UserGroup,
+    Application, AuditEntry, AuditRecord, File, FileVersion, Folder, FolderType, Grant, Grantee,
+    Permissions, Role, Session, SessionId, User, UserGroup,
 };
 use ferry_core::store::{LockoutState, StoreError, StoreResult};
 use sqlx::Row;
@@ -43,6 +43,14 @@ macro_rules! audit_columns {
     };
 }
 pub(crate) use audit_columns;
+
+/// Columns selected for a file.
+macro_rules! file_columns {
+    () => {
+        "id, folder_id, name, version, size, sha256, content_key, created_at, modified_at, created_by, modified_by, deleted"
+    };
+}
+pub(crate) use file_columns;
 
 /// Columns selected for a folder, qualified with the alias `f`.
 macro_rules! folder_columns {
@@ -219,4 +227,33 @@ pub(crate) fn group(row: &impl Columns) -> StoreResult<UserGroup> {
 /// The optional permission column of a grant join (NULL when the folder has no matching grant).
 pub(crate) fn granted(row: &impl Columns) -> StoreResult<Permissions> {
     Ok(Permissions(row.opt_int("permission")?.unwrap_or(0)))
+}
+
+pub(crate) fn file(row: &impl Columns) -> StoreResult<File> {
+    Ok(File {
+        id: row.int("id")?,
+        folder_id: row.int("folder_id")?,
+        name: row.text("name")?,
+        version: row.int("version")?,
+        size: row.int("size")?,
+        sha256: row.text("sha256")?,
+        content_key: row.text("content_key")?,
+        created_at: Timestamp(row.int("created_at")?),
+        modified_at: Timestamp(row.int("modified_at")?),
+        created_by: row.opt_int("created_by")?,
+        modified_by: row.opt_int("modified_by")?,
+        deleted: row.int("deleted")? != 0,
+    })
+}
+
+pub(crate) fn file_version(row: &impl Columns) -> StoreResult<FileVersion> {
+    Ok(FileVersion {
+        file_id: row.int("file_id")?,
+        version: row.int("version")?,
+        size: row.int("size")?,
+        sha256: row.text("sha256")?,
+        content_key: row.text("content_key")?,
+        created_at: Timestamp(row.int("created_at")?),
+        created_by: row.opt_int("created_by")?,
+    })
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, ApplicationId, AuditHead, AuditRecord, ChainLink, Folder, FolderId, Grant,
-    GroupId, Permissions, Session, SessionId, User, UserGroup, UserId,
+    Application, ApplicationId, AuditHead, AuditRecord, ChainLink, File, FileId, FileVersion,
+    Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, User, UserGroup, UserId,
 };
 use ferry_core::store::{LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
@@ -14,7 +14,8 @@ use sqlx::Row;
 
 use crate::connect::Engine;
 use crate::rows::{
-    self, Columns, audit_columns, folder_columns, session_and_user_columns, user_columns,
+    self, Columns, audit_columns, file_columns, folder_columns, session_and_user_columns,
+    user_columns,
 };
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
@@ -298,6 +299,46 @@ impl MetadataStore for SqlStore {
         .map_err(errors::db)?
         .iter()
         .map(rows::group)
+        .collect()
+    }
+
+    async fn file(&self, id: FileId) -> StoreResult<Option<File>> {
+        queries::file(&self.pool, id).await
+    }
+
+    async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>> {
+        queries::file_by_name(&self.pool, folder, name_key).await
+    }
+
+    async fn files(&self, folder: FolderId, skip: i64, take: i64) -> StoreResult<Vec<File>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM files WHERE folder_id = $1 AND deleted = 0 \
+             ORDER BY name_key, id LIMIT $2 OFFSET $3"
+        ))
+        .bind(folder)
+        .bind(take)
+        .bind(skip)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::file)
+        .collect()
+    }
+
+    async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>> {
+        sqlx::query(
+            "SELECT file_id, version, size, sha256, content_key, created_at, created_by \
+             FROM file_versions WHERE file_id = $1 ORDER BY version",
+        )
+        .bind(file)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::file_version)
         .collect()
     }
 

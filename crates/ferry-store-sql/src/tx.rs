@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, Folder, FolderId, Grant,
-    Grantee, GroupId, NewUser, Session, SessionId, User, UserId,
+    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, File, FileId, Folder, FolderId,
+    Grant, Grantee, GroupId, NewUser, Session, SessionId, User, UserId,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use ferry_core::text::item_key;
@@ -40,6 +40,26 @@ impl SqlTx {
             head,
             head_moved: false,
         })
+    }
+}
+
+impl SqlTx {
+    async fn insert_version(&mut self, id: FileId, f: &File) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO file_versions (file_id, version, size, sha256, content_key, created_at, \
+             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(f.version)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(&f.content_key)
+        .bind(f.modified_at.0)
+        .bind(f.modified_by)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        Ok(())
     }
 }
 
@@ -429,6 +449,69 @@ impl StoreTx for SqlTx {
             .await
             .map_err(errors::db)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn file_by_name(
+        &mut self,
+        folder: FolderId,
+        name_key: &str,
+    ) -> StoreResult<Option<File>> {
+        queries::file_by_name(&mut *self.tx, folder, name_key).await
+    }
+
+    async fn file(&mut self, id: FileId) -> StoreResult<Option<File>> {
+        queries::file(&mut *self.tx, id).await
+    }
+
+    async fn insert_file(&mut self, f: &File) -> StoreResult<FileId> {
+        let row = sqlx::query(
+            "INSERT INTO files (folder_id, name, name_key, version, size, sha256, content_key, \
+             created_at, modified_at, created_by, modified_by, deleted) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0) RETURNING id",
+        )
+        .bind(f.folder_id)
+        .bind(&f.name)
+        .bind(item_key(&f.name))
+        .bind(f.version)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(&f.content_key)
+        .bind(f.created_at.0)
+        .bind(f.modified_at.0)
+        .bind(f.created_by)
+        .bind(f.modified_by)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
+        let id: FileId = row.try_get("id").map_err(errors::db)?;
+        self.insert_version(id, f).await?;
+        Ok(id)
+    }
+
+    async fn update_file(&mut self, f: &File, new_version: bool) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE files SET folder_id = $1, name = $2, name_key = $3, version = $4, size = $5, \
+             sha256 = $6, content_key = $7, modified_at = $8, modified_by = $9, deleted = $10, \
+             deleted_at = CASE WHEN $10 = 1 THEN $8 ELSE NULL END WHERE id = $11",
+        )
+        .bind(f.folder_id)
+        .bind(&f.name)
+        .bind(item_key(&f.name))
+        .bind(f.version)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(&f.content_key)
+        .bind(f.modified_at.0)
+        .bind(f.modified_by)
+        .bind(flag(f.deleted))
+        .bind(f.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
+        if new_version {
+            self.insert_version(f.id, f).await?;
+        }
+        Ok(())
     }
 
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {

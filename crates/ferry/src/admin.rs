@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use ferry_content_fs::LocalContentStore;
 use ferry_core::domain::{AuditRecord, Role};
 use ferry_core::service::NewUserRequest;
 use ferry_core::{Actor, Service, SystemClock};
@@ -17,10 +18,10 @@ use serde_json::json;
 use crate::cli::{AppCommand, AuditCommand, Command, ExportFormat, UserCommand};
 use crate::config::Settings;
 
-/// Opens the store named by the settings (creating the data directory for SQLite) and builds
-/// the Service over it.
+/// Opens the metadata store named by the settings and the content directory under the data
+/// directory, and builds the Service over them.
 pub async fn open_service(settings: &Settings) -> anyhow::Result<(Arc<Service>, SqlStore)> {
-    if settings.database_url.starts_with("sqlite:") {
+    {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {}",
@@ -31,9 +32,19 @@ pub async fn open_service(settings: &Settings) -> anyhow::Result<(Arc<Service>, 
     let store = ferry_store_sql::connect(&settings.database_url, &StoreOptions::default())
         .await
         .context("cannot open the metadata store")?;
+    let content_dir = settings.data_dir.join("content");
+    let content = LocalContentStore::open(&content_dir)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the content directory {}",
+                content_dir.display()
+            )
+        })?;
     let hasher = PasswordHasher::new(settings.passwords).context("invalid password settings")?;
     let service = Service::new(
         Arc::new(store.clone()),
+        Arc::new(content),
         Arc::new(SystemClock),
         hasher,
         settings.service.clone(),

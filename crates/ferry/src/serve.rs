@@ -19,6 +19,12 @@ use crate::config::Settings;
 pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (service, store) = open_service(&settings).await?;
     bootstrap_administrator(&service).await?;
+    // Uploads interrupted by a crash or a kill: never visible, removed now.
+    match service.clean_staging().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "interrupted uploads removed from staging"),
+        Err(e) => tracing::warn!(error = %e, "could not clean the upload staging"),
+    }
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()

@@ -43,7 +43,18 @@ impl Harness {
             parallelism: 1,
         })
         .unwrap();
-        let service = Service::new(Arc::new(store), clock.clone(), hasher, config);
+        let content = rt
+            .block_on(ferry_content_fs::LocalContentStore::open(
+                dir.path().join("content"),
+            ))
+            .unwrap();
+        let service = Service::new(
+            Arc::new(store),
+            Arc::new(content),
+            clock.clone(),
+            hasher,
+            config,
+        );
         let h = Harness {
             service,
             clock,

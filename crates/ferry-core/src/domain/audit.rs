@@ -61,6 +61,18 @@ pub enum Operation {
     GroupMemberRemoved,
     /// An operation was refused for lack of permission.
     AccessDenied,
+    /// A file (or a new version of it) was uploaded.
+    FileUploaded,
+    /// A file was downloaded (recorded before the first byte is sent).
+    FileDownloaded,
+    /// A file was renamed.
+    FileRenamed,
+    /// A file was moved.
+    FileMoved,
+    /// A file was deleted.
+    FileDeleted,
+    /// An upload failed or was refused.
+    UploadFailed,
 }
 
 impl Operation {
@@ -89,6 +101,12 @@ impl Operation {
             Operation::GroupMemberAdded => "GroupMemberAdded",
             Operation::GroupMemberRemoved => "GroupMemberRemoved",
             Operation::AccessDenied => "AccessDenied",
+            Operation::FileUploaded => "FileUploaded",
+            Operation::FileDownloaded => "FileDownloaded",
+            Operation::FileRenamed => "FileRenamed",
+            Operation::FileMoved => "FileMoved",
+            Operation::FileDeleted => "FileDeleted",
+            Operation::UploadFailed => "UploadFailed",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod application;
 pub mod audit;
+pub mod file;
 pub mod folder;
 pub mod group;
 pub mod session;
@@ -9,6 +10,7 @@ pub mod user;
 
 pub use application::{Application, ApplicationId};
 pub use audit::{AuditEntry, AuditHead, AuditRecord, Operation, Outcome};
+pub use file::{File, FileId, FileVersion};
 pub use folder::{ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Permissions};
 pub use group::{GroupId, UserGroup};
 pub use session::{Session, SessionData, SessionId};

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit_trail;
+mod files;
 mod folders;
 mod groups;
 mod lockout;
@@ -18,12 +19,14 @@ use ferry_crypto::PasswordHasher;
 use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
+use crate::content::ContentStore;
 use crate::domain::{Application, ApplicationId, AuditEntry, Session, User, application};
 use crate::error::{Error, Result};
 use crate::store::MetadataStore;
 
 pub use admin::NewUserRequest;
 pub use audit_trail::{AuditVerification, BrokenLink};
+pub use files::{Download, FileView, MAX_PAGE, Upload, UploadRequest};
 pub use folders::FolderView;
 pub use lockout::LockoutPolicy;
 pub use permissions::GrantRequest;
@@ -116,6 +119,7 @@ impl SessionContext {
 /// The Service. See the module documentation.
 pub struct Service {
     store: Arc<dyn MetadataStore>,
+    content: Arc<dyn ContentStore>,
     clock: Arc<dyn Clock>,
     hasher: Arc<PasswordHasher>,
     hash_permits: Semaphore,
@@ -126,12 +130,14 @@ impl Service {
     /// A Service over `store`, telling time by `clock`.
     pub fn new(
         store: Arc<dyn MetadataStore>,
+        content: Arc<dyn ContentStore>,
         clock: Arc<dyn Clock>,
         hasher: PasswordHasher,
         config: ServiceConfig,
     ) -> Self {
         Service {
             store,
+            content,
             clock,
             hasher: Arc::new(hasher),
             hash_permits: Semaphore::new(config.max_concurrent_hashes.max(1)),

@@ -2,6 +2,7 @@
 //! The router dispatches through it and the OpenAPI document is generated from it; adding a
 //! method means adding a row to one of the area tables (`sessions`, `folders`) and nothing else.
 
+mod files;
 mod folders;
 mod sessions;
 
@@ -130,7 +131,10 @@ pub struct Method {
 
 /// Every method of the JSON API, area by area.
 pub fn all() -> impl Iterator<Item = &'static Method> {
-    sessions::METHODS.iter().chain(folders::METHODS.iter())
+    sessions::METHODS
+        .iter()
+        .chain(folders::METHODS.iter())
+        .chain(files::METHODS.iter())
 }
 
 /// The method with this name, compared case-insensitively.

@@ -137,6 +137,93 @@ impl Server {
         (status, resp.body_mut().read_to_string().unwrap_or_default())
     }
 
+    /// `PUT` a file's bytes into a folder with the session header; the status and the JSON.
+    pub fn put_file(
+        &self,
+        session: &str,
+        folder: i64,
+        name: &str,
+        query: &str,
+        body: &[u8],
+    ) -> (u16, Value) {
+        self.put_file_with(session, folder, name, query, body, &[])
+    }
+
+    /// Like [`Server::put_file`] with extra request headers.
+    pub fn put_file_with(
+        &self,
+        session: &str,
+        folder: i64,
+        name: &str,
+        query: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let encoded: String = name
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let mut req = self
+            .agent
+            .put(format!(
+                "{}/api/v1/folders/{folder}/files/{encoded}{query}",
+                self.base
+            ))
+            .header("x-session-id", session);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send(body).expect("HTTP request failed");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `PUT` raw bytes to an exact (already encoded) path with the session header.
+    pub fn put_raw_path(&self, session: &str, path: &str, body: &[u8]) -> (u16, Value) {
+        let mut resp = self
+            .agent
+            .put(format!("{}{path}", self.base))
+            .header("x-session-id", session)
+            .send(body)
+            .expect("HTTP request failed");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `GET path` with headers; the status, the response headers and the body bytes.
+    pub fn get_bytes(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.call().expect("HTTP request failed");
+        let status = resp.status().as_u16();
+        let hdrs = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .unwrap_or_default();
+        (status, hdrs, body)
+    }
+
     /// Runs `ferry ARGS` against this server's store, with `stdin` as standard input.
     pub fn ferry(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = ferry_command(self.dir.path(), &self.database_url)
@@ -237,6 +324,26 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// Kills the server with SIGKILL (a crash) and waits.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same data directory and database (after [`Server::kill`]
+    /// or [`Server::terminate`]).
+    pub fn restart(self) -> Server {
+        let mut old = self;
+        old.kill();
+        let dir = std::mem::replace(&mut old.dir, tempfile::tempdir().unwrap());
+        let url = old.database_url.clone();
+        let extra = std::fs::read_to_string(dir.path().join("ferry.toml")).unwrap_or_default();
+        let extra = extra.replace(TEST_CONFIG, "");
+        Server::start_in(dir, url, &extra)
+    }
+
     /// Sends SIGTERM and waits; returns the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("already stopped");
@@ -257,6 +364,16 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
+}
+
+/// SHA-256 of `data`, lowercase hex (computed by the test, independently of the server).
+pub fn sha256_hex(data: &[u8]) -> String {
+    use std::fmt::Write;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(data);
+    digest.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// Asserts an error answer: the status and the ErrorCode.

@@ -1,0 +1,224 @@
+//! Ferry's content store in a local directory (the embedded default).
+//!
+//! Layout under the root: `staging/<uuid>` for uploads in progress, `objects/<2 hex>/<32 hex>`
+//! for committed content. Keys are UUIDs Ferry generates; a key is checked to be 32 hex digits
+//! before it is ever joined to a path, so no caller-supplied text becomes a path (DESIGN.md §5,
+//! invariant 4). A commit is `fsync(file)`, `rename` into `objects/`, `fsync(directory)`: after
+//! it returns, the content survives a crash. Writes go through a fixed-size buffer, whatever
+//! the file size (invariant 5).
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use ferry_core::content::{ContentError, ContentReader, ContentStore, StagedContent};
+use tokio::fs;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+
+/// Write buffer of a staged upload.
+const BUFFER: usize = 256 * 1024;
+
+/// Content kept in a local directory.
+#[derive(Debug, Clone)]
+pub struct LocalContentStore {
+    root: PathBuf,
+}
+
+impl LocalContentStore {
+    /// A store rooted at `root`, creating its directories.
+    pub async fn open(root: impl Into<PathBuf>) -> Result<Self, ContentError> {
+        let root = root.into();
+        for dir in ["staging", "objects"] {
+            fs::create_dir_all(root.join(dir)).await.map_err(io)?;
+        }
+        Ok(LocalContentStore { root })
+    }
+
+    fn object_path(&self, key: &str) -> Result<PathBuf, ContentError> {
+        if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ContentError::Other("malformed content key".into()));
+        }
+        Ok(self.root.join("objects").join(&key[..2]).join(key))
+    }
+}
+
+fn io(e: std::io::Error) -> ContentError {
+    if e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT) {
+        ContentError::Full
+    } else if e.kind() == ErrorKind::NotFound {
+        ContentError::NotFound
+    } else {
+        ContentError::Other(e.to_string())
+    }
+}
+
+async fn sync_dir(dir: &Path) -> Result<(), ContentError> {
+    fs::File::open(dir)
+        .await
+        .map_err(io)?
+        .sync_all()
+        .await
+        .map_err(io)
+}
+
+#[async_trait]
+impl ContentStore for LocalContentStore {
+    async fn stage(&self) -> Result<Box<dyn StagedContent>, ContentError> {
+        let key = uuid::Uuid::new_v4().simple().to_string();
+        let path = self.root.join("staging").join(&key);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .map_err(io)?;
+        Ok(Box::new(Staged {
+            store: self.clone(),
+            key,
+            path,
+            file: Some(BufWriter::with_capacity(BUFFER, file)),
+        }))
+    }
+
+    async fn open(&self, key: &str, offset: u64) -> Result<ContentReader, ContentError> {
+        let mut file = fs::File::open(self.object_path(key)?).await.map_err(io)?;
+        if offset > 0 {
+            file.seek(std::io::SeekFrom::Start(offset))
+                .await
+                .map_err(io)?;
+        }
+        Ok(Box::pin(file))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ContentError> {
+        match fs::remove_file(self.object_path(key)?).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn clean_staging(&self) -> Result<usize, ContentError> {
+        let mut removed = 0;
+        let mut entries = fs::read_dir(self.root.join("staging")).await.map_err(io)?;
+        while let Some(entry) = entries.next_entry().await.map_err(io)? {
+            fs::remove_file(entry.path()).await.map_err(io)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}
+
+/// An upload in `staging/`.
+struct Staged {
+    store: LocalContentStore,
+    key: String,
+    path: PathBuf,
+    file: Option<BufWriter<fs::File>>,
+}
+
+#[async_trait]
+impl StagedContent for Staged {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), ContentError> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| ContentError::Other("write after commit".into()))?;
+        file.write_all(chunk).await.map_err(io)
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<String, ContentError> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| ContentError::Other("committed twice".into()))?;
+        file.flush().await.map_err(io)?;
+        let file = file.into_inner();
+        file.sync_all().await.map_err(io)?;
+        drop(file);
+        let target = self.store.object_path(&self.key)?;
+        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        fs::create_dir_all(&dir).await.map_err(io)?;
+        fs::rename(&self.path, &target).await.map_err(io)?;
+        sync_dir(&dir).await?;
+        self.path = PathBuf::new();
+        Ok(std::mem::take(&mut self.key))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Not committed: the bytes are discarded at once (crash leftovers go at start-up).
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn staged_content_is_invisible_until_committed_and_gone_if_dropped() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalContentStore::open(dir.path()).await.unwrap();
+            let mut staged = store.stage().await.unwrap();
+            staged.write(b"hello ").await.unwrap();
+            staged.write(b"world").await.unwrap();
+            let key = staged.commit().await.unwrap();
+            let mut reader = store.open(&key, 6).await.unwrap();
+            let mut s = String::new();
+            reader.read_to_string(&mut s).await.unwrap();
+            assert_eq!(s, "world");
+
+            let mut abandoned = store.stage().await.unwrap();
+            abandoned.write(b"partial").await.unwrap();
+            drop(abandoned);
+            assert_eq!(
+                std::fs::read_dir(dir.path().join("staging"))
+                    .unwrap()
+                    .count(),
+                0
+            );
+
+            store.delete(&key).await.unwrap();
+            store.delete(&key).await.unwrap();
+            assert!(matches!(
+                store.open(&key, 0).await,
+                Err(ContentError::NotFound)
+            ));
+        });
+    }
+
+    #[test]
+    fn keys_never_become_arbitrary_paths() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalContentStore::open(dir.path()).await.unwrap();
+            for bad in ["../../etc/passwd", "", "zz", &"g".repeat(32), "/abs"] {
+                assert!(store.open(bad, 0).await.is_err(), "{bad}");
+                assert!(store.delete(bad).await.is_err(), "{bad}");
+            }
+        });
+    }
+
+    #[test]
+    fn staging_left_by_a_crash_is_cleaned() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalContentStore::open(dir.path()).await.unwrap();
+            std::fs::write(dir.path().join("staging/leftover"), b"x").unwrap();
+            assert_eq!(store.clean_staging().await.unwrap(), 1);
+        });
+    }
+}

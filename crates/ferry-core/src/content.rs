@@ -1,0 +1,49 @@
+//! The content-store port: where file bytes live, under keys Ferry generates (DESIGN.md §5,
+//! invariant 4: no user-supplied name ever becomes a path or a key).
+//!
+//! An upload is staged, written in bounded chunks, then committed: the store makes the bytes
+//! durable (fsync) and only then gives the key, and only then does the Service record the file
+//! in the metadata store. A staged upload dropped without commit leaves nothing behind; staging
+//! left over by a crash is removed at start-up.
+
+use async_trait::async_trait;
+use tokio::io::AsyncRead;
+
+/// Why a content-store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ContentError {
+    /// No space left on the device.
+    #[error("no space left for content")]
+    Full,
+    /// The content for this key does not exist.
+    #[error("content not found")]
+    NotFound,
+    /// Anything else.
+    #[error("content store error: {0}")]
+    Other(String),
+}
+
+/// A reader of committed content.
+pub type ContentReader = std::pin::Pin<Box<dyn AsyncRead + Send>>;
+
+/// A content store (a local directory; S3-compatible object storage later).
+#[async_trait]
+pub trait ContentStore: Send + Sync + 'static {
+    /// Starts a staged upload.
+    async fn stage(&self) -> Result<Box<dyn StagedContent>, ContentError>;
+    /// Reads committed content from `offset` (the caller limits the length).
+    async fn open(&self, key: &str, offset: u64) -> Result<ContentReader, ContentError>;
+    /// Removes committed content (idempotent).
+    async fn delete(&self, key: &str) -> Result<(), ContentError>;
+    /// Removes staged uploads left over by a crash; returns how many.
+    async fn clean_staging(&self) -> Result<usize, ContentError>;
+}
+
+/// An upload being staged. Dropping it without [`StagedContent::commit`] discards it.
+#[async_trait]
+pub trait StagedContent: Send {
+    /// Appends bytes.
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), ContentError>;
+    /// Makes the bytes durable under a new key and returns the key.
+    async fn commit(self: Box<Self>) -> Result<String, ContentError>;
+}

@@ -1,0 +1,55 @@
+//! Files and their versions.
+
+use crate::clock::Timestamp;
+use crate::domain::{FolderId, UserId};
+
+/// A file's integer ID (`FileID`).
+pub type FileId = i64;
+
+/// A file: its current version's name, size, digest and content (`FTHFileData`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// `FileID`.
+    pub id: FileId,
+    /// `ParentFolderID`.
+    pub folder_id: FolderId,
+    /// `Name`, NFC-normalised.
+    pub name: String,
+    /// `Version`: 1 for the first upload, n+1 for each upload to the same name.
+    pub version: i64,
+    /// `Size` in bytes.
+    pub size: i64,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    /// Where the content store keeps the current version (a key Ferry generated).
+    pub content_key: String,
+    /// `DateCreated`.
+    pub created_at: Timestamp,
+    /// `DateModified`.
+    pub modified_at: Timestamp,
+    /// `CreatedByUserID`.
+    pub created_by: Option<UserId>,
+    /// `ModifiedByUserID`.
+    pub modified_by: Option<UserId>,
+    /// `IsDeleted`.
+    pub deleted: bool,
+}
+
+/// One stored version of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileVersion {
+    /// The file.
+    pub file_id: FileId,
+    /// Its number, from 1.
+    pub version: i64,
+    /// Size in bytes.
+    pub size: i64,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+    /// Content key.
+    pub content_key: String,
+    /// When it was uploaded.
+    pub created_at: Timestamp,
+    /// Who uploaded it.
+    pub created_by: Option<UserId>,
+}

@@ -1,0 +1,506 @@
+//! Files: streaming upload through staging, download with the audit record written before the
+//! first byte, listing, versions, rename, move and soft delete.
+//!
+//! An upload is [`Service::begin_upload`] (checks, staging), any number of
+//! [`Upload::write`]s (bounded chunks, hashed as they pass), then [`Service::finish_upload`]:
+//! the length and digest are checked, the content is made durable, and only then is the file
+//! recorded — as version 1, or as version n+1 of the live file with that name — in one change
+//! with its audit record. Nothing is visible before that commit, and a failed or abandoned
+//! upload leaves nothing behind.
+
+use sha2::{Digest, Sha256};
+
+use super::{Service, SessionContext};
+use crate::content::{ContentReader, StagedContent};
+use crate::domain::{
+    AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
+};
+use crate::error::{Error, Result};
+use crate::text;
+
+/// Most files one `GetFiles` page returns.
+pub const MAX_PAGE: i64 = 1000;
+
+/// A file with the bits the caller holds on its folder (`FTHFileData`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileView {
+    /// The file.
+    pub file: File,
+    /// `EffectivePermission`: the caller's bits on the file's folder.
+    pub effective: Permissions,
+}
+
+/// What an upload declares before its bytes arrive.
+#[derive(Debug, Clone)]
+pub struct UploadRequest {
+    /// The folder to upload into.
+    pub folder_id: FolderId,
+    /// The file's name.
+    pub name: String,
+    /// Whether an existing file of that name gets a new version (true) or the upload fails
+    /// with [`Error::FileExists`] (false).
+    pub overwrite: bool,
+    /// The length the client announced (`Content-Length`), checked at the end.
+    pub expected_size: Option<u64>,
+    /// The SHA-256 the client announced (lowercase hex), checked at the end.
+    pub expected_sha256: Option<String>,
+    /// Recorded as the external user of the upload (an upload token's `Email`); the session's
+    /// `userString` otherwise.
+    pub external_user: Option<String>,
+}
+
+/// An upload in progress.
+pub struct Upload {
+    ctx: SessionContext,
+    req: UploadRequest,
+    name: String,
+    name_key: String,
+    held: Permissions,
+    staged: Box<dyn StagedContent>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Upload {
+    /// Appends a chunk: hashed, counted, and written to staging.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.size += chunk.len() as u64;
+        if self.req.expected_size.is_some_and(|n| self.size > n) {
+            return Err(Error::ContentMismatch("length"));
+        }
+        self.hasher.update(chunk);
+        self.staged.write(chunk).await?;
+        Ok(())
+    }
+
+    /// Bytes received so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// A download: the file, the range to send, and a reader positioned at its start.
+pub struct Download {
+    /// The file (current version).
+    pub file: File,
+    /// First byte sent.
+    pub offset: u64,
+    /// Bytes to send.
+    pub length: u64,
+    /// The content, from `offset`; the caller reads at most `length` bytes.
+    pub reader: ContentReader,
+}
+
+impl Service {
+    /// The bits the caller holds on a folder, answering [`Error::FolderNotFound`] for folders
+    /// they cannot see.
+    async fn visible(&self, ctx: &SessionContext, folder: FolderId) -> Result<Permissions> {
+        let held = self.effective(ctx, folder).await?;
+        if held.contains(Permissions::SHOW) {
+            Ok(held)
+        } else {
+            Err(Error::FolderNotFound)
+        }
+    }
+
+    /// A live file the caller may see (Read on its folder), with their bits on the folder.
+    async fn readable_file(&self, ctx: &SessionContext, id: FileId) -> Result<FileView> {
+        let file = match self.store.file(id).await? {
+            Some(f) if !f.deleted => f,
+            _ => return Err(Error::FileNotFound),
+        };
+        let held = match self.visible(ctx, file.folder_id).await {
+            Ok(held) if held.contains(Permissions::READ) => held,
+            Ok(_) | Err(Error::FolderNotFound) => return Err(Error::FileNotFound),
+            Err(e) => return Err(e),
+        };
+        Ok(FileView {
+            file,
+            effective: held,
+        })
+    }
+
+    /// Checks an upload and opens its staging. Needs Create on the folder for a new name, Modify
+    /// for a new version of an existing file (checked again at the end, when the name's
+    /// existence is certain).
+    pub async fn begin_upload(&self, ctx: &SessionContext, req: UploadRequest) -> Result<Upload> {
+        let (name, name_key) = text::item_name("name", &req.name)?;
+        if let Some(d) = &req.expected_sha256
+            && (d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(Error::invalid("the declared SHA-256 must be 64 hex digits"));
+        }
+        let held = self.visible(ctx, req.folder_id).await?;
+        let existing = self.store.file_by_name(req.folder_id, &name_key).await?;
+        if existing.is_some() && !req.overwrite {
+            return Err(Error::FileExists);
+        }
+        let needed = if existing.is_some() {
+            Permissions::MODIFY
+        } else {
+            Permissions::CREATE
+        };
+        self.require(ctx, req.folder_id, needed, Operation::FileUploaded)
+            .await?;
+        let staged = self.content.stage().await?;
+        Ok(Upload {
+            ctx: ctx.clone(),
+            req,
+            name,
+            name_key,
+            held,
+            staged,
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Completes an upload: checks length and digest, makes the content durable, records the
+    /// file (or its next version) and the audit record in one change.
+    pub async fn finish_upload(&self, up: Upload) -> Result<FileView> {
+        let Upload {
+            ctx,
+            req,
+            name,
+            name_key,
+            held,
+            staged,
+            hasher,
+            size,
+        } = up;
+        let sha256 = hex::encode(hasher.finalize());
+        if req.expected_size.is_some_and(|n| n != size) {
+            return Err(Error::ContentMismatch("length"));
+        }
+        if req.expected_sha256.as_ref().is_some_and(|d| {
+            !ferry_crypto::constant_time_eq(d.to_ascii_lowercase().as_bytes(), sha256.as_bytes())
+        }) {
+            return Err(Error::ContentMismatch("SHA-256 digest"));
+        }
+        let key = staged.commit().await?;
+        match self
+            .record_upload(&ctx, &req, name, &name_key, held, size, sha256, &key)
+            .await
+        {
+            Ok(view) => Ok(view),
+            Err(e) => {
+                // The content is durable but unrecorded: remove it so nothing is left behind.
+                if let Err(ce) = self.content.delete(&key).await {
+                    tracing::warn!(error = %ce, "could not remove the content of a failed upload");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_upload(
+        &self,
+        ctx: &SessionContext,
+        req: &UploadRequest,
+        name: String,
+        name_key: &str,
+        held: Permissions,
+        size: u64,
+        sha256: String,
+        key: &str,
+    ) -> Result<FileView> {
+        let mut tx = self.store.begin().await?;
+        let now = self.clock.now();
+        let folder = tx.folder(req.folder_id).await?;
+        if folder.is_none_or(|f| f.deleted) {
+            return Err(Error::FolderNotFound);
+        }
+        let size = i64::try_from(size).map_err(|_| Error::invalid("file too large"))?;
+        let file = match tx.file_by_name(req.folder_id, name_key).await? {
+            Some(mut existing) => {
+                if !req.overwrite {
+                    return Err(Error::FileExists);
+                }
+                if !held.contains(Permissions::MODIFY) {
+                    return Err(Error::NotPermitted("a new version needs Modify"));
+                }
+                existing.version += 1;
+                existing.size = size;
+                existing.sha256 = sha256;
+                existing.content_key = key.to_string();
+                existing.modified_at = now;
+                existing.modified_by = Some(ctx.user.id);
+                tx.update_file(&existing, true).await?;
+                existing
+            }
+            None => {
+                if !held.contains(Permissions::CREATE) {
+                    return Err(Error::NotPermitted("a new file needs Create"));
+                }
+                let mut file = File {
+                    id: 0,
+                    folder_id: req.folder_id,
+                    name,
+                    version: 1,
+                    size,
+                    sha256,
+                    content_key: key.to_string(),
+                    created_at: now,
+                    modified_at: now,
+                    created_by: Some(ctx.user.id),
+                    modified_by: Some(ctx.user.id),
+                    deleted: false,
+                };
+                file.id = tx.insert_file(&file).await?;
+                file
+            }
+        };
+        let mut e = AuditEntry::new(Operation::FileUploaded, Outcome::Success);
+        ctx.stamp(&mut e);
+        if req.external_user.is_some() {
+            e.external_user = req.external_user.clone();
+        }
+        e.folder_id = Some(file.folder_id);
+        e.file_id = Some(file.id);
+        e.path = Some(file.name.clone());
+        e.size = Some(file.size);
+        e.digest = Some(file.sha256.clone());
+        e.detail = Some(format!("version {}", file.version));
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(FileView {
+            file,
+            effective: held,
+        })
+    }
+
+    /// Removes uploads left in staging by a crash (run at start-up).
+    pub async fn clean_staging(&self) -> Result<usize> {
+        Ok(self.content.clean_staging().await?)
+    }
+
+    /// Audits a failed upload (the bytes were discarded).
+    pub async fn audit_failed_upload(
+        &self,
+        ctx: &SessionContext,
+        req: &UploadRequest,
+        error: &Error,
+    ) {
+        let mut e = AuditEntry::new(Operation::UploadFailed, Outcome::Failure);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(req.folder_id);
+        e.path = Some(req.name.clone());
+        e.detail = Some(error.to_string());
+        if let Err(err) = self.audit_alone(e).await {
+            tracing::warn!(error = %err, "could not audit a failed upload");
+        }
+    }
+
+    /// Opens a file for download: needs Download on its folder. `range` is the first and last
+    /// byte wanted (already checked against the size by the caller, see [`Service::file`]).
+    /// The download is audited before this returns, so before any byte is sent.
+    pub async fn download(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+        range: Option<(u64, u64)>,
+    ) -> Result<Download> {
+        let view = self.readable_file(ctx, id).await?;
+        if !view.effective.contains(Permissions::DOWNLOAD) {
+            self.require(
+                ctx,
+                view.file.folder_id,
+                Permissions::DOWNLOAD,
+                Operation::FileDownloaded,
+            )
+            .await?;
+        }
+        let file = view.file;
+        let size = file.size as u64;
+        let (offset, length) = match range {
+            Some((first, last)) if first <= last && last < size => (first, last - first + 1),
+            Some(_) => return Err(Error::invalid("the requested range is not satisfiable")),
+            None => (0, size),
+        };
+        let reader = self.content.open(&file.content_key, offset).await?;
+        let mut e = AuditEntry::new(Operation::FileDownloaded, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(file.folder_id);
+        e.file_id = Some(file.id);
+        e.path = Some(file.name.clone());
+        e.size = Some(length as i64);
+        e.digest = Some(file.sha256.clone());
+        if range.is_some() {
+            e.detail = Some(format!("bytes {offset}-{}", offset + length - 1));
+        }
+        self.audit_alone(e).await?;
+        Ok(Download {
+            file,
+            offset,
+            length,
+            reader,
+        })
+    }
+
+    /// `GetFile`. Needs Read on the file's folder.
+    pub async fn file(&self, ctx: &SessionContext, id: FileId) -> Result<FileView> {
+        self.readable_file(ctx, id).await
+    }
+
+    /// `GetFileByName`. Needs Read on the folder.
+    pub async fn file_by_name(
+        &self,
+        ctx: &SessionContext,
+        folder: FolderId,
+        name: &str,
+    ) -> Result<FileView> {
+        let (_, key) = text::item_name("name", name)?;
+        let held = self
+            .require(ctx, folder, Permissions::READ, Operation::AccessDenied)
+            .await?;
+        let file = self
+            .store
+            .file_by_name(folder, &key)
+            .await?
+            .ok_or(Error::FileNotFound)?;
+        Ok(FileView {
+            file,
+            effective: held,
+        })
+    }
+
+    /// `GetFiles`: one page of a folder's files by name. Needs Read.
+    pub async fn files(
+        &self,
+        ctx: &SessionContext,
+        folder: FolderId,
+        skip: i64,
+        take: i64,
+    ) -> Result<Vec<FileView>> {
+        if skip < 0 || !(1..=MAX_PAGE).contains(&take) {
+            return Err(Error::invalid(format!(
+                "skip must be 0 or more and take between 1 and {MAX_PAGE}"
+            )));
+        }
+        let held = self
+            .require(ctx, folder, Permissions::READ, Operation::AccessDenied)
+            .await?;
+        Ok(self
+            .store
+            .files(folder, skip, take)
+            .await?
+            .into_iter()
+            .map(|file| FileView {
+                file,
+                effective: held,
+            })
+            .collect())
+    }
+
+    /// `GetFileVersions`. Needs Read.
+    pub async fn file_versions(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+    ) -> Result<Vec<FileVersion>> {
+        self.readable_file(ctx, id).await?;
+        Ok(self.store.file_versions(id).await?)
+    }
+
+    /// `RenameFile`. Needs Modify.
+    pub async fn rename_file(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+        name: &str,
+    ) -> Result<FileView> {
+        let (name, _) = text::item_name("name", name)?;
+        let view = self.readable_file(ctx, id).await?;
+        self.require(
+            ctx,
+            view.file.folder_id,
+            Permissions::MODIFY,
+            Operation::FileRenamed,
+        )
+        .await?;
+        let mut file = view.file;
+        let old = std::mem::replace(&mut file.name, name.clone());
+        self.save_file_change(
+            ctx,
+            file,
+            Operation::FileRenamed,
+            format!("{old} -> {name}"),
+        )
+        .await?;
+        self.readable_file(ctx, id).await
+    }
+
+    /// `MoveFile`. Needs Modify where it is and Create where it goes.
+    pub async fn move_file(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+        to: FolderId,
+    ) -> Result<FileView> {
+        let view = self.readable_file(ctx, id).await?;
+        self.require(
+            ctx,
+            view.file.folder_id,
+            Permissions::MODIFY,
+            Operation::FileMoved,
+        )
+        .await?;
+        self.require(ctx, to, Permissions::CREATE, Operation::FileMoved)
+            .await?;
+        let mut file = view.file;
+        let from = std::mem::replace(&mut file.folder_id, to);
+        self.save_file_change(
+            ctx,
+            file,
+            Operation::FileMoved,
+            format!("from folder {from} to folder {to}"),
+        )
+        .await?;
+        self.readable_file(ctx, id).await
+    }
+
+    /// `DeleteFile`: a soft delete; the file leaves listings at once. Needs Delete.
+    pub async fn delete_file(&self, ctx: &SessionContext, id: FileId) -> Result<()> {
+        let view = self.readable_file(ctx, id).await?;
+        self.require(
+            ctx,
+            view.file.folder_id,
+            Permissions::DELETE,
+            Operation::FileDeleted,
+        )
+        .await?;
+        let mut file = view.file;
+        file.deleted = true;
+        let name = file.name.clone();
+        self.save_file_change(ctx, file, Operation::FileDeleted, name)
+            .await
+    }
+
+    async fn save_file_change(
+        &self,
+        ctx: &SessionContext,
+        mut file: File,
+        operation: Operation,
+        detail: String,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        file.modified_at = now;
+        file.modified_by = Some(ctx.user.id);
+        let mut tx = self.store.begin().await?;
+        match tx.file(file.id).await? {
+            Some(current) if !current.deleted && current.version == file.version => {}
+            _ => return Err(Error::FileNotFound),
+        }
+        tx.update_file(&file, false).await?;
+        let mut e = AuditEntry::new(operation, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(file.folder_id);
+        e.file_id = Some(file.id);
+        e.path = Some(file.name.clone());
+        e.detail = Some(detail);
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+//! File methods (the bytes themselves travel on the streaming routes of `transfer.rs`).
+
+use serde_json::json;
+
+use super::{Method, Param, ParamType, Returns, SESSION_ID, session};
+use crate::wire::{FthFileData, FthFileVersionData};
+
+const FILE_ID: Param = Param::required("fileID", ParamType::Integer, "A file's ID.");
+const FOLDER_ID: Param = Param::required("folderID", ParamType::Integer, "A folder's ID.");
+
+/// The file methods.
+pub static METHODS: &[Method] = &[
+    Method {
+        name: "GetFiles",
+        summary: "One page of a folder's files, ordered by name (stable). Needs Read.",
+        params: &[
+            SESSION_ID,
+            FOLDER_ID,
+            Param::optional("skip", ParamType::Integer, "Files to skip (default 0)."),
+            Param::optional(
+                "take",
+                ParamType::Integer,
+                "Files to return, 1 to 1000 (default 100).",
+            ),
+        ],
+        returns: Returns::Many("FTHFileData"),
+        signs_in: false,
+        handler: |svc, a, _| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a).await?;
+                let files = svc
+                    .files(
+                        &ctx,
+                        a.int("folderID")?,
+                        a.opt_int("skip").unwrap_or(0),
+                        a.opt_int("take").unwrap_or(100),
+                    )
+                    .await?;
+                let list: Vec<FthFileData> = files.into_iter().map(Into::into).collect();
+                Ok(Some(json!(list)))
+            })
+        },
+    },
+    Method {
+        name: "GetFile",
+        summary: "One file. Needs Read on its folder.",
+        params: &[SESSION_ID, FILE_ID],
+        returns: Returns::One("FTHFileData"),
+        signs_in: false,
+        handler: |svc, a, _| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a).await?;
+                Ok(Some(json!(FthFileData::from(
+                    svc.file(&ctx, a.int("fileID")?).await?
+                ))))
+            })
+        },
+    },
+    Method {
+        name: "GetFileByName",
+        summary: "The live file with that name in a folder (names compare case-insensitively, in NFC). Needs Read.",
+        params: &[
+            SESSION_ID,
+            FOLDER_ID,
+            Param::required("name", ParamType::String, "The file's name."),
+        ],
+        returns: Returns::One("FTHFileData"),
+        signs_in: false,
+        handler: |svc, a, _| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a).await?;
+                let view = svc
+                    .file_by_name(&ctx, a.int("folderID")?, &a.string("name"))
+                    .await?;
+                Ok(Some(json!(FthFileData::from(view))))
+            })
+        },
+    },
+    Method {
+        name: "GetFileVersions",
+        summary: "Every version of a file, oldest first. Needs Read.",
+        params: &[SESSION_ID, FILE_ID],
+        returns: Returns::Many("FTHFileVersionData"),
+        signs_in: false,
+        handler: |svc, a, _| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a).await?;
+                let versions = svc.file_versions(&ctx, a.int("fileID")?).await?;
+                let list: Vec<FthFileVersionData> = versions.into_iter().map(Into::into).collect();
+                Ok(Some(json!(list)))
+            })
+        },
+    },
+    Method {
+        name: "RenameFile",
+        summary: "Renames a file. Needs Modify.",
+        params: &[
+            SESSION_ID,
+            FILE_ID,
+            Param::required(
+                "name",
+                ParamType::String,
+                "The new name (same rules as folder names).",
+            ),
+        ],
+        returns: Returns::One("FTHFileData"),
+        signs_in: false,
+        handler: |svc, a, _| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a).await?;
+                let view = svc
+                    .rename_file(&ctx, a.int("fileID")?, &a.string("name"))
+                    .await?;
+                Ok(Some(json!(FthFileData::from(view))))
+            })
+        },
+    },
+    Method {
+        name: "MoveFile",
+        summary: "Moves a file to another folder. Needs Modify where it is and Create where it goes.",
+        params: &[
+            SESSION_ID,
+            FILE_ID,
+            Param::required(
+                "newFolderID",
+                ParamType::Integer,
+                "The destination folder's ID.",
+            ),
+        ],
+        returns: Returns::One("FTHFileData"),
+        signs_in: false,
+        handler: |svc, a, _| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a).await?;
+                let view = svc
+                    .move_file(&ctx, a.int("fileID")?, a.int("newFolderID")?)
+                    .await?;
+                Ok(Some(json!(FthFileData::from(view))))
+            })
+        },
+    },
+    Method {
+        name: "DeleteFile",
+        summary: "Deletes a file (soft: it leaves listings at once). Needs Delete.",
+        params: &[SESSION_ID, FILE_ID],
+        returns: Returns::Nothing,
+        signs_in: false,
+        handler: |svc, a, _| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a).await?;
+                svc.delete_file(&ctx, a.int("fileID")?).await?;
+                Ok(None)
+            })
+        },
+    },
+];

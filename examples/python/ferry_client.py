@@ -4,6 +4,9 @@ Every API method is `POST /api/v1/{Method}` with a JSON object of its parameters
 `{"ErrorCode": n, "Message": "..."}` (see docs/errors.md), raised here as `FerryError`.
 """
 
+import hashlib
+from urllib.parse import quote
+
 import requests
 
 
@@ -56,3 +59,38 @@ class FerryClient:
     def close(self, session_id):
         """Ends the session."""
         self.call("Close", sessionID=session_id)
+
+    def upload(self, session_id, folder_id, name, data, overwrite=True):
+        """Uploads bytes (or a file object, streamed) as `name` into a folder; returns FTHFileData.
+        The SHA-256 is declared when `data` is bytes, so a corrupted transfer stores nothing."""
+        headers = {"X-Session-ID": session_id}
+        if isinstance(data, (bytes, bytearray)):
+            headers["X-Content-SHA256"] = hashlib.sha256(data).hexdigest()
+        response = self.http.put(
+            f"{self.base_url}/api/v1/folders/{folder_id}/files/{quote(name, safe='')}",
+            params={"overwrite": "true" if overwrite else "false"},
+            data=data,
+            headers=headers,
+            timeout=self.timeout,
+        )
+        body = response.json()
+        if response.status_code != 200:
+            raise FerryError(response.status_code, body.get("ErrorCode"), body.get("Message"))
+        return body
+
+    def download(self, session_id, file_id, out):
+        """Streams a file's content into the binary file object `out`; returns its SHA-256."""
+        digest = hashlib.sha256()
+        with self.http.get(
+            f"{self.base_url}/api/v1/files/{file_id}/content",
+            headers={"X-Session-ID": session_id},
+            stream=True,
+            timeout=self.timeout,
+        ) as response:
+            if response.status_code != 200:
+                body = response.json()
+                raise FerryError(response.status_code, body.get("ErrorCode"), body.get("Message"))
+            for chunk in response.iter_content(chunk_size=256 * 1024):
+                digest.update(chunk)
+                out.write(chunk)
+        return digest.hexdigest()

@@ -5,6 +5,7 @@
 //! and [`openapi`] describes it, so the routes and the document cannot drift apart. This crate
 //! translates HTTP into [`ferry_core::Service`] calls and back; it never touches a store.
 
+mod archive;
 mod args;
 mod error;
 pub mod methods;

@@ -17,7 +17,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::args::Args;
 use crate::error::ApiError;
-use crate::{methods, openapi, ops, transfer};
+use crate::{archive, methods, openapi, ops, transfer};
 
 /// Largest JSON request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(transfer::upload),
         )
         .route("/api/v1/files/{file_id}/content", get(transfer::content))
+        .route("/api/v1/folders/{folder_id}/zip", get(archive::folder_zip))
         .route("/download.aspx", get(transfer::legacy_download))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -28,7 +28,7 @@ pub const SESSION_HEADER: &str = "x-session-id";
 /// Read buffer for downloads.
 const DOWNLOAD_BUFFER: usize = 256 * 1024;
 
-async fn session_from(svc: &Service, raw: Option<&str>) -> Result<SessionContext> {
+pub(crate) async fn session_from(svc: &Service, raw: Option<&str>) -> Result<SessionContext> {
     let raw = raw.ok_or_else(|| Error::invalid("the X-Session-ID header is missing"))?;
     let id = SessionId::parse(raw).ok_or_else(|| Error::invalid("the session ID is not a GUID"))?;
     svc.authenticate(&id).await
@@ -221,7 +221,7 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
 
 /// `attachment; filename="<ASCII fallback>"; filename*=UTF-8''<percent-encoded>`: always a
 /// download, never rendered inline, whatever characters the name holds.
-fn content_disposition(name: &str) -> String {
+pub(crate) fn content_disposition(name: &str) -> String {
     let fallback: String = name
         .chars()
         .map(|c| {

@@ -46,7 +46,14 @@ fn the_python_files_example_runs_against_a_live_server() {
     let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/python");
     let out = Command::new("python3")
         .arg("files_demo.py")
-        .args(["--url", &s.base, "--user", "alice", "--password", "alice-password"])
+        .args([
+            "--url",
+            &s.base,
+            "--user",
+            "alice",
+            "--password",
+            "alice-password",
+        ])
         .args(["--application-id", "1000"])
         .current_dir(examples)
         .output()

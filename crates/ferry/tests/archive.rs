@@ -1,0 +1,110 @@
+//! Folder ZIP downloads, opened and CRC-checked by Python's `zipfile` (a reader nobody on the
+//! team wrote), on both engines.
+
+mod common;
+
+use std::process::Command;
+
+use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error, sha256_hex};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::{Value, json};
+
+on_both_backends!(a_folder_downloads_as_a_zip_with_what_the_caller_may_read);
+
+fn create(s: &Server, sid: &str, parent: i64, name: &str) -> i64 {
+    let (status, f) = s.call(
+        "CreateFolder",
+        json!({"sessionID": sid, "parentFolderID": parent, "name": name}),
+    );
+    assert_eq!(status, 200, "{f}");
+    f["FolderID"].as_i64().unwrap()
+}
+
+fn a_folder_downloads_as_a_zip_with_what_the_caller_may_read(backend: Backend) {
+    let s = Server::start(backend);
+    let bob = s.add_user("bob", "member", "bob-password");
+    let admin = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, 1).0;
+    let top = create(&s, &admin, 3, "Deliveries");
+    let sub = create(&s, &admin, top, "Sub");
+    let hidden = create(&s, &admin, top, "Hidden");
+    let files: Vec<(i64, &str, Vec<u8>)> = vec![
+        (top, "a.txt", b"alpha".to_vec()),
+        (
+            top,
+            "résumé.pdf",
+            (0..300_000u32).map(|i| (i % 251) as u8).collect(),
+        ),
+        (top, "empty", Vec::new()),
+        (sub, "b.bin", vec![7u8; 70_000]),
+        (hidden, "secret.txt", b"not for bob".to_vec()),
+    ];
+    for (folder, name, body) in &files {
+        assert_eq!(s.put_file(&admin, *folder, name, "", body).0, 200);
+    }
+    let grant = |folder: i64, bits: i64, inherit: bool| {
+        let (status, body) = s.call(
+            "SetFolderPermissionList",
+            json!({"sessionID": admin, "folderID": folder, "permissionList": [{"Permission": bits, "UserID": bob}], "inheritPermissions": inherit}),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    grant(top, 1 | 2 | 8, true);
+    grant(hidden, 1, false);
+
+    let b = s.open_with("OpenImmutable", "bob", "bob-password", 1).0;
+    let (status, headers, zip) = s.get_bytes(
+        &format!("/api/v1/folders/{top}/zip"),
+        &[("x-session-id", &b)],
+    );
+    assert_eq!(status, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/zip")
+    );
+    let path = s.path().join("out.zip");
+    std::fs::write(&path, &zip).unwrap();
+    let out = Command::new("python3")
+        .args(["-c", "import zipfile,hashlib,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))"])
+        .arg(&path)
+        .output()
+        .expect("python3 is required by the test suite");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = json!({
+        "a.txt": sha256_hex(b"alpha"),
+        "empty": sha256_hex(b""),
+        "résumé.pdf": sha256_hex(&files[1].2),
+        "Sub/b.bin": sha256_hex(&files[3].2),
+    });
+    assert_eq!(listed, expected, "the hidden folder is left out");
+    let downloads = s
+        .audit()
+        .iter()
+        .filter(|r| r["operation"] == "FileDownloaded" && r["user_id"] == bob)
+        .count();
+    assert_eq!(
+        downloads, 4,
+        "each file in the archive is audited as a download"
+    );
+
+    // Without Download, no archive.
+    grant(top, 1 | 2, true);
+    let (status, _, _) = s.get_bytes(
+        &format!("/api/v1/folders/{top}/zip"),
+        &[("x-session-id", &b)],
+    );
+    assert_eq!(status, 403);
+    // Bob may see "Hidden" (Show) but not read it, which is why it was left out.
+    let (_, seen) = s.call("GetFolder", json!({"sessionID": b, "folderID": hidden}));
+    assert_eq!(seen["EffectivePermission"], 1);
+    assert_error(
+        &s.call("GetFiles", json!({"sessionID": b, "folderID": hidden})),
+        403,
+        105,
+    );
+}

@@ -13,6 +13,18 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(ms))
     }
 
+    /// Parses an RFC 3339 / ISO 8601 date-time (`2026-11-22T18:43:14Z`, with any offset).
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let t = time::OffsetDateTime::parse(
+            text.trim(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()?;
+        i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+            .ok()
+            .map(Timestamp)
+    }
+
     /// RFC 3339 form (`2026-11-22T18:43:14.123Z`), for exports and the wire.
     pub fn to_rfc3339(self) -> String {
         let nanos = i128::from(self.0) * 1_000_000;

@@ -43,6 +43,23 @@ pub struct LockoutState {
     pub locked_until: Option<Timestamp>,
 }
 
+/// Filters of `GetAuditLog`; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Operation name.
+    pub operation: Option<String>,
+    /// The user the operation was done as.
+    pub user_id: Option<UserId>,
+    /// The application.
+    pub application_id: Option<ApplicationId>,
+    /// The folder concerned.
+    pub folder_id: Option<FolderId>,
+    /// At or after this instant.
+    pub from: Option<Timestamp>,
+    /// Before this instant.
+    pub to: Option<Timestamp>,
+}
+
 /// A metadata store (SQLite or PostgreSQL).
 #[async_trait]
 pub trait MetadataStore: Send + Sync + 'static {
@@ -103,6 +120,29 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn files(&self, folder: FolderId, skip: i64, take: i64) -> StoreResult<Vec<File>>;
     /// Every version of a file, oldest first.
     async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>>;
+
+    /// Live folders whose name key matches a SQL `LIKE` pattern (escape character `\\`), with
+    /// IDs above `after`, by ID.
+    async fn search_folders(
+        &self,
+        pattern: &str,
+        after: FolderId,
+        limit: i64,
+    ) -> StoreResult<Vec<Folder>>;
+    /// Live files whose name key matches a SQL `LIKE` pattern, with IDs above `after`, by ID.
+    async fn search_files(
+        &self,
+        pattern: &str,
+        after: FileId,
+        limit: i64,
+    ) -> StoreResult<Vec<File>>;
+    /// Audit records matching every given filter, newest first.
+    async fn audit_query(
+        &self,
+        filter: &AuditFilter,
+        skip: i64,
+        take: i64,
+    ) -> StoreResult<Vec<AuditRecord>>;
 
     /// Up to `limit` audit records with `seq > after_seq`, in order.
     async fn audit_records(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;

@@ -7,13 +7,14 @@
 
 mod archive;
 mod args;
+mod drain;
 mod error;
 pub mod methods;
 pub mod openapi;
 mod ops;
 mod router;
 mod transfer;
-mod wire;
+pub mod wire;
 
 pub use error::ApiError;
 pub use router::{AppState, router};

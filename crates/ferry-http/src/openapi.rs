@@ -206,6 +206,22 @@ pub fn document() -> Value {
                 "DateCreated": {"type": "string", "format": "date-time"},
                 "CreatedByUserID": {"type": "integer"},
             }},
+            "FTHSearchResultData": {"type": "object", "properties": {
+                "Folders": {"type": "array", "items": {"$ref": "#/components/schemas/FTHFolderData"}},
+                "Files": {"type": "array", "items": {"$ref": "#/components/schemas/FTHFileData"}},
+            }},
+            "AuditRecord": {"type": "object", "description": "One record of the hash-chained audit trail (as `ferry audit export` writes it).", "properties": {
+                "seq": {"type": "integer"}, "time": {"type": "string", "format": "date-time"}, "at_ms": {"type": "integer"},
+                "operation": {"type": "string"}, "status": {"type": "string", "enum": ["Success", "Failure"]},
+                "user_id": {"type": ["integer", "null"]}, "impersonator_id": {"type": ["integer", "null"]},
+                "application_id": {"type": ["integer", "null"]}, "client_version": {"type": ["string", "null"]},
+                "client_ip": {"type": ["string", "null"]}, "external_user": {"type": ["string", "null"]},
+                "session_tag": {"type": ["string", "null"]}, "target_user_id": {"type": ["integer", "null"]},
+                "folder_id": {"type": ["integer", "null"]}, "file_id": {"type": ["integer", "null"]},
+                "path": {"type": ["string", "null"]}, "size": {"type": ["integer", "null"]},
+                "digest": {"type": ["string", "null"]}, "detail": {"type": ["string", "null"]},
+                "prev_hash": {"type": "string"}, "hash": {"type": "string"},
+            }},
             "MetadataItem": {"type": "object", "properties": {
                 "Name": {"type": "string"},
                 "Value": {"type": "string"},

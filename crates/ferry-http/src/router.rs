@@ -72,9 +72,9 @@ async fn call_method(
     if request.method() != axum::http::Method::POST {
         return ApiError::VerbNotAllowed.into_response();
     }
-    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => return ApiError::BodyTooLarge(MAX_BODY_BYTES).into_response(),
+    let body = match read_limited(request.into_body(), MAX_BODY_BYTES).await {
+        Some(b) => b,
+        None => return ApiError::BodyTooLarge(MAX_BODY_BYTES).into_response(),
     };
     let caller = Caller {
         ip: Some(peer.ip().to_canonical()),
@@ -103,6 +103,26 @@ async fn call_method(
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+/// The whole body if it fits in `limit` bytes; otherwise `None`, after discarding the rest (see
+/// [`crate::drain`]).
+async fn read_limited(mut body: Body, limit: usize) -> Option<axum::body::Bytes> {
+    use http_body_util::BodyExt;
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return None;
+        };
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                crate::drain::discard(body).await;
+                return None;
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Some(buf.into())
 }
 
 /// Counts requests and their latency by route and status.

@@ -57,9 +57,15 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match upload_inner(&state.service, &folder, name, query, &headers, body).await {
+    let mut body = body;
+    match upload_inner(&state.service, &folder, name, query, &headers, &mut body).await {
         Ok(view) => axum::Json(FthFileData::from(view)).into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+        Err(e) => {
+            // Refused before (or while) reading the bytes: let the client finish sending so
+            // that it reads the answer instead of a connection reset.
+            crate::drain::discard(body).await;
+            ApiError::from(e).into_response()
+        }
     }
 }
 
@@ -69,7 +75,7 @@ async fn upload_inner(
     name: String,
     query: UploadQuery,
     headers: &HeaderMap,
-    mut body: Body,
+    body: &mut Body,
 ) -> Result<FileView> {
     let ctx = session_from(svc, header_str(headers, SESSION_HEADER)).await?;
     let overwrite = match query.overwrite.as_deref() {

@@ -1,7 +1,8 @@
 //! The documented response structures, with their documented field names.
 
+use ferry_core::domain::AuditRecord;
 use ferry_core::domain::{FileVersion, Grant, Grantee, SessionData, User, UserGroup};
-use ferry_core::service::{FileView, FolderView};
+use ferry_core::service::{FileView, FolderView, SearchResult};
 use serde::Serialize;
 
 /// `FTHSessionData`.
@@ -259,3 +260,75 @@ impl From<FileVersion> for FthFileVersionData {
         }
     }
 }
+
+/// `FTHSearchResultData`: the folders, then the files, that matched.
+#[derive(Debug, Serialize)]
+pub struct FthSearchResultData {
+    #[serde(rename = "Folders")]
+    folders: Vec<FthFolderData>,
+    #[serde(rename = "Files")]
+    files: Vec<FthFileData>,
+}
+
+impl From<SearchResult> for FthSearchResultData {
+    fn from(r: SearchResult) -> Self {
+        FthSearchResultData {
+            folders: r.folders.into_iter().map(Into::into).collect(),
+            files: r.files.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// An audit record as `GetAuditLog` and `ferry audit export` give it (one JSON object; the
+/// CSV export has the same columns).
+pub fn audit_record(r: &AuditRecord) -> serde_json::Value {
+    let e = &r.entry;
+    serde_json::json!({
+        "seq": r.seq,
+        "time": r.at.to_rfc3339(),
+        "at_ms": r.at.0,
+        "operation": e.operation,
+        "status": e.status,
+        "user_id": e.user_id,
+        "impersonator_id": e.impersonator_id,
+        "application_id": e.application_id,
+        "client_version": e.client_version,
+        "client_ip": e.client_ip,
+        "external_user": e.external_user,
+        "session_tag": e.session_tag,
+        "target_user_id": e.target_user_id,
+        "folder_id": e.folder_id,
+        "file_id": e.file_id,
+        "path": e.path,
+        "size": e.size,
+        "digest": e.digest,
+        "detail": e.detail,
+        "prev_hash": r.prev_hash,
+        "hash": r.hash,
+    })
+}
+
+/// The columns of [`audit_record`], in export order.
+pub const AUDIT_COLUMNS: [&str; 21] = [
+    "seq",
+    "time",
+    "at_ms",
+    "operation",
+    "status",
+    "user_id",
+    "impersonator_id",
+    "application_id",
+    "client_version",
+    "client_ip",
+    "external_user",
+    "session_tag",
+    "target_user_id",
+    "folder_id",
+    "file_id",
+    "path",
+    "size",
+    "digest",
+    "detail",
+    "prev_hash",
+    "hash",
+];

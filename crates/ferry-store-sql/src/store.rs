@@ -8,7 +8,7 @@ use ferry_core::domain::{
     Application, ApplicationId, AuditHead, AuditRecord, ChainLink, File, FileId, FileVersion,
     Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, User, UserGroup, UserId,
 };
-use ferry_core::store::{LockoutState, MetadataStore, StoreResult, StoreTx};
+use ferry_core::store::{AuditFilter, LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
 use sqlx::Row;
 
@@ -339,6 +339,88 @@ impl MetadataStore for SqlStore {
         .map_err(errors::db)?
         .iter()
         .map(rows::file_version)
+        .collect()
+    }
+
+    async fn search_folders(
+        &self,
+        pattern: &str,
+        after: FolderId,
+        limit: i64,
+    ) -> StoreResult<Vec<Folder>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            folder_columns!(),
+            " FROM folders f WHERE f.deleted = 0 AND f.name_key LIKE $1 ESCAPE '\\' \
+             AND f.id > $2 ORDER BY f.id LIMIT $3"
+        ))
+        .bind(pattern)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::folder)
+        .collect()
+    }
+
+    async fn search_files(
+        &self,
+        pattern: &str,
+        after: FileId,
+        limit: i64,
+    ) -> StoreResult<Vec<File>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM files WHERE deleted = 0 AND name_key LIKE $1 ESCAPE '\\' \
+             AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(pattern)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::file)
+        .collect()
+    }
+
+    async fn audit_query(
+        &self,
+        f: &AuditFilter,
+        skip: i64,
+        take: i64,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        // One static statement: each filter is "no value, or equal". The casts give
+        // PostgreSQL the parameter types it cannot infer from `IS NULL`.
+        sqlx::query(concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_log WHERE \
+             (CAST($1 AS TEXT) IS NULL OR operation = $1) \
+             AND (CAST($2 AS BIGINT) IS NULL OR user_id = $2) \
+             AND (CAST($3 AS BIGINT) IS NULL OR application_id = $3) \
+             AND (CAST($4 AS BIGINT) IS NULL OR folder_id = $4) \
+             AND (CAST($5 AS BIGINT) IS NULL OR at >= $5) \
+             AND (CAST($6 AS BIGINT) IS NULL OR at < $6) \
+             ORDER BY seq DESC LIMIT $7 OFFSET $8"
+        ))
+        .bind(&f.operation)
+        .bind(f.user_id)
+        .bind(f.application_id)
+        .bind(f.folder_id)
+        .bind(f.from.map(|t| t.0))
+        .bind(f.to.map(|t| t.0))
+        .bind(take)
+        .bind(skip)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::audit)
         .collect()
     }
 

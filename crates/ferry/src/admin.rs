@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ferry_content_fs::LocalContentStore;
-use ferry_core::domain::{AuditRecord, Role};
+use ferry_core::domain::Role;
 use ferry_core::service::NewUserRequest;
 use ferry_core::{Actor, Service, SystemClock};
 use ferry_crypto::PasswordHasher;
+use ferry_http::wire::{AUDIT_COLUMNS, audit_record};
 use ferry_store_sql::{SqlStore, StoreOptions};
-use serde_json::json;
 
 use crate::cli::{AppCommand, AuditCommand, Command, ExportFormat, UserCommand};
 use crate::config::Settings;
@@ -202,57 +202,6 @@ async fn audit(service: &Service, command: AuditCommand) -> anyhow::Result<ExitC
     }
 }
 
-const EXPORT_COLUMNS: [&str; 21] = [
-    "seq",
-    "time",
-    "at_ms",
-    "operation",
-    "status",
-    "user_id",
-    "impersonator_id",
-    "application_id",
-    "client_version",
-    "client_ip",
-    "external_user",
-    "session_tag",
-    "target_user_id",
-    "folder_id",
-    "file_id",
-    "path",
-    "size",
-    "digest",
-    "detail",
-    "prev_hash",
-    "hash",
-];
-
-fn export_row(r: &AuditRecord) -> serde_json::Value {
-    let e = &r.entry;
-    json!({
-        "seq": r.seq,
-        "time": r.at.to_rfc3339(),
-        "at_ms": r.at.0,
-        "operation": e.operation,
-        "status": e.status,
-        "user_id": e.user_id,
-        "impersonator_id": e.impersonator_id,
-        "application_id": e.application_id,
-        "client_version": e.client_version,
-        "client_ip": e.client_ip,
-        "external_user": e.external_user,
-        "session_tag": e.session_tag,
-        "target_user_id": e.target_user_id,
-        "folder_id": e.folder_id,
-        "file_id": e.file_id,
-        "path": e.path,
-        "size": e.size,
-        "digest": e.digest,
-        "detail": e.detail,
-        "prev_hash": r.prev_hash,
-        "hash": r.hash,
-    })
-}
-
 /// Where exported records go: CSV through the csv crate's quoting, or JSON lines.
 enum ExportSink {
     Csv(Box<csv::Writer<std::io::StdoutLock<'static>>>),
@@ -264,7 +213,7 @@ async fn export(service: &Service, format: ExportFormat) -> anyhow::Result<()> {
     let mut sink = match format {
         ExportFormat::Csv => {
             let mut w = csv::Writer::from_writer(stdout);
-            w.write_record(EXPORT_COLUMNS)?;
+            w.write_record(AUDIT_COLUMNS)?;
             ExportSink::Csv(Box::new(w))
         }
         ExportFormat::Jsonl => ExportSink::Jsonl(std::io::BufWriter::new(stdout)),
@@ -273,10 +222,10 @@ async fn export(service: &Service, format: ExportFormat) -> anyhow::Result<()> {
     loop {
         let page = service.audit_records(after, 1000).await?;
         for r in &page {
-            let row = export_row(r);
+            let row = audit_record(r);
             match &mut sink {
                 ExportSink::Csv(w) => {
-                    w.write_record(EXPORT_COLUMNS.iter().map(|c| match &row[*c] {
+                    w.write_record(AUDIT_COLUMNS.iter().map(|c| match &row[*c] {
                         serde_json::Value::Null => String::new(),
                         serde_json::Value::String(s) => s.clone(),
                         other => other.to_string(),

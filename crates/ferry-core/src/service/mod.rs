@@ -9,6 +9,7 @@ mod folders;
 mod groups;
 mod lockout;
 mod permissions;
+mod search;
 mod sessions;
 mod signin;
 
@@ -30,6 +31,7 @@ pub use files::{Download, FileView, MAX_PAGE, Upload, UploadRequest};
 pub use folders::FolderView;
 pub use lockout::LockoutPolicy;
 pub use permissions::GrantRequest;
+pub use search::SearchResult;
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 
 /// Tunables of the Service. Defaults follow DESIGN.md.

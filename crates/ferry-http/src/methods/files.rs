@@ -3,13 +3,47 @@
 use serde_json::json;
 
 use super::{Method, Param, ParamType, Returns, SESSION_ID, session};
-use crate::wire::{FthFileData, FthFileVersionData};
+use crate::wire::{FthFileData, FthFileVersionData, FthSearchResultData};
 
 const FILE_ID: Param = Param::required("fileID", ParamType::Integer, "A file's ID.");
 const FOLDER_ID: Param = Param::required("folderID", ParamType::Integer, "A folder's ID.");
 
 /// The file methods.
 pub static METHODS: &[Method] = &[
+    Method {
+        name: "Search",
+        summary: "Folders (Show) and files (Read on their folder) whose names match; * matches any run of characters, and a string without * matches names containing it. Folders first, paged.",
+        params: &[
+            SESSION_ID,
+            Param::required(
+                "searchString",
+                ParamType::String,
+                "What to look for, with * wildcards.",
+            ),
+            Param::optional("skip", ParamType::Integer, "Results to skip (default 0)."),
+            Param::optional(
+                "take",
+                ParamType::Integer,
+                "Results to return, 1 to 1000 (default 100).",
+            ),
+        ],
+        returns: Returns::One("FTHSearchResultData"),
+        signs_in: false,
+        handler: |svc, a, _| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a).await?;
+                let found = svc
+                    .search(
+                        &ctx,
+                        &a.string("searchString"),
+                        a.opt_int("skip").unwrap_or(0),
+                        a.opt_int("take").unwrap_or(100),
+                    )
+                    .await?;
+                Ok(Some(json!(FthSearchResultData::from(found))))
+            })
+        },
+    },
     Method {
         name: "GetFiles",
         summary: "One page of a folder's files, ordered by name (stable). Needs Read.",

@@ -2,6 +2,7 @@
 //! The router dispatches through it and the OpenAPI document is generated from it; adding a
 //! method means adding a row to one of the area tables (`sessions`, `folders`) and nothing else.
 
+mod audit;
 mod files;
 mod folders;
 mod sessions;
@@ -135,6 +136,7 @@ pub fn all() -> impl Iterator<Item = &'static Method> {
         .iter()
         .chain(folders::METHODS.iter())
         .chain(files::METHODS.iter())
+        .chain(audit::METHODS.iter())
 }
 
 /// The method with this name, compared case-insensitively.

@@ -1,0 +1,186 @@
+//! `Search` over folder and file names with `*` wildcards, showing only what the caller may
+//! see, and `GetAuditLog` for administrators.
+
+use std::collections::HashMap;
+
+use super::files::{FileView, MAX_PAGE};
+use super::folders::FolderView;
+use super::{Service, SessionContext};
+use crate::domain::{AuditRecord, FolderId, Permissions};
+use crate::error::{Error, Result};
+use crate::store::AuditFilter;
+use crate::text;
+
+/// Candidates examined per store query while searching.
+const BATCH: i64 = 500;
+/// Candidates examined at most per search, whatever matches: bounds the work of one request.
+const MAX_SCANNED: usize = 20_000;
+
+/// What `Search` answers: the matching folders, then the matching files.
+#[derive(Debug, Clone, Default)]
+pub struct SearchResult {
+    /// Folders the caller may see (Show).
+    pub folders: Vec<FolderView>,
+    /// Files in folders the caller may read (Read).
+    pub files: Vec<FileView>,
+}
+
+/// Turns a search string into a `LIKE` pattern over name keys: `*` matches any run of
+/// characters, `%`, `_` and `\` match themselves, and a string without `*` matches names that
+/// contain it.
+pub(crate) fn like_pattern(search: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let key = text::item_key(&search.nfc().collect::<String>());
+    let mut pattern = String::with_capacity(key.len() + 2);
+    if !key.contains('*') {
+        pattern.push('%');
+    }
+    for c in key.chars() {
+        match c {
+            '*' => pattern.push('%'),
+            '%' | '_' | '\\' => {
+                pattern.push('\\');
+                pattern.push(c);
+            }
+            c => pattern.push(c),
+        }
+    }
+    if !key.contains('*') {
+        pattern.push('%');
+    }
+    pattern
+}
+
+fn check_page(skip: i64, take: i64) -> Result<()> {
+    if skip < 0 || !(1..=MAX_PAGE).contains(&take) {
+        return Err(Error::invalid(format!(
+            "skip must be 0 or more and take between 1 and {MAX_PAGE}"
+        )));
+    }
+    Ok(())
+}
+
+impl Service {
+    /// `Search`: folders and files whose names match, in ID order (folders first), paged over
+    /// what the caller may see. At most 20,000 candidates are examined per call.
+    pub async fn search(
+        &self,
+        ctx: &SessionContext,
+        search: &str,
+        skip: i64,
+        take: i64,
+    ) -> Result<SearchResult> {
+        text::required("searchString", search, 255)?;
+        check_page(skip, take)?;
+        let pattern = like_pattern(search);
+        let mut bits: HashMap<FolderId, Permissions> = HashMap::new();
+        let mut result = SearchResult::default();
+        let (mut seen, mut scanned) = (0i64, 0usize);
+        let wanted = skip + take;
+
+        let mut after = 0;
+        'folders: while scanned < MAX_SCANNED {
+            let batch = self.store.search_folders(&pattern, after, BATCH).await?;
+            let done = (batch.len() as i64) < BATCH;
+            for folder in batch {
+                after = folder.id;
+                scanned += 1;
+                let effective = self.cached_bits(ctx, &mut bits, folder.id).await?;
+                if effective.contains(Permissions::SHOW) {
+                    if seen >= skip {
+                        result.folders.push(FolderView { folder, effective });
+                    }
+                    seen += 1;
+                    if seen >= wanted {
+                        return Ok(result);
+                    }
+                }
+                if scanned >= MAX_SCANNED {
+                    break 'folders;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        let mut after = 0;
+        while scanned < MAX_SCANNED {
+            let batch = self.store.search_files(&pattern, after, BATCH).await?;
+            let done = (batch.len() as i64) < BATCH;
+            for file in batch {
+                after = file.id;
+                scanned += 1;
+                let effective = self.cached_bits(ctx, &mut bits, file.folder_id).await?;
+                if effective.contains(Permissions::READ) {
+                    if seen >= skip {
+                        result.files.push(FileView { file, effective });
+                    }
+                    seen += 1;
+                    if seen >= wanted {
+                        return Ok(result);
+                    }
+                }
+                if scanned >= MAX_SCANNED {
+                    break;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(result)
+    }
+
+    /// The caller's bits on a folder, remembered for the rest of one request; folders that do
+    /// not exist (or lie under a deleted one) hold no bits.
+    async fn cached_bits(
+        &self,
+        ctx: &SessionContext,
+        cache: &mut HashMap<FolderId, Permissions>,
+        folder: FolderId,
+    ) -> Result<Permissions> {
+        if let Some(bits) = cache.get(&folder) {
+            return Ok(*bits);
+        }
+        let bits = match self.effective(ctx, folder).await {
+            Ok(bits) => bits,
+            Err(Error::FolderNotFound) => Permissions::NONE,
+            Err(e) => return Err(e),
+        };
+        cache.insert(folder, bits);
+        Ok(bits)
+    }
+
+    /// `GetAuditLog`: records matching the filters, newest first. Administrators and System
+    /// users only.
+    pub async fn audit_log(
+        &self,
+        ctx: &SessionContext,
+        filter: &AuditFilter,
+        skip: i64,
+        take: i64,
+    ) -> Result<Vec<AuditRecord>> {
+        if !ctx.user.role.may_impersonate() {
+            return Err(Error::NotPermitted("the audit log is for administrators"));
+        }
+        check_page(skip, take)?;
+        if let Some(op) = &filter.operation {
+            text::plain("operation", op, 64)?;
+        }
+        Ok(self.store.audit_query(filter, skip, take).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn wildcards_and_escapes() {
+        assert_eq!(like_pattern("*.PDF"), "%.pdf");
+        assert_eq!(like_pattern("report*2026*"), "report%2026%");
+        assert_eq!(like_pattern("100%_done"), "%100\\%\\_done%");
+        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+        assert_eq!(like_pattern("caf\u{65}\u{301}"), "%caf\u{e9}%");
+    }
+}

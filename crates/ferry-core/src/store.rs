@@ -239,6 +239,13 @@ pub trait StoreTx: Send {
     /// `new_version` is set, adds its version row.
     async fn update_file(&mut self, file: &File, new_version: bool) -> StoreResult<()>;
 
+    /// Marks every live file in `folder` and the folders below it deleted; returns how many.
+    async fn delete_files_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64>;
+    /// Up to `limit` deleted, not yet purged files deleted at or before `cutoff`.
+    async fn files_to_purge(&mut self, cutoff: Timestamp, limit: i64) -> StoreResult<Vec<File>>;
+    /// Records that a file's content (every version) is gone.
+    async fn mark_purged(&mut self, file: FileId) -> StoreResult<()>;
+
     /// Appends a record to the audit chain; returns its sequence number.
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64>;
 

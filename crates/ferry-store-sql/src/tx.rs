@@ -14,7 +14,7 @@ use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use ferry_core::text::item_key;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use crate::rows::session_columns;
+use crate::rows::{self, file_columns, session_columns};
 use crate::{errors, queries};
 
 /// A change in progress.
@@ -511,6 +511,49 @@ impl StoreTx for SqlTx {
         if new_version {
             self.insert_version(f.id, f).await?;
         }
+        Ok(())
+    }
+
+    async fn delete_files_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64> {
+        let done = sqlx::query(
+            "UPDATE files SET deleted = 1, deleted_at = $2 WHERE deleted = 0 AND folder_id IN ( \
+                 WITH RECURSIVE below (id) AS ( \
+                     SELECT CAST($1 AS BIGINT) \
+                     UNION ALL \
+                     SELECT f.id FROM folders f JOIN below b ON f.parent_id = b.id) \
+                 SELECT id FROM below)",
+        )
+        .bind(folder)
+        .bind(at.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        Ok(done.rows_affected() as i64)
+    }
+
+    async fn files_to_purge(&mut self, cutoff: Timestamp, limit: i64) -> StoreResult<Vec<File>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            file_columns!(),
+            " FROM files WHERE deleted = 1 AND purged = 0 AND deleted_at <= $1 \
+             ORDER BY deleted_at LIMIT $2"
+        ))
+        .bind(cutoff.0)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::file)
+        .collect()
+    }
+
+    async fn mark_purged(&mut self, file: FileId) -> StoreResult<()> {
+        sqlx::query("UPDATE files SET purged = 1 WHERE id = $1")
+            .bind(file)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
         Ok(())
     }
 

@@ -18,6 +18,9 @@
 //! max_delay_seconds = 900
 //! forget_after_seconds = 900
 //!
+//! [files]
+//! purge_after_days = 30
+//!
 //! [passwords]
 //! argon2_memory_kib = 19456
 //! argon2_iterations = 2
@@ -47,6 +50,14 @@ struct FileConfig {
     lockout: LockoutSection,
     #[serde(default)]
     passwords: PasswordsSection,
+    #[serde(default)]
+    files: FilesSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilesSection {
+    purge_after_days: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -144,6 +155,11 @@ impl Settings {
             service: ServiceConfig {
                 immutable_session_ttl_ms,
                 lockout,
+                purge_after_ms: match file.files.purge_after_days {
+                    Some(d) if d >= 0.0 => (d * 86_400_000.0) as i64,
+                    Some(_) => anyhow::bail!("files.purge_after_days must not be negative"),
+                    None => defaults.purge_after_ms,
+                },
                 ..defaults
             },
             passwords: PasswordParams {

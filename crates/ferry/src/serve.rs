@@ -84,8 +84,9 @@ async fn bootstrap_administrator(service: &Service) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes expired sessions periodically. Every node may run this: each batch is one change
-/// under the store's lock, so they never remove a session twice.
+/// Removes expired sessions and purges the content of files deleted longer ago than the
+/// retention period. Every node may run this: each batch is one change under the store's lock,
+/// and content deletion is idempotent.
 async fn sweep_sessions(service: Arc<Service>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
@@ -94,6 +95,11 @@ async fn sweep_sessions(service: Arc<Service>, every: Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired sessions removed"),
             Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+        }
+        match service.purge_deleted_files().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "content of deleted files purged"),
+            Err(e) => tracing::warn!(error = %e, "purge of deleted files failed"),
         }
     }
 }

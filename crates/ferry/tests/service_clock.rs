@@ -5,8 +5,11 @@
 
 use std::sync::Arc;
 
+use ferry_core::domain::FolderType;
 use ferry_core::domain::SessionId;
-use ferry_core::service::{ImpersonateRequest, NewUserRequest, OpenMode, OpenRequest};
+use ferry_core::service::{
+    ImpersonateRequest, NewUserRequest, OpenMode, OpenRequest, SessionContext, UploadRequest,
+};
 use ferry_core::{Actor, Caller, Error, ManualClock, Service, ServiceConfig, Timestamp};
 use ferry_crypto::{PasswordHasher, PasswordParams};
 use ferry_testkit::{Backend, on_both_backends};
@@ -17,6 +20,7 @@ on_both_backends!(
     sftp_reuse_ends_when_the_session_expires,
     lockouts_run_out,
     regular_sessions_do_not_expire,
+    deleted_content_is_purged_after_the_retention_period,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -101,6 +105,26 @@ impl Harness {
         self.rt
             .block_on(self.service.sweep_expired_sessions())
             .unwrap()
+    }
+
+    fn upload(&self, ctx: &SessionContext, folder: i64, name: &str, data: &[u8]) -> i64 {
+        self.rt.block_on(async {
+            let req = UploadRequest {
+                folder_id: folder,
+                name: name.into(),
+                overwrite: true,
+                expected_size: Some(data.len() as u64),
+                expected_sha256: None,
+                external_user: None,
+            };
+            let mut up = self.service.begin_upload(ctx, req).await.unwrap();
+            up.write(data).await.unwrap();
+            self.service.finish_upload(up).await.unwrap().file.id
+        })
+    }
+
+    fn objects(&self) -> usize {
+        walk(&self._dir.path().join("content/objects"))
     }
 
     fn operations(&self) -> Vec<String> {
@@ -216,5 +240,70 @@ fn regular_sessions_do_not_expire(backend: Backend) {
     assert!(
         h.alive(&session),
         "an Open session lives until replaced or closed (spec 2.3.2.1)"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn deleted_content_is_purged_after_the_retention_period(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let session = h.open(OpenMode::Immutable, 1, "sam-password").unwrap();
+    let ctx = h.rt.block_on(h.service.authenticate(&session)).unwrap();
+    let home =
+        h.rt.block_on(h.service.home_folder(&ctx))
+            .unwrap()
+            .folder
+            .id;
+    let sub =
+        h.rt.block_on(
+            h.service
+                .create_folder(&ctx, home, "Sub", FolderType::Regular),
+        )
+        .unwrap()
+        .folder
+        .id;
+    let kept = h.upload(&ctx, home, "kept.txt", b"kept");
+    let file = h.upload(&ctx, home, "gone.txt", b"v1");
+    h.upload(&ctx, home, "gone.txt", b"v2");
+    h.upload(&ctx, sub, "inside.txt", b"inside");
+    assert_eq!(h.objects(), 4, "one object per version");
+
+    h.rt.block_on(h.service.delete_file(&ctx, file)).unwrap();
+    h.rt.block_on(h.service.delete_folder(&ctx, sub)).unwrap();
+    let retention = h.service.config().purge_after_ms;
+    h.clock.advance_millis(retention - 1);
+    assert_eq!(h.rt.block_on(h.service.purge_deleted_files()).unwrap(), 0);
+    assert_eq!(
+        h.objects(),
+        4,
+        "nothing is purged before the retention period"
+    );
+    h.clock.advance_millis(1);
+    assert_eq!(h.rt.block_on(h.service.purge_deleted_files()).unwrap(), 2);
+    assert_eq!(
+        h.objects(),
+        1,
+        "both versions of the deleted file and the folder's file are gone"
+    );
+    assert_eq!(h.rt.block_on(h.service.purge_deleted_files()).unwrap(), 0);
+    assert!(h.rt.block_on(h.service.file(&ctx, kept)).is_ok());
+    assert_eq!(
+        h.operations().iter().filter(|o| *o == "FilePurged").count(),
+        2
     );
 }

@@ -73,6 +73,8 @@ pub enum Operation {
     FileDeleted,
     /// An upload failed or was refused.
     UploadFailed,
+    /// A deleted file's content was removed after the retention period.
+    FilePurged,
 }
 
 impl Operation {
@@ -107,6 +109,7 @@ impl Operation {
             Operation::FileMoved => "FileMoved",
             Operation::FileDeleted => "FileDeleted",
             Operation::UploadFailed => "UploadFailed",
+            Operation::FilePurged => "FilePurged",
         }
     }
 }

@@ -11,6 +11,7 @@
 use sha2::{Digest, Sha256};
 
 use super::{Service, SessionContext};
+use crate::clock::Timestamp;
 use crate::content::{ContentReader, StagedContent};
 use crate::domain::{
     AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
@@ -268,6 +269,36 @@ impl Service {
             file,
             effective: held,
         })
+    }
+
+    /// Removes the content of files deleted longer ago than the retention period (every
+    /// version), auditing each; returns how many files were purged. Content goes first and the
+    /// record second, so a crash in between only repeats an idempotent delete.
+    pub async fn purge_deleted_files(&self) -> Result<usize> {
+        let mut purged = 0;
+        loop {
+            let cutoff = Timestamp(self.clock.now().0 - self.config.purge_after_ms);
+            let mut tx = self.store.begin().await?;
+            let batch = tx.files_to_purge(cutoff, 100).await?;
+            drop(tx);
+            if batch.is_empty() {
+                return Ok(purged);
+            }
+            for file in batch {
+                for version in self.store.file_versions(file.id).await? {
+                    self.content.delete(&version.content_key).await?;
+                }
+                let mut tx = self.store.begin().await?;
+                tx.mark_purged(file.id).await?;
+                let mut e = AuditEntry::new(Operation::FilePurged, Outcome::Success);
+                e.folder_id = Some(file.folder_id);
+                e.file_id = Some(file.id);
+                e.path = Some(file.name.clone());
+                tx.append_audit(self.clock.now(), e).await?;
+                tx.commit().await?;
+                purged += 1;
+            }
+        }
     }
 
     /// Removes uploads left in staging by a crash (run at start-up).

@@ -297,9 +297,21 @@ impl Service {
             .changeable(id, "system and home folders cannot be deleted")
             .await?;
         folder.deleted = true;
-        let name = folder.name.clone();
-        self.save_folder_change(ctx, folder, Operation::FolderDeleted, name)
-            .await
+        let now = self.clock.now();
+        folder.modified_at = now;
+        folder.modified_by = Some(ctx.user.id);
+        let mut tx = self.store.begin().await?;
+        tx.update_folder(&folder).await?;
+        // Files below go too, so that their content is purged after the retention period.
+        let files = tx.delete_files_below(id, now).await?;
+        let mut e = AuditEntry::new(Operation::FolderDeleted, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(id);
+        e.path = Some(folder.name.clone());
+        e.detail = Some(format!("{files} files deleted with it"));
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn save_folder_change(

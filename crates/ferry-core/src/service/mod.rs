@@ -44,6 +44,8 @@ pub struct ServiceConfig {
     /// How many password hashes may be computed at once; each takes the configured Argon2
     /// memory, so this bounds memory under a flood of sign-ins.
     pub max_concurrent_hashes: usize,
+    /// How long a deleted file's content is kept before it is purged.
+    pub purge_after_ms: i64,
 }
 
 impl Default for ServiceConfig {
@@ -54,6 +56,7 @@ impl Default for ServiceConfig {
             max_concurrent_hashes: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
+            purge_after_ms: 30 * 24 * 3600 * 1000,
         }
     }
 }

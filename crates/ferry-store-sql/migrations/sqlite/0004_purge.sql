@@ -1,0 +1,3 @@
+-- Deleted files whose content has been removed after the retention period.
+ALTER TABLE files ADD COLUMN purged INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX files_purge_queue ON files (deleted, purged, deleted_at);

@@ -4,6 +4,7 @@ Every API method is `POST /api/v1/{Method}` with a JSON object of its parameters
 `{"ErrorCode": n, "Message": "..."}` (see docs/errors.md), raised here as `FerryError`.
 """
 
+import argparse
 import hashlib
 from urllib.parse import quote
 
@@ -94,3 +95,14 @@ class FerryClient:
                 digest.update(chunk)
                 out.write(chunk)
         return digest.hexdigest()
+
+
+def connect_from_command_line(description):
+    """Parses --url, --user, --password and --application-id; returns (client, arguments)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--url", default="http://127.0.0.1:8080")
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--application-id", type=int, required=True)
+    args = parser.parse_args()
+    return FerryClient(args.url), args

@@ -6,24 +6,16 @@
 Exits 0 when every step behaved as documented.
 """
 
-import argparse
 import hashlib
 import io
 import os
 import sys
 
-from ferry_client import FerryClient, FerryError
+from ferry_client import FerryError, connect_from_command_line
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8080")
-    parser.add_argument("--user", required=True)
-    parser.add_argument("--password", required=True)
-    parser.add_argument("--application-id", type=int, required=True)
-    args = parser.parse_args()
-
-    ferry = FerryClient(args.url)
+    ferry, args = connect_from_command_line(__doc__.splitlines()[0])
     session = ferry.open(args.user, args.password, args.application_id)["SessionID"]
     try:
         home = ferry.call("GetHomeFolder", sessionID=session)

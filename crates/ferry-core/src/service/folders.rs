@@ -25,6 +25,16 @@ pub struct FolderView {
     pub effective: Permissions,
 }
 
+/// Every bit on `folder` for its owner (homes and drop boxes).
+fn owner_grant(folder: FolderId, user: i64) -> Grant {
+    Grant {
+        id: 0,
+        folder_id: folder,
+        permission: Permissions::ALL,
+        grantee: Grantee::User(user),
+    }
+}
+
 impl Service {
     /// Creates `user`'s home folder inside an open change (full rights for the user, nothing
     /// inherited from above) and records it on the user.
@@ -52,16 +62,7 @@ impl Service {
                 deleted: false,
             })
             .await?;
-        tx.replace_grants(
-            id,
-            &[Grant {
-                id: 0,
-                folder_id: id,
-                permission: Permissions::ALL,
-                grantee: Grantee::User(user.id),
-            }],
-        )
-        .await?;
+        tx.replace_grants(id, &[owner_grant(id, user.id)]).await?;
         user.home_folder_id = Some(id);
         tx.update_user(user).await?;
         let mut e = AuditEntry::new(Operation::FolderCreated, Outcome::Success);
@@ -195,16 +196,8 @@ impl Service {
             })
             .await?;
         if drop_box {
-            tx.replace_grants(
-                id,
-                &[Grant {
-                    id: 0,
-                    folder_id: id,
-                    permission: Permissions::ALL,
-                    grantee: Grantee::User(ctx.user.id),
-                }],
-            )
-            .await?;
+            tx.replace_grants(id, &[owner_grant(id, ctx.user.id)])
+                .await?;
         }
         let mut e = AuditEntry::new(Operation::FolderCreated, Outcome::Success);
         ctx.stamp(&mut e);

@@ -1,11 +1,12 @@
 //! Folder, group and permission methods of the file system (issue: File system). Which bit
 //! each needs is enforced by the Service and listed in ARCHITECTURE.md.
 
-use ferry_core::Error;
 use ferry_core::domain::FolderType;
+use ferry_core::{Error, Result, Service};
 use serde_json::json;
 
-use super::{Method, Param, ParamType, Returns, SESSION_ID, session};
+use super::{Method, Param, ParamType, Reply, Returns, SESSION_ID, session};
+use crate::args::Args;
 use crate::wire::{FthFolderData, FthPermissionListItemData, FthUserGroupData, MetadataItem};
 
 const FOLDER_ID: Param = Param::required("folderID", ParamType::Integer, "A folder's ID.");
@@ -202,20 +203,7 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID, METADATA_NAME, METADATA_VALUE],
         returns: Returns::Nothing,
         signs_in: false,
-        handler: |svc, a, _| {
-            Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
-                svc.put_folder_metadata(
-                    &ctx,
-                    a.int("folderID")?,
-                    &a.string("name"),
-                    &a.string("value"),
-                    true,
-                )
-                .await?;
-                Ok(None)
-            })
-        },
+        handler: |svc, a, _| Box::pin(async move { put_metadata(&svc, &a, true).await }),
     },
     Method {
         name: "SaveFolderMetadata",
@@ -223,20 +211,7 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID, METADATA_NAME, METADATA_VALUE],
         returns: Returns::Nothing,
         signs_in: false,
-        handler: |svc, a, _| {
-            Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
-                svc.put_folder_metadata(
-                    &ctx,
-                    a.int("folderID")?,
-                    &a.string("name"),
-                    &a.string("value"),
-                    false,
-                )
-                .await?;
-                Ok(None)
-            })
-        },
+        handler: |svc, a, _| Box::pin(async move { put_metadata(&svc, &a, false).await }),
     },
     Method {
         name: "GetFolderPermissionList",
@@ -358,3 +333,17 @@ pub static METHODS: &[Method] = &[
         },
     },
 ];
+
+/// `CreateFolderMetadata` (`must_be_new`) and `SaveFolderMetadata`.
+async fn put_metadata(svc: &Service, a: &Args, must_be_new: bool) -> Result<Reply> {
+    let ctx = session(svc, a).await?;
+    svc.put_folder_metadata(
+        &ctx,
+        a.int("folderID")?,
+        &a.string("name"),
+        &a.string("value"),
+        must_be_new,
+    )
+    .await?;
+    Ok(None)
+}

@@ -169,30 +169,30 @@ impl Server {
                 }
             })
             .collect();
+        let path = format!("/api/v1/folders/{folder}/files/{encoded}{query}");
+        self.put_to(session, &path, body, headers)
+    }
+
+    /// `PUT` raw bytes to an exact (already encoded) path with the session header.
+    pub fn put_raw_path(&self, session: &str, path: &str, body: &[u8]) -> (u16, Value) {
+        self.put_to(session, path, body, &[])
+    }
+
+    fn put_to(
+        &self,
+        session: &str,
+        path: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
         let mut req = self
             .agent
-            .put(format!(
-                "{}/api/v1/folders/{folder}/files/{encoded}{query}",
-                self.base
-            ))
+            .put(format!("{}{path}", self.base))
             .header("x-session-id", session);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
         let mut resp = req.send(body).expect("HTTP request failed");
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    /// `PUT` raw bytes to an exact (already encoded) path with the session header.
-    pub fn put_raw_path(&self, session: &str, path: &str, body: &[u8]) -> (u16, Value) {
-        let mut resp = self
-            .agent
-            .put(format!("{}{path}", self.base))
-            .header("x-session-id", session)
-            .send(body)
-            .expect("HTTP request failed");
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))

@@ -44,7 +44,10 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             max_connections: 16,
-            acquire_timeout: Duration::from_secs(5),
+            // Writers queue on the audit-head lock; under a burst (1,000 parallel sign-ins on
+            // two cores) a short timeout would turn queueing into 503s. A database that is down
+            // still fails at once: its connections are refused, not slow.
+            acquire_timeout: Duration::from_secs(15),
         }
     }
 }

@@ -98,6 +98,35 @@ impl ContentStore for LocalContentStore {
         }
     }
 
+    async fn keys_older_than(
+        &self,
+        min_age: std::time::Duration,
+    ) -> Result<Vec<String>, ContentError> {
+        let now = std::time::SystemTime::now();
+        let mut keys = Vec::new();
+        let mut shards = fs::read_dir(self.root.join("objects")).await.map_err(io)?;
+        while let Some(shard) = shards.next_entry().await.map_err(io)? {
+            if !shard.file_type().await.map_err(io)?.is_dir() {
+                continue;
+            }
+            let mut objects = fs::read_dir(shard.path()).await.map_err(io)?;
+            while let Some(object) = objects.next_entry().await.map_err(io)? {
+                let key = object.file_name().to_string_lossy().into_owned();
+                let old = object
+                    .metadata()
+                    .await
+                    .ok()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|age| age >= min_age);
+                if old && self.object_path(&key).is_ok() {
+                    keys.push(key);
+                }
+            }
+        }
+        Ok(keys)
+    }
+
     async fn clean_staging(&self) -> Result<usize, ContentError> {
         let mut removed = 0;
         let mut entries = fs::read_dir(self.root.join("staging")).await.map_err(io)?;

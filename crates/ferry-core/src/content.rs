@@ -37,6 +37,11 @@ pub trait ContentStore: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), ContentError>;
     /// Removes staged uploads left over by a crash; returns how many.
     async fn clean_staging(&self) -> Result<usize, ContentError>;
+    /// Keys of committed content last written more than `min_age` ago.
+    async fn keys_older_than(
+        &self,
+        min_age: std::time::Duration,
+    ) -> Result<Vec<String>, ContentError>;
 }
 
 /// An upload being staged. Dropping it without [`StagedContent::commit`] discards it.

@@ -120,6 +120,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn files(&self, folder: FolderId, skip: i64, take: i64) -> StoreResult<Vec<File>>;
     /// Every version of a file, oldest first.
     async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>>;
+    /// Whether any file version references this content key.
+    async fn content_referenced(&self, key: &str) -> StoreResult<bool>;
 
     /// Live folders whose name key matches a SQL `LIKE` pattern (escape character `\\`), with
     /// IDs above `after`, by ID.

@@ -424,6 +424,15 @@ impl MetadataStore for SqlStore {
         .collect()
     }
 
+    async fn content_referenced(&self, key: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM file_versions WHERE content_key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(errors::db)?;
+        Ok(row.int("n")? > 0)
+    }
+
     async fn audit_records(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditRecord>> {
         sqlx::query(concat!(
             "SELECT ",

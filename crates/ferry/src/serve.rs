@@ -84,13 +84,27 @@ async fn bootstrap_administrator(service: &Service) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes expired sessions and purges the content of files deleted longer ago than the
-/// retention period. Every node may run this: each batch is one change under the store's lock,
+/// How often content that no file references is looked for (and once at start-up).
+const CONTENT_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// Content younger than this is never swept: it may belong to an upload committing right now.
+const ORPHAN_MIN_AGE: Duration = Duration::from_secs(3600);
+
+/// Removes expired sessions, purges the content of files deleted longer ago than the
+/// retention period, and hourly removes content no file references. Every node may run this: each batch is one change under the store's lock,
 /// and content deletion is idempotent.
 async fn sweep_sessions(service: Arc<Service>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
+    let mut last_content_sweep: Option<std::time::Instant> = None;
     loop {
         ticker.tick().await;
+        if last_content_sweep.is_none_or(|t| t.elapsed() >= CONTENT_SWEEP_EVERY) {
+            last_content_sweep = Some(std::time::Instant::now());
+            match service.sweep_unreferenced_content(ORPHAN_MIN_AGE).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "unreferenced content removed"),
+                Err(e) => tracing::warn!(error = %e, "sweep of unreferenced content failed"),
+            }
+        }
         match service.sweep_expired_sessions().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "expired sessions removed"),

@@ -22,6 +22,7 @@ on_both_backends!(
     fifty_concurrent_uploads_of_one_name_make_fifty_versions,
     rename_move_and_delete_files,
     a_crash_during_uploads_leaves_only_whole_files,
+    content_no_file_references_is_swept_when_old_enough,
 );
 
 fn session(s: &Server, user: &str, password: &str) -> String {
@@ -584,4 +585,44 @@ fn a_crash_during_uploads_leaves_only_whole_files(backend: Backend) {
         0
     );
     assert!(s.ferry_ok(&["audit", "verify"], None).contains("intact"));
+}
+
+fn content_no_file_references_is_swept_when_old_enough(backend: Backend) {
+    let s = Server::start(backend);
+    let sid = session(&s, ADMIN, ADMIN_PASSWORD);
+    let folder = home(&s, &sid);
+    let (_, file) = s.put_file(&sid, folder, "kept.bin", "", b"kept");
+    // What a crash between the content commit and the metadata commit leaves: objects no
+    // version references, one old, one fresh (it could be an upload committing right now).
+    let objects = s.path().join("content/objects/ab");
+    std::fs::create_dir_all(&objects).unwrap();
+    let old = objects.join(format!("ab{}", "0".repeat(30)));
+    let young = objects.join(format!("ab{}", "1".repeat(30)));
+    std::fs::write(&old, b"orphan").unwrap();
+    std::fs::write(&young, b"in flight").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    // The sweep runs at start-up.
+    let s = s.restart();
+    let mut swept = false;
+    for _ in 0..100 {
+        if !old.exists() {
+            swept = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(swept, "the old unreferenced object is removed");
+    assert!(young.exists(), "a young object is left alone");
+    let sid = session(&s, ADMIN, ADMIN_PASSWORD);
+    let (status, _, body) = s.get_bytes(
+        &format!("/api/v1/files/{}/content", file["FileID"]),
+        &[("x-session-id", &sid)],
+    );
+    assert_eq!((status, body.as_slice()), (200, b"kept".as_slice()));
 }

@@ -301,6 +301,22 @@ impl Service {
         }
     }
 
+    /// Deletes committed content that no file version references and that is older than
+    /// `min_age`: what a crash between the content commit and the metadata commit leaves
+    /// behind. The age keeps it clear of uploads that are committing right now (on this node or,
+    /// with shared storage, another). Returns how many objects were removed.
+    pub async fn sweep_unreferenced_content(&self, min_age: std::time::Duration) -> Result<usize> {
+        let mut removed = 0;
+        for key in self.content.keys_older_than(min_age).await? {
+            if !self.store.content_referenced(&key).await? {
+                self.content.delete(&key).await?;
+                tracing::info!(key = %key, "unreferenced content removed");
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes uploads left in staging by a crash (run at start-up).
     pub async fn clean_staging(&self) -> Result<usize> {
         Ok(self.content.clean_staging().await?)

@@ -74,6 +74,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
     /// All users, by ID.
     async fn users(&self) -> StoreResult<Vec<User>>;
+    /// Number of users.
+    async fn count_users(&self) -> StoreResult<i64>;
     /// The application with this ID.
     async fn application(&self, id: ApplicationId) -> StoreResult<Option<Application>>;
     /// All applications, by ID.
@@ -161,8 +163,6 @@ pub trait StoreTx: Send {
     async fn insert_user(&mut self, user: &NewUser, at: Timestamp) -> StoreResult<UserId>;
     /// Writes the mutable fields of `user` (names, e-mail, role, flags, password hash).
     async fn update_user(&mut self, user: &User) -> StoreResult<()>;
-    /// Number of users.
-    async fn count_users(&mut self) -> StoreResult<i64>;
     /// Inserts an application; [`StoreError::Conflict`] if the ID is taken.
     async fn insert_application(&mut self, app: &Application) -> StoreResult<()>;
     /// Enables or disables an application; whether it exists.
@@ -183,8 +183,6 @@ pub trait StoreTx: Send {
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     /// Deletes a session; whether it existed.
     async fn delete_session(&mut self, id: &SessionId) -> StoreResult<bool>;
-    /// The session with this ID, as seen inside the change.
-    async fn session(&mut self, id: &SessionId) -> StoreResult<Option<Session>>;
     /// The user's sessions for this application that a new sign-in replaces (not immutable).
     async fn replaceable_sessions(
         &mut self,

@@ -1,12 +1,12 @@
 //! Queries used both outside and inside a change, written once over any sqlx executor (the
 //! pool, or the connection of an open transaction).
 
-use ferry_core::domain::{File, FileId, Folder, FolderId, Session, SessionId, User, UserId};
+use ferry_core::domain::{File, FileId, Folder, FolderId, Session, User, UserId};
 use ferry_core::store::{LockoutState, StoreResult};
 use sqlx::{Any, Executor};
 
 use crate::errors;
-use crate::rows::{self, file_columns, folder_columns, session_columns, user_columns};
+use crate::rows::{self, file_columns, folder_columns, user_columns};
 
 pub(crate) async fn user_by_id<'e, E>(exec: E, id: UserId) -> StoreResult<Option<User>>
 where
@@ -38,24 +38,6 @@ where
         .as_ref()
         .map(rows::lockout)
         .transpose()
-}
-
-pub(crate) async fn session<'e, E>(exec: E, id: &SessionId) -> StoreResult<Option<Session>>
-where
-    E: Executor<'e, Database = Any>,
-{
-    sqlx::query(concat!(
-        "SELECT ",
-        session_columns!(),
-        " FROM sessions WHERE id = $1"
-    ))
-    .bind(id.to_wire())
-    .fetch_optional(exec)
-    .await
-    .map_err(errors::db)?
-    .as_ref()
-    .map(rows::session)
-    .transpose()
 }
 
 /// Sessions selected by `sql`, a complete static statement with one or two integer parameters.

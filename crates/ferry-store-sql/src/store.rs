@@ -98,6 +98,14 @@ impl MetadataStore for SqlStore {
         .collect()
     }
 
+    async fn count_users(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(errors::db)?;
+        row.int("n")
+    }
+
     async fn application(&self, id: ApplicationId) -> StoreResult<Option<Application>> {
         sqlx::query("SELECT id, name, enabled, created_at FROM applications WHERE id = $1")
             .bind(id)

@@ -119,14 +119,6 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
-    async fn count_users(&mut self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(errors::db)?;
-        row.try_get("n").map_err(errors::db)
-    }
-
     async fn insert_application(&mut self, app: &Application) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO applications (id, name, enabled, created_at) VALUES ($1, $2, $3, $4)",
@@ -215,10 +207,6 @@ impl StoreTx for SqlTx {
             .await
             .map_err(errors::db)?;
         Ok(done.rows_affected() > 0)
-    }
-
-    async fn session(&mut self, id: &SessionId) -> StoreResult<Option<Session>> {
-        queries::session(&mut *self.tx, id).await
     }
 
     async fn replaceable_sessions(

@@ -98,7 +98,7 @@ impl Service {
         name: &str,
         password: String,
     ) -> Result<Option<User>> {
-        if !self.store.users().await?.is_empty() {
+        if self.store.count_users().await? > 0 {
             return Ok(None);
         }
         let req = NewUserRequest {

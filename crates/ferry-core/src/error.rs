@@ -40,6 +40,16 @@ pub enum Error {
     /// Something with that name or ID already exists. Code 108.
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// A single sign-on ticket was refused, for whatever reason: deliberately one answer
+    /// (the reason is logged and audited). Code 130.
+    #[error("the ticket was refused")]
+    TicketRefused,
+    /// Ticket sign-in is not configured on this server. Code 131.
+    #[error("ticket sign-in is not configured on this server")]
+    TicketsNotConfigured,
+    /// More than one user has the e-mail address the call names. Code 132.
+    #[error("more than one user has that e-mail address")]
+    AmbiguousEmail,
     /// The folder does not exist, is deleted, or is not visible to the caller. Code 201.
     #[error("folder not found")]
     FolderNotFound,
@@ -90,6 +100,9 @@ impl Error {
             Error::ContentMismatch(_) => 205,
             Error::StorageFull => 206,
             Error::Unavailable => 120,
+            Error::TicketRefused => 130,
+            Error::TicketsNotConfigured => 131,
+            Error::AmbiguousEmail => 132,
             Error::Internal(_) => 90000,
         }
     }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod service;
 pub mod store;
 pub mod text;
+pub mod ticket;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};

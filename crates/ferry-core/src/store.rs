@@ -72,6 +72,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
     /// The user with this login name, compared case-insensitively.
     async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>>;
+    /// The user with this `DOMAIN\name`, compared case-insensitively.
+    async fn user_by_domain_username(&self, domain_username: &str) -> StoreResult<Option<User>>;
+    /// The users (deleted ones excluded) whose e-mail address has this [`email_key`], by ID.
+    ///
+    /// [`email_key`]: crate::domain::email_key
+    async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
     /// All users, by ID.
     async fn users(&self) -> StoreResult<Vec<User>>;
     /// Number of users.
@@ -161,7 +167,9 @@ pub trait StoreTx: Send {
     async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<User>>;
     /// Inserts a user; [`StoreError::Conflict`] if the name is taken.
     async fn insert_user(&mut self, user: &NewUser, at: Timestamp) -> StoreResult<UserId>;
-    /// Writes the mutable fields of `user` (names, e-mail, role, flags, password hash).
+    /// Writes the mutable fields of `user` (login name, names, e-mail, role, flags, password
+    /// hash); [`StoreError::Conflict`] if the new login name, `DOMAIN\name` or directory ID is
+    /// taken.
     async fn update_user(&mut self, user: &User) -> StoreResult<()>;
     /// Inserts an application; [`StoreError::Conflict`] if the ID is taken.
     async fn insert_application(&mut self, app: &Application) -> StoreResult<()>;

@@ -2,12 +2,14 @@
 //! choice (algorithms, parameters, comparisons) is reviewed in one small crate.
 //!
 //! Nothing here knows about users or sessions: the core calls these functions and decides what
-//! they protect. Later issues add the upload-tool tokens and the SSO tickets here.
+//! they protect. Later issues add the upload-tool tokens here.
 
 pub mod digest;
 pub mod password;
 pub mod random;
+pub mod ticket_seal;
 
 pub use digest::{constant_time_eq, sha256_hex};
 pub use password::{PasswordHasher, PasswordParams};
 pub use random::new_session_guid;
+pub use ticket_seal::{TicketKey, TicketSealError};

@@ -40,7 +40,11 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Service(e) => match e {
-                Error::SessionNotFound | Error::BadCredentials => StatusCode::UNAUTHORIZED,
+                Error::SessionNotFound | Error::BadCredentials | Error::TicketRefused => {
+                    StatusCode::UNAUTHORIZED
+                }
+                Error::TicketsNotConfigured => StatusCode::FORBIDDEN,
+                Error::AmbiguousEmail => StatusCode::CONFLICT,
                 Error::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
                 Error::UnknownApplication | Error::NotPermitted(_) | Error::UserInactive => {
                     StatusCode::FORBIDDEN

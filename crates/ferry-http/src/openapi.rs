@@ -76,6 +76,21 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
         "The metadata store cannot be reached; retry later (see Retry-After).",
     ),
     (
+        130,
+        401,
+        "The single sign-on ticket was refused: malformed, altered, sealed under another password, for another site, outside its time window, or naming no active user. Deliberately one answer.",
+    ),
+    (
+        131,
+        403,
+        "Ticket sign-in is not configured on this server (no SSO site name and password).",
+    ),
+    (
+        132,
+        409,
+        "More than one user has the e-mail address the call names.",
+    ),
+    (
         90000,
         500,
         "Unexpected error; details are in the server log, never in the reply.",
@@ -284,6 +299,9 @@ mod tests {
             Error::ContentMismatch("length").into(),
             Error::StorageFull.into(),
             Error::Unavailable.into(),
+            Error::TicketRefused.into(),
+            Error::TicketsNotConfigured.into(),
+            Error::AmbiguousEmail.into(),
             Error::Internal("x".into()).into(),
         ];
         assert_eq!(samples.len(), ERROR_CODES.len());

@@ -7,6 +7,7 @@ use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditHead, AuditRecord, ChainLink, File, FileId, FileVersion,
     Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, User, UserGroup, UserId,
+    domain_username_key, email_key,
 };
 use ferry_core::store::{AuditFilter, LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
@@ -82,6 +83,36 @@ impl MetadataStore for SqlStore {
         .as_ref()
         .map(rows::user)
         .transpose()
+    }
+
+    async fn user_by_domain_username(&self, domain_username: &str) -> StoreResult<Option<User>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE domain_username_key = $1"
+        ))
+        .bind(domain_username_key(domain_username))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .as_ref()
+        .map(rows::user)
+        .transpose()
+    }
+
+    async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE email_key = $1 AND email_key <> '' AND deleted = 0 ORDER BY id"
+        ))
+        .bind(email_key(email))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::user)
+        .collect()
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {

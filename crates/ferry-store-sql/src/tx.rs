@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, File, FileId, Folder, FolderId,
-    Grant, Grantee, GroupId, NewUser, Session, SessionId, User, UserId,
+    Grant, Grantee, GroupId, NewUser, Session, SessionId, User, UserId, domain_username_key,
+    email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use ferry_core::text::item_key;
@@ -76,8 +77,9 @@ impl StoreTx for SqlTx {
     async fn insert_user(&mut self, u: &NewUser, at: Timestamp) -> StoreResult<UserId> {
         let row = sqlx::query(
             "INSERT INTO users (name, name_key, domain_username, first_name, last_name, email, \
-             role, active, deleted, user_sync_id, home_folder_id, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, NULL, $10, $11) RETURNING id",
+             role, active, deleted, user_sync_id, home_folder_id, password_hash, created_at, \
+             email_key, domain_username_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, NULL, $10, $11, $12, $13) RETURNING id",
         )
         .bind(&u.name)
         .bind(u.name.to_lowercase())
@@ -90,9 +92,11 @@ impl StoreTx for SqlTx {
         .bind(&u.user_sync_id)
         .bind(&u.password_hash)
         .bind(at.0)
+        .bind(email_key(&u.email))
+        .bind(u.domain_username.as_deref().map(domain_username_key))
         .fetch_one(&mut *self.tx)
         .await
-        .map_err(|e| errors::map(e, "a user with that name"))?;
+        .map_err(|e| errors::map(e, "a user with that name, DOMAIN\\name or directory ID"))?;
         row.try_get("id").map_err(errors::db)
     }
 
@@ -100,7 +104,8 @@ impl StoreTx for SqlTx {
         sqlx::query(
             "UPDATE users SET domain_username = $1, first_name = $2, last_name = $3, email = $4, \
              role = $5, active = $6, deleted = $7, user_sync_id = $8, home_folder_id = $9, \
-             password_hash = $10 WHERE id = $11",
+             password_hash = $10, name = $12, name_key = $13, email_key = $14, \
+             domain_username_key = $15 WHERE id = $11",
         )
         .bind(&u.domain_username)
         .bind(&u.first_name)
@@ -113,9 +118,13 @@ impl StoreTx for SqlTx {
         .bind(u.home_folder_id)
         .bind(&u.password_hash)
         .bind(u.id)
+        .bind(&u.name)
+        .bind(u.name.to_lowercase())
+        .bind(email_key(&u.email))
+        .bind(u.domain_username.as_deref().map(domain_username_key))
         .execute(&mut *self.tx)
         .await
-        .map_err(errors::db)?;
+        .map_err(|e| errors::map(e, "a user with that name, DOMAIN\\name or directory ID"))?;
         Ok(())
     }
 

@@ -10,12 +10,13 @@ use anyhow::Context;
 use ferry_content_fs::LocalContentStore;
 use ferry_core::domain::Role;
 use ferry_core::service::NewUserRequest;
-use ferry_core::{Actor, Service, SystemClock};
+use ferry_core::ticket::parse_ticket_time;
+use ferry_core::{Actor, Clock, Service, SystemClock};
 use ferry_crypto::PasswordHasher;
 use ferry_http::wire::{AUDIT_COLUMNS, audit_record};
 use ferry_store_sql::{SqlStore, StoreOptions};
 
-use crate::cli::{AppCommand, AuditCommand, Command, ExportFormat, UserCommand};
+use crate::cli::{AppCommand, AuditCommand, Command, ExportFormat, TicketCommand, UserCommand};
 use crate::config::Settings;
 
 /// Opens the metadata store named by the settings and the content directory under the data
@@ -64,13 +65,35 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<ExitCod
         Command::User(c) => user(&service, &actor, c).await,
         Command::App(c) => app(&service, &actor, c).await,
         Command::Audit(c) => audit(&service, c).await,
+        Command::Ticket(c) => ticket(&service, c),
+        Command::SsoSync(args) => crate::directory_sync::run_once(&service, &actor, &args).await,
         Command::Serve(_) => unreachable!("serve is dispatched in main"),
     };
     store.close().await;
     outcome
 }
 
-fn read_password_line() -> anyhow::Result<String> {
+fn ticket(service: &Service, command: TicketCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TicketCommand::Issue { user, timestamp } => {
+            let settings = service.config().tickets.as_ref().context(
+                "ticket sign-in is not configured: set FERRY_SSO_SITE_NAME and FERRY_SSO_PASSWORD \
+                 (or the [sso] section of the configuration file)",
+            )?;
+            let at = match timestamp {
+                Some(t) => parse_ticket_time(&t).with_context(|| {
+                    format!("cannot read the time {t:?}: use MM/dd/yyyy HH:mm:ss or ISO 8601")
+                })?,
+                None => SystemClock.now(),
+            };
+            println!("{}", settings.issue(&user, at)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads one line of standard input: a password, without its line ending.
+pub fn read_password_line() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()

@@ -60,6 +60,66 @@ pub enum Command {
     /// Verify or export the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Single sign-on tickets (docs/sso-tickets.md).
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    /// Synchronise users with the members of one LDAP / Active Directory group.
+    SsoSync(SsoSyncArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TicketCommand {
+    /// Print a sealed ticket for a user, using the configured site name and shared password.
+    Issue {
+        /// `DOMAIN\name` of the user the ticket vouches for.
+        #[arg(long)]
+        user: String,
+        /// Date the ticket at this time instead of now (any accepted ticket time format).
+        #[arg(long)]
+        timestamp: Option<String>,
+    },
+}
+
+/// Where the directory is and how to sync with it.
+#[derive(Debug, Clone, Args)]
+pub struct SsoSyncArgs {
+    /// `ldap://host:port` or `ldaps://host:port`.
+    #[arg(long)]
+    pub ldap_url: String,
+    /// DN to bind as.
+    #[arg(long)]
+    pub bind_dn: String,
+    /// Read the bind password from the first line of standard input (otherwise from
+    /// FERRY_LDAP_BIND_PASSWORD).
+    #[arg(long)]
+    pub bind_password_stdin: bool,
+    /// Members outside this subtree are ignored.
+    #[arg(long)]
+    pub base_dn: String,
+    /// The group whose members become Ferry users.
+    #[arg(long)]
+    pub group_dn: String,
+    /// The DOMAIN of DOMAIN\name. Default: the first dc= of the base DN, uppercased.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Upgrade ldap:// with StartTLS.
+    #[arg(long)]
+    pub starttls: bool,
+    /// PEM file of the CA that signed the directory's certificate (default: system roots).
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Print what would change without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Refuse to deactivate more than this percentage of the synced users.
+    #[arg(long, default_value_t = 25)]
+    pub max_deactivate_percent: u32,
+    /// Apply even beyond --max-deactivate-percent (or when the group is empty).
+    #[arg(long)]
+    pub force: bool,
+    /// Seconds allowed for connecting and for each directory operation.
+    #[arg(long, default_value_t = 30)]
+    pub timeout_secs: u64,
 }
 
 #[derive(Debug, Args)]

@@ -25,13 +25,21 @@
 //! argon2_memory_kib = 19456
 //! argon2_iterations = 2
 //! argon2_parallelism = 1
+//!
+//! [sso]                       # ticket sign-in; FERRY_SSO_SITE_NAME / FERRY_SSO_PASSWORD win
+//! site_name = "files.example.com"
+//! password_file = "/etc/ferry/sso-password"   # or password = "…"
+//! max_age_seconds = 300
+//! clock_skew_seconds = 60
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
+use ferry_core::service::TicketSettings;
 use ferry_core::{LockoutPolicy, ServiceConfig};
-use ferry_crypto::PasswordParams;
+use ferry_crypto::{PasswordParams, TicketKey};
 use serde::Deserialize;
 
 use crate::cli::{GlobalArgs, LogFormat};
@@ -52,6 +60,19 @@ struct FileConfig {
     passwords: PasswordsSection,
     #[serde(default)]
     files: FilesSection,
+    #[serde(default)]
+    sso: SsoSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SsoSection {
+    site_name: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    max_age_seconds: Option<u32>,
+    clock_skew_seconds: Option<u32>,
+    sync: Option<crate::directory_sync::SyncSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +123,8 @@ pub struct Settings {
     pub passwords: PasswordParams,
     /// How often expired sessions are swept.
     pub sweep_interval_secs: u64,
+    /// Scheduled directory sync, if configured.
+    pub directory_sync: Option<crate::directory_sync::SyncSection>,
 }
 
 impl Settings {
@@ -142,6 +165,7 @@ impl Settings {
             Some(_) => anyhow::bail!("sessions.immutable_ttl_hours must be positive"),
             None => defaults.immutable_session_ttl_ms,
         };
+        let tickets = ticket_settings(&file.sso)?;
         let pw_defaults = PasswordParams::default();
         let p = &file.passwords;
         Ok(Settings {
@@ -160,6 +184,7 @@ impl Settings {
                     Some(_) => anyhow::bail!("files.purge_after_days must not be negative"),
                     None => defaults.purge_after_ms,
                 },
+                tickets,
                 ..defaults
             },
             passwords: PasswordParams {
@@ -168,8 +193,52 @@ impl Settings {
                 parallelism: p.argon2_parallelism.unwrap_or(pw_defaults.parallelism),
             },
             sweep_interval_secs: file.sessions.sweep_interval_seconds.unwrap_or(60).max(1),
+            directory_sync: file.sso.sync,
         })
     }
+}
+
+/// Ticket sign-in settings from the environment and the `[sso]` section; `None` when neither
+/// names a site and a password. The key is derived here, once (PBKDF2: a fraction of a second).
+fn ticket_settings(sso: &SsoSection) -> anyhow::Result<Option<Arc<TicketSettings>>> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let site_name = env("FERRY_SSO_SITE_NAME").or_else(|| sso.site_name.clone());
+    let password = match (env("FERRY_SSO_PASSWORD"), &sso.password, &sso.password_file) {
+        (Some(p), _, _) => Some(p),
+        (None, Some(p), None) => Some(p.clone()),
+        (None, None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read sso.password_file {}", path.display()))?
+                .trim_end_matches(['\r', '\n'])
+                .to_string(),
+        ),
+        (None, Some(_), Some(_)) => {
+            anyhow::bail!("sso.password and sso.password_file are alternatives; give one")
+        }
+        (None, None, None) => None,
+    };
+    let (site_name, password) = match (site_name, password) {
+        (None, None) => return Ok(None),
+        (Some(s), Some(p)) => (s.trim().to_string(), p),
+        _ => anyhow::bail!(
+            "ticket sign-in needs both a site name (FERRY_SSO_SITE_NAME or sso.site_name) and a \
+             shared password (FERRY_SSO_PASSWORD, sso.password or sso.password_file)"
+        ),
+    };
+    if site_name.is_empty() || site_name.chars().any(char::is_control) {
+        anyhow::bail!("the SSO site name is empty or has control characters");
+    }
+    if password.chars().count() < 16 {
+        anyhow::bail!("the SSO shared password must have at least 16 characters");
+    }
+    let secs =
+        |v: Option<u32>, default_ms: i64| v.map(|s| i64::from(s) * 1000).unwrap_or(default_ms);
+    Ok(Some(Arc::new(TicketSettings {
+        site_name,
+        key: TicketKey::derive(&password),
+        max_age_ms: secs(sso.max_age_seconds, TicketSettings::DEFAULT_MAX_AGE_MS),
+        max_skew_ms: secs(sso.clock_skew_seconds, TicketSettings::DEFAULT_MAX_SKEW_MS),
+    })))
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {

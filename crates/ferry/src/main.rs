@@ -7,6 +7,7 @@
 mod admin;
 mod cli;
 mod config;
+mod directory_sync;
 mod logging;
 mod serve;
 

@@ -35,6 +35,16 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         Duration::from_secs(settings.sweep_interval_secs),
     ));
 
+    if let Some(section) = settings.directory_sync.clone() {
+        crate::directory_sync::spawn_schedule(Arc::clone(&service), section)?;
+    }
+    match &service.config().tickets {
+        Some(t) => tracing::info!(site = %t.site_name, "ticket sign-in enabled"),
+        None => tracing::info!(
+            "ticket sign-in off: set FERRY_SSO_SITE_NAME and FERRY_SSO_PASSWORD to enable it"
+        ),
+    }
+
     let addr = args.http.unwrap_or(settings.http.clone());
     let listener = TcpListener::bind(&addr)
         .await

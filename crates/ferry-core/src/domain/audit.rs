@@ -75,6 +75,12 @@ pub enum Operation {
     UploadFailed,
     /// A deleted file's content was removed after the retention period.
     FilePurged,
+    /// A user's names, e-mail, role or directory identity changed (directory sync, CLI).
+    UserUpdated,
+    /// A disabled user was enabled again.
+    UserEnabled,
+    /// A directory sync ran; the detail holds its summary.
+    DirectorySynced,
 }
 
 impl Operation {
@@ -110,6 +116,9 @@ impl Operation {
             Operation::FileDeleted => "FileDeleted",
             Operation::UploadFailed => "UploadFailed",
             Operation::FilePurged => "FilePurged",
+            Operation::UserUpdated => "UserUpdated",
+            Operation::UserEnabled => "UserEnabled",
+            Operation::DirectorySynced => "DirectorySynced",
         }
     }
 }

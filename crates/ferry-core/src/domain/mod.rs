@@ -14,4 +14,4 @@ pub use file::{File, FileId, FileVersion};
 pub use folder::{ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Permissions};
 pub use group::{GroupId, UserGroup};
 pub use session::{Session, SessionData, SessionId};
-pub use user::{NewUser, Role, User, UserId};
+pub use user::{NewUser, Role, User, UserId, domain_username_key, email_key};

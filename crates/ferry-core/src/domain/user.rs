@@ -104,6 +104,17 @@ pub struct User {
     pub created_at: Timestamp,
 }
 
+/// The form in which e-mail addresses are compared: trimmed, ASCII letters folded to lowercase
+/// (domains are case-insensitive, and no mail system in practice tells `Ann@` from `ann@`).
+pub fn email_key(email: &str) -> String {
+    email.trim().to_ascii_lowercase()
+}
+
+/// The form in which `DOMAIN\name` is compared: Windows account names are case-insensitive.
+pub fn domain_username_key(domain_username: &str) -> String {
+    domain_username.trim().to_lowercase()
+}
+
 /// What is needed to create a user.
 #[derive(Debug, Clone)]
 pub struct NewUser {

@@ -3,9 +3,10 @@
 
 use super::{Actor, Service, optional_text};
 use crate::domain::{
-    Application, AuditEntry, NewUser, Operation, Outcome, Role, User, application,
+    Application, AuditEntry, NewUser, Operation, Outcome, Role, User, UserId, application,
 };
 use crate::error::{Error, Result};
+use crate::store::StoreTx;
 use crate::text;
 
 /// A user to create.
@@ -35,9 +36,17 @@ impl std::fmt::Debug for NewUserRequest {
     }
 }
 
+/// The user ID behind an actor, if it is a signed-in user.
+pub(crate) fn actor_user(actor: &Actor) -> Option<UserId> {
+    match actor {
+        Actor::Session(ctx) => Some(ctx.user.id),
+        Actor::Cli { .. } => None,
+    }
+}
+
 impl Service {
     /// Refuses actors who are not administrators.
-    fn require_admin(actor: &Actor) -> Result<()> {
+    pub(crate) fn require_admin(actor: &Actor) -> Result<()> {
         match actor {
             Actor::Cli { .. } => Ok(()),
             Actor::Session(ctx) if ctx.user.role.may_impersonate() => Ok(()),
@@ -71,10 +80,27 @@ impl Service {
             password_hash,
         };
         let mut tx = self.store.begin().await?;
+        let user = self
+            .insert_user_with_home(&mut tx, &|e| actor.stamp(e), &new, true, actor_user(actor))
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Inserts a validated user inside `tx`, audited (the "who" fields from `stamp`), with a
+    /// home folder if asked; returns it as stored.
+    pub(crate) async fn insert_user_with_home(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        stamp: &(dyn Fn(&mut AuditEntry) + Sync),
+        new: &NewUser,
+        with_home: bool,
+        by: Option<UserId>,
+    ) -> Result<User> {
         let now = self.clock.now();
-        let id = tx.insert_user(&new, now).await?;
+        let id = tx.insert_user(new, now).await?;
         let mut e = AuditEntry::new(Operation::UserCreated, Outcome::Success);
-        actor.stamp(&mut e);
+        stamp(&mut e);
         e.target_user_id = Some(id);
         e.path = Some(new.name.clone());
         tx.append_audit(now, e).await?;
@@ -82,12 +108,9 @@ impl Service {
             .user_by_id(id)
             .await?
             .ok_or_else(|| Error::Internal("user vanished after insert".into()))?;
-        let by = match actor {
-            Actor::Session(ctx) => Some(ctx.user.id),
-            Actor::Cli { .. } => None,
-        };
-        self.create_home(&mut tx, &mut user, by).await?;
-        tx.commit().await?;
+        if with_home {
+            self.create_home(tx, &mut user, by).await?;
+        }
         Ok(user)
     }
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit_trail;
+mod directory;
 mod files;
 mod folders;
 mod groups;
@@ -12,6 +13,7 @@ mod permissions;
 mod search;
 mod sessions;
 mod signin;
+mod tickets;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -27,12 +29,14 @@ use crate::store::MetadataStore;
 
 pub use admin::NewUserRequest;
 pub use audit_trail::{AuditVerification, BrokenLink};
+pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
 pub use files::{Download, FileView, MAX_PAGE, Upload, UploadRequest};
 pub use folders::FolderView;
 pub use lockout::LockoutPolicy;
 pub use permissions::GrantRequest;
 pub use search::SearchResult;
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
+pub use tickets::{TicketExRequest, TicketRequest, TicketSettings};
 
 /// Tunables of the Service. Defaults follow DESIGN.md.
 #[derive(Debug, Clone)]
@@ -46,6 +50,8 @@ pub struct ServiceConfig {
     pub max_concurrent_hashes: usize,
     /// How long a deleted file's content is kept before it is purged.
     pub purge_after_ms: i64,
+    /// Ticket sign-in; `None` turns it off.
+    pub tickets: Option<Arc<TicketSettings>>,
 }
 
 impl Default for ServiceConfig {
@@ -57,6 +63,7 @@ impl Default for ServiceConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             purge_after_ms: 30 * 24 * 3600 * 1000,
+            tickets: None,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Opening sessions: `Open`, `OpenImmutable`, `OpenImmutableImpersonate` and
-//! `OpenImmutableUserString` of spec 2.3.2 (the ticket sign-ins join them later).
+//! `OpenImmutableUserString` of spec 2.3.2 (the ticket sign-ins are in `tickets.rs`).
 //!
 //! The session rules (DESIGN.md §2):
 //! - a non-immutable sign-in replaces the user's previous non-immutable session for the same
@@ -73,16 +73,18 @@ pub struct ImpersonateRequest {
 }
 
 /// Who a new session is for and how it came about.
-struct NewSession<'a> {
-    user: &'a User,
-    app: &'a Application,
-    mode: OpenMode,
-    client_version: Option<String>,
-    client_ip: Option<String>,
-    impersonator_id: Option<UserId>,
-    external_user: Option<String>,
+pub(super) struct NewSession<'a> {
+    pub(super) user: &'a User,
+    pub(super) app: &'a Application,
+    pub(super) mode: OpenMode,
+    pub(super) client_version: Option<String>,
+    pub(super) client_ip: Option<String>,
+    pub(super) impersonator_id: Option<UserId>,
+    pub(super) external_user: Option<String>,
     /// Lock-out keys to clear on success.
-    clear_keys: Vec<LockoutKey>,
+    pub(super) clear_keys: Vec<LockoutKey>,
+    /// How the user proved who they are, when not by password (for the audit detail).
+    pub(super) proof: Option<&'static str>,
 }
 
 impl Service {
@@ -166,6 +168,7 @@ impl Service {
             impersonator_id: None,
             external_user: None,
             clear_keys,
+            proof: None,
         })
         .await
     }
@@ -228,13 +231,14 @@ impl Service {
             impersonator_id: Some(service.user.id),
             external_user: user_string,
             clear_keys: Vec::new(),
+            proof: None,
         })
         .await
     }
 
     /// Creates (or, for SFTP/FTPS immutable sign-ins, reuses) a session, in one change with
     /// the replaced sessions' removal and the audit records.
-    async fn start_session(&self, new: NewSession<'_>) -> Result<SessionData> {
+    pub(super) async fn start_session(&self, new: NewSession<'_>) -> Result<SessionData> {
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         let mut signin = AuditEntry::new(Operation::SignIn, Outcome::Success);
@@ -298,9 +302,12 @@ impl Service {
         };
         tx.insert_session(&session).await?;
         signin.session_tag = Some(session.id.tag());
-        if new.mode == OpenMode::Immutable {
-            signin.detail = Some("immutable".into());
-        }
+        signin.detail = match (new.proof, new.mode) {
+            (Some(proof), OpenMode::Immutable) => Some(format!("{proof}; immutable")),
+            (Some(proof), OpenMode::Replace) => Some(proof.to_string()),
+            (None, OpenMode::Immutable) => Some("immutable".into()),
+            (None, OpenMode::Replace) => None,
+        };
         tx.append_audit(now, signin).await?;
         for k in &new.clear_keys {
             tx.clear_lockout(&k.key).await?;

@@ -6,6 +6,7 @@ mod audit;
 mod files;
 mod folders;
 mod sessions;
+mod sso;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -134,6 +135,7 @@ pub struct Method {
 pub fn all() -> impl Iterator<Item = &'static Method> {
     sessions::METHODS
         .iter()
+        .chain(sso::METHODS.iter())
         .chain(folders::METHODS.iter())
         .chain(files::METHODS.iter())
         .chain(audit::METHODS.iter())

@@ -1,0 +1,397 @@
+//! Single sign-on by ticket: `OpenWithTicket`, `OpenImmutableWithTicket` and
+//! `OpenWithTicketEx` (spec 2.3.2.2–2.3.2.3, DESIGN.md §4, docs/sso-tickets.md).
+//!
+//! A ticket proves that the integrator's portal, which knows the shared password, vouched for
+//! a user a moment ago. Every way a ticket can fail (encoding, seal, XML, site, time window,
+//! unknown or disabled user) answers the same [`Error::TicketRefused`]; the reason goes to the
+//! log and the audit only, so a caller cannot probe which check failed.
+
+use std::sync::Arc;
+
+use ferry_crypto::TicketKey;
+
+use super::signin::NewSession;
+use super::{Caller, OpenMode, Service, optional_text};
+use crate::clock::Timestamp;
+use crate::domain::{
+    Application, AuditEntry, NewUser, Operation, Outcome, Role, SessionData, User,
+};
+use crate::error::{Error, Result};
+use crate::text;
+use crate::ticket::TicketClaims;
+
+/// What ticket sign-in needs: the site's name and the key derived from the shared password.
+#[derive(Debug)]
+pub struct TicketSettings {
+    /// The site name tickets must carry (compared case-insensitively, like host names).
+    pub site_name: String,
+    /// The sealing key, derived once from the shared password.
+    pub key: TicketKey,
+    /// How old a ticket may be.
+    pub max_age_ms: i64,
+    /// How far in the future a ticket's time may lie (the portal's clock may run ahead).
+    pub max_skew_ms: i64,
+}
+
+impl TicketSettings {
+    /// Default age limit: five minutes.
+    pub const DEFAULT_MAX_AGE_MS: i64 = 5 * 60 * 1000;
+    /// Default clock-skew allowance: one minute.
+    pub const DEFAULT_MAX_SKEW_MS: i64 = 60 * 1000;
+
+    /// Seals a ticket for `username` dated `at` (for `ferry ticket issue` and tests).
+    pub fn issue(&self, username: &str, at: Timestamp) -> Result<String> {
+        let claims = TicketClaims {
+            issued_at: at,
+            site_name: self.site_name.clone(),
+            username: username.trim().to_string(),
+        };
+        // What the server would refuse, it does not issue.
+        TicketClaims::parse(claims.to_xml().as_bytes())
+            .map_err(|e| Error::invalid(format!("user: {e}")))?;
+        Ok(self.key.seal(claims.to_xml().as_bytes()))
+    }
+
+    /// Opens and checks a ticket at time `now`; the error is the reason, for the log.
+    pub fn verify(
+        &self,
+        sealed: &str,
+        now: Timestamp,
+    ) -> std::result::Result<TicketClaims, String> {
+        let plaintext = self.key.open(sealed).map_err(|e| e.to_string())?;
+        let claims = TicketClaims::parse(&plaintext).map_err(|e| e.to_string())?;
+        if !claims.site_name.eq_ignore_ascii_case(&self.site_name) {
+            return Err("ticket is for another site".into());
+        }
+        let age = now.0 - claims.issued_at.0;
+        if age > self.max_age_ms {
+            return Err(format!("ticket expired ({} s old)", age / 1000));
+        }
+        if -age > self.max_skew_ms {
+            return Err(format!("ticket dated {} s in the future", -age / 1000));
+        }
+        Ok(claims)
+    }
+}
+
+/// `OpenWithTicket(ticket, applicationID, clientVersion?)` and its immutable twin.
+#[derive(Clone)]
+pub struct TicketRequest {
+    /// The sealed ticket.
+    pub ticket: String,
+    /// `applicationID`.
+    pub application_id: i64,
+    /// `clientVersion`.
+    pub client_version: Option<String>,
+    /// Replace (`OpenWithTicket`) or immutable (`OpenImmutableWithTicket`).
+    pub mode: OpenMode,
+}
+
+impl std::fmt::Debug for TicketRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TicketRequest")
+            .field("ticket", &"<redacted>")
+            .field("application_id", &self.application_id)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `OpenWithTicketEx(ticket, EmailAddress, FirstName, LastName, applicationID, ClientVersion)`.
+#[derive(Clone)]
+pub struct TicketExRequest {
+    /// The sealed ticket (its user name is ignored).
+    pub ticket: String,
+    /// `EmailAddress`: who signs in.
+    pub email: String,
+    /// `FirstName`, used when the user is created.
+    pub first_name: String,
+    /// `LastName`, used when the user is created.
+    pub last_name: String,
+    /// `applicationID`.
+    pub application_id: i64,
+    /// `ClientVersion`.
+    pub client_version: Option<String>,
+}
+
+impl std::fmt::Debug for TicketExRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TicketExRequest")
+            .field("ticket", &"<redacted>")
+            .field("email", &self.email)
+            .field("application_id", &self.application_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shared first steps of both ticket sign-ins.
+struct Checked {
+    app: Application,
+    client_version: Option<String>,
+    client_ip: Option<String>,
+}
+
+impl Service {
+    /// The ticket settings, or the "not configured" error.
+    fn ticket_settings(&self) -> Result<&Arc<TicketSettings>> {
+        self.config
+            .tickets
+            .as_ref()
+            .ok_or(Error::TicketsNotConfigured)
+    }
+
+    /// Seals a ticket for `username`, dated now (for `ferry ticket issue`).
+    pub fn issue_ticket(&self, username: &str) -> Result<String> {
+        self.ticket_settings()?.issue(username, self.clock.now())
+    }
+
+    /// Audits a refused ticket sign-in and answers the one ticket error.
+    async fn refuse_ticket(
+        &self,
+        how: &str,
+        reason: &str,
+        checked: &Checked,
+        user: Option<&User>,
+    ) -> Result<Error> {
+        tracing::warn!(how, reason, "ticket sign-in refused");
+        let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
+        e.application_id = Some(checked.app.id);
+        e.client_version = checked.client_version.clone();
+        e.client_ip = checked.client_ip.clone();
+        e.user_id = user.map(|u| u.id);
+        e.detail = Some(format!("{how}: {reason}"));
+        self.audit_alone(e).await?;
+        Ok(Error::TicketRefused)
+    }
+
+    /// Checks the configuration, the client version and the application; audits a refused
+    /// application like a password sign-in does.
+    async fn ticket_preamble(
+        &self,
+        how: &str,
+        application_id: i64,
+        client_version: Option<String>,
+        caller: &Caller,
+    ) -> Result<Checked> {
+        self.ticket_settings()?;
+        let client_version = optional_text(
+            "clientVersion",
+            client_version.or_else(|| caller.client_version.clone()),
+            text::MAX_CLIENT_VERSION,
+        )?;
+        let client_ip = caller.ip.map(|ip| ip.to_canonical().to_string());
+        match self.usable_application(application_id).await {
+            Ok(app) => Ok(Checked {
+                app,
+                client_version,
+                client_ip,
+            }),
+            Err(err) => {
+                let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
+                e.application_id = Some(application_id);
+                e.client_version = client_version;
+                e.client_ip = client_ip;
+                e.detail = Some(format!("{how}: unknown or disabled application"));
+                self.audit_alone(e).await?;
+                Err(err)
+            }
+        }
+    }
+
+    /// `OpenWithTicket` / `OpenImmutableWithTicket`: signs in the active user whose
+    /// `DomainUsername` the ticket names, exactly as `Open` would.
+    pub async fn open_with_ticket(
+        &self,
+        req: TicketRequest,
+        caller: &Caller,
+    ) -> Result<SessionData> {
+        const HOW: &str = "OpenWithTicket";
+        let checked = self
+            .ticket_preamble(HOW, req.application_id, req.client_version, caller)
+            .await?;
+        let settings = self.ticket_settings()?;
+        let claims = match settings.verify(&req.ticket, self.clock.now()) {
+            Ok(c) => c,
+            Err(reason) => return Err(self.refuse_ticket(HOW, &reason, &checked, None).await?),
+        };
+        let user = match self.store.user_by_domain_username(&claims.username).await? {
+            Some(u) if u.active && !u.deleted => u,
+            Some(u) => {
+                return Err(self
+                    .refuse_ticket(HOW, "user disabled", &checked, Some(&u))
+                    .await?);
+            }
+            None => {
+                let reason = format!("no user has DomainUsername {:?}", claims.username);
+                return Err(self.refuse_ticket(HOW, &reason, &checked, None).await?);
+            }
+        };
+        self.start_session(NewSession {
+            user: &user,
+            app: &checked.app,
+            mode: req.mode,
+            client_version: checked.client_version,
+            client_ip: checked.client_ip,
+            impersonator_id: None,
+            external_user: None,
+            clear_keys: Vec::new(),
+            proof: Some("ticket"),
+        })
+        .await
+    }
+
+    /// `OpenWithTicketEx`: the ticket only proves freshness and knowledge of the password;
+    /// the user is the one with `EmailAddress`, created (Member, with a home folder) if none.
+    pub async fn open_with_ticket_ex(
+        &self,
+        req: TicketExRequest,
+        caller: &Caller,
+    ) -> Result<SessionData> {
+        const HOW: &str = "OpenWithTicketEx";
+        text::required("EmailAddress", &req.email, text::MAX_EMAIL)?;
+        text::email("EmailAddress", &req.email)?;
+        text::plain("FirstName", &req.first_name, text::MAX_PERSON_NAME)?;
+        text::plain("LastName", &req.last_name, text::MAX_PERSON_NAME)?;
+        let checked = self
+            .ticket_preamble(HOW, req.application_id, req.client_version.clone(), caller)
+            .await?;
+        let settings = self.ticket_settings()?;
+        if let Err(reason) = settings.verify(&req.ticket, self.clock.now()) {
+            return Err(self.refuse_ticket(HOW, &reason, &checked, None).await?);
+        }
+        let email = req.email.trim().to_string();
+
+        // Two passes at most: a concurrent first sign-in with the same address may create
+        // the user between our lookup and our insert.
+        let mut user = None;
+        for _ in 0..2 {
+            let mut found = self.store.users_by_email(&email).await?;
+            match found.len() {
+                0 => match self.create_ticket_user(&req, &email, &checked).await {
+                    Ok(u) => {
+                        user = Some(u);
+                        break;
+                    }
+                    Err(Error::AlreadyExists(_)) => continue,
+                    Err(e) => return Err(e),
+                },
+                1 => {
+                    user = found.pop();
+                    break;
+                }
+                _ => {
+                    let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
+                    e.application_id = Some(checked.app.id);
+                    e.client_ip = checked.client_ip.clone();
+                    e.detail = Some(format!("{HOW}: {} users share the e-mail", found.len()));
+                    self.audit_alone(e).await?;
+                    return Err(Error::AmbiguousEmail);
+                }
+            }
+        }
+        let user = user.ok_or_else(|| {
+            Error::Internal("user creation kept colliding in OpenWithTicketEx".into())
+        })?;
+        if !user.active {
+            return Err(self
+                .refuse_ticket(HOW, "user disabled", &checked, Some(&user))
+                .await?);
+        }
+        self.start_session(NewSession {
+            user: &user,
+            app: &checked.app,
+            mode: OpenMode::Replace,
+            client_version: checked.client_version,
+            client_ip: checked.client_ip,
+            impersonator_id: None,
+            external_user: None,
+            clear_keys: Vec::new(),
+            proof: Some("ticket (e-mail)"),
+        })
+        .await
+    }
+
+    /// Creates the user `OpenWithTicketEx` names by e-mail: login name from the address, made
+    /// unique with a numeric suffix if a local user already has it.
+    async fn create_ticket_user(
+        &self,
+        req: &TicketExRequest,
+        email: &str,
+        checked: &Checked,
+    ) -> Result<User> {
+        let base = login_name_from_email(email);
+        let mut last_err = None;
+        for n in 1..=20 {
+            let name = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            if self.store.user_by_name(&name).await?.is_some() {
+                continue;
+            }
+            let new = NewUser {
+                name,
+                domain_username: None,
+                first_name: req.first_name.trim().to_string(),
+                last_name: req.last_name.trim().to_string(),
+                email: email.to_string(),
+                role: Role::Member,
+                active: true,
+                user_sync_id: None,
+                password_hash: None,
+            };
+            let stamp = |e: &mut AuditEntry| {
+                e.application_id = Some(checked.app.id);
+                e.client_version = checked.client_version.clone();
+                e.client_ip = checked.client_ip.clone();
+                e.detail = Some("created by OpenWithTicketEx".into());
+            };
+            let mut tx = self.store.begin().await?;
+            match self
+                .insert_user_with_home(&mut tx, &stamp, &new, true, None)
+                .await
+            {
+                Ok(user) => {
+                    tx.commit().await?;
+                    return Ok(user);
+                }
+                Err(e @ Error::AlreadyExists(_)) => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| Error::AlreadyExists("a user with that name".into())))
+    }
+}
+
+/// A login name made from an e-mail address: the characters login names allow, at most 56 of
+/// them (room for a suffix), never starting with `.` or `-`.
+fn login_name_from_email(email: &str) -> String {
+    let kept: String = email
+        .chars()
+        .filter(|c| c.is_alphanumeric() || ".-_@+".contains(*c))
+        .take(56)
+        .collect();
+    let kept = kept.trim_start_matches(['.', '-']).to_string();
+    if kept.is_empty() { "user".into() } else { kept }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_names_from_addresses_are_valid() {
+        for email in [
+            "ann@example.com",
+            "-o'brien@example.com",
+            "ünïcødé@exämple.de",
+            &format!("{}@example.com", "x".repeat(200)),
+            "'''@x",
+        ] {
+            let name = login_name_from_email(email);
+            text::user_name("name", &name).unwrap();
+            text::user_name("name", &format!("{name}-20")).unwrap();
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Directory sync from the command line (`ferry sso-sync`) and on a schedule inside `serve`
+//! (`[sso.sync]` in the configuration file). Reading the group is `ferry-ldap`'s job; the plan
+//! and its all-or-nothing application are the Service's.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ferry_core::service::{SyncOptions, SyncSummary};
+use ferry_core::{Actor, Service};
+use ferry_ldap::LdapSource;
+use serde::Deserialize;
+
+use crate::cli::SsoSyncArgs;
+
+/// `[sso.sync]`: a directory sync that `serve` runs on a schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    ldap_url: String,
+    bind_dn: String,
+    bind_password_file: PathBuf,
+    base_dn: String,
+    group_dn: String,
+    domain: Option<String>,
+    #[serde(default)]
+    starttls: bool,
+    ca_file: Option<PathBuf>,
+    #[serde(default = "default_interval")]
+    interval_minutes: u64,
+    #[serde(default = "default_share")]
+    max_deactivate_percent: u32,
+}
+
+fn default_interval() -> u64 {
+    60
+}
+fn default_share() -> u32 {
+    25
+}
+
+/// The DOMAIN of `DOMAIN\name` when none is given: the first `dc=` of the base DN.
+fn domain_from_base_dn(base_dn: &str) -> Option<String> {
+    base_dn.split(',').find_map(|rdn| {
+        let (k, v) = rdn.split_once('=')?;
+        (k.trim().eq_ignore_ascii_case("dc") && !v.trim().is_empty())
+            .then(|| v.trim().to_uppercase())
+    })
+}
+
+/// One sync, then a summary on standard output. Exit status 0 when applied (or planned, for a
+/// dry run), 1 on any error, in which case nothing changed.
+pub async fn run_once(
+    service: &Service,
+    actor: &Actor,
+    args: &SsoSyncArgs,
+) -> anyhow::Result<ExitCode> {
+    let bind_password = if args.bind_password_stdin {
+        crate::admin::read_password_line()?
+    } else {
+        std::env::var("FERRY_LDAP_BIND_PASSWORD").context(
+            "give the bind password on standard input (--bind-password-stdin) or in FERRY_LDAP_BIND_PASSWORD",
+        )?
+    };
+    let domain = match &args.domain {
+        Some(d) => d.clone(),
+        None => domain_from_base_dn(&args.base_dn)
+            .context("the base DN has no dc= component: give --domain")?,
+    };
+    let source = LdapSource {
+        url: args.ldap_url.clone(),
+        bind_dn: args.bind_dn.clone(),
+        bind_password,
+        base_dn: args.base_dn.clone(),
+        group_dn: args.group_dn.clone(),
+        starttls: args.starttls,
+        ca_file: args.ca_file.clone(),
+        timeout: Duration::from_secs(args.timeout_secs.max(1)),
+    };
+    let opts = SyncOptions {
+        domain,
+        dry_run: args.dry_run,
+        max_deactivate_percent: args.max_deactivate_percent,
+        force: args.force,
+    };
+    let summary = sync(service, actor, &source, &opts).await?;
+    print_summary(&summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn sync(
+    service: &Service,
+    actor: &Actor,
+    source: &LdapSource,
+    opts: &SyncOptions,
+) -> anyhow::Result<SyncSummary> {
+    let members = source
+        .read_members()
+        .await
+        .context("cannot read the directory group; nothing was changed")?;
+    Ok(service.sync_directory(actor, members, opts).await?)
+}
+
+fn print_summary(s: &SyncSummary) {
+    let list = |label: &str, names: &[String]| {
+        for n in names {
+            println!("{label:<12} {n}");
+        }
+    };
+    list("created", &s.created);
+    list("updated", &s.updated);
+    list("deactivated", &s.deactivated);
+    list("conflict", &s.conflicts);
+    println!("{s}");
+}
+
+/// Runs the configured sync every `interval_minutes`, logging each outcome; failures leave
+/// everything as it was and are retried at the next tick.
+pub fn spawn_schedule(service: Arc<Service>, section: SyncSection) -> anyhow::Result<()> {
+    let bind_password = std::fs::read_to_string(&section.bind_password_file)
+        .with_context(|| {
+            format!(
+                "cannot read sso.sync.bind_password_file {}",
+                section.bind_password_file.display()
+            )
+        })?
+        .trim_end_matches(['\r', '\n'])
+        .to_string();
+    let domain = match &section.domain {
+        Some(d) => d.clone(),
+        None => domain_from_base_dn(&section.base_dn)
+            .context("sso.sync.base_dn has no dc= component: set sso.sync.domain")?,
+    };
+    let source = LdapSource {
+        url: section.ldap_url.clone(),
+        bind_dn: section.bind_dn.clone(),
+        bind_password,
+        base_dn: section.base_dn.clone(),
+        group_dn: section.group_dn.clone(),
+        starttls: section.starttls,
+        ca_file: section.ca_file.clone(),
+        timeout: Duration::from_secs(30),
+    };
+    let opts = SyncOptions {
+        domain,
+        dry_run: false,
+        max_deactivate_percent: section.max_deactivate_percent,
+        force: false,
+    };
+    let every = Duration::from_secs(section.interval_minutes.max(1) * 60);
+    tokio::spawn(async move {
+        let actor = Actor::Cli {
+            os_user: Some("scheduled directory sync".into()),
+        };
+        loop {
+            match sync(&service, &actor, &source, &opts).await {
+                Ok(summary) => tracing::info!(%summary, "scheduled directory sync"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "scheduled directory sync failed")
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_defaults_to_the_first_dc() {
+        assert_eq!(
+            domain_from_base_dn("ou=People, DC=corp,dc=example,dc=com").as_deref(),
+            Some("CORP")
+        );
+        assert_eq!(domain_from_base_dn("o=Example"), None);
+    }
+}

@@ -58,9 +58,10 @@ impl std::fmt::Debug for LdapSource {
 /// Why the group could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LdapError {
-    /// Connecting, TLS, binding or searching failed.
+    /// Connecting, TLS, binding or searching failed. (Not marked as the error's source: its
+    /// text already says everything, and a chain would repeat it.)
     #[error("LDAP: {0}")]
-    Ldap(#[from] ldap3::LdapError),
+    Ldap(ldap3::LdapError),
     /// The CA file could not be read or holds no certificate.
     #[error("CA file: {0}")]
     CaFile(String),
@@ -70,6 +71,12 @@ pub enum LdapError {
     /// More than [`MAX_MEMBERS`] members.
     #[error("the group has more than {MAX_MEMBERS} members")]
     TooManyMembers,
+}
+
+impl From<ldap3::LdapError> for LdapError {
+    fn from(e: ldap3::LdapError) -> Self {
+        LdapError::Ldap(e)
+    }
 }
 
 const GROUP_CLASSES: [&str; 4] = ["group", "groupofnames", "groupofuniquenames", "posixgroup"];
@@ -242,8 +249,9 @@ fn person(entry: &SearchEntry) -> Option<DirectoryEntry> {
         .and_then(|raw| ad_guid(raw))
         .or_else(|| {
             // objectGUID may also arrive as text if the server returned it as such.
-            first(entry, "objectGUID")
-                .and_then(|s| (s.len() == 16).then(|| ad_guid(s.as_bytes())).flatten())
+            attr_values(entry, "objectGUID")
+                .first()
+                .and_then(|s| ad_guid(s.as_bytes()))
         })
         .or_else(|| first(entry, "entryUUID").map(|s| s.to_ascii_lowercase()))?;
     let account = first(entry, "sAMAccountName").or_else(|| first(entry, "uid"))?;

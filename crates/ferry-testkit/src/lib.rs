@@ -1,5 +1,6 @@
 //! Test support shared by Ferry's test suites: the two metadata-store engines as test
-//! parameters, a throwaway PostgreSQL cluster per test process, and free loopback ports.
+//! parameters, a throwaway PostgreSQL cluster per test process, a throwaway OpenLDAP slapd
+//! per test, and free loopback ports.
 //!
 //! PostgreSQL: if `FERRY_TEST_DATABASE_URL` names a server (`postgres://user@host:port/db`),
 //! each test gets a fresh database on it. Otherwise the first test that needs PostgreSQL starts
@@ -8,11 +9,13 @@
 //! PostgreSQL is a test failure, never a skip.
 
 mod postgres;
+pub mod slapd;
 
 use std::net::TcpListener;
 use std::path::Path;
 
 pub use postgres::PgCluster;
+pub use slapd::Slapd;
 
 /// A metadata-store engine to run a test against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -127,6 +127,9 @@ pub struct ServeArgs {
     /// HTTP listen address. Default: 127.0.0.1:8080
     #[arg(long, env = "FERRY_HTTP")]
     pub http: Option<String>,
+    /// FTPS listen address (explicit AUTH TLS); 0 turns FTPS off. Default: 127.0.0.1:2121
+    #[arg(long, env = "FERRY_FTPS")]
+    pub ftps: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,6 +31,16 @@
 //! password_file = "/etc/ferry/sso-password"   # or password = "…"
 //! max_age_seconds = 300
 //! clock_skew_seconds = 60
+//!
+//! [ftps]                      # serve --ftps / FERRY_FTPS win over listen
+//! listen = "127.0.0.1:2121"   # "0": off
+//! passive_ports = "50000-50100"
+//! passive_address = "203.0.113.7"
+//! cert_file = "/etc/ferry/ftps.pem"           # default: self-signed, kept in the data directory
+//! key_file = "/etc/ferry/ftps.key"
+//! idle_timeout_seconds = 600
+//! max_connections_per_ip = 50
+//! allow_plain_data = false
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -62,6 +72,31 @@ struct FileConfig {
     files: FilesSection,
     #[serde(default)]
     sso: SsoSection,
+    #[serde(default)]
+    ftps: FtpsSection,
+}
+
+/// `[ftps]`: the FTPS front end.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FtpsSection {
+    /// Listen address; "0" turns FTPS off.
+    pub listen: Option<String>,
+    /// Passive data ports, "FIRST-LAST".
+    pub passive_ports: Option<String>,
+    /// IPv4 address advertised in PASV replies (behind NAT).
+    pub passive_address: Option<std::net::Ipv4Addr>,
+    /// PEM certificate chain; with `key_file`. Default: a self-signed pair in the data directory.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key.
+    pub key_file: Option<PathBuf>,
+    /// Idle control connections are closed after this.
+    pub idle_timeout_seconds: Option<u64>,
+    /// Most simultaneous control connections from one address.
+    pub max_connections_per_ip: Option<usize>,
+    /// Allow data connections without TLS (logins always need TLS).
+    #[serde(default)]
+    pub allow_plain_data: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -125,6 +160,8 @@ pub struct Settings {
     pub sweep_interval_secs: u64,
     /// Scheduled directory sync, if configured.
     pub directory_sync: Option<crate::directory_sync::SyncSection>,
+    /// The FTPS front end.
+    pub ftps: FtpsSection,
 }
 
 impl Settings {
@@ -194,6 +231,7 @@ impl Settings {
             },
             sweep_interval_secs: file.sessions.sweep_interval_seconds.unwrap_or(60).max(1),
             directory_sync: file.sso.sync,
+            ftps: file.ftps,
         })
     }
 }

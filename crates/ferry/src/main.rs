@@ -8,6 +8,7 @@ mod admin;
 mod cli;
 mod config;
 mod directory_sync;
+mod ftps;
 mod logging;
 mod serve;
 
@@ -38,8 +39,9 @@ async fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
     let settings = config::Settings::resolve(&cli.global)?;
     let default_filter = match cli.command {
         // sqlx reports PostgreSQL notices (such as "relation already exists, skipping" from
-        // the migrator) at info; they are noise for an operator.
-        cli::Command::Serve(_) => "info,sqlx=warn",
+        // the migrator) at info, and libunftp logs every command with its whole session state
+        // at info; both are noise for an operator.
+        cli::Command::Serve(_) => "info,sqlx=warn,libunftp=warn",
         _ => "warn",
     };
     logging::init(settings.log_format, default_filter);

@@ -45,6 +45,8 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         ),
     }
 
+    crate::ftps::start(Arc::clone(&service), &settings, args.ftps.clone()).await?;
+
     let addr = args.http.unwrap_or(settings.http.clone());
     let listener = TcpListener::bind(&addr)
         .await

@@ -140,18 +140,39 @@ impl Service {
         let inherited = self
             .require(ctx, parent, Permissions::SHOW, Operation::AccessDenied)
             .await?;
+        self.visible_children(ctx, parent, inherited, false).await
+    }
+
+    /// The children of `parent` the caller may see (Show), given the bits they hold on
+    /// `parent` (which inheriting children add to their own grants). With `navigation`, the
+    /// tree's navigation folders (`Home`, `Shared`) count as visible to everyone, holding Show.
+    pub(crate) async fn visible_children(
+        &self,
+        ctx: &SessionContext,
+        parent: FolderId,
+        inherited: Permissions,
+        navigation: bool,
+    ) -> Result<Vec<FolderView>> {
         let admin = ctx.user.role.may_impersonate();
         let children = self.store.child_folders(parent, ctx.user.id).await?;
         Ok(children
             .into_iter()
             .filter_map(|(folder, granted)| {
-                let effective = if admin {
+                let mut effective = if admin {
                     Permissions::ALL
                 } else if folder.inherit_permissions {
                     granted.union(inherited)
                 } else {
                     granted
                 };
+                if navigation
+                    && matches!(
+                        folder.folder_type,
+                        FolderType::Root | FolderType::HomeRoot | FolderType::FolderRoot
+                    )
+                {
+                    effective = effective.union(Permissions::SHOW);
+                }
                 effective
                     .contains(Permissions::SHOW)
                     .then_some(FolderView { folder, effective })

@@ -14,6 +14,7 @@ mod search;
 mod sessions;
 mod signin;
 mod tickets;
+mod tree;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use permissions::GrantRequest;
 pub use search::SearchResult;
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 pub use tickets::{TicketExRequest, TicketRequest, TicketSettings};
+pub use tree::{MAX_PATH_BYTES, TreeListing, TreeNode, path_names};
 
 /// Tunables of the Service. Defaults follow DESIGN.md.
 #[derive(Debug, Clone)]

@@ -28,6 +28,8 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     /// The metadata database.
     pub database_url: String,
+    /// `127.0.0.1:PORT` of FTPS, when the configuration turned it on (`[ftps]`).
+    pub ftps: Option<String>,
     agent: ureq::Agent,
 }
 
@@ -66,9 +68,15 @@ impl Server {
 
     /// A server over an existing database.
     pub fn start_in(dir: tempfile::TempDir, database_url: String, extra: &str) -> Server {
+        // FTPS is off unless a test configures it (its default port would collide).
+        let ftps_off = if extra.contains("[ftps]") {
+            ""
+        } else {
+            "[ftps]\nlisten = \"0\"\n"
+        };
         std::fs::write(
             dir.path().join("ferry.toml"),
-            format!("{extra}\n{TEST_CONFIG}"),
+            format!("{extra}\n{ftps_off}{TEST_CONFIG}"),
         )
         .unwrap();
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
@@ -78,10 +86,17 @@ impl Server {
             .stderr(log)
             .spawn()
             .expect("cannot start ferry");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut ftps = None;
+        loop {
+            line.clear();
+            out.read_line(&mut line).unwrap();
+            match line.trim().strip_prefix("ferry: ftps on ") {
+                Some(rest) => ftps = rest.split(' ').next().map(str::to_string),
+                None => break,
+            }
+        }
         let Some(base) = line.trim().strip_prefix("ferry: listening on ") else {
             let _ = child.wait();
             panic!(
@@ -98,6 +113,7 @@ impl Server {
             child: Some(child),
             dir,
             database_url,
+            ftps,
             agent,
         }
     }

@@ -1,0 +1,173 @@
+//! The folder tree as file-transfer protocols see it: paths like `/Home/ann/reports/q3.pdf`
+//! resolved to folders and files, and directory listings. SFTP and FTPS use this one mapping,
+//! so both show the same tree with the same permission bits as the JSON API.
+//!
+//! `/` is the root folder. The root, `Home` and `Shared` are *navigation folders*: everyone may
+//! list them and pass through them, and a listing shows only the children the caller may see
+//! (Show). Below them a folder must be visible to be listed or passed through, and files appear
+//! where the caller holds Read. Paths are resolved lexically: `.` is skipped, `..` goes up
+//! (never above `/`), empty components (`//`) are ignored. Names are compared as everywhere in
+//! Ferry (Unicode NFC, case-insensitively); nothing here ever becomes an OS path.
+
+use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
+use crate::domain::Permissions;
+use crate::error::{Error, Result};
+use crate::text;
+
+/// Longest path accepted, in bytes.
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// What a path names.
+#[derive(Debug, Clone)]
+pub enum TreeNode {
+    /// A folder, with the caller's bits on it.
+    Folder(FolderView),
+    /// A file (current version), with the caller's bits on its folder.
+    File(FileView),
+}
+
+/// A folder's contents as a listing shows them.
+#[derive(Debug, Clone, Default)]
+pub struct TreeListing {
+    /// Child folders the caller may see.
+    pub folders: Vec<FolderView>,
+    /// Files, if the caller holds Read on the folder.
+    pub files: Vec<FileView>,
+}
+
+/// Splits a path into its names, resolving `.`, `..` and empty components.
+pub fn path_names(path: &str) -> Result<Vec<String>> {
+    if path.len() > MAX_PATH_BYTES {
+        return Err(Error::invalid(format!(
+            "the path is longer than {MAX_PATH_BYTES} bytes"
+        )));
+    }
+    if path.contains('\0') {
+        return Err(Error::invalid("the path contains a NUL character"));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                names.pop();
+            }
+            name => names.push(name.to_string()),
+        }
+    }
+    Ok(names)
+}
+
+impl Service {
+    /// The root folder as the top of the tree.
+    async fn tree_root(&self, ctx: &SessionContext) -> Result<FolderView> {
+        self.root_folder(ctx).await
+    }
+
+    /// The visible child folder of `parent` with this name, if any.
+    async fn tree_child(
+        &self,
+        ctx: &SessionContext,
+        parent: &FolderView,
+        name: &str,
+    ) -> Result<Option<FolderView>> {
+        let key = match text::item_name("name", name) {
+            Ok((_, key)) => key,
+            // A name no item can have names nothing.
+            Err(_) => return Ok(None),
+        };
+        let children = self
+            .visible_children(ctx, parent.folder.id, parent.effective, true)
+            .await?;
+        Ok(children
+            .into_iter()
+            .find(|c| text::item_key(&c.folder.name) == key))
+    }
+
+    /// Resolves a path to the folder or file it names. Folders the caller may not see and
+    /// files in folders they may not read are reported as not found.
+    pub async fn tree_resolve(&self, ctx: &SessionContext, path: &str) -> Result<TreeNode> {
+        let names = path_names(path)?;
+        let mut current = self.tree_root(ctx).await?;
+        for (i, name) in names.iter().enumerate() {
+            if let Some(child) = self.tree_child(ctx, &current, name).await? {
+                current = child;
+                continue;
+            }
+            if i + 1 == names.len() && current.effective.contains(Permissions::READ) {
+                return match self.file_by_name(ctx, current.folder.id, name).await {
+                    Ok(file) => Ok(TreeNode::File(file)),
+                    Err(Error::InvalidArgument(_)) => Err(Error::FileNotFound),
+                    Err(e) => Err(e),
+                };
+            }
+            return Err(if i + 1 == names.len() {
+                Error::FileNotFound
+            } else {
+                Error::FolderNotFound
+            });
+        }
+        Ok(TreeNode::Folder(current))
+    }
+
+    /// Resolves the folder that holds (or would hold) the last name of `path`, and that name.
+    pub async fn tree_parent(
+        &self,
+        ctx: &SessionContext,
+        path: &str,
+    ) -> Result<(FolderView, String)> {
+        let mut names = path_names(path)?;
+        let name = names
+            .pop()
+            .ok_or_else(|| Error::invalid("the path names the root"))?;
+        match self.tree_resolve(ctx, &names.join("/")).await? {
+            TreeNode::Folder(folder) => Ok((folder, name)),
+            TreeNode::File(_) => Err(Error::FolderNotFound),
+        }
+    }
+
+    /// A folder's listing: visible child folders, and files where the caller holds Read.
+    pub async fn tree_list(
+        &self,
+        ctx: &SessionContext,
+        folder: &FolderView,
+    ) -> Result<TreeListing> {
+        let mut listing = TreeListing {
+            folders: self
+                .visible_children(ctx, folder.folder.id, folder.effective, true)
+                .await?,
+            files: Vec::new(),
+        };
+        if folder.effective.contains(Permissions::READ) {
+            let mut skip = 0;
+            loop {
+                let page = self.files(ctx, folder.folder.id, skip, MAX_PAGE).await?;
+                let n = page.len() as i64;
+                listing.files.extend(page);
+                if n < MAX_PAGE {
+                    break;
+                }
+                skip += n;
+            }
+        }
+        Ok(listing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_lexically_and_never_above_the_root() {
+        assert_eq!(path_names("/").unwrap(), Vec::<String>::new());
+        assert_eq!(path_names("//Home/./ann//x").unwrap(), ["Home", "ann", "x"]);
+        assert_eq!(
+            path_names("/../../Home/ann/../bob").unwrap(),
+            ["Home", "bob"]
+        );
+        assert_eq!(path_names("Home\\..\\x").unwrap(), ["Home\\..\\x"]);
+        assert!(path_names("/a\0b").is_err());
+        assert!(path_names(&"a/".repeat(3000)).is_err());
+    }
+}

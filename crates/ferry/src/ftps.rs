@@ -1,0 +1,119 @@
+//! Starting the FTPS front end from the settings: listen address, TLS identity (configured,
+//! or generated once and kept in the data directory, its fingerprint printed), passive ports.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ferry_core::Service;
+use ferry_ftps::{FtpsServer, FtpsSettings};
+
+use crate::config::{FtpsSection, Settings};
+
+/// Default passive data ports.
+const DEFAULT_PASSIVE_PORTS: (u16, u16) = (50000, 50100);
+
+fn passive_ports(text: Option<&str>) -> anyhow::Result<std::ops::RangeInclusive<u16>> {
+    let Some(text) = text else {
+        return Ok(DEFAULT_PASSIVE_PORTS.0..=DEFAULT_PASSIVE_PORTS.1);
+    };
+    let parsed = text
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?)));
+    match parsed {
+        Some((first, last)) if first > 0 && first <= last => Ok(first..=last),
+        _ => anyhow::bail!("ftps.passive_ports must be FIRST-LAST, e.g. 50000-50100"),
+    }
+}
+
+/// Binds FTPS unless it is off; returns the running task's address.
+pub async fn start(
+    service: Arc<Service>,
+    settings: &Settings,
+    listen: Option<String>,
+) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    let section: &FtpsSection = &settings.ftps;
+    let addr = listen
+        .or_else(|| section.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:2121".into());
+    if addr.trim() == "0" {
+        tracing::info!("FTPS off");
+        return Ok(None);
+    }
+    let configured = match (&section.cert_file, &section.key_file) {
+        (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+        (None, None) => None,
+        _ => anyhow::bail!("ftps.cert_file and ftps.key_file go together"),
+    };
+    let names: Vec<String> = addr
+        .rsplit_once(':')
+        .map(|(host, _)| host.trim_matches(['[', ']']).to_string())
+        .filter(|h| !h.is_empty() && h != "0.0.0.0" && h != "::")
+        .into_iter()
+        .collect();
+    let loaded = ferry_ftps::load_or_generate(configured, &settings.data_dir, &names)
+        .context("cannot set up the FTPS certificate")?;
+    let fingerprint = loaded.identity.fingerprint();
+    if loaded.generated {
+        tracing::info!(cert = %loaded.cert_file.display(), "generated a self-signed FTPS certificate");
+    }
+    let ftps_settings = FtpsSettings {
+        passive_ports: passive_ports(section.passive_ports.as_deref())?,
+        passive_host: section.passive_address,
+        idle_timeout: Duration::from_secs(section.idle_timeout_seconds.unwrap_or(600)),
+        max_connections_per_ip: section.max_connections_per_ip.unwrap_or(50).max(1),
+        allow_plain_data: section.allow_plain_data,
+        cert_file: loaded.cert_file.clone(),
+        key_file: loaded.key_file.clone(),
+    };
+    // libunftp signals the TLS upgrade after `AUTH TLS` from a spawned task, racing the
+    // client's ClientHello; on a multi-threaded runtime the race is lost about half the time.
+    // On a current-thread runtime the signal runs at the loop's next yield, before any read.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("ferry-ftps".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(anyhow::anyhow!("cannot start the FTPS runtime: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match FtpsServer::bind(&addr, service, ftps_settings).await {
+                    Ok(server) => {
+                        let _ = tx.send(server.local_addr().map_err(Into::into));
+                        server.run().await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(anyhow::Error::new(e)
+                            .context(format!("cannot listen for FTPS on {addr}"))));
+                    }
+                }
+            });
+        })
+        .context("cannot start the FTPS thread")?;
+    let local = rx.recv().context("the FTPS thread stopped")??;
+    // Tests and scripts read this line to learn the port when they asked for port 0.
+    println!("ferry: ftps on {local} (certificate SHA-256 {fingerprint})");
+    tracing::info!(%local, %fingerprint, "FTPS serving");
+    Ok(Some(local))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passive_port_ranges_parse() {
+        assert_eq!(passive_ports(Some("50000-50010")).unwrap(), 50000..=50010);
+        assert_eq!(passive_ports(None).unwrap(), 50000..=50100);
+        for bad in ["50010-50000", "0-10", "x", "1-70000", "5000"] {
+            assert!(passive_ports(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

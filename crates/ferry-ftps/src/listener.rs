@@ -42,19 +42,22 @@ pub struct FtpsServer {
     listener: TcpListener,
     service: Arc<Service>,
     settings: FtpsSettings,
+    main: tokio::runtime::Handle,
 }
 
 impl FtpsServer {
-    /// Binds `addr`.
+    /// Binds `addr`. Uploads are hashed and written on `main` (see `storage.rs`).
     pub async fn bind(
         addr: &str,
         service: Arc<Service>,
         settings: FtpsSettings,
+        main: tokio::runtime::Handle,
     ) -> std::io::Result<FtpsServer> {
         Ok(FtpsServer {
             listener: TcpListener::bind(addr).await?,
             service,
             settings,
+            main,
         })
     }
 
@@ -94,8 +97,9 @@ impl FtpsServer {
                 continue;
             }
             let storage_service = Arc::clone(&self.service);
+            let main = self.main.clone();
             let builder = ServerBuilder::with_user_detail_provider(
-                Box::new(move || FerryStorage::new(Arc::clone(&storage_service))),
+                Box::new(move || FerryStorage::new(Arc::clone(&storage_service), main.clone())),
                 provider.clone(),
             )
             .authenticator(auth.clone())

@@ -15,18 +15,44 @@ use ferry_core::content::ContentReader;
 use ferry_core::domain::FolderType;
 use ferry_core::service::{FileView, FolderView, SessionContext, TreeNode, UploadRequest};
 use ferry_core::{Error, Service};
-use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use unftp_core::storage::{self, ErrorKind, FEATURE_RESTART, Fileinfo, StorageBackend};
 
 use crate::auth::FtpsUser;
 
-/// Bytes read from the data connection per write into staging.
-const UPLOAD_CHUNK: usize = 256 * 1024;
+/// Bytes moved per read and write, both ways.
+const TRANSFER_CHUNK: usize = 256 * 1024;
 
 /// The back end; one per connection, all sharing the Service.
 #[derive(Clone)]
 pub struct FerryStorage {
     service: Arc<Service>,
+    /// The main (multi-threaded) runtime, where uploads are hashed and written.
+    main: tokio::runtime::Handle,
+}
+
+/// What the reading side of an upload hands to the writing side.
+enum UploadChunk {
+    /// The next bytes.
+    Bytes(Vec<u8>),
+    /// The data connection ended cleanly: commit.
+    End,
+}
+
+/// Writes an upload's chunks into staging and commits it at `End`; if the channel closes
+/// first, the upload is dropped (and its staged bytes removed).
+async fn write_upload(
+    service: Arc<Service>,
+    mut upload: ferry_core::service::Upload,
+    mut rx: tokio::sync::mpsc::Receiver<UploadChunk>,
+) -> ferry_core::Result<FileView> {
+    while let Some(chunk) = rx.recv().await {
+        match chunk {
+            UploadChunk::Bytes(bytes) => upload.write(&bytes).await?,
+            UploadChunk::End => return service.finish_upload(upload).await,
+        }
+    }
+    Err(Error::invalid("the upload was cut before its end"))
 }
 
 impl Debug for FerryStorage {
@@ -36,9 +62,9 @@ impl Debug for FerryStorage {
 }
 
 impl FerryStorage {
-    /// A back end over `service`.
-    pub fn new(service: Arc<Service>) -> Self {
-        FerryStorage { service }
+    /// A back end over `service`; uploads are written on the `main` runtime.
+    pub fn new(service: Arc<Service>, main: tokio::runtime::Handle) -> Self {
+        FerryStorage { service, main }
     }
 
     async fn ctx(&self, user: &FtpsUser) -> storage::Result<SessionContext> {
@@ -282,6 +308,36 @@ impl StorageBackend<FtpsUser> for FerryStorage {
         Ok(Box::new(reader.take(download.length)))
     }
 
+    /// RETR: libunftp's default copies through an 8 KiB buffer (`tokio::io::copy`), which
+    /// turns into many small writes and TLS records; with 256 KiB a 1 GiB download went from
+    /// 172 to 965 MiB/s (bench/ftps.sh).
+    async fn get_into<'a, P, W: ?Sized>(
+        &self,
+        user: &FtpsUser,
+        path: P,
+        start_pos: u64,
+        output: &'a mut W,
+    ) -> storage::Result<u64>
+    where
+        W: tokio::io::AsyncWrite + Unpin + Sync + Send,
+        P: AsRef<Path> + Send + Debug,
+    {
+        let mut reader = self.get(user, path, start_pos).await?;
+        let mut buf = vec![0u8; TRANSFER_CHUNK];
+        let mut sent = 0u64;
+        loop {
+            let n = reader.read(&mut buf).await.map_err(storage::Error::from)?;
+            if n == 0 {
+                return Ok(sent);
+            }
+            output
+                .write_all(&buf[..n])
+                .await
+                .map_err(storage::Error::from)?;
+            sent += n as u64;
+        }
+    }
+
     async fn put<P: AsRef<Path> + Send + Debug, R: AsyncRead + Send + Sync + Unpin + 'static>(
         &self,
         user: &FtpsUser,
@@ -307,40 +363,56 @@ impl StorageBackend<FtpsUser> for FerryStorage {
             expected_sha256: None,
             external_user: None,
         };
-        let mut upload = self
+        let upload = self
             .service
             .begin_upload(&ctx, req.clone())
             .await
             .map_err(to_storage)?;
-        let mut buf = vec![0u8; UPLOAD_CHUNK];
-        loop {
+        // TLS decryption runs here, on the FTPS thread; hashing and writing to staging run on
+        // the main runtime, so an upload uses two cores (measured: 1.6x vsftpd on one).
+        let (tx, rx) = tokio::sync::mpsc::channel::<UploadChunk>(4);
+        let writer = self
+            .main
+            .spawn(write_upload(Arc::clone(&self.service), upload, rx));
+        let mut received = 0u64;
+        let read_error = loop {
+            let mut buf = vec![0u8; TRANSFER_CHUNK];
             match input.read(&mut buf).await {
-                Ok(0) => break,
+                Ok(0) => {
+                    let _ = tx.send(UploadChunk::End).await;
+                    break None;
+                }
                 Ok(n) => {
-                    if let Err(e) = upload.write(&buf[..n]).await {
-                        drop(upload);
-                        self.service.audit_failed_upload(&ctx, &req, &e).await;
-                        return Err(to_storage(e));
+                    received += n as u64;
+                    buf.truncate(n);
+                    if tx.send(UploadChunk::Bytes(buf)).await.is_err() {
+                        // The writer stopped on an error; it says which below.
+                        break None;
                     }
                 }
-                Err(e) => {
-                    // A data connection that ends without TLS's close_notify was cut: the
-                    // upload is incomplete, and dropping it removes the staged bytes.
-                    let received = upload.size();
-                    drop(upload);
-                    let why = Error::invalid(format!(
-                        "the data connection was cut after {received} bytes ({e}); nothing was stored"
-                    ));
-                    self.service.audit_failed_upload(&ctx, &req, &why).await;
-                    return Err(storage::Error::new(ErrorKind::ConnectionClosed, e));
-                }
+                Err(e) => break Some(e),
             }
-        }
-        let view = self
-            .service
-            .finish_upload(upload)
+        };
+        // Without `End`, the writer drops the upload: the staged bytes go with it.
+        drop(tx);
+        let outcome = writer
             .await
-            .map_err(to_storage)?;
+            .map_err(|e| Error::Internal(format!("upload writer task failed: {e}")));
+        if let Some(e) = read_error {
+            // A data connection that ends without TLS's close_notify was cut.
+            let why = Error::invalid(format!(
+                "the data connection was cut after {received} bytes ({e}); nothing was stored"
+            ));
+            self.service.audit_failed_upload(&ctx, &req, &why).await;
+            return Err(storage::Error::new(ErrorKind::ConnectionClosed, e));
+        }
+        let view = match outcome.and_then(|r| r) {
+            Ok(view) => view,
+            Err(e) => {
+                self.service.audit_failed_upload(&ctx, &req, &e).await;
+                return Err(to_storage(e));
+            }
+        };
         Ok(view.file.size.max(0) as u64)
     }
 

@@ -70,6 +70,7 @@ pub async fn start(
     // client's ClientHello; on a multi-threaded runtime the race is lost about half the time.
     // On a current-thread runtime the signal runs at the loop's next yield, before any read.
     let (tx, rx) = std::sync::mpsc::channel();
+    let main = tokio::runtime::Handle::current();
     std::thread::Builder::new()
         .name("ferry-ftps".into())
         .spawn(move || {
@@ -84,7 +85,7 @@ pub async fn start(
                 }
             };
             runtime.block_on(async move {
-                match FtpsServer::bind(&addr, service, ftps_settings).await {
+                match FtpsServer::bind(&addr, service, ftps_settings, main).await {
                     Ok(server) => {
                         let _ = tx.send(server.local_addr().map_err(Into::into));
                         server.run().await;

@@ -130,6 +130,9 @@ pub struct ServeArgs {
     /// FTPS listen address (explicit AUTH TLS); 0 turns FTPS off. Default: 127.0.0.1:2121
     #[arg(long, env = "FERRY_FTPS")]
     pub ftps: Option<String>,
+    /// SFTP listen address; 0 turns SFTP off. Default: 127.0.0.1:2222
+    #[arg(long, env = "FERRY_SFTP")]
+    pub sftp: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

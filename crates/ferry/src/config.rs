@@ -41,6 +41,11 @@
 //! idle_timeout_seconds = 600
 //! max_connections_per_ip = 50
 //! allow_plain_data = false
+//!
+//! [sftp]                      # serve --sftp / FERRY_SFTP win over listen
+//! listen = "127.0.0.1:2222"   # "0": off; the host key is made once in the data directory
+//! idle_timeout_seconds = 600
+//! max_connections_per_ip = 50
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -74,6 +79,20 @@ struct FileConfig {
     sso: SsoSection,
     #[serde(default)]
     ftps: FtpsSection,
+    #[serde(default)]
+    sftp: SftpSection,
+}
+
+/// `[sftp]`: the SFTP front end.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SftpSection {
+    /// Listen address; "0" turns SFTP off.
+    pub listen: Option<String>,
+    /// Idle connections are closed after this.
+    pub idle_timeout_seconds: Option<u64>,
+    /// Most simultaneous connections from one address.
+    pub max_connections_per_ip: Option<usize>,
 }
 
 /// `[ftps]`: the FTPS front end.
@@ -162,6 +181,8 @@ pub struct Settings {
     pub directory_sync: Option<crate::directory_sync::SyncSection>,
     /// The FTPS front end.
     pub ftps: FtpsSection,
+    /// The SFTP front end.
+    pub sftp: SftpSection,
 }
 
 impl Settings {
@@ -232,6 +253,7 @@ impl Settings {
             sweep_interval_secs: file.sessions.sweep_interval_seconds.unwrap_or(60).max(1),
             directory_sync: file.sso.sync,
             ftps: file.ftps,
+            sftp: file.sftp,
         })
     }
 }

@@ -11,6 +11,7 @@ mod directory_sync;
 mod ftps;
 mod logging;
 mod serve;
+mod sftp;
 
 use clap::Parser;
 

@@ -46,6 +46,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     }
 
     crate::ftps::start(Arc::clone(&service), &settings, args.ftps.clone()).await?;
+    crate::sftp::start(Arc::clone(&service), &settings, args.sftp.clone()).await?;
 
     let addr = args.http.unwrap_or(settings.http.clone());
     let listener = TcpListener::bind(&addr)

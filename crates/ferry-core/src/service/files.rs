@@ -385,6 +385,22 @@ impl Service {
         })
     }
 
+    /// The content of a file being downloaded, from `offset`: for protocols whose clients read
+    /// at offsets of their choosing (SFTP) after opening the download with
+    /// [`Service::download`], which audited it. The bits are checked again; nothing is audited.
+    pub async fn download_continued(
+        &self,
+        ctx: &SessionContext,
+        file: &File,
+        offset: u64,
+    ) -> Result<ContentReader> {
+        let held = self.effective(ctx, file.folder_id).await?;
+        if !held.contains(Permissions::READ.union(Permissions::DOWNLOAD)) {
+            return Err(Error::NotPermitted("Download is needed on the folder"));
+        }
+        Ok(self.content.open(&file.content_key, offset).await?)
+    }
+
     /// `GetFile`. Needs Read on the file's folder.
     pub async fn file(&self, ctx: &SessionContext, id: FileId) -> Result<FileView> {
         self.readable_file(ctx, id).await

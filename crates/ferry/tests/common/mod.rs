@@ -30,6 +30,8 @@ pub struct Server {
     pub database_url: String,
     /// `127.0.0.1:PORT` of FTPS, when the configuration turned it on (`[ftps]`).
     pub ftps: Option<String>,
+    /// `127.0.0.1:PORT` of SFTP, when the configuration turned it on (`[sftp]`).
+    pub sftp: Option<String>,
     agent: ureq::Agent,
 }
 
@@ -68,12 +70,14 @@ impl Server {
 
     /// A server over an existing database.
     pub fn start_in(dir: tempfile::TempDir, database_url: String, extra: &str) -> Server {
-        // FTPS is off unless a test configures it (its default port would collide).
-        let ftps_off = if extra.contains("[ftps]") {
-            ""
-        } else {
-            "[ftps]\nlisten = \"0\"\n"
-        };
+        // FTPS and SFTP are off unless a test configures them (default ports would collide).
+        let mut ftps_off = String::new();
+        if !extra.contains("[ftps]") {
+            ftps_off.push_str("[ftps]\nlisten = \"0\"\n");
+        }
+        if !extra.contains("[sftp]") {
+            ftps_off.push_str("[sftp]\nlisten = \"0\"\n");
+        }
         std::fs::write(
             dir.path().join("ferry.toml"),
             format!("{extra}\n{ftps_off}{TEST_CONFIG}"),
@@ -88,13 +92,16 @@ impl Server {
             .expect("cannot start ferry");
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        let mut ftps = None;
+        let (mut ftps, mut sftp) = (None, None);
         loop {
             line.clear();
             out.read_line(&mut line).unwrap();
-            match line.trim().strip_prefix("ferry: ftps on ") {
-                Some(rest) => ftps = rest.split(' ').next().map(str::to_string),
-                None => break,
+            if let Some(rest) = line.trim().strip_prefix("ferry: ftps on ") {
+                ftps = rest.split(' ').next().map(str::to_string);
+            } else if let Some(rest) = line.trim().strip_prefix("ferry: sftp on ") {
+                sftp = rest.split(' ').next().map(str::to_string);
+            } else {
+                break;
             }
         }
         let Some(base) = line.trim().strip_prefix("ferry: listening on ") else {
@@ -114,6 +121,7 @@ impl Server {
             dir,
             database_url,
             ftps,
+            sftp,
             agent,
         }
     }

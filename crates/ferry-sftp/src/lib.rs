@@ -1,0 +1,14 @@
+//! SFTP for Ferry: russh speaks SSH (modern algorithms only, no RSA: see ARCHITECTURE.md),
+//! russh-sftp the SFTP protocol, and every operation is a Service call on the tree shared with
+//! FTPS (`ferry_core::service::TreeNode`), so permissions and audit are the JSON API's.
+//!
+//! Modules: `host_key` (generated once, kept in the data directory), `ssh` (connections,
+//! password sign-in as application 2's immutable session, the sftp subsystem), `sftp` (the
+//! protocol handler: handles, reads, writes, listings).
+
+mod host_key;
+mod sftp;
+mod ssh;
+
+pub use host_key::load_or_generate_host_key;
+pub use ssh::{SftpServer, SftpSettings};

@@ -1,0 +1,540 @@
+//! The SFTP protocol handler: every request resolved on the Service's tree and carried out in
+//! the connection's session. Handles are small integers in text form; uploads stream into
+//! staging and commit on `close` (a connection that ends first leaves nothing); downloads are
+//! audited once at `open` and then read at whatever offsets the client asks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ferry_core::content::ContentReader;
+use ferry_core::domain::{File as FerryFile, FolderType, Permissions, SessionId};
+use ferry_core::service::{
+    FileView, FolderView, SessionContext, TreeNode, Upload, UploadRequest, path_names,
+};
+use ferry_core::{Error, Service};
+use russh_sftp::protocol::{
+    Attrs, Data, File, FileAttributes, Handle, Name, OpenFlags, Status, StatusCode, Version,
+};
+use tokio::io::AsyncReadExt;
+
+/// Largest read answered at once (OpenSSH's sftp-server uses the same bound).
+const MAX_READ: u32 = 256 * 1024;
+
+/// What a handle stands for.
+enum Open {
+    /// A download: the file, and a reader at `position`.
+    Reading {
+        file: FerryFile,
+        reader: Option<ContentReader>,
+        position: u64,
+    },
+    /// An upload in progress; writes must arrive in order.
+    Writing(Box<Upload>),
+    /// A directory listing, sent whole on the first `readdir`.
+    Listing(Option<Vec<File>>),
+}
+
+/// The handler of one SFTP session. (Handles sit in mutexes only to make the handler `Sync`,
+/// which russh-sftp's futures need; they are reached through `&mut self`, never locked.)
+pub struct SftpHandler {
+    service: Arc<Service>,
+    session: SessionId,
+    handles: HashMap<String, Mutex<Open>>,
+    next_handle: u64,
+}
+
+impl SftpHandler {
+    /// A handler acting in `session`.
+    pub fn new(service: Arc<Service>, session: SessionId) -> Self {
+        SftpHandler {
+            service,
+            session,
+            handles: HashMap::new(),
+            next_handle: 1,
+        }
+    }
+
+    async fn ctx(&self) -> Result<SessionContext, StatusCode> {
+        self.service
+            .authenticate(&self.session)
+            .await
+            .map_err(status)
+    }
+
+    fn add(&mut self, open: Open) -> String {
+        let handle = self.next_handle.to_string();
+        self.next_handle += 1;
+        self.handles.insert(handle.clone(), Mutex::new(open));
+        handle
+    }
+
+    /// The open handle, if any.
+    fn open_mut(&mut self, handle: &str) -> Option<&mut Open> {
+        self.handles
+            .get_mut(handle)
+            .map(|m| m.get_mut().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Takes a handle out.
+    fn take(&mut self, handle: &str) -> Option<Open> {
+        self.handles
+            .remove(handle)
+            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The Service's errors as SFTP status codes.
+fn status(e: Error) -> StatusCode {
+    match e {
+        Error::FolderNotFound | Error::FileNotFound => StatusCode::NoSuchFile,
+        Error::NotPermitted(_) | Error::SessionNotFound | Error::UserInactive => {
+            StatusCode::PermissionDenied
+        }
+        Error::Internal(ref detail) => {
+            tracing::error!(%detail, "SFTP operation failed");
+            StatusCode::Failure
+        }
+        _ => StatusCode::Failure,
+    }
+}
+
+fn ok(id: u32) -> Status {
+    Status {
+        id,
+        status_code: StatusCode::Ok,
+        error_message: "Ok".into(),
+        language_tag: "en-US".into(),
+    }
+}
+
+/// A path as the client sent it, made absolute and normalised.
+fn absolute(path: &str) -> Result<String, StatusCode> {
+    let names = path_names(path).map_err(|_| StatusCode::BadMessage)?;
+    Ok(format!("/{}", names.join("/")))
+}
+
+fn folder_attrs(f: &FolderView) -> FileAttributes {
+    let mut a = FileAttributes::empty();
+    a.size = Some(0);
+    a.permissions = Some(
+        0o040000
+            | if f.effective.contains(Permissions::CREATE) {
+                0o755
+            } else {
+                0o555
+            },
+    );
+    let t = (f.folder.modified_at.0 / 1000).max(0) as u32;
+    a.atime = Some(t);
+    a.mtime = Some(t);
+    a
+}
+
+fn file_attrs(f: &FileView) -> FileAttributes {
+    let mut a = FileAttributes::empty();
+    a.size = Some(f.file.size.max(0) as u64);
+    a.permissions = Some(
+        0o100000
+            | if f.effective.contains(Permissions::MODIFY) {
+                0o644
+            } else {
+                0o444
+            },
+    );
+    let t = (f.file.modified_at.0 / 1000).max(0) as u32;
+    a.atime = Some(t);
+    a.mtime = Some(t);
+    a
+}
+
+fn node_attrs(n: &TreeNode) -> FileAttributes {
+    match n {
+        TreeNode::Folder(f) => folder_attrs(f),
+        TreeNode::File(f) => file_attrs(f),
+    }
+}
+
+impl russh_sftp::server::Handler for SftpHandler {
+    type Error = StatusCode;
+
+    fn unimplemented(&self) -> Self::Error {
+        StatusCode::OpUnsupported
+    }
+
+    async fn init(
+        &mut self,
+        _version: u32,
+        _extensions: HashMap<String, String>,
+    ) -> Result<Version, Self::Error> {
+        Ok(Version::new())
+    }
+
+    async fn realpath(&mut self, id: u32, path: String) -> Result<Name, Self::Error> {
+        Ok(Name {
+            id,
+            files: vec![File::dummy(absolute(&path)?)],
+        })
+    }
+
+    async fn stat(&mut self, id: u32, path: String) -> Result<Attrs, Self::Error> {
+        let ctx = self.ctx().await?;
+        let node = self
+            .service
+            .tree_resolve(&ctx, &path)
+            .await
+            .map_err(status)?;
+        Ok(Attrs {
+            id,
+            attrs: node_attrs(&node),
+        })
+    }
+
+    async fn lstat(&mut self, id: u32, path: String) -> Result<Attrs, Self::Error> {
+        self.stat(id, path).await
+    }
+
+    async fn fstat(&mut self, id: u32, handle: String) -> Result<Attrs, Self::Error> {
+        let mut a = FileAttributes::empty();
+        match self.open_mut(&handle) {
+            Some(Open::Reading { file, .. }) => a.size = Some(file.size.max(0) as u64),
+            Some(Open::Writing(up)) => a.size = Some(up.size()),
+            Some(Open::Listing(_)) => a.permissions = Some(0o040555),
+            None => return Err(StatusCode::Failure),
+        }
+        Ok(Attrs { id, attrs: a })
+    }
+
+    async fn setstat(
+        &mut self,
+        id: u32,
+        path: String,
+        attrs: FileAttributes,
+    ) -> Result<Status, Self::Error> {
+        // Times are accepted (clients set them after an upload) and not stored: Ferry records
+        // its own. Anything else (mode, owner) is not in the model.
+        let ctx = self.ctx().await?;
+        self.service
+            .tree_resolve(&ctx, &path)
+            .await
+            .map_err(status)?;
+        if attrs.uid.is_some()
+            || attrs.gid.is_some()
+            || attrs.size.is_some()
+            || attrs.permissions.is_some()
+        {
+            return Err(StatusCode::OpUnsupported);
+        }
+        Ok(ok(id))
+    }
+
+    async fn fsetstat(
+        &mut self,
+        id: u32,
+        handle: String,
+        _attrs: FileAttributes,
+    ) -> Result<Status, Self::Error> {
+        if self.open_mut(&handle).is_some() {
+            Ok(ok(id))
+        } else {
+            Err(StatusCode::Failure)
+        }
+    }
+
+    async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
+        let ctx = self.ctx().await?;
+        let folder = match self
+            .service
+            .tree_resolve(&ctx, &path)
+            .await
+            .map_err(status)?
+        {
+            TreeNode::Folder(f) => f,
+            TreeNode::File(_) => return Err(StatusCode::NoSuchFile),
+        };
+        let listing = self
+            .service
+            .tree_list(&ctx, &folder)
+            .await
+            .map_err(status)?;
+        let mut files: Vec<File> = listing
+            .folders
+            .iter()
+            .map(|f| File::new(f.folder.name.clone(), folder_attrs(f)))
+            .collect();
+        files.extend(
+            listing
+                .files
+                .iter()
+                .map(|f| File::new(f.file.name.clone(), file_attrs(f))),
+        );
+        Ok(Handle {
+            id,
+            handle: self.add(Open::Listing(Some(files))),
+        })
+    }
+
+    async fn readdir(&mut self, id: u32, handle: String) -> Result<Name, Self::Error> {
+        match self.open_mut(&handle) {
+            Some(Open::Listing(files)) => match files.take() {
+                Some(files) if !files.is_empty() => Ok(Name { id, files }),
+                _ => Err(StatusCode::Eof),
+            },
+            _ => Err(StatusCode::Failure),
+        }
+    }
+
+    async fn open(
+        &mut self,
+        id: u32,
+        filename: String,
+        pflags: OpenFlags,
+        _attrs: FileAttributes,
+    ) -> Result<Handle, Self::Error> {
+        let ctx = self.ctx().await?;
+        if pflags.contains(OpenFlags::WRITE) {
+            if pflags.contains(OpenFlags::APPEND) {
+                // Committed content never changes; appending would need a new version built
+                // from the old bytes.
+                return Err(StatusCode::OpUnsupported);
+            }
+            let (folder, name) = self
+                .service
+                .tree_parent(&ctx, &filename)
+                .await
+                .map_err(status)?;
+            let req = UploadRequest {
+                folder_id: folder.folder.id,
+                name,
+                overwrite: !pflags.contains(OpenFlags::EXCLUDE),
+                expected_size: None,
+                expected_sha256: None,
+                external_user: None,
+            };
+            let upload = self.service.begin_upload(&ctx, req).await.map_err(status)?;
+            return Ok(Handle {
+                id,
+                handle: self.add(Open::Writing(Box::new(upload))),
+            });
+        }
+        let file = match self
+            .service
+            .tree_resolve(&ctx, &filename)
+            .await
+            .map_err(status)?
+        {
+            TreeNode::File(f) => f.file,
+            TreeNode::Folder(_) => return Err(StatusCode::Failure),
+        };
+        let download = self
+            .service
+            .download(&ctx, file.id, None)
+            .await
+            .map_err(status)?;
+        Ok(Handle {
+            id,
+            handle: self.add(Open::Reading {
+                file: download.file,
+                reader: Some(download.reader),
+                position: 0,
+            }),
+        })
+    }
+
+    async fn read(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        len: u32,
+    ) -> Result<Data, Self::Error> {
+        let ctx = self.ctx().await?;
+        let service = Arc::clone(&self.service);
+        let Some(Open::Reading {
+            file,
+            reader,
+            position,
+        }) = self.open_mut(&handle)
+        else {
+            return Err(StatusCode::Failure);
+        };
+        let size = file.size.max(0) as u64;
+        if offset >= size {
+            return Err(StatusCode::Eof);
+        }
+        if *position != offset || reader.is_none() {
+            *reader = Some(
+                service
+                    .download_continued(&ctx, file, offset)
+                    .await
+                    .map_err(status)?,
+            );
+            *position = offset;
+        }
+        let want = (len.min(MAX_READ) as u64).min(size - offset) as usize;
+        let mut data = vec![0u8; want];
+        let r = reader.as_mut().expect("set above");
+        let mut filled = 0;
+        while filled < want {
+            match r.read(&mut data[filled..]).await {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) => {
+                    tracing::error!(error = %e, "SFTP read failed");
+                    *reader = None;
+                    return Err(StatusCode::Failure);
+                }
+            }
+        }
+        data.truncate(filled);
+        *position += filled as u64;
+        Ok(Data { id, data })
+    }
+
+    async fn write(
+        &mut self,
+        id: u32,
+        handle: String,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> Result<Status, Self::Error> {
+        let Some(Open::Writing(upload)) = self.open_mut(&handle) else {
+            return Err(StatusCode::Failure);
+        };
+        if offset != upload.size() {
+            // Content is streamed and hashed in order; a client that writes elsewhere (or a
+            // resumed upload) cannot be honoured. The upload is abandoned.
+            self.take(&handle);
+            return Err(StatusCode::OpUnsupported);
+        }
+        if let Err(e) = upload.write(&data).await {
+            self.take(&handle);
+            return Err(status(e));
+        }
+        Ok(ok(id))
+    }
+
+    async fn close(&mut self, id: u32, handle: String) -> Result<Status, Self::Error> {
+        match self.take(&handle) {
+            Some(Open::Writing(upload)) => {
+                self.service.finish_upload(*upload).await.map_err(status)?;
+                Ok(ok(id))
+            }
+            Some(_) => Ok(ok(id)),
+            None => Err(StatusCode::Failure),
+        }
+    }
+
+    async fn remove(&mut self, id: u32, filename: String) -> Result<Status, Self::Error> {
+        let ctx = self.ctx().await?;
+        match self
+            .service
+            .tree_resolve(&ctx, &filename)
+            .await
+            .map_err(status)?
+        {
+            TreeNode::File(f) => {
+                self.service
+                    .delete_file(&ctx, f.file.id)
+                    .await
+                    .map_err(status)?;
+                Ok(ok(id))
+            }
+            TreeNode::Folder(_) => Err(StatusCode::Failure),
+        }
+    }
+
+    async fn mkdir(
+        &mut self,
+        id: u32,
+        path: String,
+        _attrs: FileAttributes,
+    ) -> Result<Status, Self::Error> {
+        let ctx = self.ctx().await?;
+        let (parent, name) = self
+            .service
+            .tree_parent(&ctx, &path)
+            .await
+            .map_err(status)?;
+        self.service
+            .create_folder(&ctx, parent.folder.id, &name, FolderType::Regular)
+            .await
+            .map_err(status)?;
+        Ok(ok(id))
+    }
+
+    async fn rmdir(&mut self, id: u32, path: String) -> Result<Status, Self::Error> {
+        let ctx = self.ctx().await?;
+        let folder = match self
+            .service
+            .tree_resolve(&ctx, &path)
+            .await
+            .map_err(status)?
+        {
+            TreeNode::Folder(f) => f,
+            TreeNode::File(_) => return Err(StatusCode::Failure),
+        };
+        let listing = self
+            .service
+            .tree_list(&ctx, &folder)
+            .await
+            .map_err(status)?;
+        if !listing.folders.is_empty() || !listing.files.is_empty() {
+            return Err(StatusCode::Failure);
+        }
+        self.service
+            .delete_folder(&ctx, folder.folder.id)
+            .await
+            .map_err(status)?;
+        Ok(ok(id))
+    }
+
+    async fn rename(
+        &mut self,
+        id: u32,
+        oldpath: String,
+        newpath: String,
+    ) -> Result<Status, Self::Error> {
+        let ctx = self.ctx().await?;
+        let node = self
+            .service
+            .tree_resolve(&ctx, &oldpath)
+            .await
+            .map_err(status)?;
+        let (target, name) = self
+            .service
+            .tree_parent(&ctx, &newpath)
+            .await
+            .map_err(status)?;
+        match node {
+            TreeNode::File(f) => {
+                if f.file.folder_id != target.folder.id {
+                    self.service
+                        .move_file(&ctx, f.file.id, target.folder.id)
+                        .await
+                        .map_err(status)?;
+                }
+                if f.file.name != name {
+                    self.service
+                        .rename_file(&ctx, f.file.id, &name)
+                        .await
+                        .map_err(status)?;
+                }
+            }
+            TreeNode::Folder(f) => {
+                if f.folder.parent_id != Some(target.folder.id) {
+                    self.service
+                        .move_folder(&ctx, f.folder.id, target.folder.id)
+                        .await
+                        .map_err(status)?;
+                }
+                if f.folder.name != name {
+                    self.service
+                        .rename_folder(&ctx, f.folder.id, &name)
+                        .await
+                        .map_err(status)?;
+                }
+            }
+        }
+        Ok(ok(id))
+    }
+}

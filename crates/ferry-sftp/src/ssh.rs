@@ -1,0 +1,215 @@
+//! SSH connections: our accept loop (port 0, per-address limit), russh sessions with
+//! password sign-in through the Service (application 2's immutable session, the lock-out
+//! every protocol shares), and the `sftp` subsystem. Shells, exec and forwarding are refused.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferry_core::domain::{SessionId, application};
+use ferry_core::service::{OpenMode, OpenRequest};
+use ferry_core::{Caller, Service};
+use russh::keys::PrivateKey;
+use russh::server::{Auth, Msg, Session};
+use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use tokio::net::TcpListener;
+
+use crate::sftp::SftpHandler;
+
+/// How SFTP is served.
+#[derive(Debug, Clone)]
+pub struct SftpSettings {
+    /// Idle connections are closed after this.
+    pub idle_timeout: Duration,
+    /// Most simultaneous connections from one client address.
+    pub max_connections_per_ip: usize,
+}
+
+/// A bound SFTP listener.
+pub struct SftpServer {
+    listener: TcpListener,
+    service: Arc<Service>,
+    config: Arc<russh::server::Config>,
+    settings: SftpSettings,
+}
+
+impl SftpServer {
+    /// Binds `addr` with `host_key`.
+    pub async fn bind(
+        addr: &str,
+        service: Arc<Service>,
+        host_key: PrivateKey,
+        settings: SftpSettings,
+    ) -> std::io::Result<SftpServer> {
+        let mut methods = MethodSet::empty();
+        methods.push(MethodKind::Password);
+        let config = russh::server::Config {
+            server_id: russh::SshId::Standard(
+                concat!("SSH-2.0-Ferry_", env!("CARGO_PKG_VERSION")).into(),
+            ),
+            methods,
+            keys: vec![host_key],
+            // The Service's lock-out paces password guessing; this only spaces retries.
+            auth_rejection_time: Duration::from_millis(300),
+            auth_rejection_time_initial: Some(Duration::ZERO),
+            max_auth_attempts: 6,
+            inactivity_timeout: Some(settings.idle_timeout),
+            // Without it, libssh2 clients (curl) upload at a few MB/s.
+            nodelay: true,
+            ..Default::default()
+        };
+        Ok(SftpServer {
+            listener: TcpListener::bind(addr).await?,
+            service,
+            config: Arc::new(config),
+            settings,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until the task is dropped.
+    pub async fn run(self) {
+        let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+        loop {
+            let (stream, peer) = match self.listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "SFTP accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let ip = peer.ip().to_canonical();
+            {
+                let mut counts = per_ip.lock().expect("connection counts lock");
+                let n = counts.entry(ip).or_insert(0);
+                if *n >= self.settings.max_connections_per_ip {
+                    tracing::warn!(%ip, "SFTP connection refused: too many from this address");
+                    continue; // dropping the stream closes it
+                }
+                *n += 1;
+            }
+            let handler = Connection {
+                service: Arc::clone(&self.service),
+                ip,
+                session: None,
+                channels: HashMap::new(),
+            };
+            let config = Arc::clone(&self.config);
+            let per_ip = Arc::clone(&per_ip);
+            tokio::spawn(async move {
+                match russh::server::run_stream(config, stream, handler).await {
+                    Ok(running) => {
+                        if let Err(e) = running.await {
+                            tracing::debug!(error = %e, "SSH connection ended with an error");
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "SSH handshake failed"),
+                }
+                let mut counts = per_ip.lock().expect("connection counts lock");
+                if let Some(n) = counts.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        counts.remove(&ip);
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// One SSH connection.
+struct Connection {
+    service: Arc<Service>,
+    ip: IpAddr,
+    session: Option<SessionId>,
+    channels: HashMap<ChannelId, Channel<Msg>>,
+}
+
+/// Errors end the connection; their text goes to the debug log only.
+#[derive(Debug, thiserror::Error)]
+pub enum SshError {
+    /// From russh.
+    #[error(transparent)]
+    Russh(#[from] russh::Error),
+}
+
+impl russh::server::Handler for Connection {
+    type Error = SshError;
+
+    async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        let req = OpenRequest {
+            user_name: user.to_string(),
+            password: password.to_string(),
+            application_id: application::SFTP,
+            client_version: Some("SFTP".into()),
+            mode: OpenMode::Immutable,
+        };
+        let caller = Caller {
+            ip: Some(self.ip),
+            client_version: None,
+        };
+        match self.service.open(req, &caller).await {
+            Ok(data) => {
+                self.session = Some(data.session_id);
+                Ok(Auth::Accept)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "SFTP sign-in refused");
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.channels.insert(channel.id(), channel);
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel_id: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match (name, self.session, self.channels.remove(&channel_id)) {
+            ("sftp", Some(sid), Some(channel)) => {
+                session.channel_success(channel_id)?;
+                let handler = SftpHandler::new(Arc::clone(&self.service), sid);
+                russh_sftp::server::run(channel.into_stream(), handler).await;
+            }
+            _ => session.channel_failure(channel_id)?,
+        }
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+}

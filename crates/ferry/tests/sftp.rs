@@ -1,0 +1,298 @@
+//! SFTP against clients nobody on the team wrote: paramiko, OpenSSH's `sftp`, curl (libssh2)
+//! and rclone, each checking content by SHA-256, plus the same files through the JSON API.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Server, sha256_hex};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::{Value, json};
+
+const SFTP: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\n";
+
+on_both_backends!(paramiko_session_with_the_api_on_the_same_files);
+
+fn start(backend: Backend, extra: &str) -> (Server, u16) {
+    let s = Server::start_with(backend, &format!("{SFTP}{extra}"));
+    s.add_app(1000);
+    s.add_user("alice", "member", "alice-password");
+    let port = s
+        .sftp
+        .clone()
+        .expect("SFTP is on")
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    (s, port)
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn home_files(s: &Server, session: &str) -> Vec<Value> {
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let (status, files) = s.call(
+        "GetFiles",
+        json!({"sessionID": session, "folderID": home["FolderID"], "skip": 0, "take": 100}),
+    );
+    assert_eq!(status, 200, "{files}");
+    files.as_array().unwrap().clone()
+}
+
+fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
+    let (s, port) = start(backend, "");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sftp/paramiko_session.py");
+    let out = run(Command::new("python3").arg(&script).args([
+        &port.to_string(),
+        "alice",
+        "alice-password",
+        "/Home/alice",
+    ]));
+    for line in [
+        "refused wrong password",
+        "seek ok",
+        "refused a path outside the tree",
+        "refused writing into Shared without Create",
+        "refused symlink",
+        "refused chmod",
+        "refused an unknown extension",
+        "cut upload left nothing",
+        "done",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+
+    // The JSON API sees what SFTP wrote.
+    let (session, _) = s.open("alice", "alice-password", 1000);
+    let files = home_files(&s, &session);
+    assert!(files.iter().all(|f| f["Name"] != "cut.bin"));
+    let mode = files.iter().find(|f| f["Name"] == "mode.txt").unwrap();
+    assert_eq!(mode["SHA256"], sha256_hex(b"mode"));
+
+    // And SFTP reads what the API wrote (curl, libssh2).
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let (status, _) = s.put_file(
+        &session,
+        home["FolderID"].as_i64().unwrap(),
+        "from-api.bin",
+        "",
+        &data,
+    );
+    assert_eq!(status, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("from-api.bin");
+    run(Command::new("curl")
+        .args(["-sS", "-k", "-u", "alice:alice-password", "-o"])
+        .arg(&target)
+        .arg(format!("sftp://127.0.0.1:{port}/Home/alice/from-api.bin")));
+    assert_eq!(
+        sha256_hex(&std::fs::read(&target).unwrap()),
+        sha256_hex(&data)
+    );
+
+    let audit = s.audit();
+    let sftp = |op: &str| {
+        audit
+            .iter()
+            .filter(|r| r["operation"] == op && r["application_id"] == 2)
+            .count()
+    };
+    assert!(
+        sftp("SignIn") >= 2,
+        "SFTP sign-ins are audited for application 2"
+    );
+    assert!(sftp("FileUploaded") >= 3 && sftp("FileDownloaded") >= 2);
+    assert!(sftp("FileMoved") >= 1 && sftp("FileRenamed") >= 1 && sftp("FileDeleted") >= 1);
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["operation"] == "SignInFailed" && r["path"] == "alice")
+    );
+    // One immutable session serves every SFTP connection of the user (spec 2.3.2.4).
+    let tags: std::collections::HashSet<&str> = audit
+        .iter()
+        .filter(|r| r["operation"] == "SignIn" && r["application_id"] == 2)
+        .filter_map(|r| r["session_tag"].as_str())
+        .collect();
+    assert_eq!(tags.len(), 1, "{tags:?}");
+}
+
+#[test]
+fn openssh_sftp_and_curl_transfer_and_the_api_agrees() {
+    let (s, port) = start(Backend::Sqlite, "");
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..4_000_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    std::fs::write(dir.path().join("up.bin"), &data).unwrap();
+    // OpenSSH's client with password authentication and no terminal: the password comes from
+    // an askpass program, commands from standard input.
+    let askpass = dir.path().join("askpass.sh");
+    std::fs::write(&askpass, "#!/bin/sh\necho alice-password\n").unwrap();
+    std::fs::set_permissions(
+        &askpass,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let commands = "cd /Home/alice\nmkdir ossh\nput up.bin ossh/up.bin\nget ossh/up.bin down.bin\n\
+                    rename ossh/up.bin ossh/renamed.bin\nls -l ossh\n";
+    let mut child = Command::new("setsid")
+        .arg("sftp")
+        .args(["-P", &port.to_string()])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "PreferredAuthentications=password",
+            "-o",
+            "PubkeyAuthentication=no",
+        ])
+        .arg("alice@127.0.0.1")
+        .current_dir(dir.path())
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", "none")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("OpenSSH's sftp is required by the test suite");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), commands.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("renamed.bin"), "{stdout}");
+    assert_eq!(
+        sha256_hex(&std::fs::read(dir.path().join("down.bin")).unwrap()),
+        sha256_hex(&data)
+    );
+
+    // curl (libssh2): upload, then the listing.
+    run(Command::new("curl")
+        .args(["-sS", "-k", "-u", "alice:alice-password", "-T"])
+        .arg(dir.path().join("up.bin"))
+        .arg(format!("sftp://127.0.0.1:{port}/Home/alice/curl.bin")));
+    let listing = run(Command::new("curl")
+        .args(["-sS", "-k", "-u", "alice:alice-password"])
+        .arg(format!("sftp://127.0.0.1:{port}/Home/alice/")));
+    assert!(
+        listing.contains("curl.bin") && listing.contains("ossh"),
+        "{listing}"
+    );
+
+    let (session, _) = s.open("alice", "alice-password", 1000);
+    let files = home_files(&s, &session);
+    let curl = files.iter().find(|f| f["Name"] == "curl.bin").unwrap();
+    assert_eq!(curl["SHA256"], sha256_hex(&data));
+}
+
+#[test]
+fn rclone_copies_a_tree_both_ways_and_checks_it() {
+    let (_s, port) = start(Backend::Sqlite, "");
+    let dir = tempfile::tempdir().unwrap();
+    let up = dir.path().join("up");
+    for (i, rel) in [
+        "a.txt",
+        "docs/b.pdf",
+        "docs/deep/c.bin",
+        "empty.dat",
+        "Ünïcödé.txt",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = up.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let len = if rel.starts_with("empty") {
+            0
+        } else {
+            i * 300_000 + 5
+        };
+        let data: Vec<u8> = (0..len as u32).map(|j| (j * 17 + i as u32) as u8).collect();
+        std::fs::write(path, data).unwrap();
+    }
+    let obscured = run(Command::new("rclone").args(["obscure", "alice-password"]));
+    let remote = format!(
+        ":sftp,host=127.0.0.1,port={port},user=alice,pass={}:",
+        obscured.trim()
+    );
+    let config = dir.path().join("rclone.conf");
+    std::fs::write(&config, "").unwrap();
+    let rclone = |args: &[&str]| {
+        run(Command::new("rclone")
+            .arg("--config")
+            .arg(&config)
+            .args(["--low-level-retries", "1", "--retries", "1"])
+            .args(args))
+    };
+    let target = format!("{remote}/Home/alice/rtree");
+    rclone(&["copy", up.to_str().unwrap(), &target]);
+    // --download compares the bytes themselves (the server runs no hashing commands).
+    rclone(&["check", "--download", up.to_str().unwrap(), &target]);
+    let down = dir.path().join("down");
+    rclone(&["copy", &target, down.to_str().unwrap()]);
+    rclone(&[
+        "check",
+        up.to_str().unwrap(),
+        down.to_str().unwrap(),
+        "--checksum",
+    ]);
+}
+
+#[test]
+fn wrong_passwords_lock_the_account_for_every_protocol() {
+    let (s, port) = start(Backend::Sqlite, "");
+    let script = "import sys, paramiko\nport = int(sys.argv[1])\n\
+        for i in range(8):\n\
+        \x20   t = paramiko.Transport(('127.0.0.1', port))\n\
+        \x20   try:\n\
+        \x20       t.connect(username='alice', password='wrong-%d' % i)\n\
+        \x20   except paramiko.AuthenticationException:\n\
+        \x20       pass\n\
+        \x20   t.close()\n\
+        t = paramiko.Transport(('127.0.0.1', port))\n\
+        try:\n\
+        \x20   t.connect(username='alice', password='alice-password'); print('signed in')\n\
+        except paramiko.AuthenticationException:\n\
+        \x20   print('refused')\n";
+    let out = run(Command::new("python3").args(["-c", script, &port.to_string()]));
+    assert_eq!(
+        out.trim(),
+        "refused",
+        "the right password is refused while locked"
+    );
+    let answer = s.call(
+        "Open",
+        json!({"userName": "alice", "password": "alice-password", "applicationID": 1000}),
+    );
+    assert_eq!(answer.1["ErrorCode"], 103, "{}", answer.1);
+    let audit = s.audit();
+    assert!(
+        audit
+            .iter()
+            .filter(|r| r["operation"] == "SignInFailed" && r["application_id"] == 2)
+            .count()
+            >= 8
+    );
+}

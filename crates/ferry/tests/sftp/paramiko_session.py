@@ -1,0 +1,96 @@
+"""Drives Ferry's SFTP with paramiko, as an integration script would.
+
+Usage: paramiko_session.py PORT USER PASSWORD WORKDIR
+Prints one line per check; exits non-zero on the first failure.
+"""
+import hashlib
+import io
+import os
+import sys
+
+import paramiko
+
+port, user, password, workdir = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+
+
+def connect(pw=password):
+    transport = paramiko.Transport(("127.0.0.1", port))
+    transport.connect(username=user, password=pw)
+    return transport, paramiko.SFTPClient.from_transport(transport)
+
+
+def expect_error(what, fn, kinds=(IOError, OSError)):
+    try:
+        fn()
+    except kinds as e:
+        print(f"refused {what}: {type(e).__name__}")
+        return
+    raise SystemExit(f"{what} was not refused")
+
+
+try:
+    connect("not-the-password")
+    raise SystemExit("a wrong password was accepted")
+except paramiko.AuthenticationException:
+    print("refused wrong password")
+
+transport, sftp = connect()
+print("server", transport.remote_version)
+sftp.chdir(workdir)
+assert sftp.normalize(".") == workdir, sftp.normalize(".")
+data = os.urandom(5 * 1024 * 1024 + 3)
+digest = hashlib.sha256(data).hexdigest()
+sftp.putfo(io.BytesIO(data), "report.bin")
+assert sftp.stat("report.bin").st_size == len(data)
+got = io.BytesIO()
+sftp.getfo("report.bin", got)
+assert hashlib.sha256(got.getvalue()).hexdigest() == digest
+print(f"round trip {digest}")
+# A read in the middle (paramiko seeks).
+with sftp.open("report.bin", "rb") as f:
+    f.seek(4_000_000)
+    assert f.read(1000) == data[4_000_000:4_001_000]
+print("seek ok")
+# A new version.
+sftp.putfo(io.BytesIO(b"version two"), "report.bin")
+assert sftp.stat("report.bin").st_size == len(b"version two")
+
+sftp.mkdir("sub")
+sftp.rename("report.bin", "sub/moved.bin")
+sftp.rename("sub/moved.bin", "sub/renamed.bin")
+assert sftp.listdir("sub") == ["renamed.bin"], sftp.listdir("sub")
+expect_error("rmdir of a folder that is not empty", lambda: sftp.rmdir("sub"))
+sftp.utime("sub/renamed.bin", (1_700_000_000, 1_700_000_000))
+print("setstat of times accepted")
+sftp.remove("sub/renamed.bin")
+sftp.rmdir("sub")
+print("folders ok")
+
+# Paths: .. stays inside the tree; things the model does not have are refused.
+assert sorted(sftp.listdir("/../../..")) == ["Home", "Shared"], sftp.listdir("/../../..")
+expect_error("a path outside the tree", lambda: sftp.listdir("/etc"))
+expect_error("a NUL in a path", lambda: sftp.stat(workdir + "/a\x00b"))
+expect_error("a backslash name", lambda: sftp.putfo(io.BytesIO(b"x"), workdir + "/..\\x"))
+expect_error("a 300-byte name", lambda: sftp.putfo(io.BytesIO(b"x"), workdir + "/" + "n" * 300))
+expect_error("a 5000-byte path", lambda: sftp.stat("/" + "d/" * 2500))
+expect_error("writing into Shared without Create", lambda: sftp.putfo(io.BytesIO(b"x"), "/Shared/x.bin"))
+expect_error("symlink", lambda: sftp.symlink(workdir + "/a", workdir + "/b"))
+sftp.putfo(io.BytesIO(b"mode"), "mode.txt")
+expect_error("chmod", lambda: sftp.chmod("mode.txt", 0o777))
+expect_error("chown", lambda: sftp.chown("mode.txt", 0, 0))
+expect_error("an unknown extension", lambda: sftp._request(paramiko.sftp.CMD_EXTENDED, "nonsense@example.com"))
+
+# An upload cut off by the connection ending leaves nothing.
+f = sftp.open("cut.bin", "wb")
+f.write(os.urandom(1024 * 1024))
+f.flush()
+transport.sock.close()
+transport.close()
+
+transport, sftp = connect()
+sftp.chdir(workdir)
+names = sftp.listdir(".")
+assert "cut.bin" not in names, names
+print("cut upload left nothing")
+transport.close()
+print("done")

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use crate::clock::Timestamp;
 use crate::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
-    FileVersion, Folder, FolderId, Grant, GroupId, NewUser, Permissions, Session, SessionId, User,
-    UserGroup, UserId,
+    FileVersion, Folder, FolderId, Grant, GroupId, NewUser, ParsedKey, Permissions, Session,
+    SessionId, SshKey, User, UserGroup, UserId,
 };
 
 /// The store's result type.
@@ -80,6 +80,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
     /// All users, by ID.
     async fn users(&self) -> StoreResult<Vec<User>>;
+    /// A user's SSH public keys, oldest first.
+    async fn ssh_keys(&self, user: UserId) -> StoreResult<Vec<SshKey>>;
     /// Number of users.
     async fn count_users(&self) -> StoreResult<i64>;
     /// The application with this ID.
@@ -171,6 +173,15 @@ pub trait StoreTx: Send {
     /// hash); [`StoreError::Conflict`] if the new login name, `DOMAIN\name` or directory ID is
     /// taken.
     async fn update_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Adds an SSH public key; [`StoreError::Conflict`] if the user already has it.
+    async fn insert_ssh_key(
+        &mut self,
+        user: UserId,
+        key: &ParsedKey,
+        at: Timestamp,
+    ) -> StoreResult<i64>;
+    /// Removes a user's key by fingerprint; whether there was one.
+    async fn delete_ssh_key(&mut self, user: UserId, fingerprint: &str) -> StoreResult<bool>;
     /// Inserts an application; [`StoreError::Conflict`] if the ID is taken.
     async fn insert_application(&mut self, app: &Application) -> StoreResult<()>;
     /// Enables or disables an application; whether it exists.

@@ -43,6 +43,7 @@ impl SftpServer {
         settings: SftpSettings,
     ) -> std::io::Result<SftpServer> {
         let mut methods = MethodSet::empty();
+        methods.push(MethodKind::PublicKey);
         methods.push(MethodKind::Password);
         let config = russh::server::Config {
             server_id: russh::SshId::Standard(
@@ -161,6 +162,38 @@ impl russh::server::Handler for Connection {
             }
             Err(e) => {
                 tracing::debug!(error = %e, "SFTP sign-in refused");
+                Ok(Auth::reject())
+            }
+        }
+    }
+
+    /// Called once russh has verified the client's signature with `key`: the Service checks
+    /// the key is one of the named user's. Rejections are not counted in the lock-out (clients
+    /// offer every key they hold, one after another) and not audited.
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: russh::server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let fingerprint = key
+            .public_key
+            .fingerprint(russh::keys::HashAlg::Sha256)
+            .to_string();
+        let caller = Caller {
+            ip: Some(self.ip),
+            client_version: None,
+        };
+        match self
+            .service
+            .open_with_ssh_key(user, &fingerprint, Some("SFTP".into()), &caller)
+            .await
+        {
+            Ok(data) => {
+                self.session = Some(data.session_id);
+                Ok(Auth::Accept)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "SFTP key sign-in refused");
                 Ok(Auth::reject())
             }
         }

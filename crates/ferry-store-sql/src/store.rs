@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditHead, AuditRecord, ChainLink, File, FileId, FileVersion,
-    Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, User, UserGroup, UserId,
-    domain_username_key, email_key,
+    Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, SshKey, User, UserGroup,
+    UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{AuditFilter, LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
@@ -112,6 +112,30 @@ impl MetadataStore for SqlStore {
         .map_err(errors::db)?
         .iter()
         .map(rows::user)
+        .collect()
+    }
+
+    async fn ssh_keys(&self, user: UserId) -> StoreResult<Vec<SshKey>> {
+        sqlx::query(
+            "SELECT id, user_id, algorithm, public_key, fingerprint, comment, created_at \
+             FROM ssh_keys WHERE user_id = $1 ORDER BY id",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(|r| {
+            Ok(SshKey {
+                id: r.try_get("id").map_err(errors::db)?,
+                user_id: r.try_get("user_id").map_err(errors::db)?,
+                algorithm: r.try_get("algorithm").map_err(errors::db)?,
+                public_key: r.try_get("public_key").map_err(errors::db)?,
+                fingerprint: r.try_get("fingerprint").map_err(errors::db)?,
+                comment: r.try_get("comment").map_err(errors::db)?,
+                created_at: Timestamp(r.try_get("created_at").map_err(errors::db)?),
+            })
+        })
         .collect()
     }
 

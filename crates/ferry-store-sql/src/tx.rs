@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, File, FileId, Folder, FolderId,
-    Grant, Grantee, GroupId, NewUser, Session, SessionId, User, UserId, domain_username_key,
-    email_key,
+    Grant, Grantee, GroupId, NewUser, ParsedKey, Session, SessionId, User, UserId,
+    domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use ferry_core::text::item_key;
@@ -126,6 +126,38 @@ impl StoreTx for SqlTx {
         .await
         .map_err(|e| errors::map(e, "a user with that name, DOMAIN\\name or directory ID"))?;
         Ok(())
+    }
+
+    async fn insert_ssh_key(
+        &mut self,
+        user: UserId,
+        key: &ParsedKey,
+        at: Timestamp,
+    ) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "INSERT INTO ssh_keys (user_id, algorithm, public_key, fingerprint, comment, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(user)
+        .bind(&key.algorithm)
+        .bind(&key.public_key)
+        .bind(&key.fingerprint)
+        .bind(&key.comment)
+        .bind(at.0)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| errors::map(e, "that key for this user"))?;
+        row.try_get("id").map_err(errors::db)
+    }
+
+    async fn delete_ssh_key(&mut self, user: UserId, fingerprint: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM ssh_keys WHERE user_id = $1 AND fingerprint = $2")
+            .bind(user)
+            .bind(fingerprint)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn insert_application(&mut self, app: &Application) -> StoreResult<()> {

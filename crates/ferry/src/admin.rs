@@ -158,6 +158,27 @@ async fn user(service: &Service, actor: &Actor, command: UserCommand) -> anyhow:
                 );
             }
         }
+        UserCommand::AddKey { name, key_file } => {
+            let line = if key_file.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+                s
+            } else {
+                std::fs::read_to_string(&key_file)
+                    .with_context(|| format!("cannot read {}", key_file.display()))?
+            };
+            let key = service.add_ssh_key(actor, &name, &line).await?;
+            println!("added {} {} for {name}", key.algorithm, key.fingerprint);
+        }
+        UserCommand::ListKeys { name } => {
+            for k in service.ssh_keys(actor, &name).await? {
+                println!("{} {} {}", k.fingerprint, k.algorithm, k.comment);
+            }
+        }
+        UserCommand::RemoveKey { name, fingerprint } => {
+            service.remove_ssh_key(actor, &name, &fingerprint).await?;
+            println!("removed {fingerprint} from {name}");
+        }
         UserCommand::Passwd { name, .. } => {
             let password = read_password_line()?;
             service.set_password(actor, &name, password).await?;

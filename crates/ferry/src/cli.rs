@@ -165,6 +165,17 @@ pub enum UserCommand {
     },
     /// Disable a user and end their sessions.
     Disable { name: String },
+    /// Add an SSH public key (OpenSSH one-line form, e.g. ~/.ssh/id_ed25519.pub) for SFTP.
+    AddKey {
+        name: String,
+        /// The public key file ("-" for standard input).
+        #[arg(long)]
+        key_file: PathBuf,
+    },
+    /// List a user's SSH public keys.
+    ListKeys { name: String },
+    /// Remove a user's SSH public key by its SHA256 fingerprint.
+    RemoveKey { name: String, fingerprint: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -296,3 +296,102 @@ fn wrong_passwords_lock_the_account_for_every_protocol() {
             >= 8
     );
 }
+
+#[test]
+fn openssh_sftp_batch_signs_in_with_a_key_and_keys_are_managed() {
+    let (s, port) = start(Backend::Sqlite, "");
+    let dir = tempfile::tempdir().unwrap();
+    let keygen = |name: &str, kind: &str| {
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"])
+            .arg(dir.path().join(name)));
+        dir.path().join(name)
+    };
+    let key = keygen("id_ed25519", "ed25519");
+    let other = keygen("other", "ed25519");
+    let rsa = keygen("id_rsa", "rsa");
+    let pubkey = format!("{}.pub", key.display());
+    let added = s.ferry_ok(&["user", "add-key", "alice", "--key-file", &pubkey], None);
+    let fingerprint = added.split_whitespace().nth(2).unwrap().to_string();
+    assert!(fingerprint.starts_with("SHA256:"), "{added}");
+    let keygen_says = run(Command::new("ssh-keygen").args(["-l", "-E", "sha256", "-f", &pubkey]));
+    assert!(
+        keygen_says.contains(&fingerprint),
+        "same fingerprint as ssh-keygen: {keygen_says}"
+    );
+    assert!(
+        s.ferry_ok(&["user", "list-keys", "alice"], None)
+            .contains(&fingerprint)
+    );
+    // RSA keys and garbage are refused with a reason; the same key twice is a conflict.
+    let out = s.ferry(
+        &[
+            "user",
+            "add-key",
+            "alice",
+            "--key-file",
+            &format!("{}.pub", rsa.display()),
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Ed25519"));
+    assert!(
+        !s.ferry(&["user", "add-key", "alice", "--key-file", &pubkey], None)
+            .status
+            .success()
+    );
+
+    let data: Vec<u8> = (0..2_000_000u32).map(|i| (i * 3 % 249) as u8).collect();
+    std::fs::write(dir.path().join("up.bin"), &data).unwrap();
+    std::fs::write(
+        dir.path().join("batch"),
+        "cd /Home/alice\nput up.bin batch.bin\nget batch.bin down.bin\nls\n",
+    )
+    .unwrap();
+    let sftp = |identity: &Path| {
+        Command::new("sftp")
+            .arg("-b")
+            .arg(dir.path().join("batch"))
+            .arg("-i")
+            .arg(identity)
+            .args(["-P", &port.to_string()])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args([
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "PasswordAuthentication=no",
+            ])
+            .arg("alice@127.0.0.1")
+            .current_dir(dir.path())
+            .output()
+            .expect("OpenSSH's sftp is required by the test suite")
+    };
+    let out = sftp(&key);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        sha256_hex(&std::fs::read(dir.path().join("down.bin")).unwrap()),
+        sha256_hex(&data)
+    );
+    // A key that is not alice's, and alice's once removed, are refused.
+    assert!(!sftp(&other).status.success());
+    s.ferry_ok(&["user", "remove-key", "alice", &fingerprint], None);
+    assert!(!sftp(&key).status.success());
+    let audit = s.audit();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["operation"] == "SignIn" && r["detail"] == "public key; immutable")
+    );
+}

@@ -6,6 +6,7 @@ pub mod file;
 pub mod folder;
 pub mod group;
 pub mod session;
+pub mod ssh_key;
 pub mod user;
 
 pub use application::{Application, ApplicationId};
@@ -14,4 +15,5 @@ pub use file::{File, FileId, FileVersion};
 pub use folder::{ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Permissions};
 pub use group::{GroupId, UserGroup};
 pub use session::{Session, SessionData, SessionId};
+pub use ssh_key::{ParsedKey, SshKey};
 pub use user::{NewUser, Role, User, UserId, domain_username_key, email_key};

@@ -13,6 +13,7 @@ mod permissions;
 mod search;
 mod sessions;
 mod signin;
+mod ssh_keys;
 mod tickets;
 mod tree;
 

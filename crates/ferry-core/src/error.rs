@@ -66,6 +66,10 @@ pub enum Error {
     /// No space is left for content; nothing was stored. Code 206.
     #[error("no space left on the server; nothing was stored")]
     StorageFull,
+    /// The folder is not empty and the operation removes empty folders only (the file
+    /// protocols' `RMD`/`RMDIR`). Code 207.
+    #[error("the folder is not empty")]
+    FolderNotEmpty,
     /// The user group does not exist. Code 203.
     #[error("user group not found")]
     GroupNotFound,
@@ -99,6 +103,7 @@ impl Error {
             Error::FileExists => 204,
             Error::ContentMismatch(_) => 205,
             Error::StorageFull => 206,
+            Error::FolderNotEmpty => 207,
             Error::Unavailable => 120,
             Error::TicketRefused => 130,
             Error::TicketsNotConfigured => 131,

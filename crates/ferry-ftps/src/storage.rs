@@ -127,6 +127,7 @@ fn to_storage(e: Error) -> storage::Error {
         }
         Error::InvalidArgument(_) => ErrorKind::FileNameNotAllowedError,
         Error::FileExists | Error::AlreadyExists(_) => ErrorKind::PermanentFileNotAvailable,
+        Error::FolderNotEmpty => ErrorKind::PermanentDirectoryNotEmpty,
         Error::StorageFull => ErrorKind::InsufficientStorageSpaceError,
         Error::Unavailable => ErrorKind::TransientFileNotAvailable,
         Error::ContentMismatch(_) => ErrorKind::ConnectionClosed,
@@ -450,39 +451,10 @@ impl StorageBackend<FtpsUser> for FerryStorage {
         to: P,
     ) -> storage::Result<()> {
         let ctx = self.ctx(user).await?;
-        let node = self.resolve(&ctx, from.as_ref()).await?;
-        let (target, name) = self.parent(&ctx, to.as_ref()).await?;
-        match node {
-            TreeNode::File(f) => {
-                if f.file.folder_id != target.folder.id {
-                    self.service
-                        .move_file(&ctx, f.file.id, target.folder.id)
-                        .await
-                        .map_err(to_storage)?;
-                }
-                if f.file.name != name {
-                    self.service
-                        .rename_file(&ctx, f.file.id, &name)
-                        .await
-                        .map_err(to_storage)?;
-                }
-            }
-            TreeNode::Folder(f) => {
-                if f.folder.parent_id != Some(target.folder.id) {
-                    self.service
-                        .move_folder(&ctx, f.folder.id, target.folder.id)
-                        .await
-                        .map_err(to_storage)?;
-                }
-                if f.folder.name != name {
-                    self.service
-                        .rename_folder(&ctx, f.folder.id, &name)
-                        .await
-                        .map_err(to_storage)?;
-                }
-            }
-        }
-        Ok(())
+        self.service
+            .tree_rename(&ctx, &path_text(from.as_ref())?, &path_text(to.as_ref())?)
+            .await
+            .map_err(to_storage)
     }
 
     async fn rmd<P: AsRef<Path> + Send + Debug>(
@@ -491,19 +463,8 @@ impl StorageBackend<FtpsUser> for FerryStorage {
         path: P,
     ) -> storage::Result<()> {
         let ctx = self.ctx(user).await?;
-        let folder = self.folder(&ctx, path.as_ref()).await?;
-        // RMD removes empty directories only, as on every FTP server; Ferry's folder delete
-        // would take the contents with it.
-        let listing = self
-            .service
-            .tree_list(&ctx, &folder)
-            .await
-            .map_err(to_storage)?;
-        if !listing.folders.is_empty() || !listing.files.is_empty() {
-            return Err(ErrorKind::PermanentDirectoryNotEmpty.into());
-        }
         self.service
-            .delete_folder(&ctx, folder.folder.id)
+            .tree_remove_empty_folder(&ctx, &path_text(path.as_ref())?)
             .await
             .map_err(to_storage)
     }

@@ -53,7 +53,7 @@ impl ApiError {
                 | Error::FolderNotFound
                 | Error::GroupNotFound
                 | Error::FileNotFound => StatusCode::NOT_FOUND,
-                Error::FileExists => StatusCode::CONFLICT,
+                Error::FileExists | Error::FolderNotEmpty => StatusCode::CONFLICT,
                 Error::ContentMismatch(_) => StatusCode::BAD_REQUEST,
                 Error::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
                 Error::AlreadyExists(_) => StatusCode::CONFLICT,

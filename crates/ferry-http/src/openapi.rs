@@ -71,6 +71,11 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
     ),
     (206, 507, "No space left on the server; nothing was stored."),
     (
+        207,
+        409,
+        "The folder is not empty (file protocols remove empty folders only).",
+    ),
+    (
         120,
         503,
         "The metadata store cannot be reached; retry later (see Retry-After).",
@@ -298,6 +303,7 @@ mod tests {
             Error::FileExists.into(),
             Error::ContentMismatch("length").into(),
             Error::StorageFull.into(),
+            Error::FolderNotEmpty.into(),
             Error::Unavailable.into(),
             Error::TicketRefused.into(),
             Error::TicketsNotConfigured.into(),

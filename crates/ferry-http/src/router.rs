@@ -66,15 +66,19 @@ async fn call_method(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    // The body is read (or drained) before any answer, even a refusal: a connection closed
+    // with unread request bytes is reset, and the client can lose the answer (seen with an
+    // unknown method under load).
+    let is_post = request.method() == axum::http::Method::POST;
+    let body = read_limited(request.into_body(), MAX_BODY_BYTES).await;
     let Some(method) = methods::find(&name) else {
         return ApiError::UnknownMethod.into_response();
     };
-    if request.method() != axum::http::Method::POST {
+    if !is_post {
         return ApiError::VerbNotAllowed.into_response();
     }
-    let body = match read_limited(request.into_body(), MAX_BODY_BYTES).await {
-        Some(b) => b,
-        None => return ApiError::BodyTooLarge(MAX_BODY_BYTES).into_response(),
+    let Some(body) = body else {
+        return ApiError::BodyTooLarge(MAX_BODY_BYTES).into_response();
     };
     let caller = Caller {
         ip: Some(peer.ip().to_canonical()),

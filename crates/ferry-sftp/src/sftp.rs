@@ -464,25 +464,8 @@ impl russh_sftp::server::Handler for SftpHandler {
 
     async fn rmdir(&mut self, id: u32, path: String) -> Result<Status, Self::Error> {
         let ctx = self.ctx().await?;
-        let folder = match self
-            .service
-            .tree_resolve(&ctx, &path)
-            .await
-            .map_err(status)?
-        {
-            TreeNode::Folder(f) => f,
-            TreeNode::File(_) => return Err(StatusCode::Failure),
-        };
-        let listing = self
-            .service
-            .tree_list(&ctx, &folder)
-            .await
-            .map_err(status)?;
-        if !listing.folders.is_empty() || !listing.files.is_empty() {
-            return Err(StatusCode::Failure);
-        }
         self.service
-            .delete_folder(&ctx, folder.folder.id)
+            .tree_remove_empty_folder(&ctx, &path)
             .await
             .map_err(status)?;
         Ok(ok(id))
@@ -495,46 +478,10 @@ impl russh_sftp::server::Handler for SftpHandler {
         newpath: String,
     ) -> Result<Status, Self::Error> {
         let ctx = self.ctx().await?;
-        let node = self
-            .service
-            .tree_resolve(&ctx, &oldpath)
+        self.service
+            .tree_rename(&ctx, &oldpath, &newpath)
             .await
             .map_err(status)?;
-        let (target, name) = self
-            .service
-            .tree_parent(&ctx, &newpath)
-            .await
-            .map_err(status)?;
-        match node {
-            TreeNode::File(f) => {
-                if f.file.folder_id != target.folder.id {
-                    self.service
-                        .move_file(&ctx, f.file.id, target.folder.id)
-                        .await
-                        .map_err(status)?;
-                }
-                if f.file.name != name {
-                    self.service
-                        .rename_file(&ctx, f.file.id, &name)
-                        .await
-                        .map_err(status)?;
-                }
-            }
-            TreeNode::Folder(f) => {
-                if f.folder.parent_id != Some(target.folder.id) {
-                    self.service
-                        .move_folder(&ctx, f.folder.id, target.folder.id)
-                        .await
-                        .map_err(status)?;
-                }
-                if f.folder.name != name {
-                    self.service
-                        .rename_folder(&ctx, f.folder.id, &name)
-                        .await
-                        .map_err(status)?;
-                }
-            }
-        }
         Ok(ok(id))
     }
 }

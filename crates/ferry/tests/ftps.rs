@@ -6,9 +6,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, sha256_hex};
+use common::{Server, run_ok, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const FTPS: &str = "[ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"40000-49999\"\n";
 
@@ -23,33 +23,10 @@ fn start(backend: Backend, extra: &str) -> (Server, String, u16) {
     (s, addr, port)
 }
 
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn home_files(s: &Server, session: &str) -> Vec<Value> {
-    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
-    let (status, files) = s.call(
-        "GetFiles",
-        json!({"sessionID": session, "folderID": home["FolderID"], "skip": 0, "take": 100}),
-    );
-    assert_eq!(status, 200, "{files}");
-    files.as_array().unwrap().clone()
-}
-
 fn ftplib_session_with_the_api_on_the_same_files(backend: Backend) {
     let (s, _, port) = start(backend, "");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ftps/ftplib_session.py");
-    let out = run(Command::new("python3").arg(&script).args([
+    let out = run_ok(Command::new("python3").arg(&script).args([
         "127.0.0.1",
         &port.to_string(),
         "alice",
@@ -70,7 +47,7 @@ fn ftplib_session_with_the_api_on_the_same_files(backend: Backend) {
 
     // The JSON API sees what FTPS wrote: two versions of report.bin, the last "version two".
     let (session, _) = s.open("alice", "alice-password", 1000);
-    let files = home_files(&s, &session);
+    let files = s.home_files(&session);
     let report = files.iter().find(|f| f["Name"] == "report.bin").unwrap();
     assert_eq!(report["Version"], 2, "{report}");
     assert_eq!(report["SHA256"], sha256_hex(b"version two"), "{report}");
@@ -90,12 +67,14 @@ fn ftplib_session_with_the_api_on_the_same_files(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("from-api.bin");
     std::fs::write(&target, &data[..1_000_000]).unwrap();
-    run(Command::new("curl")
-        .args(["-sS", "--ssl-reqd", "-k", "-C", "-", "-o"])
-        .arg(&target)
-        .arg(format!(
-            "ftp://alice:alice-password@127.0.0.1:{port}/Home/alice/from-api.bin"
-        )));
+    run_ok(
+        Command::new("curl")
+            .args(["-sS", "--ssl-reqd", "-k", "-C", "-", "-o"])
+            .arg(&target)
+            .arg(format!(
+                "ftp://alice:alice-password@127.0.0.1:{port}/Home/alice/from-api.bin"
+            )),
+    );
     assert_eq!(
         sha256_hex(&std::fs::read(&target).unwrap()),
         sha256_hex(&data)
@@ -162,7 +141,7 @@ fn lftp_mirrors_a_tree_up_and_down_and_curl_uploads() {
                     set ftp:ssl-protect-data true; set ftp:ssl-protect-list true; \
                     set net:max-retries 1; set net:timeout 20";
     let url = format!("ftp://alice:alice-password@127.0.0.1:{port}");
-    run(Command::new("lftp").args([
+    run_ok(Command::new("lftp").args([
         "-c",
         &format!(
             "{settings}; open {url}; mirror -R --no-perms --verbose {} /Home/alice/tree",
@@ -170,7 +149,7 @@ fn lftp_mirrors_a_tree_up_and_down_and_curl_uploads() {
         ),
     ]));
     let down = dir.path().join("down");
-    run(Command::new("lftp").args([
+    run_ok(Command::new("lftp").args([
         "-c",
         &format!(
             "{settings}; open {url}; mirror --verbose /Home/alice/tree {}",
@@ -185,13 +164,17 @@ fn lftp_mirrors_a_tree_up_and_down_and_curl_uploads() {
     // curl: TLS required, upload, and the listing shows it.
     let file = dir.path().join("curl.bin");
     std::fs::write(&file, vec![42u8; 1_234_567]).unwrap();
-    run(Command::new("curl")
-        .args(["-sS", "--ssl-reqd", "-k", "-T"])
-        .arg(&file)
-        .arg(format!("{url}/Home/alice/")));
-    let listing = run(Command::new("curl")
-        .args(["-sS", "--ssl-reqd", "-k", "--list-only"])
-        .arg(format!("{url}/Home/alice/")));
+    run_ok(
+        Command::new("curl")
+            .args(["-sS", "--ssl-reqd", "-k", "-T"])
+            .arg(&file)
+            .arg(format!("{url}/Home/alice/")),
+    );
+    let listing = run_ok(
+        Command::new("curl")
+            .args(["-sS", "--ssl-reqd", "-k", "--list-only"])
+            .arg(format!("{url}/Home/alice/")),
+    );
     assert!(
         listing.contains("curl.bin") && listing.contains("tree"),
         "{listing}"
@@ -204,7 +187,7 @@ fn lftp_mirrors_a_tree_up_and_down_and_curl_uploads() {
         .unwrap();
     assert!(!plain.status.success());
     let (session, _) = s.open("alice", "alice-password", 1000);
-    let files = home_files(&s, &session);
+    let files = s.home_files(&session);
     let curl = files.iter().find(|f| f["Name"] == "curl.bin").unwrap();
     assert_eq!(curl["SHA256"], sha256_hex(&vec![42u8; 1_234_567]));
 }
@@ -215,7 +198,7 @@ fn rclone_copies_a_tree_both_ways_and_checks_it() {
     let dir = tempfile::tempdir().unwrap();
     let up = dir.path().join("up");
     make_tree(&up);
-    let obscured = run(Command::new("rclone").args(["obscure", "alice-password"]));
+    let obscured = run_ok(Command::new("rclone").args(["obscure", "alice-password"]));
     let remote = format!(
         ":ftp,host=127.0.0.1,port={port},user=alice,pass={},explicit_tls=true,no_check_certificate=true:",
         obscured.trim()
@@ -223,11 +206,13 @@ fn rclone_copies_a_tree_both_ways_and_checks_it() {
     let config = dir.path().join("rclone.conf");
     std::fs::write(&config, "").unwrap();
     let rclone = |args: &[&str]| {
-        run(Command::new("rclone")
-            .arg("--config")
-            .arg(&config)
-            .args(["--low-level-retries", "1", "--retries", "1"])
-            .args(args))
+        run_ok(
+            Command::new("rclone")
+                .arg("--config")
+                .arg(&config)
+                .args(["--low-level-retries", "1", "--retries", "1"])
+                .args(args),
+        )
     };
     let target = format!("{remote}/Home/alice/rtree");
     // libunftp answers MLSD of a missing directory with 150 then 550, which rclone takes for
@@ -285,7 +270,7 @@ fn connection_limits_and_the_shared_lock_out() {
         \x20   f.login('alice', 'alice-password'); print('signed in')\n\
         except error_perm as e:\n\
         \x20   print('refused', e)\n";
-    let out = run(Command::new("python3").args(["-c", script, &port.to_string()]));
+    let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
     assert!(
         out.starts_with("refused 530"),
         "the right password is refused while locked: {out}"

@@ -6,9 +6,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, sha256_hex};
+use common::{Server, run_ok, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const SFTP: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\n";
 
@@ -30,33 +30,10 @@ fn start(backend: Backend, extra: &str) -> (Server, u16) {
     (s, port)
 }
 
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn home_files(s: &Server, session: &str) -> Vec<Value> {
-    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
-    let (status, files) = s.call(
-        "GetFiles",
-        json!({"sessionID": session, "folderID": home["FolderID"], "skip": 0, "take": 100}),
-    );
-    assert_eq!(status, 200, "{files}");
-    files.as_array().unwrap().clone()
-}
-
 fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
     let (s, port) = start(backend, "");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sftp/paramiko_session.py");
-    let out = run(Command::new("python3").arg(&script).args([
+    let out = run_ok(Command::new("python3").arg(&script).args([
         &port.to_string(),
         "alice",
         "alice-password",
@@ -78,7 +55,7 @@ fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
 
     // The JSON API sees what SFTP wrote.
     let (session, _) = s.open("alice", "alice-password", 1000);
-    let files = home_files(&s, &session);
+    let files = s.home_files(&session);
     assert!(files.iter().all(|f| f["Name"] != "cut.bin"));
     let mode = files.iter().find(|f| f["Name"] == "mode.txt").unwrap();
     assert_eq!(mode["SHA256"], sha256_hex(b"mode"));
@@ -96,10 +73,12 @@ fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
     assert_eq!(status, 200);
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("from-api.bin");
-    run(Command::new("curl")
-        .args(["-sS", "-k", "-u", "alice:alice-password", "-o"])
-        .arg(&target)
-        .arg(format!("sftp://127.0.0.1:{port}/Home/alice/from-api.bin")));
+    run_ok(
+        Command::new("curl")
+            .args(["-sS", "-k", "-u", "alice:alice-password", "-o"])
+            .arg(&target)
+            .arg(format!("sftp://127.0.0.1:{port}/Home/alice/from-api.bin")),
+    );
     assert_eq!(
         sha256_hex(&std::fs::read(&target).unwrap()),
         sha256_hex(&data)
@@ -189,20 +168,24 @@ fn openssh_sftp_and_curl_transfer_and_the_api_agrees() {
     );
 
     // curl (libssh2): upload, then the listing.
-    run(Command::new("curl")
-        .args(["-sS", "-k", "-u", "alice:alice-password", "-T"])
-        .arg(dir.path().join("up.bin"))
-        .arg(format!("sftp://127.0.0.1:{port}/Home/alice/curl.bin")));
-    let listing = run(Command::new("curl")
-        .args(["-sS", "-k", "-u", "alice:alice-password"])
-        .arg(format!("sftp://127.0.0.1:{port}/Home/alice/")));
+    run_ok(
+        Command::new("curl")
+            .args(["-sS", "-k", "-u", "alice:alice-password", "-T"])
+            .arg(dir.path().join("up.bin"))
+            .arg(format!("sftp://127.0.0.1:{port}/Home/alice/curl.bin")),
+    );
+    let listing = run_ok(
+        Command::new("curl")
+            .args(["-sS", "-k", "-u", "alice:alice-password"])
+            .arg(format!("sftp://127.0.0.1:{port}/Home/alice/")),
+    );
     assert!(
         listing.contains("curl.bin") && listing.contains("ossh"),
         "{listing}"
     );
 
     let (session, _) = s.open("alice", "alice-password", 1000);
-    let files = home_files(&s, &session);
+    let files = s.home_files(&session);
     let curl = files.iter().find(|f| f["Name"] == "curl.bin").unwrap();
     assert_eq!(curl["SHA256"], sha256_hex(&data));
 }
@@ -232,7 +215,7 @@ fn rclone_copies_a_tree_both_ways_and_checks_it() {
         let data: Vec<u8> = (0..len as u32).map(|j| (j * 17 + i as u32) as u8).collect();
         std::fs::write(path, data).unwrap();
     }
-    let obscured = run(Command::new("rclone").args(["obscure", "alice-password"]));
+    let obscured = run_ok(Command::new("rclone").args(["obscure", "alice-password"]));
     let remote = format!(
         ":sftp,host=127.0.0.1,port={port},user=alice,pass={}:",
         obscured.trim()
@@ -240,11 +223,13 @@ fn rclone_copies_a_tree_both_ways_and_checks_it() {
     let config = dir.path().join("rclone.conf");
     std::fs::write(&config, "").unwrap();
     let rclone = |args: &[&str]| {
-        run(Command::new("rclone")
-            .arg("--config")
-            .arg(&config)
-            .args(["--low-level-retries", "1", "--retries", "1"])
-            .args(args))
+        run_ok(
+            Command::new("rclone")
+                .arg("--config")
+                .arg(&config)
+                .args(["--low-level-retries", "1", "--retries", "1"])
+                .args(args),
+        )
     };
     let target = format!("{remote}/Home/alice/rtree");
     rclone(&["copy", up.to_str().unwrap(), &target]);
@@ -276,7 +261,7 @@ fn wrong_passwords_lock_the_account_for_every_protocol() {
         \x20   t.connect(username='alice', password='alice-password'); print('signed in')\n\
         except paramiko.AuthenticationException:\n\
         \x20   print('refused')\n";
-    let out = run(Command::new("python3").args(["-c", script, &port.to_string()]));
+    let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
     assert_eq!(
         out.trim(),
         "refused",
@@ -302,9 +287,11 @@ fn openssh_sftp_batch_signs_in_with_a_key_and_keys_are_managed() {
     let (s, port) = start(Backend::Sqlite, "");
     let dir = tempfile::tempdir().unwrap();
     let keygen = |name: &str, kind: &str| {
-        run(Command::new("ssh-keygen")
-            .args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"])
-            .arg(dir.path().join(name)));
+        run_ok(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", kind, "-N", "", "-C", "test", "-f"])
+                .arg(dir.path().join(name)),
+        );
         dir.path().join(name)
     };
     let key = keygen("id_ed25519", "ed25519");
@@ -314,7 +301,8 @@ fn openssh_sftp_batch_signs_in_with_a_key_and_keys_are_managed() {
     let added = s.ferry_ok(&["user", "add-key", "alice", "--key-file", &pubkey], None);
     let fingerprint = added.split_whitespace().nth(2).unwrap().to_string();
     assert!(fingerprint.starts_with("SHA256:"), "{added}");
-    let keygen_says = run(Command::new("ssh-keygen").args(["-l", "-E", "sha256", "-f", &pubkey]));
+    let keygen_says =
+        run_ok(Command::new("ssh-keygen").args(["-l", "-E", "sha256", "-f", &pubkey]));
     assert!(
         keygen_says.contains(&fingerprint),
         "same fingerprint as ssh-keygen: {keygen_says}"

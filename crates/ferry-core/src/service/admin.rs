@@ -36,6 +36,25 @@ impl std::fmt::Debug for NewUserRequest {
     }
 }
 
+/// Ends every session of `user` inside `tx`, auditing each with `why`.
+pub(crate) async fn revoke_sessions(
+    tx: &mut Box<dyn StoreTx>,
+    user: UserId,
+    why: &str,
+    now: crate::clock::Timestamp,
+) -> Result<()> {
+    for s in tx.sessions_of_user(user).await? {
+        tx.delete_session(&s.id).await?;
+        let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
+        e.user_id = Some(s.user_id);
+        e.application_id = Some(s.application_id);
+        e.session_tag = Some(s.id.tag());
+        e.detail = Some(why.to_string());
+        tx.append_audit(now, e).await?;
+    }
+    Ok(())
+}
+
 /// The user ID behind an actor, if it is a signed-in user.
 pub(crate) fn actor_user(actor: &Actor) -> Option<UserId> {
     match actor {
@@ -174,15 +193,7 @@ impl Service {
         let mut current = tx.user_by_id(user.id).await?.ok_or(Error::UserNotFound)?;
         current.active = false;
         tx.update_user(&current).await?;
-        for s in tx.sessions_of_user(user.id).await? {
-            tx.delete_session(&s.id).await?;
-            let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
-            e.user_id = Some(s.user_id);
-            e.application_id = Some(s.application_id);
-            e.session_tag = Some(s.id.tag());
-            e.detail = Some("user disabled".into());
-            tx.append_audit(now, e).await?;
-        }
+        revoke_sessions(&mut tx, user.id, "user disabled", now).await?;
         let mut e = AuditEntry::new(Operation::UserDisabled, Outcome::Success);
         actor.stamp(&mut e);
         e.target_user_id = Some(user.id);

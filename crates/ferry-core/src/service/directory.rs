@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::admin::actor_user;
+use super::admin::{actor_user, revoke_sessions};
 use super::{Actor, Service};
 use crate::domain::{
     AuditEntry, NewUser, Operation, Outcome, Role, User, domain_username_key, email_key,
@@ -230,15 +230,7 @@ impl Service {
                 Change::Deactivate(mut user) => {
                     user.active = false;
                     tx.update_user(&user).await?;
-                    for s in tx.sessions_of_user(user.id).await? {
-                        tx.delete_session(&s.id).await?;
-                        let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
-                        e.user_id = Some(s.user_id);
-                        e.application_id = Some(s.application_id);
-                        e.session_tag = Some(s.id.tag());
-                        e.detail = Some("user left the directory group".into());
-                        tx.append_audit(now, e).await?;
-                    }
+                    revoke_sessions(&mut tx, user.id, "user left the directory group", now).await?;
                     let mut e = AuditEntry::new(Operation::UserDisabled, Outcome::Success);
                     actor.stamp(&mut e);
                     e.target_user_id = Some(user.id);

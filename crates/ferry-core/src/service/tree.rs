@@ -154,6 +154,49 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Renames and/or moves what `from` names to `to` (`RNFR`/`RNTO`, SFTP `RENAME`): a move
+    /// where the parent differs, then a rename where the name differs, each with its own
+    /// permission check and audit record.
+    pub async fn tree_rename(&self, ctx: &SessionContext, from: &str, to: &str) -> Result<()> {
+        let node = self.tree_resolve(ctx, from).await?;
+        let (target, name) = self.tree_parent(ctx, to).await?;
+        match node {
+            TreeNode::File(f) => {
+                if f.file.folder_id != target.folder.id {
+                    self.move_file(ctx, f.file.id, target.folder.id).await?;
+                }
+                if f.file.name != name {
+                    self.rename_file(ctx, f.file.id, &name).await?;
+                }
+            }
+            TreeNode::Folder(f) => {
+                if f.folder.parent_id != Some(target.folder.id) {
+                    self.move_folder(ctx, f.folder.id, target.folder.id).await?;
+                }
+                if f.folder.name != name {
+                    self.rename_folder(ctx, f.folder.id, &name).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the folder `path` names if it is empty (`RMD`, SFTP `RMDIR`: file protocols
+    /// remove empty directories only, where Ferry's folder delete takes the contents along).
+    pub async fn tree_remove_empty_folder(&self, ctx: &SessionContext, path: &str) -> Result<()> {
+        let folder = match self.tree_resolve(ctx, path).await? {
+            TreeNode::Folder(f) => f,
+            TreeNode::File(_) => return Err(Error::FolderNotFound),
+        };
+        let listing = self.tree_list(ctx, &folder).await?;
+        if !listing.folders.is_empty() || !listing.files.is_empty() {
+            return Err(Error::FolderNotEmpty);
+        }
+        self.delete_folder(ctx, folder.folder.id).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

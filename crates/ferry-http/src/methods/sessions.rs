@@ -8,12 +8,14 @@ use super::{Method, Param, ParamType, Reply, Returns, SESSION_ID};
 use crate::args::Args;
 use crate::wire::{FthSessionData, FthUserData};
 
-const APPLICATION_ID: Param = Param::required(
+/// `applicationID`, shared by every sign-in method.
+pub(super) const APPLICATION_ID: Param = Param::required(
     "applicationID",
     ParamType::Integer,
     "A registered application ID: 1000 and above for client developers, below 1000 reserved for Ferry.",
 );
-const CLIENT_VERSION: Param = Param::optional(
+/// `clientVersion`, shared by every sign-in method.
+pub(super) const CLIENT_VERSION: Param = Param::optional(
     "clientVersion",
     ParamType::String,
     "Identifies the connecting client software; recorded in the audit (at most 255 characters).",

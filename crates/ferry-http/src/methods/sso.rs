@@ -6,6 +6,7 @@ use ferry_core::service::{DomainUserRequest, OpenMode, TicketExRequest, TicketRe
 use ferry_core::{Actor, Caller, Error, Result, Service};
 use serde_json::json;
 
+use super::sessions::{APPLICATION_ID, CLIENT_VERSION};
 use super::{Method, Param, ParamType, Reply, Returns, SESSION_ID, session};
 use crate::args::Args;
 use crate::wire::{FthSessionData, FthUserData};
@@ -15,17 +16,6 @@ const TICKET: Param = Param::required(
     ParamType::String,
     "The sealed ticket (docs/sso-tickets.md): standard base64 of version, nonce and AES-256-GCM ciphertext.",
 );
-const APPLICATION_ID: Param = Param::required(
-    "applicationID",
-    ParamType::Integer,
-    "A registered application ID: 1000 and above for client developers, below 1000 reserved for Ferry.",
-);
-const CLIENT_VERSION: Param = Param::optional(
-    "clientVersion",
-    ParamType::String,
-    "Identifies the connecting client software; recorded in the audit (at most 255 characters).",
-);
-
 /// The single sign-on methods.
 pub static METHODS: &[Method] = &[
     Method {

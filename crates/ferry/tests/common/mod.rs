@@ -343,6 +343,17 @@ impl Server {
             .collect()
     }
 
+    /// The files of the session's home folder (first 100), as `GetFiles` answers.
+    pub fn home_files(&self, session: &str) -> Vec<Value> {
+        let (_, home) = self.call("GetHomeFolder", json!({"sessionID": session}));
+        let (status, files) = self.call(
+            "GetFiles",
+            json!({"sessionID": session, "folderID": home["FolderID"], "skip": 0, "take": 100}),
+        );
+        assert_eq!(status, 200, "{files}");
+        files.as_array().unwrap().clone()
+    }
+
     /// Everything the server has logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
@@ -398,6 +409,20 @@ pub fn sha256_hex(data: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// Runs a peer program, asserting success; returns its standard output.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// Asserts an error answer: the status and the ErrorCode.

@@ -88,7 +88,7 @@ sftp_run() { # port, batch text
   printf '%b' "$2" > "$work/batch"
   sftp -q -b "$work/batch" -i "$work/client_key" -P "$1" -c aes128-gcm@openssh.com \
     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes \
-    -o LogLevel=ERROR "$user@127.0.0.1" >/dev/null
+    -o LogLevel=ERROR "$user@127.0.0.1" >/dev/null || { echo "sftp to port $1 failed: $2" >&2; cat "$work/ferry.err" >&2; exit 1; }
 }
 best() { # best wall time of `sftp_run port batch`, $runs times
   local b="" s e

@@ -58,6 +58,7 @@ impl SftpServer {
             inactivity_timeout: Some(settings.idle_timeout),
             // Without it, libssh2 clients (curl) upload at a few MB/s.
             nodelay: true,
+            preferred: modern_algorithms(),
             ..Default::default()
         };
         Ok(SftpServer {
@@ -121,6 +122,46 @@ impl SftpServer {
                 }
             });
         }
+    }
+}
+
+/// Only modern algorithms: X25519 (and its ML-KEM hybrid) key exchange, Ed25519 and ECDSA
+/// keys (no RSA, no finite-field Diffie-Hellman), AEAD ciphers first. AES-CTR (with russh's
+/// SHA-2 MACs) stays last for libssh2 up to 1.10 (Debian 12's curl), which has no GCM or
+/// ChaCha20; CBC and 3DES are gone. OpenSSH's strict-kex and ext-info markers are kept (the
+/// Terrapin mitigation).
+fn modern_algorithms() -> russh::Preferred {
+    use russh::keys::{Algorithm, EcdsaCurve};
+    use russh::{cipher, kex};
+    use std::borrow::Cow;
+    russh::Preferred {
+        kex: Cow::Borrowed(&[
+            kex::MLKEM768X25519_SHA256,
+            kex::CURVE25519,
+            kex::CURVE25519_PRE_RFC_8731,
+            kex::EXTENSION_SUPPORT_AS_SERVER,
+            kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
+        ]),
+        key: Cow::Owned(vec![
+            Algorithm::Ed25519,
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP384,
+            },
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP521,
+            },
+        ]),
+        cipher: Cow::Borrowed(&[
+            cipher::CHACHA20_POLY1305,
+            cipher::AES_256_GCM,
+            cipher::AES_128_GCM,
+            cipher::AES_256_CTR,
+            cipher::AES_128_CTR,
+        ]),
+        ..russh::Preferred::DEFAULT
     }
 }
 

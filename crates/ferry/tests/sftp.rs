@@ -337,8 +337,9 @@ fn openssh_sftp_batch_signs_in_with_a_key_and_keys_are_managed() {
         "cd /Home/alice\nput up.bin batch.bin\nget batch.bin down.bin\nls\n",
     )
     .unwrap();
-    let sftp = |identity: &Path| {
+    let sftp_with = |identity: &Path, extra: &[&str]| {
         Command::new("sftp")
+            .args(extra)
             .arg("-b")
             .arg(dir.path().join("batch"))
             .arg("-i")
@@ -361,6 +362,20 @@ fn openssh_sftp_batch_signs_in_with_a_key_and_keys_are_managed() {
             .output()
             .expect("OpenSSH's sftp is required by the test suite")
     };
+    let sftp = |identity: &Path| sftp_with(identity, &[]);
+    // Only modern algorithms: CBC ciphers and finite-field Diffie-Hellman find no match.
+    for old in [
+        ["-c", "aes128-cbc"],
+        ["-o", "KexAlgorithms=diffie-hellman-group14-sha256"],
+    ] {
+        let out = sftp_with(&key, &old);
+        assert!(!out.status.success(), "{old:?} was accepted");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no matching"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let out = sftp(&key);
     assert!(
         out.status.success(),

@@ -47,6 +47,8 @@ fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
         "refused symlink",
         "refused chmod",
         "refused an unknown extension",
+        "two writers made two versions",
+        "malformed packets survived",
         "cut upload left nothing",
         "done",
     ] {

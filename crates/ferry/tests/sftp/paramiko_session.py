@@ -80,6 +80,31 @@ expect_error("chmod", lambda: sftp.chmod("mode.txt", 0o777))
 expect_error("chown", lambda: sftp.chown("mode.txt", 0, 0))
 expect_error("an unknown extension", lambda: sftp._request(paramiko.sftp.CMD_EXTENDED, "nonsense@example.com"))
 
+# The same name opened for writing twice at once: two versions, neither one torn.
+first, second = sftp.open("twice.bin", "wb"), sftp.open("twice.bin", "wb")
+first.write(b"A" * 300_000)
+second.write(b"B" * 200_000)
+first.close()
+second.close()
+got = io.BytesIO()
+sftp.getfo("twice.bin", got)
+assert got.getvalue() == b"B" * 200_000, len(got.getvalue())
+print("two writers made two versions")
+
+# Malformed and oversized packets on a second channel end that channel, not the server.
+for garbage in [b"\x00\x00\x00\x05\xff\x00\x00\x00\x01", b"\x7f\xff\xff\xff" + b"x" * 64]:
+    chan = transport.open_session()
+    chan.invoke_subsystem("sftp")
+    chan.sendall(garbage)
+    chan.settimeout(10)
+    try:
+        chan.recv(1024)
+    except Exception:
+        pass
+    chan.close()
+sftp.stat("twice.bin")
+print("malformed packets survived")
+
 # An upload cut off by the connection ending leaves nothing.
 f = sftp.open("cut.bin", "wb")
 f.write(os.urandom(1024 * 1024))

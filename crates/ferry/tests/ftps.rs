@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, run_ok, sha256_hex};
+use common::{Server, make_tree, rclone, run_ok, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
@@ -102,35 +102,6 @@ fn ftplib_session_with_the_api_on_the_same_files(backend: Backend) {
     );
 }
 
-/// A small tree of files with varied sizes, written under `root`.
-fn make_tree(root: &Path) -> Vec<(String, String)> {
-    let mut made = Vec::new();
-    for (i, rel) in [
-        "a.txt",
-        "docs/b.pdf",
-        "docs/deep/c.bin",
-        "empty.dat",
-        "Ünïcödé.txt",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let data: Vec<u8> = (0..(i * 400_000 + 3) as u32)
-            .map(|j| (j.wrapping_mul(31).wrapping_add(i as u32)) as u8)
-            .collect();
-        let data = if rel.starts_with("empty") {
-            Vec::new()
-        } else {
-            data
-        };
-        std::fs::write(&path, &data).unwrap();
-        made.push((rel.to_string(), sha256_hex(&data)));
-    }
-    made
-}
-
 #[test]
 fn lftp_mirrors_a_tree_up_and_down_and_curl_uploads() {
     let (s, _, port) = start(Backend::Sqlite, "");
@@ -203,17 +174,7 @@ fn rclone_copies_a_tree_both_ways_and_checks_it() {
         ":ftp,host=127.0.0.1,port={port},user=alice,pass={},explicit_tls=true,no_check_certificate=true:",
         obscured.trim()
     );
-    let config = dir.path().join("rclone.conf");
-    std::fs::write(&config, "").unwrap();
-    let rclone = |args: &[&str]| {
-        run_ok(
-            Command::new("rclone")
-                .arg("--config")
-                .arg(&config)
-                .args(["--low-level-retries", "1", "--retries", "1"])
-                .args(args),
-        )
-    };
+    let rclone = |args: &[&str]| rclone(dir.path(), args);
     let target = format!("{remote}/Home/alice/rtree");
     // libunftp answers MLSD of a missing directory with 150 then 550, which rclone takes for
     // a failure rather than "not found" when it checks a parent before creating a child; so

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, run_ok, sha256_hex};
+use common::{Server, make_tree, rclone, run_ok, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
@@ -197,42 +197,13 @@ fn rclone_copies_a_tree_both_ways_and_checks_it() {
     let (_s, port) = start(Backend::Sqlite, "");
     let dir = tempfile::tempdir().unwrap();
     let up = dir.path().join("up");
-    for (i, rel) in [
-        "a.txt",
-        "docs/b.pdf",
-        "docs/deep/c.bin",
-        "empty.dat",
-        "Ünïcödé.txt",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let path = up.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let len = if rel.starts_with("empty") {
-            0
-        } else {
-            i * 300_000 + 5
-        };
-        let data: Vec<u8> = (0..len as u32).map(|j| (j * 17 + i as u32) as u8).collect();
-        std::fs::write(path, data).unwrap();
-    }
+    make_tree(&up);
     let obscured = run_ok(Command::new("rclone").args(["obscure", "alice-password"]));
     let remote = format!(
         ":sftp,host=127.0.0.1,port={port},user=alice,pass={}:",
         obscured.trim()
     );
-    let config = dir.path().join("rclone.conf");
-    std::fs::write(&config, "").unwrap();
-    let rclone = |args: &[&str]| {
-        run_ok(
-            Command::new("rclone")
-                .arg("--config")
-                .arg(&config)
-                .args(["--low-level-retries", "1", "--retries", "1"])
-                .args(args),
-        )
-    };
+    let rclone = |args: &[&str]| rclone(dir.path(), args);
     let target = format!("{remote}/Home/alice/rtree");
     rclone(&["copy", up.to_str().unwrap(), &target]);
     // --download compares the bytes themselves (the server runs no hashing commands).

@@ -425,6 +425,51 @@ pub fn run_ok(cmd: &mut Command) -> String {
     stdout
 }
 
+/// A small tree of files with varied sizes, written under `root`.
+pub fn make_tree(root: &Path) -> Vec<(String, String)> {
+    let mut made = Vec::new();
+    for (i, rel) in [
+        "a.txt",
+        "docs/b.pdf",
+        "docs/deep/c.bin",
+        "empty.dat",
+        "Ünïcödé.txt",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let data: Vec<u8> = (0..(i * 400_000 + 3) as u32)
+            .map(|j| (j.wrapping_mul(31).wrapping_add(i as u32)) as u8)
+            .collect();
+        let data = if rel.starts_with("empty") {
+            Vec::new()
+        } else {
+            data
+        };
+        std::fs::write(&path, &data).unwrap();
+        made.push((rel.to_string(), sha256_hex(&data)));
+    }
+    made
+}
+
+/// Runs rclone with an empty configuration kept in `dir` and no retries (a failure must show);
+/// returns its standard output.
+pub fn rclone(dir: &Path, args: &[&str]) -> String {
+    let config = dir.join("rclone.conf");
+    if !config.exists() {
+        std::fs::write(&config, "").unwrap();
+    }
+    run_ok(
+        Command::new("rclone")
+            .arg("--config")
+            .arg(&config)
+            .args(["--low-level-retries", "1", "--retries", "1"])
+            .args(args),
+    )
+}
+
 /// Asserts an error answer: the status and the ErrorCode.
 #[track_caller]
 pub fn assert_error(answer: &(u16, Value), status: u16, code: i64) {

@@ -2,14 +2,16 @@
 //! choice (algorithms, parameters, comparisons) is reviewed in one small crate.
 //!
 //! Nothing here knows about users or sessions: the core calls these functions and decides what
-//! they protect. Later issues add the upload-tool tokens here.
+//! they protect.
 
 pub mod digest;
 pub mod password;
 pub mod random;
 pub mod ticket_seal;
+pub mod tool_token;
 
 pub use digest::{constant_time_eq, sha256_hex};
 pub use password::{PasswordHasher, PasswordParams};
 pub use random::new_session_guid;
 pub use ticket_seal::{TicketKey, TicketSealError};
+pub use tool_token::{ToolTokenError, ToolTokenKeys};

@@ -156,6 +156,21 @@ impl StagedContent for Staged {
         file.write_all(chunk).await.map_err(io)
     }
 
+    async fn truncate(&mut self, len: u64) -> Result<(), ContentError> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| ContentError::Other("truncate after commit".into()))?;
+        file.flush().await.map_err(io)?;
+        let inner = file.get_mut();
+        inner.set_len(len).await.map_err(io)?;
+        inner
+            .seek(std::io::SeekFrom::Start(len))
+            .await
+            .map_err(io)?;
+        Ok(())
+    }
+
     async fn commit(mut self: Box<Self>) -> Result<String, ContentError> {
         let mut file = self
             .file

@@ -49,6 +49,9 @@ pub trait ContentStore: Send + Sync + 'static {
 pub trait StagedContent: Send {
     /// Appends bytes.
     async fn write(&mut self, chunk: &[u8]) -> Result<(), ContentError>;
+    /// Cuts the staged bytes back to the first `len` (a resumable upload's chunk that failed
+    /// its checksum is taken back).
+    async fn truncate(&mut self, len: u64) -> Result<(), ContentError>;
     /// Makes the bytes durable under a new key and returns the key.
     async fn commit(self: Box<Self>) -> Result<String, ContentError>;
 }

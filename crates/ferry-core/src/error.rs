@@ -50,6 +50,18 @@ pub enum Error {
     /// More than one user has the e-mail address the call names. Code 132.
     #[error("more than one user has that e-mail address")]
     AmbiguousEmail,
+    /// A browser-tool link's token was refused, for whatever reason: deliberately one answer
+    /// (the reason is logged and audited). Code 140.
+    #[error("this link is not valid: it may have expired, or it was made for another computer")]
+    ToolTokenRefused,
+    /// A browser-tool page's grant is unknown, expired, used from another address, or its
+    /// session ended: deliberately one answer. Code 141.
+    #[error("this page has expired; open the link you were given again")]
+    ToolGrantInvalid,
+    /// The browser-tool page does not accept this file (too many files, a filtered type).
+    /// Code 142.
+    #[error("{0}")]
+    ToolLimit(String),
     /// The folder does not exist, is deleted, or is not visible to the caller. Code 201.
     #[error("folder not found")]
     FolderNotFound,
@@ -108,6 +120,9 @@ impl Error {
             Error::TicketRefused => 130,
             Error::TicketsNotConfigured => 131,
             Error::AmbiguousEmail => 132,
+            Error::ToolTokenRefused => 140,
+            Error::ToolGrantInvalid => 141,
+            Error::ToolLimit(_) => 142,
             Error::Internal(_) => 90000,
         }
     }

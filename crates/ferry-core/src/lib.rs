@@ -13,6 +13,7 @@ pub mod service;
 pub mod store;
 pub mod text;
 pub mod ticket;
+pub mod tool_token;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};

@@ -197,6 +197,14 @@ pub trait StoreTx: Send {
     async fn put_lockout(&mut self, key: &str, state: &LockoutState) -> StoreResult<()>;
     /// Forgets the failures of a key.
     async fn clear_lockout(&mut self, key: &str) -> StoreResult<()>;
+    /// Records a single-use token's digest as spent until `expires_at`, first forgetting
+    /// digests that expired by `now`; false if it was already spent.
+    async fn spend_token(
+        &mut self,
+        digest: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Inserts a session.
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;

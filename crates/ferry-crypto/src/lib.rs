@@ -14,4 +14,4 @@ pub use digest::{constant_time_eq, sha256_hex};
 pub use password::{PasswordHasher, PasswordParams};
 pub use random::new_session_guid;
 pub use ticket_seal::{TicketKey, TicketSealError};
-pub use tool_token::{ToolTokenError, ToolTokenKeys};
+pub use tool_token::{ToolKeyError, ToolTokenError, ToolTokenKeys};

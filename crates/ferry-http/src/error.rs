@@ -43,7 +43,10 @@ impl ApiError {
                 Error::SessionNotFound | Error::BadCredentials | Error::TicketRefused => {
                     StatusCode::UNAUTHORIZED
                 }
-                Error::TicketsNotConfigured => StatusCode::FORBIDDEN,
+                Error::TicketsNotConfigured
+                | Error::ToolTokenRefused
+                | Error::ToolGrantInvalid
+                | Error::ToolLimit(_) => StatusCode::FORBIDDEN,
                 Error::AmbiguousEmail => StatusCode::CONFLICT,
                 Error::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
                 Error::UnknownApplication | Error::NotPermitted(_) | Error::UserInactive => {

@@ -13,6 +13,7 @@ pub mod methods;
 pub mod openapi;
 mod ops;
 mod router;
+pub mod tools;
 mod transfer;
 pub mod wire;
 

@@ -96,6 +96,21 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
         "More than one user has the e-mail address the call names.",
     ),
     (
+        140,
+        403,
+        "A browser-tool link's token was refused, for whatever reason (deliberately one answer; see docs/upload-tool.md).",
+    ),
+    (
+        141,
+        403,
+        "A browser-tool page's grant is unknown, expired, used from another address, or its session ended.",
+    ),
+    (
+        142,
+        403,
+        "The browser-tool page does not accept this file (file count reached, or a filtered type).",
+    ),
+    (
         90000,
         500,
         "Unexpected error; details are in the server log, never in the reply.",
@@ -308,6 +323,9 @@ mod tests {
             Error::TicketRefused.into(),
             Error::TicketsNotConfigured.into(),
             Error::AmbiguousEmail.into(),
+            Error::ToolTokenRefused.into(),
+            Error::ToolGrantInvalid.into(),
+            Error::ToolLimit("x".into()).into(),
             Error::Internal("x".into()).into(),
         ];
         assert_eq!(samples.len(), ERROR_CODES.len());

@@ -29,6 +29,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     /// The Prometheus recorder's handle, rendered by `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The browser tools' own state.
+    pub tools: crate::tools::SharedTools,
 }
 
 /// The whole HTTP application.
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(crate::tools::routes())
         .with_state(state)
         .merge(Router::from(swagger))
         .layer(middleware::from_fn(count_requests))

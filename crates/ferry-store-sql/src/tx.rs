@@ -218,6 +218,29 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
+    async fn spend_token(
+        &mut self,
+        digest: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM spent_tokens WHERE expires_at <= $1")
+            .bind(now.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        let done = sqlx::query(
+            "INSERT INTO spent_tokens (digest, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(expires_at.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id, user_id, application_id, immutable, created_at, \

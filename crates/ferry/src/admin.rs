@@ -8,15 +8,19 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ferry_content_fs::LocalContentStore;
-use ferry_core::domain::Role;
+use ferry_core::domain::{Role, SessionId};
 use ferry_core::service::NewUserRequest;
 use ferry_core::ticket::parse_ticket_time;
+use ferry_core::tool_token::{ToolClaims, ToolTarget};
 use ferry_core::{Actor, Clock, Service, SystemClock};
 use ferry_crypto::PasswordHasher;
 use ferry_http::wire::{AUDIT_COLUMNS, audit_record};
 use ferry_store_sql::{SqlStore, StoreOptions};
 
-use crate::cli::{AppCommand, AuditCommand, Command, ExportFormat, TicketCommand, UserCommand};
+use crate::cli::{
+    AppCommand, AuditCommand, Command, ExportFormat, TicketCommand, TokenCommand, TokenIssueArgs,
+    UserCommand,
+};
 use crate::config::Settings;
 
 /// Opens the metadata store named by the settings and the content directory under the data
@@ -66,6 +70,7 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<ExitCod
         Command::App(c) => app(&service, &actor, c).await,
         Command::Audit(c) => audit(&service, c).await,
         Command::Ticket(c) => ticket(&service, c),
+        Command::Token(TokenCommand::Issue(args)) => token(&service, args),
         Command::SsoSync(args) => crate::directory_sync::run_once(&service, &actor, &args).await,
         Command::Serve(_) => unreachable!("serve is dispatched in main"),
     };
@@ -87,6 +92,44 @@ fn ticket(service: &Service, command: TicketCommand) -> anyhow::Result<ExitCode>
                 None => SystemClock.now(),
             };
             println!("{}", settings.issue(&user, at)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token(service: &Service, args: TokenIssueArgs) -> anyhow::Result<ExitCode> {
+    let settings = service.config().tools.as_ref().context(
+        "the browser tools are not configured: set FERRY_TOKEN_KEY (and FERRY_TOKEN_IV for \
+         version 1), or the [tools] section of the configuration file",
+    )?;
+    let issued_at = match &args.timestamp {
+        Some(t) => parse_ticket_time(t).with_context(|| {
+            format!("cannot read the time {t:?}: use MM/dd/yyyy HH:mm:ss or ISO 8601")
+        })?,
+        None => SystemClock.now(),
+    };
+    let session = SessionId::parse(&args.session).context("--session is not a GUID")?;
+    let claims = ToolClaims {
+        version: args.version,
+        target: match args.folder {
+            Some(folder) => ToolTarget::Folder(folder),
+            None => ToolTarget::Files(args.file.clone()),
+        },
+        email: args.email.clone(),
+        allowed_ip: args.allowed_ip.to_canonical(),
+        issued_at,
+        session,
+    };
+    let token = settings.issue(&claims)?;
+    match &args.link {
+        None => println!("{token}"),
+        Some(base) => {
+            let page = if args.download { "download" } else { "upload" };
+            let encoded: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+            println!(
+                "{}/tools/{page}?token={encoded}",
+                base.trim_end_matches('/')
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -65,6 +65,49 @@ pub enum Command {
     Ticket(TicketCommand),
     /// Synchronise users with the members of one LDAP / Active Directory group.
     SsoSync(SsoSyncArgs),
+    /// Browser-tool tokens (docs/upload-tool.md).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a token for the upload tool (`--folder`) or the download tool (`--download
+    /// --file`), encrypted with the configured key, as an integrator's application would.
+    Issue(TokenIssueArgs),
+}
+
+/// What a token says.
+#[derive(Debug, Clone, Args)]
+pub struct TokenIssueArgs {
+    /// The folder the upload tool uploads into.
+    #[arg(long, conflicts_with_all = ["download", "file"], required_unless_present = "download")]
+    pub folder: Option<i64>,
+    /// A download-tool token instead (with `--file`).
+    #[arg(long, requires = "file")]
+    pub download: bool,
+    /// The files the download tool offers (repeat, or separate with commas).
+    #[arg(long, value_delimiter = ',')]
+    pub file: Vec<i64>,
+    /// Recorded in the audit of everything done through the page.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The only browser address that may use the token.
+    #[arg(long)]
+    pub allowed_ip: std::net::IpAddr,
+    /// The session the page acts for (from `Open` or `OpenImmutable`).
+    #[arg(long)]
+    pub session: String,
+    /// 2 (AES-256-GCM, recommended) or 1 (the spec's AES-256-CBC).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub version: u8,
+    /// Date the token at this time instead of now (any accepted time format).
+    #[arg(long)]
+    pub timestamp: Option<String>,
+    /// Print the whole link on this server base (`https://files.example.com`) instead of
+    /// the bare token.
+    #[arg(long)]
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@
 //! database_url = "postgres://ferry@db/ferry"
 //! http = "0.0.0.0:8080"
 //! log_format = "json"
+//! trusted_proxies = ["10.0.0.0/8"]   # whose X-Forwarded-For names the client (tools' AllowedIP)
 //!
 //! [sessions]
 //! immutable_ttl_hours = 48
@@ -32,6 +33,16 @@
 //! max_age_seconds = 300
 //! clock_skew_seconds = 60
 //!
+//! [tools]                     # browser tools; FERRY_TOKEN_KEY / FERRY_TOKEN_IV win
+//! key = "base64 of 32 bytes"  # or key_file = "/etc/ferry/token-key"
+//! iv = "base64 of 16 bytes"   # version-1 tokens only
+//! version_1 = true            # accept the spec's AES-256-CBC tokens (false: version 2 only)
+//! max_age_seconds = 600
+//! clock_skew_seconds = 60
+//! single_use = false
+//! grant_hours = 12
+//! redirect_hosts = ["portal.example.com"]   # allowed ThruSuccessUrl / ThruErrorReportingUrl hosts
+//!
 //! [ftps]                      # serve --ftps / FERRY_FTPS win over listen
 //! listen = "127.0.0.1:2121"   # "0": off
 //! passive_ports = "50000-50100"
@@ -52,9 +63,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use ferry_core::service::TicketSettings;
+use ferry_core::service::{TicketSettings, ToolSettings};
 use ferry_core::{LockoutPolicy, ServiceConfig};
-use ferry_crypto::{PasswordParams, TicketKey};
+use ferry_crypto::{PasswordParams, TicketKey, ToolTokenKeys};
+use ferry_http::tools::{ProxyNet, TrustedProxies};
 use serde::Deserialize;
 
 use crate::cli::{GlobalArgs, LogFormat};
@@ -68,6 +80,8 @@ struct FileConfig {
     http: Option<String>,
     log_format: Option<LogFormat>,
     #[serde(default)]
+    trusted_proxies: Vec<String>,
+    #[serde(default)]
     sessions: SessionsSection,
     #[serde(default)]
     lockout: LockoutSection,
@@ -77,6 +91,8 @@ struct FileConfig {
     files: FilesSection,
     #[serde(default)]
     sso: SsoSection,
+    #[serde(default)]
+    tools: ToolsSection,
     #[serde(default)]
     ftps: FtpsSection,
     #[serde(default)]
@@ -127,6 +143,22 @@ struct SsoSection {
     max_age_seconds: Option<u32>,
     clock_skew_seconds: Option<u32>,
     sync: Option<crate::directory_sync::SyncSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolsSection {
+    key: Option<String>,
+    key_file: Option<PathBuf>,
+    iv: Option<String>,
+    version_1: Option<bool>,
+    max_age_seconds: Option<u32>,
+    clock_skew_seconds: Option<u32>,
+    #[serde(default)]
+    single_use: bool,
+    grant_hours: Option<f64>,
+    #[serde(default)]
+    redirect_hosts: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -183,6 +215,10 @@ pub struct Settings {
     pub ftps: FtpsSection,
     /// The SFTP front end.
     pub sftp: SftpSection,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Hosts the upload tool may redirect to.
+    pub redirect_hosts: Vec<String>,
 }
 
 impl Settings {
@@ -224,6 +260,14 @@ impl Settings {
             None => defaults.immutable_session_ttl_ms,
         };
         let tickets = ticket_settings(&file.sso)?;
+        let tools = tool_settings(&file.tools)?;
+        let trusted_proxies = TrustedProxies(
+            file.trusted_proxies
+                .iter()
+                .map(|p| p.parse::<ProxyNet>().map_err(anyhow::Error::msg))
+                .collect::<anyhow::Result<_>>()
+                .context("trusted_proxies")?,
+        );
         let pw_defaults = PasswordParams::default();
         let p = &file.passwords;
         Ok(Settings {
@@ -243,6 +287,7 @@ impl Settings {
                     None => defaults.purge_after_ms,
                 },
                 tickets,
+                tools,
                 ..defaults
             },
             passwords: PasswordParams {
@@ -254,6 +299,8 @@ impl Settings {
             directory_sync: file.sso.sync,
             ftps: file.ftps,
             sftp: file.sftp,
+            trusted_proxies,
+            redirect_hosts: file.tools.redirect_hosts,
         })
     }
 }
@@ -298,6 +345,52 @@ fn ticket_settings(sso: &SsoSection) -> anyhow::Result<Option<Arc<TicketSettings
         key: TicketKey::derive(&password),
         max_age_ms: secs(sso.max_age_seconds, TicketSettings::DEFAULT_MAX_AGE_MS),
         max_skew_ms: secs(sso.clock_skew_seconds, TicketSettings::DEFAULT_MAX_SKEW_MS),
+    })))
+}
+
+/// The browser tools' settings from the environment and `[tools]`; `None` (tools off) when
+/// no key is configured. A key or IV of the wrong length stops start-up.
+fn tool_settings(tools: &ToolsSection) -> anyhow::Result<Option<Arc<ToolSettings>>> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let key = match (env("FERRY_TOKEN_KEY"), &tools.key, &tools.key_file) {
+        (Some(k), _, _) => Some(k),
+        (None, Some(k), None) => Some(k.clone()),
+        (None, None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read tools.key_file {}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        (None, Some(_), Some(_)) => {
+            anyhow::bail!("tools.key and tools.key_file are alternatives; give one")
+        }
+        (None, None, None) => None,
+    };
+    let iv = env("FERRY_TOKEN_IV").or_else(|| tools.iv.clone());
+    let Some(key) = key else {
+        if iv.is_some() {
+            anyhow::bail!(
+                "a token IV is configured but no token key (FERRY_TOKEN_KEY or tools.key)"
+            );
+        }
+        return Ok(None);
+    };
+    let version_1 = tools.version_1.unwrap_or(true);
+    let keys = ToolTokenKeys::from_base64(&key, iv.as_deref(), version_1)
+        .context("the browser tools' token key")?;
+    let secs =
+        |v: Option<u32>, default_ms: i64| v.map(|s| i64::from(s) * 1000).unwrap_or(default_ms);
+    let grant_ttl_ms = match tools.grant_hours {
+        Some(h) if h > 0.0 => (h * 3_600_000.0) as i64,
+        Some(_) => anyhow::bail!("tools.grant_hours must be positive"),
+        None => ToolSettings::DEFAULT_GRANT_TTL_MS,
+    };
+    Ok(Some(Arc::new(ToolSettings {
+        keys,
+        max_age_ms: secs(tools.max_age_seconds, ToolSettings::DEFAULT_MAX_AGE_MS),
+        max_skew_ms: secs(tools.clock_skew_seconds, ToolSettings::DEFAULT_MAX_SKEW_MS),
+        single_use: tools.single_use,
+        grant_ttl_ms,
     })))
 }
 

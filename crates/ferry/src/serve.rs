@@ -45,6 +45,17 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         ),
     }
 
+    match &service.config().tools {
+        Some(t) => tracing::info!(
+            version_1 = t.keys.v1_enabled(),
+            single_use = t.single_use,
+            "browser tools enabled"
+        ),
+        None => tracing::info!(
+            "browser tools off: set FERRY_TOKEN_KEY (and FERRY_TOKEN_IV) to enable them"
+        ),
+    }
+
     crate::ftps::start(Arc::clone(&service), &settings, args.ftps.clone()).await?;
     crate::sftp::start(Arc::clone(&service), &settings, args.sftp.clone()).await?;
 
@@ -57,7 +68,15 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     println!("ferry: listening on http://{local}");
     tracing::info!(%local, database = %store_kind(&settings.database_url), "ferry serving");
 
-    let app = ferry_http::router(AppState { service, metrics });
+    let app = ferry_http::router(AppState {
+        service,
+        metrics,
+        tools: Arc::new(ferry_http::tools::ToolsFront {
+            trusted_proxies: settings.trusted_proxies.clone(),
+            redirect_hosts: settings.redirect_hosts.clone(),
+            uploads: Default::default(),
+        }),
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -81,6 +81,10 @@ pub enum Operation {
     UserEnabled,
     /// A directory sync ran; the detail holds its summary.
     DirectorySynced,
+    /// A browser tool's page was opened with a valid token.
+    ToolOpened,
+    /// A browser tool's token was refused; the detail says why.
+    ToolTokenRefused,
 }
 
 impl Operation {
@@ -119,6 +123,8 @@ impl Operation {
             Operation::UserUpdated => "UserUpdated",
             Operation::UserEnabled => "UserEnabled",
             Operation::DirectorySynced => "DirectorySynced",
+            Operation::ToolOpened => "ToolOpened",
+            Operation::ToolTokenRefused => "ToolTokenRefused",
         }
     }
 }

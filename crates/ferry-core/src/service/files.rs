@@ -78,6 +78,38 @@ impl Upload {
     pub fn size(&self) -> u64 {
         self.size
     }
+
+    /// What the upload declared.
+    pub fn request(&self) -> &UploadRequest {
+        &self.req
+    }
+
+    /// The length the upload was declared with, if any.
+    pub fn expected_size(&self) -> Option<u64> {
+        self.req.expected_size
+    }
+
+    /// Remembers where the upload stands, to [`Upload::rewind`] to.
+    pub fn mark(&self) -> UploadMark {
+        UploadMark {
+            size: self.size,
+            hasher: self.hasher.clone(),
+        }
+    }
+
+    /// Takes back everything written since `mark` (a chunk that failed its checksum).
+    pub async fn rewind(&mut self, mark: UploadMark) -> Result<()> {
+        self.staged.truncate(mark.size).await?;
+        self.size = mark.size;
+        self.hasher = mark.hasher;
+        Ok(())
+    }
+}
+
+/// A position in an upload, from [`Upload::mark`].
+pub struct UploadMark {
+    size: u64,
+    hasher: Sha256,
 }
 
 /// A download: the file, the range to send, and a reader positioned at its start.

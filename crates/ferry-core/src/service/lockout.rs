@@ -65,6 +65,14 @@ impl LockoutPolicy {
         keys
     }
 
+    /// The key a failure from `ip` alone is counted under (no account involved: a browser
+    /// tool's token).
+    pub(crate) fn address_keys(&self, ip: IpAddr) -> Vec<LockoutKey> {
+        let mut keys = self.keys("", Some(ip));
+        keys.retain(|k| k.key.starts_with("ip:"));
+        keys
+    }
+
     /// The state after one more failure at `now`.
     pub(crate) fn after_failure(
         &self,

@@ -15,6 +15,7 @@ mod sessions;
 mod signin;
 mod ssh_keys;
 mod tickets;
+mod tools;
 mod tree;
 
 use std::net::IpAddr;
@@ -32,13 +33,14 @@ use crate::store::MetadataStore;
 pub use admin::NewUserRequest;
 pub use audit_trail::{AuditVerification, BrokenLink};
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
-pub use files::{Download, FileView, MAX_PAGE, Upload, UploadRequest};
+pub use files::{Download, FileView, MAX_PAGE, Upload, UploadMark, UploadRequest};
 pub use folders::FolderView;
 pub use lockout::LockoutPolicy;
 pub use permissions::GrantRequest;
 pub use search::SearchResult;
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 pub use tickets::{TicketExRequest, TicketRequest, TicketSettings};
+pub use tools::{ToolAccess, ToolGrant, ToolKind, ToolLimits, ToolSettings};
 pub use tree::{MAX_PATH_BYTES, TreeListing, TreeNode, path_names};
 
 /// Tunables of the Service. Defaults follow DESIGN.md.
@@ -55,6 +57,8 @@ pub struct ServiceConfig {
     pub purge_after_ms: i64,
     /// Ticket sign-in; `None` turns it off.
     pub tickets: Option<Arc<TicketSettings>>,
+    /// The browser tools' tokens; `None` turns the tools off.
+    pub tools: Option<Arc<ToolSettings>>,
 }
 
 impl Default for ServiceConfig {
@@ -67,6 +71,7 @@ impl Default for ServiceConfig {
                 .unwrap_or(2),
             purge_after_ms: 30 * 24 * 3600 * 1000,
             tickets: None,
+            tools: None,
         }
     }
 }
@@ -139,6 +144,7 @@ pub struct Service {
     hasher: Arc<PasswordHasher>,
     hash_permits: Semaphore,
     config: ServiceConfig,
+    tool_grants: std::sync::Mutex<tools::GrantBook>,
 }
 
 impl Service {
@@ -157,6 +163,7 @@ impl Service {
             hasher: Arc::new(hasher),
             hash_permits: Semaphore::new(config.max_concurrent_hashes.max(1)),
             config,
+            tool_grants: Default::default(),
         }
     }
 

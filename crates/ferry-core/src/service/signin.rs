@@ -321,7 +321,11 @@ impl Service {
     }
 
     /// Counts a failed sign-in under every key and audits it, in one change.
-    async fn record_failed_signin(&self, keys: &[LockoutKey], entry: AuditEntry) -> Result<()> {
+    pub(super) async fn record_failed_signin(
+        &self,
+        keys: &[LockoutKey],
+        entry: AuditEntry,
+    ) -> Result<()> {
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         for k in keys {

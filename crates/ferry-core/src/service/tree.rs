@@ -65,7 +65,7 @@ impl Service {
     }
 
     /// The visible child folder of `parent` with this name, if any.
-    async fn tree_child(
+    pub(super) async fn tree_child(
         &self,
         ctx: &SessionContext,
         parent: &FolderView,

@@ -1,0 +1,554 @@
+//! The browser tools' access (spec 004, DESIGN.md §4, docs/upload-tool.md): a token opened
+//! once, when the page opens, and exchanged for a short-lived *grant* that the page's own
+//! requests carry. The token never rides on an upload.
+//!
+//! Opening checks everything the spec and DESIGN.md ask, in one place: the seal (version 1 or
+//! 2) and the plaintext's `Version` agreeing with it, the tool (a folder token opens the
+//! upload tool, a file token the download tool), the time window, the browser's address
+//! against `AllowedIP`, the session alive, and the session's user allowed to create in the
+//! folder (or to download the files). Every failure is the same [`Error::ToolTokenRefused`]
+//! (the reason goes to the log and the audit) and counts toward the address lock-out, so
+//! version 1's CBC cannot serve as a padding oracle. Optionally each token opens once
+//! (a replay cache in the metadata store, shared by every node).
+//!
+//! A grant is checked on every use: not expired, used from the token's address, its session
+//! still alive. What is done through it is audited under the session's user with the token's
+//! `Email` as the external user and the browser's address.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ferry_crypto::ToolTokenKeys;
+
+use super::{FileView, FolderView, Service, SessionContext, Upload, UploadRequest};
+use crate::clock::Timestamp;
+use crate::domain::{AuditEntry, FolderId, FolderType, Operation, Outcome, Permissions};
+use crate::error::{Error, Result};
+use crate::text;
+use crate::tool_token::{ToolClaims, ToolTarget};
+
+/// Most grants held at once; beyond it expired ones are dropped and then new pages refused.
+const MAX_GRANTS: usize = 100_000;
+/// Deepest folder path an upload may bring along (`a/b/c/file`).
+const MAX_RELATIVE_DEPTH: usize = 32;
+
+/// How the browser tools accept tokens.
+#[derive(Debug)]
+pub struct ToolSettings {
+    /// The shared key (and IV, for version 1).
+    pub keys: ToolTokenKeys,
+    /// How old a token may be when its page opens.
+    pub max_age_ms: i64,
+    /// How far in the future a token's time may lie.
+    pub max_skew_ms: i64,
+    /// Whether each token opens its page once only.
+    pub single_use: bool,
+    /// How long a page's grant lasts after the page opened.
+    pub grant_ttl_ms: i64,
+}
+
+impl ToolSettings {
+    /// Default token window: ten minutes (DESIGN.md §4).
+    pub const DEFAULT_MAX_AGE_MS: i64 = 10 * 60 * 1000;
+    /// Default clock-skew allowance: one minute.
+    pub const DEFAULT_MAX_SKEW_MS: i64 = 60 * 1000;
+    /// Default grant lifetime: twelve hours, long enough for a large upload on a slow link.
+    pub const DEFAULT_GRANT_TTL_MS: i64 = 12 * 3600 * 1000;
+
+    /// Encrypts a token as an integrator would (for `ferry token issue` and tests): version 1
+    /// with the CBC key and IV, version 2 sealed with GCM. What the server would refuse to
+    /// read, it does not issue.
+    pub fn issue(&self, claims: &ToolClaims) -> Result<String> {
+        let json = claims.to_json();
+        ToolClaims::parse(json.as_bytes()).map_err(Error::invalid)?;
+        match claims.version {
+            1 => self
+                .keys
+                .seal_v1(json.as_bytes())
+                .ok_or_else(|| Error::invalid("version-1 tokens are turned off on this server")),
+            2 => Ok(self.keys.seal_v2(json.as_bytes())),
+            v => Err(Error::invalid(format!("token version {v} does not exist"))),
+        }
+    }
+}
+
+/// Which page a token is opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    /// `/tools/upload`: the token names a folder.
+    Upload,
+    /// `/tools/download`: the token names files.
+    Download,
+}
+
+/// What a page allows beyond the token (the compatibility link's `ThruMaxFileNumber`,
+/// `ThruFileFilter`, `ThruFileFilterExceptions`), enforced by the server for the grant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolLimits {
+    /// Most files one token may upload (in progress or done).
+    pub max_files: Option<u32>,
+    /// Extensions allowed (lowercase, without the dot); `None` allows every one.
+    pub allowed_extensions: Option<Vec<String>>,
+    /// Extensions refused (lowercase, without the dot).
+    pub refused_extensions: Vec<String>,
+}
+
+impl ToolLimits {
+    fn check_name(&self, name: &str) -> Result<()> {
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_lowercase())
+            .unwrap_or_default();
+        let allowed = self
+            .allowed_extensions
+            .as_ref()
+            .is_none_or(|list| list.contains(&ext));
+        if !allowed || self.refused_extensions.contains(&ext) {
+            return Err(Error::ToolLimit(format!(
+                "files of this type are not accepted here: {name}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A page's grant, as the page is built from it.
+#[derive(Debug, Clone)]
+pub struct ToolGrant {
+    /// The secret the page's requests carry.
+    pub id: String,
+    /// Which tool.
+    pub kind: ToolKind,
+    /// The upload tool's folder.
+    pub folder: Option<FolderView>,
+    /// The download tool's files.
+    pub files: Vec<FileView>,
+    /// The token's `Email`.
+    pub email: Option<String>,
+    /// When the grant ends.
+    pub expires_at: Timestamp,
+    /// What the page allows.
+    pub limits: ToolLimits,
+    /// Files already started or uploaded with this token.
+    pub files_used: u32,
+}
+
+/// A grant found valid for one request.
+#[derive(Debug, Clone)]
+pub struct ToolAccess {
+    /// The token's session, stamped for the audit with the token's `Email` and the browser's
+    /// address.
+    pub ctx: SessionContext,
+    /// Which tool.
+    pub kind: ToolKind,
+    /// What the token names.
+    pub target: ToolTarget,
+    /// What the page allows.
+    pub limits: ToolLimits,
+    /// Identifies the token (its plaintext's SHA-256): uploads started under one page of a
+    /// token may be resumed from another page of the same token (after a reload).
+    pub token_digest: String,
+}
+
+/// A token that passed every check.
+struct Opened {
+    claims: ToolClaims,
+    /// SHA-256 of the plaintext: identifies the token.
+    digest: String,
+    ctx: SessionContext,
+    folder: Option<FolderView>,
+    files: Vec<FileView>,
+}
+
+#[derive(Debug, Clone)]
+struct GrantRecord {
+    kind: ToolKind,
+    claims: ToolClaims,
+    ip: IpAddr,
+    expires_at: Timestamp,
+    token_digest: String,
+    limits: ToolLimits,
+}
+
+/// Grants and per-token file counts, in memory (a grant lives only as long as its page).
+#[derive(Debug, Default)]
+pub(crate) struct GrantBook {
+    grants: HashMap<String, GrantRecord>,
+    files_used: HashMap<String, (u32, Timestamp)>,
+}
+
+impl GrantBook {
+    fn prune(&mut self, now: Timestamp) {
+        self.grants.retain(|_, g| g.expires_at > now);
+        self.files_used.retain(|_, (_, until)| *until > now);
+    }
+}
+
+impl Service {
+    fn tool_settings(&self) -> Option<&ToolSettings> {
+        self.config.tools.as_deref()
+    }
+
+    /// Opens a tool page: checks the token (see the module documentation) and returns a new
+    /// grant. Every failure is [`Error::ToolTokenRefused`].
+    pub async fn open_tool(
+        &self,
+        token: &str,
+        kind: ToolKind,
+        limits: ToolLimits,
+        browser_ip: IpAddr,
+    ) -> Result<ToolGrant> {
+        let browser_ip = browser_ip.to_canonical();
+        let ip_key = self.config.lockout.address_keys(browser_ip);
+        let now = self.clock.now();
+        for k in &ip_key {
+            if let Some(state) = self.store.lockout(&k.key).await?
+                && super::lockout::remaining_secs(&state, now).is_some()
+            {
+                return Err(self
+                    .refuse_token(&ip_key, browser_ip, "address locked out", None, false)
+                    .await);
+            }
+        }
+        match self.check_token(token, kind, browser_ip, now).await {
+            Ok(Opened {
+                claims,
+                digest,
+                ctx,
+                folder,
+                files,
+            }) => {
+                let record = GrantRecord {
+                    kind,
+                    claims: claims.clone(),
+                    ip: browser_ip,
+                    expires_at: now.plus_millis(self.tool_settings().map_or(0, |s| s.grant_ttl_ms)),
+                    token_digest: digest.clone(),
+                    limits: limits.clone(),
+                };
+                let id = ferry_crypto::random::new_secret_token();
+                let files_used = {
+                    let mut book = self.tool_grants.lock().expect("grant book lock");
+                    if book.grants.len() >= MAX_GRANTS || book.grants.len() % 1024 == 1023 {
+                        book.prune(now);
+                    }
+                    if book.grants.len() >= MAX_GRANTS {
+                        return Err(Error::Unavailable);
+                    }
+                    book.grants.insert(id.clone(), record.clone());
+                    book.files_used.get(&digest).map_or(0, |(n, _)| *n)
+                };
+                let mut e = AuditEntry::new(Operation::ToolOpened, Outcome::Success);
+                self.tool_ctx(&ctx, &claims, browser_ip).stamp(&mut e);
+                e.folder_id = folder.as_ref().map(|f| f.folder.id);
+                e.detail = Some(format!(
+                    "{} tool, token version {}",
+                    match kind {
+                        ToolKind::Upload => "upload",
+                        ToolKind::Download => "download",
+                    },
+                    claims.version
+                ));
+                self.audit_alone(e).await?;
+                Ok(ToolGrant {
+                    id,
+                    kind,
+                    folder,
+                    files,
+                    email: claims.email,
+                    expires_at: record.expires_at,
+                    limits,
+                    files_used,
+                })
+            }
+            Err((reason, ctx)) => Err(self
+                .refuse_token(&ip_key, browser_ip, &reason, ctx.as_ref(), true)
+                .await),
+        }
+    }
+
+    /// Every check of a token; the error is the reason (for the log and the audit) and the
+    /// session, when the token named a live one.
+    async fn check_token(
+        &self,
+        token: &str,
+        kind: ToolKind,
+        browser_ip: IpAddr,
+        now: Timestamp,
+    ) -> std::result::Result<Opened, (String, Option<SessionContext>)> {
+        let fail = |reason: String| (reason, None);
+        let settings = self
+            .tool_settings()
+            .ok_or_else(|| fail("browser tools are not configured (no token key)".into()))?;
+        let (sealed_as, plaintext) = settings.keys.open(token).map_err(|e| fail(e.to_string()))?;
+        let claims = ToolClaims::parse(&plaintext).map_err(fail)?;
+        if claims.version != sealed_as {
+            return Err(fail(format!(
+                "token says version {} but was sealed as version {sealed_as}",
+                claims.version
+            )));
+        }
+        match (&claims.target, kind) {
+            (ToolTarget::Folder(_), ToolKind::Upload)
+            | (ToolTarget::Files(_), ToolKind::Download) => {}
+            _ => return Err(fail("token is for the other tool".into())),
+        }
+        let age = now.0 - claims.issued_at.0;
+        if age > settings.max_age_ms {
+            return Err(fail(format!("token expired ({} s old)", age / 1000)));
+        }
+        if -age > settings.max_skew_ms {
+            return Err(fail(format!("token dated {} s in the future", -age / 1000)));
+        }
+        if claims.allowed_ip != browser_ip {
+            return Err(fail(format!(
+                "token allows {} but the browser is at {browser_ip}",
+                claims.allowed_ip
+            )));
+        }
+        let ctx = match self.authenticate(&claims.session).await {
+            Ok(ctx) => ctx,
+            Err(Error::SessionNotFound) => return Err(fail("token's session is not alive".into())),
+            Err(e) => return Err(fail(format!("session check failed: {e}"))),
+        };
+        let with_ctx = |reason: String| (reason, Some(ctx.clone()));
+        let (folder, files) = match &claims.target {
+            ToolTarget::Folder(id) => {
+                let held = self
+                    .effective(&ctx, *id)
+                    .await
+                    .map_err(|e| with_ctx(format!("folder check failed: {e}")))?;
+                if !held.contains(Permissions::SHOW.union(Permissions::CREATE)) {
+                    return Err(with_ctx(format!(
+                        "the session's user may not create in folder {id}"
+                    )));
+                }
+                let folder = self
+                    .folder(&ctx, *id)
+                    .await
+                    .map_err(|e| with_ctx(format!("folder {id}: {e}")))?;
+                (Some(folder), Vec::new())
+            }
+            ToolTarget::Files(ids) => {
+                let mut files = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let view = self
+                        .file(&ctx, *id)
+                        .await
+                        .map_err(|e| with_ctx(format!("file {id}: {e}")))?;
+                    if !view.effective.contains(Permissions::DOWNLOAD) {
+                        return Err(with_ctx(format!(
+                            "the session's user may not download file {id}"
+                        )));
+                    }
+                    files.push(view);
+                }
+                (None, files)
+            }
+        };
+        let digest = ferry_crypto::sha256_hex(&plaintext);
+        if settings.single_use {
+            let until = claims
+                .issued_at
+                .plus_millis(settings.max_age_ms.max(settings.max_skew_ms));
+            let spent = async {
+                let mut tx = self.store.begin().await?;
+                let fresh = tx
+                    .spend_token(&digest, until.max(now.plus_millis(1)), now)
+                    .await?;
+                tx.commit().await?;
+                Ok::<bool, Error>(fresh)
+            }
+            .await
+            .map_err(|e| with_ctx(format!("replay cache: {e}")))?;
+            if !spent {
+                return Err(with_ctx("single-use token was used before".into()));
+            }
+        }
+        Ok(Opened {
+            claims,
+            digest,
+            ctx,
+            folder,
+            files,
+        })
+    }
+
+    /// Counts a refused token toward the address lock-out and audits the reason; returns the
+    /// one answer every refusal gets.
+    async fn refuse_token(
+        &self,
+        ip_key: &[super::lockout::LockoutKey],
+        browser_ip: IpAddr,
+        reason: &str,
+        ctx: Option<&SessionContext>,
+        count: bool,
+    ) -> Error {
+        tracing::warn!(%browser_ip, %reason, "browser-tool token refused");
+        let mut e = AuditEntry::new(Operation::ToolTokenRefused, Outcome::Failure);
+        if let Some(ctx) = ctx {
+            ctx.stamp(&mut e);
+        }
+        e.client_ip = Some(browser_ip.to_string());
+        e.detail = Some(reason.to_string());
+        let recorded = if count {
+            self.record_failed_signin(ip_key, e).await
+        } else {
+            self.audit_alone(e).await
+        };
+        match recorded {
+            Ok(()) => Error::ToolTokenRefused,
+            Err(Error::Unavailable) => Error::Unavailable,
+            Err(other) => {
+                tracing::error!(error = %other, "could not record a refused token");
+                Error::ToolTokenRefused
+            }
+        }
+    }
+
+    fn tool_ctx(&self, ctx: &SessionContext, claims: &ToolClaims, ip: IpAddr) -> SessionContext {
+        let mut ctx = ctx.clone();
+        ctx.session.external_user = claims.email.clone();
+        ctx.session.client_ip = Some(ip.to_string());
+        ctx
+    }
+
+    /// Finds a grant for one request from `browser_ip`. Unknown, expired, used from another
+    /// address, or with its session gone: [`Error::ToolGrantInvalid`], whatever the reason.
+    pub async fn tool_access(&self, grant_id: &str, browser_ip: IpAddr) -> Result<ToolAccess> {
+        let browser_ip = browser_ip.to_canonical();
+        let now = self.clock.now();
+        let record = {
+            let book = self.tool_grants.lock().expect("grant book lock");
+            book.grants.get(grant_id).cloned()
+        };
+        let record = match record {
+            Some(r) if r.expires_at > now && r.ip == browser_ip => r,
+            Some(r) => {
+                tracing::info!(%browser_ip, expired = r.expires_at <= now, "grant refused");
+                return Err(Error::ToolGrantInvalid);
+            }
+            None => return Err(Error::ToolGrantInvalid),
+        };
+        let ctx = match self.authenticate(&record.claims.session).await {
+            Ok(ctx) => ctx,
+            Err(Error::SessionNotFound) => return Err(Error::ToolGrantInvalid),
+            Err(e) => return Err(e),
+        };
+        Ok(ToolAccess {
+            ctx: self.tool_ctx(&ctx, &record.claims, browser_ip),
+            kind: record.kind,
+            target: record.claims.target.clone(),
+            limits: record.limits.clone(),
+            token_digest: record.token_digest.clone(),
+        })
+    }
+
+    /// Starts an upload through the upload tool: `relative_path` is the file's name, or
+    /// `folder/…/name` when a whole folder was dropped (the folders are found or created
+    /// under the token's folder). Checks the page's limits and takes one file from its
+    /// allowance; [`Service::tool_release_file`] gives it back if the upload is abandoned.
+    pub async fn tool_begin_upload(
+        &self,
+        access: &ToolAccess,
+        relative_path: &str,
+        size: u64,
+    ) -> Result<Upload> {
+        let ToolTarget::Folder(root) = access.target else {
+            return Err(Error::ToolGrantInvalid);
+        };
+        if access.kind != ToolKind::Upload {
+            return Err(Error::ToolGrantInvalid);
+        }
+        let mut names: Vec<&str> = relative_path.split(['/', '\\']).collect();
+        let name = names.pop().unwrap_or_default();
+        let (name, _) = text::item_name("name", name)?;
+        if names.len() > MAX_RELATIVE_DEPTH {
+            return Err(Error::invalid("the folder path is too deep"));
+        }
+        for folder in &names {
+            text::item_name("folder name", folder)?;
+        }
+        access.limits.check_name(&name)?;
+        self.take_file_allowance(access)?;
+        let started = async {
+            let mut folder = root;
+            for part in &names {
+                folder = self.tool_subfolder(&access.ctx, folder, part).await?;
+            }
+            self.begin_upload(
+                &access.ctx,
+                UploadRequest {
+                    folder_id: folder,
+                    name,
+                    overwrite: true,
+                    expected_size: Some(size),
+                    expected_sha256: None,
+                    external_user: access.ctx.session.external_user.clone(),
+                },
+            )
+            .await
+        }
+        .await;
+        if started.is_err() {
+            self.tool_release_file(access);
+        }
+        started
+    }
+
+    fn take_file_allowance(&self, access: &ToolAccess) -> Result<()> {
+        let mut book = self.tool_grants.lock().expect("grant book lock");
+        let until = self.clock.now().plus_millis(
+            self.tool_settings()
+                .map_or(0, |s| s.grant_ttl_ms.saturating_mul(2)),
+        );
+        let entry = book
+            .files_used
+            .entry(access.token_digest.clone())
+            .or_insert((0, until));
+        if let Some(max) = access.limits.max_files
+            && entry.0 >= max
+        {
+            return Err(Error::ToolLimit(format!(
+                "this link accepts at most {max} files"
+            )));
+        }
+        entry.0 += 1;
+        entry.1 = until;
+        Ok(())
+    }
+
+    /// Gives back one file of a token's allowance (an upload cancelled or failed).
+    pub fn tool_release_file(&self, access: &ToolAccess) {
+        let mut book = self.tool_grants.lock().expect("grant book lock");
+        if let Some(entry) = book.files_used.get_mut(&access.token_digest) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
+    }
+
+    /// The child folder `name` of `parent`, created if the user may and it does not exist.
+    async fn tool_subfolder(
+        &self,
+        ctx: &SessionContext,
+        parent: FolderId,
+        name: &str,
+    ) -> Result<FolderId> {
+        let parent_view = self.folder(ctx, parent).await?;
+        if let Some(child) = self.tree_child(ctx, &parent_view, name).await? {
+            return Ok(child.folder.id);
+        }
+        match self
+            .create_folder(ctx, parent, name, FolderType::Regular)
+            .await
+        {
+            Ok(v) => Ok(v.folder.id),
+            // Two files of one dropped folder raced to create it: use the winner's.
+            Err(Error::AlreadyExists(_)) => self
+                .tree_child(ctx, &parent_view, name)
+                .await?
+                .map(|c| c.folder.id)
+                .ok_or(Error::FolderNotFound),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! The plaintext of a browser-tool token (spec 004, DESIGN.md §4): a JSON object naming the
+//! folder (upload tool) or files (download tool), the e-mail to audit, the address allowed to
+//! use it, when it was made, and the session it acts for.
+//!
+//! Reading is strict where it matters (every required field present, of a sane size, no
+//! duplicate keys, the address and the session well-formed) and lenient where integrations
+//! differ (numbers or strings for IDs and the version, unknown fields ignored, a UTF-8 byte
+//! order mark). Failures carry a reason for the log only.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::domain::{FileId, FolderId, SessionId};
+use crate::ticket::{format_ticket_time, parse_ticket_time};
+
+/// Longest `Email` accepted.
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Most files one download token may name.
+pub const MAX_TOKEN_FILES: usize = 100;
+
+/// What a token opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolTarget {
+    /// The upload tool, into this folder (`FolderID`).
+    Folder(FolderId),
+    /// The download tool, for these files (`FilePublicID`, one ID or several separated by
+    /// commas).
+    Files(Vec<FileId>),
+}
+
+/// A token's claims, well-formed but not yet checked against the server's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolClaims {
+    /// `Version`: 1 or 2.
+    pub version: u8,
+    /// `FolderID` or `FilePublicID`.
+    pub target: ToolTarget,
+    /// `Email`, recorded as the external user of what is done through the page.
+    pub email: Option<String>,
+    /// `AllowedIP`, canonical (an IPv4-mapped IPv6 address reads as IPv4).
+    pub allowed_ip: IpAddr,
+    /// `TimeStamp`, UTC.
+    pub issued_at: Timestamp,
+    /// `Session`.
+    pub session: SessionId,
+}
+
+/// The JSON as integrators write it; every value may be a string or a number.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Raw {
+    version: Option<Scalar>,
+    #[serde(rename = "FolderID")]
+    folder_id: Option<Scalar>,
+    #[serde(rename = "FilePublicID")]
+    file_public_id: Option<Scalar>,
+    email: Option<Scalar>,
+    #[serde(rename = "AllowedIP")]
+    allowed_ip: Option<Scalar>,
+    time_stamp: Option<Scalar>,
+    session: Option<Scalar>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(untagged)]
+enum Scalar {
+    Text(String),
+    Number(serde_json::Number),
+}
+
+impl Scalar {
+    fn text(&self) -> String {
+        match self {
+            Scalar::Text(s) => s.trim().to_string(),
+            Scalar::Number(n) => n.to_string(),
+        }
+    }
+}
+
+impl ToolClaims {
+    /// Reads the decrypted plaintext. The error is a reason for the log.
+    pub fn parse(plaintext: &[u8]) -> Result<ToolClaims, String> {
+        let plaintext = plaintext.strip_prefix(b"\xef\xbb\xbf").unwrap_or(plaintext);
+        let raw: Raw = serde_json::from_slice(plaintext)
+            .map_err(|e| format!("token is not the expected JSON: {e}"))?;
+        let field = |v: &Option<Scalar>, name: &str| -> Result<String, String> {
+            match v.as_ref().map(Scalar::text) {
+                Some(t) if !t.is_empty() && !t.chars().any(char::is_control) => Ok(t),
+                _ => Err(format!("token field {name} is missing or empty")),
+            }
+        };
+        let version = match field(&raw.version, "Version")?.as_str() {
+            "1" => 1,
+            "2" => 2,
+            other => return Err(format!("token version {other:?} is not supported")),
+        };
+        let target = match (&raw.folder_id, &raw.file_public_id) {
+            (Some(_), None) => ToolTarget::Folder(id(&field(&raw.folder_id, "FolderID")?)?),
+            (None, Some(_)) => {
+                let list = field(&raw.file_public_id, "FilePublicID")?;
+                let ids = list
+                    .split(',')
+                    .map(|p| id(p.trim()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if ids.len() > MAX_TOKEN_FILES {
+                    return Err(format!("token names more than {MAX_TOKEN_FILES} files"));
+                }
+                ToolTarget::Files(ids)
+            }
+            _ => return Err("token must name exactly one of FolderID and FilePublicID".into()),
+        };
+        let email = match raw.email.as_ref().map(Scalar::text) {
+            None => None,
+            Some(e) if e.is_empty() => None,
+            Some(e) if e.chars().count() > MAX_EMAIL_CHARS || e.chars().any(char::is_control) => {
+                return Err("token Email is too long or has control characters".into());
+            }
+            Some(e) => Some(e),
+        };
+        let allowed_ip = field(&raw.allowed_ip, "AllowedIP")?
+            .parse::<IpAddr>()
+            .map_err(|_| "token AllowedIP is not an IP address".to_string())?
+            .to_canonical();
+        let stamp = field(&raw.time_stamp, "TimeStamp")?;
+        let issued_at = parse_ticket_time(&stamp)
+            .ok_or_else(|| format!("token TimeStamp {stamp:?} is not a known time format"))?;
+        let session = SessionId::parse(&field(&raw.session, "Session")?)
+            .ok_or_else(|| "token Session is not a GUID".to_string())?;
+        Ok(ToolClaims {
+            version,
+            target,
+            email,
+            allowed_ip,
+            issued_at,
+            session,
+        })
+    }
+
+    /// The JSON of these claims, in the spec's field order (for `ferry token issue`).
+    pub fn to_json(&self) -> String {
+        let mut map = serde_json::Map::new();
+        map.insert("Version".into(), self.version.to_string().into());
+        match &self.target {
+            ToolTarget::Folder(id) => {
+                map.insert("FolderID".into(), id.to_string().into());
+            }
+            ToolTarget::Files(ids) => {
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                map.insert("FilePublicID".into(), list.join(",").into());
+            }
+        }
+        map.insert(
+            "Email".into(),
+            self.email.clone().unwrap_or_default().into(),
+        );
+        map.insert("AllowedIP".into(), self.allowed_ip.to_string().into());
+        map.insert(
+            "TimeStamp".into(),
+            format_ticket_time(self.issued_at).into(),
+        );
+        map.insert("Session".into(), self.session.to_wire().into());
+        serde_json::Value::Object(map).to_string()
+    }
+}
+
+fn id(text: &str) -> Result<i64, String> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("token ID {text:?} is not a positive integer"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"{
+        "Version": "1",
+        "FolderID": "1056",
+        "Email": "external-download-test@thru.com",
+        "AllowedIP": "64.95.64.190",
+        "TimeStamp": "10/04/2013 11:05:11",
+        "Session": "a2a1163e-555a-469d-bfb4-4da33980409b"
+    }"#;
+
+    #[test]
+    fn the_specs_sample_reads() {
+        let c = ToolClaims::parse(SAMPLE.as_bytes()).unwrap();
+        assert_eq!(c.version, 1);
+        assert_eq!(c.target, ToolTarget::Folder(1056));
+        assert_eq!(c.email.as_deref(), Some("external-download-test@thru.com"));
+        assert_eq!(c.allowed_ip.to_string(), "64.95.64.190");
+        assert_eq!(format_ticket_time(c.issued_at), "10/04/2013 11:05:11");
+        // And round-trips through the issuer's JSON.
+        assert_eq!(ToolClaims::parse(c.to_json().as_bytes()).unwrap(), c);
+    }
+
+    #[test]
+    fn lenient_where_integrations_differ() {
+        let c = ToolClaims::parse(
+            "\u{feff}{\"Version\":2,\"FilePublicID\":\"7, 9\",\"AllowedIP\":\"::ffff:10.0.0.1\",\
+             \"TimeStamp\":\"11/22/2026 3:05 PM\",\"Session\":\"A2A1163E-555A-469D-BFB4-4DA33980409B\",\
+             \"Extra\":true}"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(c.version, 2);
+        assert_eq!(c.target, ToolTarget::Files(vec![7, 9]));
+        assert_eq!(c.email, None);
+        assert_eq!(c.allowed_ip.to_string(), "10.0.0.1");
+    }
+
+    #[test]
+    fn strict_where_it_matters() {
+        let with = |from: &str, to: &str| SAMPLE.replace(from, to);
+        for bad in [
+            with("\"1\",", "\"3\","),
+            with("\"1056\"", "\"-4\""),
+            with("\"1056\"", "\"10 56\""),
+            with("64.95.64.190", "64.95.64"),
+            with("64.95.64.190", ""),
+            with("10/04/2013 11:05:11", "yesterday"),
+            with("a2a1163e-555a-469d-bfb4-4da33980409b", "../../etc"),
+            with(
+                "\"Version\": \"1\",",
+                "\"Version\": \"1\", \"Version\": \"2\",",
+            ),
+            with(
+                "\"FolderID\": \"1056\",",
+                "\"FolderID\": \"1\", \"FilePublicID\": \"2\",",
+            ),
+            with("\"FolderID\": \"1056\",", ""),
+            with("thru.com", &format!("{}.com", "x".repeat(300))),
+            "[1]".into(),
+            "not json".into(),
+            String::new(),
+        ] {
+            assert!(ToolClaims::parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+}

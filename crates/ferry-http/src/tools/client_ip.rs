@@ -1,0 +1,152 @@
+//! The browser's address as the tools check it against a token's `AllowedIP`: the socket's
+//! peer, unless that peer is a configured trusted proxy, in which case the nearest address in
+//! `X-Forwarded-For` that is not itself a trusted proxy. `X-Forwarded-For` from anyone else
+//! is ignored, so a browser cannot claim another address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::http::HeaderMap;
+
+/// One trusted proxy: an address or a CIDR block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl std::str::FromStr for ProxyNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR block"))?;
+        let addr = addr.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?} has a bad prefix length"))?,
+        };
+        Ok(ProxyNet { addr, prefix })
+    }
+}
+
+impl ProxyNet {
+    fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> u128 {
+            match ip {
+                IpAddr::V4(v4) => u128::from(u32::from(v4)),
+                IpAddr::V6(v6) => u128::from(v6),
+            }
+        };
+        let ip = ip.to_canonical();
+        if ip.is_ipv4() != self.addr.is_ipv4() {
+            return false;
+        }
+        let width = if ip.is_ipv4() { 32 } else { 128 };
+        let shift = width - u32::from(self.prefix);
+        if shift >= 128 {
+            return true;
+        }
+        (bits(ip) >> shift) == (bits(self.addr) >> shift)
+    }
+}
+
+/// The configured trusted proxies.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<ProxyNet>);
+
+impl TrustedProxies {
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(ip))
+    }
+
+    /// The client's address for a request that arrived from `peer`.
+    pub fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        let mut ip = peer.ip().to_canonical();
+        if !self.trusts(ip) {
+            return ip;
+        }
+        // Walk X-Forwarded-For from the nearest hop back while the hops are our proxies.
+        let hops: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|h| h.trim().parse::<IpAddr>().ok())
+            .collect();
+        for hop in hops.into_iter().rev() {
+            ip = hop.to_canonical();
+            if !self.trusts(ip) {
+                break;
+            }
+        }
+        ip
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let trusted = TrustedProxies(vec!["10.0.0.0/8".parse().unwrap(), "::1".parse().unwrap()]);
+        let from = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 4000);
+        let xff = headers("203.0.113.9, 198.51.100.7, 10.1.2.3");
+        assert_eq!(
+            trusted.client_ip(from("10.9.9.9"), &xff).to_string(),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            trusted.client_ip(from("192.0.2.1"), &xff).to_string(),
+            "192.0.2.1",
+            "a forged header from an untrusted peer is ignored"
+        );
+        assert_eq!(
+            trusted
+                .client_ip(from("::ffff:10.0.0.1"), &headers("::ffff:192.0.2.5"))
+                .to_string(),
+            "192.0.2.5",
+            "IPv4-mapped forms read as IPv4"
+        );
+        assert_eq!(
+            trusted
+                .client_ip(from("::1"), &HeaderMap::new())
+                .to_string(),
+            "::1"
+        );
+        assert_eq!(
+            TrustedProxies::default()
+                .client_ip(from("10.0.0.1"), &xff)
+                .to_string(),
+            "10.0.0.1"
+        );
+    }
+
+    #[test]
+    fn networks() {
+        let n: ProxyNet = "192.168.0.0/16".parse().unwrap();
+        assert!(n.contains("192.168.44.1".parse().unwrap()));
+        assert!(!n.contains("192.169.0.1".parse().unwrap()));
+        assert!(!n.contains("::1".parse().unwrap()));
+        let all: ProxyNet = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains("8.8.8.8".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<ProxyNet>().is_err());
+        assert!("nonsense".parse::<ProxyNet>().is_err());
+    }
+}

@@ -1,0 +1,570 @@
+//! Resumable uploads for the upload tool: the tus 1.0 protocol (core, creation, termination,
+//! checksum) at `/tools/tus`, each request carrying the page's grant in `Ferry-Grant`.
+//!
+//! An upload is a [`ferry_core::service::Upload`] kept open between requests: `POST` starts
+//! it (the page's limits are checked, the name's folders created), each `PATCH` appends at
+//! the offset the server reports, and the `PATCH` that reaches `Upload-Length` commits the
+//! file through the Service exactly as `PUT` does (hashed, fsynced, versioned, audited with
+//! the token's `Email`). Nothing is visible before that.
+//!
+//! Bytes of a `PATCH` cut off by a dropped connection are kept (that is what resuming is
+//! for), and a newer `PATCH` of the same upload stops an older one still running, unless the `PATCH` declared a checksum, which can then not be verified: a chunk that
+//! fails its checksum, or would run past `Upload-Length`, is taken back whole. The body is
+//! consumed on a task of its own, so a client going away never interrupts a write half-way.
+//! Uploads are held in memory by the node that created them, and forgotten (their staging
+//! removed) after a day without activity.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ferry_core::service::{ToolAccess, Upload};
+use ferry_core::{Error, Service};
+use http_body_util::BodyExt;
+use sha2::Digest;
+
+use super::{GRANT_HEADER, cross_site};
+use crate::error::ApiError;
+use crate::router::AppState;
+
+const TUS_VERSION: &str = "1.0.0";
+const EXTENSIONS: &str = "creation,termination,checksum";
+const CHECKSUMS: &str = "sha1,sha256";
+/// Most uploads in progress on this node.
+const MAX_UPLOADS: usize = 10_000;
+/// Most uploads in progress for one token.
+const MAX_UPLOADS_PER_TOKEN: usize = 1_000;
+/// Uploads idle this long are forgotten.
+const IDLE_EXPIRY: Duration = Duration::from_secs(24 * 3600);
+/// A `PATCH` whose body stalls this long ends (what arrived is kept).
+const STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a `PATCH` waits for an earlier one on the same upload to end.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// The uploads in progress.
+#[derive(Default)]
+pub struct TusUploads {
+    map: std::sync::Mutex<HashMap<String, Arc<Entry>>>,
+}
+
+impl std::fmt::Debug for TusUploads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.map.lock().map(|m| m.len()).unwrap_or(0);
+        write!(f, "TusUploads({n} in progress)")
+    }
+}
+
+struct Entry {
+    access: ToolAccess,
+    length: u64,
+    offset: AtomicU64,
+    last_used: AtomicU64,
+    /// Counts `PATCH`es; a running one stops when a newer one arrives (its client is gone,
+    /// perhaps without the server noticing: a phone that changed networks).
+    patches: AtomicU64,
+    preempt: tokio::sync::Notify,
+    state: tokio::sync::Mutex<Progress>,
+}
+
+enum Progress {
+    Receiving(Box<Upload>),
+    Done,
+    Gone,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl TusUploads {
+    fn get(&self, id: &str, access: &ToolAccess) -> Option<Arc<Entry>> {
+        let map = self.map.lock().expect("tus map lock");
+        map.get(id)
+            .filter(|e| e.access.token_digest == access.token_digest)
+            .cloned()
+    }
+
+    fn remove(&self, id: &str) {
+        self.map.lock().expect("tus map lock").remove(id);
+    }
+
+    /// Forgets idle uploads; returns how many are left and how many belong to `token`.
+    fn prune(&self, token: &str) -> (usize, usize) {
+        let cutoff = now_secs().saturating_sub(IDLE_EXPIRY.as_secs());
+        let mut map = self.map.lock().expect("tus map lock");
+        map.retain(|_, e| e.last_used.load(Ordering::Relaxed) > cutoff);
+        let mine = map
+            .values()
+            .filter(|e| e.access.token_digest == token)
+            .count();
+        (map.len(), mine)
+    }
+}
+
+/// A tus protocol answer (the Service's errors travel as [`ApiError`] JSON instead).
+fn tus_status(status: StatusCode, message: &str) -> Response {
+    let mut r = (status, message.to_string()).into_response();
+    stamp(r.headers_mut());
+    r
+}
+
+fn stamp(h: &mut HeaderMap) {
+    h.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn api_error(e: Error) -> Response {
+    let mut r = ApiError::from(e).into_response();
+    stamp(r.headers_mut());
+    r
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+/// Checks the protocol version and the grant of a request.
+async fn admit(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<ToolAccess, Response> {
+    if header_str(headers, "tus-resumable") != Some(TUS_VERSION) {
+        let mut r = tus_status(
+            StatusCode::PRECONDITION_FAILED,
+            "Tus-Resumable: 1.0.0 is required",
+        );
+        r.headers_mut()
+            .insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+        return Err(r);
+    }
+    if cross_site(headers) {
+        return Err(api_error(Error::ToolGrantInvalid));
+    }
+    let ip = state.tools.trusted_proxies.client_ip(peer, headers);
+    let grant = header_str(headers, GRANT_HEADER).unwrap_or_default();
+    state
+        .service
+        .tool_access(grant, ip)
+        .await
+        .map_err(api_error)
+}
+
+fn options() -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let h = r.headers_mut();
+    stamp(h);
+    h.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    h.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
+    h.insert(
+        "tus-checksum-algorithm",
+        HeaderValue::from_static(CHECKSUMS),
+    );
+    r
+}
+
+/// `/tools/tus`: `OPTIONS` (capabilities) and `POST` (creation).
+pub async fn collection(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match method {
+        Method::OPTIONS => options(),
+        Method::POST => {
+            let r = create(&state, peer, &headers).await;
+            crate::drain::discard(body).await;
+            r
+        }
+        _ => tus_status(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use POST to create an upload",
+        ),
+    }
+}
+
+/// `Upload-Metadata`: comma-separated `key base64value` pairs.
+fn metadata(headers: &HeaderMap) -> Result<HashMap<String, String>, &'static str> {
+    let mut out = HashMap::new();
+    let Some(raw) = header_str(headers, "upload-metadata") else {
+        return Ok(out);
+    };
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
+        let value = STANDARD
+            .decode(value.trim())
+            .ok()
+            .and_then(|v| String::from_utf8(v).ok())
+            .ok_or("Upload-Metadata values must be base64 of UTF-8 text")?;
+        out.insert(key.to_ascii_lowercase(), value);
+    }
+    Ok(out)
+}
+
+async fn create(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Response {
+    let access = match admit(state, peer, headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if headers.contains_key("upload-defer-length") {
+        return tus_status(
+            StatusCode::BAD_REQUEST,
+            "Upload-Defer-Length is not supported",
+        );
+    }
+    let Some(length) = header_str(headers, "upload-length").and_then(|v| v.parse::<u64>().ok())
+    else {
+        return tus_status(StatusCode::BAD_REQUEST, "Upload-Length is required");
+    };
+    if length > i64::MAX as u64 {
+        return tus_status(StatusCode::PAYLOAD_TOO_LARGE, "Upload-Length is too large");
+    }
+    let meta = match metadata(headers) {
+        Ok(m) => m,
+        Err(message) => return tus_status(StatusCode::BAD_REQUEST, message),
+    };
+    let Some(path) = ["relativepath", "filename", "name"]
+        .iter()
+        .find_map(|k| meta.get(*k).filter(|v| !v.is_empty()))
+    else {
+        return tus_status(
+            StatusCode::BAD_REQUEST,
+            "Upload-Metadata must give the file's name (filename)",
+        );
+    };
+    let (total, mine) = state.tools.uploads.prune(&access.token_digest);
+    if total >= MAX_UPLOADS || mine >= MAX_UPLOADS_PER_TOKEN {
+        return api_error(Error::Unavailable);
+    }
+    let upload = match state
+        .service
+        .tool_begin_upload(&access, path.trim_start_matches('/'), length)
+        .await
+    {
+        Ok(u) => u,
+        Err(e) => return api_error(e),
+    };
+    let id = ferry_crypto::random::new_secret_token();
+    let entry = Arc::new(Entry {
+        access,
+        length,
+        offset: AtomicU64::new(0),
+        last_used: AtomicU64::new(now_secs()),
+        patches: AtomicU64::new(0),
+        preempt: tokio::sync::Notify::new(),
+        state: tokio::sync::Mutex::new(Progress::Receiving(Box::new(upload))),
+    });
+    let mut done_headers = HeaderMap::new();
+    if length == 0 {
+        // Nothing to wait for: an empty file is complete when it is created.
+        let mut state_ = entry.state.lock().await;
+        match finish(&state.service, &entry, &mut state_).await {
+            Ok(h) => done_headers = h,
+            Err(r) => return r,
+        }
+    }
+    state
+        .tools
+        .uploads
+        .map
+        .lock()
+        .expect("tus map lock")
+        .insert(id.clone(), entry);
+    let mut r = StatusCode::CREATED.into_response();
+    let h = r.headers_mut();
+    stamp(h);
+    h.extend(done_headers);
+    if let Ok(v) = HeaderValue::from_str(&format!("/tools/tus/{id}")) {
+        h.insert(header::LOCATION, v);
+    }
+    h.insert("upload-offset", HeaderValue::from(0u64));
+    r
+}
+
+/// `/tools/tus/{id}`: `HEAD` (where it stands), `PATCH` (append), `DELETE` (cancel).
+pub async fn resource(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if method == Method::OPTIONS {
+        return options();
+    }
+    let access = match admit(&state, peer, &headers).await {
+        Ok(a) => a,
+        Err(r) => {
+            crate::drain::discard(body).await;
+            return r;
+        }
+    };
+    let Some(entry) = state.tools.uploads.get(&id, &access) else {
+        crate::drain::discard(body).await;
+        return tus_status(StatusCode::NOT_FOUND, "no such upload");
+    };
+    entry.last_used.store(now_secs(), Ordering::Relaxed);
+    match method {
+        Method::HEAD => head(&entry).await,
+        Method::PATCH => {
+            // On a task of its own: a client going away must not cancel a write half-way.
+            let service = Arc::clone(&state.service);
+            let tools = Arc::clone(&state.tools);
+            let task = tokio::spawn(async move {
+                let r = patch(&service, &entry, &headers, body).await;
+                if matches!(*entry.state.lock().await, Progress::Gone) {
+                    tools.uploads.remove(&id);
+                }
+                r
+            });
+            task.await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "a tus PATCH task failed");
+                api_error(Error::Internal("tus PATCH task failed".into()))
+            })
+        }
+        Method::DELETE => {
+            crate::drain::discard(body).await;
+            terminate(&state, &id, &entry).await
+        }
+        _ => {
+            crate::drain::discard(body).await;
+            tus_status(StatusCode::METHOD_NOT_ALLOWED, "use HEAD, PATCH or DELETE")
+        }
+    }
+}
+
+async fn head(entry: &Entry) -> Response {
+    let mut r = StatusCode::OK.into_response();
+    let h = r.headers_mut();
+    stamp(h);
+    h.insert(
+        "upload-offset",
+        HeaderValue::from(entry.offset.load(Ordering::Acquire)),
+    );
+    h.insert("upload-length", HeaderValue::from(entry.length));
+    r
+}
+
+/// A declared `Upload-Checksum`.
+enum Checksum {
+    Sha1(sha1::Sha1, Vec<u8>),
+    Sha256(sha2::Sha256, Vec<u8>),
+}
+
+impl Checksum {
+    fn parse(value: &str) -> Result<Checksum, &'static str> {
+        let (alg, digest) = value
+            .split_once(' ')
+            .ok_or("Upload-Checksum is `algorithm base64`")?;
+        let digest = STANDARD
+            .decode(digest.trim())
+            .map_err(|_| "the Upload-Checksum digest is not base64")?;
+        match alg.to_ascii_lowercase().as_str() {
+            "sha1" => Ok(Checksum::Sha1(sha1::Digest::new(), digest)),
+            "sha256" => Ok(Checksum::Sha256(sha2::Sha256::new(), digest)),
+            _ => Err("Upload-Checksum algorithm not supported (sha1, sha256)"),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Checksum::Sha1(h, _) => sha1::Digest::update(h, data),
+            Checksum::Sha256(h, _) => h.update(data),
+        }
+    }
+
+    fn matches(self) -> bool {
+        let (got, want) = match self {
+            Checksum::Sha1(h, want) => (sha1::Digest::finalize(h).to_vec(), want),
+            Checksum::Sha256(h, want) => (h.finalize().to_vec(), want),
+        };
+        ferry_crypto::constant_time_eq(&got, &want)
+    }
+}
+
+/// How a `PATCH` body ended.
+enum Received {
+    Complete,
+    Interrupted,
+    TooLong,
+    WriteFailed(Error),
+}
+
+async fn patch(service: &Service, entry: &Entry, headers: &HeaderMap, body: Body) -> Response {
+    if header_str(headers, "content-type") != Some("application/offset+octet-stream") {
+        crate::drain::discard(body).await;
+        return tus_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/offset+octet-stream",
+        );
+    }
+    let Some(offset) = header_str(headers, "upload-offset").and_then(|v| v.parse::<u64>().ok())
+    else {
+        crate::drain::discard(body).await;
+        return tus_status(StatusCode::BAD_REQUEST, "Upload-Offset is required");
+    };
+    let mut checksum = match header_str(headers, "upload-checksum").map(Checksum::parse) {
+        None => None,
+        Some(Ok(c)) => Some(c),
+        Some(Err(message)) => {
+            crate::drain::discard(body).await;
+            return tus_status(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    let me = entry.patches.fetch_add(1, Ordering::AcqRel) + 1;
+    entry.preempt.notify_waiters();
+    let Ok(mut state) = tokio::time::timeout(LOCK_WAIT, entry.state.lock()).await else {
+        crate::drain::discard(body).await;
+        return tus_status(StatusCode::LOCKED, "another PATCH is in progress");
+    };
+    let upload = match &mut *state {
+        Progress::Receiving(u) => u,
+        Progress::Done | Progress::Gone => {
+            crate::drain::discard(body).await;
+            return tus_status(StatusCode::CONFLICT, "the upload is complete");
+        }
+    };
+    let current = entry.offset.load(Ordering::Acquire);
+    if offset != current {
+        crate::drain::discard(body).await;
+        let mut r = tus_status(StatusCode::CONFLICT, "Upload-Offset does not match");
+        r.headers_mut()
+            .insert("upload-offset", HeaderValue::from(current));
+        return r;
+    }
+    let mark = upload.mark();
+    let mut body = body;
+    let received = loop {
+        if entry.patches.load(Ordering::Acquire) != me {
+            break Received::Interrupted;
+        }
+        let next = tokio::select! {
+            next = tokio::time::timeout(STALL_TIMEOUT, body.frame()) => next,
+            () = entry.preempt.notified() => break Received::Interrupted,
+        };
+        let frame = match next {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(None) => break Received::Complete,
+            Ok(Some(Err(_))) | Err(_) => break Received::Interrupted,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if upload.size() + data.len() as u64 > entry.length {
+            break Received::TooLong;
+        }
+        if let Some(c) = checksum.as_mut() {
+            c.update(&data);
+        }
+        if let Err(e) = upload.write(&data).await {
+            break Received::WriteFailed(e);
+        }
+        entry.offset.store(upload.size(), Ordering::Release);
+    };
+    let rewind = match &received {
+        Received::TooLong => Some((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the chunk runs past Upload-Length",
+        )),
+        Received::Interrupted if checksum.is_some() => {
+            Some((StatusCode::BAD_REQUEST, "interrupted"))
+        }
+        Received::Complete if checksum.take().is_some_and(|c| !c.matches()) => Some((
+            StatusCode::from_u16(460).expect("460 is a valid status"),
+            "Checksum Mismatch",
+        )),
+        _ => None,
+    };
+    if let Some((status, message)) = rewind {
+        if let Err(e) = upload.rewind(mark).await {
+            *state = Progress::Gone;
+            service.tool_release_file(&entry.access);
+            return api_error(e);
+        }
+        entry.offset.store(upload.size(), Ordering::Release);
+        if matches!(received, Received::TooLong) {
+            crate::drain::discard(body).await;
+        }
+        return tus_status(status, message);
+    }
+    if let Received::WriteFailed(e) = received {
+        *state = Progress::Gone;
+        service.tool_release_file(&entry.access);
+        return api_error(e);
+    }
+    let mut done_headers = HeaderMap::new();
+    if upload.size() == entry.length {
+        match finish(service, entry, &mut state).await {
+            Ok(h) => done_headers = h,
+            Err(r) => return r,
+        }
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let h = r.headers_mut();
+    stamp(h);
+    h.extend(done_headers);
+    h.insert(
+        "upload-offset",
+        HeaderValue::from(entry.offset.load(Ordering::Acquire)),
+    );
+    r
+}
+
+/// Commits a complete upload; on success the headers naming the stored file.
+async fn finish(
+    service: &Service,
+    entry: &Entry,
+    state: &mut Progress,
+) -> Result<HeaderMap, Response> {
+    let Progress::Receiving(upload) = std::mem::replace(state, Progress::Gone) else {
+        return Err(tus_status(StatusCode::CONFLICT, "the upload is complete"));
+    };
+    let request = upload.request().clone();
+    match service.finish_upload(*upload).await {
+        Ok(view) => {
+            entry.offset.store(entry.length, Ordering::Release);
+            let mut h = HeaderMap::new();
+            h.insert("ferry-file-id", HeaderValue::from(view.file.id));
+            if let Ok(v) = HeaderValue::from_str(&view.file.sha256) {
+                h.insert("ferry-file-sha256", v);
+            }
+            *state = Progress::Done;
+            Ok(h)
+        }
+        Err(e) => {
+            service
+                .audit_failed_upload(&entry.access.ctx, &request, &e)
+                .await;
+            service.tool_release_file(&entry.access);
+            Err(api_error(e))
+        }
+    }
+}
+
+async fn terminate(state: &AppState, id: &str, entry: &Entry) -> Response {
+    let Ok(mut guard) = tokio::time::timeout(LOCK_WAIT, entry.state.lock()).await else {
+        return tus_status(StatusCode::LOCKED, "a PATCH is in progress");
+    };
+    if matches!(*guard, Progress::Receiving(_)) {
+        // Dropping the upload removes its staged bytes.
+        *guard = Progress::Gone;
+        state.service.tool_release_file(&entry.access);
+    }
+    state.tools.uploads.remove(id);
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    stamp(r.headers_mut());
+    r
+}

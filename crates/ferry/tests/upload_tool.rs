@@ -1128,9 +1128,14 @@ fn a_browser_uploads_three_files_and_resumes_after_a_cut() {
         relayed < 200 * 1024 * 1024 * 115 / 100,
         "{relayed} bytes relayed"
     );
-    // Through the API: the three files with their SHA-256, and the token's Email in the audit.
+    // After a reload half-way, the same file picked again resumes: less than the whole file
+    // crossed the relay after the reload (a restart would send all of it, and headers).
+    assert!(report["reload_summary"].as_str().unwrap().starts_with("1 uploaded"), "{report}");
+    let after_reload = report["reload_relayed_up"].as_u64().unwrap();
+    assert!(after_reload < 64 * 1024 * 1024, "{after_reload} bytes after the reload");
+    // Through the API: the four files with their SHA-256, and the token's Email in the audit.
     let files = f.files();
-    assert_eq!(files.len(), 3, "{files:?}");
+    assert_eq!(files.len(), 4, "{files:?}");
     for file in &files {
         let name = file["Name"].as_str().unwrap();
         let local = std::fs::read(work.path().join(name)).unwrap();
@@ -1145,6 +1150,6 @@ fn a_browser_uploads_three_files_and_resumes_after_a_cut() {
             .into_iter()
             .filter(|e| e["operation"] == "FileUploaded")
             .collect();
-    assert_eq!(uploads.len(), 3);
+    assert_eq!(uploads.len(), 4);
     assert!(uploads.iter().all(|e| e["external_user"] == EMAIL));
 }

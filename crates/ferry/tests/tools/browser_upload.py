@@ -5,7 +5,8 @@ Usage: browser_upload.py LINK WORKDIR SCREENSHOT
 Opens LINK (an upload-tool link) through a TCP relay that this script runs in front of the
 server, picks three files (one of 200 MB, one whose name holds HTML), watches the total
 progress bar move, cuts every relayed connection while the big file is half-way and keeps the
-"network" down for three seconds, checks that the page says it is resuming and then finishes, and prints a JSON report on stdout. The
+"network" down for three seconds, checks that the page says it is resuming and then finishes; then reloads the page half-way through a
+64 MiB upload, picks the file again and sees it finish. Prints a JSON report on stdout. The
 screenshot of the finished page goes to SCREENSHOT.
 """
 
@@ -167,6 +168,25 @@ def main():
         report["cuts"] = relay.cuts
         report["relayed_up"] = relay.relayed_up
         page.screenshot(path=screenshot, full_page=True)
+
+        # A page reload half-way: the same link, the same file picked again, resumes.
+        again = os.path.join(workdir, "again.bin")
+        with open(again, "wb") as f:
+            f.write(os.urandom(64 * 1024 * 1024))
+        page.goto(page_url)
+        page.set_input_files("#pick-files", [again])
+        item = page.locator("li.file", has_text="again.bin")
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if item.locator("progress").evaluate("b => b.value / b.max") > 0.6:
+                break
+            time.sleep(0.02)
+        before = relay.relayed_up
+        page.reload()
+        page.set_input_files("#pick-files", [again])
+        page.locator("#summary").wait_for(state="visible", timeout=120_000)
+        report["reload_summary"] = page.locator("#summary").inner_text()
+        report["reload_relayed_up"] = relay.relayed_up - before
         browser.close()
     print(json.dumps(report))
 

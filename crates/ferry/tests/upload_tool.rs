@@ -1130,9 +1130,18 @@ fn a_browser_uploads_three_files_and_resumes_after_a_cut() {
     );
     // After a reload half-way, the same file picked again resumes: less than the whole file
     // crossed the relay after the reload (a restart would send all of it, and headers).
-    assert!(report["reload_summary"].as_str().unwrap().starts_with("1 uploaded"), "{report}");
+    assert!(
+        report["reload_summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 uploaded"),
+        "{report}"
+    );
     let after_reload = report["reload_relayed_up"].as_u64().unwrap();
-    assert!(after_reload < 64 * 1024 * 1024, "{after_reload} bytes after the reload");
+    assert!(
+        after_reload < 64 * 1024 * 1024,
+        "{after_reload} bytes after the reload"
+    );
     // Through the API: the four files with their SHA-256, and the token's Email in the audit.
     let files = f.files();
     assert_eq!(files.len(), 4, "{files:?}");
@@ -1152,4 +1161,71 @@ fn a_browser_uploads_three_files_and_resumes_after_a_cut() {
             .collect();
     assert_eq!(uploads.len(), 4);
     assert!(uploads.iter().all(|e| e["external_user"] == EMAIL));
+}
+
+#[test]
+fn the_page_works_by_keyboard_on_a_phone_and_enforces_the_links_limits() {
+    let f = fixture(Backend::Sqlite, "", "");
+    let py = doc_python();
+    let token = f.token(py.path());
+    let link = format!(
+        "{}/ExternalJavaUpload.aspx?ThruFolderID={}&ThruApplicationID=1000&ThruMaxFileNumber=2\
+         &ThruFileFilter=Documents%3A%20txt%2C%20bin",
+        f.s.base,
+        pct(&token)
+    );
+    let work = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/browser_ui.py");
+    let out = common::run_ok(
+        Command::new("python3")
+            .arg(script)
+            .arg(&link)
+            .arg(work.path()),
+    );
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(report["errors"], json!([]), "{report}");
+    assert!(
+        report["overflow_px"].as_i64().unwrap() <= 0,
+        "sideways scrolling: {report}"
+    );
+    assert_eq!(
+        report["tab_order"].as_array().unwrap().last().unwrap(),
+        "drop",
+        "{report}"
+    );
+    assert_eq!(
+        report["refused_type"],
+        "Files of this type are not accepted here."
+    );
+    assert_eq!(report["cancelled"], "Cancelled");
+    assert_eq!(report["retry_visible"], true);
+    assert!(
+        report["retried"].as_str().unwrap().starts_with("Uploaded"),
+        "{report}"
+    );
+    assert_eq!(report["third"], "This link accepts at most 2 files.");
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 uploaded"),
+        "{report}"
+    );
+    // On the server: the two files, whole, and nothing of the cancelled attempt.
+    let mut names: Vec<String> = f
+        .files()
+        .iter()
+        .map(|x| x["Name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["first.txt", "slow.bin"]);
+    for file in f.files() {
+        let name = file["Name"].as_str().unwrap();
+        let local = std::fs::read(work.path().join(name)).unwrap();
+        assert_eq!(
+            file["SHA256"].as_str().unwrap(),
+            sha256_hex(&local),
+            "{name}"
+        );
+    }
 }

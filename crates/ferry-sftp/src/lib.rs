@@ -6,6 +6,8 @@
 //! password sign-in as application 2's immutable session, the sftp subsystem), `sftp` (the
 //! protocol handler: handles, reads, writes, listings).
 
+mod channel;
+mod client_id;
 mod host_key;
 mod sftp;
 mod ssh;

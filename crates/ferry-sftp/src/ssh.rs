@@ -15,6 +15,8 @@ use russh::server::{Auth, Msg, Session};
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
 use tokio::net::TcpListener;
 
+use crate::channel::SftpChannel;
+use crate::client_id::{ClientId, IdTap};
 use crate::sftp::SftpHandler;
 
 /// How SFTP is served.
@@ -96,11 +98,15 @@ impl SftpServer {
                 }
                 *n += 1;
             }
+            let client_id = ClientId::default();
+            let stream = IdTap::new(stream, Arc::clone(&client_id));
             let handler = Connection {
                 service: Arc::clone(&self.service),
                 ip,
+                client_id,
                 session: None,
                 channels: HashMap::new(),
+                sftp: HashMap::new(),
             };
             let config = Arc::clone(&self.config);
             let per_ip = Arc::clone(&per_ip);
@@ -169,8 +175,12 @@ fn modern_algorithms() -> russh::Preferred {
 struct Connection {
     service: Arc<Service>,
     ip: IpAddr,
+    /// The client's SSH identification string, once it has been read.
+    client_id: ClientId,
     session: Option<SessionId>,
     channels: HashMap<ChannelId, Channel<Msg>>,
+    /// Channels running the SFTP subsystem, served in this task (see [`crate::channel`]).
+    sftp: HashMap<ChannelId, SftpChannel>,
 }
 
 /// Errors end the connection; their text goes to the debug log only.
@@ -181,6 +191,17 @@ pub enum SshError {
     Russh(#[from] russh::Error),
 }
 
+impl Connection {
+    /// The session's `clientVersion`: the client's SSH identification string (always read by
+    /// the time a client authenticates), or "SFTP".
+    fn client_version(&self) -> String {
+        self.client_id
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "SFTP".into())
+    }
+}
+
 impl russh::server::Handler for Connection {
     type Error = SshError;
 
@@ -189,7 +210,7 @@ impl russh::server::Handler for Connection {
             user_name: user.to_string(),
             password: password.to_string(),
             application_id: application::SFTP,
-            client_version: Some("SFTP".into()),
+            client_version: Some(self.client_version()),
             mode: OpenMode::Immutable,
         };
         let caller = Caller {
@@ -226,7 +247,7 @@ impl russh::server::Handler for Connection {
         };
         match self
             .service
-            .open_with_ssh_key(user, &fingerprint, Some("SFTP".into()), &caller)
+            .open_with_ssh_key(user, &fingerprint, Some(self.client_version()), &caller)
             .await
         {
             Ok(data) => {
@@ -259,12 +280,61 @@ impl russh::server::Handler for Connection {
     ) -> Result<(), Self::Error> {
         match (name, self.session, self.channels.remove(&channel_id)) {
             ("sftp", Some(sid), Some(channel)) => {
+                // The channel's data is taken in `data` below; its stream is not read, so it
+                // is dropped (russh then skips it).
+                drop(channel);
                 session.channel_success(channel_id)?;
                 let handler = SftpHandler::new(Arc::clone(&self.service), sid);
-                russh_sftp::server::run(channel.into_stream(), handler).await;
+                self.sftp.insert(channel_id, SftpChannel::new(handler));
             }
             _ => session.channel_failure(channel_id)?,
         }
+        Ok(())
+    }
+
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let Some(sftp) = self.sftp.get_mut(&channel) else {
+            return Ok(());
+        };
+        match sftp.feed(data).await {
+            Ok(replies) => {
+                for reply in replies {
+                    session.data(channel, reply)?;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "SFTP channel closed");
+                // Dropping the channel's state drops its open uploads: nothing is committed.
+                self.sftp.remove(&channel);
+                session.close(channel)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.sftp.remove(&channel).is_some() {
+            session.close(channel)?;
+        }
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.sftp.remove(&channel);
+        self.channels.remove(&channel);
         Ok(())
     }
 

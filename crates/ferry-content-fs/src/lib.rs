@@ -11,7 +11,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use ferry_core::content::{ContentError, ContentReader, ContentStore, StagedContent};
+use ferry_core::content::{Capacity, ContentError, ContentReader, ContentStore, StagedContent};
 use tokio::fs;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 
@@ -125,6 +125,21 @@ impl ContentStore for LocalContentStore {
             }
         }
         Ok(keys)
+    }
+
+    async fn capacity(&self) -> Result<Option<Capacity>, ContentError> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let st = rustix::fs::statvfs(&root).map_err(|e| io(e.into()))?;
+            Ok(Some(Capacity {
+                block_size: st.f_frsize,
+                blocks: st.f_blocks,
+                free_blocks: st.f_bfree,
+                available_blocks: st.f_bavail,
+            }))
+        })
+        .await
+        .map_err(|e| ContentError::Other(format!("statvfs task failed: {e}")))?
     }
 
     async fn clean_staging(&self) -> Result<usize, ContentError> {

@@ -23,6 +23,19 @@ pub enum ContentError {
     Other(String),
 }
 
+/// How much room a content store has (for SFTP's `statvfs@openssh.com`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Block size the figures count in.
+    pub block_size: u64,
+    /// Blocks in all.
+    pub blocks: u64,
+    /// Blocks free.
+    pub free_blocks: u64,
+    /// Blocks free to an unprivileged writer.
+    pub available_blocks: u64,
+}
+
 /// A reader of committed content.
 pub type ContentReader = std::pin::Pin<Box<dyn AsyncRead + Send>>;
 
@@ -37,6 +50,10 @@ pub trait ContentStore: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<(), ContentError>;
     /// Removes staged uploads left over by a crash; returns how many.
     async fn clean_staging(&self) -> Result<usize, ContentError>;
+    /// The room left, when the store can tell (default: it cannot).
+    async fn capacity(&self) -> Result<Option<Capacity>, ContentError> {
+        Ok(None)
+    }
     /// Keys of committed content last written more than `min_age` ago.
     async fn keys_older_than(
         &self,

@@ -97,6 +97,20 @@ fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
         sftp("SignIn") >= 2,
         "SFTP sign-ins are audited for application 2"
     );
+    // ... with the client's own SSH identification as clientVersion: paramiko's and libssh2's.
+    let versions: Vec<&str> = audit
+        .iter()
+        .filter(|r| r["operation"] == "SignIn" && r["application_id"] == 2)
+        .filter_map(|r| r["client_version"].as_str())
+        .collect();
+    assert!(
+        versions.iter().any(|v| v.starts_with("SSH-2.0-paramiko")),
+        "{versions:?}"
+    );
+    assert!(
+        versions.iter().any(|v| v.starts_with("SSH-2.0-libssh2")),
+        "{versions:?}"
+    );
     assert!(sftp("FileUploaded") >= 3 && sftp("FileDownloaded") >= 2);
     assert!(sftp("FileMoved") >= 1 && sftp("FileRenamed") >= 1 && sftp("FileDeleted") >= 1);
     assert!(
@@ -305,9 +319,14 @@ fn openssh_sftp_batch_signs_in_with_a_key_and_keys_are_managed() {
 
     let data: Vec<u8> = (0..2_000_000u32).map(|i| (i * 3 % 249) as u8).collect();
     std::fs::write(dir.path().join("up.bin"), &data).unwrap();
+    let replacement: Vec<u8> = data.iter().rev().copied().collect();
+    std::fs::write(dir.path().join("other.bin"), &replacement).unwrap();
+    // `rename` goes through posix-rename@openssh.com (replacing batch.bin), `df` through
+    // statvfs@openssh.com.
     std::fs::write(
         dir.path().join("batch"),
-        "cd /Home/alice\nput up.bin batch.bin\nget batch.bin down.bin\nls\n",
+        "cd /Home/alice\nput up.bin batch.bin\nput other.bin second.bin\n\
+         rename second.bin batch.bin\nget batch.bin down.bin\ndf -h\nls\n",
     )
     .unwrap();
     let sftp_with = |identity: &Path, extra: &[&str]| {
@@ -358,7 +377,14 @@ fn openssh_sftp_batch_signs_in_with_a_key_and_keys_are_managed() {
     );
     assert_eq!(
         sha256_hex(&std::fs::read(dir.path().join("down.bin")).unwrap()),
-        sha256_hex(&data)
+        sha256_hex(&replacement)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Avail"), "no df output: {stdout}");
+    let listing = stdout.rsplit("sftp> ls").next().unwrap();
+    assert!(
+        listing.contains("batch.bin") && !listing.contains("second.bin"),
+        "{stdout}"
     );
     // A key that is not alice's, and alice's once removed, are refused.
     assert!(!sftp(&other).status.success());

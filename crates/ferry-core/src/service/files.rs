@@ -349,6 +349,14 @@ impl Service {
         Ok(removed)
     }
 
+    /// The content store's room, when it can tell; for any signed-in user (SFTP `statvfs`).
+    pub async fn storage_capacity(
+        &self,
+        _ctx: &SessionContext,
+    ) -> Result<Option<crate::content::Capacity>> {
+        Ok(self.content.capacity().await?)
+    }
+
     /// Removes uploads left in staging by a crash (run at start-up).
     pub async fn clean_staging(&self) -> Result<usize> {
         Ok(self.content.clean_staging().await?)

@@ -10,7 +10,7 @@
 //! Ferry (Unicode NFC, case-insensitively); nothing here ever becomes an OS path.
 
 use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
-use crate::domain::Permissions;
+use crate::domain::{Operation, Permissions};
 use crate::error::{Error, Result};
 use crate::text;
 
@@ -180,6 +180,47 @@ impl Service {
             }
         }
         Ok(())
+    }
+
+    /// SFTP's `posix-rename@openssh.com`: [`Service::tree_rename`], except that a file already
+    /// at `to` is replaced: deleted (soft, needs Delete there) once the rename is known to be
+    /// permitted, then the rename is done. A folder at `to` is never replaced.
+    pub async fn tree_rename_replacing(
+        &self,
+        ctx: &SessionContext,
+        from: &str,
+        to: &str,
+    ) -> Result<()> {
+        let TreeNode::File(source) = self.tree_resolve(ctx, from).await? else {
+            return self.tree_rename(ctx, from, to).await;
+        };
+        let existing = match self.tree_resolve(ctx, to).await {
+            Ok(TreeNode::File(f)) if f.file.id != source.file.id => f,
+            Ok(TreeNode::File(_)) => return Ok(()), // renamed onto itself
+            Ok(TreeNode::Folder(_)) => {
+                return Err(Error::AlreadyExists("a folder has that name".into()));
+            }
+            Err(_) => return self.tree_rename(ctx, from, to).await,
+        };
+        // Everything the rename will need, checked before anything is deleted.
+        self.require(
+            ctx,
+            source.file.folder_id,
+            Permissions::MODIFY,
+            Operation::FileRenamed,
+        )
+        .await?;
+        if existing.file.folder_id != source.file.folder_id {
+            self.require(
+                ctx,
+                existing.file.folder_id,
+                Permissions::CREATE,
+                Operation::FileMoved,
+            )
+            .await?;
+        }
+        self.delete_file(ctx, existing.file.id).await?;
+        self.tree_rename(ctx, from, to).await
     }
 
     /// Removes the folder `path` names if it is empty (`RMD`, SFTP `RMDIR`: file protocols

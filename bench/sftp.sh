@@ -9,12 +9,14 @@
 #
 #   bench/sftp.sh [--size-mib N] [--runs N] [--idle N]
 #
-# Each transfer is timed --runs times (default 3) and the best run counts. Needs root (sshd).
+# Each transfer is timed --runs times (default 5), Ferry and OpenSSH taking turns (which goes
+# first alternates), and the median counts: on a shared machine single runs swing by a third
+# either way. `sync` runs before each transfer, untimed. Needs root (sshd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 size_mib=1024
-runs=3
+runs=5
 idle=100
 while (($#)); do
   case "$1" in
@@ -90,21 +92,30 @@ sftp_run() { # port, batch text
     -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes \
     -o LogLevel=ERROR "$user@127.0.0.1" >/dev/null || { echo "sftp to port $1 failed: $2" >&2; cat "$work/ferry.err" >&2; exit 1; }
 }
-best() { # best wall time of `sftp_run port batch`, $runs times
-  local b="" s e
-  for _ in $(seq "$runs"); do
-    s=$(date +%s.%N); sftp_run "$1" "$2"; e=$(date +%s.%N)
-    b=$(python3 -c "import sys; a=[float(x) for x in sys.argv[1:] if x]; print(min(a))" "$(python3 -c "print($e - $s)")" "$b")
+timed() { # wall time of `sftp_run port batch`
+  local s e
+  # Start from a clean page cache: sshd's unsynced writes must not be paid by the next
+  # transfer's fsync (Ferry syncs each upload before recording it; sftp-server never does).
+  sync
+  s=$(date +%s.%N); sftp_run "$1" "$2"; e=$(date +%s.%N)
+  python3 -c "print($e - $s)"
+}
+median() { python3 -c "import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
+both() { # port A, batch A, port B, batch B: medians of A and B over $runs alternating rounds
+  local a=() b=() i
+  for i in $(seq "$runs"); do
+    if ((i % 2)); then a+=("$(timed "$1" "$2")"); b+=("$(timed "$3" "$4")")
+    else b+=("$(timed "$3" "$4")"); a+=("$(timed "$1" "$2")"); fi
   done
-  echo "$b"
+  echo "$(median "${a[@]}") $(median "${b[@]}")"
 }
 mbps() { python3 -c "print(f'{$size_mib / $1:.0f}')"; }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
-up_openssh=$(best "$sshd_port" "put $work/payload $work/sshd-files/payload\n")
-up_ferry=$(best "$ferry_port" "put $work/payload /Home/$user/payload\n")
-down_openssh=$(best "$sshd_port" "get $work/sshd-files/payload $work/down-openssh\n")
-down_ferry=$(best "$ferry_port" "get /Home/$user/payload $work/down-ferry\n")
+read -r up_openssh up_ferry < <(both "$sshd_port" "put $work/payload $work/sshd-files/payload\n" \
+  "$ferry_port" "put $work/payload /Home/$user/payload\n")
+read -r down_openssh down_ferry < <(both "$sshd_port" "get $work/sshd-files/payload $work/down-openssh\n" \
+  "$ferry_port" "get /Home/$user/payload $work/down-ferry\n")
 cmp "$work/payload" "$work/down-ferry" || { echo "Ferry returned different bytes" >&2; exit 1; }
 
 pss_kib() { # sum of Pss over a process and its descendants

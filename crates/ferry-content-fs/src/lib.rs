@@ -9,6 +9,7 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_core::content::{Capacity, ContentError, ContentReader, ContentStore, StagedContent};
@@ -17,6 +18,8 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
 
 /// Write buffer of a staged upload.
 const BUFFER: usize = 256 * 1024;
+/// Bytes of an upload after which a background sync starts (see `Staged::maybe_sync_early`).
+const EARLY_SYNC: u64 = 64 * 1024 * 1024;
 
 /// Content kept in a local directory.
 #[derive(Debug, Clone)]
@@ -72,11 +75,15 @@ impl ContentStore for LocalContentStore {
             .open(&path)
             .await
             .map_err(io)?;
+        let syncer = Arc::new(file.try_clone().await.map_err(io)?.into_std().await);
         Ok(Box::new(Staged {
             store: self.clone(),
             key,
             path,
             file: Some(BufWriter::with_capacity(BUFFER, file)),
+            syncer,
+            unsynced: 0,
+            syncing: None,
         }))
     }
 
@@ -159,6 +166,27 @@ struct Staged {
     key: String,
     path: PathBuf,
     file: Option<BufWriter<fs::File>>,
+    /// A second handle on the staged file, for the early syncs.
+    syncer: Arc<std::fs::File>,
+    /// Bytes written since the last early sync started.
+    unsynced: u64,
+    /// The early sync running, if any.
+    syncing: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Staged {
+    /// Starts an early sync when enough has been written and none is running: the kernel
+    /// writes back while the rest arrives, and the commit's fsync has little left to wait
+    /// for. Durability is unchanged (the commit still syncs everything).
+    fn maybe_sync_early(&mut self, written: usize) {
+        self.unsynced += written as u64;
+        if self.unsynced < EARLY_SYNC || self.syncing.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        self.unsynced = 0;
+        let file = Arc::clone(&self.syncer);
+        self.syncing = Some(tokio::task::spawn_blocking(move || file.sync_data()));
+    }
 }
 
 #[async_trait]
@@ -168,7 +196,9 @@ impl StagedContent for Staged {
             .file
             .as_mut()
             .ok_or_else(|| ContentError::Other("write after commit".into()))?;
-        file.write_all(chunk).await.map_err(io)
+        file.write_all(chunk).await.map_err(io)?;
+        self.maybe_sync_early(chunk.len());
+        Ok(())
     }
 
     async fn truncate(&mut self, len: u64) -> Result<(), ContentError> {
@@ -192,6 +222,10 @@ impl StagedContent for Staged {
             .take()
             .ok_or_else(|| ContentError::Other("committed twice".into()))?;
         file.flush().await.map_err(io)?;
+        if let Some(early) = self.syncing.take() {
+            // Its outcome does not matter: the sync below covers everything.
+            let _ = early.await;
+        }
         let file = file.into_inner();
         file.sync_all().await.map_err(io)?;
         drop(file);

@@ -108,6 +108,96 @@ impl SftpHandler {
         handle
     }
 
+    /// Reads up to `len` bytes at `offset` of a download handle, appended to `out` (the
+    /// caller's reply buffer: no copy in between). Returns how many.
+    pub async fn read_into(
+        &mut self,
+        handle: &str,
+        offset: u64,
+        len: u32,
+        out: &mut bytes::BytesMut,
+    ) -> Result<usize, StatusCode> {
+        use bytes::BufMut;
+        // Sequential reads need no session object, only a recent check.
+        if self
+            .checked
+            .as_ref()
+            .is_none_or(|(_, at)| at.elapsed() >= RECHECK)
+        {
+            self.ctx().await?;
+        }
+        let service = Arc::clone(&self.service);
+        // Fields, not methods: the check and the handle are borrowed side by side.
+        let Some((ctx, _)) = self.checked.as_ref() else {
+            return Err(StatusCode::Failure);
+        };
+        let Some(Open::Reading {
+            file,
+            reader,
+            position,
+        }) = self
+            .handles
+            .get_mut(handle)
+            .map(|m| m.get_mut().unwrap_or_else(|p| p.into_inner()))
+        else {
+            return Err(StatusCode::Failure);
+        };
+        let size = file.size.max(0) as u64;
+        if offset >= size {
+            return Err(StatusCode::Eof);
+        }
+        if *position != offset || reader.is_none() {
+            *reader = Some(read_ahead(
+                service
+                    .download_continued(ctx, file, offset)
+                    .await
+                    .map_err(status)?,
+            ));
+            *position = offset;
+        }
+        let want = (len.min(MAX_READ) as u64).min(size - offset) as usize;
+        out.reserve(want);
+        let r = reader.as_mut().expect("set above");
+        let mut filled = 0;
+        while filled < want {
+            let mut room = (&mut *out).limit(want - filled);
+            match r.read_buf(&mut room).await {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) => {
+                    tracing::error!(error = %e, "SFTP read failed");
+                    *reader = None;
+                    return Err(StatusCode::Failure);
+                }
+            }
+        }
+        *position += filled as u64;
+        Ok(filled)
+    }
+
+    /// Appends `data` to an upload handle; writes must come in order (see Decisions).
+    pub async fn write_at(
+        &mut self,
+        handle: &str,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), StatusCode> {
+        let Some(Open::Writing(upload)) = self.open_mut(handle) else {
+            return Err(StatusCode::Failure);
+        };
+        if offset != upload.size() {
+            // Content is streamed and hashed in order; a client that writes elsewhere (or a
+            // resumed upload) cannot be honoured. The upload is abandoned.
+            self.take(handle);
+            return Err(StatusCode::OpUnsupported);
+        }
+        if let Err(e) = upload.write(data).await {
+            self.take(handle);
+            return Err(status(e));
+        }
+        Ok(())
+    }
+
     /// The open handle, if any.
     fn open_mut(&mut self, handle: &str) -> Option<&mut Open> {
         self.handles
@@ -443,61 +533,12 @@ impl russh_sftp::server::Handler for SftpHandler {
         offset: u64,
         len: u32,
     ) -> Result<Data, Self::Error> {
-        // Sequential reads need no session object, only a recent check.
-        if self
-            .checked
-            .as_ref()
-            .is_none_or(|(_, at)| at.elapsed() >= RECHECK)
-        {
-            self.ctx().await?;
-        }
-        let service = Arc::clone(&self.service);
-        // Fields, not methods: the check and the handle are borrowed side by side.
-        let Some((ctx, _)) = self.checked.as_ref() else {
-            return Err(StatusCode::Failure);
-        };
-        let Some(Open::Reading {
-            file,
-            reader,
-            position,
-        }) = self
-            .handles
-            .get_mut(&handle)
-            .map(|m| m.get_mut().unwrap_or_else(|p| p.into_inner()))
-        else {
-            return Err(StatusCode::Failure);
-        };
-        let size = file.size.max(0) as u64;
-        if offset >= size {
-            return Err(StatusCode::Eof);
-        }
-        if *position != offset || reader.is_none() {
-            *reader = Some(read_ahead(
-                service
-                    .download_continued(ctx, file, offset)
-                    .await
-                    .map_err(status)?,
-            ));
-            *position = offset;
-        }
-        let want = (len.min(MAX_READ) as u64).min(size - offset) as usize;
-        let mut data = vec![0u8; want];
-        let r = reader.as_mut().expect("set above");
-        let mut filled = 0;
-        while filled < want {
-            match r.read(&mut data[filled..]).await {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) => {
-                    tracing::error!(error = %e, "SFTP read failed");
-                    *reader = None;
-                    return Err(StatusCode::Failure);
-                }
-            }
-        }
-        data.truncate(filled);
-        *position += filled as u64;
-        Ok(Data { id, data })
+        let mut data = bytes::BytesMut::new();
+        self.read_into(&handle, offset, len, &mut data).await?;
+        Ok(Data {
+            id,
+            data: data.to_vec(),
+        })
     }
 
     async fn write(
@@ -507,19 +548,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         offset: u64,
         data: Vec<u8>,
     ) -> Result<Status, Self::Error> {
-        let Some(Open::Writing(upload)) = self.open_mut(&handle) else {
-            return Err(StatusCode::Failure);
-        };
-        if offset != upload.size() {
-            // Content is streamed and hashed in order; a client that writes elsewhere (or a
-            // resumed upload) cannot be honoured. The upload is abandoned.
-            self.take(&handle);
-            return Err(StatusCode::OpUnsupported);
-        }
-        if let Err(e) = upload.write(&data).await {
-            self.take(&handle);
-            return Err(status(e));
-        }
+        self.write_at(&handle, offset, &data).await?;
         Ok(ok(id))
     }
 

@@ -1229,3 +1229,46 @@ fn the_page_works_by_keyboard_on_a_phone_and_enforces_the_links_limits() {
         );
     }
 }
+
+#[test]
+fn firefox_uploads_through_the_page_too() {
+    let f = fixture(Backend::Sqlite, "", "");
+    let py = doc_python();
+    let link = format!(
+        "{}/tools/upload?token={}",
+        f.s.base,
+        pct(&f.token(py.path()))
+    );
+    let work = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/browser_firefox.py");
+    let out = common::run_ok(
+        Command::new("python3")
+            .arg(script)
+            .arg(&link)
+            .arg(work.path()),
+    );
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert!(
+        report["user_agent"].as_str().unwrap().contains("Firefox/"),
+        "{report}"
+    );
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 uploaded"),
+        "{report}"
+    );
+    assert_eq!(report["injected_elements"], 0);
+    let files = f.files();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in &files {
+        let name = file["Name"].as_str().unwrap();
+        let local = std::fs::read(work.path().join(name)).unwrap();
+        assert_eq!(
+            file["SHA256"].as_str().unwrap(),
+            sha256_hex(&local),
+            "{name}"
+        );
+    }
+}

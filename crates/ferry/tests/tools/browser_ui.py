@@ -43,6 +43,10 @@ def main():
             viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
         )
         page = context.new_page()
+        # Listen for file choosers from the start: interception is switched on asynchronously,
+        # and turning it on only around the key press loses the race now and then.
+        choosers = []
+        page.on("filechooser", lambda chooser: choosers.append(chooser))
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(page_url)
@@ -51,15 +55,18 @@ def main():
 
         # Keyboard: Tab to the drop zone, Enter opens the picker.
         focused = []
-        for _ in range(6):
+        page.locator("#drop").wait_for()
+        for _ in range(12):
             page.keyboard.press("Tab")
             focused.append(page.evaluate("() => document.activeElement.id || document.activeElement.tagName"))
             if focused[-1] == "drop":
                 break
         report["tab_order"] = focused
-        with page.expect_file_chooser() as chooser:
-            page.keyboard.press("Enter")
-        chooser.value.set_files([files["first.txt"], files["setup.exe"]])
+        page.keyboard.press("Enter")
+        deadline = time.time() + 30
+        while not choosers and time.time() < deadline:
+            page.wait_for_timeout(50)
+        choosers[0].set_files([files["first.txt"], files["setup.exe"]])
         page.locator("li.file", has_text="first.txt").locator(".status", has_text="Uploaded").wait_for(timeout=30_000)
         report["refused_type"] = page.locator("li.file", has_text="setup.exe").locator(".status").inner_text()
 

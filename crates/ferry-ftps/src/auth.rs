@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use ferry_core::domain::{SessionId, application};
+use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
+use ferry_core::domain::{SessionId, UserId, application};
 use ferry_core::service::{OpenMode, OpenRequest};
 use ferry_core::{Caller, Error, Service};
 use unftp_core::auth::{
@@ -45,6 +46,62 @@ pub struct FerryAuthenticator {
     pending: Arc<Pending>,
 }
 
+/// One control connection's authenticator: the shared one, plus the connection's place in its
+/// user's connection count, held until the connection ends (this value is dropped with it).
+pub struct ConnectionAuthenticator {
+    shared: Arc<FerryAuthenticator>,
+    limit: Arc<UserConnectionLimit>,
+    permit: Mutex<Option<ConnectionPermit>>,
+}
+
+impl ConnectionAuthenticator {
+    /// An authenticator for one new connection.
+    pub fn new(shared: Arc<FerryAuthenticator>, limit: Arc<UserConnectionLimit>) -> Self {
+        ConnectionAuthenticator {
+            shared,
+            limit,
+            permit: Mutex::new(None),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnectionAuthenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionAuthenticator")
+    }
+}
+
+#[async_trait]
+impl Authenticator for ConnectionAuthenticator {
+    async fn authenticate(
+        &self,
+        username: &str,
+        creds: &Credentials,
+    ) -> Result<Principal, AuthenticationError> {
+        let (principal, user) = self.shared.sign_in(username, creds).await?;
+        let mut held = self.permit.lock().expect("permit lock");
+        // A second sign-in on the same connection gives the first one's place back.
+        held.take();
+        match self.limit.admit(user) {
+            Some(permit) => {
+                *held = Some(permit);
+                Ok(principal)
+            }
+            None => {
+                tracing::warn!(
+                    user,
+                    max = self.limit.max(),
+                    "FTPS sign-in refused: too many connections for this user"
+                );
+                Err(AuthenticationError::new(format!(
+                    "this user already has {} FTPS connections open",
+                    self.limit.max()
+                )))
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for FerryAuthenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("FerryAuthenticator")
@@ -63,13 +120,13 @@ pub fn authenticator(service: Arc<Service>) -> (Arc<FerryAuthenticator>, Arc<Fer
     )
 }
 
-#[async_trait]
-impl Authenticator for FerryAuthenticator {
-    async fn authenticate(
+impl FerryAuthenticator {
+    /// Checks the password through the Service; the principal and the user's ID.
+    async fn sign_in(
         &self,
         username: &str,
         creds: &Credentials,
-    ) -> Result<Principal, AuthenticationError> {
+    ) -> Result<(Principal, UserId), AuthenticationError> {
         // Never a password over a plaintext channel, whatever libunftp was told.
         if creds.command_channel_security != ChannelEncryptionState::Tls {
             return Err(AuthenticationError::new("sign-in requires AUTH TLS"));
@@ -95,9 +152,12 @@ impl Authenticator for FerryAuthenticator {
                     .lock()
                     .expect("pending sessions lock")
                     .insert(username.to_string(), data.session_id);
-                Ok(Principal {
-                    username: username.to_string(),
-                })
+                Ok((
+                    Principal {
+                        username: username.to_string(),
+                    },
+                    data.user_id,
+                ))
             }
             Err(Error::BadCredentials) | Err(Error::LockedOut { .. }) => {
                 Err(AuthenticationError::BadPassword)

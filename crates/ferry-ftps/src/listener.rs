@@ -15,8 +15,9 @@ use libunftp::options::{FtpsRequired, PassiveHost};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::auth::authenticator;
+use crate::auth::{ConnectionAuthenticator, authenticator};
 use crate::storage::FerryStorage;
+use ferry_core::connection_limit::UserConnectionLimit;
 
 /// How FTPS is served.
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct FtpsSettings {
     pub idle_timeout: Duration,
     /// Most simultaneous control connections from one client address.
     pub max_connections_per_ip: usize,
+    /// Most simultaneous signed-in control connections of one user.
+    pub max_connections_per_user: usize,
     /// Allow data connections without TLS (logins always need TLS).
     pub allow_plain_data: bool,
     /// PEM certificate chain and key (checked with [`crate::TlsIdentity::check`]).
@@ -70,6 +73,7 @@ impl FtpsServer {
     pub async fn run(self) {
         let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
         let (auth, provider) = authenticator(Arc::clone(&self.service));
+        let per_user = UserConnectionLimit::new(self.settings.max_connections_per_user);
         loop {
             let (stream, peer) = match self.listener.accept().await {
                 Ok(c) => c,
@@ -102,7 +106,10 @@ impl FtpsServer {
                 Box::new(move || FerryStorage::new(Arc::clone(&storage_service), main.clone())),
                 provider.clone(),
             )
-            .authenticator(auth.clone())
+            .authenticator(Arc::new(ConnectionAuthenticator::new(
+                Arc::clone(&auth),
+                Arc::clone(&per_user),
+            )))
             .greeting("Ferry FTPS ready; AUTH TLS first")
             .ftps(
                 self.settings.cert_file.clone(),

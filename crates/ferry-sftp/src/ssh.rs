@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::channel::SftpChannel;
 use crate::client_id::{ClientId, IdTap};
 use crate::sftp::SftpHandler;
+use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
 
 /// How SFTP is served.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct SftpSettings {
     pub idle_timeout: Duration,
     /// Most simultaneous connections from one client address.
     pub max_connections_per_ip: usize,
+    /// Most simultaneous signed-in connections of one user.
+    pub max_connections_per_user: usize,
 }
 
 /// A bound SFTP listener.
@@ -79,6 +82,7 @@ impl SftpServer {
     /// Serves until the task is dropped.
     pub async fn run(self) {
         let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+        let per_user = UserConnectionLimit::new(self.settings.max_connections_per_user);
         loop {
             let (stream, peer) = match self.listener.accept().await {
                 Ok(c) => c,
@@ -104,6 +108,8 @@ impl SftpServer {
                 service: Arc::clone(&self.service),
                 ip,
                 client_id,
+                per_user: Arc::clone(&per_user),
+                permit: None,
                 session: None,
                 channels: HashMap::new(),
                 sftp: HashMap::new(),
@@ -177,6 +183,10 @@ struct Connection {
     ip: IpAddr,
     /// The client's SSH identification string, once it has been read.
     client_id: ClientId,
+    /// Signed-in connections per user, and this connection's place once signed in (given
+    /// back when the connection, and so this handler, is dropped).
+    per_user: Arc<UserConnectionLimit>,
+    permit: Option<ConnectionPermit>,
     session: Option<SessionId>,
     channels: HashMap<ChannelId, Channel<Msg>>,
     /// Channels running the SFTP subsystem, served in this task (see [`crate::channel`]).
@@ -194,6 +204,20 @@ pub enum SshError {
 impl Connection {
     /// The session's `clientVersion`: the client's SSH identification string (always read by
     /// the time a client authenticates), or "SFTP".
+    /// Takes the user's place among their connections; false when they have no place left.
+    fn admit(&mut self, user: ferry_core::domain::UserId) -> bool {
+        self.permit = None;
+        self.permit = self.per_user.admit(user);
+        if self.permit.is_none() {
+            tracing::warn!(
+                user,
+                max = self.per_user.max(),
+                "SFTP sign-in refused: too many connections for this user"
+            );
+        }
+        self.permit.is_some()
+    }
+
     fn client_version(&self) -> String {
         self.client_id
             .get()
@@ -218,10 +242,11 @@ impl russh::server::Handler for Connection {
             client_version: None,
         };
         match self.service.open(req, &caller).await {
-            Ok(data) => {
+            Ok(data) if self.admit(data.user_id) => {
                 self.session = Some(data.session_id);
                 Ok(Auth::Accept)
             }
+            Ok(_) => Ok(Auth::reject()),
             Err(e) => {
                 tracing::debug!(error = %e, "SFTP sign-in refused");
                 Ok(Auth::reject())
@@ -250,10 +275,11 @@ impl russh::server::Handler for Connection {
             .open_with_ssh_key(user, &fingerprint, Some(self.client_version()), &caller)
             .await
         {
-            Ok(data) => {
+            Ok(data) if self.admit(data.user_id) => {
                 self.session = Some(data.session_id);
                 Ok(Auth::Accept)
             }
+            Ok(_) => Ok(Auth::reject()),
             Err(e) => {
                 tracing::debug!(error = %e, "SFTP key sign-in refused");
                 Ok(Auth::reject())

@@ -51,12 +51,14 @@
 //! key_file = "/etc/ferry/ftps.key"
 //! idle_timeout_seconds = 600
 //! max_connections_per_ip = 50
+//! max_connections_per_user = 64
 //! allow_plain_data = false
 //!
 //! [sftp]                      # serve --sftp / FERRY_SFTP win over listen
 //! listen = "127.0.0.1:2222"   # "0": off; the host key is made once in the data directory
 //! idle_timeout_seconds = 600
 //! max_connections_per_ip = 50
+//! max_connections_per_user = 64
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -109,6 +111,8 @@ pub struct SftpSection {
     pub idle_timeout_seconds: Option<u64>,
     /// Most simultaneous connections from one address.
     pub max_connections_per_ip: Option<usize>,
+    /// Most simultaneous signed-in connections of one user.
+    pub max_connections_per_user: Option<usize>,
 }
 
 /// `[ftps]`: the FTPS front end.
@@ -129,6 +133,8 @@ pub struct FtpsSection {
     pub idle_timeout_seconds: Option<u64>,
     /// Most simultaneous control connections from one address.
     pub max_connections_per_ip: Option<usize>,
+    /// Most simultaneous signed-in control connections of one user.
+    pub max_connections_per_user: Option<usize>,
     /// Allow data connections without TLS (logins always need TLS).
     #[serde(default)]
     pub allow_plain_data: bool,

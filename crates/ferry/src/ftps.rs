@@ -62,6 +62,7 @@ pub async fn start(
         passive_host: section.passive_address,
         idle_timeout: Duration::from_secs(section.idle_timeout_seconds.unwrap_or(600)),
         max_connections_per_ip: section.max_connections_per_ip.unwrap_or(50).max(1),
+        max_connections_per_user: section.max_connections_per_user.unwrap_or(64).max(1),
         allow_plain_data: section.allow_plain_data,
         cert_file: loaded.cert_file.clone(),
         key_file: loaded.key_file.clone(),

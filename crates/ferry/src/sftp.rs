@@ -36,6 +36,7 @@ pub async fn start(
     let sftp_settings = SftpSettings {
         idle_timeout: Duration::from_secs(section.idle_timeout_seconds.unwrap_or(600)),
         max_connections_per_ip: section.max_connections_per_ip.unwrap_or(50).max(1),
+        max_connections_per_user: section.max_connections_per_user.unwrap_or(64).max(1),
     };
     let server = SftpServer::bind(&addr, service, key, sftp_settings)
         .await

@@ -256,3 +256,30 @@ fn connection_limits_and_the_shared_lock_out() {
             .any(|r| r["operation"] == "SignInFailed" && r["detail"] == "locked out")
     );
 }
+
+#[test]
+fn one_user_may_hold_only_so_many_connections() {
+    let (_s, _, port) = start(Backend::Sqlite, "max_connections_per_user = 2\n");
+    let script = "import ftplib, ssl, sys, time\n\
+        port = int(sys.argv[1])\n\
+        def login():\n\
+        \x20   c = ftplib.FTP_TLS(context=ssl._create_unverified_context())\n\
+        \x20   c.connect('127.0.0.1', port)\n\
+        \x20   c.auth()\n\
+        \x20   c.login('alice', 'alice-password')\n\
+        \x20   return c\n\
+        first, second = login(), login()\n\
+        try:\n\
+        \x20   login(); print('third signed in')\n\
+        except ftplib.error_perm as e:\n\
+        \x20   print('third refused', str(e)[:3])\n\
+        first.quit()\n\
+        for _ in range(50):\n\
+        \x20   try:\n\
+        \x20       login(); print('after a quit: signed in'); break\n\
+        \x20   except ftplib.error_perm:\n\
+        \x20       time.sleep(0.1)\n";
+    let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
+    assert!(out.contains("third refused 530"), "{out}");
+    assert!(out.contains("after a quit: signed in"), "{out}");
+}

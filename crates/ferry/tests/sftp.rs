@@ -457,3 +457,28 @@ fn a_thousand_connections_leave_the_server_responsive_and_bounded() {
     );
     drop(held);
 }
+
+#[test]
+fn one_user_may_hold_only_so_many_sftp_connections() {
+    let (_s, port) = start(Backend::Sqlite, "max_connections_per_user = 2\n");
+    let script = "import paramiko, sys, time\n\
+        port = int(sys.argv[1])\n\
+        def login():\n\
+        \x20   t = paramiko.Transport(('127.0.0.1', port))\n\
+        \x20   t.connect(username='alice', password='alice-password')\n\
+        \x20   return t\n\
+        first, second = login(), login()\n\
+        try:\n\
+        \x20   login(); print('third signed in')\n\
+        except paramiko.AuthenticationException:\n\
+        \x20   print('third refused')\n\
+        first.close()\n\
+        for _ in range(50):\n\
+        \x20   try:\n\
+        \x20       login(); print('after a close: signed in'); break\n\
+        \x20   except paramiko.AuthenticationException:\n\
+        \x20       time.sleep(0.1)\n";
+    let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
+    assert!(out.contains("third refused"), "{out}");
+    assert!(out.contains("after a close: signed in"), "{out}");
+}

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error, utc_stamp};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
@@ -122,19 +122,6 @@ fn run_python(dir: &Path, args: &[&str], stdin: &str) -> String {
 fn plaintext(site: &str, user: &str, stamp: &str) -> Vec<u8> {
     format!("<token timestamp=\"{stamp}\"><sitename>{site}</sitename><username>{user}</username></token>")
         .into_bytes()
-}
-
-fn utc_stamp(offset_secs: i64) -> String {
-    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset_secs);
-    format!(
-        "{:02}/{:02}/{:04} {:02}:{:02}:{:02}",
-        u8::from(t.month()),
-        t.day(),
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 fn a_domain_user_signs_in_with_a_ticket(backend: Backend) {

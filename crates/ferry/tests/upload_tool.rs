@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error, sha256_hex};
+use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error, sha256_hex, utc_stamp};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
@@ -50,19 +50,6 @@ fn fixture(backend: Backend, top: &str, tools: &str) -> Fixture {
         folder,
         agent,
     }
-}
-
-fn utc_stamp(offset_secs: i64) -> String {
-    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset_secs);
-    format!(
-        "{:02}/{:02}/{:04} {:02}:{:02}:{:02}",
-        u8::from(t.month()),
-        t.day(),
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 fn claims(folder: i64, ip: &str, session: &str, version: u8) -> Value {
@@ -200,6 +187,21 @@ impl Fixture {
     }
 }
 
+/// An upload link for ann's home folder made by the document's `openssl enc` example.
+fn openssl_link(f: &Fixture) -> String {
+    common::run_ok(
+        Command::new("bash")
+            .args(["-c", &doc_block("sh")])
+            .env("BASE_URL", &f.s.base)
+            .env("FOLDER_ID", f.folder.to_string())
+            .env("EMAIL", EMAIL)
+            .env("ALLOWED_IP", "127.0.0.1")
+            .env("SESSION_ID", &f.session)
+            .env("FERRY_TOKEN_KEY", KEY)
+            .env("FERRY_TOKEN_IV", IV),
+    )
+}
+
 fn grant_of(html: &str) -> String {
     let start = html.find("data-grant=\"").expect("a grant in the page") + 12;
     let end = start + html[start..].find('"').unwrap();
@@ -222,17 +224,7 @@ fn the_documented_encoders_open_the_page() {
     let f = fixture(Backend::Sqlite, "", "");
     let py = doc_python();
     // The shell example with openssl enc (version 1).
-    let link = common::run_ok(
-        Command::new("bash")
-            .args(["-c", &doc_block("sh")])
-            .env("BASE_URL", &f.s.base)
-            .env("FOLDER_ID", f.folder.to_string())
-            .env("EMAIL", EMAIL)
-            .env("ALLOWED_IP", "127.0.0.1")
-            .env("SESSION_ID", &f.session)
-            .env("FERRY_TOKEN_KEY", KEY)
-            .env("FERRY_TOKEN_IV", IV),
-    );
+    let link = openssl_link(&f);
     let path = link.trim().strip_prefix(&f.s.base).unwrap().to_string();
     let (status, html) = f.open_path(&path, &[]);
     assert_eq!(status, 200, "{html}");
@@ -1076,17 +1068,7 @@ fn bad_key_material_stops_start_up_with_a_clear_message() {
 fn a_browser_uploads_three_files_and_resumes_after_a_cut() {
     let f = fixture(Backend::Sqlite, "", "");
     // The link is made by the document's openssl example.
-    let link = common::run_ok(
-        Command::new("bash")
-            .args(["-c", &doc_block("sh")])
-            .env("BASE_URL", &f.s.base)
-            .env("FOLDER_ID", f.folder.to_string())
-            .env("EMAIL", EMAIL)
-            .env("ALLOWED_IP", "127.0.0.1")
-            .env("SESSION_ID", &f.session)
-            .env("FERRY_TOKEN_KEY", KEY)
-            .env("FERRY_TOKEN_IV", IV),
-    );
+    let link = openssl_link(&f);
     let work = tempfile::tempdir().unwrap();
     let screenshot = match std::env::var_os("FERRY_UPDATE_SCREENSHOT") {
         Some(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/upload-tool.png"),

@@ -492,3 +492,17 @@ pub fn assert_error(answer: &(u16, Value), status: u16, code: i64) {
     assert_eq!(answer.1["ErrorCode"], code, "ErrorCode of {}", answer.1);
     assert!(answer.1["Message"].is_string(), "Message of {}", answer.1);
 }
+
+/// The time `offset_secs` from now, UTC, as `MM/dd/yyyy HH:mm:ss` (tickets and tool tokens).
+pub fn utc_stamp(offset_secs: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset_secs);
+    format!(
+        "{:02}/{:02}/{:04} {:02}:{:02}:{:02}",
+        u8::from(t.month()),
+        t.day(),
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}

@@ -65,15 +65,15 @@ impl TlsIdentity {
             .join(":")
     }
 
-    /// Checks that rustls accepts the pair (the key matches the certificate), so that a bad
-    /// configuration stops the start-up instead of failing each connection.
-    pub fn check(&self) -> Result<(), CertificateError> {
+    /// The TLS server configuration for this pair: TLS 1.3 and 1.2 with rustls' default
+    /// (modern, AEAD-only) cipher suites. Building it checks that the key matches the
+    /// certificate, so a bad configuration stops the start-up instead of failing each connection.
+    pub fn server_config(&self) -> Result<rustls::ServerConfig, CertificateError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        rustls::ServerConfig::builder_with_provider(provider)
+        Ok(rustls::ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
             .with_no_client_auth()
-            .with_single_cert(self.chain.clone(), self.key.clone_key())?;
-        Ok(())
+            .with_single_cert(self.chain.clone(), self.key.clone_key())?)
     }
 }
 
@@ -109,7 +109,7 @@ pub fn load_or_generate(
         }
     };
     let identity = TlsIdentity::from_pem_files(&cert, &key)?;
-    identity.check()?;
+    identity.server_config()?;
     Ok(LoadedIdentity {
         cert_file: cert,
         key_file: key,

@@ -1,16 +1,24 @@
-//! FTPS for Ferry (explicit `AUTH TLS`): libunftp speaks the protocol; Ferry plugs in an
-//! authenticator that signs in through the Service (the shared lock-out, application 3's
-//! immutable session) and a storage back end that maps every FTP operation onto the Service's
-//! tree (`ferry_core::service::TreeNode`), so permissions and audit are the JSON API's.
+//! FTPS for Ferry (explicit `AUTH TLS`, RFC 4217), served by Ferry's own control loop on
+//! tokio-rustls: every FTP operation is resolved on the Service's tree
+//! (`ferry_core::service::TreeNode`) in the connection's session, so permissions and audit are
+//! the JSON API's.
 //!
-//! Modules: `auth` (sign-in and the per-connection user), `storage` (the back end),
-//! `certificate` (the TLS identity: given, or generated once and kept), `listener` (our own
-//! accept loop, with per-address connection limits).
+//! Modules: `listener` (the accept loop, per-address limits), `session` (one control
+//! connection: TLS upgrade, sign-in, data-connection set-up, dispatch), `command` (command
+//! lines), `reply` (replies, and the Service's errors as reply codes), `auth` (sign-in),
+//! `tree_commands` and `transfer` (the commands), `data` (data connections: where from, TLS
+//! resumption, how they end), `listing` (LIST/MLSD formats), `certificate` (the TLS identity).
 
 mod auth;
 mod certificate;
+mod command;
+mod data;
 mod listener;
-mod storage;
+mod listing;
+mod reply;
+mod session;
+mod transfer;
+mod tree_commands;
 
 pub use certificate::{CertificateError, LoadedIdentity, TlsIdentity, load_or_generate};
 pub use listener::{FtpsServer, FtpsSettings};

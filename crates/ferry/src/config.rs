@@ -53,6 +53,7 @@
 //! max_connections_per_ip = 50
 //! max_connections_per_user = 64
 //! allow_plain_data = false
+//! require_tls_session_reuse = true          # data connections resume the control TLS session
 //!
 //! [sftp]                      # serve --sftp / FERRY_SFTP win over listen
 //! listen = "127.0.0.1:2222"   # "0": off; the host key is made once in the data directory
@@ -138,6 +139,9 @@ pub struct FtpsSection {
     /// Allow data connections without TLS (logins always need TLS).
     #[serde(default)]
     pub allow_plain_data: bool,
+    /// Refuse protected data connections that do not resume the control connection's TLS
+    /// session (default true).
+    pub require_tls_session_reuse: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

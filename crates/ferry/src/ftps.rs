@@ -57,6 +57,10 @@ pub async fn start(
     if loaded.generated {
         tracing::info!(cert = %loaded.cert_file.display(), "generated a self-signed FTPS certificate");
     }
+    let tls = loaded
+        .identity
+        .server_config()
+        .context("cannot set up the FTPS certificate")?;
     let ftps_settings = FtpsSettings {
         passive_ports: passive_ports(section.passive_ports.as_deref())?,
         passive_host: section.passive_address,
@@ -64,42 +68,14 @@ pub async fn start(
         max_connections_per_ip: section.max_connections_per_ip.unwrap_or(50).max(1),
         max_connections_per_user: section.max_connections_per_user.unwrap_or(64).max(1),
         allow_plain_data: section.allow_plain_data,
-        cert_file: loaded.cert_file.clone(),
-        key_file: loaded.key_file.clone(),
+        require_tls_session_reuse: section.require_tls_session_reuse.unwrap_or(true),
+        tls: Arc::new(tls),
     };
-    // libunftp signals the TLS upgrade after `AUTH TLS` from a spawned task, racing the
-    // client's ClientHello; on a multi-threaded runtime the race is lost about half the time.
-    // On a current-thread runtime the signal runs at the loop's next yield, before any read.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let main = tokio::runtime::Handle::current();
-    std::thread::Builder::new()
-        .name("ferry-ftps".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = tx.send(Err(anyhow::anyhow!("cannot start the FTPS runtime: {e}")));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                match FtpsServer::bind(&addr, service, ftps_settings, main).await {
-                    Ok(server) => {
-                        let _ = tx.send(server.local_addr().map_err(Into::into));
-                        server.run().await;
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(anyhow::Error::new(e)
-                            .context(format!("cannot listen for FTPS on {addr}"))));
-                    }
-                }
-            });
-        })
-        .context("cannot start the FTPS thread")?;
-    let local = rx.recv().context("the FTPS thread stopped")??;
+    let server = FtpsServer::bind(&addr, service, ftps_settings)
+        .await
+        .with_context(|| format!("cannot listen for FTPS on {addr}"))?;
+    let local = server.local_addr()?;
+    tokio::spawn(server.run());
     // Tests and scripts read this line to learn the port when they asked for port 0.
     println!("ferry: ftps on {local} (certificate SHA-256 {fingerprint})");
     tracing::info!(%local, %fingerprint, "FTPS serving");

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, make_tree, rclone, run_ok, sha256_hex};
+use common::{Server, allow_open_files, make_tree, rclone, run_ok, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
@@ -396,22 +396,6 @@ fn openssh_sftp_batch_signs_in_with_a_key_and_keys_are_managed() {
             .iter()
             .any(|r| r["operation"] == "SignIn" && r["detail"] == "public key; immutable")
     );
-}
-
-/// Raises this process's open-file limit (the server inherits it) to hold `n` connections.
-fn allow_open_files(n: u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain calls with a valid, writable rlimit.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        if limit.rlim_cur < n {
-            limit.rlim_cur = n.min(limit.rlim_max);
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
-        }
-    }
 }
 
 #[test]

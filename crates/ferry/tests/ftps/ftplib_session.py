@@ -17,8 +17,19 @@ context.check_hostname = False
 context.verify_mode = ssl.CERT_NONE
 
 
-def connect():
-    ftp = FTP_TLS(context=context, timeout=20)
+class ReusingFTP_TLS(FTP_TLS):
+    """FTP_TLS whose data connections resume the control connection's TLS session, as Ferry
+    requires by default (the recipe in docs/ftps.md): ftplib does not do it by itself."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+        return conn, size
+
+
+def connect(cls=ReusingFTP_TLS):
+    ftp = cls(context=context, timeout=20)
     ftp.connect(host, port)
     ftp.auth()
     ftp.login(user, password)
@@ -27,20 +38,8 @@ def connect():
 
 
 def stor(ftp, name, data):
-    """ftplib's storbinary, tolerating one known server defect: libunftp 0.24 closes the
-    data connection after an upload without TLS's close_notify, which OpenSSL 3 reports as
-    SSLEOFError when ftplib waits for it. The upload itself is complete (checked by SIZE and
-    by reading it back); the defect is recorded in bench/README and issue #7's notes."""
-    conn = ftp.transfercmd("STOR " + name)
-    try:
-        conn.sendall(data)
-        conn.unwrap()
-    except ssl.SSLEOFError:
-        print("known defect: no close_notify after STOR")
-    except (ConnectionResetError, BrokenPipeError):
-        pass  # a refused upload: the server dropped the data connection; the reply says why
-    conn.close()
-    return ftp.voidresp()
+    """ftplib's own storbinary: it waits for the server's TLS close_notify after the data."""
+    return ftp.storbinary("STOR " + name, io.BytesIO(data))
 
 
 def expect_perm(what, fn):
@@ -65,11 +64,23 @@ bad.auth()
 expect_perm("wrong password", lambda: bad.login(user, "not-the-password"))
 bad.close()
 
+# A data connection that does not resume the control connection's TLS session (plain
+# ftplib) is refused, and nothing is stored.
+careless = connect(FTP_TLS)
+careless.cwd(workdir)
+expect_perm("a data connection without TLS session reuse", lambda: stor(careless, "careless.bin", b"x"))
+careless.quit()
+
 ftp = connect()
 ftp.cwd(workdir)
 data = os.urandom(3 * 1024 * 1024 + 17)
 digest = hashlib.sha256(data).hexdigest()
-stor(ftp, "report.bin", data)
+reply = stor(ftp, "report.bin", data)
+assert reply.startswith("226") and digest in reply, reply
+print("STOR ended with both close_notify alerts")
+assert ftp.sendcmd("XSHA256 report.bin") == "213 " + digest
+assert ftp.sendcmd("HASH report.bin") == f"213 SHA-256 0-{len(data) - 1} {digest} report.bin"
+print("HASH and XSHA256 give the recorded SHA-256")
 assert ftp.size("report.bin") == len(data), ftp.size("report.bin")
 names = [n for n, facts in ftp.mlsd()]
 assert "report.bin" in names, names
@@ -91,6 +102,17 @@ ftp.retrbinary("RETR big.bin", tail.write, rest=1_000_000)
 assert tail.getvalue() == data[1_000_000:], len(tail.getvalue())
 print("resumed download ok")
 
+# Active mode to the client's own address works (PORT/EPRT from ftplib itself).
+ftp.set_pasv(False)
+active = io.BytesIO()
+ftp.retrbinary("RETR big.bin", active.write)
+assert hashlib.sha256(active.getvalue()).hexdigest() == digest
+ftp.set_pasv(True)
+print("active mode to the client's own address ok")
+
+# Listing a folder that does not exist is one 550, before any data connection.
+expect_perm("MLSD of a missing folder", lambda: list(ftp.mlsd("no-such-folder")))
+
 # Folders, rename within and across folders, delete.
 ftp.mkd("sub")
 ftp.rename("big.bin", "sub/moved.bin")
@@ -103,15 +125,17 @@ print("folders ok")
 
 # Paths: .. stays inside the tree, names that cannot exist, NUL and CR/LF are refused.
 ftp.cwd("/../../..")
-# (libunftp echoes the path as given in PWD; what matters is where it leads: the root.)
+assert ftp.pwd() == "/", ftp.pwd()
 assert sorted(n for n, _ in ftp.mlsd()) == ["Home", "Shared"], list(ftp.mlsd())
 expect_perm("a path outside the tree", lambda: ftp.cwd("/etc"))
 expect_perm("a backslash name", lambda: stor(ftp, workdir + "/..\\..\\x", b"x"))
 expect_perm("a name over 255 bytes", lambda: stor(ftp, workdir + "/" + "n" * 300, b"x"))
-try:
-    ftp.sendcmd("DELE " + workdir + "/report.bin\rRMD /Home")
-except Exception as e:  # ftplib itself refuses CR/LF in commands
-    print(f"refused CR/LF injection: {type(e).__name__}")
+# ftplib refuses CR/LF in commands, so the smuggled line goes out on the socket itself.
+ftp.sock.sendall(("DELE " + workdir + "/report.bin\rRMD " + workdir + "\r\n").encode())
+smuggled = ftp.getline()
+assert smuggled.startswith("500"), smuggled
+assert ftp.size(workdir + "/report.bin") == len(b"version two")
+print(f"refused CR injection: {smuggled[:3]}, nothing deleted")
 
 # Writing into a folder without Create.
 expect_perm("STOR into Shared without Create", lambda: stor(ftp, "/Shared/x.bin", b"x"))
@@ -142,4 +166,19 @@ names = [n for n, _ in ftp.mlsd()]
 assert "cut.bin" not in names, names
 print("aborted upload left nothing")
 ftp.quit()
+
+# STARTTLS command injection: a command sent together with AUTH TLS, before the handshake,
+# would be read as if it had come over TLS. The server answers 234 and closes instead.
+raw = socket.create_connection((host, port), timeout=20)
+raw.recv(1024)
+raw.sendall(b"AUTH TLS\r\nUSER alice\r\n")
+answer = b""
+while True:
+    chunk = raw.recv(1024)
+    if not chunk:
+        break
+    answer += chunk
+raw.close()
+assert answer.startswith(b"234") and b"421" in answer, answer
+print("refused commands injected before the TLS handshake")
 print("done")

@@ -1,0 +1,255 @@
+//! Data connections: where they come from (a passive port Ferry listens on, or the client's
+//! own address in active mode), who may use them, and how they end.
+//!
+//! A data connection is accepted only from the control connection's address, and, when
+//! `require_tls_session_reuse` is on (the default), only if its TLS handshake resumes a session
+//! of *this* control connection: each control connection gets a TLS configuration with a
+//! session cache of its own, so a resumption proves the data connection was opened by the
+//! holder of the control channel's keys and not by someone racing for the passive port.
+//! Active mode connects only to the client's own address (no FTP bounce).
+//!
+//! Ends are explicit: Ferry sends TLS's close_notify after every transfer, and an upload is
+//! complete only when the client's close_notify arrives (a cut TCP connection is an abort).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::HandshakeKind;
+use rustls::ServerConfig;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long a client has to open the data connection and finish its TLS handshake.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How the next transfer's data connection is made.
+#[derive(Debug)]
+pub enum DataPlan {
+    /// The client connects to this listener (`PASV`, `EPSV`).
+    Passive(TcpListener),
+    /// Ferry connects to the client (`PORT`, `EPRT`), at the client's own address.
+    Active(SocketAddr),
+}
+
+/// Why a data connection could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The client did not connect (or accept) in time.
+    #[error("no data connection within {} seconds", OPEN_TIMEOUT.as_secs())]
+    Timeout,
+    /// The TCP or TLS layer failed.
+    #[error("data connection failed: {0}")]
+    Io(#[from] io::Error),
+    /// The data connection's TLS handshake did not resume the control connection's session.
+    #[error("the data connection did not resume the control connection's TLS session")]
+    NotResumed,
+}
+
+/// Binds a passive listener on `ip`, on a port of `ports` picked at random (so that the next
+/// port cannot be guessed), trying the others in turn if it is taken.
+pub async fn bind_passive(ip: IpAddr, ports: &RangeInclusive<u16>) -> io::Result<TcpListener> {
+    let first = u32::from(*ports.start());
+    let count = u32::from(*ports.end()) - first + 1;
+    let mut seed = [0u8; 4];
+    getrandom::fill(&mut seed).map_err(|e| io::Error::other(e.to_string()))?;
+    let start = u32::from_le_bytes(seed) % count;
+    let mut last = io::Error::new(io::ErrorKind::AddrInUse, "no passive port is free");
+    for i in 0..count.min(200) {
+        let port = (first + (start + i) % count) as u16;
+        match TcpListener::bind(SocketAddr::new(ip, port)).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+impl DataPlan {
+    /// The TCP connection: the first one from `peer` on the passive port (others are dropped
+    /// and logged), or Ferry's connection to the client in active mode.
+    pub async fn connect(self, peer: IpAddr) -> Result<TcpStream, DataError> {
+        let fut = async {
+            match self {
+                DataPlan::Passive(listener) => loop {
+                    let (stream, from) = listener.accept().await?;
+                    if from.ip().to_canonical() == peer {
+                        return Ok(stream);
+                    }
+                    tracing::warn!(%from, expected = %peer, "FTPS data connection from another address dropped");
+                },
+                DataPlan::Active(addr) => TcpStream::connect(addr).await,
+            }
+        };
+        let stream = tokio::time::timeout(OPEN_TIMEOUT, fut)
+            .await
+            .map_err(|_| DataError::Timeout)??;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+}
+
+/// An open data connection, protected or (only if the administrator allows it) not.
+pub enum DataStream {
+    /// `PROT C`.
+    Plain(TcpStream),
+    /// `PROT P`.
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl DataStream {
+    /// Runs the TLS handshake when `tls` is given, with the resumption check.
+    pub async fn open(
+        tcp: TcpStream,
+        tls: Option<&Arc<ServerConfig>>,
+        require_resumption: bool,
+    ) -> Result<DataStream, DataError> {
+        let Some(config) = tls else {
+            return Ok(DataStream::Plain(tcp));
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
+        let stream = tokio::time::timeout(OPEN_TIMEOUT, acceptor.accept(tcp))
+            .await
+            .map_err(|_| DataError::Timeout)??;
+        let resumed = stream.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed);
+        let stream = DataStream::Tls(Box::new(stream));
+        if require_resumption && !resumed {
+            // Ended cleanly, so that the client goes on to read the reply that says why.
+            stream.finish().await;
+            return Err(DataError::NotResumed);
+        }
+        Ok(stream)
+    }
+
+    /// Ends the connection: close_notify (TLS) and a TCP shutdown, then, on a task of its own,
+    /// waits briefly for the client to close its side so that its own close_notify does not
+    /// meet a closed socket (an RST some clients report as an error).
+    pub async fn finish(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.shutdown()).await;
+        tokio::spawn(async move {
+            let mut sink = [0u8; 1024];
+            let drain = async { while matches!(self.read(&mut sink).await, Ok(n) if n > 0) {} };
+            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+        });
+    }
+}
+
+impl AsyncRead for DataStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            DataStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            DataStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for DataStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            DataStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            DataStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            DataStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            DataStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            DataStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            DataStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Parses `PORT h1,h2,h3,h4,p1,p2`.
+pub fn parse_port(arg: &str) -> Option<SocketAddr> {
+    let n: Vec<u8> = arg
+        .trim()
+        .split(',')
+        .map(|p| p.trim().parse::<u8>())
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if n.len() != 6 {
+        return None;
+    }
+    let ip = IpAddr::from([n[0], n[1], n[2], n[3]]);
+    Some(SocketAddr::new(ip, u16::from(n[4]) << 8 | u16::from(n[5])))
+}
+
+/// Parses `EPRT |1|ip|port|` (or `|2|` for IPv6; any delimiter character, as RFC 2428 allows).
+pub fn parse_eprt(arg: &str) -> Option<SocketAddr> {
+    let arg = arg.trim();
+    let delim = arg.chars().next()?;
+    let parts: Vec<&str> = arg.split(delim).collect();
+    let [_, proto, ip, port, _] = parts.as_slice() else {
+        return None;
+    };
+    let ip: IpAddr = ip.parse().ok()?;
+    let port: u16 = port.parse().ok()?;
+    match (*proto, ip) {
+        ("1", IpAddr::V4(_)) | ("2", IpAddr::V6(_)) => Some(SocketAddr::new(ip, port)),
+        _ => None,
+    }
+}
+
+/// Whether an active-mode target is acceptable: the client's own address, and not a
+/// privileged port (where a bounce would reach a service, not an FTP client).
+pub fn active_target_allowed(target: SocketAddr, peer: IpAddr) -> bool {
+    target.ip().to_canonical() == peer && target.port() >= 1024
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_and_eprt_parse() {
+        assert_eq!(
+            parse_port("127,0,0,1,4,1"),
+            Some("127.0.0.1:1025".parse().unwrap())
+        );
+        assert_eq!(parse_port("127,0,0,1,4"), None);
+        assert_eq!(parse_port("300,0,0,1,4,1"), None);
+        assert_eq!(
+            parse_eprt("|1|10.0.0.1|1025|"),
+            Some("10.0.0.1:1025".parse().unwrap())
+        );
+        assert_eq!(
+            parse_eprt("!2!::1!2000!"),
+            Some("[::1]:2000".parse().unwrap())
+        );
+        assert_eq!(parse_eprt("|2|10.0.0.1|1025|"), None);
+        assert_eq!(parse_eprt("|1|10.0.0.1|99999|"), None);
+    }
+
+    #[test]
+    fn bounces_are_refused() {
+        let me: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(active_target_allowed(
+            "127.0.0.1:40000".parse().unwrap(),
+            me
+        ));
+        assert!(!active_target_allowed(
+            "10.0.0.1:40000".parse().unwrap(),
+            me
+        ));
+        assert!(!active_target_allowed("127.0.0.1:25".parse().unwrap(), me));
+    }
+}

@@ -1,0 +1,657 @@
+//! One control connection, from the greeting to `QUIT`: reading command lines, the TLS upgrade
+//! (`AUTH TLS`), sign-in, the data-connection set-up commands (`PASV`, `EPSV`, `PORT`, `EPRT`)
+//! and the dispatch to the tree commands (`tree_commands.rs`) and transfers (`transfer.rs`).
+//!
+//! Commands are handled one at a time; a transfer runs to its end before the next command is
+//! read (as in vsftpd), so `ABOR` is answered after the data connection has closed.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use ferry_core::Service;
+use ferry_core::connection_limit::UserConnectionLimit;
+use ferry_core::service::{SessionContext, path_names};
+use rustls::ServerConfig;
+use rustls::server::ServerSessionMemoryCache;
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
+};
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+
+use crate::auth::{SignInRefused, SignedIn, sign_in};
+use crate::command::{BadLine, Command, MAX_LINE, parse, strip_terminator};
+use crate::data::{DataPlan, active_target_allowed, bind_passive, parse_eprt, parse_port};
+use crate::listener::FtpsSettings;
+use crate::reply::Reply;
+
+/// Wrong passwords one connection may try before it is closed (the per-address and per-user
+/// lock-out counts them too).
+const MAX_FAILED_SIGN_INS: u32 = 3;
+
+/// What every control connection shares.
+pub struct Shared {
+    /// The Service.
+    pub service: Arc<Service>,
+    /// How FTPS is served.
+    pub settings: FtpsSettings,
+    /// The TLS configuration each connection's own is cloned from.
+    pub tls: Arc<ServerConfig>,
+    /// Connections per user.
+    pub per_user: Arc<UserConnectionLimit>,
+}
+
+/// The control connection's stream, before and after `AUTH TLS`.
+enum Control {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    /// Between taking the plain stream and installing the TLS one.
+    Upgrading,
+}
+
+/// A control connection's state.
+pub struct ControlSession {
+    pub(crate) shared: Arc<Shared>,
+    io: BufReader<Control>,
+    /// The client's address (IPv4-mapped addresses as IPv4).
+    pub(crate) peer: IpAddr,
+    local: SocketAddr,
+    /// The TLS configuration of this connection's data connections (own session cache and
+    /// ticket key, shared with the control connection's), after `AUTH TLS`.
+    pub(crate) tls: Option<Arc<ServerConfig>>,
+    user_name: Option<String>,
+    pub(crate) signed_in: Option<SignedIn>,
+    failed_sign_ins: u32,
+    /// The current folder, an absolute tree path.
+    pub(crate) cwd: String,
+    /// `PROT P` given.
+    pub(crate) protect_data: bool,
+    /// The next transfer's data connection.
+    pub(crate) plan: Option<DataPlan>,
+    epsv_all: bool,
+    rest: u64,
+    rename_from: Option<String>,
+}
+
+/// What a handler answers: the final reply either way; `Err` only reads better with `?`.
+pub(crate) type Outcome = Result<Reply, Reply>;
+
+impl ControlSession {
+    /// Serves one control connection until it ends.
+    pub async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+        let Ok(local) = stream.local_addr() else {
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let mut s = ControlSession {
+            shared,
+            io: BufReader::with_capacity(2048, Control::Plain(stream)),
+            peer: peer.ip().to_canonical(),
+            local,
+            tls: None,
+            user_name: None,
+            signed_in: None,
+            failed_sign_ins: 0,
+            cwd: "/".into(),
+            protect_data: false,
+            plan: None,
+            epsv_all: false,
+            rest: 0,
+            rename_from: None,
+        };
+        if s.send(&Reply::new(220, "Ferry FTPS ready; AUTH TLS first"))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        s.serve().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.io.get_mut().shutdown()).await;
+    }
+
+    async fn serve(&mut self) {
+        let idle = self.shared.settings.idle_timeout;
+        loop {
+            let line = match tokio::time::timeout(idle, self.read_line()).await {
+                Err(_) => {
+                    let _ = self
+                        .send(&Reply::new(
+                            421,
+                            "Idle for too long; closing the connection",
+                        ))
+                        .await;
+                    return;
+                }
+                Ok(Ok(Some(line))) => line,
+                Ok(Ok(None)) | Ok(Err(_)) => return,
+            };
+            let Some(line) = line else {
+                let _ = self
+                    .send(&Reply::new(
+                        500,
+                        "Command line too long; closing the connection",
+                    ))
+                    .await;
+                return;
+            };
+            let reply = match parse(strip_terminator(&line)) {
+                Ok(cmd) => self.dispatch(cmd).await,
+                Err(BadLine(why)) => Reply::new(500, why),
+            };
+            if self.send(&reply).await.is_err() || reply.close {
+                return;
+            }
+        }
+    }
+
+    /// The next line; `Some(None)` when it is longer than [`MAX_LINE`], `None` at the end.
+    async fn read_line(&mut self) -> io::Result<Option<Option<Vec<u8>>>> {
+        let mut line = Vec::new();
+        let n = (&mut self.io)
+            .take(MAX_LINE as u64 + 2)
+            .read_until(b'\n', &mut line)
+            .await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if !line.ends_with(b"\n") {
+            // Either the limit was hit, or the connection ended in the middle of a line.
+            return Ok(if line.len() > MAX_LINE {
+                Some(None)
+            } else {
+                None
+            });
+        }
+        Ok(Some(Some(line)))
+    }
+
+    /// Sends a reply on the control connection.
+    pub(crate) async fn send(&mut self, reply: &Reply) -> io::Result<()> {
+        let out = self.io.get_mut();
+        out.write_all(reply.encode().as_bytes()).await?;
+        out.flush().await
+    }
+
+    /// Sends a preliminary reply (`150`); a failure means the control connection is gone.
+    pub(crate) async fn send_mark(&mut self, reply: Reply) -> Result<(), Reply> {
+        self.send(&reply)
+            .await
+            .map_err(|_| Reply::new(421, "Control connection lost").closing())
+    }
+
+    async fn dispatch(&mut self, cmd: Command) -> Reply {
+        if cmd.verb == "PASS" {
+            tracing::debug!(peer = %self.peer, "FTPS PASS ****");
+        } else {
+            tracing::debug!(peer = %self.peer, verb = %cmd.verb, arg = %cmd.arg, "FTPS command");
+        }
+        // RNTO must follow RNFR, and a REST offset applies to the next command only.
+        let rename_from = self.rename_from.take();
+        let rest = std::mem::take(&mut self.rest);
+        let arg = cmd.arg.as_str();
+        match cmd.verb.as_str() {
+            "AUTH" => return self.auth(arg).await,
+            "USER" => return self.user(arg),
+            "PASS" => return self.pass(arg).await,
+            "PBSZ" if self.tls.is_some() => return Reply::new(200, "PBSZ=0"),
+            "PROT" if self.tls.is_some() => return self.prot(arg),
+            "PBSZ" | "PROT" => return Reply::new(503, "AUTH TLS first"),
+            "CCC" => return Reply::new(534, "The control connection stays encrypted"),
+            "QUIT" => return Reply::new(221, "Goodbye").closing(),
+            "NOOP" => return Reply::new(200, "OK"),
+            "SYST" => return Reply::new(215, "UNIX Type: L8"),
+            "FEAT" => return features(),
+            "OPTS" => return opts(arg),
+            "HELP" => return help(),
+            _ if self.signed_in.is_none() => {
+                return Reply::new(530, "Sign in first: AUTH TLS, then USER and PASS");
+            }
+            _ => {}
+        }
+        let outcome = match cmd.verb.as_str() {
+            "TYPE" => Ok(type_(arg)),
+            "MODE" => Ok(one_of(arg, "S", "Mode S (stream) only")),
+            "STRU" => Ok(one_of(arg, "F", "Structure F (file) only")),
+            "ALLO" => Ok(Reply::new(202, "No storage allocation necessary")),
+            "ABOR" => {
+                self.plan = None;
+                Ok(Reply::new(225, "No transfer in progress"))
+            }
+            "STAT" if arg.is_empty() => Ok(self.status()),
+            "PASV" => self.pasv().await,
+            "EPSV" => self.epsv(arg).await,
+            "PORT" => self.port(parse_port(arg)),
+            "EPRT" => self.port(parse_eprt(arg)),
+            "REST" => match arg.trim().parse::<u64>() {
+                Ok(n) => {
+                    self.rest = n;
+                    Ok(Reply::new(350, format!("Restarting at {n}; send RETR")))
+                }
+                Err(_) => Ok(Reply::new(501, "REST needs a byte offset")),
+            },
+            "PWD" | "XPWD" => Ok(Reply::new(
+                257,
+                format!("{} is the current folder", quote(&self.cwd)),
+            )),
+            "CWD" | "XCWD" => self.cwd(arg).await,
+            "CDUP" | "XCUP" => self.cwd("..").await,
+            "SIZE" => self.size(arg).await,
+            "MDTM" => self.mdtm(arg).await,
+            "MLST" => self.mlst(arg).await,
+            "HASH" => self.hash(arg, true).await,
+            "XSHA256" => self.hash(arg, false).await,
+            "DELE" => self.dele(arg).await,
+            "MKD" | "XMKD" => self.mkd(arg).await,
+            "RMD" | "XRMD" => self.rmd(arg).await,
+            "RNFR" => self.rnfr(arg).await,
+            "RNTO" => self.rnto(rename_from, arg).await,
+            "RETR" => self.retr(arg, rest).await,
+            "STOR" => self.stor(arg, rest).await,
+            "LIST" | "NLST" | "MLSD" => self.list(&cmd.verb, arg).await,
+            "APPE" | "STOU" => Ok(Reply::new(
+                502,
+                "Not supported: files are versioned, upload the whole file with STOR",
+            )),
+            _ => Ok(Reply::new(502, "Command not implemented")),
+        };
+        match outcome {
+            Ok(r) | Err(r) => r,
+        }
+    }
+
+    /// `AUTH TLS`: the reply in clear, then the handshake. Bytes the client sent after the
+    /// command, before the handshake, would be read as if they had come over TLS (the
+    /// STARTTLS command-injection attack): such a connection is closed.
+    async fn auth(&mut self, arg: &str) -> Reply {
+        if self.tls.is_some() {
+            return Reply::new(503, "TLS is already on");
+        }
+        if !matches!(
+            arg.trim().to_ascii_uppercase().as_str(),
+            "TLS" | "TLS-C" | "SSL" | "TLS-P"
+        ) {
+            return Reply::new(504, "AUTH TLS only");
+        }
+        if self
+            .send(&Reply::new(234, "AUTH TLS successful"))
+            .await
+            .is_err()
+        {
+            return Reply::none().closing();
+        }
+        if !self.io.buffer().is_empty() {
+            tracing::warn!(peer = %self.peer, "FTPS: bytes after AUTH TLS before the handshake; connection closed");
+            return Reply::new(421, "Commands sent before the TLS handshake; closing").closing();
+        }
+        let Control::Plain(tcp) = std::mem::replace(self.io.get_mut(), Control::Upgrading) else {
+            return Reply::none().closing();
+        };
+        let (control, data) = connection_tls(&self.shared.tls);
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(control));
+        match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => {
+                *self.io.get_mut() = Control::Tls(Box::new(tls));
+                self.tls = Some(Arc::new(data));
+                // RFC 4217: the sign-in starts over under TLS.
+                self.user_name = None;
+                // Nothing to send: the client speaks next.
+                Reply::none()
+            }
+            _ => {
+                tracing::debug!(peer = %self.peer, "FTPS TLS handshake failed");
+                Reply::none().closing()
+            }
+        }
+    }
+
+    fn user(&mut self, arg: &str) -> Reply {
+        if self.tls.is_none() {
+            return Reply::new(530, "Sign-in needs TLS: send AUTH TLS first");
+        }
+        if self.signed_in.is_some() {
+            return Reply::new(503, "Already signed in");
+        }
+        if arg.is_empty() {
+            return Reply::new(501, "USER needs a name");
+        }
+        self.user_name = Some(arg.to_string());
+        Reply::new(331, "Password required")
+    }
+
+    async fn pass(&mut self, password: &str) -> Reply {
+        if self.tls.is_none() {
+            return Reply::new(530, "Sign-in needs TLS: send AUTH TLS first");
+        }
+        if self.signed_in.is_some() {
+            return Reply::new(503, "Already signed in");
+        }
+        let Some(name) = self.user_name.take() else {
+            return Reply::new(503, "Send USER first");
+        };
+        let shared = Arc::clone(&self.shared);
+        match sign_in(
+            &shared.service,
+            &shared.per_user,
+            &name,
+            password,
+            self.peer,
+        )
+        .await
+        {
+            Ok(signed_in) => {
+                self.signed_in = Some(signed_in);
+                self.cwd = "/".into();
+                Reply::new(230, "Signed in")
+            }
+            Err(SignInRefused::Credentials) => {
+                self.failed_sign_ins += 1;
+                let reply = Reply::new(530, "Sign-in failed");
+                if self.failed_sign_ins >= MAX_FAILED_SIGN_INS {
+                    reply.closing()
+                } else {
+                    reply
+                }
+            }
+            Err(SignInRefused::TooManyConnections(max)) => Reply::new(
+                530,
+                format!("This user already has {max} FTPS connections open"),
+            ),
+            Err(SignInRefused::Unavailable) => {
+                Reply::new(421, "The service is unavailable; try again later").closing()
+            }
+        }
+    }
+
+    fn prot(&mut self, arg: &str) -> Reply {
+        match arg.trim().to_ascii_uppercase().as_str() {
+            "P" => {
+                self.protect_data = true;
+                Reply::new(200, "Data connections will be protected")
+            }
+            "C" if self.shared.settings.allow_plain_data => {
+                self.protect_data = false;
+                Reply::new(200, "Data connections will be in clear")
+            }
+            "C" => Reply::new(536, "Data connections must be protected: PROT P"),
+            _ => Reply::new(504, "PROT P only"),
+        }
+    }
+
+    fn status(&self) -> Reply {
+        let who = self
+            .signed_in
+            .as_ref()
+            .map(|s| s.name.as_str())
+            .unwrap_or("-");
+        Reply::multi(
+            211,
+            "Ferry FTPS status",
+            &[
+                format!("Signed in as {who}"),
+                format!("Current folder {}", self.cwd),
+                format!(
+                    "Data connections {}",
+                    if self.protect_data {
+                        "protected"
+                    } else {
+                        "in clear"
+                    }
+                ),
+            ],
+            "End of status",
+        )
+    }
+
+    async fn pasv(&mut self) -> Outcome {
+        if self.epsv_all {
+            return Err(Reply::new(503, "EPSV ALL was sent: use EPSV"));
+        }
+        let IpAddr::V4(local) = self.local.ip().to_canonical() else {
+            return Err(Reply::new(522, "PASV works over IPv4 only; use EPSV (2)"));
+        };
+        let listener = self.bind_passive().await?;
+        let port = listener.local_addr().map_err(|_| no_port())?.port();
+        let host = self.shared.settings.passive_host.unwrap_or(local).octets();
+        self.plan = Some(DataPlan::Passive(listener));
+        Ok(Reply::new(
+            227,
+            format!(
+                "Entering Passive Mode ({},{},{},{},{},{})",
+                host[0],
+                host[1],
+                host[2],
+                host[3],
+                port >> 8,
+                port & 0xff
+            ),
+        ))
+    }
+
+    async fn epsv(&mut self, arg: &str) -> Outcome {
+        let family = if self.local.ip().to_canonical().is_ipv4() {
+            "1"
+        } else {
+            "2"
+        };
+        match arg.trim().to_ascii_uppercase().as_str() {
+            "ALL" => {
+                self.epsv_all = true;
+                return Ok(Reply::new(200, "EPSV ALL accepted"));
+            }
+            "" => {}
+            f if f == family => {}
+            _ => {
+                return Err(Reply::new(
+                    522,
+                    format!("Network protocol not supported, use ({family})"),
+                ));
+            }
+        }
+        let listener = self.bind_passive().await?;
+        let port = listener.local_addr().map_err(|_| no_port())?.port();
+        self.plan = Some(DataPlan::Passive(listener));
+        Ok(Reply::new(
+            229,
+            format!("Entering Extended Passive Mode (|||{port}|)"),
+        ))
+    }
+
+    async fn bind_passive(&mut self) -> Result<tokio::net::TcpListener, Reply> {
+        // The previous listener, if any, is closed first so that it does not hold its port.
+        self.plan = None;
+        bind_passive(self.local.ip(), &self.shared.settings.passive_ports)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "FTPS: no passive port free");
+                no_port()
+            })
+    }
+
+    fn port(&mut self, target: Option<SocketAddr>) -> Outcome {
+        if self.epsv_all {
+            return Err(Reply::new(503, "EPSV ALL was sent: use EPSV"));
+        }
+        let target = target.ok_or_else(|| Reply::new(501, "Cannot parse the address"))?;
+        if !active_target_allowed(target, self.peer) {
+            tracing::warn!(peer = %self.peer, %target, "FTPS: active-mode target refused (FTP bounce)");
+            return Err(Reply::new(
+                504,
+                "Active mode connects only to your own address, at a port above 1023",
+            ));
+        }
+        self.plan = Some(DataPlan::Active(target));
+        Ok(Reply::new(200, "Active mode: Ferry will connect to you"))
+    }
+
+    /// Remembers `RNFR`'s path for the `RNTO` that must follow.
+    pub(crate) fn set_rename_from(&mut self, path: String) {
+        self.rename_from = Some(path);
+    }
+
+    /// The session of the signed-in user, checked now (a revoked session ends the connection).
+    pub(crate) async fn ctx(&self) -> Result<SessionContext, Reply> {
+        let Some(signed_in) = &self.signed_in else {
+            return Err(Reply::new(530, "Sign in first"));
+        };
+        self.shared
+            .service
+            .authenticate(&signed_in.session)
+            .await
+            .map_err(|e| Reply::from_error(&e))
+    }
+
+    /// `arg` as an absolute tree path, against the current folder.
+    pub(crate) fn path(&self, arg: &str) -> Result<String, Reply> {
+        let joined = if arg.starts_with('/') {
+            arg.to_string()
+        } else if arg.is_empty() {
+            self.cwd.clone()
+        } else {
+            format!("{}/{arg}", self.cwd.trim_end_matches('/'))
+        };
+        let names = path_names(&joined).map_err(|e| Reply::from_error(&e))?;
+        Ok(format!("/{}", names.join("/")))
+    }
+}
+
+fn no_port() -> Reply {
+    Reply::new(425, "No passive port is free; try again")
+}
+
+/// The TLS configurations of one control connection and of its data connections: the shared
+/// certificate, with a session cache and a ticket key of their own, so only this connection's
+/// client can resume its sessions on data connections (see `data.rs`).
+///
+/// Data connections send no TLS 1.3 session tickets: a client that only writes (an upload)
+/// never reads them, and closing a socket with unread bytes makes the kernel send a reset,
+/// which can overtake the last bytes of the upload. The control connection's ticket is
+/// reusable (stateless), so every data connection resumes with it.
+fn connection_tls(base: &Arc<ServerConfig>) -> (ServerConfig, ServerConfig) {
+    let mut control = ServerConfig::clone(base);
+    control.session_storage = ServerSessionMemoryCache::new(32);
+    match rustls::crypto::aws_lc_rs::Ticketer::new() {
+        Ok(ticketer) => control.ticketer = ticketer,
+        Err(e) => tracing::warn!(error = %e, "FTPS: no TLS ticket key; stateful resumption only"),
+    }
+    let mut data = control.clone();
+    data.send_tls13_tickets = 0;
+    (control, data)
+}
+
+/// A path in a 257 reply: quoted, with quotes inside doubled (RFC 959).
+pub(crate) fn quote(path: &str) -> String {
+    format!("\"{}\"", path.replace('"', "\"\""))
+}
+
+fn features() -> Reply {
+    let lines: Vec<String> = [
+        "AUTH TLS",
+        "PBSZ",
+        "PROT",
+        "EPSV",
+        "EPRT",
+        "PASV",
+        "SIZE",
+        "MDTM",
+        "REST STREAM",
+        "MLST type*;size*;modify*;perm*;unique*;",
+        "HASH SHA-256*",
+        "UTF8",
+        "TVFS",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    Reply::multi(211, "Features:", &lines, "End")
+}
+
+fn opts(arg: &str) -> Reply {
+    let upper = arg.trim().to_ascii_uppercase();
+    let (option, value) = upper.split_once(' ').unwrap_or((upper.as_str(), ""));
+    match (option, value.trim()) {
+        ("UTF8", "ON" | "") => Reply::new(200, "UTF-8 is always on"),
+        ("HASH", "" | "SHA-256") => Reply::new(200, "SHA-256"),
+        ("HASH", _) => Reply::new(501, "SHA-256 is the only hash"),
+        ("MLST", _) => Reply::new(200, "MLST OPTS type;size;modify;perm;unique;"),
+        _ => Reply::new(501, "Unknown option"),
+    }
+}
+
+fn help() -> Reply {
+    Reply::multi(
+        214,
+        "Commands:",
+        &[
+            "AUTH PBSZ PROT USER PASS QUIT NOOP SYST FEAT OPTS HELP STAT".into(),
+            "PWD CWD CDUP TYPE MODE STRU ALLO ABOR PASV EPSV PORT EPRT REST".into(),
+            "LIST NLST MLSD MLST SIZE MDTM HASH XSHA256 RETR STOR DELE MKD RMD RNFR RNTO".into(),
+        ],
+        "End",
+    )
+}
+
+fn type_(arg: &str) -> Reply {
+    match arg.trim().to_ascii_uppercase().as_str() {
+        // ASCII is accepted and transfers are binary, as with vsftpd's defaults: rewriting
+        // line ends would change the SHA-256 a file is checked by.
+        "A" | "A N" => Reply::new(200, "Type set to A (transfers are binary)"),
+        "I" | "L 8" => Reply::new(200, "Type set to I"),
+        _ => Reply::new(504, "Type A or I only"),
+    }
+}
+
+fn one_of(arg: &str, only: &str, text: &str) -> Reply {
+    if arg.trim().eq_ignore_ascii_case(only) {
+        Reply::new(200, "OK")
+    } else {
+        Reply::new(504, text)
+    }
+}
+
+impl AsyncRead for Control {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Control::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Control::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Control::Upgrading => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+}
+
+impl AsyncWrite for Control {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Control::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Control::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Control::Upgrading => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Control::Plain(s) => Pin::new(s).poll_flush(cx),
+            Control::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Control::Upgrading => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Control::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Control::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Control::Upgrading => Poll::Ready(Ok(())),
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The commands that use a data connection: `LIST`, `NLST`, `MLSD`, `RETR`, `STOR`. Each one
+//! checks everything it can (path, permission bits, offsets) *before* its `150` reply, so a
+//! refusal is one clear `5xx` and no data connection is opened for nothing.
+//!
+//! Uploads stream into staging through the Service's `Upload`: TLS is decrypted on the
+//! connection's task while another task hashes and writes, so an upload uses two cores. The
+//! file is committed only after the client's close_notify; a connection cut without it drops
+//! the staged bytes and is audited as a failed upload.
+
+use std::sync::Arc;
+
+use ferry_core::service::{FileView, TreeNode, Upload, UploadRequest};
+use ferry_core::{Error, Service};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::data::{DataError, DataStream};
+use crate::listing::Entry;
+use crate::reply::Reply;
+use crate::session::{ControlSession, Outcome};
+
+/// Bytes moved per read and write, both ways.
+const TRANSFER_CHUNK: usize = 256 * 1024;
+
+/// Chunks queued between the TLS side and the writer of an upload (memory: 4 × 256 KiB).
+const UPLOAD_QUEUE: usize = 4;
+
+/// What the reading side of an upload hands to the writing side.
+enum UploadChunk {
+    /// The next bytes.
+    Bytes(Vec<u8>),
+    /// The data connection ended cleanly: commit.
+    End,
+}
+
+impl ControlSession {
+    /// Takes the prepared data connection plan, if the protection rules allow a transfer.
+    fn take_plan(&mut self) -> Result<crate::data::DataPlan, Reply> {
+        if !self.protect_data && !self.shared.settings.allow_plain_data {
+            self.plan = None;
+            return Err(Reply::new(
+                521,
+                "Data connections must be protected: send PBSZ 0 and PROT P first",
+            ));
+        }
+        self.plan
+            .take()
+            .ok_or_else(|| Reply::new(425, "Use PASV, EPSV, PORT or EPRT first"))
+    }
+
+    /// Opens the data connection of a transfer whose `150` was sent.
+    async fn open_data(&self, plan: crate::data::DataPlan) -> Result<DataStream, Reply> {
+        let tls = if self.protect_data {
+            self.tls.as_ref()
+        } else {
+            None
+        };
+        let tcp = plan.connect(self.peer).await.map_err(data_reply)?;
+        DataStream::open(tcp, tls, self.shared.settings.require_tls_session_reuse)
+            .await
+            .map_err(|e| {
+                tracing::warn!(peer = %self.peer, error = %e, "FTPS data connection refused");
+                data_reply(e)
+            })
+    }
+
+    /// `LIST`, `NLST` and `MLSD` of a folder (`LIST` and `NLST` also of a single file).
+    pub(crate) async fn list(&mut self, verb: &str, arg: &str) -> Outcome {
+        let plan = self.take_plan()?;
+        // `LIST -la dir`: options are ls's, which the listing does not need.
+        let target = if verb == "MLSD" {
+            arg.to_string()
+        } else {
+            arg.split(' ')
+                .filter(|w| !w.starts_with('-'))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let ctx = self.ctx().await?;
+        let path = self.path(&target)?;
+        let service = &self.shared.service;
+        let node = service
+            .tree_resolve(&ctx, &path)
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        let entries = match node {
+            TreeNode::Folder(f) => {
+                let listing = service
+                    .tree_list(&ctx, &f)
+                    .await
+                    .map_err(|e| Reply::from_error(&e))?;
+                let mut entries: Vec<Entry> = listing.folders.iter().map(Entry::folder).collect();
+                entries.extend(listing.files.iter().map(Entry::file));
+                entries
+            }
+            TreeNode::File(_) if verb == "MLSD" => {
+                return Err(Reply::new(501, "MLSD lists folders; use MLST for a file"));
+            }
+            file => vec![Entry::node(&file)],
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let mut body = String::new();
+        for e in &entries {
+            let line = match verb {
+                "MLSD" => e.facts_line(),
+                "NLST" => e.name.clone(),
+                _ => e.list_line(now),
+            };
+            body.push_str(&line);
+            body.push_str("\r\n");
+        }
+        self.send_mark(Reply::new(150, "Here comes the listing"))
+            .await?;
+        let mut data = self.open_data(plan).await?;
+        if data.write_all(body.as_bytes()).await.is_err() || data.flush().await.is_err() {
+            return Err(aborted());
+        }
+        data.finish().await;
+        Ok(Reply::new(
+            226,
+            format!("Listing sent ({} entries)", entries.len()),
+        ))
+    }
+
+    /// `RETR`, from the `REST` offset if one was given.
+    pub(crate) async fn retr(&mut self, arg: &str, rest: u64) -> Outcome {
+        let plan = self.take_plan()?;
+        let ctx = self.ctx().await?;
+        let path = self.path(arg)?;
+        let service = Arc::clone(&self.shared.service);
+        let file = match service.tree_resolve(&ctx, &path).await {
+            Ok(TreeNode::File(f)) => f,
+            Ok(TreeNode::Folder(_)) => return Err(Reply::new(550, "That is a folder, not a file")),
+            Err(e) => return Err(Reply::from_error(&e)),
+        };
+        let size = file.file.size.max(0) as u64;
+        if rest > size {
+            return Err(Reply::new(
+                554,
+                format!("REST offset {rest} is beyond the end of the file ({size} bytes)"),
+            ));
+        }
+        let range = (rest > 0 && rest < size).then(|| (rest, size - 1));
+        // Audited here, before any byte goes out.
+        let download = service
+            .download(&ctx, file.file.id, range)
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        let length = if rest == size { 0 } else { download.length };
+        self.send_mark(Reply::new(
+            150,
+            format!("Sending {} ({length} bytes)", file.file.name),
+        ))
+        .await?;
+        let mut data = self.open_data(plan).await?;
+        let mut reader = download.reader.take(length);
+        let mut buf = vec![0u8; TRANSFER_CHUNK];
+        let mut sent = 0u64;
+        loop {
+            let n = match reader.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, file = file.file.id, "FTPS: reading content failed");
+                    return Err(Reply::new(451, "Reading the file failed; transfer aborted"));
+                }
+            };
+            if data.write_all(&buf[..n]).await.is_err() {
+                return Err(aborted());
+            }
+            sent += n as u64;
+        }
+        if data.flush().await.is_err() {
+            return Err(aborted());
+        }
+        data.finish().await;
+        Ok(Reply::new(226, format!("Transfer complete ({sent} bytes)")))
+    }
+
+    /// `STOR`: a new file, or a new version of an existing one.
+    pub(crate) async fn stor(&mut self, arg: &str, rest: u64) -> Outcome {
+        if rest != 0 {
+            // Content is immutable once committed; a resumed upload would have to be a new
+            // version built from the old bytes, which FTP cannot ask for unambiguously.
+            self.plan = None;
+            return Err(Reply::new(
+                554,
+                "Resuming an upload (REST before STOR) is not supported; upload the whole file",
+            ));
+        }
+        let plan = self.take_plan()?;
+        let ctx = self.ctx().await?;
+        let path = self.path(arg)?;
+        let service = Arc::clone(&self.shared.service);
+        let (folder, name) = service
+            .tree_parent(&ctx, &path)
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        let req = UploadRequest {
+            folder_id: folder.folder.id,
+            name,
+            overwrite: true,
+            expected_size: None,
+            expected_sha256: None,
+            external_user: None,
+        };
+        let upload = service
+            .begin_upload(&ctx, req.clone())
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        self.send_mark(Reply::new(150, format!("Ready to receive {}", req.name)))
+            .await?;
+        let mut data = match self.open_data(plan).await {
+            Ok(d) => d,
+            Err(reply) => {
+                let why = Error::invalid("no usable data connection; nothing was stored");
+                service.audit_failed_upload(&ctx, &req, &why).await;
+                return Err(reply);
+            }
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel::<UploadChunk>(UPLOAD_QUEUE);
+        let writer = tokio::spawn(write_upload(Arc::clone(&service), upload, rx));
+        let mut received = 0u64;
+        let read_error = loop {
+            let mut buf = Vec::with_capacity(TRANSFER_CHUNK);
+            // A whole chunk per read: TLS hands out one record (16 KiB) at a time.
+            let (ended, error) = match (&mut data)
+                .take(TRANSFER_CHUNK as u64)
+                .read_to_end(&mut buf)
+                .await
+            {
+                Ok(n) => (n < TRANSFER_CHUNK, None),
+                Err(e) => (false, Some(e)),
+            };
+            received += buf.len() as u64;
+            if !buf.is_empty() && tx.send(UploadChunk::Bytes(buf)).await.is_err() {
+                // The writer stopped on an error; it says which below.
+                break None;
+            }
+            if let Some(e) = error {
+                break Some(e);
+            }
+            if ended {
+                let _ = tx.send(UploadChunk::End).await;
+                break None;
+            }
+        };
+        // Without `End`, the writer drops the upload: the staged bytes go with it.
+        drop(tx);
+        if read_error.is_none() {
+            // Our close_notify now: clients such as ftplib wait for it before reading 226.
+            data.finish().await;
+        }
+        let outcome = writer
+            .await
+            .map_err(|e| Error::Internal(format!("upload writer task failed: {e}")))
+            .and_then(|r| r);
+        if let Some(e) = read_error {
+            tracing::info!(peer = %self.peer, error = %e, received, "FTPS upload cut");
+            // A data connection that ends without TLS's close_notify was cut.
+            let why = Error::invalid(format!(
+                "the data connection was cut after {received} bytes ({e}); nothing was stored"
+            ));
+            service.audit_failed_upload(&ctx, &req, &why).await;
+            return Err(Reply::new(
+                426,
+                "The data connection was cut before the end of the file; nothing was stored",
+            ));
+        }
+        match outcome {
+            Ok(view) => Ok(Reply::new(
+                226,
+                format!(
+                    "Stored {} ({} bytes, SHA-256 {})",
+                    view.file.name,
+                    view.file.size,
+                    view.file.sha256.to_ascii_lowercase()
+                ),
+            )),
+            Err(e) => {
+                service.audit_failed_upload(&ctx, &req, &e).await;
+                Err(Reply::from_error(&e))
+            }
+        }
+    }
+}
+
+/// Writes an upload's chunks into staging and commits it at `End`; if the channel closes
+/// first, the upload is dropped (and its staged bytes removed).
+async fn write_upload(
+    service: Arc<Service>,
+    mut upload: Upload,
+    mut rx: tokio::sync::mpsc::Receiver<UploadChunk>,
+) -> ferry_core::Result<FileView> {
+    while let Some(chunk) = rx.recv().await {
+        match chunk {
+            UploadChunk::Bytes(bytes) => upload.write(&bytes).await?,
+            UploadChunk::End => return service.finish_upload(upload).await,
+        }
+    }
+    Err(Error::invalid("the upload was cut before its end"))
+}
+
+fn aborted() -> Reply {
+    Reply::new(426, "The data connection closed; transfer aborted")
+}
+
+fn data_reply(e: DataError) -> Reply {
+    match e {
+        DataError::NotResumed => Reply::new(
+            522,
+            "The data connection must resume the control connection's TLS session \
+             (a client setting; see Ferry's FTPS documentation)",
+        ),
+        DataError::Timeout => Reply::new(425, "No data connection was opened in time"),
+        DataError::Io(_) => Reply::new(425, "Cannot open the data connection"),
+    }
+}

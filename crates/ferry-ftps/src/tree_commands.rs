@@ -1,0 +1,138 @@
+//! The commands that act on the tree without a data connection: `CWD`, `SIZE`, `MDTM`, `MLST`,
+//! `HASH`, `DELE`, `MKD`, `RMD`, `RNFR`/`RNTO`. Each resolves its path on the Service's tree in
+//! the connection's session, so the permission bits and the audit are the JSON API's (the
+//! mapping is in ARCHITECTURE.md).
+
+use ferry_core::domain::FolderType;
+use ferry_core::service::{FileView, TreeNode};
+
+use crate::listing::{Entry, mdtm};
+use crate::reply::Reply;
+use crate::session::{ControlSession, Outcome, quote};
+
+impl ControlSession {
+    async fn node(&self, arg: &str) -> Result<(String, TreeNode), Reply> {
+        let ctx = self.ctx().await?;
+        let path = self.path(arg)?;
+        let node = self
+            .shared
+            .service
+            .tree_resolve(&ctx, &path)
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        Ok((path, node))
+    }
+
+    async fn file(&self, arg: &str) -> Result<FileView, Reply> {
+        match self.node(arg).await? {
+            (_, TreeNode::File(f)) => Ok(f),
+            (_, TreeNode::Folder(_)) => Err(Reply::new(550, "That is a folder, not a file")),
+        }
+    }
+
+    pub(crate) async fn cwd(&mut self, arg: &str) -> Outcome {
+        match self.node(arg).await? {
+            (path, TreeNode::Folder(_)) => {
+                self.cwd = path;
+                Ok(Reply::new(
+                    250,
+                    format!("The current folder is {}", self.cwd),
+                ))
+            }
+            (_, TreeNode::File(_)) => Err(Reply::new(550, "That is a file, not a folder")),
+        }
+    }
+
+    pub(crate) async fn size(&self, arg: &str) -> Outcome {
+        let f = self.file(arg).await?;
+        Ok(Reply::new(213, f.file.size.max(0).to_string()))
+    }
+
+    pub(crate) async fn mdtm(&self, arg: &str) -> Outcome {
+        let f = self.file(arg).await?;
+        Ok(Reply::new(213, mdtm(f.file.modified_at.0)))
+    }
+
+    pub(crate) async fn mlst(&self, arg: &str) -> Outcome {
+        let (path, node) = self.node(arg).await?;
+        let mut entry = Entry::node(&node);
+        // MLST names the object by its full path (RFC 3659 §7.3).
+        entry.name = path.clone();
+        Ok(Reply::multi(
+            250,
+            &format!("Facts of {path}"),
+            &[entry.facts_line()],
+            "End",
+        ))
+    }
+
+    /// `HASH` (draft-bryan-ftp-hash) or `XSHA256`: the SHA-256 Ferry recorded when the file was
+    /// uploaded, so nothing is read to answer.
+    pub(crate) async fn hash(&self, arg: &str, draft_form: bool) -> Outcome {
+        let f = self.file(arg).await?;
+        let digest = f.file.sha256.to_ascii_lowercase();
+        if !draft_form {
+            return Ok(Reply::new(213, digest));
+        }
+        let last = (f.file.size.max(1) - 1).max(0);
+        Ok(Reply::new(
+            213,
+            format!("SHA-256 0-{last} {digest} {}", f.file.name),
+        ))
+    }
+
+    pub(crate) async fn dele(&self, arg: &str) -> Outcome {
+        let ctx = self.ctx().await?;
+        let f = self.file(arg).await?;
+        self.shared
+            .service
+            .delete_file(&ctx, f.file.id)
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        Ok(Reply::new(250, "Deleted"))
+    }
+
+    pub(crate) async fn mkd(&self, arg: &str) -> Outcome {
+        let ctx = self.ctx().await?;
+        let path = self.path(arg)?;
+        let service = &self.shared.service;
+        let (parent, name) = service
+            .tree_parent(&ctx, &path)
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        service
+            .create_folder(&ctx, parent.folder.id, &name, FolderType::Regular)
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        Ok(Reply::new(257, format!("{} created", quote(&path))))
+    }
+
+    pub(crate) async fn rmd(&self, arg: &str) -> Outcome {
+        let ctx = self.ctx().await?;
+        let path = self.path(arg)?;
+        self.shared
+            .service
+            .tree_remove_empty_folder(&ctx, &path)
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        Ok(Reply::new(250, "Folder removed"))
+    }
+
+    pub(crate) async fn rnfr(&mut self, arg: &str) -> Outcome {
+        let (path, _) = self.node(arg).await?;
+        self.set_rename_from(path);
+        Ok(Reply::new(350, "Ready for RNTO"))
+    }
+
+    pub(crate) async fn rnto(&self, from: Option<String>, arg: &str) -> Outcome {
+        let from = from.ok_or_else(|| Reply::new(503, "RNFR first"))?;
+        let ctx = self.ctx().await?;
+        let to = self.path(arg)?;
+        self.shared
+            .service
+            .tree_rename(&ctx, &from, &to)
+            .await
+            .map_err(|e| Reply::from_error(&e))?;
+        Ok(Reply::new(250, "Renamed"))
+    }
+}

@@ -40,7 +40,11 @@ fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend)
         .unwrap();
     assert!(mounted.success(), "mount tmpfs failed");
     let url = backend.fresh_database_url(dir.path());
-    let s = Server::start_in(dir, url, "");
+    let s = Server::start_in(
+        dir,
+        url,
+        "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"40000-49999\"\n",
+    );
     let _mount = Mount(content.clone());
 
     let sid = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, 1).0;
@@ -78,6 +82,57 @@ fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend)
         &[("x-session-id", &sid)],
     );
     assert_eq!((status, body.len()), (200, 1_000_000));
+    // The same over SFTP (pipelined writes: the failure is answered at CLOSE at the latest)
+    // and FTPS: the client is told, nothing is recorded, nothing is left in staging.
+    let port = |addr: &Option<String>| {
+        addr.as_ref()
+            .unwrap()
+            .rsplit_once(':')
+            .unwrap()
+            .1
+            .to_string()
+    };
+    let script = "import sys, paramiko\n\
+        t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))\n\
+        t.connect(username=sys.argv[2], password=sys.argv[3])\n\
+        s = paramiko.SFTPClient.from_transport(t)\n\
+        try:\n\
+        \x20   with s.open('/Home/' + sys.argv[2] + '/sftp.bin', 'wb') as f:\n\
+        \x20       f.set_pipelined(True)\n\
+        \x20       for _ in range(64): f.write(b'5' * 131072)\n\
+        \x20   print('stored')\n\
+        except IOError as e:\n\
+        \x20   print('refused', e)\n";
+    let out = Command::new("python3")
+        .args(["-c", script, &port(&s.sftp), ADMIN, ADMIN_PASSWORD])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.starts_with("refused"), "SFTP: {out}");
+    let big = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(big.path(), vec![6u8; 8_000_000]).unwrap();
+    let curl = Command::new("curl")
+        .args(["-sS", "--ssl-reqd", "-k", "-T"])
+        .arg(big.path())
+        .arg(format!(
+            "ftp://{ADMIN}:{ADMIN_PASSWORD}@127.0.0.1:{}/Home/{ADMIN}/ftps.bin",
+            port(&s.ftps)
+        ))
+        .output()
+        .unwrap();
+    assert!(!curl.status.success());
+    assert!(
+        String::from_utf8_lossy(&curl.stderr).contains("452"),
+        "FTPS: {}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    let (_, files) = s.call("GetFiles", json!({"sessionID": sid, "folderID": home}));
+    assert_eq!(files.as_array().unwrap().len(), 1, "{files}");
+    assert_eq!(
+        std::fs::read_dir(content.join("staging")).unwrap().count(),
+        0
+    );
+
     // Space is back once the failed upload is gone: a file that fits still goes through.
     assert_eq!(
         s.put_file(&sid, home, "again.bin", "", &vec![4u8; 1_000_000])

@@ -395,3 +395,81 @@ fn idle_and_overlong_control_connections_are_closed() {
     assert!(lines[2].starts_with("200"), "{lines:?}");
     assert!(lines[3].starts_with("221"), "{lines:?}");
 }
+
+#[test]
+fn files_cross_between_ftps_sftp_and_the_api_unchanged() {
+    let (s, _, port) = start(Backend::Sqlite, "[sftp]\nlisten = \"127.0.0.1:0\"\n");
+    let sftp_port = s
+        .sftp
+        .clone()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let a: Vec<u8> = (0..3_000_001u32).map(|i| (i * 13 % 256) as u8).collect();
+    let b: Vec<u8> = (0..2_000_003u32).map(|i| (i * 29 % 255) as u8).collect();
+    std::fs::write(dir.path().join("a.bin"), &a).unwrap();
+    std::fs::write(dir.path().join("b.bin"), &b).unwrap();
+    let ftps =
+        |name: &str| format!("ftp://alice:alice-password@127.0.0.1:{port}/Home/alice/{name}");
+    let sftp =
+        |name: &str| format!("sftp://alice:alice-password@127.0.0.1:{sftp_port}/Home/alice/{name}");
+    let curl = |args: &[&str]| {
+        run_ok(
+            Command::new("curl")
+                .args(["-sS", "--ssl-reqd", "-k"])
+                .args(args),
+        );
+    };
+    // Up over FTPS, down over SFTP; up over SFTP, down over FTPS.
+    curl(&[
+        "-T",
+        dir.path().join("a.bin").to_str().unwrap(),
+        &ftps("a.bin"),
+    ]);
+    curl(&[
+        "-o",
+        dir.path().join("a-back.bin").to_str().unwrap(),
+        &sftp("a.bin"),
+    ]);
+    curl(&[
+        "-T",
+        dir.path().join("b.bin").to_str().unwrap(),
+        &sftp("b.bin"),
+    ]);
+    curl(&[
+        "-o",
+        dir.path().join("b-back.bin").to_str().unwrap(),
+        &ftps("b.bin"),
+    ]);
+    let read = |name: &str| sha256_hex(&std::fs::read(dir.path().join(name)).unwrap());
+    assert_eq!(read("a-back.bin"), sha256_hex(&a));
+    assert_eq!(read("b-back.bin"), sha256_hex(&b));
+    // And the API records the same digests.
+    let (session, _) = s.open("alice", "alice-password", 1000);
+    let files = s.home_files(&session);
+    for (name, data) in [("a.bin", &a), ("b.bin", &b)] {
+        let f = files.iter().find(|f| f["Name"] == name).unwrap();
+        assert_eq!(f["SHA256"], sha256_hex(data), "{f}");
+    }
+}
+
+#[test]
+fn data_connections_in_clear_only_when_allowed() {
+    let script = "import ftplib, io, ssl, sys\n\
+        f = ftplib.FTP_TLS(context=ssl._create_unverified_context(), timeout=20)\n\
+        f.connect('127.0.0.1', int(sys.argv[1])); f.auth(); f.login('alice', 'alice-password')\n\
+        try:\n\
+        \x20   f.sendcmd('PROT C'); f.storbinary('STOR /Home/alice/clear.bin', io.BytesIO(b'in clear'))\n\
+        \x20   print('stored', f.size('/Home/alice/clear.bin'))\n\
+        except ftplib.error_perm as e:\n\
+        \x20   print('refused', str(e)[:3])\n";
+    let (_s, _, port) = start(Backend::Sqlite, "");
+    let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
+    assert_eq!(out.trim(), "refused 536", "{out}");
+    let (_s, _, port) = start(Backend::Sqlite, "allow_plain_data = true\n");
+    let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
+    assert_eq!(out.trim(), "stored 8", "{out}");
+}

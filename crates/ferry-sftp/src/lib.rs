@@ -10,7 +10,6 @@ mod background_upload;
 mod channel;
 mod client_id;
 mod host_key;
-mod prefetch;
 mod sftp;
 mod ssh;
 

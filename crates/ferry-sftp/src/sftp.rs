@@ -21,7 +21,7 @@ use russh_sftp::protocol::{
 use tokio::io::AsyncReadExt;
 
 use crate::background_upload::BackgroundUpload;
-use crate::prefetch::prefetch;
+use ferry_core::prefetch::prefetch;
 
 /// The OpenSSH extensions served.
 const POSIX_RENAME: &str = "posix-rename@openssh.com";

@@ -1,13 +1,14 @@
-//! A download's content read ahead on a task of its own. Clients ask for 32 KiB at a time;
-//! reading the content store in 256 KiB chunks on another task, a couple of chunks ahead,
-//! keeps the disk busy while the session's task encrypts, instead of the two taking turns.
-//! Memory: [`DEPTH`] + 1 chunks per open download.
+//! A download's content read ahead on a task of its own: the content store is read in 256 KiB
+//! chunks on another task, a couple of chunks ahead, so the disk stays busy while the
+//! connection's task encrypts and sends, instead of the two taking turns. Used by SFTP (whose
+//! clients ask for 32 KiB at a time) and the HTTP downloads. Memory: [`DEPTH`] + 1 chunks per
+//! open download.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ferry_core::content::ContentReader;
+use crate::content::ContentReader;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use tokio::sync::mpsc;
 

@@ -14,14 +14,14 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rustls::HandshakeKind;
 use rustls::ServerConfig;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::stream::Stream;
 use tokio::net::{TcpListener, TcpStream};
 
 /// How long a client has to open the data connection and finish its TLS handshake.
@@ -93,30 +93,23 @@ impl DataPlan {
     }
 }
 
-/// An open data connection, protected or (only if the administrator allows it) not.
-pub enum DataStream {
-    /// `PROT C`.
-    Plain(TcpStream),
-    /// `PROT P`.
-    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-}
-
-impl DataStream {
+/// An open data connection: protected, or (only if the administrator allows it) not.
+impl Stream {
     /// Runs the TLS handshake when `tls` is given, with the resumption check.
     pub async fn open(
         tcp: TcpStream,
         tls: Option<&Arc<ServerConfig>>,
         require_resumption: bool,
-    ) -> Result<DataStream, DataError> {
+    ) -> Result<Stream, DataError> {
         let Some(config) = tls else {
-            return Ok(DataStream::Plain(tcp));
+            return Ok(Stream::Plain(tcp));
         };
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
         let stream = tokio::time::timeout(OPEN_TIMEOUT, acceptor.accept(tcp))
             .await
             .map_err(|_| DataError::Timeout)??;
         let resumed = stream.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed);
-        let stream = DataStream::Tls(Box::new(stream));
+        let stream = Stream::Tls(Box::new(stream));
         if require_resumption && !resumed {
             // Ended cleanly, so that the client goes on to read the reply that says why.
             stream.finish().await;
@@ -135,46 +128,6 @@ impl DataStream {
             let drain = async { while matches!(self.read(&mut sink).await, Ok(n) if n > 0) {} };
             let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
         });
-    }
-}
-
-impl AsyncRead for DataStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            DataStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            DataStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for DataStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            DataStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            DataStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            DataStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            DataStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            DataStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            DataStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! connection: TLS upgrade, sign-in, data-connection set-up, dispatch), `command` (command
 //! lines), `reply` (replies, and the Service's errors as reply codes), `auth` (sign-in),
 //! `tree_commands` and `transfer` (the commands), `data` (data connections: where from, TLS
-//! resumption, how they end), `listing` (LIST/MLSD formats), `certificate` (the TLS identity).
+//! resumption, how they end), `listing` (LIST/MLSD formats), `stream` (a connection in clear or under TLS), `certificate` (the TLS identity).
 
 mod auth;
 mod certificate;
@@ -17,6 +17,7 @@ mod listener;
 mod listing;
 mod reply;
 mod session;
+mod stream;
 mod transfer;
 mod tree_commands;
 

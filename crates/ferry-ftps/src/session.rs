@@ -7,9 +7,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ferry_core::Service;
@@ -17,17 +15,15 @@ use ferry_core::connection_limit::UserConnectionLimit;
 use ferry_core::service::{SessionContext, path_names};
 use rustls::ServerConfig;
 use rustls::server::ServerSessionMemoryCache;
-use tokio::io::{
-    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf,
-};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
 
 use crate::auth::{SignInRefused, SignedIn, sign_in};
 use crate::command::{BadLine, Command, MAX_LINE, parse, strip_terminator};
 use crate::data::{DataPlan, active_target_allowed, bind_passive, parse_eprt, parse_port};
 use crate::listener::FtpsSettings;
 use crate::reply::Reply;
+use crate::stream::Stream;
 
 /// Wrong passwords one connection may try before it is closed (the per-address and per-user
 /// lock-out counts them too).
@@ -45,18 +41,10 @@ pub struct Shared {
     pub per_user: Arc<UserConnectionLimit>,
 }
 
-/// The control connection's stream, before and after `AUTH TLS`.
-enum Control {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-    /// Between taking the plain stream and installing the TLS one.
-    Upgrading,
-}
-
 /// A control connection's state.
 pub struct ControlSession {
     pub(crate) shared: Arc<Shared>,
-    io: BufReader<Control>,
+    io: BufReader<Stream>,
     /// The client's address (IPv4-mapped addresses as IPv4).
     pub(crate) peer: IpAddr,
     local: SocketAddr,
@@ -89,7 +77,7 @@ impl ControlSession {
         let _ = stream.set_nodelay(true);
         let mut s = ControlSession {
             shared,
-            io: BufReader::with_capacity(2048, Control::Plain(stream)),
+            io: BufReader::with_capacity(2048, Stream::Plain(stream)),
             peer: peer.ip().to_canonical(),
             local,
             tls: None,
@@ -287,14 +275,14 @@ impl ControlSession {
             tracing::warn!(peer = %self.peer, "FTPS: bytes after AUTH TLS before the handshake; connection closed");
             return Reply::new(421, "Commands sent before the TLS handshake; closing").closing();
         }
-        let Control::Plain(tcp) = std::mem::replace(self.io.get_mut(), Control::Upgrading) else {
+        let Stream::Plain(tcp) = std::mem::replace(self.io.get_mut(), Stream::Taken) else {
             return Reply::none().closing();
         };
         let (control, data) = connection_tls(&self.shared.tls);
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(control));
         match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(tcp)).await {
             Ok(Ok(tls)) => {
-                *self.io.get_mut() = Control::Tls(Box::new(tls));
+                *self.io.get_mut() = Stream::Tls(Box::new(tls));
                 self.tls = Some(Arc::new(data));
                 // RFC 4217: the sign-in starts over under TLS.
                 self.user_name = None;
@@ -609,49 +597,5 @@ fn one_of(arg: &str, only: &str, text: &str) -> Reply {
         Reply::new(200, "OK")
     } else {
         Reply::new(504, text)
-    }
-}
-
-impl AsyncRead for Control {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Control::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Control::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Control::Upgrading => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
-        }
-    }
-}
-
-impl AsyncWrite for Control {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Control::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Control::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Control::Upgrading => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Control::Plain(s) => Pin::new(s).poll_flush(cx),
-            Control::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Control::Upgrading => Poll::Ready(Ok(())),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Control::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Control::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Control::Upgrading => Poll::Ready(Ok(())),
-        }
     }
 }

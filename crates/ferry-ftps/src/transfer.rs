@@ -13,10 +13,11 @@ use ferry_core::service::{FileView, TreeNode, Upload, UploadRequest};
 use ferry_core::{Error, Service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::data::{DataError, DataStream};
+use crate::data::DataError;
 use crate::listing::Entry;
 use crate::reply::Reply;
 use crate::session::{ControlSession, Outcome};
+use crate::stream::Stream;
 
 /// Bytes moved per read and write, both ways.
 const TRANSFER_CHUNK: usize = 256 * 1024;
@@ -48,14 +49,14 @@ impl ControlSession {
     }
 
     /// Opens the data connection of a transfer whose `150` was sent.
-    async fn open_data(&self, plan: crate::data::DataPlan) -> Result<DataStream, Reply> {
+    async fn open_data(&self, plan: crate::data::DataPlan) -> Result<Stream, Reply> {
         let tls = if self.protect_data {
             self.tls.as_ref()
         } else {
             None
         };
         let tcp = plan.connect(self.peer).await.map_err(data_reply)?;
-        DataStream::open(tcp, tls, self.shared.settings.require_tls_session_reuse)
+        Stream::open(tcp, tls, self.shared.settings.require_tls_session_reuse)
             .await
             .map_err(|e| {
                 tracing::warn!(peer = %self.peer, error = %e, "FTPS data connection refused");

@@ -10,7 +10,6 @@ pub mod connection_limit;
 pub mod content;
 pub mod domain;
 pub mod error;
-pub mod prefetch;
 pub mod service;
 pub mod store;
 pub mod text;

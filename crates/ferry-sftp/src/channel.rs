@@ -65,7 +65,7 @@ impl SftpChannel {
                 }
                 SSH_FXP_WRITE => {
                     if let Some((id, handle, offset, data)) = write_request(&body) {
-                        let result = self.handler.write_at(&handle, offset, data).await;
+                        let result = self.handler.write_at(&handle, offset, &data).await;
                         let reply = answer(id, result.map(|()| ok_status(id)));
                         replies.extend(Bytes::try_from(reply).ok());
                         continue;

@@ -6,7 +6,6 @@
 //! password sign-in as application 2's immutable session, the sftp subsystem), `sftp` (the
 //! protocol handler: handles, reads, writes, listings).
 
-mod background_upload;
 mod channel;
 mod client_id;
 mod host_key;

@@ -82,8 +82,8 @@ fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend)
         &[("x-session-id", &sid)],
     );
     assert_eq!((status, body.len()), (200, 1_000_000));
-    // The same over SFTP (pipelined writes: the failure is answered at CLOSE at the latest)
-    // and FTPS: the client is told, nothing is recorded, nothing is left in staging.
+    // The same over SFTP (paramiko pipelines its writes, so the refused WRITE surfaces at
+    // close) and FTPS: the client is told, nothing is recorded, nothing is left in staging.
     let port = |addr: &Option<String>| {
         addr.as_ref()
             .unwrap()

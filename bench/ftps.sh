@@ -90,7 +90,7 @@ vsftpd_pid=$!
 
 # Ferry: FTPS on a free port, SQLite and content on the same disk as vsftpd's directory.
 ferry_port=$(free_port)
-printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n[ftps]\nlisten = "127.0.0.1:%s"\npassive_ports = "53000-53999"\nmax_connections_per_ip = 1000\nmax_connections_per_user = 1000\n' \
+printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n[ftps]\nlisten = "127.0.0.1:%s"\npassive_ports = "53000-53999"\nmax_connections_per_ip = 1000\nmax_connections_per_user = 1000\n[sftp]\nlisten = "0"\n' \
   "$ferry_port" > "$work/ferry.toml"
 FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
   target/release/ferry --config "$work/ferry.toml" --data-dir "$work/ferry" serve --http 127.0.0.1:0 \

@@ -76,7 +76,7 @@ mkdir -p /run/sshd
 
 # Ferry: SFTP on a free port, the same key for a user named like the OS user.
 ferry_port=$(free_port)
-printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n[sftp]\nlisten = "127.0.0.1:%s"\nmax_connections_per_ip = 1000\nmax_connections_per_user = 1000\n' \
+printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n[sftp]\nlisten = "127.0.0.1:%s"\nmax_connections_per_ip = 1000\nmax_connections_per_user = 1000\n[ftps]\nlisten = "0"\n' \
   "$ferry_port" > "$work/ferry.toml"
 FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
   target/release/ferry --config "$work/ferry.toml" --data-dir "$work/ferry" serve --http 127.0.0.1:0 \

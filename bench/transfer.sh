@@ -66,7 +66,7 @@ NGINX
 nginx -c "$work/nginx.conf"
 
 mkdir -p "$work/ferry"
-printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n' > "$work/ferry.toml"
+printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n[ftps]\nlisten = "0"\n[sftp]\nlisten = "0"\n' > "$work/ferry.toml"
 FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
   target/release/ferry --config "$work/ferry.toml" --data-dir "$work/ferry" serve --http 127.0.0.1:0 \
   > "$work/ferry.out" 2> "$work/ferry.err" &

@@ -39,6 +39,7 @@ fn ftplib_session_with_the_api_on_the_same_files(backend: Backend) {
         "refused wrong password: 530",
         "refused a path outside the tree: 550",
         "refused STOR into Shared without Create: 550",
+        "refused RNTO into Shared without Create: 550",
         "refused PORT to another address",
         "refused EPRT to another address",
         "aborted upload left nothing",

@@ -140,6 +140,8 @@ print(f"refused CR injection: {smuggled[:3]}, nothing deleted")
 # Writing into a folder without Create.
 expect_perm("STOR into Shared without Create", lambda: stor(ftp, "/Shared/x.bin", b"x"))
 expect_perm("MKD in Shared without Create", lambda: ftp.mkd("/Shared/newdir"))
+expect_perm("RNTO into Shared without Create", lambda: ftp.rename(workdir + "/report.bin", "/Shared/stolen.bin"))
+assert ftp.size(workdir + "/report.bin") == len(b"version two")
 
 # Active mode (FTP bounce): PORT to another host is refused; only passive mode is served.
 expect_perm("PORT to another address", lambda: ftp.sendcmd("PORT 10,0,0,1,4,1"))

@@ -55,7 +55,6 @@ impl FtpsServer {
             listener: TcpListener::bind(addr).await?,
             shared: Arc::new(Shared {
                 service,
-                tls: Arc::clone(&settings.tls),
                 settings,
                 per_user,
             }),

@@ -35,8 +35,6 @@ pub struct Shared {
     pub service: Arc<Service>,
     /// How FTPS is served.
     pub settings: FtpsSettings,
-    /// The TLS configuration each connection's own is cloned from.
-    pub tls: Arc<ServerConfig>,
     /// Connections per user.
     pub per_user: Arc<UserConnectionLimit>,
 }
@@ -278,7 +276,7 @@ impl ControlSession {
         let Stream::Plain(tcp) = std::mem::replace(self.io.get_mut(), Stream::Taken) else {
             return Reply::none().closing();
         };
-        let (control, data) = connection_tls(&self.shared.tls);
+        let (control, data) = connection_tls(&self.shared.settings.tls);
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(control));
         match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(tcp)).await {
             Ok(Ok(tls)) => {

@@ -4,22 +4,21 @@
 //! for committed content. Keys are UUIDs Ferry generates; a key is checked to be 32 hex digits
 //! before it is ever joined to a path, so no caller-supplied text becomes a path (DESIGN.md §5,
 //! invariant 4). A commit is `fsync(file)`, `rename` into `objects/`, `fsync(directory)`: after
-//! it returns, the content survives a crash. Writes go through a fixed-size buffer, whatever
-//! the file size (invariant 5).
+//! it returns, the content survives a crash. Writes go through two fixed 1 MiB blocks with direct
+//! I/O where the filesystem allows it ([`staged`] says why), whatever the file size
+//! (invariant 5).
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_core::content::{Capacity, ContentError, ContentReader, ContentStore, StagedContent};
 use tokio::fs;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio::io::AsyncSeekExt;
 
-/// Write buffer of a staged upload.
-const BUFFER: usize = 256 * 1024;
-/// Bytes of an upload after which a background sync starts (see `Staged::maybe_sync_early`).
-const EARLY_SYNC: u64 = 64 * 1024 * 1024;
+use staged::Staged;
+
+mod staged;
 
 /// Content kept in a local directory.
 #[derive(Debug, Clone)]
@@ -32,7 +31,7 @@ impl LocalContentStore {
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self, ContentError> {
         let root = root.into();
         for dir in ["staging", "objects"] {
-            fs::create_dir_all(root.join(dir)).await.map_err(io)?;
+            fs::create_dir_all(root.join(dir)).await.map_err(io_error)?;
         }
         Ok(LocalContentStore { root })
     }
@@ -45,7 +44,7 @@ impl LocalContentStore {
     }
 }
 
-fn io(e: std::io::Error) -> ContentError {
+pub(crate) fn io_error(e: std::io::Error) -> ContentError {
     if e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT) {
         ContentError::Full
     } else if e.kind() == ErrorKind::NotFound {
@@ -55,13 +54,13 @@ fn io(e: std::io::Error) -> ContentError {
     }
 }
 
-async fn sync_dir(dir: &Path) -> Result<(), ContentError> {
+pub(crate) async fn sync_dir(dir: &Path) -> Result<(), ContentError> {
     fs::File::open(dir)
         .await
-        .map_err(io)?
+        .map_err(io_error)?
         .sync_all()
         .await
-        .map_err(io)
+        .map_err(io_error)
 }
 
 #[async_trait]
@@ -69,30 +68,18 @@ impl ContentStore for LocalContentStore {
     async fn stage(&self) -> Result<Box<dyn StagedContent>, ContentError> {
         let key = uuid::Uuid::new_v4().simple().to_string();
         let path = self.root.join("staging").join(&key);
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await
-            .map_err(io)?;
-        let syncer = Arc::new(file.try_clone().await.map_err(io)?.into_std().await);
-        Ok(Box::new(Staged {
-            store: self.clone(),
-            key,
-            path,
-            file: Some(BufWriter::with_capacity(BUFFER, file)),
-            syncer,
-            unsynced: 0,
-            syncing: None,
-        }))
+        let (file, direct) = staged::create(&path).await?;
+        Ok(Box::new(Staged::new(self.clone(), key, path, file, direct)))
     }
 
     async fn open(&self, key: &str, offset: u64) -> Result<ContentReader, ContentError> {
-        let mut file = fs::File::open(self.object_path(key)?).await.map_err(io)?;
+        let mut file = fs::File::open(self.object_path(key)?)
+            .await
+            .map_err(io_error)?;
         if offset > 0 {
             file.seek(std::io::SeekFrom::Start(offset))
                 .await
-                .map_err(io)?;
+                .map_err(io_error)?;
         }
         Ok(Box::pin(file))
     }
@@ -101,7 +88,7 @@ impl ContentStore for LocalContentStore {
         match fs::remove_file(self.object_path(key)?).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(e)),
+            Err(e) => Err(io_error(e)),
         }
     }
 
@@ -111,13 +98,15 @@ impl ContentStore for LocalContentStore {
     ) -> Result<Vec<String>, ContentError> {
         let now = std::time::SystemTime::now();
         let mut keys = Vec::new();
-        let mut shards = fs::read_dir(self.root.join("objects")).await.map_err(io)?;
-        while let Some(shard) = shards.next_entry().await.map_err(io)? {
-            if !shard.file_type().await.map_err(io)?.is_dir() {
+        let mut shards = fs::read_dir(self.root.join("objects"))
+            .await
+            .map_err(io_error)?;
+        while let Some(shard) = shards.next_entry().await.map_err(io_error)? {
+            if !shard.file_type().await.map_err(io_error)?.is_dir() {
                 continue;
             }
-            let mut objects = fs::read_dir(shard.path()).await.map_err(io)?;
-            while let Some(object) = objects.next_entry().await.map_err(io)? {
+            let mut objects = fs::read_dir(shard.path()).await.map_err(io_error)?;
+            while let Some(object) = objects.next_entry().await.map_err(io_error)? {
                 let key = object.file_name().to_string_lossy().into_owned();
                 let old = object
                     .metadata()
@@ -137,7 +126,7 @@ impl ContentStore for LocalContentStore {
     async fn capacity(&self) -> Result<Option<Capacity>, ContentError> {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
-            let st = rustix::fs::statvfs(&root).map_err(|e| io(e.into()))?;
+            let st = rustix::fs::statvfs(&root).map_err(|e| io_error(e.into()))?;
             Ok(Some(Capacity {
                 block_size: st.f_frsize,
                 blocks: st.f_blocks,
@@ -151,100 +140,14 @@ impl ContentStore for LocalContentStore {
 
     async fn clean_staging(&self) -> Result<usize, ContentError> {
         let mut removed = 0;
-        let mut entries = fs::read_dir(self.root.join("staging")).await.map_err(io)?;
-        while let Some(entry) = entries.next_entry().await.map_err(io)? {
-            fs::remove_file(entry.path()).await.map_err(io)?;
+        let mut entries = fs::read_dir(self.root.join("staging"))
+            .await
+            .map_err(io_error)?;
+        while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
+            fs::remove_file(entry.path()).await.map_err(io_error)?;
             removed += 1;
         }
         Ok(removed)
-    }
-}
-
-/// An upload in `staging/`.
-struct Staged {
-    store: LocalContentStore,
-    key: String,
-    path: PathBuf,
-    file: Option<BufWriter<fs::File>>,
-    /// A second handle on the staged file, for the early syncs.
-    syncer: Arc<std::fs::File>,
-    /// Bytes written since the last early sync started.
-    unsynced: u64,
-    /// The early sync running, if any.
-    syncing: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Staged {
-    /// Starts an early sync when enough has been written and none is running: the kernel
-    /// writes back while the rest arrives, and the commit's fsync has little left to wait
-    /// for. Durability is unchanged (the commit still syncs everything).
-    fn maybe_sync_early(&mut self, written: usize) {
-        self.unsynced += written as u64;
-        if self.unsynced < EARLY_SYNC || self.syncing.as_ref().is_some_and(|t| !t.is_finished()) {
-            return;
-        }
-        self.unsynced = 0;
-        let file = Arc::clone(&self.syncer);
-        self.syncing = Some(tokio::task::spawn_blocking(move || file.sync_data()));
-    }
-}
-
-#[async_trait]
-impl StagedContent for Staged {
-    async fn write(&mut self, chunk: &[u8]) -> Result<(), ContentError> {
-        let file = self
-            .file
-            .as_mut()
-            .ok_or_else(|| ContentError::Other("write after commit".into()))?;
-        file.write_all(chunk).await.map_err(io)?;
-        self.maybe_sync_early(chunk.len());
-        Ok(())
-    }
-
-    async fn truncate(&mut self, len: u64) -> Result<(), ContentError> {
-        let file = self
-            .file
-            .as_mut()
-            .ok_or_else(|| ContentError::Other("truncate after commit".into()))?;
-        file.flush().await.map_err(io)?;
-        let inner = file.get_mut();
-        inner.set_len(len).await.map_err(io)?;
-        inner
-            .seek(std::io::SeekFrom::Start(len))
-            .await
-            .map_err(io)?;
-        Ok(())
-    }
-
-    async fn commit(mut self: Box<Self>) -> Result<String, ContentError> {
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| ContentError::Other("committed twice".into()))?;
-        file.flush().await.map_err(io)?;
-        if let Some(early) = self.syncing.take() {
-            // Its outcome does not matter: the sync below covers everything.
-            let _ = early.await;
-        }
-        let file = file.into_inner();
-        file.sync_all().await.map_err(io)?;
-        drop(file);
-        let target = self.store.object_path(&self.key)?;
-        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
-        fs::create_dir_all(&dir).await.map_err(io)?;
-        fs::rename(&self.path, &target).await.map_err(io)?;
-        sync_dir(&dir).await?;
-        self.path = PathBuf::new();
-        Ok(std::mem::take(&mut self.key))
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        // Not committed: the bytes are discarded at once (crash leftovers go at start-up).
-        if !self.path.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.path);
-        }
     }
 }
 
@@ -290,6 +193,67 @@ mod tests {
                 store.open(&key, 0).await,
                 Err(ContentError::NotFound)
             ));
+        });
+    }
+
+    /// Bytes that differ at every offset, so that a block written at the wrong place shows.
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed)
+            .collect()
+    }
+
+    async fn read_back(store: &LocalContentStore, key: &str) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut reader = store.open(key, 0).await.unwrap();
+        reader.read_to_end(&mut bytes).await.unwrap();
+        bytes
+    }
+
+    #[test]
+    fn uploads_of_any_length_read_back_exactly() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalContentStore::open(dir.path()).await.unwrap();
+            // Around the 4 KiB alignment and the 1 MiB block, in odd-sized chunks.
+            for len in [
+                0,
+                1,
+                4095,
+                4096,
+                4097,
+                (1 << 20) - 1,
+                1 << 20,
+                3 * (1 << 20) + 12345,
+            ] {
+                let content = pattern(len, len as u8);
+                let mut staged = store.stage().await.unwrap();
+                for chunk in content.chunks(70_001) {
+                    staged.write(chunk).await.unwrap();
+                }
+                let key = staged.commit().await.unwrap();
+                assert!(read_back(&store, &key).await == content, "length {len}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_rewind_takes_back_exactly_what_followed_the_mark() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalContentStore::open(dir.path()).await.unwrap();
+            let content = pattern(5 * (1 << 20), 9);
+            // Marks inside the block being filled, on an aligned offset already written, and
+            // on an unaligned one (which leaves direct I/O for the rest of the upload).
+            for mark in [(1 << 20) + 10, 1 << 20, 4096 * 3, 1_000_003] {
+                let mut staged = store.stage().await.unwrap();
+                staged.write(&content[..mark]).await.unwrap();
+                staged.write(&pattern(2 * (1 << 20) + 7, 77)).await.unwrap();
+                staged.truncate(mark as u64).await.unwrap();
+                staged.write(&content[mark..]).await.unwrap();
+                let key = staged.commit().await.unwrap();
+                assert!(read_back(&store, &key).await == content, "mark {mark}");
+            }
         });
     }
 

@@ -1,0 +1,332 @@
+//! An upload in `staging/`, written with direct I/O through two aligned 1 MiB blocks.
+//!
+//! Why direct I/O: `perf` on a 1 GiB HTTP upload showed 62 % of the server's time in the
+//! kernel's copy into the page cache (which also allocates the cache's pages, expensive on a
+//! virtual machine), and the commit's fsync then wrote the whole cache out again. With
+//! `O_DIRECT` the device takes the bytes from Ferry's own block, so the copy goes, and the
+//! commit's fsync has only metadata and the device's cache left. One block fills while the
+//! previous one is written on a blocking thread, so the network and the disk overlap.
+//!
+//! Where a filesystem refuses direct I/O (at `open`, or with `EINVAL` on a write), for the
+//! last, partial block, and after a rewind to an unaligned length, the same code writes
+//! through the page cache instead and, as before direct I/O, syncs in the background every
+//! 64 MiB so that the commit's fsync has little left.
+
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ferry_core::content::{ContentError, StagedContent};
+use tokio::task::JoinHandle;
+
+use crate::{LocalContentStore, io_error, sync_dir};
+
+/// Alignment of direct I/O buffers, offsets and lengths (the largest logical block size).
+const ALIGN: usize = 4096;
+/// Bytes per write: 1 MiB writes reached the disk's speed where 256 KiB ones did not
+/// (`dd oflag=direct`: 2.1 against 1.1 GB/s on the benchmark machine).
+const BLOCK: usize = 1024 * 1024;
+/// Bytes written through the page cache after which a background sync starts.
+const EARLY_SYNC: u64 = 64 * 1024 * 1024;
+
+/// A [`BLOCK`]-sized buffer whose start is aligned for direct I/O.
+struct AlignedBlock {
+    /// `BLOCK + ALIGN` bytes, so that an aligned `BLOCK` fits whatever the allocator returns.
+    storage: Vec<u8>,
+    /// Where the aligned part starts in `storage`.
+    start: usize,
+    /// Bytes filled.
+    len: usize,
+}
+
+impl AlignedBlock {
+    fn new() -> Self {
+        let storage = vec![0u8; BLOCK + ALIGN];
+        let start = storage.as_ptr().align_offset(ALIGN);
+        AlignedBlock {
+            storage,
+            start,
+            len: 0,
+        }
+    }
+
+    /// Copies as much of `bytes` as fits; returns how much that was.
+    fn fill(&mut self, bytes: &[u8]) -> usize {
+        let n = bytes.len().min(BLOCK - self.len);
+        let at = self.start + self.len;
+        self.storage[at..at + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        n
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == BLOCK
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.storage[self.start..self.start + self.len]
+    }
+}
+
+/// Opens a new staging file, with `O_DIRECT` where the filesystem allows it. Returns the file
+/// and whether it is direct.
+pub(crate) async fn create(path: &Path) -> Result<(std::fs::File, bool), ContentError> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::OpenOptionsExt;
+        let open = |flags: i32| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .custom_flags(flags)
+                .open(&path)
+        };
+        match open(libc::O_DIRECT) {
+            Ok(file) => Ok((file, true)),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok((open(0)?, false)),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+    .map_err(|e| ContentError::Other(format!("open task failed: {e}")))?
+    .map_err(io_error)
+}
+
+/// Switches `O_DIRECT` off for what follows on `file`.
+fn stop_direct(file: &std::fs::File) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(file)?;
+    rustix::fs::fcntl_setfl(file, flags - rustix::fs::OFlags::DIRECT)?;
+    Ok(())
+}
+
+/// Writes `bytes` at `offset`, directly if `direct` and the length allows it, else through the
+/// page cache. Returns whether the file is still direct.
+fn write_block(file: &std::fs::File, bytes: &[u8], offset: u64, direct: bool) -> io::Result<bool> {
+    if direct && !bytes.len().is_multiple_of(ALIGN) {
+        stop_direct(file)?;
+        file.write_all_at(bytes, offset)?;
+        return Ok(false);
+    }
+    match file.write_all_at(bytes, offset) {
+        // The filesystem accepted O_DIRECT at open but not this write: write the whole block
+        // again, from its start, through the page cache.
+        Err(e) if direct && e.raw_os_error() == Some(libc::EINVAL) => {
+            stop_direct(file)?;
+            file.write_all_at(bytes, offset)?;
+            Ok(false)
+        }
+        result => result.map(|()| direct),
+    }
+}
+
+/// A block on its way to the file, and what came of it.
+type InFlight = JoinHandle<(AlignedBlock, io::Result<bool>)>;
+
+/// An upload in `staging/`.
+pub(crate) struct Staged {
+    store: LocalContentStore,
+    key: String,
+    /// The staging file's path; empty once committed (nothing left to remove).
+    path: PathBuf,
+    file: Arc<std::fs::File>,
+    /// Whether writes still go around the page cache.
+    direct: bool,
+    /// The block being filled; it goes to the file at `offset`.
+    block: Option<AlignedBlock>,
+    /// A block back from the file, to fill next.
+    spare: Option<AlignedBlock>,
+    /// The previous block, being written.
+    in_flight: Option<InFlight>,
+    /// Bytes written to the file, or on their way.
+    offset: u64,
+    /// Bytes written through the page cache since the last early sync started.
+    unsynced: u64,
+    /// The early sync running, if any.
+    syncing: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Staged {
+    pub(crate) fn new(
+        store: LocalContentStore,
+        key: String,
+        path: PathBuf,
+        file: std::fs::File,
+        direct: bool,
+    ) -> Self {
+        Staged {
+            store,
+            key,
+            path,
+            file: Arc::new(file),
+            direct,
+            block: None,
+            spare: None,
+            in_flight: None,
+            offset: 0,
+            unsynced: 0,
+            syncing: None,
+        }
+    }
+
+    /// Waits for the block being written, takes it back as the spare, and reports its error.
+    async fn settle(&mut self) -> Result<(), ContentError> {
+        if let Some(task) = self.in_flight.take() {
+            let (mut block, result) = task
+                .await
+                .map_err(|e| ContentError::Other(format!("write task failed: {e}")))?;
+            block.len = 0;
+            self.spare = Some(block);
+            self.direct = result.map_err(io_error)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the block being filled to the file, after the previous one has landed.
+    async fn send_block(&mut self) -> Result<(), ContentError> {
+        self.settle().await?;
+        let Some(block) = self.block.take() else {
+            return Ok(());
+        };
+        if block.len == 0 {
+            self.block = Some(block);
+            return Ok(());
+        }
+        let len = block.len as u64;
+        let (file, offset, direct) = (Arc::clone(&self.file), self.offset, self.direct);
+        self.offset += len;
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            let result = write_block(&file, block.bytes(), offset, direct);
+            (block, result)
+        }));
+        if !direct {
+            self.maybe_sync_early(len);
+        }
+        Ok(())
+    }
+
+    /// Starts an early sync when enough has gone through the page cache and none is running:
+    /// the kernel writes back while the rest arrives. Durability is unchanged (the commit
+    /// still syncs everything).
+    fn maybe_sync_early(&mut self, written: u64) {
+        self.unsynced += written;
+        if self.unsynced < EARLY_SYNC || self.syncing.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        self.unsynced = 0;
+        let file = Arc::clone(&self.file);
+        self.syncing = Some(tokio::task::spawn_blocking(move || file.sync_data()));
+    }
+
+    /// Runs `f` on the file on a blocking thread.
+    async fn on_file<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&std::fs::File) -> io::Result<T> + Send + 'static,
+    ) -> Result<T, ContentError> {
+        let file = Arc::clone(&self.file);
+        tokio::task::spawn_blocking(move || f(&file))
+            .await
+            .map_err(|e| ContentError::Other(format!("file task failed: {e}")))?
+            .map_err(io_error)
+    }
+}
+
+#[async_trait]
+impl StagedContent for Staged {
+    async fn write(&mut self, mut chunk: &[u8]) -> Result<(), ContentError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(ContentError::Other("write after commit".into()));
+        }
+        while !chunk.is_empty() {
+            let spare = &mut self.spare;
+            let block = self
+                .block
+                .get_or_insert_with(|| spare.take().unwrap_or_else(AlignedBlock::new));
+            let n = block.fill(chunk);
+            chunk = &chunk[n..];
+            if block.is_full() {
+                self.send_block().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn truncate(&mut self, len: u64) -> Result<(), ContentError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(ContentError::Other("truncate after commit".into()));
+        }
+        self.settle().await?;
+        if len >= self.offset {
+            // Still inside the block being filled.
+            if let Some(block) = self.block.as_mut() {
+                block.len = block.len.min((len - self.offset) as usize);
+            }
+            return Ok(());
+        }
+        if let Some(block) = self.block.as_mut() {
+            block.len = 0;
+        }
+        let direct = self.direct && len.is_multiple_of(ALIGN as u64);
+        let was_direct = self.direct;
+        self.on_file(move |file| {
+            if was_direct && !direct {
+                stop_direct(file)?;
+            }
+            file.set_len(len)
+        })
+        .await?;
+        self.direct = direct;
+        self.offset = len;
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<String, ContentError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(ContentError::Other("committed twice".into()));
+        }
+        self.send_block().await?;
+        self.settle().await?;
+        if let Some(early) = self.syncing.take() {
+            // Its outcome does not matter: the sync below covers everything.
+            let _ = early.await;
+        }
+        self.on_file(|file| file.sync_all()).await?;
+        let target = self.store.object_path(&self.key)?;
+        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        tokio::fs::create_dir_all(&dir).await.map_err(io_error)?;
+        tokio::fs::rename(&self.path, &target)
+            .await
+            .map_err(io_error)?;
+        self.path = PathBuf::new();
+        sync_dir(&dir).await?;
+        Ok(std::mem::take(&mut self.key))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Not committed: the bytes are discarded at once (crash leftovers go at start-up). A
+        // block still being written lands in the unlinked file and goes with it.
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_aligned_and_fill_up_to_their_size() {
+        let mut block = AlignedBlock::new();
+        assert_eq!(block.bytes().as_ptr() as usize % ALIGN, 0);
+        assert_eq!(block.fill(&[7u8; 1000]), 1000);
+        assert_eq!(block.fill(&vec![8u8; BLOCK]), BLOCK - 1000);
+        assert!(block.is_full());
+        assert_eq!(block.bytes().len(), BLOCK);
+        assert_eq!(block.bytes()[999], 7);
+        assert_eq!(block.bytes()[1000], 8);
+    }
+}

@@ -14,10 +14,11 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use ferry_core::content::{Capacity, ContentError, ContentReader, ContentStore, StagedContent};
 use tokio::fs;
-use tokio::io::AsyncSeekExt;
 
+use object_reader::ObjectReader;
 use staged::Staged;
 
+mod object_reader;
 mod staged;
 
 /// Content kept in a local directory.
@@ -73,15 +74,12 @@ impl ContentStore for LocalContentStore {
     }
 
     async fn open(&self, key: &str, offset: u64) -> Result<ContentReader, ContentError> {
-        let mut file = fs::File::open(self.object_path(key)?)
+        let file = fs::File::open(self.object_path(key)?)
             .await
-            .map_err(io_error)?;
-        if offset > 0 {
-            file.seek(std::io::SeekFrom::Start(offset))
-                .await
-                .map_err(io_error)?;
-        }
-        Ok(Box::pin(file))
+            .map_err(io_error)?
+            .into_std()
+            .await;
+        Ok(Box::pin(ObjectReader::new(file, offset)))
     }
 
     async fn delete(&self, key: &str) -> Result<(), ContentError> {

@@ -114,8 +114,12 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
 read -r up_openssh up_ferry < <(both "$sshd_port" "put $work/payload $work/sshd-files/payload\n" \
   "$ferry_port" "put $work/payload /Home/$user/payload\n")
-read -r down_openssh down_ferry < <(both "$sshd_port" "get $work/sshd-files/payload $work/down-openssh\n" \
-  "$ferry_port" "get /Home/$user/payload $work/down-ferry\n")
+# Timed downloads go to /dev/null: writing the client's copy costs the client as much CPU as
+# the transfer (the same for both servers) and capped both at the client's speed. One more
+# download, untimed, is compared byte for byte.
+read -r down_openssh down_ferry < <(both "$sshd_port" "get $work/sshd-files/payload /dev/null\n" \
+  "$ferry_port" "get /Home/$user/payload /dev/null\n")
+sftp_run "$ferry_port" "get /Home/$user/payload $work/down-ferry\n"
 cmp "$work/payload" "$work/down-ferry" || { echo "Ferry returned different bytes" >&2; exit 1; }
 
 pss_kib() { # sum of Pss over a process and its descendants

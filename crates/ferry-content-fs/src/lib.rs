@@ -236,6 +236,34 @@ mod tests {
     }
 
     #[test]
+    fn bytes_filled_in_place_read_back_exactly() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalContentStore::open(dir.path()).await.unwrap();
+            let content = pattern(3 * (1 << 20) + 5_000, 3);
+            let mut staged = store.stage().await.unwrap();
+            // Pieces the size of TLS records, and `write` mixed in.
+            for (at, piece) in content.chunks(16_384 + 7).enumerate() {
+                if at % 5 == 0 {
+                    staged.write(piece).await.unwrap();
+                } else {
+                    let mut rest = piece;
+                    while !rest.is_empty() {
+                        let room = staged.room();
+                        let n = room.len().min(rest.len());
+                        room[..n].copy_from_slice(&rest[..n]);
+                        staged.filled(n).await.unwrap();
+                        rest = &rest[n..];
+                    }
+                }
+            }
+            assert!(staged.filled(usize::MAX).await.is_err());
+            let key = staged.commit().await.unwrap();
+            assert!(read_back(&store, &key).await == content);
+        });
+    }
+
+    #[test]
     fn a_rewind_takes_back_exactly_what_followed_the_mark() {
         rt().block_on(async {
             let dir = tempfile::tempdir().unwrap();

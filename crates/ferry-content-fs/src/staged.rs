@@ -61,6 +61,12 @@ impl AlignedBlock {
         n
     }
 
+    /// The part not yet filled.
+    fn room(&mut self) -> &mut [u8] {
+        let at = self.start + self.len;
+        &mut self.storage[at..self.start + BLOCK]
+    }
+
     fn is_full(&self) -> bool {
         self.len == BLOCK
     }
@@ -170,6 +176,13 @@ impl Staged {
         }
     }
 
+    /// The block being filled, taking the spare (or a new one) if there is none.
+    fn filling(&mut self) -> &mut AlignedBlock {
+        let spare = &mut self.spare;
+        self.block
+            .get_or_insert_with(|| spare.take().unwrap_or_else(AlignedBlock::new))
+    }
+
     /// Waits for the block being written, takes it back as the spare, and reports its error.
     async fn settle(&mut self) -> Result<(), ContentError> {
         if let Some(task) = self.in_flight.take() {
@@ -239,15 +252,31 @@ impl StagedContent for Staged {
             return Err(ContentError::Other("write after commit".into()));
         }
         while !chunk.is_empty() {
-            let spare = &mut self.spare;
-            let block = self
-                .block
-                .get_or_insert_with(|| spare.take().unwrap_or_else(AlignedBlock::new));
+            let block = self.filling();
             let n = block.fill(chunk);
             chunk = &chunk[n..];
             if block.is_full() {
                 self.send_block().await?;
             }
+        }
+        Ok(())
+    }
+
+    fn room(&mut self) -> &mut [u8] {
+        self.filling().room()
+    }
+
+    async fn filled(&mut self, n: usize) -> Result<(), ContentError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(ContentError::Other("write after commit".into()));
+        }
+        let block = self.filling();
+        if n > BLOCK - block.len {
+            return Err(ContentError::Other("filled beyond the room given".into()));
+        }
+        block.len += n;
+        if block.is_full() {
+            self.send_block().await?;
         }
         Ok(())
     }

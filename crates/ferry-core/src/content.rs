@@ -66,6 +66,12 @@ pub trait ContentStore: Send + Sync + 'static {
 pub trait StagedContent: Send {
     /// Appends bytes.
     async fn write(&mut self, chunk: &[u8]) -> Result<(), ContentError>;
+    /// Room for the next bytes, to read them into in place (saving [`StagedContent::write`]'s
+    /// copy): the caller fills a prefix and then calls [`StagedContent::filled`]. Never empty;
+    /// the same region until `filled` is called.
+    fn room(&mut self) -> &mut [u8];
+    /// Takes the first `n` bytes of [`StagedContent::room`] as appended.
+    async fn filled(&mut self, n: usize) -> Result<(), ContentError>;
     /// Cuts the staged bytes back to the first `len` (a resumable upload's chunk that failed
     /// its checksum is taken back).
     async fn truncate(&mut self, len: u64) -> Result<(), ContentError>;

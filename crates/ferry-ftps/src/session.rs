@@ -236,11 +236,12 @@ impl ControlSession {
             "RNFR" => self.rnfr(arg).await,
             "RNTO" => self.rnto(rename_from, arg).await,
             "RETR" => self.retr(arg, rest).await,
-            "STOR" => self.stor(arg, rest).await,
+            "STOR" => self.stor(arg, rest, false).await,
+            "APPE" => self.stor(arg, rest, true).await,
             "LIST" | "NLST" | "MLSD" => self.list(&cmd.verb, arg).await,
-            "APPE" | "STOU" => Ok(Reply::new(
+            "STOU" => Ok(Reply::new(
                 502,
-                "Not supported: files are versioned, upload the whole file with STOR",
+                "Not supported: name the file with STOR (an existing name gets a new version)",
             )),
             _ => Ok(Reply::new(502, "Command not implemented")),
         };

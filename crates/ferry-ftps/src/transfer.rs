@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use ferry_core::service::{FileView, TreeNode, Upload, UploadRequest};
-use ferry_core::{Error, Service};
+use ferry_core::Error;
+use ferry_core::service::{TreeNode, UploadRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::data::DataError;
@@ -21,18 +21,6 @@ use crate::stream::Stream;
 
 /// Bytes moved per read and write, both ways.
 const TRANSFER_CHUNK: usize = 256 * 1024;
-
-/// Buffers of an upload going round between the TLS side and the writer (memory: 4 × 256
-/// KiB). They are reused: a fresh 256 KiB buffer per chunk costs 64 page faults each time.
-const UPLOAD_BUFFERS: usize = 4;
-
-/// What the reading side of an upload hands to the writing side.
-enum UploadChunk {
-    /// The next bytes.
-    Bytes(Vec<u8>),
-    /// The data connection ended cleanly: commit.
-    End,
-}
 
 impl ControlSession {
     /// Takes the prepared data connection plan, if the protection rules allow a transfer.
@@ -178,21 +166,36 @@ impl ControlSession {
         Ok(Reply::new(226, format!("Transfer complete ({sent} bytes)")))
     }
 
-    /// `STOR`: a new file, or a new version of an existing one.
-    pub(crate) async fn stor(&mut self, arg: &str, rest: u64) -> Outcome {
-        if rest != 0 {
-            // Content is immutable once committed; a resumed upload would have to be a new
-            // version built from the old bytes, which FTP cannot ask for unambiguously.
-            self.plan = None;
-            return Err(Reply::new(
-                554,
-                "Resuming an upload (REST before STOR) is not supported; upload the whole file",
-            ));
-        }
+    /// `STOR` (a new file, or a new version of an existing one) and `APPE` (a new version that
+    /// starts with the current one's bytes, `append`). `REST n` before `STOR` resumes an upload
+    /// at the end of the stored file, so `n` must be its size; it is then an append.
+    pub(crate) async fn stor(&mut self, arg: &str, rest: u64, append: bool) -> Outcome {
         let plan = self.take_plan()?;
         let ctx = self.ctx().await?;
         let path = self.path(arg)?;
         let service = Arc::clone(&self.shared.service);
+        let resume_refused = |size: u64| {
+            Reply::new(
+                554,
+                format!(
+                    "REST before STOR must be the stored file's size ({size} bytes): \
+                     an upload resumes at its end"
+                ),
+            )
+        };
+        if rest != 0 {
+            let size = match service.tree_resolve(&ctx, &path).await {
+                Ok(TreeNode::File(f)) => f.file.size.max(0) as u64,
+                Ok(TreeNode::Folder(_)) => {
+                    return Err(Reply::new(550, "That is a folder, not a file"));
+                }
+                Err(e) => return Err(Reply::from_error(&e)),
+            };
+            if rest != size {
+                return Err(resume_refused(size));
+            }
+        }
+        let append = append || rest != 0;
         let (folder, name) = service
             .tree_parent(&ctx, &path)
             .await
@@ -205,10 +208,16 @@ impl ControlSession {
             expected_sha256: None,
             external_user: None,
         };
-        let upload = service
-            .begin_upload(&ctx, req.clone())
-            .await
-            .map_err(|e| Reply::from_error(&e))?;
+        let upload = if append {
+            service.begin_append(&ctx, req.clone()).await
+        } else {
+            service.begin_upload(&ctx, req.clone()).await
+        }
+        .map_err(|e| Reply::from_error(&e))?;
+        if rest != 0 && upload.size() != rest {
+            // Another upload made a new version since the check above.
+            return Err(resume_refused(upload.size()));
+        }
         self.send_mark(Reply::new(150, format!("Ready to receive {}", req.name)))
             .await?;
         let mut data = match self.open_data(plan).await {
@@ -219,63 +228,48 @@ impl ControlSession {
                 return Err(reply);
             }
         };
-        let (tx, rx) = tokio::sync::mpsc::channel::<UploadChunk>(UPLOAD_BUFFERS);
-        let (empty_tx, mut empty) = tokio::sync::mpsc::channel::<Vec<u8>>(UPLOAD_BUFFERS);
-        for _ in 0..UPLOAD_BUFFERS {
-            // The slack keeps `read_to_end`, which wants room to see the end, from growing it.
-            let _ = empty_tx.try_send(Vec::with_capacity(TRANSFER_CHUNK + 1024));
-        }
-        let writer = tokio::spawn(write_upload(Arc::clone(&service), upload, rx, empty_tx));
+        // TLS hands out the plaintext straight into the staged upload's block (no buffer
+        // of our own, no copy), one record at a time; the upload hashes it there.
+        let mut upload = upload;
         let mut received = 0u64;
-        let read_error = loop {
-            let Some(mut buf) = empty.recv().await else {
-                // The writer stopped on an error; it says which below.
-                break None;
-            };
-            // A whole chunk per read: TLS hands out one record (16 KiB) at a time.
-            let (ended, error) = match (&mut data)
-                .take(TRANSFER_CHUNK as u64)
-                .read_to_end(&mut buf)
-                .await
-            {
-                Ok(n) => (n < TRANSFER_CHUNK, None),
-                Err(e) => (false, Some(e)),
-            };
-            received += buf.len() as u64;
-            if !buf.is_empty() && tx.send(UploadChunk::Bytes(buf)).await.is_err() {
-                // The writer stopped on an error; it says which below.
-                break None;
-            }
-            if let Some(e) = error {
-                break Some(e);
-            }
-            if ended {
-                let _ = tx.send(UploadChunk::End).await;
-                break None;
+        let step = loop {
+            match data.read(upload.room()).await {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    received += n as u64;
+                    if let Err(e) = upload.advance(n).await {
+                        break Err(Ok(e));
+                    }
+                }
+                Err(e) => break Err(Err(e)),
             }
         };
-        // Without `End`, the writer drops the upload: the staged bytes go with it.
-        drop(tx);
-        if read_error.is_none() {
-            // Our close_notify now: clients such as ftplib wait for it before reading 226.
-            data.finish().await;
-        }
-        let outcome = writer
-            .await
-            .map_err(|e| Error::Internal(format!("upload writer task failed: {e}")))
-            .and_then(|r| r);
-        if let Some(e) = read_error {
-            tracing::info!(peer = %self.peer, error = %e, received, "FTPS upload cut");
-            // A data connection that ends without TLS's close_notify was cut.
-            let why = Error::invalid(format!(
-                "the data connection was cut after {received} bytes ({e}); nothing was stored"
-            ));
-            service.audit_failed_upload(&ctx, &req, &why).await;
-            return Err(Reply::new(
-                426,
-                "The data connection was cut before the end of the file; nothing was stored",
-            ));
-        }
+        let outcome = match step {
+            Ok(()) => {
+                // Our close_notify now: clients such as ftplib wait for it before reading 226.
+                data.finish().await;
+                service.finish_upload(upload).await
+            }
+            // Storing failed (the disk is full, say): the staged bytes go with the upload.
+            Err(Ok(e)) => {
+                drop(upload);
+                data.finish().await;
+                Err(e)
+            }
+            Err(Err(e)) => {
+                drop(upload);
+                tracing::info!(peer = %self.peer, error = %e, received, "FTPS upload cut");
+                // A data connection that ends without TLS's close_notify was cut.
+                let why = Error::invalid(format!(
+                    "the data connection was cut after {received} bytes ({e}); nothing was stored"
+                ));
+                service.audit_failed_upload(&ctx, &req, &why).await;
+                return Err(Reply::new(
+                    426,
+                    "The data connection was cut before the end of the file; nothing was stored",
+                ));
+            }
+        };
         match outcome {
             Ok(view) => Ok(Reply::new(
                 226,
@@ -292,27 +286,6 @@ impl ControlSession {
             }
         }
     }
-}
-
-/// Writes an upload's chunks into staging (sending each buffer back) and commits it at `End`;
-/// if the channel closes first, the upload is dropped (and its staged bytes removed).
-async fn write_upload(
-    service: Arc<Service>,
-    mut upload: Upload,
-    mut rx: tokio::sync::mpsc::Receiver<UploadChunk>,
-    empty: tokio::sync::mpsc::Sender<Vec<u8>>,
-) -> ferry_core::Result<FileView> {
-    while let Some(chunk) = rx.recv().await {
-        match chunk {
-            UploadChunk::Bytes(mut bytes) => {
-                upload.write(&bytes).await?;
-                bytes.clear();
-                let _ = empty.send(bytes).await;
-            }
-            UploadChunk::End => return service.finish_upload(upload).await,
-        }
-    }
-    Err(Error::invalid("the upload was cut before its end"))
 }
 
 fn aborted() -> Reply {

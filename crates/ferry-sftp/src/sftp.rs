@@ -55,8 +55,9 @@ enum Open {
         reader: Option<ContentReader>,
         position: u64,
     },
-    /// An upload in progress; writes must arrive in order.
-    Writing(Box<Upload>),
+    /// An upload in progress; writes must arrive in order. `append`: opened with `APPEND`,
+    /// whose writes go at the end whatever their offset (SFTP v3, as OpenSSH's server does).
+    Writing { upload: Box<Upload>, append: bool },
     /// A directory listing, sent whole on the first `readdir`.
     Listing(Option<Vec<File>>),
 }
@@ -175,17 +176,18 @@ impl SftpHandler {
         Ok(filled)
     }
 
-    /// Appends `data` to an upload handle; writes must come in order (see Decisions).
+    /// Appends `data` to an upload handle; writes must come in order (see Decisions), except
+    /// on a handle opened with `APPEND`.
     pub async fn write_at(
         &mut self,
         handle: &str,
         offset: u64,
         data: &[u8],
     ) -> Result<(), StatusCode> {
-        let Some(Open::Writing(upload)) = self.open_mut(handle) else {
+        let Some(Open::Writing { upload, append }) = self.open_mut(handle) else {
             return Err(StatusCode::Failure);
         };
-        if offset != upload.size() {
+        if !*append && offset != upload.size() {
             // Content is streamed and hashed in order; a client that writes elsewhere (or a
             // resumed upload) cannot be honoured. The upload is abandoned.
             self.take(handle);
@@ -383,7 +385,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         let mut a = FileAttributes::empty();
         match self.open_mut(&handle) {
             Some(Open::Reading { file, .. }) => a.size = Some(file.size.max(0) as u64),
-            Some(Open::Writing(up)) => a.size = Some(up.size()),
+            Some(Open::Writing { upload, .. }) => a.size = Some(upload.size()),
             Some(Open::Listing(_)) => a.permissions = Some(0o040555),
             None => return Err(StatusCode::Failure),
         }
@@ -478,11 +480,6 @@ impl russh_sftp::server::Handler for SftpHandler {
     ) -> Result<Handle, Self::Error> {
         let ctx = self.ctx().await?;
         if pflags.contains(OpenFlags::WRITE) {
-            if pflags.contains(OpenFlags::APPEND) {
-                // Committed content never changes; appending would need a new version built
-                // from the old bytes.
-                return Err(StatusCode::OpUnsupported);
-            }
             let (folder, name) = self
                 .service
                 .tree_parent(&ctx, &filename)
@@ -496,10 +493,20 @@ impl russh_sftp::server::Handler for SftpHandler {
                 expected_sha256: None,
                 external_user: None,
             };
-            let upload = self.service.begin_upload(&ctx, req).await.map_err(status)?;
+            // Appending makes a new version that starts with the current one's bytes.
+            let append = pflags.contains(OpenFlags::APPEND);
+            let upload = if append {
+                self.service.begin_append(&ctx, req).await
+            } else {
+                self.service.begin_upload(&ctx, req).await
+            }
+            .map_err(status)?;
             return Ok(Handle {
                 id,
-                handle: self.add(Open::Writing(Box::new(upload))),
+                handle: self.add(Open::Writing {
+                    upload: Box::new(upload),
+                    append,
+                }),
             });
         }
         let file = match self
@@ -554,7 +561,7 @@ impl russh_sftp::server::Handler for SftpHandler {
 
     async fn close(&mut self, id: u32, handle: String) -> Result<Status, Self::Error> {
         match self.take(&handle) {
-            Some(Open::Writing(upload)) => {
+            Some(Open::Writing { upload, .. }) => {
                 self.service.finish_upload(*upload).await.map_err(status)?;
                 Ok(ok(id))
             }

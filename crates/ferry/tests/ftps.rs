@@ -47,6 +47,9 @@ fn ftplib_session_with_the_api_on_the_same_files(backend: Backend) {
         "STOR ended with both close_notify alerts",
         "HASH and XSHA256 give the recorded SHA-256",
         "active mode to the client's own address ok",
+        "resumed upload and APPE ok",
+        "refused REST before STOR that is not the stored size: 554",
+        "refused REST before STOR of a missing file: 550",
         "refused MLSD of a missing folder: 550",
         "refused CR injection: 500, nothing deleted",
         "refused commands injected before the TLS handshake",
@@ -170,10 +173,46 @@ fn lftp_mirrors_a_tree_up_and_down_and_curl_uploads() {
         .output()
         .unwrap();
     assert!(!plain.status.success());
+
+    // Resumed uploads: each client first stores a part, then resumes with the whole file
+    // (curl -C - sends SIZE and APPE; lftp put -c sends SIZE, REST and STOR).
+    let whole: Vec<u8> = (0..2_000_000u32).map(|i| (i * 31 % 257) as u8).collect();
+    std::fs::write(dir.path().join("whole.bin"), &whole).unwrap();
+    std::fs::write(dir.path().join("part.bin"), &whole[..700_000]).unwrap();
+    for target in ["curl-resumed.bin", "lftp-resumed.bin"] {
+        run_ok(
+            Command::new("curl")
+                .args(["-sS", "--ssl-reqd", "-k", "-T"])
+                .arg(dir.path().join("part.bin"))
+                .arg(format!("{url}/Home/alice/{target}")),
+        );
+    }
+    run_ok(
+        Command::new("curl")
+            .args(["-sS", "--ssl-reqd", "-k", "-C", "-", "-T"])
+            .arg(dir.path().join("whole.bin"))
+            .arg(format!("{url}/Home/alice/curl-resumed.bin")),
+    );
+    run_ok(Command::new("lftp").args([
+        "-c",
+        &format!(
+            "{settings}; open {url}; put -c {} -o /Home/alice/lftp-resumed.bin",
+            dir.path().join("whole.bin").display()
+        ),
+    ]));
+
     let (session, _) = s.open("alice", "alice-password", 1000);
     let files = s.home_files(&session);
     let curl = files.iter().find(|f| f["Name"] == "curl.bin").unwrap();
     assert_eq!(curl["SHA256"], sha256_hex(&vec![42u8; 1_234_567]));
+    for name in ["curl-resumed.bin", "lftp-resumed.bin"] {
+        let f = files.iter().find(|f| f["Name"] == name).unwrap();
+        assert_eq!(f["SHA256"], sha256_hex(&whole), "{name}");
+        assert_eq!(
+            f["Version"], 2,
+            "{name}: the resumed upload is a new version"
+        );
+    }
 }
 
 #[test]

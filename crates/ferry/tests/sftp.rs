@@ -50,6 +50,7 @@ fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
         "two writers made two versions",
         "malformed packets survived",
         "cut upload left nothing",
+        "append ok",
         "done",
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
@@ -59,8 +60,10 @@ fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
     let (session, _) = s.open("alice", "alice-password", 1000);
     let files = s.home_files(&session);
     assert!(files.iter().all(|f| f["Name"] != "cut.bin"));
+    // Appended to over SFTP: version 2 holds the old bytes and the new.
     let mode = files.iter().find(|f| f["Name"] == "mode.txt").unwrap();
-    assert_eq!(mode["SHA256"], sha256_hex(b"mode"));
+    assert_eq!(mode["SHA256"], sha256_hex(b"mode and more"));
+    assert_eq!(mode["Version"], 2, "{mode}");
 
     // And SFTP reads what the API wrote (curl, libssh2).
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
@@ -133,6 +136,8 @@ fn openssh_sftp_and_curl_transfer_and_the_api_agrees() {
     let dir = tempfile::tempdir().unwrap();
     let data: Vec<u8> = (0..4_000_000u32).map(|i| (i * 7 % 253) as u8).collect();
     std::fs::write(dir.path().join("up.bin"), &data).unwrap();
+    // An upload that stopped part-way, for `put -a` to resume.
+    std::fs::write(dir.path().join("part.bin"), &data[..1_500_000]).unwrap();
     // OpenSSH's client with password authentication and no terminal: the password comes from
     // an askpass program, commands from standard input.
     let askpass = dir.path().join("askpass.sh");
@@ -142,7 +147,10 @@ fn openssh_sftp_and_curl_transfer_and_the_api_agrees() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
+    // `put -a` resumes: it opens the stored file with APPEND and sends the rest from its size.
     let commands = "cd /Home/alice\nmkdir ossh\nput up.bin ossh/up.bin\nget ossh/up.bin down.bin\n\
+                    put part.bin ossh/resumed.bin\nput -a up.bin ossh/resumed.bin\n\
+                    get ossh/resumed.bin resumed.bin\n\
                     rename ossh/up.bin ossh/renamed.bin\nls -l ossh\n";
     let mut child = Command::new("setsid")
         .arg("sftp")
@@ -182,12 +190,25 @@ fn openssh_sftp_and_curl_transfer_and_the_api_agrees() {
         sha256_hex(&std::fs::read(dir.path().join("down.bin")).unwrap()),
         sha256_hex(&data)
     );
+    assert_eq!(
+        sha256_hex(&std::fs::read(dir.path().join("resumed.bin")).unwrap()),
+        sha256_hex(&data),
+        "the resumed upload"
+    );
 
     // curl (libssh2): upload, then the listing.
     run_ok(
         Command::new("curl")
             .args(["-sS", "-k", "-u", "alice:alice-password", "-T"])
             .arg(dir.path().join("up.bin"))
+            .arg(format!("sftp://127.0.0.1:{port}/Home/alice/curl.bin")),
+    );
+    // curl's --append (libssh2 sends its offsets from 0 on an APPEND handle; they go at the end).
+    std::fs::write(dir.path().join("tail.bin"), b"appended by curl").unwrap();
+    run_ok(
+        Command::new("curl")
+            .args(["-sS", "-k", "-u", "alice:alice-password", "--append", "-T"])
+            .arg(dir.path().join("tail.bin"))
             .arg(format!("sftp://127.0.0.1:{port}/Home/alice/curl.bin")),
     );
     let listing = run_ok(
@@ -203,7 +224,10 @@ fn openssh_sftp_and_curl_transfer_and_the_api_agrees() {
     let (session, _) = s.open("alice", "alice-password", 1000);
     let files = s.home_files(&session);
     let curl = files.iter().find(|f| f["Name"] == "curl.bin").unwrap();
-    assert_eq!(curl["SHA256"], sha256_hex(&data));
+    let mut appended = data.clone();
+    appended.extend_from_slice(b"appended by curl");
+    assert_eq!(curl["SHA256"], sha256_hex(&appended));
+    assert_eq!(curl["Version"], 2, "an append makes a new version");
 }
 
 #[test]

@@ -65,12 +65,32 @@ pub struct Upload {
 impl Upload {
     /// Appends a chunk: hashed, counted, and written to staging.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        self.size += chunk.len() as u64;
+        self.count(chunk.len())?;
+        self.hasher.update(chunk);
+        self.staged.write(chunk).await?;
+        Ok(())
+    }
+
+    /// Room to read the next bytes into in place, for a front end that reads them from a
+    /// stream (no copy, unlike [`Upload::write`]); [`Upload::advance`] then takes them.
+    pub fn room(&mut self) -> &mut [u8] {
+        self.staged.room()
+    }
+
+    /// Appends the first `n` bytes of [`Upload::room`]: hashed, counted, and written.
+    pub async fn advance(&mut self, n: usize) -> Result<()> {
+        self.count(n)?;
+        self.hasher.update(&self.staged.room()[..n]);
+        self.staged.filled(n).await?;
+        Ok(())
+    }
+
+    /// Counts `n` more bytes, refusing more than the declared length.
+    fn count(&mut self, n: usize) -> Result<()> {
+        self.size += n as u64;
         if self.req.expected_size.is_some_and(|n| self.size > n) {
             return Err(Error::ContentMismatch("length"));
         }
-        self.hasher.update(chunk);
-        self.staged.write(chunk).await?;
         Ok(())
     }
 
@@ -157,6 +177,54 @@ impl Service {
     /// for a new version of an existing file (checked again at the end, when the name's
     /// existence is certain).
     pub async fn begin_upload(&self, ctx: &SessionContext, req: UploadRequest) -> Result<Upload> {
+        Ok(self.start_upload(ctx, req).await?.0)
+    }
+
+    /// Begins the next version of a file that starts with the current version's bytes, for
+    /// clients that append (SFTP's `APPEND` flag, which OpenSSH's `put -a` uses to resume an
+    /// upload; FTP's `APPE`). Committed content never changes: the current bytes are copied
+    /// into the new upload on the server (hashed as they pass), the client's bytes follow, and
+    /// the whole is recorded as version n+1 when it completes, like any upload. Needs Modify
+    /// (Create where no file has the name: then it is a plain upload). Appending to a version
+    /// that another upload supersedes meanwhile still makes a version of its own; nothing is
+    /// lost.
+    pub async fn begin_append(&self, ctx: &SessionContext, req: UploadRequest) -> Result<Upload> {
+        let req = UploadRequest {
+            overwrite: true,
+            expected_size: None,
+            expected_sha256: None,
+            ..req
+        };
+        let (mut upload, existing) = self.start_upload(ctx, req).await?;
+        if let Some(file) = existing {
+            let mut reader = self.content.open(&file.content_key, 0).await?;
+            loop {
+                let n = tokio::io::AsyncReadExt::read(&mut reader, upload.room())
+                    .await
+                    .map_err(|e| Error::Internal(format!("reading content to append to: {e}")))?;
+                if n == 0 {
+                    break;
+                }
+                upload.advance(n).await?;
+            }
+            if upload.size() != file.size.max(0) as u64 {
+                return Err(Error::Internal(format!(
+                    "file {} has {} bytes of content, {} recorded",
+                    file.id,
+                    upload.size(),
+                    file.size
+                )));
+            }
+        }
+        Ok(upload)
+    }
+
+    /// [`Service::begin_upload`], and the live file the upload will make a new version of.
+    async fn start_upload(
+        &self,
+        ctx: &SessionContext,
+        req: UploadRequest,
+    ) -> Result<(Upload, Option<File>)> {
         let (name, name_key) = text::item_name("name", &req.name)?;
         if let Some(d) = &req.expected_sha256
             && (d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -176,7 +244,7 @@ impl Service {
         self.require(ctx, req.folder_id, needed, Operation::FileUploaded)
             .await?;
         let staged = self.content.stage().await?;
-        Ok(Upload {
+        let upload = Upload {
             ctx: ctx.clone(),
             req,
             name,
@@ -185,7 +253,8 @@ impl Service {
             staged,
             hasher: Sha256::new(),
             size: 0,
-        })
+        };
+        Ok((upload, existing))
     }
 
     /// Completes an upload: checks length and digest, makes the content durable, records the

@@ -102,6 +102,18 @@ ftp.retrbinary("RETR big.bin", tail.write, rest=1_000_000)
 assert tail.getvalue() == data[1_000_000:], len(tail.getvalue())
 print("resumed download ok")
 
+# A resumed upload: REST at the stored file's size, then STOR of the rest; and APPE.
+stor(ftp, "resumed.bin", data[:1_000_000])
+ftp.storbinary("STOR resumed.bin", io.BytesIO(data[1_000_000:]), rest=1_000_000)
+assert ftp.sendcmd("XSHA256 resumed.bin") == "213 " + digest
+expect_perm("REST before STOR that is not the stored size",
+            lambda: ftp.storbinary("STOR resumed.bin", io.BytesIO(b"x"), rest=5))
+expect_perm("REST before STOR of a missing file",
+            lambda: ftp.storbinary("STOR missing.bin", io.BytesIO(b"x"), rest=5))
+ftp.storbinary("APPE resumed.bin", io.BytesIO(b"and a tail"))
+assert ftp.sendcmd("XSHA256 resumed.bin") == "213 " + hashlib.sha256(data + b"and a tail").hexdigest()
+print("resumed upload and APPE ok")
+
 # Active mode to the client's own address works (PORT/EPRT from ftplib itself).
 ftp.set_pasv(False)
 active = io.BytesIO()

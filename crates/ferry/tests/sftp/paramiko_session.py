@@ -78,6 +78,16 @@ expect_error("symlink", lambda: sftp.symlink(workdir + "/a", workdir + "/b"))
 sftp.putfo(io.BytesIO(b"mode"), "mode.txt")
 expect_error("chmod", lambda: sftp.chmod("mode.txt", 0o777))
 expect_error("chown", lambda: sftp.chown("mode.txt", 0, 0))
+# Appending ("a": WRITE|CREAT|APPEND) makes a new version that starts with the old bytes.
+with sftp.open("mode.txt", "a") as f:
+    f.write(b" and more")
+got = io.BytesIO()
+sftp.getfo("mode.txt", got)
+assert got.getvalue() == b"mode and more", got.getvalue()
+with sftp.open("appended-new.txt", "a") as f:
+    f.write(b"fresh")
+assert sftp.stat("appended-new.txt").st_size == 5
+print("append ok")
 expect_error("an unknown extension", lambda: sftp._request(paramiko.sftp.CMD_EXTENDED, "nonsense@example.com"))
 
 # The same name opened for writing twice at once: two versions, neither one torn.

@@ -1,11 +1,12 @@
-//! The commands that use a data connection: `LIST`, `NLST`, `MLSD`, `RETR`, `STOR`. Each one
+//! The commands that use a data connection: `LIST`, `NLST`, `MLSD`, `RETR`, `STOR`, `APPE`. Each one
 //! checks everything it can (path, permission bits, offsets) *before* its `150` reply, so a
 //! refusal is one clear `5xx` and no data connection is opened for nothing.
 //!
-//! Uploads stream into staging through the Service's `Upload`: TLS is decrypted on the
-//! connection's task while another task hashes and writes, so an upload uses two cores. The
-//! file is committed only after the client's close_notify; a connection cut without it drops
-//! the staged bytes and is audited as a failed upload.
+//! Uploads stream into staging through the Service's `Upload`: TLS decrypts straight into the
+//! staged block (no buffer of ours, no copy), where it is hashed; the content store writes
+//! full blocks on a blocking thread. The file is committed only after the client's
+//! close_notify; a connection cut without it drops the staged bytes and is audited as a failed
+//! upload.
 
 use std::sync::Arc;
 

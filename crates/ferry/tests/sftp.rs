@@ -42,6 +42,7 @@ fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
     for line in [
         "refused wrong password",
         "seek ok",
+        "pipelined reads ok",
         "refused a path outside the tree",
         "refused writing into Shared without Create",
         "refused symlink",

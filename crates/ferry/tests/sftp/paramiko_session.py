@@ -51,6 +51,14 @@ with sftp.open("report.bin", "rb") as f:
     f.seek(4_000_000)
     assert f.read(1000) == data[4_000_000:4_001_000]
 print("seek ok")
+# Many READs in flight on one handle (readv sends them all before reading a reply), at
+# offsets going backwards and jumping about: each reply carries the bytes of its own request.
+with sftp.open("report.bin", "rb") as f:
+    wanted = [(o, 32768) for o in range(0, len(data) - 32768, 32768)][::-1]
+    wanted += [(3, 100), (len(data) - 10, 10), (1_000_001, 70_000)]
+    for (o, n), block in zip(wanted, f.readv(wanted)):
+        assert block == data[o:o + n], (o, n, len(block))
+print(f"{len(wanted)} pipelined reads ok")
 # A new version.
 sftp.putfo(io.BytesIO(b"version two"), "report.bin")
 assert sftp.stat("report.bin").st_size == len(b"version two")

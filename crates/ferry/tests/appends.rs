@@ -44,17 +44,15 @@ fn appends_need_modify_and_never_change_a_stored_version() {
         );
         assert_eq!(status, 200, "{body}");
     };
-    let port = |addr: &Option<String>| {
-        addr.as_ref()
-            .unwrap()
-            .rsplit_once(':')
-            .unwrap()
-            .1
-            .to_string()
-    };
     let sftp_append = |text: &str| {
         let out = Command::new("python3")
-            .args(["-c", PARAMIKO_APPEND, &port(&s.sftp), "bob", "bob-password"])
+            .args([
+                "-c",
+                PARAMIKO_APPEND,
+                &s.sftp_port().to_string(),
+                "bob",
+                "bob-password",
+            ])
             .args(["/Shared/Team/plan.txt", text])
             .output()
             .unwrap();
@@ -68,7 +66,7 @@ fn appends_need_modify_and_never_change_a_stored_version() {
             .arg(tail.path())
             .arg(format!(
                 "ftp://bob:bob-password@127.0.0.1:{}/Shared/Team/plan.txt",
-                port(&s.ftps)
+                s.ftps_port()
             ))
             .output()
             .unwrap()

@@ -19,7 +19,7 @@ fn start(backend: Backend, extra: &str) -> (Server, String, u16) {
     s.add_app(1000);
     s.add_user("alice", "member", "alice-password");
     let addr = s.ftps.clone().expect("FTPS is on");
-    let port = addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let port = s.ftps_port();
     (s, addr, port)
 }
 
@@ -439,14 +439,7 @@ fn idle_and_overlong_control_connections_are_closed() {
 #[test]
 fn files_cross_between_ftps_sftp_and_the_api_unchanged() {
     let (s, _, port) = start(Backend::Sqlite, "[sftp]\nlisten = \"127.0.0.1:0\"\n");
-    let sftp_port = s
-        .sftp
-        .clone()
-        .unwrap()
-        .rsplit_once(':')
-        .unwrap()
-        .1
-        .to_string();
+    let sftp_port = s.sftp_port().to_string();
     let dir = tempfile::tempdir().unwrap();
     let a: Vec<u8> = (0..3_000_001u32).map(|i| (i * 13 % 256) as u8).collect();
     let b: Vec<u8> = (0..2_000_003u32).map(|i| (i * 29 % 255) as u8).collect();

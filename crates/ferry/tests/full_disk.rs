@@ -84,14 +84,6 @@ fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend)
     assert_eq!((status, body.len()), (200, 1_000_000));
     // The same over SFTP (paramiko pipelines its writes, so the refused WRITE surfaces at
     // close) and FTPS: the client is told, nothing is recorded, nothing is left in staging.
-    let port = |addr: &Option<String>| {
-        addr.as_ref()
-            .unwrap()
-            .rsplit_once(':')
-            .unwrap()
-            .1
-            .to_string()
-    };
     let script = "import sys, paramiko\n\
         t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))\n\
         t.connect(username=sys.argv[2], password=sys.argv[3])\n\
@@ -104,7 +96,13 @@ fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend)
         except IOError as e:\n\
         \x20   print('refused', e)\n";
     let out = Command::new("python3")
-        .args(["-c", script, &port(&s.sftp), ADMIN, ADMIN_PASSWORD])
+        .args([
+            "-c",
+            script,
+            &s.sftp_port().to_string(),
+            ADMIN,
+            ADMIN_PASSWORD,
+        ])
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&out.stdout);
@@ -116,7 +114,7 @@ fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend)
         .arg(big.path())
         .arg(format!(
             "ftp://{ADMIN}:{ADMIN_PASSWORD}@127.0.0.1:{}/Home/{ADMIN}/ftps.bin",
-            port(&s.ftps)
+            s.ftps_port()
         ))
         .output()
         .unwrap();

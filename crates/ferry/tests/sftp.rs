@@ -18,15 +18,7 @@ fn start(backend: Backend, extra: &str) -> (Server, u16) {
     let s = Server::start_with(backend, &format!("{SFTP}{extra}"));
     s.add_app(1000);
     s.add_user("alice", "member", "alice-password");
-    let port = s
-        .sftp
-        .clone()
-        .expect("SFTP is on")
-        .rsplit_once(':')
-        .unwrap()
-        .1
-        .parse()
-        .unwrap();
+    let port = s.sftp_port();
     (s, port)
 }
 

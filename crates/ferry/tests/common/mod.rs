@@ -354,6 +354,16 @@ impl Server {
         files.as_array().unwrap().clone()
     }
 
+    /// The SFTP port (SFTP must be on).
+    pub fn sftp_port(&self) -> u16 {
+        port_of(self.sftp.as_deref().expect("SFTP is on"))
+    }
+
+    /// The FTPS control port (FTPS must be on).
+    pub fn ftps_port(&self) -> u16 {
+        port_of(self.ftps.as_deref().expect("FTPS is on"))
+    }
+
     /// The server's process ID.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("the server runs").id()
@@ -521,4 +531,11 @@ pub fn allow_open_files(n: u64) {
             assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
         }
     }
+}
+
+/// The port of `127.0.0.1:PORT`.
+fn port_of(addr: &str) -> u16 {
+    addr.rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {addr:?}"))
 }

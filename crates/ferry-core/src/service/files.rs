@@ -79,8 +79,11 @@ impl Upload {
 
     /// Appends the first `n` bytes of [`Upload::room`]: hashed, counted, and written.
     pub async fn advance(&mut self, n: usize) -> Result<()> {
+        let Some(bytes) = self.staged.room().get(..n) else {
+            return Err(Error::Internal("an upload advanced past its room".into()));
+        };
+        self.hasher.update(bytes);
         self.count(n)?;
-        self.hasher.update(&self.staged.room()[..n]);
         self.staged.filled(n).await?;
         Ok(())
     }

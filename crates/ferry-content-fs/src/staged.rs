@@ -76,9 +76,12 @@ impl AlignedBlock {
     }
 }
 
-/// Opens a new staging file, with `O_DIRECT` where the filesystem allows it. Returns the file
-/// and whether it is direct.
-pub(crate) async fn create(path: &Path) -> Result<(std::fs::File, bool), ContentError> {
+/// Opens a new staging file, with `O_DIRECT` where the filesystem allows it (and `direct_io`
+/// asks for it). Returns the file and whether it is direct.
+pub(crate) async fn create(
+    path: &Path,
+    direct_io: bool,
+) -> Result<(std::fs::File, bool), ContentError> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         use std::os::unix::fs::OpenOptionsExt;
@@ -89,6 +92,9 @@ pub(crate) async fn create(path: &Path) -> Result<(std::fs::File, bool), Content
                 .custom_flags(flags)
                 .open(&path)
         };
+        if !direct_io {
+            return Ok((open(0)?, false));
+        }
         match open(libc::O_DIRECT) {
             Ok(file) => Ok((file, true)),
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok((open(0)?, false)),

@@ -202,8 +202,6 @@ pub enum SshError {
 }
 
 impl Connection {
-    /// The session's `clientVersion`: the client's SSH identification string (always read by
-    /// the time a client authenticates), or "SFTP".
     /// Takes the user's place among their connections; false when they have no place left.
     fn admit(&mut self, user: ferry_core::domain::UserId) -> bool {
         self.permit = None;
@@ -218,6 +216,8 @@ impl Connection {
         self.permit.is_some()
     }
 
+    /// The session's `clientVersion`: the client's SSH identification string (always read by
+    /// the time a client authenticates), or "SFTP".
     fn client_version(&self) -> String {
         self.client_id
             .get()

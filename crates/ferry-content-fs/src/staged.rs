@@ -157,6 +157,9 @@ pub(crate) struct Staged {
     unsynced: u64,
     /// The early sync running, if any.
     syncing: Option<JoinHandle<io::Result<()>>>,
+    /// A write failed: what is staged is incomplete, so nothing more is taken and nothing is
+    /// committed.
+    failed: bool,
 }
 
 impl Staged {
@@ -179,6 +182,22 @@ impl Staged {
             offset: 0,
             unsynced: 0,
             syncing: None,
+            failed: false,
+        }
+    }
+
+    /// Refuses to go on after a commit or a failed write.
+    fn usable(&self) -> Result<(), ContentError> {
+        if self.path.as_os_str().is_empty() {
+            Err(ContentError::Other(
+                "the upload was already committed".into(),
+            ))
+        } else if self.failed {
+            Err(ContentError::Other(
+                "an earlier write of this upload failed".into(),
+            ))
+        } else {
+            Ok(())
         }
     }
 
@@ -192,12 +211,16 @@ impl Staged {
     /// Waits for the block being written, takes it back as the spare, and reports its error.
     async fn settle(&mut self) -> Result<(), ContentError> {
         if let Some(task) = self.in_flight.take() {
-            let (mut block, result) = task
-                .await
-                .map_err(|e| ContentError::Other(format!("write task failed: {e}")))?;
+            let (mut block, result) = task.await.map_err(|e| {
+                self.failed = true;
+                ContentError::Other(format!("write task failed: {e}"))
+            })?;
             block.len = 0;
             self.spare = Some(block);
-            self.direct = result.map_err(io_error)?;
+            self.direct = result.map_err(|e| {
+                self.failed = true;
+                io_error(e)
+            })?;
         }
         Ok(())
     }
@@ -254,9 +277,7 @@ impl Staged {
 #[async_trait]
 impl StagedContent for Staged {
     async fn write(&mut self, mut chunk: &[u8]) -> Result<(), ContentError> {
-        if self.path.as_os_str().is_empty() {
-            return Err(ContentError::Other("write after commit".into()));
-        }
+        self.usable()?;
         while !chunk.is_empty() {
             let block = self.filling();
             let n = block.fill(chunk);
@@ -273,9 +294,7 @@ impl StagedContent for Staged {
     }
 
     async fn filled(&mut self, n: usize) -> Result<(), ContentError> {
-        if self.path.as_os_str().is_empty() {
-            return Err(ContentError::Other("write after commit".into()));
-        }
+        self.usable()?;
         let block = self.filling();
         if n > BLOCK - block.len {
             return Err(ContentError::Other("filled beyond the room given".into()));
@@ -288,9 +307,7 @@ impl StagedContent for Staged {
     }
 
     async fn truncate(&mut self, len: u64) -> Result<(), ContentError> {
-        if self.path.as_os_str().is_empty() {
-            return Err(ContentError::Other("truncate after commit".into()));
-        }
+        self.usable()?;
         self.settle().await?;
         if len >= self.offset {
             // Still inside the block being filled.
@@ -304,22 +321,23 @@ impl StagedContent for Staged {
         }
         let direct = self.direct && len.is_multiple_of(ALIGN as u64);
         let was_direct = self.direct;
-        self.on_file(move |file| {
-            if was_direct && !direct {
-                stop_direct(file)?;
-            }
-            file.set_len(len)
-        })
-        .await?;
+        let cut = self
+            .on_file(move |file| {
+                if was_direct && !direct {
+                    stop_direct(file)?;
+                }
+                file.set_len(len)
+            })
+            .await;
+        self.failed = cut.is_err();
+        cut?;
         self.direct = direct;
         self.offset = len;
         Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> Result<String, ContentError> {
-        if self.path.as_os_str().is_empty() {
-            return Err(ContentError::Other("committed twice".into()));
-        }
+        self.usable()?;
         self.send_block().await?;
         self.settle().await?;
         if let Some(early) = self.syncing.take() {

@@ -188,8 +188,8 @@ impl SftpHandler {
             return Err(StatusCode::Failure);
         };
         if !*append && offset != upload.size() {
-            // Content is streamed and hashed in order; a client that writes elsewhere (or a
-            // resumed upload) cannot be honoured. The upload is abandoned.
+            // Content is streamed and hashed in order; a client that writes elsewhere cannot
+            // be honoured (appends open with APPEND). The upload is abandoned.
             self.take(handle);
             return Err(StatusCode::OpUnsupported);
         }
@@ -493,8 +493,9 @@ impl russh_sftp::server::Handler for SftpHandler {
                 expected_sha256: None,
                 external_user: None,
             };
-            // Appending makes a new version that starts with the current one's bytes.
-            let append = pflags.contains(OpenFlags::APPEND);
+            // Appending makes a new version that starts with the current one's bytes; with
+            // EXCLUDE an existing name is refused, so there is nothing to append to.
+            let append = pflags.contains(OpenFlags::APPEND) && !pflags.contains(OpenFlags::EXCLUDE);
             let upload = if append {
                 self.service.begin_append(&ctx, req).await
             } else {

@@ -43,6 +43,7 @@ fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
         "two writers made two versions",
         "malformed packets survived",
         "cut upload left nothing",
+        "refused an exclusive append to an existing name",
         "append ok",
         "done",
     ] {

@@ -95,6 +95,9 @@ assert got.getvalue() == b"mode and more", got.getvalue()
 with sftp.open("appended-new.txt", "a") as f:
     f.write(b"fresh")
 assert sftp.stat("appended-new.txt").st_size == 5
+# APPEND with EXCLUDE ("ax") refuses an existing name instead of appending to it.
+expect_error("an exclusive append to an existing name", lambda: sftp.open("appended-new.txt", "ax"))
+assert sftp.stat("appended-new.txt").st_size == 5
 print("append ok")
 expect_error("an unknown extension", lambda: sftp._request(paramiko.sftp.CMD_EXTENDED, "nonsense@example.com"))
 

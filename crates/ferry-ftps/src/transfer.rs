@@ -20,7 +20,8 @@ use crate::reply::Reply;
 use crate::session::{ControlSession, Outcome};
 use crate::stream::Stream;
 
-/// Bytes moved per read and write, both ways.
+/// Bytes a download reads from the content store and writes to the data connection at once
+/// (uploads are read straight into the staged block).
 const TRANSFER_CHUNK: usize = 256 * 1024;
 
 impl ControlSession {

@@ -164,4 +164,5 @@ idle_ferry=$(measure_idle "$ferry_port" "$ferry_pid")
 
 echo "download ${size_mib} MiB: vsftpd $(mbps "$down_vsftpd") MiB/s, Ferry $(mbps "$down_ferry") MiB/s, ratio $(ratio "$down_vsftpd" "$down_ferry") (goal >= 1.2)"
 echo "upload ${size_mib} MiB:   vsftpd $(mbps "$up_vsftpd") MiB/s, Ferry $(mbps "$up_ferry") MiB/s, ratio $(ratio "$up_vsftpd" "$up_ferry") (goal >= 3)"
-echo "${idle} idle signed-in connections: vsftpd +$((idle_vsftpd / 1024)) MiB, Ferry +$((idle_ferry / 1024)).$(( (idle_ferry % 1024) * 10 / 1024 )) MiB (PSS)"
+mib() { python3 -c "print(f'{$1 / 1024:+.1f}')"; } # KiB -> signed MiB; PSS can fall as pages are shared
+echo "${idle} idle signed-in connections: vsftpd $(mib "$idle_vsftpd") MiB, Ferry $(mib "$idle_ferry") MiB (PSS)"

@@ -23,18 +23,17 @@ pub struct SignedIn {
 }
 
 /// Why a sign-in failed. Every credential failure is one answer (no hint which part was
-/// wrong, nor whether the account is locked); the reason is in the audit.
+/// wrong, whether the account is locked, or whether the right password met the user's
+/// connection limit); the reason is in the audit.
 #[derive(Debug)]
 pub enum SignInRefused {
-    /// Wrong name or password, an inactive user, or a lock-out.
+    /// Wrong name or password, an inactive user, a lock-out, or no connection left.
     Credentials,
-    /// The user holds all the connections allowed.
-    TooManyConnections(usize),
     /// The Service could not answer.
     Unavailable,
 }
 
-/// Checks the password through the Service and admits the connection in its user's count.
+/// Checks the password through the Service, which admits the connection in its user's count.
 pub async fn sign_in(
     service: &Service,
     limit: &Arc<UserConnectionLimit>,
@@ -53,27 +52,18 @@ pub async fn sign_in(
         ip: Some(ip),
         client_version: None,
     };
-    let data = match service.open(req, &caller).await {
-        Ok(data) => data,
+    match service.open_counted(req, &caller, limit).await {
+        Ok((data, permit)) => Ok(SignedIn {
+            session: data.session_id,
+            name: name.to_string(),
+            _permit: permit,
+        }),
         Err(Error::BadCredentials | Error::LockedOut { .. } | Error::UserInactive) => {
-            return Err(SignInRefused::Credentials);
+            Err(SignInRefused::Credentials)
         }
         Err(e) => {
             tracing::warn!(error = %e, "FTPS sign-in could not be checked");
-            return Err(SignInRefused::Unavailable);
+            Err(SignInRefused::Unavailable)
         }
-    };
-    let Some(permit) = limit.admit(data.user_id) else {
-        tracing::warn!(
-            user = name,
-            max = limit.max(),
-            "FTPS sign-in refused: too many connections for this user"
-        );
-        return Err(SignInRefused::TooManyConnections(limit.max()));
-    };
-    Ok(SignedIn {
-        session: data.session_id,
-        name: name.to_string(),
-        _permit: permit,
-    })
+    }
 }

@@ -343,10 +343,6 @@ impl ControlSession {
                     reply
                 }
             }
-            Err(SignInRefused::TooManyConnections(max)) => Reply::new(
-                530,
-                format!("This user already has {max} FTPS connections open"),
-            ),
             Err(SignInRefused::Unavailable) => {
                 Reply::new(421, "The service is unavailable; try again later").closing()
             }

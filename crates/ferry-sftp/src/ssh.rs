@@ -202,20 +202,6 @@ pub enum SshError {
 }
 
 impl Connection {
-    /// Takes the user's place among their connections; false when they have no place left.
-    fn admit(&mut self, user: ferry_core::domain::UserId) -> bool {
-        self.permit = None;
-        self.permit = self.per_user.admit(user);
-        if self.permit.is_none() {
-            tracing::warn!(
-                user,
-                max = self.per_user.max(),
-                "SFTP sign-in refused: too many connections for this user"
-            );
-        }
-        self.permit.is_some()
-    }
-
     /// The session's `clientVersion`: the client's SSH identification string (always read by
     /// the time a client authenticates), or "SFTP".
     fn client_version(&self) -> String {
@@ -241,12 +227,16 @@ impl russh::server::Handler for Connection {
             ip: Some(self.ip),
             client_version: None,
         };
-        match self.service.open(req, &caller).await {
-            Ok(data) if self.admit(data.user_id) => {
+        match self
+            .service
+            .open_counted(req, &caller, &self.per_user)
+            .await
+        {
+            Ok((data, permit)) => {
                 self.session = Some(data.session_id);
+                self.permit = Some(permit);
                 Ok(Auth::Accept)
             }
-            Ok(_) => Ok(Auth::reject()),
             Err(e) => {
                 tracing::debug!(error = %e, "SFTP sign-in refused");
                 Ok(Auth::reject())
@@ -272,14 +262,20 @@ impl russh::server::Handler for Connection {
         };
         match self
             .service
-            .open_with_ssh_key(user, &fingerprint, Some(self.client_version()), &caller)
+            .open_with_ssh_key(
+                user,
+                &fingerprint,
+                Some(self.client_version()),
+                &caller,
+                &self.per_user,
+            )
             .await
         {
-            Ok(data) if self.admit(data.user_id) => {
+            Ok((data, permit)) => {
                 self.session = Some(data.session_id);
+                self.permit = Some(permit);
                 Ok(Auth::Accept)
             }
-            Ok(_) => Ok(Auth::reject()),
             Err(e) => {
                 tracing::debug!(error = %e, "SFTP key sign-in refused");
                 Ok(Auth::reject())

@@ -310,20 +310,24 @@ fn connection_limits_and_the_shared_lock_out() {
 
 #[test]
 fn one_user_may_hold_only_so_many_connections() {
-    let (_s, _, port) = start(Backend::Sqlite, "max_connections_per_user = 2\n");
+    let (s, _, port) = start(Backend::Sqlite, "max_connections_per_user = 2\n");
     let script = "import ftplib, ssl, sys, time\n\
         port = int(sys.argv[1])\n\
-        def login():\n\
+        def login(password='alice-password'):\n\
         \x20   c = ftplib.FTP_TLS(context=ssl._create_unverified_context())\n\
         \x20   c.connect('127.0.0.1', port)\n\
         \x20   c.auth()\n\
-        \x20   c.login('alice', 'alice-password')\n\
+        \x20   c.login('alice', password)\n\
         \x20   return c\n\
+        def refusal(password):\n\
+        \x20   try:\n\
+        \x20       login(password); return 'signed in'\n\
+        \x20   except ftplib.error_perm as e:\n\
+        \x20       return str(e)\n\
         first, second = login(), login()\n\
-        try:\n\
-        \x20   login(); print('third signed in')\n\
-        except ftplib.error_perm as e:\n\
-        \x20   print('third refused', str(e)[:3])\n\
+        right, wrong = refusal('alice-password'), refusal('not-her-password')\n\
+        print('third refused', right)\n\
+        print('same as a wrong password', right == wrong)\n\
         first.quit()\n\
         for _ in range(50):\n\
         \x20   try:\n\
@@ -331,8 +335,33 @@ fn one_user_may_hold_only_so_many_connections() {
         \x20   except ftplib.error_perm:\n\
         \x20       time.sleep(0.1)\n";
     let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
+    // The right password at the limit gets the wrong password's answer: a guesser who meets
+    // the limit learns nothing. The audit says why.
     assert!(out.contains("third refused 530"), "{out}");
+    assert!(out.contains("same as a wrong password True"), "{out}");
     assert!(out.contains("after a quit: signed in"), "{out}");
+    let audit = s.audit();
+    let refused: Vec<_> = audit
+        .iter()
+        .filter(|r| {
+            r["operation"] == "SignInFailed"
+                && r["application_id"] == 3
+                && r["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("too many connections"))
+        })
+        .collect();
+    // One or more: a sign-in racing the first connection's close may be refused too.
+    assert!(!refused.is_empty(), "{audit:?}");
+    assert!(refused[0]["user_id"].is_number(), "{:?}", refused[0]);
+    let signins = audit
+        .iter()
+        .filter(|r| r["operation"] == "SignIn" && r["application_id"] == 3)
+        .count();
+    assert_eq!(
+        signins, 3,
+        "only the admitted sign-ins are recorded as such"
+    );
 }
 
 #[test]

@@ -462,7 +462,7 @@ fn a_thousand_connections_leave_the_server_responsive_and_bounded() {
 
 #[test]
 fn one_user_may_hold_only_so_many_sftp_connections() {
-    let (_s, port) = start(Backend::Sqlite, "max_connections_per_user = 2\n");
+    let (s, port) = start(Backend::Sqlite, "max_connections_per_user = 2\n");
     let script = "import paramiko, sys, time\n\
         port = int(sys.argv[1])\n\
         def login():\n\
@@ -483,4 +483,26 @@ fn one_user_may_hold_only_so_many_sftp_connections() {
     let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
     assert!(out.contains("third refused"), "{out}");
     assert!(out.contains("after a close: signed in"), "{out}");
+    // The refusal is audited as a failure with its reason, not as a sign-in.
+    let audit = s.audit();
+    let refused = audit
+        .iter()
+        .filter(|r| {
+            r["operation"] == "SignInFailed"
+                && r["application_id"] == 2
+                && r["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("too many connections"))
+        })
+        .count();
+    // One or more: a sign-in racing the first connection's close may be refused too.
+    assert!(refused >= 1, "{audit:?}");
+    let signins = audit
+        .iter()
+        .filter(|r| r["operation"] == "SignIn" && r["application_id"] == 2)
+        .count();
+    assert_eq!(
+        signins, 3,
+        "only the admitted sign-ins are recorded as such"
+    );
 }

@@ -11,9 +11,11 @@
 //!   attribution never mixes) instead of making another.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::lockout::{LockoutKey, remaining_secs};
 use super::{Caller, Service, optional_text};
+use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use crate::domain::{
     Application, AuditEntry, Operation, Outcome, Session, SessionData, SessionId, User, UserId,
     application,
@@ -90,6 +92,36 @@ pub(super) struct NewSession<'a> {
 impl Service {
     /// `Open` and `OpenImmutable`: a sign-in with user name and password.
     pub async fn open(&self, req: OpenRequest, caller: &Caller) -> Result<SessionData> {
+        Ok(self.open_admitted(req, caller, None).await?.0)
+    }
+
+    /// [`Service::open`] for a file protocol that caps how many connections one user holds:
+    /// once the password is right, the connection takes its place in `limit`, given back when
+    /// the permit is dropped. A user with no place left is refused with
+    /// [`Error::BadCredentials`], like a wrong password, so that the answer never tells a
+    /// guesser the password was right; the audit records the reason, no session is started,
+    /// and the lock-out does not count it.
+    pub async fn open_counted(
+        &self,
+        req: OpenRequest,
+        caller: &Caller,
+        limit: &Arc<UserConnectionLimit>,
+    ) -> Result<(SessionData, ConnectionPermit)> {
+        match self.open_admitted(req, caller, Some(limit)).await? {
+            (data, Some(permit)) => Ok((data, permit)),
+            (_, None) => Err(Error::Internal(
+                "a counted sign-in came without a permit".into(),
+            )),
+        }
+    }
+
+    /// A password sign-in, admitted in `limit` when there is one.
+    async fn open_admitted(
+        &self,
+        req: OpenRequest,
+        caller: &Caller,
+        limit: Option<&Arc<UserConnectionLimit>>,
+    ) -> Result<(SessionData, Option<ConnectionPermit>)> {
         text::required("userName", &req.user_name, text::MAX_USER_NAME)?;
         text::presented_password("password", &req.password)?;
         let client_version = optional_text(
@@ -155,22 +187,54 @@ impl Service {
             }
         };
 
+        let permit = match limit {
+            Some(limit) => Some(self.admit(limit, &user, failure).await?),
+            None => None,
+        };
         let clear_keys = keys
             .into_iter()
             .filter(|k| k.key.starts_with("user:"))
             .collect();
-        self.start_session(NewSession {
-            user: &user,
-            app: &app,
-            mode: req.mode,
-            client_version,
-            client_ip: caller.ip.map(|ip| ip.to_canonical().to_string()),
-            impersonator_id: None,
-            external_user: None,
-            clear_keys,
-            proof: None,
-        })
-        .await
+        let data = self
+            .start_session(NewSession {
+                user: &user,
+                app: &app,
+                mode: req.mode,
+                client_version,
+                client_ip: caller.ip.map(|ip| ip.to_canonical().to_string()),
+                impersonator_id: None,
+                external_user: None,
+                clear_keys,
+                proof: None,
+            })
+            .await?;
+        Ok((data, permit))
+    }
+
+    /// The connection's place in `limit` for `user`, whose credentials were right; a user with
+    /// no place left is refused as [`Error::BadCredentials`] (see [`Service::open_counted`]),
+    /// audited with `failure` and the reason.
+    pub(super) async fn admit(
+        &self,
+        limit: &Arc<UserConnectionLimit>,
+        user: &User,
+        failure: impl FnOnce(&str) -> AuditEntry,
+    ) -> Result<ConnectionPermit> {
+        if let Some(permit) = limit.admit(user.id) {
+            return Ok(permit);
+        }
+        tracing::warn!(
+            user = user.name,
+            max = limit.max(),
+            "sign-in refused: the user holds every connection allowed"
+        );
+        let mut entry = failure(&format!(
+            "too many connections: the user already holds {}",
+            limit.max()
+        ));
+        entry.user_id = Some(user.id);
+        self.audit_alone(entry).await?;
+        Err(Error::BadCredentials)
     }
 
     /// `OpenImmutableImpersonate` (no `user_string`) and `OpenImmutableUserString`.

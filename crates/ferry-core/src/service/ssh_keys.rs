@@ -3,8 +3,11 @@
 //! application like a password one, minus the password check: the SSH layer has verified the
 //! signature, and the Service checks the key belongs to the active user named.
 
+use std::sync::Arc;
+
 use super::signin::NewSession;
 use super::{Actor, Caller, OpenMode, Service, optional_text};
+use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use crate::domain::ssh_key::parse_public_key;
 use crate::domain::{AuditEntry, Operation, Outcome, SessionData, SshKey, application};
 use crate::error::{Error, Result};
@@ -67,15 +70,19 @@ impl Service {
         Ok(())
     }
 
-    /// Signs `user_name` in to SFTP with a key whose signature the SSH layer verified.
-    /// Unknown users, foreign keys and disabled users answer [`Error::BadCredentials`].
+    /// Signs `user_name` in to SFTP with a key whose signature the SSH layer verified, taking
+    /// the connection's place in `limit` (as [`Service::open_counted`] does). Unknown users,
+    /// foreign keys and disabled users answer [`Error::BadCredentials`], unaudited (clients
+    /// offer every key they hold); a user with no connection left is refused the same way,
+    /// audited.
     pub async fn open_with_ssh_key(
         &self,
         user_name: &str,
         fingerprint: &str,
         client_version: Option<String>,
         caller: &Caller,
-    ) -> Result<SessionData> {
+        limit: &Arc<UserConnectionLimit>,
+    ) -> Result<(SessionData, ConnectionPermit)> {
         text::required("userName", user_name, text::MAX_USER_NAME)?;
         let client_version =
             optional_text("clientVersion", client_version, text::MAX_CLIENT_VERSION)?;
@@ -90,17 +97,30 @@ impl Service {
         }) {
             return Err(Error::BadCredentials);
         }
-        self.start_session(NewSession {
-            user: &user,
-            app: &app,
-            mode: OpenMode::Immutable,
-            client_version,
-            client_ip: caller.ip.map(|ip| ip.to_canonical().to_string()),
-            impersonator_id: None,
-            external_user: None,
-            clear_keys: Vec::new(),
-            proof: Some("public key"),
-        })
-        .await
+        let client_ip = caller.ip.map(|ip| ip.to_canonical().to_string());
+        let failure = |detail: &str| {
+            let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
+            e.application_id = Some(app.id);
+            e.client_version = client_version.clone();
+            e.client_ip = client_ip.clone();
+            e.path = Some(user_name.to_string());
+            e.detail = Some(format!("public key: {detail}"));
+            e
+        };
+        let permit = self.admit(limit, &user, failure).await?;
+        let data = self
+            .start_session(NewSession {
+                user: &user,
+                app: &app,
+                mode: OpenMode::Immutable,
+                client_version,
+                client_ip,
+                impersonator_id: None,
+                external_user: None,
+                clear_keys: Vec::new(),
+                proof: Some("public key"),
+            })
+            .await?;
+        Ok((data, permit))
     }
 }

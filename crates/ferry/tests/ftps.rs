@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, allow_open_files, make_tree, rclone, run_ok, sha256_hex};
+use common::{Server, allow_open_files, audit_records, make_tree, rclone, run_ok, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
@@ -341,25 +341,13 @@ fn one_user_may_hold_only_so_many_connections() {
     assert!(out.contains("same as a wrong password True"), "{out}");
     assert!(out.contains("after a quit: signed in"), "{out}");
     let audit = s.audit();
-    let refused: Vec<_> = audit
-        .iter()
-        .filter(|r| {
-            r["operation"] == "SignInFailed"
-                && r["application_id"] == 3
-                && r["detail"]
-                    .as_str()
-                    .is_some_and(|d| d.starts_with("too many connections"))
-        })
-        .collect();
+    let refused = audit_records(&audit, "SignInFailed", 3, "too many connections");
     // One or more: a sign-in racing the first connection's close may be refused too.
     assert!(!refused.is_empty(), "{audit:?}");
     assert!(refused[0]["user_id"].is_number(), "{:?}", refused[0]);
-    let signins = audit
-        .iter()
-        .filter(|r| r["operation"] == "SignIn" && r["application_id"] == 3)
-        .count();
     assert_eq!(
-        signins, 3,
+        audit_records(&audit, "SignIn", 3, "").len(),
+        3,
         "only the admitted sign-ins are recorded as such"
     );
 }

@@ -436,6 +436,25 @@ pub fn sha256_hex(data: &[u8]) -> String {
     })
 }
 
+/// The audit records of `operation` for application `app` whose detail starts with
+/// `detail` (every detail when it is empty).
+pub fn audit_records<'a>(
+    audit: &'a [Value],
+    operation: &str,
+    app: i64,
+    detail: &str,
+) -> Vec<&'a Value> {
+    audit
+        .iter()
+        .filter(|r| {
+            r["operation"] == operation
+                && r["application_id"] == app
+                && (detail.is_empty()
+                    || r["detail"].as_str().is_some_and(|d| d.starts_with(detail)))
+        })
+        .collect()
+}
+
 /// Runs a peer program, asserting success; returns its standard output.
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = cmd

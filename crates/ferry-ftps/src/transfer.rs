@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use ferry_core::Error;
-use ferry_core::service::{TreeNode, UploadRequest};
+use ferry_core::service::{PendingAppend, TreeNode, Upload, UploadRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::data::DataError;
@@ -210,15 +210,28 @@ impl ControlSession {
             expected_sha256: None,
             external_user: None,
         };
-        let upload = if append {
-            service.begin_append(&ctx, req.clone()).await
+        // An append's checks come before 150; its copy of the stored bytes comes after 150
+        // and the data connection, so that a large file does not hold the reply past the
+        // client's patience (curl waits 60 seconds for a reply by default). Meanwhile the
+        // client's bytes wait in the data connection.
+        let start = if append {
+            service
+                .begin_append(&ctx, req.clone())
+                .await
+                .map(Start::Append)
         } else {
-            service.begin_upload(&ctx, req.clone()).await
+            service
+                .begin_upload(&ctx, req.clone())
+                .await
+                .map(Start::New)
         }
         .map_err(|e| Reply::from_error(&e))?;
-        if rest != 0 && upload.size() != rest {
+        if let Start::Append(pending) = &start
+            && rest != 0
+            && pending.base_size() != rest
+        {
             // Another upload made a new version since the check above.
-            return Err(resume_refused(upload.size()));
+            return Err(resume_refused(pending.base_size()));
         }
         self.send_mark(Reply::new(150, format!("Ready to receive {}", req.name)))
             .await?;
@@ -230,9 +243,19 @@ impl ControlSession {
                 return Err(reply);
             }
         };
+        let mut upload = match start {
+            Start::New(upload) => upload,
+            Start::Append(pending) => match pending.copy_stored().await {
+                Ok(upload) => upload,
+                Err(e) => {
+                    drop(data);
+                    service.audit_failed_upload(&ctx, &req, &e).await;
+                    return Err(Reply::from_error(&e));
+                }
+            },
+        };
         // TLS hands out the plaintext straight into the staged upload's block (no buffer
         // of our own, no copy), one record at a time; the upload hashes it there.
-        let mut upload = upload;
         let mut received = 0u64;
         let step = loop {
             match data.read(upload.room()).await {
@@ -288,6 +311,13 @@ impl ControlSession {
             }
         }
     }
+}
+
+/// How a `STOR` or `APPE` begins: a new version from nothing, or an append whose copy of the
+/// stored bytes is still to be made.
+enum Start {
+    New(Upload),
+    Append(PendingAppend),
 }
 
 fn aborted() -> Reply {

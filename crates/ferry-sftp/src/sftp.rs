@@ -497,7 +497,10 @@ impl russh_sftp::server::Handler for SftpHandler {
             // EXCLUDE an existing name is refused, so there is nothing to append to.
             let append = pflags.contains(OpenFlags::APPEND) && !pflags.contains(OpenFlags::EXCLUDE);
             let upload = if append {
-                self.service.begin_append(&ctx, req).await
+                match self.service.begin_append(&ctx, req).await {
+                    Ok(pending) => pending.copy_stored().await,
+                    Err(e) => Err(e),
+                }
             } else {
                 self.service.begin_upload(&ctx, req).await
             }

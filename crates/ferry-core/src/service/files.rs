@@ -8,11 +8,13 @@
 //! with its audit record. Nothing is visible before that commit, and a failed or abandoned
 //! upload leaves nothing behind.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 
 use super::{Service, SessionContext};
 use crate::clock::Timestamp;
-use crate::content::{ContentReader, StagedContent};
+use crate::content::{ContentReader, ContentStore, StagedContent};
 use crate::domain::{
     AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
 };
@@ -135,6 +137,53 @@ pub struct UploadMark {
     hasher: Sha256,
 }
 
+/// An append whose checks have passed, before the stored bytes are copied in
+/// ([`Service::begin_append`]).
+pub struct PendingAppend {
+    upload: Upload,
+    /// The live file appended to; none where no file has the name.
+    base: Option<File>,
+    content: Arc<dyn ContentStore>,
+}
+
+impl PendingAppend {
+    /// Where the client's bytes will start: the stored file's size (0 for a new file).
+    pub fn base_size(&self) -> u64 {
+        self.base.as_ref().map_or(0, |f| f.size.max(0) as u64)
+    }
+
+    /// Copies the stored bytes into the upload, which then takes the client's bytes.
+    pub async fn copy_stored(self) -> Result<Upload> {
+        let PendingAppend {
+            mut upload,
+            base,
+            content,
+        } = self;
+        let Some(file) = base else {
+            return Ok(upload);
+        };
+        let mut reader = content.open(&file.content_key, 0).await?;
+        loop {
+            let n = tokio::io::AsyncReadExt::read(&mut reader, upload.room())
+                .await
+                .map_err(|e| Error::Internal(format!("reading content to append to: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            upload.advance(n).await?;
+        }
+        if upload.size() != file.size.max(0) as u64 {
+            return Err(Error::Internal(format!(
+                "file {} has {} bytes of content, {} recorded",
+                file.id,
+                upload.size(),
+                file.size
+            )));
+        }
+        Ok(upload)
+    }
+}
+
 /// A download: the file, the range to send, and a reader positioned at its start.
 pub struct Download {
     /// The file (current version).
@@ -191,35 +240,26 @@ impl Service {
     /// (Create where no file has the name: then it is a plain upload). Appending to a version
     /// that another upload supersedes meanwhile still makes a version of its own; nothing is
     /// lost.
-    pub async fn begin_append(&self, ctx: &SessionContext, req: UploadRequest) -> Result<Upload> {
+    ///
+    /// The checks are made here; the copy, which takes as long as the file is large, is
+    /// [`PendingAppend::copy_stored`], so that a front end can answer its client first.
+    pub async fn begin_append(
+        &self,
+        ctx: &SessionContext,
+        req: UploadRequest,
+    ) -> Result<PendingAppend> {
         let req = UploadRequest {
             overwrite: true,
             expected_size: None,
             expected_sha256: None,
             ..req
         };
-        let (mut upload, existing) = self.start_upload(ctx, req).await?;
-        if let Some(file) = existing {
-            let mut reader = self.content.open(&file.content_key, 0).await?;
-            loop {
-                let n = tokio::io::AsyncReadExt::read(&mut reader, upload.room())
-                    .await
-                    .map_err(|e| Error::Internal(format!("reading content to append to: {e}")))?;
-                if n == 0 {
-                    break;
-                }
-                upload.advance(n).await?;
-            }
-            if upload.size() != file.size.max(0) as u64 {
-                return Err(Error::Internal(format!(
-                    "file {} has {} bytes of content, {} recorded",
-                    file.id,
-                    upload.size(),
-                    file.size
-                )));
-            }
-        }
-        Ok(upload)
+        let (upload, base) = self.start_upload(ctx, req).await?;
+        Ok(PendingAppend {
+            upload,
+            base,
+            content: Arc::clone(&self.content),
+        })
     }
 
     /// [`Service::begin_upload`], and the live file the upload will make a new version of.

@@ -33,7 +33,7 @@ use crate::store::MetadataStore;
 pub use admin::NewUserRequest;
 pub use audit_trail::{AuditVerification, BrokenLink};
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
-pub use files::{Download, FileView, MAX_PAGE, Upload, UploadMark, UploadRequest};
+pub use files::{Download, FileView, MAX_PAGE, PendingAppend, Upload, UploadMark, UploadRequest};
 pub use folders::FolderView;
 pub use lockout::LockoutPolicy;
 pub use permissions::GrantRequest;

@@ -1,46 +1,55 @@
-//! How many connections one user may hold at once on a file protocol (SFTP, FTPS): a count
-//! per user on this node, taken when a sign-in succeeds and given back when the connection
-//! ends (the permit is dropped).
+//! Counted limits on this node: how many of something one key may hold at once (connections
+//! per user or per address, FTPS passive ports per user, SFTP handles per user), each place
+//! taken as a [`Permit`] and given back when the permit is dropped. A [`ConnectionGate`] puts
+//! the per-address limit and the node-wide one in front of every listener, so that silent
+//! connections from one address (slowloris) cannot take the descriptors every protocol needs.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::domain::UserId;
 
-/// The counts, shared by every connection of one protocol on this node.
+/// At most `max` places per key.
 #[derive(Debug)]
-pub struct UserConnectionLimit {
+pub struct Limit<K: Hash + Eq> {
     max: usize,
-    counts: Mutex<HashMap<UserId, usize>>,
+    counts: Mutex<HashMap<K, usize>>,
 }
 
-/// One connection's place in its user's count; dropping it gives the place back.
+/// One place in a [`Limit`]; dropping it gives the place back.
 #[derive(Debug)]
-pub struct ConnectionPermit {
-    limit: Arc<UserConnectionLimit>,
-    user: UserId,
+pub struct Permit<K: Hash + Eq> {
+    limit: Arc<Limit<K>>,
+    key: K,
 }
 
-impl UserConnectionLimit {
-    /// At most `max` connections per user (at least one).
-    pub fn new(max: usize) -> Arc<UserConnectionLimit> {
-        Arc::new(UserConnectionLimit {
+/// Signed-in connections per user on a file protocol (SFTP, FTPS).
+pub type UserConnectionLimit = Limit<UserId>;
+/// One connection's place in its user's count.
+pub type ConnectionPermit = Permit<UserId>;
+
+impl<K: Hash + Eq + Clone> Limit<K> {
+    /// At most `max` places per key (at least one).
+    pub fn new(max: usize) -> Arc<Limit<K>> {
+        Arc::new(Limit {
             max: max.max(1),
             counts: Mutex::new(HashMap::new()),
         })
     }
 
-    /// A place for one more connection of `user`, if the user has one left.
-    pub fn admit(self: &Arc<Self>, user: UserId) -> Option<ConnectionPermit> {
-        let mut counts = self.counts.lock().expect("connection counts lock");
-        let n = counts.entry(user).or_insert(0);
+    /// A place for one more of `key`, if it has one left.
+    pub fn admit(self: &Arc<Self>, key: K) -> Option<Permit<K>> {
+        let mut counts = self.counts.lock().expect("limit counts lock");
+        let n = counts.entry(key.clone()).or_insert(0);
         if *n >= self.max {
             return None;
         }
         *n += 1;
-        Some(ConnectionPermit {
+        Some(Permit {
             limit: Arc::clone(self),
-            user,
+            key,
         })
     }
 
@@ -48,17 +57,87 @@ impl UserConnectionLimit {
     pub fn max(&self) -> usize {
         self.max
     }
+
+    /// Places taken by `key` now.
+    pub fn held(&self, key: &K) -> usize {
+        let counts = self.counts.lock().expect("limit counts lock");
+        counts.get(key).copied().unwrap_or(0)
+    }
 }
 
-impl Drop for ConnectionPermit {
+impl<K: Hash + Eq> Drop for Permit<K> {
     fn drop(&mut self) {
-        let mut counts = self.limit.counts.lock().expect("connection counts lock");
-        if let Some(n) = counts.get_mut(&self.user) {
+        let mut counts = self.limit.counts.lock().expect("limit counts lock");
+        if let Some(n) = counts.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                counts.remove(&self.user);
+                counts.remove(&self.key);
             }
         }
+    }
+}
+
+/// Why a connection was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateRefusal {
+    /// Its address holds every connection it may.
+    Address,
+    /// The node holds every connection it may (the descriptor budget).
+    Node,
+}
+
+/// Connections held on this node by every protocol together.
+pub type NodeLimit = Limit<()>;
+
+/// A listener's connection limits: its own per address, and the node-wide one it shares with
+/// every other listener, set below the open-file limit so that listeners, the database and
+/// content files always find a descriptor.
+#[derive(Debug)]
+pub struct ConnectionGate {
+    per_address: Arc<Limit<IpAddr>>,
+    node: Arc<NodeLimit>,
+}
+
+/// An admitted connection's places; dropping it gives them back.
+#[derive(Debug)]
+pub struct GatePermit {
+    _address: Option<Permit<IpAddr>>,
+    _node: Permit<()>,
+}
+
+impl ConnectionGate {
+    /// A gate for at most `per_address` connections from one address, within `node`.
+    pub fn new(per_address: usize, node: &Arc<NodeLimit>) -> Arc<ConnectionGate> {
+        Arc::new(ConnectionGate {
+            per_address: Limit::new(per_address),
+            node: Arc::clone(node),
+        })
+    }
+
+    /// Admits a connection from `ip`; `exempt` skips the per-address limit (a trusted proxy,
+    /// whose connections carry many clients).
+    pub fn admit(&self, ip: IpAddr, exempt: bool) -> Result<GatePermit, GateRefusal> {
+        let ip = ip.to_canonical();
+        let address = if exempt {
+            None
+        } else {
+            Some(self.per_address.admit(ip).ok_or(GateRefusal::Address)?)
+        };
+        let node = self.node.admit(()).ok_or(GateRefusal::Node)?;
+        Ok(GatePermit {
+            _address: address,
+            _node: node,
+        })
+    }
+
+    /// Connections held now, node-wide.
+    pub fn open_connections(&self) -> usize {
+        self.node.held(&())
+    }
+
+    /// The node-wide limit.
+    pub fn node_limit(&self) -> usize {
+        self.node.max()
     }
 }
 
@@ -67,7 +146,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn permits_are_counted_per_user_and_given_back() {
+    fn permits_are_counted_per_key_and_given_back() {
         let limit = UserConnectionLimit::new(2);
         let a1 = limit.admit(1).unwrap();
         let _a2 = limit.admit(1).unwrap();
@@ -75,5 +154,24 @@ mod tests {
         let _b = limit.admit(2).unwrap();
         drop(a1);
         assert!(limit.admit(1).is_some());
+    }
+
+    #[test]
+    fn the_gate_limits_each_address_and_the_node() {
+        let node = NodeLimit::new(3);
+        let gate = ConnectionGate::new(2, &node);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let p1 = gate.admit(a, false).unwrap();
+        let _p2 = gate.admit(mapped, false).unwrap();
+        assert_eq!(gate.admit(a, false).unwrap_err(), GateRefusal::Address);
+        let _p3 = gate.admit(b, false).unwrap();
+        assert_eq!(gate.admit(b, false).unwrap_err(), GateRefusal::Node);
+        assert_eq!(gate.admit(a, true).unwrap_err(), GateRefusal::Node);
+        drop(p1);
+        let proxied = gate.admit(a, true);
+        assert!(proxied.is_ok(), "a proxy skips the address limit");
+        assert_eq!(gate.open_connections(), 3);
     }
 }

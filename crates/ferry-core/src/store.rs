@@ -90,6 +90,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn applications(&self) -> StoreResult<Vec<Application>>;
     /// Lock-out state for a key.
     async fn lockout(&self, key: &str) -> StoreResult<Option<LockoutState>>;
+    /// Whether `user` signed in successfully from `ip` since `since`.
+    async fn signed_in_from(&self, user: UserId, ip: &str, since: Timestamp) -> StoreResult<bool>;
 
     /// The session with this ID, live or not (the Service judges expiry), with its user, in one
     /// round trip: this is the check every session-bearing call makes.
@@ -113,6 +115,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<(Folder, Permissions)>>;
     /// Every grant on a folder.
     async fn grants(&self, folder: FolderId) -> StoreResult<Vec<Grant>>;
+    /// Every grant to a group, on live folders, by folder.
+    async fn group_grants(&self, group: GroupId) -> StoreResult<Vec<Grant>>;
     /// A folder's metadata items other than `Description`, by name.
     async fn folder_metadata(&self, folder: FolderId) -> StoreResult<Vec<(String, String)>>;
     /// The group with this ID.
@@ -197,6 +201,24 @@ pub trait StoreTx: Send {
     async fn put_lockout(&mut self, key: &str, state: &LockoutState) -> StoreResult<()>;
     /// Forgets the failures of a key.
     async fn clear_lockout(&mut self, key: &str) -> StoreResult<()>;
+    /// Forgets the failures of `key` and of every key starting with `prefix`; how many.
+    async fn clear_lockouts(&mut self, key: &str, prefix: &str) -> StoreResult<u64>;
+    /// Removes lock-out rows whose last failure is before `before` and whose lock-out (if
+    /// any) has ended by `now`; how many.
+    async fn delete_stale_lockouts(
+        &mut self,
+        before: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
+    /// Records that `user` signed in successfully from `ip` at `at`.
+    async fn record_signin_address(
+        &mut self,
+        user: UserId,
+        ip: &str,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Forgets sign-in addresses not used since `before`; how many.
+    async fn delete_old_signin_addresses(&mut self, before: Timestamp) -> StoreResult<u64>;
     /// Records a single-use token's digest as spent until `expires_at`, first forgetting
     /// digests that expired by `now`; false if it was already spent.
     async fn spend_token(

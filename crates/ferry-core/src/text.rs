@@ -28,9 +28,15 @@ pub const MAX_ITEM_NAME_BYTES: usize = 255;
 /// Longest group name, in characters.
 pub const MAX_GROUP_NAME: usize = 128;
 
+/// Whether `c` reorders the text around it (bidirectional embeddings, overrides and isolates):
+/// `invoice\u{202E}fdp.exe` shows as `invoiceexe.pdf`. Refused in every name and text field.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A folder or file name (DESIGN.md §5, invariant 4): not empty, at most 255 bytes, no `/`,
-/// `\`, NUL or control characters, not `.` or `..`, no leading or trailing spaces, no trailing
-/// dot. Returns the name in Unicode NFC, and the key that decides whether two names in one
+/// `\`, NUL, control characters or bidirectional controls, not `.` or `..`, no leading or
+/// trailing spaces, no trailing dot. Returns the name in Unicode NFC, and the key that decides whether two names in one
 /// folder collide (NFC, lowercased), so `é` precomposed and decomposed are the same name.
 pub fn item_name(param: &str, value: &str) -> Result<(String, String)> {
     use unicode_normalization::UnicodeNormalization;
@@ -47,6 +53,9 @@ pub fn item_name(param: &str, value: &str) -> Result<(String, String)> {
         .any(|c| c.is_control() || c == '/' || c == '\\')
     {
         return refuse("contains / or \\ or control characters");
+    }
+    if name.chars().any(is_bidi_control) {
+        return refuse("contains bidirectional control characters (they disguise names)");
     }
     if name == "." || name == ".." {
         return refuse("may not be . or ..");
@@ -71,7 +80,7 @@ pub fn plain(param: &str, value: &str, max_chars: usize) -> Result<()> {
             "{param} is longer than {max_chars} characters"
         )));
     }
-    if value.chars().any(char::is_control) {
+    if value.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         return Err(Error::invalid(format!(
             "{param} contains control characters"
         )));
@@ -157,6 +166,16 @@ mod tests {
         assert!(plain("p", "a\u{1b}[31m", 10).is_err());
         assert!(presented_password("p", "pw\0").is_err());
         assert!(user_name("p", "bob\0").is_err());
+    }
+
+    #[test]
+    fn bidirectional_controls_are_refused_in_names_and_text() {
+        assert!(item_name("name", "invoice\u{202E}fdp.exe").is_err());
+        assert!(item_name("name", "a\u{2066}b").is_err());
+        assert!(plain("p", "Ann\u{202D}", 10).is_err());
+        // Right-to-left scripts themselves, and joiners inside emoji, are names like any.
+        assert!(item_name("name", "דוח שנתי.pdf").is_ok());
+        assert!(item_name("name", "family\u{1F468}\u{200D}\u{1F469}.jpg").is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
-use ferry_core::domain::{SessionId, application};
+use ferry_core::domain::{SessionId, UserId, application};
 use ferry_core::service::{OpenMode, OpenRequest};
 use ferry_core::{Caller, Error, Service};
 
@@ -16,6 +16,8 @@ use ferry_core::{Caller, Error, Service};
 pub struct SignedIn {
     /// The immutable FTPS session the connection acts in.
     pub session: SessionId,
+    /// The session's user.
+    pub user: UserId,
     /// The login name, for the logs.
     pub name: String,
     /// The connection's place in its user's count, given back when the connection ends.
@@ -55,6 +57,7 @@ pub async fn sign_in(
     match service.open_counted(req, &caller, limit).await {
         Ok((data, permit)) => Ok(SignedIn {
             session: data.session_id,
+            user: data.user_id,
             name: name.to_string(),
             _permit: permit,
         }),

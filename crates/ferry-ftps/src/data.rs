@@ -17,6 +17,8 @@ use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ferry_core::connection_limit::Permit;
+use ferry_core::domain::UserId;
 use rustls::HandshakeKind;
 use rustls::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,8 +32,9 @@ pub const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How the next transfer's data connection is made.
 #[derive(Debug)]
 pub enum DataPlan {
-    /// The client connects to this listener (`PASV`, `EPSV`).
-    Passive(TcpListener),
+    /// The client connects to this listener (`PASV`, `EPSV`), which holds a place in its
+    /// user's count of passive ports until it is closed.
+    Passive(TcpListener, Permit<UserId>),
     /// Ferry connects to the client (`PORT`, `EPRT`), at the client's own address.
     Active(SocketAddr),
 }
@@ -75,7 +78,7 @@ impl DataPlan {
     pub async fn connect(self, peer: IpAddr) -> Result<TcpStream, DataError> {
         let fut = async {
             match self {
-                DataPlan::Passive(listener) => loop {
+                DataPlan::Passive(listener, _place) => loop {
                     let (stream, from) = listener.accept().await?;
                     if from.ip().to_canonical() == peer {
                         return Ok(stream);

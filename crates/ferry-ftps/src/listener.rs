@@ -1,15 +1,14 @@
-//! Accepting FTPS control connections: a client address that holds too many connections is
-//! refused before any work is done for it; every other connection gets a task of its own
-//! (`session.rs`).
+//! Accepting FTPS control connections: a client address that holds too many connections (or
+//! a node at its connection limit) is refused before any work is done for it; every other
+//! connection gets a task of its own (`session.rs`).
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_core::Service;
-use ferry_core::connection_limit::UserConnectionLimit;
+use ferry_core::connection_limit::{ConnectionGate, GateRefusal, Limit, UserConnectionLimit};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -24,10 +23,15 @@ pub struct FtpsSettings {
     pub passive_host: Option<Ipv4Addr>,
     /// Idle control connections are closed after this.
     pub idle_timeout: Duration,
-    /// Most simultaneous control connections from one client address.
-    pub max_connections_per_ip: usize,
+    /// A control connection must have signed in this long after it opened, or it is closed.
+    pub sign_in_timeout: Duration,
+    /// Control connections per client address, within the node-wide limit every listener
+    /// shares.
+    pub gate: Arc<ConnectionGate>,
     /// Most simultaneous signed-in control connections of one user.
     pub max_connections_per_user: usize,
+    /// Most passive ports one user may hold open at once (across their connections).
+    pub max_passive_ports_per_user: usize,
     /// Allow data connections without TLS (logins always need TLS).
     pub allow_plain_data: bool,
     /// Refuse a protected data connection whose TLS handshake does not resume the control
@@ -51,12 +55,14 @@ impl FtpsServer {
         settings: FtpsSettings,
     ) -> std::io::Result<FtpsServer> {
         let per_user = UserConnectionLimit::new(settings.max_connections_per_user);
+        let passive_per_user = Limit::new(settings.max_passive_ports_per_user);
         Ok(FtpsServer {
             listener: TcpListener::bind(addr).await?,
             shared: Arc::new(Shared {
                 service,
                 settings,
                 per_user,
+                passive_per_user,
             }),
         })
     }
@@ -68,7 +74,6 @@ impl FtpsServer {
 
     /// Serves until the task is dropped.
     pub async fn run(self) {
-        let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
         loop {
             let (stream, peer) = match self.listener.accept().await {
                 Ok(c) => c,
@@ -80,32 +85,23 @@ impl FtpsServer {
                 }
             };
             let ip = peer.ip().to_canonical();
-            let admitted = {
-                let mut counts = per_ip.lock().expect("connection counts lock");
-                let n = counts.entry(ip).or_insert(0);
-                if *n >= self.shared.settings.max_connections_per_ip {
-                    false
-                } else {
-                    *n += 1;
-                    true
+            let permit = match self.shared.settings.gate.admit(ip, false) {
+                Ok(p) => p,
+                Err(why) => {
+                    tracing::warn!(%ip, limit = ?why, "FTPS connection refused: connection limit");
+                    metrics::counter!("ferry_connections_refused_total", "protocol" => "ftps", "limit" => format!("{why:?}").to_lowercase()).increment(1);
+                    if why == GateRefusal::Address {
+                        // Said in a line, with a bound on how long the saying may take; a
+                        // node at its limit just closes (no descriptor to spare).
+                        tokio::spawn(refuse(stream));
+                    }
+                    continue;
                 }
             };
-            if !admitted {
-                tracing::warn!(%ip, "FTPS connection refused: too many from this address");
-                tokio::spawn(refuse(stream));
-                continue;
-            }
             let shared = Arc::clone(&self.shared);
-            let per_ip = Arc::clone(&per_ip);
             tokio::spawn(async move {
+                let _permit = permit;
                 ControlSession::run(shared, stream, peer).await;
-                let mut counts = per_ip.lock().expect("connection counts lock");
-                if let Some(n) = counts.get_mut(&ip) {
-                    *n -= 1;
-                    if *n == 0 {
-                        counts.remove(&ip);
-                    }
-                }
             });
         }
     }
@@ -113,8 +109,11 @@ impl FtpsServer {
 
 /// Tells a refused client why, then closes.
 async fn refuse(mut stream: TcpStream) {
-    let _ = stream
-        .write_all(b"421 Too many connections from your address; try again later.\r\n")
-        .await;
-    let _ = stream.shutdown().await;
+    let say = async {
+        let _ = stream
+            .write_all(b"421 Too many connections from your address; try again later.\r\n")
+            .await;
+        let _ = stream.shutdown().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), say).await;
 }

@@ -8,10 +8,11 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_core::Service;
-use ferry_core::connection_limit::UserConnectionLimit;
+use ferry_core::connection_limit::{Limit, Permit, UserConnectionLimit};
+use ferry_core::domain::UserId;
 use ferry_core::service::{SessionContext, path_names};
 use rustls::ServerConfig;
 use rustls::server::ServerSessionMemoryCache;
@@ -20,7 +21,9 @@ use tokio::net::TcpStream;
 
 use crate::auth::{SignInRefused, SignedIn, sign_in};
 use crate::command::{BadLine, Command, MAX_LINE, parse, strip_terminator};
-use crate::data::{DataPlan, active_target_allowed, bind_passive, parse_eprt, parse_port};
+use crate::data::{
+    DataPlan, OPEN_TIMEOUT, active_target_allowed, bind_passive, parse_eprt, parse_port,
+};
 use crate::listener::FtpsSettings;
 use crate::reply::Reply;
 use crate::stream::Stream;
@@ -37,6 +40,8 @@ pub struct Shared {
     pub settings: FtpsSettings,
     /// Connections per user.
     pub per_user: Arc<UserConnectionLimit>,
+    /// Passive ports held per user.
+    pub passive_per_user: Arc<Limit<UserId>>,
 }
 
 /// A control connection's state.
@@ -56,12 +61,36 @@ pub struct ControlSession {
     pub(crate) cwd: String,
     /// `PROT P` given.
     pub(crate) protect_data: bool,
-    /// The next transfer's data connection.
+    /// The next transfer's data connection, and since when it waits (an unused passive port
+    /// is given back after [`OPEN_TIMEOUT`]).
     pub(crate) plan: Option<DataPlan>,
+    plan_since: Option<Instant>,
     epsv_all: bool,
     rest: u64,
     rename_from: Option<String>,
+    /// The command line read so far (kept across reads, so that waking up to check the session
+    /// never loses half a line).
+    partial: Vec<u8>,
 }
+
+/// Why the wait for the next command line ended without one.
+enum Waited {
+    /// A line (`None` when it is longer than [`MAX_LINE`]).
+    Line(Option<Vec<u8>>),
+    /// The client closed the connection, or it failed.
+    Closed,
+    /// Nothing for the idle timeout.
+    Idle,
+    /// Not signed in in time.
+    SignInTimeout,
+    /// The session was ended elsewhere (password changed, user disabled, …).
+    SessionEnded,
+}
+
+/// How often a connection wakes while waiting for a command: to check that its session is
+/// still alive (a revoked session ends its connections within this time) and to give back a
+/// passive port nobody connected to.
+const WATCH_EVERY: Duration = Duration::from_secs(5);
 
 /// What a handler answers: the final reply either way; `Err` only reads better with `?`.
 pub(crate) type Outcome = Result<Reply, Reply>;
@@ -85,9 +114,11 @@ impl ControlSession {
             cwd: "/".into(),
             protect_data: false,
             plan: None,
+            plan_since: None,
             epsv_all: false,
             rest: 0,
             rename_from: None,
+            partial: Vec::new(),
         };
         if s.send(&Reply::new(220, "Ferry FTPS ready; AUTH TLS first"))
             .await
@@ -100,10 +131,12 @@ impl ControlSession {
     }
 
     async fn serve(&mut self) {
-        let idle = self.shared.settings.idle_timeout;
+        let sign_in_by = Instant::now() + self.shared.settings.sign_in_timeout;
         loop {
-            let line = match tokio::time::timeout(idle, self.read_line()).await {
-                Err(_) => {
+            let line = match self.next_line(sign_in_by).await {
+                Waited::Line(line) => line,
+                Waited::Closed => return,
+                Waited::Idle => {
                     let _ = self
                         .send(&Reply::new(
                             421,
@@ -112,8 +145,21 @@ impl ControlSession {
                         .await;
                     return;
                 }
-                Ok(Ok(Some(line))) => line,
-                Ok(Ok(None)) | Ok(Err(_)) => return,
+                Waited::SignInTimeout => {
+                    let _ = self
+                        .send(&Reply::new(
+                            421,
+                            "Not signed in in time; closing the connection",
+                        ))
+                        .await;
+                    return;
+                }
+                Waited::SessionEnded => {
+                    let _ = self
+                        .send(&Reply::new(421, "Your session has ended; sign in again"))
+                        .await;
+                    return;
+                }
             };
             let Some(line) = line else {
                 let _ = self
@@ -134,14 +180,61 @@ impl ControlSession {
         }
     }
 
+    /// Waits for the next command line: at most the idle timeout, and before sign-in no later
+    /// than `sign_in_by` (a connection that never signs in is not held for the idle timeout).
+    /// Meanwhile, every [`WATCH_EVERY`], checks the session and gives back a stale passive port.
+    async fn next_line(&mut self, sign_in_by: Instant) -> Waited {
+        let idle_until = Instant::now() + self.shared.settings.idle_timeout;
+        loop {
+            let deadline = if self.signed_in.is_some() {
+                idle_until
+            } else {
+                idle_until.min(sign_in_by)
+            };
+            let wake = deadline.min(Instant::now() + WATCH_EVERY);
+            tokio::select! {
+                read = self.read_line() => return match read {
+                    Ok(Some(line)) => Waited::Line(line),
+                    Ok(None) | Err(_) => Waited::Closed,
+                },
+                _ = tokio::time::sleep_until(wake.into()) => {}
+            }
+            if Instant::now() >= deadline {
+                return if self.signed_in.is_some() || deadline == idle_until {
+                    Waited::Idle
+                } else {
+                    Waited::SignInTimeout
+                };
+            }
+            if self.plan_since.is_some_and(|t| t.elapsed() >= OPEN_TIMEOUT) {
+                self.set_plan(None);
+            }
+            if let Some(signed_in) = &self.signed_in {
+                match self.shared.service.session_alive(&signed_in.session).await {
+                    Ok(true) => {}
+                    Ok(false) => return Waited::SessionEnded,
+                    Err(e) => tracing::debug!(error = %e, "FTPS session watch could not check"),
+                }
+            }
+        }
+    }
+
+    /// Sets (or clears) the next transfer's data connection.
+    pub(crate) fn set_plan(&mut self, plan: Option<DataPlan>) {
+        self.plan_since = plan.as_ref().map(|_| Instant::now());
+        self.plan = plan;
+    }
+
     /// The next line; `Some(None)` when it is longer than [`MAX_LINE`], `None` at the end.
+    /// Cancel-safe: what was read of a line stays in `partial`.
     async fn read_line(&mut self) -> io::Result<Option<Option<Vec<u8>>>> {
-        let mut line = Vec::new();
-        let n = (&mut self.io)
-            .take(MAX_LINE as u64 + 2)
-            .read_until(b'\n', &mut line)
+        let room = (MAX_LINE as u64 + 2).saturating_sub(self.partial.len() as u64);
+        (&mut self.io)
+            .take(room)
+            .read_until(b'\n', &mut self.partial)
             .await?;
-        if n == 0 {
+        let line = std::mem::take(&mut self.partial);
+        if line.is_empty() {
             return Ok(None);
         }
         if !line.ends_with(b"\n") {
@@ -204,7 +297,7 @@ impl ControlSession {
             "STRU" => Ok(one_of(arg, "F", "Structure F (file) only")),
             "ALLO" => Ok(Reply::new(202, "No storage allocation necessary")),
             "ABOR" => {
-                self.plan = None;
+                self.set_plan(None);
                 Ok(Reply::new(225, "No transfer in progress"))
             }
             "STAT" if arg.is_empty() => Ok(self.status()),
@@ -396,10 +489,10 @@ impl ControlSession {
         let IpAddr::V4(local) = self.local.ip().to_canonical() else {
             return Err(Reply::new(522, "PASV works over IPv4 only; use EPSV (2)"));
         };
-        let listener = self.bind_passive().await?;
+        let (listener, place) = self.bind_passive().await?;
         let port = listener.local_addr().map_err(|_| no_port())?.port();
         let host = self.shared.settings.passive_host.unwrap_or(local).octets();
-        self.plan = Some(DataPlan::Passive(listener));
+        self.set_plan(Some(DataPlan::Passive(listener, place)));
         Ok(Reply::new(
             227,
             format!(
@@ -434,24 +527,40 @@ impl ControlSession {
                 ));
             }
         }
-        let listener = self.bind_passive().await?;
+        let (listener, place) = self.bind_passive().await?;
         let port = listener.local_addr().map_err(|_| no_port())?.port();
-        self.plan = Some(DataPlan::Passive(listener));
+        self.set_plan(Some(DataPlan::Passive(listener, place)));
         Ok(Reply::new(
             229,
             format!("Entering Extended Passive Mode (|||{port}|)"),
         ))
     }
 
-    async fn bind_passive(&mut self) -> Result<tokio::net::TcpListener, Reply> {
-        // The previous listener, if any, is closed first so that it does not hold its port.
-        self.plan = None;
-        bind_passive(self.local.ip(), &self.shared.settings.passive_ports)
+    /// A passive listener and its place in the user's count of passive ports: one per
+    /// control connection (the previous one is closed first), and at most
+    /// `max_passive_ports_per_user` across the user's connections, so that one user cannot
+    /// hold every port of the range.
+    async fn bind_passive(&mut self) -> Result<(tokio::net::TcpListener, Permit<UserId>), Reply> {
+        self.set_plan(None);
+        let user = self
+            .signed_in
+            .as_ref()
+            .map(|s| s.user)
+            .ok_or_else(no_port)?;
+        let place = self.shared.passive_per_user.admit(user).ok_or_else(|| {
+            tracing::warn!(user, "FTPS: the user holds every passive port allowed");
+            Reply::new(
+                425,
+                "You hold too many passive ports; finish a transfer first",
+            )
+        })?;
+        let listener = bind_passive(self.local.ip(), &self.shared.settings.passive_ports)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "FTPS: no passive port free");
                 no_port()
-            })
+            })?;
+        Ok((listener, place))
     }
 
     fn port(&mut self, target: Option<SocketAddr>) -> Outcome {
@@ -466,7 +575,7 @@ impl ControlSession {
                 "Active mode connects only to your own address, at a port above 1023",
             ));
         }
-        self.plan = Some(DataPlan::Active(target));
+        self.set_plan(Some(DataPlan::Active(target)));
         Ok(Reply::new(200, "Active mode: Ferry will connect to you"))
     }
 
@@ -480,9 +589,13 @@ impl ControlSession {
         let Some(signed_in) = &self.signed_in else {
             return Err(Reply::new(530, "Sign in first"));
         };
+        let caller = ferry_core::Caller {
+            ip: Some(self.peer),
+            client_version: None,
+        };
         self.shared
             .service
-            .authenticate(&signed_in.session)
+            .authenticate(&signed_in.session, &caller)
             .await
             .map_err(|e| Reply::from_error(&e))
     }

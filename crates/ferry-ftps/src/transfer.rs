@@ -28,15 +28,15 @@ impl ControlSession {
     /// Takes the prepared data connection plan, if the protection rules allow a transfer.
     fn take_plan(&mut self) -> Result<crate::data::DataPlan, Reply> {
         if !self.protect_data && !self.shared.settings.allow_plain_data {
-            self.plan = None;
+            self.set_plan(None);
             return Err(Reply::new(
                 521,
                 "Data connections must be protected: send PBSZ 0 and PROT P first",
             ));
         }
-        self.plan
-            .take()
-            .ok_or_else(|| Reply::new(425, "Use PASV, EPSV, PORT or EPRT first"))
+        let plan = self.plan.take();
+        self.set_plan(None);
+        plan.ok_or_else(|| Reply::new(425, "Use PASV, EPSV, PORT or EPRT first"))
     }
 
     /// Opens the data connection of a transfer whose `150` was sent.

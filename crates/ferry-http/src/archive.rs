@@ -17,7 +17,9 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use crate::error::ApiError;
 use crate::router::AppState;
+use crate::server::ClientAddr;
 use crate::transfer::{SESSION_HEADER, content_disposition, session_from};
+use crate::zip_names::EntryNames;
 
 /// The pipe between the archive writer and the response body.
 const PIPE: usize = 256 * 1024;
@@ -25,19 +27,25 @@ const PIPE: usize = 256 * 1024;
 /// The route handler.
 pub async fn folder_zip(
     State(state): State<AppState>,
+    client: ClientAddr,
     Path(folder): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    match start(state, &folder, &headers).await {
+    match start(state, client, &folder, &headers).await {
         Ok(response) => response,
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
-async fn start(state: AppState, folder: &str, headers: &HeaderMap) -> Result<Response> {
+async fn start(
+    state: AppState,
+    client: ClientAddr,
+    folder: &str,
+    headers: &HeaderMap,
+) -> Result<Response> {
     let svc = state.service;
     let session = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok());
-    let ctx = session_from(&svc, session).await?;
+    let ctx = session_from(&svc, session, client).await?;
     let folder: i64 = folder
         .parse()
         .map_err(|_| Error::invalid("folderID must be an integer"))?;
@@ -45,6 +53,7 @@ async fn start(state: AppState, folder: &str, headers: &HeaderMap) -> Result<Res
     let (writer, reader) = tokio::io::duplex(PIPE);
     tokio::spawn(async move {
         let mut zip = ZipFileWriter::with_tokio(writer);
+        let mut names = EntryNames::default();
         for (path, file) in entries {
             // A file deleted or made unreadable since the listing is left out.
             let dl = match svc.download(&ctx, file.id, None).await {
@@ -54,7 +63,7 @@ async fn start(state: AppState, folder: &str, headers: &HeaderMap) -> Result<Res
                     continue;
                 }
             };
-            let entry = ZipEntryBuilder::new(path.into(), Compression::Stored);
+            let entry = ZipEntryBuilder::new(names.entry(&path).into(), Compression::Stored);
             let written = async {
                 let mut sink = zip.write_entry_stream(entry).await?;
                 let mut source = dl.reader.take(dl.length).compat();

@@ -24,7 +24,7 @@ impl Args {
         let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Default::default())
         } else {
-            serde_json::from_slice(body)
+            crate::strict_json::parse(body)
                 .map_err(|e| Error::invalid(format!("the body is not valid JSON ({e})")))?
         };
         let Value::Object(object) = value else {
@@ -199,6 +199,10 @@ mod tests {
             ),
             (
                 r#"{"userName": "b", "username": "c", "applicationID": 1}"#,
+                "more than once",
+            ),
+            (
+                r#"{"userName": "b", "userName": "c", "applicationID": 1}"#,
                 "more than once",
             ),
             (

@@ -7,15 +7,19 @@
 
 mod archive;
 mod args;
+pub mod client_addr;
 mod drain;
 mod error;
 pub mod methods;
 pub mod openapi;
 mod ops;
 mod router;
+pub mod server;
+mod strict_json;
 pub mod tools;
 mod transfer;
 pub mod wire;
+mod zip_names;
 
 pub use error::ApiError;
 pub use router::{AppState, router};

@@ -255,6 +255,7 @@ pub fn document() -> Value {
                 "folder_id": {"type": ["integer", "null"]}, "file_id": {"type": ["integer", "null"]},
                 "path": {"type": ["string", "null"]}, "size": {"type": ["integer", "null"]},
                 "digest": {"type": ["string", "null"]}, "detail": {"type": ["string", "null"]},
+                "declared_ip": {"type": ["string", "null"], "description": "In an impersonated session, the workstation address the service declared; client_ip is where the request came from."},
                 "prev_hash": {"type": "string"}, "hash": {"type": "string"},
             }},
             "MetadataItem": {"type": "object", "properties": {

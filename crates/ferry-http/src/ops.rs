@@ -1,8 +1,9 @@
 //! Operational endpoints: liveness, readiness (the metadata store answers) and Prometheus
-//! metrics. None of them needs a session, and none of them reveals anything but counts.
+//! metrics. None of them needs a session, and none of them reveals anything but counts;
+//! metrics can be kept to a scraper holding a bearer token (`[metrics] bearer_token`).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::router::AppState;
@@ -29,7 +30,25 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: Prometheus text format. The live-session gauge is read from the store at
 /// scrape time, so it is the cluster's count, not this node's.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Digests of equal length, so that the comparison's time says nothing of the token.
+        let presented = ferry_crypto::sha256_hex(presented.trim().as_bytes());
+        let expected = ferry_crypto::sha256_hex(token.as_bytes());
+        if !ferry_crypto::constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "a bearer token is required\n",
+            )
+                .into_response();
+        }
+    }
     match state.service.live_session_count().await {
         Ok(n) => metrics::gauge!("ferry_sessions_active").set(n as f64),
         Err(e) => tracing::warn!(error = %e, "could not count sessions for metrics"),

@@ -1,22 +1,22 @@
 //! The HTTP router: the API endpoint dispatching through the method table, the documents, the
 //! operational endpoints, and the layers around them (request metrics, panic catching).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use ferry_core::{Caller, Service};
+use ferry_core::Service;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::args::Args;
 use crate::error::ApiError;
+use crate::server::ClientAddr;
 use crate::{archive, methods, openapi, ops, transfer};
 
 /// Largest JSON request body accepted.
@@ -31,6 +31,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The browser tools' own state.
     pub tools: crate::tools::SharedTools,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 /// The whole HTTP application.
@@ -51,7 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .merge(crate::tools::routes())
         .with_state(state)
-        .merge(Router::from(swagger))
+        .merge(Router::from(swagger).layer(middleware::map_response(harden_docs)))
         .layer(middleware::from_fn(count_requests))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
@@ -62,11 +64,33 @@ pub fn router(state: AppState) -> Router {
         ))
 }
 
+/// The Swagger UI's pages get the headers of every page Ferry serves: nothing but its own
+/// script, style and images, no framing, no referrer. (Swagger UI's bundle sets styles through
+/// the DOM and draws some images from `data:` URLs; its "Try it out" calls this same origin.)
+async fn harden_docs(mut response: Response) -> Response {
+    use axum::http::{HeaderValue, header};
+    let h = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
 /// `POST /api/v1/{Method}`.
 async fn call_method(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     request: Request,
 ) -> Response {
     // The body is read (or drained) before any answer, even a refusal: a connection closed
@@ -83,10 +107,7 @@ async fn call_method(
     let Some(body) = body else {
         return ApiError::BodyTooLarge(MAX_BODY_BYTES).into_response();
     };
-    let caller = Caller {
-        ip: Some(peer.ip().to_canonical()),
-        client_version: None,
-    };
+    let caller = client.caller();
     let result = match Args::parse(&body, method.params) {
         Ok(args) => (method.handler)(Arc::clone(&state.service), args, caller).await,
         Err(e) => Err(e),

@@ -21,6 +21,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::error::ApiError;
 use crate::router::AppState;
+use crate::server::ClientAddr;
 use crate::wire::FthFileData;
 
 /// The header that carries the session on transfer requests.
@@ -28,10 +29,14 @@ pub const SESSION_HEADER: &str = "x-session-id";
 /// Read buffer for downloads.
 const DOWNLOAD_BUFFER: usize = 256 * 1024;
 
-pub(crate) async fn session_from(svc: &Service, raw: Option<&str>) -> Result<SessionContext> {
+pub(crate) async fn session_from(
+    svc: &Service,
+    raw: Option<&str>,
+    client: ClientAddr,
+) -> Result<SessionContext> {
     let raw = raw.ok_or_else(|| Error::invalid("the X-Session-ID header is missing"))?;
     let id = SessionId::parse(raw).ok_or_else(|| Error::invalid("the session ID is not a GUID"))?;
-    svc.authenticate(&id).await
+    svc.authenticate(&id, &client.caller()).await
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -52,13 +57,24 @@ pub struct UploadQuery {
 /// `PUT /api/v1/folders/{folderID}/files/{name}`: answers `FTHFileData`.
 pub async fn upload(
     State(state): State<AppState>,
+    client: ClientAddr,
     Path((folder, name)): Path<(String, String)>,
     Query(query): Query<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut body = body;
-    match upload_inner(&state.service, &folder, name, query, &headers, &mut body).await {
+    match upload_inner(
+        &state.service,
+        client,
+        &folder,
+        name,
+        query,
+        &headers,
+        &mut body,
+    )
+    .await
+    {
         Ok(view) => axum::Json(FthFileData::from(view)).into_response(),
         Err(e) => {
             // Refused before (or while) reading the bytes: let the client finish sending so
@@ -71,13 +87,14 @@ pub async fn upload(
 
 async fn upload_inner(
     svc: &Service,
+    client: ClientAddr,
     folder: &str,
     name: String,
     query: UploadQuery,
     headers: &HeaderMap,
     body: &mut Body,
 ) -> Result<FileView> {
-    let ctx = session_from(svc, header_str(headers, SESSION_HEADER)).await?;
+    let ctx = session_from(svc, header_str(headers, SESSION_HEADER), client).await?;
     let overwrite = match query.overwrite.as_deref() {
         None | Some("true") | Some("1") => true,
         Some("false") | Some("0") => false,
@@ -143,11 +160,12 @@ fn declared_sha256(headers: &HeaderMap) -> Result<Option<String>> {
 /// `GET /api/v1/files/{fileID}/content`.
 pub async fn content(
     State(state): State<AppState>,
+    client: ClientAddr,
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let session = header_str(&headers, SESSION_HEADER).map(str::to_string);
-    respond(download(&state.service, session.as_deref(), &file, &headers).await)
+    respond(download(&state.service, session.as_deref(), client, &file, &headers).await)
 }
 
 /// `GET /download.aspx?fileid=…&sessionid=…` (public Thru parameter names).
@@ -160,11 +178,21 @@ pub struct LegacyDownload {
 /// The compatibility download link.
 pub async fn legacy_download(
     State(state): State<AppState>,
+    client: ClientAddr,
     Query(q): Query<LegacyDownload>,
     headers: HeaderMap,
 ) -> Response {
     let file = q.fileid.unwrap_or_default();
-    respond(download(&state.service, q.sessionid.as_deref(), &file, &headers).await)
+    respond(
+        download(
+            &state.service,
+            q.sessionid.as_deref(),
+            client,
+            &file,
+            &headers,
+        )
+        .await,
+    )
 }
 
 fn respond(result: Result<Response>) -> Response {
@@ -247,10 +275,11 @@ pub(crate) fn content_disposition(name: &str) -> String {
 async fn download(
     svc: &Service,
     session: Option<&str>,
+    client: ClientAddr,
     file: &str,
     headers: &HeaderMap,
 ) -> Result<Response> {
-    let ctx = session_from(svc, session).await?;
+    let ctx = session_from(svc, session, client).await?;
     let id = parse_id(file, "fileID")?;
     send_file(svc, &ctx, id, headers).await
 }

@@ -303,13 +303,14 @@ pub fn audit_record(r: &AuditRecord) -> serde_json::Value {
         "size": e.size,
         "digest": e.digest,
         "detail": e.detail,
+        "declared_ip": e.declared_ip,
         "prev_hash": r.prev_hash,
         "hash": r.hash,
     })
 }
 
 /// The columns of [`audit_record`], in export order.
-pub const AUDIT_COLUMNS: [&str; 21] = [
+pub const AUDIT_COLUMNS: [&str; 22] = [
     "seq",
     "time",
     "at_ms",
@@ -329,6 +330,7 @@ pub const AUDIT_COLUMNS: [&str; 21] = [
     "size",
     "digest",
     "detail",
+    "declared_ip",
     "prev_hash",
     "hash",
 ];

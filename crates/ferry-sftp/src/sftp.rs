@@ -7,12 +7,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ferry_core::connection_limit::{Limit, Permit};
 use ferry_core::content::ContentReader;
+use ferry_core::domain::UserId;
 use ferry_core::domain::{File as FerryFile, FolderType, Permissions, SessionId};
 use ferry_core::service::{
     FileView, FolderView, SessionContext, TreeNode, Upload, UploadRequest, path_names,
 };
-use ferry_core::{Error, Service};
+use ferry_core::{Caller, Error, Service};
 use russh_sftp::protocol::{
     Attrs, Data, ExtendedReply, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status,
     StatusCode, Version,
@@ -62,27 +64,69 @@ enum Open {
     Listing(Option<Vec<File>>),
 }
 
+/// How many handles a channel, and its user across every connection, may hold: each open
+/// file holds a descriptor (and an upload a staging file), so a client opening thousands
+/// without using them would starve the server.
+pub struct HandleLimits {
+    /// Open handles per user on this node.
+    pub per_user: Arc<Limit<UserId>>,
+    /// This channel's user.
+    pub user: UserId,
+    /// Most handles this channel may hold.
+    pub per_channel: usize,
+}
+
 /// The handler of one SFTP session. (Handles sit in mutexes only to make the handler `Sync`,
 /// which russh-sftp's futures need; they are reached through `&mut self`, never locked.)
 pub struct SftpHandler {
     service: Arc<Service>,
     session: SessionId,
-    handles: HashMap<String, Mutex<Open>>,
+    /// Where the connection comes from (for the audit).
+    caller: Caller,
+    handles: HashMap<String, (Mutex<Open>, Permit<UserId>)>,
+    limits: HandleLimits,
     next_handle: u64,
     /// The last session check and when it was made.
     checked: Option<(SessionContext, Instant)>,
 }
 
 impl SftpHandler {
-    /// A handler acting in `session`.
-    pub fn new(service: Arc<Service>, session: SessionId) -> Self {
+    /// A handler acting in `session` for a connection from `caller`.
+    pub fn new(
+        service: Arc<Service>,
+        session: SessionId,
+        caller: Caller,
+        limits: HandleLimits,
+    ) -> Self {
         SftpHandler {
             service,
             session,
+            caller,
             handles: HashMap::new(),
+            limits,
             next_handle: 1,
             checked: None,
         }
+    }
+
+    /// A place for one more handle, before the work of opening it; refused (`Failure`, the
+    /// only status SFTP v3 has for it) when the channel or the user holds every one allowed.
+    fn handle_place(&self) -> Result<Permit<UserId>, StatusCode> {
+        if self.handles.len() >= self.limits.per_channel {
+            tracing::info!(
+                max = self.limits.per_channel,
+                "SFTP open refused: too many handles on one channel"
+            );
+            return Err(StatusCode::Failure);
+        }
+        self.limits.per_user.admit(self.limits.user).ok_or_else(|| {
+            tracing::info!(
+                user = self.limits.user,
+                max = self.limits.per_user.max(),
+                "SFTP open refused: too many handles for one user"
+            );
+            StatusCode::Failure
+        })
     }
 
     /// The session, checked within the last [`RECHECK`].
@@ -95,17 +139,18 @@ impl SftpHandler {
         self.checked = None;
         let ctx = self
             .service
-            .authenticate(&self.session)
+            .authenticate(&self.session, &self.caller)
             .await
             .map_err(status)?;
         self.checked = Some((ctx.clone(), Instant::now()));
         Ok(ctx)
     }
 
-    fn add(&mut self, open: Open) -> String {
+    fn add(&mut self, open: Open, place: Permit<UserId>) -> String {
         let handle = self.next_handle.to_string();
         self.next_handle += 1;
-        self.handles.insert(handle.clone(), Mutex::new(open));
+        self.handles
+            .insert(handle.clone(), (Mutex::new(open), place));
         handle
     }
 
@@ -139,7 +184,7 @@ impl SftpHandler {
         }) = self
             .handles
             .get_mut(handle)
-            .map(|m| m.get_mut().unwrap_or_else(|p| p.into_inner()))
+            .map(|(m, _)| m.get_mut().unwrap_or_else(|p| p.into_inner()))
         else {
             return Err(StatusCode::Failure);
         };
@@ -204,14 +249,14 @@ impl SftpHandler {
     fn open_mut(&mut self, handle: &str) -> Option<&mut Open> {
         self.handles
             .get_mut(handle)
-            .map(|m| m.get_mut().unwrap_or_else(|p| p.into_inner()))
+            .map(|(m, _)| m.get_mut().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Takes a handle out.
     fn take(&mut self, handle: &str) -> Option<Open> {
         self.handles
             .remove(handle)
-            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .map(|(m, _)| m.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -430,6 +475,7 @@ impl russh_sftp::server::Handler for SftpHandler {
 
     async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
         let ctx = self.ctx().await?;
+        let place = self.handle_place()?;
         let folder = match self
             .service
             .tree_resolve(&ctx, &path)
@@ -457,7 +503,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         );
         Ok(Handle {
             id,
-            handle: self.add(Open::Listing(Some(files))),
+            handle: self.add(Open::Listing(Some(files)), place),
         })
     }
 
@@ -479,6 +525,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         _attrs: FileAttributes,
     ) -> Result<Handle, Self::Error> {
         let ctx = self.ctx().await?;
+        let place = self.handle_place()?;
         if pflags.contains(OpenFlags::WRITE) {
             let (folder, name) = self
                 .service
@@ -507,10 +554,13 @@ impl russh_sftp::server::Handler for SftpHandler {
             .map_err(status)?;
             return Ok(Handle {
                 id,
-                handle: self.add(Open::Writing {
-                    upload: Box::new(upload),
-                    append,
-                }),
+                handle: self.add(
+                    Open::Writing {
+                        upload: Box::new(upload),
+                        append,
+                    },
+                    place,
+                ),
             });
         }
         let file = match self
@@ -529,11 +579,14 @@ impl russh_sftp::server::Handler for SftpHandler {
             .map_err(status)?;
         Ok(Handle {
             id,
-            handle: self.add(Open::Reading {
-                file: download.file,
-                reader: Some(read_ahead(download.reader)),
-                position: 0,
-            }),
+            handle: self.add(
+                Open::Reading {
+                    file: download.file,
+                    reader: Some(read_ahead(download.reader)),
+                    position: 0,
+                },
+                place,
+            ),
         })
     }
 

@@ -7,17 +7,18 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferry_core::domain::{SessionId, application};
+use ferry_core::connection_limit::{ConnectionGate, Limit};
+use ferry_core::domain::{SessionId, UserId, application};
 use ferry_core::service::{OpenMode, OpenRequest};
 use ferry_core::{Caller, Service};
 use russh::keys::PrivateKey;
 use russh::server::{Auth, Msg, Session};
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::channel::SftpChannel;
 use crate::client_id::{ClientId, IdTap};
-use crate::sftp::SftpHandler;
+use crate::sftp::{HandleLimits, SftpHandler};
 use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
 
 /// How SFTP is served.
@@ -25,11 +26,22 @@ use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
 pub struct SftpSettings {
     /// Idle connections are closed after this.
     pub idle_timeout: Duration,
-    /// Most simultaneous connections from one client address.
-    pub max_connections_per_ip: usize,
+    /// A connection must have signed in this long after it opened, or it is closed.
+    pub sign_in_timeout: Duration,
+    /// Connections per client address, within the node-wide limit every listener shares.
+    pub gate: Arc<ConnectionGate>,
     /// Most simultaneous signed-in connections of one user.
     pub max_connections_per_user: usize,
+    /// Most handles (open files and listings) one connection may hold.
+    pub max_handles_per_connection: usize,
+    /// Most handles one user may hold across their connections.
+    pub max_handles_per_user: usize,
 }
+
+/// How often a signed-in connection checks that its session is still alive while idle: a
+/// session ended by a password change, a role change, a disabled user or a removed key ends
+/// its connections within this time.
+const SESSION_WATCH: Duration = Duration::from_secs(5);
 
 /// A bound SFTP listener.
 pub struct SftpServer {
@@ -81,8 +93,8 @@ impl SftpServer {
 
     /// Serves until the task is dropped.
     pub async fn run(self) {
-        let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
         let per_user = UserConnectionLimit::new(self.settings.max_connections_per_user);
+        let handles_per_user = Limit::new(self.settings.max_handles_per_user);
         loop {
             let (stream, peer) = match self.listener.accept().await {
                 Ok(c) => c,
@@ -93,46 +105,112 @@ impl SftpServer {
                 }
             };
             let ip = peer.ip().to_canonical();
-            {
-                let mut counts = per_ip.lock().expect("connection counts lock");
-                let n = counts.entry(ip).or_insert(0);
-                if *n >= self.settings.max_connections_per_ip {
-                    tracing::warn!(%ip, "SFTP connection refused: too many from this address");
+            let permit = match self.settings.gate.admit(ip, false) {
+                Ok(p) => p,
+                Err(why) => {
+                    tracing::warn!(%ip, limit = ?why, "SFTP connection refused: connection limit");
+                    metrics::counter!("ferry_connections_refused_total", "protocol" => "sftp", "limit" => format!("{why:?}").to_lowercase()).increment(1);
                     continue; // dropping the stream closes it
                 }
-                *n += 1;
-            }
+            };
+            // A second handle on the socket, to close it whatever state the SSH session is in
+            // (a disconnect message cannot be sent before the key exchange).
+            let (stream, closer) = match with_closer(stream) {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "SFTP connection dropped: cannot duplicate it");
+                    continue;
+                }
+            };
             let client_id = ClientId::default();
             let stream = IdTap::new(stream, Arc::clone(&client_id));
+            let signed_in: SignedInAs = Arc::default();
             let handler = Connection {
                 service: Arc::clone(&self.service),
                 ip,
                 client_id,
                 per_user: Arc::clone(&per_user),
+                handles_per_user: Arc::clone(&handles_per_user),
+                max_handles: self.settings.max_handles_per_connection,
                 permit: None,
                 session: None,
+                user: None,
+                signed_in: Arc::clone(&signed_in),
                 channels: HashMap::new(),
                 sftp: HashMap::new(),
             };
             let config = Arc::clone(&self.config);
-            let per_ip = Arc::clone(&per_ip);
+            let service = Arc::clone(&self.service);
+            let sign_in_timeout = self.settings.sign_in_timeout;
             tokio::spawn(async move {
-                match russh::server::run_stream(config, stream, handler).await {
-                    Ok(running) => {
-                        if let Err(e) = running.await {
+                let _permit = permit;
+                // The client's identification line is read inside `run_stream`: a client that
+                // sends nothing gets the sign-in time, not the idle timeout.
+                let started = tokio::time::timeout(
+                    sign_in_timeout,
+                    russh::server::run_stream(config, stream, handler),
+                );
+                let running = match started.await {
+                    Ok(Ok(running)) => running,
+                    Ok(Err(e)) => return tracing::debug!(error = %e, "SSH handshake failed"),
+                    Err(_) => {
+                        return tracing::debug!(%ip, "SSH connection sent no identification in time");
+                    }
+                };
+                let handle = running.handle();
+                tokio::select! {
+                    ended = running => {
+                        if let Err(e) = ended {
                             tracing::debug!(error = %e, "SSH connection ended with an error");
                         }
                     }
-                    Err(e) => tracing::debug!(error = %e, "SSH handshake failed"),
-                }
-                let mut counts = per_ip.lock().expect("connection counts lock");
-                if let Some(n) = counts.get_mut(&ip) {
-                    *n -= 1;
-                    if *n == 0 {
-                        counts.remove(&ip);
+                    why = watch_session(service, signed_in, sign_in_timeout) => {
+                        tracing::info!(%ip, reason = why, "SSH connection closed");
+                        let polite = handle.disconnect(
+                            russh::Disconnect::ByApplication,
+                            why.into(),
+                            String::new(),
+                        );
+                        let _ = tokio::time::timeout(Duration::from_secs(1), polite).await;
+                        let _ = closer.shutdown(std::net::Shutdown::Both);
                     }
                 }
             });
+        }
+    }
+}
+
+/// The stream, and a duplicate of its socket that can shut it down from outside.
+fn with_closer(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {
+    let std_stream = stream.into_std()?;
+    let closer = std_stream.try_clone()?;
+    Ok((TcpStream::from_std(std_stream)?, closer))
+}
+
+/// The session a connection signed in to, once it has (shared with its watcher).
+type SignedInAs = Arc<Mutex<Option<SessionId>>>;
+
+/// Ends when the connection must be closed, saying why: it has not signed in within
+/// `sign_in_timeout`, or the session it signed in to has ended (checked every
+/// [`SESSION_WATCH`], without counting as a use of the session).
+async fn watch_session(
+    service: Arc<Service>,
+    signed_in: SignedInAs,
+    sign_in_timeout: Duration,
+) -> &'static str {
+    let deadline = tokio::time::Instant::now() + sign_in_timeout;
+    loop {
+        tokio::time::sleep(SESSION_WATCH.min(sign_in_timeout)).await;
+        let session = *signed_in.lock().expect("signed-in lock");
+        match session {
+            None if tokio::time::Instant::now() >= deadline => return "not signed in in time",
+            None => {}
+            Some(id) => match service.session_alive(&id).await {
+                Ok(true) => {}
+                Ok(false) => return "the session has ended",
+                // The store is out of reach: the requests will say so; keep the connection.
+                Err(e) => tracing::debug!(error = %e, "SFTP session watch could not check"),
+            },
         }
     }
 }
@@ -186,8 +264,14 @@ struct Connection {
     /// Signed-in connections per user, and this connection's place once signed in (given
     /// back when the connection, and so this handler, is dropped).
     per_user: Arc<UserConnectionLimit>,
+    /// Open handles per user, and how many one connection may hold.
+    handles_per_user: Arc<Limit<UserId>>,
+    max_handles: usize,
     permit: Option<ConnectionPermit>,
     session: Option<SessionId>,
+    user: Option<UserId>,
+    /// The same session, for the connection's watcher.
+    signed_in: SignedInAs,
     channels: HashMap<ChannelId, Channel<Msg>>,
     /// Channels running the SFTP subsystem, served in this task (see [`crate::channel`]).
     sftp: HashMap<ChannelId, SftpChannel>,
@@ -202,6 +286,13 @@ pub enum SshError {
 }
 
 impl Connection {
+    fn signed_in_to(&mut self, session: SessionId, user: UserId, permit: ConnectionPermit) {
+        self.session = Some(session);
+        self.user = Some(user);
+        self.permit = Some(permit);
+        *self.signed_in.lock().expect("signed-in lock") = Some(session);
+    }
+
     /// The session's `clientVersion`: the client's SSH identification string (always read by
     /// the time a client authenticates), or "SFTP".
     fn client_version(&self) -> String {
@@ -233,8 +324,7 @@ impl russh::server::Handler for Connection {
             .await
         {
             Ok((data, permit)) => {
-                self.session = Some(data.session_id);
-                self.permit = Some(permit);
+                self.signed_in_to(data.session_id, data.user_id, permit);
                 Ok(Auth::Accept)
             }
             Err(e) => {
@@ -272,8 +362,7 @@ impl russh::server::Handler for Connection {
             .await
         {
             Ok((data, permit)) => {
-                self.session = Some(data.session_id);
-                self.permit = Some(permit);
+                self.signed_in_to(data.session_id, data.user_id, permit);
                 Ok(Auth::Accept)
             }
             Err(e) => {
@@ -300,13 +389,27 @@ impl russh::server::Handler for Connection {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        match (name, self.session, self.channels.remove(&channel_id)) {
-            ("sftp", Some(sid), Some(channel)) => {
+        match (
+            name,
+            self.session,
+            self.user,
+            self.channels.remove(&channel_id),
+        ) {
+            ("sftp", Some(sid), Some(user), Some(channel)) => {
                 // The channel's data is taken in `data` below; its stream is not read, so it
                 // is dropped (russh then skips it).
                 drop(channel);
                 session.channel_success(channel_id)?;
-                let handler = SftpHandler::new(Arc::clone(&self.service), sid);
+                let caller = Caller {
+                    ip: Some(self.ip),
+                    client_version: None,
+                };
+                let handles = HandleLimits {
+                    per_user: Arc::clone(&self.handles_per_user),
+                    user,
+                    per_channel: self.max_handles,
+                };
+                let handler = SftpHandler::new(Arc::clone(&self.service), sid, caller, handles);
                 self.sftp.insert(channel_id, SftpChannel::new(handler));
             }
             _ => session.channel_failure(channel_id)?,

@@ -186,6 +186,20 @@ impl MetadataStore for SqlStore {
         queries::lockout(&self.pool, key).await
     }
 
+    async fn signed_in_from(&self, user: UserId, ip: &str, since: Timestamp) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS known FROM signin_addresses \
+             WHERE user_id = $1 AND ip = $2 AND last_success_at >= $3",
+        )
+        .bind(user)
+        .bind(ip)
+        .bind(since.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(errors::db)?;
+        Ok(row.is_some())
+    }
+
     async fn session_with_user(&self, id: &SessionId) -> StoreResult<Option<(Session, User)>> {
         if let Some(reader) = &self.reader {
             return reader.session_with_user(id);
@@ -304,6 +318,21 @@ impl MetadataStore for SqlStore {
              WHERE folder_id = $1 ORDER BY id",
         )
         .bind(folder)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::grant)
+        .collect()
+    }
+
+    async fn group_grants(&self, group: GroupId) -> StoreResult<Vec<Grant>> {
+        sqlx::query(
+            "SELECT p.id, p.folder_id, p.permission, p.user_id, p.group_id \
+             FROM folder_permissions p JOIN folders f ON f.id = p.folder_id \
+             WHERE p.group_id = $1 AND f.deleted = 0 ORDER BY p.folder_id, p.id",
+        )
+        .bind(group)
         .fetch_all(&self.pool)
         .await
         .map_err(errors::db)?

@@ -218,6 +218,64 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
+    async fn clear_lockouts(&mut self, key: &str, prefix: &str) -> StoreResult<u64> {
+        // substr/length rather than LIKE: the prefix holds a login name, whose `_` would be a
+        // wildcard.
+        let done =
+            sqlx::query("DELETE FROM lockouts WHERE key = $1 OR substr(key, 1, length($2)) = $2")
+                .bind(key)
+                .bind(prefix)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(errors::db)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_stale_lockouts(
+        &mut self,
+        before: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM lockouts WHERE last_failure_at < $1 \
+             AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(before.0)
+        .bind(now.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn record_signin_address(
+        &mut self,
+        user: UserId,
+        ip: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signin_addresses (user_id, ip, last_success_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, ip) DO UPDATE SET last_success_at = excluded.last_success_at",
+        )
+        .bind(user)
+        .bind(ip)
+        .bind(at.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(errors::db)?;
+        Ok(())
+    }
+
+    async fn delete_old_signin_addresses(&mut self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM signin_addresses WHERE last_success_at < $1")
+            .bind(before.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        Ok(done.rows_affected())
+    }
+
     async fn spend_token(
         &mut self,
         digest: &str,
@@ -244,8 +302,8 @@ impl StoreTx for SqlTx {
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id, user_id, application_id, immutable, created_at, \
-             last_used_at, expires_at, client_version, client_ip, impersonator_id, external_user) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             last_used_at, expires_at, client_version, client_ip, impersonator_id, external_user, \
+             ssh_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(s.id.to_wire())
         .bind(s.user_id)
@@ -258,6 +316,7 @@ impl StoreTx for SqlTx {
         .bind(&s.client_ip)
         .bind(s.impersonator_id)
         .bind(&s.external_user)
+        .bind(&s.ssh_key)
         .execute(&mut *self.tx)
         .await
         .map_err(|e| errors::map(e, "a session for that user and application"))?;
@@ -615,9 +674,9 @@ impl StoreTx for SqlTx {
         sqlx::query(
             "INSERT INTO audit_log (seq, at, operation, status, user_id, impersonator_id, \
              application_id, client_version, client_ip, external_user, session_tag, \
-             target_user_id, folder_id, file_id, path, size, digest, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20)",
+             target_user_id, folder_id, file_id, path, size, digest, detail, prev_hash, hash, \
+             declared_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, $20, $21)",
         )
         .bind(r.seq)
         .bind(r.at.0)
@@ -639,6 +698,7 @@ impl StoreTx for SqlTx {
         .bind(&e.detail)
         .bind(&r.prev_hash)
         .bind(&r.hash)
+        .bind(&e.declared_ip)
         .execute(&mut *self.tx)
         .await
         .map_err(errors::db)?;

@@ -231,6 +231,17 @@ async fn user(service: &Service, actor: &Actor, command: UserCommand) -> anyhow:
             service.disable_user(actor, &name).await?;
             println!("user {name} disabled and signed out everywhere");
         }
+        UserCommand::SetRole { name, role } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: use guest, recipient, member, manager, administrator or system")
+            })?;
+            service.set_role(actor, &name, role).await?;
+            println!("{name} is now {} and signed out everywhere", role.name());
+        }
+        UserCommand::Unlock { name } => {
+            let cleared = service.unlock_account(actor, &name).await?;
+            println!("{name} unlocked ({cleared} failure counts cleared)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -154,10 +154,13 @@ pub struct SsoSyncArgs {
     /// Print what would change without changing anything.
     #[arg(long)]
     pub dry_run: bool,
-    /// Refuse to deactivate more than this percentage of the synced users.
+    /// Refuse to deactivate more than this percentage of the synced users...
     #[arg(long, default_value_t = 25)]
     pub max_deactivate_percent: u32,
-    /// Apply even beyond --max-deactivate-percent (or when the group is empty).
+    /// ... when that is also more than this many users.
+    #[arg(long, default_value_t = 10)]
+    pub max_deactivate_count: u32,
+    /// Apply even beyond those bounds (or when the group is empty).
     #[arg(long)]
     pub force: bool,
     /// Seconds allowed for connecting and for each directory operation.
@@ -208,6 +211,14 @@ pub enum UserCommand {
     },
     /// Disable a user and end their sessions.
     Disable { name: String },
+    /// Change a user's role and end their sessions.
+    SetRole {
+        name: String,
+        /// guest, recipient, member, manager, administrator or system.
+        role: String,
+    },
+    /// Clear the failed sign-ins counted against an account (from every address).
+    Unlock { name: String },
     /// Add an SSH public key (OpenSSH one-line form, e.g. ~/.ssh/id_ed25519.pub) for SFTP.
     AddKey {
         name: String,

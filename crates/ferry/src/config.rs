@@ -13,8 +13,9 @@
 //! sweep_interval_seconds = 60
 //!
 //! [lockout]
-//! account_threshold = 5
-//! address_threshold = 20
+//! account_threshold = 5          # failures for one account from one address
+//! account_total_threshold = 50   # ... from every address it never signed in from
+//! address_threshold = 20         # failures from one address, every account
 //! base_delay_seconds = 30
 //! max_delay_seconds = 900
 //! forget_after_seconds = 900
@@ -32,6 +33,8 @@
 //! password_file = "/etc/ferry/sso-password"   # or password = "…"
 //! max_age_seconds = 300
 //! clock_skew_seconds = 60
+//! tickets_open_privileged_accounts = false   # may a ticket open an Administrator or System?
+//! tickets_open_password_accounts = false     # may a ticket open an account with a password?
 //!
 //! [tools]                     # browser tools; FERRY_TOKEN_KEY / FERRY_TOKEN_IV win
 //! key = "base64 of 32 bytes"  # or key_file = "/etc/ferry/token-key"
@@ -52,6 +55,7 @@
 //! idle_timeout_seconds = 600
 //! max_connections_per_ip = 50
 //! max_connections_per_user = 64
+//! max_passive_ports_per_user = 16
 //! allow_plain_data = false
 //! require_tls_session_reuse = true          # data connections resume the control TLS session
 //!
@@ -60,6 +64,18 @@
 //! idle_timeout_seconds = 600
 //! max_connections_per_ip = 50
 //! max_connections_per_user = 64
+//! max_handles_per_connection = 64
+//! max_handles_per_user = 256
+//!
+//! [metrics]                   # FERRY_METRICS_TOKEN wins
+//! bearer_token = "…"          # or bearer_token_file; /metrics then needs "Authorization: Bearer …"
+//!
+//! [limits]                    # every listener
+//! max_connections = 0         # node-wide, every protocol; default from the open-file limit
+//! http_connections_per_ip = 256             # trusted proxies are exempt
+//! header_read_timeout_seconds = 20
+//! body_read_timeout_seconds = 60            # longest pause inside a request body
+//! sign_in_timeout_seconds = 60              # SFTP and FTPS connections must sign in by then
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -69,7 +85,7 @@ use anyhow::Context;
 use ferry_core::service::{TicketSettings, ToolSettings};
 use ferry_core::{LockoutPolicy, ServiceConfig};
 use ferry_crypto::{PasswordParams, TicketKey, ToolTokenKeys};
-use ferry_http::tools::{ProxyNet, TrustedProxies};
+use ferry_http::client_addr::{ProxyNet, TrustedProxies};
 use serde::Deserialize;
 
 use crate::cli::{GlobalArgs, LogFormat};
@@ -100,6 +116,18 @@ struct FileConfig {
     ftps: FtpsSection,
     #[serde(default)]
     sftp: SftpSection,
+    #[serde(default)]
+    limits: crate::limits::LimitsSection,
+    #[serde(default)]
+    metrics: MetricsSection,
+}
+
+/// `[metrics]`: who may scrape `/metrics`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsSection {
+    bearer_token: Option<String>,
+    bearer_token_file: Option<PathBuf>,
 }
 
 /// `[sftp]`: the SFTP front end.
@@ -114,6 +142,10 @@ pub struct SftpSection {
     pub max_connections_per_ip: Option<usize>,
     /// Most simultaneous signed-in connections of one user.
     pub max_connections_per_user: Option<usize>,
+    /// Most open handles (files, listings) on one connection.
+    pub max_handles_per_connection: Option<usize>,
+    /// Most open handles of one user across their connections.
+    pub max_handles_per_user: Option<usize>,
 }
 
 /// `[ftps]`: the FTPS front end.
@@ -136,6 +168,8 @@ pub struct FtpsSection {
     pub max_connections_per_ip: Option<usize>,
     /// Most simultaneous signed-in control connections of one user.
     pub max_connections_per_user: Option<usize>,
+    /// Most passive ports one user holds open at once.
+    pub max_passive_ports_per_user: Option<usize>,
     /// Allow data connections without TLS (logins always need TLS).
     #[serde(default)]
     pub allow_plain_data: bool,
@@ -152,6 +186,10 @@ struct SsoSection {
     password_file: Option<PathBuf>,
     max_age_seconds: Option<u32>,
     clock_skew_seconds: Option<u32>,
+    #[serde(default)]
+    tickets_open_privileged_accounts: bool,
+    #[serde(default)]
+    tickets_open_password_accounts: bool,
     sync: Option<crate::directory_sync::SyncSection>,
 }
 
@@ -188,6 +226,7 @@ struct SessionsSection {
 #[serde(deny_unknown_fields)]
 struct LockoutSection {
     account_threshold: Option<i64>,
+    account_total_threshold: Option<i64>,
     address_threshold: Option<i64>,
     base_delay_seconds: Option<i64>,
     max_delay_seconds: Option<i64>,
@@ -229,6 +268,10 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     /// Hosts the upload tool may redirect to.
     pub redirect_hosts: Vec<String>,
+    /// Connection limits and request timeouts.
+    pub limits: crate::limits::LimitsSection,
+    /// The bearer token `/metrics` requires, if any.
+    pub metrics_token: Option<String>,
 }
 
 impl Settings {
@@ -257,6 +300,9 @@ impl Settings {
             account_threshold: l
                 .account_threshold
                 .unwrap_or(lockout_defaults.account_threshold),
+            account_total_threshold: l
+                .account_total_threshold
+                .unwrap_or(lockout_defaults.account_total_threshold),
             address_threshold: l
                 .address_threshold
                 .unwrap_or(lockout_defaults.address_threshold),
@@ -311,8 +357,41 @@ impl Settings {
             sftp: file.sftp,
             trusted_proxies,
             redirect_hosts: file.tools.redirect_hosts,
+            limits: file.limits,
+            metrics_token: metrics_token(&file.metrics)?,
         })
     }
+}
+
+/// The token `/metrics` requires: `FERRY_METRICS_TOKEN`, `metrics.bearer_token` or the first
+/// line of `metrics.bearer_token_file`; none means anyone who reaches the port may scrape.
+fn metrics_token(section: &MetricsSection) -> anyhow::Result<Option<String>> {
+    let token = match (
+        std::env::var("FERRY_METRICS_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+        &section.bearer_token,
+        &section.bearer_token_file,
+    ) {
+        (Some(t), _, _) => Some(t),
+        (None, Some(t), None) => Some(t.clone()),
+        (None, None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| {
+                    format!("cannot read metrics.bearer_token_file {}", path.display())
+                })?
+                .trim()
+                .to_string(),
+        ),
+        (None, Some(_), Some(_)) => {
+            anyhow::bail!("metrics.bearer_token and metrics.bearer_token_file are alternatives")
+        }
+        (None, None, None) => None,
+    };
+    if token.as_deref().is_some_and(|t| t.chars().count() < 16) {
+        anyhow::bail!("the metrics bearer token must have at least 16 characters");
+    }
+    Ok(token)
 }
 
 /// Ticket sign-in settings from the environment and the `[sso]` section; `None` when neither
@@ -355,6 +434,8 @@ fn ticket_settings(sso: &SsoSection) -> anyhow::Result<Option<Arc<TicketSettings
         key: TicketKey::derive(&password),
         max_age_ms: secs(sso.max_age_seconds, TicketSettings::DEFAULT_MAX_AGE_MS),
         max_skew_ms: secs(sso.clock_skew_seconds, TicketSettings::DEFAULT_MAX_SKEW_MS),
+        admit_privileged: sso.tickets_open_privileged_accounts,
+        admit_password_accounts: sso.tickets_open_password_accounts,
     })))
 }
 

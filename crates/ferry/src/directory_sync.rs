@@ -32,10 +32,15 @@ pub struct SyncSection {
     interval_minutes: u64,
     #[serde(default = "default_share")]
     max_deactivate_percent: u32,
+    #[serde(default = "default_count")]
+    max_deactivate_count: u32,
 }
 
 fn default_interval() -> u64 {
     60
+}
+fn default_count() -> u32 {
+    10
 }
 fn default_share() -> u32 {
     25
@@ -83,6 +88,7 @@ pub async fn run_once(
         domain,
         dry_run: args.dry_run,
         max_deactivate_percent: args.max_deactivate_percent,
+        max_deactivate_count: args.max_deactivate_count,
         force: args.force,
     };
     let summary = sync(service, actor, &source, &opts).await?;
@@ -147,6 +153,7 @@ pub fn spawn_schedule(service: Arc<Service>, section: SyncSection) -> anyhow::Re
         domain,
         dry_run: false,
         max_deactivate_percent: section.max_deactivate_percent,
+        max_deactivate_count: section.max_deactivate_count,
         force: false,
     };
     let every = Duration::from_secs(section.interval_minutes.max(1) * 60);

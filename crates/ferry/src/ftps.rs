@@ -9,6 +9,8 @@ use ferry_core::Service;
 use ferry_ftps::{FtpsServer, FtpsSettings};
 
 use crate::config::{FtpsSection, Settings};
+use crate::limits::Limits;
+use ferry_core::connection_limit::ConnectionGate;
 
 /// Default passive data ports.
 const DEFAULT_PASSIVE_PORTS: (u16, u16) = (50000, 50100);
@@ -31,6 +33,7 @@ pub async fn start(
     service: Arc<Service>,
     settings: &Settings,
     listen: Option<String>,
+    limits: &Limits,
 ) -> anyhow::Result<Option<std::net::SocketAddr>> {
     let section: &FtpsSection = &settings.ftps;
     let addr = listen
@@ -65,8 +68,13 @@ pub async fn start(
         passive_ports: passive_ports(section.passive_ports.as_deref())?,
         passive_host: section.passive_address,
         idle_timeout: Duration::from_secs(section.idle_timeout_seconds.unwrap_or(600)),
-        max_connections_per_ip: section.max_connections_per_ip.unwrap_or(50).max(1),
+        sign_in_timeout: limits.sign_in_timeout,
+        gate: ConnectionGate::new(
+            section.max_connections_per_ip.unwrap_or(50).max(1),
+            &limits.node,
+        ),
         max_connections_per_user: section.max_connections_per_user.unwrap_or(64).max(1),
+        max_passive_ports_per_user: section.max_passive_ports_per_user.unwrap_or(16).max(1),
         allow_plain_data: section.allow_plain_data,
         require_tls_session_reuse: section.require_tls_session_reuse.unwrap_or(true),
         tls: Arc::new(tls),

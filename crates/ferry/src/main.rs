@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod directory_sync;
 mod ftps;
+mod limits;
 mod logging;
 mod serve;
 mod sftp;

@@ -1,13 +1,13 @@
 //! `ferry serve`: opens the store, makes sure there is an administrator, starts the HTTP front
 //! end and the session sweeper, and shuts down gracefully on SIGTERM or Ctrl-C.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use ferry_core::Service;
+use ferry_core::connection_limit::ConnectionGate;
 use ferry_http::AppState;
 use tokio::net::TcpListener;
 
@@ -56,8 +56,9 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         ),
     }
 
-    crate::ftps::start(Arc::clone(&service), &settings, args.ftps.clone()).await?;
-    crate::sftp::start(Arc::clone(&service), &settings, args.sftp.clone()).await?;
+    let limits = settings.limits.resolve();
+    crate::ftps::start(Arc::clone(&service), &settings, args.ftps.clone(), &limits).await?;
+    crate::sftp::start(Arc::clone(&service), &settings, args.sftp.clone(), &limits).await?;
 
     let addr = args.http.unwrap_or(settings.http.clone());
     let listener = TcpListener::bind(&addr)
@@ -68,24 +69,31 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     println!("ferry: listening on http://{local}");
     tracing::info!(%local, database = %store_kind(&settings.database_url), "ferry serving");
 
+    let service_for_shutdown = Arc::clone(&service);
     let app = ferry_http::router(AppState {
         service,
         metrics,
         tools: Arc::new(ferry_http::tools::ToolsFront {
-            trusted_proxies: settings.trusted_proxies.clone(),
             redirect_hosts: settings.redirect_hosts.clone(),
             uploads: Default::default(),
         }),
+        metrics_token: settings.metrics_token.as_deref().map(Arc::from),
     });
-    axum::serve(
+    ferry_http::server::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        ConnectionGate::new(limits.http_per_ip, &limits.node),
+        settings.trusted_proxies.clone(),
+        limits.http,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("HTTP server failed")?;
+    .await;
 
     sweeper.abort();
+    // Repeated refusals counted in memory are written before the process goes.
+    if let Err(e) = service_for_shutdown.flush_refusals(true).await {
+        tracing::warn!(error = %e, "could not write the last counts of refused attempts");
+    }
     store.close().await;
     tracing::info!("ferry stopped");
     Ok(ExitCode::SUCCESS)
@@ -146,6 +154,11 @@ async fn sweep_sessions(service: Arc<Service>, every: Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "content of deleted files purged"),
             Err(e) => tracing::warn!(error = %e, "purge of deleted files failed"),
+        }
+        match service.sweep_lockouts().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(removed = n, "old failure counts forgotten"),
+            Err(e) => tracing::warn!(error = %e, "sweep of failure counts failed"),
         }
     }
 }

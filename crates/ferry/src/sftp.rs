@@ -9,12 +9,15 @@ use ferry_core::Service;
 use ferry_sftp::{SftpServer, SftpSettings};
 
 use crate::config::Settings;
+use crate::limits::Limits;
+use ferry_core::connection_limit::ConnectionGate;
 
 /// Binds SFTP unless it is off; returns its address.
 pub async fn start(
     service: Arc<Service>,
     settings: &Settings,
     listen: Option<String>,
+    limits: &Limits,
 ) -> anyhow::Result<Option<std::net::SocketAddr>> {
     let section = &settings.sftp;
     let addr = listen
@@ -35,8 +38,14 @@ pub async fn start(
     }
     let sftp_settings = SftpSettings {
         idle_timeout: Duration::from_secs(section.idle_timeout_seconds.unwrap_or(600)),
-        max_connections_per_ip: section.max_connections_per_ip.unwrap_or(50).max(1),
+        sign_in_timeout: limits.sign_in_timeout,
+        gate: ConnectionGate::new(
+            section.max_connections_per_ip.unwrap_or(50).max(1),
+            &limits.node,
+        ),
         max_connections_per_user: section.max_connections_per_user.unwrap_or(64).max(1),
+        max_handles_per_connection: section.max_handles_per_connection.unwrap_or(64).max(1),
+        max_handles_per_user: section.max_handles_per_user.unwrap_or(256).max(1),
     };
     let server = SftpServer::bind(&addr, service, key, sftp_settings)
         .await

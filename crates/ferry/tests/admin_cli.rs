@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
@@ -46,11 +46,11 @@ fn tamper(s: &Server, statement: &str) {
 fn some_activity(s: &Server) {
     s.add_user("olga", "member", "olga-password");
     for _ in 0..3 {
-        s.open("olga", "olga-password", 1);
+        s.open("olga", "olga-password", APP);
     }
     let _ = s.call(
         "Open",
-        json!({"userName": "olga", "password": "wrong", "applicationID": 1}),
+        json!({"userName": "olga", "password": "wrong", "applicationID": APP}),
     );
 }
 
@@ -67,7 +67,7 @@ fn users_are_managed_while_the_server_runs(backend: Backend) {
     let id = s.add_user("pat", "manager", "pat-password");
     let list = s.ferry_ok(&["user", "list"], None);
     assert!(list.contains("pat") && list.contains("manager"), "{list}");
-    let (old, _) = s.open("pat", "pat-password", 1);
+    let (old, _) = s.open("pat", "pat-password", APP);
     s.ferry_ok(
         &["user", "passwd", "pat", "--password-stdin"],
         Some("a-new-password\n"),
@@ -75,19 +75,19 @@ fn users_are_managed_while_the_server_runs(backend: Backend) {
     assert_error(
         &s.call(
             "Open",
-            json!({"userName": "pat", "password": "pat-password", "applicationID": 1}),
+            json!({"userName": "pat", "password": "pat-password", "applicationID": APP}),
         ),
         401,
         102,
     );
-    let (_, uid) = s.open("pat", "a-new-password", 1);
+    let (_, uid) = s.open("pat", "a-new-password", APP);
     assert_eq!(uid, id);
     assert!(!s.alive(&old), "the new sign-in replaced the old session");
     s.ferry_ok(&["user", "add", "nopw", "--role", "guest"], None);
     assert_error(
         &s.call(
             "Open",
-            json!({"userName": "nopw", "password": "", "applicationID": 1}),
+            json!({"userName": "nopw", "password": "", "applicationID": APP}),
         ),
         401,
         102,

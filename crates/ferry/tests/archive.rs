@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error, sha256_hex};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
@@ -23,7 +23,7 @@ fn create(s: &Server, sid: &str, parent: i64, name: &str) -> i64 {
 fn a_folder_downloads_as_a_zip_with_what_the_caller_may_read(backend: Backend) {
     let s = Server::start(backend);
     let bob = s.add_user("bob", "member", "bob-password");
-    let admin = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, 1).0;
+    let admin = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
     let top = create(&s, &admin, 3, "Deliveries");
     let sub = create(&s, &admin, top, "Sub");
     let hidden = create(&s, &admin, top, "Hidden");
@@ -51,7 +51,7 @@ fn a_folder_downloads_as_a_zip_with_what_the_caller_may_read(backend: Backend) {
     grant(top, 1 | 2 | 8, true);
     grant(hidden, 1, false);
 
-    let b = s.open_with("OpenImmutable", "bob", "bob-password", 1).0;
+    let b = s.open_with("OpenImmutable", "bob", "bob-password", APP).0;
     let (status, headers, zip) = s.get_bytes(
         &format!("/api/v1/folders/{top}/zip"),
         &[("x-session-id", &b)],

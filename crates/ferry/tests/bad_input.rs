@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
@@ -45,7 +45,7 @@ fn malformed_requests_are_refused_with_110(backend: Backend) {
         let value: Value = serde_json::from_str(&text).unwrap();
         assert_error(&(status, value), 400, 110);
     }
-    let long_version = json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": 1, "clientVersion": "v".repeat(256)});
+    let long_version = json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": APP, "clientVersion": "v".repeat(256)});
     assert_error(&s.call("Open", long_version), 400, 110);
     assert_eq!(state(&s), before, "bad input changed nothing");
 }
@@ -66,14 +66,14 @@ fn wrong_verbs_unknown_methods_and_oversized_bodies(backend: Backend) {
     let (status, text) = s.post_raw("/api/v1/Open", huge.as_bytes());
     assert_error(&(status, serde_json::from_str(&text).unwrap()), 413, 111);
     // A password within the body limit but beyond the password limit.
-    let long_pw = json!({"userName": ADMIN, "password": "x".repeat(2000), "applicationID": 1});
+    let long_pw = json!({"userName": ADMIN, "password": "x".repeat(2000), "applicationID": APP});
     assert_error(&s.call("Open", long_pw), 400, 110);
 }
 
 fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) {
     let s = Server::start(backend);
     let before = state(&s);
-    let (admin_session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
+    let (admin_session, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
     let nasty = [
         "' OR '1'='1",
         "admin'--",
@@ -88,7 +88,7 @@ fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) 
         assert_error(
             &s.call(
                 "Open",
-                json!({"userName": text, "password": text, "applicationID": 1}),
+                json!({"userName": text, "password": text, "applicationID": APP}),
             ),
             401,
             102,
@@ -96,7 +96,7 @@ fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) 
         assert_error(
             &s.call(
                 "Open",
-                json!({"userName": ADMIN, "password": text, "applicationID": 1}),
+                json!({"userName": ADMIN, "password": text, "applicationID": APP}),
             ),
             401,
             102,
@@ -104,22 +104,22 @@ fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) 
         // As clientVersion, ipAddress and userString: stored verbatim or refused, never run.
         let (status, _) = s.call(
             "Open",
-            json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": 1, "clientVersion": text}),
+            json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": APP, "clientVersion": text}),
         );
         assert_eq!(status, 200);
         assert_error(
             &s.call(
                 "OpenImmutableImpersonate",
-                json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": 1, "ipAddress": text}),
+                json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": APP, "ipAddress": text}),
             ),
             400,
             110,
         );
     }
-    let (admin_session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
+    let (admin_session, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
     let (status, _) = s.call(
         "OpenImmutableUserString",
-        json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": 1, "ipAddress": "10.0.0.1", "userString": "x'); DROP TABLE audit_log; --"}),
+        json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": APP, "ipAddress": "10.0.0.1", "userString": "x'); DROP TABLE audit_log; --"}),
     );
     assert_eq!(status, 200);
     let stored = s
@@ -130,10 +130,10 @@ fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) 
     assert_eq!(stored["external_user"], "x'); DROP TABLE audit_log; --");
 
     for params in [
-        json!({"userName": "ad\u{0}min", "password": "x", "applicationID": 1}),
-        json!({"userName": ADMIN, "password": "pw\u{0}", "applicationID": 1}),
-        json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": 1, "clientVersion": "v\u{0}"}),
-        json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": 1, "ipAddress": "10.0.0.1\u{0}"}),
+        json!({"userName": "ad\u{0}min", "password": "x", "applicationID": APP}),
+        json!({"userName": ADMIN, "password": "pw\u{0}", "applicationID": APP}),
+        json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": APP, "clientVersion": "v\u{0}"}),
+        json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": APP, "ipAddress": "10.0.0.1\u{0}"}),
     ] {
         let method = if params.get("serviceSessionId").is_some() {
             "OpenImmutableImpersonate"
@@ -145,7 +145,7 @@ fn sql_metacharacters_and_nul_bytes_in_every_string_parameter(backend: Backend) 
     assert_error(
         &s.call(
             "OpenImmutableUserString",
-            json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": 1, "ipAddress": "10.0.0.1", "userString": "a\u{0}b"}),
+            json!({"serviceSessionId": admin_session, "userID": 1, "applicationID": APP, "ipAddress": "10.0.0.1", "userString": "a\u{0}b"}),
         ),
         400,
         110,
@@ -173,7 +173,7 @@ fn session_ids_that_are_not_guids(backend: Backend) {
         assert_error(&s.call("Close", json!({"sessionID": bad})), 400, 110);
     }
     // Other spellings of a GUID are accepted and refer to the same session.
-    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
+    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
     let braced = format!("{{{}}}", session.to_uppercase());
     let (status, _) = s.call("GetCurrentUser", json!({"sessionID": braced}));
     assert_eq!(status, 200);

@@ -286,10 +286,25 @@ fn a_sync_is_all_or_nothing_and_guards_against_mass_deactivation() {
     let err = sync_fails(&s, &d.url, &empty, &[]);
     assert!(err.contains("would deactivate 4 of 4"), "{err}");
     sync_fails(&s, &d.url, &empty, &["--dry-run"]);
-    // Half the group gone is over the default 25%.
+    // Three of four leaving is over 25%, but not over the default floor of 10 users: a small
+    // company's leavers are not held back (shown by a dry run). Over both bounds, it is held
+    // back, and the audit says what was held back.
     let posix = format!("cn=ferry-posix,ou=Groups,{BASE}");
-    let err = sync_fails(&s, &d.url, &posix, &[]);
+    let dry = sync_ok(&s, &d.url, &posix, &["--dry-run"]);
+    assert!(summary_line(&dry).contains("deactivated 3"), "{dry}");
+    let err = sync_fails(&s, &d.url, &posix, &["--max-deactivate-count", "2"]);
     assert!(err.contains("would deactivate 3 of 4"), "{err}");
+    let held = s
+        .audit()
+        .into_iter()
+        .rfind(|r| r["operation"] == "DirectorySynced" && r["status"] == "Failure")
+        .expect("the held-back sync is audited");
+    let detail = held["detail"].as_str().unwrap();
+    assert!(detail.starts_with("held back: "), "{detail}");
+    assert!(
+        detail.contains("bsmith"),
+        "names who would have left: {detail}"
+    );
     // A member that cannot be read fails the whole sync before anything changes.
     let broken = format!("cn=ferry-broken,ou=Groups,{BASE}");
     let err = sync_fails(&s, &d.url, &broken, &["--force"]);

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error, sha256_hex};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
@@ -26,7 +26,7 @@ on_both_backends!(
 );
 
 fn session(s: &Server, user: &str, password: &str) -> String {
-    s.open_with("OpenImmutable", user, password, 1).0
+    s.open_with("OpenImmutable", user, password, APP).0
 }
 
 fn home(s: &Server, session: &str) -> i64 {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
@@ -29,7 +29,7 @@ impl<'a> Api<'a> {
     fn new(s: &'a Server, user: &str, password: &str) -> Api<'a> {
         Api {
             s,
-            session: s.open_with("OpenImmutable", user, password, 1).0,
+            session: s.open_with("OpenImmutable", user, password, APP).0,
         }
     }
 
@@ -424,7 +424,7 @@ fn permissions_are_granted_inherited_and_bounded(backend: Backend) {
 fn groups_carry_grants(backend: Backend) {
     let s = Server::start(backend);
     let frank = s.add_user("frank", "member", "frank-password");
-    s.add_user("mona", "manager", "mona-password");
+    let mona_id = s.add_user("mona", "manager", "mona-password");
     let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
     let f = Api::new(&s, "frank", "frank-password");
     let mona = Api::new(&s, "mona", "mona-password");
@@ -443,6 +443,19 @@ fn groups_carry_grants(backend: Backend) {
     let team = admin.create(SHARED_ROOT, "Sales docs");
     admin.grant(team, json!([{"Permission": 7, "UserGroupID": gid}]));
     assert_error(&f.call("GetFolder", json!({"folderID": team})), 404, 201);
+    // A Manager changes the members of a group only while holding what the group holds.
+    assert_error(
+        &mona.call(
+            "AddUserToGroup",
+            json!({"userGroupID": gid, "userID": frank}),
+        ),
+        403,
+        105,
+    );
+    admin.grant(
+        team,
+        json!([{"Permission": 7, "UserGroupID": gid}, {"Permission": 7, "UserID": mona_id}]),
+    );
     mona.ok(
         "AddUserToGroup",
         json!({"userGroupID": gid, "userID": frank}),

@@ -297,9 +297,22 @@ fn connection_limits_and_the_shared_lock_out() {
     assert!(
         audit
             .iter()
-            .filter(|r| r["operation"] == "SignInFailed" && r["application_id"] == 3)
+            .filter(|r| r["operation"] == "SignInFailed"
+                && r["application_id"] == 3
+                && r["detail"] == "wrong password")
             .count()
-            >= 8
+            == 5,
+        "five wrong passwords lock the account for this address"
+    );
+    // The refusals while locked are audited once per window, not once each.
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|r| r["operation"] == "SignInFailed"
+                && r["application_id"] == 3
+                && r["detail"] == "locked out")
+            .count(),
+        1
     );
     assert!(
         audit

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
@@ -46,8 +46,9 @@ fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend)
         "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"40000-49999\"\n",
     );
     let _mount = Mount(content.clone());
+    s.add_app(APP);
 
-    let sid = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, 1).0;
+    let sid = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
     let (_, home) = s.call("GetHomeFolder", json!({"sessionID": sid}));
     let home = home["FolderID"].as_i64().unwrap();
     assert_eq!(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, PgCluster, on_both_backends};
 use serde_json::{Value, json};
 
@@ -18,11 +18,11 @@ fn health_readiness_and_metrics(backend: Backend) {
     let s = Server::start(backend);
     assert_eq!(s.get("/healthz"), (200, "ok\n".to_string()));
     assert_eq!(s.get("/readyz").0, 200);
-    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
-    s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, 2);
+    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
+    s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP);
     let _ = s.call(
         "Open",
-        json!({"userName": ADMIN, "password": "wrong", "applicationID": 1}),
+        json!({"userName": ADMIN, "password": "wrong", "applicationID": APP}),
     );
     s.call("GetCurrentUser", json!({"sessionID": session}));
     let (status, metrics) = s.get("/metrics");
@@ -75,15 +75,59 @@ fn openapi_document_and_swagger_ui_are_served_offline() {
     );
     let (status, _) = s.get("/api/v1/docs/swagger-ui-bundle.js");
     assert_eq!(status, 200);
+    // The same page headers as every page Ferry serves: only its own script, no framing.
+    let (_, headers, _) = s.get_bytes("/api/v1/docs/", &[]);
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let csp = header("content-security-policy");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+}
+
+#[test]
+fn metrics_can_require_a_bearer_token() {
+    let token = "scrape-token-0123456789";
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("[metrics]\nbearer_token = \"{token}\"\n"),
+    );
+    let (status, headers, _) = s.get_bytes("/metrics", &[]);
+    assert_eq!(status, 401);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "www-authenticate" && v == "Bearer")
+    );
+    for wrong in [
+        "Bearer nope",
+        "Bearer scrape-token-012345678",
+        "scrape-token-0123456789",
+    ] {
+        assert_eq!(s.get_bytes("/metrics", &[("authorization", wrong)]).0, 401);
+    }
+    let (status, _, body) =
+        s.get_bytes("/metrics", &[("authorization", &format!("Bearer {token}"))]);
+    assert_eq!(status, 200);
+    assert!(String::from_utf8(body).unwrap().contains("ferry_"));
+    // Health and readiness stay open to probes.
+    assert_eq!(s.get("/healthz").0, 200);
+    assert!(!s.log().contains(token), "the token is never logged");
 }
 
 fn logs_never_contain_passwords_or_session_ids(backend: Backend) {
     let s = Server::start(backend);
     s.add_user("rita", "member", "rita-secret-pw");
-    let (session, _) = s.open("rita", "rita-secret-pw", 1);
+    let (session, _) = s.open("rita", "rita-secret-pw", APP);
     let _ = s.call(
         "Open",
-        json!({"userName": "rita", "password": "wrong-secret-pw", "applicationID": 1}),
+        json!({"userName": "rita", "password": "wrong-secret-pw", "applicationID": APP}),
     );
     s.call("GetCurrentUser", json!({"sessionID": session}));
     s.call("Close", json!({"sessionID": session}));
@@ -108,7 +152,7 @@ fn logs_never_contain_passwords_or_session_ids(backend: Backend) {
 
 fn sigterm_shuts_down_gracefully(backend: Backend) {
     let mut s = Server::start(backend);
-    s.open(ADMIN, ADMIN_PASSWORD, 1);
+    s.open(ADMIN, ADMIN_PASSWORD, APP);
     let status = s.terminate();
     assert!(status.success(), "exit status {status:?}");
     assert!(s.log().contains("ferry stopped"));
@@ -117,7 +161,7 @@ fn sigterm_shuts_down_gracefully(backend: Backend) {
 #[test]
 fn json_logs_are_one_object_per_line() {
     let s = Server::start_with(Backend::Sqlite, "log_format = \"json\"\n");
-    s.open(ADMIN, ADMIN_PASSWORD, 1);
+    s.open(ADMIN, ADMIN_PASSWORD, APP);
     let log = s.log();
     let lines: Vec<_> = log.lines().filter(|l| l.starts_with('{')).collect();
     assert!(!lines.is_empty(), "{log}");
@@ -136,7 +180,8 @@ fn a_database_that_goes_away_gives_503_and_the_server_recovers() {
         .tempdir()
         .unwrap();
     let s = Server::start_in(dir, url, "");
-    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
+    s.add_app(APP);
+    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
 
     cluster.stop_server();
     assert_error(
@@ -147,7 +192,7 @@ fn a_database_that_goes_away_gives_503_and_the_server_recovers() {
     assert_error(
         &s.call(
             "Open",
-            json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": 1}),
+            json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": APP}),
         ),
         503,
         120,
@@ -169,5 +214,5 @@ fn a_database_that_goes_away_gives_503_and_the_server_recovers() {
         s.alive(&session),
         "sessions survive the outage: they live in the database"
     );
-    s.open(ADMIN, ADMIN_PASSWORD, 1000 - 999);
+    s.open(ADMIN, ADMIN_PASSWORD, APP);
 }

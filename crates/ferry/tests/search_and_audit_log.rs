@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ fn names(found: &Value, key: &str) -> Vec<String> {
 fn search_matches_wildcards_and_shows_only_what_the_caller_may_see(backend: Backend) {
     let s = Server::start(backend);
     let bob = s.add_user("bob", "member", "bob-password");
-    let admin = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, 1).0;
+    let admin = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
     let (_, team) = s.call(
         "CreateFolder",
         json!({"sessionID": admin, "parentFolderID": 3, "name": "Team"}),
@@ -90,7 +90,7 @@ fn search_matches_wildcards_and_shows_only_what_the_caller_may_see(backend: Back
     assert_eq!(total, 2);
 
     // Bob sees nothing until granted; Show shows folders, Read shows files.
-    let b = s.open_with("OpenImmutable", "bob", "bob-password", 1).0;
+    let b = s.open_with("OpenImmutable", "bob", "bob-password", APP).0;
     let found = search(&b, "report");
     assert_eq!(
         (names(&found, "Folders").len(), names(&found, "Files").len()),
@@ -123,13 +123,13 @@ fn search_matches_wildcards_and_shows_only_what_the_caller_may_see(backend: Back
 fn the_audit_log_is_filtered_and_for_administrators_only(backend: Backend) {
     let s = Server::start(backend);
     let bob = s.add_user("bob", "member", "bob-password");
-    let admin = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, 1).0;
+    let admin = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
     let (_, home) = s.call("GetHomeFolder", json!({"sessionID": admin}));
     let home = home["FolderID"].as_i64().unwrap();
     for i in 0..3 {
         s.put_file(&admin, home, &format!("f{i}.txt"), "", b"x");
     }
-    let b = s.open_with("OpenImmutable", "bob", "bob-password", 1).0;
+    let b = s.open_with("OpenImmutable", "bob", "bob-password", APP).0;
     assert_error(&s.call("GetAuditLog", json!({"sessionID": b})), 403, 105);
 
     let log = |params: Value| {

@@ -21,9 +21,14 @@ on_both_backends!(
     lockouts_run_out,
     regular_sessions_do_not_expire,
     deleted_content_is_purged_after_the_retention_period,
+    the_owner_keeps_signing_in_while_others_guess,
+    repeated_refusals_are_written_once_per_window,
+    stale_lockout_rows_are_forgotten,
 );
 
 const HOUR: i64 = 3_600_000;
+/// The client application the tests sign in to.
+const APP: i64 = 1000;
 
 struct Harness {
     service: Service,
@@ -77,10 +82,30 @@ impl Harness {
             },
         ))
         .unwrap();
+        h.rt.block_on(
+            h.service
+                .add_application(&Actor::Cli { os_user: None }, APP, "tests"),
+        )
+        .unwrap();
         h
     }
 
     fn open(&self, mode: OpenMode, app: i64, password: &str) -> Result<SessionId, Error> {
+        self.open_from("192.0.2.1", mode, app, password)
+    }
+
+    /// Signs sam in from the client at `ip`.
+    fn open_from(
+        &self,
+        ip: &str,
+        mode: OpenMode,
+        app: i64,
+        password: &str,
+    ) -> Result<SessionId, Error> {
+        let caller = Caller {
+            ip: Some(ip.parse().unwrap()),
+            client_version: None,
+        };
         let req = OpenRequest {
             user_name: "sam".into(),
             password: password.into(),
@@ -88,13 +113,24 @@ impl Harness {
             client_version: None,
             mode,
         };
+        if ferry_core::domain::application::is_reserved(app) {
+            // Only Ferry's own front ends sign in to a reserved application (SFTP here).
+            let limit = ferry_core::connection_limit::UserConnectionLimit::new(100);
+            return self
+                .rt
+                .block_on(self.service.open_counted(req, &caller, &limit))
+                .map(|(d, _permit)| d.session_id);
+        }
         self.rt
-            .block_on(self.service.open(req, &Caller::default()))
+            .block_on(self.service.open(req, &caller))
             .map(|d| d.session_id)
     }
 
     fn alive(&self, id: &SessionId) -> bool {
-        match self.rt.block_on(self.service.authenticate(id)) {
+        match self
+            .rt
+            .block_on(self.service.authenticate(id, &Caller::default()))
+        {
             Ok(_) => true,
             Err(Error::SessionNotFound) => false,
             Err(e) => panic!("unexpected {e:?}"),
@@ -139,13 +175,13 @@ impl Harness {
 
 fn immutable_sessions_expire_after_48_hours_and_are_swept(backend: Backend) {
     let h = Harness::new(backend, ServiceConfig::default());
-    let session = h.open(OpenMode::Immutable, 1, "sam-password").unwrap();
+    let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
     let impersonated =
         h.rt.block_on(h.service.open_impersonated(
             ImpersonateRequest {
                 service_session_id: session,
                 user_id: 1,
-                application_id: 1,
+                application_id: APP,
                 ip_address: "10.0.0.9".into(),
                 user_string: Some("partner".into()),
             },
@@ -174,7 +210,7 @@ fn the_immutable_lifetime_is_configurable(backend: Backend) {
         ..ServiceConfig::default()
     };
     let h = Harness::new(backend, config);
-    let session = h.open(OpenMode::Immutable, 1, "sam-password").unwrap();
+    let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
     h.clock.advance_millis(2 * HOUR);
     assert!(!h.alive(&session));
     assert_eq!(h.sweep(), 1);
@@ -199,11 +235,11 @@ fn lockouts_run_out(backend: Backend) {
     let policy = h.service.config().lockout;
     for _ in 0..policy.account_threshold {
         assert!(matches!(
-            h.open(OpenMode::Replace, 1, "wrong"),
+            h.open(OpenMode::Replace, APP, "wrong"),
             Err(Error::BadCredentials)
         ));
     }
-    match h.open(OpenMode::Replace, 1, "sam-password") {
+    match h.open(OpenMode::Replace, APP, "sam-password") {
         Err(Error::LockedOut { retry_after_secs }) => {
             assert_eq!(retry_after_secs as i64, policy.base_delay_ms / 1000)
         }
@@ -212,29 +248,29 @@ fn lockouts_run_out(backend: Backend) {
     h.clock.advance_millis(policy.base_delay_ms);
     // One more failure after the lock-out doubles the next one.
     assert!(matches!(
-        h.open(OpenMode::Replace, 1, "wrong"),
+        h.open(OpenMode::Replace, APP, "wrong"),
         Err(Error::BadCredentials)
     ));
-    match h.open(OpenMode::Replace, 1, "sam-password") {
+    match h.open(OpenMode::Replace, APP, "sam-password") {
         Err(Error::LockedOut { retry_after_secs }) => {
             assert_eq!(retry_after_secs as i64, 2 * policy.base_delay_ms / 1000)
         }
         other => panic!("expected a doubled lock-out, got {other:?}"),
     }
     h.clock.advance_millis(2 * policy.base_delay_ms);
-    let session = h.open(OpenMode::Replace, 1, "sam-password").unwrap();
+    let session = h.open(OpenMode::Replace, APP, "sam-password").unwrap();
     assert!(h.alive(&session));
     // Success cleared the account's count: one failure does not lock again.
     assert!(matches!(
-        h.open(OpenMode::Replace, 1, "wrong"),
+        h.open(OpenMode::Replace, APP, "wrong"),
         Err(Error::BadCredentials)
     ));
-    assert!(h.open(OpenMode::Replace, 1, "sam-password").is_ok());
+    assert!(h.open(OpenMode::Replace, APP, "sam-password").is_ok());
 }
 
 fn regular_sessions_do_not_expire(backend: Backend) {
     let h = Harness::new(backend, ServiceConfig::default());
-    let session = h.open(OpenMode::Replace, 1, "sam-password").unwrap();
+    let session = h.open(OpenMode::Replace, APP, "sam-password").unwrap();
     h.clock.advance_millis(24 * 30 * HOUR);
     assert_eq!(h.sweep(), 0);
     assert!(
@@ -262,8 +298,10 @@ fn walk(dir: &std::path::Path) -> usize {
 
 fn deleted_content_is_purged_after_the_retention_period(backend: Backend) {
     let h = Harness::new(backend, ServiceConfig::default());
-    let session = h.open(OpenMode::Immutable, 1, "sam-password").unwrap();
-    let ctx = h.rt.block_on(h.service.authenticate(&session)).unwrap();
+    let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
+    let ctx =
+        h.rt.block_on(h.service.authenticate(&session, &Caller::default()))
+            .unwrap();
     let home =
         h.rt.block_on(h.service.home_folder(&ctx))
             .unwrap()
@@ -306,4 +344,121 @@ fn deleted_content_is_purged_after_the_retention_period(backend: Backend) {
         h.operations().iter().filter(|o| *o == "FilePurged").count(),
         2
     );
+}
+
+/// A guesser spread over many addresses locks the account for addresses it never signed in
+/// from, not for its owner's; `unlock_account` lets a new address in at once.
+fn the_owner_keeps_signing_in_while_others_guess(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let policy = h.service.config().lockout;
+    h.open_from("192.0.2.1", OpenMode::Replace, APP, "sam-password")
+        .unwrap();
+    let addresses = policy.account_total_threshold / policy.account_threshold;
+    for a in 0..addresses {
+        let ip = format!("203.0.113.{a}");
+        for _ in 0..policy.account_threshold {
+            assert!(matches!(
+                h.open_from(&ip, OpenMode::Replace, APP, "guess"),
+                Err(Error::BadCredentials)
+            ));
+        }
+        // That address is out of this account at once.
+        assert!(matches!(
+            h.open_from(&ip, OpenMode::Replace, APP, "sam-password"),
+            Err(Error::LockedOut { .. })
+        ));
+    }
+    // The owner's address keeps its own budget.
+    h.open_from("192.0.2.1", OpenMode::Replace, APP, "sam-password")
+        .unwrap();
+    // Every address that never signed in is held by the account-wide count (the owner's
+    // success does not reset it) until it runs out or an administrator unlocks it.
+    assert!(matches!(
+        h.open_from("198.51.100.9", OpenMode::Replace, APP, "sam-password"),
+        Err(Error::LockedOut { .. })
+    ));
+    let cleared =
+        h.rt.block_on(
+            h.service
+                .unlock_account(&Actor::Cli { os_user: None }, "SAM"),
+        )
+        .unwrap();
+    assert!(cleared > addresses as u64, "{cleared}");
+    h.open_from("198.51.100.9", OpenMode::Replace, APP, "sam-password")
+        .unwrap();
+}
+
+/// A locked-out address hammering away: one audit record per window, then one that counts
+/// the rest, instead of one each.
+fn repeated_refusals_are_written_once_per_window(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let policy = h.service.config().lockout;
+    for i in 0..policy.address_threshold {
+        let req = OpenRequest {
+            user_name: format!("invented{i}"),
+            password: "x".into(),
+            application_id: APP,
+            client_version: None,
+            mode: OpenMode::Replace,
+        };
+        let caller = Caller {
+            ip: Some("198.51.100.7".parse().unwrap()),
+            client_version: None,
+        };
+        let _ = h.rt.block_on(h.service.open(req, &caller));
+    }
+    let before = h.operations().len();
+    for _ in 0..500 {
+        assert!(matches!(
+            h.open_from("198.51.100.7", OpenMode::Replace, APP, "sam-password"),
+            Err(Error::LockedOut { .. })
+        ));
+    }
+    assert_eq!(
+        h.operations().len(),
+        before + 1,
+        "one record for 500 refusals"
+    );
+    h.clock.advance_millis(61_000);
+    h.rt.block_on(h.service.sweep_lockouts()).unwrap();
+    let records = h.rt.block_on(h.service.audit_records(0, 10_000)).unwrap();
+    let summary = records.last().unwrap();
+    assert_eq!(summary.entry.operation, "SignInFailed");
+    assert_eq!(summary.entry.client_ip.as_deref(), Some("198.51.100.7"));
+    assert!(
+        summary
+            .entry
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("locked out: 499 more times from "),
+        "{:?}",
+        summary.entry.detail
+    );
+    assert_eq!(h.operations().len(), before + 2);
+}
+
+/// Failures for invented names leave rows; the sweep forgets them once they no longer count.
+fn stale_lockout_rows_are_forgotten(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let policy = h.service.config().lockout;
+    for i in 0..100 {
+        let req = OpenRequest {
+            user_name: format!("nobody{i}"),
+            password: "x".into(),
+            application_id: APP,
+            client_version: None,
+            mode: OpenMode::Replace,
+        };
+        let caller = Caller {
+            ip: Some(format!("10.1.{}.{}", i / 250, i % 250).parse().unwrap()),
+            client_version: None,
+        };
+        let _ = h.rt.block_on(h.service.open(req, &caller));
+    }
+    assert_eq!(h.rt.block_on(h.service.sweep_lockouts()).unwrap(), 0);
+    h.clock.advance_millis(policy.forget_after_ms + 1);
+    // Three counts per attempt: the pair, the account, the address.
+    assert_eq!(h.rt.block_on(h.service.sweep_lockouts()).unwrap(), 300);
+    assert_eq!(h.rt.block_on(h.service.sweep_lockouts()).unwrap(), 0);
 }

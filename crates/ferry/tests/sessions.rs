@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
@@ -11,7 +11,7 @@ on_both_backends!(
     open_answers_session_data_and_the_session_works,
     a_second_open_replaces_the_first_only_for_the_same_application,
     immutable_sessions_are_never_replaced,
-    immutable_sign_ins_for_sftp_and_ftps_return_the_existing_session,
+    clients_cannot_sign_in_to_reserved_applications,
     close_ends_the_session,
     unknown_disabled_and_reserved_applications_are_refused,
     failed_sign_ins_look_the_same_whatever_the_reason,
@@ -106,26 +106,59 @@ fn immutable_sessions_are_never_replaced(backend: Backend) {
     assert!(!s.alive(&c));
 }
 
-fn immutable_sign_ins_for_sftp_and_ftps_return_the_existing_session(backend: Backend) {
+/// Reserved IDs (1 browser tools, 2 SFTP, 3 FTPS, 4 the CLI, and up to 999) are Ferry's own
+/// front ends: a client signing in to one would have its actions attributed to Ferry's tools.
+fn clients_cannot_sign_in_to_reserved_applications(backend: Backend) {
     let s = Server::start(backend);
     s.add_user("erin", "member", "erin-password");
-    for app in [2, 3] {
-        let (a, _) = s.open_with("OpenImmutable", "erin", "erin-password", app);
-        let (b, _) = s.open_with("OpenImmutable", "erin", "erin-password", app);
-        assert_eq!(
-            a, b,
-            "application {app} reuses the user's immutable session"
-        );
-        assert!(s.alive(&a));
+    let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
+    for app in [1, 2, 3, 4, 999] {
+        for method in ["Open", "OpenImmutable"] {
+            assert_error(
+                &s.call(
+                    method,
+                    json!({"userName": "erin", "password": "erin-password", "applicationID": app}),
+                ),
+                403,
+                104,
+            );
+        }
+        for method in ["OpenImmutableImpersonate", "OpenImmutableUserString"] {
+            assert_error(
+                &s.call(
+                    method,
+                    json!({"serviceSessionId": admin, "userID": 2, "applicationID": app, "ipAddress": "10.0.0.1"}),
+                ),
+                403,
+                104,
+            );
+        }
     }
-    let (sftp, _) = s.open_with("OpenImmutable", "erin", "erin-password", 2);
-    let (ftps, _) = s.open_with("OpenImmutable", "erin", "erin-password", 3);
-    assert_ne!(sftp, ftps);
+    let refusals: Vec<_> = s
+        .audit()
+        .into_iter()
+        .filter(|r| {
+            r["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("reserved for Ferry's own front ends"))
+        })
+        .collect();
+    assert_eq!(
+        refusals.len(),
+        20,
+        "every refusal is audited with its reason"
+    );
+    assert!(
+        !s.audit()
+            .iter()
+            .any(|r| r["operation"] == "SignIn" && r["user_id"] == 2),
+        "no session was opened for erin"
+    );
 }
 
 fn close_ends_the_session(backend: Backend) {
     let s = Server::start(backend);
-    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
+    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
     let (status, body) = s.call("Close", json!({"sessionID": session}));
     assert_eq!(status, 204, "{body}");
     assert!(!s.alive(&session));
@@ -176,7 +209,7 @@ fn failed_sign_ins_look_the_same_whatever_the_reason(backend: Backend) {
     let attempt = |user: &str, password: &str| {
         s.call(
             "Open",
-            json!({"userName": user, "password": password, "applicationID": 1}),
+            json!({"userName": user, "password": password, "applicationID": APP}),
         )
     };
     let wrong_password = attempt("frank", "not-it");
@@ -207,7 +240,7 @@ fn repeated_failures_lock_the_account_even_for_the_right_password(backend: Backe
     let attempt = |password: &str| {
         s.call(
             "Open",
-            json!({"userName": "hank", "password": password, "applicationID": 1}),
+            json!({"userName": "hank", "password": password, "applicationID": APP}),
         )
     };
     for _ in 0..3 {
@@ -220,7 +253,7 @@ fn repeated_failures_lock_the_account_even_for_the_right_password(backend: Backe
         assert_error(
             &s.call(
                 "Open",
-                json!({"userName": "ghost", "password": "x", "applicationID": 1}),
+                json!({"userName": "ghost", "password": "x", "applicationID": APP}),
             ),
             401,
             102,
@@ -229,13 +262,13 @@ fn repeated_failures_lock_the_account_even_for_the_right_password(backend: Backe
     assert_error(
         &s.call(
             "Open",
-            json!({"userName": "ghost", "password": "x", "applicationID": 1}),
+            json!({"userName": "ghost", "password": "x", "applicationID": APP}),
         ),
         429,
         103,
     );
     // Other accounts are not affected.
-    s.open(ADMIN, ADMIN_PASSWORD, 1);
+    s.open(ADMIN, ADMIN_PASSWORD, APP);
     let locked: Vec<_> = s
         .audit()
         .into_iter()
@@ -269,7 +302,9 @@ fn impersonation_by_an_administrator(backend: Backend) {
             r["operation"] == "SignIn" && r["user_id"] == ivy && r["impersonator_id"] == admin_id
         })
         .expect("the impersonated sign-in is audited with both users");
-    assert_eq!(record["client_ip"], "203.0.113.7");
+    // Where the request came from, and the workstation the service declared.
+    assert_eq!(record["client_ip"], "127.0.0.1");
+    assert_eq!(record["declared_ip"], "203.0.113.7");
     assert_eq!(record["application_id"], 1000);
 }
 
@@ -278,12 +313,12 @@ fn impersonation_is_refused_to_members_and_for_missing_or_disabled_users(backend
     let jack = s.add_user("jack", "member", "jack-password");
     let kate = s.add_user("kate", "member", "kate-password");
     s.ferry_ok(&["user", "disable", "kate"], None);
-    let (member_session, _) = s.open("jack", "jack-password", 1);
-    let (admin_session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
+    let (member_session, _) = s.open("jack", "jack-password", APP);
+    let (admin_session, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
     let impersonate = |service: &str, user: i64| {
         s.call(
             "OpenImmutableImpersonate",
-            json!({"serviceSessionId": service, "userID": user, "applicationID": 1, "ipAddress": "10.1.2.3"}),
+            json!({"serviceSessionId": service, "userID": user, "applicationID": APP, "ipAddress": "10.1.2.3"}),
         )
     };
     assert_error(&impersonate(&member_session, jack), 403, 105);
@@ -296,7 +331,7 @@ fn impersonation_is_refused_to_members_and_for_missing_or_disabled_users(backend
     );
     let (status, body) = s.call(
         "OpenImmutableImpersonate",
-        json!({"serviceSessionId": admin_session, "userID": jack, "applicationID": 1, "ipAddress": "not an address"}),
+        json!({"serviceSessionId": admin_session, "userID": jack, "applicationID": APP, "ipAddress": "not an address"}),
     );
     assert_error(&(status, body), 400, 110);
     let refused = s
@@ -310,11 +345,11 @@ fn impersonation_is_refused_to_members_and_for_missing_or_disabled_users(backend
 fn user_string_is_recorded_and_bounded(backend: Backend) {
     let s = Server::start(backend);
     let lea = s.add_user("lea", "member", "lea-password");
-    let (admin_session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1);
+    let (admin_session, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
     let call = |user_string: &str| {
         s.call(
             "OpenImmutableUserString",
-            json!({"serviceSessionId": admin_session, "userID": lea, "applicationID": 1, "ipAddress": "::ffff:192.0.2.1", "userString": user_string}),
+            json!({"serviceSessionId": admin_session, "userID": lea, "applicationID": APP, "ipAddress": "::ffff:192.0.2.1", "userString": user_string}),
         )
     };
     let at_limit = "é".repeat(255);
@@ -328,18 +363,31 @@ fn user_string_is_recorded_and_bounded(backend: Backend) {
         .unwrap();
     assert_eq!(record["external_user"], at_limit.as_str());
     assert_eq!(
-        record["client_ip"], "192.0.2.1",
+        record["declared_ip"], "192.0.2.1",
         "IPv4-mapped addresses are recorded as IPv4"
     );
 }
 
 fn a_thousand_parallel_opens_leave_exactly_one_session(backend: Backend) {
-    let s = Server::start(backend);
+    // A thousand clients at once, each from an address of its own behind a proxy (one address
+    // may hold only so many connections and sign-ins waiting at once).
+    let s = Server::start_with(backend, "trusted_proxies = [\"127.0.0.1\"]\n");
     s.add_app(1000);
     s.add_user("mia", "member", "mia-password");
     let sessions: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..1000)
-            .map(|_| scope.spawn(|| s.open("mia", "mia-password", 1000).0))
+            .map(|i| {
+                let s = &s;
+                scope.spawn(move || {
+                    let (status, body) = s.call_from(
+                        &format!("10.0.{}.{}", i / 250, i % 250 + 1),
+                        "Open",
+                        json!({"userName": "mia", "password": "mia-password", "applicationID": 1000}),
+                    );
+                    assert_eq!(status, 200, "{body}");
+                    body["SessionID"].as_str().unwrap().to_string()
+                })
+            })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -354,15 +402,15 @@ fn a_thousand_parallel_opens_leave_exactly_one_session(backend: Backend) {
 fn disabling_a_user_ends_their_sessions(backend: Backend) {
     let s = Server::start(backend);
     s.add_user("ned", "member", "ned-password");
-    let (a, _) = s.open("ned", "ned-password", 1);
-    let (b, _) = s.open_with("OpenImmutable", "ned", "ned-password", 2);
+    let (a, _) = s.open("ned", "ned-password", APP);
+    let (b, _) = s.open_with("OpenImmutable", "ned", "ned-password", APP);
     s.ferry_ok(&["user", "disable", "ned"], None);
     assert!(!s.alive(&a));
     assert!(!s.alive(&b));
     assert_error(
         &s.call(
             "Open",
-            json!({"userName": "ned", "password": "ned-password", "applicationID": 1}),
+            json!({"userName": "ned", "password": "ned-password", "applicationID": APP}),
         ),
         401,
         102,

@@ -19,6 +19,14 @@ pub const ADMIN_CLI: ApplicationId = 4;
 /// The lowest ID an administrator may register for a client developer.
 pub const FIRST_CLIENT_ID: ApplicationId = 1000;
 
+/// Whether `id` is reserved for Ferry's own front ends (below [`FIRST_CLIENT_ID`]). A sign-in
+/// through the public API (JSON, tickets, impersonation) with a reserved ID is refused as an
+/// unknown application: only Ferry's front ends open sessions for them, in process, so that
+/// no client's actions are ever attributed to Ferry's own tools.
+pub fn is_reserved(id: ApplicationId) -> bool {
+    id < FIRST_CLIENT_ID
+}
+
 /// Whether `OpenImmutable` for this application hands back the immutable session the user
 /// already has instead of making another (the spec's rule for the SFTP and FTPS IDs).
 pub fn reuses_immutable_sessions(id: ApplicationId) -> bool {

@@ -27,7 +27,8 @@ pub enum Operation {
     SessionReplaced,
     /// An immutable session reached its age limit and was removed.
     SessionExpired,
-    /// A session was ended because its user was disabled.
+    /// A session was ended by a change to its user (disabled, password or role changed, the
+    /// SSH key that opened it removed); the detail says which.
     SessionRevoked,
     /// An impersonation attempt was refused.
     ImpersonationRefused,
@@ -183,6 +184,12 @@ pub struct AuditEntry {
     pub digest: Option<String>,
     /// Free text for administrators: a reason, an attempted name. Never a secret.
     pub detail: Option<String>,
+    /// In an impersonated session, the workstation address the service declared
+    /// (`OpenImmutableImpersonate`'s `ipAddress`); `client_ip` is where the request came from.
+    /// Left out of the hash input when empty, so records written before it existed still
+    /// verify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_ip: Option<String>,
 }
 
 impl AuditEntry {
@@ -295,6 +302,24 @@ mod tests {
         let mut moved = r2;
         moved.at = Timestamp(3);
         assert!(!moved.hash_is_consistent());
+    }
+
+    #[test]
+    fn an_absent_declared_ip_leaves_the_hash_input_as_it_was() {
+        let mut e = AuditEntry::new(Operation::SignIn, Outcome::Success);
+        e.user_id = Some(7);
+        // The hash of this record as computed before `declared_ip` existed.
+        let before = chain_hash(1, Timestamp(5), &e, GENESIS_HASH);
+        let input = serde_json::to_string(&ChainInput {
+            seq: 1,
+            at: 5,
+            entry: &e,
+            prev_hash: GENESIS_HASH,
+        })
+        .unwrap();
+        assert!(!input.contains("declared_ip"), "{input}");
+        e.declared_ip = Some("10.0.0.1".into());
+        assert_ne!(chain_hash(1, Timestamp(5), &e, GENESIS_HASH), before);
     }
 
     #[test]

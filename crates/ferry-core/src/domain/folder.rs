@@ -99,6 +99,16 @@ impl Permissions {
         Permissions(self.0 | other.0)
     }
 
+    /// The bits set here and not in `other`.
+    pub fn difference(self, other: Permissions) -> Permissions {
+        Permissions(self.0 & !other.0)
+    }
+
+    /// Whether no bit is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     /// Whether only defined bits are set.
     pub fn is_valid(self) -> bool {
         self.0 >= 0 && self.0 & !Permissions::ALL.0 == 0

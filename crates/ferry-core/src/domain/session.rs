@@ -62,6 +62,9 @@ pub struct Session {
     pub impersonator_id: Option<UserId>,
     /// The `userString` recorded as external user in the audit of this session's transfers.
     pub external_user: Option<String>,
+    /// The SSH key (`SHA256:…` fingerprint) that opened this SFTP session; removing the key
+    /// ends the session.
+    pub ssh_key: Option<String>,
 }
 
 /// `FTHSessionData`: what every `Open*` call answers.

@@ -3,7 +3,7 @@
 
 use super::{Actor, Service, optional_text};
 use crate::domain::{
-    Application, AuditEntry, NewUser, Operation, Outcome, Role, User, UserId, application,
+    Application, AuditEntry, NewUser, Operation, Outcome, Role, Session, User, UserId, application,
 };
 use crate::error::{Error, Result};
 use crate::store::StoreTx;
@@ -43,7 +43,23 @@ pub(crate) async fn revoke_sessions(
     why: &str,
     now: crate::clock::Timestamp,
 ) -> Result<()> {
+    revoke_sessions_where(tx, user, why, now, |_| true).await
+}
+
+/// Ends the sessions of `user` that `which` picks, inside `tx`, auditing each with `why`.
+/// Open SFTP and FTPS connections on them end too: they check their session on every request
+/// and every few seconds while idle.
+pub(crate) async fn revoke_sessions_where(
+    tx: &mut Box<dyn StoreTx>,
+    user: UserId,
+    why: &str,
+    now: crate::clock::Timestamp,
+    which: impl Fn(&Session) -> bool,
+) -> Result<()> {
     for s in tx.sessions_of_user(user).await? {
+        if !which(&s) {
+            continue;
+        }
         tx.delete_session(&s.id).await?;
         let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
         e.user_id = Some(s.user_id);
@@ -73,9 +89,22 @@ impl Service {
         }
     }
 
+    /// Refuses a signed-in actor acting on (or creating) an account whose role is above their
+    /// own: System is above Administrator, and nobody makes or changes what they are not. The
+    /// command line (an operator of the machine) may do anything.
+    pub(crate) fn require_role_at_most(actor: &Actor, role: Role) -> Result<()> {
+        match actor {
+            Actor::Session(ctx) if role > ctx.user.role => Err(Error::NotPermitted(
+                "an account of a higher role than the caller's",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Creates a user.
     pub async fn add_user(&self, actor: &Actor, req: NewUserRequest) -> Result<User> {
         Self::require_admin(actor)?;
+        Self::require_role_at_most(actor, req.role)?;
         text::user_name("name", &req.name)?;
         text::email("email", &req.email)?;
         text::plain("firstName", &req.first_name, text::MAX_PERSON_NAME)?;
@@ -168,18 +197,29 @@ impl Service {
             .ok_or(Error::UserNotFound)
     }
 
-    /// Sets a user's password (and re-enables nothing: a disabled user stays disabled).
-    pub async fn set_password(&self, actor: &Actor, name: &str, password: String) -> Result<()> {
+    /// Changes a user's role and ends all their sessions, so that nothing keeps the rights of
+    /// the old role (or runs with the new one under a session opened before it).
+    pub async fn set_role(&self, actor: &Actor, name: &str, role: Role) -> Result<()> {
         Self::require_admin(actor)?;
-        text::new_password("password", &password)?;
-        let mut user = self.user_named(name).await?;
-        user.password_hash = Some(self.hash_password(password).await?);
+        let user = self.user_named(name).await?;
+        Self::require_role_at_most(actor, user.role)?;
+        Self::require_role_at_most(actor, role)?;
         let mut tx = self.store.begin().await?;
-        tx.update_user(&user).await?;
-        let mut e = AuditEntry::new(Operation::PasswordChanged, Outcome::Success);
+        let now = self.clock.now();
+        let mut current = tx.user_by_id(user.id).await?.ok_or(Error::UserNotFound)?;
+        if current.role == role {
+            return Ok(());
+        }
+        let before = current.role;
+        current.role = role;
+        tx.update_user(&current).await?;
+        let mut e = AuditEntry::new(Operation::UserUpdated, Outcome::Success);
         actor.stamp(&mut e);
         e.target_user_id = Some(user.id);
-        tx.append_audit(self.clock.now(), e).await?;
+        e.path = Some(user.name.clone());
+        e.detail = Some(format!("role {} -> {}", before.name(), role.name()));
+        tx.append_audit(now, e).await?;
+        revoke_sessions(&mut tx, user.id, "role changed", now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -188,6 +228,7 @@ impl Service {
     pub async fn disable_user(&self, actor: &Actor, name: &str) -> Result<()> {
         Self::require_admin(actor)?;
         let user = self.user_named(name).await?;
+        Self::require_role_at_most(actor, user.role)?;
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         let mut current = tx.user_by_id(user.id).await?.ok_or(Error::UserNotFound)?;

@@ -65,9 +65,12 @@ pub struct SyncOptions {
     pub domain: String,
     /// Compute and report the plan without applying it.
     pub dry_run: bool,
-    /// Refuse to deactivate more than this share (percent) of the active synced users.
+    /// Refuse to deactivate more than this share (percent) of the active synced users...
     pub max_deactivate_percent: u32,
-    /// Apply even beyond `max_deactivate_percent` (and for an empty group).
+    /// ... when that is also more than this many users (a small company's one leaver is not
+    /// a mass deactivation).
+    pub max_deactivate_count: u32,
+    /// Apply even beyond those bounds (and for an empty group).
     pub force: bool,
 }
 
@@ -128,6 +131,7 @@ impl Service {
     /// `CreateDomainUser`: an administrator creates a user who signs in by ticket.
     pub async fn create_domain_user(&self, actor: &Actor, req: DomainUserRequest) -> Result<User> {
         Self::require_admin(actor)?;
+        Self::require_role_at_most(actor, req.role)?;
         let account = account_of(&req.domain_username)?.to_string();
         let sync_id = match req.user_sync_id.as_deref().map(str::trim) {
             Some("") | None => None,
@@ -187,13 +191,28 @@ impl Service {
             .count();
         let leaving = summary.deactivated.len();
         if leaving > 0 && !opts.force {
-            let too_many = leaving * 100 > opts.max_deactivate_percent as usize * active_synced;
+            let too_many = leaving * 100 > opts.max_deactivate_percent as usize * active_synced
+                && leaving > opts.max_deactivate_count as usize;
             if too_many || leaving == active_synced {
-                return Err(Error::invalid(format!(
-                    "the sync would deactivate {leaving} of {active_synced} synced users, more than \
-                     the {}% allowed; check the group, or force it",
-                    opts.max_deactivate_percent
-                )));
+                let why = format!(
+                    "the sync would deactivate {leaving} of {active_synced} synced users ({}), \
+                     more than {}% and more than {} users{}; nothing was changed: check the \
+                     group, or force it",
+                    summary.deactivated.join(", "),
+                    opts.max_deactivate_percent,
+                    opts.max_deactivate_count,
+                    if leaving == active_synced {
+                        ", or every one of them"
+                    } else {
+                        ""
+                    }
+                );
+                tracing::warn!(leaving, active_synced, "directory sync held back: {why}");
+                let mut e = AuditEntry::new(Operation::DirectorySynced, Outcome::Failure);
+                actor.stamp(&mut e);
+                e.detail = Some(format!("held back: {why}"));
+                self.audit_alone(e).await?;
+                return Err(Error::invalid(why));
             }
         }
         if opts.dry_run {
@@ -454,6 +473,7 @@ mod tests {
             domain: "CORP".into(),
             dry_run: false,
             max_deactivate_percent: 25,
+            max_deactivate_count: 10,
             force: false,
         }
     }

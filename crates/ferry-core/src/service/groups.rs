@@ -1,8 +1,12 @@
 //! User groups: `CreateUserGroup`, `AddUserToGroup`, `RemoveUserFromGroup`, `GetUserGroups`.
-//! Administrators and Managers manage groups; everyone may list the groups they belong to.
+//! Administrators and Managers manage groups; everyone may list the groups they belong to. A
+//! Manager changes the members of a group only while holding every bit the group holds, on
+//! every folder it is granted on (see `bits_short_of_group`).
 
 use super::{Service, SessionContext};
-use crate::domain::{AuditEntry, GroupId, Operation, Outcome, Role, UserGroup, UserId};
+use crate::domain::{
+    AuditEntry, FolderId, GroupId, Operation, Outcome, Permissions, Role, UserGroup, UserId,
+};
 use crate::error::{Error, Result};
 use crate::text;
 
@@ -48,6 +52,26 @@ impl Service {
             .user_by_id(user)
             .await?
             .ok_or(Error::UserNotFound)?;
+        if let Some(short) = self.bits_short_of_group(ctx, group).await? {
+            let mut e = AuditEntry::new(Operation::AccessDenied, Outcome::Failure);
+            ctx.stamp(&mut e);
+            e.target_user_id = Some(user);
+            e.folder_id = Some(short.0);
+            e.detail = Some(format!(
+                "{} group {group}: the group holds {} on folder {} and the caller does not",
+                if add {
+                    "AddUserToGroup"
+                } else {
+                    "RemoveUserFromGroup"
+                },
+                short.1.0,
+                short.0
+            ));
+            self.audit_alone(e).await?;
+            return Err(Error::NotPermitted(
+                "only a user holding every permission the group holds may change its members",
+            ));
+        }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let changed = if add {
@@ -69,6 +93,34 @@ impl Service {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The first folder on which `group` is granted bits that the caller does not hold, with
+    /// the bits missing; `None` when the caller holds everything the group holds. Changing a
+    /// group's members hands out (or takes away) what the group holds, so it follows the rule
+    /// of `SetFolderPermissionList`: nobody grants what they do not hold. Administrators and
+    /// System users hold every bit everywhere.
+    async fn bits_short_of_group(
+        &self,
+        ctx: &SessionContext,
+        group: GroupId,
+    ) -> Result<Option<(FolderId, Permissions)>> {
+        if ctx.user.role.may_impersonate() {
+            return Ok(None);
+        }
+        for grant in self.store.group_grants(group).await? {
+            let held = match self.effective(ctx, grant.folder_id).await {
+                Ok(bits) => bits,
+                // Under a deleted folder: the grant gives nothing.
+                Err(Error::FolderNotFound) => continue,
+                Err(e) => return Err(e),
+            };
+            let missing = grant.permission.difference(held);
+            if !missing.is_empty() {
+                return Ok(Some((grant.folder_id, missing)));
+            }
+        }
+        Ok(None)
     }
 
     /// `GetUserGroups`: every group for Managers and Administrators, otherwise the caller's own.

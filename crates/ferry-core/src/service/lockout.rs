@@ -1,11 +1,21 @@
-//! Brute-force protection: failed sign-ins counted per account and per client address in the
-//! store (so every node and every protocol shares them), with a lock-out that doubles each
-//! time the count grows past the threshold.
+//! Brute-force protection: failed sign-ins counted in the store (so every node and every
+//! protocol shares them), with a lock-out that doubles each time a count grows past its
+//! threshold. Three counts, so that guessing is stopped and the owner stays in:
 //!
-//! Keys are `user:<lowercased name>` and `ip:<address>`. The account key is counted whether or
-//! not the account exists, so a lock-out reveals nothing about which names are real. A
-//! successful sign-in clears the account's count but not the address's, so one valid account
-//! cannot be used to reset the count between guesses at others.
+//! - per account *and* address (`pair:<name>|<address>`, `account_threshold`): a guesser
+//!   locks their own address out of the account, not the owner;
+//! - per account from every address together (`user:<name>`, `account_total_threshold`),
+//!   against guessing spread over many addresses; an address the account signed in from
+//!   before keeps its own budget and is not held by it;
+//! - per address (`ip:<address>`, `address_threshold`), against one address guessing at many
+//!   accounts.
+//!
+//! The account counts are kept whether or not the account exists, so a lock-out reveals
+//! nothing about which names are real. A success clears only its own (account, address)
+//! count: not the address's, so one valid account cannot reset the count between guesses at
+//! others, and not the account-wide one, so the owner signing in does not hand a spread-out
+//! guesser a fresh budget.
+//! `ferry user unlock` clears an account's counts. Rows are forgotten by the sweep once old.
 
 use std::net::IpAddr;
 
@@ -15,8 +25,12 @@ use crate::store::LockoutState;
 /// Thresholds and delays of the lock-out.
 #[derive(Debug, Clone, Copy)]
 pub struct LockoutPolicy {
-    /// Failures for one account before it is locked; 0 turns the account lock-out off.
+    /// Failures for one account from one address before that address is locked out of it;
+    /// 0 turns the account lock-outs off.
     pub account_threshold: i64,
+    /// Failures for one account from every address together before addresses the account
+    /// never signed in from are locked out of it; 0 turns it off.
+    pub account_total_threshold: i64,
     /// Failures from one address before it is locked; 0 turns the address lock-out off.
     pub address_threshold: i64,
     /// The first lock-out's length; each further failure doubles it.
@@ -31,6 +45,7 @@ impl Default for LockoutPolicy {
     fn default() -> Self {
         LockoutPolicy {
             account_threshold: 5,
+            account_total_threshold: 50,
             address_threshold: 20,
             base_delay_ms: 30_000,
             max_delay_ms: 15 * 60_000,
@@ -39,27 +54,64 @@ impl Default for LockoutPolicy {
     }
 }
 
+/// What a count is kept for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    /// One account from one address.
+    Pair,
+    /// One account from every address.
+    Account,
+    /// One address, every account.
+    Address,
+}
+
 /// One counted key and its threshold.
 #[derive(Debug, Clone)]
 pub(crate) struct LockoutKey {
     pub key: String,
     pub threshold: i64,
+    pub kind: KeyKind,
+}
+
+impl LockoutKey {
+    /// Whether a lock-out under this key holds for an attempt from an address the account
+    /// signed in from before (`known`): the account-wide count does not.
+    pub fn binds(&self, known: bool) -> bool {
+        !(known && self.kind == KeyKind::Account)
+    }
+
+    /// Whether a success clears this count (its own account and address only).
+    pub fn cleared_by_success(&self) -> bool {
+        self.kind == KeyKind::Pair
+    }
 }
 
 impl LockoutPolicy {
     /// The keys a sign-in attempt for `user_name` from `ip` is counted under.
     pub(crate) fn keys(&self, user_name: &str, ip: Option<IpAddr>) -> Vec<LockoutKey> {
-        let mut keys = Vec::with_capacity(2);
-        if self.account_threshold > 0 {
+        let mut keys = Vec::with_capacity(3);
+        let ip = ip.map(|ip| ip.to_canonical());
+        if self.account_threshold > 0
+            && let Some(ip) = ip
+        {
+            keys.push(LockoutKey {
+                key: format!("{}{ip}", pair_prefix(user_name)),
+                threshold: self.account_threshold,
+                kind: KeyKind::Pair,
+            });
+        }
+        if self.account_total_threshold > 0 {
             keys.push(LockoutKey {
                 key: account_key(user_name),
-                threshold: self.account_threshold,
+                threshold: self.account_total_threshold,
+                kind: KeyKind::Account,
             });
         }
         if let (Some(ip), true) = (ip, self.address_threshold > 0) {
             keys.push(LockoutKey {
-                key: format!("ip:{}", ip.to_canonical()),
+                key: format!("ip:{ip}"),
                 threshold: self.address_threshold,
+                kind: KeyKind::Address,
             });
         }
         keys
@@ -69,7 +121,7 @@ impl LockoutPolicy {
     /// tool's token).
     pub(crate) fn address_keys(&self, ip: IpAddr) -> Vec<LockoutKey> {
         let mut keys = self.keys("", Some(ip));
-        keys.retain(|k| k.key.starts_with("ip:"));
+        keys.retain(|k| k.kind == KeyKind::Address);
         keys
     }
 
@@ -80,10 +132,7 @@ impl LockoutPolicy {
         threshold: i64,
         now: Timestamp,
     ) -> LockoutState {
-        let still_counting = previous.filter(|s| {
-            s.locked_until.is_some_and(|u| u > now)
-                || s.last_failure_at.plus_millis(self.forget_after_ms) > now
-        });
+        let still_counting = previous.filter(|s| self.still_counting(s, now));
         let failures = still_counting.map_or(0, |s| s.failures) + 1;
         let locked_until = (failures >= threshold).then(|| {
             let doublings = (failures - threshold).min(30) as u32;
@@ -99,11 +148,23 @@ impl LockoutPolicy {
             locked_until,
         }
     }
+
+    /// Whether a stored state still counts at `now` (a lock-out running, or failures recent
+    /// enough to be remembered); older rows are removed by the sweep.
+    pub(crate) fn still_counting(&self, s: &LockoutState, now: Timestamp) -> bool {
+        s.locked_until.is_some_and(|u| u > now)
+            || s.last_failure_at.plus_millis(self.forget_after_ms) > now
+    }
 }
 
-/// The account key for a login name.
+/// The account-wide key for a login name.
 pub(crate) fn account_key(user_name: &str) -> String {
     format!("user:{}", user_name.to_lowercase())
+}
+
+/// The start of every (account, address) key of a login name.
+pub(crate) fn pair_prefix(user_name: &str) -> String {
+    format!("pair:{}|", user_name.to_lowercase())
 }
 
 /// Seconds left of a lock-out at `now`, if one is running.
@@ -144,6 +205,7 @@ mod tests {
         let s = p.after_failure(None, 5, Timestamp(0));
         let later = Timestamp(p.forget_after_ms + 1);
         assert_eq!(p.after_failure(Some(s), 5, later).failures, 1);
+        assert!(!p.still_counting(&s, later));
     }
 
     #[test]
@@ -158,11 +220,16 @@ mod tests {
     }
 
     #[test]
-    fn ipv4_mapped_addresses_count_as_ipv4() {
+    fn keys_per_pair_account_and_address() {
         let p = LockoutPolicy::default();
         let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
         let keys = p.keys("Bob", Some(mapped));
-        assert_eq!(keys[0].key, "user:bob");
-        assert_eq!(keys[1].key, "ip:10.0.0.1");
+        let names: Vec<_> = keys.iter().map(|k| k.key.as_str()).collect();
+        assert_eq!(names, ["pair:bob|10.0.0.1", "user:bob", "ip:10.0.0.1"]);
+        assert!(keys[0].binds(true) && !keys[1].binds(true) && keys[1].binds(false));
+        assert!(keys[0].cleared_by_success());
+        assert!(!keys[1].cleared_by_success() && !keys[2].cleared_by_success());
+        assert!(keys[0].key.starts_with(&pair_prefix("BOB")));
+        assert!(!pair_prefix("bobby").starts_with(&pair_prefix("bob")));
     }
 }

@@ -8,13 +8,18 @@ mod directory;
 mod files;
 mod folders;
 mod groups;
+pub mod hash_slots;
 mod lockout;
+mod lockout_admin;
+mod passwords;
 mod permissions;
+mod refusals;
 mod search;
 mod sessions;
 mod signin;
 mod ssh_keys;
 mod tickets;
+mod tool_grants;
 mod tools;
 mod tree;
 
@@ -22,7 +27,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ferry_crypto::PasswordHasher;
-use tokio::sync::Semaphore;
+use hash_slots::{HashSlots, HashTicket};
 
 use crate::clock::Clock;
 use crate::content::ContentStore;
@@ -114,25 +119,43 @@ impl Actor {
     }
 }
 
-/// A session that was presented and found alive, with its user.
+/// A session that was presented and found alive, with its user and the address it was
+/// presented from.
 #[derive(Debug, Clone)]
 pub struct SessionContext {
     /// The session.
     pub session: Session,
     /// Its user, active.
     pub user: User,
+    /// Where this request (or connection) came from: recorded on every audit record made
+    /// through it, whatever address the session was opened from.
+    pub client_ip: Option<String>,
 }
 
 impl SessionContext {
-    /// Fills the "who" fields of an audit entry from this session.
+    /// Fills the "who" fields of an audit entry from this session and this request.
     pub fn stamp(&self, entry: &mut AuditEntry) {
         entry.user_id = Some(self.user.id);
         entry.impersonator_id = self.session.impersonator_id;
         entry.application_id = Some(self.session.application_id);
         entry.client_version = self.session.client_version.clone();
-        entry.client_ip = self.session.client_ip.clone();
+        entry.client_ip = self
+            .client_ip
+            .clone()
+            .or_else(|| self.session.client_ip.clone());
+        if self.session.impersonator_id.is_some() {
+            // The impersonated user's workstation, as the service declared it.
+            entry.declared_ip = self.session.client_ip.clone();
+        }
         entry.external_user = self.session.external_user.clone();
         entry.session_tag = Some(self.session.id.tag());
+    }
+}
+
+impl Caller {
+    /// The address as the audit and the store write it.
+    pub fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_canonical().to_string())
     }
 }
 
@@ -142,9 +165,10 @@ pub struct Service {
     content: Arc<dyn ContentStore>,
     clock: Arc<dyn Clock>,
     hasher: Arc<PasswordHasher>,
-    hash_permits: Semaphore,
+    hash_slots: Arc<HashSlots>,
     config: ServiceConfig,
-    tool_grants: std::sync::Mutex<tools::GrantBook>,
+    tool_grants: std::sync::Mutex<tool_grants::GrantBook>,
+    refusals: std::sync::Mutex<refusals::RefusalTallies>,
 }
 
 impl Service {
@@ -161,9 +185,10 @@ impl Service {
             content,
             clock,
             hasher: Arc::new(hasher),
-            hash_permits: Semaphore::new(config.max_concurrent_hashes.max(1)),
+            hash_slots: HashSlots::new(config.max_concurrent_hashes),
             config,
             tool_grants: Default::default(),
+            refusals: Default::default(),
         }
     }
 
@@ -182,17 +207,14 @@ impl Service {
         Ok(self.store.count_live_sessions(self.clock.now()).await?)
     }
 
-    /// Runs a password-hasher job on the blocking pool, at most `max_concurrent_hashes` at once.
-    async fn with_hasher<T, F>(&self, job: F) -> Result<T>
+    /// Runs a password-hasher job on the blocking pool, at most `max_concurrent_hashes` at
+    /// once, waiting for a slot in `ticket`'s lane (see [`hash_slots`]).
+    async fn with_hasher<T, F>(&self, ticket: HashTicket, job: F) -> Result<T>
     where
         F: FnOnce(&PasswordHasher) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
-            .hash_permits
-            .acquire()
-            .await
-            .map_err(|e| Error::Internal(format!("hash semaphore closed: {e}")))?;
+        let _slot = self.hash_slots.acquire(ticket).await?;
         let hasher = Arc::clone(&self.hasher);
         tokio::task::spawn_blocking(move || job(&hasher))
             .await
@@ -201,7 +223,7 @@ impl Service {
 
     /// Hashes a new password (already validated).
     async fn hash_password(&self, password: String) -> Result<String> {
-        self.with_hasher(move |h| h.hash(&password))
+        self.with_hasher(HashTicket::ADMIN, move |h| h.hash(&password))
             .await?
             .map_err(|e| Error::Internal(e.to_string()))
     }
@@ -211,6 +233,34 @@ impl Service {
         match self.store.application(id).await? {
             Some(app) if app.enabled => Ok(app),
             _ => Err(Error::UnknownApplication),
+        }
+    }
+
+    /// The application a sign-in through the public API names (`Open*`, the tickets,
+    /// impersonation): registered, enabled and not reserved for Ferry's own front ends. The
+    /// inner error is the reason for the audit; the caller answers
+    /// [`Error::UnknownApplication`] either way.
+    async fn client_application(
+        &self,
+        id: ApplicationId,
+    ) -> Result<std::result::Result<Application, &'static str>> {
+        self.signin_application(id, true).await
+    }
+
+    /// [`Service::client_application`] when `public`; otherwise a front end of Ferry's own
+    /// signing in to its reserved application.
+    async fn signin_application(
+        &self,
+        id: ApplicationId,
+        public: bool,
+    ) -> Result<std::result::Result<Application, &'static str>> {
+        if public && application::is_reserved(id) {
+            return Ok(Err("application ID reserved for Ferry's own front ends"));
+        }
+        match self.usable_application(id).await {
+            Ok(app) => Ok(Ok(app)),
+            Err(Error::UnknownApplication) => Ok(Err("unknown or disabled application")),
+            Err(e) => Err(e),
         }
     }
 }

@@ -15,7 +15,9 @@ const SWEEP_BATCH: i64 = 500;
 impl Service {
     /// Checks a presented session: it exists, has not expired, and its user is active.
     /// Every session-bearing call starts here; any failure is [`Error::SessionNotFound`] (101).
-    pub async fn authenticate(&self, id: &SessionId) -> Result<SessionContext> {
+    /// `caller` is where the request came from: every audit record made through the returned
+    /// context names that address.
+    pub async fn authenticate(&self, id: &SessionId, caller: &Caller) -> Result<SessionContext> {
         let now = self.clock.now();
         let (session, user) = self
             .store
@@ -31,17 +33,31 @@ impl Service {
                 tracing::warn!(error = %e, "could not record session use");
             }
         }
-        Ok(SessionContext { session, user })
+        Ok(SessionContext {
+            session,
+            user,
+            client_ip: caller.ip_text(),
+        })
+    }
+
+    /// Whether a session is still alive, without counting as a use of it: what an idle SFTP or
+    /// FTPS connection asks every few seconds, to end when its session was revoked.
+    pub async fn session_alive(&self, id: &SessionId) -> Result<bool> {
+        let now = self.clock.now();
+        Ok(match self.store.session_with_user(id).await? {
+            Some((s, u)) => s.expires_at.is_none_or(|t| t > now) && u.active && !u.deleted,
+            None => false,
+        })
     }
 
     /// `GetCurrentUser`: the user of a live session.
-    pub async fn current_user(&self, id: &SessionId) -> Result<User> {
-        Ok(self.authenticate(id).await?.user)
+    pub async fn current_user(&self, id: &SessionId, caller: &Caller) -> Result<User> {
+        Ok(self.authenticate(id, caller).await?.user)
     }
 
     /// `Close`: deletes the session; later use of it fails with 101.
     pub async fn close(&self, id: &SessionId, caller: &Caller) -> Result<()> {
-        let ctx = self.authenticate(id).await?;
+        let ctx = self.authenticate(id, caller).await?;
         let mut tx = self.store.begin().await?;
         if !tx.delete_session(id).await? {
             // Closed or replaced by a concurrent call since we looked.
@@ -49,9 +65,6 @@ impl Service {
         }
         let mut e = AuditEntry::new(Operation::SignOut, Outcome::Success);
         ctx.stamp(&mut e);
-        if let Some(ip) = caller.ip {
-            e.client_ip = Some(ip.to_canonical().to_string());
-        }
         tx.append_audit(self.clock.now(), e).await?;
         tx.commit().await?;
         Ok(())

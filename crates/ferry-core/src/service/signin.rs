@@ -13,6 +13,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::hash_slots::HashTicket;
 use super::lockout::{LockoutKey, remaining_secs};
 use super::{Caller, Service, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
@@ -22,6 +23,9 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::text;
+
+/// How long a successful sign-in makes its address "known" for the account.
+pub(super) const KNOWN_ADDRESS_MS: i64 = 180 * 24 * 3600 * 1000;
 
 /// Whether a sign-in replaces the previous session or adds an immutable one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,13 +84,22 @@ pub(super) struct NewSession<'a> {
     pub(super) app: &'a Application,
     pub(super) mode: OpenMode,
     pub(super) client_version: Option<String>,
+    /// Where the sign-in request came from.
     pub(super) client_ip: Option<String>,
+    /// The impersonated user's workstation, as the service declared it (impersonation only);
+    /// the session keeps it as its address.
+    pub(super) declared_ip: Option<String>,
     pub(super) impersonator_id: Option<UserId>,
     pub(super) external_user: Option<String>,
     /// Lock-out keys to clear on success.
     pub(super) clear_keys: Vec<LockoutKey>,
     /// How the user proved who they are, when not by password (for the audit detail).
-    pub(super) proof: Option<&'static str>,
+    pub(super) proof: Option<String>,
+    /// The SSH key that opened an SFTP session (its fingerprint).
+    pub(super) ssh_key: Option<String>,
+    /// Whether the user proved who they are from `client_ip` (a password or a key): the
+    /// address becomes known for the account.
+    pub(super) remember_address: bool,
 }
 
 impl Service {
@@ -141,33 +154,38 @@ impl Service {
             e
         };
 
-        let app = match self.usable_application(req.application_id).await {
+        // Only Ferry's file-protocol front ends (which count connections) may sign in to a
+        // reserved application.
+        let app = match self
+            .signin_application(req.application_id, limit.is_none())
+            .await?
+        {
             Ok(app) => app,
-            Err(e) => {
-                self.audit_alone(failure("unknown or disabled application"))
-                    .await?;
-                return Err(e);
+            Err(why) => {
+                self.audit_alone(failure(why)).await?;
+                return Err(Error::UnknownApplication);
             }
         };
 
         let keys = self.config.lockout.keys(&req.user_name, caller.ip);
-        let now = self.clock.now();
-        for k in &keys {
-            if let Some(state) = self.store.lockout(&k.key).await?
-                && let Some(secs) = remaining_secs(&state, now)
-            {
-                self.audit_alone(failure("locked out")).await?;
-                return Err(Error::LockedOut {
-                    retry_after_secs: secs,
-                });
-            }
+        let user = self.store.user_by_name(&req.user_name).await?;
+        let known = self.known_address(user.as_ref(), caller.ip).await?;
+        if let Some((secs, key)) = self.lockout_in_force(&keys, known).await? {
+            self.audit_repeated_refusal(&key.key, caller.ip, failure("locked out"))
+                .await?;
+            return Err(Error::LockedOut {
+                retry_after_secs: secs,
+            });
         }
 
-        let user = self.store.user_by_name(&req.user_name).await?;
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password = req.password.clone();
+        let ticket = HashTicket {
+            known,
+            ip: caller.ip,
+        };
         let password_ok = self
-            .with_hasher(move |h| match stored_hash {
+            .with_hasher(ticket, move |h| match stored_hash {
                 Some(hash) => h.verify(&password, &hash),
                 None => h.verify_decoy(&password),
             })
@@ -193,7 +211,7 @@ impl Service {
         };
         let clear_keys = keys
             .into_iter()
-            .filter(|k| k.key.starts_with("user:"))
+            .filter(LockoutKey::cleared_by_success)
             .collect();
         let data = self
             .start_session(NewSession {
@@ -202,13 +220,51 @@ impl Service {
                 mode: req.mode,
                 client_version,
                 client_ip: caller.ip.map(|ip| ip.to_canonical().to_string()),
+                declared_ip: None,
                 impersonator_id: None,
                 external_user: None,
                 clear_keys,
                 proof: None,
+                ssh_key: None,
+                remember_address: true,
             })
             .await?;
         Ok((data, permit))
+    }
+
+    /// Whether `user` signed in successfully from `ip` within [`KNOWN_ADDRESS_MS`]: such an
+    /// address keeps its own failure budget and waits in the known lane for a hashing slot.
+    pub(super) async fn known_address(
+        &self,
+        user: Option<&User>,
+        ip: Option<IpAddr>,
+    ) -> Result<bool> {
+        let (Some(user), Some(ip)) = (user, ip) else {
+            return Ok(false);
+        };
+        let since = self.clock.now().plus_millis(-KNOWN_ADDRESS_MS);
+        Ok(self
+            .store
+            .signed_in_from(user.id, &ip.to_canonical().to_string(), since)
+            .await?)
+    }
+
+    /// The lock-out that refuses an attempt counted under `keys`, if one does: the seconds
+    /// left and its key. From a `known` address the account-wide count does not bind.
+    pub(super) async fn lockout_in_force<'k>(
+        &self,
+        keys: &'k [LockoutKey],
+        known: bool,
+    ) -> Result<Option<(u64, &'k LockoutKey)>> {
+        let now = self.clock.now();
+        for k in keys.iter().filter(|k| k.binds(known)) {
+            if let Some(state) = self.store.lockout(&k.key).await?
+                && let Some(secs) = remaining_secs(&state, now)
+            {
+                return Ok(Some((secs, k)));
+            }
+        }
+        Ok(None)
     }
 
     /// The connection's place in `limit` for `user`, whose credentials were right; a user with
@@ -249,13 +305,12 @@ impl Service {
             .parse()
             .map_err(|_| Error::invalid("ipAddress is not an IPv4 or IPv6 address"))?;
         let user_string = optional_text("userString", req.user_string, text::MAX_USER_STRING)?;
-        let service = self.authenticate(&req.service_session_id).await?;
+        let service = self.authenticate(&req.service_session_id, caller).await?;
 
         let refuse = |detail: &str| {
             let mut e = AuditEntry::new(Operation::ImpersonationRefused, Outcome::Failure);
             service.stamp(&mut e);
             e.target_user_id = Some(req.user_id);
-            e.client_ip = caller.ip.map(|ip| ip.to_canonical().to_string());
             e.detail = Some(detail.to_string());
             e
         };
@@ -266,12 +321,22 @@ impl Service {
                 "impersonation needs an Administrator or System session",
             ));
         }
-        let app = match self.usable_application(req.application_id).await {
+        // An impersonated session never impersonates again: every record of an
+        // impersonated session names the one human (or service) who started it.
+        if let Some(original) = service.session.impersonator_id {
+            self.audit_alone(refuse(&format!(
+                "the service session is itself impersonated (by user {original})"
+            )))
+            .await?;
+            return Err(Error::NotPermitted(
+                "an impersonated session cannot impersonate",
+            ));
+        }
+        let app = match self.client_application(req.application_id).await? {
             Ok(app) => app,
-            Err(e) => {
-                self.audit_alone(refuse("unknown or disabled application"))
-                    .await?;
-                return Err(e);
+            Err(why) => {
+                self.audit_alone(refuse(why)).await?;
+                return Err(Error::UnknownApplication);
             }
         };
         let target = match self.store.user_by_id(req.user_id).await? {
@@ -281,6 +346,18 @@ impl Service {
                 return Err(Error::UserNotFound);
             }
         };
+        // Nobody becomes more than they are: System is above Administrator.
+        if target.role > service.user.role {
+            self.audit_alone(refuse(&format!(
+                "the target's role ({}) is above the service user's ({})",
+                target.role.name(),
+                service.user.role.name()
+            )))
+            .await?;
+            return Err(Error::NotPermitted(
+                "a user may not impersonate a user of a higher role",
+            ));
+        }
         if !target.active {
             self.audit_alone(refuse("user disabled")).await?;
             return Err(Error::UserInactive);
@@ -291,11 +368,14 @@ impl Service {
             app: &app,
             mode: OpenMode::Immutable,
             client_version: service.session.client_version.clone(),
-            client_ip: Some(ip.to_canonical().to_string()),
+            client_ip: caller.ip_text(),
+            declared_ip: Some(ip.to_canonical().to_string()),
             impersonator_id: Some(service.user.id),
             external_user: user_string,
             clear_keys: Vec::new(),
             proof: None,
+            ssh_key: None,
+            remember_address: false,
         })
         .await
     }
@@ -311,6 +391,7 @@ impl Service {
         signin.application_id = Some(new.app.id);
         signin.client_version = new.client_version.clone();
         signin.client_ip = new.client_ip.clone();
+        signin.declared_ip = new.declared_ip.clone();
         signin.external_user = new.external_user.clone();
 
         if new.mode == OpenMode::Immutable && application::reuses_immutable_sessions(new.app.id) {
@@ -321,15 +402,14 @@ impl Service {
                 .find(|s| {
                     s.impersonator_id == new.impersonator_id
                         && s.external_user == new.external_user
+                        && s.ssh_key == new.ssh_key
                         && s.expires_at.is_none_or(|t| t > now)
                 });
             if let Some(s) = existing {
                 signin.session_tag = Some(s.id.tag());
                 signin.detail = Some("existing immutable session returned".into());
                 tx.append_audit(now, signin).await?;
-                for k in &new.clear_keys {
-                    tx.clear_lockout(&k.key).await?;
-                }
+                Self::after_proof(&mut tx, &new, now).await?;
                 tx.commit().await?;
                 return Ok(SessionData {
                     session_id: s.id,
@@ -359,29 +439,47 @@ impl Service {
             last_used_at: now,
             expires_at: (new.mode == OpenMode::Immutable)
                 .then(|| now.plus_millis(self.config.immutable_session_ttl_ms)),
-            client_version: new.client_version,
-            client_ip: new.client_ip,
+            client_version: new.client_version.clone(),
+            client_ip: new.declared_ip.clone().or_else(|| new.client_ip.clone()),
             impersonator_id: new.impersonator_id,
-            external_user: new.external_user,
+            external_user: new.external_user.clone(),
+            ssh_key: new.ssh_key.clone(),
         };
         tx.insert_session(&session).await?;
         signin.session_tag = Some(session.id.tag());
-        signin.detail = match (new.proof, new.mode) {
+        signin.detail = match (&new.proof, new.mode) {
             (Some(proof), OpenMode::Immutable) => Some(format!("{proof}; immutable")),
-            (Some(proof), OpenMode::Replace) => Some(proof.to_string()),
+            (Some(proof), OpenMode::Replace) => Some(proof.clone()),
             (None, OpenMode::Immutable) => Some("immutable".into()),
             (None, OpenMode::Replace) => None,
         };
         tx.append_audit(now, signin).await?;
-        for k in &new.clear_keys {
-            tx.clear_lockout(&k.key).await?;
-        }
+        Self::after_proof(&mut tx, &new, now).await?;
         tx.commit().await?;
         tracing::info!(user_id = new.user.id, application_id = new.app.id, session = %session.id.tag(), immutable = session.immutable, "session opened");
         Ok(SessionData {
             session_id: session.id,
             user_id: new.user.id,
         })
+    }
+
+    /// What a successful sign-in changes besides the session: the account's failure counts
+    /// are cleared and, when the user proved who they are from an address, the address is
+    /// remembered as known for the account.
+    async fn after_proof(
+        tx: &mut Box<dyn crate::store::StoreTx>,
+        new: &NewSession<'_>,
+        now: crate::clock::Timestamp,
+    ) -> Result<()> {
+        for k in &new.clear_keys {
+            tx.clear_lockout(&k.key).await?;
+        }
+        if new.remember_address
+            && let Some(ip) = &new.client_ip
+        {
+            tx.record_signin_address(new.user.id, ip, now).await?;
+        }
+        Ok(())
     }
 
     /// Counts a failed sign-in under every key and audits it, in one change.

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::admin::revoke_sessions_where;
 use super::signin::NewSession;
 use super::{Actor, Caller, OpenMode, Service, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
@@ -56,16 +57,23 @@ impl Service {
     ) -> Result<()> {
         Self::require_admin(actor)?;
         let user = self.user_named(user_name).await?;
+        let fingerprint = fingerprint.trim();
         let mut tx = self.store.begin().await?;
-        if !tx.delete_ssh_key(user.id, fingerprint.trim()).await? {
+        let now = self.clock.now();
+        if !tx.delete_ssh_key(user.id, fingerprint).await? {
             return Err(Error::invalid("the user has no key with that fingerprint"));
         }
         let mut e = AuditEntry::new(Operation::UserUpdated, Outcome::Success);
         actor.stamp(&mut e);
         e.target_user_id = Some(user.id);
         e.path = Some(user.name.clone());
-        e.detail = Some(format!("SSH key removed: {}", fingerprint.trim()));
-        tx.append_audit(self.clock.now(), e).await?;
+        e.detail = Some(format!("SSH key removed: {fingerprint}"));
+        tx.append_audit(now, e).await?;
+        // The sessions this key opened end with it (and their connections).
+        revoke_sessions_where(&mut tx, user.id, "SSH key removed", now, |s| {
+            s.ssh_key.as_deref() == Some(fingerprint)
+        })
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -115,10 +123,13 @@ impl Service {
                 mode: OpenMode::Immutable,
                 client_version,
                 client_ip,
+                declared_ip: None,
                 impersonator_id: None,
                 external_user: None,
                 clear_keys: Vec::new(),
-                proof: Some("public key"),
+                proof: Some(format!("public key {fingerprint}")),
+                ssh_key: Some(fingerprint.to_string()),
+                remember_address: true,
             })
             .await?;
         Ok((data, permit))

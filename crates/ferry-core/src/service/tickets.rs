@@ -5,6 +5,11 @@
 //! a user a moment ago. Every way a ticket can fail (encoding, seal, XML, site, time window,
 //! unknown or disabled user) answers the same [`Error::TicketRefused`]; the reason goes to the
 //! log and the audit only, so a caller cannot probe which check failed.
+//!
+//! The portal is trusted to name its own users, not every account: by default a ticket never
+//! opens an Administrator's or System user's account, nor one with a local password
+//! ([`TicketSettings::admit_privileged`], [`TicketSettings::admit_password_accounts`]). The
+//! audit records which ticket user asked for which account.
 
 use std::sync::Arc;
 
@@ -31,6 +36,12 @@ pub struct TicketSettings {
     pub max_age_ms: i64,
     /// How far in the future a ticket's time may lie (the portal's clock may run ahead).
     pub max_skew_ms: i64,
+    /// Whether a ticket may open an Administrator's or a System user's account (default no:
+    /// the portal is trusted to name its own users, not Ferry's administrators).
+    pub admit_privileged: bool,
+    /// Whether a ticket may open an account that has a local password (default no: such an
+    /// account belongs to someone who signs in by password, not to the portal).
+    pub admit_password_accounts: bool,
 }
 
 impl TicketSettings {
@@ -38,6 +49,17 @@ impl TicketSettings {
     pub const DEFAULT_MAX_AGE_MS: i64 = 5 * 60 * 1000;
     /// Default clock-skew allowance: one minute.
     pub const DEFAULT_MAX_SKEW_MS: i64 = 60 * 1000;
+
+    /// Why a ticket may not open `user`'s account, if it may not.
+    fn refusal_for(&self, user: &User) -> Option<&'static str> {
+        if !self.admit_privileged && user.role >= Role::Administrator {
+            return Some("tickets do not open Administrator or System accounts");
+        }
+        if !self.admit_password_accounts && user.password_hash.is_some() {
+            return Some("tickets do not open accounts that have a local password");
+        }
+        None
+    }
 
     /// Seals a ticket for `username` dated `at` (for `ferry ticket issue` and tests).
     pub fn issue(&self, username: &str, at: Timestamp) -> Result<String> {
@@ -129,6 +151,7 @@ struct Checked {
     app: Application,
     client_version: Option<String>,
     client_ip: Option<String>,
+    ip: Option<std::net::IpAddr>,
 }
 
 impl Service {
@@ -164,6 +187,48 @@ impl Service {
         Ok(Error::TicketRefused)
     }
 
+    /// Refuses a ticket that did not open, was for another site or out of its time window:
+    /// what a forger sends. Counted toward the address lock-out like a wrong password (a
+    /// portal's own refusals, of users it named with a good ticket, are not).
+    async fn refuse_forged_ticket(
+        &self,
+        how: &str,
+        reason: &str,
+        checked: &Checked,
+    ) -> Result<Error> {
+        let Some(ip) = checked.ip else {
+            return self.refuse_ticket(how, reason, checked, None).await;
+        };
+        tracing::warn!(how, reason, "ticket sign-in refused");
+        let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
+        e.application_id = Some(checked.app.id);
+        e.client_version = checked.client_version.clone();
+        e.client_ip = checked.client_ip.clone();
+        e.detail = Some(format!("{how}: {reason}"));
+        let keys = self.config.lockout.address_keys(ip);
+        self.record_failed_signin(&keys, e).await?;
+        Ok(Error::TicketRefused)
+    }
+
+    /// Refuses at once, with the one ticket answer, a ticket sign-in from an address locked
+    /// out (by forged tickets or wrong passwords); audited once per window.
+    async fn refuse_if_address_locked(&self, how: &str, checked: &Checked) -> Result<()> {
+        let Some(ip) = checked.ip else {
+            return Ok(());
+        };
+        let keys = self.config.lockout.address_keys(ip);
+        if let Some((_, key)) = self.lockout_in_force(&keys, false).await? {
+            let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
+            e.application_id = Some(checked.app.id);
+            e.client_version = checked.client_version.clone();
+            e.client_ip = checked.client_ip.clone();
+            e.detail = Some(format!("{how}: address locked out"));
+            self.audit_repeated_refusal(&key.key, Some(ip), e).await?;
+            return Err(Error::TicketRefused);
+        }
+        Ok(())
+    }
+
     /// Checks the configuration, the client version and the application; audits a refused
     /// application like a password sign-in does.
     async fn ticket_preamble(
@@ -180,20 +245,21 @@ impl Service {
             text::MAX_CLIENT_VERSION,
         )?;
         let client_ip = caller.ip.map(|ip| ip.to_canonical().to_string());
-        match self.usable_application(application_id).await {
+        match self.client_application(application_id).await? {
             Ok(app) => Ok(Checked {
                 app,
                 client_version,
                 client_ip,
+                ip: caller.ip,
             }),
-            Err(err) => {
+            Err(why) => {
                 let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
                 e.application_id = Some(application_id);
                 e.client_version = client_version;
                 e.client_ip = client_ip;
-                e.detail = Some(format!("{how}: unknown or disabled application"));
+                e.detail = Some(format!("{how}: {why}"));
                 self.audit_alone(e).await?;
-                Err(err)
+                Err(Error::UnknownApplication)
             }
         }
     }
@@ -209,33 +275,43 @@ impl Service {
         let checked = self
             .ticket_preamble(HOW, req.application_id, req.client_version, caller)
             .await?;
+        self.refuse_if_address_locked(HOW, &checked).await?;
         let settings = self.ticket_settings()?;
         let claims = match settings.verify(&req.ticket, self.clock.now()) {
             Ok(c) => c,
-            Err(reason) => return Err(self.refuse_ticket(HOW, &reason, &checked, None).await?),
+            Err(reason) => return Err(self.refuse_forged_ticket(HOW, &reason, &checked).await?),
         };
+        let asked = format!("ticket of {:?}", claims.username);
         let user = match self.store.user_by_domain_username(&claims.username).await? {
             Some(u) if u.active && !u.deleted => u,
             Some(u) => {
-                return Err(self
-                    .refuse_ticket(HOW, "user disabled", &checked, Some(&u))
-                    .await?);
+                let reason = format!("{asked}: user disabled");
+                return Err(self.refuse_ticket(HOW, &reason, &checked, Some(&u)).await?);
             }
             None => {
-                let reason = format!("no user has DomainUsername {:?}", claims.username);
+                let reason = format!("{asked}: no user has that DomainUsername");
                 return Err(self.refuse_ticket(HOW, &reason, &checked, None).await?);
             }
         };
+        if let Some(why) = settings.refusal_for(&user) {
+            let reason = format!("{asked}: {why}");
+            return Err(self
+                .refuse_ticket(HOW, &reason, &checked, Some(&user))
+                .await?);
+        }
         self.start_session(NewSession {
             user: &user,
             app: &checked.app,
             mode: req.mode,
             client_version: checked.client_version,
             client_ip: checked.client_ip,
+            declared_ip: None,
             impersonator_id: None,
             external_user: None,
             clear_keys: Vec::new(),
-            proof: Some("ticket"),
+            proof: Some(asked),
+            ssh_key: None,
+            remember_address: false,
         })
         .await
     }
@@ -255,11 +331,15 @@ impl Service {
         let checked = self
             .ticket_preamble(HOW, req.application_id, req.client_version.clone(), caller)
             .await?;
+        self.refuse_if_address_locked(HOW, &checked).await?;
         let settings = self.ticket_settings()?;
-        if let Err(reason) = settings.verify(&req.ticket, self.clock.now()) {
-            return Err(self.refuse_ticket(HOW, &reason, &checked, None).await?);
-        }
+        let claims = match settings.verify(&req.ticket, self.clock.now()) {
+            Ok(claims) => claims,
+            Err(reason) => return Err(self.refuse_forged_ticket(HOW, &reason, &checked).await?),
+        };
         let email = req.email.trim().to_string();
+        // The ticket's user does not choose the account, but the audit says who asked.
+        let asked = format!("ticket of {:?} for e-mail {email:?}", claims.username);
 
         // Two passes at most: a concurrent first sign-in with the same address may create
         // the user between our lookup and our insert.
@@ -293,8 +373,15 @@ impl Service {
             Error::Internal("user creation kept colliding in OpenWithTicketEx".into())
         })?;
         if !user.active {
+            let reason = format!("{asked}: user disabled");
             return Err(self
-                .refuse_ticket(HOW, "user disabled", &checked, Some(&user))
+                .refuse_ticket(HOW, &reason, &checked, Some(&user))
+                .await?);
+        }
+        if let Some(why) = settings.refusal_for(&user) {
+            let reason = format!("{asked}: {why}");
+            return Err(self
+                .refuse_ticket(HOW, &reason, &checked, Some(&user))
                 .await?);
         }
         self.start_session(NewSession {
@@ -303,10 +390,13 @@ impl Service {
             mode: OpenMode::Replace,
             client_version: checked.client_version,
             client_ip: checked.client_ip,
+            declared_ip: None,
             impersonator_id: None,
             external_user: None,
             clear_keys: Vec::new(),
-            proof: Some("ticket (e-mail)"),
+            proof: Some(asked),
+            ssh_key: None,
+            remember_address: false,
         })
         .await
     }

@@ -15,7 +15,6 @@
 //! still alive. What is done through it is audited under the session's user with the token's
 //! `Email` as the external user and the browser's address.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use ferry_crypto::ToolTokenKeys;
@@ -27,8 +26,6 @@ use crate::error::{Error, Result};
 use crate::text;
 use crate::tool_token::{ToolClaims, ToolTarget};
 
-/// Most grants held at once; beyond it expired ones are dropped and then new pages refused.
-const MAX_GRANTS: usize = 100_000;
 /// Deepest folder path an upload may bring along (`a/b/c/file`).
 const MAX_RELATIVE_DEPTH: usize = 32;
 
@@ -73,7 +70,7 @@ impl ToolSettings {
 }
 
 /// Which page a token is opened for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ToolKind {
     /// `/tools/upload`: the token names a folder.
     Upload,
@@ -83,7 +80,7 @@ pub enum ToolKind {
 
 /// What a page allows beyond the token (the compatibility link's `ThruMaxFileNumber`,
 /// `ThruFileFilter`, `ThruFileFilterExceptions`), enforced by the server for the grant.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ToolLimits {
     /// Most files one token may upload (in progress or done).
     pub max_files: Option<u32>,
@@ -160,30 +157,6 @@ struct Opened {
     files: Vec<FileView>,
 }
 
-#[derive(Debug, Clone)]
-struct GrantRecord {
-    kind: ToolKind,
-    claims: ToolClaims,
-    ip: IpAddr,
-    expires_at: Timestamp,
-    token_digest: String,
-    limits: ToolLimits,
-}
-
-/// Grants and per-token file counts, in memory (a grant lives only as long as its page).
-#[derive(Debug, Default)]
-pub(crate) struct GrantBook {
-    grants: HashMap<String, GrantRecord>,
-    files_used: HashMap<String, (u32, Timestamp)>,
-}
-
-impl GrantBook {
-    fn prune(&mut self, now: Timestamp) {
-        self.grants.retain(|_, g| g.expires_at > now);
-        self.files_used.retain(|_, (_, until)| *until > now);
-    }
-}
-
 impl Service {
     fn tool_settings(&self) -> Option<&ToolSettings> {
         self.config.tools.as_deref()
@@ -201,14 +174,10 @@ impl Service {
         let browser_ip = browser_ip.to_canonical();
         let ip_key = self.config.lockout.address_keys(browser_ip);
         let now = self.clock.now();
-        for k in &ip_key {
-            if let Some(state) = self.store.lockout(&k.key).await?
-                && super::lockout::remaining_secs(&state, now).is_some()
-            {
-                return Err(self
-                    .refuse_token(&ip_key, browser_ip, "address locked out", None, false)
-                    .await);
-            }
+        if self.lockout_in_force(&ip_key, false).await?.is_some() {
+            return Err(self
+                .refuse_token(&ip_key, browser_ip, "address locked out", None, false)
+                .await);
         }
         match self.check_token(token, kind, browser_ip, now).await {
             Ok(Opened {
@@ -218,7 +187,7 @@ impl Service {
                 folder,
                 files,
             }) => {
-                let record = GrantRecord {
+                let record = super::tool_grants::GrantRecord {
                     kind,
                     claims: claims.clone(),
                     ip: browser_ip,
@@ -226,18 +195,12 @@ impl Service {
                     token_digest: digest.clone(),
                     limits: limits.clone(),
                 };
-                let id = ferry_crypto::random::new_secret_token();
-                let files_used = {
-                    let mut book = self.tool_grants.lock().expect("grant book lock");
-                    if book.grants.len() >= MAX_GRANTS || book.grants.len() % 1024 == 1023 {
-                        book.prune(now);
-                    }
-                    if book.grants.len() >= MAX_GRANTS {
-                        return Err(Error::Unavailable);
-                    }
-                    book.grants.insert(id.clone(), record.clone());
-                    book.files_used.get(&digest).map_or(0, |(n, _)| *n)
-                };
+                let expires_at = record.expires_at;
+                let (id, files_used) = self.tool_grants.lock().expect("grant book lock").issue(
+                    record,
+                    now,
+                    ferry_crypto::random::new_secret_token,
+                )?;
                 let mut e = AuditEntry::new(Operation::ToolOpened, Outcome::Success);
                 self.tool_ctx(&ctx, &claims, browser_ip).stamp(&mut e);
                 e.folder_id = folder.as_ref().map(|f| f.folder.id);
@@ -256,7 +219,7 @@ impl Service {
                     folder,
                     files,
                     email: claims.email,
-                    expires_at: record.expires_at,
+                    expires_at,
                     limits,
                     files_used,
                 })
@@ -306,7 +269,11 @@ impl Service {
                 claims.allowed_ip
             )));
         }
-        let ctx = match self.authenticate(&claims.session).await {
+        let caller = super::Caller {
+            ip: Some(browser_ip),
+            client_version: None,
+        };
+        let ctx = match self.authenticate(&claims.session, &caller).await {
             Ok(ctx) => ctx,
             Err(Error::SessionNotFound) => return Err(fail("token's session is not alive".into())),
             Err(e) => return Err(fail(format!("session check failed: {e}"))),
@@ -394,7 +361,8 @@ impl Service {
         let recorded = if count {
             self.record_failed_signin(ip_key, e).await
         } else {
-            self.audit_alone(e).await
+            let key = ip_key.first().map_or("ip", |k| k.key.as_str());
+            self.audit_repeated_refusal(key, Some(browser_ip), e).await
         };
         match recorded {
             Ok(()) => Error::ToolTokenRefused,
@@ -409,7 +377,7 @@ impl Service {
     fn tool_ctx(&self, ctx: &SessionContext, claims: &ToolClaims, ip: IpAddr) -> SessionContext {
         let mut ctx = ctx.clone();
         ctx.session.external_user = claims.email.clone();
-        ctx.session.client_ip = Some(ip.to_string());
+        ctx.client_ip = Some(ip.to_string());
         ctx
     }
 
@@ -418,10 +386,11 @@ impl Service {
     pub async fn tool_access(&self, grant_id: &str, browser_ip: IpAddr) -> Result<ToolAccess> {
         let browser_ip = browser_ip.to_canonical();
         let now = self.clock.now();
-        let record = {
-            let book = self.tool_grants.lock().expect("grant book lock");
-            book.grants.get(grant_id).cloned()
-        };
+        let record = self
+            .tool_grants
+            .lock()
+            .expect("grant book lock")
+            .get(grant_id);
         let record = match record {
             Some(r) if r.expires_at > now && r.ip == browser_ip => r,
             Some(r) => {
@@ -430,7 +399,11 @@ impl Service {
             }
             None => return Err(Error::ToolGrantInvalid),
         };
-        let ctx = match self.authenticate(&record.claims.session).await {
+        let caller = super::Caller {
+            ip: Some(browser_ip),
+            client_version: None,
+        };
+        let ctx = match self.authenticate(&record.claims.session, &caller).await {
             Ok(ctx) => ctx,
             Err(Error::SessionNotFound) => return Err(Error::ToolGrantInvalid),
             Err(e) => return Err(e),
@@ -497,33 +470,23 @@ impl Service {
     }
 
     fn take_file_allowance(&self, access: &ToolAccess) -> Result<()> {
-        let mut book = self.tool_grants.lock().expect("grant book lock");
         let until = self.clock.now().plus_millis(
             self.tool_settings()
                 .map_or(0, |s| s.grant_ttl_ms.saturating_mul(2)),
         );
-        let entry = book
-            .files_used
-            .entry(access.token_digest.clone())
-            .or_insert((0, until));
-        if let Some(max) = access.limits.max_files
-            && entry.0 >= max
-        {
-            return Err(Error::ToolLimit(format!(
-                "this link accepts at most {max} files"
-            )));
-        }
-        entry.0 += 1;
-        entry.1 = until;
-        Ok(())
+        self.tool_grants.lock().expect("grant book lock").take_file(
+            &access.token_digest,
+            access.limits.max_files,
+            until,
+        )
     }
 
     /// Gives back one file of a token's allowance (an upload cancelled or failed).
     pub fn tool_release_file(&self, access: &ToolAccess) {
-        let mut book = self.tool_grants.lock().expect("grant book lock");
-        if let Some(entry) = book.files_used.get_mut(&access.token_digest) {
-            entry.0 = entry.0.saturating_sub(1);
-        }
+        self.tool_grants
+            .lock()
+            .expect("grant book lock")
+            .release_file(&access.token_digest);
     }
 
     /// The child folder `name` of `parent`, created if the user may and it does not exist.

@@ -54,9 +54,9 @@ pub static METHODS: &[Method] = &[Method {
     ],
     returns: Returns::Many("AuditRecord"),
     signs_in: false,
-    handler: |svc, a, _| {
+    handler: |svc, a, caller| {
         Box::pin(async move {
-            let ctx = session(&svc, &a).await?;
+            let ctx = session(&svc, &a, &caller).await?;
             let filter = AuditFilter {
                 operation: a.opt_string("operation"),
                 user_id: a.opt_int("userID"),

@@ -29,9 +29,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::One("FTHSearchResultData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let found = svc
                     .search(
                         &ctx,
@@ -59,9 +59,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::Many("FTHFileData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let files = svc
                     .files(
                         &ctx,
@@ -81,9 +81,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FILE_ID],
         returns: Returns::One("FTHFileData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 Ok(Some(json!(FthFileData::from(
                     svc.file(&ctx, a.int("fileID")?).await?
                 ))))
@@ -100,9 +100,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::One("FTHFileData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let view = svc
                     .file_by_name(&ctx, a.int("folderID")?, &a.string("name"))
                     .await?;
@@ -116,9 +116,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FILE_ID],
         returns: Returns::Many("FTHFileVersionData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let versions = svc.file_versions(&ctx, a.int("fileID")?).await?;
                 let list: Vec<FthFileVersionData> = versions.into_iter().map(Into::into).collect();
                 Ok(Some(json!(list)))
@@ -139,9 +139,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::One("FTHFileData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let view = svc
                     .rename_file(&ctx, a.int("fileID")?, &a.string("name"))
                     .await?;
@@ -163,9 +163,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::One("FTHFileData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let view = svc
                     .move_file(&ctx, a.int("fileID")?, a.int("newFolderID")?)
                     .await?;
@@ -179,9 +179,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FILE_ID],
         returns: Returns::Nothing,
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 svc.delete_file(&ctx, a.int("fileID")?).await?;
                 Ok(None)
             })

@@ -2,7 +2,7 @@
 //! each needs is enforced by the Service and listed in ARCHITECTURE.md.
 
 use ferry_core::domain::FolderType;
-use ferry_core::{Error, Result, Service};
+use ferry_core::{Caller, Error, Result, Service};
 use serde_json::json;
 
 use super::{Method, Param, ParamType, Reply, Returns, SESSION_ID, session};
@@ -36,9 +36,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID],
         returns: Returns::One("FTHFolderData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 Ok(Some(json!(FthFolderData::from(
                     svc.root_folder(&ctx).await?
                 ))))
@@ -51,9 +51,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID],
         returns: Returns::One("FTHFolderData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 Ok(Some(json!(FthFolderData::from(
                     svc.home_folder(&ctx).await?
                 ))))
@@ -66,9 +66,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID],
         returns: Returns::One("FTHFolderData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let view = svc.folder(&ctx, a.int("folderID")?).await?;
                 Ok(Some(json!(FthFolderData::from(view))))
             })
@@ -80,9 +80,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID],
         returns: Returns::Many("FTHFolderData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let children = svc.child_folders(&ctx, a.int("folderID")?).await?;
                 let list: Vec<FthFolderData> = children.into_iter().map(Into::into).collect();
                 Ok(Some(json!(list)))
@@ -108,9 +108,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::One("FTHFolderData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let folder_type = match a.opt_int("folderType") {
                     None => FolderType::Regular,
                     Some(code) => FolderType::from_code(code)
@@ -134,9 +134,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID, NAME],
         returns: Returns::One("FTHFolderData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let view = svc
                     .rename_folder(&ctx, a.int("folderID")?, &a.string("name"))
                     .await?;
@@ -158,9 +158,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::One("FTHFolderData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let view = svc
                     .move_folder(&ctx, a.int("folderID")?, a.int("newParentFolderID")?)
                     .await?;
@@ -174,9 +174,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID],
         returns: Returns::Nothing,
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 svc.delete_folder(&ctx, a.int("folderID")?).await?;
                 Ok(None)
             })
@@ -188,9 +188,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID],
         returns: Returns::Many("MetadataItem"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let items = svc.folder_metadata(&ctx, a.int("folderID")?).await?;
                 let list: Vec<MetadataItem> = items.into_iter().map(Into::into).collect();
                 Ok(Some(json!(list)))
@@ -203,7 +203,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID, METADATA_NAME, METADATA_VALUE],
         returns: Returns::Nothing,
         signs_in: false,
-        handler: |svc, a, _| Box::pin(async move { put_metadata(&svc, &a, true).await }),
+        handler: |svc, a, caller| {
+            Box::pin(async move { put_metadata(&svc, &a, &caller, true).await })
+        },
     },
     Method {
         name: "SaveFolderMetadata",
@@ -211,7 +213,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID, METADATA_NAME, METADATA_VALUE],
         returns: Returns::Nothing,
         signs_in: false,
-        handler: |svc, a, _| Box::pin(async move { put_metadata(&svc, &a, false).await }),
+        handler: |svc, a, caller| {
+            Box::pin(async move { put_metadata(&svc, &a, &caller, false).await })
+        },
     },
     Method {
         name: "GetFolderPermissionList",
@@ -219,9 +223,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, FOLDER_ID],
         returns: Returns::Many("FTHPermissionListItemData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let grants = svc.folder_permission_list(&ctx, a.int("folderID")?).await?;
                 let list: Vec<FthPermissionListItemData> =
                     grants.into_iter().map(Into::into).collect();
@@ -248,9 +252,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::Many("FTHPermissionListItemData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let items = a.permission_list("permissionList")?;
                 let grants = svc
                     .set_folder_permission_list(
@@ -279,9 +283,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::One("FTHUserGroupData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let group = svc.create_user_group(&ctx, &a.string("name")).await?;
                 Ok(Some(json!(FthUserGroupData::from(group))))
             })
@@ -293,9 +297,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, GROUP_ID, USER_ID],
         returns: Returns::Nothing,
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 svc.change_group_membership(&ctx, a.int("userGroupID")?, a.int("userID")?, true)
                     .await?;
                 Ok(None)
@@ -308,9 +312,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID, GROUP_ID, USER_ID],
         returns: Returns::Nothing,
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 svc.change_group_membership(&ctx, a.int("userGroupID")?, a.int("userID")?, false)
                     .await?;
                 Ok(None)
@@ -323,9 +327,9 @@ pub static METHODS: &[Method] = &[
         params: &[SESSION_ID],
         returns: Returns::Many("FTHUserGroupData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let groups = svc.user_groups(&ctx).await?;
                 let list: Vec<FthUserGroupData> = groups.into_iter().map(Into::into).collect();
                 Ok(Some(json!(list)))
@@ -335,8 +339,13 @@ pub static METHODS: &[Method] = &[
 ];
 
 /// `CreateFolderMetadata` (`must_be_new`) and `SaveFolderMetadata`.
-async fn put_metadata(svc: &Service, a: &Args, must_be_new: bool) -> Result<Reply> {
-    let ctx = session(svc, a).await?;
+async fn put_metadata(
+    svc: &Service,
+    a: &Args,
+    caller: &Caller,
+    must_be_new: bool,
+) -> Result<Reply> {
+    let ctx = session(svc, a, caller).await?;
     svc.put_folder_metadata(
         &ctx,
         a.int("folderID")?,

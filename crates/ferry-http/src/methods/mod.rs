@@ -148,8 +148,8 @@ pub fn find(name: &str) -> Option<&'static Method> {
 
 /// Checks the `sessionID` argument and returns the live session (every method but the sign-ins
 /// starts here).
-pub(crate) async fn session(svc: &Service, a: &Args) -> Result<SessionContext> {
-    svc.authenticate(&a.guid("sessionID")?).await
+pub(crate) async fn session(svc: &Service, a: &Args, caller: &Caller) -> Result<SessionContext> {
+    svc.authenticate(&a.guid("sessionID")?, caller).await
 }
 
 /// The `sessionID` parameter.

@@ -107,14 +107,42 @@ pub static METHODS: &[Method] = &[
         },
     },
     Method {
+        name: "ChangePassword",
+        summary: "The session's user replaces their own password, giving the current one (a wrong one counts toward the lock-out like a failed sign-in). Every other session of the user ends, on every protocol; this one lives on.",
+        params: &[
+            SESSION_ID,
+            Param::required("oldPassword", ParamType::String, "The current password."),
+            Param::required(
+                "newPassword",
+                ParamType::String,
+                "The new password (the same rules as any password).",
+            ),
+        ],
+        returns: Returns::Nothing,
+        signs_in: false,
+        handler: |svc, a, caller| {
+            Box::pin(async move {
+                let ctx = super::session(&svc, &a, &caller).await?;
+                svc.change_own_password(
+                    &ctx,
+                    a.string("oldPassword"),
+                    a.string("newPassword"),
+                    &caller,
+                )
+                .await?;
+                Ok(None)
+            })
+        },
+    },
+    Method {
         name: "GetCurrentUser",
         summary: "The user of a live session.",
         params: &[SESSION_ID],
         returns: Returns::One("FTHUserData"),
         signs_in: false,
-        handler: |svc, a, _caller| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let user = svc.current_user(&a.guid("sessionID")?).await?;
+                let user = svc.current_user(&a.guid("sessionID")?, &caller).await?;
                 Ok(Some(json!(FthUserData::from(user))))
             })
         },

@@ -118,9 +118,9 @@ pub static METHODS: &[Method] = &[
         ],
         returns: Returns::One("FTHUserData"),
         signs_in: false,
-        handler: |svc, a, _| {
+        handler: |svc, a, caller| {
             Box::pin(async move {
-                let ctx = session(&svc, &a).await?;
+                let ctx = session(&svc, &a, &caller).await?;
                 let role = match a.opt_int("role") {
                     None => Role::Member,
                     Some(code) => Role::from_code(code)

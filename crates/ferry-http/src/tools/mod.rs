@@ -8,7 +8,6 @@
 //! style are embedded in the binary ([`assets`]).
 
 mod assets;
-pub mod client_ip;
 mod pages;
 mod tus;
 
@@ -19,7 +18,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::routing::{any, get};
 
 use crate::router::AppState;
-pub use client_ip::{ProxyNet, TrustedProxies};
 pub use tus::TusUploads;
 
 /// The header a page's requests carry their grant in.
@@ -28,8 +26,6 @@ pub const GRANT_HEADER: &str = "ferry-grant";
 /// What the tools need besides the Service.
 #[derive(Debug, Default)]
 pub struct ToolsFront {
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: TrustedProxies,
     /// Hosts that `ThruSuccessUrl` and `ThruErrorReportingUrl` may point to (https only); an
     /// empty list turns both off, so a link cannot redirect anywhere it likes.
     pub redirect_hosts: Vec<String>,

@@ -6,9 +6,7 @@
 //! reason (or, when the link names an allowed `ThruErrorReportingUrl`, the same redirect).
 //! Pages are fixed templates; every value put into them goes through [`escape`].
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::Error;
@@ -18,6 +16,7 @@ use ferry_core::tool_token::ToolTarget;
 use super::{cross_site, harden_page};
 use crate::error::ApiError;
 use crate::router::AppState;
+use crate::server::ClientAddr;
 
 /// The one answer to every refused token.
 pub const REFUSED_PAGE: &str = concat!(
@@ -203,43 +202,39 @@ fn page_options(params: &Params, allowed_hosts: &[String]) -> Result<PageOptions
 /// `GET /tools/upload?token=…` (the Thru parameters are accepted here too).
 pub async fn upload_page(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    client: ClientAddr,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query);
     let token = params.get("token").unwrap_or_default().to_string();
-    open_page(&state, peer, &headers, &params, &token, ToolKind::Upload).await
+    open_page(&state, client, &params, &token, ToolKind::Upload).await
 }
 
 /// `GET /ExternalJavaUpload.aspx?ThruFolderID=<token>&ThruApplicationID=…`.
 pub async fn legacy_upload_page(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    client: ClientAddr,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query);
     let token = params.get("ThruFolderID").unwrap_or_default().to_string();
-    open_page(&state, peer, &headers, &params, &token, ToolKind::Upload).await
+    open_page(&state, client, &params, &token, ToolKind::Upload).await
 }
 
 /// `GET /tools/download?token=…`.
 pub async fn download_page(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    client: ClientAddr,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query);
     let token = params.get("token").unwrap_or_default().to_string();
-    open_page(&state, peer, &headers, &params, &token, ToolKind::Download).await
+    open_page(&state, client, &params, &token, ToolKind::Download).await
 }
 
 async fn open_page(
     state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
+    client: ClientAddr,
     params: &Params,
     token: &str,
     kind: ToolKind,
@@ -248,7 +243,7 @@ async fn open_page(
         Ok(o) => o,
         Err(message) => return bad_link(&message),
     };
-    let ip = state.tools.trusted_proxies.client_ip(peer, headers);
+    let ip = client.0;
     match state
         .service
         .open_tool(token, kind, options.limits.clone(), ip)
@@ -378,7 +373,7 @@ fn download_html(grant: &ToolGrant) -> String {
 /// `GET /tools/files/{fileID}?grant=…`: one file of a download page, as an attachment.
 pub async fn download_file(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     Path(file): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -387,7 +382,7 @@ pub async fn download_file(
         return ApiError::from(Error::ToolGrantInvalid).into_response();
     }
     let params = Params::parse(query);
-    let ip = state.tools.trusted_proxies.client_ip(peer, &headers);
+    let ip = client.0;
     let result = async {
         let grant = params.get("grant").ok_or(Error::ToolGrantInvalid)?;
         let access = state.service.tool_access(grant, ip).await?;

@@ -19,13 +19,12 @@
 //! removed) after a day without activity.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -38,6 +37,7 @@ use sha2::Digest;
 use super::{GRANT_HEADER, cross_site};
 use crate::error::ApiError;
 use crate::router::AppState;
+use crate::server::ClientAddr;
 
 const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,termination,checksum";
@@ -142,7 +142,7 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// Checks the protocol version and the grant of a request.
 async fn admit(
     state: &AppState,
-    peer: SocketAddr,
+    client: ClientAddr,
     headers: &HeaderMap,
 ) -> Result<ToolAccess, Response> {
     if header_str(headers, "tus-resumable") != Some(TUS_VERSION) {
@@ -157,7 +157,7 @@ async fn admit(
     if cross_site(headers) {
         return Err(api_error(Error::ToolGrantInvalid));
     }
-    let ip = state.tools.trusted_proxies.client_ip(peer, headers);
+    let ip = client.0;
     let grant = header_str(headers, GRANT_HEADER).unwrap_or_default();
     state
         .service
@@ -182,7 +182,7 @@ fn options() -> Response {
 /// `/tools/tus`: `OPTIONS` (capabilities) and `POST` (creation).
 pub async fn collection(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     method: Method,
     headers: HeaderMap,
     body: Body,
@@ -190,7 +190,7 @@ pub async fn collection(
     match method {
         Method::OPTIONS => options(),
         Method::POST => {
-            let r = create(&state, peer, &headers).await;
+            let r = create(&state, client, &headers).await;
             crate::drain::discard(body).await;
             r
         }
@@ -219,8 +219,8 @@ fn metadata(headers: &HeaderMap) -> Result<HashMap<String, String>, &'static str
     Ok(out)
 }
 
-async fn create(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Response {
-    let access = match admit(state, peer, headers).await {
+async fn create(state: &AppState, client: ClientAddr, headers: &HeaderMap) -> Response {
+    let access = match admit(state, client, headers).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -303,7 +303,7 @@ async fn create(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Resp
 /// `/tools/tus/{id}`: `HEAD` (where it stands), `PATCH` (append), `DELETE` (cancel).
 pub async fn resource(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     Path(id): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -312,7 +312,7 @@ pub async fn resource(
     if method == Method::OPTIONS {
         return options();
     }
-    let access = match admit(&state, peer, &headers).await {
+    let access = match admit(&state, client, &headers).await {
         Ok(a) => a,
         Err(r) => {
             crate::drain::discard(body).await;

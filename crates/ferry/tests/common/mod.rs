@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 pub const ADMIN: &str = "admin";
 /// Its password.
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
+/// The client application every test server has registered (IDs below 1000 are Ferry's own
+/// and refused to clients).
+pub const APP: i64 = 1999;
 
 /// Cheap Argon2 parameters so that hundreds of sign-ins stay fast in debug builds; the hashes
 /// are still real Argon2id (the parameters travel in each hash).
@@ -65,7 +68,9 @@ impl Server {
             .tempdir()
             .unwrap();
         let database_url = backend.fresh_database_url(dir.path());
-        Server::start_in(dir, database_url, extra)
+        let s = Server::start_in(dir, database_url, extra);
+        s.add_app(APP);
+        s
     }
 
     /// A server over an existing database.
@@ -140,14 +145,37 @@ impl Server {
 
     /// `POST` raw bytes to `path`; the status and the body.
     pub fn post_raw(&self, path: &str, body: &[u8]) -> (u16, String) {
-        let mut resp = self
+        self.post_with(path, body, &[])
+    }
+
+    /// `POST` raw bytes to `path` with extra headers; the status and the body.
+    pub fn post_with(&self, path: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, String) {
+        let mut req = self
             .agent
             .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .send(body)
-            .expect("HTTP request failed");
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send(body).expect("HTTP request failed");
         let status = resp.status().as_u16();
         (status, resp.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// Like [`Server::call`], as relayed by a proxy for the client at `client_ip` (the
+    /// server must trust 127.0.0.1 as a proxy for the address to count).
+    pub fn call_from(&self, client_ip: &str, method: &str, body: Value) -> (u16, Value) {
+        let (status, text) = self.post_with(
+            &format!("/api/v1/{method}"),
+            body.to_string().as_bytes(),
+            &[("x-forwarded-for", client_ip)],
+        );
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        (status, value)
     }
 
     /// `GET path`; the status, the headers we look at, and the body.

@@ -1,7 +1,8 @@
-//! The browser's address as the tools check it against a token's `AllowedIP`: the socket's
-//! peer, unless that peer is a configured trusted proxy, in which case the nearest address in
-//! `X-Forwarded-For` that is not itself a trusted proxy. `X-Forwarded-For` from anyone else
-//! is ignored, so a browser cannot claim another address.
+//! The client's address, as every route sees it (the audit, the lock-out, a browser tool's
+//! `AllowedIP`): the socket's peer, unless that peer is a configured trusted proxy, in which
+//! case the nearest address in `X-Forwarded-For` that is not itself a trusted proxy.
+//! `X-Forwarded-For` from anyone else is ignored, so a client cannot claim another address.
+//! Resolved once per request, in [`crate::server`].
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -65,7 +66,8 @@ impl ProxyNet {
 pub struct TrustedProxies(pub Vec<ProxyNet>);
 
 impl TrustedProxies {
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|n| n.contains(ip))
     }
 

@@ -1,0 +1,106 @@
+//! Passwords: set by an administrator (`ferry user passwd`) or changed by their user
+//! (`ChangePassword`). Either way every session of the user ends, but for the one a user
+//! changed their own password in: whoever held the old password is out, on every protocol.
+
+use super::admin::revoke_sessions_where;
+use super::hash_slots::HashTicket;
+use super::{Actor, Caller, Service, SessionContext};
+use crate::domain::{AuditEntry, Operation, Outcome, SessionId, UserId};
+use crate::error::{Error, Result};
+use crate::text;
+
+impl Service {
+    /// Sets a user's password (and re-enables nothing: a disabled user stays disabled) and
+    /// ends every session the user has: whoever held the old password is out.
+    pub async fn set_password(&self, actor: &Actor, name: &str, password: String) -> Result<()> {
+        Self::require_admin(actor)?;
+        text::new_password("password", &password)?;
+        let user = self.user_named(name).await?;
+        Self::require_role_at_most(actor, user.role)?;
+        let hash = self.hash_password(password).await?;
+        self.store_password(actor, user.id, hash, None).await
+    }
+
+    /// Writes a new password hash for `user` and ends their sessions but `keep` (the session
+    /// of a user changing their own password), in one change with the audit.
+    pub(super) async fn store_password(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        hash: String,
+        keep: Option<&SessionId>,
+    ) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let now = self.clock.now();
+        // Read inside the change: a concurrent change of another field must not be undone.
+        let mut current = tx.user_by_id(user).await?.ok_or(Error::UserNotFound)?;
+        current.password_hash = Some(hash);
+        tx.update_user(&current).await?;
+        let mut e = AuditEntry::new(Operation::PasswordChanged, Outcome::Success);
+        actor.stamp(&mut e);
+        e.target_user_id = Some(user);
+        tx.append_audit(now, e).await?;
+        revoke_sessions_where(&mut tx, user, "password changed", now, |s| {
+            keep.is_none_or(|k| s.id != *k)
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `ChangePassword`: the user of `ctx` replaces their own password, proving the current
+    /// one. A wrong current password counts toward the lock-out like a failed sign-in (so a
+    /// stolen session cannot be used to guess it); an impersonated session may not change the
+    /// user's password. Every other session of the user ends.
+    pub async fn change_own_password(
+        &self,
+        ctx: &SessionContext,
+        current: String,
+        new: String,
+        caller: &Caller,
+    ) -> Result<()> {
+        text::presented_password("oldPassword", &current)?;
+        text::new_password("newPassword", &new)?;
+        if ctx.session.impersonator_id.is_some() {
+            return Err(Error::NotPermitted(
+                "an impersonated session cannot change the user's password",
+            ));
+        }
+        let failure = |detail: &str| {
+            let mut e = AuditEntry::new(Operation::PasswordChanged, Outcome::Failure);
+            ctx.stamp(&mut e);
+            e.target_user_id = Some(ctx.user.id);
+            e.detail = Some(detail.to_string());
+            e
+        };
+        let keys = self.config.lockout.keys(&ctx.user.name, caller.ip);
+        let known = self.known_address(Some(&ctx.user), caller.ip).await?;
+        if let Some((secs, key)) = self.lockout_in_force(&keys, known).await? {
+            self.audit_repeated_refusal(&key.key, caller.ip, failure("locked out"))
+                .await?;
+            return Err(Error::LockedOut {
+                retry_after_secs: secs,
+            });
+        }
+        let stored = ctx.user.password_hash.clone();
+        let ticket = HashTicket {
+            known,
+            ip: caller.ip,
+        };
+        let ok = self
+            .with_hasher(ticket, move |h| match stored {
+                Some(hash) => h.verify(&current, &hash),
+                None => h.verify_decoy(&current),
+            })
+            .await?;
+        if !ok || ctx.user.password_hash.is_none() {
+            self.record_failed_signin(&keys, failure("wrong current password"))
+                .await?;
+            return Err(Error::BadCredentials);
+        }
+        let hash = self.hash_password(new).await?;
+        let actor = Actor::Session(Box::new(ctx.clone()));
+        self.store_password(&actor, ctx.user.id, hash, Some(&ctx.session.id))
+            .await
+    }
+}

@@ -1,0 +1,236 @@
+//! What a change to a user ends (issue 15): a password set by an administrator or changed by
+//! the user, a role change and a removed SSH key end the sessions they should, and the SFTP
+//! and FTPS connections held open on them (idle ones too), checked with paramiko and ftplib.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error, run_ok};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::json;
+
+on_both_backends!(changing_ones_own_password_keeps_only_that_session);
+
+const PROTOCOLS: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n";
+
+/// Holds the connections `specs` describes open until `change` has run, then reports which
+/// the server ended (see `revocation/hold_connections.py`): (name, "ended" | "alive").
+fn hold_while(s: &Server, specs: &[String], change: impl FnOnce()) -> Vec<(String, String)> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/revocation/hold_connections.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .arg(s.sftp_port().to_string())
+        .arg(s.ftps_port().to_string())
+        .args(specs)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 with paramiko is required by the test suite");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "the connections did not sign in");
+    change();
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut report = Vec::new();
+    for line in out.lines() {
+        let line = line.unwrap();
+        let (name, state) = line.split_once(' ').unwrap();
+        report.push((name.to_string(), state.to_string()));
+    }
+    assert!(child.wait().unwrap().success(), "the client script failed");
+    report
+}
+
+fn state<'a>(report: &'a [(String, String)], name: &str) -> &'a str {
+    &report.iter().find(|(n, _)| n == name).unwrap().1
+}
+
+fn revoked_for(s: &Server, why: &str) -> Vec<i64> {
+    let mut apps: Vec<i64> = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "SessionRevoked" && r["detail"] == why)
+        .map(|r| r["application_id"].as_i64().unwrap())
+        .collect();
+    apps.sort();
+    apps
+}
+
+#[test]
+fn a_password_set_by_an_administrator_ends_every_session_and_connection() {
+    let s = Server::start_with(Backend::Sqlite, PROTOCOLS);
+    s.add_user("alice", "member", "alice-password");
+    let (api, _) = s.open("alice", "alice-password", APP);
+    let (immutable, _) = s.open_with("OpenImmutable", "alice", "alice-password", APP);
+    let report = hold_while(
+        &s,
+        &[
+            "sftp:sftp:alice:alice-password".into(),
+            "ftps:ftps:alice:alice-password".into(),
+        ],
+        || {
+            s.ferry_ok(
+                &["user", "passwd", "alice", "--password-stdin"],
+                Some("a-whole-new-password\n"),
+            );
+        },
+    );
+    assert_eq!(state(&report, "sftp"), "ended", "{report:?}");
+    assert_eq!(state(&report, "ftps"), "ended", "{report:?}");
+    assert!(!s.alive(&api));
+    assert!(!s.alive(&immutable), "immutable sessions end too");
+    assert_eq!(revoked_for(&s, "password changed"), [2, 3, APP, APP]);
+    // The new password works on every protocol at once; the old one nowhere.
+    assert_error(
+        &s.call(
+            "Open",
+            json!({"userName": "alice", "password": "alice-password", "applicationID": APP}),
+        ),
+        401,
+        102,
+    );
+    let report = hold_while(
+        &s,
+        &[
+            "sftp:sftp:alice:a-whole-new-password".into(),
+            "ftps:ftps:alice:a-whole-new-password".into(),
+        ],
+        || {},
+    );
+    assert_eq!(state(&report, "sftp"), "alive");
+    assert_eq!(state(&report, "ftps"), "alive");
+}
+
+#[test]
+fn a_removed_key_ends_what_it_opened_and_a_role_change_ends_everything() {
+    let s = Server::start_with(Backend::Sqlite, PROTOCOLS);
+    s.add_user("alice", "member", "alice-password");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    run_ok(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+            .arg(&key),
+    );
+    let added = s.ferry_ok(
+        &[
+            "user",
+            "add-key",
+            "alice",
+            "--key-file",
+            &format!("{}.pub", key.display()),
+        ],
+        None,
+    );
+    let fingerprint = added.split_whitespace().nth(2).unwrap().to_string();
+    let report = hold_while(
+        &s,
+        &[
+            format!("bykey:sftp-key:alice:{}", key.display()),
+            "bypassword:sftp:alice:alice-password".into(),
+            "ftps:ftps:alice:alice-password".into(),
+        ],
+        || {
+            s.ferry_ok(&["user", "remove-key", "alice", &fingerprint], None);
+        },
+    );
+    assert_eq!(state(&report, "bykey"), "ended", "{report:?}");
+    assert_eq!(state(&report, "bypassword"), "alive", "{report:?}");
+    assert_eq!(state(&report, "ftps"), "alive", "{report:?}");
+    assert_eq!(revoked_for(&s, "SSH key removed"), [2]);
+
+    let (api, _) = s.open("alice", "alice-password", APP);
+    let report = hold_while(
+        &s,
+        &[
+            "sftp:sftp:alice:alice-password".into(),
+            "ftps:ftps:alice:alice-password".into(),
+        ],
+        || {
+            s.ferry_ok(&["user", "set-role", "alice", "manager"], None);
+        },
+    );
+    assert_eq!(state(&report, "sftp"), "ended", "{report:?}");
+    assert_eq!(state(&report, "ftps"), "ended", "{report:?}");
+    assert!(!s.alive(&api));
+    let (_, user) = s.call(
+        "GetCurrentUser",
+        json!({"sessionID": s.open("alice", "alice-password", APP).0}),
+    );
+    assert_eq!(user["Role"], 4);
+    let changed = s
+        .audit()
+        .into_iter()
+        .rfind(|r| r["operation"] == "UserUpdated")
+        .unwrap();
+    assert_eq!(changed["detail"], "role member -> manager");
+    // An unknown role changes nothing.
+    assert!(
+        !s.ferry(&["user", "set-role", "alice", "emperor"], None)
+            .status
+            .success()
+    );
+}
+
+fn changing_ones_own_password_keeps_only_that_session(backend: Backend) {
+    let s = Server::start(backend);
+    s.add_app(1000);
+    s.add_user("bob", "member", "bob-password");
+    let (here, _) = s.open("bob", "bob-password", APP);
+    let (elsewhere, _) = s.open("bob", "bob-password", 1000);
+    let change = |session: &str, old: &str, new: &str| {
+        s.call(
+            "ChangePassword",
+            json!({"sessionID": session, "oldPassword": old, "newPassword": new}),
+        )
+    };
+    assert_error(&change(&here, "not-it", "bob-new-password"), 401, 102);
+    assert_error(&change(&here, "bob-password", ""), 400, 110);
+    assert!(s.alive(&elsewhere), "a refused change ends nothing");
+    let (status, body) = change(&here, "bob-password", "bob-new-password");
+    assert_eq!(status, 204, "{body}");
+    assert!(s.alive(&here), "the session that changed it lives on");
+    assert!(!s.alive(&elsewhere));
+    assert_eq!(revoked_for(&s, "password changed"), [1000]);
+    assert_error(
+        &s.call(
+            "Open",
+            json!({"userName": "bob", "password": "bob-password", "applicationID": APP}),
+        ),
+        401,
+        102,
+    );
+    // (Signing in again replaces `here`, an Open session of the same application.)
+    let (here, _) = s.open("bob", "bob-new-password", APP);
+    // An impersonating service cannot change it (it does not know the password anyway).
+    let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
+    let (_, imp) = s.call(
+        "OpenImmutableImpersonate",
+        json!({"serviceSessionId": admin, "userID": 2, "applicationID": APP, "ipAddress": "10.0.0.1"}),
+    );
+    assert_error(
+        &change(
+            imp["SessionID"].as_str().unwrap(),
+            "bob-new-password",
+            "x-password-2",
+        ),
+        403,
+        105,
+    );
+    // Wrong current passwords count toward the lock-out like failed sign-ins.
+    for _ in 0..5 {
+        change(&here, "guess", "whatever-password");
+    }
+    assert_error(
+        &change(&here, "bob-new-password", "whatever-password"),
+        429,
+        103,
+    );
+    // The password was never logged.
+    let log = s.log();
+    assert!(!log.contains("bob-new-password") && !log.contains("bob-password"));
+}

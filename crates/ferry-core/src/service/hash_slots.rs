@@ -6,12 +6,13 @@
 //! - two lanes: attempts from an address the account signed in from before ("known", and
 //!   the administrator's own commands), and every other attempt; while both have waiters the
 //!   lanes take turns, so known clients get at least half the slots whatever the flood;
-//! - within a lane, addresses take turns (one waiter of each in turn), so one busy address
-//!   is served as often as a quiet one;
-//! - at most [`MAX_WAITING_PER_ADDRESS`] waiters per address and [`MAX_WAITING`] per lane;
-//!   past that an attempt is refused at once as unavailable (503), which bounds the memory
-//!   and the time a flood can make anyone wait (and a flood of unknown addresses never
-//!   fills the known lane).
+//! - within the known lane accounts take turns, within the other lane addresses do (one
+//!   waiter of each in turn): one account signing in from a thousand addresses it made known
+//!   is served as often as any other account, and one busy address as often as a quiet one;
+//! - at most [`MAX_WAITING_PER_ADDRESS`] waiters per turn (account or address) and
+//!   [`MAX_WAITING`] per lane; past that an attempt is refused at once as unavailable (503),
+//!   which bounds the memory and the time a flood can make anyone wait (and a flood of
+//!   unknown addresses never fills the known lane).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -19,29 +20,55 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
+use crate::domain::UserId;
 use crate::error::{Error, Result};
 
-/// Most attempts waiting for a slot from one address.
+/// Most attempts waiting for a slot in one turn (an account, or an address).
 pub const MAX_WAITING_PER_ADDRESS: usize = 64;
 /// Most attempts waiting for a slot in one lane.
 pub const MAX_WAITING: usize = 4096;
 
-/// Which lane an attempt waits in, and for which address.
+/// Whose turn an attempt waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Turn {
+    /// An account, from an address it signed in from before (the known lane).
+    Account(UserId),
+    /// An address, for any other attempt (`None`: no address known).
+    Address(Option<IpAddr>),
+    /// The administrator's own work: creating users, setting passwords (the known lane).
+    Admin,
+}
+
+/// Which lane and turn an attempt waits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashTicket {
-    /// The attempt comes from an address its account signed in from before, or from the
-    /// administrator (the command line).
+    /// The lane: known (an address its account signed in from before, or the administrator)
+    /// or not.
     pub known: bool,
-    /// The client's address (`None`: the command line, or a front end that knows none).
-    pub ip: Option<IpAddr>,
+    /// Whose turn within the lane.
+    pub turn: Turn,
 }
 
 impl HashTicket {
     /// An administrator's own work (creating users, setting passwords).
     pub const ADMIN: HashTicket = HashTicket {
         known: true,
-        ip: None,
+        turn: Turn::Admin,
     };
+
+    /// A sign-in as `user` (if the name is an account's) from `ip`, `known` or not.
+    pub fn signin(user: Option<UserId>, ip: Option<IpAddr>, known: bool) -> HashTicket {
+        match (known, user) {
+            (true, Some(user)) => HashTicket {
+                known: true,
+                turn: Turn::Account(user),
+            },
+            _ => HashTicket {
+                known: false,
+                turn: Turn::Address(ip.map(|ip| ip.to_canonical())),
+            },
+        }
+    }
 }
 
 /// The slots and their waiters.
@@ -61,9 +88,9 @@ struct State {
 
 #[derive(Debug, Default)]
 struct Lane {
-    /// Addresses with waiters, in turn order.
-    order: VecDeque<Option<IpAddr>>,
-    queues: HashMap<Option<IpAddr>, VecDeque<oneshot::Sender<Slot>>>,
+    /// Turns with waiters, in order.
+    order: VecDeque<Turn>,
+    queues: HashMap<Turn, VecDeque<oneshot::Sender<Slot>>>,
     /// Waiters in this lane.
     waiting: usize,
 }
@@ -102,12 +129,12 @@ impl HashSlots {
             if lane.waiting >= MAX_WAITING {
                 return Err(Error::Unavailable);
             }
-            let queue = lane.queues.entry(ticket.ip).or_default();
+            let queue = lane.queues.entry(ticket.turn).or_default();
             if queue.len() >= MAX_WAITING_PER_ADDRESS {
                 return Err(Error::Unavailable);
             }
             if queue.is_empty() {
-                lane.order.push_back(ticket.ip);
+                lane.order.push_back(ticket.turn);
             }
             let (tx, rx) = oneshot::channel();
             queue.push_back(tx);
@@ -168,16 +195,16 @@ impl State {
 }
 
 impl Lane {
-    /// The first waiter of the address whose turn it is; that address goes to the back.
+    /// The first waiter of the turn that is next; that turn goes to the back.
     fn pop(&mut self) -> Option<oneshot::Sender<Slot>> {
-        let ip = self.order.pop_front()?;
-        let queue = self.queues.get_mut(&ip)?;
+        let turn = self.order.pop_front()?;
+        let queue = self.queues.get_mut(&turn)?;
         let tx = queue.pop_front();
         self.waiting -= usize::from(tx.is_some());
         if queue.is_empty() {
-            self.queues.remove(&ip);
+            self.queues.remove(&turn);
         } else {
-            self.order.push_back(ip);
+            self.order.push_back(turn);
         }
         tx
     }
@@ -196,10 +223,7 @@ mod tests {
     use super::*;
 
     fn ticket(known: bool, ip: &str) -> HashTicket {
-        HashTicket {
-            known,
-            ip: Some(ip.parse().unwrap()),
-        }
+        HashTicket::signin(Some(7), Some(ip.parse().unwrap()), known)
     }
 
     #[tokio::test]
@@ -237,6 +261,41 @@ mod tests {
             order,
             ["known", "flood0", "flood3", "flood1", "flood4", "flood2"]
         );
+    }
+
+    #[tokio::test]
+    async fn in_the_known_lane_accounts_take_turns_whatever_their_addresses() {
+        let slots = HashSlots::new(1);
+        let held = slots.acquire(HashTicket::ADMIN).await.unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        // One account signing in from many addresses it made known, then another account.
+        let mut tickets: Vec<(HashTicket, String)> = (0..5)
+            .map(|i| {
+                let ip = format!("10.0.0.{i}").parse().ok();
+                (HashTicket::signin(Some(1), ip, true), format!("mallory{i}"))
+            })
+            .collect();
+        tickets.push((
+            HashTicket::signin(Some(2), "192.0.2.1".parse().ok(), true),
+            "alice".into(),
+        ));
+        for (t, name) in tickets {
+            let (s, order) = (Arc::clone(&slots), Arc::clone(&order));
+            waiters.push(tokio::spawn(async move {
+                let _slot = s.acquire(t).await.unwrap();
+                order.lock().unwrap().push(name);
+            }));
+            while slots.waiting() < waiters.len() {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(held);
+        for w in waiters {
+            w.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        assert_eq!(order[..2], ["mallory0", "alice"], "{order:?}");
     }
 
     #[tokio::test]

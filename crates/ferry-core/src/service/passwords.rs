@@ -83,10 +83,7 @@ impl Service {
             });
         }
         let stored = ctx.user.password_hash.clone();
-        let ticket = HashTicket {
-            known,
-            ip: caller.ip,
-        };
+        let ticket = HashTicket::signin(Some(ctx.user.id), caller.ip, known);
         let ok = self
             .with_hasher(ticket, move |h| match stored {
                 Some(hash) => h.verify(&current, &hash),

@@ -180,10 +180,7 @@ impl Service {
 
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password = req.password.clone();
-        let ticket = HashTicket {
-            known,
-            ip: caller.ip,
-        };
+        let ticket = HashTicket::signin(user.as_ref().map(|u| u.id), caller.ip, known);
         let password_ok = self
             .with_hasher(ticket, move |h| match stored_hash {
                 Some(hash) => h.verify(&password, &hash),

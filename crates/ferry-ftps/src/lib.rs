@@ -11,7 +11,7 @@
 
 mod auth;
 mod certificate;
-mod command;
+pub mod command;
 mod data;
 mod listener;
 mod listing;
@@ -22,4 +22,6 @@ mod transfer;
 mod tree_commands;
 
 pub use certificate::{CertificateError, LoadedIdentity, TlsIdentity, load_or_generate};
+#[doc(hidden)]
+pub use data::{parse_eprt, parse_port};
 pub use listener::{FtpsServer, FtpsSettings};

@@ -15,7 +15,7 @@ pub mod openapi;
 mod ops;
 mod router;
 pub mod server;
-mod strict_json;
+pub mod strict_json;
 pub mod tools;
 mod transfer;
 pub mod wire;

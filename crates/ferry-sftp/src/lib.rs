@@ -13,4 +13,11 @@ mod sftp;
 mod ssh;
 
 pub use host_key::load_or_generate_host_key;
+
+/// Decodes one request body (the bytes after its length) as a channel would, with nothing
+/// behind it: what the fuzz target `sftp_packet` drives.
+#[doc(hidden)]
+pub fn decode_request(body: &[u8]) {
+    channel::decode_only(body);
+}
 pub use ssh::{SftpServer, SftpSettings};

@@ -1,0 +1,131 @@
+//! A soak (issue 15): mixed clients (JSON API, tus through the upload tool, SFTP, FTPS) against
+//! one server for a while, every file read back and checked by SHA-256, the server's memory and
+//! descriptors sampled. CI runs a short one (40 clients, 30 s); `bench/soak.sh` a long one
+//! (`FERRY_SOAK_CLIENTS`, `FERRY_SOAK_SECONDS`).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{APP, Server, run_ok};
+use ferry_testkit::Backend;
+use serde_json::{Value, json};
+
+const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+const USERS: usize = 8;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn mixed_clients_for_a_while_lose_nothing_and_leak_nothing() {
+    let seconds = env_or("FERRY_SOAK_SECONDS", 30);
+    let clients = env_or("FERRY_SOAK_CLIENTS", 40);
+    common::allow_open_files(8192);
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!(
+            "[tools]\nkey = \"{KEY}\"\nversion_1 = false\n\
+             [sftp]\nlisten = \"127.0.0.1:0\"\nmax_connections_per_ip = 1000\n\
+             [ftps]\nlisten = \"127.0.0.1:0\"\nmax_connections_per_ip = 1000\n\
+             passive_ports = \"30000-39999\"\nmax_passive_ports_per_user = 1000\n"
+        ),
+    );
+    let mut users = Vec::new();
+    let mut links = serde_json::Map::new();
+    for u in 0..USERS {
+        let (name, password) = (format!("soak{u}"), format!("soak{u}-password"));
+        s.add_user(&name, "member", &password);
+        let (session, _) = s.open_with("OpenImmutable", &name, &password, APP);
+        let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+        let link = s.ferry_ok(
+            &[
+                "token",
+                "issue",
+                "--folder",
+                &home["FolderID"].to_string(),
+                "--allowed-ip",
+                "127.0.0.1",
+                "--session",
+                &session,
+                "--link",
+                &s.base,
+            ],
+            None,
+        );
+        links.insert(name.clone(), json!(link.trim()));
+        users.push(json!([name, password]));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let setup = dir.path().join("setup.json");
+    std::fs::write(
+        &setup,
+        json!({"base": s.base, "app": APP, "sftp_port": s.sftp_port(), "ftps_port": s.ftps_port(),
+               "pid": s.pid(), "users": users, "links": links})
+        .to_string(),
+    )
+    .unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/soak/soak.py");
+    let soak = |seconds: u64| -> Value {
+        let out = run_ok(Command::new("python3").arg(&script).args([
+            setup.to_str().unwrap(),
+            &seconds.to_string(),
+            &clients.to_string(),
+        ]));
+        serde_json::from_str(out.trim()).unwrap()
+    };
+    // A short warm-up first: the database pools open their connections on demand, and the
+    // allocator settles; what the long run leaves must match what the warm-up left.
+    let warm = soak(5);
+    assert_eq!(warm["errors"], 0, "{warm:#}");
+    let report = soak(seconds);
+    println!("soak report: {report}");
+    if report["errors"] != 0 {
+        let log = s.log();
+        let worrying: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .take(40)
+            .collect();
+        panic!("{report:#}\nserver warnings:\n{}", worrying.join("\n"));
+    }
+    let files = report["files"].as_u64().unwrap();
+    assert!(files > clients, "too little was done: {report:#}");
+    assert_eq!(report["verified"], files, "every file read back by SHA-256");
+    for kind in ["api", "tus", "sftp", "ftps"] {
+        assert!(
+            report["operations"][kind].as_u64().unwrap_or(0) > 0,
+            "no {kind} operation: {report:#}"
+        );
+    }
+    // Flat: once every client is gone, the descriptors are those the warm-up left, and the
+    // memory is within the allocator's kept heap (16 MiB) and some slack of it.
+    let fds = |r: &Value| {
+        r["samples"].as_array().unwrap().last().unwrap()["fds"]
+            .as_i64()
+            .unwrap()
+    };
+    let rss = |r: &Value| {
+        r["samples"].as_array().unwrap().last().unwrap()["rss_kib"]
+            .as_i64()
+            .unwrap()
+    };
+    assert!(
+        fds(&report) <= fds(&warm) + 4,
+        "descriptors leaked: {} after the warm-up, {} after the run: {}",
+        fds(&warm),
+        fds(&report),
+        report["descriptors_at_end"]
+    );
+    assert!(
+        rss(&report) <= rss(&warm) + 48 * 1024,
+        "memory grew: {} KiB after the warm-up, {} KiB after the run",
+        rss(&warm),
+        rss(&report)
+    );
+}

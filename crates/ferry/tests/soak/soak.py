@@ -1,0 +1,250 @@
+"""A soak of mixed clients against one Ferry server: the JSON API (PUT and GET), tus uploads
+through the browser upload tool, SFTP (paramiko) and FTPS (ftplib), each client in a loop of
+upload, download, compare by SHA-256, for a while. Samples the server's resident memory and
+open descriptors as it goes. Prints one JSON report.
+
+Usage: soak.py SETUP_JSON SECONDS CLIENTS
+SETUP_JSON names the server: {"base", "app", "sftp_port", "ftps_port", "pid", "users":
+[[name, password], ...], "links": {name: upload-tool link into that user's home}}.
+
+Every client signs in once, then loops; a failure of any kind is counted as an error with its
+text (the first few are kept). At the end every file a client stored is checked once more
+through the JSON API, by the SHA-256 Ferry recorded.
+"""
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import ssl
+import sys
+import threading
+import time
+from ftplib import FTP, FTP_TLS
+
+import paramiko
+import requests
+from tusclient import client as tus
+
+setup = json.load(open(sys.argv[1]))
+seconds, clients = float(sys.argv[2]), int(sys.argv[3])
+base = setup["base"]
+stop_at = time.monotonic() + seconds
+lock = threading.Lock()
+report = {"operations": {}, "errors": 0, "first_errors": [], "files": 0, "verified": 0}
+stored = []  # (user, password, name, sha256) of every file a client stored
+
+tls = ssl.create_default_context()
+tls.check_hostname = False
+tls.verify_mode = ssl.CERT_NONE
+
+
+class ReusingFTP_TLS(FTP_TLS):
+    """Data connections resume the control connection's TLS session (docs/ftps.md)."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+        return conn, size
+
+
+def payload(rng):
+    size = rng.choice([1, 700, 4096, 65_536, 200_000, 1_000_003]) if rng.random() < 0.97 else 4 << 20
+    return rng.randbytes(size)
+
+
+def count(kind):
+    with lock:
+        report["operations"][kind] = report["operations"].get(kind, 0) + 1
+
+
+def failed(kind, e):
+    import traceback
+    where = " < ".join(f"{f.name}:{f.lineno}" for f in reversed(traceback.extract_tb(e.__traceback__)[-3:]))
+    with lock:
+        report["errors"] += 1
+        if len(report["first_errors"]) < 10:
+            report["first_errors"].append(f"{kind}: {type(e).__name__}: {e} (at {where})"[:400])
+
+
+def remember(user, password, name, data):
+    with lock:
+        stored.append((user, password, name, hashlib.sha256(data).hexdigest()))
+        report["files"] += 1
+
+
+def api_open(user, password):
+    r = requests.post(f"{base}/api/v1/OpenImmutable", json={
+        "userName": user, "password": password, "applicationID": setup["app"], "clientVersion": "soak"})
+    r.raise_for_status()
+    session = r.json()["SessionID"]
+    home = requests.post(f"{base}/api/v1/GetHomeFolder", json={"sessionID": session}).json()["FolderID"]
+    return session, home
+
+
+def api_client(i, user, password, rng):
+    http = requests.Session()
+    session, home = api_open(user, password)
+    n = 0
+    while time.monotonic() < stop_at:
+        name = f"api-{i}-{n}.bin"
+        n += 1
+        data = payload(rng)
+        try:
+            r = http.put(f"{base}/api/v1/folders/{home}/files/{name}", data=data,
+                         headers={"X-Session-ID": session, "X-Content-SHA256": hashlib.sha256(data).hexdigest()})
+            r.raise_for_status()
+            fid = r.json()["FileID"]
+            r = http.get(f"{base}/api/v1/files/{fid}/content", headers={"X-Session-ID": session})
+            r.raise_for_status()
+            assert r.content == data, "downloaded bytes differ"
+            remember(user, password, name, data)
+            count("api")
+        except Exception as e:  # noqa: BLE001 - every failure is counted and reported
+            failed("api", e)
+
+
+def tus_client(i, link, user, password, rng):
+    page = requests.get(link)
+    page.raise_for_status()
+    grant = re.search(r'data-grant="([^"]+)"', page.text).group(1)
+    uploads = tus.TusClient(f"{base}/tools/tus", headers={"Ferry-Grant": grant})
+    n = 0
+    while time.monotonic() < stop_at:
+        name = f"tus-{i}-{n}.bin"
+        n += 1
+        data = payload(rng)
+        try:
+            uploads.uploader(file_stream=io.BytesIO(data), chunk_size=256 * 1024,
+                             metadata={"filename": name}, upload_checksum=True).upload()
+            remember(user, password, name, data)
+            count("tus")
+        except Exception as e:  # noqa: BLE001
+            failed("tus", e)
+
+
+def sftp_client(i, user, password, rng):
+    transport = paramiko.Transport(("127.0.0.1", setup["sftp_port"]))
+    transport.connect(username=user, password=password)
+    sftp = paramiko.SFTPClient.from_transport(transport)
+    sftp.chdir(f"/Home/{user}")
+    n = 0
+    while time.monotonic() < stop_at:
+        name = f"sftp-{i}-{n}.bin"
+        n += 1
+        data = payload(rng)
+        try:
+            sftp.putfo(io.BytesIO(data), name)
+            got = io.BytesIO()
+            sftp.getfo(name, got)
+            assert got.getvalue() == data, "downloaded bytes differ"
+            remember(user, password, name, data)
+            count("sftp")
+        except Exception as e:  # noqa: BLE001
+            failed("sftp", e)
+    transport.close()
+
+
+def ftps_client(i, user, password, rng):
+    ftp = ReusingFTP_TLS(context=tls, timeout=60)
+    ftp.connect("127.0.0.1", setup["ftps_port"])
+    ftp.auth()
+    ftp.login(user, password)
+    ftp.prot_p()
+    ftp.cwd(f"/Home/{user}")
+    n = 0
+    while time.monotonic() < stop_at:
+        name = f"ftps-{i}-{n}.bin"
+        n += 1
+        data = payload(rng)
+        try:
+            ftp.storbinary(f"STOR {name}", io.BytesIO(data))
+            got = io.BytesIO()
+            ftp.retrbinary(f"RETR {name}", got.write)
+            assert got.getvalue() == data, "downloaded bytes differ"
+            remember(user, password, name, data)
+            count("ftps")
+        except Exception as e:  # noqa: BLE001
+            failed("ftps", e)
+    ftp.quit()
+
+
+def run_client(i):
+    rng = random.Random(i)
+    user, password = setup["users"][i % len(setup["users"])]
+    # Start spread over the first tenth of the run (at most 20 s): sign-ins do not all wait
+    # for the same hashing slots at once.
+    time.sleep(rng.random() * min(20.0, seconds / 10))
+    kind = ["api", "tus", "sftp", "ftps"][i % 4]
+    try:
+        if kind == "api":
+            api_client(i, user, password, rng)
+        elif kind == "tus":
+            tus_client(i, setup["links"][user], user, password, rng)
+        elif kind == "sftp":
+            sftp_client(i, user, password, rng)
+        else:
+            ftps_client(i, user, password, rng)
+    except Exception as e:  # noqa: BLE001 - a client that could not even start
+        failed(f"{kind} start", e)
+
+
+def server_sample():
+    pid = setup["pid"]
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return {"t": round(time.monotonic() - started, 1), "rss_kib": rss,
+            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+
+
+started = time.monotonic()
+samples = [server_sample()]
+threads = [threading.Thread(target=run_client, args=(i,), daemon=True) for i in range(clients)]
+for t in threads:
+    t.start()
+while any(t.is_alive() for t in threads):
+    time.sleep(min(5.0, max(0.5, seconds / 20)))
+    samples.append(server_sample())
+for t in threads:
+    t.join()
+samples.append(server_sample())
+
+# Every stored file once more, by the SHA-256 Ferry recorded, through the JSON API.
+by_user = {}
+for user, password, name, digest in stored:
+    by_user.setdefault((user, password), {})[name] = digest
+for (user, password), expected in by_user.items():
+    session, home = api_open(user, password)
+    recorded = {}
+    skip = 0
+    while True:
+        page = requests.post(f"{base}/api/v1/GetFiles", json={
+            "sessionID": session, "folderID": home, "skip": skip, "take": 1000}).json()
+        recorded.update({f["Name"]: f["SHA256"] for f in page})
+        if len(page) < 1000:
+            break
+        skip += 1000
+    # tus uploads land in the tool's folder, which is the user's home here.
+    for name, digest in expected.items():
+        if recorded.get(name) == digest:
+            report["verified"] += 1
+        else:
+            failed("verify", AssertionError(f"{user}/{name}: recorded {recorded.get(name)}"))
+
+# What the server's descriptors point at, once every client is gone (sockets shown by kind).
+kinds = {}
+for fd in os.listdir(f"/proc/{setup['pid']}/fd"):
+    try:
+        target = os.readlink(f"/proc/{setup['pid']}/fd/{fd}")
+    except OSError:
+        continue
+    target = re.sub(r"\[\d+\]", "", target)
+    target = re.sub(r"/tmp/[^/]+/", "DATA/", target)
+    kinds[target] = kinds.get(target, 0) + 1
+report["descriptors_at_end"] = kinds
+report["seconds"] = round(time.monotonic() - started, 1)
+report["clients"] = clients
+report["samples"] = samples
+print(json.dumps(report))

@@ -55,8 +55,10 @@ FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn ferry serve --http 127.
 ferry_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/ferry.out" 2>/dev/null && break; sleep 0.1; done
 base=$(sed -n 's/^ferry: listening on //p' "$work/ferry.out")
+# Application IDs below 1000 are Ferry's own: register one for the benchmark.
+ferry app add 1000 bench >/dev/null
 session=$(curl -sf -X POST "$base/api/v1/OpenImmutable" \
-  -d '{"userName":"admin","password":"bench-admin-password","applicationID":1}' |
+  -d '{"userName":"admin","password":"bench-admin-password","applicationID":1000}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionID"])')
 home=$(curl -sf -X POST "$base/api/v1/GetHomeFolder" -d "{\"sessionID\":\"$session\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["FolderID"])')

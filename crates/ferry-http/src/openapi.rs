@@ -11,7 +11,7 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
     (
         101,
         401,
-        "The session no longer exists: closed, replaced by a newer sign-in, expired, or never issued.",
+        "The session no longer exists: closed, replaced by a newer sign-in, expired, ended by a change to its user (disabled, new password or role, its SSH key removed), or never issued.",
     ),
     (
         102,
@@ -21,17 +21,17 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
     (
         103,
         429,
-        "Too many failed sign-ins for this account or address; retry after the Retry-After header's seconds.",
+        "Too many failed sign-ins for this account from this address (or from addresses it never used), or from this address; retry after the Retry-After header's seconds.",
     ),
     (
         104,
         403,
-        "The applicationID is not registered, or is disabled.",
+        "The applicationID is not registered, is disabled, or is reserved for Ferry's own front ends (below 1000).",
     ),
     (
         105,
         403,
-        "Not permitted for this user (for example, impersonation by a user who is not Administrator or System).",
+        "Not permitted for this user (for example impersonation by a user who is not Administrator or System, from an impersonated session or of a higher role; changing the members of a group that holds bits the caller does not).",
     ),
     (106, 404, "The user named by the call does not exist."),
     (107, 403, "The user named by the call is disabled."),
@@ -39,7 +39,7 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
     (
         110,
         400,
-        "Invalid argument: malformed JSON, unknown, missing or duplicate parameter, wrong type, bad GUID, text too long or containing control characters.",
+        "Invalid argument: malformed JSON, unknown, missing or duplicate parameter (or a key repeated at any depth), wrong type, bad GUID, text too long or containing control or bidirectional characters.",
     ),
     (
         111,
@@ -78,7 +78,7 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
     (
         120,
         503,
-        "The metadata store cannot be reached; retry later (see Retry-After).",
+        "The metadata store cannot be reached, or too many sign-ins wait for a password-hashing slot from this address; retry later (see Retry-After).",
     ),
     (
         130,

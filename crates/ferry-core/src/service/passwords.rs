@@ -75,13 +75,8 @@ impl Service {
         };
         let keys = self.config.lockout.keys(&ctx.user.name, caller.ip);
         let known = self.known_address(Some(&ctx.user), caller.ip).await?;
-        if let Some((secs, key)) = self.lockout_in_force(&keys, known).await? {
-            self.audit_repeated_refusal(&key.key, caller.ip, failure("locked out"))
-                .await?;
-            return Err(Error::LockedOut {
-                retry_after_secs: secs,
-            });
-        }
+        self.refuse_if_locked(&keys, known, caller.ip, || failure("locked out"))
+            .await?;
         let stored = ctx.user.password_hash.clone();
         let ticket = HashTicket::signin(Some(ctx.user.id), caller.ip, known);
         let ok = self

@@ -148,7 +148,7 @@ impl Service {
             let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
             e.application_id = Some(req.application_id);
             e.client_version = client_version.clone();
-            e.client_ip = caller.ip.map(|ip| ip.to_canonical().to_string());
+            e.client_ip = caller.ip_text();
             e.path = Some(req.user_name.clone());
             e.detail = Some(detail.to_string());
             e
@@ -170,13 +170,8 @@ impl Service {
         let keys = self.config.lockout.keys(&req.user_name, caller.ip);
         let user = self.store.user_by_name(&req.user_name).await?;
         let known = self.known_address(user.as_ref(), caller.ip).await?;
-        if let Some((secs, key)) = self.lockout_in_force(&keys, known).await? {
-            self.audit_repeated_refusal(&key.key, caller.ip, failure("locked out"))
-                .await?;
-            return Err(Error::LockedOut {
-                retry_after_secs: secs,
-            });
-        }
+        self.refuse_if_locked(&keys, known, caller.ip, || failure("locked out"))
+            .await?;
 
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password = req.password.clone();
@@ -216,7 +211,7 @@ impl Service {
                 app: &app,
                 mode: req.mode,
                 client_version,
-                client_ip: caller.ip.map(|ip| ip.to_canonical().to_string()),
+                client_ip: caller.ip_text(),
                 declared_ip: None,
                 impersonator_id: None,
                 external_user: None,
@@ -262,6 +257,26 @@ impl Service {
             }
         }
         Ok(None)
+    }
+
+    /// Refuses, with [`Error::LockedOut`], an attempt a lock-out holds; the refusal (`entry`) is
+    /// audited once per window however often it repeats.
+    pub(super) async fn refuse_if_locked(
+        &self,
+        keys: &[LockoutKey],
+        known: bool,
+        ip: Option<IpAddr>,
+        entry: impl FnOnce() -> AuditEntry,
+    ) -> Result<()> {
+        match self.lockout_in_force(keys, known).await? {
+            Some((secs, key)) => {
+                self.audit_repeated_refusal(&key.key, ip, entry()).await?;
+                Err(Error::LockedOut {
+                    retry_after_secs: secs,
+                })
+            }
+            None => Ok(()),
+        }
     }
 
     /// The connection's place in `limit` for `user`, whose credentials were right; a user with

@@ -105,7 +105,7 @@ impl Service {
         }) {
             return Err(Error::BadCredentials);
         }
-        let client_ip = caller.ip.map(|ip| ip.to_canonical().to_string());
+        let client_ip = caller.ip_text();
         let failure = |detail: &str| {
             let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
             e.application_id = Some(app.id);

@@ -154,6 +154,18 @@ struct Checked {
     ip: Option<std::net::IpAddr>,
 }
 
+impl Checked {
+    /// The audit record of a refused ticket sign-in (`how`: which call).
+    fn failure(&self, how: &str, reason: &str) -> AuditEntry {
+        let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
+        e.application_id = Some(self.app.id);
+        e.client_version = self.client_version.clone();
+        e.client_ip = self.client_ip.clone();
+        e.detail = Some(format!("{how}: {reason}"));
+        e
+    }
+}
+
 impl Service {
     /// The ticket settings, or the "not configured" error.
     fn ticket_settings(&self) -> Result<&Arc<TicketSettings>> {
@@ -177,12 +189,8 @@ impl Service {
         user: Option<&User>,
     ) -> Result<Error> {
         tracing::warn!(how, reason, "ticket sign-in refused");
-        let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
-        e.application_id = Some(checked.app.id);
-        e.client_version = checked.client_version.clone();
-        e.client_ip = checked.client_ip.clone();
+        let mut e = checked.failure(how, reason);
         e.user_id = user.map(|u| u.id);
-        e.detail = Some(format!("{how}: {reason}"));
         self.audit_alone(e).await?;
         Ok(Error::TicketRefused)
     }
@@ -200,13 +208,9 @@ impl Service {
             return self.refuse_ticket(how, reason, checked, None).await;
         };
         tracing::warn!(how, reason, "ticket sign-in refused");
-        let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
-        e.application_id = Some(checked.app.id);
-        e.client_version = checked.client_version.clone();
-        e.client_ip = checked.client_ip.clone();
-        e.detail = Some(format!("{how}: {reason}"));
         let keys = self.config.lockout.address_keys(ip);
-        self.record_failed_signin(&keys, e).await?;
+        self.record_failed_signin(&keys, checked.failure(how, reason))
+            .await?;
         Ok(Error::TicketRefused)
     }
 
@@ -218,11 +222,7 @@ impl Service {
         };
         let keys = self.config.lockout.address_keys(ip);
         if let Some((_, key)) = self.lockout_in_force(&keys, false).await? {
-            let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
-            e.application_id = Some(checked.app.id);
-            e.client_version = checked.client_version.clone();
-            e.client_ip = checked.client_ip.clone();
-            e.detail = Some(format!("{how}: address locked out"));
+            let e = checked.failure(how, "address locked out");
             self.audit_repeated_refusal(&key.key, Some(ip), e).await?;
             return Err(Error::TicketRefused);
         }
@@ -244,7 +244,7 @@ impl Service {
             client_version.or_else(|| caller.client_version.clone()),
             text::MAX_CLIENT_VERSION,
         )?;
-        let client_ip = caller.ip.map(|ip| ip.to_canonical().to_string());
+        let client_ip = caller.ip_text();
         match self.client_application(application_id).await? {
             Ok(app) => Ok(Checked {
                 app,
@@ -360,11 +360,8 @@ impl Service {
                     break;
                 }
                 _ => {
-                    let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
-                    e.application_id = Some(checked.app.id);
-                    e.client_ip = checked.client_ip.clone();
-                    e.detail = Some(format!("{HOW}: {} users share the e-mail", found.len()));
-                    self.audit_alone(e).await?;
+                    let why = format!("{} users share the e-mail", found.len());
+                    self.audit_alone(checked.failure(HOW, &why)).await?;
                     return Err(Error::AmbiguousEmail);
                 }
             }

@@ -294,26 +294,7 @@ fn connection_limits_and_the_shared_lock_out() {
     );
     assert_eq!(answer.1["ErrorCode"], 103, "{}", answer.1);
     let audit = s.audit();
-    assert!(
-        audit
-            .iter()
-            .filter(|r| r["operation"] == "SignInFailed"
-                && r["application_id"] == 3
-                && r["detail"] == "wrong password")
-            .count()
-            == 5,
-        "five wrong passwords lock the account for this address"
-    );
-    // The refusals while locked are audited once per window, not once each.
-    assert_eq!(
-        audit
-            .iter()
-            .filter(|r| r["operation"] == "SignInFailed"
-                && r["application_id"] == 3
-                && r["detail"] == "locked out")
-            .count(),
-        1
-    );
+    common::assert_lockout_audited(&audit, 3);
     assert!(
         audit
             .iter()

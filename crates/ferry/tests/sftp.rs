@@ -278,26 +278,7 @@ fn wrong_passwords_lock_the_account_for_every_protocol() {
     );
     assert_eq!(answer.1["ErrorCode"], 103, "{}", answer.1);
     let audit = s.audit();
-    assert!(
-        audit
-            .iter()
-            .filter(|r| r["operation"] == "SignInFailed"
-                && r["application_id"] == 2
-                && r["detail"] == "wrong password")
-            .count()
-            == 5,
-        "five wrong passwords lock the account for this address"
-    );
-    // The refusals while locked are audited once per window, not once each.
-    assert_eq!(
-        audit
-            .iter()
-            .filter(|r| r["operation"] == "SignInFailed"
-                && r["application_id"] == 2
-                && r["detail"] == "locked out")
-            .count(),
-        1
-    );
+    common::assert_lockout_audited(&audit, 2);
 }
 
 #[test]

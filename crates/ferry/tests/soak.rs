@@ -43,22 +43,8 @@ fn mixed_clients_for_a_while_lose_nothing_and_leak_nothing() {
         s.add_user(&name, "member", &password);
         let (session, _) = s.open_with("OpenImmutable", &name, &password, APP);
         let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
-        let link = s.ferry_ok(
-            &[
-                "token",
-                "issue",
-                "--folder",
-                &home["FolderID"].to_string(),
-                "--allowed-ip",
-                "127.0.0.1",
-                "--session",
-                &session,
-                "--link",
-                &s.base,
-            ],
-            None,
-        );
-        links.insert(name.clone(), json!(link.trim()));
+        let link = common::upload_link(&s, &session, home["FolderID"].as_i64().unwrap());
+        links.insert(name.clone(), json!(format!("{}{link}", s.base)));
         users.push(json!([name, password]));
     }
     let dir = tempfile::tempdir().unwrap();

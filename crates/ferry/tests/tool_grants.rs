@@ -25,23 +25,7 @@ fn reloading_a_link_reuses_its_grant() {
     let link = |user: &str| {
         let (session, _) = s.open_with("OpenImmutable", user, &format!("{user}-password"), APP);
         let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
-        let folder = home["FolderID"].as_i64().unwrap().to_string();
-        let token = s.ferry_ok(
-            &[
-                "token",
-                "issue",
-                "--folder",
-                &folder,
-                "--allowed-ip",
-                "127.0.0.1",
-                "--session",
-                &session,
-                "--link",
-                &s.base,
-            ],
-            None,
-        );
-        token.trim().trim_start_matches(&s.base).to_string()
+        common::upload_link(&s, &session, home["FolderID"].as_i64().unwrap())
     };
     let ann = link("ann");
     let (status, page) = s.get(&ann);

@@ -39,7 +39,11 @@ pub struct Server {
 }
 
 fn ferry_command(dir: &Path, database_url: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    // FERRY_TEST_BINARY runs the suite against another build (an A/B of two builds in one
+    // run, with the soak test for instance); by default, the one cargo just built.
+    let binary =
+        std::env::var("FERRY_TEST_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ferry").into());
+    let mut cmd = Command::new(binary);
     for (k, _) in std::env::vars() {
         if k.starts_with("FERRY_") {
             cmd.env_remove(k);
@@ -481,6 +485,44 @@ pub fn audit_records<'a>(
                     || r["detail"].as_str().is_some_and(|d| d.starts_with(detail)))
         })
         .collect()
+}
+
+/// Asserts the audit of five wrong passwords then a lock-out over application `app`: five
+/// counted failures, and the refusals while locked written once for their window.
+#[track_caller]
+pub fn assert_lockout_audited(audit: &[Value], app: i64) {
+    let with = |detail: &str| audit_records(audit, "SignInFailed", app, detail).len();
+    assert_eq!(
+        with("wrong password"),
+        5,
+        "five wrong passwords lock the account for this address"
+    );
+    assert_eq!(
+        with("locked out"),
+        1,
+        "the refusals while locked are audited once per window, not once each"
+    );
+}
+
+/// An upload-tool link into `folder` for `session`, to be opened from 127.0.0.1 (the server
+/// must have the tools on): the path and query, without the base.
+pub fn upload_link(s: &Server, session: &str, folder: i64) -> String {
+    let link = s.ferry_ok(
+        &[
+            "token",
+            "issue",
+            "--folder",
+            &folder.to_string(),
+            "--allowed-ip",
+            "127.0.0.1",
+            "--session",
+            session,
+            "--link",
+            &s.base,
+        ],
+        None,
+    );
+    link.trim().trim_start_matches(&s.base).to_string()
 }
 
 /// Runs a peer program, asserting success; returns its standard output.

@@ -32,7 +32,8 @@ seconds, clients = float(sys.argv[2]), int(sys.argv[3])
 base = setup["base"]
 stop_at = time.monotonic() + seconds
 lock = threading.Lock()
-report = {"operations": {}, "errors": 0, "first_errors": [], "files": 0, "verified": 0}
+report = {"operations": {}, "errors": 0, "first_errors": [], "files": 0, "verified": 0,
+          "retried_503": 0}
 stored = []  # (user, password, name, sha256) of every file a client stored
 
 tls = ssl.create_default_context()
@@ -84,26 +85,49 @@ def api_open(user, password):
     return session, home
 
 
+def unavailable(e):
+    """Whether a failure is the documented 503 (error 120: retry after Retry-After)."""
+    return "503" in str(e) or "Service Unavailable" in str(e)
+
+
+def loop(kind, i, user, password, rng, round_trip):
+    """Until the end: a new name and payload, `round_trip(name, data)` (which stores the bytes
+    and reads them back, raising if they differ), and the count or the error. A 503 is retried
+    after a second, as the API documents (at most three times), and counted apart."""
+    n = 0
+    while time.monotonic() < stop_at:
+        name = f"{kind}-{i}-{n}.bin"
+        n += 1
+        data = payload(rng)
+        for attempt in range(4):
+            try:
+                round_trip(name, data)
+                remember(user, password, name, data)
+                count(kind)
+                break
+            except Exception as e:  # noqa: BLE001 - every failure is counted and reported
+                if attempt < 3 and unavailable(e):
+                    with lock:
+                        report["retried_503"] += 1
+                    time.sleep(1)
+                    continue
+                failed(kind, e)
+                break
+
+
 def api_client(i, user, password, rng):
     http = requests.Session()
     session, home = api_open(user, password)
-    n = 0
-    while time.monotonic() < stop_at:
-        name = f"api-{i}-{n}.bin"
-        n += 1
-        data = payload(rng)
-        try:
-            r = http.put(f"{base}/api/v1/folders/{home}/files/{name}", data=data,
-                         headers={"X-Session-ID": session, "X-Content-SHA256": hashlib.sha256(data).hexdigest()})
-            r.raise_for_status()
-            fid = r.json()["FileID"]
-            r = http.get(f"{base}/api/v1/files/{fid}/content", headers={"X-Session-ID": session})
-            r.raise_for_status()
-            assert r.content == data, "downloaded bytes differ"
-            remember(user, password, name, data)
-            count("api")
-        except Exception as e:  # noqa: BLE001 - every failure is counted and reported
-            failed("api", e)
+
+    def round_trip(name, data):
+        r = http.put(f"{base}/api/v1/folders/{home}/files/{name}", data=data,
+                     headers={"X-Session-ID": session, "X-Content-SHA256": hashlib.sha256(data).hexdigest()})
+        r.raise_for_status()
+        r = http.get(f"{base}/api/v1/files/{r.json()['FileID']}/content", headers={"X-Session-ID": session})
+        r.raise_for_status()
+        assert r.content == data, "downloaded bytes differ"
+
+    loop("api", i, user, password, rng, round_trip)
 
 
 def tus_client(i, link, user, password, rng):
@@ -111,18 +135,13 @@ def tus_client(i, link, user, password, rng):
     page.raise_for_status()
     grant = re.search(r'data-grant="([^"]+)"', page.text).group(1)
     uploads = tus.TusClient(f"{base}/tools/tus", headers={"Ferry-Grant": grant})
-    n = 0
-    while time.monotonic() < stop_at:
-        name = f"tus-{i}-{n}.bin"
-        n += 1
-        data = payload(rng)
-        try:
-            uploads.uploader(file_stream=io.BytesIO(data), chunk_size=256 * 1024,
-                             metadata={"filename": name}, upload_checksum=True).upload()
-            remember(user, password, name, data)
-            count("tus")
-        except Exception as e:  # noqa: BLE001
-            failed("tus", e)
+
+    def round_trip(name, data):
+        # Checked by the tus checksum on the way in, and by the recorded SHA-256 at the end.
+        uploads.uploader(file_stream=io.BytesIO(data), chunk_size=256 * 1024,
+                         metadata={"filename": name}, upload_checksum=True).upload()
+
+    loop("tus", i, user, password, rng, round_trip)
 
 
 def sftp_client(i, user, password, rng):
@@ -130,20 +149,14 @@ def sftp_client(i, user, password, rng):
     transport.connect(username=user, password=password)
     sftp = paramiko.SFTPClient.from_transport(transport)
     sftp.chdir(f"/Home/{user}")
-    n = 0
-    while time.monotonic() < stop_at:
-        name = f"sftp-{i}-{n}.bin"
-        n += 1
-        data = payload(rng)
-        try:
-            sftp.putfo(io.BytesIO(data), name)
-            got = io.BytesIO()
-            sftp.getfo(name, got)
-            assert got.getvalue() == data, "downloaded bytes differ"
-            remember(user, password, name, data)
-            count("sftp")
-        except Exception as e:  # noqa: BLE001
-            failed("sftp", e)
+
+    def round_trip(name, data):
+        sftp.putfo(io.BytesIO(data), name)
+        got = io.BytesIO()
+        sftp.getfo(name, got)
+        assert got.getvalue() == data, "downloaded bytes differ"
+
+    loop("sftp", i, user, password, rng, round_trip)
     transport.close()
 
 
@@ -154,20 +167,14 @@ def ftps_client(i, user, password, rng):
     ftp.login(user, password)
     ftp.prot_p()
     ftp.cwd(f"/Home/{user}")
-    n = 0
-    while time.monotonic() < stop_at:
-        name = f"ftps-{i}-{n}.bin"
-        n += 1
-        data = payload(rng)
-        try:
-            ftp.storbinary(f"STOR {name}", io.BytesIO(data))
-            got = io.BytesIO()
-            ftp.retrbinary(f"RETR {name}", got.write)
-            assert got.getvalue() == data, "downloaded bytes differ"
-            remember(user, password, name, data)
-            count("ftps")
-        except Exception as e:  # noqa: BLE001
-            failed("ftps", e)
+
+    def round_trip(name, data):
+        ftp.storbinary(f"STOR {name}", io.BytesIO(data))
+        got = io.BytesIO()
+        ftp.retrbinary(f"RETR {name}", got.write)
+        assert got.getvalue() == data, "downloaded bytes differ"
+
+    loop("ftps", i, user, password, rng, round_trip)
     ftp.quit()
 
 

@@ -27,6 +27,12 @@ pub const MAX_SEALED_TICKET_CHARS: usize = 4096;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
+/// The length in characters of a sealed ticket with `plaintext` bytes: base64 of the version
+/// byte, the nonce, the ciphertext and the tag.
+fn sealed_chars(plaintext: usize) -> usize {
+    (1 + NONCE_LEN + plaintext + TAG_LEN).div_ceil(3) * 4
+}
+
 /// Why a sealed ticket could not be opened (for the log only; callers see one error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TicketSealError {
@@ -75,11 +81,16 @@ impl TicketKey {
         TicketKey { cipher }
     }
 
-    /// Seals `plaintext` under a fresh random nonce.
-    pub fn seal(&self, plaintext: &[u8]) -> String {
+    /// Seals `plaintext` under a fresh random nonce; [`TicketSealError::TooLong`] when the
+    /// sealed ticket would be longer than [`TicketKey::open`] accepts (what is refused is never
+    /// issued; found by the `ticket` fuzz target).
+    pub fn seal(&self, plaintext: &[u8]) -> Result<String, TicketSealError> {
+        if sealed_chars(plaintext.len()) > MAX_SEALED_TICKET_CHARS {
+            return Err(TicketSealError::TooLong);
+        }
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).expect("the OS random number generator is available");
-        self.seal_with_nonce(plaintext, nonce)
+        Ok(self.seal_with_nonce(plaintext, nonce))
     }
 
     fn seal_with_nonce(&self, plaintext: &[u8], nonce: [u8; NONCE_LEN]) -> String {
@@ -138,10 +149,25 @@ mod tests {
     #[test]
     fn round_trip() {
         let k = key();
-        let sealed = k.seal(b"<token/>");
+        let sealed = k.seal(b"<token/>").unwrap();
         assert_eq!(k.open(&sealed).unwrap(), b"<token/>");
         // A fresh nonce each time.
-        assert_ne!(sealed, k.seal(b"<token/>"));
+        assert_ne!(sealed, k.seal(b"<token/>").unwrap());
+    }
+
+    #[test]
+    fn what_would_be_refused_is_not_sealed() {
+        let k = key();
+        let longest = (0..4096)
+            .rev()
+            .find(|n| sealed_chars(*n) <= MAX_SEALED_TICKET_CHARS)
+            .unwrap();
+        let fits = vec![b'x'; longest];
+        assert_eq!(k.open(&k.seal(&fits).unwrap()).unwrap(), fits);
+        assert_eq!(
+            k.seal(&vec![b'x'; longest + 1]),
+            Err(TicketSealError::TooLong)
+        );
     }
 
     #[test]
@@ -157,7 +183,7 @@ mod tests {
     #[test]
     fn every_single_bit_flip_is_refused() {
         let k = key();
-        let sealed = k.seal(b"<token timestamp=\"x\"/>");
+        let sealed = k.seal(b"<token timestamp=\"x\"/>").unwrap();
         let raw = STANDARD.decode(&sealed).unwrap();
         for i in 0..raw.len() * 8 {
             let mut bad = raw.clone();
@@ -169,7 +195,7 @@ mod tests {
     #[test]
     fn malformed_forms_are_refused() {
         let k = key();
-        let sealed = k.seal(b"<token/>");
+        let sealed = k.seal(b"<token/>").unwrap();
         let raw = STANDARD.decode(&sealed).unwrap();
         let url_safe = base64::engine::general_purpose::URL_SAFE.encode(&raw);
         if url_safe != sealed {

@@ -47,6 +47,9 @@ pub enum ToolTokenError {
     /// with valid padding.
     #[error("token does not decrypt")]
     Decryption,
+    /// Version-1 tokens are turned off (when sealing one).
+    #[error("version-1 tokens are turned off on this server")]
+    VersionOneOff,
 }
 
 /// Why the configured key material was refused (at start-up).
@@ -134,19 +137,28 @@ impl ToolTokenKeys {
         self.v1.is_some()
     }
 
-    /// Encrypts a version-1 token (standard base64); `None` when version 1 is off.
-    pub fn seal_v1(&self, plaintext: &[u8]) -> Option<String> {
-        let (key, iv) = self.v1.as_ref()?;
+    /// Encrypts a version-1 token (standard base64). Refused when version 1 is off, or when
+    /// the token would be longer than [`ToolTokenKeys::open`] accepts (what is refused is
+    /// never issued).
+    pub fn seal_v1(&self, plaintext: &[u8]) -> Result<String, ToolTokenError> {
+        let (key, iv) = self.v1.as_ref().ok_or(ToolTokenError::VersionOneOff)?;
+        if ((plaintext.len() / BLOCK + 1) * BLOCK).div_ceil(3) * 4 > MAX_TOKEN_CHARS {
+            return Err(ToolTokenError::TooLong);
+        }
         let ct = cbc::Encryptor::<aes::Aes256>::new(key.into(), iv.into())
             .encrypt_padded_vec::<Pkcs7>(plaintext);
-        Some(STANDARD.encode(ct))
+        Ok(STANDARD.encode(ct))
     }
 
-    /// Seals a version-2 token (standard base64) under a fresh random nonce.
-    pub fn seal_v2(&self, plaintext: &[u8]) -> String {
+    /// Seals a version-2 token (standard base64) under a fresh random nonce; refused when it
+    /// would be longer than [`ToolTokenKeys::open`] accepts.
+    pub fn seal_v2(&self, plaintext: &[u8]) -> Result<String, ToolTokenError> {
+        if (1 + NONCE_LEN + plaintext.len() + TAG_LEN).div_ceil(3) * 4 > MAX_TOKEN_CHARS {
+            return Err(ToolTokenError::TooLong);
+        }
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).expect("the OS random number generator is available");
-        self.seal_v2_with_nonce(plaintext, nonce)
+        Ok(self.seal_v2_with_nonce(plaintext, nonce))
     }
 
     fn seal_v2_with_nonce(&self, plaintext: &[u8], nonce: [u8; NONCE_LEN]) -> String {
@@ -273,6 +285,29 @@ mod tests {
     }
 
     #[test]
+    fn what_would_be_refused_is_not_sealed() {
+        let k = keys();
+        for version in [1u8, 2] {
+            let seal = |n: usize| {
+                let plain = vec![b'x'; n];
+                if version == 1 {
+                    k.seal_v1(&plain)
+                } else {
+                    k.seal_v2(&plain)
+                }
+            };
+            let longest = (0..MAX_TOKEN_CHARS)
+                .rev()
+                .find(|n| seal(*n).is_ok())
+                .unwrap();
+            let token = seal(longest).unwrap();
+            assert!(token.len() <= MAX_TOKEN_CHARS && token.len() > MAX_TOKEN_CHARS - 32);
+            assert_eq!(k.open(&token).unwrap(), (version, vec![b'x'; longest]));
+            assert_eq!(seal(longest + 1), Err(ToolTokenError::TooLong));
+        }
+    }
+
+    #[test]
     fn version_1_matches_openssl_enc() {
         // printf '%s' '{"Version":"1"}' | openssl enc -aes-256-cbc -base64 -A \
         //   -K abcdef1234567890abcdef1234567890abcdef1234567890abcdef1234567890 \
@@ -353,7 +388,7 @@ mod tests {
     #[test]
     fn tampering_and_other_keys_are_refused() {
         let k = keys();
-        let v2 = k.seal_v2(b"{}");
+        let v2 = k.seal_v2(b"{}").unwrap();
         let mut raw = STANDARD.decode(&v2).unwrap();
         for i in 0..raw.len() * 8 {
             let mut bad = raw.clone();

@@ -71,7 +71,9 @@ impl TicketSettings {
         // What the server would refuse, it does not issue.
         TicketClaims::parse(claims.to_xml().as_bytes())
             .map_err(|e| Error::invalid(format!("user: {e}")))?;
-        Ok(self.key.seal(claims.to_xml().as_bytes()))
+        self.key
+            .seal(claims.to_xml().as_bytes())
+            .map_err(|e| Error::invalid(format!("cannot issue this ticket: {e}")))
     }
 
     /// Opens and checks a ticket at time `now`; the error is the reason, for the log.

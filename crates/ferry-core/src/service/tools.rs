@@ -58,14 +58,12 @@ impl ToolSettings {
     pub fn issue(&self, claims: &ToolClaims) -> Result<String> {
         let json = claims.to_json();
         ToolClaims::parse(json.as_bytes()).map_err(Error::invalid)?;
-        match claims.version {
-            1 => self
-                .keys
-                .seal_v1(json.as_bytes())
-                .ok_or_else(|| Error::invalid("version-1 tokens are turned off on this server")),
-            2 => Ok(self.keys.seal_v2(json.as_bytes())),
-            v => Err(Error::invalid(format!("token version {v} does not exist"))),
-        }
+        let sealed = match claims.version {
+            1 => self.keys.seal_v1(json.as_bytes()),
+            2 => self.keys.seal_v2(json.as_bytes()),
+            v => return Err(Error::invalid(format!("token version {v} does not exist"))),
+        };
+        sealed.map_err(|e| Error::invalid(format!("cannot issue this token: {e}")))
     }
 }
 

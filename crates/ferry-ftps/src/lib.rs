@@ -5,7 +5,8 @@
 //!
 //! Modules: `listener` (the accept loop, per-address limits), `session` (one control
 //! connection: TLS upgrade, sign-in, data-connection set-up, dispatch), `command` (command
-//! lines), `reply` (replies, and the Service's errors as reply codes), `auth` (sign-in),
+//! lines), `data_setup` (`PASV`, `EPSV`, `PORT`, `EPRT`), `reply` (replies, and the Service's
+//! errors as reply codes), `auth` (sign-in),
 //! `tree_commands` and `transfer` (the commands), `data` (data connections: where from, TLS
 //! resumption, how they end), `listing` (LIST/MLSD formats), `stream` (a connection in clear or under TLS), `certificate` (the TLS identity).
 
@@ -13,6 +14,7 @@ mod auth;
 mod certificate;
 pub mod command;
 mod data;
+mod data_setup;
 mod listener;
 mod listing;
 mod reply;

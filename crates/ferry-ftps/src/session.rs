@@ -1,6 +1,7 @@
-//! One control connection, from the greeting to `QUIT`: reading command lines, the TLS upgrade
-//! (`AUTH TLS`), sign-in, the data-connection set-up commands (`PASV`, `EPSV`, `PORT`, `EPRT`)
-//! and the dispatch to the tree commands (`tree_commands.rs`) and transfers (`transfer.rs`).
+//! One control connection, from the greeting to `QUIT`: reading command lines (with a sign-in
+//! deadline, and a watch on the session while idle), the TLS upgrade (`AUTH TLS`), sign-in,
+//! and the dispatch to the data-connection set-up (`data_setup.rs`), the tree commands
+//! (`tree_commands.rs`) and transfers (`transfer.rs`).
 //!
 //! Commands are handled one at a time; a transfer runs to its end before the next command is
 //! read (as in vsftpd), so `ABOR` is answered after the data connection has closed.
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_core::Service;
-use ferry_core::connection_limit::{Limit, Permit, UserConnectionLimit};
+use ferry_core::connection_limit::{Limit, UserConnectionLimit};
 use ferry_core::domain::UserId;
 use ferry_core::service::{SessionContext, path_names};
 use rustls::ServerConfig;
@@ -21,9 +22,7 @@ use tokio::net::TcpStream;
 
 use crate::auth::{SignInRefused, SignedIn, sign_in};
 use crate::command::{BadLine, Command, MAX_LINE, parse, strip_terminator};
-use crate::data::{
-    DataPlan, OPEN_TIMEOUT, active_target_allowed, bind_passive, parse_eprt, parse_port,
-};
+use crate::data::{DataPlan, OPEN_TIMEOUT, parse_eprt, parse_port};
 use crate::listener::FtpsSettings;
 use crate::reply::Reply;
 use crate::stream::Stream;
@@ -50,7 +49,7 @@ pub struct ControlSession {
     io: BufReader<Stream>,
     /// The client's address (IPv4-mapped addresses as IPv4).
     pub(crate) peer: IpAddr,
-    local: SocketAddr,
+    pub(crate) local: SocketAddr,
     /// The TLS configuration of this connection's data connections (own session cache and
     /// ticket key, shared with the control connection's), after `AUTH TLS`.
     pub(crate) tls: Option<Arc<ServerConfig>>,
@@ -64,8 +63,8 @@ pub struct ControlSession {
     /// The next transfer's data connection, and since when it waits (an unused passive port
     /// is given back after [`OPEN_TIMEOUT`]).
     pub(crate) plan: Option<DataPlan>,
-    plan_since: Option<Instant>,
-    epsv_all: bool,
+    pub(crate) plan_since: Option<Instant>,
+    pub(crate) epsv_all: bool,
     rest: u64,
     rename_from: Option<String>,
     /// The command line read so far (kept across reads, so that waking up to check the session
@@ -217,12 +216,6 @@ impl ControlSession {
                 }
             }
         }
-    }
-
-    /// Sets (or clears) the next transfer's data connection.
-    pub(crate) fn set_plan(&mut self, plan: Option<DataPlan>) {
-        self.plan_since = plan.as_ref().map(|_| Instant::now());
-        self.plan = plan;
     }
 
     /// The next line; `Some(None)` when it is longer than [`MAX_LINE`], `None` at the end.
@@ -482,103 +475,6 @@ impl ControlSession {
         )
     }
 
-    async fn pasv(&mut self) -> Outcome {
-        if self.epsv_all {
-            return Err(Reply::new(503, "EPSV ALL was sent: use EPSV"));
-        }
-        let IpAddr::V4(local) = self.local.ip().to_canonical() else {
-            return Err(Reply::new(522, "PASV works over IPv4 only; use EPSV (2)"));
-        };
-        let (listener, place) = self.bind_passive().await?;
-        let port = listener.local_addr().map_err(|_| no_port())?.port();
-        let host = self.shared.settings.passive_host.unwrap_or(local).octets();
-        self.set_plan(Some(DataPlan::Passive(listener, place)));
-        Ok(Reply::new(
-            227,
-            format!(
-                "Entering Passive Mode ({},{},{},{},{},{})",
-                host[0],
-                host[1],
-                host[2],
-                host[3],
-                port >> 8,
-                port & 0xff
-            ),
-        ))
-    }
-
-    async fn epsv(&mut self, arg: &str) -> Outcome {
-        let family = if self.local.ip().to_canonical().is_ipv4() {
-            "1"
-        } else {
-            "2"
-        };
-        match arg.trim().to_ascii_uppercase().as_str() {
-            "ALL" => {
-                self.epsv_all = true;
-                return Ok(Reply::new(200, "EPSV ALL accepted"));
-            }
-            "" => {}
-            f if f == family => {}
-            _ => {
-                return Err(Reply::new(
-                    522,
-                    format!("Network protocol not supported, use ({family})"),
-                ));
-            }
-        }
-        let (listener, place) = self.bind_passive().await?;
-        let port = listener.local_addr().map_err(|_| no_port())?.port();
-        self.set_plan(Some(DataPlan::Passive(listener, place)));
-        Ok(Reply::new(
-            229,
-            format!("Entering Extended Passive Mode (|||{port}|)"),
-        ))
-    }
-
-    /// A passive listener and its place in the user's count of passive ports: one per
-    /// control connection (the previous one is closed first), and at most
-    /// `max_passive_ports_per_user` across the user's connections, so that one user cannot
-    /// hold every port of the range.
-    async fn bind_passive(&mut self) -> Result<(tokio::net::TcpListener, Permit<UserId>), Reply> {
-        self.set_plan(None);
-        let user = self
-            .signed_in
-            .as_ref()
-            .map(|s| s.user)
-            .ok_or_else(no_port)?;
-        let place = self.shared.passive_per_user.admit(user).ok_or_else(|| {
-            tracing::warn!(user, "FTPS: the user holds every passive port allowed");
-            Reply::new(
-                425,
-                "You hold too many passive ports; finish a transfer first",
-            )
-        })?;
-        let listener = bind_passive(self.local.ip(), &self.shared.settings.passive_ports)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "FTPS: no passive port free");
-                no_port()
-            })?;
-        Ok((listener, place))
-    }
-
-    fn port(&mut self, target: Option<SocketAddr>) -> Outcome {
-        if self.epsv_all {
-            return Err(Reply::new(503, "EPSV ALL was sent: use EPSV"));
-        }
-        let target = target.ok_or_else(|| Reply::new(501, "Cannot parse the address"))?;
-        if !active_target_allowed(target, self.peer) {
-            tracing::warn!(peer = %self.peer, %target, "FTPS: active-mode target refused (FTP bounce)");
-            return Err(Reply::new(
-                504,
-                "Active mode connects only to your own address, at a port above 1023",
-            ));
-        }
-        self.set_plan(Some(DataPlan::Active(target)));
-        Ok(Reply::new(200, "Active mode: Ferry will connect to you"))
-    }
-
     /// Remembers `RNFR`'s path for the `RNTO` that must follow.
     pub(crate) fn set_rename_from(&mut self, path: String) {
         self.rename_from = Some(path);
@@ -612,10 +508,6 @@ impl ControlSession {
         let names = path_names(&joined).map_err(|e| Reply::from_error(&e))?;
         Ok(format!("/{}", names.join("/")))
     }
-}
-
-fn no_port() -> Reply {
-    Reply::new(425, "No passive port is free; try again")
 }
 
 /// The TLS configurations of one control connection and of its data connections: the shared

@@ -6,8 +6,10 @@
 //! password sign-in as application 2's immutable session, the sftp subsystem), `sftp` (the
 //! protocol handler: handles, reads, writes, listings).
 
+mod attrs;
 mod channel;
 mod client_id;
+mod handles;
 mod host_key;
 mod sftp;
 mod ssh;

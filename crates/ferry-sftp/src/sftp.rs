@@ -4,22 +4,21 @@
 //! audited once at `open` and then read at whatever offsets the client asks.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferry_core::connection_limit::{Limit, Permit};
 use ferry_core::content::ContentReader;
-use ferry_core::domain::UserId;
-use ferry_core::domain::{File as FerryFile, FolderType, Permissions, SessionId};
-use ferry_core::service::{
-    FileView, FolderView, SessionContext, TreeNode, Upload, UploadRequest, path_names,
-};
+use ferry_core::domain::{File as FerryFile, FolderType, SessionId};
+use ferry_core::service::{SessionContext, TreeNode, Upload, UploadRequest, path_names};
 use ferry_core::{Caller, Error, Service};
 use russh_sftp::protocol::{
     Attrs, Data, ExtendedReply, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status,
     StatusCode, Version,
 };
 use tokio::io::AsyncReadExt;
+
+use crate::attrs::{file_attrs, folder_attrs, node_attrs};
+use crate::handles::{HandleLimits, Handles};
 
 /// The OpenSSH extensions served.
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
@@ -50,7 +49,7 @@ const MAX_READ: u32 = 256 * 1024;
 const RECHECK: Duration = Duration::from_secs(1);
 
 /// What a handle stands for.
-enum Open {
+pub(crate) enum Open {
     /// A download: the file, and a reader at `position`.
     Reading {
         file: FerryFile,
@@ -64,18 +63,6 @@ enum Open {
     Listing(Option<Vec<File>>),
 }
 
-/// How many handles a channel, and its user across every connection, may hold: each open
-/// file holds a descriptor (and an upload a staging file), so a client opening thousands
-/// without using them would starve the server.
-pub struct HandleLimits {
-    /// Open handles per user on this node.
-    pub per_user: Arc<Limit<UserId>>,
-    /// This channel's user.
-    pub user: UserId,
-    /// Most handles this channel may hold.
-    pub per_channel: usize,
-}
-
 /// The handler of one SFTP session. (Handles sit in mutexes only to make the handler `Sync`,
 /// which russh-sftp's futures need; they are reached through `&mut self`, never locked.)
 pub struct SftpHandler {
@@ -83,9 +70,7 @@ pub struct SftpHandler {
     session: SessionId,
     /// Where the connection comes from (for the audit).
     caller: Caller,
-    handles: HashMap<String, (Mutex<Open>, Permit<UserId>)>,
-    limits: HandleLimits,
-    next_handle: u64,
+    handles: Handles,
     /// The last session check and when it was made.
     checked: Option<(SessionContext, Instant)>,
 }
@@ -102,31 +87,9 @@ impl SftpHandler {
             service,
             session,
             caller,
-            handles: HashMap::new(),
-            limits,
-            next_handle: 1,
+            handles: Handles::new(limits),
             checked: None,
         }
-    }
-
-    /// A place for one more handle, before the work of opening it; refused (`Failure`, the
-    /// only status SFTP v3 has for it) when the channel or the user holds every one allowed.
-    fn handle_place(&self) -> Result<Permit<UserId>, StatusCode> {
-        if self.handles.len() >= self.limits.per_channel {
-            tracing::info!(
-                max = self.limits.per_channel,
-                "SFTP open refused: too many handles on one channel"
-            );
-            return Err(StatusCode::Failure);
-        }
-        self.limits.per_user.admit(self.limits.user).ok_or_else(|| {
-            tracing::info!(
-                user = self.limits.user,
-                max = self.limits.per_user.max(),
-                "SFTP open refused: too many handles for one user"
-            );
-            StatusCode::Failure
-        })
     }
 
     /// The session, checked within the last [`RECHECK`].
@@ -144,14 +107,6 @@ impl SftpHandler {
             .map_err(status)?;
         self.checked = Some((ctx.clone(), Instant::now()));
         Ok(ctx)
-    }
-
-    fn add(&mut self, open: Open, place: Permit<UserId>) -> String {
-        let handle = self.next_handle.to_string();
-        self.next_handle += 1;
-        self.handles
-            .insert(handle.clone(), (Mutex::new(open), place));
-        handle
     }
 
     /// Reads up to `len` bytes at `offset` of a download handle, appended to `out` (the
@@ -181,10 +136,7 @@ impl SftpHandler {
             file,
             reader,
             position,
-        }) = self
-            .handles
-            .get_mut(handle)
-            .map(|(m, _)| m.get_mut().unwrap_or_else(|p| p.into_inner()))
+        }) = self.handles.get_mut(handle)
         else {
             return Err(StatusCode::Failure);
         };
@@ -229,34 +181,20 @@ impl SftpHandler {
         offset: u64,
         data: &[u8],
     ) -> Result<(), StatusCode> {
-        let Some(Open::Writing { upload, append }) = self.open_mut(handle) else {
+        let Some(Open::Writing { upload, append }) = self.handles.get_mut(handle) else {
             return Err(StatusCode::Failure);
         };
         if !*append && offset != upload.size() {
             // Content is streamed and hashed in order; a client that writes elsewhere cannot
             // be honoured (appends open with APPEND). The upload is abandoned.
-            self.take(handle);
+            self.handles.take(handle);
             return Err(StatusCode::OpUnsupported);
         }
         if let Err(e) = upload.write(data).await {
-            self.take(handle);
+            self.handles.take(handle);
             return Err(status(e));
         }
         Ok(())
-    }
-
-    /// The open handle, if any.
-    fn open_mut(&mut self, handle: &str) -> Option<&mut Open> {
-        self.handles
-            .get_mut(handle)
-            .map(|(m, _)| m.get_mut().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// Takes a handle out.
-    fn take(&mut self, handle: &str) -> Option<Open> {
-        self.handles
-            .remove(handle)
-            .map(|(m, _)| m.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
@@ -288,47 +226,6 @@ fn ok(id: u32) -> Status {
 fn absolute(path: &str) -> Result<String, StatusCode> {
     let names = path_names(path).map_err(|_| StatusCode::BadMessage)?;
     Ok(format!("/{}", names.join("/")))
-}
-
-fn folder_attrs(f: &FolderView) -> FileAttributes {
-    let mut a = FileAttributes::empty();
-    a.size = Some(0);
-    a.permissions = Some(
-        0o040000
-            | if f.effective.contains(Permissions::CREATE) {
-                0o755
-            } else {
-                0o555
-            },
-    );
-    let t = (f.folder.modified_at.0 / 1000).max(0) as u32;
-    a.atime = Some(t);
-    a.mtime = Some(t);
-    a
-}
-
-fn file_attrs(f: &FileView) -> FileAttributes {
-    let mut a = FileAttributes::empty();
-    a.size = Some(f.file.size.max(0) as u64);
-    a.permissions = Some(
-        0o100000
-            | if f.effective.contains(Permissions::MODIFY) {
-                0o644
-            } else {
-                0o444
-            },
-    );
-    let t = (f.file.modified_at.0 / 1000).max(0) as u32;
-    a.atime = Some(t);
-    a.mtime = Some(t);
-    a
-}
-
-fn node_attrs(n: &TreeNode) -> FileAttributes {
-    match n {
-        TreeNode::Folder(f) => folder_attrs(f),
-        TreeNode::File(f) => file_attrs(f),
-    }
 }
 
 impl russh_sftp::server::Handler for SftpHandler {
@@ -428,7 +325,7 @@ impl russh_sftp::server::Handler for SftpHandler {
 
     async fn fstat(&mut self, id: u32, handle: String) -> Result<Attrs, Self::Error> {
         let mut a = FileAttributes::empty();
-        match self.open_mut(&handle) {
+        match self.handles.get_mut(&handle) {
             Some(Open::Reading { file, .. }) => a.size = Some(file.size.max(0) as u64),
             Some(Open::Writing { upload, .. }) => a.size = Some(upload.size()),
             Some(Open::Listing(_)) => a.permissions = Some(0o040555),
@@ -466,7 +363,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         handle: String,
         _attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
-        if self.open_mut(&handle).is_some() {
+        if self.handles.get_mut(&handle).is_some() {
             Ok(ok(id))
         } else {
             Err(StatusCode::Failure)
@@ -475,7 +372,7 @@ impl russh_sftp::server::Handler for SftpHandler {
 
     async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
         let ctx = self.ctx().await?;
-        let place = self.handle_place()?;
+        let place = self.handles.place()?;
         let folder = match self
             .service
             .tree_resolve(&ctx, &path)
@@ -503,12 +400,12 @@ impl russh_sftp::server::Handler for SftpHandler {
         );
         Ok(Handle {
             id,
-            handle: self.add(Open::Listing(Some(files)), place),
+            handle: self.handles.add(Open::Listing(Some(files)), place),
         })
     }
 
     async fn readdir(&mut self, id: u32, handle: String) -> Result<Name, Self::Error> {
-        match self.open_mut(&handle) {
+        match self.handles.get_mut(&handle) {
             Some(Open::Listing(files)) => match files.take() {
                 Some(files) if !files.is_empty() => Ok(Name { id, files }),
                 _ => Err(StatusCode::Eof),
@@ -525,7 +422,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         _attrs: FileAttributes,
     ) -> Result<Handle, Self::Error> {
         let ctx = self.ctx().await?;
-        let place = self.handle_place()?;
+        let place = self.handles.place()?;
         if pflags.contains(OpenFlags::WRITE) {
             let (folder, name) = self
                 .service
@@ -554,7 +451,7 @@ impl russh_sftp::server::Handler for SftpHandler {
             .map_err(status)?;
             return Ok(Handle {
                 id,
-                handle: self.add(
+                handle: self.handles.add(
                     Open::Writing {
                         upload: Box::new(upload),
                         append,
@@ -579,7 +476,7 @@ impl russh_sftp::server::Handler for SftpHandler {
             .map_err(status)?;
         Ok(Handle {
             id,
-            handle: self.add(
+            handle: self.handles.add(
                 Open::Reading {
                     file: download.file,
                     reader: Some(read_ahead(download.reader)),
@@ -617,7 +514,7 @@ impl russh_sftp::server::Handler for SftpHandler {
     }
 
     async fn close(&mut self, id: u32, handle: String) -> Result<Status, Self::Error> {
-        match self.take(&handle) {
+        match self.handles.take(&handle) {
             Some(Open::Writing { upload, .. }) => {
                 self.service.finish_upload(*upload).await.map_err(status)?;
                 Ok(ok(id))

@@ -18,7 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::channel::SftpChannel;
 use crate::client_id::{ClientId, IdTap};
-use crate::sftp::{HandleLimits, SftpHandler};
+use crate::handles::HandleLimits;
+use crate::sftp::SftpHandler;
 use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
 
 /// How SFTP is served.

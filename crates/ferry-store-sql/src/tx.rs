@@ -16,7 +16,7 @@ use ferry_core::text::item_key;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::rows::{self, file_columns, session_columns};
-use crate::{errors, queries};
+use crate::{counters, errors, queries};
 
 /// A change in progress.
 pub(crate) struct SqlTx {
@@ -193,42 +193,15 @@ impl StoreTx for SqlTx {
     }
 
     async fn put_lockout(&mut self, key: &str, s: &LockoutState) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO lockouts (key, failures, last_failure_at, locked_until) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET \
-             failures = excluded.failures, last_failure_at = excluded.last_failure_at, \
-             locked_until = excluded.locked_until",
-        )
-        .bind(key)
-        .bind(s.failures)
-        .bind(s.last_failure_at.0)
-        .bind(s.locked_until.map(|t| t.0))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(errors::db)?;
-        Ok(())
+        counters::put_lockout(&mut self.tx, key, s).await
     }
 
     async fn clear_lockout(&mut self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM lockouts WHERE key = $1")
-            .bind(key)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(errors::db)?;
-        Ok(())
+        counters::clear_lockout(&mut self.tx, key).await
     }
 
     async fn clear_lockouts(&mut self, key: &str, prefix: &str) -> StoreResult<u64> {
-        // substr/length rather than LIKE: the prefix holds a login name, whose `_` would be a
-        // wildcard.
-        let done =
-            sqlx::query("DELETE FROM lockouts WHERE key = $1 OR substr(key, 1, length($2)) = $2")
-                .bind(key)
-                .bind(prefix)
-                .execute(&mut *self.tx)
-                .await
-                .map_err(errors::db)?;
-        Ok(done.rows_affected())
+        counters::clear_lockouts(&mut self.tx, key, prefix).await
     }
 
     async fn delete_stale_lockouts(
@@ -236,16 +209,7 @@ impl StoreTx for SqlTx {
         before: Timestamp,
         now: Timestamp,
     ) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM lockouts WHERE last_failure_at < $1 \
-             AND (locked_until IS NULL OR locked_until <= $2)",
-        )
-        .bind(before.0)
-        .bind(now.0)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(errors::db)?;
-        Ok(done.rows_affected())
+        counters::delete_stale_lockouts(&mut self.tx, before, now).await
     }
 
     async fn record_signin_address(
@@ -254,26 +218,11 @@ impl StoreTx for SqlTx {
         ip: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO signin_addresses (user_id, ip, last_success_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id, ip) DO UPDATE SET last_success_at = excluded.last_success_at",
-        )
-        .bind(user)
-        .bind(ip)
-        .bind(at.0)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(errors::db)?;
-        Ok(())
+        counters::record_signin_address(&mut self.tx, user, ip, at).await
     }
 
     async fn delete_old_signin_addresses(&mut self, before: Timestamp) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM signin_addresses WHERE last_success_at < $1")
-            .bind(before.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(errors::db)?;
-        Ok(done.rows_affected())
+        counters::delete_old_signin_addresses(&mut self.tx, before).await
     }
 
     async fn spend_token(
@@ -282,21 +231,7 @@ impl StoreTx for SqlTx {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        sqlx::query("DELETE FROM spent_tokens WHERE expires_at <= $1")
-            .bind(now.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(errors::db)?;
-        let done = sqlx::query(
-            "INSERT INTO spent_tokens (digest, expires_at) VALUES ($1, $2) \
-             ON CONFLICT (digest) DO NOTHING",
-        )
-        .bind(digest)
-        .bind(expires_at.0)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(errors::db)?;
-        Ok(done.rows_affected() == 1)
+        counters::spend_token(&mut self.tx, digest, expires_at, now).await
     }
 
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {

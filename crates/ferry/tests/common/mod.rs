@@ -10,6 +10,14 @@ use std::process::{Child, Command, Output, Stdio};
 use ferry_testkit::Backend;
 use serde_json::{Value, json};
 
+mod checks;
+mod peers;
+// Every test binary takes what it needs of these.
+#[allow(unused_imports)]
+pub use checks::*;
+#[allow(unused_imports)]
+pub use peers::*;
+
 /// The bootstrap administrator every test server starts with.
 pub const ADMIN: &str = "admin";
 /// Its password.
@@ -454,170 +462,6 @@ impl Drop for Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
-        }
-    }
-}
-
-/// SHA-256 of `data`, lowercase hex (computed by the test, independently of the server).
-pub fn sha256_hex(data: &[u8]) -> String {
-    use std::fmt::Write;
-    let digest = <sha2::Sha256 as sha2::Digest>::digest(data);
-    digest.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-/// The audit records of `operation` for application `app` whose detail starts with
-/// `detail` (every detail when it is empty).
-pub fn audit_records<'a>(
-    audit: &'a [Value],
-    operation: &str,
-    app: i64,
-    detail: &str,
-) -> Vec<&'a Value> {
-    audit
-        .iter()
-        .filter(|r| {
-            r["operation"] == operation
-                && r["application_id"] == app
-                && (detail.is_empty()
-                    || r["detail"].as_str().is_some_and(|d| d.starts_with(detail)))
-        })
-        .collect()
-}
-
-/// Asserts the audit of five wrong passwords then a lock-out over application `app`: five
-/// counted failures, and the refusals while locked written once for their window.
-#[track_caller]
-pub fn assert_lockout_audited(audit: &[Value], app: i64) {
-    let with = |detail: &str| audit_records(audit, "SignInFailed", app, detail).len();
-    assert_eq!(
-        with("wrong password"),
-        5,
-        "five wrong passwords lock the account for this address"
-    );
-    assert_eq!(
-        with("locked out"),
-        1,
-        "the refusals while locked are audited once per window, not once each"
-    );
-}
-
-/// An upload-tool link into `folder` for `session`, to be opened from 127.0.0.1 (the server
-/// must have the tools on): the path and query, without the base.
-pub fn upload_link(s: &Server, session: &str, folder: i64) -> String {
-    let link = s.ferry_ok(
-        &[
-            "token",
-            "issue",
-            "--folder",
-            &folder.to_string(),
-            "--allowed-ip",
-            "127.0.0.1",
-            "--session",
-            session,
-            "--link",
-            &s.base,
-        ],
-        None,
-    );
-    link.trim().trim_start_matches(&s.base).to_string()
-}
-
-/// Runs a peer program, asserting success; returns its standard output.
-pub fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-/// A small tree of files with varied sizes, written under `root`.
-pub fn make_tree(root: &Path) -> Vec<(String, String)> {
-    let mut made = Vec::new();
-    for (i, rel) in [
-        "a.txt",
-        "docs/b.pdf",
-        "docs/deep/c.bin",
-        "empty.dat",
-        "Ünïcödé.txt",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let data: Vec<u8> = (0..(i * 400_000 + 3) as u32)
-            .map(|j| (j.wrapping_mul(31).wrapping_add(i as u32)) as u8)
-            .collect();
-        let data = if rel.starts_with("empty") {
-            Vec::new()
-        } else {
-            data
-        };
-        std::fs::write(&path, &data).unwrap();
-        made.push((rel.to_string(), sha256_hex(&data)));
-    }
-    made
-}
-
-/// Runs rclone with an empty configuration kept in `dir` and no retries (a failure must show);
-/// returns its standard output.
-pub fn rclone(dir: &Path, args: &[&str]) -> String {
-    let config = dir.join("rclone.conf");
-    if !config.exists() {
-        std::fs::write(&config, "").unwrap();
-    }
-    run_ok(
-        Command::new("rclone")
-            .arg("--config")
-            .arg(&config)
-            .args(["--low-level-retries", "1", "--retries", "1"])
-            .args(args),
-    )
-}
-
-/// Asserts an error answer: the status and the ErrorCode.
-#[track_caller]
-pub fn assert_error(answer: &(u16, Value), status: u16, code: i64) {
-    assert_eq!(answer.0, status, "status of {}", answer.1);
-    assert_eq!(answer.1["ErrorCode"], code, "ErrorCode of {}", answer.1);
-    assert!(answer.1["Message"].is_string(), "Message of {}", answer.1);
-}
-
-/// The time `offset_secs` from now, UTC, as `MM/dd/yyyy HH:mm:ss` (tickets and tool tokens).
-pub fn utc_stamp(offset_secs: i64) -> String {
-    let t = time::OffsetDateTime::now_utc() + time::Duration::seconds(offset_secs);
-    format!(
-        "{:02}/{:02}/{:04} {:02}:{:02}:{:02}",
-        u8::from(t.month()),
-        t.day(),
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// Raises this process's open-file limit (the server inherits it) to hold `n` connections.
-pub fn allow_open_files(n: u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain calls with a valid, writable rlimit.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        if limit.rlim_cur < n {
-            limit.rlim_cur = n.min(limit.rlim_max);
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
         }
     }
 }

@@ -1,0 +1,57 @@
+//! What tests assert about answers and the audit, and the SHA-256 they compute themselves.
+
+use serde_json::Value;
+
+/// SHA-256 of `data`, lowercase hex (computed by the test, independently of the server).
+pub fn sha256_hex(data: &[u8]) -> String {
+    use std::fmt::Write;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(data);
+    digest.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The audit records of `operation` for application `app` whose detail starts with
+/// `detail` (every detail when it is empty).
+pub fn audit_records<'a>(
+    audit: &'a [Value],
+    operation: &str,
+    app: i64,
+    detail: &str,
+) -> Vec<&'a Value> {
+    audit
+        .iter()
+        .filter(|r| {
+            r["operation"] == operation
+                && r["application_id"] == app
+                && (detail.is_empty()
+                    || r["detail"].as_str().is_some_and(|d| d.starts_with(detail)))
+        })
+        .collect()
+}
+
+/// Asserts the audit of five wrong passwords then a lock-out over application `app`: five
+/// counted failures, and the refusals while locked written once for their window.
+#[track_caller]
+pub fn assert_lockout_audited(audit: &[Value], app: i64) {
+    let with = |detail: &str| audit_records(audit, "SignInFailed", app, detail).len();
+    assert_eq!(
+        with("wrong password"),
+        5,
+        "five wrong passwords lock the account for this address"
+    );
+    assert_eq!(
+        with("locked out"),
+        1,
+        "the refusals while locked are audited once per window, not once each"
+    );
+}
+
+/// Asserts an error answer: the status and the ErrorCode.
+#[track_caller]
+pub fn assert_error(answer: &(u16, Value), status: u16, code: i64) {
+    assert_eq!(answer.0, status, "status of {}", answer.1);
+    assert_eq!(answer.1["ErrorCode"], code, "ErrorCode of {}", answer.1);
+    assert!(answer.1["Message"].is_string(), "Message of {}", answer.1);
+}

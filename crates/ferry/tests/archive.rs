@@ -108,3 +108,47 @@ fn a_folder_downloads_as_a_zip_with_what_the_caller_may_read(backend: Backend) {
         105,
     );
 }
+
+/// Ferry's names may hold what Windows cannot: a ZIP's entries are escaped so that they extract
+/// where they belong (`C:evil.bat` names no drive, `con.txt` no device) and stay apart.
+#[test]
+fn zip_entry_names_extract_safely_on_windows() {
+    let s = Server::start(ferry_testkit::Backend::Sqlite);
+    let admin = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
+    let top = create(&s, &admin, 3, "Out");
+    for name in ["C:evil.bat", "con.txt", "a:b.txt", "a_b.txt", "what?.txt"] {
+        assert_eq!(
+            s.put_file(&admin, top, name, "", name.as_bytes()).0,
+            200,
+            "{name}"
+        );
+    }
+    let (status, _, zip) = s.get_bytes(
+        &format!("/api/v1/folders/{top}/zip"),
+        &[("x-session-id", &admin)],
+    );
+    assert_eq!(status, 200);
+    let path = s.path().join("names.zip");
+    std::fs::write(&path, &zip).unwrap();
+    let out = Command::new("python3")
+        .args(["-c", "import zipfile,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nprint(json.dumps({i.filename: z.read(i).decode() for i in z.infolist()}))"])
+        .arg(&path)
+        .output()
+        .expect("python3 is required by the test suite");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        listed,
+        json!({
+            "C_evil.bat": "C:evil.bat",
+            "_con.txt": "con.txt",
+            "a_b.txt": "a:b.txt",
+            "a_b (2).txt": "a_b.txt",
+            "what_.txt": "what?.txt",
+        })
+    );
+}

@@ -36,6 +36,7 @@ fn malformed_requests_are_refused_with_110(backend: Backend) {
         b"{\"userName\": \"admin\", \"password\": [], \"applicationID\": 1}",
         b"{\"userName\": \"admin\", \"password\": \"x\", \"applicationID\": 1, \"extra\": true}",
         b"{\"userName\": \"admin\", \"USERNAME\": \"admin\", \"password\": \"x\", \"applicationID\": 1}",
+        b"{\"userName\": \"admin\", \"userName\": \"root\", \"password\": \"x\", \"applicationID\": 1}",
         b"\xff\xfe{}",
         b"{\"userName\": \"\", \"password\": \"x\", \"applicationID\": 1}",
         b"{\"userName\": \"admin\", \"password\": \"x\", \"applicationID\": 1, \"clientVersion\": \"a\\nb\"}",

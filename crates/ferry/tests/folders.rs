@@ -222,6 +222,7 @@ fn bad_folder_names_are_refused(backend: Backend) {
         "trailing ",
         "trailing.",
         " lead",
+        "invoice\u{202E}fdp.exe",
         long.as_str(),
     ] {
         assert_error(

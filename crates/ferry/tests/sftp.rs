@@ -486,3 +486,42 @@ fn one_user_may_hold_only_so_many_sftp_connections() {
         "only the admitted sign-ins are recorded as such"
     );
 }
+
+/// Two SFTP connections of one user share the user's immutable session; each one's uploads are
+/// audited with the address of its own connection, not the first one's.
+#[test]
+fn each_connection_is_audited_with_its_own_address() {
+    let (s, port) = start(Backend::Sqlite, "");
+    let script = "import io, socket, sys, paramiko\n\
+        port = int(sys.argv[1])\n\
+        for source in ('127.0.0.1', '127.0.0.2'):\n\
+        \x20   sock = socket.create_connection(('127.0.0.1', port), source_address=(source, 0))\n\
+        \x20   t = paramiko.Transport(sock)\n\
+        \x20   t.connect(username='alice', password='alice-password')\n\
+        \x20   s = paramiko.SFTPClient.from_transport(t)\n\
+        \x20   s.putfo(io.BytesIO(source.encode()), '/Home/alice/from-' + source + '.txt')\n\
+        \x20   t.close()\n\
+        print('done')\n";
+    let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
+    assert!(out.contains("done"), "{out}");
+    let audit = s.audit();
+    for source in ["127.0.0.1", "127.0.0.2"] {
+        let upload = audit
+            .iter()
+            .find(|r| {
+                r["operation"] == "FileUploaded"
+                    && r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with(&format!("from-{source}.txt")))
+            })
+            .unwrap_or_else(|| panic!("no upload from {source}"));
+        assert_eq!(upload["client_ip"], source, "{upload}");
+    }
+    // And they did share one session (the spec's rule for SFTP).
+    let tags: std::collections::HashSet<_> = audit
+        .iter()
+        .filter(|r| r["operation"] == "FileUploaded")
+        .map(|r| r["session_tag"].clone())
+        .collect();
+    assert_eq!(tags.len(), 1);
+}

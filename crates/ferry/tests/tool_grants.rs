@@ -50,3 +50,60 @@ fn reloading_a_link_reuses_its_grant() {
     assert_eq!(status, 200, "{page}");
     assert_ne!(grant_in(&page), first);
 }
+
+/// A link that takes many files (a shared drop box) is not refused for the files it already
+/// took: only uploads still in progress count toward the 1,000 a token may run at once.
+#[test]
+fn completed_uploads_do_not_count_toward_the_uploads_in_progress() {
+    use base64::Engine;
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
+    );
+    s.add_user("ann", "member", "ann-password");
+    let (session, _) = s.open_with("OpenImmutable", "ann", "ann-password", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let link = common::upload_link(&s, &session, home["FolderID"].as_i64().unwrap());
+    let (status, page) = s.get(&link);
+    assert_eq!(status, 200, "{page}");
+    let grant = grant_in(&page);
+    let create = |name: &str, length: &str| {
+        let meta = format!(
+            "filename {}",
+            base64::engine::general_purpose::STANDARD.encode(name)
+        );
+        s.post_with(
+            "/tools/tus",
+            b"",
+            &[
+                ("Tus-Resumable", "1.0.0"),
+                ("Ferry-Grant", &grant),
+                ("Upload-Length", length),
+                ("Upload-Metadata", &meta),
+            ],
+        )
+    };
+    // 1,100 files stored through the link (an empty upload is complete when created).
+    for i in 0..1_100 {
+        let (status, body) = create(&format!("done-{i}.txt"), "0");
+        assert_eq!(status, 201, "completed upload {i}: {body}");
+    }
+    // Uploads left in progress still count: the 1,001st is refused with error 120.
+    for i in 0..1_000 {
+        let (status, body) = create(&format!("open-{i}.txt"), "1");
+        assert_eq!(status, 201, "upload in progress {i}: {body}");
+    }
+    let (status, body) = create("one-too-many.txt", "1");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("120"), "{body}");
+    let mut stored = 0;
+    for skip in [0, 1_000] {
+        let (status, files) = s.call(
+            "GetFiles",
+            json!({"sessionID": session, "folderID": home["FolderID"], "skip": skip, "take": 1_000}),
+        );
+        assert_eq!(status, 200, "{files}");
+        stored += files.as_array().unwrap().len();
+    }
+    assert_eq!(stored, 1_100, "only the completed uploads are files");
+}

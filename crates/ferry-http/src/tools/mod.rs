@@ -10,6 +10,7 @@
 mod assets;
 mod pages;
 mod tus;
+mod tus_table;
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::routing::{any, get};
 
 use crate::router::AppState;
-pub use tus::TusUploads;
+pub use tus_table::TusUploads;
 
 /// The header a page's requests carry their grant in.
 pub const GRANT_HEADER: &str = "ferry-grant";

@@ -15,13 +15,13 @@
 //! client going away can cancel a write half-way: each write leaves a mark that the next
 //! request rewinds to if the write did not finish, and the final commit runs on a task of
 //! its own, so it always finishes.
-//! Uploads are held in memory by the node that created them, and forgotten (their staging
-//! removed) after a day without activity.
+//! Uploads are held in memory by the node that created them ([`super::tus_table`]), and
+//! forgotten (their staging removed) after a day without activity.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -29,11 +29,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ferry_core::service::{FileView, ToolAccess, Upload, UploadMark};
+use ferry_core::service::{FileView, ToolAccess, UploadMark};
 use ferry_core::{Error, Service};
 use http_body_util::BodyExt;
 use sha2::Digest;
 
+use super::tus_table::{Entry, Progress, now_secs};
 use super::{GRANT_HEADER, cross_site};
 use crate::error::ApiError;
 use crate::router::AppState;
@@ -42,80 +43,10 @@ use crate::server::ClientAddr;
 const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,termination,checksum";
 const CHECKSUMS: &str = "sha1,sha256";
-/// Most uploads in progress on this node.
-const MAX_UPLOADS: usize = 10_000;
-/// Most uploads in progress for one token.
-const MAX_UPLOADS_PER_TOKEN: usize = 1_000;
-/// Uploads idle this long are forgotten.
-const IDLE_EXPIRY: Duration = Duration::from_secs(24 * 3600);
 /// A `PATCH` whose body stalls this long ends (what arrived is kept).
 const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a `PATCH` waits for an earlier one on the same upload to end.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
-
-/// The uploads in progress.
-#[derive(Default)]
-pub struct TusUploads {
-    map: std::sync::Mutex<HashMap<String, Arc<Entry>>>,
-}
-
-impl std::fmt::Debug for TusUploads {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.map.lock().map(|m| m.len()).unwrap_or(0);
-        write!(f, "TusUploads({n} in progress)")
-    }
-}
-
-struct Entry {
-    access: ToolAccess,
-    length: u64,
-    offset: AtomicU64,
-    last_used: AtomicU64,
-    /// Counts `PATCH`es; a running one stops when a newer one arrives (its client is gone,
-    /// perhaps without the server noticing: a phone that changed networks).
-    patches: AtomicU64,
-    preempt: tokio::sync::Notify,
-    /// Where the upload stood before a write that was cancelled half-way.
-    torn: std::sync::Mutex<Option<UploadMark>>,
-    state: tokio::sync::Mutex<Progress>,
-}
-
-enum Progress {
-    Receiving(Box<Upload>),
-    Done,
-    Gone,
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-impl TusUploads {
-    fn get(&self, id: &str, access: &ToolAccess) -> Option<Arc<Entry>> {
-        let map = self.map.lock().expect("tus map lock");
-        map.get(id)
-            .filter(|e| e.access.token_digest == access.token_digest)
-            .cloned()
-    }
-
-    fn remove(&self, id: &str) {
-        self.map.lock().expect("tus map lock").remove(id);
-    }
-
-    /// Forgets idle uploads; returns how many are left and how many belong to `token`.
-    fn prune(&self, token: &str) -> (usize, usize) {
-        let cutoff = now_secs().saturating_sub(IDLE_EXPIRY.as_secs());
-        let mut map = self.map.lock().expect("tus map lock");
-        map.retain(|_, e| e.last_used.load(Ordering::Relaxed) > cutoff);
-        let mine = map
-            .values()
-            .filter(|e| e.access.token_digest == token)
-            .count();
-        (map.len(), mine)
-    }
-}
 
 /// A tus protocol answer (the Service's errors travel as [`ApiError`] JSON instead).
 fn tus_status(status: StatusCode, message: &str) -> Response {
@@ -250,8 +181,7 @@ async fn create(state: &AppState, client: ClientAddr, headers: &HeaderMap) -> Re
             "Upload-Metadata must give the file's name (filename)",
         );
     };
-    let (total, mine) = state.tools.uploads.prune(&access.token_digest);
-    if total >= MAX_UPLOADS || mine >= MAX_UPLOADS_PER_TOKEN {
+    if !state.tools.uploads.has_room(&access.token_digest) {
         return api_error(Error::Unavailable);
     }
     let upload = match state
@@ -268,6 +198,7 @@ async fn create(state: &AppState, client: ClientAddr, headers: &HeaderMap) -> Re
         length,
         offset: AtomicU64::new(0),
         last_used: AtomicU64::new(now_secs()),
+        completed: AtomicBool::new(false),
         patches: AtomicU64::new(0),
         preempt: tokio::sync::Notify::new(),
         torn: std::sync::Mutex::new(None),
@@ -282,13 +213,7 @@ async fn create(state: &AppState, client: ClientAddr, headers: &HeaderMap) -> Re
             Err(r) => return r,
         }
     }
-    state
-        .tools
-        .uploads
-        .map
-        .lock()
-        .expect("tus map lock")
-        .insert(id.clone(), entry);
+    state.tools.uploads.insert(id.clone(), entry);
     let mut r = StatusCode::CREATED.into_response();
     let h = r.headers_mut();
     stamp(h);
@@ -605,6 +530,7 @@ async fn finish(
                 h.insert("ferry-file-sha256", v);
             }
             *state = Progress::Done;
+            entry.completed.store(true, Ordering::Release);
             Ok(h)
         }
         Err(e) => Err(api_error(e)),

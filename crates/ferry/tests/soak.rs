@@ -89,29 +89,26 @@ fn mixed_clients_for_a_while_lose_nothing_and_leak_nothing() {
             "no {kind} operation: {report:#}"
         );
     }
-    // Flat: once every client is gone, the descriptors are those the warm-up left, and the
-    // memory is within the allocator's kept heap (16 MiB) and some slack of it.
-    let fds = |r: &Value| {
-        r["samples"].as_array().unwrap().last().unwrap()["fds"]
-            .as_i64()
-            .unwrap()
-    };
-    let rss = |r: &Value| {
-        r["samples"].as_array().unwrap().last().unwrap()["rss_kib"]
-            .as_i64()
-            .unwrap()
-    };
+    // Flat: once every client is gone, the descriptors are those the warm-up left; the heap
+    // (RssAnon) stops growing once the run is under way: what the second half adds is within
+    // what the design bounds (the database pools' page caches filling as the database grows,
+    // the last hour's completed tus uploads, the allocator's kept arenas). The mapped database
+    // (RssFile) is not counted: it is page cache the kernel can take back.
+    let samples = |r: &Value| r["samples"].as_array().unwrap().clone();
+    let at = |r: &Value, i: usize, key: &str| samples(r)[i][key].as_i64().unwrap();
+    let last = |r: &Value, key: &str| at(r, samples(r).len() - 1, key);
     assert!(
-        fds(&report) <= fds(&warm) + 4,
+        last(&report, "fds") <= last(&warm, "fds") + 4,
         "descriptors leaked: {} after the warm-up, {} after the run: {}",
-        fds(&warm),
-        fds(&report),
+        last(&warm, "fds"),
+        last(&report, "fds"),
         report["descriptors_at_end"]
     );
+    let half = samples(&report).len() / 2;
     assert!(
-        rss(&report) <= rss(&warm) + 48 * 1024,
-        "memory grew: {} KiB after the warm-up, {} KiB after the run",
-        rss(&warm),
-        rss(&report)
+        last(&report, "anon_kib") <= at(&report, half, "anon_kib") + 16 * 1024,
+        "the heap kept growing: {} KiB at half-time, {} KiB after the run",
+        at(&report, half, "anon_kib"),
+        last(&report, "anon_kib")
     );
 }

@@ -201,8 +201,12 @@ def run_client(i):
 def server_sample():
     pid = setup["pid"]
     with open(f"/proc/{pid}/status") as f:
-        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    return {"t": round(time.monotonic() - started, 1), "rss_kib": rss,
+        status = {k: v for k, _, v in (line.partition(":") for line in f)}
+    kib = lambda key: int(status[key].split()[0])  # noqa: E731
+    # RssAnon is the heap; RssFile is mostly the database the readers map (mmap_size), which
+    # grows with the database and is page cache the kernel can take back.
+    return {"t": round(time.monotonic() - started, 1), "rss_kib": kib("VmRSS"),
+            "anon_kib": kib("RssAnon"), "file_kib": kib("RssFile"),
             "fds": len(os.listdir(f"/proc/{pid}/fd"))}
 
 

@@ -1,7 +1,7 @@
 //! Sign-in for FTPS: `USER`/`PASS` become an `OpenImmutable` for application 3 through the
 //! Service, so the lock-out shared by every protocol applies and a user's FTPS connections
 //! share one immutable session (spec 2.3.2.4); a success also takes the connection's place in
-//! its user's connection count.
+//! its user's connection count, and the session starts in the user's home folder.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,6 +10,9 @@ use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use ferry_core::domain::{SessionId, UserId, application};
 use ferry_core::service::{OpenMode, OpenRequest};
 use ferry_core::{Caller, Error, Service};
+
+use crate::reply::Reply;
+use crate::session::{ControlSession, MAX_FAILED_SIGN_INS};
 
 /// A signed-in control connection.
 #[derive(Debug)]
@@ -67,6 +70,68 @@ pub async fn sign_in(
         Err(e) => {
             tracing::warn!(error = %e, "FTPS sign-in could not be checked");
             Err(SignInRefused::Unavailable)
+        }
+    }
+}
+
+impl ControlSession {
+    /// `USER`.
+    pub(crate) fn user(&mut self, arg: &str) -> Reply {
+        if self.tls.is_none() {
+            return Reply::new(530, "Sign-in needs TLS: send AUTH TLS first");
+        }
+        if self.signed_in.is_some() {
+            return Reply::new(503, "Already signed in");
+        }
+        if arg.is_empty() {
+            return Reply::new(501, "USER needs a name");
+        }
+        self.user_name = Some(arg.to_string());
+        Reply::new(331, "Password required")
+    }
+
+    /// `PASS`: the sign-in; the session then starts in the user's home folder.
+    pub(crate) async fn pass(&mut self, password: &str) -> Reply {
+        if self.tls.is_none() {
+            return Reply::new(530, "Sign-in needs TLS: send AUTH TLS first");
+        }
+        if self.signed_in.is_some() {
+            return Reply::new(503, "Already signed in");
+        }
+        let Some(name) = self.user_name.take() else {
+            return Reply::new(503, "Send USER first");
+        };
+        let shared = Arc::clone(&self.shared);
+        match sign_in(
+            &shared.service,
+            &shared.per_user,
+            &name,
+            password,
+            self.peer,
+        )
+        .await
+        {
+            Ok(signed_in) => {
+                self.signed_in = Some(signed_in);
+                // In the home folder, as OpenSSH and vsftpd start in the home directory.
+                self.cwd = match self.ctx().await {
+                    Ok(ctx) => shared.service.tree_start(&ctx).await,
+                    Err(_) => "/".into(),
+                };
+                Reply::new(230, "Signed in")
+            }
+            Err(SignInRefused::Credentials) => {
+                self.failed_sign_ins += 1;
+                let reply = Reply::new(530, "Sign-in failed");
+                if self.failed_sign_ins >= MAX_FAILED_SIGN_INS {
+                    reply.closing()
+                } else {
+                    reply
+                }
+            }
+            Err(SignInRefused::Unavailable) => {
+                Reply::new(421, "The service is unavailable; try again later").closing()
+            }
         }
     }
 }

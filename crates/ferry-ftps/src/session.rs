@@ -20,7 +20,7 @@ use rustls::server::ServerSessionMemoryCache;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::auth::{SignInRefused, SignedIn, sign_in};
+use crate::auth::SignedIn;
 use crate::command::{BadLine, Command, MAX_LINE, parse, strip_terminator};
 use crate::data::{DataPlan, OPEN_TIMEOUT, parse_eprt, parse_port};
 use crate::listener::FtpsSettings;
@@ -29,7 +29,7 @@ use crate::stream::Stream;
 
 /// Wrong passwords one connection may try before it is closed (the per-address and per-user
 /// lock-out counts them too).
-const MAX_FAILED_SIGN_INS: u32 = 3;
+pub(crate) const MAX_FAILED_SIGN_INS: u32 = 3;
 
 /// What every control connection shares.
 pub struct Shared {
@@ -53,9 +53,11 @@ pub struct ControlSession {
     /// The TLS configuration of this connection's data connections (own session cache and
     /// ticket key, shared with the control connection's), after `AUTH TLS`.
     pub(crate) tls: Option<Arc<ServerConfig>>,
-    user_name: Option<String>,
+    /// The name `USER` gave, until `PASS`.
+    pub(crate) user_name: Option<String>,
     pub(crate) signed_in: Option<SignedIn>,
-    failed_sign_ins: u32,
+    /// Wrong passwords on this connection (three close it).
+    pub(crate) failed_sign_ins: u32,
     /// The current folder, an absolute tree path.
     pub(crate) cwd: String,
     /// `PROT P` given.
@@ -377,60 +379,6 @@ impl ControlSession {
             _ => {
                 tracing::debug!(peer = %self.peer, "FTPS TLS handshake failed");
                 Reply::none().closing()
-            }
-        }
-    }
-
-    fn user(&mut self, arg: &str) -> Reply {
-        if self.tls.is_none() {
-            return Reply::new(530, "Sign-in needs TLS: send AUTH TLS first");
-        }
-        if self.signed_in.is_some() {
-            return Reply::new(503, "Already signed in");
-        }
-        if arg.is_empty() {
-            return Reply::new(501, "USER needs a name");
-        }
-        self.user_name = Some(arg.to_string());
-        Reply::new(331, "Password required")
-    }
-
-    async fn pass(&mut self, password: &str) -> Reply {
-        if self.tls.is_none() {
-            return Reply::new(530, "Sign-in needs TLS: send AUTH TLS first");
-        }
-        if self.signed_in.is_some() {
-            return Reply::new(503, "Already signed in");
-        }
-        let Some(name) = self.user_name.take() else {
-            return Reply::new(503, "Send USER first");
-        };
-        let shared = Arc::clone(&self.shared);
-        match sign_in(
-            &shared.service,
-            &shared.per_user,
-            &name,
-            password,
-            self.peer,
-        )
-        .await
-        {
-            Ok(signed_in) => {
-                self.signed_in = Some(signed_in);
-                self.cwd = "/".into();
-                Reply::new(230, "Signed in")
-            }
-            Err(SignInRefused::Credentials) => {
-                self.failed_sign_ins += 1;
-                let reply = Reply::new(530, "Sign-in failed");
-                if self.failed_sign_ins >= MAX_FAILED_SIGN_INS {
-                    reply.closing()
-                } else {
-                    reply
-                }
-            }
-            Err(SignInRefused::Unavailable) => {
-                Reply::new(421, "The service is unavailable; try again later").closing()
             }
         }
     }

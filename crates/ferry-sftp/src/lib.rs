@@ -11,6 +11,7 @@ mod channel;
 mod client_id;
 mod handles;
 mod host_key;
+mod paths;
 mod sftp;
 mod ssh;
 

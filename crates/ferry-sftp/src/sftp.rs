@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferry_core::content::ContentReader;
 use ferry_core::domain::{File as FerryFile, FolderType, SessionId};
-use ferry_core::service::{SessionContext, TreeNode, Upload, UploadRequest, path_names};
+use ferry_core::service::{SessionContext, TreeNode, Upload, UploadRequest};
 use ferry_core::{Caller, Error, Service};
 use russh_sftp::protocol::{
     Attrs, Data, ExtendedReply, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status,
@@ -19,19 +19,11 @@ use tokio::io::AsyncReadExt;
 
 use crate::attrs::{file_attrs, folder_attrs, node_attrs};
 use crate::handles::{HandleLimits, Handles};
+use crate::paths::{resolve, wire_string};
 
 /// The OpenSSH extensions served.
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
 const STATVFS: &str = "statvfs@openssh.com";
-
-/// Reads one SSH `string` (u32 length, bytes) as UTF-8 from an extension's data.
-fn wire_string(data: &mut &[u8]) -> Result<String, StatusCode> {
-    let (len, rest) = data.split_at_checked(4).ok_or(StatusCode::BadMessage)?;
-    let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
-    let (text, rest) = rest.split_at_checked(len).ok_or(StatusCode::BadMessage)?;
-    *data = rest;
-    String::from_utf8(text.to_vec()).map_err(|_| StatusCode::BadMessage)
-}
 
 /// Read-ahead of a download: clients ask for 32 KiB at a time, and each read of the content
 /// store's file is a trip to the blocking pool; reading 512 KiB at once makes 16 times fewer.
@@ -73,6 +65,8 @@ pub struct SftpHandler {
     handles: Handles,
     /// The last session check and when it was made.
     checked: Option<(SessionContext, Instant)>,
+    /// Where relative paths start (the user's home), found on first use.
+    start: Option<String>,
 }
 
 impl SftpHandler {
@@ -89,6 +83,7 @@ impl SftpHandler {
             caller,
             handles: Handles::new(limits),
             checked: None,
+            start: None,
         }
     }
 
@@ -107,6 +102,16 @@ impl SftpHandler {
             .map_err(status)?;
         self.checked = Some((ctx.clone(), Instant::now()));
         Ok(ctx)
+    }
+
+    /// The session, and `raw` (a client's path) as an absolute tree path.
+    async fn at(&mut self, raw: &str) -> Result<(SessionContext, String), StatusCode> {
+        let ctx = self.ctx().await?;
+        if self.start.is_none() && !raw.starts_with('/') {
+            self.start = Some(self.service.tree_start(&ctx).await);
+        }
+        let path = resolve(self.start.as_deref().unwrap_or("/"), raw)?;
+        Ok((ctx, path))
     }
 
     /// Reads up to `len` bytes at `offset` of a download handle, appended to `out` (the
@@ -222,12 +227,6 @@ fn ok(id: u32) -> Status {
     }
 }
 
-/// A path as the client sent it, made absolute and normalised.
-fn absolute(path: &str) -> Result<String, StatusCode> {
-    let names = path_names(path).map_err(|_| StatusCode::BadMessage)?;
-    Ok(format!("/{}", names.join("/")))
-}
-
 impl russh_sftp::server::Handler for SftpHandler {
     type Error = StatusCode;
 
@@ -260,7 +259,8 @@ impl russh_sftp::server::Handler for SftpHandler {
             POSIX_RENAME => {
                 let from = wire_string(&mut fields)?;
                 let to = wire_string(&mut fields)?;
-                let ctx = self.ctx().await?;
+                let (_, to) = self.at(&to).await?;
+                let (ctx, from) = self.at(&from).await?;
                 self.service
                     .tree_rename_replacing(&ctx, &from, &to)
                     .await
@@ -269,7 +269,7 @@ impl russh_sftp::server::Handler for SftpHandler {
             }
             STATVFS => {
                 let path = wire_string(&mut fields)?;
-                let ctx = self.ctx().await?;
+                let (ctx, path) = self.at(&path).await?;
                 self.service
                     .tree_resolve(&ctx, &path)
                     .await
@@ -300,14 +300,15 @@ impl russh_sftp::server::Handler for SftpHandler {
     }
 
     async fn realpath(&mut self, id: u32, path: String) -> Result<Name, Self::Error> {
+        let (_, path) = self.at(&path).await?;
         Ok(Name {
             id,
-            files: vec![File::dummy(absolute(&path)?)],
+            files: vec![File::dummy(path)],
         })
     }
 
     async fn stat(&mut self, id: u32, path: String) -> Result<Attrs, Self::Error> {
-        let ctx = self.ctx().await?;
+        let (ctx, path) = self.at(&path).await?;
         let node = self
             .service
             .tree_resolve(&ctx, &path)
@@ -342,7 +343,7 @@ impl russh_sftp::server::Handler for SftpHandler {
     ) -> Result<Status, Self::Error> {
         // Times are accepted (clients set them after an upload) and not stored: Ferry records
         // its own. Anything else (mode, owner) is not in the model.
-        let ctx = self.ctx().await?;
+        let (ctx, path) = self.at(&path).await?;
         self.service
             .tree_resolve(&ctx, &path)
             .await
@@ -371,7 +372,7 @@ impl russh_sftp::server::Handler for SftpHandler {
     }
 
     async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
-        let ctx = self.ctx().await?;
+        let (ctx, path) = self.at(&path).await?;
         let place = self.handles.place()?;
         let folder = match self
             .service
@@ -421,7 +422,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         pflags: OpenFlags,
         _attrs: FileAttributes,
     ) -> Result<Handle, Self::Error> {
-        let ctx = self.ctx().await?;
+        let (ctx, filename) = self.at(&filename).await?;
         let place = self.handles.place()?;
         if pflags.contains(OpenFlags::WRITE) {
             let (folder, name) = self
@@ -525,7 +526,7 @@ impl russh_sftp::server::Handler for SftpHandler {
     }
 
     async fn remove(&mut self, id: u32, filename: String) -> Result<Status, Self::Error> {
-        let ctx = self.ctx().await?;
+        let (ctx, filename) = self.at(&filename).await?;
         match self
             .service
             .tree_resolve(&ctx, &filename)
@@ -549,7 +550,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         path: String,
         _attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
-        let ctx = self.ctx().await?;
+        let (ctx, path) = self.at(&path).await?;
         let (parent, name) = self
             .service
             .tree_parent(&ctx, &path)
@@ -563,7 +564,7 @@ impl russh_sftp::server::Handler for SftpHandler {
     }
 
     async fn rmdir(&mut self, id: u32, path: String) -> Result<Status, Self::Error> {
-        let ctx = self.ctx().await?;
+        let (ctx, path) = self.at(&path).await?;
         self.service
             .tree_remove_empty_folder(&ctx, &path)
             .await
@@ -577,7 +578,8 @@ impl russh_sftp::server::Handler for SftpHandler {
         oldpath: String,
         newpath: String,
     ) -> Result<Status, Self::Error> {
-        let ctx = self.ctx().await?;
+        let (_, newpath) = self.at(&newpath).await?;
+        let (ctx, oldpath) = self.at(&oldpath).await?;
         self.service
             .tree_rename(&ctx, &oldpath, &newpath)
             .await

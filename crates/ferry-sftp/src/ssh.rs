@@ -182,6 +182,15 @@ impl SftpServer {
 }
 
 /// The stream, and a duplicate of its socket that can shut it down from outside.
+/// Ends a subsystem channel as OpenSSH's server does: the subsystem's exit status, then EOF,
+/// then close. Clients report the status as their own (`scp` and `ssh -s sftp` exit 1 and 255
+/// without it, which breaks `scp … && next`).
+fn end_channel(session: &mut Session, channel: ChannelId, status: u32) -> Result<(), russh::Error> {
+    session.exit_status_request(channel, status)?;
+    session.eof(channel)?;
+    session.close(channel)
+}
+
 fn with_closer(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {
     let std_stream = stream.into_std()?;
     let closer = std_stream.try_clone()?;
@@ -437,7 +446,7 @@ impl russh::server::Handler for Connection {
                 tracing::debug!(error = %e, "SFTP channel closed");
                 // Dropping the channel's state drops its open uploads: nothing is committed.
                 self.sftp.remove(&channel);
-                session.close(channel)?;
+                end_channel(session, channel, 1)?;
             }
         }
         Ok(())
@@ -449,7 +458,7 @@ impl russh::server::Handler for Connection {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         if self.sftp.remove(&channel).is_some() {
-            session.close(channel)?;
+            end_channel(session, channel, 0)?;
         }
         Ok(())
     }

@@ -65,7 +65,7 @@ fn appends_need_modify_and_never_change_a_stored_version() {
             .args(["-sS", "--ssl-reqd", "-k", "--append", "-T"])
             .arg(tail.path())
             .arg(format!(
-                "ftp://bob:bob-password@127.0.0.1:{}/Shared/Team/plan.txt",
+                "ftp://bob:bob-password@127.0.0.1:{}/%2FShared/Team/plan.txt",
                 s.ftps_port()
             ))
             .output()

@@ -114,7 +114,7 @@ fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend)
         .args(["-sS", "--ssl-reqd", "-k", "-T"])
         .arg(big.path())
         .arg(format!(
-            "ftp://{ADMIN}:{ADMIN_PASSWORD}@127.0.0.1:{}/Home/{ADMIN}/ftps.bin",
+            "ftp://{ADMIN}:{ADMIN_PASSWORD}@127.0.0.1:{}/%2FHome/{ADMIN}/ftps.bin",
             s.ftps_port()
         ))
         .output()

@@ -13,6 +13,12 @@ pub const HOME_ROOT_FOLDER: FolderId = 2;
 /// The parent of shared folders.
 pub const SHARED_ROOT_FOLDER: FolderId = 3;
 
+/// Whether `folder` is a navigation folder (the root, Home or Shared): everyone sees them,
+/// since SFTP and FTPS pass through them to reach anything.
+pub fn is_navigation(folder: FolderId) -> bool {
+    matches!(folder, ROOT_FOLDER | HOME_ROOT_FOLDER | SHARED_ROOT_FOLDER)
+}
+
 /// What kind of folder it is (`FolderType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FolderType {

@@ -12,7 +12,9 @@ pub mod user;
 pub use application::{Application, ApplicationId};
 pub use audit::{AuditEntry, AuditHead, AuditRecord, Operation, Outcome};
 pub use file::{File, FileId, FileVersion};
-pub use folder::{ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Permissions};
+pub use folder::{
+    ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Permissions, is_navigation,
+};
 pub use group::{GroupId, UserGroup};
 pub use session::{Session, SessionData, SessionId};
 pub use ssh_key::{ParsedKey, SshKey};

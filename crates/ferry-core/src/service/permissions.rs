@@ -58,7 +58,13 @@ impl Service {
         operation: Operation,
     ) -> Result<Permissions> {
         let held = self.effective(ctx, folder).await?;
-        if !held.contains(Permissions::SHOW) {
+        // Everyone knows the navigation folders (SFTP and FTPS pass through them), so a write
+        // there is refused as not permitted, not as a folder that does not exist; reading
+        // them is refused as before (a member does not list `Home`).
+        let known_write = crate::domain::is_navigation(folder)
+            && !needed.contains(Permissions::SHOW)
+            && !needed.contains(Permissions::READ);
+        if !held.contains(Permissions::SHOW) && !known_write {
             return Err(Error::FolderNotFound);
         }
         if !held.contains(needed) {

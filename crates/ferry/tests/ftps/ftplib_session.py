@@ -72,6 +72,14 @@ expect_perm("a data connection without TLS session reuse", lambda: stor(careless
 careless.quit()
 
 ftp = connect()
+# The session starts in the user's home folder (the work folder here), as on vsftpd; a write
+# where nothing may be written is refused as not permitted.
+assert ftp.pwd() == workdir, ftp.pwd()
+stor(ftp, "at-start.txt", b"no path given")
+assert "at-start.txt" in [n for n, _ in ftp.mlsd(workdir)]
+ftp.delete(workdir + "/at-start.txt")
+expect_perm("a write into the root", lambda: stor(ftp, "/at-root.txt", b"x"))
+print("starts in the home folder")
 ftp.cwd(workdir)
 data = os.urandom(3 * 1024 * 1024 + 17)
 digest = hashlib.sha256(data).hexdigest()

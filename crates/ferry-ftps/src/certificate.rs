@@ -58,11 +58,15 @@ impl TlsIdentity {
 
     /// SHA-256 of the leaf certificate, as `AB:CD:…` (what clients show when asking to trust it).
     pub fn fingerprint(&self) -> String {
-        Sha256::digest(self.chain[0].as_ref())
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<Vec<_>>()
-            .join(":")
+        colon_hex(&Sha256::digest(self.chain[0].as_ref()))
+    }
+
+    /// SHA-1 of the leaf certificate, as `AB:CD:…`: lftp, FileZilla's older versions and several
+    /// other clients show this one when asking to trust the certificate.
+    pub fn fingerprint_sha1(&self) -> String {
+        colon_hex(&<sha1::Sha1 as sha1::Digest>::digest(
+            self.chain[0].as_ref(),
+        ))
     }
 
     /// The TLS server configuration for this pair: TLS 1.3 and 1.2 with rustls' default
@@ -141,4 +145,13 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertificateError> {
         .map_err(|e| file_error(path, e))?;
     f.write_all(bytes).map_err(|e| file_error(path, e))?;
     f.sync_all().map_err(|e| file_error(path, e))
+}
+
+/// Bytes as upper-case hex pairs joined by colons, as certificate viewers print them.
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }

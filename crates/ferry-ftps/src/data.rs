@@ -32,11 +32,73 @@ pub const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How the next transfer's data connection is made.
 #[derive(Debug)]
 pub enum DataPlan {
-    /// The client connects to this listener (`PASV`, `EPSV`), which holds a place in its
-    /// user's count of passive ports until it is closed.
-    Passive(TcpListener, Permit<UserId>),
+    /// The client connects to a passive port (`PASV`, `EPSV`), accepted at once.
+    Passive(PassiveData),
     /// Ferry connects to the client (`PORT`, `EPRT`), at the client's own address.
     Active(SocketAddr),
+}
+
+/// A passive port's data connection. It is accepted, and its TLS handshake run, as soon as the
+/// client connects, before the transfer command: aioftp (and vsftpd's other clients) finish
+/// the handshake before sending `STOR`. The task holds a place in its user's count of passive
+/// ports until it ends; dropping the plan ends it.
+pub struct PassiveData {
+    task: tokio::task::JoinHandle<Result<Opened, DataError>>,
+    _place: Permit<UserId>,
+}
+
+impl std::fmt::Debug for PassiveData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PassiveData")
+    }
+}
+
+impl Drop for PassiveData {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A data connection as the passive port's task left it.
+enum Opened {
+    /// Accepted; no TLS asked for when the port was opened.
+    Plain(TcpStream),
+    /// Accepted and its handshake done; whether it resumed the control connection's session.
+    Tls(Stream, bool),
+}
+
+impl PassiveData {
+    /// Starts accepting on `listener`: the first connection from `peer` (others are dropped
+    /// and logged), then its TLS handshake under `tls` if data is protected.
+    pub fn start(
+        listener: TcpListener,
+        place: Permit<UserId>,
+        peer: IpAddr,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> PassiveData {
+        let task = tokio::spawn(async move {
+            let tcp = loop {
+                let (stream, from) = listener.accept().await?;
+                if from.ip().to_canonical() == peer {
+                    break stream;
+                }
+                tracing::warn!(%from, expected = %peer, "FTPS data connection from another address dropped");
+            };
+            drop(listener);
+            let _ = tcp.set_nodelay(true);
+            match tls {
+                None => Ok(Opened::Plain(tcp)),
+                Some(config) => {
+                    let (stream, resumed) = Stream::handshake(tcp, &config).await?;
+                    Ok(Opened::Tls(stream, resumed))
+                }
+            }
+        });
+        PassiveData {
+            task,
+            _place: place,
+        }
+    }
 }
 
 /// Why a data connection could not be used.
@@ -51,6 +113,9 @@ pub enum DataError {
     /// The data connection's TLS handshake did not resume the control connection's session.
     #[error("the data connection did not resume the control connection's TLS session")]
     NotResumed,
+    /// The passive port was opened under `PROT P` and the transfer asked for `PROT C`.
+    #[error("the data connection is protected, and the transfer asked for clear text")]
+    ProtectionChanged,
 }
 
 /// Binds a passive listener on `ip`, on a port of `ports` picked at random (so that the next
@@ -73,52 +138,61 @@ pub async fn bind_passive(ip: IpAddr, ports: &RangeInclusive<u16>) -> io::Result
 }
 
 impl DataPlan {
-    /// The TCP connection: the first one from `peer` on the passive port (others are dropped
-    /// and logged), or Ferry's connection to the client in active mode.
-    pub async fn connect(self, peer: IpAddr) -> Result<TcpStream, DataError> {
-        let fut = async {
-            match self {
-                DataPlan::Passive(listener, _place) => loop {
-                    let (stream, from) = listener.accept().await?;
-                    if from.ip().to_canonical() == peer {
-                        return Ok(stream);
-                    }
-                    tracing::warn!(%from, expected = %peer, "FTPS data connection from another address dropped");
-                },
-                DataPlan::Active(addr) => TcpStream::connect(addr).await,
-            }
-        };
-        let stream = tokio::time::timeout(OPEN_TIMEOUT, fut)
-            .await
-            .map_err(|_| DataError::Timeout)??;
-        let _ = stream.set_nodelay(true);
-        Ok(stream)
-    }
-}
-
-/// An open data connection: protected, or (only if the administrator allows it) not.
-impl Stream {
-    /// Runs the TLS handshake when `tls` is given, with the resumption check.
+    /// The data connection of a transfer, protected by `tls` when given: the passive port's
+    /// (waiting for the client to connect, if it has not yet), or Ferry's connection to the
+    /// client in active mode. With `require_resumption`, a handshake that did not resume the
+    /// control connection's session is refused.
     pub async fn open(
-        tcp: TcpStream,
+        self,
         tls: Option<&Arc<ServerConfig>>,
         require_resumption: bool,
     ) -> Result<Stream, DataError> {
-        let Some(config) = tls else {
-            return Ok(Stream::Plain(tcp));
+        let opened = match self {
+            DataPlan::Passive(mut passive) => tokio::time::timeout(OPEN_TIMEOUT, &mut passive.task)
+                .await
+                .map_err(|_| DataError::Timeout)?
+                .map_err(|e| DataError::Io(io::Error::other(e.to_string())))??,
+            DataPlan::Active(addr) => {
+                let tcp = tokio::time::timeout(OPEN_TIMEOUT, TcpStream::connect(addr))
+                    .await
+                    .map_err(|_| DataError::Timeout)??;
+                let _ = tcp.set_nodelay(true);
+                Opened::Plain(tcp)
+            }
         };
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
-        let stream = tokio::time::timeout(OPEN_TIMEOUT, acceptor.accept(tcp))
-            .await
-            .map_err(|_| DataError::Timeout)??;
-        let resumed = stream.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed);
-        let stream = Stream::Tls(Box::new(stream));
+        let (stream, resumed) = match (opened, tls) {
+            (Opened::Plain(tcp), None) => return Ok(Stream::Plain(tcp)),
+            // `PROT P` sent after the passive port was opened: the handshake runs now.
+            (Opened::Plain(tcp), Some(config)) => Stream::handshake(tcp, config).await?,
+            (Opened::Tls(stream, resumed), Some(_)) => (stream, resumed),
+            (Opened::Tls(stream, _), None) => {
+                stream.finish().await;
+                return Err(DataError::ProtectionChanged);
+            }
+        };
         if require_resumption && !resumed {
             // Ended cleanly, so that the client goes on to read the reply that says why.
             stream.finish().await;
             return Err(DataError::NotResumed);
         }
         Ok(stream)
+    }
+}
+
+/// An open data connection: protected, or (only if the administrator allows it) not.
+impl Stream {
+    /// Runs the TLS handshake (within [`OPEN_TIMEOUT`]); the stream, and whether the
+    /// handshake resumed a session of this control connection.
+    async fn handshake(
+        tcp: TcpStream,
+        config: &Arc<ServerConfig>,
+    ) -> Result<(Stream, bool), DataError> {
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
+        let stream = tokio::time::timeout(OPEN_TIMEOUT, acceptor.accept(tcp))
+            .await
+            .map_err(|_| DataError::Timeout)??;
+        let resumed = stream.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed);
+        Ok((Stream::Tls(Box::new(stream)), resumed))
     }
 
     /// Ends the connection: close_notify (TLS) and a TCP shutdown, then, on a task of its own,

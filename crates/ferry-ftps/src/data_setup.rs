@@ -9,7 +9,7 @@ use std::time::Instant;
 use ferry_core::connection_limit::Permit;
 use ferry_core::domain::UserId;
 
-use crate::data::{DataPlan, active_target_allowed, bind_passive};
+use crate::data::{DataPlan, PassiveData, active_target_allowed, bind_passive};
 use crate::reply::Reply;
 use crate::session::{ControlSession, Outcome};
 
@@ -18,6 +18,15 @@ impl ControlSession {
     pub(crate) fn set_plan(&mut self, plan: Option<DataPlan>) {
         self.plan_since = plan.as_ref().map(|_| Instant::now());
         self.plan = plan;
+    }
+
+    /// The TLS configuration of data connections under the current protection level.
+    fn data_tls(&self) -> Option<std::sync::Arc<rustls::ServerConfig>> {
+        if self.protect_data {
+            self.tls.clone()
+        } else {
+            None
+        }
     }
 
     /// `PASV`.
@@ -31,7 +40,10 @@ impl ControlSession {
         let (listener, place) = self.bind_passive().await?;
         let port = listener.local_addr().map_err(|_| no_port())?.port();
         let host = self.shared.settings.passive_host.unwrap_or(local).octets();
-        self.set_plan(Some(DataPlan::Passive(listener, place)));
+        let tls = self.data_tls();
+        self.set_plan(Some(DataPlan::Passive(PassiveData::start(
+            listener, place, self.peer, tls,
+        ))));
         Ok(Reply::new(
             227,
             format!(
@@ -69,7 +81,10 @@ impl ControlSession {
         }
         let (listener, place) = self.bind_passive().await?;
         let port = listener.local_addr().map_err(|_| no_port())?.port();
-        self.set_plan(Some(DataPlan::Passive(listener, place)));
+        let tls = self.data_tls();
+        self.set_plan(Some(DataPlan::Passive(PassiveData::start(
+            listener, place, self.peer, tls,
+        ))));
         Ok(Reply::new(
             229,
             format!("Entering Extended Passive Mode (|||{port}|)"),

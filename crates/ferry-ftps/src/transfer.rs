@@ -46,8 +46,7 @@ impl ControlSession {
         } else {
             None
         };
-        let tcp = plan.connect(self.peer).await.map_err(data_reply)?;
-        Stream::open(tcp, tls, self.shared.settings.require_tls_session_reuse)
+        plan.open(tls, self.shared.settings.require_tls_session_reuse)
             .await
             .map_err(|e| {
                 tracing::warn!(peer = %self.peer, error = %e, "FTPS data connection refused");
@@ -332,6 +331,10 @@ fn data_reply(e: DataError) -> Reply {
              (a client setting; see Ferry's FTPS documentation)",
         ),
         DataError::Timeout => Reply::new(425, "No data connection was opened in time"),
+        DataError::ProtectionChanged => Reply::new(
+            425,
+            "PROT changed after the passive port was opened; send PASV or EPSV again",
+        ),
         DataError::Io(_) => Reply::new(425, "Cannot open the data connection"),
     }
 }

@@ -57,6 +57,7 @@ pub async fn start(
     let loaded = ferry_ftps::load_or_generate(configured, &settings.data_dir, &names)
         .context("cannot set up the FTPS certificate")?;
     let fingerprint = loaded.identity.fingerprint();
+    let sha1 = loaded.identity.fingerprint_sha1();
     if loaded.generated {
         tracing::info!(cert = %loaded.cert_file.display(), "generated a self-signed FTPS certificate");
     }
@@ -85,8 +86,8 @@ pub async fn start(
     let local = server.local_addr()?;
     tokio::spawn(server.run());
     // Tests and scripts read this line to learn the port when they asked for port 0.
-    println!("ferry: ftps on {local} (certificate SHA-256 {fingerprint})");
-    tracing::info!(%local, %fingerprint, "FTPS serving");
+    println!("ferry: ftps on {local} (certificate SHA-256 {fingerprint}, SHA-1 {sha1})");
+    tracing::info!(%local, %fingerprint, %sha1, "FTPS serving");
     Ok(Some(local))
 }
 

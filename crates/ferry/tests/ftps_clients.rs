@@ -1,0 +1,70 @@
+//! FTPS as clients outside Ferry's usual peers use it (issue 16): aioftp, which finishes the
+//! data connection's TLS handshake before it sends the transfer command, and the start-up
+//! line that gives the certificate's fingerprints as clients show them (SHA-256 and SHA-1).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Server, run_ok};
+use ferry_testkit::Backend;
+
+fn start() -> (Server, u16) {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        "[ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"50000-50999\"\n",
+    );
+    s.add_user("alice", "member", "alice-password");
+    let port = s.ftps_port();
+    (s, port)
+}
+
+#[test]
+fn aioftp_uploads_and_downloads_with_its_early_handshake() {
+    let (s, port) = start();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ftps/aioftp_session.py");
+    let out = run_ok(Command::new("python3").arg(&script).args([
+        "127.0.0.1",
+        &port.to_string(),
+        "alice",
+        "alice-password",
+    ]));
+    assert!(out.contains("signed in, in /Home/alice"), "{out}");
+    assert!(out.contains("aioftp round trip"), "{out}");
+    let (session, _) = s.open("alice", "alice-password", common::APP);
+    let files = s.home_files(&session);
+    assert!(files.iter().any(|f| f["Name"] == "aioftp.bin"), "{files:?}");
+}
+
+#[test]
+fn the_start_up_line_gives_both_fingerprints_as_openssl_computes_them() {
+    let (s, _) = start();
+    let cert = s.path().join("ftps-cert.pem");
+    let openssl = |digest: &str| {
+        let out = run_ok(
+            Command::new("openssl")
+                .args(["x509", "-noout", "-fingerprint", digest, "-in"])
+                .arg(&cert),
+        );
+        out.trim().split('=').nth(1).unwrap().to_string()
+    };
+    // The log without its colours (ANSI escape sequences).
+    let mut log = String::new();
+    let mut in_escape = false;
+    for c in s.log().chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (false, c) => log.push(c),
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+        }
+    }
+    for (field, digest) in [("fingerprint", "-sha256"), ("sha1", "-sha1")] {
+        let expected = openssl(digest);
+        assert!(
+            log.contains(&format!("{field}={expected}")),
+            "{field} {expected} not in the log:\n{log}"
+        );
+    }
+}

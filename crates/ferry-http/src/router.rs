@@ -53,7 +53,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .merge(crate::tools::routes())
         .with_state(state)
-        .merge(Router::from(swagger).layer(middleware::map_response(harden_docs)))
+        .merge(
+            Router::from(swagger)
+                .layer(middleware::from_fn(style_docs))
+                .layer(middleware::map_response(harden_docs)),
+        )
         .layer(middleware::from_fn(count_requests))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
@@ -84,6 +88,31 @@ async fn harden_docs(mut response: Response) -> Response {
         h.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// Swagger UI draws Markdown tables (the error table of the API's description) without cell
+/// padding, so headings run together ("HTTPMeaning"); its stylesheet gets these rules added.
+const DOCS_TABLE_STYLE: &str = "\n/* Ferry: Markdown tables in descriptions */\n\
+.swagger-ui .renderedMarkdown table, .swagger-ui .markdown table { border-collapse: collapse; \
+margin: 0.5em 0; }\n\
+.swagger-ui .renderedMarkdown th, .swagger-ui .renderedMarkdown td, .swagger-ui .markdown th, \
+.swagger-ui .markdown td { padding: 0.3em 0.9em; text-align: left; \
+border-bottom: 1px solid #d9d9d9; vertical-align: top; }\n";
+
+async fn style_docs(request: Request, next: Next) -> Response {
+    let is_stylesheet = request.uri().path().ends_with("/index.css");
+    let response = next.run(request).await;
+    if !is_stylesheet || !response.status().is_success() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "stylesheet unavailable").into_response();
+    };
+    let mut css = bytes.to_vec();
+    css.extend_from_slice(DOCS_TABLE_STYLE.as_bytes());
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(css))
 }
 
 /// `POST /api/v1/{Method}`.

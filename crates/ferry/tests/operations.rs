@@ -91,6 +91,29 @@ fn openapi_document_and_swagger_ui_are_served_offline() {
     assert_eq!(header("referrer-policy"), "no-referrer");
 }
 
+/// Swagger UI draws the error table with space between its columns (issue 16: the headings
+/// read "HTTPMeaning"), measured in Chromium.
+#[test]
+fn the_error_table_in_swagger_ui_has_its_columns_apart() {
+    let s = Server::start(Backend::Sqlite);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/swagger_table.py");
+    let out = common::run_ok(
+        std::process::Command::new("python3")
+            .arg(script)
+            .arg(&s.base),
+    );
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(
+        report["headings"],
+        json!(["ErrorCode", "HTTP", "Meaning"]),
+        "{report}"
+    );
+    for gap in report["gaps_px"].as_array().unwrap() {
+        assert!(gap.as_f64().unwrap() >= 8.0, "headings too close: {report}");
+    }
+}
+
 #[test]
 fn metrics_can_require_a_bearer_token() {
     let token = "scrape-token-0123456789";

@@ -288,6 +288,16 @@ pub trait StoreTx: Send {
     /// `new_version` is set, adds its version row.
     async fn update_file(&mut self, file: &File, new_version: bool) -> StoreResult<()>;
 
+    /// Ends a file whose current content became another file's version (a rename over an
+    /// existing file): its version row holding `content_key` is removed, since the content now
+    /// belongs to the other file and must not be purged with this one, and it is marked deleted.
+    async fn hand_over_content(
+        &mut self,
+        file: FileId,
+        content_key: &str,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+
     /// Marks every live file in `folder` and the folders below it deleted; returns how many.
     async fn delete_files_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64>;
     /// Up to `limit` deleted, not yet purged files deleted at or before `cutoff`.

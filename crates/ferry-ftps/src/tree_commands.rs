@@ -130,7 +130,7 @@ impl ControlSession {
         let to = self.path(arg)?;
         self.shared
             .service
-            .tree_rename(&ctx, &from, &to)
+            .tree_rename_replacing(&ctx, &from, &to)
             .await
             .map_err(|e| Reply::from_error(&e))?;
         Ok(Reply::new(250, "Renamed"))

@@ -560,6 +560,27 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
+    async fn hand_over_content(
+        &mut self,
+        file: FileId,
+        content_key: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM file_versions WHERE file_id = $1 AND content_key = $2")
+            .bind(file)
+            .bind(content_key)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        sqlx::query("UPDATE files SET deleted = 1, deleted_at = $2 WHERE id = $1")
+            .bind(file)
+            .bind(at.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(errors::db)?;
+        Ok(())
+    }
+
     async fn delete_files_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64> {
         let done = sqlx::query(
             "UPDATE files SET deleted = 1, deleted_at = $2 WHERE deleted = 0 AND folder_id IN ( \

@@ -21,6 +21,7 @@ on_both_backends!(
     lockouts_run_out,
     regular_sessions_do_not_expire,
     deleted_content_is_purged_after_the_retention_period,
+    a_file_renamed_over_another_keeps_its_content_through_the_purge,
     the_owner_keeps_signing_in_while_others_guess,
     repeated_refusals_are_written_once_per_window,
     stale_lockout_rows_are_forgotten,
@@ -343,6 +344,55 @@ fn deleted_content_is_purged_after_the_retention_period(backend: Backend) {
     assert_eq!(
         h.operations().iter().filter(|o| *o == "FilePurged").count(),
         2
+    );
+}
+
+/// A temporary upload renamed over a file becomes its next version; when the temporary file
+/// (deleted by the rename) is purged, the content it handed over stays, its own older version
+/// goes.
+fn a_file_renamed_over_another_keeps_its_content_through_the_purge(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
+    let ctx =
+        h.rt.block_on(h.service.authenticate(&session, &Caller::default()))
+            .unwrap();
+    let home =
+        h.rt.block_on(h.service.home_folder(&ctx))
+            .unwrap()
+            .folder
+            .id;
+    let target = h.upload(&ctx, home, "report.txt", b"v1");
+    h.upload(&ctx, home, "report.txt.part", b"an older temporary");
+    h.upload(&ctx, home, "report.txt.part", b"v2");
+    assert_eq!(h.objects(), 3);
+    h.rt.block_on(h.service.tree_rename_replacing(
+        &ctx,
+        "/Home/sam/report.txt.part",
+        "/Home/sam/report.txt",
+    ))
+    .unwrap();
+    let view = h.rt.block_on(h.service.file(&ctx, target)).unwrap();
+    assert_eq!(view.file.version, 2);
+    assert_eq!(view.file.size, 2);
+    h.clock.advance_millis(h.service.config().purge_after_ms);
+    assert_eq!(h.rt.block_on(h.service.purge_deleted_files()).unwrap(), 1);
+    assert_eq!(
+        h.objects(),
+        2,
+        "the target's two versions stay; the temporary file's older one is gone"
+    );
+    let mut reader =
+        h.rt.block_on(h.service.download_continued(&ctx, &view.file, 0))
+            .unwrap();
+    let mut bytes = Vec::new();
+    h.rt.block_on(tokio::io::AsyncReadExt::read_to_end(
+        &mut reader,
+        &mut bytes,
+    ))
+    .unwrap();
+    assert_eq!(
+        bytes, b"v2",
+        "the handed-over content is readable after the purge"
     );
 }
 

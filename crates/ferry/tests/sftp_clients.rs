@@ -1,7 +1,9 @@
 //! SFTP as the common OpenSSH tools use it (issue 16): `scp` (which speaks SFTP since
 //! OpenSSH 9) and `ssh -s sftp` report the subsystem's exit status as their own, so scripts
 //! that run `scp … && next` work; a session starts in the user's home folder, so clients
-//! that give no path (`scp x host:`, `put x`) land somewhere writable.
+//! that give no path (`scp x host:`, `put x`) land somewhere writable; an upload to a
+//! temporary name renamed over the target (WinSCP, FileZilla, rclone) becomes the target's
+//! next version, over SFTP and FTPS alike.
 
 mod common;
 
@@ -152,4 +154,114 @@ fn sessions_start_in_the_home_folder() {
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(names.contains(&"x.txt".to_string()) && names.contains(&"y.txt".to_string()));
+}
+
+#[test]
+fn a_temporary_upload_renamed_over_the_target_becomes_its_next_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(
+        Backend::Sqlite,
+        "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n\
+         passive_ports = \"51000-51999\"\n",
+    );
+    s.add_user("alice", "member", "alice-password");
+    let key = dir.path().join("id_ed25519");
+    run_ok(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+            .arg(&key),
+    );
+    let pubkey = format!("{}.pub", key.display());
+    s.ferry_ok(&["user", "add-key", "alice", "--key-file", &pubkey], None);
+    let (session, _) = s.open("alice", "alice-password", common::APP);
+    let report = |s: &Server| -> serde_json::Value {
+        s.home_files(&session)
+            .into_iter()
+            .find(|f| f["Name"] == "report.txt")
+            .expect("report.txt is there")
+    };
+    std::fs::write(dir.path().join("v1"), b"version one").unwrap();
+    std::fs::write(dir.path().join("v2"), b"version two, longer").unwrap();
+    // OpenSSH's sftp: `rename` goes through posix-rename@openssh.com.
+    let sftp_batch = |commands: &str| {
+        std::fs::write(dir.path().join("batch"), commands).unwrap();
+        let out = run(Command::new("sftp")
+            .args(openssh_options(&key))
+            .args(["-P", &s.sftp_port().to_string(), "-b"])
+            .arg(dir.path().join("batch"))
+            .arg("alice@127.0.0.1")
+            .current_dir(dir.path()));
+        assert!(out.status.success(), "{}", explain(&out));
+    };
+    sftp_batch("put v1 report.txt\n");
+    let first_id = report(&s)["FileID"].clone();
+    sftp_batch("put v2 report.txt.filepart\nrename report.txt.filepart report.txt\n");
+    let after_sftp = report(&s);
+    assert_eq!(after_sftp["FileID"], first_id, "the same file");
+    assert_eq!(after_sftp["Version"], 2, "{after_sftp}");
+    assert_eq!(after_sftp["SHA256"], sha256_hex(b"version two, longer"));
+    let names: Vec<serde_json::Value> = s
+        .home_files(&session)
+        .iter()
+        .map(|f| f["Name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [serde_json::json!("report.txt")],
+        "the temporary name is gone"
+    );
+
+    // FTPS: STOR to a temporary name, then RNFR/RNTO over the target (ftplib).
+    let script = format!(
+        "import ftplib, io, ssl\n\
+         class F(ftplib.FTP_TLS):\n\
+         \x20   def ntransfercmd(self, cmd, rest=None):\n\
+         \x20       conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)\n\
+         \x20       return self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session), size\n\
+         c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE\n\
+         f = F(context=c, timeout=20); f.connect('127.0.0.1', {}); f.auth(); f.login('alice', 'alice-password'); f.prot_p()\n\
+         f.storbinary('STOR report.txt.part', io.BytesIO(b'version three'))\n\
+         f.rename('report.txt.part', 'report.txt')\n\
+         print(sorted(n for n, _ in f.mlsd()))\n\
+         f.quit()\n",
+        s.ftps_port()
+    );
+    let listed = run_ok(Command::new("python3").args(["-c", &script]));
+    assert_eq!(listed.trim(), "['report.txt']");
+    let after_ftps = report(&s);
+    assert_eq!(after_ftps["FileID"], first_id, "the same file all along");
+    assert_eq!(after_ftps["Version"], 3, "{after_ftps}");
+    let (status, versions) = s.call(
+        "GetFileVersions",
+        serde_json::json!({"sessionID": session, "fileID": first_id}),
+    );
+    assert_eq!(status, 200, "{versions}");
+    let digests: Vec<&str> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["SHA256"].as_str().unwrap())
+        .collect();
+    for content in [
+        &b"version one"[..],
+        b"version two, longer",
+        b"version three",
+    ] {
+        assert!(
+            digests.contains(&sha256_hex(content).as_str()),
+            "{versions}"
+        );
+    }
+    let (status, _, bytes) = s.get_bytes(
+        &format!("/api/v1/files/{first_id}/content"),
+        &[("X-Session-ID", session.as_str())],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(bytes, b"version three");
+    let renamed = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "FileRenamed")
+        .count();
+    assert_eq!(renamed, 2, "one record per rename over the target");
 }

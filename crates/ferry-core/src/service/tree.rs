@@ -10,7 +10,7 @@
 //! Ferry (Unicode NFC, case-insensitively); nothing here ever becomes an OS path.
 
 use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
-use crate::domain::{Operation, Permissions};
+use crate::domain::{AuditEntry, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
 use crate::text;
 
@@ -215,9 +215,12 @@ impl Service {
         Ok(())
     }
 
-    /// SFTP's `posix-rename@openssh.com`: [`Service::tree_rename`], except that a file already
-    /// at `to` is replaced: deleted (soft, needs Delete there) once the rename is known to be
-    /// permitted, then the rename is done. A folder at `to` is never replaced.
+    /// A rename that may land on an existing file: SFTP's `posix-rename@openssh.com` and FTP's
+    /// `RNTO`. Like [`Service::tree_rename`], except that a file already at `to` is not
+    /// replaced by another file: the renamed file's content becomes its next version
+    /// ([`Service::rename_over`]), so that the upload-to-a-temporary-name-then-rename of
+    /// WinSCP, FileZilla and rclone keeps the target's ID and history. A folder at `to` is
+    /// never replaced.
     pub async fn tree_rename_replacing(
         &self,
         ctx: &SessionContext,
@@ -227,15 +230,26 @@ impl Service {
         let TreeNode::File(source) = self.tree_resolve(ctx, from).await? else {
             return self.tree_rename(ctx, from, to).await;
         };
-        let existing = match self.tree_resolve(ctx, to).await {
-            Ok(TreeNode::File(f)) if f.file.id != source.file.id => f,
-            Ok(TreeNode::File(_)) => return Ok(()), // renamed onto itself
-            Ok(TreeNode::Folder(_)) => {
-                return Err(Error::AlreadyExists("a folder has that name".into()));
+        match self.tree_resolve(ctx, to).await {
+            Ok(TreeNode::File(f)) if f.file.id != source.file.id => {
+                self.rename_over(ctx, &source, &f).await
             }
-            Err(_) => return self.tree_rename(ctx, from, to).await,
-        };
-        // Everything the rename will need, checked before anything is deleted.
+            // The same file, perhaps with its name's case changed: a plain rename.
+            Ok(TreeNode::File(_)) | Err(_) => self.tree_rename(ctx, from, to).await,
+            Ok(TreeNode::Folder(_)) => Err(Error::AlreadyExists("a folder has that name".into())),
+        }
+    }
+
+    /// `source` renamed over `target`: the source's current content becomes the target's next
+    /// version (same file ID, its history kept) and the source ends, as a deleted file whose
+    /// older versions, if any, are purged with it. Needs Modify on both folders (renaming the
+    /// one, overwriting the other); one audit record (`FileRenamed`) names both files.
+    pub async fn rename_over(
+        &self,
+        ctx: &SessionContext,
+        source: &FileView,
+        target: &FileView,
+    ) -> Result<()> {
         self.require(
             ctx,
             source.file.folder_id,
@@ -243,17 +257,48 @@ impl Service {
             Operation::FileRenamed,
         )
         .await?;
-        if existing.file.folder_id != source.file.folder_id {
-            self.require(
-                ctx,
-                existing.file.folder_id,
-                Permissions::CREATE,
-                Operation::FileMoved,
-            )
-            .await?;
+        self.require(
+            ctx,
+            target.file.folder_id,
+            Permissions::MODIFY,
+            Operation::FileUploaded,
+        )
+        .await?;
+        let mut tx = self.store.begin().await?;
+        let now = self.clock.now();
+        // Read again inside the transaction: an upload may have made a newer version since.
+        let (Some(from), Some(mut into)) = (
+            tx.file(source.file.id).await?,
+            tx.file(target.file.id).await?,
+        ) else {
+            return Err(Error::FileNotFound);
+        };
+        if from.deleted || into.deleted {
+            return Err(Error::FileNotFound);
         }
-        self.delete_file(ctx, existing.file.id).await?;
-        self.tree_rename(ctx, from, to).await
+        into.version += 1;
+        into.size = from.size;
+        into.sha256 = from.sha256.clone();
+        into.content_key = from.content_key.clone();
+        into.modified_at = now;
+        into.modified_by = Some(ctx.user.id);
+        tx.update_file(&into, true).await?;
+        tx.hand_over_content(from.id, &from.content_key, now)
+            .await?;
+        let mut e = AuditEntry::new(Operation::FileRenamed, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(into.folder_id);
+        e.file_id = Some(into.id);
+        e.path = Some(into.name.clone());
+        e.size = Some(into.size);
+        e.digest = Some(into.sha256.clone());
+        e.detail = Some(format!(
+            "{} (file {}) -> {}: version {} of file {}",
+            from.name, from.id, into.name, into.version, into.id
+        ));
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Removes the folder `path` names if it is empty (`RMD`, SFTP `RMDIR`: file protocols

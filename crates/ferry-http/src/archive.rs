@@ -50,6 +50,23 @@ async fn start(
         .parse()
         .map_err(|_| Error::invalid("folderID must be an integer"))?;
     let (name, entries) = svc.archive_listing(&ctx, folder).await?;
+    let archive_name = if name.is_empty() {
+        "root".to_string()
+    } else {
+        name
+    };
+    Ok(stream_zip(svc, ctx, entries, &archive_name))
+}
+
+/// `entries` (each with its path in the archive) streamed as `{archive_name}.zip`, every
+/// file's download audited in `ctx` before its bytes go out; a file that can no longer be
+/// downloaded is left out. Also the browser download tool's "Download all".
+pub(crate) fn stream_zip(
+    svc: std::sync::Arc<ferry_core::Service>,
+    ctx: ferry_core::service::SessionContext,
+    entries: Vec<(String, ferry_core::domain::File)>,
+    archive_name: &str,
+) -> Response {
     let (writer, reader) = tokio::io::duplex(PIPE);
     tokio::spawn(async move {
         let mut zip = ZipFileWriter::with_tokio(writer);
@@ -84,11 +101,6 @@ async fn start(
     let mut response = Response::new(Body::from_stream(
         tokio_util::io::ReaderStream::with_capacity(reader, PIPE),
     ));
-    let archive_name = if name.is_empty() {
-        "root".to_string()
-    } else {
-        name
-    };
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -101,5 +113,5 @@ async fn start(
     if let Ok(v) = HeaderValue::from_str(&content_disposition(&format!("{archive_name}.zip"))) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(response)
+    response
 }

@@ -971,6 +971,39 @@ fn the_download_tool_lists_and_serves_the_tokens_files() {
             .collect();
     assert_eq!(downloaded.len(), 2);
     assert!(downloaded.iter().all(|e| e["external_user"] == EMAIL));
+    // One row per file: the name, its size and its button, then the labelled checksum; and
+    // "Download all" as one ZIP of the token's files (read back with Python's zipfile).
+    assert!(
+        html.contains("Download all (2 files, ZIP)") && html.contains("class=\"label\">SHA-256"),
+        "{html}"
+    );
+    let (status, headers, zip) = f.get(&format!("/tools/zip?grant={grant}"), &[]);
+    assert_eq!(status, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/zip"),
+        "{headers:?}"
+    );
+    let archive = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(archive.path(), &zip).unwrap();
+    let listed = common::run_ok(Command::new("python3").arg("-c").arg(format!(
+        "import zipfile; z = zipfile.ZipFile({:?}); \
+         print(sorted((i.filename, z.read(i).decode()) for i in z.infolist()))",
+        archive.path().display().to_string()
+    )));
+    // (`<` and `>` cannot be in a Windows name: escaped as in every Ferry archive.)
+    assert_eq!(
+        listed.trim(),
+        "[('_b_a_b_.html', '<script>alert(1)</script>'), ('b.txt', 'bravo')]"
+    );
+    assert_eq!(f.get("/tools/zip?grant=nope", &[]).0, 403);
+    let downloaded =
+        f.s.audit()
+            .into_iter()
+            .filter(|e| e["operation"] == "FileDownloaded" && e["external_user"] == EMAIL)
+            .count();
+    assert_eq!(downloaded, 4, "each file in the ZIP audited as a download");
 }
 
 fn grant_of_download(html: &str) -> String {

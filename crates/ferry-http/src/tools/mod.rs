@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ExternalJavaUpload.aspx", get(pages::legacy_upload_page))
         .route("/tools/download", get(pages::download_page))
         .route("/tools/files/{file_id}", get(pages::download_file))
+        .route("/tools/zip", get(pages::download_all))
         .route("/tools/assets/{name}", get(assets::asset))
         .route("/tools/tus", any(tus::collection))
         .route("/tools/tus/{upload_id}", any(tus::resource))

@@ -351,10 +351,12 @@ fn download_html(grant: &ToolGrant) -> String {
         .iter()
         .map(|f| {
             format!(
-                "<li><a class=\"button\" href=\"/tools/files/{id}?grant={grant}\" download>\
-                 Download</a> <span class=\"name\">{name}</span> \
-                 <span class=\"size\" data-bytes=\"{size}\">{size} bytes</span>\
-                 <code class=\"digest\" title=\"SHA-256\">{sha}</code></li>",
+                "<li><span class=\"name\">{name}</span> \
+                 <span class=\"size\" data-bytes=\"{size}\">{size} bytes</span> \
+                 <a class=\"button\" href=\"/tools/files/{id}?grant={grant}\" download \
+                 aria-label=\"Download {name}\">Download</a>\
+                 <p class=\"digest\"><span class=\"label\">SHA-256</span> \
+                 <code>{sha}</code></p></li>",
                 id = f.file.id,
                 grant = escape(&grant.id),
                 name = escape(&f.file.name),
@@ -363,11 +365,62 @@ fn download_html(grant: &ToolGrant) -> String {
             )
         })
         .collect();
+    let all = if grant.files.len() > 1 {
+        format!(
+            "<p class=\"all\"><a class=\"button\" href=\"/tools/zip?grant={}\" download>\
+             Download all ({} files, ZIP)</a></p>",
+            escape(&grant.id),
+            grant.files.len()
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{head}<body><main id=\"tool\"><h1>Files for you</h1>\
+        "{head}<body><main id=\"tool\"><h1>Files for you</h1>{all}\
          <ul class=\"downloads\">{rows}</ul></main></body></html>\n",
         head = head("Download files", "download.js"),
     )
+}
+
+/// `GET /tools/zip?grant=…`: every file of a download page in one ZIP archive, each file's
+/// download audited with the token's `Email` like a single one.
+pub async fn download_all(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if cross_site(&headers) {
+        return ApiError::from(Error::ToolGrantInvalid).into_response();
+    }
+    let params = Params::parse(query);
+    let result = async {
+        let grant = params.get("grant").ok_or(Error::ToolGrantInvalid)?;
+        let access = state.service.tool_access(grant, client.0).await?;
+        let ToolTarget::Files(ids) = &access.target else {
+            return Err(Error::ToolGrantInvalid);
+        };
+        if access.kind != ToolKind::Download {
+            return Err(Error::ToolGrantInvalid);
+        }
+        let mut entries = Vec::with_capacity(ids.len());
+        for id in ids {
+            // A file gone since the page was opened is left out, as in a folder's ZIP.
+            if let Ok(view) = state.service.file(&access.ctx, *id).await {
+                entries.push((view.file.name.clone(), view.file));
+            }
+        }
+        let mut response = crate::archive::stream_zip(
+            std::sync::Arc::clone(&state.service),
+            access.ctx.clone(),
+            entries,
+            "files",
+        );
+        harden_page(response.headers_mut());
+        Ok(response)
+    }
+    .await;
+    result.unwrap_or_else(|e| ApiError::from(e).into_response())
 }
 
 /// `GET /tools/files/{fileID}?grant=…`: one file of a download page, as an attachment.

@@ -323,6 +323,7 @@ impl ControlSession {
             "RMD" | "XRMD" => self.rmd(arg).await,
             "RNFR" => self.rnfr(arg).await,
             "RNTO" => self.rnto(rename_from, arg).await,
+            "SITE" => self.site(arg).await,
             "RETR" => self.retr(arg, rest).await,
             "STOR" => self.stor(arg, rest, false).await,
             "APPE" => self.stor(arg, rest, true).await,

@@ -135,4 +135,23 @@ impl ControlSession {
             .map_err(|e| Reply::from_error(&e))?;
         Ok(Reply::new(250, "Renamed"))
     }
+
+    /// `SITE CHMOD mode path`: accepted and ignored once the path is found (Ferry's permission
+    /// bits decide what anyone may do; WinSCP and FileZilla send it after uploads and would
+    /// report a failure). Other `SITE` commands are not offered.
+    pub(crate) async fn site(&self, arg: &str) -> Outcome {
+        let mut words = arg.trim().splitn(3, ' ');
+        let command = words.next().unwrap_or_default();
+        if !command.eq_ignore_ascii_case("CHMOD") {
+            return Ok(Reply::new(502, "Only SITE CHMOD is accepted (and ignored)"));
+        }
+        let (Some(_mode), Some(path)) = (words.next(), words.next()) else {
+            return Ok(Reply::new(501, "SITE CHMOD needs a mode and a path"));
+        };
+        self.node(path).await?;
+        Ok(Reply::new(
+            200,
+            "CHMOD ignored: Ferry's permission bits decide",
+        ))
+    }
 }

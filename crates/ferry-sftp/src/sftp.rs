@@ -342,17 +342,15 @@ impl russh_sftp::server::Handler for SftpHandler {
         attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
         // Times are accepted (clients set them after an upload) and not stored: Ferry records
-        // its own. Anything else (mode, owner) is not in the model.
+        // its own. A mode is accepted and ignored, as SFTPGo's `setstat_mode` does: Ferry's
+        // permission bits decide, and `put -r`, `scp -r` and `pscp -r` set directory modes
+        // and would otherwise report every folder as failed. Owners and sizes are refused.
         let (ctx, path) = self.at(&path).await?;
         self.service
             .tree_resolve(&ctx, &path)
             .await
             .map_err(status)?;
-        if attrs.uid.is_some()
-            || attrs.gid.is_some()
-            || attrs.size.is_some()
-            || attrs.permissions.is_some()
-        {
+        if attrs.uid.is_some() || attrs.gid.is_some() || attrs.size.is_some() {
             return Err(StatusCode::OpUnsupported);
         }
         Ok(ok(id))

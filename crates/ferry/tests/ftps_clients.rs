@@ -1,6 +1,7 @@
 //! FTPS as clients outside Ferry's usual peers use it (issue 16): aioftp, which finishes the
-//! data connection's TLS handshake before it sends the transfer command, and the start-up
-//! line that gives the certificate's fingerprints as clients show them (SHA-256 and SHA-1).
+//! data connection's TLS handshake before it sends the transfer command; `SITE CHMOD` as
+//! WinSCP and FileZilla send it; and the start-up line that gives the certificate's
+//! fingerprints as clients show them (SHA-256 and SHA-1).
 
 mod common;
 
@@ -67,4 +68,26 @@ fn the_start_up_line_gives_both_fingerprints_as_openssl_computes_them() {
             "{field} {expected} not in the log:\n{log}"
         );
     }
+}
+
+#[test]
+fn site_chmod_is_accepted_and_ignored() {
+    let (_s, port) = start();
+    let script = format!(
+        "import ftplib, io, ssl\n\
+         c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE\n\
+         f = ftplib.FTP_TLS(context=c, timeout=20); f.connect('127.0.0.1', {port})\n\
+         f.auth(); f.login('alice', 'alice-password')\n\
+         print(f.sendcmd('SITE CHMOD 755 /Home/alice'))\n\
+         for cmd in ('SITE CHMOD 644 /Home/alice/missing.txt', 'SITE CHMOD', 'SITE EXEC ls'):\n\
+         \x20   try:\n\
+         \x20       f.sendcmd(cmd)\n\
+         \x20   except ftplib.error_perm as e:\n\
+         \x20       print(str(e)[:3])\n\
+         f.quit()\n"
+    );
+    let out = run_ok(Command::new("python3").args(["-c", &script]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("200"), "{out}");
+    assert_eq!(&lines[1..], ["550", "501", "502"], "{out}");
 }

@@ -265,3 +265,48 @@ fn a_temporary_upload_renamed_over_the_target_becomes_its_next_version() {
         .count();
     assert_eq!(renamed, 2, "one record per rename over the target");
 }
+
+#[test]
+fn recursive_uploads_set_folder_modes_without_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, port, key) = start_with_key(dir.path());
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    std::fs::write(tree.join("a.txt"), b"alpha").unwrap();
+    std::fs::write(tree.join("sub/b.txt"), b"bravo").unwrap();
+    // `put -r` and `scp -r` set each folder's mode after making it: accepted and ignored.
+    std::fs::write(dir.path().join("batch"), "put -r tree\n").unwrap();
+    let out = run(Command::new("sftp")
+        .args(openssh_options(&key))
+        .args(["-P", &port.to_string(), "-b"])
+        .arg(dir.path().join("batch"))
+        .arg("alice@127.0.0.1")
+        .current_dir(dir.path()));
+    let said = explain(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("setstat"), "{said}");
+    let out = run(Command::new("scp")
+        .args(openssh_options(&key))
+        .args(["-r", "-p", "-P", &port.to_string()])
+        .arg(&tree)
+        .arg("alice@127.0.0.1:copy"));
+    let said = explain(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("setstat"), "{said}");
+    let (session, _) = s.open("alice", "alice-password", common::APP);
+    let (_, home) = s.call("GetHomeFolder", serde_json::json!({"sessionID": session}));
+    let (_, folders) = s.call(
+        "GetFolders",
+        serde_json::json!({"sessionID": session, "folderID": home["FolderID"]}),
+    );
+    let names: Vec<&str> = folders
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["Name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"tree") && names.contains(&"copy"),
+        "{names:?}"
+    );
+}

@@ -21,6 +21,15 @@
   const totalText = document.getElementById("total-text");
   const summary = document.getElementById("summary");
   const drop = document.getElementById("drop");
+  // A touch-only device (a phone) cannot drop files, and mobile browsers cannot pick a folder:
+  // offer only what works there.
+  const touchOnly = window.matchMedia("(hover: none) and (pointer: coarse)").matches;
+  const folderPicking = "webkitdirectory" in document.createElement("input");
+  if (touchOnly) {
+    drop.classList.add("touch");
+    drop.querySelector(".drop-hint").hidden = true;
+  }
+  if (touchOnly || !folderPicking) drop.querySelector(".folder-picker").hidden = true;
   const items = [];
   let active = 0;
 

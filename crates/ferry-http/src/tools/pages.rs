@@ -160,6 +160,31 @@ struct PageOptions {
     limits: ToolLimits,
     success_url: Option<url::Url>,
     error_url: Option<url::Url>,
+    /// `FerryTitle`: the upload page's heading, as the integrator words it.
+    title: Option<String>,
+}
+
+/// Longest `FerryTitle`, in characters.
+const MAX_TITLE_CHARS: usize = 120;
+
+/// `FerryTitle`, when given: 1 to 120 characters, no control or bidirectional characters.
+fn page_title(params: &Params) -> Result<Option<String>, String> {
+    let Some(title) = params.get("FerryTitle") else {
+        return Ok(None);
+    };
+    let title = title.trim();
+    let n = title.chars().count();
+    if n == 0
+        || n > MAX_TITLE_CHARS
+        || title
+            .chars()
+            .any(|c| c.is_control() || ferry_core::text::is_bidi_control(c))
+    {
+        return Err(format!(
+            "FerryTitle must be 1 to {MAX_TITLE_CHARS} characters, without control characters"
+        ));
+    }
+    Ok(Some(title.to_string()))
 }
 
 fn page_options(params: &Params, allowed_hosts: &[String]) -> Result<PageOptions, String> {
@@ -196,6 +221,7 @@ fn page_options(params: &Params, allowed_hosts: &[String]) -> Result<PageOptions
         },
         success_url: redirect_url(params, "ThruSuccessUrl", allowed_hosts)?,
         error_url: redirect_url(params, "ThruErrorReportingUrl", allowed_hosts)?,
+        title: page_title(params)?,
     })
 }
 
@@ -273,11 +299,19 @@ fn head(title: &str, script: &str) -> String {
 }
 
 fn upload_html(grant: &ToolGrant, options: &PageOptions) -> String {
-    let folder = grant
+    // The heading the outside person sees: the integrator's `FerryTitle`, else the folder's
+    // description, else a plain one; never the folder's name, which for a home folder is the
+    // internal login name.
+    let description = grant
         .folder
         .as_ref()
-        .map(|f| f.folder.name.clone())
-        .unwrap_or_default();
+        .map(|f| f.folder.description.trim().to_string())
+        .filter(|d| !d.is_empty());
+    let title = options
+        .title
+        .clone()
+        .or(description)
+        .unwrap_or_else(|| "Upload files".to_string());
     let limits = &grant.limits;
     let mut rules = Vec::new();
     if let Some(max) = limits.max_files {
@@ -313,13 +347,14 @@ fn upload_html(grant: &ToolGrant, options: &PageOptions) -> String {
         "{head}<body><main id=\"tool\" data-grant=\"{grant}\" data-max-files=\"{max}\" \
          data-files-used=\"{used}\" data-accept=\"{accept}\" data-refuse=\"{refuse}\" \
          data-success-url=\"{success}\">\
-         <h1>Upload files to <span class=\"folder\">{folder}</span></h1>{who}\
+         <h1>{title}</h1>{who}\
          <div id=\"drop\" class=\"drop\" tabindex=\"0\" role=\"button\" \
-         aria-describedby=\"rules\"><p><strong>Drop files or folders here</strong></p>\
+         aria-describedby=\"rules\"><p class=\"drop-hint\"><strong>Drop files or folders \
+         here</strong></p>\
          <p class=\"pickers\"><label class=\"button\">Choose files<input id=\"pick-files\" \
          type=\"file\" multiple accept=\"{accept}\"></label> \
-         <label class=\"button\">Choose a folder<input id=\"pick-folder\" type=\"file\" \
-         webkitdirectory multiple></label></p></div>\
+         <label class=\"button folder-picker\">Choose a folder<input id=\"pick-folder\" \
+         type=\"file\" webkitdirectory multiple></label></p></div>\
          <p id=\"rules\" class=\"rules\">{rules}</p>\
          <section id=\"total\" class=\"total\" hidden aria-label=\"All files\">\
          <progress id=\"total-bar\" max=\"1\" value=\"0\"></progress>\
@@ -328,7 +363,7 @@ fn upload_html(grant: &ToolGrant, options: &PageOptions) -> String {
          <div id=\"summary\" class=\"summary\" role=\"status\" hidden></div>\
          <noscript><p>This page needs JavaScript to upload files.</p></noscript>\
          </main></body></html>\n",
-        head = head(&format!("Upload to {folder}"), "upload.js"),
+        head = head(&title, "upload.js"),
         grant = escape(&grant.id),
         max = limits.max_files.map(|m| m.to_string()).unwrap_or_default(),
         used = grant.files_used,
@@ -339,7 +374,7 @@ fn upload_html(grant: &ToolGrant, options: &PageOptions) -> String {
             .as_ref()
             .map(|u| escape(u.as_str()))
             .unwrap_or_default(),
-        folder = escape(&folder),
+        title = escape(&title),
         who = who,
         rules = escape(&rules),
     )

@@ -1,0 +1,75 @@
+//! The upload page as an outside person sees it (issue 16): a heading from the integrator
+//! (`FerryTitle`) or the folder's description, never the internal login name; on a phone, no
+//! "Drop files" and no "Choose a folder", which cannot work there. Measured in Chromium.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{APP, Server, run_ok};
+use ferry_testkit::Backend;
+use serde_json::{Value, json};
+
+const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+fn devices(link: &str) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/page_on_devices.py");
+    let out = run_ok(Command::new("python3").arg(script).arg(link));
+    serde_json::from_str(out.trim().lines().last().unwrap()).unwrap()
+}
+
+#[test]
+fn the_heading_never_shows_the_login_name_and_phones_get_only_what_works() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
+    );
+    s.add_user("jsmith42", "member", "jsmith-password");
+    let (session, _) = s.open_with("OpenImmutable", "jsmith42", "jsmith-password", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let folder = home["FolderID"].as_i64().unwrap();
+    let link = format!("{}{}", s.base, common::upload_link(&s, &session, folder));
+
+    // Nothing given: a plain heading, not the home folder's name (the login name).
+    let plain = devices(&link);
+    for device in ["desktop", "phone"] {
+        assert_eq!(plain[device]["heading"], "Upload files", "{plain}");
+        assert!(!plain.to_string().contains("jsmith42"), "{plain}");
+    }
+    assert_eq!(
+        plain["desktop"],
+        json!({"heading": "Upload files", "title": "Upload files", "drop_hint": true,
+               "choose_files": true, "choose_folder": true})
+    );
+    assert_eq!(
+        plain["phone"],
+        json!({"heading": "Upload files", "title": "Upload files", "drop_hint": false,
+               "choose_files": true, "choose_folder": false})
+    );
+
+    // The folder's description, then the integrator's title, which wins.
+    let (status, _) = s.call(
+        "SaveFolderMetadata",
+        json!({"sessionID": session, "folderID": folder, "name": "Description",
+               "value": "Documents for Acme's audit"}),
+    );
+    assert_eq!(status, 204);
+    let described = devices(&link);
+    assert_eq!(
+        described["desktop"]["heading"],
+        "Documents for Acme's audit"
+    );
+    let titled = devices(&format!("{link}&FerryTitle=Send%20us%20your%20invoices"));
+    assert_eq!(titled["phone"]["heading"], "Send us your invoices");
+
+    // A title with a control or bidirectional character, or too long, is refused.
+    for bad in ["a%0Ab", "x%E2%80%AEy", &"t".repeat(121)] {
+        let (status, page) = s.get(&format!(
+            "{}&FerryTitle={bad}",
+            link.trim_start_matches(&s.base)
+        ));
+        assert_eq!(status, 400, "{bad}: {page}");
+        assert!(page.contains("FerryTitle"), "{page}");
+    }
+}

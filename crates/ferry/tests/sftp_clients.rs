@@ -13,9 +13,13 @@ use std::process::{Command, Output, Stdio};
 use common::{Server, run_ok, sha256_hex};
 use ferry_testkit::Backend;
 
-/// A server with SFTP on, and alice signing in with an Ed25519 key kept in `dir`.
-fn start_with_key(dir: &Path) -> (Server, u16, PathBuf) {
-    let s = Server::start_with(Backend::Sqlite, "[sftp]\nlisten = \"127.0.0.1:0\"\n");
+/// A server with SFTP on (and the configuration `extra`), and alice signing in with an
+/// Ed25519 key kept in `dir`.
+fn start_with_key_and(dir: &Path, extra: &str) -> (Server, u16, PathBuf) {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("[sftp]\nlisten = \"127.0.0.1:0\"\n{extra}"),
+    );
     s.add_user("alice", "member", "alice-password");
     let key = dir.join("id_ed25519");
     run_ok(
@@ -27,6 +31,11 @@ fn start_with_key(dir: &Path) -> (Server, u16, PathBuf) {
     s.ferry_ok(&["user", "add-key", "alice", "--key-file", &pubkey], None);
     let port = s.sftp_port();
     (s, port, key)
+}
+
+/// [`start_with_key_and`] with nothing else on.
+fn start_with_key(dir: &Path) -> (Server, u16, PathBuf) {
+    start_with_key_and(dir, "")
 }
 
 /// OpenSSH's options for a throw-away test host, signing in with `key` only.
@@ -49,6 +58,18 @@ fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())
         .output()
         .expect("OpenSSH's clients are required by the test suite")
+}
+
+/// OpenSSH's `sftp` running `commands` as a batch in `dir` (where `batch` is written), as
+/// alice signing in with `key`.
+fn sftp_batch(dir: &Path, port: u16, key: &Path, commands: &str) -> Output {
+    std::fs::write(dir.join("batch"), commands).unwrap();
+    run(Command::new("sftp")
+        .args(openssh_options(key))
+        .args(["-P", &port.to_string(), "-b"])
+        .arg(dir.join("batch"))
+        .arg("alice@127.0.0.1")
+        .current_dir(dir))
 }
 
 fn explain(out: &Output) -> String {
@@ -125,17 +146,12 @@ fn sessions_start_in_the_home_folder() {
     );
     // `sftp` without `cd`: `pwd` is the home folder, `put` lands there; `/Home` and
     // `/Shared` stay reachable; a write where nothing may be written is permission denied.
-    std::fs::write(
-        dir.path().join("batch"),
+    let out = sftp_batch(
+        dir.path(),
+        port,
+        &key,
         "pwd\nput x.txt y.txt\nls /\nls -l / /Home\n-put x.txt /nowhere.txt\n",
-    )
-    .unwrap();
-    let out = run(Command::new("sftp")
-        .args(openssh_options(&key))
-        .args(["-P", &port.to_string(), "-b"])
-        .arg(dir.path().join("batch"))
-        .arg("alice@127.0.0.1")
-        .current_dir(dir.path()));
+    );
     let said = explain(&out);
     assert!(out.status.success(), "{said}");
     assert!(
@@ -159,20 +175,10 @@ fn sessions_start_in_the_home_folder() {
 #[test]
 fn a_temporary_upload_renamed_over_the_target_becomes_its_next_version() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start_with(
-        Backend::Sqlite,
-        "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n\
-         passive_ports = \"51000-51999\"\n",
+    let (s, _, key) = start_with_key_and(
+        dir.path(),
+        "[ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"51000-51999\"\n",
     );
-    s.add_user("alice", "member", "alice-password");
-    let key = dir.path().join("id_ed25519");
-    run_ok(
-        Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
-            .arg(&key),
-    );
-    let pubkey = format!("{}.pub", key.display());
-    s.ferry_ok(&["user", "add-key", "alice", "--key-file", &pubkey], None);
     let (session, _) = s.open("alice", "alice-password", common::APP);
     let report = |s: &Server| -> serde_json::Value {
         s.home_files(&session)
@@ -183,19 +189,13 @@ fn a_temporary_upload_renamed_over_the_target_becomes_its_next_version() {
     std::fs::write(dir.path().join("v1"), b"version one").unwrap();
     std::fs::write(dir.path().join("v2"), b"version two, longer").unwrap();
     // OpenSSH's sftp: `rename` goes through posix-rename@openssh.com.
-    let sftp_batch = |commands: &str| {
-        std::fs::write(dir.path().join("batch"), commands).unwrap();
-        let out = run(Command::new("sftp")
-            .args(openssh_options(&key))
-            .args(["-P", &s.sftp_port().to_string(), "-b"])
-            .arg(dir.path().join("batch"))
-            .arg("alice@127.0.0.1")
-            .current_dir(dir.path()));
+    let batch = |commands: &str| {
+        let out = sftp_batch(dir.path(), s.sftp_port(), &key, commands);
         assert!(out.status.success(), "{}", explain(&out));
     };
-    sftp_batch("put v1 report.txt\n");
+    batch("put v1 report.txt\n");
     let first_id = report(&s)["FileID"].clone();
-    sftp_batch("put v2 report.txt.filepart\nrename report.txt.filepart report.txt\n");
+    batch("put v2 report.txt.filepart\nrename report.txt.filepart report.txt\n");
     let after_sftp = report(&s);
     assert_eq!(after_sftp["FileID"], first_id, "the same file");
     assert_eq!(after_sftp["Version"], 2, "{after_sftp}");
@@ -275,13 +275,7 @@ fn recursive_uploads_set_folder_modes_without_errors() {
     std::fs::write(tree.join("a.txt"), b"alpha").unwrap();
     std::fs::write(tree.join("sub/b.txt"), b"bravo").unwrap();
     // `put -r` and `scp -r` set each folder's mode after making it: accepted and ignored.
-    std::fs::write(dir.path().join("batch"), "put -r tree\n").unwrap();
-    let out = run(Command::new("sftp")
-        .args(openssh_options(&key))
-        .args(["-P", &port.to_string(), "-b"])
-        .arg(dir.path().join("batch"))
-        .arg("alice@127.0.0.1")
-        .current_dir(dir.path()));
+    let out = sftp_batch(dir.path(), port, &key, "put -r tree\n");
     let said = explain(&out);
     assert!(out.status.success(), "{said}");
     assert!(!said.contains("setstat"), "{said}");

@@ -417,6 +417,30 @@ fn download_html(grant: &ToolGrant) -> String {
     )
 }
 
+/// The grant of a download page's request, and the files its token names: refused when the
+/// request comes from another site, or the grant is unknown, expired or from another address;
+/// an upload page's grant finds no file here.
+async fn download_access(
+    state: &AppState,
+    client: ClientAddr,
+    headers: &HeaderMap,
+    query: Option<String>,
+) -> Result<(ferry_core::service::ToolAccess, Vec<i64>), Error> {
+    if cross_site(headers) {
+        return Err(Error::ToolGrantInvalid);
+    }
+    let params = Params::parse(query);
+    let grant = params.get("grant").ok_or(Error::ToolGrantInvalid)?;
+    let access = state.service.tool_access(grant, client.0).await?;
+    match &access.target {
+        ToolTarget::Files(ids) if access.kind == ToolKind::Download => {
+            let ids = ids.clone();
+            Ok((access, ids))
+        }
+        _ => Err(Error::FileNotFound),
+    }
+}
+
 /// `GET /tools/zip?grant=…`: every file of a download page in one ZIP archive, each file's
 /// download audited with the token's `Email` like a single one.
 pub async fn download_all(
@@ -425,29 +449,18 @@ pub async fn download_all(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if cross_site(&headers) {
-        return ApiError::from(Error::ToolGrantInvalid).into_response();
-    }
-    let params = Params::parse(query);
     let result = async {
-        let grant = params.get("grant").ok_or(Error::ToolGrantInvalid)?;
-        let access = state.service.tool_access(grant, client.0).await?;
-        let ToolTarget::Files(ids) = &access.target else {
-            return Err(Error::ToolGrantInvalid);
-        };
-        if access.kind != ToolKind::Download {
-            return Err(Error::ToolGrantInvalid);
-        }
+        let (access, ids) = download_access(&state, client, &headers, query).await?;
         let mut entries = Vec::with_capacity(ids.len());
         for id in ids {
             // A file gone since the page was opened is left out, as in a folder's ZIP.
-            if let Ok(view) = state.service.file(&access.ctx, *id).await {
+            if let Ok(view) = state.service.file(&access.ctx, id).await {
                 entries.push((view.file.name.clone(), view.file));
             }
         }
         let mut response = crate::archive::stream_zip(
             std::sync::Arc::clone(&state.service),
-            access.ctx.clone(),
+            access.ctx,
             entries,
             "files",
         );
@@ -455,7 +468,7 @@ pub async fn download_all(
         Ok(response)
     }
     .await;
-    result.unwrap_or_else(|e| ApiError::from(e).into_response())
+    result.unwrap_or_else(|e: Error| ApiError::from(e).into_response())
 }
 
 /// `GET /tools/files/{fileID}?grant=…`: one file of a download page, as an attachment.
@@ -466,18 +479,11 @@ pub async fn download_file(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if cross_site(&headers) {
-        return ApiError::from(Error::ToolGrantInvalid).into_response();
-    }
-    let params = Params::parse(query);
-    let ip = client.0;
     let result = async {
-        let grant = params.get("grant").ok_or(Error::ToolGrantInvalid)?;
-        let access = state.service.tool_access(grant, ip).await?;
+        let (access, ids) = download_access(&state, client, &headers, query).await?;
         let id: i64 = file.parse().map_err(|_| Error::FileNotFound)?;
-        match &access.target {
-            ToolTarget::Files(ids) if access.kind == ToolKind::Download && ids.contains(&id) => {}
-            _ => return Err(Error::FileNotFound),
+        if !ids.contains(&id) {
+            return Err(Error::FileNotFound);
         }
         crate::transfer::send_file(&state.service, &access.ctx, id, &headers).await
     }

@@ -240,6 +240,7 @@
         if (!item.url) continue;
         try { localStorage.removeItem(resumeKey(item.path, item.file)); } catch (_) { /* ignore */ }
         item.sent = item.file.size;
+        remember(item);
         finishItem(item, "done", "Uploaded (" + bytes(item.file.size) + ")");
         return;
       } catch (err) {
@@ -407,4 +408,51 @@
   window.addEventListener("beforeunload", (e) => {
     if (items.some((i) => i.state === "uploading")) e.preventDefault();
   });
+
+  // ---- what this link already took, as this browser remembers it ---------------------------
+  // After a reload the page lists the files this browser uploaded through the link, and says
+  // when an upload was interrupted (its address is kept for the resume: the same file chosen
+  // again continues where it stopped).
+  function doneKey() { return "ferry-done:" + grantScope(); }
+  function remembered() {
+    try { return JSON.parse(localStorage.getItem(doneKey()) || "[]"); } catch (_) { return []; }
+  }
+  function remember(item) {
+    const list = remembered();
+    list.push({ name: item.path, size: item.file.size });
+    try { localStorage.setItem(doneKey(), JSON.stringify(list.slice(-200))); } catch (_) { /* private mode */ }
+  }
+  function interrupted() {
+    const prefix = "ferry-tus:" + grantScope() + ":";
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        if ((localStorage.key(i) || "").startsWith(prefix)) return true;
+      }
+    } catch (_) { /* private mode */ }
+    return false;
+  }
+  (function showEarlier() {
+    const list = remembered();
+    const pending = interrupted();
+    if (!list.length && !pending) return;
+    const box = el("section", "earlier");
+    box.id = "earlier";
+    if (list.length) {
+      box.append(el("h2", "", "Already uploaded through this link"));
+      const ul = el("ul", "earlier-files");
+      for (const f of list) {
+        const li = el("li", "");
+        li.append(el("span", "name", String(f.name)), " ", el("span", "size", bytes(Number(f.size) || 0)));
+        ul.append(li);
+      }
+      box.append(ul);
+    }
+    if (pending) {
+      const hint = el("p", "resume-hint",
+        "An upload was interrupted: choose the same file again and it continues where it stopped.");
+      hint.id = "resume-hint";
+      box.append(hint);
+    }
+    document.getElementById("rules").after(box);
+  })();
 })();

@@ -1,6 +1,7 @@
 //! The upload page as an outside person sees it (issue 16): a heading from the integrator
 //! (`FerryTitle`) or the folder's description, never the internal login name; on a phone, no
-//! "Drop files" and no "Choose a folder", which cannot work there. Measured in Chromium.
+//! "Drop files" and no "Choose a folder", which cannot work there; after a reload, what was
+//! uploaded and how to resume what was not. Measured in Chromium.
 
 mod common;
 
@@ -72,4 +73,53 @@ fn the_heading_never_shows_the_login_name_and_phones_get_only_what_works() {
         assert_eq!(status, 400, "{bad}: {page}");
         assert!(page.contains("FerryTitle"), "{page}");
     }
+}
+
+#[test]
+fn after_a_reload_the_page_lists_its_uploads_and_resumes_the_interrupted_one() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
+    );
+    s.add_user("ann", "member", "ann-password");
+    let (session, _) = s.open_with("OpenImmutable", "ann", "ann-password", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let folder = home["FolderID"].as_i64().unwrap();
+    let link = format!("{}{}", s.base, common::upload_link(&s, &session, folder));
+    let work = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/after_reload.py");
+    let out = run_ok(
+        Command::new("python3")
+            .arg(script)
+            .arg(&link)
+            .arg(work.path()),
+    );
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    println!("after a reload: {report}");
+    assert_eq!(report["earlier_at_first"], 0, "{report}");
+    assert_eq!(
+        report["earlier_names"],
+        json!(["first <b>note<b>.txt"]),
+        "{report}"
+    );
+    assert!(
+        report["resume_hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("choose the same file again")),
+        "{report}"
+    );
+    // The resume sent the rest, not the whole 120 MiB again.
+    assert!(report["resent_mb"].as_f64().unwrap() < 110.0, "{report}");
+    assert_eq!(
+        report["earlier_after"],
+        json!(["first <b>note<b>.txt", "big.bin"]),
+        "{report}"
+    );
+    assert_eq!(report["hint_after"], 0, "{report}");
+    let names: Vec<String> = s
+        .home_files(&session)
+        .iter()
+        .map(|f| f["Name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
 }

@@ -15,6 +15,13 @@
   const CHUNK = 16 * 1024 * 1024;
   const PARALLEL = 3;
   const RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000, 30000];
+  // A PATCH that moves no byte for this long is taken as a lost connection (a silent outage
+  // sends no error: the request just stops moving) and is retried from the server's offset.
+  const STALL_MS = 5000;
+  // Once a PATCH's bytes are all sent, the server may take a while to commit a large file.
+  const REPLY_MS = 120000;
+  // Requests other than PATCH are small: one that takes this long has lost its connection.
+  const SHORT_REQUEST_MS = 15000;
   const list = document.getElementById("files");
   const totalBox = document.getElementById("total");
   const totalBar = document.getElementById("total-bar");
@@ -147,6 +154,7 @@
       xhr.setRequestHeader("Ferry-Grant", grant);
       for (const [k, v] of Object.entries(headers || {})) xhr.setRequestHeader(k, v);
       if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded);
+      else xhr.timeout = SHORT_REQUEST_MS;
       xhr.onload = () => resolve(xhr);
       xhr.onerror = () => reject(new Error("network"));
       xhr.onabort = () => reject(new Error("aborted"));
@@ -215,10 +223,16 @@
           const end = Math.min(item.offset + CHUNK, item.file.size);
           const chunk = item.file.slice(item.offset, end);
           const base = item.offset;
+          item.progressAt = performance.now();
+          item.awaitingReply = false;
           const xhr = await request("PATCH", item.url, {
             "Upload-Offset": String(item.offset),
             "Content-Type": "application/offset+octet-stream",
-          }, chunk, (loaded) => { item.sent = base + loaded; tick(item); }, item);
+          }, chunk, (loaded) => {
+            item.sent = base + loaded;
+            item.awaitingReply = loaded >= chunk.size;
+            tick(item);
+          }, item);
           item.xhr = null;
           if (xhr.status === 204) {
             item.offset = parseInt(xhr.getResponseHeader("Upload-Offset"), 10);
@@ -285,6 +299,13 @@
 
   function tick(item) {
     const now = performance.now();
+    item.progressAt = now;
+    if (item.stalled) {
+      // Moving again: the speed and time left come from what happens from now on.
+      item.stalled = false;
+      item.lastTick = 0;
+      item.speed = 0;
+    }
     if (item.lastTick) {
       const dt = (now - item.lastTick) / 1000;
       if (dt > 0.2) {
@@ -405,6 +426,24 @@
       document.getElementById("pick-files").click();
     }
   });
+  // The stall watchdog: a PATCH that has moved nothing for STALL_MS is aborted, which sends
+  // its upload through the retry with back-off; meanwhile the page says the connection is lost
+  // instead of showing the last speed.
+  setInterval(() => {
+    const now = performance.now();
+    for (const item of items) {
+      if (item.state !== "uploading" || !item.xhr || !item.progressAt) continue;
+      if (now - item.progressAt < (item.awaitingReply ? REPLY_MS : STALL_MS)) continue;
+      item.stalled = true;
+      item.speed = 0;
+      item.lastTick = 0;
+      item.progressAt = 0;
+      setStatus(item, "Connection lost; retrying");
+      item.li.classList.add("retrying");
+      try { item.xhr.abort(); } catch (_) { /* already over */ }
+    }
+  }, 1000);
+
   window.addEventListener("beforeunload", (e) => {
     if (items.some((i) => i.state === "uploading")) e.preventDefault();
   });

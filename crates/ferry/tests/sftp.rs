@@ -38,7 +38,7 @@ fn paramiko_session_with_the_api_on_the_same_files(backend: Backend) {
         "refused a path outside the tree",
         "refused writing into Shared without Create",
         "refused symlink",
-        "refused chmod",
+        "chmod accepted and ignored",
         "refused an unknown extension",
         "two writers made two versions",
         "malformed packets survived",

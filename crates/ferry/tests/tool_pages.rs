@@ -1,7 +1,8 @@
 //! The upload page as an outside person sees it (issue 16): a heading from the integrator
 //! (`FerryTitle`) or the folder's description, never the internal login name; on a phone, no
 //! "Drop files" and no "Choose a folder", which cannot work there; after a reload, what was
-//! uploaded and how to resume what was not. Measured in Chromium.
+//! uploaded and how to resume what was not; a silent outage said as such, and survived.
+//! Measured in Chromium.
 
 mod common;
 
@@ -122,4 +123,45 @@ fn after_a_reload_the_page_lists_its_uploads_and_resumes_the_interrupted_one() {
         .map(|f| f["Name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn a_silent_outage_is_shown_as_lost_and_the_upload_finishes_after_it() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
+    );
+    s.add_user("ann", "member", "ann-password");
+    let (session, _) = s.open_with("OpenImmutable", "ann", "ann-password", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let folder = home["FolderID"].as_i64().unwrap();
+    let link = format!("{}{}", s.base, common::upload_link(&s, &session, folder));
+    let work = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/silent_outage.py");
+    let out = run_ok(
+        Command::new("python3")
+            .arg(script)
+            .arg(&link)
+            .arg(work.path()),
+    );
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    println!("silent outage: {report}");
+    // Said within seconds (the stall limit is 5 s), never the last speed while down.
+    let lost_after = report["lost_after_s"]
+        .as_f64()
+        .expect("'Connection lost' was shown");
+    assert!(lost_after <= 10.0, "{report}");
+    let down = report["while_down"].as_str().unwrap();
+    assert!(
+        down.contains("Connection lost") && !down.contains("left"),
+        "{report}"
+    );
+    assert!(
+        report["final"].as_str().unwrap().starts_with("Uploaded"),
+        "{report}"
+    );
+    let data = std::fs::read(work.path().join("outage.bin")).unwrap();
+    let stored = s.home_files(&session);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["SHA256"], common::sha256_hex(&data));
 }

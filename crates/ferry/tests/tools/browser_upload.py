@@ -38,6 +38,7 @@ class Relay:
         self.cuts = 0
         self.relayed_up = 0
         self.down_until = 0.0
+        self.held_until = 0.0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -59,6 +60,9 @@ class Relay:
                 data = src.recv(256 * 1024)
                 if not data:
                     break
+                # A silent outage: what arrives is held back, and nothing is closed.
+                while time.time() < self.held_until:
+                    time.sleep(0.05)
                 dst.sendall(data)
                 if up:
                     with self.lock:
@@ -73,6 +77,11 @@ class Relay:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+    def hold(self, outage):
+        """A silent outage: for `outage` seconds no byte moves either way, and no connection is
+        closed or refused (what a dead Wi-Fi or a dropped route looks like to a browser)."""
+        self.held_until = time.time() + outage
 
     def cut(self, outage):
         """Ends every connection, and fails new ones for `outage` seconds."""

@@ -1,0 +1,61 @@
+"""A silent network outage during an upload, in Chromium (Playwright): the relay between the
+browser and Ferry stops moving bytes without closing anything, so no error reaches the page
+(Chromium's offline emulation, by contrast, fails the request at once). The page must say the
+connection is lost within seconds instead of showing the last speed, keep retrying, and finish
+the upload once the network is back (issue 16).
+
+Usage: silent_outage.py LINK WORKDIR
+The page is reached through a relay that carries about 60 MB/s. Prints a JSON report.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.parse
+
+from playwright.sync_api import sync_playwright
+
+from browser_upload import Relay
+
+link, workdir = sys.argv[1], sys.argv[2]
+url = urllib.parse.urlsplit(link)
+relay = Relay(url.hostname, url.port)
+page_url = urllib.parse.urlunsplit((url.scheme, f"127.0.0.1:{relay.port}", url.path, url.query, ""))
+big = os.path.join(workdir, "outage.bin")
+with open(big, "wb") as f:
+    block = os.urandom(1024 * 1024)
+    for _ in range(120):
+        f.write(block)
+
+report = {}
+with sync_playwright() as p:
+    browser = p.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=["--no-sandbox", "--disable-dev-shm-usage"],
+    )
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(page_url)
+    page.set_input_files("#pick-files", big)
+    deadline = time.time() + 30
+    while relay.relayed_up < 16 * 1024 * 1024 and time.time() < deadline:
+        time.sleep(0.05)
+    relay.hold(14)
+    cut_at = time.time()
+    status = page.locator(".file .status").first
+    seen = None
+    while time.time() - cut_at < 20:
+        text = status.inner_text()
+        if "Connection lost" in text:
+            seen = text
+            break
+        time.sleep(0.25)
+    report["lost_after_s"] = round(time.time() - cut_at, 1) if seen else None
+    report["lost_text"] = seen
+    time.sleep(max(0.0, cut_at + 10 - time.time()))
+    report["while_down"] = status.inner_text()
+    page.locator(".file.done").first.wait_for(timeout=90_000)
+    report["final"] = status.inner_text()
+    browser.close()
+print(json.dumps(report))

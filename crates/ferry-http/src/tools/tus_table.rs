@@ -102,18 +102,22 @@ impl TusUploads {
             };
             e.last_used.load(Ordering::Relaxed) > cutoff
         });
-        let mut done: Vec<(u64, String)> = map
-            .iter()
-            .filter(|(_, e)| e.completed.load(Ordering::Acquire))
-            .map(|(id, e)| (e.last_used.load(Ordering::Relaxed), id.clone()))
-            .collect();
-        if done.len() > MAX_DONE {
-            done.sort_unstable();
-            for (_, id) in &done[..done.len() - MAX_DONE] {
+        let completed = |e: &Arc<Entry>| e.completed.load(Ordering::Acquire);
+        let mut done = map.values().filter(|e| completed(e)).count();
+        if done > MAX_DONE {
+            // Rare (10,000 uploads completed within the hour): the oldest are forgotten.
+            let mut oldest: Vec<(u64, String)> = map
+                .iter()
+                .filter(|(_, e)| completed(e))
+                .map(|(id, e)| (e.last_used.load(Ordering::Relaxed), id.clone()))
+                .collect();
+            oldest.sort_unstable();
+            for (_, id) in &oldest[..done - MAX_DONE] {
                 map.remove(id);
             }
+            done = MAX_DONE;
         }
-        let in_progress = map.len() - done.len().min(MAX_DONE);
+        let in_progress = map.len() - done;
         let mine = map
             .values()
             .filter(|e| !e.completed.load(Ordering::Acquire) && e.access.token_digest == token)

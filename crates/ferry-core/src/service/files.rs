@@ -1,5 +1,6 @@
 //! Files: streaming upload through staging, download with the audit record written before the
-//! first byte, listing, versions, rename, move and soft delete.
+//! first byte, listing and versions (rename, move and delete are in `file_changes.rs`, the
+//! content store's upkeep in `content_upkeep.rs`).
 //!
 //! An upload is [`Service::begin_upload`] (checks, staging), any number of
 //! [`Upload::write`]s (bounded chunks, hashed as they pass), then [`Service::finish_upload`]:
@@ -13,7 +14,6 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::{Service, SessionContext};
-use crate::clock::Timestamp;
 use crate::content::{ContentReader, ContentStore, StagedContent};
 use crate::domain::{
     AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
@@ -209,7 +209,7 @@ impl Service {
     }
 
     /// A live file the caller may see (Read on its folder), with their bits on the folder.
-    async fn readable_file(&self, ctx: &SessionContext, id: FileId) -> Result<FileView> {
+    pub(super) async fn readable_file(&self, ctx: &SessionContext, id: FileId) -> Result<FileView> {
         let file = match self.store.file(id).await? {
             Some(f) if !f.deleted => f,
             _ => return Err(Error::FileNotFound),
@@ -420,65 +420,6 @@ impl Service {
         })
     }
 
-    /// Removes the content of files deleted longer ago than the retention period (every
-    /// version), auditing each; returns how many files were purged. Content goes first and the
-    /// record second, so a crash in between only repeats an idempotent delete.
-    pub async fn purge_deleted_files(&self) -> Result<usize> {
-        let mut purged = 0;
-        loop {
-            let cutoff = Timestamp(self.clock.now().0 - self.config.purge_after_ms);
-            let mut tx = self.store.begin().await?;
-            let batch = tx.files_to_purge(cutoff, 100).await?;
-            drop(tx);
-            if batch.is_empty() {
-                return Ok(purged);
-            }
-            for file in batch {
-                for version in self.store.file_versions(file.id).await? {
-                    self.content.delete(&version.content_key).await?;
-                }
-                let mut tx = self.store.begin().await?;
-                tx.mark_purged(file.id).await?;
-                let mut e = AuditEntry::new(Operation::FilePurged, Outcome::Success);
-                e.folder_id = Some(file.folder_id);
-                e.file_id = Some(file.id);
-                e.path = Some(file.name.clone());
-                tx.append_audit(self.clock.now(), e).await?;
-                tx.commit().await?;
-                purged += 1;
-            }
-        }
-    }
-
-    /// Deletes committed content that no file version references and that is older than
-    /// `min_age`: what a crash between the content commit and the metadata commit leaves
-    /// behind. The age keeps it clear of uploads that are committing right now (on this node or,
-    /// with shared storage, another). Returns how many objects were removed.
-    pub async fn sweep_unreferenced_content(&self, min_age: std::time::Duration) -> Result<usize> {
-        let mut removed = 0;
-        for key in self.content.keys_older_than(min_age).await? {
-            if !self.store.content_referenced(&key).await? {
-                self.content.delete(&key).await?;
-                tracing::info!(key = %key, "unreferenced content removed");
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
-
-    /// The content store's room, when it can tell; for any signed-in user (SFTP `statvfs`).
-    pub async fn storage_capacity(
-        &self,
-        _ctx: &SessionContext,
-    ) -> Result<Option<crate::content::Capacity>> {
-        Ok(self.content.capacity().await?)
-    }
-
-    /// Removes uploads left in staging by a crash (run at start-up).
-    pub async fn clean_staging(&self) -> Result<usize> {
-        Ok(self.content.clean_staging().await?)
-    }
-
     /// Audits a failed upload (the bytes were discarded).
     pub async fn audit_failed_upload(
         &self,
@@ -660,106 +601,5 @@ impl Service {
     ) -> Result<Vec<FileVersion>> {
         self.readable_file(ctx, id).await?;
         Ok(self.store.file_versions(id).await?)
-    }
-
-    /// `RenameFile`. Needs Modify.
-    pub async fn rename_file(
-        &self,
-        ctx: &SessionContext,
-        id: FileId,
-        name: &str,
-    ) -> Result<FileView> {
-        let (name, _) = text::item_name("name", name)?;
-        let view = self.readable_file(ctx, id).await?;
-        self.require(
-            ctx,
-            view.file.folder_id,
-            Permissions::MODIFY,
-            Operation::FileRenamed,
-        )
-        .await?;
-        let mut file = view.file;
-        let old = std::mem::replace(&mut file.name, name.clone());
-        self.save_file_change(
-            ctx,
-            file,
-            Operation::FileRenamed,
-            format!("{old} -> {name}"),
-        )
-        .await?;
-        self.readable_file(ctx, id).await
-    }
-
-    /// `MoveFile`. Needs Modify where it is and Create where it goes.
-    pub async fn move_file(
-        &self,
-        ctx: &SessionContext,
-        id: FileId,
-        to: FolderId,
-    ) -> Result<FileView> {
-        let view = self.readable_file(ctx, id).await?;
-        self.require(
-            ctx,
-            view.file.folder_id,
-            Permissions::MODIFY,
-            Operation::FileMoved,
-        )
-        .await?;
-        self.require(ctx, to, Permissions::CREATE, Operation::FileMoved)
-            .await?;
-        let mut file = view.file;
-        let from = std::mem::replace(&mut file.folder_id, to);
-        self.save_file_change(
-            ctx,
-            file,
-            Operation::FileMoved,
-            format!("from folder {from} to folder {to}"),
-        )
-        .await?;
-        self.readable_file(ctx, id).await
-    }
-
-    /// `DeleteFile`: a soft delete; the file leaves listings at once. Needs Delete.
-    pub async fn delete_file(&self, ctx: &SessionContext, id: FileId) -> Result<()> {
-        let view = self.readable_file(ctx, id).await?;
-        self.require(
-            ctx,
-            view.file.folder_id,
-            Permissions::DELETE,
-            Operation::FileDeleted,
-        )
-        .await?;
-        let mut file = view.file;
-        file.deleted = true;
-        let name = file.name.clone();
-        self.save_file_change(ctx, file, Operation::FileDeleted, name)
-            .await
-    }
-
-    async fn save_file_change(
-        &self,
-        ctx: &SessionContext,
-        mut file: File,
-        operation: Operation,
-        detail: String,
-    ) -> Result<()> {
-        let now = self.clock.now();
-        file.modified_at = now;
-        file.modified_by = Some(ctx.user.id);
-        let mut tx = self.store.begin().await?;
-        match tx.file(file.id).await? {
-            Some(current) if !current.deleted && current.version == file.version => {}
-            _ => return Err(Error::FileNotFound),
-        }
-        tx.update_file(&file, false).await?;
-        let mut e = AuditEntry::new(operation, Outcome::Success);
-        ctx.stamp(&mut e);
-        e.folder_id = Some(file.folder_id);
-        e.file_id = Some(file.id);
-        e.path = Some(file.name.clone());
-        e.detail = Some(detail);
-        tx.append_audit(now, e).await?;
-        tx.commit().await?;
-        Ok(())
     }
 }

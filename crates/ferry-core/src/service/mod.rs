@@ -4,7 +4,9 @@
 
 mod admin;
 mod audit_trail;
+mod content_upkeep;
 mod directory;
+mod file_changes;
 mod files;
 mod folders;
 mod groups;

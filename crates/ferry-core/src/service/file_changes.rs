@@ -1,0 +1,110 @@
+//! Changes to a file other than its content: `RenameFile`, `MoveFile` and `DeleteFile` (soft:
+//! the content stays until the purge), each checked, saved and audited in one change.
+
+use super::{FileView, Service, SessionContext};
+use crate::domain::{AuditEntry, File, FileId, FolderId, Operation, Outcome, Permissions};
+use crate::error::{Error, Result};
+use crate::text;
+
+impl Service {
+    /// `RenameFile`. Needs Modify.
+    pub async fn rename_file(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+        name: &str,
+    ) -> Result<FileView> {
+        let (name, _) = text::item_name("name", name)?;
+        let view = self.readable_file(ctx, id).await?;
+        self.require(
+            ctx,
+            view.file.folder_id,
+            Permissions::MODIFY,
+            Operation::FileRenamed,
+        )
+        .await?;
+        let mut file = view.file;
+        let old = std::mem::replace(&mut file.name, name.clone());
+        self.save_file_change(
+            ctx,
+            file,
+            Operation::FileRenamed,
+            format!("{old} -> {name}"),
+        )
+        .await?;
+        self.readable_file(ctx, id).await
+    }
+
+    /// `MoveFile`. Needs Modify where it is and Create where it goes.
+    pub async fn move_file(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+        to: FolderId,
+    ) -> Result<FileView> {
+        let view = self.readable_file(ctx, id).await?;
+        self.require(
+            ctx,
+            view.file.folder_id,
+            Permissions::MODIFY,
+            Operation::FileMoved,
+        )
+        .await?;
+        self.require(ctx, to, Permissions::CREATE, Operation::FileMoved)
+            .await?;
+        let mut file = view.file;
+        let from = std::mem::replace(&mut file.folder_id, to);
+        self.save_file_change(
+            ctx,
+            file,
+            Operation::FileMoved,
+            format!("from folder {from} to folder {to}"),
+        )
+        .await?;
+        self.readable_file(ctx, id).await
+    }
+
+    /// `DeleteFile`: a soft delete; the file leaves listings at once. Needs Delete.
+    pub async fn delete_file(&self, ctx: &SessionContext, id: FileId) -> Result<()> {
+        let view = self.readable_file(ctx, id).await?;
+        self.require(
+            ctx,
+            view.file.folder_id,
+            Permissions::DELETE,
+            Operation::FileDeleted,
+        )
+        .await?;
+        let mut file = view.file;
+        file.deleted = true;
+        let name = file.name.clone();
+        self.save_file_change(ctx, file, Operation::FileDeleted, name)
+            .await
+    }
+
+    async fn save_file_change(
+        &self,
+        ctx: &SessionContext,
+        mut file: File,
+        operation: Operation,
+        detail: String,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        file.modified_at = now;
+        file.modified_by = Some(ctx.user.id);
+        let mut tx = self.store.begin().await?;
+        match tx.file(file.id).await? {
+            Some(current) if !current.deleted && current.version == file.version => {}
+            _ => return Err(Error::FileNotFound),
+        }
+        tx.update_file(&file, false).await?;
+        let mut e = AuditEntry::new(operation, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(file.folder_id);
+        e.file_id = Some(file.id);
+        e.path = Some(file.name.clone());
+        e.detail = Some(detail);
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -15,8 +15,8 @@ use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use ferry_core::text::item_key;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use crate::rows::{self, file_columns, session_columns};
-use crate::{counters, errors, queries};
+use crate::rows::session_columns;
+use crate::{counters, errors, file_writes, queries};
 
 /// A change in progress.
 pub(crate) struct SqlTx {
@@ -41,26 +41,6 @@ impl SqlTx {
             head,
             head_moved: false,
         })
-    }
-}
-
-impl SqlTx {
-    async fn insert_version(&mut self, id: FileId, f: &File) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO file_versions (file_id, version, size, sha256, content_key, created_at, \
-             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(f.version)
-        .bind(f.size)
-        .bind(&f.sha256)
-        .bind(&f.content_key)
-        .bind(f.modified_at.0)
-        .bind(f.modified_by)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(errors::db)?;
-        Ok(())
     }
 }
 
@@ -510,54 +490,11 @@ impl StoreTx for SqlTx {
     }
 
     async fn insert_file(&mut self, f: &File) -> StoreResult<FileId> {
-        let row = sqlx::query(
-            "INSERT INTO files (folder_id, name, name_key, version, size, sha256, content_key, \
-             created_at, modified_at, created_by, modified_by, deleted) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0) RETURNING id",
-        )
-        .bind(f.folder_id)
-        .bind(&f.name)
-        .bind(item_key(&f.name))
-        .bind(f.version)
-        .bind(f.size)
-        .bind(&f.sha256)
-        .bind(&f.content_key)
-        .bind(f.created_at.0)
-        .bind(f.modified_at.0)
-        .bind(f.created_by)
-        .bind(f.modified_by)
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
-        let id: FileId = row.try_get("id").map_err(errors::db)?;
-        self.insert_version(id, f).await?;
-        Ok(id)
+        file_writes::insert_file(&mut self.tx, f).await
     }
 
     async fn update_file(&mut self, f: &File, new_version: bool) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE files SET folder_id = $1, name = $2, name_key = $3, version = $4, size = $5, \
-             sha256 = $6, content_key = $7, modified_at = $8, modified_by = $9, deleted = $10, \
-             deleted_at = CASE WHEN $10 = 1 THEN $8 ELSE NULL END WHERE id = $11",
-        )
-        .bind(f.folder_id)
-        .bind(&f.name)
-        .bind(item_key(&f.name))
-        .bind(f.version)
-        .bind(f.size)
-        .bind(&f.sha256)
-        .bind(&f.content_key)
-        .bind(f.modified_at.0)
-        .bind(f.modified_by)
-        .bind(flag(f.deleted))
-        .bind(f.id)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
-        if new_version {
-            self.insert_version(f.id, f).await?;
-        }
-        Ok(())
+        file_writes::update_file(&mut self.tx, f, new_version).await
     }
 
     async fn hand_over_content(
@@ -566,62 +503,19 @@ impl StoreTx for SqlTx {
         content_key: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query("DELETE FROM file_versions WHERE file_id = $1 AND content_key = $2")
-            .bind(file)
-            .bind(content_key)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(errors::db)?;
-        sqlx::query("UPDATE files SET deleted = 1, deleted_at = $2 WHERE id = $1")
-            .bind(file)
-            .bind(at.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(errors::db)?;
-        Ok(())
+        file_writes::hand_over_content(&mut self.tx, file, content_key, at).await
     }
 
     async fn delete_files_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64> {
-        let done = sqlx::query(
-            "UPDATE files SET deleted = 1, deleted_at = $2 WHERE deleted = 0 AND folder_id IN ( \
-                 WITH RECURSIVE below (id) AS ( \
-                     SELECT CAST($1 AS BIGINT) \
-                     UNION ALL \
-                     SELECT f.id FROM folders f JOIN below b ON f.parent_id = b.id) \
-                 SELECT id FROM below)",
-        )
-        .bind(folder)
-        .bind(at.0)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(errors::db)?;
-        Ok(done.rows_affected() as i64)
+        file_writes::delete_files_below(&mut self.tx, folder, at).await
     }
 
     async fn files_to_purge(&mut self, cutoff: Timestamp, limit: i64) -> StoreResult<Vec<File>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            file_columns!(),
-            " FROM files WHERE deleted = 1 AND purged = 0 AND deleted_at <= $1 \
-             ORDER BY deleted_at LIMIT $2"
-        ))
-        .bind(cutoff.0)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(rows::file)
-        .collect()
+        file_writes::files_to_purge(&mut self.tx, cutoff, limit).await
     }
 
     async fn mark_purged(&mut self, file: FileId) -> StoreResult<()> {
-        sqlx::query("UPDATE files SET purged = 1 WHERE id = $1")
-            .bind(file)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(errors::db)?;
-        Ok(())
+        file_writes::mark_purged(&mut self.tx, file).await
     }
 
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {

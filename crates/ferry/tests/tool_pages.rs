@@ -21,17 +21,25 @@ fn devices(link: &str) -> Value {
     serde_json::from_str(out.trim().lines().last().unwrap()).unwrap()
 }
 
-#[test]
-fn the_heading_never_shows_the_login_name_and_phones_get_only_what_works() {
+/// A server with the tools on, `user` (a member) signed in, and an upload link into their home
+/// folder: the server, the session, the folder and the whole link.
+fn member_with_link(user: &str) -> (Server, String, i64, String) {
     let s = Server::start_with(
         Backend::Sqlite,
         &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
     );
-    s.add_user("jsmith42", "member", "jsmith-password");
-    let (session, _) = s.open_with("OpenImmutable", "jsmith42", "jsmith-password", APP);
+    let password = format!("{user}-password");
+    s.add_user(user, "member", &password);
+    let (session, _) = s.open_with("OpenImmutable", user, &password, APP);
     let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
     let folder = home["FolderID"].as_i64().unwrap();
     let link = format!("{}{}", s.base, common::upload_link(&s, &session, folder));
+    (s, session, folder, link)
+}
+
+#[test]
+fn the_heading_never_shows_the_login_name_and_phones_get_only_what_works() {
+    let (s, session, folder, link) = member_with_link("jsmith42");
 
     // Nothing given: a plain heading, not the home folder's name (the login name).
     let plain = devices(&link);
@@ -78,15 +86,7 @@ fn the_heading_never_shows_the_login_name_and_phones_get_only_what_works() {
 
 #[test]
 fn after_a_reload_the_page_lists_its_uploads_and_resumes_the_interrupted_one() {
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
-    s.add_user("ann", "member", "ann-password");
-    let (session, _) = s.open_with("OpenImmutable", "ann", "ann-password", APP);
-    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
-    let folder = home["FolderID"].as_i64().unwrap();
-    let link = format!("{}{}", s.base, common::upload_link(&s, &session, folder));
+    let (s, session, _, link) = member_with_link("ann");
     let work = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/after_reload.py");
     let out = run_ok(
@@ -127,15 +127,7 @@ fn after_a_reload_the_page_lists_its_uploads_and_resumes_the_interrupted_one() {
 
 #[test]
 fn a_silent_outage_is_shown_as_lost_and_the_upload_finishes_after_it() {
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
-    s.add_user("ann", "member", "ann-password");
-    let (session, _) = s.open_with("OpenImmutable", "ann", "ann-password", APP);
-    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
-    let folder = home["FolderID"].as_i64().unwrap();
-    let link = format!("{}{}", s.base, common::upload_link(&s, &session, folder));
+    let (s, session, _, link) = member_with_link("ann");
     let work = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/silent_outage.py");
     let out = run_ok(

@@ -99,6 +99,25 @@ class Relay:
             self.cuts += 1
 
 
+def relayed(link):
+    """A relay in front of the server `link` points at, and the link through it."""
+    url = urllib.parse.urlsplit(link)
+    relay = Relay(url.hostname, url.port)
+    page_url = urllib.parse.urlunsplit(
+        (url.scheme, f"127.0.0.1:{relay.port}", url.path, url.query, "")
+    )
+    return relay, page_url
+
+
+def random_file(path, mib):
+    """A file of `mib` MiB of random bytes at `path`."""
+    with open(path, "wb") as f:
+        block = os.urandom(1024 * 1024)
+        for _ in range(mib):
+            f.write(block)
+    return path
+
+
 def main():
     link, workdir, screenshot = sys.argv[1], sys.argv[2], sys.argv[3]
     url = urllib.parse.urlsplit(link)

@@ -12,21 +12,14 @@ import json
 import os
 import sys
 import time
-import urllib.parse
 
 from playwright.sync_api import sync_playwright
 
-from browser_upload import Relay
+from browser_upload import random_file, relayed
 
 link, workdir = sys.argv[1], sys.argv[2]
-url = urllib.parse.urlsplit(link)
-relay = Relay(url.hostname, url.port)
-page_url = urllib.parse.urlunsplit((url.scheme, f"127.0.0.1:{relay.port}", url.path, url.query, ""))
-big = os.path.join(workdir, "outage.bin")
-with open(big, "wb") as f:
-    block = os.urandom(1024 * 1024)
-    for _ in range(120):
-        f.write(block)
+relay, page_url = relayed(link)
+big = random_file(os.path.join(workdir, "outage.bin"), 120)
 
 report = {}
 with sync_playwright() as p:

@@ -219,6 +219,38 @@ mod tests {
         });
     }
 
+    /// Writes at offsets of the client's choosing after in-order ones (direct I/O on, then
+    /// left): overwrites, a gap that reads as zeros, reads of staged bytes, a cut and an
+    /// extension, then appends after the furthest byte.
+    #[test]
+    fn writes_at_any_offset_read_back_exactly() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalContentStore::open(dir.path()).await.unwrap();
+            let mut expected = pattern(3 * (1 << 20) + 17, 9);
+            let mut staged = store.stage().await.unwrap();
+            staged.write(&expected).await.unwrap();
+            staged.write_at(1000, b"overwritten").await.unwrap();
+            expected[1000..1011].copy_from_slice(b"overwritten");
+            let far = expected.len() as u64 + 5000;
+            staged.write_at(far, b"after a gap").await.unwrap();
+            expected.resize(far as usize, 0);
+            expected.extend_from_slice(b"after a gap");
+            let mut buf = [0u8; 11];
+            assert_eq!(staged.read_at(1000, &mut buf).await.unwrap(), 11);
+            assert_eq!(&buf, b"overwritten");
+            assert_eq!(staged.read_at(far + 6, &mut buf).await.unwrap(), 5);
+            staged.set_len(far + 5).await.unwrap();
+            expected.truncate(far as usize + 5);
+            staged.set_len(far + 100).await.unwrap();
+            expected.resize(far as usize + 100, 0);
+            staged.write(b"appended").await.unwrap();
+            expected.extend_from_slice(b"appended");
+            let key = staged.commit().await.unwrap();
+            assert!(read_back(&store, &key).await == expected);
+        });
+    }
+
     /// Bytes that differ at every offset, so that a block written at the wrong place shows.
     fn pattern(len: usize, seed: u8) -> Vec<u8> {
         (0..len)

@@ -75,6 +75,13 @@ pub trait StagedContent: Send {
     /// Cuts the staged bytes back to the first `len` (a resumable upload's chunk that failed
     /// its checksum is taken back).
     async fn truncate(&mut self, len: u64) -> Result<(), ContentError>;
+    /// Writes bytes at `offset`, anywhere (past the end too: the gap reads as zeros). What
+    /// [`StagedContent::write`] appends next goes after the furthest byte written.
+    async fn write_at(&mut self, offset: u64, chunk: &[u8]) -> Result<(), ContentError>;
+    /// Reads staged bytes at `offset` into `buf`; returns how many (0 at the end).
+    async fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<usize, ContentError>;
+    /// Cuts the staged bytes to `len`, or extends them with zeros.
+    async fn set_len(&mut self, len: u64) -> Result<(), ContentError>;
     /// Makes the bytes durable under a new key and returns the key.
     async fn commit(self: Box<Self>) -> Result<String, ContentError>;
 }

@@ -42,6 +42,19 @@ pub(crate) fn file_attrs(f: &FileView) -> FileAttributes {
     a
 }
 
+/// A file being written on this channel: its size so far, writable, its time now.
+pub(crate) fn writing_attrs(size: u64) -> FileAttributes {
+    let mut a = FileAttributes::empty();
+    a.size = Some(size);
+    a.permissions = Some(0o100644);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32);
+    a.atime = Some(t);
+    a.mtime = Some(t);
+    a
+}
+
 /// A tree node's attributes.
 pub(crate) fn node_attrs(n: &TreeNode) -> FileAttributes {
     match n {

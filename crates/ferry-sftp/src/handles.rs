@@ -11,6 +11,7 @@ use ferry_core::domain::UserId;
 use russh_sftp::protocol::StatusCode;
 
 use crate::sftp::Open;
+use crate::writing::Writing;
 
 /// How many handles a channel, and its user across every connection, may hold.
 pub struct HandleLimits {
@@ -73,6 +74,18 @@ impl Handles {
         self.open
             .get_mut(handle)
             .map(|(m, _)| m.get_mut().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The newest handle writing the file at `path`, if any.
+    pub(crate) fn writing_at(&mut self, path: &str) -> Option<&mut Writing> {
+        self.open
+            .iter_mut()
+            .filter_map(|(handle, (m, _))| match m.get_mut() {
+                Ok(Open::Writing(w)) if w.path == path => Some((handle.parse::<u64>().ok()?, w)),
+                _ => None,
+            })
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, w)| &mut **w)
     }
 
     /// Takes a handle out (its place goes back).

@@ -4,7 +4,8 @@
 //!
 //! Modules: `host_key` (generated once, kept in the data directory), `ssh` (connections,
 //! password sign-in as application 2's immutable session, the sftp subsystem), `sftp` (the
-//! protocol handler: handles, reads, writes, listings).
+//! protocol handler: handles, reads, listings), `writing` (files open for writing: the open
+//! flags, copy-on-write, commit at close).
 
 mod attrs;
 mod channel;
@@ -14,6 +15,7 @@ mod host_key;
 mod paths;
 mod sftp;
 mod ssh;
+mod writing;
 
 pub use host_key::load_or_generate_host_key;
 

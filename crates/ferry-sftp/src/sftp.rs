@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferry_core::content::ContentReader;
 use ferry_core::domain::{File as FerryFile, FolderType, SessionId};
-use ferry_core::service::{SessionContext, TreeNode, Upload, UploadRequest};
+use ferry_core::service::{SessionContext, TreeNode, UploadRequest};
 use ferry_core::{Caller, Error, Service};
 use russh_sftp::protocol::{
     Attrs, Data, ExtendedReply, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status,
@@ -17,9 +17,10 @@ use russh_sftp::protocol::{
 };
 use tokio::io::AsyncReadExt;
 
-use crate::attrs::{file_attrs, folder_attrs, node_attrs};
+use crate::attrs::{file_attrs, folder_attrs, node_attrs, writing_attrs};
 use crate::handles::{HandleLimits, Handles};
 use crate::paths::{resolve, wire_string};
+use crate::writing::{WriteFlags, Writing};
 
 /// The OpenSSH extensions served.
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
@@ -48,9 +49,8 @@ pub(crate) enum Open {
         reader: Option<ContentReader>,
         position: u64,
     },
-    /// An upload in progress; writes must arrive in order. `append`: opened with `APPEND`,
-    /// whose writes go at the end whatever their offset (SFTP v3, as OpenSSH's server does).
-    Writing { upload: Box<Upload>, append: bool },
+    /// A file open for writing (see `writing.rs`).
+    Writing(Box<Writing>),
     /// A directory listing, sent whole on the first `readdir`.
     Listing(Option<Vec<File>>),
 }
@@ -137,13 +137,22 @@ impl SftpHandler {
         let Some((ctx, _)) = self.checked.as_ref() else {
             return Err(StatusCode::Failure);
         };
-        let Some(Open::Reading {
-            file,
-            reader,
-            position,
-        }) = self.handles.get_mut(handle)
-        else {
-            return Err(StatusCode::Failure);
+        let (file, reader, position) = match self.handles.get_mut(handle) {
+            Some(Open::Reading {
+                file,
+                reader,
+                position,
+            }) => (file, reader, position),
+            Some(Open::Writing(w)) => {
+                let want = len.min(MAX_READ) as usize;
+                let bytes = w.read(&service, ctx, offset, want).await.map_err(status)?;
+                if bytes.is_empty() {
+                    return Err(StatusCode::Eof);
+                }
+                out.extend_from_slice(&bytes);
+                return Ok(bytes.len());
+            }
+            _ => return Err(StatusCode::Failure),
         };
         let size = file.size.max(0) as u64;
         if offset >= size {
@@ -178,28 +187,27 @@ impl SftpHandler {
         Ok(filled)
     }
 
-    /// Appends `data` to an upload handle; writes must come in order (see Decisions), except
-    /// on a handle opened with `APPEND`.
+    /// Writes `data` at `offset` of a write handle (see `writing.rs`). A write that fails
+    /// abandons the handle: what it staged is discarded, nothing is committed.
     pub async fn write_at(
         &mut self,
         handle: &str,
         offset: u64,
         data: &[u8],
     ) -> Result<(), StatusCode> {
-        let Some(Open::Writing { upload, append }) = self.handles.get_mut(handle) else {
+        let Some(Open::Writing(w)) = self.handles.get_mut(handle) else {
             return Err(StatusCode::Failure);
         };
-        if !*append && offset != upload.size() {
-            // Content is streamed and hashed in order; a client that writes elsewhere cannot
-            // be honoured (appends open with APPEND). The upload is abandoned.
-            self.handles.take(handle);
-            return Err(StatusCode::OpUnsupported);
-        }
-        if let Err(e) = upload.write(data).await {
+        if let Err(e) = w.write(offset, data).await {
             self.handles.take(handle);
             return Err(status(e));
         }
         Ok(())
+    }
+
+    /// The write handle of this channel on `path`, if one is open (the newest).
+    fn writing_at(&mut self, path: &str) -> Option<&mut Writing> {
+        self.handles.writing_at(path)
     }
 }
 
@@ -309,6 +317,12 @@ impl russh_sftp::server::Handler for SftpHandler {
 
     async fn stat(&mut self, id: u32, path: String) -> Result<Attrs, Self::Error> {
         let (ctx, path) = self.at(&path).await?;
+        if let Some(w) = self.writing_at(&path) {
+            return Ok(Attrs {
+                id,
+                attrs: writing_attrs(w.size()),
+            });
+        }
         let node = self
             .service
             .tree_resolve(&ctx, &path)
@@ -328,7 +342,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         let mut a = FileAttributes::empty();
         match self.handles.get_mut(&handle) {
             Some(Open::Reading { file, .. }) => a.size = Some(file.size.max(0) as u64),
-            Some(Open::Writing { upload, .. }) => a.size = Some(upload.size()),
+            Some(Open::Writing(w)) => a = writing_attrs(w.size()),
             Some(Open::Listing(_)) => a.permissions = Some(0o040555),
             None => return Err(StatusCode::Failure),
         }
@@ -344,13 +358,23 @@ impl russh_sftp::server::Handler for SftpHandler {
         // Times are accepted (clients set them after an upload) and not stored: Ferry records
         // its own. A mode is accepted and ignored, as SFTPGo's `setstat_mode` does: Ferry's
         // permission bits decide, and `put -r`, `scp -r` and `pscp -r` set directory modes
-        // and would otherwise report every folder as failed. Owners and sizes are refused.
+        // and would otherwise report every folder as failed. Owners are refused, and sizes
+        // except on a file this channel is writing (`truncate` through sshfs).
         let (ctx, path) = self.at(&path).await?;
+        if attrs.uid.is_some() || attrs.gid.is_some() {
+            return Err(StatusCode::OpUnsupported);
+        }
+        if let Some(w) = self.writing_at(&path) {
+            if let Some(len) = attrs.size {
+                w.set_size(len).await.map_err(status)?;
+            }
+            return Ok(ok(id));
+        }
         self.service
             .tree_resolve(&ctx, &path)
             .await
             .map_err(status)?;
-        if attrs.uid.is_some() || attrs.gid.is_some() || attrs.size.is_some() {
+        if attrs.size.is_some() {
             return Err(StatusCode::OpUnsupported);
         }
         Ok(ok(id))
@@ -360,12 +384,20 @@ impl russh_sftp::server::Handler for SftpHandler {
         &mut self,
         id: u32,
         handle: String,
-        _attrs: FileAttributes,
+        attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
-        if self.handles.get_mut(&handle).is_some() {
-            Ok(ok(id))
-        } else {
-            Err(StatusCode::Failure)
+        // As `setstat`: sizes only on a write handle (`ftruncate`), owners never.
+        if attrs.uid.is_some() || attrs.gid.is_some() {
+            return Err(StatusCode::OpUnsupported);
+        }
+        match (self.handles.get_mut(&handle), attrs.size) {
+            (Some(Open::Writing(w)), Some(len)) => {
+                w.set_size(len).await.map_err(status)?;
+                Ok(ok(id))
+            }
+            (Some(_), Some(_)) => Err(StatusCode::OpUnsupported),
+            (Some(_), None) => Ok(ok(id)),
+            (None, _) => Err(StatusCode::Failure),
         }
     }
 
@@ -436,27 +468,23 @@ impl russh_sftp::server::Handler for SftpHandler {
                 expected_sha256: None,
                 external_user: None,
             };
-            // Appending makes a new version that starts with the current one's bytes; with
-            // EXCLUDE an existing name is refused, so there is nothing to append to.
-            let append = pflags.contains(OpenFlags::APPEND) && !pflags.contains(OpenFlags::EXCLUDE);
-            let upload = if append {
-                match self.service.begin_append(&ctx, req).await {
-                    Ok(pending) => pending.copy_stored().await,
-                    Err(e) => Err(e),
-                }
-            } else {
-                self.service.begin_upload(&ctx, req).await
+            let pending = self
+                .service
+                .begin_rewrite(&ctx, req)
+                .await
+                .map_err(status)?;
+            if pending.base().is_none() && !pflags.contains(OpenFlags::CREATE) {
+                return Err(StatusCode::NoSuchFile);
             }
-            .map_err(status)?;
+            let flags = WriteFlags {
+                truncate: pflags.contains(OpenFlags::TRUNCATE),
+                append: pflags.contains(OpenFlags::APPEND),
+                read: pflags.contains(OpenFlags::READ),
+            };
+            let writing = Writing::new(filename, pending, flags);
             return Ok(Handle {
                 id,
-                handle: self.handles.add(
-                    Open::Writing {
-                        upload: Box::new(upload),
-                        append,
-                    },
-                    place,
-                ),
+                handle: self.handles.add(Open::Writing(Box::new(writing)), place),
             });
         }
         let file = match self
@@ -514,8 +542,10 @@ impl russh_sftp::server::Handler for SftpHandler {
 
     async fn close(&mut self, id: u32, handle: String) -> Result<Status, Self::Error> {
         match self.handles.take(&handle) {
-            Some(Open::Writing { upload, .. }) => {
-                self.service.finish_upload(*upload).await.map_err(status)?;
+            Some(Open::Writing(w)) => {
+                if let Some(upload) = w.into_commit() {
+                    self.service.finish_upload(upload).await.map_err(status)?;
+                }
                 Ok(ok(id))
             }
             Some(_) => Ok(ok(id)),

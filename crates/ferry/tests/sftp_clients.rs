@@ -6,80 +6,13 @@
 //! next version, over SFTP and FTPS alike.
 
 mod common;
+#[path = "sftp/keyed.rs"]
+mod keyed;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use common::{Server, run_ok, sha256_hex};
-use ferry_testkit::Backend;
-
-/// A server with SFTP on (and the configuration `extra`), and alice signing in with an
-/// Ed25519 key kept in `dir`.
-fn start_with_key_and(dir: &Path, extra: &str) -> (Server, u16, PathBuf) {
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("[sftp]\nlisten = \"127.0.0.1:0\"\n{extra}"),
-    );
-    s.add_user("alice", "member", "alice-password");
-    let key = dir.join("id_ed25519");
-    run_ok(
-        Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
-            .arg(&key),
-    );
-    let pubkey = format!("{}.pub", key.display());
-    s.ferry_ok(&["user", "add-key", "alice", "--key-file", &pubkey], None);
-    let port = s.sftp_port();
-    (s, port, key)
-}
-
-/// [`start_with_key_and`] with nothing else on.
-fn start_with_key(dir: &Path) -> (Server, u16, PathBuf) {
-    start_with_key_and(dir, "")
-}
-
-/// OpenSSH's options for a throw-away test host, signing in with `key` only.
-fn openssh_options(key: &Path) -> Vec<String> {
-    let mut args = vec!["-i".to_string(), key.display().to_string()];
-    for option in [
-        "StrictHostKeyChecking=no",
-        "UserKnownHostsFile=/dev/null",
-        "IdentitiesOnly=yes",
-        "PasswordAuthentication=no",
-        "BatchMode=yes",
-        "LogLevel=ERROR",
-    ] {
-        args.extend(["-o".to_string(), option.to_string()]);
-    }
-    args
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null())
-        .output()
-        .expect("OpenSSH's clients are required by the test suite")
-}
-
-/// OpenSSH's `sftp` running `commands` as a batch in `dir` (where `batch` is written), as
-/// alice signing in with `key`.
-fn sftp_batch(dir: &Path, port: u16, key: &Path, commands: &str) -> Output {
-    std::fs::write(dir.join("batch"), commands).unwrap();
-    run(Command::new("sftp")
-        .args(openssh_options(key))
-        .args(["-P", &port.to_string(), "-b"])
-        .arg(dir.join("batch"))
-        .arg("alice@127.0.0.1")
-        .current_dir(dir))
-}
-
-fn explain(out: &Output) -> String {
-    format!(
-        "exit {:?}\n{}{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use keyed::{explain, openssh_options, run, sftp_batch, start_with_key, start_with_key_and};
 
 #[test]
 fn scp_and_ssh_subsystem_exit_zero_after_a_good_session() {

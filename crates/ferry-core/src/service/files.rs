@@ -11,10 +11,9 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
+use super::upload::{PendingAppend, Upload, UploadRequest};
 use super::{Service, SessionContext};
-use crate::content::{ContentReader, ContentStore, StagedContent};
+use crate::content::ContentReader;
 use crate::domain::{
     AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
 };
@@ -31,157 +30,6 @@ pub struct FileView {
     pub file: File,
     /// `EffectivePermission`: the caller's bits on the file's folder.
     pub effective: Permissions,
-}
-
-/// What an upload declares before its bytes arrive.
-#[derive(Debug, Clone)]
-pub struct UploadRequest {
-    /// The folder to upload into.
-    pub folder_id: FolderId,
-    /// The file's name.
-    pub name: String,
-    /// Whether an existing file of that name gets a new version (true) or the upload fails
-    /// with [`Error::FileExists`] (false).
-    pub overwrite: bool,
-    /// The length the client announced (`Content-Length`), checked at the end.
-    pub expected_size: Option<u64>,
-    /// The SHA-256 the client announced (lowercase hex), checked at the end.
-    pub expected_sha256: Option<String>,
-    /// Recorded as the external user of the upload (an upload token's `Email`); the session's
-    /// `userString` otherwise.
-    pub external_user: Option<String>,
-}
-
-/// An upload in progress.
-pub struct Upload {
-    ctx: SessionContext,
-    req: UploadRequest,
-    name: String,
-    name_key: String,
-    held: Permissions,
-    staged: Box<dyn StagedContent>,
-    hasher: Sha256,
-    size: u64,
-}
-
-impl Upload {
-    /// Appends a chunk: hashed, counted, and written to staging.
-    pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        self.count(chunk.len())?;
-        self.hasher.update(chunk);
-        self.staged.write(chunk).await?;
-        Ok(())
-    }
-
-    /// Room to read the next bytes into in place, for a front end that reads them from a
-    /// stream (no copy, unlike [`Upload::write`]); [`Upload::advance`] then takes them.
-    pub fn room(&mut self) -> &mut [u8] {
-        self.staged.room()
-    }
-
-    /// Appends the first `n` bytes of [`Upload::room`]: hashed, counted, and written.
-    pub async fn advance(&mut self, n: usize) -> Result<()> {
-        let Some(bytes) = self.staged.room().get(..n) else {
-            return Err(Error::Internal("an upload advanced past its room".into()));
-        };
-        self.hasher.update(bytes);
-        self.count(n)?;
-        self.staged.filled(n).await?;
-        Ok(())
-    }
-
-    /// Counts `n` more bytes, refusing more than the declared length.
-    fn count(&mut self, n: usize) -> Result<()> {
-        self.size += n as u64;
-        if self.req.expected_size.is_some_and(|n| self.size > n) {
-            return Err(Error::ContentMismatch("length"));
-        }
-        Ok(())
-    }
-
-    /// Bytes received so far.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// What the upload declared.
-    pub fn request(&self) -> &UploadRequest {
-        &self.req
-    }
-
-    /// The length the upload was declared with, if any.
-    pub fn expected_size(&self) -> Option<u64> {
-        self.req.expected_size
-    }
-
-    /// Remembers where the upload stands, to [`Upload::rewind`] to.
-    pub fn mark(&self) -> UploadMark {
-        UploadMark {
-            size: self.size,
-            hasher: self.hasher.clone(),
-        }
-    }
-
-    /// Takes back everything written since `mark` (a chunk that failed its checksum).
-    pub async fn rewind(&mut self, mark: UploadMark) -> Result<()> {
-        self.staged.truncate(mark.size).await?;
-        self.size = mark.size;
-        self.hasher = mark.hasher;
-        Ok(())
-    }
-}
-
-/// A position in an upload, from [`Upload::mark`].
-pub struct UploadMark {
-    size: u64,
-    hasher: Sha256,
-}
-
-/// An append whose checks have passed, before the stored bytes are copied in
-/// ([`Service::begin_append`]).
-pub struct PendingAppend {
-    upload: Upload,
-    /// The live file appended to; none where no file has the name.
-    base: Option<File>,
-    content: Arc<dyn ContentStore>,
-}
-
-impl PendingAppend {
-    /// Where the client's bytes will start: the stored file's size (0 for a new file).
-    pub fn base_size(&self) -> u64 {
-        self.base.as_ref().map_or(0, |f| f.size.max(0) as u64)
-    }
-
-    /// Copies the stored bytes into the upload, which then takes the client's bytes.
-    pub async fn copy_stored(self) -> Result<Upload> {
-        let PendingAppend {
-            mut upload,
-            base,
-            content,
-        } = self;
-        let Some(file) = base else {
-            return Ok(upload);
-        };
-        let mut reader = content.open(&file.content_key, 0).await?;
-        loop {
-            let n = tokio::io::AsyncReadExt::read(&mut reader, upload.room())
-                .await
-                .map_err(|e| Error::Internal(format!("reading content to append to: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            upload.advance(n).await?;
-        }
-        if upload.size() != file.size.max(0) as u64 {
-            return Err(Error::Internal(format!(
-                "file {} has {} bytes of content, {} recorded",
-                file.id,
-                upload.size(),
-                file.size
-            )));
-        }
-        Ok(upload)
-    }
 }
 
 /// A download: the file, the range to send, and a reader positioned at its start.
@@ -254,6 +102,19 @@ impl Service {
             expected_sha256: None,
             ..req
         };
+        self.begin_rewrite(ctx, req).await
+    }
+
+    /// Begins the next version of a file that a client may change anywhere (an SFTP open
+    /// for writing without `TRUNC`): the checks of [`Service::begin_upload`] (an existing name
+    /// needs Modify and `req.overwrite`), and the live file whose bytes the front end copies
+    /// in ([`PendingAppend::copy_stored`]) when the client first writes, or leaves out
+    /// ([`PendingAppend::into_empty`]).
+    pub async fn begin_rewrite(
+        &self,
+        ctx: &SessionContext,
+        req: UploadRequest,
+    ) -> Result<PendingAppend> {
         let (upload, base) = self.start_upload(ctx, req).await?;
         Ok(PendingAppend {
             upload,
@@ -299,7 +160,7 @@ impl Service {
             name_key,
             held,
             staged,
-            hasher: Sha256::new(),
+            hasher: Some(sha2::Sha256::default()),
             size: 0,
         };
         Ok((upload, existing))
@@ -307,7 +168,8 @@ impl Service {
 
     /// Completes an upload: checks length and digest, makes the content durable, records the
     /// file (or its next version) and the audit record in one change.
-    pub async fn finish_upload(&self, up: Upload) -> Result<FileView> {
+    pub async fn finish_upload(&self, mut up: Upload) -> Result<FileView> {
+        let sha256 = up.digest().await?;
         let Upload {
             ctx,
             req,
@@ -315,10 +177,9 @@ impl Service {
             name_key,
             held,
             staged,
-            hasher,
             size,
+            ..
         } = up;
-        let sha256 = hex::encode(hasher.finalize());
         if req.expected_size.is_some_and(|n| n != size) {
             return Err(Error::ContentMismatch("length"));
         }

@@ -24,6 +24,7 @@ mod tickets;
 mod tool_grants;
 mod tools;
 mod tree;
+mod upload;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ use crate::store::MetadataStore;
 pub use admin::NewUserRequest;
 pub use audit_trail::{AuditVerification, BrokenLink};
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
-pub use files::{Download, FileView, MAX_PAGE, PendingAppend, Upload, UploadMark, UploadRequest};
+pub use files::{Download, FileView, MAX_PAGE};
 pub use folders::FolderView;
 pub use lockout::LockoutPolicy;
 pub use permissions::GrantRequest;
@@ -49,6 +50,7 @@ pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 pub use tickets::{TicketExRequest, TicketRequest, TicketSettings};
 pub use tools::{ToolAccess, ToolGrant, ToolKind, ToolLimits, ToolSettings};
 pub use tree::{MAX_PATH_BYTES, TreeListing, TreeNode, path_names};
+pub use upload::{PendingAppend, Upload, UploadMark, UploadRequest};
 
 /// Tunables of the Service. Defaults follow DESIGN.md.
 #[derive(Debug, Clone)]

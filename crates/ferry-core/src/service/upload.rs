@@ -1,0 +1,261 @@
+//! An upload in progress: its declaration, its staged bytes and their digest.
+//!
+//! Most uploads arrive in order and are hashed as they pass. SFTP clients may also write at
+//! offsets of their choosing (sshfs, lftp's resume of a file opened without `TRUNC`): the
+//! first write anywhere but the end switches the upload to *random* writes, whose digest is
+//! computed at the end by reading the staged bytes back. Either way nothing is visible until
+//! [`super::Service::finish_upload`] commits it.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::SessionContext;
+use crate::content::{ContentStore, StagedContent};
+use crate::domain::{File, FolderId, Permissions};
+use crate::error::{Error, Result};
+
+/// Bytes read back at a time to hash an upload written at random offsets.
+const REHASH_CHUNK: usize = 1024 * 1024;
+
+/// What an upload declares before its bytes arrive.
+#[derive(Debug, Clone)]
+pub struct UploadRequest {
+    /// The folder to upload into.
+    pub folder_id: FolderId,
+    /// The file's name.
+    pub name: String,
+    /// Whether an existing file of that name gets a new version (true) or the upload fails
+    /// with [`Error::FileExists`] (false).
+    pub overwrite: bool,
+    /// The length the client announced (`Content-Length`), checked at the end.
+    pub expected_size: Option<u64>,
+    /// The SHA-256 the client announced (lowercase hex), checked at the end.
+    pub expected_sha256: Option<String>,
+    /// Recorded as the external user of the upload (an upload token's `Email`); the session's
+    /// `userString` otherwise.
+    pub external_user: Option<String>,
+}
+
+/// An upload in progress.
+pub struct Upload {
+    pub(super) ctx: SessionContext,
+    pub(super) req: UploadRequest,
+    pub(super) name: String,
+    pub(super) name_key: String,
+    pub(super) held: Permissions,
+    pub(super) staged: Box<dyn StagedContent>,
+    /// The digest of the bytes so far, while they arrived in order; none once a write landed
+    /// elsewhere (then it is computed at the end).
+    pub(super) hasher: Option<Sha256>,
+    pub(super) size: u64,
+}
+
+impl Upload {
+    /// Appends a chunk: hashed, counted, and written to staging.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        let at = self.size;
+        self.count_to(at + chunk.len() as u64)?;
+        match self.hasher.as_mut() {
+            Some(h) => {
+                h.update(chunk);
+                self.staged.write(chunk).await?;
+            }
+            None => self.staged.write_at(at, chunk).await?,
+        }
+        Ok(())
+    }
+
+    /// Writes a chunk at `offset`, which may be anywhere, past the end too (the gap reads as
+    /// zeros, as in a POSIX file). At the end it is [`Upload::write`]; elsewhere the upload
+    /// switches to random writes (see the module's documentation).
+    pub async fn write_at(&mut self, offset: u64, chunk: &[u8]) -> Result<()> {
+        if offset == self.size {
+            return self.write(chunk).await;
+        }
+        let end = offset
+            .checked_add(chunk.len() as u64)
+            .ok_or_else(|| Error::invalid("write beyond the largest file size"))?;
+        self.count_to(end.max(self.size))?;
+        self.hasher = None;
+        self.staged.write_at(offset, chunk).await?;
+        Ok(())
+    }
+
+    /// Reads up to `len` staged bytes at `offset` (empty at or past the end).
+    pub async fn read_at(&mut self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        if offset >= self.size {
+            return Ok(Vec::new());
+        }
+        let len = len.min((self.size - offset) as usize);
+        let mut buf = vec![0u8; len];
+        let n = self.staged.read_at(offset, &mut buf).await?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Cuts the upload to `len` bytes, or extends it with zeros (SFTP's `SETSTAT` of a size on
+    /// a file being written, as `ftruncate` does).
+    pub async fn set_size(&mut self, len: u64) -> Result<()> {
+        if len == self.size {
+            return Ok(());
+        }
+        self.count_to(len)?;
+        self.hasher = None;
+        self.staged.set_len(len).await?;
+        Ok(())
+    }
+
+    /// Room to read the next bytes into in place, for a front end that reads them from a
+    /// stream (no copy, unlike [`Upload::write`]); [`Upload::advance`] then takes them.
+    pub fn room(&mut self) -> &mut [u8] {
+        self.staged.room()
+    }
+
+    /// Appends the first `n` bytes of [`Upload::room`]: hashed, counted, and written.
+    pub async fn advance(&mut self, n: usize) -> Result<()> {
+        if self.hasher.is_none() {
+            return Err(Error::Internal(
+                "an upload written at random offsets advanced in place".into(),
+            ));
+        }
+        let Some(bytes) = self.staged.room().get(..n) else {
+            return Err(Error::Internal("an upload advanced past its room".into()));
+        };
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(bytes);
+        }
+        self.count_to(self.size + n as u64)?;
+        self.staged.filled(n).await?;
+        Ok(())
+    }
+
+    /// Sets the size to `size`, refusing more than the declared length.
+    fn count_to(&mut self, size: u64) -> Result<()> {
+        if self.req.expected_size.is_some_and(|n| size > n) {
+            return Err(Error::ContentMismatch("length"));
+        }
+        self.size = size;
+        Ok(())
+    }
+
+    /// Bytes received so far (with random writes: the end of the furthest one).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// What the upload declared.
+    pub fn request(&self) -> &UploadRequest {
+        &self.req
+    }
+
+    /// The length the upload was declared with, if any.
+    pub fn expected_size(&self) -> Option<u64> {
+        self.req.expected_size
+    }
+
+    /// Remembers where the upload stands, to [`Upload::rewind`] to.
+    pub fn mark(&self) -> UploadMark {
+        UploadMark {
+            size: self.size,
+            hasher: self.hasher.clone(),
+        }
+    }
+
+    /// Takes back everything written since `mark` (a chunk that failed its checksum).
+    pub async fn rewind(&mut self, mark: UploadMark) -> Result<()> {
+        self.staged.truncate(mark.size).await?;
+        self.size = mark.size;
+        self.hasher = mark.hasher;
+        Ok(())
+    }
+
+    /// The SHA-256 of the staged bytes, in lowercase hex: from the running digest, or read
+    /// back after random writes.
+    pub(super) async fn digest(&mut self) -> Result<String> {
+        if let Some(h) = self.hasher.take() {
+            return Ok(hex::encode(h.finalize()));
+        }
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; REHASH_CHUNK];
+        let mut at = 0;
+        while at < self.size {
+            let want = REHASH_CHUNK.min((self.size - at) as usize);
+            let n = self.staged.read_at(at, &mut buf[..want]).await?;
+            if n == 0 {
+                return Err(Error::Internal(format!(
+                    "staged upload ended at {at} of {} bytes",
+                    self.size
+                )));
+            }
+            hasher.update(&buf[..n]);
+            at += n as u64;
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+/// A position in an upload, from [`Upload::mark`].
+pub struct UploadMark {
+    size: u64,
+    hasher: Option<Sha256>,
+}
+
+/// A write to a file whose checks have passed, before the stored bytes (if any) are copied
+/// in: from [`super::Service::begin_append`] (the client appends) or
+/// [`super::Service::begin_rewrite`] (the client may change the file anywhere).
+pub struct PendingAppend {
+    pub(super) upload: Upload,
+    /// The live file written to; none where no file has the name.
+    pub(super) base: Option<File>,
+    pub(super) content: Arc<dyn ContentStore>,
+}
+
+impl PendingAppend {
+    /// Where the client's bytes will start: the stored file's size (0 for a new file).
+    pub fn base_size(&self) -> u64 {
+        self.base.as_ref().map_or(0, |f| f.size.max(0) as u64)
+    }
+
+    /// The live file written to, if the name has one.
+    pub fn base(&self) -> Option<&File> {
+        self.base.as_ref()
+    }
+
+    /// The upload without the stored bytes: the file's next version starts empty (SFTP's
+    /// `TRUNC`).
+    pub fn into_empty(self) -> Upload {
+        self.upload
+    }
+
+    /// Copies the stored bytes into the upload, which then takes the client's bytes.
+    pub async fn copy_stored(self) -> Result<Upload> {
+        let PendingAppend {
+            mut upload,
+            base,
+            content,
+        } = self;
+        let Some(file) = base else {
+            return Ok(upload);
+        };
+        let mut reader = content.open(&file.content_key, 0).await?;
+        loop {
+            let n = tokio::io::AsyncReadExt::read(&mut reader, upload.room())
+                .await
+                .map_err(|e| Error::Internal(format!("reading content to append to: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            upload.advance(n).await?;
+        }
+        if upload.size() != file.size.max(0) as u64 {
+            return Err(Error::Internal(format!(
+                "file {} has {} bytes of content, {} recorded",
+                file.id,
+                upload.size(),
+                file.size
+            )));
+        }
+        Ok(upload)
+    }
+}

@@ -42,7 +42,7 @@ impl Entry {
             name: f.file.name.clone(),
             dir: false,
             size: f.file.size.max(0) as u64,
-            modified_ms: f.file.modified_at.0,
+            modified_ms: f.file.shown_modified_at().0,
             effective: f.effective,
             unique: format!("f{}", f.file.id),
         }
@@ -146,9 +146,60 @@ pub fn mdtm(unix_ms: i64) -> String {
     )
 }
 
+/// A time as `MFMT` gives it: `YYYYMMDDHHMMSS`, optionally `.` and up to three digits of
+/// fractions, UTC; in milliseconds since 1970. None for anything else (a date that does not
+/// exist included).
+pub fn parse_mdtm(text: &str) -> Option<i64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if whole.len() != 14
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 3
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let n = |range: std::ops::Range<usize>| whole[range].parse::<u16>().ok();
+    let month = time::Month::try_from(n(4..6)? as u8).ok()?;
+    let date = time::Date::from_calendar_date(i32::from(n(0..4)?), month, n(6..8)? as u8).ok()?;
+    let at = date
+        .with_hms(n(8..10)? as u8, n(10..12)? as u8, n(12..14)? as u8)
+        .ok()?
+        .assume_utc();
+    let ms = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<3}").parse::<i64>().ok()?
+    };
+    Some(at.unix_timestamp() * 1000 + ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mfmt_times_parse_and_print_back() {
+        assert_eq!(parse_mdtm("20240102030405"), Some(1_704_164_645_000));
+        assert_eq!(parse_mdtm("20240102030405.5"), Some(1_704_164_645_500));
+        assert_eq!(
+            mdtm(parse_mdtm("20240102030405.123").unwrap()),
+            "20240102030405"
+        );
+        for bad in [
+            "",
+            "2024010203040",
+            "202401020304056",
+            "20240230030405",
+            "20241302030405",
+            "20240102250405",
+            "2024010203040x",
+            "20240102030405.1234",
+            "20240102030405.x",
+            "-2024010203040",
+        ] {
+            assert_eq!(parse_mdtm(bad), None, "{bad}");
+        }
+    }
 
     fn entry(dir: bool, bits: Permissions) -> Entry {
         Entry {

@@ -315,6 +315,7 @@ impl ControlSession {
             "CDUP" | "XCUP" => self.cwd("..").await,
             "SIZE" => self.size(arg).await,
             "MDTM" => self.mdtm(arg).await,
+            "MFMT" => self.mfmt(arg).await,
             "MLST" => self.mlst(arg).await,
             "HASH" => self.hash(arg, true).await,
             "XSHA256" => self.hash(arg, false).await,
@@ -494,6 +495,7 @@ fn features() -> Reply {
         "PASV",
         "SIZE",
         "MDTM",
+        "MFMT",
         "REST STREAM",
         "MLST type*;size*;modify*;perm*;unique*;",
         "HASH SHA-256*",
@@ -525,7 +527,9 @@ fn help() -> Reply {
         &[
             "AUTH PBSZ PROT USER PASS QUIT NOOP SYST FEAT OPTS HELP STAT".into(),
             "PWD CWD CDUP TYPE MODE STRU ALLO ABOR PASV EPSV PORT EPRT REST".into(),
-            "LIST NLST MLSD MLST SIZE MDTM HASH XSHA256 RETR STOR DELE MKD RMD RNFR RNTO".into(),
+            "LIST NLST MLSD MLST SIZE MDTM MFMT HASH XSHA256 RETR STOR DELE MKD RMD RNFR RNTO"
+                .into(),
+            "APPE SITE CHMOD".into(),
         ],
         "End",
     )

@@ -1,12 +1,12 @@
-//! The commands that act on the tree without a data connection: `CWD`, `SIZE`, `MDTM`, `MLST`,
-//! `HASH`, `DELE`, `MKD`, `RMD`, `RNFR`/`RNTO`. Each resolves its path on the Service's tree in
+//! The commands that act on the tree without a data connection: `CWD`, `SIZE`, `MDTM`, `MFMT`,
+//! `MLST`, `HASH`, `DELE`, `MKD`, `RMD`, `RNFR`/`RNTO`, `SITE CHMOD`. Each resolves its path on the Service's tree in
 //! the connection's session, so the permission bits and the audit are the JSON API's (the
 //! mapping is in ARCHITECTURE.md).
 
 use ferry_core::domain::FolderType;
 use ferry_core::service::{FileView, TreeNode};
 
-use crate::listing::{Entry, mdtm};
+use crate::listing::{Entry, mdtm, parse_mdtm};
 use crate::reply::Reply;
 use crate::session::{ControlSession, Outcome, quote};
 
@@ -50,7 +50,35 @@ impl ControlSession {
 
     pub(crate) async fn mdtm(&self, arg: &str) -> Outcome {
         let f = self.file(arg).await?;
-        Ok(Reply::new(213, mdtm(f.file.modified_at.0)))
+        Ok(Reply::new(213, mdtm(f.file.shown_modified_at().0)))
+    }
+
+    /// `MFMT YYYYMMDDHHMMSS[.sss] path` (draft-somers-ftp-mfxx, which WinSCP uses to keep
+    /// times): the file's version takes the time, shown by `MDTM`, `MLSD` and `LIST` from then
+    /// on. Needs Modify. A folder's time is accepted and not stored, as over SFTP.
+    pub(crate) async fn mfmt(&self, arg: &str) -> Outcome {
+        let (time, path) = arg.trim_start().split_once(' ').unwrap_or((arg, ""));
+        let Some(at) = parse_mdtm(time) else {
+            return Ok(Reply::new(
+                501,
+                "MFMT needs a time YYYYMMDDHHMMSS and a path",
+            ));
+        };
+        if path.is_empty() {
+            return Ok(Reply::new(
+                501,
+                "MFMT needs a time YYYYMMDDHHMMSS and a path",
+            ));
+        }
+        let ctx = self.ctx().await?;
+        if let (_, TreeNode::File(f)) = self.node(path).await? {
+            self.shared
+                .service
+                .set_file_time(&ctx, f.file.id, ferry_core::Timestamp(at))
+                .await
+                .map_err(|e| Reply::from_error(&e))?;
+        }
+        Ok(Reply::new(213, format!("Modify={}; {path}", mdtm(at))))
     }
 
     pub(crate) async fn mlst(&self, arg: &str) -> Outcome {

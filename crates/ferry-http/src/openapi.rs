@@ -232,6 +232,7 @@ pub fn document() -> Value {
                 "IsQuarantined": {"type": "boolean"},
                 "IsPublished": {"type": "boolean"},
                 "SHA256": {"type": "string", "description": "SHA-256 of the current version's content, lowercase hex (also the download ETag)."},
+                "ClientModifiedTime": {"type": ["string", "null"], "format": "date-time", "description": "Ferry's addition: the modification time a client gave the current version (SFTP SETSTAT, FTP MFMT), which SFTP and FTP listings show; null when none was given (they show DateModified)."},
             }},
             "FTHFileVersionData": {"type": "object", "properties": {
                 "FileID": {"type": "integer"},
@@ -240,6 +241,7 @@ pub fn document() -> Value {
                 "SHA256": {"type": "string"},
                 "DateCreated": {"type": "string", "format": "date-time"},
                 "CreatedByUserID": {"type": "integer"},
+                "ClientModifiedTime": {"type": ["string", "null"], "format": "date-time", "description": "Ferry's addition: the modification time a client gave this version, or null."},
             }},
             "FTHSearchResultData": {"type": "object", "properties": {
                 "Folders": {"type": "array", "items": {"$ref": "#/components/schemas/FTHFolderData"}},

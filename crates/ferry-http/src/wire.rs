@@ -207,6 +207,9 @@ pub struct FthFileData {
     is_published: bool,
     #[serde(rename = "SHA256")]
     sha256: String,
+    /// Ferry's addition: the modification time a client set (SFTP, FTP `MFMT`), or null.
+    #[serde(rename = "ClientModifiedTime")]
+    client_modified_time: Option<String>,
 }
 
 impl From<FileView> for FthFileData {
@@ -219,6 +222,7 @@ impl From<FileView> for FthFileData {
             size: f.size,
             effective_permission: v.effective.0,
             date_created: f.created_at.to_rfc3339(),
+            client_modified_time: f.client_modified_at.map(|t| t.to_rfc3339()),
             date_modified: f.modified_at.to_rfc3339(),
             created_by_user_id: f.created_by.unwrap_or(-1),
             modified_by_user_id: f.modified_by.unwrap_or(-1),
@@ -246,6 +250,9 @@ pub struct FthFileVersionData {
     date_created: String,
     #[serde(rename = "CreatedByUserID")]
     created_by_user_id: i64,
+    /// Ferry's addition: the modification time a client gave this version, or null.
+    #[serde(rename = "ClientModifiedTime")]
+    client_modified_time: Option<String>,
 }
 
 impl From<FileVersion> for FthFileVersionData {
@@ -257,6 +264,7 @@ impl From<FileVersion> for FthFileVersionData {
             sha256: v.sha256,
             date_created: v.created_at.to_rfc3339(),
             created_by_user_id: v.created_by.unwrap_or(-1),
+            client_modified_time: v.client_modified_at.map(|t| t.to_rfc3339()),
         }
     }
 }

@@ -24,7 +24,8 @@ pub(crate) fn folder_attrs(f: &FolderView) -> FileAttributes {
     a
 }
 
-/// A file's attributes: its size, writable when the caller may modify it, its time.
+/// A file's attributes: its size, writable when the caller may modify it, its time (the one
+/// a client set, else the upload's).
 pub(crate) fn file_attrs(f: &FileView) -> FileAttributes {
     let mut a = FileAttributes::empty();
     a.size = Some(f.file.size.max(0) as u64);
@@ -36,7 +37,7 @@ pub(crate) fn file_attrs(f: &FileView) -> FileAttributes {
                 0o444
             },
     );
-    let t = (f.file.modified_at.0 / 1000).max(0) as u32;
+    let t = (f.file.shown_modified_at().0 / 1000).max(0) as u32;
     a.atime = Some(t);
     a.mtime = Some(t);
     a

@@ -5,7 +5,8 @@
 //! Modules: `host_key` (generated once, kept in the data directory), `ssh` (connections,
 //! password sign-in as application 2's immutable session, the sftp subsystem), `sftp` (the
 //! protocol handler: handles, reads, listings), `writing` (files open for writing: the open
-//! flags, copy-on-write, commit at close).
+//! flags, copy-on-write, commit at close), `set_attrs` (`SETSTAT`/`FSETSTAT`: times stored,
+//! modes ignored, sizes on files being written).
 
 mod attrs;
 mod channel;
@@ -13,6 +14,7 @@ mod client_id;
 mod handles;
 mod host_key;
 mod paths;
+mod set_attrs;
 mod sftp;
 mod ssh;
 mod writing;

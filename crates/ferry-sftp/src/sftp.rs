@@ -20,7 +20,7 @@ use tokio::io::AsyncReadExt;
 use crate::attrs::{file_attrs, folder_attrs, node_attrs, writing_attrs};
 use crate::handles::{HandleLimits, Handles};
 use crate::paths::{resolve, wire_string};
-use crate::writing::{WriteFlags, Writing};
+use crate::writing::{Commit, WriteFlags, Writing};
 
 /// The OpenSSH extensions served.
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
@@ -58,11 +58,11 @@ pub(crate) enum Open {
 /// The handler of one SFTP session. (Handles sit in mutexes only to make the handler `Sync`,
 /// which russh-sftp's futures need; they are reached through `&mut self`, never locked.)
 pub struct SftpHandler {
-    service: Arc<Service>,
+    pub(crate) service: Arc<Service>,
     session: SessionId,
     /// Where the connection comes from (for the audit).
     caller: Caller,
-    handles: Handles,
+    pub(crate) handles: Handles,
     /// The last session check and when it was made.
     checked: Option<(SessionContext, Instant)>,
     /// Where relative paths start (the user's home), found on first use.
@@ -88,7 +88,7 @@ impl SftpHandler {
     }
 
     /// The session, checked within the last [`RECHECK`].
-    async fn ctx(&mut self) -> Result<SessionContext, StatusCode> {
+    pub(crate) async fn ctx(&mut self) -> Result<SessionContext, StatusCode> {
         if let Some((ctx, at)) = &self.checked
             && at.elapsed() < RECHECK
         {
@@ -105,7 +105,7 @@ impl SftpHandler {
     }
 
     /// The session, and `raw` (a client's path) as an absolute tree path.
-    async fn at(&mut self, raw: &str) -> Result<(SessionContext, String), StatusCode> {
+    pub(crate) async fn at(&mut self, raw: &str) -> Result<(SessionContext, String), StatusCode> {
         let ctx = self.ctx().await?;
         if self.start.is_none() && !raw.starts_with('/') {
             self.start = Some(self.service.tree_start(&ctx).await);
@@ -206,13 +206,13 @@ impl SftpHandler {
     }
 
     /// The write handle of this channel on `path`, if one is open (the newest).
-    fn writing_at(&mut self, path: &str) -> Option<&mut Writing> {
+    pub(crate) fn writing_at(&mut self, path: &str) -> Option<&mut Writing> {
         self.handles.writing_at(path)
     }
 }
 
 /// The Service's errors as SFTP status codes.
-fn status(e: Error) -> StatusCode {
+pub(crate) fn status(e: Error) -> StatusCode {
     match e {
         Error::FolderNotFound | Error::FileNotFound => StatusCode::NoSuchFile,
         Error::NotPermitted(_) | Error::SessionNotFound | Error::UserInactive => {
@@ -355,28 +355,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         path: String,
         attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
-        // Times are accepted (clients set them after an upload) and not stored: Ferry records
-        // its own. A mode is accepted and ignored, as SFTPGo's `setstat_mode` does: Ferry's
-        // permission bits decide, and `put -r`, `scp -r` and `pscp -r` set directory modes
-        // and would otherwise report every folder as failed. Owners are refused, and sizes
-        // except on a file this channel is writing (`truncate` through sshfs).
-        let (ctx, path) = self.at(&path).await?;
-        if attrs.uid.is_some() || attrs.gid.is_some() {
-            return Err(StatusCode::OpUnsupported);
-        }
-        if let Some(w) = self.writing_at(&path) {
-            if let Some(len) = attrs.size {
-                w.set_size(len).await.map_err(status)?;
-            }
-            return Ok(ok(id));
-        }
-        self.service
-            .tree_resolve(&ctx, &path)
-            .await
-            .map_err(status)?;
-        if attrs.size.is_some() {
-            return Err(StatusCode::OpUnsupported);
-        }
+        self.set_path_attrs(&path, attrs).await?;
         Ok(ok(id))
     }
 
@@ -386,19 +365,8 @@ impl russh_sftp::server::Handler for SftpHandler {
         handle: String,
         attrs: FileAttributes,
     ) -> Result<Status, Self::Error> {
-        // As `setstat`: sizes only on a write handle (`ftruncate`), owners never.
-        if attrs.uid.is_some() || attrs.gid.is_some() {
-            return Err(StatusCode::OpUnsupported);
-        }
-        match (self.handles.get_mut(&handle), attrs.size) {
-            (Some(Open::Writing(w)), Some(len)) => {
-                w.set_size(len).await.map_err(status)?;
-                Ok(ok(id))
-            }
-            (Some(_), Some(_)) => Err(StatusCode::OpUnsupported),
-            (Some(_), None) => Ok(ok(id)),
-            (None, _) => Err(StatusCode::Failure),
-        }
+        self.set_handle_attrs(&handle, attrs).await?;
+        Ok(ok(id))
     }
 
     async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
@@ -543,8 +511,18 @@ impl russh_sftp::server::Handler for SftpHandler {
     async fn close(&mut self, id: u32, handle: String) -> Result<Status, Self::Error> {
         match self.handles.take(&handle) {
             Some(Open::Writing(w)) => {
-                if let Some(upload) = w.into_commit() {
-                    self.service.finish_upload(upload).await.map_err(status)?;
+                match w.into_commit() {
+                    Commit::Upload(upload) => {
+                        self.service.finish_upload(*upload).await.map_err(status)?;
+                    }
+                    Commit::Time(file, at) => {
+                        let ctx = self.ctx().await?;
+                        self.service
+                            .set_file_time(&ctx, file, at)
+                            .await
+                            .map_err(status)?;
+                    }
+                    Commit::Nothing => {}
                 }
                 Ok(ok(id))
             }

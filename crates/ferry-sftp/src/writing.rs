@@ -14,8 +14,9 @@
 
 use std::sync::Arc;
 
+use ferry_core::domain::FileId;
 use ferry_core::service::{PendingAppend, SessionContext, Upload};
-use ferry_core::{Error, Service};
+use ferry_core::{Error, Service, Timestamp};
 
 /// Where a written file's bytes are.
 enum Content {
@@ -41,7 +42,21 @@ pub(crate) struct Writing {
     changed: bool,
     /// The stored file whose bytes the handle started from, while a read of them has not yet
     /// been checked and audited as a download.
-    unaudited_base: Option<i64>,
+    unaudited_base: Option<FileId>,
+    /// The stored file the handle was opened on, if any.
+    base: Option<FileId>,
+    /// The modification time the client set on the handle (`put -p`), if any.
+    client_time: Option<Timestamp>,
+}
+
+/// What `CLOSE` does with a write handle.
+pub(crate) enum Commit {
+    /// Records the upload as the file's next version (or the new file).
+    Upload(Box<Upload>),
+    /// Nothing was written, but the client set the stored file's time.
+    Time(FileId, Timestamp),
+    /// Nothing changed.
+    Nothing,
 }
 
 /// How a file was opened for writing.
@@ -69,7 +84,14 @@ impl Writing {
             readable: flags.read,
             changed,
             unaudited_base,
+            base,
+            client_time: None,
         }
+    }
+
+    /// Sets the modification time the file will have (`FSETSTAT`, or `SETSTAT` of its path).
+    pub(crate) fn set_client_time(&mut self, at: Timestamp) {
+        self.client_time = Some(at);
     }
 
     /// The file's size as this handle sees it.
@@ -140,11 +162,18 @@ impl Writing {
         self.staged().await?.read_at(offset, len).await
     }
 
-    /// The upload to commit at `CLOSE`, if the handle changed anything.
-    pub(crate) fn into_commit(self) -> Option<Upload> {
-        match self.content {
-            Content::Staged(upload) if self.changed => Some(*upload),
-            _ => None,
+    /// What `CLOSE` commits: the upload if the handle changed anything (with the time the
+    /// client set), else the time alone.
+    pub(crate) fn into_commit(self) -> Commit {
+        match (self.content, self.client_time, self.base) {
+            (Content::Staged(mut upload), time, _) if self.changed => {
+                if let Some(at) = time {
+                    upload.set_client_time(at);
+                }
+                Commit::Upload(upload)
+            }
+            (_, Some(at), Some(id)) => Commit::Time(id, at),
+            _ => Commit::Nothing,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::{errors, rows};
 async fn insert_version(conn: &mut AnyConnection, id: FileId, f: &File) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO file_versions (file_id, version, size, sha256, content_key, created_at, \
-         created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         created_by, client_modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
     .bind(f.version)
@@ -23,6 +23,7 @@ async fn insert_version(conn: &mut AnyConnection, id: FileId, f: &File) -> Store
     .bind(&f.content_key)
     .bind(f.modified_at.0)
     .bind(f.modified_by)
+    .bind(f.client_modified_at.map(|t| t.0))
     .execute(&mut *conn)
     .await
     .map_err(errors::db)?;
@@ -32,8 +33,8 @@ async fn insert_version(conn: &mut AnyConnection, id: FileId, f: &File) -> Store
 pub(crate) async fn insert_file(conn: &mut AnyConnection, f: &File) -> StoreResult<FileId> {
     let row = sqlx::query(
         "INSERT INTO files (folder_id, name, name_key, version, size, sha256, content_key, \
-         created_at, modified_at, created_by, modified_by, deleted) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0) RETURNING id",
+         created_at, modified_at, created_by, modified_by, deleted, client_modified_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12) RETURNING id",
     )
     .bind(f.folder_id)
     .bind(&f.name)
@@ -46,6 +47,7 @@ pub(crate) async fn insert_file(conn: &mut AnyConnection, f: &File) -> StoreResu
     .bind(f.modified_at.0)
     .bind(f.created_by)
     .bind(f.modified_by)
+    .bind(f.client_modified_at.map(|t| t.0))
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
@@ -62,7 +64,8 @@ pub(crate) async fn update_file(
     sqlx::query(
         "UPDATE files SET folder_id = $1, name = $2, name_key = $3, version = $4, size = $5, \
          sha256 = $6, content_key = $7, modified_at = $8, modified_by = $9, deleted = $10, \
-         deleted_at = CASE WHEN $10 = 1 THEN $8 ELSE NULL END WHERE id = $11",
+         deleted_at = CASE WHEN $10 = 1 THEN $8 ELSE NULL END, client_modified_at = $12 \
+         WHERE id = $11",
     )
     .bind(f.folder_id)
     .bind(&f.name)
@@ -75,11 +78,23 @@ pub(crate) async fn update_file(
     .bind(f.modified_by)
     .bind(i64::from(f.deleted))
     .bind(f.id)
+    .bind(f.client_modified_at.map(|t| t.0))
     .execute(&mut *conn)
     .await
     .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
     if new_version {
         insert_version(conn, f.id, f).await?;
+    } else {
+        // The current version's client time is one of the file's current fields.
+        sqlx::query(
+            "UPDATE file_versions SET client_modified_at = $1 WHERE file_id = $2 AND version = $3",
+        )
+        .bind(f.client_modified_at.map(|t| t.0))
+        .bind(f.id)
+        .bind(f.version)
+        .execute(&mut *conn)
+        .await
+        .map_err(errors::db)?;
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ pub(crate) use audit_columns;
 /// Columns selected for a file.
 macro_rules! file_columns {
     () => {
-        "id, folder_id, name, version, size, sha256, content_key, created_at, modified_at, created_by, modified_by, deleted"
+        "id, folder_id, name, version, size, sha256, content_key, created_at, modified_at, created_by, modified_by, deleted, client_modified_at"
     };
 }
 pub(crate) use file_columns;
@@ -245,6 +245,7 @@ pub(crate) fn file(row: &impl Columns) -> StoreResult<File> {
         created_by: row.opt_int("created_by")?,
         modified_by: row.opt_int("modified_by")?,
         deleted: row.int("deleted")? != 0,
+        client_modified_at: row.opt_int("client_modified_at")?.map(Timestamp),
     })
 }
 
@@ -257,5 +258,6 @@ pub(crate) fn file_version(row: &impl Columns) -> StoreResult<FileVersion> {
         content_key: row.text("content_key")?,
         created_at: Timestamp(row.int("created_at")?),
         created_by: row.opt_int("created_by")?,
+        client_modified_at: row.opt_int("client_modified_at")?.map(Timestamp),
     })
 }

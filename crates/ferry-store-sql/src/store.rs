@@ -422,8 +422,8 @@ impl MetadataStore for SqlStore {
 
     async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>> {
         sqlx::query(
-            "SELECT file_id, version, size, sha256, content_key, created_at, created_by \
-             FROM file_versions WHERE file_id = $1 ORDER BY version",
+            "SELECT file_id, version, size, sha256, content_key, created_at, created_by, \
+             client_modified_at FROM file_versions WHERE file_id = $1 ORDER BY version",
         )
         .bind(file)
         .fetch_all(&self.pool)

@@ -72,6 +72,8 @@ pub enum Operation {
     FileMoved,
     /// A file was deleted.
     FileDeleted,
+    /// A client set a file's modification time (SFTP `SETSTAT`, FTP `MFMT`).
+    FileTimeSet,
     /// An upload failed or was refused.
     UploadFailed,
     /// A deleted file's content was removed after the retention period.
@@ -119,6 +121,7 @@ impl Operation {
             Operation::FileRenamed => "FileRenamed",
             Operation::FileMoved => "FileMoved",
             Operation::FileDeleted => "FileDeleted",
+            Operation::FileTimeSet => "FileTimeSet",
             Operation::UploadFailed => "UploadFailed",
             Operation::FilePurged => "FilePurged",
             Operation::UserUpdated => "UserUpdated",

@@ -33,6 +33,16 @@ pub struct File {
     pub modified_by: Option<UserId>,
     /// `IsDeleted`.
     pub deleted: bool,
+    /// The modification time a client gave the current version (SFTP `SETSTAT`, FTP `MFMT`),
+    /// shown to SFTP and FTP clients as the file's time; none: the upload time is shown.
+    pub client_modified_at: Option<Timestamp>,
+}
+
+impl File {
+    /// The time SFTP and FTP clients are shown: the one a client set, else the upload's.
+    pub fn shown_modified_at(&self) -> Timestamp {
+        self.client_modified_at.unwrap_or(self.modified_at)
+    }
 }
 
 /// One stored version of a file.
@@ -52,4 +62,6 @@ pub struct FileVersion {
     pub created_at: Timestamp,
     /// Who uploaded it.
     pub created_by: Option<UserId>,
+    /// The modification time a client gave it, if any.
+    pub client_modified_at: Option<Timestamp>,
 }

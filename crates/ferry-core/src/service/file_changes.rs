@@ -1,7 +1,9 @@
-//! Changes to a file other than its content: `RenameFile`, `MoveFile` and `DeleteFile` (soft:
-//! the content stays until the purge), each checked, saved and audited in one change.
+//! Changes to a file other than its content: `RenameFile`, `MoveFile`, `DeleteFile` (soft:
+//! the content stays until the purge) and a client-set modification time, each checked, saved
+//! and audited in one change.
 
 use super::{FileView, Service, SessionContext};
+use crate::Timestamp;
 use crate::domain::{AuditEntry, File, FileId, FolderId, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
 use crate::text;
@@ -62,6 +64,37 @@ impl Service {
         )
         .await?;
         self.readable_file(ctx, id).await
+    }
+
+    /// The modification time a client gives a file's current version (SFTP `SETSTAT`, FTP
+    /// `MFMT`), shown to SFTP and FTP clients from then on, so that a sync tool sees the time
+    /// it set. Needs Modify; audited (`FileTimeSet`). The time it already has changes nothing.
+    pub async fn set_file_time(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+        at: Timestamp,
+    ) -> Result<()> {
+        let view = self.readable_file(ctx, id).await?;
+        if view.file.client_modified_at == Some(at) {
+            return Ok(());
+        }
+        self.require(
+            ctx,
+            view.file.folder_id,
+            Permissions::MODIFY,
+            Operation::FileTimeSet,
+        )
+        .await?;
+        let mut file = view.file;
+        file.client_modified_at = Some(at);
+        self.save_file_change(
+            ctx,
+            file,
+            Operation::FileTimeSet,
+            format!("modified time {}", at.to_rfc3339()),
+        )
+        .await
     }
 
     /// `DeleteFile`: a soft delete; the file leaves listings at once. Needs Delete.

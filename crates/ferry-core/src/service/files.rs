@@ -32,6 +32,14 @@ pub struct FileView {
     pub effective: Permissions,
 }
 
+/// A committed upload's content, to be recorded.
+struct NewContent<'a> {
+    size: u64,
+    sha256: String,
+    client_time: Option<crate::clock::Timestamp>,
+    key: &'a str,
+}
+
 /// A download: the file, the range to send, and a reader positioned at its start.
 pub struct Download {
     /// The file (current version).
@@ -162,6 +170,7 @@ impl Service {
             staged,
             hasher: Some(sha2::Sha256::default()),
             size: 0,
+            client_time: None,
         };
         Ok((upload, existing))
     }
@@ -178,6 +187,7 @@ impl Service {
             held,
             staged,
             size,
+            client_time,
             ..
         } = up;
         if req.expected_size.is_some_and(|n| n != size) {
@@ -190,7 +200,18 @@ impl Service {
         }
         let key = staged.commit().await?;
         match self
-            .record_upload(&ctx, &req, name, &name_key, held, size, sha256, &key)
+            .record_upload(
+                &ctx,
+                &req,
+                (name, &name_key),
+                held,
+                NewContent {
+                    size,
+                    sha256,
+                    client_time,
+                    key: &key,
+                },
+            )
             .await
         {
             Ok(view) => Ok(view),
@@ -204,18 +225,20 @@ impl Service {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn record_upload(
         &self,
         ctx: &SessionContext,
         req: &UploadRequest,
-        name: String,
-        name_key: &str,
+        (name, name_key): (String, &str),
         held: Permissions,
-        size: u64,
-        sha256: String,
-        key: &str,
+        content: NewContent<'_>,
     ) -> Result<FileView> {
+        let NewContent {
+            size,
+            sha256,
+            client_time,
+            key,
+        } = content;
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         let folder = tx.folder(req.folder_id).await?;
@@ -235,6 +258,7 @@ impl Service {
                 existing.size = size;
                 existing.sha256 = sha256;
                 existing.content_key = key.to_string();
+                existing.client_modified_at = client_time;
                 existing.modified_at = now;
                 existing.modified_by = Some(ctx.user.id);
                 tx.update_file(&existing, true).await?;
@@ -257,6 +281,7 @@ impl Service {
                     created_by: Some(ctx.user.id),
                     modified_by: Some(ctx.user.id),
                     deleted: false,
+                    client_modified_at: client_time,
                 };
                 file.id = tx.insert_file(&file).await?;
                 file

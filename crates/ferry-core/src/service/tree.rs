@@ -280,6 +280,8 @@ impl Service {
         into.size = from.size;
         into.sha256 = from.sha256.clone();
         into.content_key = from.content_key.clone();
+        // The time goes with the content, as a POSIX rename keeps the file's mtime.
+        into.client_modified_at = from.client_modified_at;
         into.modified_at = now;
         into.modified_by = Some(ctx.user.id);
         tx.update_file(&into, true).await?;

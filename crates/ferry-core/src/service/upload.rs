@@ -11,6 +11,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::SessionContext;
+use crate::clock::Timestamp;
 use crate::content::{ContentStore, StagedContent};
 use crate::domain::{File, FolderId, Permissions};
 use crate::error::{Error, Result};
@@ -49,6 +50,8 @@ pub struct Upload {
     /// elsewhere (then it is computed at the end).
     pub(super) hasher: Option<Sha256>,
     pub(super) size: u64,
+    /// The modification time the client gave the file being written, if any.
+    pub(super) client_time: Option<Timestamp>,
 }
 
 impl Upload {
@@ -137,6 +140,12 @@ impl Upload {
         }
         self.size = size;
         Ok(())
+    }
+
+    /// Gives the new version a client's modification time (SFTP `FSETSTAT` on the handle
+    /// before `CLOSE`, as `put -p` and `scp -p` send it).
+    pub fn set_client_time(&mut self, at: Timestamp) {
+        self.client_time = Some(at);
     }
 
     /// Bytes received so far (with random writes: the end of the furthest one).

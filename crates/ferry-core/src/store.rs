@@ -82,6 +82,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn users(&self) -> StoreResult<Vec<User>>;
     /// A user's SSH public keys, oldest first.
     async fn ssh_keys(&self, user: UserId) -> StoreResult<Vec<SshKey>>;
+    /// The folder an administrator chose for the user's SFTP and FTPS sessions to start in.
+    async fn start_folder(&self, user: UserId) -> StoreResult<Option<FolderId>>;
     /// Number of users.
     async fn count_users(&self) -> StoreResult<i64>;
     /// The application with this ID.
@@ -177,6 +179,9 @@ pub trait StoreTx: Send {
     /// hash); [`StoreError::Conflict`] if the new login name, `DOMAIN\name` or directory ID is
     /// taken.
     async fn update_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Sets where the user's SFTP and FTPS sessions start (none: the home folder).
+    async fn set_start_folder(&mut self, user: UserId, folder: Option<FolderId>)
+    -> StoreResult<()>;
     /// Adds an SSH public key; [`StoreError::Conflict`] if the user already has it.
     async fn insert_ssh_key(
         &mut self,

@@ -14,6 +14,7 @@ mod file_writes;
 mod queries;
 mod rows;
 mod sqlite_reader;
+mod start_folders;
 mod store;
 mod tx;
 

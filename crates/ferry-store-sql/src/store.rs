@@ -115,6 +115,10 @@ impl MetadataStore for SqlStore {
         .collect()
     }
 
+    async fn start_folder(&self, user: UserId) -> StoreResult<Option<FolderId>> {
+        crate::start_folders::start_folder(&self.pool, user).await
+    }
+
     async fn ssh_keys(&self, user: UserId) -> StoreResult<Vec<SshKey>> {
         sqlx::query(
             "SELECT id, user_id, algorithm, public_key, fingerprint, comment, created_at \

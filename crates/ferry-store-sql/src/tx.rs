@@ -108,6 +108,14 @@ impl StoreTx for SqlTx {
         Ok(())
     }
 
+    async fn set_start_folder(
+        &mut self,
+        user: UserId,
+        folder: Option<FolderId>,
+    ) -> StoreResult<()> {
+        crate::start_folders::set_start_folder(&mut self.tx, user, folder).await
+    }
+
     async fn insert_ssh_key(
         &mut self,
         user: UserId,

@@ -222,6 +222,18 @@ async fn user(service: &Service, actor: &Actor, command: UserCommand) -> anyhow:
             service.remove_ssh_key(actor, &name, &fingerprint).await?;
             println!("removed {fingerprint} from {name}");
         }
+        UserCommand::StartFolder { name, path } => {
+            match service
+                .set_start_folder(actor, &name, path.as_deref())
+                .await?
+            {
+                Some(id) => println!(
+                    "{name}'s SFTP and FTPS sessions start in {} (folder {id})",
+                    path.unwrap_or_default()
+                ),
+                None => println!("{name}'s SFTP and FTPS sessions start in their home folder"),
+            }
+        }
         UserCommand::Passwd { name, .. } => {
             let password = read_password_line()?;
             service.set_password(actor, &name, password).await?;

@@ -230,6 +230,10 @@ pub enum UserCommand {
     ListKeys { name: String },
     /// Remove a user's SSH public key by its SHA256 fingerprint.
     RemoveKey { name: String, fingerprint: String },
+    /// Choose the folder a user's SFTP and FTPS sessions start in (a tree path such as
+    /// /Shared/Partners/acme); without a path, back to their home folder. A folder the user
+    /// cannot reach when a session starts is passed over for the home folder.
+    StartFolder { name: String, path: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,7 @@ mod search;
 mod sessions;
 mod signin;
 mod ssh_keys;
+mod start_folder;
 mod tickets;
 mod tool_grants;
 mod tools;

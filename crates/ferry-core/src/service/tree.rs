@@ -155,39 +155,6 @@ impl Service {
 }
 
 impl Service {
-    /// Where an SFTP or FTPS session starts, as a tree path: the caller's home folder
-    /// (`/Home/ann`, made on first use as `GetHomeFolder` does), so that `put x.txt`,
-    /// `scp x host:` and clients without a path land somewhere writable, as on OpenSSH. `/`
-    /// when the caller has no home they can reach through the tree.
-    pub async fn tree_start(&self, ctx: &SessionContext) -> String {
-        let Ok(home) = self.home_folder(ctx).await else {
-            return "/".into();
-        };
-        let mut names = Vec::new();
-        let mut next = Some(home.folder.clone());
-        // A folder's ancestors, up to the root (bounded: a damaged parent chain ends it).
-        while let Some(folder) = next.take() {
-            let Some(parent) = folder.parent_id else {
-                break;
-            };
-            if names.len() > 64 {
-                return "/".into();
-            }
-            names.push(folder.name);
-            next = match self.store.folder(parent).await {
-                Ok(Some(f)) => Some(f),
-                _ => return "/".into(),
-            };
-        }
-        names.reverse();
-        let path = format!("/{}", names.join("/"));
-        // The same folder reached the way every later path is: visible all the way down.
-        match self.tree_resolve(ctx, &path).await {
-            Ok(TreeNode::Folder(f)) if f.folder.id == home.folder.id => path,
-            _ => "/".into(),
-        }
-    }
-
     /// Renames and/or moves what `from` names to `to` (`RNFR`/`RNTO`, SFTP `RENAME`): a move
     /// where the parent differs, then a rename where the name differs, each with its own
     /// permission check and audit record.

@@ -8,7 +8,7 @@
 use async_zip::base::write::ZipFileWriter;
 use async_zip::{Compression, ZipEntryBuilder};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::{Error, Result};
@@ -16,6 +16,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use crate::error::ApiError;
+use crate::extract::ApiPath;
 use crate::router::AppState;
 use crate::server::ClientAddr;
 use crate::transfer::{SESSION_HEADER, content_disposition, session_from};
@@ -28,7 +29,7 @@ const PIPE: usize = 256 * 1024;
 pub async fn folder_zip(
     State(state): State<AppState>,
     client: ClientAddr,
-    Path(folder): Path<String>,
+    ApiPath(folder): ApiPath<String>,
     headers: HeaderMap,
 ) -> Response {
     match start(state, client, &folder, &headers).await {

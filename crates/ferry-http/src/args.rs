@@ -45,7 +45,9 @@ impl Args {
             if value.is_null() {
                 continue;
             }
+            let value = integral(param, value);
             check_type(param, &value)?;
+            param.ty.check(param.name, &value)?;
             values.insert(param.name, value);
         }
         for p in params.iter().filter(|p| p.required) {
@@ -118,7 +120,7 @@ fn grant_request(item: &Value) -> Result<GrantRequest> {
         match object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
             None => Ok(None),
             Some((_, v)) if v.is_null() => Ok(None),
-            Some((_, v)) => v.as_i64().map(Some).ok_or_else(|| {
+            Some((_, v)) => integral_number(v).map(Some).ok_or_else(|| {
                 Error::invalid(format!("{name} in a permission item must be an integer"))
             }),
         }
@@ -131,15 +133,41 @@ fn grant_request(item: &Value) -> Result<GrantRequest> {
     })
 }
 
+/// An integer sent as a number with a zero fraction (`2746.0`, `1e3`) as the integer it is:
+/// JSON Schema calls it an integer, and so does the API. Beyond 2^53 a float is not exact,
+/// and is left to be refused.
+fn integral(param: &Param, value: Value) -> Value {
+    match integral_number(&value) {
+        Some(n) if param.ty.described() == "an integer" => Value::from(n),
+        _ => value,
+    }
+}
+
+/// The integer a JSON number stands for: an integer, or a float with a zero fraction below
+/// 2^53 (from there on a float cannot tell neighbouring integers apart). Floats are parsed
+/// correctly rounded (serde_json's `float_roundtrip`), so `2038839988843939.0` is exact.
+fn integral_number(value: &Value) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if let Some(n) = value.as_i64() {
+        return Some(n);
+    }
+    match value.as_f64() {
+        Some(f) if !value.is_u64() && f.fract() == 0.0 && f.abs() < EXACT => Some(f as i64),
+        _ => None,
+    }
+}
+
 fn check_type(param: &Param, value: &Value) -> Result<()> {
     let ok = match param.ty {
-        ParamType::String => value.is_string(),
-        ParamType::Integer => value.as_i64().is_some(),
+        ParamType::Integer | ParamType::Range { .. } | ParamType::Choice(_) => {
+            value.as_i64().is_some()
+        }
         ParamType::Guid => value.as_str().and_then(SessionId::parse).is_some(),
         ParamType::Boolean => value.is_boolean(),
         ParamType::PermissionList => value
             .as_array()
             .is_some_and(|items| items.iter().all(|i| grant_request(i).is_ok())),
+        ty => ty.is_text() && value.is_string(),
     };
     if ok {
         Ok(())
@@ -212,6 +240,20 @@ mod tests {
         ] {
             let e = parse(body).unwrap_err().to_string();
             assert!(e.contains(needle), "{body}: {e}");
+        }
+    }
+
+    #[test]
+    fn integers_may_be_written_as_whole_floats() {
+        let a = parse(r#"{"userName": "b", "applicationID": 2746.0}"#).unwrap();
+        assert_eq!(a.int("applicationID").unwrap(), 2746);
+        let a = parse(r#"{"userName": "b", "applicationID": -1e3}"#).unwrap();
+        assert_eq!(a.int("applicationID").unwrap(), -1000);
+        let a = parse(r#"{"userName": "b", "applicationID": -2038839988843939.0}"#).unwrap();
+        assert_eq!(a.int("applicationID").unwrap(), -2_038_839_988_843_939);
+        for inexact in ["1.5", "1e300", "9007199254740993.0", "9007199254740992.0"] {
+            let body = format!(r#"{{"userName": "b", "applicationID": {inexact}}}"#);
+            assert!(parse(&body).is_err(), "{inexact}");
         }
     }
 

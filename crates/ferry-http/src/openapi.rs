@@ -117,6 +117,16 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
     ),
 ];
 
+/// Lets `schema` also be null.
+fn nullable(schema: &mut Value) {
+    if let Some(t) = schema.get("type").cloned() {
+        schema["type"] = json!([t, "null"]);
+    }
+    if let Some(values) = schema.get_mut("enum").and_then(Value::as_array_mut) {
+        values.push(Value::Null);
+    }
+}
+
 /// The OpenAPI document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -124,6 +134,10 @@ pub fn document() -> Value {
         let mut properties = Map::new();
         for p in m.params {
             let mut schema = p.ty.schema();
+            if !p.required {
+                // An optional parameter sent as null counts as absent (SOAP's nil).
+                nullable(&mut schema);
+            }
             schema["description"] = json!(p.description);
             properties.insert(p.name.to_string(), schema);
         }
@@ -162,6 +176,8 @@ pub fn document() -> Value {
             }}),
         );
     }
+
+    paths.extend(crate::openapi_streams::paths());
 
     let mut description = String::from(
         "Ferry's session web service. Each method is `POST /api/v1/{Method}` with a JSON object of its parameters (names matched case-insensitively); errors answer `{\"ErrorCode\": n, \"Message\": \"...\"}`.\n\n| ErrorCode | HTTP | Meaning |\n|---|---|---|\n",
@@ -210,8 +226,8 @@ pub fn document() -> Value {
                 "FolderPermissionID": {"type": "integer", "description": "Ignored when setting."},
                 "FolderID": {"type": "integer", "description": "Ignored when setting."},
                 "Permission": {"type": "integer", "minimum": 0, "maximum": 255},
-                "UserID": {"type": "integer", "description": "The user granted, or -1."},
-                "UserGroupID": {"type": "integer", "description": "The group granted, or -1."},
+                "UserID": {"type": ["integer", "null"], "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX, "description": "The user granted, or -1 (also when absent or null)."},
+                "UserGroupID": {"type": ["integer", "null"], "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX, "description": "The group granted, or -1 (also when absent or null)."},
             }},
             "FTHUserGroupData": {"type": "object", "properties": {
                 "UserGroupID": {"type": "integer"},

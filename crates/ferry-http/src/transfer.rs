@@ -7,7 +7,7 @@
 //! Service's staging, and content is streamed out through a fixed-size buffer.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -20,6 +20,7 @@ use serde::Deserialize;
 use tokio::io::AsyncReadExt;
 
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::router::AppState;
 use crate::server::ClientAddr;
 use crate::wire::FthFileData;
@@ -58,8 +59,8 @@ pub struct UploadQuery {
 pub async fn upload(
     State(state): State<AppState>,
     client: ClientAddr,
-    Path((folder, name)): Path<(String, String)>,
-    Query(query): Query<UploadQuery>,
+    ApiPath((folder, name)): ApiPath<(String, String)>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -161,7 +162,7 @@ fn declared_sha256(headers: &HeaderMap) -> Result<Option<String>> {
 pub async fn content(
     State(state): State<AppState>,
     client: ClientAddr,
-    Path(file): Path<String>,
+    ApiPath(file): ApiPath<String>,
     headers: HeaderMap,
 ) -> Response {
     let session = header_str(&headers, SESSION_HEADER).map(str::to_string);

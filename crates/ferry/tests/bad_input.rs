@@ -12,6 +12,7 @@ on_both_backends!(
     wrong_verbs_unknown_methods_and_oversized_bodies,
     sql_metacharacters_and_nul_bytes_in_every_string_parameter,
     session_ids_that_are_not_guids,
+    streaming_routes_refuse_malformed_paths_and_queries_as_the_api_does,
 );
 
 /// Sessions alive, users, and audit length: what "changes nothing" is checked against.
@@ -178,4 +179,32 @@ fn session_ids_that_are_not_guids(backend: Backend) {
     let braced = format!("{{{}}}", session.to_uppercase());
     let (status, _) = s.call("GetCurrentUser", json!({"sessionID": braced}));
     assert_eq!(status, 200);
+}
+
+/// The routes that carry bytes answer a malformed URL as every method does (110, in JSON, as
+/// the OpenAPI document says), not with a line of text, and store nothing.
+fn streaming_routes_refuse_malformed_paths_and_queries_as_the_api_does(backend: Backend) {
+    let s = Server::start(backend);
+    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
+    let before = s.home_files(&session).len();
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let folder = home["FolderID"].as_i64().unwrap();
+    for path in [
+        format!("/api/v1/folders/{folder}/files/%FF%FE"),
+        format!("/api/v1/folders/{folder}/files/x.txt?overwrite=true&overwrite=false"),
+        format!("/api/v1/folders/{folder}/files/x.txt?overwrite=maybe"),
+    ] {
+        let answer = s.put_raw_path(&session, &path, b"bytes");
+        assert_error(&answer, 400, 110);
+    }
+    assert_eq!(s.home_files(&session).len(), before, "nothing stored");
+    for path in ["/api/v1/files/%FF/content", "/api/v1/folders/%FF/zip"] {
+        let (status, headers, body) = s.get_bytes(path, &[("X-Session-ID", &session)]);
+        let json_reply = headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v.starts_with("application/json"));
+        assert!(json_reply, "{path}: {headers:?}");
+        let value: Value = serde_json::from_slice(&body).unwrap();
+        assert_error(&(status, value), 400, 110);
+    }
 }

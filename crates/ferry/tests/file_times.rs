@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{APP, Server, rclone, run_ok};
-use keyed::{explain, sftp_batch, start_with_key_and};
 use ferry_testkit::{Backend, on_both_backends};
+use keyed::{explain, sftp_batch, start_with_key_and};
 use serde_json::Value;
 
 /// alice's home files by name.

@@ -25,7 +25,10 @@ pub static METHODS: &[Method] = &[Method {
         SESSION_ID,
         Param::optional(
             "operation",
-            ParamType::String,
+            ParamType::Text {
+                required: false,
+                max: 64,
+            },
             "Operation name, such as SignIn, FileUploaded, FileDownloaded.",
         ),
         Param::optional(
@@ -37,18 +40,25 @@ pub static METHODS: &[Method] = &[Method {
         Param::optional("folderID", ParamType::Integer, "The folder concerned."),
         Param::optional(
             "fromTime",
-            ParamType::String,
+            ParamType::DateTime,
             "At or after this RFC 3339 date-time.",
         ),
         Param::optional(
             "toTime",
-            ParamType::String,
+            ParamType::DateTime,
             "Before this RFC 3339 date-time.",
         ),
-        Param::optional("skip", ParamType::Integer, "Records to skip (default 0)."),
+        Param::optional(
+            "skip",
+            ParamType::Range {
+                min: 0,
+                max: i64::MAX,
+            },
+            "Records to skip (default 0).",
+        ),
         Param::optional(
             "take",
-            ParamType::Integer,
+            ParamType::Range { min: 1, max: 1000 },
             "Records to return, 1 to 1000 (default 100).",
         ),
     ],

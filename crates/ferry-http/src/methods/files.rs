@@ -17,13 +17,23 @@ pub static METHODS: &[Method] = &[
             SESSION_ID,
             Param::required(
                 "searchString",
-                ParamType::String,
+                ParamType::Text {
+                    required: true,
+                    max: 255,
+                },
                 "What to look for, with * wildcards.",
             ),
-            Param::optional("skip", ParamType::Integer, "Results to skip (default 0)."),
+            Param::optional(
+                "skip",
+                ParamType::Range {
+                    min: 0,
+                    max: i64::MAX,
+                },
+                "Results to skip (default 0).",
+            ),
             Param::optional(
                 "take",
-                ParamType::Integer,
+                ParamType::Range { min: 1, max: 1000 },
                 "Results to return, 1 to 1000 (default 100).",
             ),
         ],
@@ -50,10 +60,17 @@ pub static METHODS: &[Method] = &[
         params: &[
             SESSION_ID,
             FOLDER_ID,
-            Param::optional("skip", ParamType::Integer, "Files to skip (default 0)."),
+            Param::optional(
+                "skip",
+                ParamType::Range {
+                    min: 0,
+                    max: i64::MAX,
+                },
+                "Files to skip (default 0).",
+            ),
             Param::optional(
                 "take",
-                ParamType::Integer,
+                ParamType::Range { min: 1, max: 1000 },
                 "Files to return, 1 to 1000 (default 100).",
             ),
         ],
@@ -96,7 +113,7 @@ pub static METHODS: &[Method] = &[
         params: &[
             SESSION_ID,
             FOLDER_ID,
-            Param::required("name", ParamType::String, "The file's name."),
+            Param::required("name", ParamType::ItemName, "The file's name."),
         ],
         returns: Returns::One("FTHFileData"),
         signs_in: false,
@@ -133,7 +150,7 @@ pub static METHODS: &[Method] = &[
             FILE_ID,
             Param::required(
                 "name",
-                ParamType::String,
+                ParamType::ItemName,
                 "The new name (same rules as folder names).",
             ),
         ],

@@ -12,17 +12,23 @@ use crate::wire::{FthFolderData, FthPermissionListItemData, FthUserGroupData, Me
 const FOLDER_ID: Param = Param::required("folderID", ParamType::Integer, "A folder's ID.");
 const NAME: Param = Param::required(
     "name",
-    ParamType::String,
+    ParamType::ItemName,
     "A folder name: at most 255 bytes; no / \\ NUL or control characters; not . or ..; no leading or trailing space, no trailing dot.",
 );
 const METADATA_NAME: Param = Param::required(
     "name",
-    ParamType::String,
+    ParamType::Text {
+        required: true,
+        max: 255,
+    },
     "The metadata item's name; \"Description\" is the folder's description.",
 );
 const METADATA_VALUE: Param = Param::required(
     "value",
-    ParamType::String,
+    ParamType::Text {
+        required: false,
+        max: 4000,
+    },
     "The value, at most 4000 characters.",
 );
 const GROUP_ID: Param = Param::required("userGroupID", ParamType::Integer, "A user group's ID.");
@@ -102,7 +108,7 @@ pub static METHODS: &[Method] = &[
             NAME,
             Param::optional(
                 "folderType",
-                ParamType::Integer,
+                ParamType::Choice(&[0, 4]),
                 "0 regular (default) or 4 drop box.",
             ),
         ],
@@ -277,7 +283,10 @@ pub static METHODS: &[Method] = &[
             SESSION_ID,
             Param::required(
                 "name",
-                ParamType::String,
+                ParamType::Text {
+                    required: true,
+                    max: ferry_core::text::MAX_GROUP_NAME,
+                },
                 "The group's name, unique case-insensitively.",
             ),
         ],

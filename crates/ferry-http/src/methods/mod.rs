@@ -5,6 +5,7 @@
 mod audit;
 mod files;
 mod folders;
+mod param_type;
 mod sessions;
 mod sso;
 
@@ -14,52 +15,11 @@ use std::sync::Arc;
 
 use ferry_core::service::SessionContext;
 use ferry_core::{Caller, Result, Service};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::args::Args;
 
-/// The type of a parameter on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamType {
-    /// A JSON string.
-    String,
-    /// A JSON integer (64-bit).
-    Integer,
-    /// A JSON string holding a GUID.
-    Guid,
-    /// A JSON boolean.
-    Boolean,
-    /// A JSON array of `FTHPermissionListItemData` objects.
-    PermissionList,
-}
-
-impl ParamType {
-    /// How the type reads in an error message.
-    pub fn described(self) -> &'static str {
-        match self {
-            ParamType::String => "a string",
-            ParamType::Integer => "an integer",
-            ParamType::Guid => "a GUID",
-            ParamType::Boolean => "true or false",
-            ParamType::PermissionList => {
-                "an array of {Permission, UserID, UserGroupID} objects with integer values"
-            }
-        }
-    }
-
-    /// The JSON Schema of the type.
-    pub fn schema(self) -> Value {
-        match self {
-            ParamType::String => json!({"type": "string"}),
-            ParamType::Integer => json!({"type": "integer", "format": "int64"}),
-            ParamType::Guid => json!({"type": "string", "format": "uuid"}),
-            ParamType::Boolean => json!({"type": "boolean"}),
-            ParamType::PermissionList => {
-                json!({"type": "array", "items": {"$ref": "#/components/schemas/FTHPermissionListItemData"}})
-            }
-        }
-    }
-}
+pub use param_type::ParamType;
 
 /// One parameter of a method.
 #[derive(Debug, Clone, Copy)]

@@ -17,11 +17,21 @@ pub(super) const APPLICATION_ID: Param = Param::required(
 /// `clientVersion`, shared by every sign-in method.
 pub(super) const CLIENT_VERSION: Param = Param::optional(
     "clientVersion",
-    ParamType::String,
+    ParamType::Text {
+        required: false,
+        max: 255,
+    },
     "Identifies the connecting client software; recorded in the audit (at most 255 characters).",
 );
-const USER_NAME: Param = Param::required("userName", ParamType::String, "User name for sign-in.");
-const PASSWORD: Param = Param::required("password", ParamType::String, "Password for sign-in.");
+const USER_NAME: Param = Param::required(
+    "userName",
+    ParamType::Text {
+        required: true,
+        max: ferry_core::text::MAX_USER_NAME,
+    },
+    "User name for sign-in.",
+);
+const PASSWORD: Param = Param::required("password", ParamType::Password, "Password for sign-in.");
 const SERVICE_SESSION: Param = Param::required(
     "serviceSessionId",
     ParamType::Guid,
@@ -34,7 +44,7 @@ const USER_ID: Param = Param::required(
 );
 const IP_ADDRESS: Param = Param::required(
     "ipAddress",
-    ParamType::String,
+    ParamType::IpAddress,
     "IPv4 or IPv6 address of the impersonated user's workstation or firewall.",
 );
 
@@ -80,7 +90,10 @@ pub static METHODS: &[Method] = &[
             IP_ADDRESS,
             Param::optional(
                 "userString",
-                ParamType::String,
+                ParamType::Text {
+                    required: false,
+                    max: 255,
+                },
                 "Information about the external user, at most 255 characters.",
             ),
         ],
@@ -111,10 +124,10 @@ pub static METHODS: &[Method] = &[
         summary: "The session's user replaces their own password, giving the current one (a wrong one counts toward the lock-out like a failed sign-in). Every other session of the user ends, on every protocol; this one lives on.",
         params: &[
             SESSION_ID,
-            Param::required("oldPassword", ParamType::String, "The current password."),
+            Param::required("oldPassword", ParamType::Password, "The current password."),
             Param::required(
                 "newPassword",
-                ParamType::String,
+                ParamType::NewPassword,
                 "The new password (the same rules as any password).",
             ),
         ],

@@ -45,23 +45,32 @@ pub static METHODS: &[Method] = &[
             TICKET,
             Param::required(
                 "EmailAddress",
-                ParamType::String,
+                ParamType::Email { required: true },
                 "E-mail address of the user to sign in (compared case-insensitively).",
             ),
             Param::required(
                 "FirstName",
-                ParamType::String,
+                ParamType::Text {
+                    required: false,
+                    max: 255,
+                },
                 "Given name, used if the user is created (at most 255 characters).",
             ),
             Param::required(
                 "LastName",
-                ParamType::String,
+                ParamType::Text {
+                    required: false,
+                    max: 255,
+                },
                 "Family name, used if the user is created (at most 255 characters).",
             ),
             APPLICATION_ID,
             Param::optional(
                 "ClientVersion",
-                ParamType::String,
+                ParamType::Text {
+                    required: false,
+                    max: 255,
+                },
                 "Identifies the connecting client software; recorded in the audit.",
             ),
         ],
@@ -89,17 +98,38 @@ pub static METHODS: &[Method] = &[
             SESSION_ID,
             Param::required(
                 "domainUsername",
-                ParamType::String,
+                ParamType::DomainUsername,
                 "DOMAIN\\name; the name part becomes the login name.",
             ),
             Param::optional(
                 "userSyncID",
-                ParamType::String,
+                ParamType::Text {
+                    required: false,
+                    max: 255,
+                },
                 "The directory GUID (objectGUID or entryUUID), which directory sync keys on.",
             ),
-            Param::optional("firstName", ParamType::String, "Given name."),
-            Param::optional("lastName", ParamType::String, "Family name."),
-            Param::optional("email", ParamType::String, "E-mail address."),
+            Param::optional(
+                "firstName",
+                ParamType::Text {
+                    required: false,
+                    max: 255,
+                },
+                "Given name.",
+            ),
+            Param::optional(
+                "lastName",
+                ParamType::Text {
+                    required: false,
+                    max: 255,
+                },
+                "Family name.",
+            ),
+            Param::optional(
+                "email",
+                ParamType::Email { required: false },
+                "E-mail address.",
+            ),
             Param::optional(
                 "createHomeFolder",
                 ParamType::Boolean,
@@ -107,7 +137,7 @@ pub static METHODS: &[Method] = &[
             ),
             Param::optional(
                 "role",
-                ParamType::Integer,
+                ParamType::Choice(&[1, 2, 3, 4, 5, 6]),
                 "Guest 1, Recipient 2, Member 3 (default), Manager 4, Administrator 5, System 6.",
             ),
             Param::optional(

@@ -170,6 +170,7 @@ impl Service {
             staged,
             hasher: Some(sha2::Sha256::default()),
             size: 0,
+            written: 0,
             client_time: None,
         };
         Ok((upload, existing))

@@ -18,6 +18,11 @@ use crate::error::{Error, Result};
 
 /// Bytes read back at a time to hash an upload written at random offsets.
 const REHASH_CHUNK: usize = 1024 * 1024;
+/// How far a file may reach beyond the bytes actually put into it. A positioned write past
+/// the end, or an extension, leaves a gap that costs the client nothing to send; without a
+/// bound one packet could make a file of an exabyte (which the digest would then read). Clients
+/// that write out of order keep their gaps to a few requests' worth (pkg/sftp: 64 × 32 KiB).
+pub const MAX_UNWRITTEN: u64 = 64 * 1024 * 1024;
 
 /// What an upload declares before its bytes arrive.
 #[derive(Debug, Clone)]
@@ -50,6 +55,8 @@ pub struct Upload {
     /// elsewhere (then it is computed at the end).
     pub(super) hasher: Option<Sha256>,
     pub(super) size: u64,
+    /// Bytes put into the upload (copied from a stored file or sent), overwrites included.
+    pub(super) written: u64,
     /// The modification time the client gave the file being written, if any.
     pub(super) client_time: Option<Timestamp>,
 }
@@ -58,6 +65,7 @@ impl Upload {
     /// Appends a chunk: hashed, counted, and written to staging.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
         let at = self.size;
+        self.written += chunk.len() as u64;
         self.count_to(at + chunk.len() as u64)?;
         match self.hasher.as_mut() {
             Some(h) => {
@@ -79,6 +87,8 @@ impl Upload {
         let end = offset
             .checked_add(chunk.len() as u64)
             .ok_or_else(|| Error::invalid("write beyond the largest file size"))?;
+        self.written += chunk.len() as u64;
+        self.within_written(end)?;
         self.count_to(end.max(self.size))?;
         self.hasher = None;
         self.staged.write_at(offset, chunk).await?;
@@ -103,6 +113,7 @@ impl Upload {
         if len == self.size {
             return Ok(());
         }
+        self.within_written(len)?;
         self.count_to(len)?;
         self.hasher = None;
         self.staged.set_len(len).await?;
@@ -128,8 +139,19 @@ impl Upload {
         if let Some(h) = self.hasher.as_mut() {
             h.update(bytes);
         }
+        self.written += n as u64;
         self.count_to(self.size + n as u64)?;
         self.staged.filled(n).await?;
+        Ok(())
+    }
+
+    /// Refuses a size more than [`MAX_UNWRITTEN`] beyond the bytes put into the upload.
+    fn within_written(&self, size: u64) -> Result<()> {
+        if size > self.written.saturating_add(MAX_UNWRITTEN) {
+            return Err(Error::invalid(
+                "a file may not reach more than 64 MiB beyond the bytes written to it",
+            ));
+        }
         Ok(())
     }
 

@@ -10,6 +10,7 @@ Prints one line per check; exits non-zero on the first failure. Leaves in WORKDI
   cut.txt       version 2: "0123" (ftruncate on a handle)
   created.txt   version 1: "fresh" (CREAT|EXCL, STAT of the path while written)
   empty.txt     version 1: empty (CREAT|TRUNC, nothing written)
+  far.bin       absent, or empty (a far write or extension refused)
 """
 import errno
 import io
@@ -85,6 +86,25 @@ with open_raw("scattered.bin", WRITE | CREAT | TRUNC) as f:
 expected = b"A" * 40_000 + b"\0" * 30_000 + b"C" * 30_000
 assert content("scattered.bin") == expected
 print("out-of-order writes ok")
+
+# A write far past the end, or an extension, that would make the file reach more than 64 MiB
+# beyond the bytes put into it is refused (one packet must not make an exabyte-sized file), and
+# the refused handle stores nothing.
+def far_write():
+    with open_raw("far.bin", WRITE | CREAT | TRUNC) as f:
+        f.seek(1 << 40)
+        f.write(b"x")
+        f.flush()
+
+
+def huge_truncate():
+    with open_raw("far.bin", WRITE | CREAT | TRUNC) as f:
+        f.truncate(1 << 40)
+
+
+refused("a write 1 TiB past the end", far_write, None)
+refused("an ftruncate to 1 TiB", huge_truncate, None)
+assert "far.bin" not in sftp.listdir(".") or sftp.stat("far.bin").st_size == 0
 
 # READ|WRITE (paramiko's r+, Go's pkg/sftp): reads see the stored bytes, then the handle's own.
 sftp.putfo(io.BytesIO(b"read me, then change me"), "rw.txt")

@@ -18,7 +18,8 @@
   // A PATCH that moves no byte for this long is taken as a lost connection (a silent outage
   // sends no error: the request just stops moving) and is retried from the server's offset.
   const STALL_MS = 5000;
-  // Once a PATCH's bytes are all sent, the server may take a while to commit a large file.
+  // Once the last PATCH's bytes are all sent, the server may take a while to commit a large
+  // file (any other PATCH is answered at once: its reply is watched like its bytes).
   const REPLY_MS = 120000;
   // Requests other than PATCH are small: one that takes this long has lost its connection.
   const SHORT_REQUEST_MS = 15000;
@@ -225,6 +226,8 @@
           const base = item.offset;
           item.progressAt = performance.now();
           item.awaitingReply = false;
+          item.lastChunk = end === item.file.size;
+          item.storing = false;
           const xhr = await request("PATCH", item.url, {
             "Upload-Offset": String(item.offset),
             "Content-Type": "application/offset+octet-stream",
@@ -426,14 +429,22 @@
       document.getElementById("pick-files").click();
     }
   });
-  // The stall watchdog: a PATCH that has moved nothing for STALL_MS is aborted, which sends
+  // The stall watchdog: a PATCH that has moved nothing for STALL_MS (bytes, or the reply to a
+  // chunk that is not the last: a silent outage can begin just as a chunk ends) is aborted, which sends
   // its upload through the retry with back-off; meanwhile the page says the connection is lost
   // instead of showing the last speed.
   setInterval(() => {
     const now = performance.now();
     for (const item of items) {
       if (item.state !== "uploading" || !item.xhr || !item.progressAt) continue;
-      if (now - item.progressAt < (item.awaitingReply ? REPLY_MS : STALL_MS)) continue;
+      const quiet = now - item.progressAt;
+      const storing = item.awaitingReply && item.lastChunk;
+      if (storing && quiet >= STALL_MS && !item.storing) {
+        // Every byte is sent: no speed or time left to show, only that the server is at work.
+        item.storing = true;
+        setStatus(item, "Sent; the server is storing it");
+      }
+      if (quiet < (storing ? REPLY_MS : STALL_MS)) continue;
       item.stalled = true;
       item.speed = 0;
       item.lastTick = 0;

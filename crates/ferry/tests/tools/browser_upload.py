@@ -39,6 +39,10 @@ class Relay:
         self.relayed_up = 0
         self.down_until = 0.0
         self.held_until = 0.0
+        # A hold armed to start once this many bytes have gone up, and when it started.
+        self.hold_at = None
+        self.hold_for = 0.0
+        self.held_since = None
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -67,6 +71,10 @@ class Relay:
                 if up:
                     with self.lock:
                         self.relayed_up += len(data)
+                        if self.hold_at is not None and self.relayed_up >= self.hold_at:
+                            self.hold_at = None
+                            self.held_since = time.time()
+                            self.held_until = self.held_since + self.hold_for
                 # About 60 MB/s: slow enough to watch progress and to cut half-way.
                 time.sleep(len(data) / (60 * 1024 * 1024))
         except OSError:
@@ -82,6 +90,14 @@ class Relay:
         """A silent outage: for `outage` seconds no byte moves either way, and no connection is
         closed or refused (what a dead Wi-Fi or a dropped route looks like to a browser)."""
         self.held_until = time.time() + outage
+
+    def hold_when(self, bytes_up, outage):
+        """Arms a silent outage of `outage` seconds that starts as soon as `bytes_up` bytes
+        have gone up: set off by the relay itself, so a busy test machine cannot let the whole
+        upload through before a watcher gets round to it. `held_since` says when it began."""
+        with self.lock:
+            self.hold_for = outage
+            self.hold_at = bytes_up
 
     def cut(self, outage):
         """Ends every connection, and fails new ones for `outage` seconds."""

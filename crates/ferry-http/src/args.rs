@@ -138,7 +138,7 @@ fn grant_request(item: &Value) -> Result<GrantRequest> {
 /// and is left to be refused.
 fn integral(param: &Param, value: Value) -> Value {
     match integral_number(&value) {
-        Some(n) if param.ty.described() == "an integer" => Value::from(n),
+        Some(n) if param.ty.is_integer() => Value::from(n),
         _ => value,
     }
 }
@@ -159,15 +159,14 @@ fn integral_number(value: &Value) -> Option<i64> {
 
 fn check_type(param: &Param, value: &Value) -> Result<()> {
     let ok = match param.ty {
-        ParamType::Integer | ParamType::Range { .. } | ParamType::Choice(_) => {
-            value.as_i64().is_some()
-        }
+        ty if ty.is_integer() => value.as_i64().is_some(),
         ParamType::Guid => value.as_str().and_then(SessionId::parse).is_some(),
         ParamType::Boolean => value.is_boolean(),
         ParamType::PermissionList => value
             .as_array()
             .is_some_and(|items| items.iter().all(|i| grant_request(i).is_ok())),
-        ty => ty.is_text() && value.is_string(),
+        // The rest are strings of one kind or another.
+        _ => value.is_string(),
     };
     if ok {
         Ok(())

@@ -84,18 +84,21 @@ fn the_heading_never_shows_the_login_name_and_phones_get_only_what_works() {
     }
 }
 
+/// Runs the browser script `tests/tools/{script}` on `link` with `work` as its folder, and
+/// returns the JSON report it prints last.
+fn browser_report(script: &str, link: &str, work: &Path) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/tools")
+        .join(script);
+    let out = run_ok(Command::new("python3").arg(script).arg(link).arg(work));
+    serde_json::from_str(out.trim().lines().last().unwrap()).unwrap()
+}
+
 #[test]
 fn after_a_reload_the_page_lists_its_uploads_and_resumes_the_interrupted_one() {
     let (s, session, _, link) = member_with_link("ann");
     let work = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/after_reload.py");
-    let out = run_ok(
-        Command::new("python3")
-            .arg(script)
-            .arg(&link)
-            .arg(work.path()),
-    );
-    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    let report = browser_report("after_reload.py", &link, work.path());
     println!("after a reload: {report}");
     assert_eq!(report["earlier_at_first"], 0, "{report}");
     assert_eq!(
@@ -129,14 +132,7 @@ fn after_a_reload_the_page_lists_its_uploads_and_resumes_the_interrupted_one() {
 fn a_silent_outage_is_shown_as_lost_and_the_upload_finishes_after_it() {
     let (s, session, _, link) = member_with_link("ann");
     let work = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/silent_outage.py");
-    let out = run_ok(
-        Command::new("python3")
-            .arg(script)
-            .arg(&link)
-            .arg(work.path()),
-    );
-    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    let report = browser_report("silent_outage.py", &link, work.path());
     println!("silent outage: {report}");
     // Said within seconds (the stall limit is 5 s), never the last speed while down.
     let lost_after = report["lost_after_s"]

@@ -226,8 +226,11 @@ impl ParamType {
         }
     }
 
-    /// Whether a value of this type is a JSON string (else: what [`ParamType::described`] says).
-    pub(crate) fn is_text(self) -> bool {
-        self.described() == "a string"
+    /// Whether a value of this type is a JSON integer.
+    pub(crate) fn is_integer(self) -> bool {
+        matches!(
+            self,
+            ParamType::Integer | ParamType::Range { .. } | ParamType::Choice(_)
+        )
     }
 }

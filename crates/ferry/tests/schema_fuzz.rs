@@ -42,8 +42,11 @@ fn generated_calls_get_no_server_error_and_no_undocumented_answer() {
              content_type_conformance,positive_data_acceptance,negative_data_rejection",
             "--max-time",
             &seconds,
+            // One worker: with two threads, hypothesis' lambda-source cache now and then fails
+            // inside schemathesis ("AST constructor recursion depth mismatch", a runtime error
+            // of the tool that fails the run whatever the server answered).
             "--workers",
-            "2",
+            "1",
             // These two would end the session (or change its password) under the others.
             "--exclude-operation-id",
             "Close",

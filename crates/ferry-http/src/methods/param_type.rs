@@ -145,8 +145,8 @@ impl ParamType {
             }
             ParamType::DomainUsername => json!({
                 "type": "string", "maxLength": 255,
-                "pattern": "^[A-Za-z0-9][A-Za-z0-9.-]{0,62}\\\\[A-Za-z0-9_@+][A-Za-z0-9._@+-]{0,63}$",
-                "x-ferry-rule": "DOMAIN\\name; the name a login name (letters of any script, digits, . - _ @ +, not starting with . or -).",
+                "pattern": "^[A-Za-z0-9][A-Za-z0-9.-]{0,62}\\\\[A-Za-z0-9_@+](?:[A-Za-z0-9._@+-]{0,62}[A-Za-z0-9_@+-])?$",
+                "x-ferry-rule": "DOMAIN\\name; the name a login name (letters of any script, digits, . - _ @ +, not starting with . or -) that can also name the user's home folder (not ending with a dot).",
             }),
             ParamType::IpAddress => {
                 json!({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})

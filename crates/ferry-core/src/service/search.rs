@@ -76,7 +76,7 @@ impl Service {
         let mut bits: HashMap<FolderId, Permissions> = HashMap::new();
         let mut result = SearchResult::default();
         let (mut seen, mut scanned) = (0i64, 0usize);
-        let wanted = skip + take;
+        let wanted = skip.saturating_add(take);
 
         let mut after = 0;
         'folders: while scanned < MAX_SCANNED {

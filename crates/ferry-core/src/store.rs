@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use crate::clock::Timestamp;
 use crate::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
-    FileVersion, Folder, FolderId, Grant, GroupId, NewUser, ParsedKey, Permissions, Session,
-    SessionId, SshKey, User, UserGroup, UserId,
+    FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, NewUser, ParsedKey, Permissions,
+    Session, SessionId, SshKey, User, UserGroup, UserId,
 };
 
 /// The store's result type.
@@ -98,8 +98,14 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// The session with this ID, live or not (the Service judges expiry), with its user, in one
     /// round trip: this is the check every session-bearing call makes.
     async fn session_with_user(&self, id: &SessionId) -> StoreResult<Option<(Session, User)>>;
-    /// Records that the session was used at `at`.
-    async fn touch_session(&self, id: &SessionId, at: Timestamp) -> StoreResult<()>;
+    /// Records that the session was used at `at`; with `expires_at`, moves its expiry there
+    /// (a web session's sliding idle timeout).
+    async fn touch_session(
+        &self,
+        id: &SessionId,
+        at: Timestamp,
+        expires_at: Option<Timestamp>,
+    ) -> StoreResult<()>;
     /// Number of sessions not expired at `now`.
     async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64>;
 
@@ -134,6 +140,18 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>>;
     /// A page of a folder's live files, in a stable order (name key, then ID).
     async fn files(&self, folder: FolderId, skip: i64, take: i64) -> StoreResult<Vec<File>>;
+    /// A page of a folder's live files in `order` (reversed when `descending`), ties broken
+    /// by ID in the same direction.
+    async fn files_ordered(
+        &self,
+        folder: FolderId,
+        order: FileOrder,
+        descending: bool,
+        skip: i64,
+        take: i64,
+    ) -> StoreResult<Vec<File>>;
+    /// How many live files a folder holds.
+    async fn file_count(&self, folder: FolderId) -> StoreResult<i64>;
     /// Every version of a file, oldest first.
     async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>>;
     /// Whether any file version references this content key.

@@ -93,6 +93,20 @@ impl TrustedProxies {
         }
         ip
     }
+
+    /// Whether a request that arrived from `peer` came over HTTPS: Ferry's listener speaks
+    /// plain HTTP, so only a trusted proxy can say so, in `X-Forwarded-Proto` (its last value:
+    /// the one the nearest proxy wrote). A client's own claim counts for nothing.
+    pub fn over_https(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
+        self.trusts(peer.ip().to_canonical())
+            && headers
+                .get_all("x-forwarded-proto")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +152,25 @@ mod tests {
                 .to_string(),
             "10.0.0.1"
         );
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_says_https() {
+        let trusted = TrustedProxies(vec!["10.0.0.0/8".parse().unwrap()]);
+        let from = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 4000);
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", "http, https".parse().unwrap());
+        assert!(trusted.over_https(from("10.0.0.2"), &h));
+        assert!(
+            !trusted.over_https(from("192.0.2.1"), &h),
+            "a client's claim"
+        );
+        h.insert("x-forwarded-proto", "https, http".parse().unwrap());
+        assert!(
+            !trusted.over_https(from("10.0.0.2"), &h),
+            "the nearest hop wins"
+        );
+        assert!(!trusted.over_https(from("10.0.0.2"), &HeaderMap::new()));
     }
 
     #[test]

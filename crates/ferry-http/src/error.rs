@@ -39,31 +39,7 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::Service(e) => match e {
-                Error::SessionNotFound | Error::BadCredentials | Error::TicketRefused => {
-                    StatusCode::UNAUTHORIZED
-                }
-                Error::TicketsNotConfigured
-                | Error::ToolTokenRefused
-                | Error::ToolGrantInvalid
-                | Error::ToolLimit(_) => StatusCode::FORBIDDEN,
-                Error::AmbiguousEmail => StatusCode::CONFLICT,
-                Error::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
-                Error::UnknownApplication | Error::NotPermitted(_) | Error::UserInactive => {
-                    StatusCode::FORBIDDEN
-                }
-                Error::UserNotFound
-                | Error::FolderNotFound
-                | Error::GroupNotFound
-                | Error::FileNotFound => StatusCode::NOT_FOUND,
-                Error::FileExists | Error::FolderNotEmpty => StatusCode::CONFLICT,
-                Error::ContentMismatch(_) => StatusCode::BAD_REQUEST,
-                Error::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-                Error::AlreadyExists(_) => StatusCode::CONFLICT,
-                Error::InvalidArgument(_) => StatusCode::BAD_REQUEST,
-                Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+            ApiError::Service(e) => service_status(e),
             ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnknownMethod => StatusCode::NOT_FOUND,
             ApiError::VerbNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -108,5 +84,34 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+/// The HTTP status of a Service error; the web client answers with the same ones.
+pub(crate) fn service_status(e: &Error) -> StatusCode {
+    match e {
+        Error::SessionNotFound | Error::BadCredentials | Error::TicketRefused => {
+            StatusCode::UNAUTHORIZED
+        }
+        Error::TicketsNotConfigured
+        | Error::ToolTokenRefused
+        | Error::ToolGrantInvalid
+        | Error::ToolLimit(_) => StatusCode::FORBIDDEN,
+        Error::AmbiguousEmail => StatusCode::CONFLICT,
+        Error::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::UnknownApplication | Error::NotPermitted(_) | Error::UserInactive => {
+            StatusCode::FORBIDDEN
+        }
+        Error::UserNotFound
+        | Error::FolderNotFound
+        | Error::GroupNotFound
+        | Error::FileNotFound => StatusCode::NOT_FOUND,
+        Error::FileExists | Error::FolderNotEmpty => StatusCode::CONFLICT,
+        Error::ContentMismatch(_) => StatusCode::BAD_REQUEST,
+        Error::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+        Error::AlreadyExists(_) => StatusCode::CONFLICT,
+        Error::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+        Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

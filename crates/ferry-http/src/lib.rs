@@ -20,6 +20,7 @@ pub mod server;
 pub mod strict_json;
 pub mod tools;
 mod transfer;
+pub mod web;
 pub mod wire;
 mod zip_names;
 

@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .merge(crate::tools::routes())
+        .merge(crate::web::routes())
         .with_state(state)
         .merge(
             Router::from(swagger)

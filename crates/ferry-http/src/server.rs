@@ -53,6 +53,23 @@ impl Default for HttpTimeouts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
+/// Whether this request came over HTTPS (as a trusted proxy reports it): the web client's
+/// cookie is then `Secure` and `__Host-` prefixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OverHttps(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for OverHttps {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<OverHttps>()
+            .copied()
+            .unwrap_or_default())
+    }
+}
+
 impl ClientAddr {
     /// The Service's view of the caller.
     pub fn caller(self) -> Caller {
@@ -155,9 +172,11 @@ async fn serve_connection(
 ) {
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let client = ClientAddr(proxies.client_ip(peer, req.headers()));
+        let https = OverHttps(proxies.over_https(peer, req.headers()));
         let mut req = req.map(|body| Body::new(ReadTimeout::new(body, timeouts.body_read)));
         req.extensions_mut().insert(ConnectInfo(peer));
         req.extensions_mut().insert(client);
+        req.extensions_mut().insert(https);
         app.clone().oneshot(req)
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());

@@ -10,6 +10,7 @@
 mod connect;
 mod counters;
 mod errors;
+mod file_pages;
 mod file_writes;
 mod queries;
 mod rows;

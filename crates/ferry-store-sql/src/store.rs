@@ -5,9 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, ApplicationId, AuditHead, AuditRecord, ChainLink, File, FileId, FileVersion,
-    Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, SshKey, User, UserGroup,
-    UserId, domain_username_key, email_key,
+    Application, ApplicationId, AuditHead, AuditRecord, ChainLink, File, FileId, FileOrder,
+    FileVersion, Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, SshKey, User,
+    UserGroup, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{AuditFilter, LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
@@ -223,13 +223,22 @@ impl MetadataStore for SqlStore {
         }
     }
 
-    async fn touch_session(&self, id: &SessionId, at: Timestamp) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET last_used_at = $1 WHERE id = $2")
-            .bind(at.0)
-            .bind(id.to_wire())
-            .execute(&self.pool)
-            .await
-            .map_err(errors::db)?;
+    async fn touch_session(
+        &self,
+        id: &SessionId,
+        at: Timestamp,
+        expires_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_used_at = $1, expires_at = COALESCE($2, expires_at) \
+             WHERE id = $3",
+        )
+        .bind(at.0)
+        .bind(expires_at.map(|t| t.0))
+        .bind(id.to_wire())
+        .execute(&self.pool)
+        .await
+        .map_err(errors::db)?;
         Ok(())
     }
 
@@ -422,6 +431,21 @@ impl MetadataStore for SqlStore {
         .iter()
         .map(rows::file)
         .collect()
+    }
+
+    async fn files_ordered(
+        &self,
+        folder: FolderId,
+        order: FileOrder,
+        descending: bool,
+        skip: i64,
+        take: i64,
+    ) -> StoreResult<Vec<File>> {
+        crate::file_pages::files_ordered(&self.pool, folder, order, descending, skip, take).await
+    }
+
+    async fn file_count(&self, folder: FolderId) -> StoreResult<i64> {
+        crate::file_pages::file_count(&self.pool, folder).await
     }
 
     async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>> {

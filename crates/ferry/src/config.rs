@@ -11,6 +11,7 @@
 //! [sessions]
 //! immutable_ttl_hours = 48
 //! sweep_interval_seconds = 60
+//! web_idle_minutes = 30          # the web client signs out a browser left idle this long
 //!
 //! [lockout]
 //! account_threshold = 5          # failures for one account from one address
@@ -220,6 +221,7 @@ struct FilesSection {
 struct SessionsSection {
     immutable_ttl_hours: Option<f64>,
     sweep_interval_seconds: Option<u64>,
+    web_idle_minutes: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -315,6 +317,13 @@ impl Settings {
             Some(_) => anyhow::bail!("sessions.immutable_ttl_hours must be positive"),
             None => defaults.immutable_session_ttl_ms,
         };
+        let web_idle_ms = match file.sessions.web_idle_minutes {
+            Some(m) if m > 0.0 && m <= 7.0 * 24.0 * 60.0 => (m * 60_000.0) as i64,
+            Some(_) => {
+                anyhow::bail!("sessions.web_idle_minutes must be above 0 and at most a week")
+            }
+            None => defaults.web_idle_ms,
+        };
         let tickets = ticket_settings(&file.sso)?;
         let tools = tool_settings(&file.tools)?;
         let trusted_proxies = TrustedProxies(
@@ -336,6 +345,7 @@ impl Settings {
                 .unwrap_or(LogFormat::Text),
             service: ServiceConfig {
                 immutable_session_ttl_ms,
+                web_idle_ms,
                 lockout,
                 purge_after_ms: match file.files.purge_after_days {
                     Some(d) if d >= 0.0 => (d * 86_400_000.0) as i64,

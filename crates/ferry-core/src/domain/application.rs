@@ -1,7 +1,7 @@
 //! Applications registered by integer ID: the spec's `TBL_APPLICATION`.
 //!
 //! IDs of 1000 and above are registered by an administrator for client developers. IDs below
-//! 1000 are reserved for Ferry's own front ends; the first migration creates the four below.
+//! 1000 are reserved for Ferry's own front ends; the migrations create the five below.
 
 use crate::clock::Timestamp;
 
@@ -16,6 +16,10 @@ pub const SFTP: ApplicationId = 2;
 pub const FTPS: ApplicationId = 3;
 /// The administration command line.
 pub const ADMIN_CLI: ApplicationId = 4;
+/// The web client and the administration console at `/` and `/admin` (issue 17). Its sessions
+/// are immutable (a sign-in in a second browser leaves the first signed in) and end when idle
+/// for `ServiceConfig::web_idle_ms`.
+pub const WEB_CLIENT: ApplicationId = 5;
 /// The lowest ID an administrator may register for a client developer.
 pub const FIRST_CLIENT_ID: ApplicationId = 1000;
 

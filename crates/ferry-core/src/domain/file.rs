@@ -45,6 +45,18 @@ impl File {
     }
 }
 
+/// The orders a folder's files can be listed in (the web client's columns); each has an index,
+/// so a page of a large folder is read in order, not sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOrder {
+    /// By name (case-insensitive collision key), then ID.
+    Name,
+    /// By size, then ID.
+    Size,
+    /// By `DateModified` (the server's record of the last version), then ID.
+    Modified,
+}
+
 /// One stored version of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileVersion {

@@ -11,7 +11,7 @@ pub mod user;
 
 pub use application::{Application, ApplicationId};
 pub use audit::{AuditEntry, AuditHead, AuditRecord, Operation, Outcome};
-pub use file::{File, FileId, FileVersion};
+pub use file::{File, FileId, FileOrder, FileVersion};
 pub use folder::{
     ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Permissions, is_navigation,
 };

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit_trail;
+mod browse;
 mod content_upkeep;
 mod directory;
 mod file_changes;
@@ -41,6 +42,7 @@ use crate::store::MetadataStore;
 
 pub use admin::NewUserRequest;
 pub use audit_trail::{AuditVerification, BrokenLink};
+pub use browse::{Crumb, FolderPage, FolderPageRequest};
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
 pub use files::{Download, FileView, MAX_PAGE};
 pub use folders::FolderView;
@@ -58,6 +60,9 @@ pub use upload::{MAX_UNWRITTEN, PendingAppend, Upload, UploadMark, UploadRequest
 pub struct ServiceConfig {
     /// Age at which immutable sessions are removed (DESIGN.md: 48 hours).
     pub immutable_session_ttl_ms: i64,
+    /// How long a web-client session ([`application::WEB_CLIENT`]) lives unused: each use
+    /// moves its expiry this far ahead (default 30 minutes).
+    pub web_idle_ms: i64,
     /// Brute-force protection.
     pub lockout: LockoutPolicy,
     /// How many password hashes may be computed at once; each takes the configured Argon2
@@ -75,6 +80,7 @@ impl Default for ServiceConfig {
     fn default() -> Self {
         ServiceConfig {
             immutable_session_ttl_ms: 48 * 3600 * 1000,
+            web_idle_ms: 30 * 60 * 1000,
             lockout: LockoutPolicy::default(),
             max_concurrent_hashes: std::thread::available_parallelism()
                 .map(|n| n.get())

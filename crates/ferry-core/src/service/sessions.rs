@@ -2,7 +2,7 @@
 //! removal of expired immutable sessions.
 
 use super::{Caller, Service, SessionContext};
-use crate::domain::{AuditEntry, Operation, Outcome, SessionId, User};
+use crate::domain::{AuditEntry, Operation, Outcome, SessionId, User, application};
 use crate::error::{Error, Result};
 
 /// A session's `last_used_at` is written at most this often, so that a busy session does not
@@ -29,7 +29,12 @@ impl Service {
         }
         if now.0 - session.last_used_at.0 >= TOUCH_INTERVAL_MS {
             // Bookkeeping only: a failure here must not fail the caller's request.
-            if let Err(e) = self.store.touch_session(id, now).await {
+            // A web session's expiry slides with its use: it ends when idle, not at a fixed
+            // age (a session is touched at most once a minute, so that is the idle timer's
+            // grain).
+            let slide = (session.application_id == application::WEB_CLIENT)
+                .then(|| now.plus_millis(self.config.web_idle_ms));
+            if let Err(e) = self.store.touch_session(id, now, slide).await {
                 tracing::warn!(error = %e, "could not record session use");
             }
         }

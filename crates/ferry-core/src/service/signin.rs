@@ -78,6 +78,17 @@ pub struct ImpersonateRequest {
     pub user_string: Option<String>,
 }
 
+/// Which front end a password sign-in comes through.
+#[derive(Clone, Copy)]
+enum SignInFront<'a> {
+    /// The public API (`Open`, `OpenImmutable`): client applications only.
+    Public,
+    /// The web client's sign-in page: its own reserved application.
+    Web,
+    /// A file protocol that counts each user's connections in this limit.
+    Counted(&'a Arc<UserConnectionLimit>),
+}
+
 /// Who a new session is for and how it came about.
 pub(super) struct NewSession<'a> {
     pub(super) user: &'a User,
@@ -105,7 +116,31 @@ pub(super) struct NewSession<'a> {
 impl Service {
     /// `Open` and `OpenImmutable`: a sign-in with user name and password.
     pub async fn open(&self, req: OpenRequest, caller: &Caller) -> Result<SessionData> {
-        Ok(self.open_admitted(req, caller, None).await?.0)
+        Ok(self
+            .open_admitted(req, caller, SignInFront::Public)
+            .await?
+            .0)
+    }
+
+    /// A sign-in at the web client's page: a password sign-in to the reserved
+    /// [`application::WEB_CLIENT`], with the lock-out every protocol shares. The session is
+    /// immutable (a second browser does not sign the first out) and ends when idle for
+    /// [`super::ServiceConfig::web_idle_ms`]; `caller`'s client version (the browser's user
+    /// agent) is recorded with it.
+    pub async fn open_web(
+        &self,
+        user_name: String,
+        password: String,
+        caller: &Caller,
+    ) -> Result<SessionData> {
+        let req = OpenRequest {
+            user_name,
+            password,
+            application_id: application::WEB_CLIENT,
+            client_version: None,
+            mode: OpenMode::Immutable,
+        };
+        Ok(self.open_admitted(req, caller, SignInFront::Web).await?.0)
     }
 
     /// [`Service::open`] for a file protocol that caps how many connections one user holds:
@@ -120,7 +155,10 @@ impl Service {
         caller: &Caller,
         limit: &Arc<UserConnectionLimit>,
     ) -> Result<(SessionData, ConnectionPermit)> {
-        match self.open_admitted(req, caller, Some(limit)).await? {
+        match self
+            .open_admitted(req, caller, SignInFront::Counted(limit))
+            .await?
+        {
             (data, Some(permit)) => Ok((data, permit)),
             (_, None) => Err(Error::Internal(
                 "a counted sign-in came without a permit".into(),
@@ -128,13 +166,24 @@ impl Service {
         }
     }
 
-    /// A password sign-in, admitted in `limit` when there is one.
+    /// A password sign-in through `front`, admitted in its connection limit when it has one.
     async fn open_admitted(
         &self,
         req: OpenRequest,
         caller: &Caller,
-        limit: Option<&Arc<UserConnectionLimit>>,
+        front: SignInFront<'_>,
     ) -> Result<(SessionData, Option<ConnectionPermit>)> {
+        let limit = match front {
+            SignInFront::Counted(limit) => Some(limit),
+            SignInFront::Public | SignInFront::Web => None,
+        };
+        // The public API may not name a reserved application; the web client names only its
+        // own.
+        let reserved_ok = match front {
+            SignInFront::Public => false,
+            SignInFront::Web => req.application_id == application::WEB_CLIENT,
+            SignInFront::Counted(_) => true,
+        };
         text::required("userName", &req.user_name, text::MAX_USER_NAME)?;
         text::presented_password("password", &req.password)?;
         let client_version = optional_text(
@@ -154,10 +203,8 @@ impl Service {
             e
         };
 
-        // Only Ferry's file-protocol front ends (which count connections) may sign in to a
-        // reserved application.
         let app = match self
-            .signin_application(req.application_id, limit.is_none())
+            .signin_application(req.application_id, !reserved_ok)
             .await?
         {
             Ok(app) => app,
@@ -455,8 +502,12 @@ impl Service {
             immutable: new.mode == OpenMode::Immutable,
             created_at: now,
             last_used_at: now,
-            expires_at: (new.mode == OpenMode::Immutable)
-                .then(|| now.plus_millis(self.config.immutable_session_ttl_ms)),
+            expires_at: if new.app.id == application::WEB_CLIENT {
+                Some(now.plus_millis(self.config.web_idle_ms))
+            } else {
+                (new.mode == OpenMode::Immutable)
+                    .then(|| now.plus_millis(self.config.immutable_session_ttl_ms))
+            },
             client_version: new.client_version.clone(),
             client_ip: new.declared_ip.clone().or_else(|| new.client_ip.clone()),
             impersonator_id: new.impersonator_id,

@@ -19,6 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::routing::{any, get};
 
 use crate::router::AppState;
+pub(crate) use pages::escape;
 pub use tus_table::TusUploads;
 
 /// The header a page's requests carry their grant in.

@@ -1,0 +1,321 @@
+//! `GET /web/folders/{id}`: a folder as a page (breadcrumbs, subfolders, a page of files in
+//! the order asked for, paging) from one Service call, [`ferry_core::Service::folder_page`].
+//! Actions the caller's bits would refuse are left out; the Service checks them anyway.
+
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use ferry_core::domain::{File, FileOrder, FolderType, Permissions};
+use ferry_core::service::{FolderPage, FolderPageRequest, FolderView};
+use serde::Deserialize;
+
+use super::error::WebError;
+use super::extract::{WebId, WebQuery};
+use super::format;
+use super::page::{csrf_input, esc, frame};
+use super::session::WebSession;
+use crate::router::AppState;
+
+/// Files on one page.
+pub const PAGE_SIZE: i64 = 100;
+
+/// `?sort=name|size|modified&dir=asc|desc&page=N`.
+#[derive(Deserialize, Default)]
+pub struct Listing {
+    sort: Option<String>,
+    dir: Option<String>,
+    page: Option<i64>,
+}
+
+/// The order a listing is in.
+#[derive(Clone, Copy)]
+struct Order {
+    by: FileOrder,
+    descending: bool,
+    page: i64,
+}
+
+impl Order {
+    fn from(q: &Listing) -> Order {
+        let by = match q.sort.as_deref() {
+            Some("size") => FileOrder::Size,
+            Some("modified") => FileOrder::Modified,
+            _ => FileOrder::Name,
+        };
+        Order {
+            by,
+            descending: q.dir.as_deref() == Some("desc"),
+            page: q.page.unwrap_or(1).clamp(1, i64::MAX / PAGE_SIZE),
+        }
+    }
+
+    fn key(by: FileOrder) -> &'static str {
+        match by {
+            FileOrder::Name => "name",
+            FileOrder::Size => "size",
+            FileOrder::Modified => "modified",
+        }
+    }
+
+    /// The query of this order at `page`.
+    fn query(&self, page: i64) -> String {
+        format!(
+            "?sort={}&amp;dir={}&amp;page={page}",
+            Self::key(self.by),
+            if self.descending { "desc" } else { "asc" }
+        )
+    }
+}
+
+/// `GET /web/folders/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    who: WebSession,
+    WebId(folder): WebId,
+    WebQuery(q): WebQuery<Listing>,
+) -> Result<Response, WebError> {
+    let order = Order::from(&q);
+    let page = state
+        .service
+        .folder_page(
+            &who.ctx,
+            FolderPageRequest {
+                folder,
+                order: order.by,
+                descending: order.descending,
+                skip: (order.page - 1) * PAGE_SIZE,
+                take: PAGE_SIZE,
+            },
+        )
+        .await?;
+    let main = render(&who, &page, order);
+    Ok(Html(frame(&display_name(&page.folder), Some(&who), &main)).into_response())
+}
+
+/// A folder's name as people see it (the root has none).
+fn display_name(view: &FolderView) -> String {
+    match view.folder.folder_type {
+        FolderType::Root => "All folders".into(),
+        _ => view.folder.name.clone(),
+    }
+}
+
+fn render(who: &WebSession, page: &FolderPage, order: Order) -> String {
+    let id = page.folder.folder.id;
+    let held = page.folder.effective;
+    let here = format!("/web/folders/{id}{}", order.query(order.page));
+    let mut out = String::new();
+
+    out.push_str(r#"<nav aria-label="Breadcrumb" class="crumbs"><ol>"#);
+    for crumb in &page.trail {
+        match &crumb.name {
+            Some(_) if crumb.id == ferry_core::domain::folder::ROOT_FOLDER => {
+                out.push_str(&format!(
+                    r#"<li><a href="/web/folders/{}">All folders</a></li>"#,
+                    crumb.id
+                ))
+            }
+            Some(name) => out.push_str(&format!(
+                r#"<li><a href="/web/folders/{}">{}</a></li>"#,
+                crumb.id,
+                esc(name)
+            )),
+            None => out.push_str(r#"<li><span title="A folder you may not open">…</span></li>"#),
+        }
+    }
+    out.push_str(&format!(
+        r#"<li aria-current="page">{}</li></ol></nav>"#,
+        esc(&display_name(&page.folder))
+    ));
+    out.push_str(&format!("<h1>{}</h1>\n", esc(&display_name(&page.folder))));
+
+    out.push_str(r#"<div class="tools">"#);
+    if held.contains(Permissions::CREATE) {
+        out.push_str(&format!(
+            r#"<details class="new-folder"><summary>New folder</summary>
+<form method="post" action="/web/folders/{id}/new-folder" class="inline">{csrf}
+<label for="new-folder-name">Folder name</label>
+<input id="new-folder-name" name="name" required maxlength="255" autocomplete="off">
+<button type="submit">Create folder</button></form></details>"#,
+            csrf = csrf_input(who),
+        ));
+    }
+    out.push_str("</div>\n");
+
+    let folders = &page.folders;
+    if folders.is_empty() && page.files.is_empty() {
+        out.push_str(if held.contains(Permissions::READ) || !folders.is_empty() {
+            r#"<p class="empty">This folder is empty.</p>"#
+        } else {
+            r#"<p class="empty">You may see this folder but not its files.</p>"#
+        });
+        return out;
+    }
+
+    out.push_str(&format!(
+        r#"<table class="listing"><caption class="visually-hidden">Contents of {}</caption>
+<thead><tr>{}{}{}<th scope="col">Version</th><th scope="col">By</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+<tbody>
+"#,
+        esc(&display_name(&page.folder)),
+        header(id, order, FileOrder::Name, "Name"),
+        header(id, order, FileOrder::Size, "Size"),
+        header(id, order, FileOrder::Modified, "Modified"),
+    ));
+    if order.page == 1 {
+        for child in folders {
+            out.push_str(&folder_row(who, child, &here));
+        }
+    }
+    for file in &page.files {
+        out.push_str(&file_row(who, page, file, held, &here));
+    }
+    out.push_str("</tbody></table>\n");
+
+    let first = (order.page - 1) * PAGE_SIZE + 1;
+    let last = first + page.files.len() as i64 - 1;
+    if page.file_count > 0 {
+        out.push_str(r#"<nav aria-label="Pages of files" class="pager">"#);
+        out.push_str(&format!(
+            "<p>Files {}–{} of {}</p>",
+            format::count(first.min(page.file_count)),
+            format::count(last.max(0)),
+            format::count(page.file_count)
+        ));
+        if order.page > 1 {
+            out.push_str(&format!(
+                r#"<a rel="prev" href="/web/folders/{id}{}">Previous page</a>"#,
+                order.query(order.page - 1)
+            ));
+        }
+        if last < page.file_count {
+            out.push_str(&format!(
+                r#"<a rel="next" href="/web/folders/{id}{}">Next page</a>"#,
+                order.query(order.page + 1)
+            ));
+        }
+        out.push_str("</nav>\n");
+    }
+    out
+}
+
+/// A sortable column's heading: a link to the other direction when it is the current order.
+fn header(folder: i64, now: Order, by: FileOrder, label: &str) -> String {
+    let current = now.by == by;
+    let next = Order {
+        by,
+        descending: current && !now.descending,
+        page: 1,
+    };
+    let sort = if current {
+        if now.descending {
+            r#" aria-sort="descending""#
+        } else {
+            r#" aria-sort="ascending""#
+        }
+    } else {
+        ""
+    };
+    format!(
+        r#"<th scope="col"{sort}><a href="/web/folders/{folder}{}">{label}</a></th>"#,
+        next.query(1)
+    )
+}
+
+fn folder_row(who: &WebSession, child: &FolderView, here: &str) -> String {
+    let f = &child.folder;
+    let (shown, full) = format::time(f.modified_at);
+    let actions = item_actions(
+        who,
+        &format!("/web/folders/{}", f.id),
+        &f.name,
+        child.effective.contains(Permissions::MODIFY) && changeable(f.folder_type),
+        child.effective.contains(Permissions::DELETE) && changeable(f.folder_type),
+        here,
+    );
+    format!(
+        r#"<tr class="folder"><td><a class="folder-link" href="/web/folders/{id}">{name}</a></td><td>—</td><td><time datetime="{full}">{shown}</time></td><td></td><td></td><td>{actions}</td></tr>
+"#,
+        id = f.id,
+        name = esc(&f.name),
+    )
+}
+
+/// Whether a folder of this kind may be renamed or deleted at all (the Service refuses the
+/// root, the navigation folders and homes).
+fn changeable(kind: FolderType) -> bool {
+    matches!(kind, FolderType::Regular | FolderType::UserDropBox)
+}
+
+fn file_row(
+    who: &WebSession,
+    page: &FolderPage,
+    file: &File,
+    held: Permissions,
+    here: &str,
+) -> String {
+    let (shown, full) = format::time(file.modified_at);
+    let name = if held.contains(Permissions::DOWNLOAD) {
+        format!(
+            r#"<a class="file-link" href="/web/files/{}/download" download>{}</a>"#,
+            file.id,
+            esc(&file.name)
+        )
+    } else {
+        format!(r#"<span class="file-link">{}</span>"#, esc(&file.name))
+    };
+    let by = file
+        .modified_by
+        .or(file.created_by)
+        .and_then(|u| page.people.get(&u))
+        .map(|n| esc(n))
+        .unwrap_or_default();
+    let actions = item_actions(
+        who,
+        &format!("/web/files/{}", file.id),
+        &file.name,
+        held.contains(Permissions::MODIFY),
+        held.contains(Permissions::DELETE),
+        here,
+    );
+    format!(
+        r#"<tr class="file"><td>{name}</td><td data-bytes="{bytes}">{size}</td><td><time datetime="{full}">{shown}</time></td><td>{version}</td><td>{by}</td><td>{actions}</td></tr>
+"#,
+        bytes = file.size,
+        size = format::size(file.size),
+        version = file.version,
+    )
+}
+
+/// Rename and delete for one folder or file, as forms that work without a script.
+fn item_actions(
+    who: &WebSession,
+    base: &str,
+    name: &str,
+    rename: bool,
+    delete: bool,
+    here: &str,
+) -> String {
+    if !rename && !delete {
+        return String::new();
+    }
+    let mut out = format!(
+        r#"<details class="row-actions"><summary>Actions<span class="visually-hidden"> for {}</span></summary><div class="menu">"#,
+        esc(name)
+    );
+    let csrf = csrf_input(who);
+    let back = format!(r#"<input type="hidden" name="back" value="{here}">"#);
+    if rename {
+        out.push_str(&format!(
+            r#"<form method="post" action="{base}/rename" class="inline">{csrf}{back}<label>New name <input name="name" required maxlength="255" value="{name}" autocomplete="off"></label><button type="submit">Rename</button></form>"#,
+            name = esc(name),
+        ));
+    }
+    if delete {
+        out.push_str(&format!(
+            r#"<form method="post" action="{base}/delete" class="inline" data-confirm="Delete {name}?">{csrf}{back}<button type="submit" class="danger">Delete</button></form>"#,
+            name = esc(name),
+        ));
+    }
+    out.push_str("</div></details>");
+    out
+}

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 mod checks;
 mod peers;
+pub mod web;
 // Every test binary takes what it needs of these.
 #[allow(unused_imports)]
 pub use checks::*;

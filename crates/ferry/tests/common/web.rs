@@ -1,0 +1,174 @@
+//! A browser as the web client's tests need one: one cookie jar of one cookie, no redirects
+//! followed (the tests look at them), forms posted as a browser posts them.
+
+use super::Server;
+
+/// An answer: status, `Location`, `Set-Cookie` values, body.
+pub struct WebAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// Where a redirect goes.
+    pub location: Option<String>,
+    /// Every `Set-Cookie` header.
+    pub cookies: Vec<String>,
+    /// Every header, lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl WebAnswer {
+    /// The value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A browser with its cookie.
+pub struct Browser {
+    base: String,
+    agent: ureq::Agent,
+    /// `name=value` of the session cookie, once signed in.
+    pub cookie: Option<String>,
+    /// Sent as `User-Agent`.
+    pub user_agent: String,
+}
+
+impl Browser {
+    /// A browser with no cookie, for `s`.
+    pub fn new(s: &Server) -> Browser {
+        Browser {
+            base: s.base.clone(),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .build()
+                .into(),
+            cookie: None,
+            user_agent: "FerryTestBrowser/1.0 (web client tests)".into(),
+        }
+    }
+
+    fn take(&mut self, mut resp: ureq::http::Response<ureq::Body>) -> WebAnswer {
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let cookies: Vec<String> = headers
+            .iter()
+            .filter(|(n, _)| n == "set-cookie")
+            .map(|(_, v)| v.clone())
+            .collect();
+        for c in &cookies {
+            let pair = c.split(';').next().unwrap_or("").trim().to_string();
+            if c.contains("Max-Age=0") {
+                if self
+                    .cookie
+                    .as_ref()
+                    .is_some_and(|k| k.split('=').next() == pair.split('=').next())
+                {
+                    self.cookie = None;
+                }
+            } else {
+                self.cookie = Some(pair);
+            }
+        }
+        let location = headers
+            .iter()
+            .find(|(n, _)| n == "location")
+            .map(|(_, v)| v.clone());
+        WebAnswer {
+            status: resp.status().as_u16(),
+            location,
+            cookies,
+            headers,
+            body: resp.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
+    /// `GET path` with the cookie and `extra` headers.
+    pub fn get_with(&mut self, path: &str, extra: &[(&str, &str)]) -> WebAnswer {
+        let mut req = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("user-agent", &self.user_agent);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let resp = req.call().expect("HTTP request failed");
+        self.take(resp)
+    }
+
+    /// `GET path`.
+    pub fn get(&mut self, path: &str) -> WebAnswer {
+        self.get_with(path, &[])
+    }
+
+    /// A form `POST`, as a page of this site sends it (same origin), plus `extra` headers.
+    pub fn post_with(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> WebAnswer {
+        let body: String = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut req = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("user-agent", &self.user_agent)
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send(body.as_bytes()).expect("HTTP request failed");
+        self.take(resp)
+    }
+
+    /// A form `POST` from this site.
+    pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> WebAnswer {
+        self.post_with(path, fields, &[])
+    }
+
+    /// Signs in; the answer (a `303` to the home folder when it worked).
+    pub fn sign_in(&mut self, user: &str, password: &str) -> WebAnswer {
+        self.post("/web/signin", &[("username", user), ("password", password)])
+    }
+
+    /// The form token on a page of this session.
+    pub fn csrf(&mut self, page: &str) -> String {
+        let body = self.get(page).body;
+        let at = body
+            .find(r#"name="csrf" value=""#)
+            .unwrap_or_else(|| panic!("no form token on {page}: {body}"));
+        body[at + 19..at + 19 + 64].to_string()
+    }
+}
+
+/// Form encoding (`application/x-www-form-urlencoded`).
+pub fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

@@ -38,7 +38,8 @@ fn changes_need_the_form_token_and_this_origin() {
     let bobs_token = bob.csrf(&bob_home);
     let create = format!("{home}/new-folder");
 
-    let refused: [(&str, Vec<(&str, &str)>, Vec<(&str, &str)>); 5] = [
+    type Pairs<'a> = Vec<(&'a str, &'a str)>;
+    let refused: [(&str, Pairs, Pairs); 5] = [
         ("no token", vec![("name", "A")], vec![]),
         ("a wrong token", vec![("name", "A"), ("csrf", "00")], vec![]),
         (

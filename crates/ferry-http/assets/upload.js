@@ -1,6 +1,9 @@
-// Ferry's upload tool: drag-and-drop or pick files and folders, upload them resumably over
-// tus 1.0 (/tools/tus) with the page's grant, show per-file and total progress, cancel and
-// retry, and a summary. No framework, no CDN; served from Ferry's origin under a strict CSP.
+// Ferry's uploader: drag-and-drop or pick files and folders, upload them resumably over
+// tus 1.0, show per-file and total progress, cancel and retry, and a summary. The upload tool
+// uses it with its page's grant (/tools/tus, Ferry-Grant); the web client's folder pages with
+// the session's form token (/web/tus, Ferry-Form-Token) and the folder in the metadata: the
+// element's data attributes say which. No framework, no CDN; served from Ferry's origin under
+// a strict CSP.
 "use strict";
 
 (function () {
@@ -12,6 +15,13 @@
   const accept = (root.dataset.accept || "").split(",").filter(Boolean).map((e) => e.slice(1));
   const refuse = (root.dataset.refuse || "").split(",").filter(Boolean);
   const successUrl = root.dataset.successUrl || "";
+  const endpoint = root.dataset.endpoint || "/tools/tus";
+  const authHeader = root.dataset.authHeader || "Ferry-Grant";
+  const authValue = root.dataset.authValue || grant;
+  const targetFolder = root.dataset.folder || "";
+  const scope = root.dataset.scope || "";
+  // The web client lists what the folder holds; the tool page lists what this browser sent.
+  const keepHistory = root.dataset.history !== "off";
   const CHUNK = 16 * 1024 * 1024;
   const PARALLEL = 3;
   const RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000, 30000];
@@ -83,8 +93,9 @@
     return "ferry-tus:" + grantScope() + ":" + path + ":" + file.size + ":" + file.lastModified;
   }
   function grantScope() {
-    // The page URL identifies the token; a reload of the same link can resume.
-    return location.pathname + location.search;
+    // The page URL identifies the token; a reload of the same link can resume. The web
+    // client names its own scope (the person and the folder).
+    return scope || location.pathname + location.search;
   }
 
   function addFile(file, path) {
@@ -152,7 +163,7 @@
       if (owner) owner.xhr = xhr;
       xhr.open(method, url);
       xhr.setRequestHeader("Tus-Resumable", "1.0.0");
-      xhr.setRequestHeader("Ferry-Grant", grant);
+      xhr.setRequestHeader(authHeader, authValue);
       for (const [k, v] of Object.entries(headers || {})) xhr.setRequestHeader(k, v);
       if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded);
       else xhr.timeout = SHORT_REQUEST_MS;
@@ -162,6 +173,12 @@
       xhr.ontimeout = () => reject(new Error("network"));
       xhr.send(body === undefined ? null : body);
     });
+  }
+
+  // The web client's session ended (signed out, idle, disabled): the upload's address is kept,
+  // so that after signing in again the same file continues where it stopped.
+  function signedOut() {
+    return { fatal: "You were signed out. Sign in again and choose the same file: it continues where it stopped.", keep: true };
   }
 
   function serverMessage(xhr) {
@@ -177,11 +194,13 @@
   }
 
   async function createUpload(item) {
-    const meta = "filename " + b64(item.file.name) + ",relativePath " + b64(item.path);
-    const xhr = await request("POST", "/tools/tus", {
+    let meta = "filename " + b64(item.file.name) + ",relativePath " + b64(item.path);
+    if (targetFolder) meta += ",folder " + b64(targetFolder);
+    const xhr = await request("POST", endpoint, {
       "Upload-Length": String(item.file.size),
       "Upload-Metadata": meta,
     });
+    if (xhr.status === 401) throw signedOut();
     if (xhr.status !== 201) throw { fatal: serverMessage(xhr) };
     item.url = xhr.getResponseHeader("Location");
     try { localStorage.setItem(resumeKey(item.path, item.file), item.url); } catch (_) { /* private mode */ }
@@ -192,6 +211,7 @@
     const xhr = await request("HEAD", item.url);
     if (xhr.status === 200) return parseInt(xhr.getResponseHeader("Upload-Offset"), 10);
     if (xhr.status === 403) throw { fatal: "This page has expired; open the link you were given again." };
+    if (xhr.status === 401) throw signedOut();
     return null; // gone: start again
   }
 
@@ -248,6 +268,8 @@
             const offset = await currentOffset(item);
             if (offset === null) { item.url = null; break; }
             item.offset = offset;
+          } else if (xhr.status === 401) {
+            throw signedOut();
           } else if (xhr.status === 423 || (xhr.status >= 500 && xhr.status !== 507)) {
             throw new Error("server " + xhr.status);
           } else {
@@ -264,7 +286,9 @@
         if (item.state !== "uploading") return; // cancelled
         if (err && err.fatal) {
           filesUsed = Math.max(0, filesUsed - 1);
-          try { localStorage.removeItem(resumeKey(item.path, item.file)); } catch (_) { /* ignore */ }
+          if (!err.keep) {
+            try { localStorage.removeItem(resumeKey(item.path, item.file)); } catch (_) { /* ignore */ }
+          }
           finishItem(item, "failed", err.fatal);
           return;
         }
@@ -468,6 +492,7 @@
     try { return JSON.parse(localStorage.getItem(doneKey()) || "[]"); } catch (_) { return []; }
   }
   function remember(item) {
+    if (!keepHistory) return;
     const list = remembered();
     list.push({ name: item.path, size: item.file.size });
     try { localStorage.setItem(doneKey(), JSON.stringify(list.slice(-200))); } catch (_) { /* private mode */ }
@@ -482,7 +507,7 @@
     return false;
   }
   (function showEarlier() {
-    const list = remembered();
+    const list = keepHistory ? remembered() : [];
     const pending = interrupted();
     if (!list.length && !pending) return;
     const box = el("section", "earlier");

@@ -15,6 +15,7 @@ pub mod hash_slots;
 mod lockout;
 mod lockout_admin;
 mod passwords;
+mod path_upload;
 mod permissions;
 mod refusals;
 mod search;

@@ -19,15 +19,12 @@ use std::net::IpAddr;
 
 use ferry_crypto::ToolTokenKeys;
 
+use super::path_upload::split_relative_path;
 use super::{FileView, FolderView, Service, SessionContext, Upload, UploadRequest};
 use crate::clock::Timestamp;
-use crate::domain::{AuditEntry, FolderId, FolderType, Operation, Outcome, Permissions};
+use crate::domain::{AuditEntry, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
-use crate::text;
 use crate::tool_token::{ToolClaims, ToolTarget};
-
-/// Deepest folder path an upload may bring along (`a/b/c/file`).
-const MAX_RELATIVE_DEPTH: usize = 32;
 
 /// How the browser tools accept tokens.
 #[derive(Debug)]
@@ -431,26 +428,16 @@ impl Service {
         if access.kind != ToolKind::Upload {
             return Err(Error::ToolGrantInvalid);
         }
-        let mut names: Vec<&str> = relative_path.split(['/', '\\']).collect();
-        let name = names.pop().unwrap_or_default();
-        let (name, _) = text::item_name("name", name)?;
-        if names.len() > MAX_RELATIVE_DEPTH {
-            return Err(Error::invalid("the folder path is too deep"));
-        }
-        for folder in &names {
-            text::item_name("folder name", folder)?;
-        }
+        let (folders, name) = split_relative_path(relative_path)?;
         access.limits.check_name(&name)?;
         self.take_file_allowance(access)?;
-        let started = async {
-            let mut folder = root;
-            for part in &names {
-                folder = self.tool_subfolder(&access.ctx, folder, part).await?;
-            }
-            self.begin_upload(
+        let started = self
+            .begin_upload_below(
                 &access.ctx,
+                root,
+                &folders,
                 UploadRequest {
-                    folder_id: folder,
+                    folder_id: root,
                     name,
                     overwrite: true,
                     expected_size: Some(size),
@@ -458,9 +445,7 @@ impl Service {
                     external_user: access.ctx.session.external_user.clone(),
                 },
             )
-            .await
-        }
-        .await;
+            .await;
         if started.is_err() {
             self.tool_release_file(access);
         }
@@ -485,31 +470,5 @@ impl Service {
             .lock()
             .expect("grant book lock")
             .release_file(&access.token_digest);
-    }
-
-    /// The child folder `name` of `parent`, created if the user may and it does not exist.
-    async fn tool_subfolder(
-        &self,
-        ctx: &SessionContext,
-        parent: FolderId,
-        name: &str,
-    ) -> Result<FolderId> {
-        let parent_view = self.folder(ctx, parent).await?;
-        if let Some(child) = self.tree_child(ctx, &parent_view, name).await? {
-            return Ok(child.folder.id);
-        }
-        match self
-            .create_folder(ctx, parent, name, FolderType::Regular)
-            .await
-        {
-            Ok(v) => Ok(v.folder.id),
-            // Two files of one dropped folder raced to create it: use the winner's.
-            Err(Error::AlreadyExists(_)) => self
-                .tree_child(ctx, &parent_view, name)
-                .await?
-                .map(|c| c.folder.id)
-                .ok_or(Error::FolderNotFound),
-            Err(e) => Err(e),
-        }
     }
 }

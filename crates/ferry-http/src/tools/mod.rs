@@ -9,7 +9,8 @@
 
 mod assets;
 mod pages;
-mod tus;
+pub(crate) mod tus;
+mod tus_owner;
 mod tus_table;
 
 use std::sync::Arc;

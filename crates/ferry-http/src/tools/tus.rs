@@ -1,5 +1,7 @@
-//! Resumable uploads for the upload tool: the tus 1.0 protocol (core, creation, termination,
-//! checksum) at `/tools/tus`, each request carrying the page's grant in `Ferry-Grant`.
+//! Resumable uploads: the tus 1.0 protocol (core, creation, termination, checksum) at
+//! `/tools/tus` for the upload tool, each request carrying the page's grant in `Ferry-Grant`,
+//! and at `/web/tus` for the web client, each request carrying the session's cookie and its
+//! form token in `Ferry-Form-Token` ([`Uploader`]).
 //!
 //! An upload is a [`ferry_core::service::Upload`] kept open between requests: `POST` starts
 //! it (the page's limits are checked, the name's folders created), each `PATCH` appends at
@@ -29,11 +31,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ferry_core::service::{FileView, ToolAccess, UploadMark};
+use ferry_core::service::{FileView, UploadMark};
 use ferry_core::{Error, Service};
 use http_body_util::BodyExt;
 use sha2::Digest;
 
+use super::tus_owner::Uploader;
 use super::tus_table::{Entry, Progress, now_secs};
 use super::{GRANT_HEADER, cross_site};
 use crate::error::ApiError;
@@ -70,12 +73,22 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
-/// Checks the protocol version and the grant of a request.
+/// Which front end a tus request came to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TusFront {
+    /// `/tools/tus`: a browser tool's page.
+    Tool,
+    /// `/web/tus`: the web client.
+    Web,
+}
+
+/// Checks the protocol version and the grant or session of a request.
 async fn admit(
     state: &AppState,
+    front: TusFront,
     client: ClientAddr,
     headers: &HeaderMap,
-) -> Result<ToolAccess, Response> {
+) -> Result<Uploader, Response> {
     if header_str(headers, "tus-resumable") != Some(TUS_VERSION) {
         let mut r = tus_status(
             StatusCode::PRECONDITION_FAILED,
@@ -84,6 +97,12 @@ async fn admit(
         r.headers_mut()
             .insert("tus-version", HeaderValue::from_static(TUS_VERSION));
         return Err(r);
+    }
+    if front == TusFront::Web {
+        return crate::web::script_session(state, client, headers)
+            .await
+            .map(Uploader::Web)
+            .map_err(api_error);
     }
     if cross_site(headers) {
         return Err(api_error(Error::ToolGrantInvalid));
@@ -94,6 +113,7 @@ async fn admit(
         .service
         .tool_access(grant, ip)
         .await
+        .map(Uploader::Tool)
         .map_err(api_error)
 }
 
@@ -118,10 +138,22 @@ pub async fn collection(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    collection_of(TusFront::Tool, state, client, method, headers, body).await
+}
+
+/// `/tools/tus` or `/web/tus`.
+pub async fn collection_of(
+    front: TusFront,
+    state: AppState,
+    client: ClientAddr,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match method {
         Method::OPTIONS => options(),
         Method::POST => {
-            let r = create(&state, client, &headers).await;
+            let r = create(&state, front, client, &headers).await;
             crate::drain::discard(body).await;
             r
         }
@@ -150,8 +182,13 @@ fn metadata(headers: &HeaderMap) -> Result<HashMap<String, String>, &'static str
     Ok(out)
 }
 
-async fn create(state: &AppState, client: ClientAddr, headers: &HeaderMap) -> Response {
-    let access = match admit(state, client, headers).await {
+async fn create(
+    state: &AppState,
+    front: TusFront,
+    client: ClientAddr,
+    headers: &HeaderMap,
+) -> Response {
+    let owner = match admit(state, front, client, headers).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -181,20 +218,39 @@ async fn create(state: &AppState, client: ClientAddr, headers: &HeaderMap) -> Re
             "Upload-Metadata must give the file's name (filename)",
         );
     };
-    if !state.tools.uploads.has_room(&access.token_digest) {
+    let owner_key = owner.key();
+    if !state.tools.uploads.has_room(&owner_key) {
         return api_error(Error::Unavailable);
     }
-    let upload = match state
-        .service
-        .tool_begin_upload(&access, path.trim_start_matches('/'), length)
-        .await
-    {
+    let begun = match &owner {
+        Uploader::Tool(access) => {
+            state
+                .service
+                .tool_begin_upload(access, path.trim_start_matches('/'), length)
+                .await
+        }
+        Uploader::Web(ctx) => {
+            // The web client names the folder the upload goes to (the page's folder).
+            let Some(folder) = meta.get("folder").and_then(|f| f.parse::<i64>().ok()) else {
+                return tus_status(
+                    StatusCode::BAD_REQUEST,
+                    "Upload-Metadata must give the folder's ID (folder)",
+                );
+            };
+            state
+                .service
+                .begin_upload_at_path(ctx, folder, path, length)
+                .await
+        }
+    };
+    let upload = match begun {
         Ok(u) => u,
         Err(e) => return api_error(e),
     };
     let id = ferry_crypto::random::new_secret_token();
     let entry = Arc::new(Entry {
-        access,
+        owner,
+        owner_key,
         length,
         offset: AtomicU64::new(0),
         last_used: AtomicU64::new(now_secs()),
@@ -213,12 +269,13 @@ async fn create(state: &AppState, client: ClientAddr, headers: &HeaderMap) -> Re
             Err(r) => return r,
         }
     }
+    let entry_prefix = entry.owner.prefix();
     state.tools.uploads.insert(id.clone(), entry);
     let mut r = StatusCode::CREATED.into_response();
     let h = r.headers_mut();
     stamp(h);
     h.extend(done_headers);
-    if let Ok(v) = HeaderValue::from_str(&format!("/tools/tus/{id}")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("{}{id}", entry_prefix)) {
         h.insert(header::LOCATION, v);
     }
     h.insert("upload-offset", HeaderValue::from(0u64));
@@ -234,10 +291,23 @@ pub async fn resource(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    resource_of(TusFront::Tool, state, client, id, method, headers, body).await
+}
+
+/// `/tools/tus/{id}` or `/web/tus/{id}`.
+pub async fn resource_of(
+    front: TusFront,
+    state: AppState,
+    client: ClientAddr,
+    id: String,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     if method == Method::OPTIONS {
         return options();
     }
-    let access = match admit(&state, client, &headers).await {
+    let access = match admit(&state, front, client, &headers).await {
         Ok(a) => a,
         Err(r) => {
             crate::drain::discard(body).await;
@@ -383,7 +453,7 @@ async fn patch(service: &Arc<Service>, entry: &Entry, headers: &HeaderMap, body:
     if let Some(mark) = torn {
         if let Err(e) = upload.rewind(mark).await {
             *state = Progress::Gone;
-            service.tool_release_file(&entry.access);
+            entry.owner.release(service);
             return api_error(e);
         }
         entry.offset.store(upload.size(), Ordering::Release);
@@ -462,7 +532,7 @@ async fn patch(service: &Arc<Service>, entry: &Entry, headers: &HeaderMap, body:
     if let Some((status, message)) = rewind {
         if let Err(e) = upload.rewind(mark).await {
             *state = Progress::Gone;
-            service.tool_release_file(&entry.access);
+            entry.owner.release(service);
             return api_error(e);
         }
         entry.offset.store(upload.size(), Ordering::Release);
@@ -473,7 +543,7 @@ async fn patch(service: &Arc<Service>, entry: &Entry, headers: &HeaderMap, body:
     }
     if let Received::WriteFailed(e) = received {
         *state = Progress::Gone;
-        service.tool_release_file(&entry.access);
+        entry.owner.release(service);
         return api_error(e);
     }
     let mut done_headers = HeaderMap::new();
@@ -507,13 +577,13 @@ async fn finish(
     // client goes away now.
     let task = {
         let service = Arc::clone(service);
-        let access = entry.access.clone();
+        let owner = entry.owner.clone();
         tokio::spawn(async move {
             let request = upload.request().clone();
             let result = service.finish_upload(*upload).await;
             if let Err(e) = &result {
-                service.audit_failed_upload(&access.ctx, &request, e).await;
-                service.tool_release_file(&access);
+                service.audit_failed_upload(owner.ctx(), &request, e).await;
+                owner.release(&service);
             }
             result
         })
@@ -547,7 +617,7 @@ async fn terminate(state: &AppState, id: &str, entry: &Entry) -> Response {
     if matches!(*guard, Progress::Receiving(_)) {
         // Dropping the upload removes its staged bytes.
         *guard = Progress::Gone;
-        state.service.tool_release_file(&entry.access);
+        entry.owner.release(&state.service);
     }
     state.tools.uploads.remove(id);
     let mut r = StatusCode::NO_CONTENT.into_response();

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ferry_core::service::{ToolAccess, Upload, UploadMark};
+use ferry_core::service::{Upload, UploadMark};
+
+use super::tus_owner::Uploader;
 
 /// Most uploads in progress on this node.
 const MAX_UPLOADS: usize = 10_000;
-/// Most uploads in progress for one token.
+/// Most uploads in progress for one token (or one web-client user).
 const MAX_UPLOADS_PER_TOKEN: usize = 1_000;
 /// Uploads idle this long are forgotten.
 const IDLE_EXPIRY: Duration = Duration::from_secs(24 * 3600);
@@ -36,7 +38,9 @@ impl std::fmt::Debug for TusUploads {
 }
 
 pub(super) struct Entry {
-    pub(super) access: ToolAccess,
+    pub(super) owner: Uploader,
+    /// `owner.key()`, kept for lookups.
+    pub(super) owner_key: String,
     pub(super) length: u64,
     pub(super) offset: AtomicU64,
     pub(super) last_used: AtomicU64,
@@ -65,11 +69,10 @@ pub(super) fn now_secs() -> u64 {
 }
 
 impl TusUploads {
-    pub(super) fn get(&self, id: &str, access: &ToolAccess) -> Option<Arc<Entry>> {
+    pub(super) fn get(&self, id: &str, owner: &Uploader) -> Option<Arc<Entry>> {
+        let key = owner.key();
         let map = self.map.lock().expect("tus map lock");
-        map.get(id)
-            .filter(|e| e.access.token_digest == access.token_digest)
-            .cloned()
+        map.get(id).filter(|e| e.owner_key == key).cloned()
     }
 
     pub(super) fn remove(&self, id: &str) {
@@ -81,7 +84,7 @@ impl TusUploads {
         self.map.lock().expect("tus map lock").insert(id, entry);
     }
 
-    /// Whether `token` may start another upload: forgets idle and long-completed uploads,
+    /// Whether `token` (an owner's key) may start another upload: forgets idle and long-completed uploads,
     /// then counts those in progress on the node and of the token. Completed uploads do not
     /// count: a link that takes many files a day is not refused for the files it took.
     pub(super) fn has_room(&self, token: &str) -> bool {
@@ -120,7 +123,7 @@ impl TusUploads {
         let in_progress = map.len() - done;
         let mine = map
             .values()
-            .filter(|e| !e.completed.load(Ordering::Acquire) && e.access.token_digest == token)
+            .filter(|e| !e.completed.load(Ordering::Acquire) && e.owner_key == token)
             .count();
         (in_progress, mine)
     }

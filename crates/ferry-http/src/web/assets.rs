@@ -16,6 +16,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../assets/web.js"),
     ),
+    (
+        "upload.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/upload.js"),
+    ),
 ];
 
 /// `GET /web/assets/{name}`.

@@ -140,6 +140,9 @@ fn render(who: &WebSession, page: &FolderPage, order: Order) -> String {
         ));
     }
     out.push_str("</div>\n");
+    if held.contains(Permissions::CREATE) {
+        out.push_str(&uploader(who, id));
+    }
 
     let folders = &page.folders;
     if folders.is_empty() && page.files.is_empty() {
@@ -196,6 +199,26 @@ fn render(who: &WebSession, page: &FolderPage, order: Order) -> String {
         out.push_str("</nav>\n");
     }
     out
+}
+
+/// The drop zone and pickers of the uploader ([`super::assets`]' `upload.js`, the upload
+/// tool's, pointed at `/web/tus` with this session's form token and this folder). A name that
+/// is already here becomes its next version, where the bits allow (Modify).
+fn uploader(who: &WebSession, folder: i64) -> String {
+    format!(
+        r#"<section id="tool" class="uploader" aria-label="Upload" data-endpoint="/web/tus" data-auth-header="Ferry-Form-Token" data-auth-value="{token}" data-folder="{folder}" data-scope="web:{user}:{folder}" data-history="off" data-success-url="/web/folders/{folder}" data-files-used="0">
+<div id="drop" class="drop" tabindex="0" role="button" aria-describedby="rules"><p class="drop-hint"><strong>Drop files or folders here</strong></p>
+<p class="pickers"><label class="button">Choose files<input id="pick-files" type="file" multiple></label> <label class="button folder-picker">Choose a folder<input id="pick-folder" type="file" webkitdirectory multiple></label></p></div>
+<p id="rules" class="rules">A file whose name is already here becomes its next version.</p>
+<section id="total" class="total" hidden aria-label="All files"><progress id="total-bar" max="1" value="0"></progress><p id="total-text" aria-live="polite"></p></section>
+<ul id="files" class="files"></ul>
+<div id="summary" class="summary" role="status" hidden></div>
+<noscript><p>Uploading from this page needs JavaScript; SFTP and FTPS work with the same account.</p></noscript>
+</section>
+"#,
+        token = who.csrf_token(),
+        user = who.ctx.user.id,
+    )
 }
 
 /// A sortable column's heading: a link to the other direction when it is the current order.

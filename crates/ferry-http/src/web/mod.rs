@@ -19,12 +19,15 @@ mod format;
 mod page;
 mod session;
 mod signin;
+mod uploads;
+
+pub(crate) use session::script_session;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 use crate::router::AppState;
 
@@ -60,6 +63,8 @@ pub fn routes() -> Router<AppState> {
             post(folder_actions::delete_file),
         )
         .route("/web/assets/{name}", get(assets::asset))
+        .route("/web/tus", any(uploads::collection))
+        .route("/web/tus/{upload_id}", any(uploads::resource))
         .layer(middleware::map_response(harden))
 }
 

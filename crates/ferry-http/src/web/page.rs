@@ -40,6 +40,7 @@ pub fn frame(title: &str, who: Option<&WebSession>, main: &str) -> String {
 <link rel="icon" href="/tools/assets/icon.svg">
 <link rel="stylesheet" href="/web/assets/web.css">
 <script src="/web/assets/web.js" defer></script>
+<script src="/web/assets/upload.js" defer></script>
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>

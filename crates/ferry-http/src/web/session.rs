@@ -178,6 +178,40 @@ pub fn encode_next(next: &str) -> String {
     utf8_percent_encode(next, NEXT_SET).to_string()
 }
 
+/// The header a page's script sends its form token in (uploads and other `fetch` calls).
+pub const TOKEN_HEADER: &str = "ferry-form-token";
+
+/// The session of a request a web-client page's script makes (a tus upload): from this
+/// origin, with the cookie of a live web session and that session's form token in
+/// [`TOKEN_HEADER`]. Any failure is [`ferry_core::Error::SessionNotFound`], so the script
+/// learns only that it must sign in again.
+pub async fn script_session(
+    state: &AppState,
+    client: ClientAddr,
+    headers: &HeaderMap,
+) -> Result<SessionContext, ferry_core::Error> {
+    use ferry_core::Error;
+    if crate::tools::cross_site(headers) {
+        return Err(Error::SessionNotFound);
+    }
+    let id = presented_session(headers).ok_or(Error::SessionNotFound)?;
+    let presented = headers
+        .get(TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ferry_crypto::constant_time_eq(presented.as_bytes(), csrf_token(&id).as_bytes()) {
+        return Err(Error::SessionNotFound);
+    }
+    let ctx = state
+        .service
+        .authenticate(&id, &web_caller(client, headers))
+        .await?;
+    if ctx.session.application_id != ferry_core::domain::application::WEB_CLIENT {
+        return Err(Error::SessionNotFound);
+    }
+    Ok(ctx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,38 +261,4 @@ mod tests {
         assert_ne!(csrf_token(&a), csrf_token(&b));
         assert!(!csrf_token(&a).contains(&a.to_wire()));
     }
-}
-
-/// The header a page's script sends its form token in (uploads and other `fetch` calls).
-pub const TOKEN_HEADER: &str = "ferry-form-token";
-
-/// The session of a request a web-client page's script makes (a tus upload): from this
-/// origin, with the cookie of a live web session and that session's form token in
-/// [`TOKEN_HEADER`]. Any failure is [`ferry_core::Error::SessionNotFound`], so the script
-/// learns only that it must sign in again.
-pub async fn script_session(
-    state: &AppState,
-    client: ClientAddr,
-    headers: &HeaderMap,
-) -> Result<SessionContext, ferry_core::Error> {
-    use ferry_core::Error;
-    if crate::tools::cross_site(headers) {
-        return Err(Error::SessionNotFound);
-    }
-    let id = presented_session(headers).ok_or(Error::SessionNotFound)?;
-    let presented = headers
-        .get(TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !ferry_crypto::constant_time_eq(presented.as_bytes(), csrf_token(&id).as_bytes()) {
-        return Err(Error::SessionNotFound);
-    }
-    let ctx = state
-        .service
-        .authenticate(&id, &web_caller(client, headers))
-        .await?;
-    if ctx.session.application_id != ferry_core::domain::application::WEB_CLIENT {
-        return Err(Error::SessionNotFound);
-    }
-    Ok(ctx)
 }

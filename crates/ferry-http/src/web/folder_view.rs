@@ -201,13 +201,14 @@ fn render(who: &WebSession, page: &FolderPage, order: Order) -> String {
     out
 }
 
-/// The drop zone and pickers of the uploader ([`super::assets`]' `upload.js`, the upload
+/// The drop zone and pickers of the uploader (the zone is not itself a control: its pickers
+/// are, so a keyboard reaches them and nothing interactive is nested in another) ([`super::assets`]' `upload.js`, the upload
 /// tool's, pointed at `/web/tus` with this session's form token and this folder). A name that
 /// is already here becomes its next version, where the bits allow (Modify).
 fn uploader(who: &WebSession, folder: i64) -> String {
     format!(
         r#"<section id="tool" class="uploader" aria-label="Upload" data-endpoint="/web/tus" data-auth-header="Ferry-Form-Token" data-auth-value="{token}" data-folder="{folder}" data-scope="web:{user}:{folder}" data-history="off" data-success-url="/web/folders/{folder}" data-files-used="0">
-<div id="drop" class="drop" tabindex="0" role="button" aria-describedby="rules"><p class="drop-hint"><strong>Drop files or folders here</strong></p>
+<div id="drop" class="drop"><p class="drop-hint"><strong>Drop files or folders here</strong></p>
 <p class="pickers"><label class="button">Choose files<input id="pick-files" type="file" multiple></label> <label class="button folder-picker">Choose a folder<input id="pick-folder" type="file" webkitdirectory multiple></label></p></div>
 <p id="rules" class="rules">A file whose name is already here becomes its next version.</p>
 <section id="total" class="total" hidden aria-label="All files"><progress id="total-bar" max="1" value="0"></progress><p id="total-text" aria-live="polite"></p></section>

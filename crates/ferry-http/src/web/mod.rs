@@ -69,7 +69,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Headers on every web-client answer: only Ferry's own script, style and images (no inline
-/// script or style, nothing from elsewhere), no framing, no referrer, nothing cached, no
+/// script or style, nothing from elsewhere), no framing, no referrer to other sites, nothing cached, no
 /// sniffing, and a browsing context of its own.
 async fn harden(mut response: Response) -> Response {
     let h = response.headers_mut();
@@ -80,7 +80,9 @@ async fn harden(mut response: Response) -> Response {
              connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: under it a browser sends `Origin: null` with a form, which the
+        // cross-site check must refuse. No web-client URL carries a secret.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (
             header::HeaderName::from_static("cross-origin-opener-policy"),

@@ -35,7 +35,6 @@ pub fn frame(title: &str, who: Option<&WebSession>, main: &str) -> String {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>{title} · Ferry</title>
 <link rel="icon" href="/tools/assets/icon.svg">
 <link rel="stylesheet" href="/web/assets/web.css">

@@ -172,3 +172,20 @@ pub fn encode(text: &str) -> String {
     }
     out
 }
+
+/// axe-core's script (npm `axe-core`), which `scripts/test` installs under
+/// `target/test-peers`; `FERRY_AXE_JS` names another copy. Missing, the test fails: a peer
+/// missing is a failure, not a skip.
+pub fn axe_js() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("FERRY_AXE_JS") {
+        return path.into();
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/test-peers/node_modules/axe-core/axe.min.js");
+    assert!(
+        path.exists(),
+        "axe-core is missing at {}: run scripts/test, or `npm install --prefix target/test-peers axe-core@4`",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,192 @@
+"""A member's session in the web client, in Chromium (Playwright), as issue 17 asks:
+sign in by the form's accessible names, create a folder, upload a folder of 3 files by the
+folder picker and a 200 MB file by drag-and-drop, reload half-way through it and see it resume,
+rename a file, visit a folder of hostile names (no script may run), check the pages with
+axe-core, on a phone screen and by keyboard, and sign out.
+
+Usage: member_session.py BASE USER PASSWORD WORKDIR AXE_JS HOSTILE_FOLDER_ID
+The browser reaches the server through a relay that carries about 60 MB/s, so that the large
+upload can be interrupted by the reload half-way. Prints a JSON report on its last line.
+"""
+
+import hashlib
+import json
+import os
+import sys
+import time
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+from browser_upload import random_file, relayed  # noqa: E402
+
+base, user, password, workdir, axe_js, hostile = sys.argv[1:7]
+relay, site = relayed(base + "/")
+site = site.rstrip("/")
+
+album = os.path.join(workdir, "album")
+os.makedirs(album, exist_ok=True)
+for i, name in enumerate(("one.txt", "two.txt", "three.txt")):
+    with open(os.path.join(album, name), "w") as f:
+        f.write(f"photo {i}\n" * (i + 1))
+big = random_file(os.path.join(workdir, "big.bin"), 200)
+with open(big, "rb") as f:
+    digest = hashlib.sha256()
+    for block in iter(lambda: f.read(1 << 20), b""):
+        digest.update(block)
+
+report = {"big_sha256": digest.hexdigest(), "alerts": [], "errors": [], "axe": {}}
+
+
+def axe(page, label):
+    """Serious and critical axe-core violations of the page (rule IDs and the nodes' HTML)."""
+    page.add_script_tag(path=axe_js)
+    found = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {resultTypes: ["violations"]});
+            return r.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => ({id: v.id, nodes: v.nodes.map((n) => n.html).slice(0, 3)}));
+        }"""
+    )
+    report["axe"][label] = found
+
+
+def watch(page):
+    # A dialog opened by an injected script would be an alert() or a prompt(); the page's own
+    # confirm() (before a delete) and the browser's "leave the page?" while an upload runs
+    # are accepted and not counted.
+    def on_dialog(d):
+        if d.type not in ("confirm", "beforeunload"):
+            report["alerts"].append(f"{d.type}: {d.message}")
+        d.accept()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda e: report["errors"].append(str(e)))
+
+
+def drop_file(page, path):
+    """Drops a file from disk on the drop zone, as a person's drag from the desktop does: the
+    File comes from a picker (so it is read from disk, not built in memory)."""
+    page.evaluate(
+        """() => { const i = document.createElement("input"); i.type = "file";
+                   i.id = "drag-source"; i.hidden = true; document.body.append(i); }"""
+    )
+    page.set_input_files("#drag-source", path)
+    page.evaluate(
+        """() => {
+            const dt = new DataTransfer();
+            for (const f of document.getElementById("drag-source").files) dt.items.add(f);
+            const drop = document.getElementById("drop");
+            drop.dispatchEvent(new DragEvent("dragover", {dataTransfer: dt, bubbles: true, cancelable: true}));
+            drop.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }"""
+    )
+
+
+with sync_playwright() as p:
+    browser = p.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=["--no-sandbox", "--disable-dev-shm-usage"],
+    )
+    # axe-core is injected as a script, which the pages' CSP would refuse: this context lets
+    # the test's own scripts in (the pages' escaping is what keeps hostile names inert).
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    watch(page)
+
+    page.goto(site + "/")
+    axe(page, "signin")
+    page.keyboard.press("Tab")
+    report["first_tab"] = page.evaluate("document.activeElement.textContent")
+    report["focus_outline"] = page.evaluate(
+        "getComputedStyle(document.activeElement).outlineStyle"
+    )
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", level=1).wait_for()
+    report["heading"] = page.get_by_role("heading", level=1).inner_text()
+    home = page.url
+    axe(page, "folder")
+
+    # A new folder, by keyboard-reachable controls.
+    page.get_by_text("New folder", exact=True).click()
+    page.get_by_label("Folder name").fill("Projects")
+    page.get_by_role("button", name="Create folder").click()
+    page.get_by_role("link", name="Projects").wait_for()
+
+    # A folder of three files, by the folder picker.
+    page.set_input_files("#pick-folder", album)
+    page.wait_for_url(home, timeout=60_000)
+    page.get_by_role("link", name="album").wait_for(timeout=60_000)
+    report["album_shown"] = True
+
+    # The 200 MB file by drag-and-drop; reloaded once 40 MiB are through.
+    patches = []
+    page.on(
+        "request",
+        lambda r: r.method == "PATCH" and patches.append(int(r.headers.get("upload-offset", "-1"))),
+    )
+    drop_file(page, big)
+    page.locator("#total-bar").wait_for()
+    deadline = time.time() + 60
+    while relay.relayed_up < 40 * 1024 * 1024 and time.time() < deadline:
+        time.sleep(0.05)
+    report["progress_before_reload"] = page.evaluate(
+        "document.getElementById('total-bar').value / document.getElementById('total-bar').max"
+    )
+    page.reload()
+    page.locator("#drop").wait_for()
+    report["resume_hint"] = (
+        page.locator("#resume-hint").inner_text() if page.locator("#resume-hint").count() else None
+    )
+    patches.clear()
+    drop_file(page, big)
+    page.wait_for_url(home, timeout=120_000)
+    page.get_by_text("big.bin", exact=True).wait_for(timeout=60_000)
+    report["first_offset_after_reload"] = patches[0] if patches else None
+
+    # Rename a file from its row's actions.
+    row = page.locator("tr", has_text="big.bin")
+    row.locator("summary").click()
+    row.get_by_label("New name").fill("big-renamed.bin")
+    row.get_by_role("button", name="Rename").click()
+    page.get_by_text("big-renamed.bin", exact=True).wait_for()
+    report["renamed"] = True
+
+    # Hostile names: with the test's CSP bypass (escaping alone must hold) ...
+    page.goto(f"{site}/web/folders/{hostile}")
+    page.get_by_role("heading", level=1).wait_for()
+    report["hostile_rows"] = page.locator("tbody tr").count()
+    axe(page, "hostile")
+    # ... and without it, as a person's browser sees it.
+    strict = browser.new_context()
+    strict.add_cookies(context.cookies())
+    plain = strict.new_page()
+    watch(plain)
+    plain.goto(f"{site}/web/folders/{hostile}")
+    plain.get_by_role("heading", level=1).wait_for()
+    for summary in plain.locator("summary").all():
+        summary.click()
+    time.sleep(0.5)
+
+    # A phone screen: no sideways scrolling.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone.add_cookies(context.cookies())
+    small = phone.new_page()
+    small.goto(home)
+    small.get_by_role("heading", level=1).wait_for()
+    report["phone_overflow"] = small.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+    # Sign out: back at the sign-in page, and the old page sends there too.
+    page.goto(home)
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.goto(home)
+    report["after_signout"] = page.get_by_role("button", name="Sign in").count()
+    browser.close()
+
+print(json.dumps(report))

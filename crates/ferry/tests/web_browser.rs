@@ -1,0 +1,128 @@
+//! The web client in a real browser (issue 17): a member's whole session in Chromium driven by
+//! Playwright (`tests/web/member_session.py`): sign-in by accessible names, a folder, a folder
+//! of three files by the picker, a 200 MB file by drag-and-drop resumed after a reload, a
+//! rename, a folder of hostile names (no script runs), axe-core on every page, a phone screen,
+//! the keyboard, and sign-out. The server's side is checked here through the API.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::web::axe_js;
+use common::{Server, run_ok};
+use ferry_testkit::Backend;
+use serde_json::{Value, json};
+
+const HOSTILE: [&str; 4] = [
+    "<img src=x onerror=alert(1)>",
+    "\"><svg onload=alert(2)>",
+    "javascript:alert(3)",
+    "x' onmouseover='alert(4)",
+];
+
+#[test]
+fn a_member_signs_in_uploads_resumes_renames_and_signs_out() {
+    let s = Server::start(Backend::Sqlite);
+    s.add_user("mia", "member", "mia-password-1");
+    let (session, _) = s.open_with("OpenImmutable", "mia", "mia-password-1", common::APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let home = home["FolderID"].as_i64().unwrap();
+    let (_, hostile) = s.call(
+        "CreateFolder",
+        json!({"sessionID": session, "parentFolderID": home, "name": "Hostile <b>names<b>"}),
+    );
+    let hostile = hostile["FolderID"].as_i64().unwrap();
+    for name in HOSTILE {
+        let (status, _) = s.call(
+            "CreateFolder",
+            json!({"sessionID": session, "parentFolderID": hostile, "name": name}),
+        );
+        assert_eq!(status, 200, "{name}");
+        let (status, _) = s.put_file(&session, hostile, &format!("{name}.txt"), "", b"x");
+        assert_eq!(status, 200, "{name}");
+    }
+
+    let work = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/member_session.py");
+    let out = run_ok(
+        Command::new("python3")
+            .arg(script)
+            .arg(&s.base)
+            .args(["mia", "mia-password-1"])
+            .arg(work.path())
+            .arg(axe_js())
+            .arg(hostile.to_string()),
+    );
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    println!("member session: {report}");
+
+    assert_eq!(report["heading"], "mia", "{report}");
+    assert_eq!(
+        report["alerts"],
+        json!([]),
+        "a hostile name ran a script: {report}"
+    );
+    assert_eq!(report["errors"], json!([]), "{report}");
+    for page in ["signin", "folder", "hostile"] {
+        assert_eq!(report["axe"][page], json!([]), "axe on {page}: {report}");
+    }
+    assert_eq!(report["first_tab"], "Skip to content");
+    assert_ne!(report["focus_outline"], "none");
+    assert!(report["phone_overflow"].as_i64().unwrap() <= 0, "{report}");
+    assert_eq!(report["hostile_rows"], (HOSTILE.len() * 2) as i64);
+    assert_eq!(report["after_signout"], 1);
+
+    // The reload came half-way, and the upload went on from where it stood.
+    let before = report["progress_before_reload"].as_f64().unwrap();
+    assert!(before > 0.0 && before < 1.0, "{report}");
+    assert!(
+        report["resume_hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("choose the same file again")),
+        "{report}"
+    );
+    assert!(
+        report["first_offset_after_reload"].as_i64().unwrap() > 0,
+        "{report}"
+    );
+
+    // What the server holds: the folder, the album with its three files, the renamed file
+    // with the SHA-256 the browser read from disk, as one version.
+    let names = |folder: i64| -> Vec<Value> {
+        let (_, files) = s.call(
+            "GetFiles",
+            json!({"sessionID": session, "folderID": folder, "skip": 0, "take": 100}),
+        );
+        files.as_array().unwrap().clone()
+    };
+    let (_, folders) = s.call(
+        "GetFolders",
+        json!({"sessionID": session, "folderID": home}),
+    );
+    let folder_named = |n: &str| {
+        folders
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["Name"] == n)
+            .unwrap_or_else(|| panic!("no folder {n}: {folders}"))["FolderID"]
+            .as_i64()
+            .unwrap()
+    };
+    folder_named("Projects");
+    let mut album: Vec<String> = names(folder_named("album"))
+        .iter()
+        .map(|f| f["Name"].as_str().unwrap().to_string())
+        .collect();
+    album.sort();
+    assert_eq!(album, ["one.txt", "three.txt", "two.txt"]);
+    let home_files = names(home);
+    let big = home_files
+        .iter()
+        .find(|f| f["Name"] == "big-renamed.bin")
+        .unwrap_or_else(|| panic!("{home_files:?}"));
+    assert_eq!(big["Size"], 200 * 1024 * 1024);
+    assert_eq!(big["SHA256"], report["big_sha256"]);
+    assert_eq!(big["Version"], 1);
+}

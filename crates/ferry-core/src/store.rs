@@ -54,6 +54,8 @@ pub struct AuditFilter {
     pub application_id: Option<ApplicationId>,
     /// The folder concerned.
     pub folder_id: Option<FolderId>,
+    /// The file concerned (a file page's activity).
+    pub file_id: Option<FileId>,
     /// At or after this instant.
     pub from: Option<Timestamp>,
     /// Before this instant.

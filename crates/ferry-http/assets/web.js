@@ -5,7 +5,9 @@
 
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  const question = form instanceof HTMLFormElement ? form.dataset.confirm : undefined;
+  const button = event.submitter;
+  const question = (button && button.dataset.confirm) ||
+    (form instanceof HTMLFormElement ? form.dataset.confirm : undefined);
   if (question && !window.confirm(question)) {
     event.preventDefault();
   }

@@ -165,7 +165,7 @@ async fn call_method(
 
 /// The whole body if it fits in `limit` bytes; otherwise `None`, after discarding the rest (see
 /// [`crate::drain`]).
-async fn read_limited(mut body: Body, limit: usize) -> Option<axum::body::Bytes> {
+pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Option<axum::body::Bytes> {
     use http_body_util::BodyExt;
     let mut buf = Vec::new();
     while let Some(frame) = body.frame().await {

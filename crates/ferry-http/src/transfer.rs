@@ -350,6 +350,35 @@ pub(crate) async fn send_file(
     Ok(response)
 }
 
+/// A whole [`Download`] (an older version, say) as an attachment, with the same protections as
+/// [`send_file`]: never sniffed, never run with Ferry's origin, not cached.
+pub(crate) fn whole_attachment(dl: ferry_core::service::Download) -> Response {
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(dl.reader.take(dl.length), DOWNLOAD_BUFFER);
+    let mut response = Response::new(Body::from_stream(stream));
+    let h = response.headers_mut();
+    let fixed = [
+        (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+        (header::CONTENT_LENGTH, dl.length.to_string()),
+        (
+            header::CONTENT_DISPOSITION,
+            content_disposition(&dl.file.name),
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox".into(),
+        ),
+        (header::CACHE_CONTROL, "private, no-cache".into()),
+    ];
+    for (name, value) in fixed {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

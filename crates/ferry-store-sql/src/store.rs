@@ -526,7 +526,8 @@ impl MetadataStore for SqlStore {
              AND (CAST($4 AS BIGINT) IS NULL OR folder_id = $4) \
              AND (CAST($5 AS BIGINT) IS NULL OR at >= $5) \
              AND (CAST($6 AS BIGINT) IS NULL OR at < $6) \
-             ORDER BY seq DESC LIMIT $7 OFFSET $8"
+             AND (CAST($7 AS BIGINT) IS NULL OR file_id = $7) \
+             ORDER BY seq DESC LIMIT $8 OFFSET $9"
         ))
         .bind(&f.operation)
         .bind(f.user_id)
@@ -534,6 +535,7 @@ impl MetadataStore for SqlStore {
         .bind(f.folder_id)
         .bind(f.from.map(|t| t.0))
         .bind(f.to.map(|t| t.0))
+        .bind(f.file_id)
         .bind(take)
         .bind(skip)
         .fetch_all(&self.pool)

@@ -74,6 +74,9 @@ pub enum Operation {
     FileDeleted,
     /// A client set a file's modification time (SFTP `SETSTAT`, FTP `MFMT`).
     FileTimeSet,
+    /// An older version's content became the file's newest version (the web client's
+    /// "Restore"); the detail names both versions.
+    FileVersionRestored,
     /// An upload failed or was refused.
     UploadFailed,
     /// A deleted file's content was removed after the retention period.
@@ -122,6 +125,7 @@ impl Operation {
             Operation::FileMoved => "FileMoved",
             Operation::FileDeleted => "FileDeleted",
             Operation::FileTimeSet => "FileTimeSet",
+            Operation::FileVersionRestored => "FileVersionRestored",
             Operation::UploadFailed => "UploadFailed",
             Operation::FilePurged => "FilePurged",
             Operation::UserUpdated => "UserUpdated",

@@ -1,13 +1,16 @@
-//! The web client's folder page (issue 17): everything one page of a folder shows, read in
+//! The web client's folder and file pages (issue 17): everything one page shows, read in
 //! one Service call with the same checks as `GetFolder`, `GetFolders` and `GetFiles`. The
 //! files come a page at a time in the order asked for, from an index, with the folder's file
 //! count, so a 100,000-file folder pages as quickly as a small one.
 
 use std::collections::HashMap;
 
-use super::{FolderView, MAX_PAGE, Service, SessionContext};
-use crate::domain::{File, FileOrder, FolderId, Permissions, UserId, is_navigation};
+use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
+use crate::domain::{
+    AuditRecord, File, FileId, FileOrder, FileVersion, FolderId, Permissions, UserId, is_navigation,
+};
 use crate::error::{Error, Result};
+use crate::store::AuditFilter;
 
 /// Which page of a folder to read.
 #[derive(Debug, Clone, Copy)]
@@ -120,6 +123,63 @@ impl Service {
             folders,
             files,
             file_count,
+            people,
+        })
+    }
+}
+
+/// A file as the web client's file page shows it.
+#[derive(Debug, Clone)]
+pub struct FilePage {
+    /// The file, with the caller's bits on its folder.
+    pub file: FileView,
+    /// Its folder.
+    pub folder: FolderView,
+    /// Every version, newest first.
+    pub versions: Vec<FileVersion>,
+    /// Its audit records, newest first (the last [`FILE_ACTIVITY`]); `None` for callers who
+    /// may not read the audit log (Administrator and System only).
+    pub activity: Option<Vec<AuditRecord>>,
+    /// The names of the users the versions and records name.
+    pub people: HashMap<UserId, String>,
+}
+
+/// How many audit records a file page shows.
+pub const FILE_ACTIVITY: i64 = 50;
+
+impl Service {
+    /// The web client's view of a file: needs Read on its folder, as `GetFileVersions`.
+    pub async fn file_page(&self, ctx: &SessionContext, id: FileId) -> Result<FilePage> {
+        let file = self.readable_file(ctx, id).await?;
+        let folder = self.folder(ctx, file.file.folder_id).await?;
+        let mut versions = self.store.file_versions(id).await?;
+        versions.reverse();
+        let activity = if ctx.user.role.may_impersonate() {
+            let filter = AuditFilter {
+                file_id: Some(id),
+                ..AuditFilter::default()
+            };
+            Some(self.store.audit_query(&filter, 0, FILE_ACTIVITY).await?)
+        } else {
+            None
+        };
+        let mut people = HashMap::new();
+        let named = versions
+            .iter()
+            .filter_map(|v| v.created_by)
+            .chain(activity.iter().flatten().filter_map(|r| r.entry.user_id));
+        for uid in named.collect::<Vec<_>>() {
+            if let std::collections::hash_map::Entry::Vacant(slot) = people.entry(uid)
+                && let Some(user) = self.store.user_by_id(uid).await?
+            {
+                slot.insert(user.name);
+            }
+        }
+        Ok(FilePage {
+            file,
+            folder,
+            versions,
+            activity,
             people,
         })
     }

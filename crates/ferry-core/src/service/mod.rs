@@ -28,6 +28,7 @@ mod tool_grants;
 mod tools;
 mod tree;
 mod upload;
+mod versions;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -43,7 +44,7 @@ use crate::store::MetadataStore;
 
 pub use admin::NewUserRequest;
 pub use audit_trail::{AuditVerification, BrokenLink};
-pub use browse::{Crumb, FolderPage, FolderPageRequest};
+pub use browse::{Crumb, FILE_ACTIVITY, FilePage, FolderPage, FolderPageRequest};
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
 pub use files::{Download, FileView, MAX_PAGE};
 pub use folders::FolderView;

@@ -72,6 +72,7 @@ pub static METHODS: &[Method] = &[Method {
                 user_id: a.opt_int("userID"),
                 application_id: a.opt_int("applicationID"),
                 folder_id: a.opt_int("folderID"),
+                file_id: None,
                 from: time(&a, "fromTime")?,
                 to: time(&a, "toTime")?,
             };

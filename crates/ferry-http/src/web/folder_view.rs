@@ -139,6 +139,13 @@ fn render(who: &WebSession, page: &FolderPage, order: Order) -> String {
             csrf = csrf_input(who),
         ));
     }
+    if held.contains(Permissions::READ.union(Permissions::DOWNLOAD))
+        && page.file_count + folders_len(page) > 0
+    {
+        out.push_str(&format!(
+            r#"<a class="button" href="/web/folders/{id}/zip" download>Download folder as ZIP</a>"#
+        ));
+    }
     out.push_str("</div>\n");
     if held.contains(Permissions::CREATE) {
         out.push_str(&uploader(who, id));
@@ -154,9 +161,10 @@ fn render(who: &WebSession, page: &FolderPage, order: Order) -> String {
         return out;
     }
 
+    out.push_str(&selection_bar(who, page));
     out.push_str(&format!(
         r#"<table class="listing"><caption class="visually-hidden">Contents of {}</caption>
-<thead><tr>{}{}{}<th scope="col">Version</th><th scope="col">By</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+<thead><tr><th scope="col"><span class="visually-hidden">Select</span></th>{}{}{}<th scope="col">Version</th><th scope="col">By</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>
 "#,
         esc(&display_name(&page.folder)),
@@ -222,6 +230,64 @@ fn uploader(who: &WebSession, folder: i64) -> String {
     )
 }
 
+fn folders_len(page: &FolderPage) -> i64 {
+    page.folders.len() as i64
+}
+
+/// The form the rows' checkboxes belong to, with what may be done to them here: download as
+/// ZIP (Read and Download), move (Modify) to the folder above, a subfolder or home, delete
+/// (Delete). The Service checks each item anyway.
+fn selection_bar(who: &WebSession, page: &FolderPage) -> String {
+    let held = page.folder.effective;
+    let id = page.folder.folder.id;
+    let mut out = format!(
+        r#"<form id="selection" method="post" action="/web/folders/{id}/selection" class="selection-bar">{}<span class="muted">With the ticked items:</span> "#,
+        csrf_input(who)
+    );
+    if held.contains(Permissions::READ.union(Permissions::DOWNLOAD)) {
+        out.push_str(
+            r#"<button type="submit" name="action" value="zip">Download as ZIP</button> "#,
+        );
+    }
+    if held.contains(Permissions::MODIFY) {
+        let mut options = String::new();
+        if let Some(parent) = page.trail.last()
+            && let Some(name) = &parent.name
+            && !ferry_core::domain::is_navigation(parent.id)
+        {
+            options.push_str(&format!(
+                r#"<option value="{}">Up to {}</option>"#,
+                parent.id,
+                esc(name)
+            ));
+        }
+        for child in &page.folders {
+            options.push_str(&format!(
+                r#"<option value="{}">Into {}</option>"#,
+                child.folder.id,
+                esc(&child.folder.name)
+            ));
+        }
+        if let Some(home) = who.ctx.user.home_folder_id
+            && home != id
+        {
+            options.push_str(&format!(
+                r#"<option value="{home}">To my home folder</option>"#
+            ));
+        }
+        if !options.is_empty() {
+            out.push_str(&format!(
+                r#"<label>Move <select name="to">{options}</select></label> <button type="submit" name="action" value="move">Move</button> "#
+            ));
+        }
+    }
+    if held.contains(Permissions::DELETE) {
+        out.push_str(r#"<button type="submit" name="action" value="delete" class="danger" data-confirm="Delete the ticked items?">Delete</button>"#);
+    }
+    out.push_str("</form>\n");
+    out
+}
+
 /// A sortable column's heading: a link to the other direction when it is the current order.
 fn header(folder: i64, now: Order, by: FileOrder, label: &str) -> String {
     let current = now.by == by;
@@ -257,7 +323,7 @@ fn folder_row(who: &WebSession, child: &FolderView, here: &str) -> String {
         here,
     );
     format!(
-        r#"<tr class="folder"><td><a class="folder-link" href="/web/folders/{id}">{name}</a></td><td>—</td><td><time datetime="{full}">{shown}</time></td><td></td><td></td><td>{actions}</td></tr>
+        r#"<tr class="folder"><td><input type="checkbox" name="item" value="d:{id}" form="selection" aria-label="Select {name}"></td><td><a class="folder-link" href="/web/folders/{id}">{name}</a></td><td>—</td><td><time datetime="{full}">{shown}</time></td><td></td><td></td><td>{actions}</td></tr>
 "#,
         id = f.id,
         name = esc(&f.name),
@@ -278,15 +344,18 @@ fn file_row(
     here: &str,
 ) -> String {
     let (shown, full) = format::time(file.modified_at);
-    let name = if held.contains(Permissions::DOWNLOAD) {
-        format!(
-            r#"<a class="file-link" href="/web/files/{}/download" download>{}</a>"#,
+    let mut name = format!(
+        r#"<a class="file-link" href="/web/files/{}">{}</a>"#,
+        file.id,
+        esc(&file.name)
+    );
+    if held.contains(Permissions::DOWNLOAD) {
+        name.push_str(&format!(
+            r#" <a class="download" href="/web/files/{}/download" download>Download<span class="visually-hidden"> {}</span></a>"#,
             file.id,
             esc(&file.name)
-        )
-    } else {
-        format!(r#"<span class="file-link">{}</span>"#, esc(&file.name))
-    };
+        ));
+    }
     let by = file
         .modified_by
         .or(file.created_by)
@@ -302,8 +371,10 @@ fn file_row(
         here,
     );
     format!(
-        r#"<tr class="file"><td>{name}</td><td data-bytes="{bytes}">{size}</td><td><time datetime="{full}">{shown}</time></td><td>{version}</td><td>{by}</td><td>{actions}</td></tr>
+        r#"<tr class="file"><td><input type="checkbox" name="item" value="f:{id}" form="selection" aria-label="Select {label}"></td><td>{name}</td><td data-bytes="{bytes}">{size}</td><td><time datetime="{full}">{shown}</time></td><td>{version}</td><td>{by}</td><td>{actions}</td></tr>
 "#,
+        id = file.id,
+        label = esc(&file.name),
         bytes = file.size,
         size = format::size(file.size),
         version = file.version,

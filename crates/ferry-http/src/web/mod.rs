@@ -13,10 +13,13 @@
 mod assets;
 mod error;
 mod extract;
+mod file_view;
 mod folder_actions;
 mod folder_view;
 mod format;
 mod page;
+mod search;
+mod selection;
 mod session;
 mod signin;
 mod uploads;
@@ -24,8 +27,10 @@ mod uploads;
 pub(crate) use session::script_session;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
-use axum::middleware;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get, post};
 
@@ -42,6 +47,9 @@ pub fn routes() -> Router<AppState> {
             "/web/folders/{folder_id}/new-folder",
             post(folder_actions::create_folder),
         )
+        .route("/web/folders/{folder_id}/selection", post(selection::act))
+        .route("/web/folders/{folder_id}/zip", get(selection::folder_zip))
+        .route("/web/search", get(search::show))
         .route(
             "/web/folders/{folder_id}/rename",
             post(folder_actions::rename_folder),
@@ -49,6 +57,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/web/folders/{folder_id}/delete",
             post(folder_actions::delete_folder),
+        )
+        .route("/web/files/{file_id}", get(file_view::show))
+        .route(
+            "/web/files/{file_id}/versions/{version}/download",
+            get(file_view::download_version),
+        )
+        .route(
+            "/web/files/{file_id}/versions/{version}/restore",
+            post(file_view::restore_version),
         )
         .route(
             "/web/files/{file_id}/download",
@@ -63,9 +80,35 @@ pub fn routes() -> Router<AppState> {
             post(folder_actions::delete_file),
         )
         .route("/web/assets/{name}", get(assets::asset))
+        .layer(middleware::from_fn(read_form))
         .route("/web/tus", any(uploads::collection))
         .route("/web/tus/{upload_id}", any(uploads::resource))
         .layer(middleware::map_response(harden))
+}
+
+/// Largest form body a page sends (a selection of 1,000 items is about 12 KB).
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// Reads a form's whole body before its route runs, so that a request refused before its
+/// body is looked at (another origin, a dead session) is still read to the end: a connection
+/// closed with unread bytes is reset, and the browser can lose the answer. A larger body is
+/// refused, and the rest read and dropped.
+async fn read_form(request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match crate::router::read_limited(body, MAX_FORM_BYTES).await {
+        Some(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        None => page::message_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Not done",
+            "The form sent more than this site's pages send; nothing was changed.",
+        ),
+    }
 }
 
 /// Headers on every web-client answer: only Ferry's own script, style and images (no inline
@@ -73,12 +116,17 @@ pub fn routes() -> Router<AppState> {
 /// sniffing, and a browsing context of its own.
 async fn harden(mut response: Response) -> Response {
     let h = response.headers_mut();
-    let fixed: [(header::HeaderName, &'static str); 6] = [
-        (
+    // A download keeps its own, stricter policy (a sandbox).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+    }
+    let fixed: [(header::HeaderName, &'static str); 5] = [
         (header::X_FRAME_OPTIONS, "DENY"),
         // Not `no-referrer`: under it a browser sends `Origin: null` with a form, which the
         // cross-site check must refuse. No web-client URL carries a secret.

@@ -18,7 +18,8 @@ pub fn esc(text: &str) -> String {
 pub fn frame(title: &str, who: Option<&WebSession>, main: &str) -> String {
     let account = match who {
         Some(w) => format!(
-            r#"<div class="account"><span class="who">{name}</span>
+            r#"<form method="get" action="/web/search" role="search" class="search"><label for="q" class="visually-hidden">Search names</label><input id="q" name="q" type="search" placeholder="Search (* for any)" maxlength="255"></form>
+<div class="account"><span class="who">{name}</span>
 <form method="post" action="/web/signout"><input type="hidden" name="{CSRF_FIELD}" value="{csrf}"><button type="submit" class="link">Sign out</button></form></div>"#,
             name = esc(&w.ctx.user.name),
             csrf = w.csrf_token(),

@@ -1,0 +1,207 @@
+//! What a folder page does to the items a person ticked: download them as one ZIP, move them
+//! to another folder, or delete them (`POST /web/folders/{id}/selection`, one form whose
+//! buttons say which, so it works without a script); and a whole folder as a ZIP
+//! (`GET /web/folders/{id}/zip`). Each item is its own Service call with its own checks; an
+//! item refused is reported, the others are done.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use ferry_core::Error;
+use ferry_core::domain::File;
+
+use super::error::WebError;
+use super::extract::WebId;
+use super::page::message_page;
+use super::session::WebSession;
+use crate::router::AppState;
+
+/// Most items one selection may name.
+const MAX_ITEMS: usize = 1000;
+
+/// A ticked item.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Item {
+    File(i64),
+    Folder(i64),
+}
+
+/// The selection form: `item=f:12&item=d:7&action=zip|move|delete&to=5&csrf=…` (repeated
+/// `item` fields, which a plain form sends).
+struct Selection {
+    items: Vec<Item>,
+    action: String,
+    to: Option<i64>,
+    csrf: String,
+}
+
+fn parse(body: &[u8]) -> Result<Selection, WebError> {
+    let mut s = Selection {
+        items: Vec::new(),
+        action: String::new(),
+        to: None,
+        csrf: String::new(),
+    };
+    for (k, v) in url::form_urlencoded::parse(body) {
+        match k.as_ref() {
+            "item" => {
+                let item = match v.split_once(':') {
+                    Some(("f", id)) => id.parse().ok().map(Item::File),
+                    Some(("d", id)) => id.parse().ok().map(Item::Folder),
+                    _ => None,
+                };
+                s.items
+                    .push(item.ok_or(WebError::BadForm("an item is not one of this page's"))?);
+            }
+            "action" => s.action = v.into_owned(),
+            "to" => s.to = v.parse().ok(),
+            "csrf" => s.csrf = v.into_owned(),
+            _ => {}
+        }
+    }
+    if s.items.len() > MAX_ITEMS {
+        return Err(WebError::BadForm("too many items at once (1,000 at most)"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    s.items.retain(|i| seen.insert(*i));
+    Ok(s)
+}
+
+/// `POST /web/folders/{id}/selection`.
+pub async fn act(
+    State(state): State<AppState>,
+    who: WebSession,
+    WebId(folder): WebId,
+    body: axum::body::Bytes,
+) -> Result<Response, WebError> {
+    let s = parse(&body)?;
+    who.check_form(&s.csrf)?;
+    let back = format!("/web/folders/{folder}");
+    if s.items.is_empty() {
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let svc = &state.service;
+    let mut refused = Vec::new();
+    match s.action.as_str() {
+        "zip" => return zip_of(&state, &who, folder, &s.items).await,
+        "move" => {
+            let to = s.to.ok_or(WebError::BadForm("choose where to move them"))?;
+            for item in &s.items {
+                let done = match *item {
+                    Item::File(id) => svc.move_file(&who.ctx, id, to).await.map(|_| ()),
+                    Item::Folder(id) => svc.move_folder(&who.ctx, id, to).await.map(|_| ()),
+                };
+                if let Err(e) = done {
+                    refused.push(e);
+                }
+            }
+        }
+        "delete" => {
+            for item in &s.items {
+                let done = match *item {
+                    Item::File(id) => svc.delete_file(&who.ctx, id).await,
+                    Item::Folder(id) => svc.delete_folder(&who.ctx, id).await,
+                };
+                if let Err(e) = done {
+                    refused.push(e);
+                }
+            }
+        }
+        _ => return Err(WebError::BadForm("the action is not one of this page's")),
+    }
+    if refused.is_empty() {
+        return Ok(Redirect::to(&back).into_response());
+    }
+    if let Some(e) = refused.iter().find(|e| matches!(e, Error::Internal(_))) {
+        tracing::error!(error = %e, "a selection's item failed");
+    }
+    let done = s.items.len() - refused.len();
+    let first = match &refused[0] {
+        Error::Internal(_) => "something went wrong on the server".to_string(),
+        e => e.to_string(),
+    };
+    Ok(message_page(
+        crate::error::service_status(&refused[0]),
+        "Not all done",
+        &format!(
+            "{done} of {} done; {} refused (the first: {first}).",
+            s.items.len(),
+            refused.len()
+        ),
+    ))
+}
+
+/// The ticked items as one ZIP named after the folder: files as they are, folders with what
+/// the caller may read in them.
+async fn zip_of(
+    state: &AppState,
+    who: &WebSession,
+    folder: i64,
+    items: &[Item],
+) -> Result<Response, WebError> {
+    let svc = &state.service;
+    let here = svc.folder(&who.ctx, folder).await?;
+    let mut entries: Vec<(String, File)> = Vec::new();
+    for item in items {
+        match *item {
+            Item::File(id) => {
+                let view = svc.file(&who.ctx, id).await?;
+                entries.push((view.file.name.clone(), view.file));
+            }
+            Item::Folder(id) => {
+                let (name, inner) = svc.archive_listing(&who.ctx, id).await?;
+                entries.extend(
+                    inner
+                        .into_iter()
+                        .map(|(path, f)| (format!("{name}/{path}"), f)),
+                );
+            }
+        }
+    }
+    Ok(crate::archive::stream_zip(
+        Arc::clone(svc),
+        who.ctx.clone(),
+        entries,
+        &archive_name(&here.folder.name),
+    ))
+}
+
+fn archive_name(folder: &str) -> String {
+    if folder.is_empty() {
+        "files".into()
+    } else {
+        folder.to_string()
+    }
+}
+
+/// `GET /web/folders/{id}/zip`: the folder and what the caller may read below it.
+pub async fn folder_zip(
+    State(state): State<AppState>,
+    who: WebSession,
+    WebId(folder): WebId,
+) -> Result<Response, WebError> {
+    let (name, entries) = state.service.archive_listing(&who.ctx, folder).await?;
+    Ok(crate::archive::stream_zip(
+        Arc::clone(&state.service),
+        who.ctx.clone(),
+        entries,
+        &archive_name(&name),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selections_parse_strictly() {
+        let s = parse(b"item=f%3A12&item=d:7&item=f:12&action=move&to=5&csrf=ab").unwrap();
+        assert_eq!(s.items, [Item::File(12), Item::Folder(7)]);
+        assert_eq!((s.action.as_str(), s.to), ("move", Some(5)));
+        assert!(parse(b"item=x:1").is_err());
+        assert!(parse(b"item=f:abc").is_err());
+        let many = "item=f:1&".repeat(1001);
+        assert!(parse(many.as_bytes()).is_err());
+    }
+}

@@ -13,8 +13,10 @@ pub struct WebAnswer {
     pub cookies: Vec<String>,
     /// Every header, lower-case names.
     pub headers: Vec<(String, String)>,
-    /// The body as text.
+    /// The body as text (lossy).
     pub body: String,
+    /// The body's bytes.
+    pub bytes: Vec<u8>,
 }
 
 impl WebAnswer {
@@ -81,12 +83,19 @@ impl Browser {
             .iter()
             .find(|(n, _)| n == "location")
             .map(|(_, v)| v.clone());
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .unwrap_or_default();
         WebAnswer {
             status: resp.status().as_u16(),
             location,
             cookies,
             headers,
-            body: resp.body_mut().read_to_string().unwrap_or_default(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
         }
     }
 

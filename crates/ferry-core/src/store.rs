@@ -108,6 +108,15 @@ pub trait MetadataStore: Send + Sync + 'static {
         at: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()>;
+    /// Sessions not expired at `now`, of one user and application or of all, the most
+    /// recently used first, at most `limit`.
+    async fn live_sessions(
+        &self,
+        now: Timestamp,
+        user: Option<UserId>,
+        application: Option<ApplicationId>,
+        limit: i64,
+    ) -> StoreResult<Vec<Session>>;
     /// Number of sessions not expired at `now`.
     async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64>;
 

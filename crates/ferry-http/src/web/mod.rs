@@ -10,6 +10,7 @@
 //! comes from this origin. Pages are built from fixed templates in which every value is
 //! escaped ([`page`]), under a Content-Security-Policy that allows no inline script or style.
 
+mod admin;
 mod assets;
 mod error;
 mod extract;
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
             post(folder_actions::delete_file),
         )
         .route("/web/assets/{name}", get(assets::asset))
+        .merge(admin::routes())
         .layer(middleware::from_fn(read_form))
         .route("/web/tus", any(uploads::collection))
         .route("/web/tus/{upload_id}", any(uploads::resource))

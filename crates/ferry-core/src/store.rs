@@ -12,7 +12,7 @@ use crate::clock::Timestamp;
 use crate::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
     FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, NewUser, ParsedKey, Permissions,
-    Session, SessionId, SshKey, User, UserGroup, UserId,
+    Session, SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup, UserId,
 };
 
 /// The store's result type.
@@ -117,6 +117,10 @@ pub trait MetadataStore: Send + Sync + 'static {
         application: Option<ApplicationId>,
         limit: i64,
     ) -> StoreResult<Vec<Session>>;
+    /// The links a user shared, the newest first, at most `limit`.
+    async fn share_links(&self, user: UserId, limit: i64) -> StoreResult<Vec<ShareLink>>;
+    /// One shared link.
+    async fn share_link(&self, id: ShareLinkId) -> StoreResult<Option<ShareLink>>;
     /// Number of sessions not expired at `now`.
     async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64>;
 
@@ -262,6 +266,10 @@ pub trait StoreTx: Send {
         now: Timestamp,
     ) -> StoreResult<bool>;
 
+    /// Records a shared link; returns its ID.
+    async fn insert_share_link(&mut self, link: &ShareLink) -> StoreResult<ShareLinkId>;
+    /// Marks a shared link revoked at `at`.
+    async fn revoke_share_link(&mut self, id: ShareLinkId, at: Timestamp) -> StoreResult<()>;
     /// Inserts a session.
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     /// Deletes a session; whether it existed.

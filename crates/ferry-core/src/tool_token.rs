@@ -17,6 +17,8 @@ use crate::ticket::{format_ticket_time, parse_ticket_time};
 
 /// Longest `Email` accepted.
 pub const MAX_EMAIL_CHARS: usize = 254;
+/// The longest a shared link (a token with `ExpiresAt`) may last, in days.
+pub const MAX_LINK_DAYS: i64 = 90;
 /// Most files one download token may name.
 pub const MAX_TOKEN_FILES: usize = 100;
 
@@ -39,10 +41,15 @@ pub struct ToolClaims {
     pub target: ToolTarget,
     /// `Email`, recorded as the external user of what is done through the page.
     pub email: Option<String>,
-    /// `AllowedIP`, canonical (an IPv4-mapped IPv6 address reads as IPv4).
-    pub allowed_ip: IpAddr,
+    /// `AllowedIP`, canonical (an IPv4-mapped IPv6 address reads as IPv4); `None` (`"*"`)
+    /// for a link a person shared, which any address may open: only in a version-2 token that
+    /// ends (`ExpiresAt`).
+    pub allowed_ip: Option<IpAddr>,
     /// `TimeStamp`, UTC.
     pub issued_at: Timestamp,
+    /// `ExpiresAt` (version 2 only): a shared link's end, in place of the server's short
+    /// `max_age_seconds` after `TimeStamp`; at most [`MAX_LINK_DAYS`] days after it.
+    pub expires_at: Option<Timestamp>,
     /// `Session`.
     pub session: SessionId,
 }
@@ -60,6 +67,7 @@ struct Raw {
     #[serde(rename = "AllowedIP")]
     allowed_ip: Option<Scalar>,
     time_stamp: Option<Scalar>,
+    expires_at: Option<Scalar>,
     session: Option<Scalar>,
 }
 
@@ -119,13 +127,37 @@ impl ToolClaims {
             }
             Some(e) => Some(e),
         };
-        let allowed_ip = field(&raw.allowed_ip, "AllowedIP")?
-            .parse::<IpAddr>()
-            .map_err(|_| "token AllowedIP is not an IP address".to_string())?
-            .to_canonical();
+        let allowed_ip = match field(&raw.allowed_ip, "AllowedIP")?.as_str() {
+            "*" => None,
+            ip => Some(
+                ip.parse::<IpAddr>()
+                    .map_err(|_| "token AllowedIP is not an IP address".to_string())?
+                    .to_canonical(),
+            ),
+        };
         let stamp = field(&raw.time_stamp, "TimeStamp")?;
         let issued_at = parse_ticket_time(&stamp)
             .ok_or_else(|| format!("token TimeStamp {stamp:?} is not a known time format"))?;
+        let expires_at = match &raw.expires_at {
+            None => None,
+            Some(_) if version == 1 => {
+                return Err("token ExpiresAt is a version-2 field".into());
+            }
+            Some(_) => {
+                let text = field(&raw.expires_at, "ExpiresAt")?;
+                let at = Timestamp::parse_rfc3339(&text)
+                    .ok_or_else(|| format!("token ExpiresAt {text:?} is not an RFC 3339 time"))?;
+                if at <= issued_at || at.0 - issued_at.0 > MAX_LINK_DAYS * 86_400_000 {
+                    return Err(format!(
+                        "token ExpiresAt must be after TimeStamp and within {MAX_LINK_DAYS} days"
+                    ));
+                }
+                Some(at)
+            }
+        };
+        if allowed_ip.is_none() && expires_at.is_none() {
+            return Err("token AllowedIP \"*\" needs an ExpiresAt (version 2)".into());
+        }
         let session = SessionId::parse(&field(&raw.session, "Session")?)
             .ok_or_else(|| "token Session is not a GUID".to_string())?;
         Ok(ToolClaims {
@@ -134,6 +166,7 @@ impl ToolClaims {
             email,
             allowed_ip,
             issued_at,
+            expires_at,
             session,
         })
     }
@@ -155,11 +188,19 @@ impl ToolClaims {
             "Email".into(),
             self.email.clone().unwrap_or_default().into(),
         );
-        map.insert("AllowedIP".into(), self.allowed_ip.to_string().into());
+        map.insert(
+            "AllowedIP".into(),
+            self.allowed_ip
+                .map_or_else(|| "*".to_string(), |ip| ip.to_string())
+                .into(),
+        );
         map.insert(
             "TimeStamp".into(),
             format_ticket_time(self.issued_at).into(),
         );
+        if let Some(at) = self.expires_at {
+            map.insert("ExpiresAt".into(), at.to_rfc3339().into());
+        }
         map.insert("Session".into(), self.session.to_wire().into());
         serde_json::Value::Object(map).to_string()
     }
@@ -191,7 +232,7 @@ mod tests {
         assert_eq!(c.version, 1);
         assert_eq!(c.target, ToolTarget::Folder(1056));
         assert_eq!(c.email.as_deref(), Some("external-download-test@thru.com"));
-        assert_eq!(c.allowed_ip.to_string(), "64.95.64.190");
+        assert_eq!(c.allowed_ip.unwrap().to_string(), "64.95.64.190");
         assert_eq!(format_ticket_time(c.issued_at), "10/04/2013 11:05:11");
         // And round-trips through the issuer's JSON.
         assert_eq!(ToolClaims::parse(c.to_json().as_bytes()).unwrap(), c);
@@ -209,7 +250,7 @@ mod tests {
         assert_eq!(c.version, 2);
         assert_eq!(c.target, ToolTarget::Files(vec![7, 9]));
         assert_eq!(c.email, None);
-        assert_eq!(c.allowed_ip.to_string(), "10.0.0.1");
+        assert_eq!(c.allowed_ip.unwrap().to_string(), "10.0.0.1");
     }
 
     #[test]

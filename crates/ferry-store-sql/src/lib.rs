@@ -14,6 +14,7 @@ mod file_pages;
 mod file_writes;
 mod queries;
 mod rows;
+mod share_links;
 mod sqlite_reader;
 mod start_folders;
 mod store;

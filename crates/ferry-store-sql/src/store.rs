@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditHead, AuditRecord, ChainLink, File, FileId, FileOrder,
-    FileVersion, Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, SshKey, User,
-    UserGroup, UserId, domain_username_key, email_key,
+    FileVersion, Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, ShareLink,
+    ShareLinkId, SshKey, User, UserGroup, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{AuditFilter, LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
@@ -267,6 +267,14 @@ impl MetadataStore for SqlStore {
         .iter()
         .map(rows::session)
         .collect()
+    }
+
+    async fn share_links(&self, user: UserId, limit: i64) -> StoreResult<Vec<ShareLink>> {
+        crate::share_links::of_user(&self.pool, user, limit).await
+    }
+
+    async fn share_link(&self, id: ShareLinkId) -> StoreResult<Option<ShareLink>> {
+        crate::share_links::by_id(&self.pool, id).await
     }
 
     async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64> {

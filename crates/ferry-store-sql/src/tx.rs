@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, File, FileId, Folder, FolderId,
-    Grant, Grantee, GroupId, NewUser, ParsedKey, Session, SessionId, User, UserId,
-    domain_username_key, email_key,
+    Grant, Grantee, GroupId, NewUser, ParsedKey, Session, SessionId, ShareLink, ShareLinkId, User,
+    UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use ferry_core::text::item_key;
@@ -220,6 +220,14 @@ impl StoreTx for SqlTx {
         now: Timestamp,
     ) -> StoreResult<bool> {
         counters::spend_token(&mut self.tx, digest, expires_at, now).await
+    }
+
+    async fn insert_share_link(&mut self, link: &ShareLink) -> StoreResult<ShareLinkId> {
+        crate::share_links::insert(&mut self.tx, link).await
+    }
+
+    async fn revoke_share_link(&mut self, id: ShareLinkId, at: Timestamp) -> StoreResult<()> {
+        crate::share_links::revoke(&mut self.tx, id, at).await
     }
 
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {

@@ -116,8 +116,9 @@ fn token(service: &Service, args: TokenIssueArgs) -> anyhow::Result<ExitCode> {
             None => ToolTarget::Files(args.file.clone()),
         },
         email: args.email.clone(),
-        allowed_ip: args.allowed_ip.to_canonical(),
+        allowed_ip: Some(args.allowed_ip.to_canonical()),
         issued_at,
+        expires_at: None,
         session,
     };
     let token = settings.issue(&claims)?;

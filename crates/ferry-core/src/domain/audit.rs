@@ -89,6 +89,10 @@ pub enum Operation {
     DirectorySynced,
     /// A browser tool's page was opened with a valid token.
     ToolOpened,
+    /// A person shared a link from the web client (upload or download).
+    LinkCreated,
+    /// A shared link was revoked (its session ended).
+    LinkRevoked,
     /// A browser tool's token was refused; the detail says why.
     ToolTokenRefused,
 }
@@ -132,6 +136,8 @@ impl Operation {
             Operation::UserEnabled => "UserEnabled",
             Operation::DirectorySynced => "DirectorySynced",
             Operation::ToolOpened => "ToolOpened",
+            Operation::LinkCreated => "LinkCreated",
+            Operation::LinkRevoked => "LinkRevoked",
             Operation::ToolTokenRefused => "ToolTokenRefused",
         }
     }

@@ -6,6 +6,7 @@ pub mod file;
 pub mod folder;
 pub mod group;
 pub mod session;
+pub mod share_link;
 pub mod ssh_key;
 pub mod user;
 
@@ -17,5 +18,6 @@ pub use folder::{
 };
 pub use group::{GroupId, UserGroup};
 pub use session::{Session, SessionData, SessionId};
+pub use share_link::{ShareLink, ShareLinkId, ShareTarget};
 pub use ssh_key::{ParsedKey, SshKey};
 pub use user::{NewUser, Role, User, UserId, domain_username_key, email_key};

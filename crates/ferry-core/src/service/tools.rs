@@ -252,16 +252,25 @@ impl Service {
             _ => return Err(fail("token is for the other tool".into())),
         }
         let age = now.0 - claims.issued_at.0;
-        if age > settings.max_age_ms {
-            return Err(fail(format!("token expired ({} s old)", age / 1000)));
+        match claims.expires_at {
+            // A shared link: it lasts until it ends (or its session is ended: revoked).
+            Some(end) if now >= end => {
+                return Err(fail(format!("link expired at {}", end.to_rfc3339())));
+            }
+            Some(_) => {}
+            None if age > settings.max_age_ms => {
+                return Err(fail(format!("token expired ({} s old)", age / 1000)));
+            }
+            None => {}
         }
         if -age > settings.max_skew_ms {
             return Err(fail(format!("token dated {} s in the future", -age / 1000)));
         }
-        if claims.allowed_ip != browser_ip {
+        if let Some(allowed) = claims.allowed_ip
+            && allowed != browser_ip
+        {
             return Err(fail(format!(
-                "token allows {} but the browser is at {browser_ip}",
-                claims.allowed_ip
+                "token allows {allowed} but the browser is at {browser_ip}"
             )));
         }
         let caller = super::Caller {
@@ -309,10 +318,14 @@ impl Service {
             }
         };
         let digest = ferry_crypto::sha256_hex(&plaintext);
-        if settings.single_use {
-            let until = claims
-                .issued_at
-                .plus_millis(settings.max_age_ms.max(settings.max_skew_ms));
+        // A shared link is opened as often as its recipient likes until it ends or is
+        // revoked; single use is for an integrator's hand-off tokens.
+        if settings.single_use && claims.expires_at.is_none() {
+            let until = claims.expires_at.unwrap_or_else(|| {
+                claims
+                    .issued_at
+                    .plus_millis(settings.max_age_ms.max(settings.max_skew_ms))
+            });
             let spent = async {
                 let mut tx = self.store.begin().await?;
                 let fresh = tx

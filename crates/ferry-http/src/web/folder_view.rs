@@ -87,7 +87,7 @@ pub async fn show(
             },
         )
         .await?;
-    let main = render(&who, &page, order);
+    let main = render(&who, &page, order, state.service.sharing_enabled());
     Ok(Html(frame(&display_name(&page.folder), Some(&who), &main)).into_response())
 }
 
@@ -99,7 +99,7 @@ fn display_name(view: &FolderView) -> String {
     }
 }
 
-fn render(who: &WebSession, page: &FolderPage, order: Order) -> String {
+fn render(who: &WebSession, page: &FolderPage, order: Order, sharing: bool) -> String {
     let id = page.folder.folder.id;
     let held = page.folder.effective;
     let here = format!("/web/folders/{id}{}", order.query(order.page));
@@ -139,6 +139,15 @@ fn render(who: &WebSession, page: &FolderPage, order: Order) -> String {
             csrf = csrf_input(who),
         ));
     }
+    if sharing && held.contains(Permissions::DISTRIBUTE.union(Permissions::CREATE)) {
+        out.push_str(&format!(
+            r#"<details class="request-files"><summary>Request files</summary>
+<form method="post" action="/web/folders/{id}/request-link" class="inline">{csrf}
+{fields}<button type="submit">Make upload link</button></form></details>"#,
+            csrf = csrf_input(who),
+            fields = super::sharing::link_fields(),
+        ));
+    }
     if held.contains(Permissions::READ.union(Permissions::DOWNLOAD))
         && page.file_count + folders_len(page) > 0
     {
@@ -161,7 +170,7 @@ fn render(who: &WebSession, page: &FolderPage, order: Order) -> String {
         return out;
     }
 
-    out.push_str(&selection_bar(who, page));
+    out.push_str(&selection_bar(who, page, sharing));
     out.push_str(&format!(
         r#"<table class="listing"><caption class="visually-hidden">Contents of {}</caption>
 <thead><tr><th scope="col"><span class="visually-hidden">Select</span></th>{}{}{}<th scope="col">Version</th><th scope="col">By</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
@@ -237,7 +246,7 @@ fn folders_len(page: &FolderPage) -> i64 {
 /// The form the rows' checkboxes belong to, with what may be done to them here: download as
 /// ZIP (Read and Download), move (Modify) to the folder above, a subfolder or home, delete
 /// (Delete). The Service checks each item anyway.
-fn selection_bar(who: &WebSession, page: &FolderPage) -> String {
+fn selection_bar(who: &WebSession, page: &FolderPage, sharing: bool) -> String {
     let held = page.folder.effective;
     let id = page.folder.folder.id;
     let mut out = format!(
@@ -280,6 +289,18 @@ fn selection_bar(who: &WebSession, page: &FolderPage) -> String {
                 r#"<label>Move <select name="to">{options}</select></label> <button type="submit" name="action" value="move">Move</button> "#
             ));
         }
+    }
+    if sharing
+        && held.contains(
+            Permissions::DISTRIBUTE
+                .union(Permissions::READ)
+                .union(Permissions::DOWNLOAD),
+        )
+    {
+        out.push_str(&format!(
+            r#"<details class="share"><summary>Share</summary><div class="inline">{}<button type="submit" name="action" value="share">Make download link</button></div></details> "#,
+            super::sharing::link_fields()
+        ));
     }
     if held.contains(Permissions::DELETE) {
         out.push_str(r#"<button type="submit" name="action" value="delete" class="danger" data-confirm="Delete the ticked items?">Delete</button>"#);

@@ -22,6 +22,7 @@ mod page;
 mod search;
 mod selection;
 mod session;
+mod sharing;
 mod signin;
 mod uploads;
 
@@ -51,6 +52,13 @@ pub fn routes() -> Router<AppState> {
         .route("/web/folders/{folder_id}/selection", post(selection::act))
         .route("/web/folders/{folder_id}/zip", get(selection::folder_zip))
         .route("/web/search", get(search::show))
+        .route(
+            "/web/folders/{folder_id}/request-link",
+            post(sharing::request_files),
+        )
+        .route("/web/links", get(sharing::list))
+        .route("/web/links/{link_id}/show", post(sharing::show))
+        .route("/web/links/{link_id}/revoke", post(sharing::revoke))
         .route(
             "/web/folders/{folder_id}/rename",
             post(folder_actions::rename_folder),

@@ -16,6 +16,8 @@ use super::extract::WebId;
 use super::page::message_page;
 use super::session::WebSession;
 use crate::router::AppState;
+use crate::server::{ClientAddr, OverHttps};
+use axum::http::HeaderMap;
 
 /// Most items one selection may name.
 const MAX_ITEMS: usize = 1000;
@@ -34,6 +36,8 @@ struct Selection {
     action: String,
     to: Option<i64>,
     csrf: String,
+    days: String,
+    email: String,
 }
 
 fn parse(body: &[u8]) -> Result<Selection, WebError> {
@@ -42,6 +46,8 @@ fn parse(body: &[u8]) -> Result<Selection, WebError> {
         action: String::new(),
         to: None,
         csrf: String::new(),
+        days: String::new(),
+        email: String::new(),
     };
     for (k, v) in url::form_urlencoded::parse(body) {
         match k.as_ref() {
@@ -57,6 +63,8 @@ fn parse(body: &[u8]) -> Result<Selection, WebError> {
             "action" => s.action = v.into_owned(),
             "to" => s.to = v.parse().ok(),
             "csrf" => s.csrf = v.into_owned(),
+            "days" => s.days = v.into_owned(),
+            "email" => s.email = v.into_owned(),
             _ => {}
         }
     }
@@ -73,6 +81,9 @@ pub async fn act(
     State(state): State<AppState>,
     who: WebSession,
     WebId(folder): WebId,
+    client: ClientAddr,
+    https: OverHttps,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let s = parse(&body)?;
@@ -85,6 +96,29 @@ pub async fn act(
     let mut refused = Vec::new();
     match s.action.as_str() {
         "zip" => return zip_of(&state, &who, folder, &s.items).await,
+        "share" => {
+            let mut files = Vec::with_capacity(s.items.len());
+            for item in &s.items {
+                match *item {
+                    Item::File(id) => files.push(id),
+                    Item::Folder(_) => {
+                        return Err(WebError::BadForm(
+                            "a download link shares files; tick files, not folders",
+                        ));
+                    }
+                }
+            }
+            let form = super::sharing::LinkForm::new(&s.days, &s.email);
+            return super::sharing::share_files(
+                &state,
+                &who,
+                (client, https),
+                &headers,
+                files,
+                form,
+            )
+            .await;
+        }
         "move" => {
             let to = s.to.ok_or(WebError::BadForm("choose where to move them"))?;
             for item in &s.items {

@@ -1,0 +1,49 @@
+//! A link a person shared from the web client (issue 17): an upload link into a folder
+//! ("Request files") or a download link for files, with its own session, an end, and perhaps
+//! a recipient.
+
+use crate::clock::Timestamp;
+use crate::domain::{FileId, FolderId, SessionId, UserId};
+
+/// A shared link's row ID.
+pub type ShareLinkId = i64;
+
+/// What a link opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareTarget {
+    /// The upload page, into this folder.
+    Upload(FolderId),
+    /// The download page, for these files.
+    Download(Vec<FileId>),
+}
+
+/// A shared link as stored (the token is not: it is issued again from these fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareLink {
+    /// Row ID.
+    pub id: ShareLinkId,
+    /// Who made it (the user whose bits the link's page acts with).
+    pub user_id: UserId,
+    /// The link's own session: the token names it; revoking ends it.
+    pub session_id: SessionId,
+    /// What it opens.
+    pub target: ShareTarget,
+    /// The recipient's e-mail, recorded as the external user of what is done through it.
+    pub email: Option<String>,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it ends.
+    pub expires_at: Timestamp,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ShareLink {
+    /// The stored name of its kind.
+    pub fn kind(&self) -> &'static str {
+        match self.target {
+            ShareTarget::Upload(_) => "upload",
+            ShareTarget::Download(_) => "download",
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The links people shared from the web client (`share_links`, migration 0013). `Store` and
+//! `StoreTx` delegate here.
+
+use ferry_core::Timestamp;
+use ferry_core::domain::{SessionId, ShareLink, ShareLinkId, ShareTarget, UserId};
+use ferry_core::store::{StoreError, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use crate::errors;
+
+macro_rules! columns {
+    () => {
+        "id, user_id, session_id, kind, folder_id, file_ids, email, created_at, expires_at, \
+         revoked_at"
+    };
+}
+
+fn decode(row: &AnyRow) -> StoreResult<ShareLink> {
+    let get_i64 = |c: &str| row.try_get::<i64, _>(c).map_err(errors::db);
+    let kind: String = row.try_get("kind").map_err(errors::db)?;
+    let target = match kind.as_str() {
+        "upload" => ShareTarget::Upload(
+            row.try_get::<Option<i64>, _>("folder_id")
+                .map_err(errors::db)?
+                .ok_or_else(|| StoreError::Other("an upload link without a folder".into()))?,
+        ),
+        "download" => {
+            let ids: String = row.try_get("file_ids").map_err(errors::db)?;
+            ShareTarget::Download(
+                ids.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse()
+                            .map_err(|_| StoreError::Other("a bad file ID in a link".into()))
+                    })
+                    .collect::<StoreResult<_>>()?,
+            )
+        }
+        other => return Err(StoreError::Other(format!("a link of kind {other:?}"))),
+    };
+    let session: String = row.try_get("session_id").map_err(errors::db)?;
+    Ok(ShareLink {
+        id: get_i64("id")?,
+        user_id: get_i64("user_id")?,
+        session_id: SessionId::parse(&session)
+            .ok_or_else(|| StoreError::Other("a link's session is not a GUID".into()))?,
+        target,
+        email: row.try_get("email").map_err(errors::db)?,
+        created_at: Timestamp(get_i64("created_at")?),
+        expires_at: Timestamp(get_i64("expires_at")?),
+        revoked_at: row
+            .try_get::<Option<i64>, _>("revoked_at")
+            .map_err(errors::db)?
+            .map(Timestamp),
+    })
+}
+
+pub(crate) async fn of_user(
+    pool: &AnyPool,
+    user: UserId,
+    limit: i64,
+) -> StoreResult<Vec<ShareLink>> {
+    sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM share_links WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+    ))
+    .bind(user)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(errors::db)?
+    .iter()
+    .map(decode)
+    .collect()
+}
+
+pub(crate) async fn by_id(pool: &AnyPool, id: ShareLinkId) -> StoreResult<Option<ShareLink>> {
+    sqlx::query(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM share_links WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(errors::db)?
+    .as_ref()
+    .map(decode)
+    .transpose()
+}
+
+pub(crate) async fn insert(conn: &mut AnyConnection, link: &ShareLink) -> StoreResult<ShareLinkId> {
+    let (folder, files) = match &link.target {
+        ShareTarget::Upload(f) => (Some(*f), String::new()),
+        ShareTarget::Download(ids) => (
+            None,
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+        ),
+    };
+    let row = sqlx::query(
+        "INSERT INTO share_links (user_id, session_id, kind, folder_id, file_ids, email, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(link.user_id)
+    .bind(link.session_id.to_wire())
+    .bind(link.kind())
+    .bind(folder)
+    .bind(files)
+    .bind(link.email.clone())
+    .bind(link.created_at.0)
+    .bind(link.expires_at.0)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(errors::db)?;
+    row.try_get("id").map_err(errors::db)
+}
+
+pub(crate) async fn revoke(
+    conn: &mut AnyConnection,
+    id: ShareLinkId,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE share_links SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(at.0)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(errors::db)?;
+    Ok(())
+}

@@ -1,8 +1,14 @@
-//! The web client in a real browser (issue 17): a member's whole session in Chromium driven by
-//! Playwright (`tests/web/member_session.py`): sign-in by accessible names, a folder, a folder
-//! of three files by the picker, a 200 MB file by drag-and-drop resumed after a reload, a
-//! rename, a folder of hostile names (no script runs), axe-core on every page, a phone screen,
-//! the keyboard, and sign-out. The server's side is checked here through the API.
+//! The web client in a real browser (issue 17), Chromium driven by Playwright:
+//! - a member's session (`tests/web/member_session.py`): sign-in by accessible names, a
+//!   folder, a folder of three files by the picker, a 200 MB file by drag-and-drop resumed
+//!   after a reload, a rename, a folder of hostile names (no script runs), a phone screen, the
+//!   keyboard, and sign-out;
+//! - moving, restoring, a ZIP, a shared link opened signed out, and the administrator's
+//!   console (`tests/web/admin_and_sharing.py`).
+//!
+//! axe-core checks every page on the way. The server's side is checked here through the API.
+//! `FERRY_SCREENSHOTS` names a directory for the folder view's and the console's screenshots
+//! (docs/images is made that way); by default they go to a temporary one.
 
 mod common;
 
@@ -125,4 +131,89 @@ fn a_member_signs_in_uploads_resumes_renames_and_signs_out() {
     assert_eq!(big["Size"], 200 * 1024 * 1024);
     assert_eq!(big["SHA256"], report["big_sha256"]);
     assert_eq!(big["Version"], 1);
+}
+
+#[test]
+fn a_member_moves_restores_zips_and_shares_and_an_administrator_administers() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        "[tools]\nkey = \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\"\nversion_1 = false\n",
+    );
+    s.add_user("mia", "member", "mia-password-1");
+    let (session, _) = s.open_with("OpenImmutable", "mia", "mia-password-1", common::APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let home = home["FolderID"].as_i64().unwrap();
+    let (status, _) = s.call(
+        "CreateFolder",
+        json!({"sessionID": session, "parentFolderID": home, "name": "Archive"}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(s.put_file(&session, home, "notes.txt", "", b"notes").0, 200);
+    for body in [&b"plan v1"[..], b"plan v2", b"plan v3"] {
+        assert_eq!(s.put_file(&session, home, "plan.txt", "", body).0, 200);
+    }
+
+    let work = tempfile::tempdir().unwrap();
+    let shots = std::env::var("FERRY_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| work.path().to_path_buf());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/admin_and_sharing.py");
+    let out = run_ok(
+        Command::new("python3")
+            .arg(script)
+            .arg(&s.base)
+            .args([
+                "mia",
+                "mia-password-1",
+                common::ADMIN,
+                common::ADMIN_PASSWORD,
+            ])
+            .arg(work.path())
+            .arg(axe_js())
+            .arg(&shots),
+    );
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    println!("admin and sharing: {report}");
+    assert_eq!(report["alerts"], json!([]), "{report}");
+    assert_eq!(report["errors"], json!([]), "{report}");
+    for (page, found) in report["axe"].as_object().unwrap() {
+        assert_eq!(found, &json!([]), "axe on {page}: {report}");
+    }
+    assert_eq!(report["axe"].as_object().unwrap().len(), 7, "{report}");
+    assert_eq!(report["moved"], true);
+    assert_eq!(report["newest_after_restore"], "4", "{report}");
+    assert_eq!(report["zip_ok"], true);
+    assert_eq!(
+        report["zip_names"],
+        json!(["Archive/notes.txt", "plan.txt"])
+    );
+    let seen = report["stranger_sees"].as_str().unwrap();
+    assert!(seen.contains("plan.txt"), "{report}");
+    assert_eq!(report["newbie_heading"], "newbie");
+    assert_eq!(
+        report["newbie_after_end"], 1,
+        "the next click lands on sign-in"
+    );
+    assert!(report["revoked_rows"].as_i64().unwrap() >= 1);
+    assert!(
+        report["chain"]
+            .as_str()
+            .unwrap()
+            .contains("The chain holds"),
+        "{report}"
+    );
+
+    // The server's side: version 4 is version 1's content.
+    let (_, files) = s.call(
+        "GetFiles",
+        json!({"sessionID": session, "folderID": home, "skip": 0, "take": 10}),
+    );
+    let plan = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["Name"] == "plan.txt")
+        .unwrap();
+    assert_eq!(plan["Version"], 4);
+    assert_eq!(plan["SHA256"], common::sha256_hex(b"plan v1"));
 }

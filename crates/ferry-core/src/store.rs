@@ -155,18 +155,19 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>>;
     /// A page of a folder's live files, in a stable order (name key, then ID).
     async fn files(&self, folder: FolderId, skip: i64, take: i64) -> StoreResult<Vec<File>>;
-    /// A page of a folder's live files in `order` (reversed when `descending`), ties broken
-    /// by ID in the same direction.
+    /// `take` of a folder's live files in `order` (reversed when `descending`), ties broken
+    /// by ID in the same direction, starting after the file `after` in that order when given
+    /// (a keyset page: as cheap deep in a large folder as at its start).
     async fn files_ordered(
         &self,
         folder: FolderId,
         order: FileOrder,
         descending: bool,
-        skip: i64,
+        after: Option<FileId>,
         take: i64,
     ) -> StoreResult<Vec<File>>;
-    /// How many live files a folder holds.
-    async fn file_count(&self, folder: FolderId) -> StoreResult<i64>;
+    /// How many live files a folder holds, counting no further than `cap`.
+    async fn file_count(&self, folder: FolderId, cap: i64) -> StoreResult<i64>;
     /// Every version of a file, oldest first.
     async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>>;
     /// Whether any file version references this content key.

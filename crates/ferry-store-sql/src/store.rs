@@ -473,14 +473,14 @@ impl MetadataStore for SqlStore {
         folder: FolderId,
         order: FileOrder,
         descending: bool,
-        skip: i64,
+        after: Option<FileId>,
         take: i64,
     ) -> StoreResult<Vec<File>> {
-        crate::file_pages::files_ordered(&self.pool, folder, order, descending, skip, take).await
+        crate::file_pages::files_ordered(&self.pool, folder, order, descending, after, take).await
     }
 
-    async fn file_count(&self, folder: FolderId) -> StoreResult<i64> {
-        crate::file_pages::file_count(&self.pool, folder).await
+    async fn file_count(&self, folder: FolderId, cap: i64) -> StoreResult<i64> {
+        crate::file_pages::file_count(&self.pool, folder, cap).await
     }
 
     async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>> {

@@ -12,6 +12,20 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::store::AuditFilter;
 
+/// Counts of a folder's files stop here (the page says "more than 10,000").
+pub const FILE_COUNT_CAP: i64 = 10_000;
+
+/// Where a page of files starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageStart {
+    /// At the first file in the order.
+    First,
+    /// Just after this file of the folder (the next page).
+    After(FileId),
+    /// Just before this file of the folder (the previous page).
+    Before(FileId),
+}
+
 /// Which page of a folder to read.
 #[derive(Debug, Clone, Copy)]
 pub struct FolderPageRequest {
@@ -21,8 +35,8 @@ pub struct FolderPageRequest {
     pub order: FileOrder,
     /// Reversed order.
     pub descending: bool,
-    /// Files to skip.
-    pub skip: i64,
+    /// Where the page starts.
+    pub start: PageStart,
     /// Files to return (1 to [`MAX_PAGE`]).
     pub take: i64,
 }
@@ -47,7 +61,11 @@ pub struct FolderPage {
     pub folders: Vec<FolderView>,
     /// The requested page of its files (none without Read).
     pub files: Vec<File>,
-    /// How many files it holds (0 without Read).
+    /// Whether files come before this page in the order.
+    pub has_before: bool,
+    /// Whether files come after it.
+    pub has_after: bool,
+    /// How many files it holds, up to [`FILE_COUNT_CAP`] (0 without Read).
     pub file_count: i64,
     /// The names of the users who made the listed files' current versions.
     pub people: HashMap<UserId, String>,
@@ -62,9 +80,9 @@ impl Service {
         ctx: &SessionContext,
         req: FolderPageRequest,
     ) -> Result<FolderPage> {
-        if req.skip < 0 || !(1..=MAX_PAGE).contains(&req.take) {
+        if !(1..=MAX_PAGE).contains(&req.take) {
             return Err(Error::invalid(format!(
-                "skip must be 0 or more and take between 1 and {MAX_PAGE}"
+                "take must be between 1 and {MAX_PAGE}"
             )));
         }
         let chain = self.store.permission_chain(req.folder, ctx.user.id).await?;
@@ -97,14 +115,12 @@ impl Service {
         trail.reverse();
 
         let folders = self.visible_children(ctx, req.folder, held, true).await?;
-        let (files, file_count) = if held.contains(Permissions::READ) {
-            let files = self
-                .store
-                .files_ordered(req.folder, req.order, req.descending, req.skip, req.take)
-                .await?;
-            (files, self.store.file_count(req.folder).await?)
+        let (files, has_before, has_after, file_count) = if held.contains(Permissions::READ) {
+            let (files, before, after) = self.files_page(&req).await?;
+            let count = self.store.file_count(req.folder, FILE_COUNT_CAP).await?;
+            (files, before, after, count)
         } else {
-            (Vec::new(), 0)
+            (Vec::new(), false, false, 0)
         };
         let mut people = HashMap::new();
         for id in files.iter().filter_map(|f| f.modified_by.or(f.created_by)) {
@@ -122,8 +138,60 @@ impl Service {
             trail,
             folders,
             files,
+            has_before,
+            has_after,
             file_count,
             people,
+        })
+    }
+
+    /// A keyset page of the folder's files, and whether files come before and after it. A
+    /// cursor must be a file of this folder: another folder's file would let a caller probe
+    /// where a name they may not read sorts among names they may.
+    async fn files_page(&self, req: &FolderPageRequest) -> Result<(Vec<File>, bool, bool)> {
+        let store = &self.store;
+        let mine = |id: FileId| async move {
+            Ok::<bool, Error>(
+                store
+                    .file(id)
+                    .await?
+                    .is_some_and(|f| f.folder_id == req.folder && !f.deleted),
+            )
+        };
+        let start = match req.start {
+            PageStart::After(id) | PageStart::Before(id) if !mine(id).await? => PageStart::First,
+            s => s,
+        };
+        let wanted = req.take + 1;
+        let read = |descending: bool, after: Option<FileId>| {
+            store.files_ordered(req.folder, req.order, descending, after, wanted)
+        };
+        Ok(match start {
+            PageStart::First => {
+                let mut files = read(req.descending, None).await?;
+                let more = files.len() as i64 > req.take;
+                files.truncate(req.take as usize);
+                (files, false, more)
+            }
+            PageStart::After(id) => {
+                let mut files = read(req.descending, Some(id)).await?;
+                let more = files.len() as i64 > req.take;
+                files.truncate(req.take as usize);
+                (files, true, more)
+            }
+            PageStart::Before(id) => {
+                let mut files = read(!req.descending, Some(id)).await?;
+                if files.len() as i64 <= req.take {
+                    // Back at the start: the first page, whole.
+                    let mut first = read(req.descending, None).await?;
+                    let more = first.len() as i64 > req.take;
+                    first.truncate(req.take as usize);
+                    return Ok((first, false, more));
+                }
+                files.truncate(req.take as usize);
+                files.reverse();
+                (files, true, true)
+            }
         })
     }
 }

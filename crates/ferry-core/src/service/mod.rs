@@ -46,7 +46,9 @@ use crate::store::MetadataStore;
 
 pub use admin::NewUserRequest;
 pub use audit_trail::{AuditVerification, BrokenLink};
-pub use browse::{Crumb, FILE_ACTIVITY, FilePage, FolderPage, FolderPageRequest};
+pub use browse::{
+    Crumb, FILE_ACTIVITY, FILE_COUNT_CAP, FilePage, FolderPage, FolderPageRequest, PageStart,
+};
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
 pub use files::{Download, FileView, MAX_PAGE};
 pub use folders::FolderView;

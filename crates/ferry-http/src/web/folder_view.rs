@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use ferry_core::domain::{File, FileOrder, FolderType, Permissions};
-use ferry_core::service::{FolderPage, FolderPageRequest, FolderView};
+use ferry_core::service::{FILE_COUNT_CAP, FolderPage, FolderPageRequest, FolderView, PageStart};
 use serde::Deserialize;
 
 use super::error::WebError;
@@ -18,20 +18,22 @@ use crate::router::AppState;
 /// Files on one page.
 pub const PAGE_SIZE: i64 = 100;
 
-/// `?sort=name|size|modified&dir=asc|desc&page=N`.
+/// `?sort=name|size|modified&dir=asc|desc`, and `after=ID` or `before=ID` (the file the page
+/// follows or precedes: keyset pages, as quick deep in a large folder as at its start).
 #[derive(Deserialize, Default)]
 pub struct Listing {
     sort: Option<String>,
     dir: Option<String>,
-    page: Option<i64>,
+    after: Option<i64>,
+    before: Option<i64>,
 }
 
-/// The order a listing is in.
+/// The order a listing is in, and where the page starts.
 #[derive(Clone, Copy)]
 struct Order {
     by: FileOrder,
     descending: bool,
-    page: i64,
+    start: PageStart,
 }
 
 impl Order {
@@ -44,7 +46,11 @@ impl Order {
         Order {
             by,
             descending: q.dir.as_deref() == Some("desc"),
-            page: q.page.unwrap_or(1).clamp(1, i64::MAX / PAGE_SIZE),
+            start: match (q.after, q.before) {
+                (Some(id), _) => PageStart::After(id),
+                (None, Some(id)) => PageStart::Before(id),
+                (None, None) => PageStart::First,
+            },
         }
     }
 
@@ -56,10 +62,15 @@ impl Order {
         }
     }
 
-    /// The query of this order at `page`.
-    fn query(&self, page: i64) -> String {
+    /// The query of this order starting at `start`.
+    fn query(&self, start: PageStart) -> String {
+        let from = match start {
+            PageStart::First => String::new(),
+            PageStart::After(id) => format!("&amp;after={id}"),
+            PageStart::Before(id) => format!("&amp;before={id}"),
+        };
         format!(
-            "?sort={}&amp;dir={}&amp;page={page}",
+            "?sort={}&amp;dir={}{from}",
             Self::key(self.by),
             if self.descending { "desc" } else { "asc" }
         )
@@ -82,7 +93,7 @@ pub async fn show(
                 folder,
                 order: order.by,
                 descending: order.descending,
-                skip: (order.page - 1) * PAGE_SIZE,
+                start: order.start,
                 take: PAGE_SIZE,
             },
         )
@@ -102,7 +113,7 @@ fn display_name(view: &FolderView) -> String {
 fn render(who: &WebSession, page: &FolderPage, order: Order, sharing: bool) -> String {
     let id = page.folder.folder.id;
     let held = page.folder.effective;
-    let here = format!("/web/folders/{id}{}", order.query(order.page));
+    let here = format!("/web/folders/{id}{}", order.query(order.start));
     let mut out = String::new();
 
     out.push_str(r#"<nav aria-label="Breadcrumb" class="crumbs"><ol>"#);
@@ -181,7 +192,7 @@ fn render(who: &WebSession, page: &FolderPage, order: Order, sharing: bool) -> S
         header(id, order, FileOrder::Size, "Size"),
         header(id, order, FileOrder::Modified, "Modified"),
     ));
-    if order.page == 1 {
+    if !page.has_before {
         for child in folders {
             out.push_str(&folder_row(who, child, &here));
         }
@@ -191,26 +202,35 @@ fn render(who: &WebSession, page: &FolderPage, order: Order, sharing: bool) -> S
     }
     out.push_str("</tbody></table>\n");
 
-    let first = (order.page - 1) * PAGE_SIZE + 1;
-    let last = first + page.files.len() as i64 - 1;
     if page.file_count > 0 {
         out.push_str(r#"<nav aria-label="Pages of files" class="pager">"#);
-        out.push_str(&format!(
-            "<p>Files {}–{} of {}</p>",
-            format::count(first.min(page.file_count)),
-            format::count(last.max(0)),
+        let total = if page.file_count >= FILE_COUNT_CAP {
+            format!("more than {}", format::count(FILE_COUNT_CAP))
+        } else {
             format::count(page.file_count)
+        };
+        out.push_str(&format!(
+            "<p>{} files shown of {total} in this folder</p>",
+            format::count(page.files.len() as i64)
         ));
-        if order.page > 1 {
+        if page.has_before {
             out.push_str(&format!(
-                r#"<a rel="prev" href="/web/folders/{id}{}">Previous page</a>"#,
-                order.query(order.page - 1)
+                r#"<a href="/web/folders/{id}{}">First page</a>"#,
+                order.query(PageStart::First)
             ));
+            if let Some(first) = page.files.first() {
+                out.push_str(&format!(
+                    r#"<a rel="prev" href="/web/folders/{id}{}">Previous page</a>"#,
+                    order.query(PageStart::Before(first.id))
+                ));
+            }
         }
-        if last < page.file_count {
+        if page.has_after
+            && let Some(last) = page.files.last()
+        {
             out.push_str(&format!(
                 r#"<a rel="next" href="/web/folders/{id}{}">Next page</a>"#,
-                order.query(order.page + 1)
+                order.query(PageStart::After(last.id))
             ));
         }
         out.push_str("</nav>\n");
@@ -315,7 +335,7 @@ fn header(folder: i64, now: Order, by: FileOrder, label: &str) -> String {
     let next = Order {
         by,
         descending: current && !now.descending,
-        page: 1,
+        start: PageStart::First,
     };
     let sort = if current {
         if now.descending {
@@ -328,7 +348,7 @@ fn header(folder: i64, now: Order, by: FileOrder, label: &str) -> String {
     };
     format!(
         r#"<th scope="col"{sort}><a href="/web/folders/{folder}{}">{label}</a></th>"#,
-        next.query(1)
+        next.query(PageStart::First)
     )
 }
 

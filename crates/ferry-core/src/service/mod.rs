@@ -16,6 +16,7 @@ mod lockout;
 mod lockout_admin;
 mod passwords;
 mod path_upload;
+mod permission_page;
 mod permissions;
 mod refusals;
 mod search;
@@ -53,6 +54,7 @@ pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary}
 pub use files::{Download, FileView, MAX_PAGE};
 pub use folders::FolderView;
 pub use lockout::LockoutPolicy;
+pub use permission_page::{GranteeName, PermissionsPage};
 pub use permissions::GrantRequest;
 pub use search::SearchResult;
 pub use session_admin::{MAX_LISTED_SESSIONS, SessionSummary};

@@ -150,6 +150,11 @@ fn render(who: &WebSession, page: &FolderPage, order: Order, sharing: bool) -> S
             csrf = csrf_input(who),
         ));
     }
+    if held.contains(Permissions::MANAGE) && !ferry_core::domain::is_navigation(id) {
+        out.push_str(&format!(
+            r#"<a class="button secondary" href="/web/folders/{id}/permissions">Permissions</a>"#
+        ));
+    }
     if sharing && held.contains(Permissions::DISTRIBUTE.union(Permissions::CREATE)) {
         out.push_str(&format!(
             r#"<details class="request-files"><summary>Request files</summary>

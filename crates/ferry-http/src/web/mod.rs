@@ -19,6 +19,7 @@ mod folder_actions;
 mod folder_view;
 mod format;
 mod page;
+mod permissions;
 mod search;
 mod selection;
 mod session;
@@ -52,6 +53,18 @@ pub fn routes() -> Router<AppState> {
         .route("/web/folders/{folder_id}/selection", post(selection::act))
         .route("/web/folders/{folder_id}/zip", get(selection::folder_zip))
         .route("/web/search", get(search::show))
+        .route(
+            "/web/folders/{folder_id}/permissions",
+            get(permissions::show),
+        )
+        .route(
+            "/web/folders/{folder_id}/permissions/grant",
+            post(permissions::grant),
+        )
+        .route(
+            "/web/folders/{folder_id}/permissions/inherit",
+            post(permissions::inherit),
+        )
         .route(
             "/web/folders/{folder_id}/request-link",
             post(sharing::request_files),

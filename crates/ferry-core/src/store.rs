@@ -117,6 +117,8 @@ pub trait MetadataStore: Send + Sync + 'static {
         application: Option<ApplicationId>,
         limit: i64,
     ) -> StoreResult<Vec<Session>>;
+    /// The members of a group, by user ID.
+    async fn group_members(&self, group: GroupId) -> StoreResult<Vec<UserId>>;
     /// The links a user shared, the newest first, at most `limit`.
     async fn share_links(&self, user: UserId, limit: i64) -> StoreResult<Vec<ShareLink>>;
     /// One shared link.

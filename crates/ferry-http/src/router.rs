@@ -33,6 +33,9 @@ pub struct AppState {
     pub tools: crate::tools::SharedTools,
     /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
     pub metrics_token: Option<Arc<str>>,
+    /// The effective configuration, secrets masked, as `(section, name, value)` rows: what the
+    /// administration console shows.
+    pub config_view: Arc<Vec<(String, String, String)>>,
 }
 
 /// The whole HTTP application.

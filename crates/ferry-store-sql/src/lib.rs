@@ -8,6 +8,7 @@
 //! invariant 7). The same test suite runs against both engines.
 
 mod connect;
+mod console_reads;
 mod counters;
 mod errors;
 mod file_pages;

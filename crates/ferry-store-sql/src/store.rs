@@ -16,7 +16,7 @@ use sqlx::Row;
 use crate::connect::Engine;
 use crate::rows::{
     self, Columns, audit_columns, file_columns, folder_columns, session_and_user_columns,
-    session_columns, user_columns,
+    user_columns,
 };
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
@@ -249,24 +249,11 @@ impl MetadataStore for SqlStore {
         application: Option<ApplicationId>,
         limit: i64,
     ) -> StoreResult<Vec<Session>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            session_columns!(),
-            " FROM sessions WHERE (expires_at IS NULL OR expires_at > $1) \
-             AND (CAST($2 AS BIGINT) IS NULL OR user_id = $2) \
-             AND (CAST($3 AS BIGINT) IS NULL OR application_id = $3) \
-             ORDER BY last_used_at DESC LIMIT $4"
-        ))
-        .bind(now.0)
-        .bind(user)
-        .bind(application)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(rows::session)
-        .collect()
+        crate::console_reads::live_sessions(&self.pool, now, user, application, limit).await
+    }
+
+    async fn group_members(&self, group: GroupId) -> StoreResult<Vec<UserId>> {
+        crate::console_reads::group_members(&self.pool, group).await
     }
 
     async fn share_links(&self, user: UserId, limit: i64) -> StoreResult<Vec<ShareLink>> {

@@ -7,6 +7,7 @@
 mod admin;
 mod cli;
 mod config;
+mod config_view;
 mod directory_sync;
 mod ftps;
 mod limits;

@@ -78,6 +78,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
             uploads: Default::default(),
         }),
         metrics_token: settings.metrics_token.as_deref().map(Arc::from),
+        config_view: Arc::new(crate::config_view::rows(&settings)),
     });
     ferry_http::server::serve(
         listener,

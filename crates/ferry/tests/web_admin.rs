@@ -367,3 +367,75 @@ fn applications_are_registered_and_disabled() {
     );
     assert_eq!(status, 200);
 }
+
+#[test]
+fn groups_and_the_effective_configuration() {
+    let key = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!(
+            "[tools]\nkey = \"{key}\"\nversion_1 = false\n[sessions]\nweb_idle_minutes = 45\n"
+        ),
+    );
+    s.add_user("nina", "member", "nina-password-1");
+    let (mut root, token) = admin(&s);
+    assert_eq!(
+        root.post(
+            "/admin/groups",
+            &[("csrf", &token), ("name", "Finance <team>")]
+        )
+        .status,
+        303
+    );
+    let page = root.get("/admin/groups").body;
+    assert!(page.contains("Finance &lt;team&gt;"), "{page}");
+    let at = page.find(r#"name="group" value=""#).unwrap();
+    let group: String = page[at + 20..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let add = |b: &mut Browser, user: &str, add: &str| {
+        b.post(
+            "/admin/groups/members",
+            &[
+                ("csrf", &token),
+                ("group", &group),
+                ("user", user),
+                ("add", add),
+            ],
+        )
+        .status
+    };
+    assert_eq!(add(&mut root, "nina", "true"), 303);
+    assert!(root.get("/admin/groups").body.contains("<li>nina "));
+    assert_eq!(add(&mut root, "nobody", "true"), 404);
+    assert_eq!(add(&mut root, "nina", "false"), 303);
+    assert!(root.get("/admin/groups").body.contains("No members."));
+    assert_eq!(
+        root.post("/admin/groups", &[("csrf", &token), ("name", "")])
+            .status,
+        400
+    );
+    let audit = s.audit();
+    for op in ["GroupCreated", "GroupMemberAdded", "GroupMemberRemoved"] {
+        assert!(
+            !audit_records(&audit, op, WEB_CLIENT, "").is_empty(),
+            "{op}"
+        );
+    }
+
+    let config = root.get("/admin/configuration").body;
+    assert!(
+        config.contains("web_idle_minutes") && config.contains("45 min"),
+        "{config}"
+    );
+    assert!(config.contains("set (hidden)"));
+    assert!(
+        !config.contains(key) && !config.contains("q83vEjRW"),
+        "the key must not show"
+    );
+    let mut nina = Browser::new(&s);
+    nina.sign_in("nina", "nina-password-1");
+    assert_eq!(nina.get("/admin/configuration").status, 404);
+    assert_eq!(nina.get("/admin/groups").status, 404);
+}

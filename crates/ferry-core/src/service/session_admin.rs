@@ -7,7 +7,7 @@ use super::admin::{actor_user, revoke_sessions_where};
 use super::{Actor, Service};
 use crate::clock::Timestamp;
 use crate::domain::{
-    Application, ApplicationId, AuditEntry, Operation, Outcome, Session, User, UserId,
+    Application, ApplicationId, AuditEntry, Operation, Outcome, Session, User, UserGroup, UserId,
 };
 use crate::error::{Error, Result};
 
@@ -136,6 +136,20 @@ impl Service {
     pub async fn verify_audit_chain_for(&self, actor: &Actor) -> Result<super::AuditVerification> {
         Self::require_admin(actor)?;
         self.verify_audit_chain().await
+    }
+
+    /// Every group with its members' IDs, for an administrator.
+    pub async fn groups_with_members(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(UserGroup, Vec<UserId>)>> {
+        Self::require_admin(actor)?;
+        let mut out = Vec::new();
+        for g in self.store.groups().await? {
+            let members = self.store.group_members(g.id).await?;
+            out.push((g, members));
+        }
+        Ok(out)
     }
 
     /// Every application, for an administrator.

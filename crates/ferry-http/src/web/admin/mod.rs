@@ -1,10 +1,12 @@
-//! The administration console at `/admin` (issue 17): users, live sessions, the audit log and
-//! applications, for Administrator and System users only. Anyone else is answered as if the
+//! The administration console at `/admin` (issue 17): users, groups, live sessions, the audit
+//! log, applications and the effective configuration, for Administrator and System users only. Anyone else is answered as if the
 //! page did not exist. Every action is one Service call as [`Actor::Session`], so the Service's
 //! own rules apply (no one changes an account above their role); the pages hold none.
 
 mod applications;
 mod audit;
+mod configuration;
+mod groups;
 mod sessions;
 mod users;
 
@@ -32,6 +34,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/disable", post(users::disable))
         .route("/admin/users/enable", post(users::enable))
         .route("/admin/users/password", post(users::set_password))
+        .route("/admin/groups", get(groups::list).post(groups::create))
+        .route("/admin/configuration", get(configuration::show))
+        .route("/admin/groups/members", post(groups::membership))
         .route("/admin/sessions", get(sessions::list))
         .route("/admin/sessions/end", post(sessions::end))
         .route("/admin/audit", get(audit::list))
@@ -74,9 +79,11 @@ impl FromRequestParts<AppState> for AdminSession {
 fn console(who: &AdminSession, current: &str, title: &str, main: &str) -> Response {
     let tabs = [
         ("/admin/users", "Users"),
+        ("/admin/groups", "Groups"),
         ("/admin/sessions", "Sessions"),
         ("/admin/audit", "Audit log"),
         ("/admin/applications", "Applications"),
+        ("/admin/configuration", "Configuration"),
     ];
     let mut nav = String::from(r#"<nav aria-label="Administration" class="tabs"><ul>"#);
     for (href, label) in tabs {

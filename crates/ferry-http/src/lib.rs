@@ -8,6 +8,7 @@
 mod archive;
 mod args;
 pub mod client_addr;
+pub mod directory;
 mod drain;
 mod error;
 mod extract;

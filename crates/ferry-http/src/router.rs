@@ -36,6 +36,8 @@ pub struct AppState {
     /// The effective configuration, secrets masked, as `(section, name, value)` rows: what the
     /// administration console shows.
     pub config_view: Arc<Vec<(String, String, String)>>,
+    /// The configured directory sync, which the console can preview and run.
+    pub directory: Option<Arc<dyn crate::directory::DirectorySync>>,
 }
 
 /// The whole HTTP application.

@@ -122,9 +122,37 @@ fn print_summary(s: &SyncSummary) {
     println!("{s}");
 }
 
+/// The configured sync, as the schedule and the administration console run it.
+pub struct ConfiguredSync {
+    service: Arc<Service>,
+    source: LdapSource,
+    opts: SyncOptions,
+}
+
+impl ferry_http::directory::DirectorySync for ConfiguredSync {
+    fn run<'a>(&'a self, actor: &'a Actor, dry_run: bool) -> ferry_http::directory::SyncFuture<'a> {
+        Box::pin(async move {
+            let opts = SyncOptions {
+                dry_run,
+                ..self.opts.clone()
+            };
+            sync(&self.service, actor, &self.source, &opts)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("{} group {}", self.source.url, self.source.group_dn)
+    }
+}
+
 /// Runs the configured sync every `interval_minutes`, logging each outcome; failures leave
-/// everything as it was and are retried at the next tick.
-pub fn spawn_schedule(service: Arc<Service>, section: SyncSection) -> anyhow::Result<()> {
+/// everything as it was and are retried at the next tick. Returns the sync for the console.
+pub fn spawn_schedule(
+    service: Arc<Service>,
+    section: SyncSection,
+) -> anyhow::Result<Arc<ConfiguredSync>> {
     let bind_password = std::fs::read_to_string(&section.bind_password_file)
         .with_context(|| {
             format!(
@@ -157,12 +185,23 @@ pub fn spawn_schedule(service: Arc<Service>, section: SyncSection) -> anyhow::Re
         force: false,
     };
     let every = Duration::from_secs(section.interval_minutes.max(1) * 60);
+    let configured = Arc::new(ConfiguredSync {
+        service,
+        source,
+        opts,
+    });
+    let scheduled = Arc::clone(&configured);
     tokio::spawn(async move {
         let actor = Actor::Cli {
             os_user: Some("scheduled directory sync".into()),
         };
+        let ConfiguredSync {
+            service,
+            source,
+            opts,
+        } = &*scheduled;
         loop {
-            match sync(&service, &actor, &source, &opts).await {
+            match sync(service, &actor, source, opts).await {
                 Ok(summary) => tracing::info!(%summary, "scheduled directory sync"),
                 Err(e) => {
                     tracing::error!(error = %format!("{e:#}"), "scheduled directory sync failed")
@@ -171,7 +210,7 @@ pub fn spawn_schedule(service: Arc<Service>, section: SyncSection) -> anyhow::Re
             tokio::time::sleep(every).await;
         }
     });
-    Ok(())
+    Ok(configured)
 }
 
 #[cfg(test)]

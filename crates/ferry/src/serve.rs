@@ -35,8 +35,12 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         Duration::from_secs(settings.sweep_interval_secs),
     ));
 
+    let mut directory: Option<Arc<dyn ferry_http::directory::DirectorySync>> = None;
     if let Some(section) = settings.directory_sync.clone() {
-        crate::directory_sync::spawn_schedule(Arc::clone(&service), section)?;
+        directory = Some(crate::directory_sync::spawn_schedule(
+            Arc::clone(&service),
+            section,
+        )?);
     }
     match &service.config().tickets {
         Some(t) => tracing::info!(site = %t.site_name, "ticket sign-in enabled"),
@@ -79,6 +83,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         }),
         metrics_token: settings.metrics_token.as_deref().map(Arc::from),
         config_view: Arc::new(crate::config_view::rows(&settings)),
+        directory,
     });
     ferry_http::server::serve(
         listener,

@@ -395,3 +395,73 @@ fn tls_is_verified_and_the_schedule_runs_in_serve() {
     assert!(scheduled.log().contains("scheduled directory sync"));
     let _ = (ADMIN, ADMIN_PASSWORD);
 }
+
+/// The administration console's directory page: the configured sync's last runs (the
+/// schedule's first run among them), a dry-run preview that changes nothing, and a run now,
+/// both through the sync `serve` has; a server without `[sso.sync]` says so.
+#[test]
+fn the_console_previews_and_runs_the_configured_sync() {
+    use common::web::Browser;
+    let (d, _) = start();
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("bind-password");
+    std::fs::write(&password_file, format!("{}\n", slapd::ADMIN_PASSWORD)).unwrap();
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!(
+            "{SSO}\n[sso.sync]\nldap_url = \"{}\"\nbind_dn = \"{}\"\nbind_password_file = \"{}\"\n\
+             base_dn = \"{BASE}\"\ngroup_dn = \"{USERS}\"\ninterval_minutes = 60\n",
+            d.url,
+            slapd::ADMIN_DN,
+            password_file.display()
+        ),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !user_names(&s).contains("bsmith") {
+        assert!(std::time::Instant::now() < deadline, "{}", s.log());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let mut admin = Browser::new(&s);
+    admin.sign_in(ADMIN, ADMIN_PASSWORD);
+    let page = admin.get("/admin/directory").body;
+    assert!(
+        page.contains(&d.url) && page.contains("Last runs"),
+        "{page}"
+    );
+    assert!(!page.contains(slapd::ADMIN_PASSWORD));
+    assert!(
+        page.contains("created "),
+        "the scheduled run is listed: {page}"
+    );
+    let token = admin.csrf("/admin/directory");
+    let users_before = user_names(&s);
+    let preview = admin.post("/admin/directory", &[("csrf", &token), ("run", "preview")]);
+    assert_eq!(preview.status, 200);
+    assert!(
+        preview.body.contains("What the next run would change"),
+        "{}",
+        preview.body
+    );
+    assert!(preview.body.contains("(dry run)"));
+    assert_eq!(user_names(&s), users_before);
+    let now = admin.post("/admin/directory", &[("csrf", &token), ("run", "now")]);
+    assert!(now.body.contains("What the run changed"), "{}", now.body);
+    assert_eq!(
+        admin
+            .post(
+                "/admin/directory",
+                &[("csrf", &token), ("run", "everything")]
+            )
+            .status,
+        400
+    );
+
+    let plain = Server::start(Backend::Sqlite);
+    let mut b = Browser::new(&plain);
+    b.sign_in(ADMIN, ADMIN_PASSWORD);
+    assert!(
+        b.get("/admin/directory")
+            .body
+            .contains("No directory sync is configured")
+    );
+}

@@ -1,11 +1,12 @@
 //! The administration console at `/admin` (issue 17): users, groups, live sessions, the audit
-//! log, applications and the effective configuration, for Administrator and System users only. Anyone else is answered as if the
+//! log, applications, the directory sync and the effective configuration, for Administrator and System users only. Anyone else is answered as if the
 //! page did not exist. Every action is one Service call as [`Actor::Session`], so the Service's
 //! own rules apply (no one changes an account above their role); the pages hold none.
 
 mod applications;
 mod audit;
 mod configuration;
+mod directory;
 mod groups;
 mod sessions;
 mod users;
@@ -36,6 +37,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/password", post(users::set_password))
         .route("/admin/groups", get(groups::list).post(groups::create))
         .route("/admin/configuration", get(configuration::show))
+        .route(
+            "/admin/directory",
+            get(directory::show).post(directory::run),
+        )
         .route("/admin/groups/members", post(groups::membership))
         .route("/admin/sessions", get(sessions::list))
         .route("/admin/sessions/end", post(sessions::end))
@@ -83,6 +88,7 @@ fn console(who: &AdminSession, current: &str, title: &str, main: &str) -> Respon
         ("/admin/sessions", "Sessions"),
         ("/admin/audit", "Audit log"),
         ("/admin/applications", "Applications"),
+        ("/admin/directory", "Directory sync"),
         ("/admin/configuration", "Configuration"),
     ];
     let mut nav = String::from(r#"<nav aria-label="Administration" class="tabs"><ul>"#);

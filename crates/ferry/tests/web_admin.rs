@@ -439,3 +439,64 @@ fn groups_and_the_effective_configuration() {
     assert_eq!(nina.get("/admin/configuration").status, 404);
     assert_eq!(nina.get("/admin/groups").status, 404);
 }
+
+#[test]
+fn ssh_keys_are_added_and_removed_but_never_to_a_higher_role() {
+    let s = Server::start(Backend::Sqlite);
+    s.add_user("nina", "member", "nina-password-1");
+    s.add_user("sys", "system", "sys-password-1");
+    let key_path = s.dir.path().join("id_test");
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "<b>laptop</b>", "-f"])
+        .arg(&key_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let line = std::fs::read_to_string(key_path.with_extension("pub")).unwrap();
+    let (mut root, token) = admin(&s);
+    let r = root.post(
+        "/admin/users/keys",
+        &[("csrf", &token), ("name", "nina"), ("line", line.trim())],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = root.get("/admin/users/keys?name=nina").body;
+    assert!(
+        page.contains("SHA256:") && page.contains("&lt;b&gt;laptop&lt;/b&gt;"),
+        "{page}"
+    );
+    assert!(
+        s.ferry_ok(&["user", "list-keys", "nina"], None)
+            .contains("SHA256:")
+    );
+    let at = page.find(r#"name="fingerprint" value=""#).unwrap();
+    let fp: String = page[at + 26..].chars().take_while(|c| *c != '"').collect();
+    let r = root.post(
+        "/admin/users/keys/remove",
+        &[("csrf", &token), ("name", "nina"), ("fingerprint", &fp)],
+    );
+    assert_eq!(r.status, 303);
+    assert!(
+        root.get("/admin/users/keys?name=nina")
+            .body
+            .contains("No keys.")
+    );
+
+    // A key is a way in: an Administrator may not give one to a System user.
+    let r = root.post(
+        "/admin/users/keys",
+        &[("csrf", &token), ("name", "sys"), ("line", line.trim())],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        !s.ferry_ok(&["user", "list-keys", "sys"], None)
+            .contains("SHA256:")
+    );
+    for bad in ["ssh-ed25519 AAAA not-base64!", "", "ssh-rsa"] {
+        let r = root.post(
+            "/admin/users/keys",
+            &[("csrf", &token), ("name", "nina"), ("line", bad)],
+        );
+        assert_eq!(r.status, 400, "{bad:?}");
+    }
+    assert_eq!(root.get("/admin/users/keys?name=nobody").status, 404);
+}

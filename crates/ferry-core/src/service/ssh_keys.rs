@@ -19,6 +19,8 @@ impl Service {
     pub async fn add_ssh_key(&self, actor: &Actor, user_name: &str, line: &str) -> Result<SshKey> {
         Self::require_admin(actor)?;
         let user = self.user_named(user_name).await?;
+        // A key is a way in: nobody adds one to an account above their own role.
+        Self::require_role_at_most(actor, user.role)?;
         let key = parse_public_key(line)?;
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
@@ -57,6 +59,7 @@ impl Service {
     ) -> Result<()> {
         Self::require_admin(actor)?;
         let user = self.user_named(user_name).await?;
+        Self::require_role_at_most(actor, user.role)?;
         let fingerprint = fingerprint.trim();
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();

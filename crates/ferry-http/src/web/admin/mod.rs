@@ -8,6 +8,7 @@ mod audit;
 mod configuration;
 mod directory;
 mod groups;
+mod keys;
 mod sessions;
 mod users;
 
@@ -35,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/disable", post(users::disable))
         .route("/admin/users/enable", post(users::enable))
         .route("/admin/users/password", post(users::set_password))
+        .route("/admin/users/keys", get(keys::list).post(keys::add))
+        .route("/admin/users/keys/remove", post(keys::remove))
         .route("/admin/groups", get(groups::list).post(groups::create))
         .route("/admin/configuration", get(configuration::show))
         .route(

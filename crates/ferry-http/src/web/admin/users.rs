@@ -60,7 +60,7 @@ pub async fn list(State(state): State<AppState>, who: AdminSession) -> Result<Re
 <form method="post" action="/admin/users/role" class="inline">{csrf}<input type="hidden" name="name" value="{name}"><label>Role <select name="role">{roles}</select></label><button type="submit">Change role</button></form>
 <form method="post" action="/admin/users/password" class="inline">{csrf}<input type="hidden" name="name" value="{name}"><label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label><button type="submit">Set password</button></form>
 <form method="post" action="/admin/users/{verb}" class="inline"{confirm}>{csrf}<input type="hidden" name="name" value="{name}"><button type="submit"{class}>{label}</button></form>
-<a href="/admin/sessions?user={id}">Sessions</a> · <a href="/admin/audit?user={id}">Audit records</a>
+<a href="/admin/users/keys?name={qname}">SSH keys</a> · <a href="/admin/sessions?user={id}">Sessions</a> · <a href="/admin/audit?user={id}">Audit records</a>
 </div></details>"#,
                 roles = role_options(u.role),
                 verb = if u.active { "disable" } else { "enable" },
@@ -72,6 +72,7 @@ pub async fn list(State(state): State<AppState>, who: AdminSession) -> Result<Re
                     String::new()
                 },
                 id = u.id,
+                qname = esc(&url::form_urlencoded::byte_serialize(u.name.as_bytes()).collect::<String>()),
             ));
         }
         main.push_str(&format!(

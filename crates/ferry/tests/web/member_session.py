@@ -144,7 +144,7 @@ with sync_playwright() as p:
     patches.clear()
     drop_file(page, big)
     page.wait_for_url(home, timeout=120_000)
-    page.get_by_text("big.bin", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("link", name="big.bin", exact=True).wait_for(timeout=60_000)
     report["first_offset_after_reload"] = patches[0] if patches else None
 
     # Rename a file from its row's actions.
@@ -152,7 +152,7 @@ with sync_playwright() as p:
     row.locator("summary").click()
     row.get_by_label("New name").fill("big-renamed.bin")
     row.get_by_role("button", name="Rename").click()
-    page.get_by_text("big-renamed.bin", exact=True).wait_for()
+    page.get_by_role("link", name="big-renamed.bin", exact=True).wait_for()
     report["renamed"] = True
 
     # Hostile names: with the test's CSP bypass (escaping alone must hold) ...

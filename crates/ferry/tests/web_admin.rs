@@ -7,8 +7,13 @@ mod common;
 
 use common::web::Browser;
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server, audit_records};
-use ferry_testkit::Backend;
+use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
+
+on_both_backends!(
+    users_are_created_changed_disabled_and_their_sessions_ended,
+    groups_and_the_effective_configuration
+);
 
 const WEB_CLIENT: i64 = 5;
 
@@ -75,9 +80,8 @@ fn a_member_cannot_reach_the_console_by_page_or_by_action() {
     assert!(s.ferry_ok(&["user", "list"], None).contains("manny"));
 }
 
-#[test]
-fn users_are_created_changed_disabled_and_their_sessions_ended() {
-    let s = Server::start(Backend::Sqlite);
+fn users_are_created_changed_disabled_and_their_sessions_ended(backend: Backend) {
+    let s = Server::start(backend);
     let (mut root, token) = admin(&s);
     let r = root.post(
         "/admin/users",
@@ -368,11 +372,10 @@ fn applications_are_registered_and_disabled() {
     assert_eq!(status, 200);
 }
 
-#[test]
-fn groups_and_the_effective_configuration() {
+fn groups_and_the_effective_configuration(backend: Backend) {
     let key = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
     let s = Server::start_with(
-        Backend::Sqlite,
+        backend,
         &format!(
             "[tools]\nkey = \"{key}\"\nversion_1 = false\n[sessions]\nweb_idle_minutes = 45\n"
         ),

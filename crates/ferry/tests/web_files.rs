@@ -10,8 +10,10 @@ mod common;
 use api::Api;
 use common::web::Browser;
 use common::{ADMIN, ADMIN_PASSWORD, Server, audit_records, sha256_hex};
-use ferry_testkit::Backend;
+use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
+
+on_both_backends!(versions_are_listed_downloaded_and_restored);
 
 const WEB_CLIENT: i64 = 5;
 
@@ -24,9 +26,8 @@ fn signed_in<'a>(s: &'a Server, user: &str) -> (Browser, Api<'a>, i64) {
     (b, api, home.rsplit('/').next().unwrap().parse().unwrap())
 }
 
-#[test]
-fn versions_are_listed_downloaded_and_restored() {
-    let s = Server::start(Backend::Sqlite);
+fn versions_are_listed_downloaded_and_restored(backend: Backend) {
+    let s = Server::start(backend);
     let (mut b, api, home) = signed_in(&s, "ann");
     for body in [&b"first draft"[..], b"second draft", b"final"] {
         let (status, _) = s.put_file(&api.session, home, "plan.txt", "", body);

@@ -10,15 +10,17 @@ mod common;
 use api::{Api, SHARED_ROOT};
 use common::web::Browser;
 use common::{ADMIN, ADMIN_PASSWORD, Server, audit_records};
-use ferry_testkit::Backend;
+use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
+
+on_both_backends!(links_open_the_tools_pages_until_revoked);
 
 const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 const WEB_CLIENT: i64 = 5;
 
-fn with_tools() -> Server {
+fn with_tools(backend: Backend) -> Server {
     Server::start_with(
-        Backend::Sqlite,
+        backend,
         &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
     )
 }
@@ -34,9 +36,8 @@ fn link_on(page: &str, base: &str) -> String {
     url.trim_start_matches(base).to_string()
 }
 
-#[test]
-fn links_open_the_tools_pages_until_revoked() {
-    let s = with_tools();
+fn links_open_the_tools_pages_until_revoked(backend: Backend) {
+    let s = with_tools(backend);
     s.add_user("ann", "member", "ann-password-1");
     let mut ann = Browser::new(&s);
     let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
@@ -130,7 +131,7 @@ fn links_open_the_tools_pages_until_revoked() {
 
 #[test]
 fn links_need_distribute_and_refuse_bad_input() {
-    let s = with_tools();
+    let s = with_tools(Backend::Sqlite);
     let ann_id = s.add_user("ann", "member", "ann-password-1");
     let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
     let team = admin.create(SHARED_ROOT, "Team");

@@ -1,7 +1,7 @@
 //! The web client in a real browser (issue 17), Chromium driven by Playwright:
 //! - a member's session (`tests/web/member_session.py`): sign-in by accessible names, a
 //!   folder, a folder of three files by the picker, a 200 MB file by drag-and-drop resumed
-//!   after a reload, a rename, a folder of hostile names (no script runs), a phone screen, the
+//!   after a reload and again after the connection drops, a rename, a folder of hostile names (no script runs), a phone screen, the
 //!   keyboard, and sign-out;
 //! - moving, restoring, a ZIP, a shared link opened signed out, and the administrator's
 //!   console (`tests/web/admin_and_sharing.py`).
@@ -91,6 +91,10 @@ fn a_member_signs_in_uploads_resumes_renames_and_signs_out() {
     assert!(
         report["first_offset_after_reload"].as_i64().unwrap() > 0,
         "{report}"
+    );
+    assert_eq!(
+        report["cuts"], 1,
+        "the connection was cut once and the upload went on"
     );
 
     // What the server holds: the folder, the album with its three files, the renamed file

@@ -1,6 +1,7 @@
 """A member's session in the web client, in Chromium (Playwright), as issue 17 asks:
 sign in by the form's accessible names, create a folder, upload a folder of 3 files by the
 folder picker and a 200 MB file by drag-and-drop, reload half-way through it and see it resume,
+then lose the connection half-way through the rest and see it resume again,
 rename a file, visit a folder of hostile names (no script may run), check the pages with
 axe-core, on a phone screen and by keyboard, and sign out.
 
@@ -142,7 +143,15 @@ with sync_playwright() as p:
         page.locator("#resume-hint").inner_text() if page.locator("#resume-hint").count() else None
     )
     patches.clear()
+    resumed_from = relay.relayed_up
     drop_file(page, big)
+    # Then the connection drops half-way through the rest, and stays down 2 s: the page
+    # resumes on its own.
+    deadline = time.time() + 60
+    while relay.relayed_up - resumed_from < 40 * 1024 * 1024 and time.time() < deadline:
+        time.sleep(0.05)
+    relay.cut(2)
+    report["cuts"] = relay.cuts
     page.wait_for_url(home, timeout=120_000)
     page.get_by_role("link", name="big.bin", exact=True).wait_for(timeout=60_000)
     report["first_offset_after_reload"] = patches[0] if patches else None

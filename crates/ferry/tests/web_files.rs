@@ -235,6 +235,7 @@ fn a_folder_zips_and_search_finds_only_what_may_be_seen() {
 
     let found = b.get("/web/search?q=*.pdf").body;
     assert!(found.contains("report-2026.pdf"), "{found}");
+    assert!(found.contains(">ann</a>"), "the folder is named: {found}");
     assert!(!found.contains("secret-2026.pdf"), "{found}");
     let none = b.get("/web/search?q=zzz").body;
     assert!(none.contains("Nothing you may see"));

@@ -131,6 +131,27 @@ impl Service {
         Ok(result)
     }
 
+    /// [`Service::search`] with the names of the folders the found files are in (folders the
+    /// caller may read, since they may read the files): the web client's search page.
+    pub async fn search_page(
+        &self,
+        ctx: &SessionContext,
+        search: &str,
+        skip: i64,
+        take: i64,
+    ) -> Result<(SearchResult, HashMap<FolderId, String>)> {
+        let result = self.search(ctx, search, skip, take).await?;
+        let mut names = HashMap::new();
+        for f in &result.files {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(f.file.folder_id)
+                && let Some(folder) = self.store.folder(f.file.folder_id).await?
+            {
+                slot.insert(folder.name);
+            }
+        }
+        Ok((result, names))
+    }
+
     /// The caller's bits on a folder, remembered for the rest of one request; folders that do
     /// not exist (or lie under a deleted one) hold no bits.
     async fn cached_bits(

@@ -44,9 +44,9 @@ pub async fn show(
     if q.trim().is_empty() {
         return Ok(Html(frame("Search", Some(&who), &main)).into_response());
     }
-    let found = state
+    let (found, folder_names) = state
         .service
-        .search(&who.ctx, q.trim(), (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        .search_page(&who.ctx, q.trim(), (page - 1) * PAGE_SIZE, PAGE_SIZE)
         .await?;
     let n = found.folders.len() + found.files.len();
     if n == 0 {
@@ -67,11 +67,14 @@ pub async fn show(
         }
         for f in &found.files {
             main.push_str(&format!(
-                r#"<li><a class="file-link" href="/web/files/{}">{}</a> <span class="muted">{} · <a href="/web/folders/{}">its folder</a></span></li>"#,
+                r#"<li><a class="file-link" href="/web/files/{}">{}</a> <span class="muted">{} · in <a href="/web/folders/{}">{}</a></span></li>"#,
                 f.file.id,
                 esc(&f.file.name),
                 format::size(f.file.size),
                 f.file.folder_id,
+                esc(folder_names
+                    .get(&f.file.folder_id)
+                    .map_or("its folder", String::as_str)),
             ));
         }
         main.push_str("</ul>");

@@ -154,6 +154,46 @@ fn ticked_items_are_zipped_moved_and_deleted_each_on_its_own_checks() {
     assert_eq!(r.status, 303, "{}", r.body);
     let (_, moved) = s.call("GetFile", json!({"sessionID": api.session, "fileID": a}));
     assert_eq!(moved["ParentFolderID"], docs);
+    // ... and back by a typed path (the folders as SFTP sees them); a path to a file or to
+    // nothing is refused.
+    let r = b.post(
+        &select,
+        &[
+            ("csrf", &token),
+            ("action", "move"),
+            ("to_path", "/Home/ann"),
+            ("item", &format!("f:{a}")),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (_, moved) = s.call("GetFile", json!({"sessionID": api.session, "fileID": a}));
+    assert_eq!(moved["ParentFolderID"], home);
+    for (path, status) in [
+        ("/Home/ann/a.txt", 400),
+        ("/Home/nobody", 404),
+        ("/Home/ann/../..", 403),
+    ] {
+        let r = b.post(
+            &select,
+            &[
+                ("csrf", &token),
+                ("action", "move"),
+                ("to_path", path),
+                ("item", &format!("f:{a}")),
+            ],
+        );
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+    }
+    let r = b.post(
+        &select,
+        &[
+            ("csrf", &token),
+            ("action", "move"),
+            ("to", &docs.to_string()),
+            ("item", &format!("f:{a}")),
+        ],
+    );
+    assert_eq!(r.status, 303);
     let (bob_b, bob, bob_home) = signed_in(&s, "bob");
     drop(bob_b);
     let (_, foreign) = s.put_file(&bob.session, bob_home, "bob.txt", "", b"bob");

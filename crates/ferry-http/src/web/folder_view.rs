@@ -309,11 +309,9 @@ fn selection_bar(who: &WebSession, page: &FolderPage, sharing: bool) -> String {
                 r#"<option value="{home}">To my home folder</option>"#
             ));
         }
-        if !options.is_empty() {
-            out.push_str(&format!(
-                r#"<label>Move <select name="to">{options}</select></label> <button type="submit" name="action" value="move">Move</button> "#
-            ));
-        }
+        out.push_str(&format!(
+            r#"<label>Move <select name="to">{options}</select></label> <label>or to the folder at <input name="to_path" placeholder="/Shared/Team" maxlength="4096" autocomplete="off" size="14"></label> <button type="submit" name="action" value="move">Move</button> "#
+        ));
     }
     if sharing
         && held.contains(

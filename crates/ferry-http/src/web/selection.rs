@@ -38,6 +38,7 @@ struct Selection {
     csrf: String,
     days: String,
     email: String,
+    to_path: String,
 }
 
 fn parse(body: &[u8]) -> Result<Selection, WebError> {
@@ -48,6 +49,7 @@ fn parse(body: &[u8]) -> Result<Selection, WebError> {
         csrf: String::new(),
         days: String::new(),
         email: String::new(),
+        to_path: String::new(),
     };
     for (k, v) in url::form_urlencoded::parse(body) {
         match k.as_ref() {
@@ -64,6 +66,7 @@ fn parse(body: &[u8]) -> Result<Selection, WebError> {
             "to" => s.to = v.parse().ok(),
             "csrf" => s.csrf = v.into_owned(),
             "days" => s.days = v.into_owned(),
+            "to_path" => s.to_path = v.trim().to_string(),
             "email" => s.email = v.into_owned(),
             _ => {}
         }
@@ -120,7 +123,18 @@ pub async fn act(
             .await;
         }
         "move" => {
-            let to = s.to.ok_or(WebError::BadForm("choose where to move them"))?;
+            // A typed path (`/Shared/Team/Reports`, the folders as SFTP and FTPS see them) wins
+            // over the list's choice.
+            let to = if s.to_path.is_empty() {
+                s.to.ok_or(WebError::BadForm("choose where to move them"))?
+            } else {
+                match svc.tree_resolve(&who.ctx, &s.to_path).await? {
+                    ferry_core::service::TreeNode::Folder(f) => f.folder.id,
+                    ferry_core::service::TreeNode::File(_) => {
+                        return Err(WebError::BadForm("the path names a file, not a folder"));
+                    }
+                }
+            };
             for item in &s.items {
                 let done = match *item {
                     Item::File(id) => svc.move_file(&who.ctx, id, to).await.map(|_| ()),

@@ -117,6 +117,31 @@ with sync_playwright() as p:
     page.get_by_role("button", name="Create folder").click()
     page.get_by_role("link", name="Projects").wait_for()
 
+    # By keyboard alone: Tab to "New folder", open it, name the folder, Enter. Every control
+    # Tab reaches on the way shows its focus.
+    unseen = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => { const e = document.activeElement;
+                       const s = getComputedStyle(e);
+                       const w = getComputedStyle(e.closest('label') || e);
+                       return {text: (e.textContent || e.name || '').trim().slice(0, 40),
+                               tag: e.tagName,
+                               outline: s.outlineStyle !== 'none' || w.outlineStyle !== 'none'}; }"""
+        )
+        if not focused["outline"]:
+            unseen.append(focused)
+        if focused["tag"] == "SUMMARY" and focused["text"] == "New folder":
+            break
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Keys")
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Keys", exact=True).wait_for()
+    report["keyboard_folder"] = True
+    report["focus_unseen"] = unseen
+
     # A folder of three files, by the folder picker.
     page.set_input_files("#pick-folder", album)
     page.wait_for_url(home, timeout=60_000)

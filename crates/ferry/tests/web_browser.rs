@@ -75,7 +75,11 @@ fn a_member_signs_in_uploads_resumes_renames_and_signs_out() {
     }
     assert_eq!(report["first_tab"], "Skip to content");
     assert_eq!(report["keyboard_folder"], true, "{report}");
-    assert_eq!(report["focus_unseen"], json!([]), "focus must show: {report}");
+    assert_eq!(
+        report["focus_unseen"],
+        json!([]),
+        "focus must show: {report}"
+    );
     assert_ne!(report["focus_outline"], "none");
     assert!(report["phone_overflow"].as_i64().unwrap() <= 0, "{report}");
     assert_eq!(report["hostile_rows"], (HOSTILE.len() * 2) as i64);

@@ -45,18 +45,3 @@ document.addEventListener("click", async (event) => {
     button.textContent = "Press Ctrl+C";
   }
 });
-
-// "Copy" beside a link: the field's text to the clipboard (the field stays selectable by hand).
-document.addEventListener("click", async (event) => {
-  const button = event.target instanceof Element ? event.target.closest("button.copy") : null;
-  if (!button) return;
-  const field = document.getElementById(button.dataset.copy || "");
-  if (!field) return;
-  field.select();
-  try {
-    await navigator.clipboard.writeText(field.value);
-    button.textContent = "Copied";
-  } catch (_) {
-    button.textContent = "Press Ctrl+C";
-  }
-});

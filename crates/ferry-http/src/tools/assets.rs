@@ -30,7 +30,13 @@ const ASSETS: &[(&str, &str, &str)] = &[
 
 /// `GET /tools/assets/{name}`.
 pub async fn asset(Path(name): Path<String>) -> Response {
-    let Some((_, content_type, body)) = ASSETS.iter().find(|(n, _, _)| *n == name) else {
+    serve(ASSETS, &name)
+}
+
+/// One of `table`'s embedded files by name (`nosniff`, revalidated), or 404. The web client's
+/// assets are served the same way.
+pub(crate) fn serve(table: &[(&str, &'static str, &'static str)], name: &str) -> Response {
+    let Some((_, content_type, body)) = table.iter().find(|(n, _, _)| *n == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let mut r = (*body).into_response();

@@ -7,9 +7,10 @@
 //! every value escaped, served with a strict Content-Security-Policy, and their script and
 //! style are embedded in the binary ([`assets`]).
 
-mod assets;
+pub(crate) mod assets;
 mod pages;
 pub(crate) mod tus;
+mod tus_headers;
 mod tus_owner;
 mod tus_table;
 

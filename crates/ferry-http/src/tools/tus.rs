@@ -20,7 +20,6 @@
 //! Uploads are held in memory by the node that created them ([`super::tus_table`]), and
 //! forgotten (their staging removed) after a day without activity.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -29,13 +28,11 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use ferry_core::service::{FileView, UploadMark};
 use ferry_core::{Error, Service};
 use http_body_util::BodyExt;
-use sha2::Digest;
 
+use super::tus_headers::{Checksum, metadata};
 use super::tus_owner::Uploader;
 use super::tus_table::{Entry, Progress, now_secs};
 use super::{GRANT_HEADER, cross_site};
@@ -69,7 +66,7 @@ fn api_error(e: Error) -> Response {
     r
 }
 
-fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
@@ -162,24 +159,6 @@ pub async fn collection_of(
             "use POST to create an upload",
         ),
     }
-}
-
-/// `Upload-Metadata`: comma-separated `key base64value` pairs.
-fn metadata(headers: &HeaderMap) -> Result<HashMap<String, String>, &'static str> {
-    let mut out = HashMap::new();
-    let Some(raw) = header_str(headers, "upload-metadata") else {
-        return Ok(out);
-    };
-    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
-        let value = STANDARD
-            .decode(value.trim())
-            .ok()
-            .and_then(|v| String::from_utf8(v).ok())
-            .ok_or("Upload-Metadata values must be base64 of UTF-8 text")?;
-        out.insert(key.to_ascii_lowercase(), value);
-    }
-    Ok(out)
 }
 
 async fn create(
@@ -353,43 +332,6 @@ async fn head(entry: &Entry) -> Response {
     );
     h.insert("upload-length", HeaderValue::from(entry.length));
     r
-}
-
-/// A declared `Upload-Checksum`.
-enum Checksum {
-    Sha1(sha1::Sha1, Vec<u8>),
-    Sha256(sha2::Sha256, Vec<u8>),
-}
-
-impl Checksum {
-    fn parse(value: &str) -> Result<Checksum, &'static str> {
-        let (alg, digest) = value
-            .split_once(' ')
-            .ok_or("Upload-Checksum is `algorithm base64`")?;
-        let digest = STANDARD
-            .decode(digest.trim())
-            .map_err(|_| "the Upload-Checksum digest is not base64")?;
-        match alg.to_ascii_lowercase().as_str() {
-            "sha1" => Ok(Checksum::Sha1(sha1::Digest::new(), digest)),
-            "sha256" => Ok(Checksum::Sha256(sha2::Sha256::new(), digest)),
-            _ => Err("Upload-Checksum algorithm not supported (sha1, sha256)"),
-        }
-    }
-
-    fn update(&mut self, data: &[u8]) {
-        match self {
-            Checksum::Sha1(h, _) => sha1::Digest::update(h, data),
-            Checksum::Sha256(h, _) => h.update(data),
-        }
-    }
-
-    fn matches(self) -> bool {
-        let (got, want) = match self {
-            Checksum::Sha1(h, want) => (sha1::Digest::finalize(h).to_vec(), want),
-            Checksum::Sha256(h, want) => (h.finalize().to_vec(), want),
-        };
-        ferry_crypto::constant_time_eq(&got, &want)
-    }
 }
 
 /// How a `PATCH` body ended.

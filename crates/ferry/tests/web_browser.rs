@@ -103,7 +103,8 @@ fn a_member_signs_in_uploads_resumes_renames_and_signs_out() {
         "the connection was cut once and the upload went on"
     );
 
-    // What the server holds: the folder, the album with its three files, the renamed file
+    // What the server holds: the folder, the dropped album with its three files, the picked
+    // folder, the renamed file
     // with the SHA-256 the browser read from disk, as one version.
     let names = |folder: i64| -> Vec<Value> {
         let (_, files) = s.call(
@@ -133,6 +134,9 @@ fn a_member_signs_in_uploads_resumes_renames_and_signs_out() {
         .collect();
     album.sort();
     assert_eq!(album, ["one.txt", "three.txt", "two.txt"]);
+    let scans: Vec<Value> = names(folder_named("scans"));
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    assert_eq!(scans[0]["Name"], "page-1.txt");
     let home_files = names(home);
     let big = home_files
         .iter()
@@ -189,7 +193,7 @@ fn a_member_moves_restores_zips_and_shares_and_an_administrator_administers() {
     for (page, found) in report["axe"].as_object().unwrap() {
         assert_eq!(found, &json!([]), "axe on {page}: {report}");
     }
-    assert_eq!(report["axe"].as_object().unwrap().len(), 7, "{report}");
+    assert_eq!(report["axe"].as_object().unwrap().len(), 8, "{report}");
     assert_eq!(report["moved"], true);
     assert_eq!(report["newest_after_restore"], "4", "{report}");
     assert_eq!(report["zip_ok"], true);

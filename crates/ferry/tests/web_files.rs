@@ -1,13 +1,14 @@
 //! The web client's file page and the things done to several items at once (issue 17): a
 //! file's SHA-256 and versions, an older version downloaded and restored as the newest (no
 //! bytes copied, audited), its activity only for those who may read the audit; ticked items
-//! as one ZIP, moved and deleted, each item checked on its own; a folder as ZIP; search.
+//! as one ZIP, moved (by the bar, a typed path or the folder picker) and deleted, each item
+//! checked on its own; a folder as ZIP; search.
 
 #[path = "folders/api.rs"]
 mod api;
 mod common;
 
-use api::Api;
+use api::{Api, SHARED_ROOT};
 use common::web::Browser;
 use common::{ADMIN, ADMIN_PASSWORD, Server, audit_records, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
@@ -282,4 +283,120 @@ fn a_folder_zips_and_search_finds_only_what_may_be_seen() {
     assert_eq!(b.get("/web/search").status, 200);
     let long = "x".repeat(300);
     assert_eq!(b.get(&format!("/web/search?q={long}")).status, 400);
+}
+
+#[test]
+fn the_move_picker_opens_the_tree_a_folder_at_a_time_and_moves_into_the_chosen_one() {
+    let s = Server::start(Backend::Sqlite);
+    let (mut b, api, home) = signed_in(&s, "ann");
+    let docs = api.create(home, "Docs");
+    let inner = api.create(docs, "Inner <b>");
+    let (_, a) = s.put_file(&api.session, home, "a.txt", "", b"alpha");
+    let a = a["FileID"].as_i64().unwrap();
+    // A shared folder ann may read but not add to, and bob's home, which she may not see.
+    let ann_id = s
+        .call("GetCurrentUser", json!({"sessionID": api.session}))
+        .1["UserID"]
+        .as_i64()
+        .unwrap();
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let team = admin.create(SHARED_ROOT, "Team");
+    let (status, _) = admin.grant(team, json!([{"Permission": 3, "UserID": ann_id}]));
+    assert_eq!(status, 200);
+    s.add_user("bob", "member", "bob-password-1");
+    Api::new(&s, "bob", "bob-password-1").home();
+
+    let page = format!("/web/folders/{home}");
+    let token = b.csrf(&page);
+    let picker = format!("{page}/move-to");
+    let item = format!("f:{a}");
+    let docs_folder = format!("d:{docs}");
+    let radio = |id: i64| format!(r#"name="to" value="{id}" id="to-{id}""#);
+
+    // First visit: open down to ann's home; it can be chosen, Docs (being moved too) cannot,
+    // nothing of bob's is shown, and Docs and Shared are still closed.
+    let r = b.post(
+        &picker,
+        &[("csrf", &token), ("item", &item), ("item", &docs_folder)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("<h1>Move 2 items</h1>"), "{}", r.body);
+    for open in ["/", "/Home", "/Home/ann"] {
+        assert!(
+            r.body.contains(&format!(r#"name="open" value="{open}""#)),
+            "{open}: {}",
+            r.body
+        );
+    }
+    assert!(
+        r.body.contains(&format!("{} disabled>", radio(docs))),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&format!("{}>", radio(home))), "{}", r.body);
+    assert!(!r.body.contains("bob"), "{}", r.body);
+    assert!(
+        !r.body.contains("Inner") && !r.body.contains("Team"),
+        "{}",
+        r.body
+    );
+
+    // Open Docs and Shared: Docs's subfolder shows, its name escaped; the file alone may go
+    // into Docs; Team (Read only) cannot be chosen.
+    let opens = ["/", "/Home", "/Home/ann", "/Shared"];
+    let mut fields = vec![("csrf", token.as_str()), ("item", item.as_str())];
+    fields.extend(opens.iter().map(|o| ("open", *o)));
+    fields.push(("open", "/Home/ann/Docs"));
+    let r = b.post(&picker, &fields);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Inner &lt;b&gt;"), "{}", r.body);
+    assert!(r.body.contains(&format!("{}>", radio(inner))), "{}", r.body);
+    assert!(r.body.contains(&format!("{}>", radio(docs))), "{}", r.body);
+    assert!(
+        r.body.contains(&format!("{} disabled>", radio(team))),
+        "{}",
+        r.body
+    );
+    // Closing ann's home closes what is open below it.
+    let mut closing = fields.clone();
+    closing.push(("close", "/Home/ann"));
+    let r = b.post(&picker, &closing);
+    assert!(!r.body.contains("Docs"), "{}", r.body);
+    // A hand-made open path names nothing the listing does not: bob's home stays unseen.
+    let r = b.post(
+        &picker,
+        &[
+            ("csrf", &token),
+            ("item", &item),
+            ("open", "/"),
+            ("open", "/Home"),
+            ("open", "/Home/bob"),
+        ],
+    );
+    assert_eq!(r.status, 200);
+    assert!(!r.body.contains("bob"), "{}", r.body);
+
+    // Bad pickers: no form token, too many open folders.
+    assert_eq!(
+        b.post(&picker, &[("csrf", "nope"), ("item", &item)]).status,
+        403
+    );
+    let many: Vec<String> = (0..65).map(|i| format!("/x{i}")).collect();
+    let mut fields = vec![("csrf", token.as_str()), ("item", item.as_str())];
+    fields.extend(many.iter().map(|o| ("open", o.as_str())));
+    assert_eq!(b.post(&picker, &fields).status, 400);
+
+    // "Move here" with Inner chosen: the file is there.
+    let r = b.post(
+        &format!("{page}/selection"),
+        &[
+            ("csrf", &token),
+            ("action", "move"),
+            ("to", &inner.to_string()),
+            ("item", &item),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (_, moved) = s.call("GetFile", json!({"sessionID": api.session, "fileID": a}));
+    assert_eq!(moved["ParentFolderID"], inner);
 }

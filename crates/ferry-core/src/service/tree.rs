@@ -126,6 +126,25 @@ impl Service {
         }
     }
 
+    /// The folder a path names and its visible child folders, without its files: what a
+    /// folder picker shows when a person opens a folder in it.
+    pub async fn tree_subfolders(
+        &self,
+        ctx: &SessionContext,
+        path: &str,
+    ) -> Result<(FolderView, Vec<FolderView>)> {
+        match self.tree_resolve(ctx, path).await? {
+            TreeNode::Folder(folder) => {
+                let mut children = self
+                    .visible_children(ctx, folder.folder.id, folder.effective, true)
+                    .await?;
+                children.sort_by_key(|c| text::item_key(&c.folder.name));
+                Ok((folder, children))
+            }
+            TreeNode::File(_) => Err(Error::FolderNotFound),
+        }
+    }
+
     /// A folder's listing: visible child folders, and files where the caller holds Read.
     pub async fn tree_list(
         &self,

@@ -310,7 +310,7 @@ fn selection_bar(who: &WebSession, page: &FolderPage, sharing: bool) -> String {
             ));
         }
         out.push_str(&format!(
-            r#"<label>Move <select name="to">{options}</select></label> <label>or to the folder at <input name="to_path" placeholder="/Shared/Team" maxlength="4096" autocomplete="off" size="14"></label> <button type="submit" name="action" value="move">Move</button> "#
+            r#"<label>Move <select name="to">{options}</select></label> <label>or to the folder at <input name="to_path" placeholder="/Shared/Team" maxlength="4096" autocomplete="off" size="14"></label> <button type="submit" name="action" value="move">Move</button> <button type="submit" formaction="/web/folders/{id}/move-to">Move to…</button> "#
         ));
     }
     if sharing

@@ -18,6 +18,7 @@ mod file_view;
 mod folder_actions;
 mod folder_view;
 mod format;
+mod move_picker;
 mod page;
 mod permissions;
 mod search;
@@ -51,6 +52,10 @@ pub fn routes() -> Router<AppState> {
             post(folder_actions::create_folder),
         )
         .route("/web/folders/{folder_id}/selection", post(selection::act))
+        .route(
+            "/web/folders/{folder_id}/move-to",
+            post(move_picker::picker),
+        )
         .route("/web/folders/{folder_id}/zip", get(selection::folder_zip))
         .route("/web/search", get(search::show))
         .route(

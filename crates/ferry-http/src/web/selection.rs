@@ -1,5 +1,5 @@
 //! What a folder page does to the items a person ticked: download them as one ZIP, move them
-//! to another folder, or delete them (`POST /web/folders/{id}/selection`, one form whose
+//! to another folder (chosen in the bar or in [`super::move_picker`]'s tree), or delete them (`POST /web/folders/{id}/selection`, one form whose
 //! buttons say which, so it works without a script); and a whole folder as a ZIP
 //! (`GET /web/folders/{id}/zip`). Each item is its own Service call with its own checks; an
 //! item refused is reported, the others are done.
@@ -24,24 +24,31 @@ const MAX_ITEMS: usize = 1000;
 
 /// A ticked item.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-enum Item {
+pub(super) enum Item {
     File(i64),
     Folder(i64),
 }
 
 /// The selection form: `item=f:12&item=d:7&action=zip|move|delete&to=5&csrf=…` (repeated
 /// `item` fields, which a plain form sends).
-struct Selection {
-    items: Vec<Item>,
+pub(super) struct Selection {
+    pub(super) items: Vec<Item>,
     action: String,
-    to: Option<i64>,
-    csrf: String,
+    pub(super) to: Option<i64>,
+    pub(super) csrf: String,
     days: String,
     email: String,
     to_path: String,
+    /// The folder picker's open folders, by path (see [`super::move_picker`]).
+    pub(super) open: Vec<String>,
+    /// The folder the picker's person closed.
+    pub(super) close: Option<String>,
 }
 
-fn parse(body: &[u8]) -> Result<Selection, WebError> {
+/// Most folders the picker keeps open at once.
+const MAX_OPEN: usize = 64;
+
+pub(super) fn parse(body: &[u8]) -> Result<Selection, WebError> {
     let mut s = Selection {
         items: Vec::new(),
         action: String::new(),
@@ -50,6 +57,8 @@ fn parse(body: &[u8]) -> Result<Selection, WebError> {
         days: String::new(),
         email: String::new(),
         to_path: String::new(),
+        open: Vec::new(),
+        close: None,
     };
     for (k, v) in url::form_urlencoded::parse(body) {
         match k.as_ref() {
@@ -68,6 +77,8 @@ fn parse(body: &[u8]) -> Result<Selection, WebError> {
             "days" => s.days = v.into_owned(),
             "to_path" => s.to_path = v.trim().to_string(),
             "email" => s.email = v.into_owned(),
+            "open" => s.open.push(v.into_owned()),
+            "close" => s.close = Some(v.into_owned()),
             _ => {}
         }
     }
@@ -76,6 +87,13 @@ fn parse(body: &[u8]) -> Result<Selection, WebError> {
     }
     let mut seen = std::collections::HashSet::new();
     s.items.retain(|i| seen.insert(*i));
+    let mut seen = std::collections::HashSet::new();
+    s.open.retain(|p| seen.insert(p.clone()));
+    if s.open.len() > MAX_OPEN {
+        return Err(WebError::BadForm(
+            "too many folders open at once (64 at most)",
+        ));
+    }
     Ok(s)
 }
 

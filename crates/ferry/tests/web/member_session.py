@@ -1,6 +1,7 @@
 """A member's session in the web client, in Chromium (Playwright), as issue 17 asks:
-sign in by the form's accessible names, create a folder, upload a folder of 3 files by the
-folder picker and a 200 MB file by drag-and-drop, reload half-way through it and see it resume,
+sign in by the form's accessible names, create a folder, upload a folder of 3 files and a
+200 MB file by drag-and-drop (Chromium's own drop of paths on disk, so the folder arrives as
+a directory entry), a folder by the folder picker, reload half-way through it and see it resume,
 then lose the connection half-way through the rest and see it resume again,
 rename a file, visit a folder of hostile names (no script may run), check the pages with
 axe-core, on a phone screen and by keyboard, and sign out.
@@ -30,6 +31,10 @@ os.makedirs(album, exist_ok=True)
 for i, name in enumerate(("one.txt", "two.txt", "three.txt")):
     with open(os.path.join(album, name), "w") as f:
         f.write(f"photo {i}\n" * (i + 1))
+scans = os.path.join(workdir, "scans")
+os.makedirs(scans, exist_ok=True)
+with open(os.path.join(scans, "page-1.txt"), "w") as f:
+    f.write("scanned page\n")
 big = random_file(os.path.join(workdir, "big.bin"), 200)
 with open(big, "rb") as f:
     digest = hashlib.sha256()
@@ -66,23 +71,18 @@ def watch(page):
     page.on("pageerror", lambda e: report["errors"].append(str(e)))
 
 
-def drop_file(page, path):
-    """Drops a file from disk on the drop zone, as a person's drag from the desktop does: the
-    File comes from a picker (so it is read from disk, not built in memory)."""
-    page.evaluate(
-        """() => { const i = document.createElement("input"); i.type = "file";
-                   i.id = "drag-source"; i.hidden = true; document.body.append(i); }"""
-    )
-    page.set_input_files("#drag-source", path)
-    page.evaluate(
-        """() => {
-            const dt = new DataTransfer();
-            for (const f of document.getElementById("drag-source").files) dt.items.add(f);
-            const drop = document.getElementById("drop");
-            drop.dispatchEvent(new DragEvent("dragover", {dataTransfer: dt, bubbles: true, cancelable: true}));
-            drop.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
-        }"""
-    )
+def drop_paths(page, *paths):
+    """Drops files or folders from disk on the drop zone as a person's drag from the desktop
+    does: through Chromium's own drag-and-drop (the DevTools protocol's `dispatchDragEvent`),
+    so a folder arrives as a real directory entry that the page walks, and a file is read from
+    disk, not built in memory."""
+    box = page.locator("#drop").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp = page.context.new_cdp_session(page)
+    data = {"items": [], "files": list(paths), "dragOperationsMask": 1}
+    for kind in ("dragEnter", "dragOver", "drop"):
+        cdp.send("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
+    cdp.detach()
 
 
 with sync_playwright() as p:
@@ -142,11 +142,14 @@ with sync_playwright() as p:
     report["keyboard_folder"] = True
     report["focus_unseen"] = unseen
 
-    # A folder of three files, by the folder picker.
-    page.set_input_files("#pick-folder", album)
+    # A folder of three files, dragged from the desktop; then a folder by the folder picker.
+    drop_paths(page, album)
     page.wait_for_url(home, timeout=60_000)
     page.get_by_role("link", name="album").wait_for(timeout=60_000)
     report["album_shown"] = True
+    page.set_input_files("#pick-folder", scans)
+    page.wait_for_url(home, timeout=60_000)
+    page.get_by_role("link", name="scans").wait_for(timeout=60_000)
 
     # The 200 MB file by drag-and-drop; reloaded once 40 MiB are through.
     patches = []
@@ -154,7 +157,7 @@ with sync_playwright() as p:
         "request",
         lambda r: r.method == "PATCH" and patches.append(int(r.headers.get("upload-offset", "-1"))),
     )
-    drop_file(page, big)
+    drop_paths(page, big)
     page.locator("#total-bar").wait_for()
     deadline = time.time() + 60
     while relay.relayed_up < 40 * 1024 * 1024 and time.time() < deadline:
@@ -169,7 +172,7 @@ with sync_playwright() as p:
     )
     patches.clear()
     resumed_from = relay.relayed_up
-    drop_file(page, big)
+    drop_paths(page, big)
     # Then the connection drops half-way through the rest, and stays down 2 s: the page
     # resumes on its own.
     deadline = time.time() + 60

@@ -12,6 +12,7 @@ pub mod directory;
 mod drain;
 mod error;
 mod extract;
+pub mod https_redirect;
 pub mod methods;
 pub mod openapi;
 mod openapi_streams;

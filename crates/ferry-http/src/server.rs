@@ -6,6 +6,11 @@
 //!
 //! Each request learns its client's address here, once, for every route: the socket's peer,
 //! or, from a trusted proxy, the address `X-Forwarded-For` names ([`ClientAddr`]).
+//!
+//! The same loop serves HTTPS when given a [`TlsFront`]: the handshake must finish within the
+//! header timeout, a plain HTTP request on the TLS port gets a short 400 saying so (as nginx
+//! does) instead of a dropped connection, and every answer carries the configured
+//! `Strict-Transport-Security`.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -17,6 +22,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use ferry_core::Caller;
 use ferry_core::connection_limit::{ConnectionGate, GateRefusal};
@@ -24,7 +30,8 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::client_addr::TrustedProxies;
@@ -47,6 +54,19 @@ impl Default for HttpTimeouts {
         }
     }
 }
+
+/// What makes a listener HTTPS: the TLS configuration (with its reloading certificate) and
+/// the `Strict-Transport-Security` value its answers carry, if any.
+#[derive(Clone)]
+pub struct TlsFront {
+    /// The rustls configuration (ALPN `h2` and `http/1.1`).
+    pub config: Arc<rustls::ServerConfig>,
+    /// The HSTS header's value; `None` sends none.
+    pub hsts: Option<HeaderValue>,
+}
+
+/// What a plain HTTP request sent to the HTTPS port is told.
+const PLAIN_ON_TLS: &[u8] = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\ncontent-length: 50\r\n\r\nThis port speaks HTTPS: use an https:// address.\r\n";
 
 /// The client's address for this request: the socket's peer, or the address a trusted proxy
 /// reports. Every handler takes the client's address from here (and only from here).
@@ -94,16 +114,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish
-/// (for up to 30 s).
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes, then lets
+/// requests in flight finish (for up to 30 s).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     gate: Arc<ConnectionGate>,
     proxies: TrustedProxies,
     timeouts: HttpTimeouts,
+    tls: Option<TlsFront>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let acceptor = tls
+        .as_ref()
+        .map(|t| tokio_rustls::TlsAcceptor::from(Arc::clone(&t.config)));
     let proxies = Arc::new(proxies);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -131,6 +155,8 @@ pub async fn serve(
         let watcher = graceful.watcher();
         let app = app.clone();
         let proxies = Arc::clone(&proxies);
+        let acceptor = acceptor.clone();
+        let hsts = tls.as_ref().and_then(|t| t.hsts.clone());
         tokio::spawn(async move {
             let _permit = permit;
             // A connection that sends nothing never reaches hyper's header timeout (the
@@ -140,7 +166,44 @@ pub async fn serve(
                 Ok(Ok(n)) if n > 0 => {}
                 _ => return,
             }
-            serve_connection(stream, peer, app, proxies, timeouts, watcher).await;
+            let Some(acceptor) = acceptor else {
+                let front = Front {
+                    peer,
+                    app,
+                    proxies,
+                    timeouts,
+                    https: false,
+                    hsts: None,
+                };
+                return serve_connection(stream, front, watcher).await;
+            };
+            // A TLS connection starts with a handshake record (22); anything else is most
+            // likely plain HTTP sent to the wrong port.
+            if first[0] != 0x16 {
+                let mut stream = stream;
+                let _ = stream.write_all(PLAIN_ON_TLS).await;
+                let _ = stream.shutdown().await;
+                return;
+            }
+            match tokio::time::timeout(timeouts.header_read, acceptor.accept(stream)).await {
+                Ok(Ok(tls_stream)) => {
+                    let front = Front {
+                        peer,
+                        app,
+                        proxies,
+                        timeouts,
+                        https: true,
+                        hsts,
+                    };
+                    serve_connection(tls_stream, front, watcher).await;
+                }
+                Ok(Err(e)) => {
+                    metrics::counter!("ferry_tls_handshakes_failed_total", "protocol" => "https")
+                        .increment(1);
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                }
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
         });
     }
     drop(listener);
@@ -162,22 +225,60 @@ fn refused(ip: IpAddr, why: GateRefusal) {
     tracing::debug!(%ip, limit = reason, "HTTP connection refused: connection limit");
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+/// What one connection is served with.
+struct Front {
     peer: SocketAddr,
     app: Router,
     proxies: Arc<TrustedProxies>,
     timeouts: HttpTimeouts,
+    /// Whether the connection itself is TLS.
+    https: bool,
+    hsts: Option<HeaderValue>,
+}
+
+async fn serve_connection<S>(
+    stream: S,
+    front: Front,
     watcher: hyper_util::server::graceful::Watcher,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Front {
+        peer,
+        app,
+        proxies,
+        timeouts,
+        https,
+        hsts,
+    } = front;
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let client = ClientAddr(proxies.client_ip(peer, req.headers()));
-        let https = OverHttps(proxies.over_https(peer, req.headers()));
+        let https = OverHttps(https || proxies.over_https(peer, req.headers()));
         let mut req = req.map(|body| Body::new(ReadTimeout::new(body, timeouts.body_read)));
+        // HTTP/2 names the host in `:authority`, not `Host`: give every handler the one
+        // header (the same-origin checks compare `Origin` with it).
+        if !req.headers().contains_key(axum::http::header::HOST)
+            && let Some(value) = req
+                .uri()
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            req.headers_mut().insert(axum::http::header::HOST, value);
+        }
         req.extensions_mut().insert(ConnectInfo(peer));
         req.extensions_mut().insert(client);
         req.extensions_mut().insert(https);
-        app.clone().oneshot(req)
+        let answer = app.clone().oneshot(req);
+        let hsts = hsts.clone();
+        async move {
+            let mut answer = answer.await?;
+            if let Some(value) = hsts {
+                answer
+                    .headers_mut()
+                    .insert(axum::http::header::STRICT_TRANSPORT_SECURITY, value);
+            }
+            Ok::<_, std::convert::Infallible>(answer)
+        }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

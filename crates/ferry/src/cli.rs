@@ -173,6 +173,9 @@ pub struct ServeArgs {
     /// HTTP listen address. Default: 127.0.0.1:8080
     #[arg(long, env = "FERRY_HTTP")]
     pub http: Option<String>,
+    /// HTTPS listen address (needs [https] cert_file and key_file); 0 turns it off.
+    #[arg(long, env = "FERRY_HTTPS")]
+    pub https: Option<String>,
     /// FTPS listen address (explicit AUTH TLS); 0 turns FTPS off. Default: 127.0.0.1:2121
     #[arg(long, env = "FERRY_FTPS")]
     pub ftps: Option<String>,

@@ -60,6 +60,16 @@
 //! allow_plain_data = false
 //! require_tls_session_reuse = true          # data connections resume the control TLS session
 //!
+//! [https]                     # serve --https / FERRY_HTTPS win over listen (docs/https.md)
+//! listen = "0.0.0.0:8443"
+//! cert_file = "/etc/ferry/tls/fullchain.pem" # leaf first; re-read on SIGHUP or change
+//! key_file = "/etc/ferry/tls/key.pem"        # RSA or ECDSA; mode 600 or 640
+//! hsts_max_age_seconds = 31536000            # 0: no Strict-Transport-Security
+//! hsts_include_subdomains = false
+//! redirect_http = false       # the plain listener only redirects to HTTPS
+//! reload_check_seconds = 5
+//! ftps = true                 # FTPS presents this pair when [ftps] names none
+//!
 //! [sftp]                      # serve --sftp / FERRY_SFTP win over listen
 //! listen = "127.0.0.1:2222"   # "0": off; the host key is made once in the data directory
 //! idle_timeout_seconds = 600
@@ -115,6 +125,8 @@ struct FileConfig {
     tools: ToolsSection,
     #[serde(default)]
     ftps: FtpsSection,
+    #[serde(default)]
+    https: crate::https::HttpsSection,
     #[serde(default)]
     sftp: SftpSection,
     #[serde(default)]
@@ -264,6 +276,8 @@ pub struct Settings {
     pub directory_sync: Option<crate::directory_sync::SyncSection>,
     /// The FTPS front end.
     pub ftps: FtpsSection,
+    /// Ferry's own HTTPS listener.
+    pub https: crate::https::HttpsSection,
     /// The SFTP front end.
     pub sftp: SftpSection,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -364,6 +378,7 @@ impl Settings {
             sweep_interval_secs: file.sessions.sweep_interval_seconds.unwrap_or(60).max(1),
             directory_sync: file.sso.sync,
             ftps: file.ftps,
+            https: file.https,
             sftp: file.sftp,
             trusted_proxies,
             redirect_hosts: file.tools.redirect_hosts,

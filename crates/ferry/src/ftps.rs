@@ -1,5 +1,6 @@
 //! Starting the FTPS front end from the settings: listen address, TLS identity (configured,
-//! or generated once and kept in the data directory, its fingerprint printed), passive ports.
+//! else the HTTPS pair when there is one, else generated once and kept in the data directory;
+//! its fingerprint printed), passive ports.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,7 @@ pub async fn start(
     settings: &Settings,
     listen: Option<String>,
     limits: &Limits,
+    https_pair: Option<Arc<ferry_tls::ReloadingCert>>,
 ) -> anyhow::Result<Option<std::net::SocketAddr>> {
     let section: &FtpsSection = &settings.ftps;
     let addr = listen
@@ -54,17 +56,33 @@ pub async fn start(
         .filter(|h| !h.is_empty() && h != "0.0.0.0" && h != "::")
         .into_iter()
         .collect();
-    let loaded = ferry_ftps::load_or_generate(configured, &settings.data_dir, &names)
-        .context("cannot set up the FTPS certificate")?;
-    let fingerprint = loaded.identity.fingerprint();
-    let sha1 = loaded.identity.fingerprint_sha1();
-    if loaded.generated {
-        tracing::info!(cert = %loaded.cert_file.display(), "generated a self-signed FTPS certificate");
-    }
-    let tls = loaded
-        .identity
-        .server_config()
-        .context("cannot set up the FTPS certificate")?;
+    let (tls, fingerprint, sha1) = match (configured, https_pair) {
+        // No pair of its own and HTTPS has one: FTPS presents it, reloads included.
+        (None, Some(pair)) => {
+            let config = ferry_tls::server_config(pair.clone(), &[]);
+            let files = pair.files().clone();
+            let identity = ferry_ftps::TlsIdentity::from_pem_files(&files.cert, &files.key)
+                .context("cannot set up the FTPS certificate")?;
+            tracing::info!(cert = %files.cert.display(), "FTPS presents the HTTPS certificate");
+            (config, identity.fingerprint(), identity.fingerprint_sha1())
+        }
+        (configured, _) => {
+            let loaded = ferry_ftps::load_or_generate(configured, &settings.data_dir, &names)
+                .context("cannot set up the FTPS certificate")?;
+            if loaded.generated {
+                tracing::info!(cert = %loaded.cert_file.display(), "generated a self-signed FTPS certificate");
+            }
+            let config = loaded
+                .identity
+                .server_config()
+                .context("cannot set up the FTPS certificate")?;
+            (
+                config,
+                loaded.identity.fingerprint(),
+                loaded.identity.fingerprint_sha1(),
+            )
+        }
+    };
     let ftps_settings = FtpsSettings {
         passive_ports: passive_ports(section.passive_ports.as_deref())?,
         passive_host: section.passive_address,

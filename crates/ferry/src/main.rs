@@ -10,6 +10,7 @@ mod config;
 mod config_view;
 mod directory_sync;
 mod ftps;
+mod https;
 mod limits;
 mod logging;
 mod serve;

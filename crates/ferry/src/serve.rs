@@ -61,8 +61,43 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     }
 
     let limits = settings.limits.resolve();
-    crate::ftps::start(Arc::clone(&service), &settings, args.ftps.clone(), &limits).await?;
+    let https = crate::https::prepare(&settings.https, args.https.clone())?;
+    let shared_pair = https
+        .as_ref()
+        .filter(|h| h.for_ftps)
+        .map(|h| Arc::clone(&h.resolver));
+    crate::ftps::start(
+        Arc::clone(&service),
+        &settings,
+        args.ftps.clone(),
+        &limits,
+        shared_pair,
+    )
+    .await?;
     crate::sftp::start(Arc::clone(&service), &settings, args.sftp.clone(), &limits).await?;
+
+    let tls_listener = match &https {
+        Some(h) => {
+            let listener = TcpListener::bind(&h.listen)
+                .await
+                .with_context(|| format!("cannot listen for HTTPS on {}", h.listen))?;
+            let local = listener.local_addr()?;
+            // Tests and scripts read this line to learn the port when they asked for port 0.
+            println!(
+                "ferry: https on {local} (certificate SHA-256 {})",
+                h.loaded.fingerprint
+            );
+            tracing::info!(
+                %local,
+                cert = %h.resolver.files().cert.display(),
+                fingerprint = %h.loaded.fingerprint,
+                not_after = %h.loaded.not_after,
+                "HTTPS serving"
+            );
+            Some((listener, h.front(), local.port()))
+        }
+        None => None,
+    };
 
     let addr = args.http.unwrap_or(settings.http.clone());
     let listener = TcpListener::bind(&addr)
@@ -85,15 +120,47 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         config_view: Arc::new(crate::config_view::rows(&settings)),
         directory,
     });
-    ferry_http::server::serve(
+    // One gate for both listeners: the per-address limit counts a client's HTTP and HTTPS
+    // connections together.
+    let gate = ConnectionGate::new(limits.http_per_ip, &limits.node);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let plain_app = match &tls_listener {
+        Some((_, _, port)) if https.as_ref().is_some_and(|h| h.redirect_http) => {
+            ferry_http::https_redirect::redirect_to_https(app.clone(), *port)
+        }
+        _ => app.clone(),
+    };
+    let plain = ferry_http::server::serve(
         listener,
-        app,
-        ConnectionGate::new(limits.http_per_ip, &limits.node),
+        plain_app,
+        Arc::clone(&gate),
         settings.trusted_proxies.clone(),
         limits.http,
-        shutdown_signal(),
-    )
-    .await;
+        None,
+        until_stopped(stopped.clone()),
+    );
+    let secure = async {
+        if let Some((listener, front, _)) = tls_listener {
+            ferry_http::server::serve(
+                listener,
+                app,
+                Arc::clone(&gate),
+                settings.trusted_proxies.clone(),
+                limits.http,
+                Some(front),
+                until_stopped(stopped.clone()),
+            )
+            .await;
+        }
+    };
+    let signal = async {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    tokio::join!(plain, secure, signal);
 
     sweeper.abort();
     // Repeated refusals counted in memory are written before the process goes.

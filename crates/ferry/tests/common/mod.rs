@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 mod checks;
 mod peers;
+pub mod test_ca;
 pub mod web;
 // Every test binary takes what it needs of these.
 #[allow(unused_imports)]
@@ -44,6 +45,8 @@ pub struct Server {
     pub ftps: Option<String>,
     /// `127.0.0.1:PORT` of SFTP, when the configuration turned it on (`[sftp]`).
     pub sftp: Option<String>,
+    /// `127.0.0.1:PORT` of HTTPS, when the configuration turned it on (`[https]`).
+    pub https: Option<String>,
     agent: ureq::Agent,
 }
 
@@ -66,6 +69,50 @@ fn ferry_command(dir: &Path, database_url: &str) -> Command {
         .arg(database_url)
         .env("FERRY_ADMIN_PASSWORD", ADMIN_PASSWORD);
     cmd
+}
+
+/// Starts `ferry serve` with `extra` configuration that must stop the start-up; what it
+/// printed to stderr (its log and its error). Panics if it starts serving instead.
+pub fn failed_start(extra: &str) -> String {
+    let dir = tempfile::Builder::new()
+        .prefix("ferry-test-")
+        .tempdir()
+        .unwrap();
+    let url = Backend::Sqlite.fresh_database_url(dir.path());
+    std::fs::write(
+        dir.path().join("ferry.toml"),
+        format!(
+            "{extra}
+[ftps]
+listen = \"0\"
+[sftp]
+listen = \"0\"
+{TEST_CONFIG}"
+        ),
+    )
+    .unwrap();
+    let mut child = ferry_command(dir.path(), &url)
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start ferry");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ferry kept running with a configuration that should stop it");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success() && !stdout.contains("listening on"),
+        "ferry started: {stdout}"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 impl Server {
@@ -110,7 +157,7 @@ impl Server {
             .expect("cannot start ferry");
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        let (mut ftps, mut sftp) = (None, None);
+        let (mut ftps, mut sftp, mut https) = (None, None, None);
         loop {
             line.clear();
             out.read_line(&mut line).unwrap();
@@ -118,6 +165,8 @@ impl Server {
                 ftps = rest.split(' ').next().map(str::to_string);
             } else if let Some(rest) = line.trim().strip_prefix("ferry: sftp on ") {
                 sftp = rest.split(' ').next().map(str::to_string);
+            } else if let Some(rest) = line.trim().strip_prefix("ferry: https on ") {
+                https = rest.split(' ').next().map(str::to_string);
             } else {
                 break;
             }
@@ -140,6 +189,7 @@ impl Server {
             database_url,
             ftps,
             sftp,
+            https,
             agent,
         }
     }

@@ -94,9 +94,10 @@ impl TrustedProxies {
         ip
     }
 
-    /// Whether a request that arrived from `peer` came over HTTPS: Ferry's listener speaks
-    /// plain HTTP, so only a trusted proxy can say so, in `X-Forwarded-Proto` (its last value:
-    /// the one the nearest proxy wrote). A client's own claim counts for nothing.
+    /// Whether a request that arrived in plain HTTP from `peer` was HTTPS before a proxy:
+    /// only a trusted proxy can say so, in `X-Forwarded-Proto` (its last value: the one the
+    /// nearest proxy wrote). A client's own claim counts for nothing. (A request on Ferry's
+    /// own HTTPS listener is HTTPS whatever this says.)
     pub fn over_https(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
         self.trusts(peer.ip().to_canonical())
             && headers

@@ -62,6 +62,19 @@ pub enum Error {
     /// Code 142.
     #[error("{0}")]
     ToolLimit(String),
+    /// The account has a second factor and the sign-in brought no passcode. Code 150.
+    #[error("this account signs in with a passcode from its authenticator app as well")]
+    PasscodeRequired,
+    /// The passcode (or recovery code) is wrong, malformed, or was already used. Code 151.
+    #[error("the passcode is wrong or was already used")]
+    PasscodeRefused,
+    /// Two-step sign-in is not set up on this server (no `[totp] key`). Code 152.
+    #[error("two-step sign-in is not available on this server")]
+    SecondFactorUnavailable,
+    /// The account's role requires a second factor it has not set up: enrol in the web
+    /// client first. Code 153.
+    #[error("this account must set up two-step sign-in first (in the web client)")]
+    SecondFactorSetupRequired,
     /// The folder does not exist, is deleted, or is not visible to the caller. Code 201.
     #[error("folder not found")]
     FolderNotFound,
@@ -123,6 +136,10 @@ impl Error {
             Error::ToolTokenRefused => 140,
             Error::ToolGrantInvalid => 141,
             Error::ToolLimit(_) => 142,
+            Error::PasscodeRequired => 150,
+            Error::PasscodeRefused => 151,
+            Error::SecondFactorUnavailable => 152,
+            Error::SecondFactorSetupRequired => 153,
             Error::Internal(_) => 90000,
         }
     }

@@ -12,7 +12,7 @@ use crate::clock::Timestamp;
 use crate::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
     FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, NewUser, ParsedKey, Permissions,
-    Session, SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup, UserId,
+    SecondFactor, Session, SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup, UserId,
 };
 
 /// The store's result type.
@@ -123,6 +123,10 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn share_links(&self, user: UserId, limit: i64) -> StoreResult<Vec<ShareLink>>;
     /// One shared link.
     async fn share_link(&self, id: ShareLinkId) -> StoreResult<Option<ShareLink>>;
+    /// A user's second factor, pending or on.
+    async fn second_factor(&self, user: UserId) -> StoreResult<Option<SecondFactor>>;
+    /// How many of a user's recovery codes are unused.
+    async fn recovery_codes_left(&self, user: UserId) -> StoreResult<i64>;
     /// Number of sessions not expired at `now`.
     async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64>;
 
@@ -273,6 +277,29 @@ pub trait StoreTx: Send {
     async fn insert_share_link(&mut self, link: &ShareLink) -> StoreResult<ShareLinkId>;
     /// Marks a shared link revoked at `at`.
     async fn revoke_share_link(&mut self, id: ShareLinkId, at: Timestamp) -> StoreResult<()>;
+    /// Replaces a user's second factor (and drops their recovery codes) with a pending one.
+    async fn put_second_factor(&mut self, factor: &SecondFactor) -> StoreResult<()>;
+    /// Turns a pending second factor on at `at`, spending `step`, with new recovery codes
+    /// (digests); false if there was no pending one.
+    async fn confirm_second_factor(
+        &mut self,
+        user: UserId,
+        at: Timestamp,
+        step: i64,
+        recovery_digests: &[String],
+    ) -> StoreResult<bool>;
+    /// Removes a user's second factor and recovery codes; whether there was one.
+    async fn delete_second_factor(&mut self, user: UserId) -> StoreResult<bool>;
+    /// Records `step` as used if it is later than the last one used; false if not (a
+    /// passcode used again).
+    async fn spend_totp_step(&mut self, user: UserId, step: i64) -> StoreResult<bool>;
+    /// Spends an unused recovery code; false if there is none with that digest.
+    async fn spend_recovery_code(
+        &mut self,
+        user: UserId,
+        digest: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
     /// Inserts a session.
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     /// Deletes a session; whether it existed.

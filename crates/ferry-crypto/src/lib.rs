@@ -9,6 +9,7 @@ pub mod password;
 pub mod random;
 pub mod ticket_seal;
 pub mod tool_token;
+pub mod totp;
 
 pub use digest::{constant_time_eq, sha256_hex};
 pub use password::{PasswordHasher, PasswordParams};

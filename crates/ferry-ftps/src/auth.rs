@@ -2,13 +2,18 @@
 //! Service, so the lock-out shared by every protocol applies and a user's FTPS connections
 //! share one immutable session (spec 2.3.2.4); a success also takes the connection's place in
 //! its user's connection count, and the session starts in the user's home folder.
+//!
+//! Users with two-step sign-in send `PASS password+passcode` when the server allows it
+//! (`[ftps] passcode_in_password`): the text after the last `+` is taken as the passcode when
+//! it has a passcode's or a recovery code's shape, and if that sign-in finds the password
+//! wrong the whole text is tried as a password (a password may end in `+123456`).
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use ferry_core::domain::{SessionId, UserId, application};
-use ferry_core::service::{OpenMode, OpenRequest};
+use ferry_core::service::{OpenMode, OpenRequest, passcode_shaped};
 use ferry_core::{Caller, Error, Service};
 
 use crate::reply::Reply;
@@ -45,28 +50,51 @@ pub async fn sign_in(
     name: &str,
     password: &str,
     ip: IpAddr,
+    passcode_in_password: bool,
 ) -> Result<SignedIn, SignInRefused> {
-    let req = OpenRequest {
+    let caller = Caller {
+        ip: Some(ip),
+        client_version: None,
+    };
+    let request = |password: &str, passcode: Option<&str>| OpenRequest {
         user_name: name.to_string(),
         password: password.to_string(),
         application_id: application::FTPS,
         client_version: Some("FTPS".into()),
         mode: OpenMode::Immutable,
+        passcode: passcode.map(str::to_string),
     };
-    let caller = Caller {
-        ip: Some(ip),
-        client_version: None,
+    let split = password
+        .rsplit_once('+')
+        .filter(|(p, code)| passcode_in_password && !p.is_empty() && passcode_shaped(code));
+    let mut answer = match split {
+        Some((password, code)) => {
+            service
+                .open_counted(request(password, Some(code)), &caller, limit)
+                .await
+        }
+        None => Err(Error::BadCredentials),
     };
-    match service.open_counted(req, &caller, limit).await {
+    if split.is_none() || matches!(answer, Err(Error::BadCredentials)) {
+        answer = service
+            .open_counted(request(password, None), &caller, limit)
+            .await;
+    }
+    match answer {
         Ok((data, permit)) => Ok(SignedIn {
             session: data.session_id,
             user: data.user_id,
             name: name.to_string(),
             _permit: permit,
         }),
-        Err(Error::BadCredentials | Error::LockedOut { .. } | Error::UserInactive) => {
-            Err(SignInRefused::Credentials)
-        }
+        Err(
+            Error::BadCredentials
+            | Error::LockedOut { .. }
+            | Error::UserInactive
+            | Error::PasscodeRequired
+            | Error::PasscodeRefused
+            | Error::SecondFactorSetupRequired,
+        ) => Err(SignInRefused::Credentials),
         Err(e) => {
             tracing::warn!(error = %e, "FTPS sign-in could not be checked");
             Err(SignInRefused::Unavailable)
@@ -108,6 +136,7 @@ impl ControlSession {
             &name,
             password,
             self.peer,
+            shared.settings.passcode_in_password,
         )
         .await
         {

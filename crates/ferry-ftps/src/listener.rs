@@ -39,6 +39,9 @@ pub struct FtpsSettings {
     pub require_tls_session_reuse: bool,
     /// The TLS configuration (see [`crate::TlsIdentity::server_config`]).
     pub tls: Arc<rustls::ServerConfig>,
+    /// Accept `PASS password+passcode` from users with two-step sign-in (docs/second-factor.md);
+    /// without it such users cannot sign in to FTPS with a password.
+    pub passcode_in_password: bool,
 }
 
 /// A bound FTPS listener.

@@ -90,9 +90,12 @@ impl IntoResponse for ApiError {
 /// The HTTP status of a Service error; the web client answers with the same ones.
 pub(crate) fn service_status(e: &Error) -> StatusCode {
     match e {
-        Error::SessionNotFound | Error::BadCredentials | Error::TicketRefused => {
-            StatusCode::UNAUTHORIZED
-        }
+        Error::SessionNotFound
+        | Error::BadCredentials
+        | Error::TicketRefused
+        | Error::PasscodeRequired
+        | Error::PasscodeRefused => StatusCode::UNAUTHORIZED,
+        Error::SecondFactorUnavailable | Error::SecondFactorSetupRequired => StatusCode::FORBIDDEN,
         Error::TicketsNotConfigured
         | Error::ToolTokenRefused
         | Error::ToolGrantInvalid

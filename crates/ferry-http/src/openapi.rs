@@ -111,6 +111,26 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
         "The browser-tool page does not accept this file (file count reached, or a filtered type).",
     ),
     (
+        150,
+        401,
+        "The account has a second factor: sign in with the passcode parameter as well (six digits from the authenticator app, or a recovery code). Counted by the lock-out.",
+    ),
+    (
+        151,
+        401,
+        "The passcode or recovery code is wrong, malformed or already used (a passcode works once). Counted by the lock-out.",
+    ),
+    (
+        152,
+        403,
+        "Two-step sign-in is not available on this server (no [totp] key configured).",
+    ),
+    (
+        153,
+        403,
+        "The account's role requires two-step sign-in and it has none yet: set it up in the web client first.",
+    ),
+    (
         90000,
         500,
         "Unexpected error; details are in the server log, never in the reply.",
@@ -186,7 +206,7 @@ pub fn document() -> Value {
         description.push_str(&format!("| {code} | {status} | {meaning} |\n"));
     }
 
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {"title": "Ferry API", "version": env!("CARGO_PKG_VERSION"), "description": description},
         "paths": paths,
@@ -285,7 +305,21 @@ pub fn document() -> Value {
                 "Message": {"type": "string"},
             }},
         }},
-    })
+    });
+    // Two-step sign-in's answers (apart: one literal this size passes json!'s recursion limit).
+    let schemas = &mut doc["components"]["schemas"];
+    schemas["TotpEnrollment"] = json!({"type": "object", "properties": {
+        "Secret": {"type": "string", "description": "The secret, base32 without padding, to type into an authenticator app."},
+        "OtpAuthUrl": {"type": "string", "description": "otpauth://totp/ISSUER:USER?secret=…&issuer=… (SHA-1, 6 digits, 30 s), what a QR code carries."},
+    }});
+    schemas["TotpRecoveryCodes"] = json!({"type": "object", "properties": {
+        "RecoveryCodes": {"type": "array", "items": {"type": "string"}, "description": "Ten single-use codes (xxxxx-xxxxx) that stand in for a passcode; shown once."},
+    }});
+    schemas["TotpStatus"] = json!({"type": "object", "properties": {
+        "Available": {"type": "boolean"}, "Enabled": {"type": "boolean"},
+        "Required": {"type": "boolean"}, "RecoveryCodesLeft": {"type": "integer"},
+    }});
+    doc
 }
 
 #[cfg(test)]
@@ -345,6 +379,10 @@ mod tests {
             Error::ToolTokenRefused.into(),
             Error::ToolGrantInvalid.into(),
             Error::ToolLimit("x".into()).into(),
+            Error::PasscodeRequired.into(),
+            Error::PasscodeRefused.into(),
+            Error::SecondFactorUnavailable.into(),
+            Error::SecondFactorSetupRequired.into(),
             Error::Internal("x".into()).into(),
         ];
         assert_eq!(samples.len(), ERROR_CODES.len());

@@ -60,9 +60,7 @@ impl SftpServer {
         host_key: PrivateKey,
         settings: SftpSettings,
     ) -> std::io::Result<SftpServer> {
-        let mut methods = MethodSet::empty();
-        methods.push(MethodKind::PublicKey);
-        methods.push(MethodKind::Password);
+        let methods = first_methods();
         let config = russh::server::Config {
             server_id: russh::SshId::Standard(
                 concat!("SSH-2.0-Ferry_", env!("CARGO_PKG_VERSION")).into(),
@@ -139,6 +137,7 @@ impl SftpServer {
                 signed_in: Arc::clone(&signed_in),
                 channels: HashMap::new(),
                 sftp: HashMap::new(),
+                awaiting_passcode: None,
             };
             let config = Arc::clone(&self.config);
             let service = Arc::clone(&self.service);
@@ -285,6 +284,17 @@ struct Connection {
     channels: HashMap<ChannelId, Channel<Msg>>,
     /// Channels running the SFTP subsystem, served in this task (see [`crate::channel`]).
     sftp: HashMap<ChannelId, SftpChannel>,
+    /// A right password of a user with two-step sign-in, waiting for the passcode that
+    /// keyboard-interactive asks for next: (user name, password).
+    awaiting_passcode: Option<(String, String)>,
+}
+
+/// The methods a client may try before signing in.
+fn first_methods() -> MethodSet {
+    let mut methods = MethodSet::empty();
+    methods.push(MethodKind::PublicKey);
+    methods.push(MethodKind::Password);
+    methods
 }
 
 /// Errors end the connection; their text goes to the debug log only.
@@ -303,6 +313,33 @@ impl Connection {
         *self.signed_in.lock().expect("signed-in lock") = Some(session);
     }
 
+    /// A password sign-in through the Service (application 2, immutable, counted).
+    async fn sign_in(
+        &mut self,
+        user: &str,
+        password: &str,
+        passcode: Option<String>,
+    ) -> Result<(), ferry_core::Error> {
+        let req = OpenRequest {
+            user_name: user.to_string(),
+            password: password.to_string(),
+            application_id: application::SFTP,
+            client_version: Some(self.client_version()),
+            mode: OpenMode::Immutable,
+            passcode,
+        };
+        let caller = Caller {
+            ip: Some(self.ip),
+            client_version: None,
+        };
+        let (data, permit) = self
+            .service
+            .open_counted(req, &caller, &self.per_user)
+            .await?;
+        self.signed_in_to(data.session_id, data.user_id, permit);
+        Ok(())
+    }
+
     /// The session's `clientVersion`: the client's SSH identification string (always read by
     /// the time a client authenticates), or "SFTP".
     fn client_version(&self) -> String {
@@ -316,30 +353,65 @@ impl Connection {
 impl russh::server::Handler for Connection {
     type Error = SshError;
 
+    /// A password sign-in. For a user with two-step sign-in the right password is only the
+    /// first step: the client is told (partial success) to go on with keyboard-interactive,
+    /// which asks for the passcode.
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        let req = OpenRequest {
-            user_name: user.to_string(),
-            password: password.to_string(),
-            application_id: application::SFTP,
-            client_version: Some(self.client_version()),
-            mode: OpenMode::Immutable,
-        };
-        let caller = Caller {
-            ip: Some(self.ip),
-            client_version: None,
-        };
-        match self
-            .service
-            .open_counted(req, &caller, &self.per_user)
-            .await
-        {
-            Ok((data, permit)) => {
-                self.signed_in_to(data.session_id, data.user_id, permit);
-                Ok(Auth::Accept)
+        self.awaiting_passcode = None;
+        match self.sign_in(user, password, None).await {
+            Ok(()) => Ok(Auth::Accept),
+            Err(ferry_core::Error::PasscodeRequired) => {
+                self.awaiting_passcode = Some((user.to_string(), password.to_string()));
+                let mut next = MethodSet::empty();
+                next.push(MethodKind::KeyboardInteractive);
+                Ok(Auth::Reject {
+                    proceed_with_methods: Some(next),
+                    partial_success: true,
+                })
             }
             Err(e) => {
                 tracing::debug!(error = %e, "SFTP sign-in refused");
                 Ok(Auth::reject())
+            }
+        }
+    }
+
+    /// The second step after a right password: one prompt for the passcode.
+    async fn auth_keyboard_interactive<'a>(
+        &'a mut self,
+        user: &str,
+        _submethods: &str,
+        response: Option<russh::server::Response<'a>>,
+    ) -> Result<Auth, Self::Error> {
+        let again = Auth::Reject {
+            proceed_with_methods: Some(first_methods()),
+            partial_success: false,
+        };
+        let Some((name, password)) = self.awaiting_passcode.clone() else {
+            return Ok(again);
+        };
+        if name != user {
+            self.awaiting_passcode = None;
+            return Ok(again);
+        }
+        let Some(mut response) = response else {
+            return Ok(Auth::Partial {
+                name: "Two-step sign-in".into(),
+                instructions:
+                    "Enter the passcode from your authenticator app (or a recovery code).".into(),
+                prompts: vec![("Passcode: ".into(), false)].into(),
+            });
+        };
+        self.awaiting_passcode = None;
+        let passcode = response
+            .next()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default();
+        match self.sign_in(&name, &password, Some(passcode)).await {
+            Ok(()) => Ok(Auth::Accept),
+            Err(e) => {
+                tracing::debug!(error = %e, "SFTP passcode refused");
+                Ok(again)
             }
         }
     }

@@ -16,6 +16,7 @@ mod file_pages;
 mod file_writes;
 mod queries;
 mod rows;
+mod second_factors;
 mod share_links;
 mod sqlite_reader;
 mod start_folders;

@@ -120,3 +120,28 @@ where
     .map(rows::file)
     .transpose()
 }
+
+/// Inserts a session row.
+pub(crate) async fn insert_session(conn: &mut sqlx::AnyConnection, s: &Session) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, application_id, immutable, created_at, \
+         last_used_at, expires_at, client_version, client_ip, impersonator_id, external_user, \
+         ssh_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(s.id.to_wire())
+    .bind(s.user_id)
+    .bind(s.application_id)
+    .bind(if s.immutable { 1i64 } else { 0 })
+    .bind(s.created_at.0)
+    .bind(s.last_used_at.0)
+    .bind(s.expires_at.map(|t| t.0))
+    .bind(&s.client_version)
+    .bind(&s.client_ip)
+    .bind(s.impersonator_id)
+    .bind(&s.external_user)
+    .bind(&s.ssh_key)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| errors::map(e, "a session for that user and application"))?;
+    Ok(())
+}

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditHead, AuditRecord, ChainLink, File, FileId, FileOrder,
-    FileVersion, Folder, FolderId, Grant, GroupId, Permissions, Session, SessionId, ShareLink,
-    ShareLinkId, SshKey, User, UserGroup, UserId, domain_username_key, email_key,
+    FileVersion, Folder, FolderId, Grant, GroupId, Permissions, SecondFactor, Session, SessionId,
+    ShareLink, ShareLinkId, SshKey, User, UserGroup, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{AuditFilter, LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
@@ -262,6 +262,14 @@ impl MetadataStore for SqlStore {
 
     async fn share_link(&self, id: ShareLinkId) -> StoreResult<Option<ShareLink>> {
         crate::share_links::by_id(&self.pool, id).await
+    }
+
+    async fn second_factor(&self, user: UserId) -> StoreResult<Option<SecondFactor>> {
+        crate::second_factors::of_user(&self.pool, user).await
+    }
+
+    async fn recovery_codes_left(&self, user: UserId) -> StoreResult<i64> {
+        crate::second_factors::codes_left(&self.pool, user).await
     }
 
     async fn count_live_sessions(&self, now: Timestamp) -> StoreResult<i64> {

@@ -8,15 +8,15 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, File, FileId, Folder, FolderId,
-    Grant, Grantee, GroupId, NewUser, ParsedKey, Session, SessionId, ShareLink, ShareLinkId, User,
-    UserId, domain_username_key, email_key,
+    Grant, Grantee, GroupId, NewUser, ParsedKey, SecondFactor, Session, SessionId, ShareLink,
+    ShareLinkId, User, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use ferry_core::text::item_key;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::rows::session_columns;
-use crate::{counters, errors, file_writes, queries};
+use crate::{counters, errors, file_writes, queries, second_factors};
 
 /// A change in progress.
 pub(crate) struct SqlTx {
@@ -230,28 +230,39 @@ impl StoreTx for SqlTx {
         crate::share_links::revoke(&mut self.tx, id, at).await
     }
 
+    async fn put_second_factor(&mut self, f: &SecondFactor) -> StoreResult<()> {
+        second_factors::put(&mut self.tx, f).await
+    }
+
+    async fn confirm_second_factor(
+        &mut self,
+        user: UserId,
+        at: Timestamp,
+        step: i64,
+        codes: &[String],
+    ) -> StoreResult<bool> {
+        second_factors::confirm(&mut self.tx, user, at, step, codes).await
+    }
+
+    async fn delete_second_factor(&mut self, user: UserId) -> StoreResult<bool> {
+        second_factors::delete(&mut self.tx, user).await
+    }
+
+    async fn spend_totp_step(&mut self, user: UserId, step: i64) -> StoreResult<bool> {
+        second_factors::spend_step(&mut self.tx, user, step).await
+    }
+
+    async fn spend_recovery_code(
+        &mut self,
+        u: UserId,
+        d: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        second_factors::spend_code(&mut self.tx, u, d, at).await
+    }
+
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, application_id, immutable, created_at, \
-             last_used_at, expires_at, client_version, client_ip, impersonator_id, external_user, \
-             ssh_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(s.id.to_wire())
-        .bind(s.user_id)
-        .bind(s.application_id)
-        .bind(flag(s.immutable))
-        .bind(s.created_at.0)
-        .bind(s.last_used_at.0)
-        .bind(s.expires_at.map(|t| t.0))
-        .bind(&s.client_version)
-        .bind(&s.client_ip)
-        .bind(s.impersonator_id)
-        .bind(&s.external_user)
-        .bind(&s.ssh_key)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(|e| errors::map(e, "a session for that user and application"))?;
-        Ok(())
+        queries::insert_session(&mut self.tx, s).await
     }
 
     async fn delete_session(&mut self, id: &SessionId) -> StoreResult<bool> {

@@ -255,6 +255,13 @@ async fn user(service: &Service, actor: &Actor, command: UserCommand) -> anyhow:
             let cleared = service.unlock_account(actor, &name).await?;
             println!("{name} unlocked ({cleared} failure counts cleared)");
         }
+        UserCommand::ResetTotp { name } => {
+            if service.reset_totp(actor, &name).await? {
+                println!("two-step sign-in of {name} reset: they sign in with the password alone and may set it up again");
+            } else {
+                println!("{name} had no two-step sign-in");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

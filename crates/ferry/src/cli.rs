@@ -222,6 +222,8 @@ pub enum UserCommand {
     },
     /// Clear the failed sign-ins counted against an account (from every address).
     Unlock { name: String },
+    /// Turn off a user's two-step sign-in (a lost phone); they set it up again.
+    ResetTotp { name: String },
     /// Add an SSH public key (OpenSSH one-line form, e.g. ~/.ssh/id_ed25519.pub) for SFTP.
     AddKey {
         name: String,

@@ -47,6 +47,11 @@
 //! grant_hours = 12
 //! redirect_hosts = ["portal.example.com"]   # allowed ThruSuccessUrl / ThruErrorReportingUrl hosts
 //!
+//! [totp]                      # two-step sign-in; FERRY_TOTP_KEY wins (docs/second-factor.md)
+//! key = "base64 of 32 bytes"  # or key_file; seals each user's secret in the database
+//! issuer = "Ferry"            # what authenticator apps show beside the account
+//! required_roles = ["administrator", "system"]
+//!
 //! [ftps]                      # serve --ftps / FERRY_FTPS win over listen
 //! listen = "127.0.0.1:2121"   # "0": off
 //! passive_ports = "50000-50100"
@@ -59,6 +64,7 @@
 //! max_passive_ports_per_user = 16
 //! allow_plain_data = false
 //! require_tls_session_reuse = true          # data connections resume the control TLS session
+//! passcode_in_password = false              # PASS password+passcode for two-step users
 //!
 //! [https]                     # serve --https / FERRY_HTTPS win over listen (docs/https.md)
 //! listen = "0.0.0.0:8443"
@@ -128,6 +134,8 @@ struct FileConfig {
     #[serde(default)]
     https: crate::https::HttpsSection,
     #[serde(default)]
+    totp: crate::totp_config::TotpSection,
+    #[serde(default)]
     sftp: SftpSection,
     #[serde(default)]
     limits: crate::limits::LimitsSection,
@@ -189,6 +197,9 @@ pub struct FtpsSection {
     /// Refuse protected data connections that do not resume the control connection's TLS
     /// session (default true).
     pub require_tls_session_reuse: Option<bool>,
+    /// Accept `PASS password+passcode` from users with two-step sign-in.
+    #[serde(default)]
+    pub passcode_in_password: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -368,6 +379,7 @@ impl Settings {
                 },
                 tickets,
                 tools,
+                totp: crate::totp_config::totp_settings(&file.totp)?,
                 ..defaults
             },
             passwords: PasswordParams {

@@ -176,6 +176,8 @@ pub fn rows(s: &Settings) -> Vec<(String, String, String)> {
         ),
     }
     put("ftps", "settings", format!("{:?}", s.ftps));
+    // File paths only: the key's contents are never read here.
+    put("https", "settings", format!("{:?}", s.https));
     put("sftp", "settings", format!("{:?}", s.sftp));
     put("limits", "settings", format!("{:?}", s.limits));
     put(

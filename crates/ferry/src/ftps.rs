@@ -97,6 +97,7 @@ pub async fn start(
         allow_plain_data: section.allow_plain_data,
         require_tls_session_reuse: section.require_tls_session_reuse.unwrap_or(true),
         tls: Arc::new(tls),
+        passcode_in_password: section.passcode_in_password,
     };
     let server = FtpsServer::bind(&addr, service, ftps_settings)
         .await

@@ -113,6 +113,7 @@ impl Harness {
             application_id: app,
             client_version: None,
             mode,
+            passcode: None,
         };
         if ferry_core::domain::application::is_reserved(app) {
             // Only Ferry's own front ends sign in to a reserved application (SFTP here).
@@ -450,6 +451,7 @@ fn repeated_refusals_are_written_once_per_window(backend: Backend) {
             application_id: APP,
             client_version: None,
             mode: OpenMode::Replace,
+            passcode: None,
         };
         let caller = Caller {
             ip: Some("198.51.100.7".parse().unwrap()),
@@ -499,6 +501,7 @@ fn stale_lockout_rows_are_forgotten(backend: Backend) {
             application_id: APP,
             client_version: None,
             mode: OpenMode::Replace,
+            passcode: None,
         };
         let caller = Caller {
             ip: Some(format!("10.1.{}.{}", i / 250, i % 250).parse().unwrap()),

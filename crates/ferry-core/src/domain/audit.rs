@@ -95,6 +95,12 @@ pub enum Operation {
     LinkRevoked,
     /// A browser tool's token was refused; the detail says why.
     ToolTokenRefused,
+    /// A user turned two-step sign-in on (a correct passcode confirmed the enrolment).
+    SecondFactorEnabled,
+    /// A user turned it off, or an administrator reset it (the detail says which).
+    SecondFactorDisabled,
+    /// A recovery code was spent at a sign-in.
+    RecoveryCodeUsed,
 }
 
 impl Operation {
@@ -139,6 +145,9 @@ impl Operation {
             Operation::LinkCreated => "LinkCreated",
             Operation::LinkRevoked => "LinkRevoked",
             Operation::ToolTokenRefused => "ToolTokenRefused",
+            Operation::SecondFactorEnabled => "SecondFactorEnabled",
+            Operation::SecondFactorDisabled => "SecondFactorDisabled",
+            Operation::RecoveryCodeUsed => "RecoveryCodeUsed",
         }
     }
 }

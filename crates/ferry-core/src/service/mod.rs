@@ -20,6 +20,7 @@ mod permission_page;
 mod permissions;
 mod refusals;
 mod search;
+mod second_factor;
 mod session_admin;
 mod sessions;
 mod share_links;
@@ -57,6 +58,9 @@ pub use lockout::LockoutPolicy;
 pub use permission_page::{GranteeName, PermissionsPage};
 pub use permissions::GrantRequest;
 pub use search::SearchResult;
+pub use second_factor::{
+    RECOVERY_CODES, SecondFactorStatus, TotpEnrollment, TotpSettings, passcode_shaped,
+};
 pub use session_admin::{MAX_LISTED_SESSIONS, SessionSummary};
 pub use share_links::{ShareRequest, SharedLink};
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
@@ -84,6 +88,8 @@ pub struct ServiceConfig {
     pub tickets: Option<Arc<TicketSettings>>,
     /// The browser tools' tokens; `None` turns the tools off.
     pub tools: Option<Arc<ToolSettings>>,
+    /// Two-step sign-in; `None` turns enrolment off (see [`second_factor`]).
+    pub totp: Option<Arc<TotpSettings>>,
 }
 
 impl Default for ServiceConfig {
@@ -98,6 +104,7 @@ impl Default for ServiceConfig {
             purge_after_ms: 30 * 24 * 3600 * 1000,
             tickets: None,
             tools: None,
+            totp: None,
         }
     }
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use super::hash_slots::HashTicket;
 use super::lockout::{LockoutKey, remaining_secs};
+use super::second_factor::FactorCheck;
 use super::{Caller, Service, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use crate::domain::{
@@ -49,6 +50,8 @@ pub struct OpenRequest {
     pub client_version: Option<String>,
     /// Replace or immutable.
     pub mode: OpenMode,
+    /// `passcode`: the second factor (six digits or a recovery code), for users who have one.
+    pub passcode: Option<String>,
 }
 
 impl std::fmt::Debug for OpenRequest {
@@ -59,6 +62,7 @@ impl std::fmt::Debug for OpenRequest {
             .field("application_id", &self.application_id)
             .field("client_version", &self.client_version)
             .field("mode", &self.mode)
+            .field("passcode", &self.passcode.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -131,6 +135,7 @@ impl Service {
         &self,
         user_name: String,
         password: String,
+        passcode: Option<String>,
         caller: &Caller,
     ) -> Result<SessionData> {
         let req = OpenRequest {
@@ -139,6 +144,7 @@ impl Service {
             application_id: application::WEB_CLIENT,
             client_version: None,
             mode: OpenMode::Immutable,
+            passcode,
         };
         Ok(self.open_admitted(req, caller, SignInFront::Web).await?.0)
     }
@@ -244,6 +250,20 @@ impl Service {
             }
         };
 
+        let web = matches!(front, SignInFront::Web);
+        let proof = match self
+            .check_second_factor(&user, req.passcode.as_deref(), web)
+            .await?
+        {
+            FactorCheck::Passed(proof) => proof,
+            FactorCheck::Refused(error, why) => {
+                let mut entry = failure(why);
+                entry.user_id = Some(user.id);
+                self.record_failed_signin(&keys, entry).await?;
+                return Err(error);
+            }
+        };
+
         let permit = match limit {
             Some(limit) => Some(self.admit(limit, &user, failure).await?),
             None => None,
@@ -263,7 +283,7 @@ impl Service {
                 impersonator_id: None,
                 external_user: None,
                 clear_keys,
-                proof: None,
+                proof: proof.map(str::to_string),
                 ssh_key: None,
                 remember_address: true,
             })

@@ -6,6 +6,7 @@ mod audit;
 mod files;
 mod folders;
 mod param_type;
+mod second_factor;
 mod sessions;
 mod sso;
 
@@ -95,6 +96,7 @@ pub struct Method {
 pub fn all() -> impl Iterator<Item = &'static Method> {
     sessions::METHODS
         .iter()
+        .chain(second_factor::METHODS.iter())
         .chain(sso::METHODS.iter())
         .chain(folders::METHODS.iter())
         .chain(files::METHODS.iter())

@@ -4,6 +4,7 @@ use ferry_core::service::{ImpersonateRequest, OpenMode, OpenRequest};
 use ferry_core::{Caller, Result, Service};
 use serde_json::json;
 
+use super::second_factor::PASSCODE;
 use super::{Method, Param, ParamType, Reply, Returns, SESSION_ID};
 use crate::args::Args;
 use crate::wire::{FthSessionData, FthUserData};
@@ -53,7 +54,13 @@ pub static METHODS: &[Method] = &[
     Method {
         name: "Open",
         summary: "Signs in with user name and password; replaces this user's previous session for the same application.",
-        params: &[USER_NAME, PASSWORD, APPLICATION_ID, CLIENT_VERSION],
+        params: &[
+            USER_NAME,
+            PASSWORD,
+            APPLICATION_ID,
+            CLIENT_VERSION,
+            PASSCODE,
+        ],
         returns: Returns::One("FTHSessionData"),
         signs_in: true,
         handler: |svc, a, caller| {
@@ -63,7 +70,13 @@ pub static METHODS: &[Method] = &[
     Method {
         name: "OpenImmutable",
         summary: "Signs in with user name and password; the session is never replaced and expires 48 hours after creation. For the SFTP (2) and FTPS (3) IDs the user's existing immutable session is returned.",
-        params: &[USER_NAME, PASSWORD, APPLICATION_ID, CLIENT_VERSION],
+        params: &[
+            USER_NAME,
+            PASSWORD,
+            APPLICATION_ID,
+            CLIENT_VERSION,
+            PASSCODE,
+        ],
         returns: Returns::One("FTHSessionData"),
         signs_in: true,
         handler: |svc, a, caller| {
@@ -169,6 +182,7 @@ async fn open(svc: &Service, a: Args, caller: &Caller, mode: OpenMode) -> Result
         application_id: a.int("applicationID")?,
         client_version: a.opt_string("clientVersion"),
         mode,
+        passcode: a.opt_string("passcode"),
     };
     let data = svc.open(req, caller).await?;
     Ok(Some(json!(FthSessionData::from(data))))

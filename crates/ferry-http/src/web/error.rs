@@ -18,6 +18,9 @@ pub enum WebError {
         /// Where the person was going (GET pages only).
         next: Option<String>,
     },
+    /// The person's role requires two-step sign-in and they have not set it up: to
+    /// `/web/account`, where they can.
+    SetUpSecondFactor,
     /// A state change that came from another site, or without this session's form token.
     Forged,
     /// A form that is not one of ours (missing or malformed fields).
@@ -40,7 +43,9 @@ impl From<Error> for WebError {
 impl WebError {
     fn status_and_words(&self) -> (StatusCode, String) {
         match self {
-            WebError::SignedOut { .. } => (StatusCode::SEE_OTHER, String::new()),
+            WebError::SignedOut { .. } | WebError::SetUpSecondFactor => {
+                (StatusCode::SEE_OTHER, String::new())
+            }
             WebError::Forged => (
                 StatusCode::FORBIDDEN,
                 "This request did not come from a page of this site, so nothing was changed. \
@@ -80,6 +85,9 @@ impl WebError {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        if let WebError::SetUpSecondFactor = self {
+            return Redirect::to("/web/account").into_response();
+        }
         if let WebError::SignedOut { next } = &self {
             let to = match next {
                 Some(next) => format!("/?next={}", session::encode_next(next)),

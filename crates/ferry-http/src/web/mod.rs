@@ -11,6 +11,7 @@
 //! escaped ([`page`]), under a Content-Security-Policy that allows no inline script or style.
 
 mod admin;
+mod account;
 mod assets;
 mod error;
 mod extract;
@@ -74,6 +75,10 @@ pub fn routes() -> Router<AppState> {
             "/web/folders/{folder_id}/request-link",
             post(sharing::request_files),
         )
+        .route("/web/account", get(account::show))
+        .route("/web/account/totp/begin", post(account::begin))
+        .route("/web/account/totp/confirm", post(account::confirm))
+        .route("/web/account/totp/disable", post(account::disable))
         .route("/web/links", get(sharing::list))
         .route("/web/links/{link_id}/show", post(sharing::show))
         .route("/web/links/{link_id}/revoke", post(sharing::revoke))

@@ -19,7 +19,7 @@ pub fn frame(title: &str, who: Option<&WebSession>, main: &str) -> String {
     let account = match who {
         Some(w) => format!(
             r#"<form method="get" action="/web/search" role="search" class="search"><label for="q" class="visually-hidden">Search names</label><input id="q" name="q" type="search" placeholder="Search (* for any)" maxlength="255"></form>
-<div class="account"><a href="/web/links">Your links</a>{admin}<span class="who">{name}</span>
+<div class="account"><a href="/web/links">Your links</a><a href="/web/account">Account</a>{admin}<span class="who">{name}</span>
 <form method="post" action="/web/signout"><input type="hidden" name="{CSRF_FIELD}" value="{csrf}"><button type="submit" class="link">Sign out</button></form></div>"#,
             name = esc(&w.ctx.user.name),
             csrf = w.csrf_token(),

@@ -94,6 +94,14 @@ impl FromRequestParts<AppState> for WebSession {
         if ctx.session.application_id != ferry_core::domain::application::WEB_CLIENT {
             return Err(signed_out());
         }
+        // A role that requires two-step sign-in reaches only its account page (to set it up)
+        // and sign-out until it has.
+        let path = parts.uri.path();
+        if !(path.starts_with("/web/account") || path == "/web/signout")
+            && enrolment_pending(state, &ctx).await?
+        {
+            return Err(WebError::SetUpSecondFactor);
+        }
         Ok(WebSession { id, ctx })
     }
 }
@@ -178,6 +186,18 @@ pub fn encode_next(next: &str) -> String {
     utf8_percent_encode(next, NEXT_SET).to_string()
 }
 
+/// Whether `ctx`'s user must set up two-step sign-in before anything else (only roles in
+/// `[totp] required_roles` are looked up).
+pub async fn enrolment_pending(
+    state: &AppState,
+    ctx: &SessionContext,
+) -> Result<bool, ferry_core::Error> {
+    if !state.service.second_factor_required(&ctx.user) {
+        return Ok(false);
+    }
+    Ok(!state.service.second_factor_status(&ctx.user).await?.enabled)
+}
+
 /// The header a page's script sends its form token in (uploads and other `fetch` calls).
 pub const TOKEN_HEADER: &str = "ferry-form-token";
 
@@ -206,7 +226,9 @@ pub async fn script_session(
         .service
         .authenticate(&id, &web_caller(client, headers))
         .await?;
-    if ctx.session.application_id != ferry_core::domain::application::WEB_CLIENT {
+    if ctx.session.application_id != ferry_core::domain::application::WEB_CLIENT
+        || enrolment_pending(state, &ctx).await?
+    {
         return Err(Error::SessionNotFound);
     }
     Ok(ctx)

@@ -3,6 +3,10 @@
 //! A wrong password and an unknown user get the same words and status; the lock-out is the one
 //! every protocol shares (the Service's). A form posted from another site is refused before
 //! the password is looked at (login CSRF).
+//!
+//! For an account with two-step sign-in the first answer asks for the passcode too: the
+//! page comes back with a `Passcode` field, and the user gives the password again with it
+//! (nothing about the first attempt is kept between the two requests).
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -30,6 +34,8 @@ pub struct SignInForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    passcode: String,
     next: Option<String>,
 }
 
@@ -56,6 +62,7 @@ pub async fn front_page(
             "",
             session::safe_next(q.next.as_deref()),
             None,
+            false,
         ),
     }
 }
@@ -66,6 +73,7 @@ fn signin_page(
     user: &str,
     next: Option<&str>,
     problem: Option<&str>,
+    ask_passcode: bool,
 ) -> Response {
     let problem = problem
         .map(|p| {
@@ -92,10 +100,18 @@ fn signin_page(
 <input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value="{user}"{described}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-{next}<button type="submit" class="primary">Sign in</button>
+{passcode}{next}<button type="submit" class="primary">Sign in</button>
 </form>
 </section>"#,
         user = esc(user),
+        passcode = if ask_passcode {
+            r#"<label for="passcode">Passcode</label>
+<input id="passcode" name="passcode" type="text" inputmode="numeric" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="32" required aria-describedby="passcode-hint">
+<p class="muted" id="passcode-hint">Six digits from your authenticator app, or one of your recovery codes.</p>
+"#
+        } else {
+            ""
+        },
     );
     (status, Html(frame("Sign in", None, &main))).into_response()
 }
@@ -123,11 +139,17 @@ pub async fn sign_in(
             &form.username,
             next,
             Some("Enter your user name and your password."),
+            !form.passcode.is_empty(),
         );
     }
     let opened = state
         .service
-        .open_web(form.username.clone(), form.password, &caller)
+        .open_web(
+            form.username.clone(),
+            form.password,
+            Some(form.passcode.trim().to_string()).filter(|p| !p.is_empty()),
+            &caller,
+        )
         .await;
     let data = match opened {
         Ok(data) => data,
@@ -137,6 +159,25 @@ pub async fn sign_in(
                 &form.username,
                 next,
                 Some("The user name or password is not right."),
+                false,
+            );
+        }
+        Err(Error::PasscodeRequired) => {
+            return signin_page(
+                StatusCode::UNAUTHORIZED,
+                &form.username,
+                next,
+                Some("This account uses two-step sign-in: enter your password again and the passcode from your authenticator app."),
+                true,
+            );
+        }
+        Err(Error::PasscodeRefused) => {
+            return signin_page(
+                StatusCode::UNAUTHORIZED,
+                &form.username,
+                next,
+                Some("The passcode is not right, or it was used already: enter your password and the next passcode."),
+                true,
             );
         }
         Err(Error::LockedOut { retry_after_secs }) => {
@@ -149,6 +190,7 @@ pub async fn sign_in(
                     "Too many failed sign-ins. Try again in {minutes} minute{}.",
                     if minutes == 1 { "" } else { "s" }
                 )),
+                false,
             );
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);

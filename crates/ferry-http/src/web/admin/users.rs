@@ -1,5 +1,6 @@
 //! `/admin/users`: every account, with its role and state; create one; change a role; disable,
-//! enable; set a password (which ends the user's sessions, as the Service does).
+//! enable; set a password (which ends the user's sessions, as the Service does); reset the
+//! second factor (a lost phone: the user enrols again).
 
 use axum::extract::State;
 use axum::response::Response;
@@ -59,6 +60,7 @@ pub async fn list(State(state): State<AppState>, who: AdminSession) -> Result<Re
                 r#"<details class="row-actions"><summary>Manage<span class="visually-hidden"> {name}</span></summary><div class="menu">
 <form method="post" action="/admin/users/role" class="inline">{csrf}<input type="hidden" name="name" value="{name}"><label>Role <select name="role">{roles}</select></label><button type="submit">Change role</button></form>
 <form method="post" action="/admin/users/password" class="inline">{csrf}<input type="hidden" name="name" value="{name}"><label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label><button type="submit">Set password</button></form>
+<form method="post" action="/admin/users/reset-totp" class="inline" data-confirm="Reset two-step sign-in of {name}? They set it up again at their next sign-in.">{csrf}<input type="hidden" name="name" value="{name}"><button type="submit">Reset two-step sign-in</button></form>
 <form method="post" action="/admin/users/{verb}" class="inline"{confirm}>{csrf}<input type="hidden" name="name" value="{name}"><button type="submit"{class}>{label}</button></form>
 <a href="/admin/users/keys?name={qname}">SSH keys</a> · <a href="/admin/sessions?user={id}">Sessions</a> · <a href="/admin/audit?user={id}">Audit records</a>
 </div></details>"#,
@@ -175,6 +177,17 @@ pub async fn enable(
 ) -> Result<Response, WebError> {
     who.0.check_form(&form.csrf)?;
     state.service.enable_user(&who.actor(), &form.name).await?;
+    Ok(back("/admin/users"))
+}
+
+/// `POST /admin/users/reset-totp`: removes the user's second factor and recovery codes.
+pub async fn reset_totp(
+    State(state): State<AppState>,
+    who: AdminSession,
+    WebForm(form): WebForm<UserForm>,
+) -> Result<Response, WebError> {
+    who.0.check_form(&form.csrf)?;
+    state.service.reset_totp(&who.actor(), &form.name).await?;
     Ok(back("/admin/users"))
 }
 

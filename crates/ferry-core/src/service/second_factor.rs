@@ -1,0 +1,304 @@
+//! Two-step sign-in: a TOTP second factor (RFC 6238: SHA-1, 6 digits, 30 s), enrolled by the
+//! user (`BeginTotpEnrollment` → secret and `otpauth://` URL, `ConfirmTotpEnrollment` with a
+//! correct passcode turns it on and hands out ten single-use recovery codes), turned off by
+//! the user with a passcode, or reset by an administrator (`ferry user reset-totp` too).
+//!
+//! At a password sign-in ([`Service::check_second_factor`]) a user with the factor on must
+//! bring a passcode (or a recovery code): missing, wrong, malformed and reused passcodes are
+//! refused and counted by the lock-out like a wrong password. A passcode works once: the step
+//! it matched is recorded, and an equal or earlier step is refused. Roles listed in
+//! `required_roles` cannot sign in without the factor except through the web client, which
+//! sends them to enrol. Ticket and impersonated sign-ins are unchanged (the portal or the
+//! service vouches), and so is SFTP public-key sign-in.
+//!
+//! The secret is sealed under `[totp] key` for its user's row and never logged.
+
+use std::sync::Arc;
+
+use ferry_crypto::totp::{self, TotpKey};
+
+use super::{Actor, Service, SessionContext};
+use crate::domain::{AuditEntry, Operation, Outcome, Role, SecondFactor, User};
+use crate::error::{Error, Result};
+
+/// How many recovery codes an enrolment hands out.
+pub const RECOVERY_CODES: usize = 10;
+
+/// `[totp]`: the sealing key and the policy.
+#[derive(Debug)]
+pub struct TotpSettings {
+    /// Seals the secrets in the database.
+    pub key: TotpKey,
+    /// The issuer authenticator apps show beside the account (`otpauth` label).
+    pub issuer: String,
+    /// Roles that must have the factor on to sign in (except to enrol in the web client).
+    pub required_roles: Vec<Role>,
+}
+
+/// What enrolment hands the user: the secret to type in, or the URL a QR code carries.
+#[derive(Debug, Clone)]
+pub struct TotpEnrollment {
+    /// Base32, no padding.
+    pub secret: String,
+    /// `otpauth://totp/…`.
+    pub otpauth_url: String,
+}
+
+/// A user's two-step state, for their account page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondFactorStatus {
+    /// Two-step sign-in is configured on this server.
+    pub available: bool,
+    /// The factor is on.
+    pub enabled: bool,
+    /// The user's role requires it.
+    pub required: bool,
+    /// Unused recovery codes.
+    pub recovery_codes_left: i64,
+}
+
+/// The result of the second step of a password sign-in.
+pub(super) enum FactorCheck {
+    /// Nothing more is needed, or the passcode was right; the audit detail of the proof.
+    Passed(Option<&'static str>),
+    /// Refused with this error; the audit detail. The lock-out counts it.
+    Refused(Error, &'static str),
+}
+
+/// Whether `text` has the shape of a passcode (six ASCII digits) or of a recovery code
+/// (`xxxxx-xxxxx`): what a front end that must find a passcode inside other text looks for.
+pub fn passcode_shaped(text: &str) -> bool {
+    (text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()))
+        || totp::looks_like_recovery_code(text)
+}
+
+impl Service {
+    fn totp_settings(&self) -> Result<&Arc<TotpSettings>> {
+        self.config
+            .totp
+            .as_ref()
+            .ok_or(Error::SecondFactorUnavailable)
+    }
+
+    /// `BeginTotpEnrollment`: a new secret for the caller, pending until confirmed. Replaces a
+    /// pending one; refused while the factor is on (turn it off first).
+    pub async fn begin_totp_enrollment(&self, ctx: &SessionContext) -> Result<TotpEnrollment> {
+        let settings = self.totp_settings()?;
+        let user = &ctx.user;
+        if self
+            .store
+            .second_factor(user.id)
+            .await?
+            .is_some_and(|f| f.confirmed_at.is_some())
+        {
+            return Err(Error::AlreadyExists(
+                "two-step sign-in is already on; turn it off first".into(),
+            ));
+        }
+        let secret = totp::new_secret();
+        let factor = SecondFactor {
+            user_id: user.id,
+            sealed_secret: settings.key.seal(user.id, &secret),
+            confirmed_at: None,
+            last_step: 0,
+            created_at: self.clock.now(),
+        };
+        let mut tx = self.store.begin().await?;
+        tx.put_second_factor(&factor).await?;
+        tx.commit().await?;
+        Ok(TotpEnrollment {
+            secret: totp::secret_base32(&secret),
+            otpauth_url: totp::otpauth_url(&secret, &settings.issuer, &user.name),
+        })
+    }
+
+    /// `ConfirmTotpEnrollment`: turns the pending factor on with a correct passcode; returns
+    /// the recovery codes (shown once, stored only as digests).
+    pub async fn confirm_totp_enrollment(
+        &self,
+        ctx: &SessionContext,
+        passcode: &str,
+    ) -> Result<Vec<String>> {
+        let settings = self.totp_settings()?;
+        let factor = match self.store.second_factor(ctx.user.id).await? {
+            Some(f) if f.confirmed_at.is_none() => f,
+            Some(_) => {
+                return Err(Error::AlreadyExists(
+                    "two-step sign-in is already on".into(),
+                ));
+            }
+            None => return Err(Error::invalid("begin the enrolment first")),
+        };
+        let secret = settings
+            .key
+            .open(ctx.user.id, &factor.sealed_secret)
+            .ok_or_else(|| Error::Internal("a second-factor secret does not open".into()))?;
+        let step = totp::matching_step(&secret, passcode, self.unix_secs())
+            .ok_or(Error::PasscodeRefused)?;
+        let codes: Vec<String> = (0..RECOVERY_CODES)
+            .map(|_| totp::new_recovery_code())
+            .collect();
+        let digests: Vec<String> = codes.iter().map(|c| totp::recovery_digest(c)).collect();
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        if !tx
+            .confirm_second_factor(ctx.user.id, now, step as i64, &digests)
+            .await?
+        {
+            return Err(Error::invalid("begin the enrolment first"));
+        }
+        let mut e = AuditEntry::new(Operation::SecondFactorEnabled, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.target_user_id = Some(ctx.user.id);
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// Turns the caller's factor off; needs a current passcode or a recovery code.
+    pub async fn disable_totp(&self, ctx: &SessionContext, passcode: &str) -> Result<()> {
+        if !self.spend_passcode(&ctx.user, passcode).await? {
+            return Err(Error::PasscodeRefused);
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        tx.delete_second_factor(ctx.user.id).await?;
+        let mut e = AuditEntry::new(Operation::SecondFactorDisabled, Outcome::Success);
+        ctx.stamp(&mut e);
+        e.target_user_id = Some(ctx.user.id);
+        e.detail = Some("turned off by the user".into());
+        tx.append_audit(now, e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An administrator (or the command line) removes a user's factor, for a lost phone;
+    /// the user enrols again. Not for accounts above the actor's role.
+    pub async fn reset_totp(&self, actor: &Actor, name: &str) -> Result<bool> {
+        Self::require_admin(actor)?;
+        let user = self.user_named(name).await?;
+        Self::require_role_at_most(actor, user.role)?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let had = tx.delete_second_factor(user.id).await?;
+        if had {
+            let mut e = AuditEntry::new(Operation::SecondFactorDisabled, Outcome::Success);
+            actor.stamp(&mut e);
+            e.target_user_id = Some(user.id);
+            e.detail = Some("reset by an administrator".into());
+            tx.append_audit(now, e).await?;
+        }
+        tx.commit().await?;
+        Ok(had)
+    }
+
+    /// The caller's two-step state.
+    pub async fn second_factor_status(&self, user: &User) -> Result<SecondFactorStatus> {
+        let factor = self.store.second_factor(user.id).await?;
+        let enabled = factor.is_some_and(|f| f.confirmed_at.is_some());
+        Ok(SecondFactorStatus {
+            available: self.config.totp.is_some(),
+            enabled,
+            required: self.second_factor_required(user),
+            recovery_codes_left: if enabled {
+                self.store.recovery_codes_left(user.id).await?
+            } else {
+                0
+            },
+        })
+    }
+
+    /// Whether `user`'s role must have the factor on.
+    pub fn second_factor_required(&self, user: &User) -> bool {
+        self.config
+            .totp
+            .as_ref()
+            .is_some_and(|t| t.required_roles.contains(&user.role))
+    }
+
+    /// The second step of a password sign-in for `user`, whose password was right. `web`:
+    /// the web client, where an account that must enrol may sign in to do so.
+    pub(super) async fn check_second_factor(
+        &self,
+        user: &User,
+        passcode: Option<&str>,
+        web: bool,
+    ) -> Result<FactorCheck> {
+        let on = self
+            .store
+            .second_factor(user.id)
+            .await?
+            .is_some_and(|f| f.confirmed_at.is_some());
+        if !on {
+            if self.second_factor_required(user) && !web {
+                return Ok(FactorCheck::Refused(
+                    Error::SecondFactorSetupRequired,
+                    "two-step sign-in required and not set up",
+                ));
+            }
+            return Ok(FactorCheck::Passed(None));
+        }
+        let Some(passcode) = passcode.filter(|p| !p.is_empty()) else {
+            return Ok(FactorCheck::Refused(
+                Error::PasscodeRequired,
+                "passcode missing",
+            ));
+        };
+        let recovery = totp::looks_like_recovery_code(passcode);
+        Ok(if self.spend_passcode(user, passcode).await? {
+            FactorCheck::Passed(Some(if recovery {
+                "password and recovery code"
+            } else {
+                "password and passcode"
+            }))
+        } else {
+            FactorCheck::Refused(Error::PasscodeRefused, "wrong or reused passcode")
+        })
+    }
+
+    /// Checks and spends a passcode (its step) or a recovery code of `user`'s factor (on);
+    /// false when wrong, malformed, reused, or the factor is off.
+    async fn spend_passcode(&self, user: &User, passcode: &str) -> Result<bool> {
+        let Some(settings) = self.config.totp.as_ref() else {
+            return Ok(false);
+        };
+        let Some(factor) = self
+            .store
+            .second_factor(user.id)
+            .await?
+            .filter(|f| f.confirmed_at.is_some())
+        else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        if totp::looks_like_recovery_code(passcode) {
+            let mut tx = self.store.begin().await?;
+            let spent = tx
+                .spend_recovery_code(user.id, &totp::recovery_digest(passcode), now)
+                .await?;
+            if spent {
+                let mut e = AuditEntry::new(Operation::RecoveryCodeUsed, Outcome::Success);
+                e.user_id = Some(user.id);
+                e.target_user_id = Some(user.id);
+                tx.append_audit(now, e).await?;
+            }
+            tx.commit().await?;
+            return Ok(spent);
+        }
+        let secret = settings
+            .key
+            .open(user.id, &factor.sealed_secret)
+            .ok_or_else(|| Error::Internal("a second-factor secret does not open".into()))?;
+        let Some(step) = totp::matching_step(&secret, passcode, self.unix_secs()) else {
+            return Ok(false);
+        };
+        let mut tx = self.store.begin().await?;
+        let spent = tx.spend_totp_step(user.id, step as i64).await?;
+        tx.commit().await?;
+        Ok(spent)
+    }
+
+    fn unix_secs(&self) -> u64 {
+        u64::try_from(self.clock.now().0 / 1000).unwrap_or(0)
+    }
+}

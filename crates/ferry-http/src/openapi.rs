@@ -308,6 +308,13 @@ pub fn document() -> Value {
     });
     // Two-step sign-in's answers (apart: one literal this size passes json!'s recursion limit).
     let schemas = &mut doc["components"]["schemas"];
+    // A permission item names a user or a group, the other -1 (or absent, or null): what the
+    // Service accepts, so that no schema-valid list is refused.
+    let none = json!({"anyOf": [{"const": -1}, {"type": "null"}]});
+    schemas["FTHPermissionListItemData"]["oneOf"] = json!([
+        {"required": ["UserID"], "properties": {"UserID": {"type": "integer", "minimum": 1}, "UserGroupID": none}},
+        {"required": ["UserGroupID"], "properties": {"UserGroupID": {"type": "integer", "minimum": 1}, "UserID": none}},
+    ]);
     schemas["TotpEnrollment"] = json!({"type": "object", "properties": {
         "Secret": {"type": "string", "description": "The secret, base32 without padding, to type into an authenticator app."},
         "OtpAuthUrl": {"type": "string", "description": "otpauth://totp/ISSUER:USER?secret=…&issuer=… (SHA-1, 6 digits, 30 s), what a QR code carries."},

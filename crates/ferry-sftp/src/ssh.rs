@@ -137,7 +137,7 @@ impl SftpServer {
                 signed_in: Arc::clone(&signed_in),
                 channels: HashMap::new(),
                 sftp: HashMap::new(),
-                awaiting_passcode: None,
+                interactive: Interactive::Idle,
             };
             let config = Arc::clone(&self.config);
             let service = Arc::clone(&self.service);
@@ -284,9 +284,22 @@ struct Connection {
     channels: HashMap<ChannelId, Channel<Msg>>,
     /// Channels running the SFTP subsystem, served in this task (see [`crate::channel`]).
     sftp: HashMap<ChannelId, SftpChannel>,
-    /// A right password of a user with two-step sign-in, waiting for the passcode that
-    /// keyboard-interactive asks for next: (user name, password).
-    awaiting_passcode: Option<(String, String)>,
+    /// Where a keyboard-interactive sign-in stands.
+    interactive: Interactive,
+}
+
+/// A keyboard-interactive sign-in in progress. It asks for the password (clients such as
+/// paramiko's `auth_interactive` and OpenSSH's default order use this method alone), then,
+/// for a user with two-step sign-in, the passcode. After a right `password` request of such a
+/// user it asks for the passcode only.
+#[derive(Default)]
+enum Interactive {
+    #[default]
+    Idle,
+    /// The password prompt was sent.
+    AskedPassword,
+    /// The password was right and the passcode prompt is due or was sent: (user, password).
+    AskedPasscode(String, String),
 }
 
 /// The methods a client may try before signing in.
@@ -294,8 +307,19 @@ fn first_methods() -> MethodSet {
     let mut methods = MethodSet::empty();
     methods.push(MethodKind::PublicKey);
     methods.push(MethodKind::Password);
+    methods.push(MethodKind::KeyboardInteractive);
     methods
 }
+
+fn prompt(text: &'static str, instructions: &'static str) -> Auth {
+    Auth::Partial {
+        name: "".into(),
+        instructions: instructions.into(),
+        prompts: vec![(text.into(), false)].into(),
+    }
+}
+
+const PASSCODE_HINT: &str = "Enter the passcode from your authenticator app (or a recovery code).";
 
 /// Errors end the connection; their text goes to the debug log only.
 #[derive(Debug, thiserror::Error)]
@@ -357,11 +381,11 @@ impl russh::server::Handler for Connection {
     /// first step: the client is told (partial success) to go on with keyboard-interactive,
     /// which asks for the passcode.
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        self.awaiting_passcode = None;
+        self.interactive = Interactive::Idle;
         match self.sign_in(user, password, None).await {
             Ok(()) => Ok(Auth::Accept),
             Err(ferry_core::Error::PasscodeRequired) => {
-                self.awaiting_passcode = Some((user.to_string(), password.to_string()));
+                self.interactive = Interactive::AskedPasscode(user.into(), password.into());
                 let mut next = MethodSet::empty();
                 next.push(MethodKind::KeyboardInteractive);
                 Ok(Auth::Reject {
@@ -376,43 +400,63 @@ impl russh::server::Handler for Connection {
         }
     }
 
-    /// The second step after a right password: one prompt for the passcode.
+    /// Keyboard-interactive: the password, then the passcode when the user has two-step
+    /// sign-in (see [`Interactive`]). Each answer goes through the same Service sign-in as a
+    /// `password` request, so the lock-out counts it the same way.
     async fn auth_keyboard_interactive<'a>(
         &'a mut self,
         user: &str,
         _submethods: &str,
         response: Option<russh::server::Response<'a>>,
     ) -> Result<Auth, Self::Error> {
-        let again = Auth::Reject {
+        let again = || Auth::Reject {
             proceed_with_methods: Some(first_methods()),
             partial_success: false,
         };
-        let Some((name, password)) = self.awaiting_passcode.clone() else {
-            return Ok(again);
-        };
-        if name != user {
-            self.awaiting_passcode = None;
-            return Ok(again);
-        }
+        let state = std::mem::take(&mut self.interactive);
         let Some(mut response) = response else {
-            return Ok(Auth::Partial {
-                name: "Two-step sign-in".into(),
-                instructions:
-                    "Enter the passcode from your authenticator app (or a recovery code).".into(),
-                prompts: vec![("Passcode: ".into(), false)].into(),
+            // A new keyboard-interactive request: after a right password, the passcode;
+            // otherwise the password.
+            return Ok(match state {
+                Interactive::AskedPasscode(name, password) if name == user => {
+                    self.interactive = Interactive::AskedPasscode(name, password);
+                    prompt("Passcode: ", PASSCODE_HINT)
+                }
+                _ => {
+                    self.interactive = Interactive::AskedPassword;
+                    prompt("Password: ", "")
+                }
             });
         };
-        self.awaiting_passcode = None;
-        let passcode = response
+        let answer = response
             .next()
-            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .map(|b| String::from_utf8_lossy(&b).to_string())
             .unwrap_or_default();
-        match self.sign_in(&name, &password, Some(passcode)).await {
-            Ok(()) => Ok(Auth::Accept),
-            Err(e) => {
-                tracing::debug!(error = %e, "SFTP passcode refused");
-                Ok(again)
+        match state {
+            Interactive::AskedPassword => match self.sign_in(user, &answer, None).await {
+                Ok(()) => Ok(Auth::Accept),
+                Err(ferry_core::Error::PasscodeRequired) => {
+                    self.interactive = Interactive::AskedPasscode(user.into(), answer);
+                    Ok(prompt("Passcode: ", PASSCODE_HINT))
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "SFTP sign-in refused");
+                    Ok(again())
+                }
+            },
+            Interactive::AskedPasscode(name, password) if name == user => {
+                match self
+                    .sign_in(&name, &password, Some(answer.trim().to_string()))
+                    .await
+                {
+                    Ok(()) => Ok(Auth::Accept),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "SFTP passcode refused");
+                        Ok(again())
+                    }
+                }
             }
+            _ => Ok(again()),
         }
     }
 

@@ -257,7 +257,9 @@ async fn user(service: &Service, actor: &Actor, command: UserCommand) -> anyhow:
         }
         UserCommand::ResetTotp { name } => {
             if service.reset_totp(actor, &name).await? {
-                println!("two-step sign-in of {name} reset: they sign in with the password alone and may set it up again");
+                println!(
+                    "two-step sign-in of {name} reset: they sign in with the password alone and may set it up again"
+                );
             } else {
                 println!("{name} had no two-step sign-in");
             }

@@ -1,10 +1,12 @@
 //! The web client in a real browser (issue 17), Chromium driven by Playwright:
 //! - a member's session (`tests/web/member_session.py`): sign-in by accessible names, a
-//!   folder, a folder of three files by the picker, a 200 MB file by drag-and-drop resumed
-//!   after a reload and again after the connection drops, a rename, a folder of hostile names (no script runs), a phone screen, the
-//!   keyboard, and sign-out;
-//! - moving, restoring, a ZIP, a shared link opened signed out, and the administrator's
-//!   console (`tests/web/admin_and_sharing.py`).
+//!   folder, a folder of three files and a 200 MB file dropped (Chromium's own drag-and-drop)
+//!   resumed after a reload and again after the connection drops, a folder by the picker, a
+//!   rename, a folder of hostile names (no script runs), a phone screen, the keyboard, and
+//!   sign-out;
+//! - moving (with the folder picker), restoring, a ZIP, a shared link opened signed out, and the administrator's
+//!   console (`tests/web/admin_and_sharing.py`);
+//! - two-step sign-in set up and used with pyotp's passcodes (`tests/web/second_factor.py`).
 //!
 //! axe-core checks every page on the way. The server's side is checked here through the API.
 //! `FERRY_SCREENSHOTS` names a directory for the folder view's and the console's screenshots
@@ -230,4 +232,48 @@ fn a_member_moves_restores_zips_and_shares_and_an_administrator_administers() {
         .unwrap();
     assert_eq!(plan["Version"], 4);
     assert_eq!(plan["SHA256"], common::sha256_hex(b"plan v1"));
+}
+
+#[test]
+fn a_member_sets_up_two_step_sign_in_and_signs_in_with_a_passcode() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        "[totp]\nkey = \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\"\n",
+    );
+    s.add_user("tia", "member", "tia-password-1");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/second_factor.py");
+    let out = run_ok(
+        Command::new("python3")
+            .arg(script)
+            .arg(&s.base)
+            .args(["tia", "tia-password-1"])
+            .arg(axe_js()),
+    );
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(report["alerts"], json!([]), "{report}");
+    assert_eq!(report["errors"], json!([]), "{report}");
+    for (page, found) in report["axe"].as_object().unwrap() {
+        assert_eq!(found, &json!([]), "axe on {page}: {report}");
+    }
+    assert_eq!(report["axe"].as_object().unwrap().len(), 3);
+    assert!(
+        report["otpauth"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/Ferry:tia?"),
+        "{report}"
+    );
+    assert_eq!(report["recovery_codes"], 10);
+    assert!(
+        report["asked"]
+            .as_str()
+            .unwrap()
+            .contains("two-step sign-in"),
+        "{report}"
+    );
+    assert_eq!(report["signed_in_heading"], "tia");
+    assert!(
+        report["reused"].as_str().unwrap().contains("used already"),
+        "{report}"
+    );
 }

@@ -50,7 +50,11 @@ pub async fn show(State(state): State<AppState>, who: WebSession) -> Result<Resp
 <button type="submit" class="danger">Turn two-step sign-in off</button>
 </form>"#,
             left = status.recovery_codes_left,
-            s = if status.recovery_codes_left == 1 { "" } else { "s" },
+            s = if status.recovery_codes_left == 1 {
+                ""
+            } else {
+                "s"
+            },
         )
     } else {
         let required = if status.required {

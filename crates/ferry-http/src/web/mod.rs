@@ -10,8 +10,8 @@
 //! comes from this origin. Pages are built from fixed templates in which every value is
 //! escaped ([`page`]), under a Content-Security-Policy that allows no inline script or style.
 
-mod admin;
 mod account;
+mod admin;
 mod assets;
 mod error;
 mod extract;

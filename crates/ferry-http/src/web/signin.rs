@@ -167,7 +167,9 @@ pub async fn sign_in(
                 StatusCode::UNAUTHORIZED,
                 &form.username,
                 next,
-                Some("This account uses two-step sign-in: enter your password again and the passcode from your authenticator app."),
+                Some(
+                    "This account uses two-step sign-in: enter your password again and the passcode from your authenticator app.",
+                ),
                 true,
             );
         }
@@ -176,7 +178,9 @@ pub async fn sign_in(
                 StatusCode::UNAUTHORIZED,
                 &form.username,
                 next,
-                Some("The passcode is not right, or it was used already: enter your password and the next passcode."),
+                Some(
+                    "The passcode is not right, or it was used already: enter your password and the next passcode.",
+                ),
                 true,
             );
         }

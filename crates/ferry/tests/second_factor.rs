@@ -1,0 +1,408 @@
+//! Two-step sign-in (issue 18): TOTP enrolment and sign-in over the JSON API, SFTP (paramiko,
+//! keyboard-interactive after the password) and FTPS (ftplib, `PASS password+passcode`), with
+//! passcodes computed by pyotp. A passcode works once; missing, wrong, malformed and reused
+//! passcodes are refused with documented codes and counted by the lock-out; recovery codes
+//! work once; an administrator resets the factor; a role can require it.
+
+mod common;
+
+use std::process::Command;
+
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, audit_records, run_ok};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::{Value, json};
+
+const TOTP: &str = "[totp]\nkey = \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\"\n";
+/// Room for the bad passcodes the main test tries (each is counted).
+const ROOMY_LOCKOUT: &str = "[lockout]\naccount_threshold = 50\naddress_threshold = 200\n";
+
+fn script(name: &str) -> String {
+    format!("{}/tests/second_factor/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The passcode pyotp computes for `secret`, `steps` steps from now.
+fn passcode(secret: &str, steps: i64) -> String {
+    run_ok(Command::new("python3").args([&script("passcode.py"), secret, &steps.to_string()]))
+        .trim()
+        .to_string()
+}
+
+fn open(s: &Server, user: &str, password: &str, passcode: Option<&str>) -> (u16, Value) {
+    let mut params = json!({"userName": user, "password": password, "applicationID": APP});
+    if let Some(p) = passcode {
+        params["passcode"] = json!(p);
+    }
+    s.call("Open", params)
+}
+
+/// Enrols `user` (signed in as `session`): the secret, and the recovery codes.
+fn enrol(s: &Server, session: &str) -> (String, Vec<String>) {
+    let (status, e) = s.call("BeginTotpEnrollment", json!({"sessionID": session}));
+    assert_eq!(status, 200, "{e}");
+    let secret = e["Secret"].as_str().unwrap().to_string();
+    // The step before now: sign-ins right after may use now's and the next one.
+    let (status, codes) = s.call(
+        "ConfirmTotpEnrollment",
+        json!({"sessionID": session, "passcode": passcode(&secret, -1)}),
+    );
+    assert_eq!(status, 200, "{codes}");
+    let codes = codes["RecoveryCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    (secret, codes)
+}
+
+on_both_backends!(the_api_enrols_and_each_passcode_and_recovery_code_works_once);
+
+fn the_api_enrols_and_each_passcode_and_recovery_code_works_once(backend: Backend) {
+    let s = Server::start_with(backend, &format!("{TOTP}{ROOMY_LOCKOUT}"));
+    s.add_user("ann", "member", "ann-password-1");
+    // Immutable: the test's own sign-ins (Open) do not replace it.
+    let (session, ann) = s.open_with("OpenImmutable", "ann", "ann-password-1", APP);
+
+    // Begin: a base32 secret and the otpauth URL authenticator apps read; a wrong passcode
+    // does not turn it on, and sign-in is unchanged meanwhile.
+    let (status, e) = s.call("BeginTotpEnrollment", json!({"sessionID": session}));
+    assert_eq!(status, 200, "{e}");
+    let secret = e["Secret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 32, "{secret}");
+    let url = e["OtpAuthUrl"].as_str().unwrap();
+    assert!(
+        url.starts_with("otpauth://totp/Ferry:ann?") && url.contains(&format!("secret={secret}")),
+        "{url}"
+    );
+    let (status, body) = s.call(
+        "ConfirmTotpEnrollment",
+        json!({"sessionID": session, "passcode": "000000"}),
+    );
+    assert_eq!((status, body["ErrorCode"].as_i64()), (401, Some(151)));
+    assert_eq!(open(&s, "ann", "ann-password-1", None).0, 200);
+
+    // Confirm with pyotp's passcode: on, ten recovery codes.
+    let (status, codes) = s.call(
+        "ConfirmTotpEnrollment",
+        json!({"sessionID": session, "passcode": passcode(&secret, -1)}),
+    );
+    assert_eq!(status, 200, "{codes}");
+    let codes: Vec<String> = codes["RecoveryCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    let (_, st) = s.call("GetTotpStatus", json!({"sessionID": session}));
+    assert_eq!(
+        st,
+        json!({"Available": true, "Enabled": true, "Required": false, "RecoveryCodesLeft": 10})
+    );
+    // A second enrolment is refused while it is on.
+    let (status, body) = s.call("BeginTotpEnrollment", json!({"sessionID": session}));
+    assert_eq!((status, body["ErrorCode"].as_i64()), (409, Some(108)));
+
+    // Sign-in: no passcode (150), a wrong one, malformed ones (151); the wrong password with
+    // the right passcode is still the one answer for bad credentials (102).
+    let (status, body) = open(&s, "ann", "ann-password-1", None);
+    assert_eq!((status, body["ErrorCode"].as_i64()), (401, Some(150)));
+    let now = passcode(&secret, 0);
+    let wrong = format!("{:06}", (now.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let spaced = format!("{} {}", &now[..3], &now[3..]);
+    for bad in [
+        wrong.as_str(),
+        &now[..5],
+        &format!("{now}7"),
+        spaced.as_str(),
+        " 123456",
+        "abcdef",
+    ] {
+        let (status, body) = open(&s, "ann", "ann-password-1", Some(bad));
+        assert_eq!(
+            (status, body["ErrorCode"].as_i64()),
+            (401, Some(151)),
+            "{bad:?}"
+        );
+    }
+    let (status, body) = open(&s, "ann", "not-her-password", Some(&now));
+    assert_eq!((status, body["ErrorCode"].as_i64()), (401, Some(102)));
+    // The right one works once; the next step's works too; an old one no more.
+    let (status, body) = open(&s, "ann", "ann-password-1", Some(&now));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = open(&s, "ann", "ann-password-1", Some(&now));
+    assert_eq!(
+        (status, body["ErrorCode"].as_i64()),
+        (401, Some(151)),
+        "reused"
+    );
+    let next = passcode(&secret, 1);
+    assert_eq!(open(&s, "ann", "ann-password-1", Some(&next)).0, 200);
+    assert_eq!(open(&s, "ann", "ann-password-1", Some(&now)).0, 401);
+
+    // A recovery code works once, in any case.
+    let (status, body) = open(&s, "ann", "ann-password-1", Some(&codes[0].to_uppercase()));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = open(&s, "ann", "ann-password-1", Some(&codes[0]));
+    assert_eq!((status, body["ErrorCode"].as_i64()), (401, Some(151)));
+    assert_eq!(open(&s, "ann", "ann-password-1", Some(&codes[1])).0, 200);
+    let (_, st) = s.call("GetTotpStatus", json!({"sessionID": session}));
+    assert_eq!(st["RecoveryCodesLeft"], 8);
+
+    // Ticketless OpenImmutable takes the passcode the same way.
+    let (status, body) = s.call(
+        "OpenImmutable",
+        json!({"userName": "ann", "password": "ann-password-1", "applicationID": APP}),
+    );
+    assert_eq!((status, body["ErrorCode"].as_i64()), (401, Some(150)));
+
+    // Turning it off needs a passcode or a recovery code; then the password alone works.
+    let (status, _) = s.call(
+        "DisableTotp",
+        json!({"sessionID": session, "passcode": "123456"}),
+    );
+    assert_eq!(status, 401);
+    let (status, body) = s.call(
+        "DisableTotp",
+        json!({"sessionID": session, "passcode": codes[2]}),
+    );
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(open(&s, "ann", "ann-password-1", None).0, 200);
+
+    // The audit: on, a recovery code, sign-ins with their proof, refusals with their reason;
+    // the secret and the codes nowhere in the log.
+    let audit = s.audit();
+    let of_ann = |op: &str| {
+        audit
+            .iter()
+            .filter(|r| r["operation"] == op && r["target_user_id"] == ann)
+            .count()
+    };
+    assert_eq!(of_ann("SecondFactorEnabled"), 1);
+    assert_eq!(of_ann("RecoveryCodeUsed"), 3);
+    assert_eq!(of_ann("SecondFactorDisabled"), 1);
+    assert_eq!(
+        audit_records(&audit, "SignIn", APP, "password and passcode").len(),
+        2
+    );
+    assert_eq!(
+        audit_records(&audit, "SignInFailed", APP, "passcode missing").len(),
+        2
+    );
+    assert!(audit_records(&audit, "SignInFailed", APP, "wrong or reused passcode").len() >= 8);
+    let log = s.log();
+    assert!(!log.contains(&secret), "the secret is in the log");
+    assert!(!codes.iter().any(|c| log.contains(c.as_str())));
+}
+
+#[test]
+fn guessing_passcodes_is_stopped_by_the_lockout() {
+    let s = Server::start_with(Backend::Sqlite, TOTP);
+    s.add_user("bo", "member", "bo-password-1");
+    let (session, _) = s.open("bo", "bo-password-1", APP);
+    let (secret, _) = enrol(&s, &session);
+    // 1,000 guesses with the right password: the account locks after five, and stays
+    // locked for the rest (the right passcode too is then refused).
+    let mut codes = std::collections::BTreeMap::new();
+    for guess in 0..1000 {
+        let (status, body) = open(&s, "bo", "bo-password-1", Some(&format!("{guess:06}")));
+        *codes
+            .entry((status, body["ErrorCode"].as_i64().unwrap_or(0)))
+            .or_insert(0) += 1;
+    }
+    assert_eq!(
+        codes.get(&(429, 103)).copied().unwrap_or(0),
+        995,
+        "{codes:?}"
+    );
+    let (status, body) = open(&s, "bo", "bo-password-1", Some(&passcode(&secret, 0)));
+    assert_eq!((status, body["ErrorCode"].as_i64()), (429, Some(103)));
+}
+
+#[test]
+fn sftp_asks_for_the_passcode_and_ftps_takes_it_after_the_password() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!(
+            "{TOTP}{ROOMY_LOCKOUT}[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"53000-53999\"\npasscode_in_password = true\n"
+        ),
+    );
+    s.add_user("cy", "member", "cy-password-1");
+    let (session, _) = s.open("cy", "cy-password-1", APP);
+    let (secret, codes) = enrol(&s, &session);
+    let sftp = |password: &str, code: &str| {
+        run_ok(Command::new("python3").args([
+            &script("sftp_passcode.py"),
+            &s.sftp_port().to_string(),
+            "cy",
+            password,
+            code,
+        ]))
+    };
+    // paramiko's keyboard-interactive: the password, then the passcode.
+    let now = passcode(&secret, 0);
+    let out = sftp("cy-password-1", &now);
+    assert!(out.contains("prompts: Password: |Passcode: "), "{out}");
+    assert!(out.contains("listing:"), "{out}");
+    // The same passcode again, a wrong one: refused. A wrong password never gets that far.
+    assert!(sftp("cy-password-1", &now).contains("refused"));
+    assert!(sftp("cy-password-1", "000000").contains("refused"));
+    let out = sftp("wrong-password", &passcode(&secret, 1));
+    assert!(out.contains("prompts: Password: \nrefused"), "{out}");
+    // A recovery code is a passcode too.
+    assert!(sftp("cy-password-1", &codes[0]).contains("listing:"));
+
+    // OpenSSH's sftp, password method first: partial success, then keyboard-interactive asks
+    // for the passcode only. (Public-key sign-in stays one factor, as in OpenSSH.)
+    let prompts = s.path().join("prompts.txt");
+    let batch = s.path().join("batch.txt");
+    std::fs::write(&batch, "pwd\n").unwrap();
+    let out = Command::new("setsid")
+        .args(["-w", "sftp", "-P", &s.sftp_port().to_string()])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "PreferredAuthentications=password,keyboard-interactive",
+        ])
+        .args(["-o", "NumberOfPasswordPrompts=1"])
+        .arg("cy@127.0.0.1")
+        .env("SSH_ASKPASS", script("askpass.sh"))
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", ":0")
+        .env("TEST_PASSWORD", "cy-password-1")
+        .env("TEST_PASSCODE", passcode(&secret, 1))
+        .env("TEST_PROMPTS", &prompts)
+        // Commands on standard input (not -b, which forbids password prompts).
+        .stdin(std::fs::File::open(&batch).unwrap())
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let asked = std::fs::read_to_string(&prompts).unwrap_or_default();
+    assert!(out.status.success(), "{said}{asked}");
+    assert!(said.contains("Remote working directory: /"), "{said}");
+    let asked = std::fs::read_to_string(&prompts).unwrap();
+    assert!(
+        asked.contains("password") && asked.contains("Passcode"),
+        "{asked}"
+    );
+
+    // FTPS (another user: cy's passcodes of these steps are spent): PASS password+passcode;
+    // the password alone is refused; a reused passcode too.
+    s.add_user("fay", "member", "fay-password-1");
+    let (session, _) = s.open("fay", "fay-password-1", APP);
+    let (secret, codes) = enrol(&s, &session);
+    let ftps = |pass: &str| {
+        run_ok(Command::new("python3").args([
+            &script("ftps_passcode.py"),
+            &s.ftps_port().to_string(),
+            "fay",
+            pass,
+        ]))
+    };
+    assert_eq!(ftps("fay-password-1").trim(), "refused 530");
+    let code = passcode(&secret, 0);
+    let out = ftps(&format!("fay-password-1+{code}"));
+    assert!(out.starts_with("signed in /"), "{out}");
+    assert_eq!(ftps(&format!("fay-password-1+{code}")).trim(), "refused 530");
+    assert!(ftps(&format!("fay-password-1+{}", codes[1])).starts_with("signed in"));
+    // A user without the factor whose password ends like a passcode still signs in.
+    s.add_user("dee", "member", "dee-password+123456");
+    let out = run_ok(Command::new("python3").args([
+        &script("ftps_passcode.py"),
+        &s.ftps_port().to_string(),
+        "dee",
+        "dee-password+123456",
+    ]));
+    assert!(out.starts_with("signed in"), "{out}");
+}
+
+#[test]
+fn a_role_can_require_it_and_an_administrator_resets_it() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("{TOTP}required_roles = [\"manager\"]\n{ROOMY_LOCKOUT}"),
+    );
+    s.add_user("max", "manager", "max-password-1");
+    // Not set up: the API refuses (153); the web client lets them in to set it up only.
+    let (status, body) = open(&s, "max", "max-password-1", None);
+    assert_eq!((status, body["ErrorCode"].as_i64()), (403, Some(153)));
+    let mut b = common::web::Browser::new(&s);
+    let home = b.sign_in("max", "max-password-1");
+    assert_eq!(home.status, 303);
+    let r = b.get(home.location.as_deref().unwrap());
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location.as_deref(), Some("/web/account"));
+    let page = b.get("/web/account");
+    assert!(
+        page.body.contains("Your role requires two-step sign-in"),
+        "{}",
+        page.body
+    );
+    // Enrol through the account page's forms; the secret is read from the page.
+    let token = b.csrf("/web/account");
+    let begun = b.post("/web/account/totp/begin", &[("csrf", &token)]);
+    assert_eq!(begun.status, 200, "{}", begun.body);
+    assert!(begun.body.contains("<svg class=\"qr\""), "a QR code");
+    let secret: String = begun
+        .body
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .unwrap()
+        .replace(' ', "");
+    let done = b.post(
+        "/web/account/totp/confirm",
+        &[("csrf", &token), ("passcode", &passcode(&secret, -1))],
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.body.matches("<li><code>").count(), 10);
+    assert_eq!(b.get(home.location.as_deref().unwrap()).status, 200);
+    // Now the API takes the passcode.
+    assert_eq!(
+        open(&s, "max", "max-password-1", Some(&passcode(&secret, 0))).0,
+        200
+    );
+
+    // Lost phone: the administrator resets it (console), then the CLI (nothing left).
+    let mut admin = common::web::Browser::new(&s);
+    admin.sign_in(ADMIN, ADMIN_PASSWORD);
+    let token = admin.csrf("/admin/users");
+    let r = admin.post(
+        "/admin/users/reset-totp",
+        &[("csrf", &token), ("name", "max")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let out = s.ferry_ok(&["user", "reset-totp", "max"], None);
+    assert!(out.contains("had no two-step sign-in"), "{out}");
+    // Required again: refused by the API until set up again.
+    assert_eq!(open(&s, "max", "max-password-1", None).1["ErrorCode"], 153);
+    let audit = s.audit();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["operation"] == "SecondFactorDisabled"
+                && r["detail"] == "reset by an administrator")
+    );
+}
+
+#[test]
+fn without_a_key_two_step_sign_in_is_not_offered() {
+    let s = Server::start(Backend::Sqlite);
+    s.add_user("eve", "member", "eve-password-1");
+    let (session, _) = s.open("eve", "eve-password-1", APP);
+    let (status, body) = s.call("BeginTotpEnrollment", json!({"sessionID": session}));
+    assert_eq!((status, body["ErrorCode"].as_i64()), (403, Some(152)));
+    let (_, st) = s.call("GetTotpStatus", json!({"sessionID": session}));
+    assert_eq!(st["Available"], false);
+    // A passcode given to an account without the factor changes nothing.
+    assert_eq!(open(&s, "eve", "eve-password-1", Some("123456")).0, 200);
+}

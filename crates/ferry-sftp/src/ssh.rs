@@ -395,7 +395,12 @@ impl russh::server::Handler for Connection {
             }
             Err(e) => {
                 tracing::debug!(error = %e, "SFTP sign-in refused");
-                Ok(Auth::reject())
+                // Password stays on the list (as OpenSSH keeps it): without it paramiko
+                // falls back to keyboard-interactive with the same password.
+                Ok(Auth::Reject {
+                    proceed_with_methods: Some(first_methods()),
+                    partial_success: false,
+                })
             }
         }
     }

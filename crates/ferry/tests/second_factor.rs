@@ -312,7 +312,10 @@ fn sftp_asks_for_the_passcode_and_ftps_takes_it_after_the_password() {
     let code = passcode(&secret, 0);
     let out = ftps(&format!("fay-password-1+{code}"));
     assert!(out.starts_with("signed in /"), "{out}");
-    assert_eq!(ftps(&format!("fay-password-1+{code}")).trim(), "refused 530");
+    assert_eq!(
+        ftps(&format!("fay-password-1+{code}")).trim(),
+        "refused 530"
+    );
     assert!(ftps(&format!("fay-password-1+{}", codes[1])).starts_with("signed in"));
     // A user without the factor whose password ends like a passcode still signs in.
     s.add_user("dee", "member", "dee-password+123456");

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Benchmark: HTTPS through Ferry's own listener (rustls) against nginx (OpenSSL) on the same
+# machine, with the same ECDSA P-256 certificate and the same clients, in one run. Reports,
+# as ratios (Ferry / nginx):
+#   - a 1 GiB download with curl over HTTPS (nginx serves the file from disk),  goal >= 1.0
+#   - a 1 GiB upload with curl over HTTPS (nginx WebDAV PUT),                   goal >= 1.0
+#   - full TLS handshakes per second (openssl s_time -new, no resumption),       goal >= 0.8
+#
+#   bench/https.sh [--size-mib N] [--runs N] [--seconds N]
+#
+# Each transfer is timed --runs times (default 3) and the best run counts, for both sides;
+# handshakes are counted for --seconds (default 10) on each side.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+size_mib=1024
+runs=3
+seconds=10
+while (($#)); do
+  case "$1" in
+    --size-mib) size_mib=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+cargo build --release -p ferry -q
+
+work=$(mktemp -d /var/tmp/ferry-bench.XXXXXX)
+cleanup() {
+  [ -n "${ferry_pid:-}" ] && kill "$ferry_pid" 2>/dev/null
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# One certificate for both servers, for localhost.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+chmod 600 "$work/key.pem"
+
+echo "preparing a ${size_mib} MiB file of random bytes" >&2
+head -c "$((size_mib * 1024 * 1024))" /dev/urandom > "$work/payload"
+mkdir -p "$work/www/files" "$work/www/dav" "$work/nginx-tmp"
+cp "$work/payload" "$work/www/files/payload"
+
+nginx_port=$(free_port)
+cat > "$work/nginx.conf" <<NGINX
+user root;
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+daemon on;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  client_max_body_size 0;
+  client_body_temp_path $work/nginx-tmp;
+  server {
+    listen 127.0.0.1:$nginx_port ssl;
+    http2 on;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache off;
+    ssl_session_tickets off;
+    root $work/www;
+    location /dav/ { dav_methods PUT; create_full_put_path on; }
+  }
+}
+NGINX
+nginx -c "$work/nginx.conf"
+
+mkdir -p "$work/ferry"
+cat > "$work/ferry.toml" <<TOML
+[lockout]
+account_threshold = 0
+address_threshold = 0
+[ftps]
+listen = "0"
+[sftp]
+listen = "0"
+[https]
+listen = "127.0.0.1:0"
+cert_file = "$work/cert.pem"
+key_file = "$work/key.pem"
+TOML
+FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
+  target/release/ferry --config "$work/ferry.toml" --data-dir "$work/ferry" serve --http 127.0.0.1:0 \
+  > "$work/ferry.out" 2> "$work/ferry.err" &
+ferry_pid=$!
+for _ in $(seq 100); do grep -q listening "$work/ferry.out" 2>/dev/null && break; sleep 0.1; done
+ferry_port=$(sed -n 's/^ferry: https on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/ferry.out")
+base="https://localhost:$ferry_port"
+nginx="https://localhost:$nginx_port"
+tls=(--cacert "$work/cert.pem")
+target/release/ferry --config "$work/ferry.toml" --data-dir "$work/ferry" app add 1000 bench >/dev/null
+session=$(curl -sf "${tls[@]}" -X POST "$base/api/v1/Open" \
+  -d '{"userName":"admin","password":"bench-admin-password","applicationID":1000}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionID"])')
+api() { curl -sf "${tls[@]}" -X POST "$base/api/v1/$1" -d "$2"; }
+home=$(api GetHomeFolder "{\"sessionID\":\"$session\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["FolderID"])')
+
+best() { # best (smallest) time_total of a curl command run $runs times
+  local t b=""
+  for _ in $(seq "$runs"); do
+    t=$(curl -sf "${tls[@]}" -o /dev/null -w '%{time_total}' "$@")
+    b=$(python3 -c "import sys; a=[float(x) for x in sys.argv[1:] if x]; print(min(a))" "$t" "$b")
+  done
+  echo "$b"
+}
+mbps() { python3 -c "print(f'{$size_mib / $1:.0f}')"; }
+
+up_nginx=$(best -T "$work/payload" "$nginx/dav/payload")
+up_ferry=$(best -T "$work/payload" -H "X-Session-ID: $session" "$base/api/v1/folders/$home/files/payload")
+file_id=$(api GetFileByName "{\"sessionID\":\"$session\",\"folderID\":$home,\"name\":\"payload\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["FileID"])')
+down_nginx=$(best "$nginx/files/payload")
+down_ferry=$(best -H "X-Session-ID: $session" "$base/api/v1/files/$file_id/content")
+
+handshakes() { # connections per real second, full handshakes (-new: no resumption)
+  openssl s_time -connect "127.0.0.1:$1" -new -time "$seconds" -CAfile "$work/cert.pem" 2>/dev/null |
+    sed -n 's/^\([0-9]*\) connections in \([0-9.]*\) real seconds.*/\1 \2/p' |
+    python3 -c 'import sys; n, s = sys.stdin.read().split(); print(f"{int(n) / float(s):.1f}")'
+}
+hs_nginx=$(handshakes "$nginx_port")
+hs_ferry=$(handshakes "$ferry_port")
+
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+echo "HTTPS download ${size_mib} MiB: nginx $(mbps "$down_nginx") MiB/s, Ferry $(mbps "$down_ferry") MiB/s, ratio $(ratio "$down_nginx" "$down_ferry") (goal >= 1.0)"
+echo "HTTPS upload ${size_mib} MiB:   nginx $(mbps "$up_nginx") MiB/s, Ferry $(mbps "$up_ferry") MiB/s, ratio $(ratio "$up_nginx" "$up_ferry") (goal >= 1.0)"
+echo "TLS handshakes per second:   nginx $hs_nginx, Ferry $hs_ferry, ratio $(ratio "$hs_ferry" "$hs_nginx") (goal >= 0.8)"

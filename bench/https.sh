@@ -6,7 +6,9 @@
 #   - a 1 GiB upload with curl over HTTPS (nginx WebDAV PUT),                   goal >= 1.0
 #   - full TLS handshakes per second (openssl s_time -new, no resumption),       goal >= 0.8
 #
-#   bench/https.sh [--size-mib N] [--runs N] [--seconds N]
+#   bench/https.sh [--size-mib N] [--runs N] [--seconds N] [--http1.1]
+#
+# curl negotiates HTTP/2 with both servers unless --http1.1 is given.
 #
 # Each transfer is timed --runs times (default 3) and the best run counts, for both sides;
 # handshakes are counted for --seconds (default 10) on each side.
@@ -16,17 +18,21 @@ cd "$(dirname "$0")/.."
 size_mib=1024
 runs=3
 seconds=10
+version=--http2
 while (($#)); do
   case "$1" in
     --size-mib) size_mib=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --http1.1) version=--http1.1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 
 command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
-cargo build --release -p ferry -q
+# FERRY_BIN runs another build (an A/B of two builds, one after the other).
+ferry_bin=${FERRY_BIN:-target/release/ferry}
+[ -n "${FERRY_BIN:-}" ] || cargo build --release -p ferry -q
 
 work=$(mktemp -d /var/tmp/ferry-bench.XXXXXX)
 cleanup() {
@@ -64,8 +70,7 @@ http {
   client_max_body_size 0;
   client_body_temp_path $work/nginx-tmp;
   server {
-    listen 127.0.0.1:$nginx_port ssl;
-    http2 on;
+    listen 127.0.0.1:$nginx_port ssl http2;
     ssl_certificate $work/cert.pem;
     ssl_certificate_key $work/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -93,15 +98,15 @@ cert_file = "$work/cert.pem"
 key_file = "$work/key.pem"
 TOML
 FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
-  target/release/ferry --config "$work/ferry.toml" --data-dir "$work/ferry" serve --http 127.0.0.1:0 \
+  "$ferry_bin" --config "$work/ferry.toml" --data-dir "$work/ferry" serve --http 127.0.0.1:0 \
   > "$work/ferry.out" 2> "$work/ferry.err" &
 ferry_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/ferry.out" 2>/dev/null && break; sleep 0.1; done
 ferry_port=$(sed -n 's/^ferry: https on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/ferry.out")
 base="https://localhost:$ferry_port"
 nginx="https://localhost:$nginx_port"
-tls=(--cacert "$work/cert.pem")
-target/release/ferry --config "$work/ferry.toml" --data-dir "$work/ferry" app add 1000 bench >/dev/null
+tls=(--cacert "$work/cert.pem" "$version")
+"$ferry_bin" --config "$work/ferry.toml" --data-dir "$work/ferry" app add 1000 bench >/dev/null
 session=$(curl -sf "${tls[@]}" -X POST "$base/api/v1/Open" \
   -d '{"userName":"admin","password":"bench-admin-password","applicationID":1000}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionID"])')

@@ -13,6 +13,7 @@ mod channel;
 mod client_id;
 mod handles;
 mod host_key;
+mod interactive;
 mod paths;
 mod set_attrs;
 mod sftp;

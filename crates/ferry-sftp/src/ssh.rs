@@ -14,6 +14,8 @@ use ferry_core::{Caller, Service};
 use russh::keys::PrivateKey;
 use russh::server::{Auth, Msg, Session};
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
+
+use crate::interactive::{Interactive, PASSCODE_HINT, first_methods, prompt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::channel::SftpChannel;
@@ -287,39 +289,6 @@ struct Connection {
     /// Where a keyboard-interactive sign-in stands.
     interactive: Interactive,
 }
-
-/// A keyboard-interactive sign-in in progress. It asks for the password (clients such as
-/// paramiko's `auth_interactive` and OpenSSH's default order use this method alone), then,
-/// for a user with two-step sign-in, the passcode. After a right `password` request of such a
-/// user it asks for the passcode only.
-#[derive(Default)]
-enum Interactive {
-    #[default]
-    Idle,
-    /// The password prompt was sent.
-    AskedPassword,
-    /// The password was right and the passcode prompt is due or was sent: (user, password).
-    AskedPasscode(String, String),
-}
-
-/// The methods a client may try before signing in.
-fn first_methods() -> MethodSet {
-    let mut methods = MethodSet::empty();
-    methods.push(MethodKind::PublicKey);
-    methods.push(MethodKind::Password);
-    methods.push(MethodKind::KeyboardInteractive);
-    methods
-}
-
-fn prompt(text: &'static str, instructions: &'static str) -> Auth {
-    Auth::Partial {
-        name: "".into(),
-        instructions: instructions.into(),
-        prompts: vec![(text.into(), false)].into(),
-    }
-}
-
-const PASSCODE_HINT: &str = "Enter the passcode from your authenticator app (or a recovery code).";
 
 /// Errors end the connection; their text goes to the debug log only.
 #[derive(Debug, thiserror::Error)]

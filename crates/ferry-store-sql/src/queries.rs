@@ -145,3 +145,34 @@ pub(crate) async fn insert_session(conn: &mut sqlx::AnyConnection, s: &Session) 
     .map_err(|e| errors::map(e, "a session for that user and application"))?;
     Ok(())
 }
+
+/// Replaces a folder's grants.
+pub(crate) async fn replace_grants(
+    conn: &mut sqlx::AnyConnection,
+    folder: FolderId,
+    grants: &[ferry_core::domain::Grant],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM folder_permissions WHERE folder_id = $1")
+        .bind(folder)
+        .execute(&mut *conn)
+        .await
+        .map_err(errors::db)?;
+    for g in grants {
+        let (user, group) = match g.grantee {
+            ferry_core::domain::Grantee::User(u) => (Some(u), None),
+            ferry_core::domain::Grantee::Group(g) => (None, Some(g)),
+        };
+        sqlx::query(
+            "INSERT INTO folder_permissions (folder_id, permission, user_id, group_id) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(folder)
+        .bind(g.permission.0)
+        .bind(user)
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .map_err(errors::db)?;
+    }
+    Ok(())
+}

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, File, FileId, Folder, FolderId,
-    Grant, Grantee, GroupId, NewUser, ParsedKey, SecondFactor, Session, SessionId, ShareLink,
-    ShareLinkId, User, UserId, domain_username_key, email_key,
+    Grant, GroupId, NewUser, ParsedKey, SecondFactor, Session, SessionId, ShareLink, ShareLinkId,
+    User, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use ferry_core::text::item_key;
@@ -406,29 +406,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn replace_grants(&mut self, folder: FolderId, grants: &[Grant]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM folder_permissions WHERE folder_id = $1")
-            .bind(folder)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(errors::db)?;
-        for g in grants {
-            let (user, group) = match g.grantee {
-                Grantee::User(u) => (Some(u), None),
-                Grantee::Group(g) => (None, Some(g)),
-            };
-            sqlx::query(
-                "INSERT INTO folder_permissions (folder_id, permission, user_id, group_id) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(folder)
-            .bind(g.permission.0)
-            .bind(user)
-            .bind(group)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(errors::db)?;
-        }
-        Ok(())
+        queries::replace_grants(&mut self.tx, folder, grants).await
     }
 
     async fn put_folder_metadata(

@@ -25,6 +25,7 @@ mod session_admin;
 mod sessions;
 mod share_links;
 mod signin;
+mod signin_guard;
 mod ssh_keys;
 mod start_folder;
 mod tickets;

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::hash_slots::HashTicket;
-use super::lockout::{LockoutKey, remaining_secs};
+use super::lockout::LockoutKey;
 use super::second_factor::FactorCheck;
 use super::{Caller, Service, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
@@ -289,67 +289,6 @@ impl Service {
             })
             .await?;
         Ok((data, permit))
-    }
-
-    /// Whether `user` signed in successfully from `ip` within [`KNOWN_ADDRESS_MS`]: such an
-    /// address keeps its own failure budget and waits in the known lane for a hashing slot.
-    pub(super) async fn known_address(
-        &self,
-        user: Option<&User>,
-        ip: Option<IpAddr>,
-    ) -> Result<bool> {
-        let Some(ip) = ip else {
-            return Ok(false);
-        };
-        // Asked for names that are no account too (user 0 has no row), so that the answer's
-        // time does not tell which names exist.
-        let since = self.clock.now().plus_millis(-KNOWN_ADDRESS_MS);
-        Ok(self
-            .store
-            .signed_in_from(
-                user.map_or(0, |u| u.id),
-                &ip.to_canonical().to_string(),
-                since,
-            )
-            .await?)
-    }
-
-    /// The lock-out that refuses an attempt counted under `keys`, if one does: the seconds
-    /// left and its key. From a `known` address the account-wide count does not bind.
-    pub(super) async fn lockout_in_force<'k>(
-        &self,
-        keys: &'k [LockoutKey],
-        known: bool,
-    ) -> Result<Option<(u64, &'k LockoutKey)>> {
-        let now = self.clock.now();
-        for k in keys.iter().filter(|k| k.binds(known)) {
-            if let Some(state) = self.store.lockout(&k.key).await?
-                && let Some(secs) = remaining_secs(&state, now)
-            {
-                return Ok(Some((secs, k)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Refuses, with [`Error::LockedOut`], an attempt a lock-out holds; the refusal (`entry`) is
-    /// audited once per window however often it repeats.
-    pub(super) async fn refuse_if_locked(
-        &self,
-        keys: &[LockoutKey],
-        known: bool,
-        ip: Option<IpAddr>,
-        entry: impl FnOnce() -> AuditEntry,
-    ) -> Result<()> {
-        match self.lockout_in_force(keys, known).await? {
-            Some((secs, key)) => {
-                self.audit_repeated_refusal(&key.key, ip, entry()).await?;
-                Err(Error::LockedOut {
-                    retry_after_secs: secs,
-                })
-            }
-            None => Ok(()),
-        }
     }
 
     /// The connection's place in `limit` for `user`, whose credentials were right; a user with

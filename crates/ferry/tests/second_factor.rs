@@ -409,3 +409,60 @@ fn without_a_key_two_step_sign_in_is_not_offered() {
     // A passcode given to an account without the factor changes nothing.
     assert_eq!(open(&s, "eve", "eve-password-1", Some("123456")).0, 200);
 }
+
+#[test]
+fn key_and_impersonated_sign_ins_stay_one_factor() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("{TOTP}[sftp]\nlisten = \"127.0.0.1:0\"\n"),
+    );
+    let kay = s.add_user("kay", "member", "kay-password-1");
+    let (session, _) = s.open("kay", "kay-password-1", APP);
+    enrol(&s, &session);
+    assert_eq!(open(&s, "kay", "kay-password-1", None).1["ErrorCode"], 150);
+
+    // SFTP with a key: one factor, as in OpenSSH (BatchMode: no prompt could be answered).
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    run_ok(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "kay", "-f"])
+            .arg(&key),
+    );
+    s.ferry_ok(
+        &[
+            "user",
+            "add-key",
+            "kay",
+            "--key-file",
+            &format!("{}.pub", key.display()),
+        ],
+        None,
+    );
+    std::fs::write(dir.path().join("batch"), "pwd\n").unwrap();
+    let out = run_ok(
+        Command::new("sftp")
+            .arg("-b")
+            .arg(dir.path().join("batch"))
+            .arg("-i")
+            .arg(&key)
+            .args(["-P", &s.sftp_port().to_string()])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
+            .arg("kay@127.0.0.1"),
+    );
+    assert!(out.contains("Remote working directory: /"), "{out}");
+
+    // Impersonation by an administrator: the service vouches, no passcode.
+    let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
+    let (status, body) = s.call(
+        "OpenImmutableImpersonate",
+        json!({"serviceSessionId": admin, "userID": kay, "applicationID": APP, "ipAddress": "203.0.113.7"}),
+    );
+    assert_eq!(status, 200, "{body}");
+}

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use ferry_crypto::totp::{self, TotpKey};
 
 use super::{Actor, Service, SessionContext};
-use crate::domain::{AuditEntry, Operation, Outcome, Role, SecondFactor, User};
+use crate::domain::{AuditEntry, Operation, Outcome, Role, SecondFactor, User, UserId};
 use crate::error::{Error, Result};
 
 /// How many recovery codes an enrolment hands out.
@@ -85,12 +85,7 @@ impl Service {
     pub async fn begin_totp_enrollment(&self, ctx: &SessionContext) -> Result<TotpEnrollment> {
         let settings = self.totp_settings()?;
         let user = &ctx.user;
-        if self
-            .store
-            .second_factor(user.id)
-            .await?
-            .is_some_and(|f| f.confirmed_at.is_some())
-        {
+        if self.factor_on(user.id).await?.is_some() {
             return Err(Error::AlreadyExists(
                 "two-step sign-in is already on; turn it off first".into(),
             ));
@@ -157,7 +152,10 @@ impl Service {
 
     /// Turns the caller's factor off; needs a current passcode or a recovery code.
     pub async fn disable_totp(&self, ctx: &SessionContext, passcode: &str) -> Result<()> {
-        if !self.spend_passcode(&ctx.user, passcode).await? {
+        let Some(factor) = self.factor_on(ctx.user.id).await? else {
+            return Err(Error::PasscodeRefused);
+        };
+        if !self.spend_passcode(&ctx.user, &factor, passcode).await? {
             return Err(Error::PasscodeRefused);
         }
         let now = self.clock.now();
@@ -194,8 +192,7 @@ impl Service {
 
     /// The caller's two-step state.
     pub async fn second_factor_status(&self, user: &User) -> Result<SecondFactorStatus> {
-        let factor = self.store.second_factor(user.id).await?;
-        let enabled = factor.is_some_and(|f| f.confirmed_at.is_some());
+        let enabled = self.factor_on(user.id).await?.is_some();
         Ok(SecondFactorStatus {
             available: self.config.totp.is_some(),
             enabled,
@@ -224,12 +221,7 @@ impl Service {
         passcode: Option<&str>,
         web: bool,
     ) -> Result<FactorCheck> {
-        let on = self
-            .store
-            .second_factor(user.id)
-            .await?
-            .is_some_and(|f| f.confirmed_at.is_some());
-        if !on {
+        let Some(factor) = self.factor_on(user.id).await? else {
             if self.second_factor_required(user) && !web {
                 return Ok(FactorCheck::Refused(
                     Error::SecondFactorSetupRequired,
@@ -237,7 +229,7 @@ impl Service {
                 ));
             }
             return Ok(FactorCheck::Passed(None));
-        }
+        };
         let Some(passcode) = passcode.filter(|p| !p.is_empty()) else {
             return Ok(FactorCheck::Refused(
                 Error::PasscodeRequired,
@@ -245,7 +237,7 @@ impl Service {
             ));
         };
         let recovery = totp::looks_like_recovery_code(passcode);
-        Ok(if self.spend_passcode(user, passcode).await? {
+        Ok(if self.spend_passcode(user, &factor, passcode).await? {
             FactorCheck::Passed(Some(if recovery {
                 "password and recovery code"
             } else {
@@ -256,18 +248,24 @@ impl Service {
         })
     }
 
-    /// Checks and spends a passcode (its step) or a recovery code of `user`'s factor (on);
-    /// false when wrong, malformed, reused, or the factor is off.
-    async fn spend_passcode(&self, user: &User, passcode: &str) -> Result<bool> {
-        let Some(settings) = self.config.totp.as_ref() else {
-            return Ok(false);
-        };
-        let Some(factor) = self
+    /// The user's factor when it is on (confirmed).
+    async fn factor_on(&self, user: UserId) -> Result<Option<SecondFactor>> {
+        Ok(self
             .store
-            .second_factor(user.id)
+            .second_factor(user)
             .await?
-            .filter(|f| f.confirmed_at.is_some())
-        else {
+            .filter(|f| f.confirmed_at.is_some()))
+    }
+
+    /// Checks and spends a passcode (its step) or a recovery code of `user`'s `factor` (on);
+    /// false when wrong, malformed or reused.
+    async fn spend_passcode(
+        &self,
+        user: &User,
+        factor: &SecondFactor,
+        passcode: &str,
+    ) -> Result<bool> {
+        let Some(settings) = self.config.totp.as_ref() else {
             return Ok(false);
         };
         let now = self.clock.now();

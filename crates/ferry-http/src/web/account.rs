@@ -13,6 +13,7 @@ use super::error::WebError;
 use super::extract::WebForm;
 use super::page::{csrf_input, esc, frame};
 use super::session::WebSession;
+use super::signin::TokenForm;
 use crate::router::AppState;
 
 /// A form with a passcode.
@@ -22,13 +23,6 @@ pub struct PasscodeForm {
     csrf: String,
     #[serde(default)]
     passcode: String,
-}
-
-/// A form with only the form token.
-#[derive(Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 fn page(who: &WebSession, title: &str, main: &str) -> Response {

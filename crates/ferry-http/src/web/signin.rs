@@ -39,11 +39,11 @@ pub struct SignInForm {
     next: Option<String>,
 }
 
-/// The sign-out form.
+/// A form that carries only the form token (sign-out, and the account page's buttons).
 #[derive(Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 /// `GET /`: the sign-in page, or, for someone signed in, their home folder.

@@ -1,7 +1,7 @@
 //! The plain HTTP listener when HTTPS is on and `[https] redirect_http` is set: every request
 //! is answered with a permanent redirect (308, so a method and its body are kept) to the same
 //! path and query on the HTTPS port, and nothing else. `/healthz` and `/readyz` still answer,
-//! because load balancers probe them in plain HTTP.
+//! because load balancers probe them in plain HTTP, and so do ACME's HTTP-01 challenges.
 
 use axum::Router;
 use axum::extract::Request;
@@ -17,7 +17,10 @@ pub fn redirect_to_https(app: Router, https_port: u16) -> Router {
 }
 
 async fn redirect(req: Request, next: Next, https_port: u16) -> Response {
-    if matches!(req.uri().path(), "/healthz" | "/readyz") {
+    // ACME's HTTP-01 answers stay on the plain listener, where the CA asks for them.
+    if matches!(req.uri().path(), "/healthz" | "/readyz")
+        || req.uri().path().starts_with("/.well-known/acme-challenge/")
+    {
         return next.run(req).await;
     }
     let host = req

@@ -114,6 +114,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// The ALPN protocol of ACME's TLS-ALPN-01 validation (offered by `ferry_tls` when ACME
+/// answers that challenge).
+const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
 /// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes, then lets
 /// requests in flight finish (for up to 30 s).
 pub async fn serve(
@@ -187,6 +191,12 @@ pub async fn serve(
             }
             match tokio::time::timeout(timeouts.header_read, acceptor.accept(stream)).await {
                 Ok(Ok(tls_stream)) => {
+                    // An ACME CA validating TLS-ALPN-01 only needed the handshake (RFC 8737
+                    // §3: the connection carries nothing after it).
+                    if tls_stream.get_ref().1.alpn_protocol() == Some(ACME_TLS_ALPN) {
+                        tracing::debug!(%peer, "ACME TLS-ALPN-01 validation answered");
+                        return;
+                    }
                     let front = Front {
                         peer,
                         app,

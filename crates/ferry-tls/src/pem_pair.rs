@@ -72,6 +72,8 @@ pub struct LoadedPair {
     pub fingerprint: String,
     /// The leaf's last valid moment, as RFC 2822 text for logs.
     pub not_after: String,
+    /// The leaf's validity period in Unix seconds (`notBefore`, `notAfter`): when to renew.
+    pub validity: (i64, i64),
 }
 
 /// The provider every Ferry TLS listener uses (one provider linked: aws-lc-rs).
@@ -99,7 +101,7 @@ pub fn load(files: &PemFiles, now: SystemTime) -> Result<LoadedPair, PairError> 
     }
     let key = PrivateKeyDer::from_pem_slice(&key_pem)
         .map_err(|e| file_error(&files.key, format!("no usable PEM private key ({e})")))?;
-    let not_after = check_validity(&files.cert, &chain[0], now)?;
+    let (not_after, validity) = check_validity(&files.cert, &chain[0], now)?;
     let key_error = |message: String| PairError::Key {
         key: files.key.clone(),
         cert: files.cert.clone(),
@@ -113,16 +115,33 @@ pub fn load(files: &PemFiles, now: SystemTime) -> Result<LoadedPair, PairError> 
     certified
         .keys_match()
         .map_err(|_| key_error("the private key does not belong to the certificate".into()))?;
-    let fingerprint = Sha256::digest(certified.cert[0].as_ref())
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let fingerprint = fingerprint_sha256(&certified.cert[0]);
     Ok(LoadedPair {
         certified: Arc::new(certified),
         fingerprint,
         not_after,
+        validity,
     })
+}
+
+/// SHA-256 of a certificate, as `AB:CD:…` (what browsers and `openssl x509 -fingerprint`
+/// show).
+pub fn fingerprint_sha256(cert: &CertificateDer<'_>) -> String {
+    colon_hex(&Sha256::digest(cert.as_ref()))
+}
+
+/// SHA-1 of a certificate, as `AB:CD:…`: what lftp and older FTP clients show when asking
+/// to trust it.
+pub fn fingerprint_sha1(cert: &CertificateDer<'_>) -> String {
+    colon_hex(&<sha1::Sha1 as sha1::Digest>::digest(cert.as_ref()))
+}
+
+fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Refuses a key file that users other than its owner and group may read or write (the
@@ -140,12 +159,12 @@ fn check_key_permissions(path: &Path) -> Result<(), PairError> {
     Ok(())
 }
 
-/// The leaf's `notAfter` when it is valid at `now`.
+/// The leaf's `notAfter` (as text, and both ends in Unix seconds) when it is valid at `now`.
 fn check_validity(
     path: &Path,
     leaf: &CertificateDer<'_>,
     now: SystemTime,
-) -> Result<String, PairError> {
+) -> Result<(String, (i64, i64)), PairError> {
     let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref())
         .map_err(|e| file_error(path, format!("the certificate does not parse ({e})")))?;
     let now = now
@@ -171,7 +190,13 @@ fn check_validity(
             message: format!("the certificate expired on {}", text(&validity.not_after)),
         });
     }
-    Ok(text(&validity.not_after))
+    Ok((
+        text(&validity.not_after),
+        (
+            validity.not_before.timestamp(),
+            validity.not_after.timestamp(),
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ fn stamp(path: &std::path::Path) -> Stamp {
 #[derive(Debug)]
 pub struct ReloadingCert {
     files: PemFiles,
-    current: RwLock<Arc<CertifiedKey>>,
+    current: RwLock<LoadedPair>,
     /// The files' stamps when last read (whether or not that read was accepted).
     seen: Mutex<(Stamp, Stamp)>,
 }
@@ -38,7 +38,7 @@ impl ReloadingCert {
         let loaded = load(&files, SystemTime::now())?;
         let resolver = ReloadingCert {
             files,
-            current: RwLock::new(Arc::clone(&loaded.certified)),
+            current: RwLock::new(loaded.clone()),
             seen: Mutex::new(seen),
         };
         Ok((Arc::new(resolver), loaded))
@@ -49,12 +49,20 @@ impl ReloadingCert {
         &self.files
     }
 
+    /// The pair served now.
+    pub fn current(&self) -> LoadedPair {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Reads the pair again; serves it from the next handshake on if it passes every check.
     pub fn reload(&self) -> Result<LoadedPair, PairError> {
         let seen = (stamp(&self.files.cert), stamp(&self.files.key));
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = seen;
         let loaded = load(&self.files, SystemTime::now())?;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&loaded.certified);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = loaded.clone();
         Ok(loaded)
     }
 
@@ -116,7 +124,11 @@ impl ReloadingCert {
 impl ResolvesServerCert for ReloadingCert {
     fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         Some(Arc::clone(
-            &self.current.read().unwrap_or_else(|p| p.into_inner()),
+            &self
+                .current
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .certified,
         ))
     }
 }
@@ -131,7 +143,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = write_pair(dir.path(), "live", Pair::Ecdsa, 0o600);
         let (resolver, first) = ReloadingCert::load(files.clone()).unwrap();
-        let served = || resolver.current.read().unwrap().cert[0].clone();
+        let served = || resolver.current().certified.cert[0].clone();
         assert_eq!(served(), first.certified.cert[0]);
         assert!(!resolver.changed());
 

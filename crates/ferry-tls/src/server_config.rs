@@ -23,3 +23,8 @@ pub fn server_config(resolver: Arc<dyn ResolvesServerCert>, alpn: &[&[u8]]) -> S
 
 /// ALPN for HTTPS: HTTP/2, then HTTP/1.1.
 pub const HTTPS_ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// ALPN for HTTPS answering TLS-ALPN-01: a CA's validation connection offers `acme-tls/1`
+/// alone, so browsers still get `h2`.
+pub const HTTPS_ALPN_WITH_ACME: &[&[u8]] =
+    &[b"h2", b"http/1.1", crate::acme::challenges::ACME_TLS_ALPN];

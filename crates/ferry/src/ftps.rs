@@ -35,7 +35,7 @@ pub async fn start(
     settings: &Settings,
     listen: Option<String>,
     limits: &Limits,
-    https_pair: Option<Arc<ferry_tls::ReloadingCert>>,
+    https_pair: Option<ferry_tls::ServedCert>,
 ) -> anyhow::Result<Option<std::net::SocketAddr>> {
     let section: &FtpsSection = &settings.ftps;
     let addr = listen
@@ -59,12 +59,16 @@ pub async fn start(
     let (tls, fingerprint, sha1) = match (configured, https_pair) {
         // No pair of its own and HTTPS has one: FTPS presents it, reloads included.
         (None, Some(pair)) => {
-            let config = ferry_tls::server_config(pair.clone(), &[]);
-            let files = pair.files().clone();
-            let identity = ferry_ftps::TlsIdentity::from_pem_files(&files.cert, &files.key)
-                .context("cannot set up the FTPS certificate")?;
-            tracing::info!(cert = %files.cert.display(), "FTPS presents the HTTPS certificate");
-            (config, identity.fingerprint(), identity.fingerprint_sha1())
+            let (sha256, sha1) = match pair.current() {
+                Some(p) => (
+                    ferry_tls::pem_pair::fingerprint_sha256(&p.certified.cert[0]),
+                    ferry_tls::pem_pair::fingerprint_sha1(&p.certified.cert[0]),
+                ),
+                None => ("none yet (ACME)".into(), "none yet".into()),
+            };
+            let config = ferry_tls::server_config(Arc::new(pair), &[]);
+            tracing::info!("FTPS presents the HTTPS certificate");
+            (config, sha256, sha1)
         }
         (configured, _) => {
             let loaded = ferry_ftps::load_or_generate(configured, &settings.data_dir, &names)

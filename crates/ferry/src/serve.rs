@@ -9,6 +9,7 @@ use anyhow::Context;
 use ferry_core::Service;
 use ferry_core::connection_limit::ConnectionGate;
 use ferry_http::AppState;
+use ferry_tls::acme::ChallengeKind;
 use tokio::net::TcpListener;
 
 use crate::admin::open_service;
@@ -61,11 +62,11 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     }
 
     let limits = settings.limits.resolve();
-    let https = crate::https::prepare(&settings.https, args.https.clone())?;
+    let https = crate::https::prepare(&settings.https, args.https.clone(), &settings.data_dir)?;
     let shared_pair = https
         .as_ref()
         .filter(|h| h.for_ftps)
-        .map(|h| Arc::clone(&h.resolver));
+        .map(|h| h.served.without_challenges());
     crate::ftps::start(
         Arc::clone(&service),
         &settings,
@@ -82,18 +83,10 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
                 .await
                 .with_context(|| format!("cannot listen for HTTPS on {}", h.listen))?;
             let local = listener.local_addr()?;
+            let (certificate, source) = h.describe();
             // Tests and scripts read this line to learn the port when they asked for port 0.
-            println!(
-                "ferry: https on {local} (certificate SHA-256 {})",
-                h.loaded.fingerprint
-            );
-            tracing::info!(
-                %local,
-                cert = %h.resolver.files().cert.display(),
-                fingerprint = %h.loaded.fingerprint,
-                not_after = %h.loaded.not_after,
-                "HTTPS serving"
-            );
+            println!("ferry: https on {local} ({certificate})");
+            tracing::info!(%local, %certificate, from = source, "HTTPS serving");
             Some((listener, h.front(), local.port()))
         }
         None => None,
@@ -127,12 +120,20 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let plain_app = match &tls_listener {
-        Some((_, _, port)) if https.as_ref().is_some_and(|h| h.redirect_http) => {
-            ferry_http::https_redirect::redirect_to_https(app.clone(), *port)
-        }
-        _ => app.clone(),
-    };
+    let mut plain_app = app.clone();
+    let acme = https.as_ref().and_then(|h| h.served.acme());
+    if let Some(acme) = acme.filter(|a| a.settings().challenge == ChallengeKind::Http01) {
+        plain_app = crate::https::answer_http01(plain_app, acme);
+    }
+    if let Some((_, _, port)) = &tls_listener
+        && https.as_ref().is_some_and(|h| h.redirect_http)
+    {
+        plain_app = ferry_http::https_redirect::redirect_to_https(plain_app, *port);
+    }
+    if let Some(h) = &https {
+        // Both listeners are bound: the CA can connect back for its challenge.
+        h.start_acme();
+    }
     let plain = ferry_http::server::serve(
         listener,
         plain_app,

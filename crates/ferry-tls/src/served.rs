@@ -1,5 +1,6 @@
 //! The certificate a listener presents, chosen at each handshake: to an ACME validation
-//! connection (ALPN `acme-tls/1` alone, RFC 8737) the challenge certificate for its name;
+//! connection (ALPN `acme-tls/1` alone, RFC 8737 §3) the challenge certificate for its name
+//! or none;
 //! to everyone else the ACME certificate while it is valid, else the configured files' pair.
 //! With neither, the handshake fails (a fresh ACME set-up before its first certificate).
 
@@ -62,9 +63,8 @@ impl ServedCert {
 
 impl ResolvesServerCert for ServedCert {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let validation = hello
-            .alpn()
-            .is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN));
+        let mut offered = hello.alpn().into_iter().flatten();
+        let validation = offered.next() == Some(ACME_TLS_ALPN) && offered.next().is_none();
         if validation {
             // Only a CA asks for acme-tls/1; it gets the challenge certificate or nothing.
             let acme = self.acme.as_ref().filter(|_| self.answers_challenges)?;

@@ -75,6 +75,12 @@
 //! redirect_http = false       # the plain listener only redirects to HTTPS
 //! reload_check_seconds = 5
 //! ftps = true                 # FTPS presents this pair when [ftps] names none
+//! [https.acme]                # certificates from an ACME CA instead of (or before) the files
+//! directory = "https://acme-v02.api.letsencrypt.org/directory"
+//! domains = ["files.example.com"]
+//! contact = ["ops@example.com"]
+//! accept_terms = true
+//! challenge = "tls-alpn-01"   # or "http-01"
 //!
 //! [sftp]                      # serve --sftp / FERRY_SFTP win over listen
 //! listen = "127.0.0.1:2222"   # "0": off; the host key is made once in the data directory

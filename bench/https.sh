@@ -6,9 +6,13 @@
 #   - a 1 GiB upload with curl over HTTPS (nginx WebDAV PUT),                   goal >= 1.0
 #   - full TLS handshakes per second (openssl s_time -new, no resumption),       goal >= 0.8
 #
-#   bench/https.sh [--size-mib N] [--runs N] [--seconds N] [--http1.1]
+#   bench/https.sh [--size-mib N] [--runs N] [--seconds N] [--http1.1] [--tmpfs]
 #
-# curl negotiates HTTP/2 with both servers unless --http1.1 is given.
+# curl negotiates HTTP/2 with both servers unless --http1.1 is given. --tmpfs puts both
+# servers' storage (Ferry's data directory, nginx's root and body buffers) in /dev/shm: the
+# upload then compares the two HTTPS stacks without the disk, since Ferry's upload waits for
+# its bytes to be durable on the device and nginx's does not (it leaves them in the page
+# cache).
 #
 # Each transfer is timed --runs times (default 3) and the best run counts, for both sides;
 # handshakes are counted for --seconds (default 10) on each side.
@@ -19,12 +23,14 @@ size_mib=1024
 runs=3
 seconds=10
 version=--http2
+tmpfs=
 while (($#)); do
   case "$1" in
     --size-mib) size_mib=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --http1.1) version=--http1.1; shift ;;
+    --tmpfs) tmpfs=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -35,11 +41,14 @@ ferry_bin=${FERRY_BIN:-target/release/ferry}
 [ -n "${FERRY_BIN:-}" ] || cargo build --release -p ferry -q
 
 work=$(mktemp -d /var/tmp/ferry-bench.XXXXXX)
+# Where the servers store what they receive (and nginx serves from).
+store=$work
+[ -z "$tmpfs" ] || store=$(mktemp -d /dev/shm/ferry-bench.XXXXXX)
 cleanup() {
   [ -n "${ferry_pid:-}" ] && kill "$ferry_pid" 2>/dev/null
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
   wait 2>/dev/null
-  rm -rf "$work"
+  rm -rf "$work" "$store"
 }
 trap cleanup EXIT
 
@@ -53,8 +62,8 @@ chmod 600 "$work/key.pem"
 
 echo "preparing a ${size_mib} MiB file of random bytes" >&2
 head -c "$((size_mib * 1024 * 1024))" /dev/urandom > "$work/payload"
-mkdir -p "$work/www/files" "$work/www/dav" "$work/nginx-tmp"
-cp "$work/payload" "$work/www/files/payload"
+mkdir -p "$store/www/files" "$store/www/dav" "$store/nginx-tmp"
+cp "$work/payload" "$store/www/files/payload"
 
 nginx_port=$(free_port)
 cat > "$work/nginx.conf" <<NGINX
@@ -68,7 +77,7 @@ http {
   access_log off;
   sendfile on;
   client_max_body_size 0;
-  client_body_temp_path $work/nginx-tmp;
+  client_body_temp_path $store/nginx-tmp;
   server {
     listen 127.0.0.1:$nginx_port ssl http2;
     ssl_certificate $work/cert.pem;
@@ -76,14 +85,14 @@ http {
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache off;
     ssl_session_tickets off;
-    root $work/www;
+    root $store/www;
     location /dav/ { dav_methods PUT; create_full_put_path on; }
   }
 }
 NGINX
 nginx -c "$work/nginx.conf"
 
-mkdir -p "$work/ferry"
+mkdir -p "$store/ferry"
 cat > "$work/ferry.toml" <<TOML
 [lockout]
 account_threshold = 0
@@ -98,7 +107,7 @@ cert_file = "$work/cert.pem"
 key_file = "$work/key.pem"
 TOML
 FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
-  "$ferry_bin" --config "$work/ferry.toml" --data-dir "$work/ferry" serve --http 127.0.0.1:0 \
+  "$ferry_bin" --config "$work/ferry.toml" --data-dir "$store/ferry" serve --http 127.0.0.1:0 \
   > "$work/ferry.out" 2> "$work/ferry.err" &
 ferry_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/ferry.out" 2>/dev/null && break; sleep 0.1; done
@@ -106,7 +115,7 @@ ferry_port=$(sed -n 's/^ferry: https on 127.0.0.1:\([0-9]*\).*/\1/p' "$work/ferr
 base="https://localhost:$ferry_port"
 nginx="https://localhost:$nginx_port"
 tls=(--cacert "$work/cert.pem" "$version")
-"$ferry_bin" --config "$work/ferry.toml" --data-dir "$work/ferry" app add 1000 bench >/dev/null
+"$ferry_bin" --config "$work/ferry.toml" --data-dir "$store/ferry" app add 1000 bench >/dev/null
 session=$(curl -sf "${tls[@]}" -X POST "$base/api/v1/Open" \
   -d '{"userName":"admin","password":"bench-admin-password","applicationID":1000}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionID"])')

@@ -4,8 +4,9 @@
 //!
 //! What it shows: a first certificate issued and renewed when a third of its life is left,
 //! with a connection open across the renewal; a CA down at start-up (Ferry serves the
-//! configured certificate, says so, and gets one when the CA comes up); a restart serving the
-//! cached certificate while the CA is down; HTTP-01 answered past `redirect_http`; nothing
+//! configured certificate, says so, and gets one when the CA comes up); a CA that cannot reach
+//! Ferry (its reason logged, nothing changed); a restart serving the cached certificate while
+//! the CA is down; HTTP-01 answered past `redirect_http`; nothing
 //! useful given to a client asking for `acme-tls/1` outside an order; a bad `[https.acme]`
 //! stopping the start with the key at fault.
 
@@ -254,6 +255,58 @@ fn a_ca_down_at_start_up_http_01_later_and_a_restart_on_the_cache() {
         Some(issued.as_str())
     );
     assert_eq!(curl_status(https_port, &root), "200 2");
+}
+
+#[test]
+fn a_ca_that_cannot_reach_ferry_is_logged_with_its_reason_and_nothing_changes() {
+    let work = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(work.path());
+    let (cert, key) = ca.issue("configured", Leaf::Ecdsa);
+    let (directory_port, https_port) = (free_port(), free_port());
+    // pebble validates TLS-ALPN-01 on a port where nothing listens.
+    let pebble = Pebble::start(
+        work.path(),
+        &ca,
+        directory_port,
+        free_port(),
+        free_port(),
+        3600,
+    );
+    let cache = work.path().join("acme-cache");
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!(
+            "[https]\nlisten = \"127.0.0.1:{https_port}\"\ncert_file = {cert:?}\nkey_file = {key:?}\n{}",
+            acme_config(directory_port, &ca, &cache, "")
+        ),
+    );
+    let configured = served_fingerprint(https_port, DOMAIN, None).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !s.log().contains("validation failed") {
+        assert!(Instant::now() < deadline, "{}\n{}", s.log(), pebble.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The CA's own reason, for the domain, reaches the log.
+    let log = s.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("validation failed"))
+        .unwrap();
+    assert!(line.contains(&format!("{DOMAIN}: ")), "{line}");
+    assert!(line.contains("acme:error"), "{line}");
+    // Nothing was cached, and the configured certificate is still what clients get.
+    assert!(
+        std::fs::read_dir(&cache).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("certificate-")),
+        "a certificate was cached"
+    );
+    assert_eq!(
+        served_fingerprint(https_port, DOMAIN, None).as_deref(),
+        Some(configured.as_str())
+    );
 }
 
 #[test]

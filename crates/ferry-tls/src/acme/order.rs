@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
-    NewOrder, OrderStatus, RetryPolicy,
+    NewOrder, Order, OrderStatus, RetryPolicy,
 };
 
 use super::cache::Cache;
@@ -137,18 +137,21 @@ async fn run(
     let patience = RetryPolicy::new()
         .initial_delay(Duration::from_millis(250))
         .timeout(Duration::from_secs(120));
-    let status = order
-        .poll_ready(&patience)
-        .await
-        .map_err(|e| format!("validation did not finish: {e}"))?;
-    if status != OrderStatus::Ready {
-        let why = order
-            .state()
-            .error
-            .as_ref()
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| format!("the order is {status:?}"));
-        return Err(format!("validation failed: {why}"));
+    let status = order.poll_ready(&patience).await;
+    if !matches!(status, Ok(OrderStatus::Ready)) {
+        let why = match status {
+            Err(e) => e.to_string(),
+            Ok(status) => order
+                .state()
+                .error
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| format!("the order is {status:?}")),
+        };
+        // The CA's reason is on each failed challenge (e.g. it could not connect): what an
+        // operator needs to fix the ports or the DNS.
+        let challenges = challenge_failures(&mut order).await;
+        return Err(format!("validation failed: {why}{challenges}"));
     }
     let key_pem = order
         .finalize()
@@ -159,4 +162,21 @@ async fn run(
         .await
         .map_err(|e| format!("the certificate did not come: {e}"))?;
     Ok(Issued { chain_pem, key_pem })
+}
+
+/// What the CA said of each failed challenge, as `; DOMAIN: REASON` (empty if it said
+/// nothing, or cannot be asked).
+async fn challenge_failures(order: &mut Order) -> String {
+    let mut reasons = String::new();
+    let mut authorizations = order.authorizations();
+    while let Some(Ok(mut authorization)) = authorizations.next().await {
+        let domain = authorization.identifier().to_string();
+        let Ok(state) = authorization.refresh().await else {
+            continue;
+        };
+        for problem in state.challenges.iter().filter_map(|c| c.error.as_ref()) {
+            reasons.push_str(&format!("; {domain}: {problem}"));
+        }
+    }
+    reasons
 }

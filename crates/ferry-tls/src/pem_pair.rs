@@ -124,6 +124,15 @@ pub fn load(files: &PemFiles, now: SystemTime) -> Result<LoadedPair, PairError> 
     })
 }
 
+impl LoadedPair {
+    /// Publishes the pair's expiry as `ferry_tls_certificate_expiry_timestamp_seconds`
+    /// (labelled with where it came from: `file` or `acme`), for an alert before it lapses.
+    pub fn publish_expiry(&self, source: &'static str) {
+        metrics::gauge!("ferry_tls_certificate_expiry_timestamp_seconds", "source" => source)
+            .set(self.validity.1 as f64);
+    }
+}
+
 /// SHA-256 of a certificate, as `AB:CD:…` (what browsers and `openssl x509 -fingerprint`
 /// show).
 pub fn fingerprint_sha256(cert: &CertificateDer<'_>) -> String {

@@ -36,6 +36,7 @@ impl ReloadingCert {
     pub fn load(files: PemFiles) -> Result<(Arc<ReloadingCert>, LoadedPair), PairError> {
         let seen = (stamp(&files.cert), stamp(&files.key));
         let loaded = load(&files, SystemTime::now())?;
+        loaded.publish_expiry("file");
         let resolver = ReloadingCert {
             files,
             current: RwLock::new(loaded.clone()),
@@ -62,6 +63,7 @@ impl ReloadingCert {
         let seen = (stamp(&self.files.cert), stamp(&self.files.key));
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = seen;
         let loaded = load(&self.files, SystemTime::now())?;
+        loaded.publish_expiry("file");
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = loaded.clone();
         Ok(loaded)
     }

@@ -105,6 +105,16 @@ fn tls_alpn_01_issues_a_certificate_and_renews_it_with_a_connection_open() {
         "{}",
         s.log()
     );
+    // Monitoring sees the order and the certificate's expiry.
+    let (_, metrics) = s.get("/metrics");
+    assert!(
+        metrics.contains("ferry_acme_orders_total{outcome=\"issued\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ferry_tls_certificate_expiry_timestamp_seconds{source=\"acme\"}"),
+        "{metrics}"
+    );
 
     // The account and certificate are cached privately.
     let mode = |p: &Path| {
@@ -294,6 +304,15 @@ fn a_ca_that_cannot_reach_ferry_is_logged_with_its_reason_and_nothing_changes() 
         .unwrap();
     assert!(line.contains(&format!("{DOMAIN}: ")), "{line}");
     assert!(line.contains("acme:error"), "{line}");
+    let (_, metrics) = s.get("/metrics");
+    assert!(
+        metrics.contains("ferry_acme_orders_total{outcome=\"failed\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("ferry_tls_certificate_expiry_timestamp_seconds{source=\"file\"}"),
+        "{metrics}"
+    );
     // Nothing was cached, and the configured certificate is still what clients get.
     assert!(
         std::fs::read_dir(&cache).unwrap().all(|e| !e

@@ -78,7 +78,10 @@ impl Acme {
         let files = cache.certificate_files();
         let current = if files.cert.exists() {
             match load(&files, SystemTime::now()) {
-                Ok(pair) => Some(pair),
+                Ok(pair) => {
+                    pair.publish_expiry("acme");
+                    Some(pair)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "the cached ACME certificate cannot be served; a new one will be ordered");
                     None
@@ -138,6 +141,7 @@ impl Acme {
             .map_err(|e| format!("cannot write {}: {e}", files.cert.display()))?;
         let pair = load(&files, SystemTime::now())
             .map_err(|e| format!("the CA's certificate cannot be served: {e}"))?;
+        pair.publish_expiry("acme");
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(pair.clone());
         Ok(pair)
     }
@@ -154,7 +158,10 @@ impl Acme {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                match self.renew().await {
+                let outcome = self.renew().await;
+                let label = if outcome.is_ok() { "issued" } else { "failed" };
+                metrics::counter!("ferry_acme_orders_total", "outcome" => label).increment(1);
+                match outcome {
                     Ok(pair) => {
                         pause = self.settings.retry;
                         tracing::info!(

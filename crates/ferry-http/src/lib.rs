@@ -19,6 +19,7 @@ mod openapi_streams;
 mod ops;
 mod router;
 pub mod server;
+pub mod soap;
 pub mod strict_json;
 pub mod tools;
 mod transfer;

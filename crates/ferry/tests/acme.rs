@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::pebble::{Pebble, free_port, served_fingerprint};
+use common::pebble::{Pebble, free_port, served_fingerprint, served_fingerprint_ftps};
 use common::test_ca::{Leaf, TestCa};
 use common::{Server, failed_start, run_ok};
 use ferry_testkit::Backend;
@@ -87,12 +87,17 @@ fn tls_alpn_01_issues_a_certificate_and_renews_it_with_a_connection_open() {
     let s = Server::start_with(
         Backend::Sqlite,
         &format!(
-            "[https]\nlisten = \"127.0.0.1:{https_port}\"\n{}",
+            "[https]\nlisten = \"127.0.0.1:{https_port}\"\n{}\n[ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"53000-53999\"\n",
             acme_config(directory_port, &ca, &cache, "")
         ),
     );
 
     let first = wait_for_new_fingerprint(https_port, None, 30, &s);
+    // FTPS shares the HTTPS certificate, so it presents the ACME one too.
+    assert_eq!(
+        served_fingerprint_ftps(s.ftps_port(), DOMAIN).as_deref(),
+        Some(first.as_str())
+    );
     assert_eq!(curl_status(https_port, &root), "200 2", "{}", pebble.log());
     // pebble validated (the only way in is Ferry's HTTPS port, with ALPN acme-tls/1).
     assert!(

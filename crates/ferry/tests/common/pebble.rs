@@ -134,10 +134,23 @@ fn wait_for_port(port: u16) {
 /// `name`, as `openssl s_client` sees it; `None` when the handshake fails.
 pub fn served_fingerprint(port: u16, name: &str, alpn: Option<&str>) -> Option<String> {
     let alpn = alpn.map(|a| format!("-alpn {a}")).unwrap_or_default();
+    fingerprint_with(&format!(
+        "-connect 127.0.0.1:{port} -servername {name} {alpn}"
+    ))
+}
+
+/// The same for an FTPS control connection after `AUTH TLS` (`-starttls ftp`).
+pub fn served_fingerprint_ftps(port: u16, name: &str) -> Option<String> {
+    fingerprint_with(&format!(
+        "-connect 127.0.0.1:{port} -servername {name} -starttls ftp"
+    ))
+}
+
+fn fingerprint_with(s_client_args: &str) -> Option<String> {
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "openssl s_client -connect 127.0.0.1:{port} -servername {name} {alpn} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"
+            "openssl s_client {s_client_args} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"
         ))
         .output()
         .unwrap();

@@ -33,8 +33,17 @@ impl LocalContentStore {
     /// A store rooted at `root`, creating its directories.
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self, ContentError> {
         let root = root.into();
+        let mut created = false;
         for dir in ["staging", "objects"] {
-            fs::create_dir_all(root.join(dir)).await.map_err(io_error)?;
+            let path = root.join(dir);
+            if !fs::try_exists(&path).await.unwrap_or(false) {
+                fs::create_dir_all(&path).await.map_err(io_error)?;
+                created = true;
+            }
+        }
+        if created {
+            // New directories' entries are made durable before anything is stored in them.
+            sync_dir(&root).await?;
         }
         Ok(LocalContentStore {
             root,

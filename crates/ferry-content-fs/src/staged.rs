@@ -411,12 +411,24 @@ impl StagedContent for Staged {
         self.on_file(|file| file.sync_all()).await?;
         let target = self.store.object_path(&self.key)?;
         let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
-        tokio::fs::create_dir_all(&dir).await.map_err(io_error)?;
+        // The first object of a fan-out directory creates it; that new entry in `objects/`
+        // must be durable too, or a crash could lose the directory with the file in it.
+        let created = match tokio::fs::create_dir(&dir).await {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(_) => {
+                tokio::fs::create_dir_all(&dir).await.map_err(io_error)?;
+                true
+            }
+        };
         tokio::fs::rename(&self.path, &target)
             .await
             .map_err(io_error)?;
         self.path = PathBuf::new();
         sync_dir(&dir).await?;
+        if created && let Some(objects) = dir.parent() {
+            sync_dir(objects).await?;
+        }
         Ok(std::mem::take(&mut self.key))
     }
 }

@@ -15,6 +15,7 @@ pub mod store;
 pub mod text;
 pub mod ticket;
 pub mod tool_token;
+pub mod xml_reference;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Result};

@@ -124,7 +124,8 @@ impl TicketClaims {
                     current.push_str(&t);
                 }
                 (At::Field(_), Event::GeneralRef(r)) => {
-                    current.push(resolve_reference(&r)?);
+                    current
+                        .push(crate::xml_reference::resolve(&r).ok_or(TicketFormatError::Entity)?);
                 }
                 (At::Field(name), Event::End(e)) if e.name().as_ref() == name.as_bytes() => {
                     let value = checked_field(&current)?;
@@ -145,24 +146,6 @@ impl TicketClaims {
             site_name: site_name.ok_or(TicketFormatError::Structure)?,
             username: username.ok_or(TicketFormatError::Structure)?,
         })
-    }
-}
-
-/// One of XML's predefined entities or a character reference; nothing else.
-fn resolve_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<char, TicketFormatError> {
-    if let Some(c) = r
-        .resolve_char_ref()
-        .map_err(|_| TicketFormatError::Entity)?
-    {
-        return Ok(c);
-    }
-    match r.as_ref() {
-        b"amp" => Ok('&'),
-        b"lt" => Ok('<'),
-        b"gt" => Ok('>'),
-        b"quot" => Ok('"'),
-        b"apos" => Ok('\''),
-        _ => Err(TicketFormatError::Entity),
     }
 }
 

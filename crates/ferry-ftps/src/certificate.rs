@@ -64,9 +64,7 @@ impl TlsIdentity {
     /// SHA-1 of the leaf certificate, as `AB:CD:…`: lftp, FileZilla's older versions and several
     /// other clients show this one when asking to trust the certificate.
     pub fn fingerprint_sha1(&self) -> String {
-        colon_hex(&<sha1::Sha1 as sha1::Digest>::digest(
-            self.chain[0].as_ref(),
-        ))
+        fingerprint_sha1(&self.chain[0])
     }
 
     /// The TLS server configuration for this pair: TLS 1.3 and 1.2 with rustls' default
@@ -148,6 +146,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CertificateError> {
 }
 
 /// Bytes as upper-case hex pairs joined by colons, as certificate viewers print them.
+/// SHA-1 of a certificate, as `AB:CD:…`: lftp, FileZilla's older versions and several
+/// other clients show this one when asking to trust the certificate.
+pub fn fingerprint_sha1(cert: &CertificateDer<'_>) -> String {
+    colon_hex(&<sha1::Sha1 as sha1::Digest>::digest(cert.as_ref()))
+}
+
 fn colon_hex(bytes: &[u8]) -> String {
     bytes
         .iter()

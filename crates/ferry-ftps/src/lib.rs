@@ -23,7 +23,9 @@ mod stream;
 mod transfer;
 mod tree_commands;
 
-pub use certificate::{CertificateError, LoadedIdentity, TlsIdentity, load_or_generate};
+pub use certificate::{
+    CertificateError, LoadedIdentity, TlsIdentity, fingerprint_sha1, load_or_generate,
+};
 #[doc(hidden)]
 pub use data::{parse_eprt, parse_port};
 pub use listener::{FtpsServer, FtpsSettings};

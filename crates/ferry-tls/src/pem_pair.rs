@@ -115,7 +115,11 @@ pub fn load(files: &PemFiles, now: SystemTime) -> Result<LoadedPair, PairError> 
     certified
         .keys_match()
         .map_err(|_| key_error("the private key does not belong to the certificate".into()))?;
-    let fingerprint = fingerprint_sha256(&certified.cert[0]);
+    let fingerprint = Sha256::digest(certified.cert[0].as_ref())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
     Ok(LoadedPair {
         certified: Arc::new(certified),
         fingerprint,
@@ -131,26 +135,6 @@ impl LoadedPair {
         metrics::gauge!("ferry_tls_certificate_expiry_timestamp_seconds", "source" => source)
             .set(self.validity.1 as f64);
     }
-}
-
-/// SHA-256 of a certificate, as `AB:CD:…` (what browsers and `openssl x509 -fingerprint`
-/// show).
-pub fn fingerprint_sha256(cert: &CertificateDer<'_>) -> String {
-    colon_hex(&Sha256::digest(cert.as_ref()))
-}
-
-/// SHA-1 of a certificate, as `AB:CD:…`: what lftp and older FTP clients show when asking
-/// to trust it.
-pub fn fingerprint_sha1(cert: &CertificateDer<'_>) -> String {
-    colon_hex(&<sha1::Sha1 as sha1::Digest>::digest(cert.as_ref()))
-}
-
-fn colon_hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// Refuses a key file that users other than its owner and group may read or write (the

@@ -70,8 +70,8 @@ impl ResolvesServerCert for ServedCert {
             let acme = self.acme.as_ref().filter(|_| self.answers_challenges)?;
             return acme.challenges().tls_alpn_certificate(hello.server_name()?);
         }
-        if let Some(pair) = self.acme.as_ref().and_then(|a| a.current()) {
-            return Some(pair.certified);
+        if let Some(certified) = self.acme.as_ref().and_then(|a| a.certified()) {
+            return Some(certified);
         }
         self.files.as_ref().and_then(|f| f.resolve(hello))
     }

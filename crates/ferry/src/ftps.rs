@@ -61,8 +61,8 @@ pub async fn start(
         (None, Some(pair)) => {
             let (sha256, sha1) = match pair.current() {
                 Some(p) => (
-                    ferry_tls::pem_pair::fingerprint_sha256(&p.certified.cert[0]),
-                    ferry_tls::pem_pair::fingerprint_sha1(&p.certified.cert[0]),
+                    p.fingerprint,
+                    ferry_ftps::fingerprint_sha1(&p.certified.cert[0]),
                 ),
                 None => ("none yet (ACME)".into(), "none yet".into()),
             };

@@ -236,25 +236,19 @@ impl Https {
 
     /// What the start-up line says of the certificate, and where it comes from.
     pub fn describe(&self) -> (String, &'static str) {
-        let from_acme = self.served.acme().and_then(|a| a.current());
-        match (&from_acme, self.served.current()) {
-            (Some(p), _) => (
-                format!("certificate SHA-256 {}", p.fingerprint),
-                "the ACME cache",
-            ),
-            (None, Some(p)) if self.served.acme().is_some() => (
-                format!("certificate SHA-256 {}", p.fingerprint),
-                "https.cert_file until ACME issues one",
-            ),
-            (None, Some(p)) => (
-                format!("certificate SHA-256 {}", p.fingerprint),
-                "https.cert_file",
-            ),
-            (None, None) => (
+        let Some(pair) = self.served.current() else {
+            return (
                 "no certificate until ACME issues one".to_string(),
                 "nowhere yet",
-            ),
-        }
+            );
+        };
+        // At start-up an ACME certificate can only have come from the cache.
+        let source = match self.served.acme() {
+            Some(a) if a.current().is_some() => "the ACME cache",
+            Some(_) => "https.cert_file until ACME issues one",
+            None => "https.cert_file",
+        };
+        (format!("certificate SHA-256 {}", pair.fingerprint), source)
     }
 }
 

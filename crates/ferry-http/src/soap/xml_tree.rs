@@ -10,7 +10,7 @@
 //!   flood of small ones costs more than the limits;
 //! - processing instructions other than the XML declaration are refused, comments skipped.
 
-use quick_xml::events::{BytesRef, Event};
+use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
@@ -186,7 +186,9 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Element, XmlError> {
                 current.text.push_str(&t);
             }
             Event::GeneralRef(r) => {
-                let c = resolve_reference(&r)?;
+                let c = ferry_core::xml_reference::resolve(&r).ok_or_else(|| {
+                    XmlError::UnknownEntity(String::from_utf8_lossy(r.as_ref()).into_owned())
+                })?;
                 let current = open
                     .last_mut()
                     .ok_or_else(|| malformed("a reference outside the root element"))?;
@@ -206,23 +208,6 @@ fn close(open: &mut [Element], root: &mut Option<Element>, element: Element) {
     match open.last_mut() {
         Some(parent) => parent.children.push(element),
         None => *root = Some(element),
-    }
-}
-
-/// The five predefined entities and character references; anything else is refused.
-fn resolve_reference(r: &BytesRef<'_>) -> Result<char, XmlError> {
-    if let Some(c) = r.resolve_char_ref().map_err(malformed)? {
-        return Ok(c);
-    }
-    match r.as_ref() {
-        b"amp" => Ok('&'),
-        b"lt" => Ok('<'),
-        b"gt" => Ok('>'),
-        b"quot" => Ok('"'),
-        b"apos" => Ok('\''),
-        other => Err(XmlError::UnknownEntity(
-            String::from_utf8_lossy(other).into_owned(),
-        )),
     }
 }
 

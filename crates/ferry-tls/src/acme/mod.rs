@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use rustls::sign::CertifiedKey;
+
 use crate::pem_pair::{LoadedPair, load};
 use cache::Cache;
 use challenges::Challenges;
@@ -105,11 +107,20 @@ impl Acme {
 
     /// The certificate from the CA, while it is valid.
     pub fn current(&self) -> Option<LoadedPair> {
+        self.while_valid(LoadedPair::clone)
+    }
+
+    /// What a handshake gets: the certificate from the CA while it is valid.
+    pub fn certified(&self) -> Option<Arc<CertifiedKey>> {
+        self.while_valid(|p| Arc::clone(&p.certified))
+    }
+
+    fn while_valid<T>(&self, f: impl FnOnce(&LoadedPair) -> T) -> Option<T> {
         let current = self.current.read().unwrap_or_else(|p| p.into_inner());
         current
             .as_ref()
             .filter(|p| unix_now() <= p.validity.1)
-            .cloned()
+            .map(f)
     }
 
     /// The challenge answers (HTTP-01 is served by the plain listener from these).

@@ -6,7 +6,8 @@
 //! password sign-in as application 2's immutable session, the sftp subsystem), `sftp` (the
 //! protocol handler: handles, reads, listings), `writing` (files open for writing: the open
 //! flags, copy-on-write, commit at close), `set_attrs` (`SETSTAT`/`FSETSTAT`: times stored,
-//! modes ignored, sizes on files being written).
+//! modes ignored, sizes on files being written), `refusal` (the Service's errors as status
+//! replies that say which error it was).
 
 mod attrs;
 mod channel;
@@ -15,6 +16,7 @@ mod handles;
 mod host_key;
 mod interactive;
 mod paths;
+mod refusal;
 mod set_attrs;
 mod sftp;
 mod ssh;

@@ -14,7 +14,8 @@ use ferry_core::Timestamp;
 use ferry_core::service::TreeNode;
 use russh_sftp::protocol::{FileAttributes, StatusCode};
 
-use crate::sftp::{Open, SftpHandler, status};
+use crate::refusal::{Refusal, refusal};
+use crate::sftp::{Open, SftpHandler};
 
 /// The modification time in `attrs`, if it carries one.
 fn modified(attrs: &FileAttributes) -> Option<Timestamp> {
@@ -27,14 +28,14 @@ impl SftpHandler {
         &mut self,
         raw: &str,
         attrs: FileAttributes,
-    ) -> Result<(), StatusCode> {
+    ) -> Result<(), Refusal> {
         let (ctx, path) = self.at(raw).await?;
         if attrs.uid.is_some() || attrs.gid.is_some() {
-            return Err(StatusCode::OpUnsupported);
+            return Err(StatusCode::OpUnsupported.into());
         }
         if let Some(w) = self.writing_at(&path) {
             if let Some(len) = attrs.size {
-                w.set_size(len).await.map_err(status)?;
+                w.set_size(len).await.map_err(refusal)?;
             }
             if let Some(at) = modified(&attrs) {
                 w.set_client_time(at);
@@ -45,15 +46,15 @@ impl SftpHandler {
             .service
             .tree_resolve(&ctx, &path)
             .await
-            .map_err(status)?;
+            .map_err(refusal)?;
         if attrs.size.is_some() {
-            return Err(StatusCode::OpUnsupported);
+            return Err(StatusCode::OpUnsupported.into());
         }
         if let (TreeNode::File(f), Some(at)) = (node, modified(&attrs)) {
             self.service
                 .set_file_time(&ctx, f.file.id, at)
                 .await
-                .map_err(status)?;
+                .map_err(refusal)?;
         }
         Ok(())
     }
@@ -63,23 +64,23 @@ impl SftpHandler {
         &mut self,
         handle: &str,
         attrs: FileAttributes,
-    ) -> Result<(), StatusCode> {
+    ) -> Result<(), Refusal> {
         if attrs.uid.is_some() || attrs.gid.is_some() {
-            return Err(StatusCode::OpUnsupported);
+            return Err(StatusCode::OpUnsupported.into());
         }
         let at = modified(&attrs);
         let file = match self.handles.get_mut(handle) {
             Some(Open::Writing(w)) => {
                 if let Some(len) = attrs.size {
-                    w.set_size(len).await.map_err(status)?;
+                    w.set_size(len).await.map_err(refusal)?;
                 }
                 if let Some(at) = at {
                     w.set_client_time(at);
                 }
                 return Ok(());
             }
-            None => return Err(StatusCode::Failure),
-            Some(_) if attrs.size.is_some() => return Err(StatusCode::OpUnsupported),
+            None => return Err(StatusCode::Failure.into()),
+            Some(_) if attrs.size.is_some() => return Err(StatusCode::OpUnsupported.into()),
             Some(Open::Reading { file, .. }) => file.id,
             Some(Open::Listing(_)) => return Ok(()),
         };
@@ -88,7 +89,7 @@ impl SftpHandler {
             self.service
                 .set_file_time(&ctx, file, at)
                 .await
-                .map_err(status)?;
+                .map_err(refusal)?;
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ferry_core::content::ContentReader;
 use ferry_core::domain::{File as FerryFile, FolderType, SessionId};
 use ferry_core::service::{SessionContext, TreeNode, UploadRequest};
-use ferry_core::{Caller, Error, Service};
+use ferry_core::{Caller, Service};
 use russh_sftp::protocol::{
     Attrs, Data, ExtendedReply, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status,
     StatusCode, Version,
@@ -20,6 +20,7 @@ use tokio::io::AsyncReadExt;
 use crate::attrs::{file_attrs, folder_attrs, node_attrs, writing_attrs};
 use crate::handles::{HandleLimits, Handles};
 use crate::paths::{resolve, wire_string};
+use crate::refusal::{Refusal, refusal};
 use crate::writing::{Commit, WriteFlags, Writing};
 
 /// The OpenSSH extensions served.
@@ -88,7 +89,7 @@ impl SftpHandler {
     }
 
     /// The session, checked within the last [`RECHECK`].
-    pub(crate) async fn ctx(&mut self) -> Result<SessionContext, StatusCode> {
+    pub(crate) async fn ctx(&mut self) -> Result<SessionContext, Refusal> {
         if let Some((ctx, at)) = &self.checked
             && at.elapsed() < RECHECK
         {
@@ -99,13 +100,13 @@ impl SftpHandler {
             .service
             .authenticate(&self.session, &self.caller)
             .await
-            .map_err(status)?;
+            .map_err(refusal)?;
         self.checked = Some((ctx.clone(), Instant::now()));
         Ok(ctx)
     }
 
     /// The session, and `raw` (a client's path) as an absolute tree path.
-    pub(crate) async fn at(&mut self, raw: &str) -> Result<(SessionContext, String), StatusCode> {
+    pub(crate) async fn at(&mut self, raw: &str) -> Result<(SessionContext, String), Refusal> {
         let ctx = self.ctx().await?;
         if self.start.is_none() && !raw.starts_with('/') {
             self.start = Some(self.service.tree_start(&ctx).await);
@@ -122,7 +123,7 @@ impl SftpHandler {
         offset: u64,
         len: u32,
         out: &mut bytes::BytesMut,
-    ) -> Result<usize, StatusCode> {
+    ) -> Result<usize, Refusal> {
         use bytes::BufMut;
         // Sequential reads need no session object, only a recent check.
         if self
@@ -135,7 +136,7 @@ impl SftpHandler {
         let service = Arc::clone(&self.service);
         // Fields, not methods: the check and the handle are borrowed side by side.
         let Some((ctx, _)) = self.checked.as_ref() else {
-            return Err(StatusCode::Failure);
+            return Err(StatusCode::Failure.into());
         };
         let (file, reader, position) = match self.handles.get_mut(handle) {
             Some(Open::Reading {
@@ -145,25 +146,25 @@ impl SftpHandler {
             }) => (file, reader, position),
             Some(Open::Writing(w)) => {
                 let want = len.min(MAX_READ) as usize;
-                let bytes = w.read(&service, ctx, offset, want).await.map_err(status)?;
+                let bytes = w.read(&service, ctx, offset, want).await.map_err(refusal)?;
                 if bytes.is_empty() {
-                    return Err(StatusCode::Eof);
+                    return Err(StatusCode::Eof.into());
                 }
                 out.extend_from_slice(&bytes);
                 return Ok(bytes.len());
             }
-            _ => return Err(StatusCode::Failure),
+            _ => return Err(StatusCode::Failure.into()),
         };
         let size = file.size.max(0) as u64;
         if offset >= size {
-            return Err(StatusCode::Eof);
+            return Err(StatusCode::Eof.into());
         }
         if *position != offset || reader.is_none() {
             *reader = Some(read_ahead(
                 service
                     .download_continued(ctx, file, offset)
                     .await
-                    .map_err(status)?,
+                    .map_err(refusal)?,
             ));
             *position = offset;
         }
@@ -179,7 +180,7 @@ impl SftpHandler {
                 Err(e) => {
                     tracing::error!(error = %e, "SFTP read failed");
                     *reader = None;
-                    return Err(StatusCode::Failure);
+                    return Err(StatusCode::Failure.into());
                 }
             }
         }
@@ -194,13 +195,13 @@ impl SftpHandler {
         handle: &str,
         offset: u64,
         data: &[u8],
-    ) -> Result<(), StatusCode> {
+    ) -> Result<(), Refusal> {
         let Some(Open::Writing(w)) = self.handles.get_mut(handle) else {
-            return Err(StatusCode::Failure);
+            return Err(StatusCode::Failure.into());
         };
         if let Err(e) = w.write(offset, data).await {
             self.handles.take(handle);
-            return Err(status(e));
+            return Err(refusal(e));
         }
         Ok(())
     }
@@ -208,21 +209,6 @@ impl SftpHandler {
     /// The write handle of this channel on `path`, if one is open (the newest).
     pub(crate) fn writing_at(&mut self, path: &str) -> Option<&mut Writing> {
         self.handles.writing_at(path)
-    }
-}
-
-/// The Service's errors as SFTP status codes.
-pub(crate) fn status(e: Error) -> StatusCode {
-    match e {
-        Error::FolderNotFound | Error::FileNotFound => StatusCode::NoSuchFile,
-        Error::NotPermitted(_) | Error::SessionNotFound | Error::UserInactive => {
-            StatusCode::PermissionDenied
-        }
-        Error::Internal(ref detail) => {
-            tracing::error!(%detail, "SFTP operation failed");
-            StatusCode::Failure
-        }
-        _ => StatusCode::Failure,
     }
 }
 
@@ -236,10 +222,10 @@ fn ok(id: u32) -> Status {
 }
 
 impl russh_sftp::server::Handler for SftpHandler {
-    type Error = StatusCode;
+    type Error = Refusal;
 
     fn unimplemented(&self) -> Self::Error {
-        StatusCode::OpUnsupported
+        StatusCode::OpUnsupported.into()
     }
 
     async fn init(
@@ -272,7 +258,7 @@ impl russh_sftp::server::Handler for SftpHandler {
                 self.service
                     .tree_rename_replacing(&ctx, &from, &to)
                     .await
-                    .map_err(status)?;
+                    .map_err(refusal)?;
                 Ok(ok(id).into())
             }
             STATVFS => {
@@ -281,9 +267,9 @@ impl russh_sftp::server::Handler for SftpHandler {
                 self.service
                     .tree_resolve(&ctx, &path)
                     .await
-                    .map_err(status)?;
-                let Some(c) = self.service.storage_capacity(&ctx).await.map_err(status)? else {
-                    return Err(StatusCode::OpUnsupported);
+                    .map_err(refusal)?;
+                let Some(c) = self.service.storage_capacity(&ctx).await.map_err(refusal)? else {
+                    return Err(StatusCode::OpUnsupported.into());
                 };
                 // struct statvfs as OpenSSH sends it: eleven big-endian u64s.
                 let files_unknown = 0u64;
@@ -303,7 +289,7 @@ impl russh_sftp::server::Handler for SftpHandler {
                 let data = fields.iter().flat_map(|v| v.to_be_bytes()).collect();
                 Ok(Packet::ExtendedReply(ExtendedReply { id, data }))
             }
-            _ => Err(StatusCode::OpUnsupported),
+            _ => Err(StatusCode::OpUnsupported.into()),
         }
     }
 
@@ -327,7 +313,7 @@ impl russh_sftp::server::Handler for SftpHandler {
             .service
             .tree_resolve(&ctx, &path)
             .await
-            .map_err(status)?;
+            .map_err(refusal)?;
         Ok(Attrs {
             id,
             attrs: node_attrs(&node),
@@ -344,7 +330,7 @@ impl russh_sftp::server::Handler for SftpHandler {
             Some(Open::Reading { file, .. }) => a.size = Some(file.size.max(0) as u64),
             Some(Open::Writing(w)) => a = writing_attrs(w.size()),
             Some(Open::Listing(_)) => a.permissions = Some(0o040555),
-            None => return Err(StatusCode::Failure),
+            None => return Err(StatusCode::Failure.into()),
         }
         Ok(Attrs { id, attrs: a })
     }
@@ -376,16 +362,16 @@ impl russh_sftp::server::Handler for SftpHandler {
             .service
             .tree_resolve(&ctx, &path)
             .await
-            .map_err(status)?
+            .map_err(refusal)?
         {
             TreeNode::Folder(f) => f,
-            TreeNode::File(_) => return Err(StatusCode::NoSuchFile),
+            TreeNode::File(_) => return Err(StatusCode::NoSuchFile.into()),
         };
         let listing = self
             .service
             .tree_list(&ctx, &folder)
             .await
-            .map_err(status)?;
+            .map_err(refusal)?;
         let mut files: Vec<File> = listing
             .folders
             .iter()
@@ -407,9 +393,9 @@ impl russh_sftp::server::Handler for SftpHandler {
         match self.handles.get_mut(&handle) {
             Some(Open::Listing(files)) => match files.take() {
                 Some(files) if !files.is_empty() => Ok(Name { id, files }),
-                _ => Err(StatusCode::Eof),
+                _ => Err(StatusCode::Eof.into()),
             },
-            _ => Err(StatusCode::Failure),
+            _ => Err(StatusCode::Failure.into()),
         }
     }
 
@@ -427,7 +413,7 @@ impl russh_sftp::server::Handler for SftpHandler {
                 .service
                 .tree_parent(&ctx, &filename)
                 .await
-                .map_err(status)?;
+                .map_err(refusal)?;
             let req = UploadRequest {
                 folder_id: folder.folder.id,
                 name,
@@ -440,9 +426,9 @@ impl russh_sftp::server::Handler for SftpHandler {
                 .service
                 .begin_rewrite(&ctx, req)
                 .await
-                .map_err(status)?;
+                .map_err(refusal)?;
             if pending.base().is_none() && !pflags.contains(OpenFlags::CREATE) {
-                return Err(StatusCode::NoSuchFile);
+                return Err(StatusCode::NoSuchFile.into());
             }
             let flags = WriteFlags {
                 truncate: pflags.contains(OpenFlags::TRUNCATE),
@@ -459,16 +445,16 @@ impl russh_sftp::server::Handler for SftpHandler {
             .service
             .tree_resolve(&ctx, &filename)
             .await
-            .map_err(status)?
+            .map_err(refusal)?
         {
             TreeNode::File(f) => f.file,
-            TreeNode::Folder(_) => return Err(StatusCode::Failure),
+            TreeNode::Folder(_) => return Err(StatusCode::Failure.into()),
         };
         let download = self
             .service
             .download(&ctx, file.id, None)
             .await
-            .map_err(status)?;
+            .map_err(refusal)?;
         Ok(Handle {
             id,
             handle: self.handles.add(
@@ -513,21 +499,21 @@ impl russh_sftp::server::Handler for SftpHandler {
             Some(Open::Writing(w)) => {
                 match w.into_commit() {
                     Commit::Upload(upload) => {
-                        self.service.finish_upload(*upload).await.map_err(status)?;
+                        self.service.finish_upload(*upload).await.map_err(refusal)?;
                     }
                     Commit::Time(file, at) => {
                         let ctx = self.ctx().await?;
                         self.service
                             .set_file_time(&ctx, file, at)
                             .await
-                            .map_err(status)?;
+                            .map_err(refusal)?;
                     }
                     Commit::Nothing => {}
                 }
                 Ok(ok(id))
             }
             Some(_) => Ok(ok(id)),
-            None => Err(StatusCode::Failure),
+            None => Err(StatusCode::Failure.into()),
         }
     }
 
@@ -537,16 +523,16 @@ impl russh_sftp::server::Handler for SftpHandler {
             .service
             .tree_resolve(&ctx, &filename)
             .await
-            .map_err(status)?
+            .map_err(refusal)?
         {
             TreeNode::File(f) => {
                 self.service
                     .delete_file(&ctx, f.file.id)
                     .await
-                    .map_err(status)?;
+                    .map_err(refusal)?;
                 Ok(ok(id))
             }
-            TreeNode::Folder(_) => Err(StatusCode::Failure),
+            TreeNode::Folder(_) => Err(StatusCode::Failure.into()),
         }
     }
 
@@ -561,11 +547,11 @@ impl russh_sftp::server::Handler for SftpHandler {
             .service
             .tree_parent(&ctx, &path)
             .await
-            .map_err(status)?;
+            .map_err(refusal)?;
         self.service
             .create_folder(&ctx, parent.folder.id, &name, FolderType::Regular)
             .await
-            .map_err(status)?;
+            .map_err(refusal)?;
         Ok(ok(id))
     }
 
@@ -574,7 +560,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         self.service
             .tree_remove_empty_folder(&ctx, &path)
             .await
-            .map_err(status)?;
+            .map_err(refusal)?;
         Ok(ok(id))
     }
 
@@ -589,7 +575,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         self.service
             .tree_rename(&ctx, &oldpath, &newpath)
             .await
-            .map_err(status)?;
+            .map_err(refusal)?;
         Ok(ok(id))
     }
 }

@@ -78,7 +78,12 @@ fn mixed_clients_for_a_while_lose_nothing_and_leak_nothing() {
             .filter(|l| l.contains("WARN") || l.contains("ERROR"))
             .take(40)
             .collect();
-        panic!("{report:#}\nserver warnings:\n{}", worrying.join("\n"));
+        // The server's warnings first: a long report may be cut short where it is shown.
+        panic!(
+            "server warnings:\n{}\n{}",
+            worrying.join("\n"),
+            serde_json::to_string(&report["first_errors"]).unwrap_or_default()
+        );
     }
     let files = report["files"].as_u64().unwrap();
     assert!(files > clients, "too little was done: {report:#}");

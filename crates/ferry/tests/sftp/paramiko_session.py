@@ -19,11 +19,15 @@ def connect(pw=password):
     return transport, paramiko.SFTPClient.from_transport(transport)
 
 
-def expect_error(what, fn, kinds=(IOError, OSError)):
+def expect_error(what, fn, kinds=(IOError, OSError), message=None):
+    """Runs `fn`, which must be refused; `message`, if given, must be in the refusal's text
+    (SSH_FX_FAILURE alone would not tell a client why)."""
     try:
         fn()
     except kinds as e:
-        print(f"refused {what}: {type(e).__name__}")
+        if message is not None and message not in str(e):
+            raise SystemExit(f"{what}: the refusal says {e!r}, not {message!r}")
+        print(f"refused {what}: {type(e).__name__}: {e}")
         return
     raise SystemExit(f"{what} was not refused")
 
@@ -67,7 +71,8 @@ sftp.mkdir("sub")
 sftp.rename("report.bin", "sub/moved.bin")
 sftp.rename("sub/moved.bin", "sub/renamed.bin")
 assert sftp.listdir("sub") == ["renamed.bin"], sftp.listdir("sub")
-expect_error("rmdir of a folder that is not empty", lambda: sftp.rmdir("sub"))
+expect_error("rmdir of a folder that is not empty", lambda: sftp.rmdir("sub"),
+             message="the folder is not empty (error 207)")
 sftp.utime("sub/renamed.bin", (1_700_000_000, 1_700_000_000))
 print("setstat of times accepted")
 sftp.remove("sub/renamed.bin")
@@ -100,7 +105,8 @@ with sftp.open("appended-new.txt", "a") as f:
     f.write(b"fresh")
 assert sftp.stat("appended-new.txt").st_size == 5
 # APPEND with EXCLUDE ("ax") refuses an existing name instead of appending to it.
-expect_error("an exclusive append to an existing name", lambda: sftp.open("appended-new.txt", "ax"))
+expect_error("an exclusive append to an existing name", lambda: sftp.open("appended-new.txt", "ax"),
+             message="(error 204)")
 assert sftp.stat("appended-new.txt").st_size == 5
 print("append ok")
 expect_error("an unknown extension", lambda: sftp._request(paramiko.sftp.CMD_EXTENDED, "nonsense@example.com"))

@@ -86,14 +86,18 @@ def api_open(user, password):
 
 
 def unavailable(e):
-    """Whether a failure is the documented 503 (error 120: retry after Retry-After)."""
-    return "503" in str(e) or "Service Unavailable" in str(e)
+    """Whether a failure is the documented "temporarily unavailable" (error 120: retry later):
+    HTTP's 503, SFTP's refusal that names error 120, FTP's 451 that says so."""
+    text = str(e)
+    return ("503" in text or "Service Unavailable" in text or "(error 120)" in text
+            or "temporarily unavailable" in text)
 
 
 def loop(kind, i, user, password, rng, round_trip):
     """Until the end: a new name and payload, `round_trip(name, data)` (which stores the bytes
     and reads them back, raising if they differ), and the count or the error. A 503 is retried
-    after a second, as the API documents (at most three times), and counted apart."""
+    after a second, as docs/errors.md documents for error 120 (at most three times), and
+    counted apart."""
     n = 0
     while time.monotonic() < stop_at:
         name = f"{kind}-{i}-{n}.bin"

@@ -10,6 +10,7 @@ use ferry_core::connection_limit::{Limit, Permit};
 use ferry_core::domain::UserId;
 use russh_sftp::protocol::StatusCode;
 
+use crate::refusal::Refusal;
 use crate::sftp::Open;
 use crate::writing::Writing;
 
@@ -43,13 +44,16 @@ impl Handles {
 
     /// A place for one more handle, before the work of opening it; refused (`Failure`, the
     /// only status SFTP v3 has for it) when the channel or the user holds every one allowed.
-    pub(crate) fn place(&self) -> Result<Permit<UserId>, StatusCode> {
+    pub(crate) fn place(&self) -> Result<Permit<UserId>, Refusal> {
         if self.open.len() >= self.limits.per_channel {
             tracing::info!(
                 max = self.limits.per_channel,
                 "SFTP open refused: too many handles on one channel"
             );
-            return Err(StatusCode::Failure);
+            return Err(StatusCode::Failure.with_message(format!(
+                "too many open handles on this channel (at most {}); close some first",
+                self.limits.per_channel
+            )));
         }
         self.limits.per_user.admit(self.limits.user).ok_or_else(|| {
             tracing::info!(
@@ -57,7 +61,10 @@ impl Handles {
                 max = self.limits.per_user.max(),
                 "SFTP open refused: too many handles for one user"
             );
-            StatusCode::Failure
+            StatusCode::Failure.with_message(format!(
+                "too many open handles for this user (at most {}); close some first",
+                self.limits.per_user.max()
+            ))
         })
     }
 

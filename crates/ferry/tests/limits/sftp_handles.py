@@ -17,10 +17,12 @@ def connect():
     return paramiko.SFTPClient.from_transport(transport)
 
 
-def refused(sftp, name):
+def refused(sftp, name, why):
+    """Whether opening `name` is refused with a message that says `why`."""
     try:
         sftp.open(name, "w")
-    except IOError:
+    except IOError as e:
+        assert why in str(e), f"the refusal says {e!r}, not {why!r}"
         return True
     return False
 
@@ -28,14 +30,14 @@ def refused(sftp, name):
 one = connect()
 one.chdir(f"/Home/{user}")
 files = [one.open(f"held-{i}.bin", "w") for i in range(per_connection)]
-assert refused(one, "one-too-many.bin"), "a handle beyond the connection's limit was given"
+assert refused(one, "one-too-many.bin", f"too many open handles on this channel (at most {per_connection})"), "a handle beyond the connection's limit was given"
 print("limit per connection holds")
 
 two = connect()
 two.chdir(f"/Home/{user}")
 room = per_user - per_connection
 others = [two.open(f"other-{i}.bin", "w") for i in range(room)]
-assert refused(two, "beyond-user.bin"), "a handle beyond the user's limit was given"
+assert refused(two, "beyond-user.bin", f"too many open handles for this user (at most {per_user})"), "a handle beyond the user's limit was given"
 print("limit per user holds")
 
 for f in files[:2]:

@@ -22,6 +22,7 @@ mod sqlite_reader;
 mod start_folders;
 mod store;
 mod tx;
+mod write_queue;
 
 pub use connect::{Engine, StoreOptions, connect};
 pub use store::SqlStore;

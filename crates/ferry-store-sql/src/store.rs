@@ -20,6 +20,7 @@ use crate::rows::{
 };
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
+use crate::write_queue::WriteQueue;
 use crate::{errors, queries};
 
 /// The metadata store over one database (SQLite or PostgreSQL).
@@ -29,15 +30,19 @@ pub struct SqlStore {
     engine: Engine,
     /// SQLite only: the synchronous read path for the session check.
     reader: Option<Arc<SqliteReader>>,
+    /// SQLite only: writers wait their turn here (see `write_queue.rs`).
+    writers: Option<WriteQueue>,
 }
 
 impl SqlStore {
     pub(crate) fn new(pool: AnyPool, engine: Engine, url: &str) -> Self {
         let reader = (engine == Engine::Sqlite).then(|| Arc::new(SqliteReader::new(url)));
+        let writers = (engine == Engine::Sqlite).then(WriteQueue::default);
         SqlStore {
             pool,
             engine,
             reader,
+            writers,
         }
     }
 
@@ -55,7 +60,11 @@ impl SqlStore {
 #[async_trait]
 impl MetadataStore for SqlStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(SqlTx::begin(&self.pool).await?))
+        let turn = match &self.writers {
+            Some(queue) => Some(queue.turn().await?),
+            None => None,
+        };
+        Ok(Box::new(SqlTx::begin(&self.pool, turn).await?))
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -229,6 +238,10 @@ impl MetadataStore for SqlStore {
         at: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()> {
+        let _turn = match &self.writers {
+            Some(queue) => Some(queue.turn().await?),
+            None => None,
+        };
         sqlx::query(
             "UPDATE sessions SET last_used_at = $1, expires_at = COALESCE($2, expires_at) \
              WHERE id = $3",

@@ -16,6 +16,7 @@ use ferry_core::text::item_key;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::rows::session_columns;
+use crate::write_queue::WriteTurn;
 use crate::{counters, errors, file_writes, queries, second_factors};
 
 /// A change in progress.
@@ -23,10 +24,14 @@ pub(crate) struct SqlTx {
     tx: Transaction<'static, Any>,
     head: AuditHead,
     head_moved: bool,
+    /// SQLite: this writer's turn, held until the transaction ends (declared after `tx`, so
+    /// the transaction is committed or rolled back before the next writer goes).
+    _turn: Option<WriteTurn>,
 }
 
 impl SqlTx {
-    pub(crate) async fn begin(pool: &AnyPool) -> StoreResult<SqlTx> {
+    /// Begins a change; `turn` is the writer's place in SQLite's queue (none on PostgreSQL).
+    pub(crate) async fn begin(pool: &AnyPool, turn: Option<WriteTurn>) -> StoreResult<SqlTx> {
         let mut tx = pool.begin().await.map_err(errors::db)?;
         let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut *tx)
@@ -40,6 +45,7 @@ impl SqlTx {
             tx,
             head,
             head_moved: false,
+            _turn: turn,
         })
     }
 }

@@ -73,9 +73,14 @@ fn mixed_clients_for_a_while_lose_nothing_and_leak_nothing() {
     println!("soak report: {report}");
     if report["errors"] != 0 {
         let log = s.log();
+        if let Ok(keep) = std::env::var("FERRY_SOAK_KEEP_LOG") {
+            std::fs::write(keep, &log).unwrap();
+        }
         let worrying: Vec<&str> = log
             .lines()
             .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            // A write that waited over a second for the lock is expected under this load.
+            .filter(|l| !l.contains("slow statement"))
             .take(40)
             .collect();
         // The server's warnings first: a long report may be cut short where it is shown.

@@ -63,7 +63,7 @@ def count(kind):
 
 def failed(kind, e):
     import traceback
-    where = " < ".join(f"{f.name}:{f.lineno}" for f in reversed(traceback.extract_tb(e.__traceback__)[-3:]))
+    where = " < ".join(f"{f.name}:{f.lineno}" for f in reversed(traceback.extract_tb(e.__traceback__)[-6:]))
     with lock:
         report["errors"] += 1
         if len(report["first_errors"]) < 10:

@@ -30,8 +30,18 @@ impl Args {
         let Value::Object(object) = value else {
             return Err(Error::invalid("the body must be a JSON object"));
         };
+        Args::from_pairs(object, params)
+    }
+
+    /// The arguments named in `pairs` (from a JSON object, or a SOAP operation's elements)
+    /// for a method with parameters `params`: names matched case-insensitively, each given
+    /// once; a null counts as absent; every required one present; each checked by its type.
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, Value)>,
+        params: &'static [Param],
+    ) -> Result<Args> {
         let mut values = HashMap::new();
-        for (name, value) in object {
+        for (name, value) in pairs {
             let param = params
                 .iter()
                 .find(|p| p.name.eq_ignore_ascii_case(&name))

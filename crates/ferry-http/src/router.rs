@@ -53,6 +53,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/files/{file_id}/content", get(transfer::content))
         .route("/api/v1/folders/{folder_id}/zip", get(archive::folder_zip))
         .route("/download.aspx", get(transfer::legacy_download))
+        .route(
+            "/soap",
+            get(crate::soap::endpoint::describe).post(crate::soap::endpoint::call),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -142,25 +146,13 @@ async fn call_method(
     let Some(body) = body else {
         return ApiError::BodyTooLarge(MAX_BODY_BYTES).into_response();
     };
-    let caller = client.caller();
-    let result = match Args::parse(&body, method.params) {
-        Ok(args) => (method.handler)(Arc::clone(&state.service), args, caller).await,
-        Err(e) => Err(e),
-    };
-    let code = match &result {
-        Ok(_) => 0,
-        Err(e) => e.code(),
-    };
-    metrics::counter!("ferry_api_calls_total", "method" => method.name, "code" => code.to_string())
-        .increment(1);
-    if method.signs_in {
-        let outcome = match &result {
-            Ok(_) => "success",
-            Err(ferry_core::Error::LockedOut { .. }) => "locked_out",
-            Err(_) => "failure",
-        };
-        metrics::counter!("ferry_signins_total", "result" => outcome).increment(1);
-    }
+    let result = methods::call(
+        &state.service,
+        method,
+        Args::parse(&body, method.params),
+        client.caller(),
+    )
+    .await;
     match result {
         Ok(Some(json)) => axum::Json(json).into_response(),
         Ok(None) => StatusCode::NO_CONTENT.into_response(),

@@ -108,6 +108,35 @@ pub fn find(name: &str) -> Option<&'static Method> {
     all().find(|m| m.name.eq_ignore_ascii_case(name))
 }
 
+/// Calls `method` with `args` (or answers the error that reading them gave), counting the
+/// call and, for a sign-in, its outcome: the one path every wire (JSON, SOAP) goes through.
+pub async fn call(
+    service: &Arc<Service>,
+    method: &'static Method,
+    args: Result<Args>,
+    caller: Caller,
+) -> Result<Reply> {
+    let result = match args {
+        Ok(args) => (method.handler)(Arc::clone(service), args, caller).await,
+        Err(e) => Err(e),
+    };
+    let code = match &result {
+        Ok(_) => 0,
+        Err(e) => e.code(),
+    };
+    metrics::counter!("ferry_api_calls_total", "method" => method.name, "code" => code.to_string())
+        .increment(1);
+    if method.signs_in {
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(ferry_core::Error::LockedOut { .. }) => "locked_out",
+            Err(_) => "failure",
+        };
+        metrics::counter!("ferry_signins_total", "result" => outcome).increment(1);
+    }
+    result
+}
+
 /// Checks the `sessionID` argument and returns the live session (every method but the sign-ins
 /// starts here).
 pub(crate) async fn session(svc: &Service, a: &Args, caller: &Caller) -> Result<SessionContext> {

@@ -1,8 +1,11 @@
 //! SOAP envelopes and the XML under them (issue 19): any input is a call or a refusal, never
-//! a panic; the depth and element bounds hold for whatever is accepted.
+//! a panic; the depth and element bounds hold for whatever is accepted; an accepted call's
+//! elements read as any method's arguments give arguments or error 110, never a panic.
 #![no_main]
 
+use ferry_http::methods;
 use ferry_http::soap::envelope::read_call;
+use ferry_http::soap::params::arguments;
 use ferry_http::soap::xml_tree::{Element, Limits, XmlError, parse};
 use libfuzzer_sys::fuzz_target;
 
@@ -31,5 +34,12 @@ fuzz_target!(|data: &[u8]| {
         Err(XmlError::TooLarge(n)) => assert!(data.len() > n),
         Err(_) => {}
     }
-    let _ = read_call(data, None, limits);
+    if let Ok(call) = read_call(data, None, limits) {
+        let namespace = call.operation.namespace.clone().unwrap_or_default();
+        for method in methods::all() {
+            if let Err(e) = arguments(&call.operation, method, &namespace) {
+                assert_eq!(e.code(), 110, "{e}");
+            }
+        }
+    }
 });

@@ -6,7 +6,7 @@
 use quick_xml::escape::escape;
 use serde_json::Value;
 
-use super::schema::{XsdType, properties, property_type};
+use super::schema::{XsdType, fields};
 use crate::methods::{Method, Returns};
 
 /// The body's content for `method`'s `reply` (elements unprefixed, in the default namespace
@@ -36,16 +36,18 @@ pub fn response(method: &Method, reply: Option<&Value>, namespace: &str) -> Stri
 
 /// `<name>` holding `value` as type `ty`.
 fn element(out: &mut String, name: &str, ty: &XsdType, value: &Value) {
+    out.push('<');
+    out.push_str(name);
     if value.is_null() {
-        out.push_str(&format!("<{name} xsi:nil=\"true\"/>"));
+        out.push_str(" xsi:nil=\"true\"/>");
         return;
     }
-    out.push_str(&format!("<{name}>"));
+    out.push('>');
     match (ty, value) {
-        (XsdType::Structure(structure), Value::Object(fields)) => {
-            for (property, schema) in properties(structure) {
-                if let Some(v) = fields.get(property.as_str()) {
-                    element(out, property, &property_type(schema).0, v);
+        (XsdType::Structure(structure), Value::Object(values)) => {
+            for field in fields(structure) {
+                if let Some(v) = values.get(field.name) {
+                    element(out, field.name, &field.ty, v);
                 }
             }
         }
@@ -57,11 +59,16 @@ fn element(out: &mut String, name: &str, ty: &XsdType, value: &Value) {
         }
         (_, Value::String(s)) => out.push_str(&escape(s.as_str())),
         (_, Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
-        (_, Value::Number(n)) => out.push_str(&n.to_string()),
+        (_, Value::Number(n)) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{n}");
+        }
         // A shape the schema does not describe: nothing rather than something unparseable.
         _ => {}
     }
-    out.push_str(&format!("</{name}>"));
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
 }
 
 #[cfg(test)]

@@ -116,3 +116,32 @@ pub fn properties(structure: &str) -> impl Iterator<Item = (&'static String, &'s
         .into_iter()
         .flat_map(|p| p.iter())
 }
+
+/// One property of a structure as an answer writes it: its element name and type.
+#[derive(Debug)]
+pub struct Field {
+    /// The property's (and element's) name.
+    pub name: &'static str,
+    /// Its type.
+    pub ty: XsdType,
+}
+
+/// A structure's fields in order, worked out once per structure rather than on every answer.
+pub fn fields(structure: &str) -> &'static [Field] {
+    static FIELDS: LazyLock<std::collections::HashMap<&'static str, Vec<Field>>> =
+        LazyLock::new(|| {
+            structures()
+                .keys()
+                .map(|name| {
+                    let fields = properties(name)
+                        .map(|(property, schema)| Field {
+                            name: property.as_str(),
+                            ty: property_type(schema).0,
+                        })
+                        .collect();
+                    (name.as_str(), fields)
+                })
+                .collect()
+        });
+    FIELDS.get(structure).map(Vec::as_slice).unwrap_or(&[])
+}

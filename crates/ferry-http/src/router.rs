@@ -38,6 +38,8 @@ pub struct AppState {
     pub config_view: Arc<Vec<(String, String, String)>>,
     /// The configured directory sync, which the console can preview and run.
     pub directory: Option<Arc<dyn crate::directory::DirectorySync>>,
+    /// The SOAP wire's target namespace (`[soap] namespace`).
+    pub soap_namespace: Arc<str>,
 }
 
 /// The whole HTTP application.

@@ -147,6 +147,16 @@ struct FileConfig {
     limits: crate::limits::LimitsSection,
     #[serde(default)]
     metrics: MetricsSection,
+    #[serde(default)]
+    soap: SoapSection,
+}
+
+/// `[soap]`: Thru's SOAP wire (docs/thru-compatibility.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SoapSection {
+    /// The WSDL's target namespace, for clients generated from another WSDL (Thru's own).
+    namespace: Option<String>,
 }
 
 /// `[metrics]`: who may scrape `/metrics`.
@@ -305,6 +315,8 @@ pub struct Settings {
     pub limits: crate::limits::LimitsSection,
     /// The bearer token `/metrics` requires, if any.
     pub metrics_token: Option<String>,
+    /// The SOAP wire's target namespace.
+    pub soap_namespace: String,
 }
 
 impl Settings {
@@ -402,8 +414,30 @@ impl Settings {
             redirect_hosts: file.tools.redirect_hosts,
             limits: file.limits,
             metrics_token: metrics_token(&file.metrics)?,
+            soap_namespace: soap_namespace(&file.soap)?,
         })
     }
+}
+
+/// `soap.namespace`, checked: an absolute `http`, `https` or `urn` URI of at most 255
+/// characters with nothing that would need escaping in XML or a `SOAPAction` header.
+fn soap_namespace(section: &SoapSection) -> anyhow::Result<String> {
+    let Some(ns) = &section.namespace else {
+        return Ok(ferry_http::soap::DEFAULT_NAMESPACE.to_string());
+    };
+    let plain = ns
+        .chars()
+        .all(|c| c.is_ascii_graphic() && !"\"'<>&\\`{}|^".contains(c));
+    let scheme = ["http://", "https://", "urn:"]
+        .iter()
+        .any(|p| ns.len() > p.len() && ns[..p.len()].eq_ignore_ascii_case(p));
+    if !plain || !scheme || ns.len() > 255 {
+        anyhow::bail!(
+            "soap.namespace must be an absolute http, https or urn URI of at most 255 characters, \
+             without spaces, quotes or <>&"
+        );
+    }
+    Ok(ns.clone())
 }
 
 /// The token `/metrics` requires: `FERRY_METRICS_TOKEN`, `metrics.bearer_token` or the first

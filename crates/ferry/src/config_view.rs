@@ -189,6 +189,7 @@ pub fn rows(s: &Settings) -> Vec<(String, String, String)> {
             "none (/metrics is open)".into()
         },
     );
+    put("soap", "namespace", s.soap_namespace.clone());
     out
 }
 

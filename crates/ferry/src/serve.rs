@@ -112,6 +112,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         metrics_token: settings.metrics_token.as_deref().map(Arc::from),
         config_view: Arc::new(crate::config_view::rows(&settings)),
         directory,
+        soap_namespace: Arc::from(settings.soap_namespace.as_str()),
     });
     // One gate for both listeners: the per-address limit counts a client's HTTP and HTTPS
     // connections together.

@@ -82,3 +82,55 @@ fn generated_clients_run_the_session_scenario(backend: Backend) {
         "no folder change from SOAP in the audit"
     );
 }
+
+/// `[soap] namespace`: a client generated from a WSDL with another target namespace (Thru's
+/// own) is served by setting it; zeep, generated from the WSDL Ferry then serves, runs the
+/// scenario, and a call in the default namespace is refused. A namespace that is no URI, or
+/// that would need escaping, stops the start with the key at fault.
+#[test]
+fn the_namespace_can_be_set_to_another_wsdls() {
+    let ns = "http://www.example.com/thru/";
+    let s = Server::start_with(Backend::Sqlite, &format!("[soap]\nnamespace = \"{ns}\"\n"));
+    let (status, wsdl) = s.get("/soap?wsdl");
+    assert_eq!(status, 200);
+    assert!(
+        wsdl.contains(&format!("targetNamespace=\"{ns}\"")),
+        "{wsdl}"
+    );
+    assert!(wsdl.contains(&format!("soapAction=\"{ns}Open\"")));
+    let id = s.add_user("zed", "member", "zed-password-1");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/soap/zeep_session.py");
+    let out = run_ok(Command::new("python3").arg(script).args([
+        s.base.as_str(),
+        &APP.to_string(),
+        ADMIN,
+        ADMIN_PASSWORD,
+        "zed",
+        "zed-password-1",
+        &id.to_string(),
+        "soap11",
+    ]));
+    assert!(out.contains("done"), "{out}");
+    let default_ns = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>\
+        <GetCurrentUser xmlns=\"http://tempuri.org/\"><sessionID>x</sessionID></GetCurrentUser>\
+        </s:Body></s:Envelope>";
+    let out = run_ok(Command::new("curl").args([
+        "-s",
+        "-H",
+        "Content-Type: text/xml",
+        "--data-binary",
+        default_ns,
+        &format!("{}/soap", s.base),
+    ]));
+    assert!(out.contains("<ErrorCode>112</ErrorCode>"), "{out}");
+
+    for bad in [
+        "not a uri",
+        "ftp://example.com/",
+        "http://x/\\\"><evil",
+        "urn:",
+    ] {
+        let err = common::failed_start(&format!("[soap]\nnamespace = \"{bad}\"\n"));
+        assert!(err.contains("soap.namespace"), "{bad}: {err}");
+    }
+}

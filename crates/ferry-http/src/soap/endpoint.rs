@@ -14,13 +14,17 @@ use ferry_core::Error;
 
 use super::envelope::{EnvelopeError, SoapVersion, fault, read_call};
 use super::xml_tree::Limits;
-use super::{NAMESPACE, params, reply, wsdl};
+use super::{params, reply, wsdl};
 use crate::methods;
 use crate::router::{AppState, read_limited};
 use crate::server::{ClientAddr, OverHttps};
 
 /// `GET /soap?wsdl`: the WSDL, its address the one this request reached.
-pub async fn describe(over_https: OverHttps, request: Request) -> Response {
+pub async fn describe(
+    State(state): State<AppState>,
+    over_https: OverHttps,
+    request: Request,
+) -> Response {
     let asks_wsdl = request
         .uri()
         .query()
@@ -49,7 +53,7 @@ pub async fn describe(over_https: OverHttps, request: Request) -> Response {
     let location = format!("{scheme}://{host}/soap");
     (
         [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-        wsdl::document(NAMESPACE, &location),
+        wsdl::document(&state.soap_namespace, &location),
     )
         .into_response()
 }
@@ -67,6 +71,7 @@ fn plain_host(host: &str) -> bool {
 /// `POST /soap`: one call.
 pub async fn call(State(state): State<AppState>, client: ClientAddr, request: Request) -> Response {
     let limits = Limits::default();
+    let namespace = &*state.soap_namespace;
     let (parts, body) = request.into_parts();
     let Some((version, action)) = binding(&parts.headers) else {
         crate::drain::discard(body).await;
@@ -99,13 +104,13 @@ pub async fn call(State(state): State<AppState>, client: ClientAddr, request: Re
     let operation = &call.operation;
     let method = methods::all()
         .find(|m| m.name == operation.name)
-        .filter(|_| operation.namespace.as_deref() == Some(NAMESPACE));
+        .filter(|_| operation.namespace.as_deref() == Some(namespace));
     let Some(method) = method else {
         return refuse(
             version,
             sender_status(version),
             &format!(
-                "no operation {{{}}}{} (operations are in the namespace {NAMESPACE})",
+                "no operation {{{}}}{} (operations are in the namespace {namespace})",
                 operation.namespace.as_deref().unwrap_or(""),
                 operation.name
             ),
@@ -113,7 +118,7 @@ pub async fn call(State(state): State<AppState>, client: ClientAddr, request: Re
         );
     };
     if let Some(action) = action.filter(|a| !a.is_empty())
-        && action != format!("{NAMESPACE}{}", method.name)
+        && action != format!("{namespace}{}", method.name)
     {
         return refuse(
             version,
@@ -122,12 +127,12 @@ pub async fn call(State(state): State<AppState>, client: ClientAddr, request: Re
             Some(112),
         );
     }
-    let args = params::arguments(operation, method, NAMESPACE);
+    let args = params::arguments(operation, method, namespace);
     match methods::call(&state.service, method, args, client.caller()).await {
         Ok(answer) => answered(
             version,
             StatusCode::OK,
-            &reply::response(method, answer.as_ref(), NAMESPACE),
+            &reply::response(method, answer.as_ref(), namespace),
         ),
         Err(e) => service_fault(version, &e),
     }

@@ -13,7 +13,8 @@ pub mod schema;
 pub mod wsdl;
 pub mod xml_tree;
 
-/// The target namespace of the WSDL, its operations and their elements. Thru's published
-/// documents reachable to the team do not give theirs; this is ASP.NET's default, which
-/// `.asmx` services keep unless told otherwise (docs/thru-compatibility.md).
-pub const NAMESPACE: &str = "http://tempuri.org/";
+/// The target namespace of the WSDL, its operations and their elements, unless `[soap]
+/// namespace` says otherwise. Thru's published documents reachable to the team do not give
+/// theirs; this is ASP.NET's default, which `.asmx` services keep unless told otherwise
+/// (docs/thru-compatibility.md).
+pub const DEFAULT_NAMESPACE: &str = "http://tempuri.org/";

@@ -32,20 +32,22 @@ pub async fn folder_zip(
     ApiPath(folder): ApiPath<String>,
     headers: HeaderMap,
 ) -> Response {
-    match start(state, client, &folder, &headers).await {
+    let session = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok());
+    match start(state, client, &folder, session).await {
         Ok(response) => response,
         Err(e) => ApiError::from(e).into_response(),
     }
 }
 
-async fn start(
+/// The folder `folder` (an ID, as text) and its subfolders as a ZIP, in the session `session`
+/// (also Thru's `download.aspx?folderid=…&sessionid=…`).
+pub(crate) async fn start(
     state: AppState,
     client: ClientAddr,
     folder: &str,
-    headers: &HeaderMap,
+    session: Option<&str>,
 ) -> Result<Response> {
     let svc = state.service;
-    let session = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok());
     let ctx = session_from(&svc, session, client).await?;
     let folder: i64 = folder
         .parse()

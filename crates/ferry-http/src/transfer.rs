@@ -169,20 +169,37 @@ pub async fn content(
     respond(download(&state.service, session.as_deref(), client, &file, &headers).await)
 }
 
-/// `GET /download.aspx?fileid=…&sessionid=…` (public Thru parameter names).
+/// `GET /download.aspx?fileid=…&sessionid=…`, or `?folderid=…&sessionid=…` (public Thru
+/// parameter names, SARG's legacy transfer pages).
 #[derive(Debug, Deserialize)]
 pub struct LegacyDownload {
     fileid: Option<String>,
+    folderid: Option<String>,
     sessionid: Option<String>,
 }
 
-/// The compatibility download link.
+/// The compatibility download link: one file, or a folder and the subfolders the caller may
+/// read as `{folder name}.zip` (the same archive as `/api/v1/folders/{id}/zip`).
 pub async fn legacy_download(
     State(state): State<AppState>,
     client: ClientAddr,
     Query(q): Query<LegacyDownload>,
     headers: HeaderMap,
 ) -> Response {
+    match (&q.fileid, &q.folderid) {
+        (Some(_), Some(_)) => {
+            return ApiError::from(Error::invalid(
+                "fileid and folderid are alternatives; give one",
+            ))
+            .into_response();
+        }
+        (None, Some(folder)) => {
+            return respond(
+                crate::archive::start(state, client, folder, q.sessionid.as_deref()).await,
+            );
+        }
+        _ => {}
+    }
     let file = q.fileid.unwrap_or_default();
     respond(
         download(

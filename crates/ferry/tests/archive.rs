@@ -92,6 +92,43 @@ fn a_folder_downloads_as_a_zip_with_what_the_caller_may_read(backend: Backend) {
         "each file in the archive is audited as a download"
     );
 
+    // Thru's legacy page gives the same archive: download.aspx?folderid=…&sessionid=…,
+    // named after the folder.
+    let (status, headers, legacy) =
+        s.get_bytes(&format!("/download.aspx?folderid={top}&sessionid={b}"), &[]);
+    assert_eq!(status, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-disposition" && v.contains("Deliveries.zip")),
+        "{headers:?}"
+    );
+    std::fs::write(&path, &legacy).unwrap();
+    let out = Command::new("python3")
+        .args(["-c", "import zipfile,hashlib,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        listed, expected,
+        "the legacy page leaves the hidden folder out too"
+    );
+    // Both a file and a folder, a folder that is no number, a session that is not live (101)
+    // and none at all (110) are refused.
+    for (query, status) in [
+        (format!("fileid=1&folderid={top}&sessionid={b}"), 400),
+        (format!("folderid=x&sessionid={b}"), 400),
+        (
+            format!("folderid={top}&sessionid=00000000-0000-0000-0000-000000000000"),
+            401,
+        ),
+        (format!("folderid={top}"), 400),
+    ] {
+        let (got, _, _) = s.get_bytes(&format!("/download.aspx?{query}"), &[]);
+        assert_eq!(got, status, "{query}");
+    }
+
     // Without Download, no archive.
     grant(top, 1 | 2, true);
     let (status, _, _) = s.get_bytes(

@@ -6,14 +6,20 @@
 #     pread64, futex, openat, rename, mkdir, mmap), the figures to compare before and after
 #     a change. strace slows the run; its timings are not the point, its counts are.
 #
-#   bench/small_files_cost.sh [--files N]      (default 500; FERRY_BIN for another build)
+#   bench/small_files_cost.sh [--files N] [--clients C]
+#
+# (default 500 files, 1 client; FERRY_BIN for another build). With --clients C > 1, C
+# clients (each its own session and connection) upload N/C files each at once, and only the
+# rate and the CPU per file are reported: how writers fare when they contend for the database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 files=500
+clients=1
 while (($#)); do
   case "$1" in
     --files) files=$2; shift 2 ;;
+    --clients) clients=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -50,7 +56,7 @@ cat > "$work/put.py" <<'PY'
 import json, os, sys, time, requests
 base, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 s = requests.Session()
-r = s.post(f"{base}/api/v1/Open", json={"userName": "admin", "password": "bench-admin-password", "applicationID": 1000})
+r = s.post(f"{base}/api/v1/OpenImmutable", json={"userName": "admin", "password": "bench-admin-password", "applicationID": 1000})
 session = r.json()["SessionID"]
 home = s.post(f"{base}/api/v1/GetHomeFolder", json={"sessionID": session}).json()["FolderID"]
 body = os.urandom(4096)
@@ -63,6 +69,17 @@ PY
 
 cpu_ms() { awk '{print ($14 + $15) * 10}' "/proc/$ferry_pid/stat"; }
 python3 "$work/put.py" "$base" 100 warm >/dev/null
+if ((clients > 1)); then
+  each=$((files / clients))
+  before=$(cpu_ms)
+  started=$(date +%s.%N)
+  for c in $(seq "$clients"); do python3 "$work/put.py" "$base" "$each" "c$c-" >/dev/null & done
+  wait $(jobs -p | grep -v "^$ferry_pid$")
+  ended=$(date +%s.%N)
+  after=$(cpu_ms)
+  python3 -c "n = $each * $clients; print(f'{n} PUTs of 4 KiB from $clients clients at once: {n / ($ended - $started):.0f} files/s, Ferry CPU {($after - $before) / n:.2f} ms per file')"
+  exit 0
+fi
 before=$(cpu_ms)
 rate=$(python3 "$work/put.py" "$base" "$files" timed)
 after=$(cpu_ms)

@@ -106,3 +106,95 @@ fn permission_list(e: &Element, namespace: &str) -> Result<Value> {
     }
     Ok(Value::Array(items))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::methods;
+    use crate::soap::envelope::read_call;
+    use crate::soap::xml_tree::Limits;
+
+    const NS: &str = "urn:t";
+
+    fn args(method: &str, inner: &str) -> Result<Args> {
+        let xml = format!(
+            "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><s:Body>\
+             <{method} xmlns=\"{NS}\">{inner}</{method}></s:Body></s:Envelope>"
+        );
+        let call = read_call(xml.as_bytes(), None, Limits::default()).unwrap();
+        arguments(&call.operation, methods::find(method).unwrap(), NS)
+    }
+
+    const SESSION: &str = "<sessionID>9f1c2b7e-0d3a-4c55-8e21-4b6f0a9d3c11</sessionID>";
+
+    #[test]
+    fn typed_values_are_read_by_their_parameter_type() {
+        let a = args(
+            "SetFolderPermissionList",
+            &format!(
+                "{SESSION}<folderID> 12 </folderID><permissionList>\
+                 <FTHPermissionListItemData><Permission>15</Permission><UserID>3</UserID>\
+                 <UserGroupID xsi:nil=\"true\"/></FTHPermissionListItemData></permissionList>\
+                 <inheritPermissions>1</inheritPermissions>"
+            ),
+        )
+        .unwrap();
+        assert_eq!(a.int("folderID").unwrap(), 12);
+        assert_eq!(a.opt_bool("inheritPermissions"), Some(true));
+        let grants = a.permission_list("permissionList").unwrap();
+        assert_eq!(
+            (grants[0].permission, grants[0].user_id, grants[0].group_id),
+            (15, 3, -1)
+        );
+    }
+
+    #[test]
+    fn a_nil_optional_parameter_is_absent_and_text_keeps_its_spaces() {
+        let a = args(
+            "Open",
+            "<userName> bob </userName><password> p w </password>\
+             <applicationID>1000</applicationID><clientVersion xsi:nil=\"true\"/>",
+        )
+        .unwrap();
+        assert_eq!(a.opt_string("clientVersion"), None);
+        assert_eq!(a.string("password"), " p w ");
+    }
+
+    #[test]
+    fn refusals_are_invalid_arguments() {
+        for (method, inner) in [
+            ("GetFolder", format!("{SESSION}<folderID>1.5</folderID>")),
+            ("GetFolder", format!("{SESSION}<folderID><x/></folderID>")),
+            ("GetFolder", format!("{SESSION}<folderid>1</folderid>")),
+            (
+                "GetFolder",
+                format!("{SESSION}<folderID xmlns=\"\">1</folderID>"),
+            ),
+            (
+                "GetFolder",
+                format!("{SESSION}<folderID>1</folderID><folderID>2</folderID>"),
+            ),
+            ("GetFolder", SESSION.to_string()),
+            (
+                "SetFolderPermissionList",
+                format!(
+                    "{SESSION}<folderID>1</folderID><permissionList><Item/></permissionList>\
+                     <inheritPermissions>true</inheritPermissions>"
+                ),
+            ),
+            (
+                "SetFolderPermissionList",
+                format!(
+                    "{SESSION}<folderID>1</folderID><permissionList><FTHPermissionListItemData>\
+                     <Permission>1</Permission><Permission>2</Permission>\
+                     </FTHPermissionListItemData></permissionList>\
+                     <inheritPermissions>yes</inheritPermissions>"
+                ),
+            ),
+        ] {
+            let e = args(method, &inner).expect_err(&inner);
+            assert_eq!(e.code(), 110, "{inner}: {e}");
+        }
+    }
+}

@@ -88,6 +88,17 @@ fn https_serves_the_same_routes_with_h2_hsts_and_a_secure_cookie() {
             .arg(format!("{url}/api/v1/Open")),
     );
     assert!(body.contains("SessionID"), "{body}");
+    // The SOAP wire's WSDL, fetched over HTTP/2, gives the HTTPS address it was fetched from
+    // (the host from `:authority`), so generated clients call back over TLS.
+    let wsdl = run_ok(
+        Command::new("curl")
+            .args(["-sS", "--http2", "--cacert", ca_file])
+            .arg(format!("{url}/soap?wsdl")),
+    );
+    assert!(
+        wsdl.contains(&format!("<soap:address location=\"{url}/soap\"/>")),
+        "{wsdl}"
+    );
     // A browser's sign-in over HTTP/2 (no `Host` header there, only `:authority`) passes the
     // same-origin check.
     let signin = run_ok(

@@ -132,7 +132,10 @@ pub async fn call(State(state): State<AppState>, client: ClientAddr, request: Re
         Ok(answer) => answered(
             version,
             StatusCode::OK,
-            &reply::response(method, answer.as_ref(), namespace),
+            around(
+                version,
+                &reply::response(method, answer.as_ref(), namespace),
+            ),
         ),
         Err(e) => service_fault(version, &e),
     }
@@ -197,7 +200,7 @@ fn envelope_refused(version: SoapVersion, e: &EnvelopeError) -> Response {
     } else {
         sender_status(version)
     };
-    answered(version, status, &body)
+    answered(version, status, body)
 }
 
 /// A fault for the Service's error `e`: the sender's fault unless the server is at fault
@@ -216,7 +219,7 @@ fn service_fault(version: SoapVersion, e: &Error) -> Response {
     } else {
         sender_status(version)
     };
-    let mut response = answered(version, status, &body);
+    let mut response = answered(version, status, body);
     if let Error::LockedOut { retry_after_secs } = e
         && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
     {
@@ -226,23 +229,23 @@ fn service_fault(version: SoapVersion, e: &Error) -> Response {
 }
 
 fn refuse(version: SoapVersion, status: StatusCode, message: &str, code: Option<i64>) -> Response {
-    answered(version, status, &fault(version, false, true, message, code))
+    answered(version, status, fault(version, false, true, message, code))
 }
 
-/// A whole envelope around `content`, or a fault already whole.
-fn answered(version: SoapVersion, status: StatusCode, content: &str) -> Response {
-    let body = if content.starts_with("<?xml") {
-        content.to_string()
-    } else {
-        format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"{}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><soap:Body>{content}</soap:Body></soap:Envelope>",
-            version.namespace()
-        )
-    };
+/// The answer `envelope` (a whole SOAP message) with `status`.
+fn answered(version: SoapVersion, status: StatusCode, envelope: String) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, version.content_type())],
-        Body::from(body),
+        Body::from(envelope),
     )
         .into_response()
+}
+
+/// A whole SOAP message around a response element.
+fn around(version: SoapVersion, content: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"{}\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\"><soap:Body>{content}</soap:Body></soap:Envelope>",
+        version.namespace()
+    )
 }

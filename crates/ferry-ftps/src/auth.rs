@@ -63,6 +63,7 @@ pub async fn sign_in(
         client_version: Some("FTPS".into()),
         mode: OpenMode::Immutable,
         passcode: passcode.map(str::to_string),
+        user_string: None,
     };
     let split = password
         .rsplit_once('+')

@@ -17,6 +17,7 @@ pub mod methods;
 pub mod openapi;
 mod openapi_streams;
 mod ops;
+pub mod rest;
 mod router;
 pub mod server;
 pub mod soap;

@@ -326,6 +326,10 @@ pub fn document() -> Value {
         "Available": {"type": "boolean"}, "Enabled": {"type": "boolean"},
         "Required": {"type": "boolean"}, "RecoveryCodesLeft": {"type": "integer"},
     }});
+    schemas["FerryServerInfo"] = json!({"type": "object", "required": ["ServerName", "ServerVersion"], "properties": {
+        "ServerName": {"type": "string", "description": "Always `Ferry`."},
+        "ServerVersion": {"type": "string", "description": "The server's version."},
+    }});
     doc
 }
 

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(crate::rest::routes())
         .merge(crate::tools::routes())
         .merge(crate::web::routes())
         .with_state(state)

@@ -320,6 +320,7 @@ impl Connection {
             client_version: Some(self.client_version()),
             mode: OpenMode::Immutable,
             passcode,
+            user_string: None,
         };
         let caller = Caller {
             ip: Some(self.ip),

@@ -114,6 +114,7 @@ impl Harness {
             client_version: None,
             mode,
             passcode: None,
+            user_string: None,
         };
         if ferry_core::domain::application::is_reserved(app) {
             // Only Ferry's own front ends sign in to a reserved application (SFTP here).
@@ -452,6 +453,7 @@ fn repeated_refusals_are_written_once_per_window(backend: Backend) {
             client_version: None,
             mode: OpenMode::Replace,
             passcode: None,
+            user_string: None,
         };
         let caller = Caller {
             ip: Some("198.51.100.7".parse().unwrap()),
@@ -502,6 +504,7 @@ fn stale_lockout_rows_are_forgotten(backend: Backend) {
             client_version: None,
             mode: OpenMode::Replace,
             passcode: None,
+            user_string: None,
         };
         let caller = Caller {
             ip: Some(format!("10.1.{}.{}", i / 250, i % 250).parse().unwrap()),

@@ -58,7 +58,7 @@ pub use folders::FolderView;
 pub use lockout::LockoutPolicy;
 pub use permission_page::{GranteeName, PermissionsPage};
 pub use permissions::GrantRequest;
-pub use search::SearchResult;
+pub use search::{SearchKinds, SearchResult};
 pub use second_factor::{
     RECOVERY_CODES, SecondFactorStatus, TotpEnrollment, TotpSettings, passcode_shaped,
 };

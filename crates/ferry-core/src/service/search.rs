@@ -51,6 +51,17 @@ pub(crate) fn like_pattern(search: &str) -> String {
     pattern
 }
 
+/// Which kinds of item a search returns (RAPR's `Search`, `Search/Folders`, `Search/Files`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchKinds {
+    /// Folders, then files.
+    Both,
+    /// Folders only.
+    Folders,
+    /// Files only.
+    Files,
+}
+
 fn check_page(skip: i64, take: i64) -> Result<()> {
     if skip < 0 || !(1..=MAX_PAGE).contains(&take) {
         return Err(Error::invalid(format!(
@@ -70,6 +81,19 @@ impl Service {
         skip: i64,
         take: i64,
     ) -> Result<SearchResult> {
+        self.search_kinds(ctx, search, SearchKinds::Both, skip, take)
+            .await
+    }
+
+    /// [`Service::search`] over only the `kinds` asked for, paged over those alone.
+    pub async fn search_kinds(
+        &self,
+        ctx: &SessionContext,
+        search: &str,
+        kinds: SearchKinds,
+        skip: i64,
+        take: i64,
+    ) -> Result<SearchResult> {
         text::required("searchString", search, 255)?;
         check_page(skip, take)?;
         let pattern = like_pattern(search);
@@ -79,7 +103,7 @@ impl Service {
         let wanted = skip.saturating_add(take);
 
         let mut after = 0;
-        'folders: while scanned < MAX_SCANNED {
+        'folders: while kinds != SearchKinds::Files && scanned < MAX_SCANNED {
             let batch = self.store.search_folders(&pattern, after, BATCH).await?;
             let done = (batch.len() as i64) < BATCH;
             for folder in batch {
@@ -104,7 +128,7 @@ impl Service {
             }
         }
         let mut after = 0;
-        while scanned < MAX_SCANNED {
+        while kinds != SearchKinds::Folders && scanned < MAX_SCANNED {
             let batch = self.store.search_files(&pattern, after, BATCH).await?;
             let done = (batch.len() as i64) < BATCH;
             for file in batch {

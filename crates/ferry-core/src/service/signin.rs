@@ -52,6 +52,10 @@ pub struct OpenRequest {
     pub mode: OpenMode,
     /// `passcode`: the second factor (six digits or a recovery code), for users who have one.
     pub passcode: Option<String>,
+    /// `userString`: who is behind the client, recorded as the external user on every
+    /// transfer of the session (RAPR's `Session` and `ImmutableSession`); at most 255
+    /// characters.
+    pub user_string: Option<String>,
 }
 
 impl std::fmt::Debug for OpenRequest {
@@ -63,6 +67,7 @@ impl std::fmt::Debug for OpenRequest {
             .field("client_version", &self.client_version)
             .field("mode", &self.mode)
             .field("passcode", &self.passcode.as_ref().map(|_| "<redacted>"))
+            .field("user_string", &self.user_string)
             .finish()
     }
 }
@@ -145,6 +150,7 @@ impl Service {
             client_version: None,
             mode: OpenMode::Immutable,
             passcode,
+            user_string: None,
         };
         Ok(self.open_admitted(req, caller, SignInFront::Web).await?.0)
     }
@@ -199,6 +205,8 @@ impl Service {
                 .or_else(|| caller.client_version.clone()),
             text::MAX_CLIENT_VERSION,
         )?;
+        let user_string =
+            optional_text("userString", req.user_string.clone(), text::MAX_USER_STRING)?;
         let failure = |detail: &str| {
             let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
             e.application_id = Some(req.application_id);
@@ -281,7 +289,7 @@ impl Service {
                 client_ip: caller.ip_text(),
                 declared_ip: None,
                 impersonator_id: None,
-                external_user: None,
+                external_user: user_string,
                 clear_keys,
                 proof: proof.map(str::to_string),
                 ssh_key: None,

@@ -1,5 +1,6 @@
 //! File methods (the bytes themselves travel on the streaming routes of `transfer.rs`).
 
+use ferry_core::service::SearchKinds;
 use serde_json::json;
 
 use super::{Method, Param, ParamType, Returns, SESSION_ID, session};
@@ -36,16 +37,27 @@ pub static METHODS: &[Method] = &[
                 ParamType::Range { min: 1, max: 1000 },
                 "Results to return, 1 to 1000 (default 100).",
             ),
+            Param::optional(
+                "kinds",
+                ParamType::Choice(&[0, 1, 2]),
+                "What to look for: 0 folders and files (default), 1 folders only, 2 files only; skip and take count those alone. Ferry's addition, for Thru's REST Search/Folders and Search/Files.",
+            ),
         ],
         returns: Returns::One("FTHSearchResultData"),
         signs_in: false,
         handler: |svc, a, caller| {
             Box::pin(async move {
                 let ctx = session(&svc, &a, &caller).await?;
+                let kinds = match a.opt_int("kinds") {
+                    Some(1) => SearchKinds::Folders,
+                    Some(2) => SearchKinds::Files,
+                    _ => SearchKinds::Both,
+                };
                 let found = svc
-                    .search(
+                    .search_kinds(
                         &ctx,
                         &a.string("searchString"),
+                        kinds,
                         a.opt_int("skip").unwrap_or(0),
                         a.opt_int("take").unwrap_or(100),
                     )

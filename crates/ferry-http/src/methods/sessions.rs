@@ -49,6 +49,26 @@ const IP_ADDRESS: Param = Param::required(
     "IPv4 or IPv6 address of the impersonated user's workstation or firewall.",
 );
 
+/// `userString` of an impersonation.
+const USER_STRING: Param = Param::optional(
+    "userString",
+    ParamType::Text {
+        required: false,
+        max: 255,
+    },
+    "Information about the external user, at most 255 characters.",
+);
+/// `userString` of a password sign-in: Ferry's addition to `Open` and `OpenImmutable`, which
+/// RAPR's `Session` and `ImmutableSession` take.
+const SIGNIN_USER_STRING: Param = Param::optional(
+    "userString",
+    ParamType::Text {
+        required: false,
+        max: 255,
+    },
+    "Optional: who is behind the client (at most 255 characters), recorded as the external user in the audit of the sign-in and of every upload, download and delete of the session. Ferry's addition, as Thru's REST sign-in takes it.",
+);
+
 /// The session methods of spec 2.3 (and `GetCurrentUser`).
 pub static METHODS: &[Method] = &[
     Method {
@@ -60,6 +80,7 @@ pub static METHODS: &[Method] = &[
             APPLICATION_ID,
             CLIENT_VERSION,
             PASSCODE,
+            SIGNIN_USER_STRING,
         ],
         returns: Returns::One("FTHSessionData"),
         signs_in: true,
@@ -76,6 +97,7 @@ pub static METHODS: &[Method] = &[
             APPLICATION_ID,
             CLIENT_VERSION,
             PASSCODE,
+            SIGNIN_USER_STRING,
         ],
         returns: Returns::One("FTHSessionData"),
         signs_in: true,
@@ -101,14 +123,7 @@ pub static METHODS: &[Method] = &[
             USER_ID,
             APPLICATION_ID,
             IP_ADDRESS,
-            Param::optional(
-                "userString",
-                ParamType::Text {
-                    required: false,
-                    max: 255,
-                },
-                "Information about the external user, at most 255 characters.",
-            ),
+            USER_STRING,
         ],
         returns: Returns::One("FTHSessionData"),
         signs_in: true,
@@ -173,6 +188,22 @@ pub static METHODS: &[Method] = &[
             })
         },
     },
+    Method {
+        name: "GetServerInfo",
+        summary: "The server's product name and version, for a live session (Thru's REST Server/Info). Not answered without a session, so that an anonymous caller learns nothing of the version.",
+        params: &[SESSION_ID],
+        returns: Returns::One("FerryServerInfo"),
+        signs_in: false,
+        handler: |svc, a, caller| {
+            Box::pin(async move {
+                super::session(&svc, &a, &caller).await?;
+                Ok(Some(json!({
+                    "ServerName": "Ferry",
+                    "ServerVersion": env!("CARGO_PKG_VERSION"),
+                })))
+            })
+        },
+    },
 ];
 
 async fn open(svc: &Service, a: Args, caller: &Caller, mode: OpenMode) -> Result<Reply> {
@@ -183,6 +214,7 @@ async fn open(svc: &Service, a: Args, caller: &Caller, mode: OpenMode) -> Result
         client_version: a.opt_string("clientVersion"),
         mode,
         passcode: a.opt_string("passcode"),
+        user_string: a.opt_string("userString"),
     };
     let data = svc.open(req, caller).await?;
     Ok(Some(json!(FthSessionData::from(data))))

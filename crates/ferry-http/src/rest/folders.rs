@@ -1,0 +1,414 @@
+//! RAPR 6.2's folder resources (`FileSystem/Folder`: create, read, update as rename and move,
+//! delete), a folder's content (Ferry's address: RAPR's listing call is not public), and 6.4's
+//! `Search`, `Search/Folders` and `Search/Files`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ferry_core::Error;
+use serde_json::{Value, json};
+
+use super::exchange::{Exchange, RestError, answer, whole};
+use super::objects;
+use super::sessions::{IGNORED_FOLDER_FIELDS, no_tags};
+use crate::router::AppState;
+use crate::server::ClientAddr;
+
+/// What a folder request may set.
+const FOLDER_FIELDS: [&str; 6] = [
+    "Name",
+    "ParentFolderId",
+    "Description",
+    "Tags",
+    "Keywords",
+    "FolderType",
+];
+
+fn known_folder_fields() -> Vec<&'static str> {
+    FOLDER_FIELDS
+        .iter()
+        .chain(IGNORED_FOLDER_FIELDS.iter())
+        .copied()
+        .collect()
+}
+
+fn path_int(params: &HashMap<String, String>, name: &str) -> Result<Value, RestError> {
+    whole(name, params.get(name).map(String::as_str).unwrap_or(""))
+}
+
+async fn folder_value(
+    ex: &Exchange,
+    state: &AppState,
+    folder_id: Value,
+) -> Result<Value, RestError> {
+    ex.call(
+        state,
+        "GetFolder",
+        vec![("folderID".into(), folder_id)],
+        true,
+    )
+    .await?
+    .ok_or_else(|| Error::Internal("GetFolder answered nothing".into()).into())
+}
+
+/// Runs `work` after the common checks and answers its object with 200, or its refusal.
+macro_rules! respond {
+    ($params:expr, $headers:expr, $client:expr, |$ex:ident| $work:expr) => {{
+        let $ex = match Exchange::begin(&$params, &$headers, $client.caller(), "1.0") {
+            Ok(ex) => ex,
+            Err(refusal) => return *refusal,
+        };
+        let result: Result<objects::Obj, RestError> = async { $work }.await;
+        match result {
+            Ok(object) => answer($ex.format, StatusCode::OK, &object),
+            Err(e) => e.answer($ex.format),
+        }
+    }};
+}
+
+/// `POST FileSystem/Folder`: `CreateFolder` under `ParentFolderId`.
+pub async fn create_folder(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    client: ClientAddr,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    respond!(params, parts.headers, client, |ex| {
+        let f = ex.fields(&parts.headers, body).await?;
+        f.only(&known_folder_fields())?;
+        no_tags(&f)?;
+        if f.one("Description")?.is_some_and(|d| !d.is_empty()) {
+            return Err(Error::invalid(
+                "Ferry sets no folder description at creation: leave Description empty",
+            )
+            .into());
+        }
+        let mut pairs = vec![
+            (
+                "parentFolderID".to_string(),
+                whole("ParentFolderId", f.required("ParentFolderId")?)?,
+            ),
+            (
+                "name".to_string(),
+                Value::String(f.required("Name")?.into()),
+            ),
+        ];
+        if let Some(t) = f.one("FolderType")? {
+            pairs.push(("folderType".into(), whole("FolderType", t)?));
+        }
+        let created = ex.call(&state, "CreateFolder", pairs, true).await?;
+        Ok(objects::folder(&created.unwrap_or_default()))
+    })
+}
+
+/// `GET FileSystem/Folder/{id}`: `GetFolder`.
+pub async fn get_folder(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    respond!(params, headers, client, |ex| {
+        let id = path_int(&params, "folder_id")?;
+        Ok(objects::folder(&folder_value(&ex, &state, id).await?))
+    })
+}
+
+/// `PUT FileSystem/Folder/{id}`: a new `ParentFolderId` moves the folder (`MoveFolder`), a new
+/// `Name` renames it (`RenameFolder`). When the rename is refused after the move was done, the
+/// move is undone, so that a refused update changes nothing.
+pub async fn update_folder(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    client: ClientAddr,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    respond!(params, parts.headers, client, |ex| {
+        let id = path_int(&params, "folder_id")?;
+        let f = ex.fields(&parts.headers, body).await?;
+        f.only(&known_folder_fields())?;
+        no_tags(&f)?;
+        let current = folder_value(&ex, &state, id.clone()).await?;
+        if let Some(d) = f.one("Description")?
+            && current["Description"].as_str() != Some(d)
+        {
+            return Err(Error::invalid("Ferry does not change a folder's description").into());
+        }
+        if let Some(t) = f.one("FolderType")?
+            && Some(whole("FolderType", t)?) != current.get("FolderType").cloned()
+        {
+            return Err(Error::invalid("a folder's FolderType cannot be changed").into());
+        }
+        let old_parent = current["ParentFolderID"].clone();
+        let new_parent = match f.one("ParentFolderId")? {
+            Some(p) if !p.is_empty() => Some(whole("ParentFolderId", p)?),
+            _ => None,
+        }
+        .filter(|p| *p != old_parent);
+        let new_name = f
+            .one("Name")?
+            .filter(|n| current["Name"].as_str() != Some(n))
+            .map(str::to_string);
+        // The name's own rules are checked before anything moves (the rename checks them
+        // again); what is left to refuse the rename after a move is a permission or a clash.
+        if let Some(name) = &new_name {
+            ferry_core::text::item_name("name", name)?;
+        }
+        let folder = |more: (&str, Value)| {
+            vec![
+                ("folderID".to_string(), id.clone()),
+                (more.0.to_string(), more.1),
+            ]
+        };
+        if let Some(parent) = &new_parent {
+            ex.call(
+                &state,
+                "MoveFolder",
+                folder(("newParentFolderID", parent.clone())),
+                true,
+            )
+            .await?;
+        }
+        if let Some(name) = new_name {
+            let renamed = ex
+                .call(&state, "RenameFolder", folder(("name", json!(name))), true)
+                .await;
+            if let Err(e) = renamed {
+                if new_parent.is_some() {
+                    let undo = ex
+                        .call(
+                            &state,
+                            "MoveFolder",
+                            folder(("newParentFolderID", old_parent)),
+                            true,
+                        )
+                        .await;
+                    if let Err(u) = undo {
+                        tracing::error!(error = ?u, "a REST folder update could not undo its move");
+                    }
+                }
+                return Err(e);
+            }
+        }
+        Ok(objects::folder(&folder_value(&ex, &state, id).await?))
+    })
+}
+
+/// `DELETE FileSystem/Folder/{id}`: `DeleteFolder`; 204.
+pub async fn delete_folder(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    let ex = match Exchange::begin(&params, &headers, client.caller(), "1.0") {
+        Ok(ex) => ex,
+        Err(refusal) => return *refusal,
+    };
+    let result = async {
+        let id = path_int(&params, "folder_id")?;
+        ex.call(&state, "DeleteFolder", vec![("folderID".into(), id)], true)
+            .await
+    }
+    .await;
+    match result {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.answer(ex.format),
+    }
+}
+
+/// `GET FileSystem/Folder/{id}/Content/{skip}/{take}`: the subfolders (`GetFolders`), then the
+/// files (`GetFiles`), paged together as `Search` pages: skip and take count both kinds.
+pub async fn folder_content(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    respond!(params, headers, client, |ex| {
+        let id = path_int(&params, "folder_id")?;
+        let (skip, take) = page(&params)?;
+        let folders = ex
+            .call(
+                &state,
+                "GetFolders",
+                vec![("folderID".into(), id.clone())],
+                true,
+            )
+            .await?
+            .unwrap_or_default();
+        let all: Vec<Value> = folders.as_array().cloned().unwrap_or_default();
+        let count = all.len() as i64;
+        let shown: Vec<Value> = all
+            .into_iter()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .take(usize::try_from(take).unwrap_or(0))
+            .collect();
+        let left = take - shown.len() as i64;
+        let files = if left > 0 {
+            let pairs = vec![
+                ("folderID".to_string(), id),
+                ("skip".to_string(), json!((skip - count).max(0))),
+                ("take".to_string(), json!(left)),
+            ];
+            ex.call(&state, "GetFiles", pairs, true)
+                .await?
+                .unwrap_or_default()
+        } else {
+            json!([])
+        };
+        Ok(objects::content(Some(&Value::Array(shown)), Some(&files)))
+    })
+}
+
+fn page(params: &HashMap<String, String>) -> Result<(i64, i64), RestError> {
+    let skip = path_int(params, "skip")?.as_i64().unwrap_or(-1);
+    let take = path_int(params, "take")?.as_i64().unwrap_or(0);
+    if skip < 0 || !(1..=1000).contains(&take) {
+        return Err(Error::invalid("Skip must be 0 or more and Take between 1 and 1000").into());
+    }
+    Ok((skip, take))
+}
+
+/// The fields of RAPR's `ThruPublicSearchCriteria`.
+const SEARCH_FIELDS: [&str; 11] = [
+    "FolderId",
+    "NameCriteria",
+    "NameCriteriaMatchAll",
+    "DescriptionCriteria",
+    "DescriptionCriteriaMatchAll",
+    "KeywordCriteria",
+    "KeywordCriteriaMatchAll",
+    "LastModifiedByUsers",
+    "DateLastModifiedStart",
+    "DateLastModifiedEnd",
+    "Recursive",
+];
+
+/// `POST Search/{skip}/{take}`: folders, then files.
+pub async fn search_both(
+    state: State<AppState>,
+    params: Path<HashMap<String, String>>,
+    client: ClientAddr,
+    request: Request,
+) -> Response {
+    search(state, params, client, request, 0).await
+}
+
+/// `POST Search/Folders/{skip}/{take}`.
+pub async fn search_folders(
+    state: State<AppState>,
+    params: Path<HashMap<String, String>>,
+    client: ClientAddr,
+    request: Request,
+) -> Response {
+    search(state, params, client, request, 1).await
+}
+
+/// `POST Search/Files/{skip}/{take}`.
+pub async fn search_files(
+    state: State<AppState>,
+    params: Path<HashMap<String, String>>,
+    client: ClientAddr,
+    request: Request,
+) -> Response {
+    search(state, params, client, request, 2).await
+}
+
+/// `Search` with `kinds` (0 both, 1 folders, 2 files). Ferry matches names; a criterion it
+/// cannot apply (description, keywords, modifiers, dates, a folder other than the root) is
+/// refused rather than ignored, since ignoring it would answer more than was asked.
+async fn search(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    client: ClientAddr,
+    request: Request,
+    kinds: i64,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    respond!(params, parts.headers, client, |ex| {
+        let (skip, take) = page(&params)?;
+        let f = ex.fields(&parts.headers, body).await?;
+        f.only(&SEARCH_FIELDS)?;
+        for name in ["DescriptionCriteria", "KeywordCriteria"] {
+            if f.one(name)?
+                .is_some_and(|c| !c.is_empty() && c.chars().any(|ch| ch != '*'))
+            {
+                return Err(Error::invalid(format!(
+                    "Ferry searches names only: {name} must be empty or *"
+                ))
+                .into());
+            }
+        }
+        for name in ["DateLastModifiedStart", "DateLastModifiedEnd"] {
+            if f.one(name)?.is_some_and(|d| !d.is_empty()) {
+                return Err(Error::invalid(format!(
+                    "Ferry does not search by date: {name} must be empty"
+                ))
+                .into());
+            }
+        }
+        if f.many("LastModifiedByUsers").iter().any(|u| !u.is_empty()) {
+            return Err(Error::invalid(
+                "Ferry does not search by modifier: LastModifiedByUsers must be empty",
+            )
+            .into());
+        }
+        if let Some(folder) = f.one("FolderId")?.filter(|s| !s.is_empty()) {
+            let folder = whole("FolderId", folder)?;
+            let root = ex
+                .call(&state, "GetRootFolder", Vec::new(), true)
+                .await?
+                .unwrap_or_default();
+            let recursive = f
+                .one("Recursive")?
+                .is_none_or(|r| !r.eq_ignore_ascii_case("false"));
+            if Some(&folder) != root.get("FolderID") || !recursive {
+                return Err(Error::invalid(
+                    "Ferry searches every folder the caller may see: FolderId may only name the root folder, recursively",
+                )
+                .into());
+            }
+        }
+        let name = f
+            .one("NameCriteria")?
+            .filter(|n| !n.is_empty())
+            .unwrap_or("*");
+        let pairs = vec![
+            ("searchString".to_string(), json!(name)),
+            ("skip".to_string(), json!(skip)),
+            ("take".to_string(), json!(take)),
+            ("kinds".to_string(), json!(kinds)),
+        ];
+        let found = ex
+            .call(&state, "Search", pairs, true)
+            .await?
+            .unwrap_or_default();
+        Ok(objects::content(
+            (kinds != 2).then(|| &found["Folders"]),
+            (kinds != 1).then(|| &found["Files"]),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rest::body::Fields;
+
+    #[test]
+    fn folder_fields_take_rapr_sample() {
+        let f = Fields::from_form(
+            b"Name=New+Folder&ParentFolderId=1&Description=&Tags%5B%5D=&FolderId=9",
+        )
+        .unwrap();
+        assert!(f.only(&known_folder_fields()).is_ok());
+        assert!(no_tags(&f).is_ok());
+        let tagged = Fields::from_form(b"Name=a&Tags[]=567").unwrap();
+        assert!(no_tags(&tagged).is_err());
+    }
+}

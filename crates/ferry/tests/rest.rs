@@ -274,7 +274,14 @@ fn hostile_requests_are_refused_and_change_nothing() {
         ),
         (
             "2,000 nested elements",
-            vec!["-X", "PUT", "-H", xml_type, "--data-binary", deep_small.as_str()],
+            vec![
+                "-X",
+                "PUT",
+                "-H",
+                xml_type,
+                "--data-binary",
+                deep_small.as_str(),
+            ],
             folder.clone(),
             400,
             "110",

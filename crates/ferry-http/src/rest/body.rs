@@ -186,6 +186,11 @@ impl Fields {
         }
     }
 
+    /// The fields' names, in the order given.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(n, _)| n.as_str())
+    }
+
     fn get(&self, name: &str) -> Option<&FieldValue> {
         self.entries
             .iter()

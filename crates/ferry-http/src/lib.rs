@@ -13,6 +13,7 @@ mod drain;
 mod error;
 mod extract;
 pub mod https_redirect;
+pub mod legacy_upload;
 pub mod methods;
 pub mod openapi;
 mod openapi_streams;

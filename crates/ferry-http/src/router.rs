@@ -56,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/folders/{folder_id}/zip", get(archive::folder_zip))
         .route("/download.aspx", get(transfer::legacy_download))
         .route(
+            "/upload.aspx",
+            axum::routing::post(crate::legacy_upload::upload_aspx),
+        )
+        .route(
             "/soap",
             get(crate::soap::endpoint::describe).post(crate::soap::endpoint::call),
         )

@@ -112,7 +112,8 @@ fn curl_signs_in_by_password_and_by_ticket() {
     let auth = format!("Authorization: {session}");
     let (status, info) = curl(&s, &["-H", &auth], "/REST/1.0/Server/Info");
     assert_eq!(status, 200, "{info}");
-    assert_eq!(tag(&info, "ServerName"), "Ferry", "{info}");
+    assert_eq!(tag(&info, "Title"), "Ferry", "{info}");
+    assert_eq!(tag(&info, "Name"), "127.0.0.1", "{info}");
 
     // A domain user signs in with a ticket from `ferry ticket issue`.
     let admin = s.open(ADMIN, ADMIN_PASSWORD, APP).0;

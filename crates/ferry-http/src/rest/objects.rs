@@ -239,12 +239,21 @@ pub fn content(folders: Option<&Value>, files: Option<&Value>) -> Obj {
     }
 }
 
-/// `ThruPublicServerInfo` from `GetServerInfo`'s answer, with the REST version asked for.
-pub fn server_info(v: &Value, rest_version: &str) -> Obj {
+/// `ThruPublicServerInfo` (RAPR 5.7.1: `SiteId`, `Name`, `Title`, `Welcome`, `Enabled`) from
+/// `GetServerInfo`'s answer, for the site named `site` (the request's host), with Ferry's
+/// version and the REST versions after RAPR's fields.
+pub fn server_info(v: &Value, rest_version: &str, site: &str) -> Obj {
     Obj {
         name: "ThruPublicServerInfo",
         fields: vec![
-            ("ServerName", Val::Text(text(v, "ServerName"))),
+            ("SiteId", Val::Text("1".into())),
+            ("Name", Val::Text(site.to_string())),
+            ("Title", Val::Text(text(v, "ServerName"))),
+            (
+                "Welcome",
+                Val::Text(format!("{} file transfer", text(v, "ServerName"))),
+            ),
+            ("Enabled", Val::Bool(true)),
             ("ServerVersion", Val::Text(text(v, "ServerVersion"))),
             ("RestVersion", Val::Text(rest_version.to_string())),
             (

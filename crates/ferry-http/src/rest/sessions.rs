@@ -194,11 +194,22 @@ pub async fn server_info(
         Ok(ex) => ex,
         Err(refusal) => return *refusal,
     };
+    // The site's name is the host the request came to, without its port.
+    let site = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| crate::soap::endpoint::plain_host(h))
+        .map(|h| match h.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => h,
+        })
+        .unwrap_or("localhost")
+        .to_string();
     match ex.call(&state, "GetServerInfo", Vec::new(), true).await {
         Ok(Some(v)) => answer(
             ex.format,
             StatusCode::OK,
-            &objects::server_info(&v, &ex.version),
+            &objects::server_info(&v, &ex.version, &site),
         ),
         Ok(None) => {
             RestError::Service(Error::Internal("no server information".into())).answer(ex.format)

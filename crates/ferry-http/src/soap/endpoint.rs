@@ -60,7 +60,7 @@ pub async fn describe(
 
 /// A `Host` that can stand in a URL as it is: letters, digits, `.`, `-`, `:` and IPv6's
 /// brackets (anything else falls back to `localhost` rather than into the WSDL).
-fn plain_host(host: &str) -> bool {
+pub(crate) fn plain_host(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 255
         && host

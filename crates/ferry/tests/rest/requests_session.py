@@ -80,7 +80,8 @@ auth = {**accept, "Authorization": second["SessionId"]}
 refused("a replaced session", 401, 101, requests.get(
     f"{rest}/Server/Info", headers={**accept, "Authorization": first["SessionId"]}))
 info = ok(requests.get(f"{rest}/Server/Info", headers=auth))
-assert info["ServerName"] == "Ferry" and info["RestVersion"] == "1.3", info
+assert info["Title"] == "Ferry" and info["RestVersion"] == "1.3", info
+assert info["Name"] == "127.0.0.1" and info["Enabled"] in (True, "true"), info
 print("Session replaces")
 
 # ImmutableSession does not replace.

@@ -34,6 +34,7 @@ fn requests_runs_the_scenario_in_json_and_xml(backend: Backend) {
             "ImmutableSession does not replace",
             "refused a wrong password: 102",
             "folder tree",
+            "file",
             "search",
             "refused a closed session: 101",
             "done",

@@ -199,3 +199,23 @@ pub fn whole(name: &str, text: &str) -> Result<Value, RestError> {
         .map(Value::from)
         .map_err(|_| Error::invalid(format!("{name} must be a whole number")).into())
 }
+
+/// The path parameter `name` as a whole number.
+pub fn path_int(params: &HashMap<String, String>, name: &str) -> Result<Value, RestError> {
+    whole(name, params.get(name).map(String::as_str).unwrap_or(""))
+}
+
+/// Runs `work` after the common checks and answers its object with 200, or its refusal.
+macro_rules! respond {
+    ($params:expr, $headers:expr, $client:expr, |$ex:ident| $work:expr) => {{
+        let $ex = match Exchange::begin(&$params, &$headers, $client.caller(), "1.0") {
+            Ok(ex) => ex,
+            Err(refusal) => return *refusal,
+        };
+        let result: Result<objects::Obj, RestError> = async { $work }.await;
+        match result {
+            Ok(object) => answer($ex.format, StatusCode::OK, &object),
+            Err(e) => e.answer($ex.format),
+        }
+    }};
+}

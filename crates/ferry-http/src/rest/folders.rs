@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use ferry_core::Error;
 use serde_json::{Value, json};
 
-use super::exchange::{Exchange, RestError, answer, whole};
+use super::exchange::{Exchange, RestError, answer, path_int, whole};
 use super::objects;
+use super::relocate::{FOLDER, relocate};
 use super::sessions::{IGNORED_FOLDER_FIELDS, no_tags};
 use crate::router::AppState;
 use crate::server::ClientAddr;
@@ -34,10 +35,6 @@ fn known_folder_fields() -> Vec<&'static str> {
         .collect()
 }
 
-fn path_int(params: &HashMap<String, String>, name: &str) -> Result<Value, RestError> {
-    whole(name, params.get(name).map(String::as_str).unwrap_or(""))
-}
-
 async fn folder_value(
     ex: &Exchange,
     state: &AppState,
@@ -51,21 +48,6 @@ async fn folder_value(
     )
     .await?
     .ok_or_else(|| Error::Internal("GetFolder answered nothing".into()).into())
-}
-
-/// Runs `work` after the common checks and answers its object with 200, or its refusal.
-macro_rules! respond {
-    ($params:expr, $headers:expr, $client:expr, |$ex:ident| $work:expr) => {{
-        let $ex = match Exchange::begin(&$params, &$headers, $client.caller(), "1.0") {
-            Ok(ex) => ex,
-            Err(refusal) => return *refusal,
-        };
-        let result: Result<objects::Obj, RestError> = async { $work }.await;
-        match result {
-            Ok(object) => answer($ex.format, StatusCode::OK, &object),
-            Err(e) => e.answer($ex.format),
-        }
-    }};
 }
 
 /// `POST FileSystem/Folder`: `CreateFolder` under `ParentFolderId`.
@@ -117,9 +99,8 @@ pub async fn get_folder(
     })
 }
 
-/// `PUT FileSystem/Folder/{id}`: a new `ParentFolderId` moves the folder (`MoveFolder`), a new
-/// `Name` renames it (`RenameFolder`). When the rename is refused after the move was done, the
-/// move is undone, so that a refused update changes nothing.
+/// `PUT FileSystem/Folder/{id}`: a new `ParentFolderId` moves the folder, a new `Name`
+/// renames it ([`relocate`]).
 pub async fn update_folder(
     State(state): State<AppState>,
     Path(params): Path<HashMap<String, String>>,
@@ -143,57 +124,7 @@ pub async fn update_folder(
         {
             return Err(Error::invalid("a folder's FolderType cannot be changed").into());
         }
-        let old_parent = current["ParentFolderID"].clone();
-        let new_parent = match f.one("ParentFolderId")? {
-            Some(p) if !p.is_empty() => Some(whole("ParentFolderId", p)?),
-            _ => None,
-        }
-        .filter(|p| *p != old_parent);
-        let new_name = f
-            .one("Name")?
-            .filter(|n| current["Name"].as_str() != Some(n))
-            .map(str::to_string);
-        // The name's own rules are checked before anything moves (the rename checks them
-        // again); what is left to refuse the rename after a move is a permission or a clash.
-        if let Some(name) = &new_name {
-            ferry_core::text::item_name("name", name)?;
-        }
-        let folder = |more: (&str, Value)| {
-            vec![
-                ("folderID".to_string(), id.clone()),
-                (more.0.to_string(), more.1),
-            ]
-        };
-        if let Some(parent) = &new_parent {
-            ex.call(
-                &state,
-                "MoveFolder",
-                folder(("newParentFolderID", parent.clone())),
-                true,
-            )
-            .await?;
-        }
-        if let Some(name) = new_name {
-            let renamed = ex
-                .call(&state, "RenameFolder", folder(("name", json!(name))), true)
-                .await;
-            if let Err(e) = renamed {
-                if new_parent.is_some() {
-                    let undo = ex
-                        .call(
-                            &state,
-                            "MoveFolder",
-                            folder(("newParentFolderID", old_parent)),
-                            true,
-                        )
-                        .await;
-                    if let Err(u) = undo {
-                        tracing::error!(error = ?u, "a REST folder update could not undo its move");
-                    }
-                }
-                return Err(e);
-            }
-        }
+        relocate(&ex, &state, &FOLDER, &id, &current, &f).await?;
         Ok(objects::folder(&folder_value(&ex, &state, id).await?))
     })
 }

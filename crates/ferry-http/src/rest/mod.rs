@@ -4,13 +4,17 @@
 //! the same checks, audit records and metrics as its JSON and SOAP twins; this module only
 //! translates. [`negotiate`] picks the answer's format; [`body`] reads form, JSON and XML
 //! bodies strictly; [`objects`] writes RAPR's objects and `ErrorInfo`; `exchange` holds what every
-//! resource does around its work; `sessions` and `folders` are the resources. docs/thru-compatibility.md records every choice made where RAPR is silent.
+//! resource does around its work; `sessions`, `folders` and `files` are the resources, and
+//! `relocate` is their shared move-and-rename. docs/thru-compatibility.md records every choice made where RAPR is silent.
 
 pub mod body;
+#[macro_use]
 mod exchange;
+mod files;
 mod folders;
 pub mod negotiate;
 pub mod objects;
+mod relocate;
 mod sessions;
 
 use axum::Router;
@@ -49,6 +53,14 @@ pub fn routes() -> Router<AppState> {
                 get(folders::get_folder)
                     .put(folders::update_folder)
                     .delete(folders::delete_folder),
+            ),
+        )
+        .route(
+            "/{version}/FileSystem/File/{file_id}",
+            resource(
+                get(files::get_file)
+                    .put(files::update_file)
+                    .delete(files::delete_file),
             ),
         )
         .route(

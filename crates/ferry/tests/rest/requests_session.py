@@ -142,6 +142,24 @@ page = ok(requests.get(f"{rest}/FileSystem/Folder/{home}/Content/1/1", headers=a
 assert len(page["Folders"]) == 1, page
 print("folder tree")
 
+# A file: uploaded with upload.aspx, then read, renamed and moved, listed, over REST.
+up = requests.post(f"{base}/upload.aspx", data={"SessionID": second["SessionId"],
+                   "folderID": folder, "filename0": "q4.csv"},
+                   files={"file": ("q4.csv", b"a,b\n1,2\n")})
+assert up.status_code == 200 and up.headers["X-FTH-Error"] == "", up.text
+file_id = str(up.json()[0]["FileID"])
+info = ok(requests.get(f"{rest}/FileSystem/File/{file_id}", headers=auth))
+assert info["Name"] == "q4.csv" and num(info["Size"]) == 8, info
+assert info["ParentFolderId"] == folder, info
+renamed = ok(requests.put(f"{rest}/FileSystem/File/{file_id}", headers=auth,
+                          data={"Name": "q4-final.csv", "ParentFolderId": sub}))
+assert renamed["Name"] == "q4-final.csv" and renamed["ParentFolderId"] == sub, renamed
+listing = ok(requests.get(f"{rest}/FileSystem/Folder/{sub}/Content/0/10", headers=auth))
+assert [f["Name"] for f in listing["Files"]] == ["q4-final.csv"], listing
+refused("a file description", 400, 110, requests.put(
+    f"{rest}/FileSystem/File/{file_id}", headers=auth, data={"Description": "x"}))
+print("file")
+
 # Search: both kinds, folders only (files null), files only (folders null), paging.
 criteria = {"NameCriteria": "Q4", "NameCriteriaMatchAll": "true", "DescriptionCriteria": "",
             "KeywordCriteria": "", "LastModifiedByUsers": "", "DateLastModifiedStart": "",
@@ -150,8 +168,9 @@ found = ok(requests.post(f"{rest}/Search/0/10", headers=auth, data=criteria))
 assert [f["Name"] for f in found["Folders"]] == ["Q4 final"], found
 only = ok(requests.post(f"{rest}/Search/Folders/0/10", headers=auth, data=criteria))
 assert only["Files"] is None and len(only["Folders"]) == 1, only
-files = ok(requests.post(f"{rest}/Search/Files/0/10", headers=auth, data=criteria))
-assert files["Folders"] is None and files["Files"] == [], files
+files = ok(requests.post(f"{rest}/Search/Files/0/10", headers=auth,
+                         data={"NameCriteria": "final.csv"}))
+assert files["Folders"] is None and [f["Name"] for f in files["Files"]] == ["q4-final.csv"], files
 paged = ok(requests.post(f"{rest}/Search/Folders/1/1", headers=auth,
                          data={"NameCriteria": "*"}))
 assert len(paged["Folders"]) == 1, paged
@@ -160,6 +179,9 @@ refused("a description criterion", 400, 110, requests.post(
 print("search")
 
 # Delete, then close the session.
+ok(requests.delete(f"{rest}/FileSystem/File/{file_id}", headers=auth), 204)
+refused("a deleted file", 404, 202, requests.get(f"{rest}/FileSystem/File/{file_id}",
+                                                 headers=auth))
 ok(requests.delete(f"{rest}/FileSystem/Folder/{sub}", headers=auth), 204)
 refused("a deleted folder", 404, 201, requests.get(f"{rest}/FileSystem/Folder/{sub}",
                                                    headers=auth))

@@ -1,0 +1,100 @@
+//! RAPR's file information resources, by analogy with its folder ones (the public pages show
+//! `ThruPublicFileInfo` but not the file calls' addresses): `GET`, `PUT` (rename and move) and
+//! `DELETE` on `FileSystem/File/{FileId}`. File bytes travel as in Thru, not here: upload with
+//! `upload.aspx` or the upload tool, download with `download.aspx`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ferry_core::Error;
+use serde_json::Value;
+
+use super::exchange::{Exchange, RestError, answer, path_int};
+use super::objects;
+use super::relocate::{FILE, relocate};
+use crate::router::AppState;
+use crate::server::ClientAddr;
+
+/// What a file update may carry: `Name` and `ParentFolderId` change the file; the others are
+/// the object's read-only fields, ignored as RAPR ignores them on folders.
+const FILE_FIELDS: [&str; 13] = [
+    "Name",
+    "ParentFolderId",
+    "Description",
+    "FileId",
+    "Path",
+    "Size",
+    "EffectivePermission",
+    "DateCreated",
+    "DateModified",
+    "CreatedByUserId",
+    "ModifiedByUserId",
+    "Version",
+    "Sha256",
+];
+
+async fn file_value(ex: &Exchange, state: &AppState, id: Value) -> Result<Value, RestError> {
+    ex.call(state, "GetFile", vec![("fileID".into(), id)], true)
+        .await?
+        .ok_or_else(|| Error::Internal("GetFile answered nothing".into()).into())
+}
+
+/// `GET FileSystem/File/{id}`: `GetFile`.
+pub async fn get_file(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    respond!(params, headers, client, |ex| {
+        let id = path_int(&params, "file_id")?;
+        Ok(objects::file(&file_value(&ex, &state, id).await?))
+    })
+}
+
+/// `PUT FileSystem/File/{id}`: a new `ParentFolderId` moves the file, a new `Name` renames it
+/// ([`relocate`]).
+pub async fn update_file(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    client: ClientAddr,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    respond!(params, parts.headers, client, |ex| {
+        let id = path_int(&params, "file_id")?;
+        let f = ex.fields(&parts.headers, body).await?;
+        f.only(&FILE_FIELDS)?;
+        if f.one("Description")?.is_some_and(|d| !d.is_empty()) {
+            return Err(Error::invalid("Ferry keeps no file description").into());
+        }
+        let current = file_value(&ex, &state, id.clone()).await?;
+        relocate(&ex, &state, &FILE, &id, &current, &f).await?;
+        Ok(objects::file(&file_value(&ex, &state, id).await?))
+    })
+}
+
+/// `DELETE FileSystem/File/{id}`: `DeleteFile`; 204.
+pub async fn delete_file(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    let ex = match Exchange::begin(&params, &headers, client.caller(), "1.0") {
+        Ok(ex) => ex,
+        Err(refusal) => return *refusal,
+    };
+    let result = async {
+        let id = path_int(&params, "file_id")?;
+        ex.call(&state, "DeleteFile", vec![("fileID".into(), id)], true)
+            .await
+    }
+    .await;
+    match result {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.answer(ex.format),
+    }
+}

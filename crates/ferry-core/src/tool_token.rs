@@ -1,6 +1,7 @@
 //! The plaintext of a browser-tool token (spec 004, DESIGN.md §4): a JSON object naming the
 //! folder (upload tool) or files (download tool), the e-mail to audit, the address allowed to
-//! use it, when it was made, and the session it acts for.
+//! use it, when it was made, and the session it acts for. A download token without a session
+//! (SARG 2.7.2.2's) names its files by access ID instead, which names the user it acts for.
 //!
 //! Reading is strict where it matters (every required field present, of a sane size, no
 //! duplicate keys, the address and the session well-formed) and lenient where integrations
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::domain::{FileId, FolderId, SessionId};
 use crate::ticket::{format_ticket_time, parse_ticket_time};
+use ferry_crypto::access_id::ACCESS_ID_CHARS;
 
 /// Longest `Email` accepted.
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -30,6 +32,10 @@ pub enum ToolTarget {
     /// The download tool, for these files (`FilePublicID`, one ID or several separated by
     /// commas).
     Files(Vec<FileId>),
+    /// The download tool, for the files these access IDs name (`FilePublicID` of a token
+    /// without `Session`, SARG 2.7.2.2's): checked and turned into [`ToolTarget::Files`] by the
+    /// Service, which holds the key they are made with.
+    AccessIds(Vec<String>),
 }
 
 /// A token's claims, well-formed but not yet checked against the server's state.
@@ -50,8 +56,8 @@ pub struct ToolClaims {
     /// `ExpiresAt` (version 2 only): a shared link's end, in place of the server's short
     /// `max_age_seconds` after `TimeStamp`; at most [`MAX_LINK_DAYS`] days after it.
     pub expires_at: Option<Timestamp>,
-    /// `Session`.
-    pub session: SessionId,
+    /// `Session`; none in a download token that names its files by access ID.
+    pub session: Option<SessionId>,
 }
 
 /// The JSON as integrators write it; every value may be a string or a number.
@@ -108,14 +114,26 @@ impl ToolClaims {
             (Some(_), None) => ToolTarget::Folder(id(&field(&raw.folder_id, "FolderID")?)?),
             (None, Some(_)) => {
                 let list = field(&raw.file_public_id, "FilePublicID")?;
-                let ids = list
-                    .split(',')
-                    .map(|p| id(p.trim()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                if ids.len() > MAX_TOKEN_FILES {
+                let parts: Vec<&str> = list.split(',').map(str::trim).collect();
+                if parts.len() > MAX_TOKEN_FILES {
                     return Err(format!("token names more than {MAX_TOKEN_FILES} files"));
                 }
-                ToolTarget::Files(ids)
+                if raw.session.is_some() {
+                    ToolTarget::Files(parts.iter().map(|p| id(p)).collect::<Result<_, _>>()?)
+                } else {
+                    // Without a session, the files are named by access ID (base64url).
+                    if !parts.iter().all(|p| {
+                        p.len() == ACCESS_ID_CHARS
+                            && p.bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    }) {
+                        return Err(
+                            "token FilePublicID of a token without Session must be access IDs"
+                                .into(),
+                        );
+                    }
+                    ToolTarget::AccessIds(parts.iter().map(|p| p.to_string()).collect())
+                }
             }
             _ => return Err("token must name exactly one of FolderID and FilePublicID".into()),
         };
@@ -158,8 +176,13 @@ impl ToolClaims {
         if allowed_ip.is_none() && expires_at.is_none() {
             return Err("token AllowedIP \"*\" needs an ExpiresAt (version 2)".into());
         }
-        let session = SessionId::parse(&field(&raw.session, "Session")?)
-            .ok_or_else(|| "token Session is not a GUID".to_string())?;
+        let session = match (&raw.session, &target) {
+            (None, ToolTarget::AccessIds(_)) => None,
+            _ => Some(
+                SessionId::parse(&field(&raw.session, "Session")?)
+                    .ok_or_else(|| "token Session is not a GUID".to_string())?,
+            ),
+        };
         Ok(ToolClaims {
             version,
             target,
@@ -183,6 +206,9 @@ impl ToolClaims {
                 let list: Vec<String> = ids.iter().map(i64::to_string).collect();
                 map.insert("FilePublicID".into(), list.join(",").into());
             }
+            ToolTarget::AccessIds(ids) => {
+                map.insert("FilePublicID".into(), ids.join(",").into());
+            }
         }
         map.insert(
             "Email".into(),
@@ -201,7 +227,9 @@ impl ToolClaims {
         if let Some(at) = self.expires_at {
             map.insert("ExpiresAt".into(), at.to_rfc3339().into());
         }
-        map.insert("Session".into(), self.session.to_wire().into());
+        if let Some(session) = &self.session {
+            map.insert("Session".into(), session.to_wire().into());
+        }
         serde_json::Value::Object(map).to_string()
     }
 }
@@ -251,6 +279,42 @@ mod tests {
         assert_eq!(c.target, ToolTarget::Files(vec![7, 9]));
         assert_eq!(c.email, None);
         assert_eq!(c.allowed_ip.unwrap().to_string(), "10.0.0.1");
+    }
+
+    /// SARG 2.7.2.2's download token: no `Session`, the files by access ID.
+    #[test]
+    fn a_download_token_without_a_session_names_access_ids() {
+        let id = "AAAAAAAAACoAAAAAAAAAB".to_string() + "xxxxxxxxxxxxxxxxxxxxxx";
+        assert_eq!(id.len(), ACCESS_ID_CHARS);
+        let json = |ids: &str, session: &str| {
+            format!(
+                "{{\"Version\":\"1\",\"FilePublicID\":\"{ids}\",\"Email\":\"x@example.com\",\
+                 \"AllowedIP\":\"64.95.64.190\",\"TimeStamp\":\"10/04/2013 11:05:11\"{session}}}"
+            )
+        };
+        let c = ToolClaims::parse(json(&format!("{id}, {id}"), "").as_bytes()).unwrap();
+        assert_eq!(c.session, None);
+        assert_eq!(
+            c.target,
+            ToolTarget::AccessIds(vec![id.clone(), id.clone()])
+        );
+        assert_eq!(ToolClaims::parse(c.to_json().as_bytes()).unwrap(), c);
+        // A file ID needs a session; an access ID comes without one; a folder needs one.
+        assert!(ToolClaims::parse(json("7", "").as_bytes()).is_err());
+        let session = ",\"Session\":\"a2a1163e-555a-469d-bfb4-4da33980409b\"";
+        assert!(ToolClaims::parse(json(&id, session).as_bytes()).is_err());
+        assert!(ToolClaims::parse(json(&format!("{id}/"), "").as_bytes()).is_err());
+        assert!(
+            ToolClaims::parse(
+                SAMPLE
+                    .replace(
+                        ",\n        \"Session\": \"a2a1163e-555a-469d-bfb4-4da33980409b\"",
+                        ""
+                    )
+                    .as_bytes()
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Nothing here knows about users or sessions: the core calls these functions and decides what
 //! they protect.
 
+pub mod access_id;
 pub mod digest;
 pub mod password;
 pub mod random;

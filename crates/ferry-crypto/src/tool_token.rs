@@ -77,6 +77,8 @@ pub enum ToolKeyError {
 pub struct ToolTokenKeys {
     v1: Option<([u8; 32], [u8; 16])>,
     v2: Aes256Gcm,
+    /// The HMAC key of access IDs ([`crate::access_id`]).
+    pub(crate) access: [u8; 32],
 }
 
 impl std::fmt::Debug for ToolTokenKeys {
@@ -128,7 +130,9 @@ impl ToolTokenKeys {
         };
         Ok(ToolTokenKeys {
             v1,
-            v2: Aes256Gcm::new_from_slice(&v2_key(&key)).expect("HKDF gives 32 bytes"),
+            v2: Aes256Gcm::new_from_slice(&derived(&key, V2_KDF_INFO))
+                .expect("HKDF gives 32 bytes"),
+            access: derived(&key, crate::access_id::ACCESS_KDF_INFO),
         })
     }
 
@@ -216,10 +220,11 @@ impl ToolTokenKeys {
     }
 }
 
-fn v2_key(shared: &[u8; 32]) -> [u8; 32] {
+/// A key derived from the shared key for one use (`info`), so that no key serves two.
+fn derived(shared: &[u8; 32], info: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     hkdf::Hkdf::<sha2_011::Sha256>::new(None, shared)
-        .expand(V2_KDF_INFO, &mut out)
+        .expand(info, &mut out)
         .expect("32 bytes is a valid HKDF-SHA256 length");
     out
 }

@@ -326,6 +326,12 @@ pub fn document() -> Value {
         "Available": {"type": "boolean"}, "Enabled": {"type": "boolean"},
         "Required": {"type": "boolean"}, "RecoveryCodesLeft": {"type": "integer"},
     }});
+    schemas["FTHUploadInfoData"] = json!({"type": "object", "required": ["FileID", "Name", "Size", "AccessID"], "properties": {
+        "FileID": {"type": "integer", "format": "int64"},
+        "Name": {"type": "string"},
+        "Size": {"type": "integer", "format": "int64"},
+        "AccessID": {"type": "string", "description": "The file's access ID for a session-less download token's FilePublicID (43 characters, base64url)."},
+    }});
     schemas["FerryServerInfo"] = json!({"type": "object", "required": ["ServerName", "ServerVersion"], "properties": {
         "ServerName": {"type": "string", "description": "Always `Ferry`."},
         "ServerVersion": {"type": "string", "description": "The server's version."},

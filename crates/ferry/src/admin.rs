@@ -108,11 +108,18 @@ fn token(service: &Service, args: TokenIssueArgs) -> anyhow::Result<ExitCode> {
         })?,
         None => SystemClock.now(),
     };
-    let session = SessionId::parse(&args.session).context("--session is not a GUID")?;
+    let session = match &args.session {
+        Some(s) => Some(SessionId::parse(s).context("--session is not a GUID")?),
+        None => None,
+    };
+    if args.download && args.file.is_empty() && args.access_id.is_empty() {
+        anyhow::bail!("a download token names its files: --file or --access-id");
+    }
     let claims = ToolClaims {
         version: args.version,
         target: match args.folder {
             Some(folder) => ToolTarget::Folder(folder),
+            None if !args.access_id.is_empty() => ToolTarget::AccessIds(args.access_id.clone()),
             None => ToolTarget::Files(args.file.clone()),
         },
         email: args.email.clone(),

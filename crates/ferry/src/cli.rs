@@ -81,14 +81,23 @@ pub enum TokenCommand {
 #[derive(Debug, Clone, Args)]
 pub struct TokenIssueArgs {
     /// The folder the upload tool uploads into.
-    #[arg(long, conflicts_with_all = ["download", "file"], required_unless_present = "download")]
+    #[arg(long, conflicts_with_all = ["download", "file", "access_id"], required_unless_present = "download")]
     pub folder: Option<i64>,
-    /// A download-tool token instead (with `--file`).
-    #[arg(long, requires = "file")]
+    /// A download-tool token instead (with `--file`, or `--access-id` and no `--session`).
+    #[arg(long)]
     pub download: bool,
     /// The files the download tool offers (repeat, or separate with commas).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', conflicts_with = "access_id")]
     pub file: Vec<i64>,
+    /// SARG 2.7.2.2's session-less download token: the files by access ID (from
+    /// `RetrieveUploadInfo`), acting as the user each ID was given to. No `--session`.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        conflicts_with = "session",
+        requires = "download"
+    )]
+    pub access_id: Vec<String>,
     /// Recorded in the audit of everything done through the page.
     #[arg(long)]
     pub email: Option<String>,
@@ -96,8 +105,8 @@ pub struct TokenIssueArgs {
     #[arg(long)]
     pub allowed_ip: std::net::IpAddr,
     /// The session the page acts for (from `Open` or `OpenImmutable`).
-    #[arg(long)]
-    pub session: String,
+    #[arg(long, required_unless_present = "access_id")]
+    pub session: Option<String>,
     /// 2 (AES-256-GCM, recommended) or 1 (the spec's AES-256-CBC).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
     pub version: u8,

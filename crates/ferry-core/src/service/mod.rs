@@ -2,6 +2,7 @@
 //! audited. Front ends hold an `Arc<Service>` and call its methods; it holds the store port,
 //! the clock and the password hasher.
 
+mod access_ids;
 mod admin;
 mod audit_trail;
 mod browse;

@@ -157,7 +157,7 @@ impl Service {
             allowed_ip: None,
             issued_at: self.clock.now(),
             expires_at: Some(link.expires_at),
-            session: link.session_id,
+            session: Some(link.session_id),
         })
     }
 

@@ -29,6 +29,8 @@ pub(crate) struct GrantRecord {
     pub expires_at: Timestamp,
     pub token_digest: String,
     pub limits: ToolLimits,
+    /// The user a session-less token (access IDs) acts as; `None` when it names a session.
+    pub acting_user: Option<crate::domain::UserId>,
 }
 
 impl GrantRecord {
@@ -175,6 +177,7 @@ mod tests {
             expires_at: Timestamp(until),
             token_digest: digest.into(),
             limits: ToolLimits::default(),
+            acting_user: None,
         }
     }
 

@@ -144,7 +144,10 @@ pub struct ToolAccess {
 
 /// A token that passed every check.
 struct Opened {
+    /// The claims, with access IDs turned into the files they name.
     claims: ToolClaims,
+    /// The user a session-less token acts as.
+    acting_user: Option<crate::domain::UserId>,
     /// SHA-256 of the plaintext: identifies the token.
     digest: String,
     ctx: SessionContext,
@@ -177,6 +180,7 @@ impl Service {
         match self.check_token(token, kind, browser_ip, now).await {
             Ok(Opened {
                 claims,
+                acting_user,
                 digest,
                 ctx,
                 folder,
@@ -189,6 +193,7 @@ impl Service {
                     expires_at: now.plus_millis(self.tool_settings().map_or(0, |s| s.grant_ttl_ms)),
                     token_digest: digest.clone(),
                     limits: limits.clone(),
+                    acting_user,
                 };
                 let expires_at = record.expires_at;
                 let (id, files_used) = self.tool_grants.lock().expect("grant book lock").issue(
@@ -239,7 +244,7 @@ impl Service {
             .tool_settings()
             .ok_or_else(|| fail("browser tools are not configured (no token key)".into()))?;
         let (sealed_as, plaintext) = settings.keys.open(token).map_err(|e| fail(e.to_string()))?;
-        let claims = ToolClaims::parse(&plaintext).map_err(fail)?;
+        let mut claims = ToolClaims::parse(&plaintext).map_err(fail)?;
         if claims.version != sealed_as {
             return Err(fail(format!(
                 "token says version {} but was sealed as version {sealed_as}",
@@ -248,7 +253,7 @@ impl Service {
         }
         match (&claims.target, kind) {
             (ToolTarget::Folder(_), ToolKind::Upload)
-            | (ToolTarget::Files(_), ToolKind::Download) => {}
+            | (ToolTarget::Files(_) | ToolTarget::AccessIds(_), ToolKind::Download) => {}
             _ => return Err(fail("token is for the other tool".into())),
         }
         let age = now.0 - claims.issued_at.0;
@@ -277,10 +282,28 @@ impl Service {
             ip: Some(browser_ip),
             client_version: None,
         };
-        let ctx = match self.authenticate(&claims.session, &caller).await {
-            Ok(ctx) => ctx,
-            Err(Error::SessionNotFound) => return Err(fail("token's session is not alive".into())),
-            Err(e) => return Err(fail(format!("session check failed: {e}"))),
+        let (ctx, acting_user) = match (&claims.session, &claims.target) {
+            (Some(session), _) => match self.authenticate(session, &caller).await {
+                Ok(ctx) => (ctx, None),
+                Err(Error::SessionNotFound) => {
+                    return Err(fail("token's session is not alive".into()));
+                }
+                Err(e) => return Err(fail(format!("session check failed: {e}"))),
+            },
+            (None, ToolTarget::AccessIds(ids)) => {
+                let (user, files) = self.resolve_access_ids(ids).map_err(fail)?;
+                let digest = ferry_crypto::sha256_hex(&plaintext);
+                let ctx = match self.acting_context(user, &digest, &caller).await {
+                    Ok(ctx) => ctx,
+                    Err(Error::SessionNotFound) => {
+                        return Err(fail("the access ID's user is disabled or gone".into()));
+                    }
+                    Err(e) => return Err(fail(format!("user check failed: {e}"))),
+                };
+                claims.target = ToolTarget::Files(files);
+                (ctx, Some(user))
+            }
+            (None, _) => return Err(fail("token has no Session".into())),
         };
         let with_ctx = |reason: String| (reason, Some(ctx.clone()));
         let (folder, files) = match &claims.target {
@@ -316,6 +339,9 @@ impl Service {
                 }
                 (None, files)
             }
+            ToolTarget::AccessIds(_) => {
+                return Err(with_ctx("access IDs were not resolved".into()));
+            }
         };
         let digest = ferry_crypto::sha256_hex(&plaintext);
         // A shared link is opened as often as its recipient likes until it ends or is
@@ -342,6 +368,7 @@ impl Service {
         }
         Ok(Opened {
             claims,
+            acting_user,
             digest,
             ctx,
             folder,
@@ -411,7 +438,15 @@ impl Service {
             ip: Some(browser_ip),
             client_version: None,
         };
-        let ctx = match self.authenticate(&record.claims.session, &caller).await {
+        let found = match (&record.claims.session, record.acting_user) {
+            (Some(session), _) => self.authenticate(session, &caller).await,
+            (None, Some(user)) => {
+                self.acting_context(user, &record.token_digest, &caller)
+                    .await
+            }
+            (None, None) => Err(Error::SessionNotFound),
+        };
+        let ctx = match found {
             Ok(ctx) => ctx,
             Err(Error::SessionNotFound) => return Err(Error::ToolGrantInvalid),
             Err(e) => return Err(e),

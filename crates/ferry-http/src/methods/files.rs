@@ -203,6 +203,25 @@ pub static METHODS: &[Method] = &[
         },
     },
     Method {
+        name: "RetrieveUploadInfo",
+        summary: "A file's access ID (AccessID), which a download token without Session names in FilePublicID (SARG 2.7.2.2): the page then acts as this session's user. Needs Download on the file's folder and the browser tools configured. The access ID works as long as the user may download the file; changing the tools' key voids it.",
+        params: &[SESSION_ID, FILE_ID],
+        returns: Returns::One("FTHUploadInfoData"),
+        signs_in: false,
+        handler: |svc, a, caller| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a, &caller).await?;
+                let (view, access) = svc.retrieve_upload_info(&ctx, a.int("fileID")?).await?;
+                Ok(Some(json!({
+                    "FileID": view.file.id,
+                    "Name": view.file.name,
+                    "Size": view.file.size,
+                    "AccessID": access,
+                })))
+            })
+        },
+    },
+    Method {
         name: "DeleteFile",
         summary: "Deletes a file (soft: it leaves listings at once). Needs Delete.",
         params: &[SESSION_ID, FILE_ID],

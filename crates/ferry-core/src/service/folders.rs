@@ -14,7 +14,7 @@ use crate::text;
 /// The metadata name that reads and writes the folder's description.
 const DESCRIPTION: &str = "Description";
 /// Longest metadata value, in characters.
-const MAX_METADATA_VALUE: usize = 4000;
+pub const MAX_METADATA_VALUE: usize = 4000;
 
 /// A folder with the bits the caller holds on it (`FTHFolderData`).
 #[derive(Debug, Clone, PartialEq, Eq)]

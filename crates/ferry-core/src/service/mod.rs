@@ -55,7 +55,7 @@ pub use browse::{
 };
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
 pub use files::{Download, FileView, MAX_PAGE};
-pub use folders::FolderView;
+pub use folders::{FolderView, MAX_METADATA_VALUE};
 pub use lockout::LockoutPolicy;
 pub use permission_page::{GranteeName, PermissionsPage};
 pub use permissions::GrantRequest;

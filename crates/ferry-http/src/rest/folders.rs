@@ -62,12 +62,8 @@ pub async fn create_folder(
         let f = ex.fields(&parts.headers, body).await?;
         f.only(&known_folder_fields())?;
         no_tags(&f)?;
-        if f.one("Description")?.is_some_and(|d| !d.is_empty()) {
-            return Err(Error::invalid(
-                "Ferry sets no folder description at creation: leave Description empty",
-            )
-            .into());
-        }
+        let description = f.one("Description")?.unwrap_or("").to_string();
+        check_description(&description)?;
         let mut pairs = vec![
             (
                 "parentFolderID".to_string(),
@@ -81,9 +77,56 @@ pub async fn create_folder(
         if let Some(t) = f.one("FolderType")? {
             pairs.push(("folderType".into(), whole("FolderType", t)?));
         }
-        let created = ex.call(&state, "CreateFolder", pairs, true).await?;
-        Ok(objects::folder(&created.unwrap_or_default()))
+        let created = ex
+            .call(&state, "CreateFolder", pairs, true)
+            .await?
+            .unwrap_or_default();
+        if description.is_empty() {
+            return Ok(objects::folder(&created));
+        }
+        // The description is the folder's `Description` metadata (SARG 2.4.2); a refusal to
+        // set it undoes the creation, so that a refused request leaves nothing behind.
+        let id = created["FolderID"].clone();
+        if let Err(e) = set_description(&ex, &state, &id, &description).await {
+            let undo = ex
+                .call(&state, "DeleteFolder", vec![("folderID".into(), id)], true)
+                .await;
+            if let Err(u) = undo {
+                tracing::error!(error = ?u, "a REST folder creation could not be undone");
+            }
+            return Err(e);
+        }
+        Ok(objects::folder(&folder_value(&ex, &state, id).await?))
     })
+}
+
+/// A description RAPR may send: text within the metadata's limit (checked before anything
+/// changes; the Service checks it again).
+fn check_description(description: &str) -> Result<(), RestError> {
+    if !description.is_empty() {
+        ferry_core::text::plain(
+            "Description",
+            description,
+            ferry_core::service::MAX_METADATA_VALUE,
+        )?;
+    }
+    Ok(())
+}
+
+/// Sets a folder's description: `SaveFolderMetadata` of `Description`.
+async fn set_description(
+    ex: &Exchange,
+    state: &AppState,
+    id: &Value,
+    description: &str,
+) -> Result<(), RestError> {
+    let pairs = vec![
+        ("folderID".to_string(), id.clone()),
+        ("name".to_string(), json!("Description")),
+        ("value".to_string(), json!(description)),
+    ];
+    ex.call(state, "SaveFolderMetadata", pairs, true).await?;
+    Ok(())
 }
 
 /// `GET FileSystem/Folder/{id}`: `GetFolder`.
@@ -99,8 +142,9 @@ pub async fn get_folder(
     })
 }
 
-/// `PUT FileSystem/Folder/{id}`: a new `ParentFolderId` moves the folder, a new `Name`
-/// renames it ([`relocate`]).
+/// `PUT FileSystem/Folder/{id}`: a new `Description` sets the folder's `Description` metadata,
+/// a new `ParentFolderId` moves the folder, a new `Name` renames it ([`relocate`]); a refused
+/// move or rename puts the description back.
 pub async fn update_folder(
     State(state): State<AppState>,
     Path(params): Path<HashMap<String, String>>,
@@ -114,17 +158,28 @@ pub async fn update_folder(
         f.only(&known_folder_fields())?;
         no_tags(&f)?;
         let current = folder_value(&ex, &state, id.clone()).await?;
-        if let Some(d) = f.one("Description")?
-            && current["Description"].as_str() != Some(d)
-        {
-            return Err(Error::invalid("Ferry does not change a folder's description").into());
-        }
         if let Some(t) = f.one("FolderType")?
             && Some(whole("FolderType", t)?) != current.get("FolderType").cloned()
         {
             return Err(Error::invalid("a folder's FolderType cannot be changed").into());
         }
-        relocate(&ex, &state, &FOLDER, &id, &current, &f).await?;
+        let old_description = current["Description"].as_str().unwrap_or("").to_string();
+        let new_description = f
+            .one("Description")?
+            .filter(|d| *d != old_description)
+            .map(str::to_string);
+        if let Some(d) = &new_description {
+            check_description(d)?;
+            set_description(&ex, &state, &id, d).await?;
+        }
+        if let Err(e) = relocate(&ex, &state, &FOLDER, &id, &current, &f).await {
+            if new_description.is_some()
+                && let Err(u) = set_description(&ex, &state, &id, &old_description).await
+            {
+                tracing::error!(error = ?u, "a REST folder update could not restore its description");
+            }
+            return Err(e);
+        }
         Ok(objects::folder(&folder_value(&ex, &state, id).await?))
     })
 }

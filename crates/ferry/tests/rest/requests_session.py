@@ -104,9 +104,10 @@ home = requests.post(f"{base}/api/v1/GetHomeFolder",
                      json={"sessionID": second["SessionId"]}).json()["FolderID"]
 made = ok(requests.post(f"{rest}/FileSystem/Folder", headers=auth,
                         data={"Name": "Reports 2026", "ParentFolderId": str(home),
-                              "Description": "", "Tags[]": ""}))
+                              "Description": "Quarterly reports", "Tags[]": ""}))
 folder = made["FolderId"]
 assert made["Name"] == "Reports 2026" and made["ParentFolderId"] == str(home), made
+assert made["Description"] == "Quarterly reports", made
 assert num(made["EffectivePermission"]) == 255, made
 assert made["DateCreated"].startswith("/Date("), made
 sub = ok(requests.post(f"{rest}/FileSystem/Folder", headers=auth,
@@ -124,9 +125,19 @@ back = ok(requests.put(
 assert back["Name"] == "Q4 final" and back["ParentFolderId"] == str(home), back
 refused("a name with a slash (nothing moved)", 400, 110, requests.put(
     f"{rest}/FileSystem/Folder/{folder}", headers=auth,
-    json={"Name": "a/b", "ParentFolderId": sub}))
+    json={"Name": "a/b", "ParentFolderId": sub, "Description": "changed"}))
+refused("a name taken (nothing moved, the description put back)", 409, 108, requests.put(
+    f"{rest}/FileSystem/Folder/{folder}", headers=auth,
+    json={"Name": "Inbox", "Description": "changed"}))
 still = ok(requests.get(f"{rest}/FileSystem/Folder/{folder}", headers=auth))
 assert still["ParentFolderId"] == str(home) and still["Name"] == "Q4 final", still
+assert still["Description"] == "Quarterly reports", still
+described = ok(requests.put(f"{rest}/FileSystem/Folder/{folder}", headers=auth,
+                            data={"Description": "Q4, final"}))
+assert described["Description"] == "Q4, final", described
+refused("a description with a control character", 400, 110, requests.post(
+    f"{rest}/FileSystem/Folder", headers=auth,
+    data={"Name": "ctl", "ParentFolderId": str(home), "Description": "a\x01b"}))
 refused("tags", 400, 110, requests.post(f"{rest}/FileSystem/Folder", headers=auth,
                                         data={"Name": "t", "ParentFolderId": str(home),
                                               "Tags[]": "567"}))

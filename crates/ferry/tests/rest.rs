@@ -109,7 +109,7 @@ fn curl_signs_in_by_password_and_by_ticket() {
         xml.starts_with("<?xml") && xml.contains("<ThruPublicSession "),
         "{xml}"
     );
-    let session = tag(&xml, "SessionId").to_string();
+    let session = tag(&xml, "SessionID").to_string();
     let auth = format!("Authorization: {session}");
     let (status, info) = curl(&s, &["-H", &auth], "/REST/1.0/Server/Info");
     assert_eq!(status, 200, "{info}");
@@ -151,7 +151,7 @@ fn curl_signs_in_by_password_and_by_ticket() {
     let by_ticket: Value = serde_json::from_str(&body).unwrap();
     let (_, who) = s.call(
         "GetCurrentUser",
-        json!({"sessionID": by_ticket["SessionId"]}),
+        json!({"sessionID": by_ticket["SessionID"]}),
     );
     assert_eq!(who["Name"], "eve", "{who}");
     // Without Device_UUID, and before REST 1.2: refused.

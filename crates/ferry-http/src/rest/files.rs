@@ -14,12 +14,13 @@ use serde_json::Value;
 use super::exchange::{Exchange, RestError, answer, path_int};
 use super::objects;
 use super::relocate::{FILE, relocate};
+use super::sessions::no_tags;
 use crate::router::AppState;
 use crate::server::ClientAddr;
 
 /// What a file update may carry: `Name` and `ParentFolderId` change the file; the others are
 /// the object's read-only fields, ignored as RAPR ignores them on folders.
-const FILE_FIELDS: [&str; 13] = [
+const FILE_FIELDS: [&str; 17] = [
     "Name",
     "ParentFolderId",
     "Description",
@@ -33,6 +34,10 @@ const FILE_FIELDS: [&str; 13] = [
     "ModifiedByUserId",
     "Version",
     "Sha256",
+    "Tags",
+    "IsQuarantined",
+    "InFavorite",
+    "IsPartiallyUploaded",
 ];
 
 async fn file_value(ex: &Exchange, state: &AppState, id: Value) -> Result<Value, RestError> {
@@ -67,6 +72,7 @@ pub async fn update_file(
         let id = path_int(&params, "file_id")?;
         let f = ex.fields(&parts.headers, body).await?;
         f.only(&FILE_FIELDS)?;
+        no_tags(&f)?;
         if f.one("Description")?.is_some_and(|d| !d.is_empty()) {
             return Err(Error::invalid("Ferry keeps no file description").into());
         }

@@ -2,7 +2,8 @@
 //! `ThruPublicContentResult`, `ThruPublicServerInfo`, `ErrorInfo`) made from the method table's
 //! answers, and written in JSON or in XML as .NET's serializers write them:
 //! - IDs are strings (RAPR's samples are strings; Ferry's are its integers in decimal), and an
-//!   absent one is null;
+//!   absent one is null; ID fields end in `ID` (`FolderID`), as RAPR's tables and the
+//!   OpenAPI of its successor (Boomi's MFT File Sharing API) write them;
 //! - dates are `/Date(milliseconds)/`, UTC;
 //! - XML has the object's name as root element with the `xsd`/`xsi` namespace declarations of
 //!   RAPR's samples, a list's items as elements named after their type (`<string>`), and a
@@ -166,8 +167,8 @@ pub fn session(v: &Value) -> Obj {
     Obj {
         name: "ThruPublicSession",
         fields: vec![
-            ("SessionId", Val::Text(text(v, "SessionID"))),
-            ("UserId", id(v, "UserID")),
+            ("SessionID", Val::Text(text(v, "SessionID"))),
+            ("UserID", id(v, "UserID")),
         ],
     }
 }
@@ -177,8 +178,8 @@ pub fn folder(v: &Value) -> Obj {
     Obj {
         name: "ThruPublicFolderInfo",
         fields: vec![
-            ("FolderId", id(v, "FolderID")),
-            ("ParentFolderId", id(v, "ParentFolderID")),
+            ("FolderID", id(v, "FolderID")),
+            ("ParentFolderID", id(v, "ParentFolderID")),
             ("Name", Val::Text(text(v, "Name"))),
             ("Path", Val::Nil),
             ("Description", Val::Text(text(v, "Description"))),
@@ -190,8 +191,8 @@ pub fn folder(v: &Value) -> Obj {
             ),
             ("DateCreated", date(v, "DateCreated")),
             ("DateModified", date(v, "DateModified")),
-            ("CreatedByUserId", id(v, "CreatedByUserID")),
-            ("ModifiedByUserId", id(v, "ModifiedByUserID")),
+            ("CreatedByUserID", id(v, "CreatedByUserID")),
+            ("ModifiedByUserID", id(v, "ModifiedByUserID")),
             ("InFavorite", Val::Bool(false)),
             ("FolderType", Val::Int(int(v, "FolderType"))),
         ],
@@ -203,11 +204,12 @@ pub fn file(v: &Value) -> Obj {
     Obj {
         name: "ThruPublicFileInfo",
         fields: vec![
-            ("FileId", id(v, "FileID")),
-            ("ParentFolderId", id(v, "ParentFolderID")),
+            ("FileID", id(v, "FileID")),
+            ("ParentFolderID", id(v, "ParentFolderID")),
             ("Name", Val::Text(text(v, "Name"))),
             ("Description", Val::Text(String::new())),
             ("Path", Val::Nil),
+            ("Tags", Val::Texts(Vec::new())),
             ("Size", Val::Int(int(v, "Size"))),
             (
                 "EffectivePermission",
@@ -215,8 +217,11 @@ pub fn file(v: &Value) -> Obj {
             ),
             ("DateCreated", date(v, "DateCreated")),
             ("DateModified", date(v, "DateModified")),
-            ("CreatedByUserId", id(v, "CreatedByUserID")),
-            ("ModifiedByUserId", id(v, "ModifiedByUserID")),
+            ("CreatedByUserID", id(v, "CreatedByUserID")),
+            ("ModifiedByUserID", id(v, "ModifiedByUserID")),
+            ("IsQuarantined", Val::Bool(false)),
+            ("InFavorite", Val::Bool(false)),
+            ("IsPartiallyUploaded", Val::Bool(false)),
             ("Version", Val::Int(int(v, "Version"))),
             ("Sha256", Val::Text(text(v, "SHA256"))),
         ],
@@ -246,7 +251,7 @@ pub fn server_info(v: &Value, rest_version: &str, site: &str) -> Obj {
     Obj {
         name: "ThruPublicServerInfo",
         fields: vec![
-            ("SiteId", Val::Text("1".into())),
+            ("SiteID", Val::Text("1".into())),
             ("Name", Val::Text(site.to_string())),
             ("Title", Val::Text(text(v, "ServerName"))),
             (
@@ -276,12 +281,12 @@ mod tests {
             "ModifiedByUserID": -1, "FolderType": 1, "Description": ""});
         let f = folder(&fth);
         let j: Value = serde_json::from_str(&f.write(Format::Json)).unwrap();
-        assert_eq!(j["FolderId"], "7");
-        assert_eq!(j["ParentFolderId"], Value::Null);
+        assert_eq!(j["FolderID"], "7");
+        assert_eq!(j["ParentFolderID"], Value::Null);
         assert_eq!(j["DateCreated"], "/Date(1795372994123)/");
         let x = f.write(Format::Xml);
         assert!(x.contains("<Name>a&lt;b&amp;c</Name>"), "{x}");
-        assert!(x.contains("<ParentFolderId xsi:nil=\"true\" />"), "{x}");
+        assert!(x.contains("<ParentFolderID xsi:nil=\"true\" />"), "{x}");
         assert!(x.contains("<Tags></Tags>"), "{x}");
         assert!(x.starts_with("<?xml"));
     }

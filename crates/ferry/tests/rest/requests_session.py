@@ -73,12 +73,12 @@ def sign_in(kind="Session", **extra):
 # Session replaces the user's previous session for the application.
 first = ok(sign_in())
 second = ok(sign_in(UserString="ext-requests"))
-assert second["UserId"] == user_id, second
+assert second["UserID"] == user_id, second
 if fmt == "xml":
     assert second["_name"] == "ThruPublicSession", second
-auth = {**accept, "Authorization": second["SessionId"]}
+auth = {**accept, "Authorization": second["SessionID"]}
 refused("a replaced session", 401, 101, requests.get(
-    f"{rest}/Server/Info", headers={**accept, "Authorization": first["SessionId"]}))
+    f"{rest}/Server/Info", headers={**accept, "Authorization": first["SessionID"]}))
 info = ok(requests.get(f"{rest}/Server/Info", headers=auth))
 assert info["Title"] == "Ferry" and info["RestVersion"] == "1.3", info
 assert info["Name"] == "127.0.0.1" and info["Enabled"] in (True, "true"), info
@@ -88,7 +88,7 @@ print("Session replaces")
 one = ok(sign_in("ImmutableSession"))
 two = ok(sign_in("ImmutableSession"))
 for s in (one, two, second):
-    ok(requests.get(f"{rest}/Server/Info", headers={**accept, "Authorization": s["SessionId"]}))
+    ok(requests.get(f"{rest}/Server/Info", headers={**accept, "Authorization": s["SessionID"]}))
 print("ImmutableSession does not replace")
 
 refused("a wrong password", 401, 102, sign_in(Password="wrong"))
@@ -101,28 +101,28 @@ refused("ImmutableSession before REST 1.3", 404, 112, requests.post(
 
 # A folder tree: create with a form, read, rename and move with JSON and XML bodies.
 home = requests.post(f"{base}/api/v1/GetHomeFolder",
-                     json={"sessionID": second["SessionId"]}).json()["FolderID"]
+                     json={"sessionID": second["SessionID"]}).json()["FolderID"]
 made = ok(requests.post(f"{rest}/FileSystem/Folder", headers=auth,
                         data={"Name": "Reports 2026", "ParentFolderId": str(home),
                               "Description": "Quarterly reports", "Tags[]": ""}))
-folder = made["FolderId"]
-assert made["Name"] == "Reports 2026" and made["ParentFolderId"] == str(home), made
+folder = made["FolderID"]
+assert made["Name"] == "Reports 2026" and made["ParentFolderID"] == str(home), made
 assert made["Description"] == "Quarterly reports", made
 assert num(made["EffectivePermission"]) == 255, made
 assert made["DateCreated"].startswith("/Date("), made
 sub = ok(requests.post(f"{rest}/FileSystem/Folder", headers=auth,
-                       data={"Name": "Inbox", "ParentFolderId": str(home)}))["FolderId"]
+                       data={"Name": "Inbox", "ParentFolderId": str(home)}))["FolderID"]
 got = ok(requests.get(f"{rest}/FileSystem/Folder/{folder}", headers=auth))
-assert got["FolderId"] == folder and got["Path"] is None, got
+assert got["FolderID"] == folder and got["Path"] is None, got
 moved = ok(requests.put(f"{rest}/FileSystem/Folder/{folder}", headers=auth,
                         json={"Name": "Q4", "ParentFolderId": sub, "FolderId": "ignored"}))
-assert moved["Name"] == "Q4" and moved["ParentFolderId"] == sub, moved
+assert moved["Name"] == "Q4" and moved["ParentFolderID"] == sub, moved
 back = ok(requests.put(
     f"{rest}/FileSystem/Folder/{folder}",
     headers={**auth, "Content-Type": "application/xml"},
     data=f"<ThruPublicFolderInfo><Name>Q4 final</Name><ParentFolderId>{home}</ParentFolderId>"
          f"<Tags/></ThruPublicFolderInfo>".encode()))
-assert back["Name"] == "Q4 final" and back["ParentFolderId"] == str(home), back
+assert back["Name"] == "Q4 final" and back["ParentFolderID"] == str(home), back
 refused("a name with a slash (nothing moved)", 400, 110, requests.put(
     f"{rest}/FileSystem/Folder/{folder}", headers=auth,
     json={"Name": "a/b", "ParentFolderId": sub, "Description": "changed"}))
@@ -130,7 +130,7 @@ refused("a name taken (nothing moved, the description put back)", 409, 108, requ
     f"{rest}/FileSystem/Folder/{folder}", headers=auth,
     json={"Name": "Inbox", "Description": "changed"}))
 still = ok(requests.get(f"{rest}/FileSystem/Folder/{folder}", headers=auth))
-assert still["ParentFolderId"] == str(home) and still["Name"] == "Q4 final", still
+assert still["ParentFolderID"] == str(home) and still["Name"] == "Q4 final", still
 assert still["Description"] == "Quarterly reports", still
 described = ok(requests.put(f"{rest}/FileSystem/Folder/{folder}", headers=auth,
                             data={"Description": "Q4, final"}))
@@ -154,17 +154,17 @@ assert len(page["Folders"]) == 1, page
 print("folder tree")
 
 # A file: uploaded with upload.aspx, then read, renamed and moved, listed, over REST.
-up = requests.post(f"{base}/upload.aspx", data={"SessionID": second["SessionId"],
+up = requests.post(f"{base}/upload.aspx", data={"SessionID": second["SessionID"],
                    "folderID": folder, "filename0": "q4.csv"},
                    files={"file": ("q4.csv", b"a,b\n1,2\n")})
 assert up.status_code == 200 and up.headers["X-FTH-Error"] == "", up.text
 file_id = str(up.json()[0]["FileID"])
 info = ok(requests.get(f"{rest}/FileSystem/File/{file_id}", headers=auth))
 assert info["Name"] == "q4.csv" and num(info["Size"]) == 8, info
-assert info["ParentFolderId"] == folder, info
+assert info["ParentFolderID"] == folder, info
 renamed = ok(requests.put(f"{rest}/FileSystem/File/{file_id}", headers=auth,
                           data={"Name": "q4-final.csv", "ParentFolderId": sub}))
-assert renamed["Name"] == "q4-final.csv" and renamed["ParentFolderId"] == sub, renamed
+assert renamed["Name"] == "q4-final.csv" and renamed["ParentFolderID"] == sub, renamed
 listing = ok(requests.get(f"{rest}/FileSystem/Folder/{sub}/Content/0/10", headers=auth))
 assert [f["Name"] for f in listing["Files"]] == ["q4-final.csv"], listing
 refused("a file description", 400, 110, requests.put(

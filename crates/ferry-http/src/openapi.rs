@@ -326,11 +326,19 @@ pub fn document() -> Value {
         "Available": {"type": "boolean"}, "Enabled": {"type": "boolean"},
         "Required": {"type": "boolean"}, "RecoveryCodesLeft": {"type": "integer"},
     }});
-    schemas["FTHUploadInfoData"] = json!({"type": "object", "required": ["FileID", "Name", "Size", "AccessID"], "properties": {
-        "FileID": {"type": "integer", "format": "int64"},
-        "Name": {"type": "string"},
-        "Size": {"type": "integer", "format": "int64"},
-        "AccessID": {"type": "string", "description": "The file's access ID for a session-less download token's FilePublicID (43 characters, base64url)."},
+    schemas["FTHFileUploadInfo"] = json!({"type": "object", "required": ["FileData", "AccessId", "BaseFileId"], "properties": {
+        "FileData": {"$ref": "#/components/schemas/FTHFileData"},
+        "AccessId": {"type": "string", "description": "The file's access ID, for a session-less download token's FilePublicID (43 characters, base64url)."},
+        "BaseFileId": {"type": "integer", "format": "int64", "description": "The file's ID (Ferry keeps one ID through every version)."},
+    }});
+    schemas["FTHFolderUploadInfo"] = json!({"type": "object", "properties": {
+        "FolderData": {"$ref": "#/components/schemas/FTHFolderData"},
+        "AccessId": {"type": ["string", "null"], "description": "Reserved, as in Thru."},
+        "Files": {"type": "array", "items": {"$ref": "#/components/schemas/FTHFileUploadInfo"}},
+    }});
+    schemas["FTHUploadInfo"] = json!({"type": "object", "required": ["Folders", "Files"], "properties": {
+        "Folders": {"type": "array", "items": {"$ref": "#/components/schemas/FTHFolderUploadInfo"}, "description": "Always empty: Ferry answers about the one file asked for."},
+        "Files": {"type": "array", "items": {"$ref": "#/components/schemas/FTHFileUploadInfo"}},
     }});
     schemas["FerryServerInfo"] = json!({"type": "object", "required": ["ServerName", "ServerVersion"], "properties": {
         "ServerName": {"type": "string", "description": "Always `Ferry`."},

@@ -48,16 +48,27 @@ fn a_session_less_token_downloads_as_the_user_who_asked(backend: Backend) {
         v
     };
     let ia = info(a);
+    assert_eq!(ia["Folders"], json!([]), "{ia}");
+    let fa = &ia["Files"][0];
     assert_eq!(
-        (ia["FileID"].as_i64(), ia["Name"].as_str()),
+        (
+            fa["FileData"]["FileID"].as_i64(),
+            fa["FileData"]["Name"].as_str()
+        ),
         (Some(a), Some("report.pdf"))
     );
-    assert_eq!(ia["Size"], 17);
-    let access_a = ia["AccessID"].as_str().unwrap().to_string();
-    let access_b = info(b)["AccessID"].as_str().unwrap().to_string();
+    assert_eq!(
+        (fa["FileData"]["Size"].as_i64(), fa["BaseFileId"].as_i64()),
+        (Some(17), Some(a))
+    );
+    let access_a = fa["AccessId"].as_str().unwrap().to_string();
+    let access_b = info(b)["Files"][0]["AccessId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(access_a.len(), 43, "{access_a}");
     assert_eq!(
-        info(a)["AccessID"],
+        info(a)["Files"][0]["AccessId"],
         access_a.as_str(),
         "an access ID is stable"
     );
@@ -186,7 +197,7 @@ fn retrieve_upload_info_checks_rights_and_the_cli_issues_the_token() {
         "RetrieveUploadInfo",
         json!({"sessionID": f.session, "fileID": file}),
     );
-    let access = v["AccessID"].as_str().unwrap();
+    let access = v["Files"][0]["AccessId"].as_str().unwrap();
     let token = f.s.ferry_ok(
         &[
             "token",

@@ -204,19 +204,23 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "RetrieveUploadInfo",
-        summary: "A file's access ID (AccessID), which a download token without Session names in FilePublicID (SARG 2.7.2.2): the page then acts as this session's user. Needs Download on the file's folder and the browser tools configured. The access ID works as long as the user may download the file; changing the tools' key voids it.",
+        summary: "SARG 2.4.5's FTHUploadInfo for one file: its FTHFileUploadInfo carries the file and its access ID (AccessId), which a download token without Session names in FilePublicID (SARG 2.7.2.2): the page then acts as this session's user. Needs Download on the file's folder and the browser tools configured. The access ID works as long as the user may download the file; changing the tools' key voids it.",
         params: &[SESSION_ID, FILE_ID],
-        returns: Returns::One("FTHUploadInfoData"),
+        returns: Returns::One("FTHUploadInfo"),
         signs_in: false,
         handler: |svc, a, caller| {
             Box::pin(async move {
                 let ctx = session(&svc, &a, &caller).await?;
                 let (view, access) = svc.retrieve_upload_info(&ctx, a.int("fileID")?).await?;
+                // SARG 2.4.5.1's FTHUploadInfo, for the one file asked about.
+                let base = view.file.id;
                 Ok(Some(json!({
-                    "FileID": view.file.id,
-                    "Name": view.file.name,
-                    "Size": view.file.size,
-                    "AccessID": access,
+                    "Folders": [],
+                    "Files": [{
+                        "FileData": FthFileData::from(view),
+                        "AccessId": access,
+                        "BaseFileId": base,
+                    }],
                 })))
             })
         },

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: GetCurrentUser calls per second over the SOAP wire (/soap, SOAP 1.1) against the
 # same call on the JSON API, on one server, with one load tool (wrk), reported as a ratio
-# (issue 19's goal: >= 0.7). Each answer is checked to be a success first.
+# (issue 19's goal: >= 0.7). Then the REST wire: GET /REST/1.3/Server/Info (XML) against its
+# method on the JSON API (GetServerInfo), the same way. Each answer is checked to be a success
+# first.
 #
 #   bench/soap.sh [--duration SECONDS] [--connections N] [--runs N]
 #
@@ -48,11 +50,22 @@ envelope="<?xml version=\"1.0\" encoding=\"utf-8\"?><soap:Envelope xmlns:soap=\"
 curl -sf -X POST "$base/soap" -H 'Content-Type: text/xml; charset=utf-8' \
   -H 'SOAPAction: "http://tempuri.org/GetCurrentUser"' -d "$envelope" | grep -q '<Name>admin</Name>'
 curl -sf -X POST "$base/api/v1/GetCurrentUser" -d "{\"sessionID\":\"$session\"}" | grep -q '"Name":"admin"'
+curl -sf "$base/REST/1.3/Server/Info" -H "Authorization: $session" | grep -q '<Title>Ferry</Title>'
+curl -sf -X POST "$base/api/v1/GetServerInfo" -d "{\"sessionID\":\"$session\"}" | grep -q '"ServerName":"Ferry"'
 
 cat > "$work/json.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"sessionID":"$session"}'
 wrk.headers["Content-Type"] = "application/json"
+LUA
+cat > "$work/json_info.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"sessionID":"$session"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+cat > "$work/rest.lua" <<LUA
+wrk.headers["Authorization"] = "$session"
+wrk.headers["Accept"] = "application/xml"
 LUA
 cat > "$work/soap.lua" <<LUA
 wrk.method = "POST"
@@ -68,15 +81,19 @@ rps() { # wrk's Requests/sec, after checking that every answer was a success
   awk '/Requests\/sec/ {print $2}' <<<"$out"
 }
 
-echo "run,json_rps,soap_rps,soap_over_json"
+echo "run,json_rps,soap_rps,soap_over_json,json_info_rps,rest_rps,rest_over_json"
 for run in $(seq "$runs"); do
   # Alternating which goes first, so neither always has the warmer machine.
   if ((run % 2)); then
     json=$(rps -s "$work/json.lua" "$base/api/v1/GetCurrentUser")
     soap=$(rps -s "$work/soap.lua" "$base/soap")
+    info=$(rps -s "$work/json_info.lua" "$base/api/v1/GetServerInfo")
+    rest=$(rps -s "$work/rest.lua" "$base/REST/1.3/Server/Info")
   else
+    rest=$(rps -s "$work/rest.lua" "$base/REST/1.3/Server/Info")
+    info=$(rps -s "$work/json_info.lua" "$base/api/v1/GetServerInfo")
     soap=$(rps -s "$work/soap.lua" "$base/soap")
     json=$(rps -s "$work/json.lua" "$base/api/v1/GetCurrentUser")
   fi
-  echo "$run,$json,$soap,$(python3 -c "print(f'{$soap / $json:.2f}')")"
+  echo "$run,$json,$soap,$(python3 -c "print(f'{$soap / $json:.2f}')"),$info,$rest,$(python3 -c "print(f'{$rest / $info:.2f}')")"
 done

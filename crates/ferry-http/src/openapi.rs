@@ -326,6 +326,13 @@ pub fn document() -> Value {
         "Available": {"type": "boolean"}, "Enabled": {"type": "boolean"},
         "Required": {"type": "boolean"}, "RecoveryCodesLeft": {"type": "integer"},
     }});
+    schemas["FTHFolderSearchPagingData"] = json!({"type": "object", "required": ["SearchString", "RequestedStartIndex", "RequestedLength", "TotalMatchingFolders", "PageFolders"], "properties": {
+        "SearchString": {"type": "string", "description": "The pattern searched for."},
+        "RequestedStartIndex": {"type": "integer", "format": "int64"},
+        "RequestedLength": {"type": "integer", "format": "int64"},
+        "TotalMatchingFolders": {"type": "integer", "format": "int64", "description": "Folders the caller may see that match, among at most 20,000 candidates."},
+        "PageFolders": {"type": "array", "items": {"$ref": "#/components/schemas/FTHFolderData"}},
+    }});
     schemas["FTHFileUploadInfo"] = json!({"type": "object", "required": ["FileData", "AccessId", "BaseFileId"], "properties": {
         "FileData": {"$ref": "#/components/schemas/FTHFileData"},
         "AccessId": {"type": "string", "description": "The file's access ID, for a session-less download token's FilePublicID (43 characters, base64url)."},

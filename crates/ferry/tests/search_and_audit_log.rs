@@ -115,6 +115,63 @@ fn search_matches_wildcards_and_shows_only_what_the_caller_may_see(backend: Back
         ["Report 2026.pdf", "report-old.PDF"]
     );
 
+    // SearchFolders (FTHFolderSearchPagingData): the page and the total, of what Bob may see.
+    let (_, more) = s.call(
+        "CreateFolder",
+        json!({"sessionID": admin, "parentFolderID": team, "name": "Reports archive"}),
+    );
+    assert!(more["FolderID"].is_i64(), "{more}");
+    let paged = |sid: &str, start: i64, length: i64| {
+        let (status, body) = s.call(
+            "SearchFolders",
+            json!({"sessionID": sid, "searchString": "report", "requestedStartIndex": start,
+                   "requestedLength": length}),
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let all = paged(&admin, 0, 10);
+    assert_eq!(all["TotalMatchingFolders"], 2, "{all}");
+    assert_eq!(names(&all, "PageFolders"), ["Reports", "Reports archive"]);
+    let second = paged(&admin, 1, 1);
+    assert_eq!(
+        (
+            second["TotalMatchingFolders"].as_i64(),
+            names(&second, "PageFolders")
+        ),
+        (Some(2), vec!["Reports archive".to_string()])
+    );
+    assert_eq!(
+        (
+            second["RequestedStartIndex"].as_i64(),
+            second["RequestedLength"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    let beyond = paged(&admin, 5, 10);
+    assert_eq!(
+        (
+            beyond["TotalMatchingFolders"].as_i64(),
+            names(&beyond, "PageFolders").len()
+        ),
+        (Some(2), 0)
+    );
+    grant(0);
+    let hidden = paged(&b, 0, 10);
+    assert_eq!(
+        hidden["TotalMatchingFolders"], 0,
+        "hidden folders are not counted: {hidden}"
+    );
+    assert_error(
+        &s.call(
+            "SearchFolders",
+            json!({"sessionID": admin, "searchString": "x", "requestedStartIndex": -1,
+                   "requestedLength": 10}),
+        ),
+        400,
+        110,
+    );
+
     for bad in [
         json!({"searchString": ""}),
         json!({"searchString": "x", "take": 0}),

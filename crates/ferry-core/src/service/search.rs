@@ -155,6 +155,45 @@ impl Service {
         Ok(result)
     }
 
+    /// `SearchFolders` (SARG 2.8's `FTHFolderSearchPagingData`): the page of folders the caller
+    /// may see (Show) whose names match, from `start` for `length`, and how many match in all.
+    /// At most [`MAX_SCANNED`] candidates are examined, so the total counts among those.
+    pub async fn search_folders_paged(
+        &self,
+        ctx: &SessionContext,
+        search: &str,
+        start: i64,
+        length: i64,
+    ) -> Result<(Vec<FolderView>, i64)> {
+        text::required("searchString", search, 255)?;
+        check_page(start, length)?;
+        let pattern = like_pattern(search);
+        let mut bits: HashMap<FolderId, Permissions> = HashMap::new();
+        let (mut page, mut total, mut scanned, mut after) = (Vec::new(), 0i64, 0usize, 0);
+        'batches: while scanned < MAX_SCANNED {
+            let batch = self.store.search_folders(&pattern, after, BATCH).await?;
+            let done = (batch.len() as i64) < BATCH;
+            for folder in batch {
+                after = folder.id;
+                scanned += 1;
+                let effective = self.cached_bits(ctx, &mut bits, folder.id).await?;
+                if effective.contains(Permissions::SHOW) {
+                    if total >= start && total - start < length {
+                        page.push(FolderView { folder, effective });
+                    }
+                    total += 1;
+                }
+                if scanned >= MAX_SCANNED {
+                    break 'batches;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        Ok((page, total))
+    }
+
     /// [`Service::search`] with the names of the folders the found files are in (folders the
     /// caller may read, since they may read the files): the web client's search page.
     pub async fn search_page(

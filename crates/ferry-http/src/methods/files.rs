@@ -4,7 +4,7 @@ use ferry_core::service::SearchKinds;
 use serde_json::json;
 
 use super::{Method, Param, ParamType, Returns, SESSION_ID, session};
-use crate::wire::{FthFileData, FthFileVersionData, FthSearchResultData};
+use crate::wire::{FthFileData, FthFileVersionData, FthFolderData, FthSearchResultData};
 
 const FILE_ID: Param = Param::required("fileID", ParamType::Integer, "A file's ID.");
 const FOLDER_ID: Param = Param::required("folderID", ParamType::Integer, "A folder's ID.");
@@ -63,6 +63,54 @@ pub static METHODS: &[Method] = &[
                     )
                     .await?;
                 Ok(Some(json!(FthSearchResultData::from(found))))
+            })
+        },
+    },
+    Method {
+        name: "SearchFolders",
+        summary: "SARG 2.8's folder search with FTHFolderSearchPagingData: the folders (Show) whose names match searchString (* wildcards; a string without * matches names containing it), requestedLength of them from requestedStartIndex, with the total that match (counted among at most 20,000 candidates).",
+        params: &[
+            SESSION_ID,
+            Param::required(
+                "searchString",
+                ParamType::Text {
+                    required: true,
+                    max: 255,
+                },
+                "What to look for, with * wildcards.",
+            ),
+            Param::required(
+                "requestedStartIndex",
+                ParamType::Range {
+                    min: 0,
+                    max: i64::MAX,
+                },
+                "The first result to return (0 is the first).",
+            ),
+            Param::required(
+                "requestedLength",
+                ParamType::Range { min: 1, max: 1000 },
+                "Results on the page, 1 to 1000.",
+            ),
+        ],
+        returns: Returns::One("FTHFolderSearchPagingData"),
+        signs_in: false,
+        handler: |svc, a, caller| {
+            Box::pin(async move {
+                let ctx = session(&svc, &a, &caller).await?;
+                let (start, length) = (a.int("requestedStartIndex")?, a.int("requestedLength")?);
+                let search = a.string("searchString");
+                let (page, total) = svc
+                    .search_folders_paged(&ctx, &search, start, length)
+                    .await?;
+                let folders: Vec<FthFolderData> = page.into_iter().map(Into::into).collect();
+                Ok(Some(json!({
+                    "SearchString": search,
+                    "RequestedStartIndex": start,
+                    "RequestedLength": length,
+                    "TotalMatchingFolders": total,
+                    "PageFolders": folders,
+                })))
             })
         },
     },

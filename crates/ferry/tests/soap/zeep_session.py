@@ -104,6 +104,10 @@ found = svc.Search(sessionID=two.SessionID, searchString="Quarter", skip=0, take
 # Lists inside a structure are ArrayOf… wrappers (as .asmx services write them).
 assert [f.Name for f in found.Folders.FTHFolderData] == ["Quarter 1"], found
 assert found.Files is None or not found.Files.FTHFileData, found
+paging = svc.SearchFolders(sessionID=two.SessionID, searchString="Quarter",
+                           requestedStartIndex=0, requestedLength=10)
+assert paging.TotalMatchingFolders == 1, paging
+assert [f.Name for f in paging.PageFolders.FTHFolderData] == ["Quarter 1"], paging
 print("search")
 
 # The audit, filtered by operation and by time (xs:dateTime, with its zone), as the

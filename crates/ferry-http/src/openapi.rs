@@ -200,7 +200,7 @@ pub fn document() -> Value {
     paths.extend(crate::openapi_streams::paths());
 
     let mut description = String::from(
-        "Ferry's session web service. Each method is `POST /api/v1/{Method}` with a JSON object of its parameters (names matched case-insensitively); errors answer `{\"ErrorCode\": n, \"Message\": \"...\"}`. The same methods are served on Thru's SOAP wire at `/soap` (WSDL at `/soap?wsdl`); docs/thru-compatibility.md in Ferry's repository compares every Thru wire with Ferry's.\n\n| ErrorCode | HTTP | Meaning |\n|---|---|---|\n",
+        "Ferry's session web service. Each method is `POST /api/v1/{Method}` with a JSON object of its parameters (names matched case-insensitively); errors answer `{\"ErrorCode\": n, \"Message\": \"...\"}`. The same methods are served on Thru's SOAP wire at `/soap` (WSDL at `/soap?wsdl`), and through them Thru's REST wire at `/REST/{version}/…` and its legacy pages (`upload.aspx`, `download.aspx`); docs/thru-compatibility.md in Ferry's repository compares every Thru wire with Ferry's.\n\n| ErrorCode | HTTP | Meaning |\n|---|---|---|\n",
     );
     for (code, status, meaning) in ERROR_CODES {
         description.push_str(&format!("| {code} | {status} | {meaning} |\n"));

@@ -291,10 +291,13 @@ async fn serve_connection<S>(
         }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A client may shut down its sending side once its request is out and wait for the answer
+    // (raw-socket clients, some scripts): it still gets one, as nginx gives it.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(timeouts.header_read);
+        .header_read_timeout(timeouts.header_read)
+        .half_close(true);
     builder
         .http2()
         .timer(TokioTimer::new())

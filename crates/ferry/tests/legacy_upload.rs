@@ -171,16 +171,14 @@ fn curl_and_requests_upload_through_the_form(backend: Backend) {
     assert_eq!(uploads, 4, "each stored file is audited once");
 }
 
-/// Sends `head` and `body` on a raw connection and reads the answer; with `cut`, the sending
-/// side is closed after `body` (the request ends there, before its `Content-Length`).
-fn raw(s: &Server, head: &str, body: &[u8], cut: bool) -> String {
+/// Sends `head` and `body` on a raw connection, shuts down the sending side (a request whose
+/// `Content-Length` says more ends there), and reads the answer.
+fn raw(s: &Server, head: &str, body: &[u8]) -> String {
     let addr = s.base.trim_start_matches("http://");
     let mut c = std::net::TcpStream::connect(addr).unwrap();
     c.write_all(head.as_bytes()).unwrap();
     c.write_all(body).unwrap();
-    if cut {
-        c.shutdown(std::net::Shutdown::Write).unwrap();
-    }
+    c.shutdown(std::net::Shutdown::Write).unwrap();
     let mut answer = String::new();
     let _ = c.read_to_string(&mut answer);
     answer
@@ -313,19 +311,20 @@ fn bad_forms_store_nothing() {
          Content-Length: {}\r\n\r\n",
         body.len() + 500_000
     );
-    let answer = raw(&s, &head, &body, true);
+    let answer = raw(&s, &head, &body);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(
         answer.to_ascii_lowercase().contains("x-fth-error: 110 / "),
         "{answer}"
     );
-    // The same bytes, complete but for the closing boundary.
+    // The same bytes, complete but for the closing boundary; the client shuts down its side
+    // once they are sent, and still reads the answer.
     let head = format!(
         "POST /upload.aspx{q} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    let answer = raw(&s, &head, &body, false);
+    let answer = raw(&s, &head, &body);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 
     assert!(

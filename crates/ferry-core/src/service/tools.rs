@@ -11,8 +11,11 @@
 //! version 1's CBC cannot serve as a padding oracle. Optionally each token opens once
 //! (a replay cache in the metadata store, shared by every node).
 //!
+//! A download token without `Session` (SARG 2.7.2.2's) names its files by access ID instead
+//! (`access_ids.rs`): the page acts as the user the IDs were given to, who must be active.
+//!
 //! A grant is checked on every use: not expired, used from the token's address, its session
-//! still alive. What is done through it is audited under the session's user with the token's
+//! still alive (or, without one, its user still active). What is done through it is audited under the session's user with the token's
 //! `Email` as the external user and the browser's address.
 
 use std::net::IpAddr;

@@ -190,6 +190,29 @@ impl Exchange {
         let args = Args::from_pairs(pairs, method.params);
         Ok(methods::call(&state.service, method, args, self.caller.clone()).await?)
     }
+
+    /// [`Exchange::call`] of a method that answers a structure.
+    pub async fn call_value(
+        &self,
+        state: &AppState,
+        method: &str,
+        pairs: Vec<(String, Value)>,
+        with_session: bool,
+    ) -> Result<Value, RestError> {
+        self.call(state, method, pairs, with_session)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("{method} answered nothing")).into())
+    }
+}
+
+/// A resource's answer in `format`: its object with 200, nothing (`None`) with 204, or its
+/// refusal as `ErrorInfo`.
+pub fn finish(format: Format, result: Result<Option<Obj>, RestError>) -> Response {
+    match result {
+        Ok(Some(object)) => answer(format, StatusCode::OK, &object),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.answer(format),
+    }
 }
 
 /// A whole number written as text (RAPR's IDs and form values), for the field `name`.
@@ -205,17 +228,21 @@ pub fn path_int(params: &HashMap<String, String>, name: &str) -> Result<Value, R
     whole(name, params.get(name).map(String::as_str).unwrap_or(""))
 }
 
-/// Runs `work` after the common checks and answers its object with 200, or its refusal.
+/// Runs `work` after the common checks (the REST version at least `$since`) and answers what
+/// it gives ([`finish`]).
 macro_rules! respond {
-    ($params:expr, $headers:expr, $client:expr, |$ex:ident| $work:expr) => {{
-        let $ex = match Exchange::begin(&$params, &$headers, $client.caller(), "1.0") {
+    ($params:expr, $headers:expr, $client:expr, $since:expr, |$ex:ident| $work:expr) => {{
+        let $ex = match $crate::rest::exchange::Exchange::begin(
+            &$params,
+            &$headers,
+            $client.caller(),
+            $since,
+        ) {
             Ok(ex) => ex,
             Err(refusal) => return *refusal,
         };
-        let result: Result<objects::Obj, RestError> = async { $work }.await;
-        match result {
-            Ok(object) => answer($ex.format, StatusCode::OK, &object),
-            Err(e) => e.answer($ex.format),
-        }
+        let result: Result<Option<$crate::rest::objects::Obj>, $crate::rest::exchange::RestError> =
+            async { $work }.await;
+        $crate::rest::exchange::finish($ex.format, result)
     }};
 }

@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use ferry_core::Error;
 use serde_json::Value;
 
-use super::exchange::{Exchange, RestError, answer, path_int};
+use super::exchange::{Exchange, RestError, path_int};
 use super::objects;
 use super::relocate::{FILE, relocate};
 use super::sessions::no_tags;
@@ -41,9 +41,8 @@ const FILE_FIELDS: [&str; 17] = [
 ];
 
 async fn file_value(ex: &Exchange, state: &AppState, id: Value) -> Result<Value, RestError> {
-    ex.call(state, "GetFile", vec![("fileID".into(), id)], true)
-        .await?
-        .ok_or_else(|| Error::Internal("GetFile answered nothing".into()).into())
+    ex.call_value(state, "GetFile", vec![("fileID".into(), id)], true)
+        .await
 }
 
 /// `GET FileSystem/File/{id}`: `GetFile`.
@@ -53,9 +52,9 @@ pub async fn get_file(
     client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    respond!(params, headers, client, |ex| {
+    respond!(params, headers, client, "1.0", |ex| {
         let id = path_int(&params, "file_id")?;
-        Ok(objects::file(&file_value(&ex, &state, id).await?))
+        Ok(Some(objects::file(&file_value(&ex, &state, id).await?)))
     })
 }
 
@@ -68,7 +67,7 @@ pub async fn update_file(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    respond!(params, parts.headers, client, |ex| {
+    respond!(params, parts.headers, client, "1.0", |ex| {
         let id = path_int(&params, "file_id")?;
         let f = ex.fields(&parts.headers, body).await?;
         f.only(&FILE_FIELDS)?;
@@ -78,7 +77,7 @@ pub async fn update_file(
         }
         let current = file_value(&ex, &state, id.clone()).await?;
         relocate(&ex, &state, &FILE, &id, &current, &f).await?;
-        Ok(objects::file(&file_value(&ex, &state, id).await?))
+        Ok(Some(objects::file(&file_value(&ex, &state, id).await?)))
     })
 }
 
@@ -89,18 +88,10 @@ pub async fn delete_file(
     client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    let ex = match Exchange::begin(&params, &headers, client.caller(), "1.0") {
-        Ok(ex) => ex,
-        Err(refusal) => return *refusal,
-    };
-    let result = async {
+    respond!(params, headers, client, "1.0", |ex| {
         let id = path_int(&params, "file_id")?;
         ex.call(&state, "DeleteFile", vec![("fileID".into(), id)], true)
-            .await
-    }
-    .await;
-    match result {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => e.answer(ex.format),
-    }
+            .await?;
+        Ok(None)
+    })
 }

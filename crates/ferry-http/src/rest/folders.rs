@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use ferry_core::Error;
 use serde_json::{Value, json};
 
-use super::exchange::{Exchange, RestError, answer, path_int, whole};
+use super::exchange::{Exchange, RestError, path_int, whole};
 use super::objects;
 use super::relocate::{FOLDER, relocate};
 use super::sessions::{IGNORED_FOLDER_FIELDS, no_tags};
@@ -40,14 +40,13 @@ async fn folder_value(
     state: &AppState,
     folder_id: Value,
 ) -> Result<Value, RestError> {
-    ex.call(
+    ex.call_value(
         state,
         "GetFolder",
         vec![("folderID".into(), folder_id)],
         true,
     )
-    .await?
-    .ok_or_else(|| Error::Internal("GetFolder answered nothing".into()).into())
+    .await
 }
 
 /// `POST FileSystem/Folder`: `CreateFolder` under `ParentFolderId`.
@@ -58,7 +57,7 @@ pub async fn create_folder(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    respond!(params, parts.headers, client, |ex| {
+    respond!(params, parts.headers, client, "1.0", |ex| {
         let f = ex.fields(&parts.headers, body).await?;
         f.only(&known_folder_fields())?;
         no_tags(&f)?;
@@ -77,12 +76,9 @@ pub async fn create_folder(
         if let Some(t) = f.one("FolderType")? {
             pairs.push(("folderType".into(), whole("FolderType", t)?));
         }
-        let created = ex
-            .call(&state, "CreateFolder", pairs, true)
-            .await?
-            .unwrap_or_default();
+        let created = ex.call_value(&state, "CreateFolder", pairs, true).await?;
         if description.is_empty() {
-            return Ok(objects::folder(&created));
+            return Ok(Some(objects::folder(&created)));
         }
         // The description is the folder's `Description` metadata (SARG 2.4.2); a refusal to
         // set it undoes the creation, so that a refused request leaves nothing behind.
@@ -96,7 +92,7 @@ pub async fn create_folder(
             }
             return Err(e);
         }
-        Ok(objects::folder(&folder_value(&ex, &state, id).await?))
+        Ok(Some(objects::folder(&folder_value(&ex, &state, id).await?)))
     })
 }
 
@@ -136,9 +132,9 @@ pub async fn get_folder(
     client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    respond!(params, headers, client, |ex| {
+    respond!(params, headers, client, "1.0", |ex| {
         let id = path_int(&params, "folder_id")?;
-        Ok(objects::folder(&folder_value(&ex, &state, id).await?))
+        Ok(Some(objects::folder(&folder_value(&ex, &state, id).await?)))
     })
 }
 
@@ -152,7 +148,7 @@ pub async fn update_folder(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    respond!(params, parts.headers, client, |ex| {
+    respond!(params, parts.headers, client, "1.0", |ex| {
         let id = path_int(&params, "folder_id")?;
         let f = ex.fields(&parts.headers, body).await?;
         f.only(&known_folder_fields())?;
@@ -180,7 +176,7 @@ pub async fn update_folder(
             }
             return Err(e);
         }
-        Ok(objects::folder(&folder_value(&ex, &state, id).await?))
+        Ok(Some(objects::folder(&folder_value(&ex, &state, id).await?)))
     })
 }
 
@@ -191,20 +187,12 @@ pub async fn delete_folder(
     client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    let ex = match Exchange::begin(&params, &headers, client.caller(), "1.0") {
-        Ok(ex) => ex,
-        Err(refusal) => return *refusal,
-    };
-    let result = async {
+    respond!(params, headers, client, "1.0", |ex| {
         let id = path_int(&params, "folder_id")?;
         ex.call(&state, "DeleteFolder", vec![("folderID".into(), id)], true)
-            .await
-    }
-    .await;
-    match result {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => e.answer(ex.format),
-    }
+            .await?;
+        Ok(None)
+    })
 }
 
 /// `GET FileSystem/Folder/{id}/Content/{skip}/{take}`: the subfolders (`GetFolders`), then the
@@ -215,18 +203,17 @@ pub async fn folder_content(
     client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    respond!(params, headers, client, |ex| {
+    respond!(params, headers, client, "1.0", |ex| {
         let id = path_int(&params, "folder_id")?;
         let (skip, take) = page(&params)?;
         let folders = ex
-            .call(
+            .call_value(
                 &state,
                 "GetFolders",
                 vec![("folderID".into(), id.clone())],
                 true,
             )
-            .await?
-            .unwrap_or_default();
+            .await?;
         let all: Vec<Value> = folders.as_array().cloned().unwrap_or_default();
         let count = all.len() as i64;
         let shown: Vec<Value> = all
@@ -241,13 +228,14 @@ pub async fn folder_content(
                 ("skip".to_string(), json!((skip - count).max(0))),
                 ("take".to_string(), json!(left)),
             ];
-            ex.call(&state, "GetFiles", pairs, true)
-                .await?
-                .unwrap_or_default()
+            ex.call_value(&state, "GetFiles", pairs, true).await?
         } else {
             json!([])
         };
-        Ok(objects::content(Some(&Value::Array(shown)), Some(&files)))
+        Ok(Some(objects::content(
+            Some(&Value::Array(shown)),
+            Some(&files),
+        )))
     })
 }
 
@@ -316,7 +304,7 @@ async fn search(
     kinds: i64,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    respond!(params, parts.headers, client, |ex| {
+    respond!(params, parts.headers, client, "1.0", |ex| {
         let (skip, take) = page(&params)?;
         let f = ex.fields(&parts.headers, body).await?;
         f.only(&SEARCH_FIELDS)?;
@@ -347,9 +335,8 @@ async fn search(
         if let Some(folder) = f.one("FolderId")?.filter(|s| !s.is_empty()) {
             let folder = whole("FolderId", folder)?;
             let root = ex
-                .call(&state, "GetRootFolder", Vec::new(), true)
-                .await?
-                .unwrap_or_default();
+                .call_value(&state, "GetRootFolder", Vec::new(), true)
+                .await?;
             let recursive = f
                 .one("Recursive")?
                 .is_none_or(|r| !r.eq_ignore_ascii_case("false"));
@@ -370,14 +357,11 @@ async fn search(
             ("take".to_string(), json!(take)),
             ("kinds".to_string(), json!(kinds)),
         ];
-        let found = ex
-            .call(&state, "Search", pairs, true)
-            .await?
-            .unwrap_or_default();
-        Ok(objects::content(
+        let found = ex.call_value(&state, "Search", pairs, true).await?;
+        Ok(Some(objects::content(
             (kinds != 2).then(|| &found["Folders"]),
             (kinds != 1).then(|| &found["Files"]),
-        ))
+        )))
     })
 }
 

@@ -173,11 +173,26 @@ pub fn session(v: &Value) -> Obj {
     }
 }
 
+/// The fields folders and files share after their size: the caller's rights, and who made and
+/// last changed the item, when.
+fn rights_and_history(v: &Value) -> [(&'static str, Val); 5] {
+    [
+        (
+            "EffectivePermission",
+            Val::Int(int(v, "EffectivePermission")),
+        ),
+        ("DateCreated", date(v, "DateCreated")),
+        ("DateModified", date(v, "DateModified")),
+        ("CreatedByUserID", id(v, "CreatedByUserID")),
+        ("ModifiedByUserID", id(v, "ModifiedByUserID")),
+    ]
+}
+
 /// `ThruPublicFolderInfo` from `FTHFolderData`, in the order of RAPR's sample.
 pub fn folder(v: &Value) -> Obj {
     Obj {
         name: "ThruPublicFolderInfo",
-        fields: vec![
+        fields: [
             ("FolderID", id(v, "FolderID")),
             ("ParentFolderID", id(v, "ParentFolderID")),
             ("Name", Val::Text(text(v, "Name"))),
@@ -185,17 +200,14 @@ pub fn folder(v: &Value) -> Obj {
             ("Description", Val::Text(text(v, "Description"))),
             ("Tags", Val::Texts(Vec::new())),
             ("Size", Val::Nil),
-            (
-                "EffectivePermission",
-                Val::Int(int(v, "EffectivePermission")),
-            ),
-            ("DateCreated", date(v, "DateCreated")),
-            ("DateModified", date(v, "DateModified")),
-            ("CreatedByUserID", id(v, "CreatedByUserID")),
-            ("ModifiedByUserID", id(v, "ModifiedByUserID")),
+        ]
+        .into_iter()
+        .chain(rights_and_history(v))
+        .chain([
             ("InFavorite", Val::Bool(false)),
             ("FolderType", Val::Int(int(v, "FolderType"))),
-        ],
+        ])
+        .collect(),
     }
 }
 
@@ -203,7 +215,7 @@ pub fn folder(v: &Value) -> Obj {
 pub fn file(v: &Value) -> Obj {
     Obj {
         name: "ThruPublicFileInfo",
-        fields: vec![
+        fields: [
             ("FileID", id(v, "FileID")),
             ("ParentFolderID", id(v, "ParentFolderID")),
             ("Name", Val::Text(text(v, "Name"))),
@@ -211,20 +223,17 @@ pub fn file(v: &Value) -> Obj {
             ("Path", Val::Nil),
             ("Tags", Val::Texts(Vec::new())),
             ("Size", Val::Int(int(v, "Size"))),
-            (
-                "EffectivePermission",
-                Val::Int(int(v, "EffectivePermission")),
-            ),
-            ("DateCreated", date(v, "DateCreated")),
-            ("DateModified", date(v, "DateModified")),
-            ("CreatedByUserID", id(v, "CreatedByUserID")),
-            ("ModifiedByUserID", id(v, "ModifiedByUserID")),
+        ]
+        .into_iter()
+        .chain(rights_and_history(v))
+        .chain([
             ("IsQuarantined", Val::Bool(false)),
             ("InFavorite", Val::Bool(false)),
             ("IsPartiallyUploaded", Val::Bool(false)),
             ("Version", Val::Int(int(v, "Version"))),
             ("Sha256", Val::Text(text(v, "SHA256"))),
-        ],
+        ])
+        .collect(),
     }
 }
 

@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use ferry_core::Error;
 use serde_json::Value;
 
 use super::body::Fields;
-use super::exchange::{Exchange, RestError, answer, whole};
+use super::exchange::{RestError, whole};
 use super::negotiate::{self, Format};
 use super::objects;
 use crate::router::AppState;
@@ -82,11 +82,7 @@ async fn password_sign_in(
     since: &str,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let ex = match Exchange::begin(&params, &parts.headers, client.caller(), since) {
-        Ok(ex) => ex,
-        Err(refusal) => return *refusal,
-    };
-    let result = async {
+    respond!(params, parts.headers, client, since, |ex| {
         let f = ex.fields(&parts.headers, body).await?;
         f.only(&SESSION_FIELDS)?;
         device_uuid(f.one("Device_UUID")?)?;
@@ -107,15 +103,9 @@ async fn password_sign_in(
         pairs.extend(text_pair("clientVersion", f.one("ClientVersion")?));
         pairs.extend(text_pair("userString", f.one("UserString")?));
         pairs.extend(text_pair("passcode", f.one("Passcode")?));
-        ex.call(&state, method, pairs, false).await
-    }
-    .await;
-    match result {
-        Ok(Some(v)) => answer(ex.format, StatusCode::OK, &objects::session(&v)),
-        Ok(None) => RestError::Service(Error::Internal("a sign-in answered nothing".into()))
-            .answer(ex.format),
-        Err(e) => e.answer(ex.format),
-    }
+        let session = ex.call_value(&state, method, pairs, false).await?;
+        Ok(Some(objects::session(&session)))
+    })
 }
 
 /// `POST SessionByTicket` (REST 1.2): `OpenImmutableWithTicket`, RAPR's "immutable session"
@@ -127,11 +117,7 @@ pub async fn open_by_ticket(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let ex = match Exchange::begin(&params, &parts.headers, client.caller(), "1.2") {
-        Ok(ex) => ex,
-        Err(refusal) => return *refusal,
-    };
-    let result = async {
+    respond!(params, parts.headers, client, "1.2", |ex| {
         let f = ex.fields(&parts.headers, body).await?;
         f.only(&TICKET_FIELDS)?;
         let header = parts
@@ -154,16 +140,11 @@ pub async fn open_by_ticket(
             ),
         ];
         pairs.extend(text_pair("clientVersion", f.one("ClientVersion")?));
-        ex.call(&state, "OpenImmutableWithTicket", pairs, false)
-            .await
-    }
-    .await;
-    match result {
-        Ok(Some(v)) => answer(ex.format, StatusCode::OK, &objects::session(&v)),
-        Ok(None) => RestError::Service(Error::Internal("a sign-in answered nothing".into()))
-            .answer(ex.format),
-        Err(e) => e.answer(ex.format),
-    }
+        let session = ex
+            .call_value(&state, "OpenImmutableWithTicket", pairs, false)
+            .await?;
+        Ok(Some(objects::session(&session)))
+    })
 }
 
 /// `DELETE Session`: `Close` on the session of `Authorization`; 204.
@@ -173,14 +154,10 @@ pub async fn close_session(
     client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    let ex = match Exchange::begin(&params, &headers, client.caller(), "1.0") {
-        Ok(ex) => ex,
-        Err(refusal) => return *refusal,
-    };
-    match ex.call(&state, "Close", Vec::new(), true).await {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => e.answer(ex.format),
-    }
+    respond!(params, headers, client, "1.0", |ex| {
+        ex.call(&state, "Close", Vec::new(), true).await?;
+        Ok(None)
+    })
 }
 
 /// `GET Server/Info`: `GetServerInfo`, for a live session.
@@ -190,10 +167,6 @@ pub async fn server_info(
     client: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
-    let ex = match Exchange::begin(&params, &headers, client.caller(), "1.0") {
-        Ok(ex) => ex,
-        Err(refusal) => return *refusal,
-    };
     // The site's name is the host the request came to, without its port.
     let site = headers
         .get(axum::http::header::HOST)
@@ -205,17 +178,12 @@ pub async fn server_info(
         })
         .unwrap_or("localhost")
         .to_string();
-    match ex.call(&state, "GetServerInfo", Vec::new(), true).await {
-        Ok(Some(v)) => answer(
-            ex.format,
-            StatusCode::OK,
-            &objects::server_info(&v, &ex.version, &site),
-        ),
-        Ok(None) => {
-            RestError::Service(Error::Internal("no server information".into())).answer(ex.format)
-        }
-        Err(e) => e.answer(ex.format),
-    }
+    respond!(params, headers, client, "1.0", |ex| {
+        let info = ex
+            .call_value(&state, "GetServerInfo", Vec::new(), true)
+            .await?;
+        Ok(Some(objects::server_info(&info, &ex.version, &site)))
+    })
 }
 
 /// An address under `/REST/` that names no resource: 404, error 112.

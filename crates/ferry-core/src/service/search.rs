@@ -2,6 +2,7 @@
 //! see, and `GetAuditLog` for administrators.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use super::files::{FileView, MAX_PAGE};
 use super::folders::FolderView;
@@ -62,6 +63,14 @@ pub enum SearchKinds {
     Files,
 }
 
+/// One search's progress: the caller's bits on the folders met so far, and how many
+/// candidates were examined (at most [`MAX_SCANNED`] in all).
+#[derive(Default)]
+struct Scan {
+    bits: HashMap<FolderId, Permissions>,
+    scanned: usize,
+}
+
 fn check_page(skip: i64, take: i64) -> Result<()> {
     if skip < 0 || !(1..=MAX_PAGE).contains(&take) {
         return Err(Error::invalid(format!(
@@ -97,44 +106,39 @@ impl Service {
         text::required("searchString", search, 255)?;
         check_page(skip, take)?;
         let pattern = like_pattern(search);
-        let mut bits: HashMap<FolderId, Permissions> = HashMap::new();
+        let mut scan = Scan::default();
         let mut result = SearchResult::default();
-        let (mut seen, mut scanned) = (0i64, 0usize);
+        let mut seen = 0i64;
         let wanted = skip.saturating_add(take);
 
-        let mut after = 0;
-        'folders: while kinds != SearchKinds::Files && scanned < MAX_SCANNED {
-            let batch = self.store.search_folders(&pattern, after, BATCH).await?;
-            let done = (batch.len() as i64) < BATCH;
-            for folder in batch {
-                after = folder.id;
-                scanned += 1;
-                let effective = self.cached_bits(ctx, &mut bits, folder.id).await?;
-                if effective.contains(Permissions::SHOW) {
+        if kinds != SearchKinds::Files {
+            let flow = self
+                .visible_folders(ctx, &pattern, &mut scan, |view| {
                     if seen >= skip {
-                        result.folders.push(FolderView { folder, effective });
+                        result.folders.push(view);
                     }
                     seen += 1;
                     if seen >= wanted {
-                        return Ok(result);
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
                     }
-                }
-                if scanned >= MAX_SCANNED {
-                    break 'folders;
-                }
-            }
-            if done {
-                break;
+                })
+                .await?;
+            if flow.is_break() {
+                return Ok(result);
             }
         }
         let mut after = 0;
-        while kinds != SearchKinds::Folders && scanned < MAX_SCANNED {
+        while kinds != SearchKinds::Folders && scan.scanned < MAX_SCANNED {
             let batch = self.store.search_files(&pattern, after, BATCH).await?;
             let done = (batch.len() as i64) < BATCH;
             for file in batch {
                 after = file.id;
-                scanned += 1;
-                let effective = self.cached_bits(ctx, &mut bits, file.folder_id).await?;
+                scan.scanned += 1;
+                let effective = self
+                    .cached_bits(ctx, &mut scan.bits, file.folder_id)
+                    .await?;
                 if effective.contains(Permissions::READ) {
                     if seen >= skip {
                         result.files.push(FileView { file, effective });
@@ -144,7 +148,7 @@ impl Service {
                         return Ok(result);
                     }
                 }
-                if scanned >= MAX_SCANNED {
+                if scan.scanned >= MAX_SCANNED {
                     break;
                 }
             }
@@ -168,29 +172,17 @@ impl Service {
         text::required("searchString", search, 255)?;
         check_page(start, length)?;
         let pattern = like_pattern(search);
-        let mut bits: HashMap<FolderId, Permissions> = HashMap::new();
-        let (mut page, mut total, mut scanned, mut after) = (Vec::new(), 0i64, 0usize, 0);
-        'batches: while scanned < MAX_SCANNED {
-            let batch = self.store.search_folders(&pattern, after, BATCH).await?;
-            let done = (batch.len() as i64) < BATCH;
-            for folder in batch {
-                after = folder.id;
-                scanned += 1;
-                let effective = self.cached_bits(ctx, &mut bits, folder.id).await?;
-                if effective.contains(Permissions::SHOW) {
-                    if total >= start && total - start < length {
-                        page.push(FolderView { folder, effective });
-                    }
-                    total += 1;
+        let (mut page, mut total) = (Vec::new(), 0i64);
+        // Every match is counted, so the walk never stops early.
+        let _ = self
+            .visible_folders(ctx, &pattern, &mut Scan::default(), |view| {
+                if total >= start && total - start < length {
+                    page.push(view);
                 }
-                if scanned >= MAX_SCANNED {
-                    break 'batches;
-                }
-            }
-            if done {
-                break;
-            }
-        }
+                total += 1;
+                ControlFlow::Continue(())
+            })
+            .await?;
         Ok((page, total))
     }
 
@@ -213,6 +205,40 @@ impl Service {
             }
         }
         Ok((result, names))
+    }
+
+    /// Hands `visit` each folder whose name matches `pattern` and that the caller may see
+    /// (Show), in ID order, until `visit` breaks or the scan has examined [`MAX_SCANNED`]
+    /// candidates; says whether `visit` broke.
+    async fn visible_folders(
+        &self,
+        ctx: &SessionContext,
+        pattern: &str,
+        scan: &mut Scan,
+        mut visit: impl FnMut(FolderView) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>> {
+        let mut after = 0;
+        while scan.scanned < MAX_SCANNED {
+            let batch = self.store.search_folders(pattern, after, BATCH).await?;
+            let done = (batch.len() as i64) < BATCH;
+            for folder in batch {
+                after = folder.id;
+                scan.scanned += 1;
+                let effective = self.cached_bits(ctx, &mut scan.bits, folder.id).await?;
+                if effective.contains(Permissions::SHOW)
+                    && visit(FolderView { folder, effective }).is_break()
+                {
+                    return Ok(ControlFlow::Break(()));
+                }
+                if scan.scanned >= MAX_SCANNED {
+                    break;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(ControlFlow::Continue(()))
     }
 
     /// The caller's bits on a folder, remembered for the rest of one request; folders that do

@@ -22,12 +22,6 @@ fn sessionless(ids: &str, version: u8) -> Value {
            "AllowedIP": "127.0.0.1", "TimeStamp": utc_stamp(0)})
 }
 
-fn grant_of_download(html: &str) -> String {
-    let start = html.find("?grant=").expect("a download link") + 7;
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_string()
-}
-
 fn download_page(f: &Fixture, token: &str) -> (u16, String) {
     f.open_path(&format!("/tools/download?token={}", pct(token)), &[])
 }

@@ -133,12 +133,6 @@ fn the_download_tool_lists_and_serves_the_tokens_files() {
     assert_eq!(downloaded, 4, "each file in the ZIP audited as a download");
 }
 
-fn grant_of_download(html: &str) -> String {
-    let start = html.find("?grant=").expect("a download link") + 7;
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_string()
-}
-
 #[test]
 fn a_browser_uploads_three_files_and_resumes_after_a_cut() {
     let f = fixture(Backend::Sqlite, "", "");

@@ -209,6 +209,13 @@ pub fn grant_of(html: &str) -> String {
     html[start..end].to_string()
 }
 
+/// The grant of a download page: its first file link's.
+pub fn grant_of_download(html: &str) -> String {
+    let start = html.find("?grant=").expect("a download link") + 7;
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_string()
+}
+
 pub fn tus_headers<'a>(grant: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut h = vec![("Tus-Resumable", "1.0.0"), ("Ferry-Grant", grant)];
     h.extend_from_slice(extra);

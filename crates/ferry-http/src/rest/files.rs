@@ -12,9 +12,9 @@ use ferry_core::Error;
 use serde_json::Value;
 
 use super::exchange::{Exchange, RestError, path_int};
+use super::folders::no_tags;
 use super::objects;
 use super::relocate::{FILE, relocate};
-use super::sessions::no_tags;
 use crate::router::AppState;
 use crate::server::ClientAddr;
 

@@ -10,10 +10,10 @@ use axum::response::Response;
 use ferry_core::Error;
 use serde_json::{Value, json};
 
+use super::body::Fields;
 use super::exchange::{Exchange, RestError, path_int, whole};
 use super::objects;
 use super::relocate::{FOLDER, relocate};
-use super::sessions::{IGNORED_FOLDER_FIELDS, no_tags};
 use crate::router::AppState;
 use crate::server::ClientAddr;
 
@@ -26,6 +26,34 @@ const FOLDER_FIELDS: [&str; 6] = [
     "Keywords",
     "FolderType",
 ];
+
+/// Fields that RAPR's objects carry but a request may not set: ignored, as RAPR says.
+const IGNORED_FOLDER_FIELDS: [&str; 9] = [
+    "FolderId",
+    "EffectivePermission",
+    "DateCreated",
+    "DateModified",
+    "CreatedByUserId",
+    "ModifiedByUserId",
+    "Path",
+    "Size",
+    "InFavorite",
+];
+
+/// Refuses what Ferry cannot keep: tags (keywords), which Ferry's folders and files do not
+/// have.
+pub(super) fn no_tags(f: &Fields) -> Result<(), RestError> {
+    if f.many("Tags")
+        .iter()
+        .chain(f.many("Keywords").iter())
+        .any(|t| !t.is_empty())
+    {
+        return Err(
+            Error::invalid("Ferry keeps no folder tags: send Tags empty or leave it out").into(),
+        );
+    }
+    Ok(())
+}
 
 fn known_folder_fields() -> Vec<&'static str> {
     FOLDER_FIELDS
@@ -368,7 +396,6 @@ async fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rest::body::Fields;
 
     #[test]
     fn folder_fields_take_rapr_sample() {

@@ -10,7 +10,6 @@ use axum::response::Response;
 use ferry_core::Error;
 use serde_json::Value;
 
-use super::body::Fields;
 use super::exchange::{RestError, whole};
 use super::negotiate::{self, Format};
 use super::objects;
@@ -198,31 +197,4 @@ pub async fn no_resource(headers: HeaderMap, request: Request) -> Response {
 pub async fn verb_not_allowed(headers: HeaderMap, request: Request) -> Response {
     let _ = crate::router::read_limited(request.into_body(), crate::router::MAX_BODY_BYTES).await;
     RestError::Verb.answer(negotiate::from_headers(&headers).unwrap_or(Format::Xml))
-}
-
-/// Fields that RAPR's objects carry but a request may not set: ignored, as RAPR says.
-pub const IGNORED_FOLDER_FIELDS: [&str; 9] = [
-    "FolderId",
-    "EffectivePermission",
-    "DateCreated",
-    "DateModified",
-    "CreatedByUserId",
-    "ModifiedByUserId",
-    "Path",
-    "Size",
-    "InFavorite",
-];
-
-/// Refuses what Ferry cannot keep: folder tags (keywords), which Ferry does not have.
-pub fn no_tags(f: &Fields) -> Result<(), RestError> {
-    if f.many("Tags")
-        .iter()
-        .chain(f.many("Keywords").iter())
-        .any(|t| !t.is_empty())
-    {
-        return Err(
-            Error::invalid("Ferry keeps no folder tags: send Tags empty or leave it out").into(),
-        );
-    }
-    Ok(())
 }

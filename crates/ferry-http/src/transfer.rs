@@ -59,12 +59,22 @@ pub struct UploadQuery {
 pub async fn upload(
     State(state): State<AppState>,
     client: ClientAddr,
-    ApiPath((folder, name)): ApiPath<(String, String)>,
-    ApiQuery(query): ApiQuery<UploadQuery>,
+    path: Result<ApiPath<(String, String)>, ApiError>,
+    query: Result<ApiQuery<UploadQuery>, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut body = body;
+    // A path or query refused before the body was read: the body is read and dropped all the
+    // same, as for every other refusal of an upload, or its bytes would stay on the
+    // keep-alive connection and the client would lose this answer or the next request.
+    let (ApiPath((folder, name)), ApiQuery(query)) = match (path, query) {
+        (Ok(path), Ok(query)) => (path, query),
+        (Err(e), _) | (_, Err(e)) => {
+            crate::drain::discard(body).await;
+            return e.into_response();
+        }
+    };
     match upload_inner(
         &state.service,
         client,

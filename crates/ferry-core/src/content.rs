@@ -18,6 +18,10 @@ pub enum ContentError {
     /// The content for this key does not exist.
     #[error("content not found")]
     NotFound,
+    /// The store cannot be reached or refused the request (an object store that is down,
+    /// unreachable, or no longer accepts the credentials); worth a retry later.
+    #[error("content store unavailable: {0}")]
+    Unavailable(String),
     /// Anything else.
     #[error("content store error: {0}")]
     Other(String),
@@ -39,7 +43,7 @@ pub struct Capacity {
 /// A reader of committed content.
 pub type ContentReader = std::pin::Pin<Box<dyn AsyncRead + Send>>;
 
-/// A content store (a local directory; S3-compatible object storage later).
+/// A content store (a local directory, or S3-compatible object storage).
 #[async_trait]
 pub trait ContentStore: Send + Sync + 'static {
     /// Starts a staged upload.
@@ -59,6 +63,16 @@ pub trait ContentStore: Send + Sync + 'static {
         &self,
         min_age: std::time::Duration,
     ) -> Result<Vec<String>, ContentError>;
+    /// Ends uploads that any node started and nobody has continued for `min_age` (a node
+    /// killed mid-upload leaves a multipart upload in a bucket); returns how many. A store
+    /// whose staging is local to the node cleans it at start-up instead (the default: none).
+    async fn sweep_abandoned(&self, _min_age: std::time::Duration) -> Result<usize, ContentError> {
+        Ok(0)
+    }
+    /// Whether the store answers now (`/readyz`); the default, a local directory, always does.
+    async fn check(&self) -> Result<(), ContentError> {
+        Ok(())
+    }
 }
 
 /// An upload being staged. Dropping it without [`StagedContent::commit`] discards it.

@@ -101,7 +101,7 @@ pub enum Error {
     /// An argument is missing, of the wrong type, or out of range. Code 110.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// The metadata store cannot be reached; retry later. Code 120.
+    /// The metadata store or the content store cannot be reached; retry later. Code 120.
     #[error("the service is temporarily unavailable")]
     Unavailable,
     /// A bug or an unexpected failure; the detail is for the log only. Code 90000.
@@ -156,6 +156,10 @@ impl From<crate::content::ContentError> for Error {
             crate::content::ContentError::Full => Error::StorageFull,
             crate::content::ContentError::NotFound => {
                 Error::Internal("content missing for a recorded file".into())
+            }
+            crate::content::ContentError::Unavailable(detail) => {
+                tracing::warn!(%detail, "content store unavailable");
+                Error::Unavailable
             }
             crate::content::ContentError::Other(detail) => Error::Internal(detail),
         }

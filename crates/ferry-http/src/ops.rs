@@ -1,4 +1,4 @@
-//! Operational endpoints: liveness, readiness (the metadata store answers) and Prometheus
+//! Operational endpoints: liveness, readiness (the metadata and content stores answer) and Prometheus
 //! metrics. None of them needs a session, and none of them reveals anything but counts;
 //! metrics can be kept to a scraper holding a bearer token (`[metrics] bearer_token`).
 
@@ -13,7 +13,7 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `GET /readyz`: the metadata store answers; 503 otherwise.
+/// `GET /readyz`: the metadata store and the content store answer; 503 otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.service.ready().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
@@ -21,7 +21,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %e, "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "metadata store unavailable\n",
+                "metadata store or content store unavailable\n",
             )
                 .into_response()
         }

@@ -1,6 +1,6 @@
 //! Test support shared by Ferry's test suites: the two metadata-store engines as test
 //! parameters, a throwaway PostgreSQL cluster per test process, a throwaway OpenLDAP slapd
-//! per test, and free loopback ports.
+//! per test, throwaway S3-compatible servers (moto, s3s-fs), and free loopback ports.
 //!
 //! PostgreSQL: if `FERRY_TEST_DATABASE_URL` names a server (`postgres://user@host:port/db`),
 //! each test gets a fresh database on it. Otherwise the first test that needs PostgreSQL starts
@@ -9,12 +9,14 @@
 //! PostgreSQL is a test failure, never a skip.
 
 mod postgres;
+pub mod s3;
 pub mod slapd;
 
 use std::net::TcpListener;
 use std::path::Path;
 
 pub use postgres::PgCluster;
+pub use s3::{S3Kind, S3Server};
 pub use slapd::Slapd;
 
 /// A metadata-store engine to run a test against.

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ferry_content_fs::LocalContentStore;
 use ferry_core::domain::{Role, SessionId};
 use ferry_core::service::NewUserRequest;
 use ferry_core::ticket::parse_ticket_time;
@@ -23,9 +22,12 @@ use crate::cli::{
 };
 use crate::config::Settings;
 
-/// Opens the metadata store named by the settings and the content directory under the data
-/// directory, and builds the Service over them.
-pub async fn open_service(settings: &Settings) -> anyhow::Result<(Arc<Service>, SqlStore)> {
+/// Opens the metadata store and the content store named by the settings, and builds the
+/// Service over them. With `probe`, an object store is tried first (`ferry serve`).
+pub async fn open_service(
+    settings: &Settings,
+    probe: bool,
+) -> anyhow::Result<(Arc<Service>, SqlStore)> {
     {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
@@ -37,19 +39,11 @@ pub async fn open_service(settings: &Settings) -> anyhow::Result<(Arc<Service>, 
     let store = ferry_store_sql::connect(&settings.database_url, &StoreOptions::default())
         .await
         .context("cannot open the metadata store")?;
-    let content_dir = settings.data_dir.join("content");
-    let content = LocalContentStore::open(&content_dir)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the content directory {}",
-                content_dir.display()
-            )
-        })?;
+    let content = settings.storage.open(&settings.data_dir, probe).await?;
     let hasher = PasswordHasher::new(settings.passwords).context("invalid password settings")?;
     let service = Service::new(
         Arc::new(store.clone()),
-        Arc::new(content),
+        content,
         Arc::new(SystemClock),
         hasher,
         settings.service.clone(),
@@ -59,7 +53,7 @@ pub async fn open_service(settings: &Settings) -> anyhow::Result<(Arc<Service>, 
 
 /// Runs one administrative command.
 pub async fn run(settings: Settings, command: Command) -> anyhow::Result<ExitCode> {
-    let (service, store) = open_service(&settings).await?;
+    let (service, store) = open_service(&settings, false).await?;
     let actor = Actor::Cli {
         os_user: std::env::var("SUDO_USER")
             .or_else(|_| std::env::var("USER"))

@@ -32,6 +32,9 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Content storage: s3://BUCKET/PREFIX?endpoint=…&region=… Default: the data directory.
+    #[arg(long, global = true, env = "FERRY_STORAGE_URL")]
+    pub storage_url: Option<String>,
     /// Log format.
     #[arg(long, global = true, env = "FERRY_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,

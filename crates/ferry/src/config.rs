@@ -24,6 +24,9 @@
 //! [files]
 //! purge_after_days = 30
 //!
+//! [storage]                   # content in a bucket (crate::storage); FERRY_STORAGE_URL wins
+//! url = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1"
+//!
 //! [passwords]
 //! argon2_memory_kib = 19456
 //! argon2_iterations = 2
@@ -149,6 +152,8 @@ struct FileConfig {
     metrics: MetricsSection,
     #[serde(default)]
     soap: SoapSection,
+    #[serde(default)]
+    storage: crate::storage::StorageSection,
 }
 
 /// `[soap]`: Thru's SOAP wire (docs/thru-compatibility.md).
@@ -317,6 +322,8 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// The SOAP wire's target namespace.
     pub soap_namespace: String,
+    /// Where file content lives.
+    pub storage: crate::storage::Storage,
 }
 
 impl Settings {
@@ -415,6 +422,7 @@ impl Settings {
             limits: file.limits,
             metrics_token: metrics_token(&file.metrics)?,
             soap_namespace: soap_namespace(&file.soap)?,
+            storage: crate::storage::Storage::resolve(args.storage_url.clone(), file.storage)?,
         })
     }
 }

@@ -58,6 +58,10 @@ pub fn rows(s: &Settings) -> Vec<(String, String, String)> {
     let c: &ServiceConfig = &s.service;
     put("", "data_dir", s.data_dir.display().to_string());
     put("", "database_url", masked_url(&s.database_url));
+    put("storage", "content", s.storage.describe());
+    if s.storage.credentials_in_file() {
+        put("storage", "credentials", HIDDEN.into());
+    }
     put("", "http", s.http.clone());
     put(
         "",

@@ -15,6 +15,7 @@ mod limits;
 mod logging;
 mod serve;
 mod sftp;
+mod storage;
 mod totp_config;
 
 use clap::Parser;

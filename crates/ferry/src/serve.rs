@@ -18,7 +18,8 @@ use crate::config::Settings;
 
 /// Runs the server until a shutdown signal.
 pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (service, store) = open_service(&settings).await?;
+    let (service, store) = open_service(&settings, true).await?;
+    tracing::info!(content = %settings.storage.describe(), "content store ready");
     bootstrap_administrator(&service).await?;
     // Uploads interrupted by a crash or a kill: never visible, removed now.
     match service.clean_staging().await {
@@ -218,6 +219,11 @@ async fn sweep_sessions(service: Arc<Service>, every: Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "unreferenced content removed"),
                 Err(e) => tracing::warn!(error = %e, "sweep of unreferenced content failed"),
+            }
+            match service.sweep_abandoned_uploads(ORPHAN_MIN_AGE).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(aborted = n, "abandoned uploads aborted"),
+                Err(e) => tracing::warn!(error = %e, "sweep of abandoned uploads failed"),
             }
         }
         match service.sweep_expired_sessions().await {

@@ -55,6 +55,12 @@ impl Service {
         Ok(removed)
     }
 
+    /// Ends uploads any node started and nobody continued for `min_age` (a node killed
+    /// mid-upload leaves a multipart upload in a bucket). Returns how many.
+    pub async fn sweep_abandoned_uploads(&self, min_age: std::time::Duration) -> Result<usize> {
+        Ok(self.content.sweep_abandoned(min_age).await?)
+    }
+
     /// The content store's room, when it can tell; for any signed-in user (SFTP `statvfs`).
     pub async fn storage_capacity(
         &self,

@@ -227,9 +227,11 @@ impl Service {
         &self.config
     }
 
-    /// Whether the metadata store answers (for readiness probes).
+    /// Whether the metadata store and the content store answer (for readiness probes: a
+    /// balancer stops sending a node traffic that either has gone away from).
     pub async fn ready(&self) -> Result<()> {
-        Ok(self.store.ping().await?)
+        self.store.ping().await?;
+        Ok(self.content.check().await?)
     }
 
     /// Number of sessions alive now (for metrics).

@@ -1,0 +1,615 @@
+//! An upload to the bucket in progress.
+//!
+//! Most uploads only append. They *stream*: bytes fill an in-memory part, each full part goes
+//! out as a part of a multipart upload while the next fills, and the commit sends the last,
+//! short part and completes the upload. A file smaller than one part is one plain `PUT` at the
+//! commit, with no multipart upload at all.
+//!
+//! A few SFTP clients write out of order, read back what they wrote, or cut the file. What
+//! touches only the part still in memory is done there. Anything reaching further back turns
+//! the upload *local*: what was sent is completed into an object, read back into a spill file
+//! on this node's disk, and from then on the upload is a file that the commit sends. That
+//! costs a round trip of the bytes sent so far, once, and only for those clients.
+
+use std::os::unix::fs::FileExt;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use ferry_core::content::{ContentError, StagedContent};
+use futures::StreamExt;
+use object_store::multipart::{MultipartStore, PartId};
+use object_store::path::Path;
+use object_store::{MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
+use tokio::task::JoinSet;
+
+use crate::{Inner, PARTS_IN_FLIGHT, s3_error};
+
+/// Bytes the in-memory part grows by, so that a small file never holds a whole part.
+const GROW: usize = 256 * 1024;
+/// How often an upload in progress rewrites its marker: a marker older than the sweep's age
+/// (an hour) belongs to an upload nobody is sending any more.
+const MARKER_REFRESH: Duration = Duration::from_secs(600);
+
+/// A multipart upload being sent.
+struct Multipart {
+    path: Path,
+    id: MultipartId,
+    /// Finished parts by index (`None` while on the wire).
+    parts: Vec<Option<PartId>>,
+    in_flight: JoinSet<(usize, Result<PartId, ContentError>)>,
+    marker_written: Instant,
+}
+
+impl Multipart {
+    /// Starts a multipart upload to `path` and leaves its marker.
+    async fn start(inner: &Inner, key: &str, path: Path) -> Result<Self, ContentError> {
+        let id = inner.s3.create_multipart(&path).await.map_err(s3_error)?;
+        let mut upload = Multipart {
+            path,
+            id,
+            parts: Vec::new(),
+            in_flight: JoinSet::new(),
+            marker_written: Instant::now(),
+        };
+        if let Err(e) = upload.write_marker(inner, key).await {
+            let _ = inner.s3.abort_multipart(&upload.path, &upload.id).await;
+            return Err(e);
+        }
+        Ok(upload)
+    }
+
+    async fn write_marker(&mut self, inner: &Inner, key: &str) -> Result<(), ContentError> {
+        inner
+            .s3
+            .put(&inner.marker_path(key), self.id.clone().into())
+            .await
+            .map_err(s3_error)?;
+        self.marker_written = Instant::now();
+        Ok(())
+    }
+
+    /// Sends the next part, waiting first while this upload, or the store, has as many parts
+    /// on the wire as it may.
+    async fn send(
+        &mut self,
+        inner: &Arc<Inner>,
+        key: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ContentError> {
+        while self.in_flight.len() >= PARTS_IN_FLIGHT {
+            self.settle_one().await?;
+        }
+        if self.marker_written.elapsed() >= MARKER_REFRESH {
+            self.write_marker(inner, key).await?;
+        }
+        let permit = inner
+            .part_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ContentError::Other("the content store is closing".into()))?;
+        let idx = self.parts.len();
+        self.parts.push(None);
+        let (inner, path, id) = (inner.clone(), self.path.clone(), self.id.clone());
+        self.in_flight.spawn(async move {
+            let result = inner
+                .s3
+                .put_part(&path, &id, idx, PutPayload::from(bytes))
+                .await
+                .map_err(s3_error);
+            drop(permit);
+            (idx, result)
+        });
+        Ok(())
+    }
+
+    async fn settle_one(&mut self) -> Result<(), ContentError> {
+        match self.in_flight.join_next().await {
+            Some(Ok((idx, Ok(part)))) => {
+                self.parts[idx] = Some(part);
+                Ok(())
+            }
+            Some(Ok((_, Err(e)))) => Err(e),
+            Some(Err(e)) => Err(ContentError::Other(format!("a part upload failed: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for every part and completes the upload; the object exists from here on.
+    async fn complete(&mut self, inner: &Inner) -> Result<(), ContentError> {
+        while !self.in_flight.is_empty() {
+            self.settle_one().await?;
+        }
+        let parts: Vec<PartId> = self.parts.iter().flatten().cloned().collect();
+        inner
+            .s3
+            .complete_multipart(&self.path, &self.id, parts)
+            .await
+            .map_err(s3_error)?;
+        Ok(())
+    }
+}
+
+/// Where the bytes are.
+enum Mode {
+    /// Appends only so far: everything before `sent` is in parts, the rest in `buf`.
+    Stream {
+        /// The part filling now; bytes past `filled` are room handed out, not content.
+        buf: Vec<u8>,
+        filled: usize,
+        sent: u64,
+    },
+    /// In a spill file on this node's disk.
+    Local {
+        path: PathBuf,
+        file: Arc<std::fs::File>,
+        len: u64,
+        /// Room for [`StagedContent::room`].
+        block: Vec<u8>,
+    },
+}
+
+/// An upload to the bucket. Dropped without a commit, its multipart upload is aborted and
+/// its spill file removed.
+pub(crate) struct S3Staged {
+    inner: Arc<Inner>,
+    key: String,
+    mode: Mode,
+    upload: Option<Multipart>,
+    /// An object at the final key holding what was sent before the upload turned local,
+    /// removed if the upload is dropped (the commit overwrites it).
+    materialized: bool,
+}
+
+impl S3Staged {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        S3Staged {
+            inner,
+            key: uuid::Uuid::new_v4().simple().to_string(),
+            mode: Mode::Stream {
+                buf: Vec::new(),
+                filled: 0,
+                sent: 0,
+            },
+            upload: None,
+            materialized: false,
+        }
+    }
+
+    fn part_size(&self) -> usize {
+        self.inner.part_size
+    }
+
+    /// Sends the full in-memory part.
+    async fn send_part(&mut self) -> Result<(), ContentError> {
+        let Mode::Stream { buf, filled, sent } = &mut self.mode else {
+            unreachable!("only a streaming upload sends parts as it goes")
+        };
+        buf.truncate(*filled);
+        let bytes = std::mem::take(buf);
+        *sent += *filled as u64;
+        *filled = 0;
+        if self.upload.is_none() {
+            let path = self.inner.object_path(&self.key)?;
+            self.upload = Some(Multipart::start(&self.inner, &self.key, path).await?);
+        }
+        let upload = self.upload.as_mut().expect("started above");
+        upload.send(&self.inner, &self.key, bytes).await
+    }
+
+    /// The streaming part's window: `(sent, filled)`, or `None` once local.
+    fn window(&self) -> Option<(u64, usize)> {
+        match &self.mode {
+            Mode::Stream { filled, sent, .. } => Some((*sent, *filled)),
+            Mode::Local { .. } => None,
+        }
+    }
+
+    /// Turns the upload local (see the module's documentation).
+    async fn go_local(&mut self) -> Result<(), ContentError> {
+        let Mode::Stream { buf, filled, sent } = &mut self.mode else {
+            return Ok(());
+        };
+        let (tail, sent) = (buf[..*filled].to_vec(), *sent);
+        tokio::fs::create_dir_all(&self.inner.spill_dir)
+            .await
+            .map_err(io_error)?;
+        let path = self.inner.spill_dir.join(&self.key);
+        let file = Arc::new(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(io_error)?,
+        );
+        if let Some(mut upload) = self.upload.take() {
+            upload.complete(&self.inner).await?;
+            self.materialized = true;
+            remove_marker(&self.inner, &self.key).await;
+            let mut body = self
+                .inner
+                .s3
+                .get(&upload.path)
+                .await
+                .map_err(s3_error)?
+                .into_stream();
+            let mut at = 0u64;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(s3_error)?;
+                pwrite(&file, at, chunk.to_vec()).await?;
+                at += chunk.len() as u64;
+            }
+            if at != sent {
+                return Err(ContentError::Other(format!(
+                    "the object store returned {at} bytes of an upload of {sent}"
+                )));
+            }
+        }
+        let len = sent + tail.len() as u64;
+        pwrite(&file, sent, tail).await?;
+        self.mode = Mode::Local {
+            path,
+            file,
+            len,
+            block: Vec::new(),
+        };
+        Ok(())
+    }
+
+    fn local(&mut self) -> (&Arc<std::fs::File>, &mut u64) {
+        match &mut self.mode {
+            Mode::Local { file, len, .. } => (file, len),
+            Mode::Stream { .. } => unreachable!("go_local ran first"),
+        }
+    }
+
+    /// Sends a local upload's file: one `PUT` when it fits in a part, a multipart upload
+    /// otherwise.
+    async fn send_local(&mut self) -> Result<(), ContentError> {
+        let (file, len) = match &self.mode {
+            Mode::Local { file, len, .. } => (file.clone(), *len),
+            Mode::Stream { .. } => unreachable!("only a local upload is sent from its file"),
+        };
+        let path = self.inner.object_path(&self.key)?;
+        let part = self.part_size() as u64;
+        if len <= part {
+            let bytes = pread_exact(&file, 0, len as usize).await?;
+            self.inner
+                .s3
+                .put(&path, bytes.into())
+                .await
+                .map_err(s3_error)?;
+            return Ok(());
+        }
+        self.upload = Some(Multipart::start(&self.inner, &self.key, path).await?);
+        let mut at = 0;
+        while at < len {
+            let n = part.min(len - at);
+            let bytes = pread_exact(&file, at, n as usize).await?;
+            let upload = self.upload.as_mut().expect("started above");
+            upload.send(&self.inner, &self.key, bytes).await?;
+            at += n;
+        }
+        self.upload
+            .as_mut()
+            .expect("started above")
+            .complete(&self.inner)
+            .await?;
+        self.upload = None;
+        remove_marker(&self.inner, &self.key).await;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl StagedContent for S3Staged {
+    async fn write(&mut self, mut chunk: &[u8]) -> Result<(), ContentError> {
+        while !chunk.is_empty() {
+            let room = self.room();
+            let n = room.len().min(chunk.len());
+            room[..n].copy_from_slice(&chunk[..n]);
+            self.filled(n).await?;
+            chunk = &chunk[n..];
+        }
+        Ok(())
+    }
+
+    fn room(&mut self) -> &mut [u8] {
+        let part_size = self.inner.part_size;
+        match &mut self.mode {
+            Mode::Stream { buf, filled, .. } => {
+                if buf.len() == *filled {
+                    buf.resize(*filled + GROW.min(part_size - *filled), 0);
+                }
+                &mut buf[*filled..]
+            }
+            Mode::Local { block, .. } => {
+                if block.is_empty() {
+                    block.resize(GROW, 0);
+                }
+                block
+            }
+        }
+    }
+
+    async fn filled(&mut self, n: usize) -> Result<(), ContentError> {
+        match &mut self.mode {
+            Mode::Stream { filled, .. } => {
+                *filled += n;
+                if *filled == self.inner.part_size {
+                    self.send_part().await?;
+                }
+                Ok(())
+            }
+            Mode::Local {
+                file, len, block, ..
+            } => {
+                pwrite(file, *len, block[..n].to_vec()).await?;
+                *len += n as u64;
+                Ok(())
+            }
+        }
+    }
+
+    async fn truncate(&mut self, len: u64) -> Result<(), ContentError> {
+        if let Some((sent, filled)) = self.window()
+            && len >= sent
+            && len <= sent + filled as u64
+        {
+            if let Mode::Stream { filled, .. } = &mut self.mode {
+                *filled = (len - sent) as usize;
+            }
+            return Ok(());
+        }
+        self.set_len(len).await
+    }
+
+    async fn write_at(&mut self, offset: u64, chunk: &[u8]) -> Result<(), ContentError> {
+        let part_size = self.part_size() as u64;
+        if let Some((sent, filled)) = self.window()
+            && offset >= sent
+            && offset + chunk.len() as u64 <= sent + part_size
+        {
+            let (from, to) = (
+                (offset - sent) as usize,
+                (offset - sent) as usize + chunk.len(),
+            );
+            let Mode::Stream { buf, filled: f, .. } = &mut self.mode else {
+                unreachable!()
+            };
+            if buf.len() < to {
+                buf.resize(to, 0);
+            }
+            // A gap between the content and this write reads as zeros, whatever room the
+            // buffer handed out earlier held.
+            if from > filled {
+                buf[filled..from].fill(0);
+            }
+            buf[from..to].copy_from_slice(chunk);
+            *f = filled.max(to);
+            if *f as u64 == part_size {
+                self.send_part().await?;
+            }
+            return Ok(());
+        }
+        self.go_local().await?;
+        let (file, len) = self.local();
+        let file = file.clone();
+        *len = (*len).max(offset + chunk.len() as u64);
+        pwrite(&file, offset, chunk.to_vec()).await
+    }
+
+    async fn read_at(&mut self, offset: u64, out: &mut [u8]) -> Result<usize, ContentError> {
+        if let Some((sent, filled)) = self.window()
+            && offset >= sent
+        {
+            let Mode::Stream { buf, .. } = &self.mode else {
+                unreachable!()
+            };
+            let from = ((offset - sent) as usize).min(filled);
+            let n = out.len().min(filled - from);
+            out[..n].copy_from_slice(&buf[from..from + n]);
+            return Ok(n);
+        }
+        self.go_local().await?;
+        let (file, len) = self.local();
+        let want = (out.len() as u64).min(len.saturating_sub(offset)) as usize;
+        let bytes = pread_exact(file, offset, want).await?;
+        out[..want].copy_from_slice(&bytes);
+        Ok(want)
+    }
+
+    async fn set_len(&mut self, len: u64) -> Result<(), ContentError> {
+        let part_size = self.part_size() as u64;
+        if let Some((sent, filled)) = self.window()
+            && len >= sent
+            && len < sent + part_size
+        {
+            let to = (len - sent) as usize;
+            let Mode::Stream { buf, filled: f, .. } = &mut self.mode else {
+                unreachable!()
+            };
+            if buf.len() < to {
+                buf.resize(to, 0);
+            }
+            if to > filled {
+                buf[filled..to].fill(0);
+            }
+            *f = to;
+            return Ok(());
+        }
+        self.go_local().await?;
+        let (file, current) = self.local();
+        let file = file.clone();
+        *current = len;
+        tokio::task::spawn_blocking(move || file.set_len(len))
+            .await
+            .map_err(|e| ContentError::Other(format!("spill task failed: {e}")))?
+            .map_err(io_error)
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<String, ContentError> {
+        match &mut self.mode {
+            Mode::Stream { buf, filled, .. } => {
+                if self.upload.is_none() {
+                    buf.truncate(*filled);
+                    let bytes = std::mem::take(buf);
+                    let path = self.inner.object_path(&self.key)?;
+                    self.inner
+                        .s3
+                        .put(&path, bytes.into())
+                        .await
+                        .map_err(s3_error)?;
+                } else {
+                    if *filled > 0 {
+                        self.send_part().await?;
+                    }
+                    self.upload
+                        .as_mut()
+                        .expect("checked above")
+                        .complete(&self.inner)
+                        .await?;
+                    self.upload = None;
+                    remove_marker(&self.inner, &self.key).await;
+                }
+            }
+            Mode::Local { .. } => self.send_local().await?,
+        }
+        self.materialized = false;
+        Ok(self.key.clone())
+    }
+}
+
+impl Drop for S3Staged {
+    fn drop(&mut self) {
+        if let Mode::Local { path, .. } = &self.mode {
+            let _ = std::fs::remove_file(path);
+        }
+        if self.upload.is_none() && !self.materialized {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // the abandoned-upload sweep will find the marker
+        };
+        let (inner, key, upload, materialized) = (
+            self.inner.clone(),
+            self.key.clone(),
+            self.upload.take(),
+            self.materialized,
+        );
+        runtime.spawn(async move {
+            if let Some(mut upload) = upload {
+                upload.in_flight.abort_all();
+                if let Err(e) = inner.s3.abort_multipart(&upload.path, &upload.id).await {
+                    tracing::warn!(error = %e, "could not abort an abandoned multipart upload");
+                    return; // its marker stays, for the sweep
+                }
+                remove_marker(&inner, &key).await;
+            }
+            if materialized && let Ok(path) = inner.object_path(&key) {
+                let _ = inner.s3.delete(&path).await;
+            }
+        });
+    }
+}
+
+async fn remove_marker(inner: &Inner, key: &str) {
+    if let Err(e) = inner.s3.delete(&inner.marker_path(key)).await {
+        tracing::warn!(error = %e, "could not remove an upload's marker (the sweep will)");
+    }
+}
+
+/// Aborts the multipart uploads whose markers are older than `cutoff` (Unix ms): what a node
+/// killed mid-upload left. Returns how many.
+pub(crate) async fn sweep_abandoned(inner: &Inner, cutoff: i64) -> Result<usize, ContentError> {
+    let prefix = inner.path("staging");
+    let markers: Vec<_> = inner
+        .s3
+        .list(Some(&prefix))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .map_err(s3_error)?;
+    let mut swept = 0;
+    for meta in markers {
+        if meta.last_modified.timestamp_millis() > cutoff {
+            continue;
+        }
+        let Some(key) = meta.location.as_ref().rsplit('/').next().map(str::to_owned) else {
+            continue;
+        };
+        let Ok(path) = inner.object_path(&key) else {
+            continue;
+        };
+        let id = match inner.s3.get(&meta.location).await {
+            Ok(r) => String::from_utf8_lossy(&r.bytes().await.map_err(s3_error)?).into_owned(),
+            Err(object_store::Error::NotFound { .. }) => continue, // finished meanwhile
+            Err(e) => return Err(s3_error(e)),
+        };
+        match inner.s3.abort_multipart(&path, &id).await {
+            // Not found: the upload completed or was aborted already; only the marker is left.
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(s3_error(e)),
+        }
+        match inner.s3.delete(&meta.location).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(s3_error(e)),
+        }
+        tracing::info!(key = %key, "abandoned multipart upload aborted");
+        swept += 1;
+    }
+    Ok(swept)
+}
+
+/// Removes this node's spill files (start-up: what a crash left).
+pub(crate) async fn clean_spill_dir(dir: &FsPath) -> Result<usize, ContentError> {
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_error(e)),
+    };
+    let mut removed = 0;
+    while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
+        tokio::fs::remove_file(entry.path())
+            .await
+            .map_err(io_error)?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+fn io_error(e: std::io::Error) -> ContentError {
+    if e.raw_os_error() == Some(28) {
+        ContentError::Full
+    } else {
+        ContentError::Other(format!("spill file: {e}"))
+    }
+}
+
+async fn pwrite(file: &Arc<std::fs::File>, at: u64, bytes: Vec<u8>) -> Result<(), ContentError> {
+    let file = file.clone();
+    tokio::task::spawn_blocking(move || file.write_all_at(&bytes, at))
+        .await
+        .map_err(|e| ContentError::Other(format!("spill task failed: {e}")))?
+        .map_err(io_error)
+}
+
+/// Reads exactly `n` bytes at `at` (the caller knows they are there).
+async fn pread_exact(
+    file: &Arc<std::fs::File>,
+    at: u64,
+    n: usize,
+) -> Result<Vec<u8>, ContentError> {
+    let file = file.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; n];
+        file.read_exact_at(&mut buf, at).map(|()| buf)
+    })
+    .await
+    .map_err(|e| ContentError::Other(format!("spill task failed: {e}")))?
+    .map_err(io_error)
+}

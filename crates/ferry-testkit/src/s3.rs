@@ -1,0 +1,187 @@
+//! Throwaway S3-compatible servers on loopback, one per test: `moto` in server mode (PyPI
+//! `moto[server]`, in memory) and `s3s-fs` (crates.io, a directory served as S3, installed by
+//! scripts/test under `target/test-peers/bin`). Each has its bucket made before the test gets
+//! it and is killed on drop. A missing server is a test failure, never a skip.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+/// The bucket every test server has.
+pub const BUCKET: &str = "ferry-test";
+/// The access key the servers take (moto takes any; s3s-fs is started with these).
+pub const ACCESS_KEY: &str = "ferrytestkey";
+/// Its secret.
+pub const SECRET_KEY: &str = "ferry-test-secret-key";
+
+/// Which S3-compatible server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Kind {
+    /// moto's server mode.
+    Moto,
+    /// s3s-fs.
+    S3sFs,
+}
+
+/// A running S3-compatible server with [`BUCKET`] made.
+pub struct S3Server {
+    child: Child,
+    /// Which server it is.
+    pub kind: S3Kind,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// s3s-fs's root directory (the bucket is a directory in it).
+    dir: tempfile::TempDir,
+}
+
+impl S3Server {
+    /// Starts a server of `kind`.
+    pub fn start(kind: S3Kind) -> S3Server {
+        let port = free_port();
+        let dir = tempfile::Builder::new()
+            .prefix("ferry-s3-")
+            .tempdir()
+            .unwrap();
+        let child = match kind {
+            S3Kind::Moto => Command::new("python3")
+                .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+                .arg(port.to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("python3 is required by the test suite"),
+            S3Kind::S3sFs => {
+                std::fs::create_dir(dir.path().join(BUCKET)).unwrap();
+                let bin = s3s_fs_binary();
+                Command::new(&bin)
+                    .args(["--host", "127.0.0.1", "--port"])
+                    .arg(port.to_string())
+                    .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+                    .arg(dir.path())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "s3s-fs is required by the test suite ({}: {e}); \
+                             run scripts/test, which installs it",
+                            bin.display()
+                        )
+                    })
+            }
+        };
+        let mut server = S3Server {
+            child,
+            kind,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            dir,
+        };
+        server.wait_until_listening(port);
+        if kind == S3Kind::Moto {
+            // moto checks no signatures by default, so a bare PUT makes the bucket.
+            let status = raw_request(port, "PUT", &format!("/{BUCKET}"));
+            assert!(status.starts_with("HTTP/1.1 200"), "moto: {status}");
+        }
+        server
+    }
+
+    fn wait_until_listening(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let hint = match self.kind {
+                    S3Kind::Moto => "python3 -m pip install 'moto[server]'",
+                    S3Kind::S3sFs => "cargo install s3s-fs --features binary",
+                };
+                panic!(
+                    "{:?} exited at start ({status}); is it installed? ({hint})",
+                    self.kind
+                );
+            }
+            assert!(Instant::now() < deadline, "{:?} did not start", self.kind);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A storage URL for Ferry naming the bucket under `prefix`.
+    pub fn storage_url(&self, prefix: &str) -> String {
+        format!(
+            "s3://{BUCKET}/{prefix}?endpoint={}&region=us-east-1",
+            self.endpoint
+        )
+    }
+
+    /// Stops the server (an endpoint that goes away); [`S3Server::restart`] brings it back on
+    /// the same port with the same contents (s3s-fs only: moto's are in memory).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts a stopped s3s-fs again, on the same port and directory.
+    pub fn restart(&mut self) {
+        assert_eq!(self.kind, S3Kind::S3sFs, "only s3s-fs keeps its objects");
+        let port: u16 = self.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        self.child = Command::new(s3s_fs_binary())
+            .args(["--host", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.wait_until_listening(port);
+    }
+
+    /// s3s-fs's directory for [`BUCKET`] (objects are files under it, named by their keys).
+    pub fn bucket_dir(&self) -> PathBuf {
+        assert_eq!(
+            self.kind,
+            S3Kind::S3sFs,
+            "only s3s-fs keeps objects as files"
+        );
+        self.dir.path().join(BUCKET)
+    }
+
+    /// The environment a client of this server needs (credentials and region).
+    pub fn env(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ]
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `FERRY_S3S_FS`, or where scripts/test installs s3s-fs.
+fn s3s_fs_binary() -> PathBuf {
+    std::env::var_os("FERRY_S3S_FS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-peers/bin/s3s-fs")
+        })
+}
+
+/// One unsigned HTTP/1.1 request; returns the status line.
+fn raw_request(port: u16, method: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_string()
+}

@@ -10,6 +10,7 @@ pub mod connection_limit;
 pub mod content;
 pub mod domain;
 pub mod error;
+pub mod proxy_protocol;
 pub mod service;
 pub mod store;
 pub mod text;

@@ -13,6 +13,8 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+
+use ferry_core::proxy_protocol::{TrustedProxies, client_of};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,16 +71,25 @@ enum Opened {
 
 impl PassiveData {
     /// Starts accepting on `listener`: the first connection from `peer` (others are dropped
-    /// and logged), then its TLS handshake under `tls` if data is protected.
+    /// and logged), then its TLS handshake under `tls` if data is protected. Behind a trusted balancer the data connection's client is what its PROXY header names
+    /// (the balancer must send one on the passive ports too: docs/cluster.md).
     pub fn start(
         listener: TcpListener,
         place: Permit<UserId>,
         peer: IpAddr,
         tls: Option<Arc<ServerConfig>>,
+        proxies: TrustedProxies,
     ) -> PassiveData {
         let task = tokio::spawn(async move {
             let tcp = loop {
-                let (stream, from) = listener.accept().await?;
+                let (mut stream, from) = listener.accept().await?;
+                let from = match client_of(&mut stream, from, &proxies).await {
+                    Ok(client) => client,
+                    Err(e) => {
+                        tracing::warn!(%from, error = %e, "FTPS data connection's PROXY header refused");
+                        continue;
+                    }
+                };
                 if from.ip().to_canonical() == peer {
                     break stream;
                 }

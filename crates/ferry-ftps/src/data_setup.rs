@@ -41,8 +41,9 @@ impl ControlSession {
         let port = listener.local_addr().map_err(|_| no_port())?.port();
         let host = self.shared.settings.passive_host.unwrap_or(local).octets();
         let tls = self.data_tls();
+        let proxies = self.shared.settings.proxies.clone();
         self.set_plan(Some(DataPlan::Passive(PassiveData::start(
-            listener, place, self.peer, tls,
+            listener, place, self.peer, tls, proxies,
         ))));
         Ok(Reply::new(
             227,
@@ -82,8 +83,9 @@ impl ControlSession {
         let (listener, place) = self.bind_passive().await?;
         let port = listener.local_addr().map_err(|_| no_port())?.port();
         let tls = self.data_tls();
+        let proxies = self.shared.settings.proxies.clone();
         self.set_plan(Some(DataPlan::Passive(PassiveData::start(
-            listener, place, self.peer, tls,
+            listener, place, self.peer, tls, proxies,
         ))));
         Ok(Reply::new(
             229,

@@ -2,6 +2,7 @@
 //! a node at its connection limit) is refused before any work is done for it; every other
 //! connection gets a task of its own (`session.rs`).
 
+use ferry_core::proxy_protocol::{TrustedProxies, client_of};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct FtpsSettings {
     /// Accept `PASS password+passcode` from users with two-step sign-in (docs/second-factor.md);
     /// without it such users cannot sign in to FTPS with a password.
     pub passcode_in_password: bool,
+    /// Balancers whose PROXY header names the client, on control and data connections.
+    pub proxies: TrustedProxies,
 }
 
 /// A bound FTPS listener.
@@ -88,7 +91,9 @@ impl FtpsServer {
                 }
             };
             let ip = peer.ip().to_canonical();
-            let permit = match self.shared.settings.gate.admit(ip, false) {
+            // A trusted balancer carries many clients: its address has no per-address limit.
+            let trusted = self.shared.settings.proxies.trusts(ip);
+            let permit = match self.shared.settings.gate.admit(ip, trusted) {
                 Ok(p) => p,
                 Err(why) => {
                     tracing::warn!(%ip, limit = ?why, "FTPS connection refused: connection limit");
@@ -104,6 +109,11 @@ impl FtpsServer {
             let shared = Arc::clone(&self.shared);
             tokio::spawn(async move {
                 let _permit = permit;
+                let mut stream = stream;
+                let peer = match client_of(&mut stream, peer, &shared.settings.proxies).await {
+                    Ok(client) => client,
+                    Err(e) => return tracing::debug!(%peer, error = %e, "PROXY header refused"),
+                };
                 ControlSession::run(shared, stream, peer).await;
             });
         }

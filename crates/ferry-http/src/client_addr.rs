@@ -7,72 +7,20 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::http::HeaderMap;
+pub use ferry_core::proxy_protocol::{ProxyNet, TrustedProxies};
 
-/// One trusted proxy: an address or a CIDR block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProxyNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl std::str::FromStr for ProxyNet {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr, prefix) = match s.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s.trim(), None),
-        };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("{s:?} is not an IP address or CIDR block"))?;
-        let addr = addr.to_canonical();
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{s:?} has a bad prefix length"))?,
-        };
-        Ok(ProxyNet { addr, prefix })
-    }
-}
-
-impl ProxyNet {
-    fn contains(&self, ip: IpAddr) -> bool {
-        let bits = |ip: IpAddr| -> u128 {
-            match ip {
-                IpAddr::V4(v4) => u128::from(u32::from(v4)),
-                IpAddr::V6(v6) => u128::from(v6),
-            }
-        };
-        let ip = ip.to_canonical();
-        if ip.is_ipv4() != self.addr.is_ipv4() {
-            return false;
-        }
-        let width = if ip.is_ipv4() { 32 } else { 128 };
-        let shift = width - u32::from(self.prefix);
-        if shift >= 128 {
-            return true;
-        }
-        (bits(ip) >> shift) == (bits(self.addr) >> shift)
-    }
-}
-
-/// The configured trusted proxies.
-#[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(pub Vec<ProxyNet>);
-
-impl TrustedProxies {
-    /// Whether `ip` is one of the trusted proxies.
-    pub fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|n| n.contains(ip))
-    }
-
+/// What only HTTP's forwarding headers say: the client behind a chain of proxies
+/// (`X-Forwarded-For`) and whether the request was HTTPS before them (`X-Forwarded-Proto`).
+pub trait ForwardedHeaders {
     /// The client's address for a request that arrived from `peer`.
-    pub fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr;
+    /// Whether a request that arrived in plain HTTP from `peer` was HTTPS before a proxy.
+    fn over_https(&self, peer: SocketAddr, headers: &HeaderMap) -> bool;
+}
+
+impl ForwardedHeaders for TrustedProxies {
+    /// The client's address for a request that arrived from `peer`.
+    fn client_ip(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
         let mut ip = peer.ip().to_canonical();
         if !self.trusts(ip) {
             return ip;
@@ -98,7 +46,7 @@ impl TrustedProxies {
     /// only a trusted proxy can say so, in `X-Forwarded-Proto` (its last value: the one the
     /// nearest proxy wrote). A client's own claim counts for nothing. (A request on Ferry's
     /// own HTTPS listener is HTTPS whatever this says.)
-    pub fn over_https(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
+    fn over_https(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
         self.trusts(peer.ip().to_canonical())
             && headers
                 .get_all("x-forwarded-proto")
@@ -172,17 +120,5 @@ mod tests {
             "the nearest hop wins"
         );
         assert!(!trusted.over_https(from("10.0.0.2"), &HeaderMap::new()));
-    }
-
-    #[test]
-    fn networks() {
-        let n: ProxyNet = "192.168.0.0/16".parse().unwrap();
-        assert!(n.contains("192.168.44.1".parse().unwrap()));
-        assert!(!n.contains("192.169.0.1".parse().unwrap()));
-        assert!(!n.contains("::1".parse().unwrap()));
-        let all: ProxyNet = "0.0.0.0/0".parse().unwrap();
-        assert!(all.contains("8.8.8.8".parse().unwrap()));
-        assert!("10.0.0.0/33".parse::<ProxyNet>().is_err());
-        assert!("nonsense".parse::<ProxyNet>().is_err());
     }
 }

@@ -34,7 +34,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::client_addr::TrustedProxies;
+use crate::client_addr::{ForwardedHeaders, TrustedProxies};
 
 /// How long requests may take to arrive.
 #[derive(Debug, Clone, Copy)]
@@ -163,6 +163,14 @@ pub async fn serve(
         let hsts = tls.as_ref().and_then(|t| t.hsts.clone());
         tokio::spawn(async move {
             let _permit = permit;
+            // Behind a balancer that speaks the PROXY protocol, the client is who its header
+            // names (read only from a trusted proxy, and before any TLS).
+            let mut stream = stream;
+            let peer =
+                match ferry_core::proxy_protocol::client_of(&mut stream, peer, &proxies).await {
+                    Ok(client) => client,
+                    Err(e) => return tracing::debug!(%peer, error = %e, "PROXY header refused"),
+                };
             // A connection that sends nothing never reaches hyper's header timeout (the
             // protocol is not known yet): it gets the same time to start.
             let mut first = [0u8; 1];

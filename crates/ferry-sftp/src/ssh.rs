@@ -39,6 +39,8 @@ pub struct SftpSettings {
     pub max_handles_per_connection: usize,
     /// Most handles one user may hold across their connections.
     pub max_handles_per_user: usize,
+    /// Balancers whose PROXY header names the client.
+    pub proxies: ferry_core::proxy_protocol::TrustedProxies,
 }
 
 /// How often a signed-in connection checks that its session is still alive while idle: a
@@ -106,7 +108,12 @@ impl SftpServer {
                 }
             };
             let ip = peer.ip().to_canonical();
-            let permit = match self.settings.gate.admit(ip, false) {
+            // A trusted balancer carries many clients: its address has no per-address limit.
+            let permit = match self
+                .settings
+                .gate
+                .admit(ip, self.settings.proxies.trusts(ip))
+            {
                 Ok(p) => p,
                 Err(why) => {
                     tracing::warn!(%ip, limit = ?why, "SFTP connection refused: connection limit");
@@ -114,22 +121,12 @@ impl SftpServer {
                     continue; // dropping the stream closes it
                 }
             };
-            // A second handle on the socket, to close it whatever state the SSH session is in
-            // (a disconnect message cannot be sent before the key exchange).
-            let (stream, closer) = match with_closer(stream) {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "SFTP connection dropped: cannot duplicate it");
-                    continue;
-                }
-            };
             let client_id = ClientId::default();
-            let stream = IdTap::new(stream, Arc::clone(&client_id));
             let signed_in: SignedInAs = Arc::default();
-            let handler = Connection {
+            let mut handler = Connection {
                 service: Arc::clone(&self.service),
                 ip,
-                client_id,
+                client_id: Arc::clone(&client_id),
                 per_user: Arc::clone(&per_user),
                 handles_per_user: Arc::clone(&handles_per_user),
                 max_handles: self.settings.max_handles_per_connection,
@@ -141,11 +138,31 @@ impl SftpServer {
                 sftp: HashMap::new(),
                 interactive: Interactive::Idle,
             };
+            let proxies = self.settings.proxies.clone();
             let config = Arc::clone(&self.config);
             let service = Arc::clone(&self.service);
             let sign_in_timeout = self.settings.sign_in_timeout;
             tokio::spawn(async move {
                 let _permit = permit;
+                // Behind a balancer that speaks the PROXY protocol, the client is who its
+                // header names (read only from a trusted proxy, before the SSH banner).
+                let mut stream = stream;
+                let ip = match ferry_core::proxy_protocol::client_of(&mut stream, peer, &proxies)
+                    .await
+                {
+                    Ok(client) => client.ip(),
+                    Err(e) => return tracing::debug!(%peer, error = %e, "PROXY header refused"),
+                };
+                handler.ip = ip;
+                // A second handle on the socket, to close it whatever state the SSH session is
+                // in (a disconnect message cannot be sent before the key exchange).
+                let (stream, closer) = match with_closer(stream) {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        return tracing::warn!(error = %e, "SFTP connection dropped: cannot duplicate it");
+                    }
+                };
+                let stream = IdTap::new(stream, client_id);
                 // The client's identification line is read inside `run_stream`: a client that
                 // sends nothing gets the sign-in time, not the idle timeout.
                 let started = tokio::time::timeout(

@@ -102,6 +102,7 @@ pub async fn start(
         require_tls_session_reuse: section.require_tls_session_reuse.unwrap_or(true),
         tls: Arc::new(tls),
         passcode_in_password: section.passcode_in_password,
+        proxies: settings.trusted_proxies.clone(),
     };
     let server = FtpsServer::bind(&addr, service, ftps_settings)
         .await

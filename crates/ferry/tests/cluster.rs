@@ -1,0 +1,210 @@
+//! Three `ferry serve` nodes on one throwaway PostgreSQL database and one s3s-fs bucket, behind
+//! Debian's HAProxy (round robin, no stickiness, PROXY protocol v2 to the nodes), as
+//! docs/cluster.md describes: a session opened on one node works on the others and `Close` on
+//! one ends it everywhere; the lock-out counts failures across nodes; a client behind the
+//! balancer uploads over HTTP and reads the file back over HTTP, SFTP and FTPS (each node with
+//! its own passive port range behind the balancer), and the audit names that client, not the
+//! balancer.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
+use ferry_testkit::s3::{ACCESS_KEY, SECRET_KEY};
+use ferry_testkit::{Backend, S3Kind, S3Server, free_port};
+use serde_json::{Value, json};
+
+/// Ports in a passive range per node.
+const PASSIVE: u16 = 10;
+
+/// HAProxy, killed on drop.
+struct Haproxy(Child);
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `n` consecutive ports free on both 127.0.0.1 and 127.0.0.2.
+fn free_range(n: u16) -> u16 {
+    for attempt in 0..200u32 {
+        let base = 50_000 + ((std::process::id() * 7 + attempt * 131) % 9_000) as u16;
+        let free = (base..base + n).all(|p| {
+            TcpListener::bind(("127.0.0.1", p)).is_ok()
+                && TcpListener::bind(("127.0.0.2", p)).is_ok()
+        });
+        if free {
+            return base;
+        }
+    }
+    panic!("no free range of {n} ports");
+}
+
+fn haproxy(config: &str, dir: &std::path::Path) -> Haproxy {
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, config).unwrap();
+    let child = Command::new("haproxy")
+        .arg("-db")
+        .arg("-f")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("haproxy is required by the test suite (Debian: apt-get install haproxy)");
+    Haproxy(child)
+}
+
+fn wait_for(port: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.2", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "haproxy did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn three_nodes_behind_haproxy_share_everything() {
+    let bucket = S3Server::start(S3Kind::S3sFs);
+    let database_url = Backend::Postgres.fresh_database_url(std::path::Path::new("/tmp"));
+    let mut nodes: Vec<Server> = Vec::new();
+    let mut passive = Vec::new();
+    for i in 0..3 {
+        let base = free_range(PASSIVE);
+        passive.push(base);
+        let extra = format!(
+            "trusted_proxies = [\"127.0.0.1\"]\n\
+             [storage]\nurl = \"{}\"\naccess_key_id = \"{ACCESS_KEY}\"\nsecret_access_key = \"{SECRET_KEY}\"\n\
+             [lockout]\naccount_threshold = 5\n\
+             [sftp]\nlisten = \"127.0.0.1:0\"\n\
+             [ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"{base}-{}\"\npassive_address = \"127.0.0.2\"\n",
+            bucket.storage_url("cluster"),
+            base + PASSIVE - 1
+        );
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("ferry-node{i}-"))
+            .tempdir()
+            .unwrap();
+        nodes.push(Server::start_in(dir, database_url.clone(), &extra));
+    }
+    nodes[0].add_app(APP);
+
+    // The balancer: HTTP, SFTP and FTPS control round robin; each node's passive range to it.
+    let (lb_http, lb_sftp, lb_ftps) = (free_port(), free_port(), free_port());
+    let servers = |name: &str, port: &dyn Fn(&Server) -> u16| {
+        nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("  server {name}{i} 127.0.0.1:{} send-proxy-v2\n", port(n)))
+            .collect::<String>()
+    };
+    let http_port = |n: &Server| n.base.rsplit(':').next().unwrap().parse().unwrap();
+    let mut config = format!(
+        "global\n  maxconn 500\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\
+         frontend http\n  bind 127.0.0.2:{lb_http}\n  default_backend http\n\
+         backend http\n  balance roundrobin\n{}\
+         frontend sftp\n  bind 127.0.0.2:{lb_sftp}\n  default_backend sftp\n\
+         backend sftp\n  balance roundrobin\n{}\
+         frontend ftps\n  bind 127.0.0.2:{lb_ftps}\n  default_backend ftps\n\
+         backend ftps\n  balance roundrobin\n{}",
+        servers("h", &http_port),
+        servers("s", &|n: &Server| n.sftp_port()),
+        servers("f", &|n: &Server| n.ftps_port()),
+    );
+    for (i, base) in passive.iter().enumerate() {
+        // No port on the server line: the connection keeps the port the client chose.
+        config.push_str(&format!(
+            "frontend passive{i}\n  bind 127.0.0.2:{base}-{}\n  default_backend passive{i}\n\
+             backend passive{i}\n  server p{i} 127.0.0.1 send-proxy-v2\n",
+            base + PASSIVE - 1
+        ));
+    }
+    let work = tempfile::tempdir().unwrap();
+    let _lb = haproxy(&config, work.path());
+    for port in [lb_http, lb_sftp, lb_ftps] {
+        wait_for(port);
+    }
+
+    // A session opened on one node is used on the others; a folder made on a third.
+    let (session, _) = nodes[0].open(ADMIN, ADMIN_PASSWORD, APP);
+    for n in &nodes {
+        let (status, me) = n.call("GetCurrentUser", json!({"sessionID": session}));
+        assert_eq!(status, 200, "{me}");
+    }
+    let (status, folder) = nodes[2].call(
+        "CreateFolder",
+        json!({"sessionID": session, "parentFolderID": 3, "name": "Cluster"}),
+    );
+    assert_eq!(status, 200, "{folder}");
+    let folder = folder["FolderID"].as_i64().unwrap();
+
+    // A client behind the balancer, over every protocol.
+    let out = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/cluster/client.py"
+        ))
+        .args([lb_http, lb_sftp, lb_ftps].map(|p| p.to_string()))
+        .args([session.as_str(), &folder.to_string(), ADMIN, ADMIN_PASSWORD])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let result: Value = serde_json::from_str(printed.trim())
+        .unwrap_or_else(|_| panic!("{printed}{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(result["statuses"], json!([200, 200, 200, 200, 200, 200]));
+    let shas = &result["shas"];
+    for via in ["http", "sftp", "ftps"] {
+        assert_eq!(shas[via], shas["sent"], "read back over {via}");
+    }
+    // Every node can read the file, and the audit names the client, never the balancer.
+    for n in &nodes {
+        let (status, listed) = n.call(
+            "GetFiles",
+            json!({"sessionID": session, "folderID": folder}),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(listed[0]["Name"], "spread.bin", "{listed}");
+    }
+    let audit = nodes[1].audit();
+    let via_balancer: Vec<&Value> = audit
+        .iter()
+        .filter(|e| {
+            ["FileUploaded", "FileDownloaded"].contains(&e["operation"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert!(via_balancer.len() >= 4, "{via_balancer:?}");
+    assert!(
+        via_balancer.iter().all(|e| e["client_ip"] == "127.0.0.3"),
+        "{via_balancer:?}"
+    );
+
+    // The lock-out counts failures on every node together.
+    for i in 0..5 {
+        let (status, _) = nodes[i % 3].call(
+            "Open",
+            json!({"userName": ADMIN, "password": "wrong", "applicationID": APP}),
+        );
+        assert_eq!(status, 401);
+    }
+    let (status, locked) = nodes[2].call(
+        "Open",
+        json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": APP}),
+    );
+    assert_ne!(
+        status, 200,
+        "the sixth try, on another node, was not locked out: {locked}"
+    );
+
+    // Close on one node ends the session on all.
+    let (status, _) = nodes[1].call("Close", json!({"sessionID": session}));
+    assert_eq!(status, 204);
+    for n in &nodes {
+        assert!(!n.alive(&session));
+    }
+}

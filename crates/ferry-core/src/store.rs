@@ -246,6 +246,15 @@ pub trait StoreTx: Send {
     async fn put_lockout(&mut self, key: &str, state: &LockoutState) -> StoreResult<()>;
     /// Forgets the failures of a key.
     async fn clear_lockout(&mut self, key: &str) -> StoreResult<()>;
+    /// Takes or renews the lease `name` for `holder` until `until`, if nobody else holds it at
+    /// `now`; whether `holder` has it.
+    async fn take_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<bool>;
     /// Forgets the failures of `key` and of every key starting with `prefix`; how many.
     async fn clear_lockouts(&mut self, key: &str, prefix: &str) -> StoreResult<u64>;
     /// Removes lock-out rows whose last failure is before `before` and whose lock-out (if

@@ -126,3 +126,29 @@ pub(crate) async fn spend_token(
     .map_err(errors::db)?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Takes or renews the lease `name` for `holder` until `until`: taken when nobody holds it,
+/// when `holder` already does, or when the last holder let it expire (before `now`). One
+/// statement, so two nodes asking at once cannot both get it.
+pub(crate) async fn take_lease(
+    conn: &mut AnyConnection,
+    name: &str,
+    holder: &str,
+    now: Timestamp,
+    until: Timestamp,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+             expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at < $4",
+    )
+    .bind(name)
+    .bind(holder)
+    .bind(until.0)
+    .bind(now.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(errors::db)?;
+    Ok(done.rows_affected() == 1)
+}

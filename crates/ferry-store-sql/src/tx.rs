@@ -194,6 +194,16 @@ impl StoreTx for SqlTx {
         counters::clear_lockout(&mut self.tx, key).await
     }
 
+    async fn take_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<bool> {
+        counters::take_lease(&mut self.tx, name, holder, now, until).await
+    }
+
     async fn clear_lockouts(&mut self, key: &str, prefix: &str) -> StoreResult<u64> {
         counters::clear_lockouts(&mut self.tx, key, prefix).await
     }

@@ -149,9 +149,12 @@ impl ferry_http::directory::DirectorySync for ConfiguredSync {
 
 /// Runs the configured sync every `interval_minutes`, logging each outcome; failures leave
 /// everything as it was and are retried at the next tick. Returns the sync for the console.
+/// Of the nodes sharing a database, the holder of the "directory-sync" lease runs it (`node`
+/// names this one), so each interval's sync runs, and is audited, once.
 pub fn spawn_schedule(
     service: Arc<Service>,
     section: SyncSection,
+    node: String,
 ) -> anyhow::Result<Arc<ConfiguredSync>> {
     let bind_password = std::fs::read_to_string(&section.bind_password_file)
         .with_context(|| {
@@ -200,7 +203,20 @@ pub fn spawn_schedule(
             source,
             opts,
         } = &*scheduled;
+        let lease = ferry_core::service::lease_for(every);
         loop {
+            match service.take_lease("directory-sync", &node, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tokio::time::sleep(every).await;
+                    continue; // another node syncs
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the directory sync's lease");
+                    tokio::time::sleep(every).await;
+                    continue;
+                }
+            }
             match sync(service, &actor, source, opts).await {
                 Ok(summary) => tracing::info!(%summary, "scheduled directory sync"),
                 Err(e) => {

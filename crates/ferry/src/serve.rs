@@ -32,9 +32,12 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         .install_recorder()
         .context("cannot install the metrics recorder")?;
 
+    let node = node_identity();
+    tracing::info!(%node, "this node's name in the leases");
     let sweeper = tokio::spawn(sweep_sessions(
         Arc::clone(&service),
         Duration::from_secs(settings.sweep_interval_secs),
+        node.clone(),
     ));
 
     let mut directory: Option<Arc<dyn ferry_http::directory::DirectorySync>> = None;
@@ -42,6 +45,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         directory = Some(crate::directory_sync::spawn_schedule(
             Arc::clone(&service),
             section,
+            node.clone(),
         )?);
     }
     match &service.config().tickets {
@@ -206,13 +210,26 @@ const CONTENT_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 const ORPHAN_MIN_AGE: Duration = Duration::from_secs(3600);
 
 /// Removes expired sessions, purges the content of files deleted longer ago than the
-/// retention period, and hourly removes content no file references. Every node may run this: each batch is one change under the store's lock,
-/// and content deletion is idempotent.
-async fn sweep_sessions(service: Arc<Service>, every: Duration) {
+/// retention period, and hourly removes content no file references and aborts uploads a killed
+/// node left in a bucket. Of the nodes sharing a database, only the holder of the "sweeps"
+/// lease does this (each run is audited once); if it dies, another takes over when the lease
+/// runs out.
+async fn sweep_sessions(service: Arc<Service>, every: Duration, node: String) {
     let mut ticker = tokio::time::interval(every);
     let mut last_content_sweep: Option<std::time::Instant> = None;
     loop {
         ticker.tick().await;
+        match service
+            .take_lease("sweeps", &node, ferry_core::service::lease_for(every))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => continue, // another node sweeps
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the sweeps' lease");
+                continue;
+            }
+        }
         if last_content_sweep.is_none_or(|t| t.elapsed() >= CONTENT_SWEEP_EVERY) {
             last_content_sweep = Some(std::time::Instant::now());
             match service.sweep_unreferenced_content(ORPHAN_MIN_AGE).await {
@@ -261,6 +278,19 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+/// This node's name in the leases: host, process and start time, so that a restarted node is
+/// a new holder (its old lease runs out rather than being renewed by a stranger).
+fn node_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "node".into());
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    format!("{host}/{}/{started}", std::process::id())
 }
 
 fn store_kind(url: &str) -> &'static str {

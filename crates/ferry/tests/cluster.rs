@@ -69,8 +69,9 @@ fn wait_for(port: u16) {
     }
 }
 
-#[test]
-fn three_nodes_behind_haproxy_share_everything() {
+/// Three nodes on one fresh PostgreSQL database and one s3s-fs bucket; `more` is appended to
+/// each node's configuration. Returns the bucket, the nodes and each node's passive range.
+fn start_nodes(more: &str) -> (S3Server, Vec<Server>, Vec<u16>) {
     let bucket = S3Server::start(S3Kind::S3sFs);
     let database_url = Backend::Postgres.fresh_database_url(std::path::Path::new("/tmp"));
     let mut nodes: Vec<Server> = Vec::new();
@@ -83,7 +84,7 @@ fn three_nodes_behind_haproxy_share_everything() {
              [storage]\nurl = \"{}\"\naccess_key_id = \"{ACCESS_KEY}\"\nsecret_access_key = \"{SECRET_KEY}\"\n\
              [lockout]\naccount_threshold = 5\n\
              [sftp]\nlisten = \"127.0.0.1:0\"\n\
-             [ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"{base}-{}\"\npassive_address = \"127.0.0.2\"\n",
+             [ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"{base}-{}\"\npassive_address = \"127.0.0.2\"\n{more}",
             bucket.storage_url("cluster"),
             base + PASSIVE - 1
         );
@@ -94,6 +95,12 @@ fn three_nodes_behind_haproxy_share_everything() {
         nodes.push(Server::start_in(dir, database_url.clone(), &extra));
     }
     nodes[0].add_app(APP);
+    (bucket, nodes, passive)
+}
+
+#[test]
+fn three_nodes_behind_haproxy_share_everything() {
+    let (_bucket, nodes, passive) = start_nodes("");
 
     // The balancer: HTTP, SFTP and FTPS control round robin; each node's passive range to it.
     let (lb_http, lb_sftp, lb_ftps) = (free_port(), free_port(), free_port());
@@ -207,4 +214,61 @@ fn three_nodes_behind_haproxy_share_everything() {
     for n in &nodes {
         assert!(!n.alive(&session));
     }
+}
+
+#[test]
+fn work_that_must_run_once_runs_on_one_node() {
+    // Every node sweeps every second and purges deleted files at once, if it holds the lease.
+    let (_bucket, nodes, _) =
+        start_nodes("[sessions]\nsweep_interval_seconds = 1\n[files]\npurge_after_days = 0\n");
+    let (session, _) = nodes[0].open(ADMIN, ADMIN_PASSWORD, APP);
+    let (_, folder) = nodes[0].call(
+        "CreateFolder",
+        json!({"sessionID": session, "parentFolderID": 3, "name": "Purged"}),
+    );
+    let folder = folder["FolderID"].as_i64().unwrap();
+    let mut ids = Vec::new();
+    for i in 0..9 {
+        let (status, file) =
+            nodes[i % 3].put_file(&session, folder, &format!("f{i}.txt"), "", b"x");
+        assert_eq!(status, 200, "{file}");
+        ids.push(file["FileID"].clone());
+    }
+    // Spread over a few seconds, so that every node's sweep would find some of them.
+    for (i, id) in ids.iter().enumerate() {
+        let (status, _) =
+            nodes[i % 3].call("DeleteFile", json!({"sessionID": session, "fileID": id}));
+        assert_eq!(status, 204);
+        std::thread::sleep(std::time::Duration::from_millis(350));
+    }
+    let purged = || {
+        nodes[0]
+            .audit()
+            .into_iter()
+            .filter(|e| e["operation"] == "FilePurged")
+            .map(|e| e["file_id"].clone())
+            .collect::<Vec<_>>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while purged().len() < ids.len() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not purged: {:?}",
+            purged()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // A few more sweeps on every node: still one purge per file.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let mut once = purged();
+    once.sort_by_key(|v| v.as_i64());
+    let mut want = ids.clone();
+    want.sort_by_key(|v| v.as_i64());
+    assert_eq!(once, want, "each file purged, and audited, exactly once");
+    // And by one node: the lease holder (the others never ran the sweep).
+    let sweepers = nodes
+        .iter()
+        .filter(|n| n.log().contains("content of deleted files purged"))
+        .count();
+    assert_eq!(sweepers, 1, "the purge ran on {sweepers} nodes");
 }

@@ -25,6 +25,7 @@ on_both_backends!(
     the_owner_keeps_signing_in_while_others_guess,
     repeated_refusals_are_written_once_per_window,
     stale_lockout_rows_are_forgotten,
+    a_lease_is_held_renewed_and_taken_over_when_it_runs_out,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -517,4 +518,25 @@ fn stale_lockout_rows_are_forgotten(backend: Backend) {
     // Three counts per attempt: the pair, the account, the address.
     assert_eq!(h.rt.block_on(h.service.sweep_lockouts()).unwrap(), 300);
     assert_eq!(h.rt.block_on(h.service.sweep_lockouts()).unwrap(), 0);
+}
+
+fn a_lease_is_held_renewed_and_taken_over_when_it_runs_out(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let ttl = std::time::Duration::from_secs(120);
+    let take = |who: &str| {
+        h.rt.block_on(h.service.take_lease("sweeps", who, ttl))
+            .unwrap()
+    };
+    assert!(take("node-a"), "a free lease is taken");
+    assert!(!take("node-b"), "a held lease is not");
+    h.clock.advance_millis(100_000);
+    assert!(take("node-a"), "the holder renews it");
+    h.clock.advance_millis(100_000);
+    assert!(!take("node-b"), "renewed, it still runs 20 s");
+    h.clock.advance_millis(21_000);
+    assert!(take("node-b"), "run out, another node takes it");
+    assert!(!take("node-a"), "and the old holder has lost it");
+    let other =
+        h.rt.block_on(h.service.take_lease("directory-sync", "node-a", ttl));
+    assert!(other.unwrap(), "leases are separate by name");
 }

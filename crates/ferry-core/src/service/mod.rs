@@ -13,6 +13,7 @@ mod files;
 mod folders;
 mod groups;
 pub mod hash_slots;
+mod leases;
 mod lockout;
 mod lockout_admin;
 mod passwords;
@@ -56,6 +57,7 @@ pub use browse::{
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
 pub use files::{Download, FileView, MAX_PAGE};
 pub use folders::{FolderView, MAX_METADATA_VALUE};
+pub use leases::lease_for;
 pub use lockout::LockoutPolicy;
 pub use permission_page::{GranteeName, PermissionsPage};
 pub use permissions::GrantRequest;

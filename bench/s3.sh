@@ -5,6 +5,9 @@
 #   - the CPU seconds Ferry and s3s-fs each spent on the bucket's transfers (where the time
 #     goes: Ferry hashes and forwards, s3s-fs receives, hashes the parts and writes them,
 #     then concatenates them at the completion),
+#   - the bucket's own speed for the same file through boto3 (one streaming GET; a multipart
+#     upload of 8 MiB parts, 2 at a time, as Ferry sends them), and Ferry's ratio to it: what
+#     Ferry adds on top of the object store,
 #   - Ferry's peak RSS while a 2 GiB upload without Content-Length streams to the bucket
 #     (bounded by design: 2 parts of 8 MiB on the wire per upload).
 #
@@ -116,6 +119,27 @@ down_local=$(min "$down_local"); down_bucket=$(min "$down_bucket")
 cpu_ferry=$(python3 -c "print(f'{$(cpu_secs "$pid_bucket") - $cpu_ferry0:.1f}')")
 cpu_s3s=$(python3 -c "print(f'{$(cpu_secs "$s3_pid") - $cpu_s3s0:.1f}')")
 
+echo "the same file to and from the bucket directly, with boto3" >&2
+read -r up_direct down_direct < <(python3 - "$s3_port" "$work/payload" "$runs" <<'PY'
+import sys, time
+import boto3
+from boto3.s3.transfer import TransferConfig
+port, path, runs = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                  aws_access_key_id="benchkey", aws_secret_access_key="bench-secret-key")
+config = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=8 << 20, max_concurrency=2)
+up = down = float("inf")
+for _ in range(runs):
+    t = time.perf_counter(); s3.upload_file(path, "bench", "direct/payload", Config=config)
+    up = min(up, time.perf_counter() - t)
+    t = time.perf_counter(); body = s3.get_object(Bucket="bench", Key="direct/payload")["Body"]
+    while body.read(1 << 20):
+        pass
+    down = min(down, time.perf_counter() - t)
+print(up, down)
+PY
+)
+
 echo "streaming a 2 GiB upload (no Content-Length) to the bucket and watching Ferry's peak RSS" >&2
 head -c "$((2 * 1024 * 1024 * 1024))" /dev/zero |
   curl -sf -o /dev/null -T - -H "X-Session-ID: $session_bucket" "$base_bucket/api/v1/folders/$home_bucket/files/big"
@@ -123,5 +147,6 @@ peak_kib=$(awk '/VmHWM/ {print $2}' "/proc/$pid_bucket/status")
 
 echo "upload ${size_mib} MiB:   local $(mbps "$up_local") MiB/s, bucket $(mbps "$up_bucket") MiB/s, ratio bucket/local $(ratio "$up_local" "$up_bucket")"
 echo "download ${size_mib} MiB: local $(mbps "$down_local") MiB/s, bucket $(mbps "$down_bucket") MiB/s, ratio bucket/local $(ratio "$down_local" "$down_bucket")"
+echo "bucket direct (boto3): upload $(mbps "$up_direct") MiB/s, download $(mbps "$down_direct") MiB/s; Ferry on the bucket / direct: upload $(ratio "$up_direct" "$up_bucket"), download $(ratio "$down_direct" "$down_bucket")"
 echo "CPU seconds over the bucket's $((runs * 2)) transfers: Ferry $cpu_ferry, s3s-fs $cpu_s3s"
 echo "Ferry's peak RSS with content in the bucket, after a 2 GiB upload: $((peak_kib / 1024)) MiB"

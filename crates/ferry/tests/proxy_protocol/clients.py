@@ -4,6 +4,9 @@
     clients.py ftps PORT USER PASSWORD HEADER_TEXT     ftplib: sign in, STOR /Shared/proxied.txt,
                                                        print "ok" (the header goes in front of
                                                        the control and every data connection)
+    clients.py ftps-steal …                            the same, but first another "client" of
+                                                       the balancer (203.0.113.99) races for the
+                                                       passive port; prints whether it was dropped
 """
 import ftplib
 import io
@@ -24,7 +27,7 @@ if mode == "sftp":
     s.listdir("/")
     t.close()
     print("ok")
-elif mode == "ftps":
+elif mode in ("ftps", "ftps-steal"):
     real = socket.create_connection
 
     def with_header(address, *args, **kwargs):
@@ -40,8 +43,22 @@ elif mode == "ftps":
                 conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
             return conn, size
 
+    class Stealing(Reusing):
+        def makepasv(self):
+            host, port = super().makepasv()
+            thief = real(("127.0.0.1", port))
+            thief.sendall(b"PROXY TCP4 203.0.113.99 127.0.0.1 40002 21\r\n")
+            thief.settimeout(5)
+            try:
+                dropped = thief.recv(1) == b""
+            except ConnectionResetError:
+                dropped = True
+            print("thief dropped" if dropped else "thief kept")
+            thief.close()
+            return host, port
+
     ftplib.socket.create_connection = with_header
-    ftp = Reusing(context=ssl._create_unverified_context(), timeout=20)
+    ftp = (Stealing if mode == "ftps-steal" else Reusing)(context=ssl._create_unverified_context(), timeout=20)
     ftp.connect("127.0.0.1", port)
     ftp.login(user, password)
     ftp.prot_p()

@@ -7,96 +7,15 @@
 //! balancer.
 
 mod common;
+#[path = "cluster/nodes.rs"]
+mod nodes;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
-use ferry_testkit::s3::{ACCESS_KEY, SECRET_KEY};
-use ferry_testkit::{Backend, S3Kind, S3Server, free_port};
+use ferry_testkit::free_port;
+use nodes::{PASSIVE, haproxy, start_nodes, wait_for};
 use serde_json::{Value, json};
-
-/// Ports in a passive range per node.
-const PASSIVE: u16 = 10;
-
-/// HAProxy, killed on drop.
-struct Haproxy(Child);
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `n` consecutive ports free on both 127.0.0.1 and 127.0.0.2.
-fn free_range(n: u16) -> u16 {
-    for attempt in 0..200u32 {
-        let base = 50_000 + ((std::process::id() * 7 + attempt * 131) % 9_000) as u16;
-        let free = (base..base + n).all(|p| {
-            TcpListener::bind(("127.0.0.1", p)).is_ok()
-                && TcpListener::bind(("127.0.0.2", p)).is_ok()
-        });
-        if free {
-            return base;
-        }
-    }
-    panic!("no free range of {n} ports");
-}
-
-fn haproxy(config: &str, dir: &std::path::Path) -> Haproxy {
-    let path = dir.join("haproxy.cfg");
-    std::fs::write(&path, config).unwrap();
-    let child = Command::new("haproxy")
-        .arg("-db")
-        .arg("-f")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("haproxy is required by the test suite (Debian: apt-get install haproxy)");
-    Haproxy(child)
-}
-
-fn wait_for(port: u16) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.2", port)).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "haproxy did not listen on {port}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
-/// Three nodes on one fresh PostgreSQL database and one s3s-fs bucket; `more` is appended to
-/// each node's configuration. Returns the bucket, the nodes and each node's passive range.
-fn start_nodes(more: &str) -> (S3Server, Vec<Server>, Vec<u16>) {
-    let bucket = S3Server::start(S3Kind::S3sFs);
-    let database_url = Backend::Postgres.fresh_database_url(std::path::Path::new("/tmp"));
-    let mut nodes: Vec<Server> = Vec::new();
-    let mut passive = Vec::new();
-    for i in 0..3 {
-        let base = free_range(PASSIVE);
-        passive.push(base);
-        let extra = format!(
-            "trusted_proxies = [\"127.0.0.1\"]\n\
-             [storage]\nurl = \"{}\"\naccess_key_id = \"{ACCESS_KEY}\"\nsecret_access_key = \"{SECRET_KEY}\"\n\
-             [lockout]\naccount_threshold = 5\n\
-             [sftp]\nlisten = \"127.0.0.1:0\"\n\
-             [ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"{base}-{}\"\npassive_address = \"127.0.0.2\"\n{more}",
-            bucket.storage_url("cluster"),
-            base + PASSIVE - 1
-        );
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("ferry-node{i}-"))
-            .tempdir()
-            .unwrap();
-        nodes.push(Server::start_in(dir, database_url.clone(), &extra));
-    }
-    nodes[0].add_app(APP);
-    (bucket, nodes, passive)
-}
 
 #[test]
 fn three_nodes_behind_haproxy_share_everything() {

@@ -1,0 +1,150 @@
+//! Faults of a cluster (docs/cluster.md): three nodes on one PostgreSQL database and one s3s-fs
+//! bucket. Several nodes committing versions of one name at once number them 1..n and lose
+//! none; a node killed with SIGKILL during 20 concurrent uploads spread over the three loses
+//! nothing it acknowledged (every acknowledged file reads back with its SHA-256 from the other
+//! nodes) and leaves nothing half-visible (every listed file reads back whole).
+
+mod common;
+#[path = "cluster/nodes.rs"]
+mod nodes;
+
+use std::sync::Mutex;
+
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, sha256_hex};
+use nodes::start_nodes;
+use serde_json::{Value, json};
+
+const MIB: usize = 1024 * 1024;
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+/// A folder under Shared made through `node`.
+fn folder(node: &Server, session: &str, name: &str) -> i64 {
+    let (status, f) = node.call(
+        "CreateFolder",
+        json!({"sessionID": session, "parentFolderID": 3, "name": name}),
+    );
+    assert_eq!(status, 200, "{f}");
+    f["FolderID"].as_i64().unwrap()
+}
+
+/// An upload that may fail (its node may be killed under it): the answer when it was
+/// acknowledged.
+fn try_put(node_base: &str, session: &str, folder: i64, name: &str, body: &[u8]) -> Option<Value> {
+    let url = format!("{node_base}/api/v1/folders/{folder}/files/{name}");
+    let mut answer = ureq::put(&url)
+        .header("x-session-id", session)
+        .send(body)
+        .ok()?;
+    serde_json::from_str(&answer.body_mut().read_to_string().ok()?).ok()
+}
+
+fn content(node: &Server, session: &str, file: &Value) -> Vec<u8> {
+    let (status, _, body) = node.get_bytes(
+        &format!("/api/v1/files/{}/content", file["FileID"]),
+        &[("x-session-id", session)],
+    );
+    assert_eq!(status, 200, "{file}");
+    body
+}
+
+#[test]
+fn nodes_committing_versions_of_one_name_at_once_lose_none() {
+    let (_bucket, nodes, _) = start_nodes("");
+    let (session, _) = nodes[0].open(ADMIN, ADMIN_PASSWORD, APP);
+    let folder = folder(&nodes[0], &session, "Versions");
+    let bodies: Vec<Vec<u8>> = (0..15).map(|i| pattern(100_000 + i, i as u8)).collect();
+    std::thread::scope(|scope| {
+        for (i, body) in bodies.iter().enumerate() {
+            let (node, session) = (&nodes[i % 3], &session);
+            scope.spawn(move || {
+                let (status, answer) = node.put_file(session, folder, "same.bin", "", body);
+                assert_eq!(status, 200, "{answer}");
+            });
+        }
+    });
+    let (_, file) = nodes[1].call(
+        "GetFileByName",
+        json!({"sessionID": session, "folderID": folder, "name": "same.bin"}),
+    );
+    let (_, versions) = nodes[2].call(
+        "GetFileVersions",
+        json!({"sessionID": session, "fileID": file["FileID"]}),
+    );
+    let versions = versions.as_array().unwrap();
+    let numbers: Vec<i64> = versions
+        .iter()
+        .map(|v| v["Version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=15).collect::<Vec<_>>());
+    let mut stored: Vec<&str> = versions
+        .iter()
+        .map(|v| v["SHA256"].as_str().unwrap())
+        .collect();
+    let mut sent: Vec<String> = bodies.iter().map(|b| sha256_hex(b)).collect();
+    stored.sort();
+    sent.sort();
+    assert_eq!(stored, sent, "no version was lost");
+}
+
+#[test]
+fn a_node_killed_during_uploads_loses_nothing_it_acknowledged() {
+    let (_bucket, mut nodes, _) = start_nodes("");
+    let (session, _) = nodes[0].open(ADMIN, ADMIN_PASSWORD, APP);
+    let folder = folder(&nodes[0], &session, "Crash");
+    let acknowledged: Mutex<Vec<(Value, String)>> = Mutex::new(Vec::new());
+    let victim = nodes[1].pid();
+    std::thread::scope(|scope| {
+        for i in 0..20usize {
+            let (base, session, acknowledged) =
+                (nodes[i % 3].base.clone(), &session, &acknowledged);
+            scope.spawn(move || {
+                // Two 5 MiB parts each (the nodes' part size): multipart uploads in flight when
+                // the node dies.
+                let body = pattern(6 * MIB + i, i as u8);
+                if let Some(file) = try_put(&base, session, folder, &format!("f{i}.bin"), &body) {
+                    assert_eq!(
+                        file["SHA256"],
+                        sha256_hex(&body),
+                        "acknowledged with another digest"
+                    );
+                    acknowledged.lock().unwrap().push((file, sha256_hex(&body)));
+                }
+            });
+        }
+        scope.spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            // SAFETY: a plain kill(2) of the node's own process id.
+            unsafe { libc::kill(victim as i32, libc::SIGKILL) };
+        });
+    });
+    nodes[1].kill();
+    let acknowledged = acknowledged.into_inner().unwrap();
+    // The uploads to the two nodes that lived must all have been acknowledged.
+    assert!(
+        acknowledged.len() >= 13,
+        "only {} acknowledged",
+        acknowledged.len()
+    );
+    for (file, sha) in &acknowledged {
+        for n in [&nodes[0], &nodes[2]] {
+            assert_eq!(sha256_hex(&content(n, &session, file)), *sha, "{file}");
+        }
+    }
+    // Nothing half-visible: every file listed reads back whole, with its recorded digest.
+    let (_, listed) = nodes[2].call(
+        "GetFiles",
+        json!({"sessionID": session, "folderID": folder, "take": 100}),
+    );
+    let listed = listed.as_array().unwrap();
+    assert!(listed.len() >= acknowledged.len());
+    for file in listed {
+        let body = content(&nodes[0], &session, file);
+        assert_eq!(sha256_hex(&body), file["SHA256"], "{file}");
+        assert_eq!(body.len() as i64, file["Size"].as_i64().unwrap());
+    }
+}

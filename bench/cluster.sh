@@ -44,9 +44,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 echo "starting PostgreSQL, s3s-fs and two Ferry nodes" >&2
 pg_port=$(free_port)
-mkdir -p "$work/pg" && chown postgres "$work/pg" 2>/dev/null || true
+mkdir -p "$work/pg" "$work/pglog" && chown postgres "$work/pg" "$work/pglog" 2>/dev/null || true
 as_pg "$pg_bin/initdb" -D "$work/pg" -U ferry --auth trust >/dev/null
-as_pg "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -o "-p $pg_port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null
+as_pg "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pglog/pg.log" -o "-p $pg_port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null
 for _ in $(seq 100); do as_pg "$pg_bin/pg_isready" -h 127.0.0.1 -p "$pg_port" >/dev/null 2>&1 && break; sleep 0.1; done
 as_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U ferry ferry
 database_url="postgres://ferry@127.0.0.1:$pg_port/ferry"

@@ -146,6 +146,18 @@ pub async fn read_header(stream: &mut TcpStream) -> std::io::Result<Option<Socke
     parse(&header)
 }
 
+/// Whether `bytes`, the start of a connection, begin with a complete PROXY header: its length
+/// and the client it names (what [`read_header`] decides from the socket; the fuzz target's
+/// entry point).
+pub fn header_in(bytes: &[u8]) -> std::io::Result<Option<(usize, Option<SocketAddr>)>> {
+    match classify(&bytes[..bytes.len().min(V1_MAX)])? {
+        Start::V1(len) | Start::V2(len) if len <= bytes.len() => {
+            Ok(Some((len, parse(&bytes[..len])?)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The client address in a complete header.
 fn parse(header: &[u8]) -> std::io::Result<Option<SocketAddr>> {
     if header.starts_with(b"PROXY ") {

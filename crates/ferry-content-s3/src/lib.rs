@@ -161,8 +161,10 @@ impl S3ContentStore {
     /// small object. Run at start-up, so that wrong credentials, a missing bucket or an
     /// endpoint that is down stop the server with a clear error instead of failing uploads.
     pub async fn probe(&self) -> Result<(), ContentError> {
-        let path = self.inner.path("probe");
-        let body = format!("ferry {}", uuid::Uuid::new_v4().simple());
+        // A name of its own: nodes starting together must not read each other's probe.
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let path = self.inner.path(&format!("probe-{nonce}"));
+        let body = format!("ferry {nonce}");
         let who = &self.inner.describe;
         self.inner
             .s3

@@ -135,16 +135,7 @@ impl S3ContentStore {
         let s3 = builder
             .build()
             .map_err(|e| ContentError::Other(format!("object store settings: {e}")))?;
-        let describe = format!(
-            "s3://{}/{}{}",
-            location.bucket,
-            location.prefix,
-            location
-                .endpoint
-                .as_deref()
-                .map(|e| format!(" at {e}"))
-                .unwrap_or_default()
-        );
+        let describe = location.to_string();
         Ok(S3ContentStore {
             inner: Arc::new(Inner {
                 s3,

@@ -43,6 +43,18 @@ pub const MAX_PART_SIZE: usize = 5 * 1024 * 1024 * 1024;
 /// largest file at this setting (`part_size_mib` raises it).
 pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 
+impl std::fmt::Display for S3Location {
+    /// `s3://bucket/prefix at endpoint`: what logs and the console show (no secret is part of
+    /// a location).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)?;
+        match &self.endpoint {
+            Some(e) => write!(f, " at {e}"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl S3Location {
     /// Parses `s3://bucket[/prefix][?endpoint=…&region=…&addressing=path|virtual&part_size_mib=N]`.
     pub fn parse(url: &str) -> Result<S3Location, String> {

@@ -103,16 +103,7 @@ impl Storage {
     pub fn describe(&self) -> String {
         match self {
             Storage::Local => "local directory (data_dir/content)".into(),
-            Storage::S3 { location, .. } => format!(
-                "s3://{}/{}{}",
-                location.bucket,
-                location.prefix,
-                location
-                    .endpoint
-                    .as_deref()
-                    .map(|e| format!(" at {e}"))
-                    .unwrap_or_default()
-            ),
+            Storage::S3 { location, .. } => location.to_string(),
         }
     }
 

@@ -10,7 +10,7 @@ use ferry_core::domain::SessionId;
 use ferry_core::service::{
     ImpersonateRequest, NewUserRequest, OpenMode, OpenRequest, SessionContext, UploadRequest,
 };
-use ferry_core::{Actor, Caller, Error, ManualClock, Service, ServiceConfig, Timestamp};
+use ferry_core::{Actor, Caller, Clock, Error, ManualClock, Service, ServiceConfig, Timestamp};
 use ferry_crypto::{PasswordHasher, PasswordParams};
 use ferry_testkit::{Backend, on_both_backends};
 
@@ -26,6 +26,7 @@ on_both_backends!(
     repeated_refusals_are_written_once_per_window,
     stale_lockout_rows_are_forgotten,
     a_lease_is_held_renewed_and_taken_over_when_it_runs_out,
+    a_lease_holds_between_nodes_whose_clocks_are_30_seconds_apart,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -35,6 +36,8 @@ const APP: i64 = 1000;
 struct Harness {
     service: Service,
     clock: Arc<ManualClock>,
+    /// The metadata database, for a second node on it.
+    url: String,
     _dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
 }
@@ -69,6 +72,7 @@ impl Harness {
         let h = Harness {
             service,
             clock,
+            url,
             _dir: dir,
             rt,
         };
@@ -90,6 +94,33 @@ impl Harness {
         )
         .unwrap();
         h
+    }
+
+    /// Another node on the same database, with a clock of its own.
+    fn second_node(&self, clock: Arc<ManualClock>) -> Service {
+        let store = self
+            .rt
+            .block_on(ferry_store_sql::connect(&self.url, &Default::default()))
+            .unwrap();
+        let content = self
+            .rt
+            .block_on(ferry_content_fs::LocalContentStore::open(
+                self._dir.path().join("content"),
+            ))
+            .unwrap();
+        let hasher = PasswordHasher::new(PasswordParams {
+            memory_kib: 256,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        Service::new(
+            Arc::new(store),
+            Arc::new(content),
+            clock,
+            hasher,
+            ServiceConfig::default(),
+        )
     }
 
     fn open(&self, mode: OpenMode, app: i64, password: &str) -> Result<SessionId, Error> {
@@ -539,4 +570,41 @@ fn a_lease_is_held_renewed_and_taken_over_when_it_runs_out(backend: Backend) {
     let other =
         h.rt.block_on(h.service.take_lease("directory-sync", "node-a", ttl));
     assert!(other.unwrap(), "leases are separate by name");
+}
+
+fn a_lease_holds_between_nodes_whose_clocks_are_30_seconds_apart(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let every = std::time::Duration::from_secs(60);
+    let ttl = ferry_core::service::lease_for(every);
+    for skew in [30_000, -30_000] {
+        let name = format!("sweeps{skew}");
+        let b_clock = Arc::new(ManualClock::new(Timestamp(h.clock.now().0 + skew)));
+        let b = h.second_node(b_clock.clone());
+        let take_a = || {
+            h.rt.block_on(h.service.take_lease(&name, "node-a", ttl))
+                .unwrap()
+        };
+        let take_b = || h.rt.block_on(b.take_lease(&name, "node-b", ttl)).unwrap();
+        assert!(take_a());
+        // Both tick every minute (B half a minute later); A renews, B never gets in.
+        for _ in 0..10 {
+            h.clock.advance_millis(30_000);
+            b_clock.advance_millis(30_000);
+            assert!(!take_b(), "skew {skew}: B took a lease A holds");
+            h.clock.advance_millis(30_000);
+            b_clock.advance_millis(30_000);
+            assert!(take_a(), "skew {skew}: A lost its own lease");
+        }
+        // A dies: B takes over within the lease's length, by its own clock.
+        let mut waited = 0;
+        while !take_b() {
+            h.clock.advance_millis(60_000);
+            b_clock.advance_millis(60_000);
+            waited += 60_000;
+            assert!(
+                waited <= ttl.as_millis() as i64 + 60_000,
+                "skew {skew}: never taken over"
+            );
+        }
+    }
 }

@@ -10,7 +10,7 @@ use ferry_core::domain::SessionId;
 use ferry_core::service::{
     ImpersonateRequest, NewUserRequest, OpenMode, OpenRequest, SessionContext, UploadRequest,
 };
-use ferry_core::{Actor, Caller, Clock, Error, ManualClock, Service, ServiceConfig, Timestamp};
+use ferry_core::{Actor, Caller, Error, ManualClock, Service, ServiceConfig, Timestamp};
 use ferry_crypto::{PasswordHasher, PasswordParams};
 use ferry_testkit::{Backend, on_both_backends};
 
@@ -25,8 +25,6 @@ on_both_backends!(
     the_owner_keeps_signing_in_while_others_guess,
     repeated_refusals_are_written_once_per_window,
     stale_lockout_rows_are_forgotten,
-    a_lease_is_held_renewed_and_taken_over_when_it_runs_out,
-    a_lease_holds_between_nodes_whose_clocks_are_30_seconds_apart,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -36,8 +34,6 @@ const APP: i64 = 1000;
 struct Harness {
     service: Service,
     clock: Arc<ManualClock>,
-    /// The metadata database, for a second node on it.
-    url: String,
     _dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
 }
@@ -72,7 +68,6 @@ impl Harness {
         let h = Harness {
             service,
             clock,
-            url,
             _dir: dir,
             rt,
         };
@@ -94,33 +89,6 @@ impl Harness {
         )
         .unwrap();
         h
-    }
-
-    /// Another node on the same database, with a clock of its own.
-    fn second_node(&self, clock: Arc<ManualClock>) -> Service {
-        let store = self
-            .rt
-            .block_on(ferry_store_sql::connect(&self.url, &Default::default()))
-            .unwrap();
-        let content = self
-            .rt
-            .block_on(ferry_content_fs::LocalContentStore::open(
-                self._dir.path().join("content"),
-            ))
-            .unwrap();
-        let hasher = PasswordHasher::new(PasswordParams {
-            memory_kib: 256,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .unwrap();
-        Service::new(
-            Arc::new(store),
-            Arc::new(content),
-            clock,
-            hasher,
-            ServiceConfig::default(),
-        )
     }
 
     fn open(&self, mode: OpenMode, app: i64, password: &str) -> Result<SessionId, Error> {
@@ -549,62 +517,4 @@ fn stale_lockout_rows_are_forgotten(backend: Backend) {
     // Three counts per attempt: the pair, the account, the address.
     assert_eq!(h.rt.block_on(h.service.sweep_lockouts()).unwrap(), 300);
     assert_eq!(h.rt.block_on(h.service.sweep_lockouts()).unwrap(), 0);
-}
-
-fn a_lease_is_held_renewed_and_taken_over_when_it_runs_out(backend: Backend) {
-    let h = Harness::new(backend, ServiceConfig::default());
-    let ttl = std::time::Duration::from_secs(120);
-    let take = |who: &str| {
-        h.rt.block_on(h.service.take_lease("sweeps", who, ttl))
-            .unwrap()
-    };
-    assert!(take("node-a"), "a free lease is taken");
-    assert!(!take("node-b"), "a held lease is not");
-    h.clock.advance_millis(100_000);
-    assert!(take("node-a"), "the holder renews it");
-    h.clock.advance_millis(100_000);
-    assert!(!take("node-b"), "renewed, it still runs 20 s");
-    h.clock.advance_millis(21_000);
-    assert!(take("node-b"), "run out, another node takes it");
-    assert!(!take("node-a"), "and the old holder has lost it");
-    let other =
-        h.rt.block_on(h.service.take_lease("directory-sync", "node-a", ttl));
-    assert!(other.unwrap(), "leases are separate by name");
-}
-
-fn a_lease_holds_between_nodes_whose_clocks_are_30_seconds_apart(backend: Backend) {
-    let h = Harness::new(backend, ServiceConfig::default());
-    let every = std::time::Duration::from_secs(60);
-    let ttl = ferry_core::service::lease_for(every);
-    for skew in [30_000, -30_000] {
-        let name = format!("sweeps{skew}");
-        let b_clock = Arc::new(ManualClock::new(Timestamp(h.clock.now().0 + skew)));
-        let b = h.second_node(b_clock.clone());
-        let take_a = || {
-            h.rt.block_on(h.service.take_lease(&name, "node-a", ttl))
-                .unwrap()
-        };
-        let take_b = || h.rt.block_on(b.take_lease(&name, "node-b", ttl)).unwrap();
-        assert!(take_a());
-        // Both tick every minute (B half a minute later); A renews, B never gets in.
-        for _ in 0..10 {
-            h.clock.advance_millis(30_000);
-            b_clock.advance_millis(30_000);
-            assert!(!take_b(), "skew {skew}: B took a lease A holds");
-            h.clock.advance_millis(30_000);
-            b_clock.advance_millis(30_000);
-            assert!(take_a(), "skew {skew}: A lost its own lease");
-        }
-        // A dies: B takes over within the lease's length, by its own clock.
-        let mut waited = 0;
-        while !take_b() {
-            h.clock.advance_millis(60_000);
-            b_clock.advance_millis(60_000);
-            waited += 60_000;
-            assert!(
-                waited <= ttl.as_millis() as i64 + 60_000,
-                "skew {skew}: never taken over"
-            );
-        }
-    }
 }

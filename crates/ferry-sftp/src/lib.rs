@@ -17,6 +17,7 @@ mod host_key;
 mod interactive;
 mod paths;
 mod refusal;
+mod session_watch;
 mod set_attrs;
 mod sftp;
 mod ssh;

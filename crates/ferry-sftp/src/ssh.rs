@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_core::connection_limit::{ConnectionGate, Limit};
@@ -16,11 +16,12 @@ use russh::server::{Auth, Msg, Session};
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
 
 use crate::interactive::{Interactive, PASSCODE_HINT, first_methods, prompt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 use crate::channel::SftpChannel;
 use crate::client_id::{ClientId, IdTap};
 use crate::handles::HandleLimits;
+use crate::session_watch::{SignedInAs, watch_session, with_closer};
 use crate::sftp::SftpHandler;
 use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
 
@@ -42,11 +43,6 @@ pub struct SftpSettings {
     /// Balancers whose PROXY header names the client.
     pub proxies: ferry_core::proxy_protocol::TrustedProxies,
 }
-
-/// How often a signed-in connection checks that its session is still alive while idle: a
-/// session ended by a password change, a role change, a disabled user or a removed key ends
-/// its connections within this time.
-const SESSION_WATCH: Duration = Duration::from_secs(5);
 
 /// A bound SFTP listener.
 pub struct SftpServer {
@@ -199,7 +195,6 @@ impl SftpServer {
     }
 }
 
-/// The stream, and a duplicate of its socket that can shut it down from outside.
 /// Ends a subsystem channel as OpenSSH's server does: the subsystem's exit status, then EOF,
 /// then close. Clients report the status as their own (`scp` and `ssh -s sftp` exit 1 and 255
 /// without it, which breaks `scp … && next`).
@@ -207,40 +202,6 @@ fn end_channel(session: &mut Session, channel: ChannelId, status: u32) -> Result
     session.exit_status_request(channel, status)?;
     session.eof(channel)?;
     session.close(channel)
-}
-
-fn with_closer(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {
-    let std_stream = stream.into_std()?;
-    let closer = std_stream.try_clone()?;
-    Ok((TcpStream::from_std(std_stream)?, closer))
-}
-
-/// The session a connection signed in to, once it has (shared with its watcher).
-type SignedInAs = Arc<Mutex<Option<SessionId>>>;
-
-/// Ends when the connection must be closed, saying why: it has not signed in within
-/// `sign_in_timeout`, or the session it signed in to has ended (checked every
-/// [`SESSION_WATCH`], without counting as a use of the session).
-async fn watch_session(
-    service: Arc<Service>,
-    signed_in: SignedInAs,
-    sign_in_timeout: Duration,
-) -> &'static str {
-    let deadline = tokio::time::Instant::now() + sign_in_timeout;
-    loop {
-        tokio::time::sleep(SESSION_WATCH.min(sign_in_timeout)).await;
-        let session = *signed_in.lock().expect("signed-in lock");
-        match session {
-            None if tokio::time::Instant::now() >= deadline => return "not signed in in time",
-            None => {}
-            Some(id) => match service.session_alive(&id).await {
-                Ok(true) => {}
-                Ok(false) => return "the session has ended",
-                // The store is out of reach: the requests will say so; keep the connection.
-                Err(e) => tracing::debug!(error = %e, "SFTP session watch could not check"),
-            },
-        }
-    }
 }
 
 /// Only modern algorithms: X25519 (and its ML-KEM hybrid) key exchange, Ed25519 and ECDSA

@@ -225,8 +225,11 @@ impl S3Staged {
                 .open(&path)
                 .map_err(io_error)?,
         );
-        if let Some(mut upload) = self.upload.take() {
+        if let Some(upload) = self.upload.as_mut() {
             upload.complete(&self.inner).await?;
+            // Completed: nothing left to abort, but an object to remove if the upload is
+            // dropped from here on.
+            let upload = self.upload.take().expect("checked above");
             self.materialized = true;
             remove_marker(&self.inner, &self.key).await;
             let mut body = self

@@ -78,7 +78,7 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
     (
         120,
         503,
-        "The metadata store cannot be reached, or too many sign-ins wait for a password-hashing slot from this address; retry later (see Retry-After).",
+        "The metadata store or the content store (a bucket) cannot be reached, or too many sign-ins wait for a password-hashing slot from this address; retry later (see Retry-After).",
     ),
     (
         130,

@@ -32,7 +32,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         .install_recorder()
         .context("cannot install the metrics recorder")?;
 
-    let node = node_identity();
+    let node = node_identity(&settings.data_dir)?;
     tracing::info!(%node, "this node's name in the leases");
     let sweeper = tokio::spawn(sweep_sessions(
         Arc::clone(&service),
@@ -280,17 +280,24 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing requests in flight");
 }
 
-/// This node's name in the leases: host, process and start time, so that a restarted node is
-/// a new holder (its old lease runs out rather than being renewed by a stranger).
-fn node_identity() -> String {
+/// This node's name in the leases, kept in `<data_dir>/node-id` (made on the first start): a
+/// node restarted after a crash is the same holder and takes its work back at once, instead of
+/// waiting for its old lease to run out. Each node has its own data directory (docs/cluster.md).
+fn node_identity(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "node".into());
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
-    format!("{host}/{}/{started}", std::process::id())
+    let id = format!("{host}-{}", uuid::Uuid::new_v4().simple());
+    std::fs::write(&path, format!("{id}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(id)
 }
 
 fn store_kind(url: &str) -> &'static str {

@@ -216,3 +216,52 @@ fn a_bucket_that_cannot_be_used_stops_the_start_up() {
     let err = failed_start("[storage]\nurl = \"s3://bucket?endpiont=http://127.0.0.1:1\"\n");
     assert!(err.contains("unknown parameter"), "{err}");
 }
+
+#[test]
+fn content_no_version_references_is_swept_from_the_bucket_when_old_enough() {
+    let bucket = S3Server::start(S3Kind::S3sFs);
+    let s = Server::start_with(Backend::Sqlite, &storage_config(&bucket, "site"));
+    let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, common::APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": admin}));
+    let (status, kept) = s.put_file(
+        &admin,
+        home["FolderID"].as_i64().unwrap(),
+        "kept.txt",
+        "",
+        b"kept",
+    );
+    assert_eq!(status, 200, "{kept}");
+    // What a crash between the object's completion and the record leaves: objects no version
+    // references, one old, one young (it could be an upload committing right now). s3s-fs
+    // keeps objects as files and dates them by their modification time.
+    let shard = bucket.bucket_dir().join("site/objects/ab");
+    std::fs::create_dir_all(&shard).unwrap();
+    let old = shard.join(format!("ab{}", "0".repeat(30)));
+    let young = shard.join(format!("ab{}", "1".repeat(30)));
+    std::fs::write(&old, b"orphan").unwrap();
+    std::fs::write(&young, b"in flight").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    // The sweep runs at start-up (the restarted node takes its own lease back at once).
+    let s = s.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while old.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old orphan was not swept"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(young.exists(), "a young object is left alone");
+    let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, common::APP);
+    let (status, _, body) = s.get_bytes(
+        &format!("/api/v1/files/{}/content", kept["FileID"]),
+        &[("x-session-id", &admin)],
+    );
+    assert_eq!((status, body.as_slice()), (200, b"kept".as_slice()));
+}

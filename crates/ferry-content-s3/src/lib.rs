@@ -33,6 +33,7 @@ use tokio::sync::Semaphore;
 pub use location::{Addressing, S3Location};
 
 mod location;
+mod multipart;
 mod staged;
 
 /// Parts one upload may have on the wire at once: one sending while the next fills is enough
@@ -291,7 +292,7 @@ impl ContentStore for S3ContentStore {
     }
 
     async fn sweep_abandoned(&self, min_age: Duration) -> Result<usize, ContentError> {
-        staged::sweep_abandoned(&self.inner, chrono_cutoff(min_age)).await
+        multipart::sweep_abandoned(&self.inner, chrono_cutoff(min_age)).await
     }
 
     async fn check(&self) -> Result<(), ContentError> {

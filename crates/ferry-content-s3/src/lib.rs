@@ -244,9 +244,10 @@ impl ContentStore for S3ContentStore {
         };
         let result = match self.inner.s3.get_opts(&path, options).await {
             Ok(r) => r,
-            // A range starting at or past the end is refused by S3 (416): that reads as
-            // nothing, as reading a file at its end does.
-            Err(e) if offset > 0 && is_range_error(&e) => {
+            // A range starting at or past the end is refused (S3's 416): that reads as nothing,
+            // as reading a file at its end does. Whether that was the refusal, the object's
+            // size says, asked only on this error path.
+            Err(e) if offset > 0 => {
                 let meta = self.inner.s3.head(&path).await.map_err(s3_error)?;
                 if meta.size <= offset {
                     return Ok(Box::pin(tokio::io::empty()));
@@ -275,7 +276,7 @@ impl ContentStore for S3ContentStore {
     }
 
     async fn keys_older_than(&self, min_age: Duration) -> Result<Vec<String>, ContentError> {
-        let cutoff = chrono_cutoff(min_age);
+        let cutoff = cutoff_ms(min_age);
         let prefix = self.inner.path("objects");
         let mut listing = self.inner.s3.list(Some(&prefix));
         let mut keys = Vec::new();
@@ -292,7 +293,7 @@ impl ContentStore for S3ContentStore {
     }
 
     async fn sweep_abandoned(&self, min_age: Duration) -> Result<usize, ContentError> {
-        multipart::sweep_abandoned(&self.inner, chrono_cutoff(min_age)).await
+        multipart::sweep_abandoned(&self.inner, cutoff_ms(min_age)).await
     }
 
     async fn check(&self) -> Result<(), ContentError> {
@@ -309,15 +310,9 @@ impl ContentStore for S3ContentStore {
 
 /// The Unix time in milliseconds `min_age` ago. Object times come from the object store's
 /// clock, so nodes whose clocks disagree by seconds still agree on what is an hour old.
-fn chrono_cutoff(min_age: Duration) -> i64 {
+fn cutoff_ms(min_age: Duration) -> i64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     now.saturating_sub(min_age).as_millis() as i64
-}
-
-/// Whether an error is S3's 416 for a range past the end.
-fn is_range_error(e: &object_store::Error) -> bool {
-    let text = e.to_string();
-    text.contains("416") || text.contains("InvalidRange") || text.contains("Range")
 }

@@ -96,19 +96,7 @@ fn content_no_file_references_is_swept_when_old_enough(backend: Backend) {
     let (_, file) = s.put_file(&sid, folder, "kept.bin", "", b"kept");
     // What a crash between the content commit and the metadata commit leaves: objects no
     // version references, one old, one fresh (it could be an upload committing right now).
-    let objects = s.path().join("content/objects/ab");
-    std::fs::create_dir_all(&objects).unwrap();
-    let old = objects.join(format!("ab{}", "0".repeat(30)));
-    let young = objects.join(format!("ab{}", "1".repeat(30)));
-    std::fs::write(&old, b"orphan").unwrap();
-    std::fs::write(&young, b"in flight").unwrap();
-    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-    std::fs::File::options()
-        .write(true)
-        .open(&old)
-        .unwrap()
-        .set_modified(two_hours_ago)
-        .unwrap();
+    let (old, young) = common::plant_orphans(&s.path().join("content/objects/ab"));
     // The sweep runs at start-up.
     let s = s.restart();
     let mut swept = false;

@@ -234,19 +234,7 @@ fn content_no_version_references_is_swept_from_the_bucket_when_old_enough() {
     // What a crash between the object's completion and the record leaves: objects no version
     // references, one old, one young (it could be an upload committing right now). s3s-fs
     // keeps objects as files and dates them by their modification time.
-    let shard = bucket.bucket_dir().join("site/objects/ab");
-    std::fs::create_dir_all(&shard).unwrap();
-    let old = shard.join(format!("ab{}", "0".repeat(30)));
-    let young = shard.join(format!("ab{}", "1".repeat(30)));
-    std::fs::write(&old, b"orphan").unwrap();
-    std::fs::write(&young, b"in flight").unwrap();
-    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-    std::fs::File::options()
-        .write(true)
-        .open(&old)
-        .unwrap()
-        .set_modified(two_hours_ago)
-        .unwrap();
+    let (old, young) = common::plant_orphans(&bucket.bucket_dir().join("site/objects/ab"));
     // The sweep runs at start-up (the restarted node takes its own lease back at once).
     let s = s.restart();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -55,3 +55,23 @@ pub fn assert_error(answer: &(u16, Value), status: u16, code: i64) {
     assert_eq!(answer.1["ErrorCode"], code, "ErrorCode of {}", answer.1);
     assert!(answer.1["Message"].is_string(), "Message of {}", answer.1);
 }
+
+/// What a crash between the content commit and the metadata commit leaves, planted in a
+/// shard directory of stored objects (`ab`): two objects no version references, one dated two
+/// hours ago (old enough for the sweep), one new (it could be an upload committing now).
+/// Returns their paths, old first.
+pub fn plant_orphans(shard: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    std::fs::create_dir_all(shard).unwrap();
+    let old = shard.join(format!("ab{}", "0".repeat(30)));
+    let young = shard.join(format!("ab{}", "1".repeat(30)));
+    std::fs::write(&old, b"orphan").unwrap();
+    std::fs::write(&young, b"in flight").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    (old, young)
+}

@@ -16,6 +16,7 @@ pub mod store;
 pub mod text;
 pub mod ticket;
 pub mod tool_token;
+pub mod transfer_state;
 pub mod xml_reference;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

@@ -62,9 +62,10 @@ pub struct AuditFilter {
     pub to: Option<Timestamp>,
 }
 
-/// A metadata store (SQLite or PostgreSQL).
+/// A metadata store (SQLite or PostgreSQL), which also keeps what browser transfers need
+/// between requests ([`crate::transfer_state`]).
 #[async_trait]
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait MetadataStore: crate::transfer_state::TransferState + Send + Sync + 'static {
     /// Starts a change. See the module documentation for the locking it implies.
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
     /// Checks that the database answers.

@@ -21,6 +21,8 @@ mod share_links;
 mod sqlite_reader;
 mod start_folders;
 mod store;
+mod tool_grants;
+mod transfer_state;
 mod tx;
 mod write_queue;
 

@@ -26,12 +26,12 @@ use crate::{errors, queries};
 /// The metadata store over one database (SQLite or PostgreSQL).
 #[derive(Clone)]
 pub struct SqlStore {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     engine: Engine,
     /// SQLite only: the synchronous read path for the session check.
     reader: Option<Arc<SqliteReader>>,
     /// SQLite only: writers wait their turn here (see `write_queue.rs`).
-    writers: Option<WriteQueue>,
+    pub(crate) writers: Option<WriteQueue>,
 }
 
 impl SqlStore {

@@ -199,7 +199,6 @@ pub struct Service {
     hasher: Arc<PasswordHasher>,
     hash_slots: Arc<HashSlots>,
     config: ServiceConfig,
-    tool_grants: std::sync::Mutex<tool_grants::GrantBook>,
     refusals: std::sync::Mutex<refusals::RefusalTallies>,
 }
 
@@ -219,7 +218,6 @@ impl Service {
             hasher: Arc::new(hasher),
             hash_slots: HashSlots::new(config.max_concurrent_hashes),
             config,
-            tool_grants: Default::default(),
             refusals: Default::default(),
         }
     }

@@ -1,244 +1,198 @@
-//! The browser tools' grants and per-token file counts, in this node's memory (a grant lives
-//! only as long as its page; invariant 9's named exception).
+//! The browser tools' grants and per-token file counts, kept in the metadata store
+//! ([`crate::transfer_state`]) so that any node answers any request of a page.
 //!
 //! Bounded so that one link cannot shut every tool page: a page reloaded from the same
 //! address with the same token and options gets the grant it already had (100,000 reloads
 //! hold one grant), one address holds at most [`MAX_GRANTS_PER_ADDRESS`] grants (its oldest
-//! gives way to a new one), and the node at most [`MAX_GRANTS`] (then a new page answers
+//! gives way to a new one), and the store at most [`MAX_GRANTS`] (then a new page answers
 //! 503, which takes that many addresses with valid tokens to reach).
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
+use serde::{Deserialize, Serialize};
+
 use crate::clock::Timestamp;
+use crate::domain::{FileId, FolderId, SessionId, UserId};
 use crate::error::{Error, Result};
 use crate::service::tools::{ToolKind, ToolLimits};
-use crate::tool_token::ToolClaims;
+use crate::tool_token::ToolTarget;
+use crate::transfer_state::{GrantBounds, StoredGrant};
 
-/// Most grants held at once on this node.
-pub(crate) const MAX_GRANTS: usize = 100_000;
+/// Most grants held at once.
+pub(crate) const MAX_GRANTS: i64 = 100_000;
 /// Most grants one browser address holds at once.
-pub(crate) const MAX_GRANTS_PER_ADDRESS: usize = 1_000;
+pub(crate) const MAX_GRANTS_PER_ADDRESS: i64 = 1_000;
+
+/// The store's bounds.
+pub(crate) const BOUNDS: GrantBounds = GrantBounds {
+    per_address: MAX_GRANTS_PER_ADDRESS,
+    total: MAX_GRANTS,
+};
 
 /// What a grant allows, as the page was opened.
 #[derive(Debug, Clone)]
 pub(crate) struct GrantRecord {
     pub kind: ToolKind,
-    pub claims: ToolClaims,
+    /// What the token names (access IDs already turned into files).
+    pub target: ToolTarget,
+    /// The token's `Email`.
+    pub email: Option<String>,
+    /// The token's session; `None` for a token that acts as `acting_user`.
+    pub session: Option<SessionId>,
     pub ip: IpAddr,
     pub expires_at: Timestamp,
     pub token_digest: String,
     pub limits: ToolLimits,
-    /// The user a session-less token (access IDs) acts as; `None` when it names a session.
-    pub acting_user: Option<crate::domain::UserId>,
+    /// The user a session-less token (access IDs) acts as.
+    pub acting_user: Option<UserId>,
+}
+
+/// A grant's `body` in the store. Field names are the stored format: renaming one makes the
+/// grants held when a node is upgraded unreadable (their pages then ask to be reopened).
+#[derive(Serialize, Deserialize)]
+struct Body {
+    kind: String,
+    folder: Option<FolderId>,
+    files: Vec<FileId>,
+    email: Option<String>,
+    session: Option<String>,
+    acting_user: Option<UserId>,
+    max_files: Option<u32>,
+    allowed_extensions: Option<Vec<String>>,
+    refused_extensions: Vec<String>,
+}
+
+fn kind_name(kind: ToolKind) -> &'static str {
+    match kind {
+        ToolKind::Upload => "upload",
+        ToolKind::Download => "download",
+    }
 }
 
 impl GrantRecord {
-    /// Pages that share a grant: the same token, tool and options, from the same address.
-    fn page(&self) -> PageKey {
-        PageKey {
+    /// Identifies the page: the same token, tool and options, from the same address.
+    fn page_key(&self) -> String {
+        let page = serde_json::json!([
+            self.token_digest,
+            kind_name(self.kind),
+            self.ip.to_string(),
+            self.limits.max_files,
+            self.limits.allowed_extensions,
+            self.limits.refused_extensions,
+        ]);
+        ferry_crypto::sha256_hex(page.to_string().as_bytes())
+    }
+
+    /// The grant as stored under `id`.
+    pub fn to_stored(&self, id: String) -> Result<StoredGrant> {
+        let (folder, files) = match &self.target {
+            ToolTarget::Folder(f) => (Some(*f), Vec::new()),
+            ToolTarget::Files(ids) => (None, ids.clone()),
+            ToolTarget::AccessIds(_) => {
+                return Err(Error::Internal("a grant of unresolved access IDs".into()));
+            }
+        };
+        let body = Body {
+            kind: kind_name(self.kind).into(),
+            folder,
+            files,
+            email: self.email.clone(),
+            session: self.session.as_ref().map(SessionId::to_wire),
+            acting_user: self.acting_user,
+            max_files: self.limits.max_files,
+            allowed_extensions: self.limits.allowed_extensions.clone(),
+            refused_extensions: self.limits.refused_extensions.clone(),
+        };
+        Ok(StoredGrant {
+            id,
+            page_key: self.page_key(),
+            ip: self.ip.to_string(),
             token_digest: self.token_digest.clone(),
-            kind: self.kind,
-            ip: self.ip,
-            limits: self.limits.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct PageKey {
-    token_digest: String,
-    kind: ToolKind,
-    ip: IpAddr,
-    limits: ToolLimits,
-}
-
-/// The grants and the file counts.
-#[derive(Debug, Default)]
-pub(crate) struct GrantBook {
-    grants: HashMap<String, GrantRecord>,
-    /// The grant of each page.
-    pages: HashMap<PageKey, String>,
-    /// Each address's grants, oldest first.
-    by_address: HashMap<IpAddr, VecDeque<String>>,
-    /// Files started or uploaded per token, and until when the count is kept.
-    files_used: HashMap<String, (u32, Timestamp)>,
-}
-
-impl GrantBook {
-    /// The grant for `record`'s page: the one it already has (its life renewed to `record`'s)
-    /// or a new one with the ID `new_id` makes. Returns the grant's ID and the files its
-    /// token has used.
-    pub fn issue(
-        &mut self,
-        record: GrantRecord,
-        now: Timestamp,
-        new_id: impl FnOnce() -> String,
-    ) -> Result<(String, u32)> {
-        let used = self
-            .files_used
-            .get(&record.token_digest)
-            .map_or(0, |(n, _)| *n);
-        let page = record.page();
-        if let Some(id) = self.pages.get(&page)
-            && let Some(existing) = self.grants.get_mut(id)
-            && existing.expires_at > now
-        {
-            existing.expires_at = record.expires_at;
-            return Ok((id.clone(), used));
-        }
-        if self.grants.len() >= MAX_GRANTS || self.grants.len() % 1024 == 1023 {
-            self.prune(now);
-        }
-        if self.grants.len() >= MAX_GRANTS {
-            return Err(Error::Unavailable);
-        }
-        let held = self.by_address.entry(record.ip).or_default();
-        if held.len() >= MAX_GRANTS_PER_ADDRESS
-            && let Some(oldest) = held.pop_front()
-            && let Some(old) = self.grants.remove(&oldest)
-        {
-            tracing::info!(ip = %record.ip, "tool grant given up for a newer page of the same address");
-            self.pages.remove(&old.page());
-        }
-        let id = new_id();
-        self.by_address
-            .entry(record.ip)
-            .or_default()
-            .push_back(id.clone());
-        self.pages.insert(page, id.clone());
-        self.grants.insert(id.clone(), record);
-        Ok((id, used))
+            body: serde_json::to_string(&body)
+                .map_err(|e| Error::Internal(format!("grant body: {e}")))?,
+            expires_at: self.expires_at,
+        })
     }
 
-    /// The grant with this ID, if any (expired or not: the caller judges).
-    pub fn get(&self, id: &str) -> Option<GrantRecord> {
-        self.grants.get(id).cloned()
-    }
-
-    /// Takes one file of a token's allowance (`max`, if any), keeping the count until `until`.
-    pub fn take_file(&mut self, digest: &str, max: Option<u32>, until: Timestamp) -> Result<()> {
-        let entry = self
-            .files_used
-            .entry(digest.to_string())
-            .or_insert((0, until));
-        if let Some(max) = max
-            && entry.0 >= max
-        {
-            return Err(Error::ToolLimit(format!(
-                "this link accepts at most {max} files"
-            )));
-        }
-        entry.0 += 1;
-        entry.1 = until;
-        Ok(())
-    }
-
-    /// Gives back one file of a token's allowance.
-    pub fn release_file(&mut self, digest: &str) {
-        if let Some(entry) = self.files_used.get_mut(digest) {
-            entry.0 = entry.0.saturating_sub(1);
-        }
-    }
-
-    /// Grants held now.
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.grants.len()
-    }
-
-    fn prune(&mut self, now: Timestamp) {
-        self.grants.retain(|_, g| g.expires_at > now);
-        let grants = &self.grants;
-        self.pages.retain(|_, id| grants.contains_key(id));
-        self.by_address.retain(|_, ids| {
-            ids.retain(|id| grants.contains_key(id));
-            !ids.is_empty()
-        });
-        self.files_used.retain(|_, (_, until)| *until > now);
+    /// Reads a stored grant; `None` when it cannot be read (written by another version).
+    pub fn from_stored(g: &StoredGrant) -> Option<GrantRecord> {
+        let body: Body = serde_json::from_str(&g.body).ok()?;
+        let kind = match body.kind.as_str() {
+            "upload" => ToolKind::Upload,
+            "download" => ToolKind::Download,
+            _ => return None,
+        };
+        let target = match (kind, body.folder) {
+            (ToolKind::Upload, Some(f)) => ToolTarget::Folder(f),
+            (ToolKind::Download, None) => ToolTarget::Files(body.files),
+            _ => return None,
+        };
+        let session = match body.session {
+            Some(s) => Some(SessionId::parse(&s)?),
+            None => None,
+        };
+        Some(GrantRecord {
+            kind,
+            target,
+            email: body.email,
+            session,
+            ip: g.ip.parse().ok()?,
+            expires_at: g.expires_at,
+            token_digest: g.token_digest.clone(),
+            limits: ToolLimits {
+                max_files: body.max_files,
+                allowed_extensions: body.allowed_extensions,
+                refused_extensions: body.refused_extensions,
+            },
+            acting_user: body.acting_user,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tool_token::ToolTarget;
 
-    fn record(ip: &str, digest: &str, until: i64) -> GrantRecord {
-        let json = format!(
-            r#"{{"Version":"2","FolderID":"7","AllowedIP":"{ip}","TimeStamp":"11/22/2026 3:05 PM","Session":"A2A1163E-555A-469D-BFB4-4DA33980409B"}}"#
-        );
-        let claims = ToolClaims::parse(json.as_bytes()).unwrap();
-        assert!(matches!(claims.target, ToolTarget::Folder(7)));
+    fn record(limits: ToolLimits) -> GrantRecord {
         GrantRecord {
-            kind: ToolKind::Upload,
-            claims,
-            ip: ip.parse().unwrap(),
-            expires_at: Timestamp(until),
-            token_digest: digest.into(),
-            limits: ToolLimits::default(),
-            acting_user: None,
-        }
-    }
-
-    fn counter() -> impl FnMut() -> String {
-        let mut n = 0;
-        move || {
-            n += 1;
-            format!("g{n}")
+            kind: ToolKind::Download,
+            target: ToolTarget::Files(vec![3, 4]),
+            email: Some("x@example.com".into()),
+            session: None,
+            ip: "10.0.0.1".parse().unwrap(),
+            expires_at: Timestamp(99),
+            token_digest: "t1".into(),
+            limits,
+            acting_user: Some(12),
         }
     }
 
     #[test]
-    fn a_reloaded_page_keeps_its_grant() {
-        let mut book = GrantBook::default();
-        let mut ids = counter();
-        let (first, _) = book
-            .issue(record("10.0.0.1", "t1", 100), Timestamp(0), &mut ids)
-            .unwrap();
-        for at in 1..1000 {
-            let (again, _) = book
-                .issue(record("10.0.0.1", "t1", 100 + at), Timestamp(at), &mut ids)
-                .unwrap();
-            assert_eq!(again, first);
-        }
-        assert_eq!(book.len(), 1);
-        assert_eq!(book.get(&first).unwrap().expires_at, Timestamp(1099));
-        // Other options make another page.
-        let mut other = record("10.0.0.1", "t1", 100);
-        other.limits.max_files = Some(3);
-        let (second, _) = book.issue(other, Timestamp(5), &mut ids).unwrap();
-        assert_ne!(second, first);
-        // After it expired, a reload gets a new grant.
-        let (later, _) = book
-            .issue(record("10.0.0.1", "t1", 5000), Timestamp(2000), &mut ids)
-            .unwrap();
-        assert_ne!(later, first);
+    fn a_grant_reads_back_as_it_was_stored() {
+        let limits = ToolLimits {
+            max_files: Some(3),
+            allowed_extensions: Some(vec!["pdf".into()]),
+            refused_extensions: vec!["exe".into()],
+        };
+        let stored = record(limits.clone()).to_stored("g1".into()).unwrap();
+        let back = GrantRecord::from_stored(&stored).unwrap();
+        assert_eq!(back.target, ToolTarget::Files(vec![3, 4]));
+        assert_eq!(back.limits, limits);
+        assert_eq!(back.acting_user, Some(12));
+        assert_eq!(back.email.as_deref(), Some("x@example.com"));
+        let mut other = stored.clone();
+        other.body = "{}".into();
+        assert!(GrantRecord::from_stored(&other).is_none());
     }
 
     #[test]
-    fn one_address_holds_a_bounded_number_of_grants() {
-        let mut book = GrantBook::default();
-        let mut ids = counter();
-        let (oldest, _) = book
-            .issue(record("10.0.0.1", "t0", 100), Timestamp(0), &mut ids)
-            .unwrap();
-        for i in 1..=MAX_GRANTS_PER_ADDRESS {
-            book.issue(
-                record("10.0.0.1", &format!("t{i}"), 100),
-                Timestamp(0),
-                &mut ids,
-            )
-            .unwrap();
-        }
-        assert_eq!(book.len(), MAX_GRANTS_PER_ADDRESS);
-        assert!(book.get(&oldest).is_none(), "the oldest gave way");
-        let (other, _) = book
-            .issue(record("10.0.0.2", "t0", 100), Timestamp(0), &mut ids)
-            .unwrap();
-        assert!(
-            book.get(&other).is_some(),
-            "other addresses are not touched"
-        );
+    fn other_options_make_another_page() {
+        let plain = record(ToolLimits::default());
+        let limited = record(ToolLimits {
+            max_files: Some(2),
+            ..ToolLimits::default()
+        });
+        assert_eq!(plain.page_key(), record(ToolLimits::default()).page_key());
+        assert_ne!(plain.page_key(), limited.page_key());
     }
 }

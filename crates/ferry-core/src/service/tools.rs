@@ -23,6 +23,7 @@ use std::net::IpAddr;
 use ferry_crypto::ToolTokenKeys;
 
 use super::path_upload::split_relative_path;
+use super::tool_grants::GrantRecord;
 use super::{FileView, FolderView, Service, SessionContext, Upload, UploadRequest};
 use crate::clock::Timestamp;
 use crate::domain::{AuditEntry, Operation, Outcome, Permissions};
@@ -191,7 +192,9 @@ impl Service {
             }) => {
                 let record = super::tool_grants::GrantRecord {
                     kind,
-                    claims: claims.clone(),
+                    target: claims.target.clone(),
+                    email: claims.email.clone(),
+                    session: claims.session,
                     ip: browser_ip,
                     expires_at: now.plus_millis(self.tool_settings().map_or(0, |s| s.grant_ttl_ms)),
                     token_digest: digest.clone(),
@@ -199,13 +202,16 @@ impl Service {
                     acting_user,
                 };
                 let expires_at = record.expires_at;
-                let (id, files_used) = self.tool_grants.lock().expect("grant book lock").issue(
-                    record,
-                    now,
-                    ferry_crypto::random::new_secret_token,
-                )?;
+                let stored = record.to_stored(ferry_crypto::random::new_secret_token())?;
+                let id = self
+                    .store
+                    .issue_grant(&stored, now, super::tool_grants::BOUNDS)
+                    .await?
+                    .ok_or(Error::Unavailable)?;
+                let files_used = self.store.files_used(&digest, now).await?;
                 let mut e = AuditEntry::new(Operation::ToolOpened, Outcome::Success);
-                self.tool_ctx(&ctx, &claims, browser_ip).stamp(&mut e);
+                self.tool_ctx(&ctx, claims.email.clone(), browser_ip)
+                    .stamp(&mut e);
                 e.folder_id = folder.as_ref().map(|f| f.folder.id);
                 e.detail = Some(format!(
                     "{} tool, token version {}",
@@ -412,9 +418,9 @@ impl Service {
         }
     }
 
-    fn tool_ctx(&self, ctx: &SessionContext, claims: &ToolClaims, ip: IpAddr) -> SessionContext {
+    fn tool_ctx(&self, ctx: &SessionContext, email: Option<String>, ip: IpAddr) -> SessionContext {
         let mut ctx = ctx.clone();
-        ctx.session.external_user = claims.email.clone();
+        ctx.session.external_user = email;
         ctx.client_ip = Some(ip.to_string());
         ctx
     }
@@ -424,11 +430,8 @@ impl Service {
     pub async fn tool_access(&self, grant_id: &str, browser_ip: IpAddr) -> Result<ToolAccess> {
         let browser_ip = browser_ip.to_canonical();
         let now = self.clock.now();
-        let record = self
-            .tool_grants
-            .lock()
-            .expect("grant book lock")
-            .get(grant_id);
+        let stored = self.store.grant(grant_id).await?;
+        let record = stored.as_ref().and_then(GrantRecord::from_stored);
         let record = match record {
             Some(r) if r.expires_at > now && r.ip == browser_ip => r,
             Some(r) => {
@@ -441,7 +444,7 @@ impl Service {
             ip: Some(browser_ip),
             client_version: None,
         };
-        let found = match (&record.claims.session, record.acting_user) {
+        let found = match (&record.session, record.acting_user) {
             (Some(session), _) => self.authenticate(session, &caller).await,
             (None, Some(user)) => {
                 self.acting_context(user, &record.token_digest, &caller)
@@ -455,9 +458,9 @@ impl Service {
             Err(e) => return Err(e),
         };
         Ok(ToolAccess {
-            ctx: self.tool_ctx(&ctx, &record.claims, browser_ip),
+            ctx: self.tool_ctx(&ctx, record.email.clone(), browser_ip),
             kind: record.kind,
-            target: record.claims.target.clone(),
+            target: record.target.clone(),
             limits: record.limits.clone(),
             token_digest: record.token_digest.clone(),
         })
@@ -481,7 +484,7 @@ impl Service {
         }
         let (folders, name) = split_relative_path(relative_path)?;
         access.limits.check_name(&name)?;
-        self.take_file_allowance(access)?;
+        self.take_file_allowance(access).await?;
         let started = self
             .begin_upload_below(
                 &access.ctx,
@@ -498,28 +501,36 @@ impl Service {
             )
             .await;
         if started.is_err() {
-            self.tool_release_file(access);
+            self.tool_release_file(access).await;
         }
         started
     }
 
-    fn take_file_allowance(&self, access: &ToolAccess) -> Result<()> {
-        let until = self.clock.now().plus_millis(
+    async fn take_file_allowance(&self, access: &ToolAccess) -> Result<()> {
+        let now = self.clock.now();
+        let until = now.plus_millis(
             self.tool_settings()
                 .map_or(0, |s| s.grant_ttl_ms.saturating_mul(2)),
         );
-        self.tool_grants.lock().expect("grant book lock").take_file(
-            &access.token_digest,
-            access.limits.max_files,
-            until,
-        )
+        let max = access.limits.max_files;
+        if self
+            .store
+            .take_file(&access.token_digest, max, until, now)
+            .await?
+        {
+            return Ok(());
+        }
+        Err(Error::ToolLimit(format!(
+            "this link accepts at most {} files",
+            max.unwrap_or(0)
+        )))
     }
 
-    /// Gives back one file of a token's allowance (an upload cancelled or failed).
-    pub fn tool_release_file(&self, access: &ToolAccess) {
-        self.tool_grants
-            .lock()
-            .expect("grant book lock")
-            .release_file(&access.token_digest);
+    /// Gives back one file of a token's allowance (an upload cancelled or failed). A store
+    /// that fails here leaves the file counted (logged): the allowance errs on the safe side.
+    pub async fn tool_release_file(&self, access: &ToolAccess) {
+        if let Err(e) = self.store.release_file(&access.token_digest).await {
+            tracing::warn!(error = %e, "could not give back a file of a link's allowance");
+        }
     }
 }

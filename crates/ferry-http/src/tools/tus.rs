@@ -395,7 +395,7 @@ async fn patch(service: &Arc<Service>, entry: &Entry, headers: &HeaderMap, body:
     if let Some(mark) = torn {
         if let Err(e) = upload.rewind(mark).await {
             *state = Progress::Gone;
-            entry.owner.release(service);
+            entry.owner.release(service).await;
             return api_error(e);
         }
         entry.offset.store(upload.size(), Ordering::Release);
@@ -474,7 +474,7 @@ async fn patch(service: &Arc<Service>, entry: &Entry, headers: &HeaderMap, body:
     if let Some((status, message)) = rewind {
         if let Err(e) = upload.rewind(mark).await {
             *state = Progress::Gone;
-            entry.owner.release(service);
+            entry.owner.release(service).await;
             return api_error(e);
         }
         entry.offset.store(upload.size(), Ordering::Release);
@@ -485,7 +485,7 @@ async fn patch(service: &Arc<Service>, entry: &Entry, headers: &HeaderMap, body:
     }
     if let Received::WriteFailed(e) = received {
         *state = Progress::Gone;
-        entry.owner.release(service);
+        entry.owner.release(service).await;
         return api_error(e);
     }
     let mut done_headers = HeaderMap::new();
@@ -525,7 +525,7 @@ async fn finish(
             let result = service.finish_upload(*upload).await;
             if let Err(e) = &result {
                 service.audit_failed_upload(owner.ctx(), &request, e).await;
-                owner.release(&service);
+                owner.release(&service).await;
             }
             result
         })
@@ -559,7 +559,7 @@ async fn terminate(state: &AppState, id: &str, entry: &Entry) -> Response {
     if matches!(*guard, Progress::Receiving(_)) {
         // Dropping the upload removes its staged bytes.
         *guard = Progress::Gone;
-        entry.owner.release(&state.service);
+        entry.owner.release(&state.service).await;
     }
     state.tools.uploads.remove(id);
     let mut r = StatusCode::NO_CONTENT.into_response();

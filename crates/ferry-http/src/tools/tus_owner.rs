@@ -33,9 +33,9 @@ impl Uploader {
     }
 
     /// Gives back what an upload that will not finish took from its owner's allowance.
-    pub fn release(&self, service: &Service) {
+    pub async fn release(&self, service: &Service) {
         if let Uploader::Tool(a) = self {
-            service.tool_release_file(a);
+            service.tool_release_file(a).await;
         }
     }
 

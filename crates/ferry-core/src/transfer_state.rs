@@ -1,0 +1,103 @@
+//! The store port for what a browser transfer keeps between its requests: the tool pages'
+//! grants, the files each token has used, and the tus uploads in progress. It lives in the
+//! metadata store, beside the data, so that any node answers any request of a page or an
+//! upload (invariant 9: nothing a node keeps in memory is needed by another node).
+//!
+//! Bookkeeping rather than anyone's data, so none of it is audited and none of it takes the
+//! audit chain's lock: each operation is one short statement or transaction of its own.
+
+use async_trait::async_trait;
+
+use crate::clock::Timestamp;
+use crate::store::StoreResult;
+
+/// A tool page's grant as stored. What the grant allows is `body`, which only the Service
+/// reads; the store indexes the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredGrant {
+    /// The secret the page's requests carry.
+    pub id: String,
+    /// Identifies the page (token, tool, options and address): a page reloaded gets the grant
+    /// it already has.
+    pub page_key: String,
+    /// The browser's address, canonical.
+    pub ip: String,
+    /// Identifies the token.
+    pub token_digest: String,
+    /// What the grant allows, serialised by the Service.
+    pub body: String,
+    /// When it ends.
+    pub expires_at: Timestamp,
+}
+
+/// How many grants may be held.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantBounds {
+    /// By one address (its oldest gives way to a new one).
+    pub per_address: i64,
+    /// In all (then a new page is refused).
+    pub total: i64,
+}
+
+/// A tus upload as stored: where it stands and how to pick it up again on any node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUpload {
+    /// The random ID in the upload's URL.
+    pub id: String,
+    /// Whose upload it is (a token's digest, or a web-client user).
+    pub owner_key: String,
+    /// `Upload-Length`.
+    pub length: u64,
+    /// Bytes stored and acknowledged.
+    pub offset: u64,
+    /// What the upload declared, serialised by the Service.
+    pub request: String,
+    /// The content store's description of the staged bytes up to `offset`.
+    pub staged: String,
+    /// The running SHA-256's state after `offset` bytes.
+    pub hash_state: Vec<u8>,
+    /// Once committed: the file and its SHA-256 (lowercase hex).
+    pub done: Option<(i64, String)>,
+    /// Last created, continued or asked about.
+    pub last_used_at: Timestamp,
+}
+
+/// The outcome of asking for an upload's hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// Held by the asker until the given time; the upload as it stands.
+    Taken(Box<StoredUpload>),
+    /// Another holder has it (the asker's wish to take it over is recorded).
+    Busy,
+    /// No such upload (or another owner's).
+    Missing,
+}
+
+/// What browser transfers keep between requests (see the module's documentation).
+#[async_trait]
+pub trait TransferState: Send + Sync {
+    /// Issues `grant`, or renews the live grant of the same page (to `grant.expires_at`) and
+    /// returns that one's ID. Forgets expired grants and file counts first. `None` when
+    /// `bounds.total` grants are held.
+    async fn issue_grant(
+        &self,
+        grant: &StoredGrant,
+        now: Timestamp,
+        bounds: GrantBounds,
+    ) -> StoreResult<Option<String>>;
+    /// The grant with this ID, expired or not (the caller judges).
+    async fn grant(&self, id: &str) -> StoreResult<Option<StoredGrant>>;
+    /// Files a token has started or uploaded (while the count is kept).
+    async fn files_used(&self, token_digest: &str, now: Timestamp) -> StoreResult<u32>;
+    /// Takes one file of a token's allowance (`max`, if any), keeping the count until
+    /// `until`; false when the allowance is spent.
+    async fn take_file(
+        &self,
+        token_digest: &str,
+        max: Option<u32>,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Gives back one file of a token's allowance.
+    async fn release_file(&self, token_digest: &str) -> StoreResult<()>;
+}

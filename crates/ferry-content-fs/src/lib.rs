@@ -1,6 +1,7 @@
 //! Ferry's content store in a local directory (the embedded default).
 //!
-//! Layout under the root: `staging/<uuid>` for uploads in progress, `objects/<2 hex>/<32 hex>`
+//! Layout under the root: `staging/<uuid>` for uploads in progress, `staging/resumable/<uuid>`
+//! for checkpointed ones (tus uploads, which outlive a restart), `objects/<2 hex>/<32 hex>`
 //! for committed content. Keys are UUIDs Ferry generates; a key is checked to be 32 hex digits
 //! before it is ever joined to a path, so no caller-supplied text becomes a path (DESIGN.md §5,
 //! invariant 4). A commit is `fsync(file)`, `rename` into `objects/`, `fsync(directory)`: after
@@ -52,11 +53,31 @@ impl LocalContentStore {
     }
 
     fn object_path(&self, key: &str) -> Result<PathBuf, ContentError> {
-        if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ContentError::Other("malformed content key".into()));
-        }
+        checked_key(key)?;
         Ok(self.root.join("objects").join(&key[..2]).join(key))
     }
+
+    /// Where checkpointed uploads are staged.
+    pub(crate) fn resumable_dir(&self) -> PathBuf {
+        self.root.join("staging").join("resumable")
+    }
+
+    /// A checkpointed upload's key, file and length; a checkpoint is `<key>:<length>`.
+    fn checkpointed(&self, checkpoint: &str) -> Result<(String, PathBuf, u64), ContentError> {
+        let unreadable = || ContentError::Other("unreadable upload checkpoint".into());
+        let (key, len) = checkpoint.split_once(':').ok_or_else(unreadable)?;
+        checked_key(key)?;
+        let len = len.parse().map_err(|_| unreadable())?;
+        Ok((key.to_string(), self.resumable_dir().join(key), len))
+    }
+}
+
+/// Refuses anything but the 32 hex digits Ferry makes keys of, before a key meets a path.
+fn checked_key(key: &str) -> Result<(), ContentError> {
+    if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ContentError::Other("malformed content key".into()));
+    }
+    Ok(())
 }
 
 pub(crate) fn io_error(e: std::io::Error) -> ContentError {
@@ -156,8 +177,87 @@ impl ContentStore for LocalContentStore {
             .await
             .map_err(io_error)?;
         while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
+            // `resumable/` holds checkpointed uploads, which outlive a restart.
+            if entry.file_type().await.map_err(io_error)?.is_dir() {
+                continue;
+            }
             fs::remove_file(entry.path()).await.map_err(io_error)?;
             removed += 1;
+        }
+        Ok(removed)
+    }
+
+    async fn resume(
+        &self,
+        checkpoint: &str,
+        len: u64,
+    ) -> Result<Box<dyn StagedContent>, ContentError> {
+        let (key, path, at) = self.checkpointed(checkpoint)?;
+        if at != len {
+            return Err(ContentError::Other(format!(
+                "the checkpoint holds {at} bytes, not {len}"
+            )));
+        }
+        let opened = path.clone();
+        let file = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&opened)?;
+            let have = file.metadata()?.len();
+            if have < len {
+                return Err(std::io::Error::other(format!(
+                    "a checkpointed upload holds {have} bytes of {len}"
+                )));
+            }
+            // Bytes after the checkpoint (a chunk taken back, or one cut off) go.
+            file.set_len(len)?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| ContentError::Other(format!("open task failed: {e}")))?
+        .map_err(|e| match e.kind() {
+            ErrorKind::NotFound => ContentError::NotFound,
+            _ => io_error(e),
+        })?;
+        Ok(Box::new(Staged::resumed(
+            self.clone(),
+            key,
+            path,
+            file,
+            len,
+        )))
+    }
+
+    async fn discard(&self, checkpoint: &str) -> Result<(), ContentError> {
+        match fs::remove_file(self.checkpointed(checkpoint)?.1).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(e)),
+        }
+    }
+
+    async fn sweep_abandoned(&self, min_age: std::time::Duration) -> Result<usize, ContentError> {
+        let min_age = min_age.max(ferry_core::content::CHECKPOINTED_ABANDONED);
+        let now = std::time::SystemTime::now();
+        let mut entries = match fs::read_dir(self.resumable_dir()).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io_error(e)),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
+            let old = entry
+                .metadata()
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age >= min_age);
+            if old && checked_key(&entry.file_name().to_string_lossy()).is_ok() {
+                fs::remove_file(entry.path()).await.map_err(io_error)?;
+                removed += 1;
+            }
         }
         Ok(removed)
     }

@@ -161,6 +161,8 @@ pub(crate) struct Staged {
     /// A write failed: what is staged is incomplete, so nothing more is taken and nothing is
     /// committed.
     failed: bool,
+    /// Checkpointed: the file is in `staging/resumable/` and outlives this value.
+    checkpointed: bool,
 }
 
 impl Staged {
@@ -184,7 +186,23 @@ impl Staged {
             unsynced: 0,
             syncing: None,
             failed: false,
+            checkpointed: false,
         }
+    }
+
+    /// An upload picked up from its checkpoint: `file` (in `staging/resumable/`) holds `len`
+    /// bytes, and what follows is appended through the page cache.
+    pub(crate) fn resumed(
+        store: LocalContentStore,
+        key: String,
+        path: PathBuf,
+        file: std::fs::File,
+        len: u64,
+    ) -> Self {
+        let mut staged = Staged::new(store, key, path, file, false);
+        staged.offset = len;
+        staged.checkpointed = true;
+        staged
     }
 
     /// Refuses to go on after a commit or a failed write.
@@ -431,13 +449,37 @@ impl StagedContent for Staged {
         }
         Ok(std::mem::take(&mut self.key))
     }
+
+    async fn checkpoint(&mut self) -> Result<String, ContentError> {
+        self.usable()?;
+        self.send_block().await?;
+        self.settle().await?;
+        self.on_file(|file| file.sync_data()).await?;
+        if !self.checkpointed {
+            let dir = self.store.resumable_dir();
+            tokio::fs::create_dir_all(&dir).await.map_err(io_error)?;
+            let target = dir.join(&self.key);
+            tokio::fs::rename(&self.path, &target)
+                .await
+                .map_err(io_error)?;
+            sync_dir(&dir).await?;
+            self.path = target;
+            self.checkpointed = true;
+        }
+        Ok(format!("{}:{}", self.key, self.offset))
+    }
+
+    async fn settle(&mut self) -> Result<(), ContentError> {
+        Staged::settle(self).await
+    }
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
         // Not committed: the bytes are discarded at once (crash leftovers go at start-up). A
-        // block still being written lands in the unlinked file and goes with it.
-        if !self.path.as_os_str().is_empty() {
+        // block still being written lands in the unlinked file and goes with it. A checkpointed
+        // upload stays for whoever continues it.
+        if !self.path.as_os_str().is_empty() && !self.checkpointed {
             let _ = std::fs::remove_file(&self.path);
         }
     }

@@ -32,6 +32,7 @@ use tokio::sync::Semaphore;
 
 pub use location::{Addressing, S3Location};
 
+mod checkpoint;
 mod location;
 mod multipart;
 mod staged;
@@ -205,9 +206,14 @@ impl Inner {
     pub(crate) fn marker_path(&self, key: &str) -> Path {
         self.path(&format!("staging/{key}"))
     }
+
+    /// Where a checkpointed upload's own objects are: `resumable/<key>/<name>`.
+    pub(crate) fn resumable_path(&self, key: &str, name: &str) -> Path {
+        self.path(&format!("resumable/{key}/{name}"))
+    }
 }
 
-fn check_key(key: &str) -> Result<(), ContentError> {
+pub(crate) fn check_key(key: &str) -> Result<(), ContentError> {
     if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ContentError::Other("malformed content key".into()));
     }
@@ -293,7 +299,23 @@ impl ContentStore for S3ContentStore {
     }
 
     async fn sweep_abandoned(&self, min_age: Duration) -> Result<usize, ContentError> {
-        multipart::sweep_abandoned(&self.inner, cutoff_ms(min_age)).await
+        let swept = multipart::sweep_abandoned(&self.inner, cutoff_ms(min_age)).await?;
+        let long = min_age.max(ferry_core::content::CHECKPOINTED_ABANDONED);
+        Ok(swept + checkpoint::sweep(&self.inner, cutoff_ms(long)).await?)
+    }
+
+    async fn resume(
+        &self,
+        checkpoint: &str,
+        len: u64,
+    ) -> Result<Box<dyn StagedContent>, ContentError> {
+        Ok(Box::new(
+            checkpoint::resume(&self.inner, checkpoint, len).await?,
+        ))
+    }
+
+    async fn discard(&self, checkpoint: &str) -> Result<(), ContentError> {
+        checkpoint::discard(&self.inner, checkpoint).await
     }
 
     async fn check(&self) -> Result<(), ContentError> {

@@ -26,31 +26,56 @@ pub(crate) struct Multipart {
     /// Finished parts by index (`None` while on the wire).
     parts: Vec<Option<PartId>>,
     pub(crate) in_flight: JoinSet<(usize, Result<PartId, ContentError>)>,
+    /// The marker object naming this upload (`staging/<key>`, or `resumable/<key>/marker`
+    /// once checkpointed).
+    pub(crate) marker: Path,
     marker_written: Instant,
 }
 
 impl Multipart {
-    /// Starts a multipart upload to `path` and leaves its marker.
-    pub(crate) async fn start(inner: &Inner, key: &str, path: Path) -> Result<Self, ContentError> {
+    /// Starts a multipart upload to `path` and leaves its marker at `marker`.
+    pub(crate) async fn start(
+        inner: &Inner,
+        path: Path,
+        marker: Path,
+    ) -> Result<Self, ContentError> {
         let id = inner.s3.create_multipart(&path).await.map_err(s3_error)?;
         let mut upload = Multipart {
             path,
             id,
             parts: Vec::new(),
             in_flight: JoinSet::new(),
+            marker,
             marker_written: Instant::now(),
         };
-        if let Err(e) = upload.write_marker(inner, key).await {
+        if let Err(e) = upload.write_marker(inner).await {
             let _ = inner.s3.abort_multipart(&upload.path, &upload.id).await;
             return Err(e);
         }
         Ok(upload)
     }
 
-    async fn write_marker(&mut self, inner: &Inner, key: &str) -> Result<(), ContentError> {
+    /// A multipart upload picked up from a checkpoint: `parts` sent, each with its ETag.
+    pub(crate) fn resumed(path: Path, id: MultipartId, parts: Vec<String>, marker: Path) -> Self {
+        Multipart {
+            path,
+            id,
+            parts: parts
+                .into_iter()
+                .map(|content_id| Some(PartId { content_id }))
+                .collect(),
+            in_flight: JoinSet::new(),
+            marker,
+            // Refreshed at the first part sent.
+            marker_written: Instant::now() - MARKER_REFRESH,
+        }
+    }
+
+    /// Writes the marker (again) at `marker`, where the sweep looks for it.
+    pub(crate) async fn write_marker(&mut self, inner: &Inner) -> Result<(), ContentError> {
         inner
             .s3
-            .put(&inner.marker_path(key), self.id.clone().into())
+            .put(&self.marker, self.id.clone().into())
             .await
             .map_err(s3_error)?;
         self.marker_written = Instant::now();
@@ -62,14 +87,13 @@ impl Multipart {
     pub(crate) async fn send(
         &mut self,
         inner: &Arc<Inner>,
-        key: &str,
         bytes: Vec<u8>,
     ) -> Result<(), ContentError> {
         while self.in_flight.len() >= PARTS_IN_FLIGHT {
             self.settle_one().await?;
         }
         if self.marker_written.elapsed() >= MARKER_REFRESH {
-            self.write_marker(inner, key).await?;
+            self.write_marker(inner).await?;
         }
         let permit = inner
             .part_permits
@@ -104,11 +128,22 @@ impl Multipart {
         }
     }
 
-    /// Waits for every part and completes the upload; the object exists from here on.
-    pub(crate) async fn complete(&mut self, inner: &Inner) -> Result<(), ContentError> {
+    /// Waits for every part on the wire; returns the ETags of all parts sent, in order.
+    pub(crate) async fn settle_all(&mut self) -> Result<Vec<String>, ContentError> {
         while !self.in_flight.is_empty() {
             self.settle_one().await?;
         }
+        Ok(self
+            .parts
+            .iter()
+            .flatten()
+            .map(|p| p.content_id.clone())
+            .collect())
+    }
+
+    /// Waits for every part and completes the upload; the object exists from here on.
+    pub(crate) async fn complete(&mut self, inner: &Inner) -> Result<(), ContentError> {
+        self.settle_all().await?;
         let parts: Vec<PartId> = self.parts.iter().flatten().cloned().collect();
         inner
             .s3
@@ -119,8 +154,8 @@ impl Multipart {
     }
 }
 
-pub(crate) async fn remove_marker(inner: &Inner, key: &str) {
-    if let Err(e) = inner.s3.delete(&inner.marker_path(key)).await {
+pub(crate) async fn remove_marker(inner: &Inner, marker: &Path) {
+    if let Err(e) = inner.s3.delete(marker).await {
         tracing::warn!(error = %e, "could not remove an upload's marker (the sweep will)");
     }
 }

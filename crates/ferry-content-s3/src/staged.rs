@@ -21,13 +21,14 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use object_store::multipart::MultipartStore;
 
+use crate::checkpoint::Tails;
 use crate::multipart::{Multipart, remove_marker};
 use crate::{Inner, s3_error};
 
 /// Bytes the in-memory part grows by, so that a small file never holds a whole part.
 const GROW: usize = 256 * 1024;
 /// Where the bytes are.
-enum Mode {
+pub(crate) enum Mode {
     /// Appends only so far: everything before `sent` is in parts, the rest in `buf`.
     Stream {
         /// The part filling now; bytes past `filled` are room handed out, not content.
@@ -48,32 +49,39 @@ enum Mode {
 /// An upload to the bucket. Dropped without a commit, its multipart upload is aborted and
 /// its spill file removed.
 pub(crate) struct S3Staged {
-    inner: Arc<Inner>,
-    key: String,
-    mode: Mode,
-    upload: Option<Multipart>,
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) key: String,
+    /// Bytes per part (the store's, or the checkpoint's that this upload was resumed from).
+    pub(crate) part_size: usize,
+    pub(crate) mode: Mode,
+    pub(crate) upload: Option<Multipart>,
     /// An object at the final key holding what was sent before the upload turned local,
     /// removed if the upload is dropped (the commit overwrites it).
-    materialized: bool,
+    pub(crate) materialized: bool,
+    /// Once checkpointed (`checkpoint.rs`): the tail objects of the last two checkpoints. The
+    /// upload then outlives this value: dropped, it leaves everything for whoever resumes it.
+    pub(crate) checkpointed: Option<Tails>,
 }
 
 impl S3Staged {
     pub(crate) fn new(inner: Arc<Inner>) -> Self {
         S3Staged {
-            inner,
             key: uuid::Uuid::new_v4().simple().to_string(),
             mode: Mode::Stream {
                 buf: Vec::new(),
                 filled: 0,
                 sent: 0,
             },
+            part_size: inner.part_size,
+            inner,
             upload: None,
             materialized: false,
+            checkpointed: None,
         }
     }
 
     fn part_size(&self) -> usize {
-        self.inner.part_size
+        self.part_size
     }
 
     /// Sends the full in-memory part.
@@ -87,10 +95,11 @@ impl S3Staged {
         *filled = 0;
         if self.upload.is_none() {
             let path = self.inner.object_path(&self.key)?;
-            self.upload = Some(Multipart::start(&self.inner, &self.key, path).await?);
+            let marker = self.marker_path();
+            self.upload = Some(Multipart::start(&self.inner, path, marker).await?);
         }
         let upload = self.upload.as_mut().expect("started above");
-        upload.send(&self.inner, &self.key, bytes).await
+        upload.send(&self.inner, bytes).await
     }
 
     /// The streaming part's window: `(sent, filled)`, or `None` once local.
@@ -125,7 +134,7 @@ impl S3Staged {
             // dropped from here on.
             let upload = self.upload.take().expect("checked above");
             self.materialized = true;
-            remove_marker(&self.inner, &self.key).await;
+            remove_marker(&self.inner, &upload.marker).await;
             let mut body = self
                 .inner
                 .s3
@@ -181,22 +190,19 @@ impl S3Staged {
                 .map_err(s3_error)?;
             return Ok(());
         }
-        self.upload = Some(Multipart::start(&self.inner, &self.key, path).await?);
+        let marker = self.marker_path();
+        self.upload = Some(Multipart::start(&self.inner, path, marker).await?);
         let mut at = 0;
         while at < len {
             let n = part.min(len - at);
             let bytes = pread_exact(&file, at, n as usize).await?;
             let upload = self.upload.as_mut().expect("started above");
-            upload.send(&self.inner, &self.key, bytes).await?;
+            upload.send(&self.inner, bytes).await?;
             at += n;
         }
-        self.upload
-            .as_mut()
-            .expect("started above")
-            .complete(&self.inner)
-            .await?;
-        self.upload = None;
-        remove_marker(&self.inner, &self.key).await;
+        let mut upload = self.upload.take().expect("started above");
+        upload.complete(&self.inner).await?;
+        remove_marker(&self.inner, &upload.marker).await;
         Ok(())
     }
 }
@@ -215,7 +221,7 @@ impl StagedContent for S3Staged {
     }
 
     fn room(&mut self) -> &mut [u8] {
-        let part_size = self.inner.part_size;
+        let part_size = self.part_size;
         match &mut self.mode {
             Mode::Stream { buf, filled, .. } => {
                 if buf.len() == *filled {
@@ -236,7 +242,7 @@ impl StagedContent for S3Staged {
         match &mut self.mode {
             Mode::Stream { filled, .. } => {
                 *filled += n;
-                if *filled == self.inner.part_size {
+                if *filled == self.part_size {
                     self.send_part().await?;
                 }
                 Ok(())
@@ -364,19 +370,29 @@ impl StagedContent for S3Staged {
                     if *filled > 0 {
                         self.send_part().await?;
                     }
-                    self.upload
-                        .as_mut()
-                        .expect("checked above")
-                        .complete(&self.inner)
-                        .await?;
-                    self.upload = None;
-                    remove_marker(&self.inner, &self.key).await;
+                    let mut upload = self.upload.take().expect("checked above");
+                    upload.complete(&self.inner).await?;
+                    remove_marker(&self.inner, &upload.marker).await;
                 }
             }
             Mode::Local { .. } => self.send_local().await?,
         }
         self.materialized = false;
+        if self.checkpointed.take().is_some() {
+            crate::checkpoint::clear(&self.inner, &self.key).await;
+        }
         Ok(self.key.clone())
+    }
+
+    async fn checkpoint(&mut self) -> Result<String, ContentError> {
+        self.checkpoint_now().await
+    }
+
+    async fn settle(&mut self) -> Result<(), ContentError> {
+        if let Some(upload) = self.upload.as_mut() {
+            upload.settle_all().await?;
+        }
+        Ok(())
     }
 }
 
@@ -385,7 +401,7 @@ impl Drop for S3Staged {
         if let Mode::Local { path, .. } = &self.mode {
             let _ = std::fs::remove_file(path);
         }
-        if self.upload.is_none() && !self.materialized {
+        if self.checkpointed.is_some() || (self.upload.is_none() && !self.materialized) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -404,7 +420,7 @@ impl Drop for S3Staged {
                     tracing::warn!(error = %e, "could not abort an abandoned multipart upload");
                     return; // its marker stays, for the sweep
                 }
-                remove_marker(&inner, &key).await;
+                remove_marker(&inner, &upload.marker).await;
             }
             if materialized && let Ok(path) = inner.object_path(&key) {
                 let _ = inner.s3.delete(&path).await;

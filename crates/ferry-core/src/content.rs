@@ -73,7 +73,22 @@ pub trait ContentStore: Send + Sync + 'static {
     async fn check(&self) -> Result<(), ContentError> {
         Ok(())
     }
+    /// Picks up a staged upload where [`StagedContent::checkpoint`] left it (on any node):
+    /// `len` bytes, those of the checkpoint (another length is refused). Bytes written after
+    /// it are gone, and so are the upload's later checkpoints: the one resumed is its latest.
+    async fn resume(
+        &self,
+        checkpoint: &str,
+        len: u64,
+    ) -> Result<Box<dyn StagedContent>, ContentError>;
+    /// Removes the staged bytes of a checkpointed upload that nobody will continue (idempotent).
+    async fn discard(&self, checkpoint: &str) -> Result<(), ContentError>;
 }
+
+/// Checkpointed uploads untouched this long are removed by [`ContentStore::sweep_abandoned`]
+/// (a backstop: their owners discard them after a day without activity).
+pub const CHECKPOINTED_ABANDONED: std::time::Duration =
+    std::time::Duration::from_secs(2 * 24 * 3600);
 
 /// An upload being staged. Dropping it without [`StagedContent::commit`] discards it.
 #[async_trait]
@@ -98,4 +113,14 @@ pub trait StagedContent: Send {
     async fn set_len(&mut self, len: u64) -> Result<(), ContentError>;
     /// Makes the bytes durable under a new key and returns the key.
     async fn commit(self: Box<Self>) -> Result<String, ContentError>;
+    /// Makes every byte so far durable where any node can read it, and returns the description
+    /// [`ContentStore::resume`] picks the upload up from. Only for uploads that appended. From
+    /// the first checkpoint on, dropping the upload leaves its bytes in place:
+    /// [`ContentStore::discard`] removes them.
+    async fn checkpoint(&mut self) -> Result<String, ContentError>;
+    /// Waits for every write still on its way (before an upload is dropped in favour of its
+    /// last checkpoint, so that no late write lands after another node's).
+    async fn settle(&mut self) -> Result<(), ContentError> {
+        Ok(())
+    }
 }

@@ -65,10 +65,12 @@ pub struct StoredUpload {
 /// The outcome of asking for an upload's hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hold {
-    /// Held by the asker until the given time; the upload as it stands.
+    /// Held by the asker; the upload as it stands.
     Taken(Box<StoredUpload>),
     /// Another holder has it (the asker's wish to take it over is recorded).
     Busy,
+    /// The upload is committed.
+    Complete(Box<StoredUpload>),
     /// No such upload (or another owner's).
     Missing,
 }
@@ -100,4 +102,68 @@ pub trait TransferState: Send + Sync {
     ) -> StoreResult<bool>;
     /// Gives back one file of a token's allowance.
     async fn release_file(&self, token_digest: &str) -> StoreResult<()>;
+
+    /// Records a new upload (nobody holds it).
+    async fn insert_upload(&self, upload: &StoredUpload, now: Timestamp) -> StoreResult<()>;
+    /// The upload with this ID, if it is `owner_key`'s.
+    async fn upload(&self, id: &str, owner_key: &str) -> StoreResult<Option<StoredUpload>>;
+    /// Uploads in progress (not committed): in all, and of `owner_key`.
+    async fn uploads_in_progress(&self, owner_key: &str) -> StoreResult<(i64, i64)>;
+    /// Takes the hold of `owner_key`'s upload in progress for `holder`, for `hold_ms`, unless
+    /// another holds it and their hold has not run out (then their wish to take over is
+    /// recorded, and [`TransferState::renew_hold`] tells them). Holds are timed by the
+    /// database's clock, the one clock every node shares (nodes' clocks may disagree by more
+    /// than a hold lasts).
+    async fn hold_upload(
+        &self,
+        id: &str,
+        owner_key: &str,
+        holder: &str,
+        hold_ms: i64,
+        now: Timestamp,
+    ) -> StoreResult<Hold>;
+    /// Extends `holder`'s hold by `hold_ms` from now; false when it was lost or another asks
+    /// for it.
+    async fn renew_hold(&self, id: &str, holder: &str, hold_ms: i64) -> StoreResult<bool>;
+    /// Records where `holder`'s upload stands and lets go of it; false when `holder` no longer
+    /// held it (nothing is changed then).
+    async fn checkpoint_upload(
+        &self,
+        id: &str,
+        holder: &str,
+        at: &UploadPosition,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Records `holder`'s upload as committed, as file `file_id` with `sha256`, and lets go.
+    async fn complete_upload(
+        &self,
+        id: &str,
+        holder: &str,
+        file_id: i64,
+        sha256: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Lets go of `holder`'s hold, changing nothing else.
+    async fn release_upload(&self, id: &str, holder: &str) -> StoreResult<()>;
+    /// Forgets an upload; false if it was not there.
+    async fn delete_upload(&self, id: &str) -> StoreResult<bool>;
+    /// At most `limit` uploads to forget: in progress and unused since `idle_before`, or
+    /// committed and unused since `done_before`.
+    async fn stale_uploads(
+        &self,
+        idle_before: Timestamp,
+        done_before: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredUpload>>;
+}
+
+/// Where an upload stands at a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPosition {
+    /// Bytes stored.
+    pub offset: u64,
+    /// The content store's description of them.
+    pub staged: String,
+    /// The SHA-256 state after them.
+    pub hash_state: Vec<u8>,
 }

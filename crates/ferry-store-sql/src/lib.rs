@@ -23,6 +23,7 @@ mod start_folders;
 mod store;
 mod tool_grants;
 mod transfer_state;
+mod tus_uploads;
 mod tx;
 mod write_queue;
 

@@ -112,7 +112,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         metrics,
         tools: Arc::new(ferry_http::tools::ToolsFront {
             redirect_hosts: settings.redirect_hosts.clone(),
-            uploads: Default::default(),
+            patches: Default::default(),
         }),
         metrics_token: settings.metrics_token.as_deref().map(Arc::from),
         config_view: Arc::new(crate::config_view::rows(&settings)),
@@ -257,6 +257,9 @@ async fn sweep_sessions(service: Arc<Service>, every: Duration, node: String) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(removed = n, "old failure counts forgotten"),
             Err(e) => tracing::warn!(error = %e, "sweep of failure counts failed"),
+        }
+        if let Err(e) = service.sweep_resumables().await {
+            tracing::warn!(error = %e, "sweep of idle resumable uploads failed");
         }
     }
 }

@@ -137,6 +137,53 @@ impl Service {
         ctx: &SessionContext,
         req: UploadRequest,
     ) -> Result<(Upload, Option<File>)> {
+        let checked = self.upload_checks(ctx, &req).await?;
+        let staged = self.content.stage().await?;
+        let upload = Upload {
+            ctx: ctx.clone(),
+            req,
+            name: checked.name,
+            name_key: checked.name_key,
+            held: checked.held,
+            staged,
+            hasher: Some(sha2_011::Sha256::default()),
+            size: 0,
+            written: 0,
+            client_time: None,
+        };
+        Ok((upload, checked.existing))
+    }
+
+    /// Picks up a checkpointed upload ([`Upload::checkpoint`]) on this node, in `ctx` (the
+    /// session of the request that continues it), with every check of
+    /// [`Service::begin_upload`] made again: rights taken away meanwhile stop the upload.
+    pub async fn resume_upload(
+        &self,
+        ctx: &SessionContext,
+        req: UploadRequest,
+        at: &super::UploadCheckpoint,
+    ) -> Result<Upload> {
+        let checked = self.upload_checks(ctx, &req).await?;
+        let hasher = Upload::hasher_from(&at.hash_state)?;
+        let staged = self.content.resume(&at.staged, at.size).await?;
+        Ok(Upload {
+            ctx: ctx.clone(),
+            req,
+            name: checked.name,
+            name_key: checked.name_key,
+            held: checked.held,
+            staged,
+            hasher: Some(hasher),
+            size: at.size,
+            written: at.size,
+            client_time: None,
+        })
+    }
+
+    /// What an upload must pass before its bytes are taken: a good name (and digest, if one
+    /// is declared), the folder visible, Create (or Modify and `overwrite` where a file has
+    /// the name).
+    async fn upload_checks(&self, ctx: &SessionContext, req: &UploadRequest) -> Result<Checked> {
         let (name, name_key) = text::item_name("name", &req.name)?;
         if let Some(d) = &req.expected_sha256
             && (d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -160,20 +207,12 @@ impl Service {
         };
         self.require(ctx, req.folder_id, needed, Operation::FileUploaded)
             .await?;
-        let staged = self.content.stage().await?;
-        let upload = Upload {
-            ctx: ctx.clone(),
-            req,
+        Ok(Checked {
             name,
             name_key,
             held,
-            staged,
-            hasher: Some(sha2::Sha256::default()),
-            size: 0,
-            written: 0,
-            client_time: None,
-        };
-        Ok((upload, existing))
+            existing,
+        })
     }
 
     /// Completes an upload: checks length and digest, makes the content durable, records the
@@ -489,4 +528,12 @@ impl Service {
         self.readable_file(ctx, id).await?;
         Ok(self.store.file_versions(id).await?)
     }
+}
+
+/// An upload's name and rights, checked.
+struct Checked {
+    name: String,
+    name_key: String,
+    held: Permissions,
+    existing: Option<File>,
 }

@@ -21,6 +21,7 @@ mod path_upload;
 mod permission_page;
 mod permissions;
 mod refusals;
+mod resumable;
 mod search;
 mod second_factor;
 mod session_admin;
@@ -61,6 +62,7 @@ pub use leases::lease_for;
 pub use lockout::LockoutPolicy;
 pub use permission_page::{GranteeName, PermissionsPage};
 pub use permissions::GrantRequest;
+pub use resumable::{HOLD_MS, RENEW_EVERY};
 pub use search::{SearchKinds, SearchResult};
 pub use second_factor::{
     RECOVERY_CODES, SecondFactorStatus, TotpEnrollment, TotpSettings, passcode_shaped,
@@ -71,7 +73,9 @@ pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 pub use tickets::{TicketExRequest, TicketRequest, TicketSettings};
 pub use tools::{ToolAccess, ToolGrant, ToolKind, ToolLimits, ToolSettings};
 pub use tree::{MAX_PATH_BYTES, TreeListing, TreeNode, path_names};
-pub use upload::{MAX_UNWRITTEN, PendingAppend, Upload, UploadMark, UploadRequest};
+pub use upload::{
+    MAX_UNWRITTEN, PendingAppend, Upload, UploadCheckpoint, UploadMark, UploadRequest,
+};
 
 /// Tunables of the Service. Defaults follow DESIGN.md.
 #[derive(Debug, Clone)]

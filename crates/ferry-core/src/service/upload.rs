@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
+use sha2_011::digest::common::hazmat::SerializableState;
+use sha2_011::{Digest, Sha256};
 
 use super::SessionContext;
 use crate::clock::Timestamp;
@@ -24,8 +25,9 @@ const REHASH_CHUNK: usize = 1024 * 1024;
 /// that write out of order keep their gaps to a few requests' worth (pkg/sftp: 64 × 32 KiB).
 pub const MAX_UNWRITTEN: u64 = 64 * 1024 * 1024;
 
-/// What an upload declares before its bytes arrive.
-#[derive(Debug, Clone)]
+/// What an upload declares before its bytes arrive (kept with a resumable upload, so field
+/// names are a stored format).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct UploadRequest {
     /// The folder to upload into.
     pub folder_id: FolderId,
@@ -223,6 +225,52 @@ impl Upload {
             at += n as u64;
         }
         Ok(hex::encode(hasher.finalize()))
+    }
+}
+
+/// Where a checkpointed upload stands: its bytes durable where any node reads them, and the
+/// digest's state after them, so that resuming never reads them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadCheckpoint {
+    /// Bytes in the upload.
+    pub size: u64,
+    /// The content store's description of the staged bytes.
+    pub staged: String,
+    /// The SHA-256 state after `size` bytes.
+    pub hash_state: Vec<u8>,
+}
+
+impl Upload {
+    /// Makes the upload's bytes durable where any node can pick them up
+    /// ([`super::Service::resume_upload`]). Only for uploads that arrived in order.
+    pub async fn checkpoint(&mut self) -> Result<UploadCheckpoint> {
+        let Some(hasher) = self.hasher.as_ref() else {
+            return Err(Error::Internal(
+                "an upload written at random offsets cannot be checkpointed".into(),
+            ));
+        };
+        let hash_state = hasher.serialize().to_vec();
+        let staged = self.staged.checkpoint().await?;
+        Ok(UploadCheckpoint {
+            size: self.size,
+            staged,
+            hash_state,
+        })
+    }
+
+    /// Waits for every write still on its way (before the upload is dropped in favour of its
+    /// last checkpoint).
+    pub async fn settle(&mut self) -> Result<()> {
+        Ok(self.staged.settle().await?)
+    }
+
+    /// The digest state of a checkpoint, read back.
+    pub(super) fn hasher_from(state: &[u8]) -> Result<Sha256> {
+        let state = state.try_into().map_err(|_| {
+            Error::Internal("a checkpoint's digest state has the wrong size".into())
+        })?;
+        Sha256::deserialize(state)
+            .map_err(|_| Error::Internal("a checkpoint's digest state is unreadable".into()))
     }
 }
 

@@ -12,7 +12,8 @@ mod pages;
 pub(crate) mod tus;
 mod tus_headers;
 mod tus_owner;
-mod tus_table;
+mod tus_patch;
+mod tus_patches;
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use axum::routing::{any, get};
 
 use crate::router::AppState;
 pub(crate) use pages::escape;
-pub use tus_table::TusUploads;
+pub use tus_patches::TusPatches;
 
 /// The header a page's requests carry their grant in.
 pub const GRANT_HEADER: &str = "ferry-grant";
@@ -33,8 +34,8 @@ pub struct ToolsFront {
     /// Hosts that `ThruSuccessUrl` and `ThruErrorReportingUrl` may point to (https only); an
     /// empty list turns both off, so a link cannot redirect anywhere it likes.
     pub redirect_hosts: Vec<String>,
-    /// Resumable uploads in progress.
-    pub uploads: TusUploads,
+    /// The tus `PATCH`es running on this node.
+    pub patches: TusPatches,
 }
 
 /// The tools' routes.

@@ -3,38 +3,27 @@
 //! and at `/web/tus` for the web client, each request carrying the session's cookie and its
 //! form token in `Ferry-Form-Token` ([`Uploader`]).
 //!
-//! An upload is a [`ferry_core::service::Upload`] kept open between requests: `POST` starts
-//! it (the page's limits are checked, the name's folders created), each `PATCH` appends at
-//! the offset the server reports, and the `PATCH` that reaches `Upload-Length` commits the
-//! file through the Service exactly as `PUT` does (hashed, fsynced, versioned, audited with
-//! the token's `Email`). Nothing is visible before that.
-//!
-//! Bytes of a `PATCH` cut off by a dropped connection are kept (that is what resuming is
-//! for), and a newer `PATCH` of the same upload stops an older one still running, unless the
-//! `PATCH` declared a checksum, which can then not be verified: a chunk that fails its
-//! checksum, or would run past `Upload-Length`, is taken back whole. The body is read on the
-//! connection's own task (a hop to another task per frame halved the throughput), so a
-//! client going away can cancel a write half-way: each write leaves a mark that the next
-//! request rewinds to if the write did not finish, and the final commit runs on a task of
-//! its own, so it always finishes.
-//! Uploads are held in memory by the node that created them ([`super::tus_table`]), and
-//! forgotten (their staging removed) after a day without activity.
+//! An upload is a [`ferry_core::service::Upload`] that any node continues: `POST` starts it
+//! (the page's limits are checked, the name's folders created) and records it in the metadata
+//! store; each `PATCH` takes the upload's hold, picks it up from its last checkpoint and
+//! appends at the offset the server reports ([`super::tus_patch`]); the `PATCH` that reaches
+//! `Upload-Length` commits the file through the Service exactly as `PUT` does (hashed,
+//! fsynced, versioned, audited with the token's `Email`). Nothing is visible before that.
+//! Where an upload stands is in the store (`ferry_core::service::resumable`), so a request
+//! may land on any node, and a node that dies loses nothing it acknowledged. Uploads idle for
+//! a day are forgotten, their staged bytes removed.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ferry_core::service::{FileView, UploadMark};
-use ferry_core::{Error, Service};
-use http_body_util::BodyExt;
+use ferry_core::Error;
+use ferry_core::transfer_state::Hold;
 
-use super::tus_headers::{Checksum, metadata};
+use super::tus_headers::metadata;
 use super::tus_owner::Uploader;
-use super::tus_table::{Entry, Progress, now_secs};
 use super::{GRANT_HEADER, cross_site};
 use crate::error::ApiError;
 use crate::router::AppState;
@@ -43,24 +32,23 @@ use crate::server::ClientAddr;
 const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,termination,checksum";
 const CHECKSUMS: &str = "sha1,sha256";
-/// A `PATCH` whose body stalls this long ends (what arrived is kept).
-const STALL_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a `PATCH` waits for an earlier one on the same upload to end.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How long a request waits for an earlier one on the same upload to let go: longer than a
+/// hold lasts, so that the hold of a node that died runs out meanwhile.
+const HOLD_WAIT: Duration = Duration::from_millis(ferry_core::service::HOLD_MS as u64 + 3_000);
 
 /// A tus protocol answer (the Service's errors travel as [`ApiError`] JSON instead).
-fn tus_status(status: StatusCode, message: &str) -> Response {
+pub(super) fn tus_status(status: StatusCode, message: &str) -> Response {
     let mut r = (status, message.to_string()).into_response();
     stamp(r.headers_mut());
     r
 }
 
-fn stamp(h: &mut HeaderMap) {
+pub(super) fn stamp(h: &mut HeaderMap) {
     h.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-fn api_error(e: Error) -> Response {
+pub(super) fn api_error(e: Error) -> Response {
     let mut r = ApiError::from(e).into_response();
     stamp(r.headers_mut());
     r
@@ -198,8 +186,10 @@ async fn create(
         );
     };
     let owner_key = owner.key();
-    if !state.tools.uploads.has_room(&owner_key) {
-        return api_error(Error::Unavailable);
+    match state.service.resumable_room(&owner_key).await {
+        Ok(true) => {}
+        Ok(false) => return api_error(Error::Unavailable),
+        Err(e) => return api_error(e),
     }
     let begun = match &owner {
         Uploader::Tool(access) => {
@@ -222,39 +212,42 @@ async fn create(
                 .await
         }
     };
-    let upload = match begun {
+    let mut upload = match begun {
         Ok(u) => u,
         Err(e) => return api_error(e),
     };
     let id = ferry_crypto::random::new_secret_token();
-    let entry = Arc::new(Entry {
-        owner,
-        owner_key,
-        length,
-        offset: AtomicU64::new(0),
-        last_used: AtomicU64::new(now_secs()),
-        completed: AtomicBool::new(false),
-        patches: AtomicU64::new(0),
-        preempt: tokio::sync::Notify::new(),
-        torn: std::sync::Mutex::new(None),
-        state: tokio::sync::Mutex::new(Progress::Receiving(Box::new(upload))),
-    });
+    if let Err(e) = state
+        .service
+        .store_resumable(&id, &owner_key, length, &mut upload)
+        .await
+    {
+        owner.release(&state.service).await;
+        return api_error(e);
+    }
     let mut done_headers = HeaderMap::new();
     if length == 0 {
-        // Nothing to wait for: an empty file is complete when it is created.
-        let mut state_ = entry.state.lock().await;
-        match finish(&state.service, &entry, &mut state_).await {
+        // Nothing to wait for: an empty file is complete when it is created, committed as
+        // the last PATCH commits (nobody else knows the ID yet, so the hold is free).
+        let holder = super::tus_patch::new_holder();
+        match state.service.hold_resumable(&id, &owner_key, &holder).await {
+            Ok(Hold::Taken(_)) => {}
+            Ok(_) => return api_error(Error::Internal("a new upload was held".into())),
+            Err(e) => return api_error(e),
+        }
+        match super::tus_patch::finish(&state.service, &owner, &id, &holder, upload).await {
             Ok(h) => done_headers = h,
             Err(r) => return r,
         }
+    } else {
+        // Checkpointed: dropping it leaves the staged bytes for the first PATCH.
+        drop(upload);
     }
-    let entry_prefix = entry.owner.prefix();
-    state.tools.uploads.insert(id.clone(), entry);
     let mut r = StatusCode::CREATED.into_response();
     let h = r.headers_mut();
     stamp(h);
     h.extend(done_headers);
-    if let Ok(v) = HeaderValue::from_str(&format!("{}{id}", entry_prefix)) {
+    if let Ok(v) = HeaderValue::from_str(&format!("{}{id}", owner.prefix())) {
         h.insert(header::LOCATION, v);
     }
     h.insert("upload-offset", HeaderValue::from(0u64));
@@ -293,27 +286,15 @@ pub async fn resource_of(
             return r;
         }
     };
-    let Some(entry) = state.tools.uploads.get(&id, &access) else {
-        crate::drain::discard(body).await;
-        return tus_status(StatusCode::NOT_FOUND, "no such upload");
-    };
-    entry.last_used.store(now_secs(), Ordering::Relaxed);
     match method {
-        Method::HEAD => head(&entry).await,
-        Method::PATCH => {
-            let r = patch(&state.service, &entry, &headers, body).await;
-            if entry
-                .state
-                .try_lock()
-                .is_ok_and(|s| matches!(*s, Progress::Gone))
-            {
-                state.tools.uploads.remove(&id);
-            }
-            r
+        Method::HEAD => {
+            crate::drain::discard(body).await;
+            head(&state, &id, &access).await
         }
+        Method::PATCH => super::tus_patch::patch(&state, &access, &id, &headers, body).await,
         Method::DELETE => {
             crate::drain::discard(body).await;
-            terminate(&state, &id, &entry).await
+            terminate(&state, &id, &access).await
         }
         _ => {
             crate::drain::discard(body).await;
@@ -322,246 +303,64 @@ pub async fn resource_of(
     }
 }
 
-async fn head(entry: &Entry) -> Response {
+async fn head(state: &AppState, id: &str, owner: &Uploader) -> Response {
+    let stored = match state.service.resumable(id, &owner.key()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return tus_status(StatusCode::NOT_FOUND, "no such upload"),
+        Err(e) => return api_error(e),
+    };
     let mut r = StatusCode::OK.into_response();
     let h = r.headers_mut();
     stamp(h);
-    h.insert(
-        "upload-offset",
-        HeaderValue::from(entry.offset.load(Ordering::Acquire)),
-    );
-    h.insert("upload-length", HeaderValue::from(entry.length));
+    h.insert("upload-offset", HeaderValue::from(stored.offset));
+    h.insert("upload-length", HeaderValue::from(stored.length));
     r
 }
 
-/// How a `PATCH` body ended.
-enum Received {
-    Complete,
-    Interrupted,
-    TooLong,
-    WriteFailed(Error),
-}
-
-/// Leaves the upload's position in `torn` unless disarmed: a write cancelled half-way (the
-/// client went away and the request's future was dropped) is taken back by the next request.
-struct TornGuard<'a> {
-    entry: &'a Entry,
-    mark: Option<UploadMark>,
-}
-
-impl Drop for TornGuard<'_> {
-    fn drop(&mut self) {
-        if let Some(mark) = self.mark.take() {
-            *self.entry.torn.lock().expect("torn lock") = Some(mark);
+/// Takes the hold of upload `id` for `holder`, asking a request that holds it (on this node
+/// or another) to let go, and waiting up to [`HOLD_WAIT`] for it.
+pub(super) async fn take_hold(
+    state: &AppState,
+    id: &str,
+    owner: &Uploader,
+    holder: &str,
+) -> Result<Hold, Error> {
+    let deadline = tokio::time::Instant::now() + HOLD_WAIT;
+    let key = owner.key();
+    loop {
+        match state.service.hold_resumable(id, &key, holder).await? {
+            Hold::Busy if tokio::time::Instant::now() < deadline => {
+                state.tools.patches.stop(id);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return Ok(other),
         }
     }
 }
 
-async fn patch(service: &Arc<Service>, entry: &Entry, headers: &HeaderMap, body: Body) -> Response {
-    if header_str(headers, "content-type") != Some("application/offset+octet-stream") {
-        crate::drain::discard(body).await;
-        return tus_status(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Content-Type must be application/offset+octet-stream",
-        );
-    }
-    let Some(offset) = header_str(headers, "upload-offset").and_then(|v| v.parse::<u64>().ok())
-    else {
-        crate::drain::discard(body).await;
-        return tus_status(StatusCode::BAD_REQUEST, "Upload-Offset is required");
-    };
-    let mut checksum = match header_str(headers, "upload-checksum").map(Checksum::parse) {
-        None => None,
-        Some(Ok(c)) => Some(c),
-        Some(Err(message)) => {
-            crate::drain::discard(body).await;
-            return tus_status(StatusCode::BAD_REQUEST, message);
+/// `DELETE`: the upload is cancelled, its staged bytes removed, its place given back.
+async fn terminate(state: &AppState, id: &str, owner: &Uploader) -> Response {
+    let holder = super::tus_patch::new_holder();
+    let stored = match take_hold(state, id, owner, &holder).await {
+        Ok(Hold::Taken(s)) => Some(s),
+        Ok(Hold::Complete(s)) => {
+            // The file stays; only the record of the upload goes.
+            if let Err(e) = state.service.discard_resumable(&s).await {
+                return api_error(e);
+            }
+            None
         }
+        Ok(Hold::Missing) => return tus_status(StatusCode::NOT_FOUND, "no such upload"),
+        Ok(Hold::Busy) => return tus_status(StatusCode::LOCKED, "a PATCH is in progress"),
+        Err(e) => return api_error(e),
     };
-    let me = entry.patches.fetch_add(1, Ordering::AcqRel) + 1;
-    entry.preempt.notify_waiters();
-    let Ok(mut state) = tokio::time::timeout(LOCK_WAIT, entry.state.lock()).await else {
-        crate::drain::discard(body).await;
-        return tus_status(StatusCode::LOCKED, "another PATCH is in progress");
-    };
-    let upload = match &mut *state {
-        Progress::Receiving(u) => u,
-        Progress::Done | Progress::Gone => {
-            crate::drain::discard(body).await;
-            return tus_status(StatusCode::CONFLICT, "the upload is complete");
-        }
-    };
-    let torn = entry.torn.lock().expect("torn lock").take();
-    if let Some(mark) = torn {
-        if let Err(e) = upload.rewind(mark).await {
-            *state = Progress::Gone;
-            entry.owner.release(service).await;
+    if let Some(stored) = stored {
+        if let Err(e) = state.service.discard_resumable(&stored).await {
+            state.service.release_resumable(id, &holder).await;
             return api_error(e);
         }
-        entry.offset.store(upload.size(), Ordering::Release);
+        owner.release(&state.service).await;
     }
-    let current = entry.offset.load(Ordering::Acquire);
-    if offset != current {
-        crate::drain::discard(body).await;
-        let mut r = tus_status(StatusCode::CONFLICT, "Upload-Offset does not match");
-        r.headers_mut()
-            .insert("upload-offset", HeaderValue::from(current));
-        return r;
-    }
-    let mark = upload.mark();
-    let mut body = body;
-    // One timer and one notification for the whole request, not one per frame.
-    let stall = tokio::time::sleep(STALL_TIMEOUT);
-    tokio::pin!(stall);
-    let mut armed_at = tokio::time::Instant::now();
-    let preempted = entry.preempt.notified();
-    tokio::pin!(preempted);
-    let received = loop {
-        if entry.patches.load(Ordering::Acquire) != me {
-            break Received::Interrupted;
-        }
-        let next = tokio::select! {
-            biased;
-            () = &mut preempted => break Received::Interrupted,
-            () = &mut stall => break Received::Interrupted,
-            next = body.frame() => next,
-        };
-        let frame = match next {
-            Some(Ok(frame)) => frame,
-            None => break Received::Complete,
-            Some(Err(_)) => break Received::Interrupted,
-        };
-        let now = tokio::time::Instant::now();
-        if now.duration_since(armed_at) > Duration::from_secs(1) {
-            stall.as_mut().reset(now + STALL_TIMEOUT);
-            armed_at = now;
-        }
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        if upload.size() + data.len() as u64 > entry.length {
-            break Received::TooLong;
-        }
-        if let Some(c) = checksum.as_mut() {
-            c.update(&data);
-        }
-        let mut guard = TornGuard {
-            entry,
-            mark: Some(upload.mark()),
-        };
-        let written = upload.write(&data).await;
-        guard.mark = None;
-        drop(guard);
-        if let Err(e) = written {
-            break Received::WriteFailed(e);
-        }
-        entry.offset.store(upload.size(), Ordering::Release);
-    };
-    let rewind = match &received {
-        Received::TooLong => Some((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the chunk runs past Upload-Length",
-        )),
-        Received::Interrupted if checksum.is_some() => {
-            Some((StatusCode::BAD_REQUEST, "interrupted"))
-        }
-        Received::Complete if checksum.take().is_some_and(|c| !c.matches()) => Some((
-            StatusCode::from_u16(460).expect("460 is a valid status"),
-            "Checksum Mismatch",
-        )),
-        _ => None,
-    };
-    if let Some((status, message)) = rewind {
-        if let Err(e) = upload.rewind(mark).await {
-            *state = Progress::Gone;
-            entry.owner.release(service).await;
-            return api_error(e);
-        }
-        entry.offset.store(upload.size(), Ordering::Release);
-        if matches!(received, Received::TooLong) {
-            crate::drain::discard(body).await;
-        }
-        return tus_status(status, message);
-    }
-    if let Received::WriteFailed(e) = received {
-        *state = Progress::Gone;
-        entry.owner.release(service).await;
-        return api_error(e);
-    }
-    let mut done_headers = HeaderMap::new();
-    if upload.size() == entry.length {
-        match finish(service, entry, &mut state).await {
-            Ok(h) => done_headers = h,
-            Err(r) => return r,
-        }
-    }
-    let mut r = StatusCode::NO_CONTENT.into_response();
-    let h = r.headers_mut();
-    stamp(h);
-    h.extend(done_headers);
-    h.insert(
-        "upload-offset",
-        HeaderValue::from(entry.offset.load(Ordering::Acquire)),
-    );
-    r
-}
-
-/// Commits a complete upload; on success the headers naming the stored file.
-async fn finish(
-    service: &Arc<Service>,
-    entry: &Entry,
-    state: &mut Progress,
-) -> Result<HeaderMap, Response> {
-    let Progress::Receiving(upload) = std::mem::replace(state, Progress::Gone) else {
-        return Err(tus_status(StatusCode::CONFLICT, "the upload is complete"));
-    };
-    // On a task of its own: once the last byte is in, the file is recorded even if the
-    // client goes away now.
-    let task = {
-        let service = Arc::clone(service);
-        let owner = entry.owner.clone();
-        tokio::spawn(async move {
-            let request = upload.request().clone();
-            let result = service.finish_upload(*upload).await;
-            if let Err(e) = &result {
-                service.audit_failed_upload(owner.ctx(), &request, e).await;
-                owner.release(&service).await;
-            }
-            result
-        })
-    };
-    let result: Result<FileView, Error> = task
-        .await
-        .unwrap_or_else(|e| Err(Error::Internal(format!("tus commit task failed: {e}"))));
-    match result {
-        Ok(view) => {
-            entry.offset.store(entry.length, Ordering::Release);
-            let mut h = HeaderMap::new();
-            h.insert("ferry-file-id", HeaderValue::from(view.file.id));
-            if let Ok(v) = HeaderValue::from_str(&view.file.sha256) {
-                h.insert("ferry-file-sha256", v);
-            }
-            *state = Progress::Done;
-            entry.completed.store(true, Ordering::Release);
-            Ok(h)
-        }
-        Err(e) => Err(api_error(e)),
-    }
-}
-
-async fn terminate(state: &AppState, id: &str, entry: &Entry) -> Response {
-    // Stop a PATCH still running on this upload.
-    entry.patches.fetch_add(1, Ordering::AcqRel);
-    entry.preempt.notify_waiters();
-    let Ok(mut guard) = tokio::time::timeout(LOCK_WAIT, entry.state.lock()).await else {
-        return tus_status(StatusCode::LOCKED, "a PATCH is in progress");
-    };
-    if matches!(*guard, Progress::Receiving(_)) {
-        // Dropping the upload removes its staged bytes.
-        *guard = Progress::Gone;
-        entry.owner.release(&state.service).await;
-    }
-    state.tools.uploads.remove(id);
     let mut r = StatusCode::NO_CONTENT.into_response();
     stamp(r.headers_mut());
     r

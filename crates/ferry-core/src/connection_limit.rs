@@ -1,6 +1,7 @@
 //! Counted limits on this node: how many of something one key may hold at once (connections
-//! per user or per address, FTPS passive ports per user, SFTP handles per user), each place
-//! taken as a [`Permit`] and given back when the permit is dropped. A [`ConnectionGate`] puts
+//! per address, FTPS passive ports per user, SFTP handles per user), each place taken as a
+//! [`Permit`] and given back when the permit is dropped. Connections per user are counted
+//! across the nodes instead ([`UserConnectionLimit`], in the metadata store). A [`ConnectionGate`] puts
 //! the per-address limit and the node-wide one in front of every listener, so that silent
 //! connections from one address (slowloris) cannot take the descriptors every protocol needs.
 
@@ -9,7 +10,7 @@ use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use crate::domain::UserId;
+use crate::store::MetadataStore;
 
 /// At most `max` places per key.
 #[derive(Debug)]
@@ -25,10 +26,67 @@ pub struct Permit<K: Hash + Eq> {
     key: K,
 }
 
-/// Signed-in connections per user on a file protocol (SFTP, FTPS).
-pub type UserConnectionLimit = Limit<UserId>;
-/// One connection's place in its user's count.
-pub type ConnectionPermit = Permit<UserId>;
+/// Signed-in connections per user on one file protocol (SFTP, FTPS), counted across every node
+/// in the metadata store ([`crate::connection_counts`]); the Service admits a connection in it
+/// once its credentials are right.
+#[derive(Debug)]
+pub struct UserConnectionLimit {
+    protocol: &'static str,
+    max: usize,
+}
+
+impl UserConnectionLimit {
+    /// At most `max` (at least one) connections per user on `protocol`.
+    pub fn new(protocol: &'static str, max: usize) -> Arc<UserConnectionLimit> {
+        Arc::new(UserConnectionLimit {
+            protocol,
+            max: max.max(1),
+        })
+    }
+
+    /// The protocol counted.
+    pub fn protocol(&self) -> &'static str {
+        self.protocol
+    }
+
+    /// The limit.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+}
+
+/// One connection's place in its user's count; dropping it gives the place back (in the
+/// store, on a task of its own).
+pub struct ConnectionPermit {
+    store: Arc<dyn MetadataStore>,
+    id: String,
+}
+
+impl ConnectionPermit {
+    pub(crate) fn new(store: Arc<dyn MetadataStore>, id: String) -> Self {
+        ConnectionPermit { store, id }
+    }
+}
+
+impl std::fmt::Debug for ConnectionPermit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ConnectionPermit({})", self.id)
+    }
+}
+
+impl Drop for ConnectionPermit {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // the count runs out with the node's renewals
+        };
+        let (store, id) = (Arc::clone(&self.store), std::mem::take(&mut self.id));
+        runtime.spawn(async move {
+            if let Err(e) = store.uncount_connection(&id).await {
+                tracing::warn!(error = %e, "could not give back a connection's place (it runs out)");
+            }
+        });
+    }
+}
 
 impl<K: Hash + Eq + Clone> Limit<K> {
     /// At most `max` places per key (at least one).
@@ -147,7 +205,7 @@ mod tests {
 
     #[test]
     fn permits_are_counted_per_key_and_given_back() {
-        let limit = UserConnectionLimit::new(2);
+        let limit = Limit::<i64>::new(2);
         let a1 = limit.admit(1).unwrap();
         let _a2 = limit.admit(1).unwrap();
         assert!(limit.admit(1).is_none());

@@ -6,6 +6,7 @@
 //! from a [`Clock`] so that expiry rules are tested by moving time, never by sleeping.
 
 pub mod clock;
+pub mod connection_counts;
 pub mod connection_limit;
 pub mod content;
 pub mod domain;

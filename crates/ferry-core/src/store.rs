@@ -63,9 +63,16 @@ pub struct AuditFilter {
 }
 
 /// A metadata store (SQLite or PostgreSQL), which also keeps what browser transfers need
-/// between requests ([`crate::transfer_state`]).
+/// between requests ([`crate::transfer_state`]) and the connections users hold
+/// ([`crate::connection_counts`]).
 #[async_trait]
-pub trait MetadataStore: crate::transfer_state::TransferState + Send + Sync + 'static {
+pub trait MetadataStore:
+    crate::transfer_state::TransferState
+    + crate::connection_counts::ConnectionCounts
+    + Send
+    + Sync
+    + 'static
+{
     /// Starts a change. See the module documentation for the locking it implies.
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
     /// Checks that the database answers.

@@ -60,7 +60,7 @@ impl FtpsServer {
         service: Arc<Service>,
         settings: FtpsSettings,
     ) -> std::io::Result<FtpsServer> {
-        let per_user = UserConnectionLimit::new(settings.max_connections_per_user);
+        let per_user = UserConnectionLimit::new("ftps", settings.max_connections_per_user);
         let passive_per_user = Limit::new(settings.max_passive_ports_per_user);
         Ok(FtpsServer {
             listener: TcpListener::bind(addr).await?,

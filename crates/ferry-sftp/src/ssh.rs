@@ -92,7 +92,7 @@ impl SftpServer {
 
     /// Serves until the task is dropped.
     pub async fn run(self) {
-        let per_user = UserConnectionLimit::new(self.settings.max_connections_per_user);
+        let per_user = UserConnectionLimit::new("sftp", self.settings.max_connections_per_user);
         let handles_per_user = Limit::new(self.settings.max_handles_per_user);
         loop {
             let (stream, peer) = match self.listener.accept().await {

@@ -9,8 +9,10 @@
 
 mod audit_reads;
 mod connect;
+mod connection_counts;
 mod console_reads;
 mod counters;
+mod db_clock;
 mod errors;
 mod file_pages;
 mod file_writes;

@@ -11,6 +11,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::connect::Engine;
+use crate::db_clock::{postgres_now, sqlite_now};
 use crate::errors;
 use crate::store::SqlStore;
 use crate::write_queue::WriteTurn;
@@ -53,7 +54,7 @@ fn decode_hex(hex: &str) -> Vec<u8> {
 
 impl SqlStore {
     /// SQLite: a writer's turn before a single writing statement.
-    async fn write_turn(&self) -> StoreResult<Option<WriteTurn>> {
+    pub(crate) async fn write_turn(&self) -> StoreResult<Option<WriteTurn>> {
         match &self.writers {
             Some(queue) => Ok(Some(queue.turn().await?)),
             None => Ok(None),
@@ -111,18 +112,6 @@ pub(crate) async fn in_progress(s: &SqlStore, owner: &str) -> StoreResult<(i64, 
     let total: i64 = row.try_get("total").map_err(errors::db)?;
     let mine: i64 = row.try_get("mine").map_err(errors::db)?;
     Ok((total, mine))
-}
-
-/// The database's clock in Unix milliseconds, per engine.
-macro_rules! sqlite_now {
-    () => {
-        "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
-    };
-}
-macro_rules! postgres_now {
-    () => {
-        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
-    };
 }
 
 pub(crate) async fn hold(

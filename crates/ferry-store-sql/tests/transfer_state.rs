@@ -129,3 +129,59 @@ async fn file_counts_on_sqlite() {
 async fn file_counts_on_postgres() {
     file_counts(Backend::Postgres).await;
 }
+
+async fn connections_are_counted_across_holders(backend: Backend) {
+    use ferry_core::connection_counts::ConnectionCounts;
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(backend, &dir).await;
+    // Two nodes (holders) count one user's SFTP connections together.
+    assert!(
+        s.count_connection("c1", 7, "sftp", "node-a", 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.count_connection("c2", 7, "sftp", "node-b", 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.count_connection("c3", 7, "sftp", "node-a", 2)
+            .await
+            .unwrap()
+    );
+    // Another protocol, another user: counted apart.
+    assert!(
+        s.count_connection("c4", 7, "ftps", "node-a", 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.count_connection("c5", 8, "sftp", "node-b", 2)
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.renew_connections("node-a").await.unwrap(), 2);
+    // A connection that ends gives its place back.
+    s.uncount_connection("c1").await.unwrap();
+    assert!(
+        s.count_connection("c6", 7, "sftp", "node-b", 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.count_connection("c7", 7, "sftp", "node-a", 2)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn connections_are_counted_across_holders_on_sqlite() {
+    connections_are_counted_across_holders(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn connections_are_counted_across_holders_on_postgres() {
+    connections_are_counted_across_holders(Backend::Postgres).await;
+}

@@ -39,6 +39,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
         Duration::from_secs(settings.sweep_interval_secs),
         node.clone(),
     ));
+    let renewer = tokio::spawn(renew_connection_counts(Arc::clone(&service)));
 
     let mut directory: Option<Arc<dyn ferry_http::directory::DirectorySync>> = None;
     if let Some(section) = settings.directory_sync.clone() {
@@ -170,6 +171,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     tokio::join!(plain, secure, signal);
 
     sweeper.abort();
+    renewer.abort();
     // Repeated refusals counted in memory are written before the process goes.
     if let Err(e) = service_for_shutdown.flush_refusals(true).await {
         tracing::warn!(error = %e, "could not write the last counts of refused attempts");
@@ -260,6 +262,19 @@ async fn sweep_sessions(service: Arc<Service>, every: Duration, node: String) {
         }
         if let Err(e) = service.sweep_resumables().await {
             tracing::warn!(error = %e, "sweep of idle resumable uploads failed");
+        }
+    }
+}
+
+/// Keeps this node's signed-in connections counting in the store (every node runs it; a node
+/// that dies stops, and its connections run out).
+async fn renew_connection_counts(service: Arc<Service>) {
+    let mut tick = tokio::time::interval(ferry_core::connection_counts::CONNECTION_RENEW_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = service.renew_connection_counts().await {
+            tracing::warn!(error = %e, "cannot renew this node's connection counts");
         }
     }
 }

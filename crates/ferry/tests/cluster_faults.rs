@@ -2,7 +2,9 @@
 //! bucket. Several nodes committing versions of one name at once number them 1..n and lose
 //! none; a node killed with SIGKILL during 20 concurrent uploads spread over the three loses
 //! nothing it acknowledged (every acknowledged file reads back with its SHA-256 from the other
-//! nodes) and leaves nothing half-visible (every listed file reads back whole).
+//! nodes) and leaves nothing half-visible (every listed file reads back whole). A user's
+//! connections count toward `max_connections_per_user` on every node together, and a dead
+//! node's stop counting once its renewals run out.
 
 mod common;
 #[path = "cluster/nodes.rs"]
@@ -147,4 +149,43 @@ fn a_node_killed_during_uploads_loses_nothing_it_acknowledged() {
         assert_eq!(sha256_hex(&body), file["SHA256"], "{file}");
         assert_eq!(body.len() as i64, file["Size"].as_i64().unwrap());
     }
+}
+
+/// `max_connections_per_user` counts a user's connections on every node together, gives a
+/// place back when a connection ends, and when a node dies holding one, gives it back once the
+/// dead node's renewals run out.
+#[test]
+fn connections_per_user_are_counted_across_nodes() {
+    use std::io::{BufRead, BufReader, Write};
+    let (_bucket, mut nodes, _) = start_nodes("max_connections_per_user = 2\n");
+    nodes[0].add_user("alice", "member", "alice-password");
+    let mut client = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/cluster/connections.py"
+        ))
+        .args(nodes.iter().map(|n| n.ftps_port().to_string()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut to_client = client.stdin.take().unwrap();
+    let mut from_client = BufReader::new(client.stdout.take().unwrap());
+    let mut line = String::new();
+    from_client.read_line(&mut line).unwrap();
+    assert!(line.contains("holding"), "{line}");
+    nodes[0].kill();
+    writeln!(to_client).unwrap();
+    line.clear();
+    from_client.read_line(&mut line).unwrap();
+    assert!(client.wait().unwrap().success(), "{line}");
+    let report: Value = serde_json::from_str(line.trim()).unwrap();
+    println!("{report}");
+    assert_eq!(report["third_on_another_node_refused"], true, "{report}");
+    assert_eq!(report["admitted_after_a_quit"], true, "{report}");
+    assert_eq!(
+        report["refused_while_the_dead_node_counts"], true,
+        "{report}"
+    );
+    assert!(report["admitted_after_seconds"].is_number(), "{report}");
 }

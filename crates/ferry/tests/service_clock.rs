@@ -118,7 +118,7 @@ impl Harness {
         };
         if ferry_core::domain::application::is_reserved(app) {
             // Only Ferry's own front ends sign in to a reserved application (SFTP here).
-            let limit = ferry_core::connection_limit::UserConnectionLimit::new(100);
+            let limit = ferry_core::connection_limit::UserConnectionLimit::new("sftp", 100);
             return self
                 .rt
                 .block_on(self.service.open_counted(req, &caller, &limit))

@@ -204,6 +204,9 @@ pub struct Service {
     hash_slots: Arc<HashSlots>,
     config: ServiceConfig,
     refusals: std::sync::Mutex<refusals::RefusalTallies>,
+    /// This process's name in the connection counts (a new one at every start: a node that
+    /// restarts holds none of its old connections, which run out).
+    holder: String,
 }
 
 impl Service {
@@ -223,7 +226,15 @@ impl Service {
             hash_slots: HashSlots::new(config.max_concurrent_hashes),
             config,
             refusals: Default::default(),
+            holder: uuid::Uuid::new_v4().simple().to_string(),
         }
+    }
+
+    /// Renews the signed-in connections this process counts, so that they go on counting
+    /// ([`crate::connection_counts`]); called every
+    /// [`crate::connection_counts::CONNECTION_RENEW_EVERY`]. Returns how many.
+    pub async fn renew_connection_counts(&self) -> Result<u64> {
+        Ok(self.store.renew_connections(&self.holder).await?)
     }
 
     /// The configuration in force.

@@ -308,8 +308,14 @@ impl Service {
         user: &User,
         failure: impl FnOnce(&str) -> AuditEntry,
     ) -> Result<ConnectionPermit> {
-        if let Some(permit) = limit.admit(user.id) {
-            return Ok(permit);
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let max = limit.max() as i64;
+        let counted = self
+            .store
+            .count_connection(&id, user.id, limit.protocol(), &self.holder, max)
+            .await?;
+        if counted {
+            return Ok(ConnectionPermit::new(Arc::clone(&self.store), id));
         }
         tracing::warn!(
             user = user.name,

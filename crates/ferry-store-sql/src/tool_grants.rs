@@ -28,6 +28,14 @@ impl SqlStore {
         let tx = self.pool.begin().await.map_err(errors::db)?;
         Ok(Bookkeeping { tx, _turn: turn })
     }
+
+    /// SQLite: a writer's turn before a single writing statement.
+    pub(crate) async fn write_turn(&self) -> StoreResult<Option<WriteTurn>> {
+        match &self.writers {
+            Some(queue) => Ok(Some(queue.turn().await?)),
+            None => Ok(None),
+        }
+    }
 }
 
 pub(crate) async fn issue_grant(
@@ -187,10 +195,7 @@ pub(crate) async fn take_file(
 }
 
 pub(crate) async fn release_file(store: &SqlStore, token_digest: &str) -> StoreResult<()> {
-    let _turn = match &store.writers {
-        Some(queue) => Some(queue.turn().await?),
-        None => None,
-    };
+    let _turn = store.write_turn().await?;
     sqlx::query("UPDATE tool_file_counts SET used = used - 1 WHERE token_digest = $1 AND used > 0")
         .bind(token_digest)
         .execute(&store.pool)

@@ -14,7 +14,6 @@ use crate::connect::Engine;
 use crate::db_clock::{postgres_now, sqlite_now};
 use crate::errors;
 use crate::store::SqlStore;
-use crate::write_queue::WriteTurn;
 
 /// Columns selected for an upload.
 macro_rules! columns {
@@ -50,16 +49,6 @@ fn decode_hex(hex: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
         .collect::<Result<_, _>>()
         .unwrap_or_default()
-}
-
-impl SqlStore {
-    /// SQLite: a writer's turn before a single writing statement.
-    pub(crate) async fn write_turn(&self) -> StoreResult<Option<WriteTurn>> {
-        match &self.writers {
-            Some(queue) => Ok(Some(queue.turn().await?)),
-            None => Ok(None),
-        }
-    }
 }
 
 pub(crate) async fn insert(s: &SqlStore, u: &StoredUpload, now: Timestamp) -> StoreResult<()> {

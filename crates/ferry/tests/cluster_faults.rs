@@ -4,7 +4,8 @@
 //! nothing it acknowledged (every acknowledged file reads back with its SHA-256 from the other
 //! nodes) and leaves nothing half-visible (every listed file reads back whole). A user's
 //! connections count toward `max_connections_per_user` on every node together, and a dead
-//! node's stop counting once its renewals run out.
+//! node's stop counting once its renewals run out. Nodes whose clocks are 30 s apart
+//! (libfaketime) share sessions, the lock-out and a purge run once per file.
 
 mod common;
 #[path = "cluster/nodes.rs"]
@@ -188,4 +189,105 @@ fn connections_per_user_are_counted_across_nodes() {
         "{report}"
     );
     assert!(report["admitted_after_seconds"].is_number(), "{report}");
+}
+
+/// The time of day a node's HTTP answers carry (`Date: Tue, 01 Dec 2026 02:39:14 GMT`), in
+/// seconds.
+fn node_time(node: &Server) -> i64 {
+    let (_, headers, _) = node.get_bytes("/healthz", &[]);
+    let date = headers
+        .iter()
+        .find(|(k, _)| k == "date")
+        .map(|(_, v)| v.clone())
+        .expect("a Date header");
+    let clock = date.split_whitespace().nth(4).expect("a time of day");
+    clock
+        .split(':')
+        .map(|n| n.parse::<i64>().unwrap())
+        .fold(0, |acc, n| acc * 60 + n)
+}
+
+/// Nodes whose clocks are 30 s apart (libfaketime) agree: a session opened on one is used and
+/// closed on the others, failures count toward one lock-out, and the purge, which runs under a
+/// lease, still runs once per file.
+#[test]
+fn nodes_whose_clocks_are_30_seconds_apart_agree() {
+    let (_bucket, nodes, _) = nodes::start_skewed_nodes(
+        "[sessions]\nsweep_interval_seconds = 1\n[files]\npurge_after_days = 0\n",
+        &["-15s", "", "+15s"],
+    );
+    let apart = (node_time(&nodes[2]) - node_time(&nodes[0])).rem_euclid(86_400);
+    assert!((27..=33).contains(&apart), "the clocks are {apart} s apart");
+
+    let (session, _) = nodes[2].open(ADMIN, ADMIN_PASSWORD, APP);
+    for n in &nodes {
+        assert!(
+            n.alive(&session),
+            "a session from the node ahead, on another"
+        );
+    }
+    let folder = folder(&nodes[0], &session, "Skewed");
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let body = pattern(1000 + i, i as u8);
+        let file = try_put(
+            &nodes[i % 3].base,
+            &session,
+            folder,
+            &format!("s{i}"),
+            &body,
+        )
+        .expect("an upload");
+        ids.push(file["FileID"].clone());
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let (status, _) =
+            nodes[i % 3].call("DeleteFile", json!({"sessionID": session, "fileID": id}));
+        assert_eq!(status, 204);
+    }
+    let purged = || {
+        nodes[1]
+            .audit()
+            .into_iter()
+            .filter(|e| e["operation"] == "FilePurged")
+            .map(|e| e["file_id"].clone())
+            .collect::<Vec<_>>()
+    };
+    // With `purge_after_days = 0`, a file deleted through the node 30 s ahead of the purging
+    // node waits those 30 s: deletion times are the deleting node's clock.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while purged().len() < ids.len() {
+        assert!(std::time::Instant::now() < deadline, "{:?}", purged());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        purged().len(),
+        ids.len(),
+        "each file purged once: {:?}",
+        purged()
+    );
+
+    // Failures on the node behind and the node ahead count toward one lock-out.
+    for i in 0..5 {
+        let (status, _) = nodes[[0, 2][i % 2]].call(
+            "Open",
+            json!({"userName": ADMIN, "password": "wrong", "applicationID": APP}),
+        );
+        assert_eq!(status, 401);
+    }
+    let (status, _) = nodes[1].call(
+        "Open",
+        json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": APP}),
+    );
+    assert_ne!(
+        status, 200,
+        "the lock-out did not count across skewed clocks"
+    );
+
+    let (status, _) = nodes[0].call("Close", json!({"sessionID": session}));
+    assert_eq!(status, 204);
+    for n in &nodes {
+        assert!(!n.alive(&session));
+    }
 }

@@ -67,6 +67,15 @@ pub fn wait_for(port: u16) {
 /// Three nodes on one fresh PostgreSQL database and one s3s-fs bucket; `more` is appended to
 /// each node's configuration. Returns the bucket, the nodes and each node's passive range.
 pub fn start_nodes(more: &str) -> (S3Server, Vec<Server>, Vec<u16>) {
+    start_skewed_nodes(more, &[])
+}
+
+/// libfaketime, which moves a process's wall clock (Debian: `libfaketime`).
+pub const FAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// [`start_nodes`], node `i`'s wall clock moved by `skews[i]` (libfaketime's `FAKETIME`, such
+/// as `"+30s"`; an empty one or none leaves it). Monotonic time stays real.
+pub fn start_skewed_nodes(more: &str, skews: &[&str]) -> (S3Server, Vec<Server>, Vec<u16>) {
     let bucket = S3Server::start(S3Kind::S3sFs);
     let database_url = Backend::Postgres.fresh_database_url(std::path::Path::new("/tmp"));
     let mut nodes: Vec<Server> = Vec::new();
@@ -87,7 +96,26 @@ pub fn start_nodes(more: &str) -> (S3Server, Vec<Server>, Vec<u16>) {
             .prefix(&format!("ferry-node{i}-"))
             .tempdir()
             .unwrap();
-        nodes.push(Server::start_in(dir, database_url.clone(), &extra));
+        let env: Vec<(&str, &str)> = match skews.get(i) {
+            Some(skew) if !skew.is_empty() => {
+                assert!(
+                    std::path::Path::new(FAKETIME).exists(),
+                    "libfaketime is required by the test suite (Debian: apt-get install libfaketime)"
+                );
+                vec![
+                    ("LD_PRELOAD", FAKETIME),
+                    ("FAKETIME", *skew),
+                    ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+                ]
+            }
+            _ => Vec::new(),
+        };
+        nodes.push(Server::start_in_env(
+            dir,
+            database_url.clone(),
+            &extra,
+            &env,
+        ));
     }
     nodes[0].add_app(APP);
     (bucket, nodes, passive)

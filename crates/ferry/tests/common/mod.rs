@@ -136,6 +136,17 @@ impl Server {
 
     /// A server over an existing database.
     pub fn start_in(dir: tempfile::TempDir, database_url: String, extra: &str) -> Server {
+        Server::start_in_env(dir, database_url, extra, &[])
+    }
+
+    /// [`Server::start_in`] with more environment for the process (a clock moved by
+    /// libfaketime, say).
+    pub fn start_in_env(
+        dir: tempfile::TempDir,
+        database_url: String,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Server {
         // FTPS and SFTP are off unless a test configures them (default ports would collide).
         let mut ftps_off = String::new();
         if !extra.contains("[ftps]") {
@@ -152,6 +163,7 @@ impl Server {
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = ferry_command(dir.path(), &database_url)
             .args(["serve", "--http", "127.0.0.1:0"])
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -198,34 +198,19 @@ impl ContentStore for LocalContentStore {
                 "the checkpoint holds {at} bytes, not {len}"
             )));
         }
-        let opened = path.clone();
-        let file = tokio::task::spawn_blocking(move || {
-            let file = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&opened)?;
-            let have = file.metadata()?.len();
-            if have < len {
-                return Err(std::io::Error::other(format!(
-                    "a checkpointed upload holds {have} bytes of {len}"
-                )));
-            }
-            // Bytes after the checkpoint (a chunk taken back, or one cut off) go.
-            file.set_len(len)?;
-            Ok(file)
-        })
-        .await
-        .map_err(|e| ContentError::Other(format!("open task failed: {e}")))?
-        .map_err(|e| match e.kind() {
-            ErrorKind::NotFound => ContentError::NotFound,
-            _ => io_error(e),
-        })?;
+        let (file, direct) = staged::reopen(&path, len, self.direct_io)
+            .await
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound => ContentError::NotFound,
+                _ => io_error(e),
+            })?;
         Ok(Box::new(Staged::resumed(
             self.clone(),
             key,
             path,
             file,
             len,
+            direct,
         )))
     }
 

@@ -107,6 +107,47 @@ pub(crate) async fn create(
     .map_err(io_error)
 }
 
+/// Opens a checkpointed upload's file to go on at `len` (what follows it, a chunk taken back
+/// or cut off, is cut away), with `O_DIRECT` when `direct_io` asks for it, the filesystem
+/// allows it and `len` is aligned (so the next blocks are). Returns the file and whether it
+/// is direct.
+pub(crate) async fn reopen(
+    path: &Path,
+    len: u64,
+    direct_io: bool,
+) -> io::Result<(std::fs::File, bool)> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::OpenOptionsExt;
+        let open = |flags: i32| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(flags)
+                .open(&path)
+        };
+        let (file, direct) = if direct_io && len.is_multiple_of(ALIGN as u64) {
+            match open(libc::O_DIRECT) {
+                Ok(file) => (file, true),
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => (open(0)?, false),
+                Err(e) => return Err(e),
+            }
+        } else {
+            (open(0)?, false)
+        };
+        let have = file.metadata()?.len();
+        if have < len {
+            return Err(io::Error::other(format!(
+                "a checkpointed upload holds {have} bytes of {len}"
+            )));
+        }
+        file.set_len(len)?;
+        Ok((file, direct))
+    })
+    .await
+    .map_err(|e| io::Error::other(format!("open task failed: {e}")))?
+}
+
 /// Switches `O_DIRECT` off for what follows on `file`.
 fn stop_direct(file: &std::fs::File) -> io::Result<()> {
     let flags = rustix::fs::fcntl_getfl(file)?;
@@ -191,15 +232,16 @@ impl Staged {
     }
 
     /// An upload picked up from its checkpoint: `file` (in `staging/resumable/`) holds `len`
-    /// bytes, and what follows is appended through the page cache.
+    /// bytes, and what follows is appended (directly, if `direct`).
     pub(crate) fn resumed(
         store: LocalContentStore,
         key: String,
         path: PathBuf,
         file: std::fs::File,
         len: u64,
+        direct: bool,
     ) -> Self {
-        let mut staged = Staged::new(store, key, path, file, false);
+        let mut staged = Staged::new(store, key, path, file, direct);
         staged.offset = len;
         staged.checkpointed = true;
         staged

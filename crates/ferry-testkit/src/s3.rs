@@ -61,6 +61,8 @@ impl S3Server {
                     .args(["--host", "127.0.0.1", "--port"])
                     .arg(port.to_string())
                     .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+                    .arg("--domain")
+                    .arg(virtual_domain(port))
                     .arg(dir.path())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
@@ -115,6 +117,18 @@ impl S3Server {
         )
     }
 
+    /// A storage URL with virtual-hosted addressing (s3s-fs only): the bucket named in the
+    /// host, `http://ferry-test.s3.test:PORT`. No resolver knows that name, so a client reaches
+    /// it through an HTTP proxy that forwards to [`S3Server::endpoint`].
+    pub fn virtual_hosted_url(&self, prefix: &str) -> String {
+        assert_eq!(self.kind, S3Kind::S3sFs, "s3s-fs is told its domain");
+        let port: u16 = self.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        format!(
+            "s3://{BUCKET}/{prefix}?endpoint=http://{BUCKET}.{}&addressing=virtual&region=us-east-1",
+            virtual_domain(port)
+        )
+    }
+
     /// Stops the server (an endpoint that goes away); [`S3Server::restart`] brings it back on
     /// the same port with the same contents (s3s-fs only: moto's are in memory).
     pub fn stop(&mut self) {
@@ -130,6 +144,8 @@ impl S3Server {
             .args(["--host", "127.0.0.1", "--port"])
             .arg(port.to_string())
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg("--domain")
+            .arg(virtual_domain(port))
             .arg(self.dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -184,4 +200,9 @@ fn raw_request(port: u16, method: &str, path: &str) -> String {
     let mut answer = String::new();
     let _ = s.read_to_string(&mut answer);
     answer.lines().next().unwrap_or_default().to_string()
+}
+
+/// The domain s3s-fs takes virtual-hosted requests for (`<bucket>.s3.test:PORT`).
+fn virtual_domain(port: u16) -> String {
+    format!("s3.test:{port}")
 }

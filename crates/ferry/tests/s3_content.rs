@@ -3,9 +3,11 @@
 //! downloads), SFTP (OpenSSH-style writes out of order, random reads) and FTPS (upload,
 //! append, download). The data directory holds no content; the bucket does; a deleted file's
 //! objects are purged from it; `/readyz` follows the bucket; a bucket that cannot be used
-//! stops the start-up.
+//! stops the start-up; virtual-hosted addressing names the bucket in the host.
 
 mod common;
+#[path = "cluster/nodes.rs"]
+mod nodes;
 
 use std::process::Command;
 
@@ -252,4 +254,46 @@ fn content_no_version_references_is_swept_from_the_bucket_when_old_enough() {
         &[("x-session-id", &admin)],
     );
     assert_eq!((status, body.as_slice()), (200, b"kept".as_slice()));
+}
+
+/// Virtual-hosted addressing (`http://bucket.endpoint/key`, AWS's own): the bucket is named in
+/// the host, `ferry-test.s3.test`, which s3s-fs is told is its domain. No resolver knows the
+/// name, so Ferry reaches it through HAProxy as an HTTP proxy (`HTTP_PROXY`, which the
+/// object-store client honours, as behind a corporate proxy).
+#[test]
+fn virtual_hosted_addressing_names_the_bucket_in_the_host() {
+    let server = S3Server::start(S3Kind::S3sFs);
+    let proxy = free_port();
+    let work = tempfile::tempdir().unwrap();
+    let _haproxy = nodes::haproxy(
+        &format!(
+            "global\n  maxconn 100\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n\
+             frontend forward\n  bind 127.0.0.1:{proxy}\n  default_backend s3\n\
+             backend s3\n  server s3 {}\n",
+            server.endpoint.trim_start_matches("http://")
+        ),
+        work.path(),
+    );
+    nodes::wait_for_on("127.0.0.1", proxy);
+    let dir = tempfile::tempdir().unwrap();
+    let url = Backend::Sqlite.fresh_database_url(dir.path());
+    let extra = format!(
+        "[storage]\nurl = \"{}\"\naccess_key_id = \"{ACCESS_KEY}\"\nsecret_access_key = \"{SECRET_KEY}\"\n",
+        server.virtual_hosted_url("virtual")
+    );
+    let proxy_url = format!("http://127.0.0.1:{proxy}");
+    let s = Server::start_in_env(dir, url, &extra, &[("HTTP_PROXY", &proxy_url)]);
+    s.add_app(common::APP);
+    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, common::APP);
+    let body: Vec<u8> = (0..3 * MIB + 5).map(|i| (i % 249) as u8).collect();
+    let (status, file) = s.put_file(&session, 3, "hosted.bin", "", &body);
+    assert_eq!(status, 200, "{file}");
+    let (status, _, back) = s.get_bytes(
+        &format!("/api/v1/files/{}/content", file["FileID"]),
+        &[("X-Session-ID", &session)],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(sha256_hex(&back), sha256_hex(&body));
+    let objects = files_under(&server.bucket_dir().join("virtual").join("objects"));
+    assert_eq!(objects.len(), 1, "{objects:?}");
 }

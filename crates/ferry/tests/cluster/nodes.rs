@@ -53,9 +53,15 @@ pub fn haproxy(config: &str, dir: &std::path::Path) -> Haproxy {
     Haproxy(child)
 }
 
+/// Waits until HAProxy listens on `port` of 127.0.0.2 (the balancer's address in the tests).
 pub fn wait_for(port: u16) {
+    wait_for_on("127.0.0.2", port);
+}
+
+/// Waits until something listens on `host:port`.
+pub fn wait_for_on(host: &str, port: u16) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.2", port)).is_err() {
+    while std::net::TcpStream::connect((host, port)).is_err() {
         assert!(
             std::time::Instant::now() < deadline,
             "haproxy did not listen on {port}"

@@ -72,6 +72,21 @@ impl LocalContentStore {
     }
 }
 
+/// Whether `entry` was last written `min_age` or more before `now` (unreadable: no).
+async fn older_than(
+    entry: &fs::DirEntry,
+    now: std::time::SystemTime,
+    min_age: std::time::Duration,
+) -> bool {
+    entry
+        .metadata()
+        .await
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| now.duration_since(t).ok())
+        .is_some_and(|age| age >= min_age)
+}
+
 /// Refuses anything but the 32 hex digits Ferry makes keys of, before a key meets a path.
 fn checked_key(key: &str) -> Result<(), ContentError> {
     if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -141,14 +156,7 @@ impl ContentStore for LocalContentStore {
             let mut objects = fs::read_dir(shard.path()).await.map_err(io_error)?;
             while let Some(object) = objects.next_entry().await.map_err(io_error)? {
                 let key = object.file_name().to_string_lossy().into_owned();
-                let old = object
-                    .metadata()
-                    .await
-                    .ok()
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|t| now.duration_since(t).ok())
-                    .is_some_and(|age| age >= min_age);
-                if old && self.object_path(&key).is_ok() {
+                if older_than(&object, now, min_age).await && self.object_path(&key).is_ok() {
                     keys.push(key);
                 }
             }
@@ -198,12 +206,13 @@ impl ContentStore for LocalContentStore {
                 "the checkpoint holds {at} bytes, not {len}"
             )));
         }
-        let (file, direct) = staged::reopen(&path, len, self.direct_io)
-            .await
-            .map_err(|e| match e.kind() {
-                ErrorKind::NotFound => ContentError::NotFound,
-                _ => io_error(e),
-            })?;
+        let (file, direct) =
+            staged::reopen(&path, len, self.direct_io)
+                .await
+                .map_err(|e| match e.kind() {
+                    ErrorKind::NotFound => ContentError::NotFound,
+                    _ => io_error(e),
+                })?;
         Ok(Box::new(Staged::resumed(
             self.clone(),
             key,
@@ -232,14 +241,9 @@ impl ContentStore for LocalContentStore {
         };
         let mut removed = 0;
         while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
-            let old = entry
-                .metadata()
-                .await
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| now.duration_since(t).ok())
-                .is_some_and(|age| age >= min_age);
-            if old && checked_key(&entry.file_name().to_string_lossy()).is_ok() {
+            if older_than(&entry, now, min_age).await
+                && checked_key(&entry.file_name().to_string_lossy()).is_ok()
+            {
                 fs::remove_file(entry.path()).await.map_err(io_error)?;
                 removed += 1;
             }

@@ -76,6 +76,29 @@ impl AlignedBlock {
     }
 }
 
+/// Opens `path` for reading and writing (creating it, when `create`), with `O_DIRECT` when
+/// `direct` asks for it and the filesystem allows it. Returns the file and whether it is
+/// direct. Blocking.
+fn open_staging(path: &Path, create: bool, direct: bool) -> io::Result<(std::fs::File, bool)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = |flags: i32| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(create)
+            .custom_flags(flags)
+            .open(path)
+    };
+    if !direct {
+        return Ok((open(0)?, false));
+    }
+    match open(libc::O_DIRECT) {
+        Ok(file) => Ok((file, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok((open(0)?, false)),
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens a new staging file, with `O_DIRECT` where the filesystem allows it (and `direct_io`
 /// asks for it). Returns the file and whether it is direct.
 pub(crate) async fn create(
@@ -83,28 +106,10 @@ pub(crate) async fn create(
     direct_io: bool,
 ) -> Result<(std::fs::File, bool), ContentError> {
     let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        use std::os::unix::fs::OpenOptionsExt;
-        let open = |flags: i32| {
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .custom_flags(flags)
-                .open(&path)
-        };
-        if !direct_io {
-            return Ok((open(0)?, false));
-        }
-        match open(libc::O_DIRECT) {
-            Ok(file) => Ok((file, true)),
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok((open(0)?, false)),
-            Err(e) => Err(e),
-        }
-    })
-    .await
-    .map_err(|e| ContentError::Other(format!("open task failed: {e}")))?
-    .map_err(io_error)
+    tokio::task::spawn_blocking(move || open_staging(&path, true, direct_io))
+        .await
+        .map_err(|e| ContentError::Other(format!("open task failed: {e}")))?
+        .map_err(io_error)
 }
 
 /// Opens a checkpointed upload's file to go on at `len` (what follows it, a chunk taken back
@@ -118,23 +123,8 @@ pub(crate) async fn reopen(
 ) -> io::Result<(std::fs::File, bool)> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        use std::os::unix::fs::OpenOptionsExt;
-        let open = |flags: i32| {
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(flags)
-                .open(&path)
-        };
-        let (file, direct) = if direct_io && len.is_multiple_of(ALIGN as u64) {
-            match open(libc::O_DIRECT) {
-                Ok(file) => (file, true),
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => (open(0)?, false),
-                Err(e) => return Err(e),
-            }
-        } else {
-            (open(0)?, false)
-        };
+        let aligned = len.is_multiple_of(ALIGN as u64);
+        let (file, direct) = open_staging(&path, false, direct_io && aligned)?;
         let have = file.metadata()?.len();
         if have < len {
             return Err(io::Error::other(format!(

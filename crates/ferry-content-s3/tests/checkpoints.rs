@@ -8,21 +8,12 @@ mod stores;
 
 use std::time::Duration;
 
-use ferry_core::content::ContentStore;
-use stores::{PART, pattern, read_all, servers, subjects};
+use stores::{PART, nothing_stored, pattern, read_all, servers, subjects};
 
 async fn write_in_pieces(staged: &mut Box<dyn ferry_core::content::StagedContent>, data: &[u8]) {
     for piece in data.chunks(300_000) {
         staged.write(piece).await.unwrap();
     }
-}
-
-async fn nothing_stored(store: &dyn ContentStore) -> bool {
-    store
-        .keys_older_than(Duration::ZERO)
-        .await
-        .unwrap()
-        .is_empty()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,3 +104,12 @@ pub fn servers() -> Vec<Arc<S3Server>> {
         Arc::new(S3Server::start(S3Kind::S3sFs)),
     ]
 }
+
+/// Whether the store holds no committed content.
+pub async fn nothing_stored(store: &dyn ContentStore) -> bool {
+    store
+        .keys_older_than(std::time::Duration::ZERO)
+        .await
+        .unwrap()
+        .is_empty()
+}

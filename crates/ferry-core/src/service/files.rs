@@ -137,21 +137,11 @@ impl Service {
         ctx: &SessionContext,
         req: UploadRequest,
     ) -> Result<(Upload, Option<File>)> {
-        let checked = self.upload_checks(ctx, &req).await?;
+        let mut checked = self.upload_checks(ctx, &req).await?;
         let staged = self.content.stage().await?;
-        let upload = Upload {
-            ctx: ctx.clone(),
-            req,
-            name: checked.name,
-            name_key: checked.name_key,
-            held: checked.held,
-            staged,
-            hasher: Some(sha2_011::Sha256::default()),
-            size: 0,
-            written: 0,
-            client_time: None,
-        };
-        Ok((upload, checked.existing))
+        let existing = checked.existing.take();
+        let upload = checked.into_upload(ctx, req, staged, sha2_011::Sha256::default(), 0);
+        Ok((upload, existing))
     }
 
     /// Picks up a checkpointed upload ([`Upload::checkpoint`]) on this node, in `ctx` (the
@@ -166,18 +156,7 @@ impl Service {
         let checked = self.upload_checks(ctx, &req).await?;
         let hasher = Upload::hasher_from(&at.hash_state)?;
         let staged = self.content.resume(&at.staged, at.size).await?;
-        Ok(Upload {
-            ctx: ctx.clone(),
-            req,
-            name: checked.name,
-            name_key: checked.name_key,
-            held: checked.held,
-            staged,
-            hasher: Some(hasher),
-            size: at.size,
-            written: at.size,
-            client_time: None,
-        })
+        Ok(checked.into_upload(ctx, req, staged, hasher, at.size))
     }
 
     /// What an upload must pass before its bytes are taken: a good name (and digest, if one
@@ -536,4 +515,29 @@ struct Checked {
     name_key: String,
     held: Permissions,
     existing: Option<File>,
+}
+
+impl Checked {
+    /// The upload, its first `size` bytes staged in `staged` and hashed into `hasher`.
+    fn into_upload(
+        self,
+        ctx: &SessionContext,
+        req: UploadRequest,
+        staged: Box<dyn crate::content::StagedContent>,
+        hasher: sha2_011::Sha256,
+        size: u64,
+    ) -> Upload {
+        Upload {
+            ctx: ctx.clone(),
+            req,
+            name: self.name,
+            name_key: self.name_key,
+            held: self.held,
+            staged,
+            hasher: Some(hasher),
+            size,
+            written: size,
+            client_time: None,
+        }
+    }
 }

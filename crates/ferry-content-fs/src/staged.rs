@@ -504,6 +504,24 @@ impl StagedContent for Staged {
     async fn settle(&mut self) -> Result<(), ContentError> {
         Staged::settle(self).await
     }
+
+    fn take_small(&mut self, max: usize) -> Option<Vec<u8>> {
+        // Small: nothing went to the file yet, and the block holds at most `max` bytes.
+        let fits = self.offset == 0
+            && self.in_flight.is_none()
+            && !self.checkpointed
+            && !self.failed
+            && self.block.as_ref().is_none_or(|b| b.len <= max);
+        if !fits {
+            return None;
+        }
+        Some(
+            self.block
+                .take()
+                .map(|b| b.bytes().to_vec())
+                .unwrap_or_default(),
+        )
+    }
 }
 
 impl Drop for Staged {

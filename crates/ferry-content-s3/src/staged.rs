@@ -388,6 +388,23 @@ impl StagedContent for S3Staged {
         self.checkpoint_now().await
     }
 
+    fn take_small(&mut self, max: usize) -> Option<Vec<u8>> {
+        // Small: no part went out, and the part in memory holds at most `max` bytes.
+        match &mut self.mode {
+            Mode::Stream { buf, filled, sent }
+                if *sent == 0
+                    && *filled <= max
+                    && self.upload.is_none()
+                    && self.checkpointed.is_none() =>
+            {
+                buf.truncate(*filled);
+                *filled = 0;
+                Some(std::mem::take(buf))
+            }
+            _ => None,
+        }
+    }
+
     async fn settle(&mut self) -> Result<(), ContentError> {
         if let Some(upload) = self.upload.as_mut() {
             upload.settle_all().await?;

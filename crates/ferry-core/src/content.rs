@@ -118,6 +118,12 @@ pub trait StagedContent: Send {
     /// the first checkpoint on, dropping the upload leaves its bytes in place:
     /// [`ContentStore::discard`] removes them.
     async fn checkpoint(&mut self) -> Result<String, ContentError>;
+    /// The bytes staged, when they are at most `max` and all still in memory (a small file):
+    /// the caller then keeps them elsewhere ([`crate::inline_content`]) and drops this upload,
+    /// which leaves nothing behind. `None` otherwise (the default), and then nothing changed.
+    fn take_small(&mut self, _max: usize) -> Option<Vec<u8>> {
+        None
+    }
     /// Waits for every write still on its way (before an upload is dropped in favour of its
     /// last checkpoint, so that no late write lands after another node's).
     async fn settle(&mut self) -> Result<(), ContentError> {

@@ -69,6 +69,7 @@ pub struct AuditFilter {
 pub trait MetadataStore:
     crate::transfer_state::TransferState
     + crate::connection_counts::ConnectionCounts
+    + crate::inline_content::InlineContents
     + Send
     + Sync
     + 'static
@@ -395,6 +396,9 @@ pub trait StoreTx: Send {
     async fn mark_purged(&mut self, file: FileId) -> StoreResult<()>;
 
     /// Appends a record to the audit chain; returns its sequence number.
+    /// Keeps a small file's bytes under `key`, with the version that names it
+    /// ([`crate::inline_content`]).
+    async fn insert_inline_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()>;
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64>;
 
     /// Makes the change durable and visible.

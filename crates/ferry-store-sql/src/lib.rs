@@ -16,6 +16,8 @@ mod db_clock;
 mod errors;
 mod file_pages;
 mod file_writes;
+mod folder_writes;
+mod inline_contents;
 mod queries;
 mod rows;
 mod second_factors;

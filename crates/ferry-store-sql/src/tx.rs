@@ -12,12 +12,13 @@ use ferry_core::domain::{
     User, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
-use ferry_core::text::item_key;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::rows::session_columns;
 use crate::write_queue::WriteTurn;
-use crate::{counters, errors, file_writes, queries, second_factors};
+use crate::{
+    counters, errors, file_writes, folder_writes, inline_contents, queries, second_factors,
+};
 
 /// A change in progress.
 pub(crate) struct SqlTx {
@@ -50,7 +51,8 @@ impl SqlTx {
     }
 }
 
-fn flag(b: bool) -> i64 {
+/// A flag as both engines store it.
+pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
 }
 
@@ -377,48 +379,11 @@ impl StoreTx for SqlTx {
     }
 
     async fn insert_folder(&mut self, f: &Folder) -> StoreResult<FolderId> {
-        let row = sqlx::query(
-            "INSERT INTO folders (parent_id, name, name_key, folder_type, description, \
-             inherit_permissions, owner_user_id, created_at, modified_at, created_by, \
-             modified_by, deleted) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0) RETURNING id",
-        )
-        .bind(f.parent_id)
-        .bind(&f.name)
-        .bind(item_key(&f.name))
-        .bind(f.folder_type.code())
-        .bind(&f.description)
-        .bind(flag(f.inherit_permissions))
-        .bind(f.owner_user_id)
-        .bind(f.created_at.0)
-        .bind(f.modified_at.0)
-        .bind(f.created_by)
-        .bind(f.modified_by)
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(|e| errors::map(e, "a folder with that name in the parent folder"))?;
-        row.try_get("id").map_err(errors::db)
+        folder_writes::insert_folder(&mut self.tx, f).await
     }
 
     async fn update_folder(&mut self, f: &Folder) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE folders SET parent_id = $1, name = $2, name_key = $3, description = $4, \
-             inherit_permissions = $5, modified_at = $6, modified_by = $7, deleted = $8, \
-             deleted_at = CASE WHEN $8 = 1 THEN $6 ELSE NULL END WHERE id = $9",
-        )
-        .bind(f.parent_id)
-        .bind(&f.name)
-        .bind(item_key(&f.name))
-        .bind(&f.description)
-        .bind(flag(f.inherit_permissions))
-        .bind(f.modified_at.0)
-        .bind(f.modified_by)
-        .bind(flag(f.deleted))
-        .bind(f.id)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(|e| errors::map(e, "a folder with that name in the parent folder"))?;
-        Ok(())
+        folder_writes::update_folder(&mut self.tx, f).await
     }
 
     async fn replace_grants(&mut self, folder: FolderId, grants: &[Grant]) -> StoreResult<()> {
@@ -432,34 +397,7 @@ impl StoreTx for SqlTx {
         value: &str,
         must_be_new: bool,
     ) -> StoreResult<()> {
-        let conflict = "a metadata item with that name";
-        if must_be_new {
-            sqlx::query(
-                "INSERT INTO folder_metadata (folder_id, name, name_key, value) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(folder)
-            .bind(name)
-            .bind(item_key(name))
-            .bind(value)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(|e| errors::map(e, conflict))?;
-        } else {
-            sqlx::query(
-                "INSERT INTO folder_metadata (folder_id, name, name_key, value) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (folder_id, name_key) \
-                 DO UPDATE SET name = excluded.name, value = excluded.value",
-            )
-            .bind(folder)
-            .bind(name)
-            .bind(item_key(name))
-            .bind(value)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(|e| errors::map(e, conflict))?;
-        }
-        Ok(())
+        folder_writes::put_folder_metadata(&mut self.tx, folder, name, value, must_be_new).await
     }
 
     async fn insert_group(&mut self, name: &str, at: Timestamp) -> StoreResult<GroupId> {
@@ -537,6 +475,10 @@ impl StoreTx for SqlTx {
 
     async fn mark_purged(&mut self, file: FileId) -> StoreResult<()> {
         file_writes::mark_purged(&mut self.tx, file).await
+    }
+
+    async fn insert_inline_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()> {
+        inline_contents::insert(&mut self.tx, key, bytes).await
     }
 
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {

@@ -23,6 +23,7 @@
 //!
 //! [files]
 //! purge_after_days = 30
+//! inline_max_kib = 16         # small files' content in the database
 //!
 //! [storage]                   # content in a bucket (crate::storage); FERRY_STORAGE_URL wins
 //! url = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1"
@@ -258,6 +259,7 @@ struct ToolsSection {
 #[serde(deny_unknown_fields)]
 struct FilesSection {
     purge_after_days: Option<f64>,
+    inline_max_kib: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -401,6 +403,11 @@ impl Settings {
                     Some(d) if d >= 0.0 => (d * 86_400_000.0) as i64,
                     Some(_) => anyhow::bail!("files.purge_after_days must not be negative"),
                     None => defaults.purge_after_ms,
+                },
+                inline_max_bytes: match file.files.inline_max_kib {
+                    Some(k) if k <= 1024 => k * 1024,
+                    Some(_) => anyhow::bail!("files.inline_max_kib must be at most 1024"),
+                    None => defaults.inline_max_bytes,
                 },
                 tickets,
                 tools,

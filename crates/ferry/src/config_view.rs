@@ -121,6 +121,11 @@ pub fn rows(s: &Settings) -> Vec<(String, String, String)> {
         format!("{}", c.purge_after_ms / 86_400_000),
     );
     put(
+        "files",
+        "inline_max_kib",
+        format!("{}", c.inline_max_bytes / 1024),
+    );
+    put(
         "passwords",
         "argon2_memory_kib",
         s.passwords.memory_kib.to_string(),

@@ -2,7 +2,8 @@
 //! staged content is fsynced before it is renamed into `objects/`; its directory after; a
 //! fan-out directory the upload created is made durable in `objects/` as well; and only then
 //! is the database's WAL synced (the commit that makes the file visible). A crash between any
-//! two steps then leaves either no file or a whole one.
+//! two steps then leaves either no file or a whole one. A small file, whose bytes go into the
+//! database with its version, costs that one commit and no other sync.
 
 mod common;
 
@@ -13,12 +14,9 @@ use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
 use ferry_testkit::Backend;
 use serde_json::json;
 
-#[test]
-fn an_upload_is_synced_content_first_then_its_directories_then_the_database() {
-    let s = Server::start(Backend::Sqlite);
-    let (session, _) = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP);
-    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
-    let folder = home["FolderID"].as_i64().unwrap();
+/// The syncs, directory makings and renames the server makes while `work` runs, one event per
+/// line: "fsync PATH", "mkdir PATH", "rename FROM TO".
+fn traced(s: &Server, work: impl FnOnce()) -> Vec<String> {
     let trace = s.path().join("syncs.trace");
     let mut strace = Command::new("strace")
         .args(["-f", "-y", "-e", "trace=fsync,fdatasync,mkdir,rename"])
@@ -30,18 +28,12 @@ fn an_upload_is_synced_content_first_then_its_directories_then_the_database() {
         .expect("strace (Debian package strace) is required");
     // strace attaches to every thread before the uploads start.
     std::thread::sleep(Duration::from_secs(2));
-    for i in 0..3 {
-        let (status, _) = s.put_file(&session, folder, &format!("f{i}"), "", b"small file");
-        assert!(status == 200 || status == 201, "{status}");
-    }
+    work();
     std::thread::sleep(Duration::from_millis(300));
     unsafe { libc::kill(strace.id() as i32, libc::SIGINT) };
     strace.wait().unwrap();
-
-    // One event per line: "fsync PATH", "mkdir PATH", "rename FROM TO".
     let text = std::fs::read_to_string(&trace).unwrap();
-    let events: Vec<String> = text
-        .lines()
+    text.lines()
         .filter(|l| !l.contains("resumed") && !l.contains("unfinished"))
         .filter_map(|l| {
             let call = l.split_once(' ')?.1.trim_start();
@@ -55,7 +47,27 @@ fn an_upload_is_synced_content_first_then_its_directories_then_the_database() {
                 .collect();
             result_ok.then(|| format!("{name} {}", paths.join(" ")))
         })
-        .collect();
+        .collect()
+}
+
+fn home(s: &Server) -> (String, i64) {
+    let (session, _) = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    (session, home["FolderID"].as_i64().unwrap())
+}
+
+#[test]
+fn an_upload_is_synced_content_first_then_its_directories_then_the_database() {
+    let s = Server::start(Backend::Sqlite);
+    let (session, folder) = home(&s);
+    // Past the size kept in the database ([files] inline_max_kib, 16 by default).
+    let body = vec![7u8; 20 * 1024];
+    let events = traced(&s, || {
+        for i in 0..3 {
+            let (status, _) = s.put_file(&session, folder, &format!("f{i}"), "", &body);
+            assert!(status == 200 || status == 201, "{status}");
+        }
+    });
     let renames: Vec<(usize, &String)> = events
         .iter()
         .enumerate()
@@ -92,4 +104,51 @@ fn an_upload_is_synced_content_first_then_its_directories_then_the_database() {
             "the file was committed before its directory was synced: {events:#?}"
         );
     }
+}
+
+#[test]
+fn a_small_upload_is_one_database_commit() {
+    let s = Server::start(Backend::Sqlite);
+    let (session, folder) = home(&s);
+    let events = traced(&s, || {
+        for i in 0..3 {
+            let (status, file) = s.put_file(&session, folder, &format!("s{i}"), "", b"small file");
+            assert_eq!(status, 200, "{file}");
+        }
+    });
+    // SQLite's own: its WAL at each commit, and its directory when it starts a WAL file.
+    let data_dir = s.path().display().to_string();
+    let syncs: Vec<&String> = events.iter().filter(|e| e.contains("sync ")).collect();
+    assert!(
+        syncs
+            .iter()
+            .all(|e| e.ends_with("-wal") || e.ends_with(&data_dir)),
+        "a small file synced more than the database: {events:#?}"
+    );
+    let commits = syncs.iter().filter(|e| e.ends_with("-wal")).count();
+    // (A sweep's commit may fall in the window too.)
+    assert!(
+        (3..=5).contains(&commits),
+        "one commit per upload: {events:#?}"
+    );
+    assert!(
+        !events.iter().any(|e| e.contains("/content/")),
+        "a small file touched the content store: {events:#?}"
+    );
+    // And it reads back, whole and from an offset.
+    let (_, files) = s.call(
+        "GetFiles",
+        json!({"sessionID": session, "folderID": folder}),
+    );
+    let id = files[0]["FileID"].as_i64().unwrap();
+    let (status, _, body) = s.get_bytes(
+        &format!("/api/v1/files/{id}/content"),
+        &[("X-Session-ID", &session)],
+    );
+    assert_eq!((status, body.as_slice()), (200, b"small file".as_slice()));
+    let (status, _, tail) = s.get_bytes(
+        &format!("/api/v1/files/{id}/content"),
+        &[("X-Session-ID", &session), ("Range", "bytes=6-")],
+    );
+    assert_eq!((status, tail.as_slice()), (206, b"file".as_slice()));
 }

@@ -36,10 +36,12 @@ const PARAMIKO_RANDOM: &str = "import sys, hashlib, paramiko\n\
     \x20   piece = f.read(70000)\n\
     print(hashlib.sha256(data).hexdigest(), hashlib.sha256(whole).hexdigest(), piece == bytes(data[5 * 1048576 + 3:5 * 1048576 + 70003]))\n";
 
+/// Every file's content in the bucket (`inline_max_kib = 0`: small files here test the bucket,
+/// not the database).
 fn storage_config(server: &S3Server, prefix: &str) -> String {
     format!(
         "[storage]\nurl = \"{}&part_size_mib=5\"\naccess_key_id = \"{ACCESS_KEY}\"\nsecret_access_key = \"{SECRET_KEY}\"\n\
-         [files]\npurge_after_days = 0\n[sessions]\nsweep_interval_seconds = 1\n\
+         [files]\npurge_after_days = 0\ninline_max_kib = 0\n[sessions]\nsweep_interval_seconds = 1\n\
          [sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"40000-49999\"\n",
         server.storage_url(prefix)
     )

@@ -38,6 +38,8 @@ struct NewContent<'a> {
     sha256: String,
     client_time: Option<crate::clock::Timestamp>,
     key: &'a str,
+    /// A small file's bytes, kept with the version ([`crate::inline_content`]).
+    inline: Option<&'a [u8]>,
 }
 
 /// A download: the file, the range to send, and a reader positioned at its start.
@@ -204,7 +206,7 @@ impl Service {
             name,
             name_key,
             held,
-            staged,
+            mut staged,
             size,
             client_time,
             ..
@@ -217,7 +219,18 @@ impl Service {
         }) {
             return Err(Error::ContentMismatch("SHA-256 digest"));
         }
-        let key = staged.commit().await?;
+        // A small file goes into the database with its version: one commit, no content fsync.
+        let small = match self.config.inline_max_bytes {
+            0 => None,
+            max => staged.take_small(max),
+        };
+        let key = match &small {
+            Some(_) => {
+                drop(staged);
+                crate::inline_content::new_inline_key()
+            }
+            None => staged.commit().await?,
+        };
         match self
             .record_upload(
                 &ctx,
@@ -229,11 +242,14 @@ impl Service {
                     sha256,
                     client_time,
                     key: &key,
+                    inline: small.as_deref(),
                 },
             )
             .await
         {
             Ok(view) => Ok(view),
+            // Inline bytes went with the change that failed.
+            Err(e) if small.is_some() => Err(e),
             Err(e) => {
                 // The content is durable but unrecorded: remove it so nothing is left behind.
                 if let Err(ce) = self.content.delete(&key).await {
@@ -257,6 +273,7 @@ impl Service {
             sha256,
             client_time,
             key,
+            inline,
         } = content;
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
@@ -317,6 +334,9 @@ impl Service {
         e.size = Some(file.size);
         e.digest = Some(file.sha256.clone());
         e.detail = Some(format!("version {}", file.version));
+        if let Some(bytes) = inline {
+            tx.insert_inline_content(key, bytes).await?;
+        }
         tx.append_audit(now, e).await?;
         tx.commit().await?;
         Ok(FileView {

@@ -92,6 +92,9 @@ pub struct ServiceConfig {
     pub max_concurrent_hashes: usize,
     /// How long a deleted file's content is kept before it is purged.
     pub purge_after_ms: i64,
+    /// Files of at most this many bytes keep their content in the metadata store, written with
+    /// their version ([`crate::inline_content`]); 0 keeps every file in the content store.
+    pub inline_max_bytes: usize,
     /// Ticket sign-in; `None` turns it off.
     pub tickets: Option<Arc<TicketSettings>>,
     /// The browser tools' tokens; `None` turns the tools off.
@@ -99,6 +102,10 @@ pub struct ServiceConfig {
     /// Two-step sign-in; `None` turns enrolment off (see [`second_factor`]).
     pub totp: Option<Arc<TotpSettings>>,
 }
+
+/// Files up to 16 KiB keep their content in the metadata store by default: EDI messages,
+/// statements and the like, whose three fsyncs cost more than their bytes.
+pub const DEFAULT_INLINE_MAX_BYTES: usize = 16 * 1024;
 
 impl Default for ServiceConfig {
     fn default() -> Self {
@@ -110,6 +117,7 @@ impl Default for ServiceConfig {
                 .map(|n| n.get())
                 .unwrap_or(2),
             purge_after_ms: 30 * 24 * 3600 * 1000,
+            inline_max_bytes: DEFAULT_INLINE_MAX_BYTES,
             tickets: None,
             tools: None,
             totp: None,
@@ -218,6 +226,10 @@ impl Service {
         hasher: PasswordHasher,
         config: ServiceConfig,
     ) -> Self {
+        let content: Arc<dyn ContentStore> = Arc::new(crate::inline_content::WithInline {
+            inner: content,
+            store: Arc::clone(&store),
+        });
         Service {
             store,
             content,

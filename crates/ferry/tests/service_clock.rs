@@ -22,6 +22,7 @@ on_both_backends!(
     regular_sessions_do_not_expire,
     deleted_content_is_purged_after_the_retention_period,
     a_file_renamed_over_another_keeps_its_content_through_the_purge,
+    a_small_files_bytes_are_in_the_database_and_purged_with_it,
     the_owner_keeps_signing_in_while_others_guess,
     repeated_refusals_are_written_once_per_window,
     stale_lockout_rows_are_forgotten,
@@ -33,6 +34,7 @@ const APP: i64 = 1000;
 
 struct Harness {
     service: Service,
+    store: Arc<ferry_store_sql::SqlStore>,
     clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
@@ -58,8 +60,9 @@ impl Harness {
                 dir.path().join("content"),
             ))
             .unwrap();
+        let store = Arc::new(store);
         let service = Service::new(
-            Arc::new(store),
+            store.clone(),
             Arc::new(content),
             clock.clone(),
             hasher,
@@ -67,6 +70,7 @@ impl Harness {
         );
         let h = Harness {
             service,
+            store,
             clock,
             _dir: dir,
             rt,
@@ -299,8 +303,16 @@ fn walk(dir: &std::path::Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Every file in the content store (the purge of its objects is what these count).
+fn objects_only() -> ServiceConfig {
+    ServiceConfig {
+        inline_max_bytes: 0,
+        ..ServiceConfig::default()
+    }
+}
+
 fn deleted_content_is_purged_after_the_retention_period(backend: Backend) {
-    let h = Harness::new(backend, ServiceConfig::default());
+    let h = Harness::new(backend, objects_only());
     let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
     let ctx =
         h.rt.block_on(h.service.authenticate(&session, &Caller::default()))
@@ -349,11 +361,36 @@ fn deleted_content_is_purged_after_the_retention_period(backend: Backend) {
     );
 }
 
+/// A small file's bytes are kept in the database with its version, and purged with the file.
+fn a_small_files_bytes_are_in_the_database_and_purged_with_it(backend: Backend) {
+    use ferry_core::inline_content::InlineContents;
+    let h = Harness::new(backend, ServiceConfig::default());
+    let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
+    let ctx =
+        h.rt.block_on(h.service.authenticate(&session, &Caller::default()))
+            .unwrap();
+    let home = h.rt.block_on(h.service.home_folder(&ctx)).unwrap();
+    let file = h.upload(&ctx, home.folder.id, "small.txt", b"tiny");
+    let key =
+        h.rt.block_on(h.service.file(&ctx, file))
+            .unwrap()
+            .file
+            .content_key;
+    let inline = |key: &str| h.rt.block_on(h.store.inline_content(key)).unwrap();
+    assert!(key.starts_with("inline-"), "{key}");
+    assert_eq!(inline(&key).as_deref(), Some(b"tiny".as_slice()));
+    assert_eq!(h.objects(), 0, "nothing in the content store");
+    h.rt.block_on(h.service.delete_file(&ctx, file)).unwrap();
+    h.clock.advance_millis(h.service.config().purge_after_ms);
+    assert_eq!(h.rt.block_on(h.service.purge_deleted_files()).unwrap(), 1);
+    assert_eq!(inline(&key), None, "purged with the file");
+}
+
 /// A temporary upload renamed over a file becomes its next version; when the temporary file
 /// (deleted by the rename) is purged, the content it handed over stays, its own older version
 /// goes.
 fn a_file_renamed_over_another_keeps_its_content_through_the_purge(backend: Backend) {
-    let h = Harness::new(backend, ServiceConfig::default());
+    let h = Harness::new(backend, objects_only());
     let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
     let ctx =
         h.rt.block_on(h.service.authenticate(&session, &Caller::default()))

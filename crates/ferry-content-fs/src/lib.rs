@@ -298,7 +298,7 @@ mod tests {
     }
 
     /// The page-cache path, as on a filesystem that refuses `O_DIRECT`: past an early sync
-    /// (64 MiB), with a rewind, and a tail that is not a whole block.
+    /// (64 MiB), with a cut back, and a tail that is not a whole block.
     #[test]
     fn uploads_without_direct_io_read_back_exactly() {
         rt().block_on(async {
@@ -310,7 +310,7 @@ mod tests {
             for chunk in content.chunks(300_007) {
                 staged.write(chunk).await.unwrap();
             }
-            staged.truncate(66 * (1 << 20) + 1).await.unwrap();
+            staged.set_len(66 * (1 << 20) + 1).await.unwrap();
             staged.write(&content[66 * (1 << 20) + 1..]).await.unwrap();
             let key = staged.commit().await.unwrap();
             assert!(read_back(&store, &key).await == content);
@@ -419,7 +419,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rewind_takes_back_exactly_what_followed_the_mark() {
+    fn a_cut_takes_back_exactly_what_followed_it() {
         rt().block_on(async {
             let dir = tempfile::tempdir().unwrap();
             let store = LocalContentStore::open(dir.path()).await.unwrap();
@@ -430,7 +430,7 @@ mod tests {
                 let mut staged = store.stage().await.unwrap();
                 staged.write(&content[..mark]).await.unwrap();
                 staged.write(&pattern(2 * (1 << 20) + 7, 77)).await.unwrap();
-                staged.truncate(mark as u64).await.unwrap();
+                staged.set_len(mark as u64).await.unwrap();
                 staged.write(&content[mark..]).await.unwrap();
                 let key = staged.commit().await.unwrap();
                 assert!(read_back(&store, &key).await == content, "mark {mark}");

@@ -8,7 +8,7 @@
 //! previous one is written on a blocking thread, so the network and the disk overlap.
 //!
 //! Where a filesystem refuses direct I/O (at `open`, or with `EINVAL` on a write), for the
-//! last, partial block, and after a rewind to an unaligned length, the same code writes
+//! last, partial block, and after a cut to an unaligned length, the same code writes
 //! through the page cache instead and, as before direct I/O, syncs in the background every
 //! 64 MiB so that the commit's fsync has little left.
 
@@ -369,36 +369,6 @@ impl StagedContent for Staged {
         if block.is_full() {
             self.send_block().await?;
         }
-        Ok(())
-    }
-
-    async fn truncate(&mut self, len: u64) -> Result<(), ContentError> {
-        self.usable()?;
-        self.settle().await?;
-        if len >= self.offset {
-            // Still inside the block being filled.
-            if let Some(block) = self.block.as_mut() {
-                block.len = block.len.min((len - self.offset) as usize);
-            }
-            return Ok(());
-        }
-        if let Some(block) = self.block.as_mut() {
-            block.len = 0;
-        }
-        let direct = self.direct && len.is_multiple_of(ALIGN as u64);
-        let was_direct = self.direct;
-        let cut = self
-            .on_file(move |file| {
-                if was_direct && !direct {
-                    stop_direct(file)?;
-                }
-                file.set_len(len)
-            })
-            .await;
-        self.failed = cut.is_err();
-        cut?;
-        self.direct = direct;
-        self.offset = len;
         Ok(())
     }
 

@@ -257,19 +257,6 @@ impl StagedContent for S3Staged {
         }
     }
 
-    async fn truncate(&mut self, len: u64) -> Result<(), ContentError> {
-        if let Some((sent, filled)) = self.window()
-            && len >= sent
-            && len <= sent + filled as u64
-        {
-            if let Mode::Stream { filled, .. } = &mut self.mode {
-                *filled = (len - sent) as usize;
-            }
-            return Ok(());
-        }
-        self.set_len(len).await
-    }
-
     async fn write_at(&mut self, offset: u64, chunk: &[u8]) -> Result<(), ContentError> {
         let part_size = self.part_size() as u64;
         if let Some((sent, filled)) = self.window()

@@ -51,7 +51,6 @@ enum Step {
     WriteAt(u64, usize),
     ReadAt(u64, usize),
     SetLen(u64),
-    Truncate(u64),
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,18 +62,18 @@ async fn random_access_matches_a_plain_file() {
         Append(MIB),
         WriteAt(1000, 5000),
         ReadAt(500, 10_000),
-        Truncate(MIB as u64 - 10),
+        SetLen(MIB as u64 - 10),
         SetLen(2 * MIB as u64),
         WriteAt(3 * MIB as u64, 100),
         Append(PART + MIB),
         ReadAt(PART as u64 + 7, 1000),
-        Truncate(PART as u64 + 2 * MIB as u64),
+        SetLen(PART as u64 + 2 * MIB as u64),
         WriteAt(10, 4096),
         ReadAt(0, 3 * MIB),
         Append(PART),
         SetLen(3 * PART as u64 + 12_345),
         WriteAt(2 * PART as u64 - 3, 6),
-        Truncate(2 * PART as u64 + 1),
+        SetLen(2 * PART as u64 + 1),
         Append(777),
     ];
     let servers = servers();
@@ -106,12 +105,8 @@ async fn random_access_matches_a_plain_file() {
                         &model[(at as usize).min(model.len())..(at as usize + n).min(model.len())];
                     assert_eq!(&buf[..got], want, "{name}: step {i}");
                 }
-                SetLen(len) | Truncate(len) => {
-                    if matches!(step, SetLen(_)) {
-                        staged.set_len(len).await.unwrap();
-                    } else {
-                        staged.truncate(len).await.unwrap();
-                    }
+                SetLen(len) => {
+                    staged.set_len(len).await.unwrap();
                     model.resize(len as usize, 0);
                 }
             }

@@ -101,9 +101,6 @@ pub trait StagedContent: Send {
     fn room(&mut self) -> &mut [u8];
     /// Takes the first `n` bytes of [`StagedContent::room`] as appended.
     async fn filled(&mut self, n: usize) -> Result<(), ContentError>;
-    /// Cuts the staged bytes back to the first `len` (a resumable upload's chunk that failed
-    /// its checksum is taken back).
-    async fn truncate(&mut self, len: u64) -> Result<(), ContentError>;
     /// Writes bytes at `offset`, anywhere (past the end too: the gap reads as zeros). What
     /// [`StagedContent::write`] appends next goes after the furthest byte written.
     async fn write_at(&mut self, offset: u64, chunk: &[u8]) -> Result<(), ContentError>;

@@ -72,7 +72,7 @@ impl ConnectionCounts for SqlStore {
         .and_then(|r| r.try_get("n"))
         .map_err(errors::db)?;
         if held >= max {
-            b.tx.commit().await.map_err(errors::db)?;
+            b.commit().await?;
             return Ok(false);
         }
         sqlx::query(insert)
@@ -84,7 +84,7 @@ impl ConnectionCounts for SqlStore {
             .execute(&mut **tx)
             .await
             .map_err(|e| errors::map(e, "a connection with this ID"))?;
-        b.tx.commit().await.map_err(errors::db)?;
+        b.commit().await?;
         Ok(true)
     }
 

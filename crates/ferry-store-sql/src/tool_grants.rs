@@ -17,6 +17,13 @@ pub(crate) struct Bookkeeping {
     _turn: Option<WriteTurn>,
 }
 
+impl Bookkeeping {
+    /// Commits it (the writer's turn ends with it).
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await.map_err(errors::db)
+    }
+}
+
 impl SqlStore {
     /// Begins a bookkeeping transaction. Its first statement should write, so that SQLite
     /// takes the write lock at once rather than upgrading a read.
@@ -66,7 +73,7 @@ pub(crate) async fn issue_grant(
             .map_err(errors::db)?;
     if let Some(row) = renewed {
         let id: String = row.try_get("id").map_err(errors::db)?;
-        tx_commit(b).await?;
+        b.commit().await?;
         return Ok(Some(id));
     }
     let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tool_grants WHERE ip = $1")
@@ -93,7 +100,7 @@ pub(crate) async fn issue_grant(
         .and_then(|r| r.try_get("n"))
         .map_err(errors::db)?;
     if total >= bounds.total {
-        tx_commit(b).await?;
+        b.commit().await?;
         return Ok(None);
     }
     sqlx::query(
@@ -110,12 +117,8 @@ pub(crate) async fn issue_grant(
     .execute(&mut **tx)
     .await
     .map_err(|e| errors::map(e, "a grant for this page"))?;
-    tx_commit(b).await?;
+    b.commit().await?;
     Ok(Some(g.id.clone()))
-}
-
-async fn tx_commit(b: Bookkeeping) -> StoreResult<()> {
-    b.tx.commit().await.map_err(errors::db)
 }
 
 pub(crate) async fn grant(store: &SqlStore, id: &str) -> StoreResult<Option<StoredGrant>> {
@@ -190,7 +193,7 @@ pub(crate) async fn take_file(
     .execute(&mut **tx)
     .await
     .map_err(errors::db)?;
-    tx_commit(b).await?;
+    b.commit().await?;
     Ok(taken.rows_affected() == 1)
 }
 

@@ -53,6 +53,7 @@ impl Service {
         let at = upload.checkpoint().await?;
         let request = serde_json::to_string(upload.request())
             .map_err(|e| Error::Internal(format!("upload request: {e}")))?;
+        let now = self.clock.now();
         let stored = StoredUpload {
             id: id.to_string(),
             owner_key: owner_key.to_string(),
@@ -62,9 +63,9 @@ impl Service {
             staged: at.staged.clone(),
             hash_state: at.hash_state,
             done: None,
-            last_used_at: self.clock.now(),
+            last_used_at: now,
         };
-        if let Err(e) = self.store.insert_upload(&stored, self.clock.now()).await {
+        if let Err(e) = self.store.insert_upload(&stored, now).await {
             self.discard_staged(&at.staged).await;
             return Err(e.into());
         }

@@ -187,22 +187,6 @@ impl Upload {
         self.req.expected_size
     }
 
-    /// Remembers where the upload stands, to [`Upload::rewind`] to.
-    pub fn mark(&self) -> UploadMark {
-        UploadMark {
-            size: self.size,
-            hasher: self.hasher.clone(),
-        }
-    }
-
-    /// Takes back everything written since `mark` (a chunk that failed its checksum).
-    pub async fn rewind(&mut self, mark: UploadMark) -> Result<()> {
-        self.staged.truncate(mark.size).await?;
-        self.size = mark.size;
-        self.hasher = mark.hasher;
-        Ok(())
-    }
-
     /// The SHA-256 of the staged bytes, in lowercase hex: from the running digest, or read
     /// back after random writes.
     pub(super) async fn digest(&mut self) -> Result<String> {
@@ -272,12 +256,6 @@ impl Upload {
         Sha256::deserialize(state)
             .map_err(|_| Error::Internal("a checkpoint's digest state is unreadable".into()))
     }
-}
-
-/// A position in an upload, from [`Upload::mark`].
-pub struct UploadMark {
-    size: u64,
-    hasher: Option<Sha256>,
 }
 
 /// A write to a file whose checks have passed, before the stored bytes (if any) are copied

@@ -64,14 +64,23 @@ impl Working {
             .expect("the upload is held until taken")
     }
 
-    /// Ends the work: a checkpoint of what arrived (`keep`), or the last one left standing.
-    /// Returns whether a checkpoint was recorded (false: the hold was lost meanwhile).
-    async fn end(mut self, keep: bool) -> Result<bool, Error> {
+    /// Records a checkpoint of what arrived and lets go; false when the hold was lost
+    /// meanwhile (another request has the upload).
+    async fn keep(mut self) -> Result<bool, Error> {
         let mut upload = self.upload.take().expect("the upload is held until taken");
-        end_work(&self.service, &self.id, &self.holder, &mut upload, keep).await
+        end_work(&self.service, &self.id, &self.holder, &mut upload, true).await
+    }
+
+    /// Lets go, the last checkpoint standing (a chunk taken back, or a write that failed).
+    async fn let_go(mut self) {
+        let mut upload = self.upload.take().expect("the upload is held until taken");
+        let _ = end_work(&self.service, &self.id, &self.holder, &mut upload, false).await;
     }
 }
 
+/// Ends `holder`'s work on an upload: with `keep`, a checkpoint of what arrived is recorded
+/// (false: the hold was lost meanwhile); otherwise, or when that fails, the last checkpoint
+/// stands. Either way the hold is let go.
 async fn end_work(
     service: &Service,
     id: &str,
@@ -79,20 +88,18 @@ async fn end_work(
     upload: &mut Upload,
     keep: bool,
 ) -> Result<bool, Error> {
-    if keep {
-        match service.checkpoint_resumable(id, holder, upload).await {
-            Ok(recorded) => return Ok(recorded),
-            Err(e) => {
-                let _ = upload.settle().await;
-                service.release_resumable(id, holder).await;
-                return Err(e);
-            }
-        }
+    let kept = if keep {
+        service.checkpoint_resumable(id, holder, upload).await
+    } else {
+        Ok(true)
+    };
+    if keep && kept.is_ok() {
+        return kept; // recorded, and let go with it
     }
     // Nothing written after the checkpoint may land after another writer's bytes.
     let _ = upload.settle().await;
     service.release_resumable(id, holder).await;
-    Ok(true)
+    kept
 }
 
 impl Drop for Working {
@@ -203,14 +210,11 @@ pub(super) async fn patch(
         _ => None,
     };
     if let Some((status, message)) = taken_back {
-        // The last checkpoint stands.
-        if let Err(e) = work.end(false).await {
-            return api_error(e);
-        }
+        work.let_go().await;
         return tus_status(status, message);
     }
     if let Received::WriteFailed(e) = received {
-        let _ = work.end(false).await;
+        work.let_go().await;
         return api_error(e);
     }
     let size = work.upload().size();
@@ -221,7 +225,7 @@ pub(super) async fn patch(
             Err(r) => r,
         };
     }
-    match work.end(true).await {
+    match work.keep().await {
         Ok(true) => answer(size, HeaderMap::new()),
         Ok(false) => tus_status(StatusCode::LOCKED, "another request took the upload over"),
         Err(e) => api_error(e),

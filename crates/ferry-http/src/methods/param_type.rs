@@ -109,7 +109,10 @@ impl ParamType {
         }
     }
 
-    /// The JSON Schema of the type.
+    /// The JSON Schema of the type. JSON Schema counts characters where Ferry's rule counts
+    /// bytes of UTF-8, so a byte-bounded type states a character bound that always fits
+    /// (`maxLength`) and the real one in `x-ferry-max-bytes`; `x-ferry-rule` says the rest in
+    /// words.
     pub fn schema(self) -> Value {
         match self {
             ParamType::String => json!({"type": "string"}),
@@ -126,14 +129,14 @@ impl ParamType {
                 json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": not_blank()})
             }
             ParamType::ItemName => json!({
-                "type": "string", "minLength": 1, "maxLength": 63, "pattern": item_name(),
+                "type": "string", "minLength": 1, "maxLength": 63, "x-ferry-max-bytes": 255, "pattern": item_name(),
                 "x-ferry-rule": "At most 255 bytes of UTF-8 after Unicode NFC normalisation (63 characters always fit); no control or bidirectional characters, / or \\; not . or ..; no leading or trailing space, no trailing dot.",
             }),
             ParamType::Password => {
-                json!({"type": "string", "maxLength": 256, "pattern": "^[^\\x00]*$", "x-ferry-rule": "At most 1024 bytes of UTF-8, no NUL."})
+                json!({"type": "string", "maxLength": 256, "x-ferry-max-bytes": 1024, "pattern": "^[^\\x00]*$", "x-ferry-rule": "At most 1024 bytes of UTF-8, no NUL."})
             }
             ParamType::NewPassword => {
-                json!({"type": "string", "minLength": text::MIN_PASSWORD_CHARS, "maxLength": 256, "pattern": no_controls(), "x-ferry-rule": "8 characters or more, at most 1024 bytes of UTF-8, no control characters."})
+                json!({"type": "string", "minLength": text::MIN_PASSWORD_CHARS, "maxLength": 256, "x-ferry-max-bytes": 1024, "pattern": no_controls(), "x-ferry-rule": "8 characters or more, at most 1024 bytes of UTF-8, no control characters."})
             }
             ParamType::Email { required } => {
                 let pattern = if required {

@@ -22,12 +22,38 @@ def is_guid(value):
         return False
 
 
+def body_properties(ctx):
+    """The JSON body's properties of the operation being generated (inlined by Ferry)."""
+    try:
+        content = ctx.operation.definition.raw["requestBody"]["content"]
+        return content["application/json"]["schema"].get("properties", {})
+    except (AttributeError, KeyError, TypeError):
+        return {}
+
+
+def beyond_byte_bound(prop, value):
+    """A string the schema refuses only for its length in characters, made too long in bytes
+    as well: JSON Schema counts characters where Ferry counts bytes of UTF-8, so the schema
+    states a character bound that always fits (`maxLength`) and the real one in
+    `x-ferry-max-bytes`. A schema-valid string never passes `maxLength`, so only the calls
+    schemathesis means to be invalid are changed, and they stay invalid."""
+    limit = prop.get("x-ferry-max-bytes")
+    if limit is None or len(value) <= prop.get("maxLength", len(value)):
+        return value
+    missing = limit + 1 - len(value.encode("utf-8", "surrogatepass"))
+    return value + "x" * max(missing, 0)
+
+
 @schemathesis.hook
 def map_body(ctx, body):
     # Only a GUID is replaced: a malformed one is left for the server to refuse (schemathesis
     # sends those on purpose, to check that invalid input is refused).
     if isinstance(body, dict):
+        props = body_properties(ctx)
         for key in list(body):
-            if key.lower() in ("sessionid", "servicesessionid") and is_guid(body[key]):
+            value = body[key]
+            if key.lower() in ("sessionid", "servicesessionid") and is_guid(value):
                 body[key] = SESSION
+            elif isinstance(value, str) and isinstance(props.get(key), dict):
+                body[key] = beyond_byte_bound(props[key], value)
     return body

@@ -16,9 +16,11 @@ use async_trait::async_trait;
 use ferry_core::content::{Capacity, ContentError, ContentReader, ContentStore, StagedContent};
 use tokio::fs;
 
+use aligned_block::BlockPool;
 use object_reader::ObjectReader;
 use staged::Staged;
 
+mod aligned_block;
 mod object_reader;
 mod staged;
 
@@ -28,6 +30,8 @@ pub struct LocalContentStore {
     root: PathBuf,
     /// Whether staged uploads may use direct I/O (off only in tests of the page-cache path).
     direct_io: bool,
+    /// Staging blocks, used again from one upload to the next.
+    blocks: BlockPool,
 }
 
 impl LocalContentStore {
@@ -49,6 +53,7 @@ impl LocalContentStore {
         Ok(LocalContentStore {
             root,
             direct_io: true,
+            blocks: BlockPool::default(),
         })
     }
 
@@ -119,8 +124,7 @@ impl ContentStore for LocalContentStore {
     async fn stage(&self) -> Result<Box<dyn StagedContent>, ContentError> {
         let key = uuid::Uuid::new_v4().simple().to_string();
         let path = self.root.join("staging").join(&key);
-        let (file, direct) = staged::create(&path, self.direct_io).await?;
-        Ok(Box::new(Staged::new(self.clone(), key, path, file, direct)))
+        Ok(Box::new(Staged::new(self.clone(), key, path)))
     }
 
     async fn open(&self, key: &str, offset: u64) -> Result<ContentReader, ContentError> {
@@ -262,6 +266,49 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn a_small_upload_taken_whole_never_touches_the_disk_and_a_large_one_does() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalContentStore::open(dir.path()).await.unwrap();
+            let staging = || {
+                std::fs::read_dir(dir.path().join("staging"))
+                    .unwrap()
+                    .count()
+            };
+            let mut small = store.stage().await.unwrap();
+            small.write(&[5u8; 4096]).await.unwrap();
+            assert_eq!(staging(), 0, "no file is made for bytes still in the block");
+            assert_eq!(small.take_small(16 * 1024), Some(vec![5u8; 4096]));
+            drop(small);
+            assert_eq!(staging(), 0);
+
+            let mut large = store.stage().await.unwrap();
+            large.write(&pattern(3 << 20, 9)).await.unwrap();
+            assert_eq!(staging(), 1, "a full block goes to a file");
+            assert_eq!(large.take_small(16 * 1024), None);
+            let key = large.commit().await.unwrap();
+            let mut back = Vec::new();
+            store
+                .open(&key, 0)
+                .await
+                .unwrap()
+                .read_to_end(&mut back)
+                .await
+                .unwrap();
+            assert_eq!(back, pattern(3 << 20, 9));
+
+            let empty = store.stage().await.unwrap();
+            let key = empty.commit().await.unwrap();
+            assert_eq!(
+                std::fs::metadata(store.object_path(&key).unwrap())
+                    .unwrap()
+                    .len(),
+                0
+            );
+        });
     }
 
     #[test]

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# A/B of two Ferry builds on small files (issue 21): both servers run at once on their
+# embedded defaults, and each round times the same work on A then B (or B then A, alternating):
+#   - N PUTs of 4 KiB on one connection (curl);
+#   - 16 curl clients x N/16 PUTs at once;
+#   - the N files downloaded on one connection.
+# Reports each side's median files per second and B / A, and each server's CPU per file.
+#
+#   bench/small_files_ab.sh A_BIN B_BIN [--files N] [--rounds N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+a_bin=$(realpath "$1")
+b_bin=$(realpath "$2")
+shift 2
+files=1000
+rounds=5
+while (($#)); do
+  case "$1" in
+    --files) files=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+work=$(mktemp -d /var/tmp/ferry-ab.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+head -c 4096 /dev/urandom > "$work/f.bin"
+
+start() { # side, binary: prints "pid base session home"
+  local dir=$work/$1
+  mkdir -p "$dir"
+  printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n[ftps]\nlisten = "0"\n[sftp]\nlisten = "0"\n' > "$dir/ferry.toml"
+  FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
+    "$2" --config "$dir/ferry.toml" --data-dir "$dir/data" serve --http 127.0.0.1:0 \
+    > "$dir/out" 2> "$dir/err" &
+  local pid=$!
+  for _ in $(seq 100); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
+  local base session home
+  base=$(sed -n 's/^ferry: listening on //p' "$dir/out")
+  "$2" --config "$dir/ferry.toml" --data-dir "$dir/data" app add 1000 bench >/dev/null
+  session=$(curl -sf -X POST "$base/api/v1/OpenImmutable" \
+    -d '{"userName":"admin","password":"bench-admin-password","applicationID":1000}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionID"])')
+  home=$(curl -sf -X POST "$base/api/v1/GetHomeFolder" -d "{\"sessionID\":\"$session\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["FolderID"])')
+  echo "$pid $base $session $home"
+}
+read -r a_pid a_base a_session a_home < <(start a "$a_bin")
+read -r b_pid b_base b_session b_home < <(start b "$b_bin")
+pids=("$a_pid" "$b_pid")
+
+cpu_ms() { awk '{print ($14 + $15) * 10}' "/proc/$1/stat"; }
+# PUTs: each round's files go to a new folder (named by a tag); client C of CLIENTS takes the
+# files numbered C, C + CLIENTS, ...
+put_config() { # base, session, folder, client, clients
+  local i
+  for ((i = $4 + 1; i <= files; i += $5)); do
+    echo "upload-file = \"$work/f.bin\""; echo 'output = "/dev/null"'
+    echo "url = \"$1/api/v1/folders/$3/files/f$i.bin\""
+  done
+  echo "header = \"X-Session-ID: $2\""
+}
+timed_puts() { # side, clients, tag: seconds
+  local base session home folder c s e cpids=()
+  eval "base=\$${1}_base session=\$${1}_session home=\$${1}_home"
+  folder=$(curl -sf -X POST "$base/api/v1/CreateFolder" \
+    -d "{\"sessionID\":\"$session\",\"parentFolderID\":$home,\"name\":\"$3\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["FolderID"])')
+  echo "$folder" > "$work/$1-$3.folder"
+  for ((c = 0; c < $2; c++)); do put_config "$base" "$session" "$folder" "$c" "$2" > "$work/$1-put-$c.conf"; done
+  sync
+  s=$(date +%s.%N)
+  for ((c = 0; c < $2; c++)); do curl -sS --fail -K "$work/$1-put-$c.conf" & cpids+=($!); done
+  for c in "${cpids[@]}"; do wait "$c" || { echo "a PUT client failed" >&2; exit 1; }; done
+  e=$(date +%s.%N)
+  python3 -c "print($e - $s)"
+}
+timed_gets() { # side, tag (of PUTs already made): seconds
+  local base session s e skip
+  eval "base=\$${1}_base session=\$${1}_session"
+  for ((skip = 0; skip < files; skip += 1000)); do
+    curl -sf -X POST "$base/api/v1/GetFiles" \
+      -d "{\"sessionID\":\"$session\",\"folderID\":$(cat "$work/$1-$2.folder"),\"skip\":$skip,\"take\":1000}" |
+      python3 -c "
+import json, sys
+for f in json.load(sys.stdin):
+    print('output = \"/dev/null\"'); print(f'url = \"$base/api/v1/files/{f[\"FileID\"]}/content\"')"
+  done > "$work/$1-get.conf"
+  echo "header = \"X-Session-ID: $session\"" >> "$work/$1-get.conf"
+  [ "$(grep -c '^url' "$work/$1-get.conf")" -eq "$files" ] || { echo "side $1 lists the wrong number of files" >&2; exit 1; }
+  sync
+  s=$(date +%s.%N)
+  curl -sS --fail -K "$work/$1-get.conf"
+  e=$(date +%s.%N)
+  python3 -c "print($e - $s)"
+}
+declare -A t
+for side in a b; do t[$side-cpu]=0; done
+for r in $(seq "$rounds"); do
+  order="a b"; ((r % 2)) || order="b a"
+  for side in $order; do
+    pid_var=${side}_pid
+    before=$(cpu_ms "${!pid_var}")
+    t[$side-put1]+=" $(timed_puts "$side" 1 "one$r")"
+    t[$side-put16]+=" $(timed_puts "$side" 16 "many$r")"
+    t[$side-get1]+=" $(timed_gets "$side" "one$r")"
+    after=$(cpu_ms "${!pid_var}")
+    t[$side-cpu]=$((t[$side-cpu] + after - before))
+  done
+done
+median_rate() { python3 -c "import statistics, sys; print(f'{$files / statistics.median(float(x) for x in sys.argv[1:]):.0f}')" $1; }
+for what in put1 put16 get1; do
+  a=$(median_rate "${t[a-$what]}")
+  b=$(median_rate "${t[b-$what]}")
+  echo "$what: A $a files/s, B $b files/s, B/A $(python3 -c "print(f'{$b / $a:.2f}')")"
+done
+echo "CPU per file (PUTs and GETs): A $(python3 -c "print(f'{${t[a-cpu]} / ($rounds * $files * 3):.2f}')") ms, B $(python3 -c "print(f'{${t[b-cpu]} / ($rounds * $files * 3):.2f}')") ms"

@@ -9,8 +9,9 @@
 #   bench/small_files_cost.sh [--files N] [--clients C]
 #
 # (default 500 files, 1 client; FERRY_BIN for another build). With --clients C > 1, C
-# clients (each its own session and connection) upload N/C files each at once, and only the
-# rate and the CPU per file are reported: how writers fare when they contend for the database.
+# clients (each its own session and connection) upload N/C files each at once: how writers
+# fare when they contend for the database, and (under strace) how many syncs each file costs
+# when uploads come together.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,19 +79,25 @@ if ((clients > 1)); then
   ended=$(date +%s.%N)
   after=$(cpu_ms)
   python3 -c "n = $each * $clients; print(f'{n} PUTs of 4 KiB from $clients clients at once: {n / ($ended - $started):.0f} files/s, Ferry CPU {($after - $before) / n:.2f} ms per file')"
-  exit 0
 fi
-before=$(cpu_ms)
-rate=$(python3 "$work/put.py" "$base" "$files" timed)
-after=$(cpu_ms)
-echo "$files PUTs of 4 KiB on one connection: $rate files/s, Ferry CPU $(python3 -c "print(f'{($after - $before) / $files:.2f}')") ms per file"
+many() { # tag: the clients' uploads at once
+  local c pids=()
+  for c in $(seq "$clients"); do python3 "$work/put.py" "$base" "$each" "$1$c-" >/dev/null & pids+=($!); done
+  for c in "${pids[@]}"; do wait "$c"; done
+}
+if ((clients == 1)); then
+  before=$(cpu_ms)
+  rate=$(python3 "$work/put.py" "$base" "$files" timed)
+  after=$(cpu_ms)
+  echo "$files PUTs of 4 KiB on one connection: $rate files/s, Ferry CPU $(python3 -c "print(f'{($after - $before) / $files:.2f}')") ms per file"
+fi
 
 strace -f -c -o "$work/strace.txt" -p "$ferry_pid" 2>/dev/null &
 strace_pid=$!
 sleep 1
-python3 "$work/put.py" "$base" "$files" traced >/dev/null
+if ((clients == 1)); then python3 "$work/put.py" "$base" "$files" traced >/dev/null; else many traced; fi
 kill -INT "$strace_pid"; wait "$strace_pid" 2>/dev/null || true
-echo "system calls per file (strace -f -c over $files PUTs):"
+echo "system calls per file (strace -f -c over $files PUTs from $clients clients):"
 python3 - "$work/strace.txt" "$files" <<'PY'
 import sys
 counts = {}

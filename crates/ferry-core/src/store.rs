@@ -151,6 +151,15 @@ pub trait MetadataStore:
         parent: FolderId,
         user: UserId,
     ) -> StoreResult<Vec<(Folder, Permissions)>>;
+    /// The live folders a path of name keys (`text::item_key`) leads to below `from`, as far
+    /// as they exist: the child of `from` keyed `keys[0]`, its child keyed `keys[1]`, and so on,
+    /// each with the bits granted on it to `user` or to one of `user`'s groups.
+    async fn folder_path(
+        &self,
+        from: FolderId,
+        keys: &[String],
+        user: UserId,
+    ) -> StoreResult<Vec<(Folder, Permissions)>>;
     /// Every grant on a folder.
     async fn grants(&self, folder: FolderId) -> StoreResult<Vec<Grant>>;
     /// Every grant to a group, on live folders, by folder.

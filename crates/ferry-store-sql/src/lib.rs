@@ -16,7 +16,9 @@ mod db_clock;
 mod errors;
 mod file_pages;
 mod file_writes;
+mod folder_reads;
 mod folder_writes;
+mod group_commit;
 mod inline_contents;
 mod queries;
 mod rows;
@@ -29,7 +31,6 @@ mod tool_grants;
 mod transfer_state;
 mod tus_uploads;
 mod tx;
-mod write_queue;
 
 pub use connect::{Engine, StoreOptions, connect};
 pub use store::SqlStore;

@@ -14,14 +14,14 @@ use sqlx::AnyPool;
 use sqlx::Row;
 
 use crate::connect::Engine;
+use crate::group_commit::GroupCommit;
 use crate::rows::{
     self, Columns, audit_columns, file_columns, folder_columns, session_and_user_columns,
     user_columns,
 };
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
-use crate::write_queue::WriteQueue;
-use crate::{errors, queries};
+use crate::{errors, folder_reads, queries};
 
 /// The metadata store over one database (SQLite or PostgreSQL).
 #[derive(Clone)]
@@ -30,19 +30,21 @@ pub struct SqlStore {
     engine: Engine,
     /// SQLite only: the synchronous read path for the session check.
     reader: Option<Arc<SqliteReader>>,
-    /// SQLite only: writers wait their turn here (see `write_queue.rs`).
-    pub(crate) writers: Option<WriteQueue>,
+    /// Changes, committed in groups (see `group_commit.rs`).
+    pub(crate) changes: GroupCommit,
+    /// SQLite only: bookkeeping writers take a turn here too (SQLite has one write lock).
+    pub(crate) sqlite_writes: bool,
 }
 
 impl SqlStore {
     pub(crate) fn new(pool: AnyPool, engine: Engine, url: &str) -> Self {
         let reader = (engine == Engine::Sqlite).then(|| Arc::new(SqliteReader::new(url)));
-        let writers = (engine == Engine::Sqlite).then(WriteQueue::default);
         SqlStore {
+            changes: GroupCommit::new(pool.clone()),
+            sqlite_writes: engine == Engine::Sqlite,
             pool,
             engine,
             reader,
-            writers,
         }
     }
 
@@ -60,11 +62,7 @@ impl SqlStore {
 #[async_trait]
 impl MetadataStore for SqlStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        let turn = match &self.writers {
-            Some(queue) => Some(queue.turn().await?),
-            None => None,
-        };
-        Ok(Box::new(SqlTx::begin(&self.pool, turn).await?))
+        Ok(Box::new(SqlTx::begin(self.changes.change().await?).await?))
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -238,10 +236,7 @@ impl MetadataStore for SqlStore {
         at: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()> {
-        let _turn = match &self.writers {
-            Some(queue) => Some(queue.turn().await?),
-            None => None,
-        };
+        let _turn = self.write_turn().await?;
         sqlx::query(
             "UPDATE sessions SET last_used_at = $1, expires_at = COALESCE($2, expires_at) \
              WHERE id = $3",
@@ -301,41 +296,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn permission_chain(&self, id: FolderId, user: UserId) -> StoreResult<Vec<ChainLink>> {
-        let rows = sqlx::query(
-            "WITH RECURSIVE chain (id, parent_id, inherit, deleted, depth) AS ( \
-                 SELECT id, parent_id, inherit_permissions, deleted, CAST(0 AS BIGINT) \
-                 FROM folders WHERE id = $1 \
-                 UNION ALL \
-                 SELECT f.id, f.parent_id, f.inherit_permissions, f.deleted, c.depth + 1 \
-                 FROM folders f JOIN chain c ON f.id = c.parent_id) \
-             SELECT c.id, c.inherit, c.deleted, c.depth, p.permission \
-             FROM chain c LEFT JOIN folder_permissions p ON p.folder_id = c.id \
-                 AND (p.user_id = $2 OR p.group_id IN \
-                      (SELECT group_id FROM group_members WHERE user_id = $2)) \
-             ORDER BY c.depth",
-        )
-        .bind(id)
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?;
-        let mut chain: Vec<ChainLink> = Vec::new();
-        for row in &rows {
-            let folder_id = row.int("id")?;
-            let granted = rows::granted(row)?;
-            match chain.last_mut() {
-                Some(link) if link.folder_id == folder_id => {
-                    link.granted = link.granted.union(granted)
-                }
-                _ => chain.push(ChainLink {
-                    folder_id,
-                    deleted: row.int("deleted")? != 0,
-                    inherit_permissions: row.int("inherit")? != 0,
-                    granted,
-                }),
-            }
-        }
-        Ok(chain)
+        folder_reads::permission_chain(&self.pool, id, user).await
     }
 
     async fn child_folders(
@@ -343,29 +304,16 @@ impl MetadataStore for SqlStore {
         parent: FolderId,
         user: UserId,
     ) -> StoreResult<Vec<(Folder, Permissions)>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            folder_columns!(),
-            ", p.permission FROM folders f LEFT JOIN folder_permissions p ON p.folder_id = f.id \
-             AND (p.user_id = $2 OR p.group_id IN \
-                  (SELECT group_id FROM group_members WHERE user_id = $2)) \
-             WHERE f.parent_id = $1 AND f.deleted = 0 ORDER BY f.name_key, f.id"
-        ))
-        .bind(parent)
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?;
-        let mut children: Vec<(Folder, Permissions)> = Vec::new();
-        for row in &rows {
-            let granted = rows::granted(row)?;
-            let id = row.int("id")?;
-            match children.last_mut() {
-                Some((f, bits)) if f.id == id => *bits = bits.union(granted),
-                _ => children.push((rows::folder(row)?, granted)),
-            }
-        }
-        Ok(children)
+        folder_reads::child_folders(&self.pool, parent, user).await
+    }
+
+    async fn folder_path(
+        &self,
+        from: FolderId,
+        keys: &[String],
+        user: UserId,
+    ) -> StoreResult<Vec<(Folder, Permissions)>> {
+        folder_reads::folder_path(&self.pool, self.engine, from, keys, user).await
     }
 
     async fn grants(&self, folder: FolderId) -> StoreResult<Vec<Grant>> {

@@ -1,6 +1,7 @@
 //! The tool pages' grants and the files each token has used ([`TransferState`]'s first half),
 //! each operation a short transaction of its own that takes no audit lock (they are not
-//! audited). On SQLite each still waits its turn in the write queue.
+//! audited). On SQLite each still takes a writer's turn (`group_commit.rs`), after the open
+//! batch of changes is committed.
 
 use ferry_core::Timestamp;
 use ferry_core::store::StoreResult;
@@ -8,13 +9,13 @@ use ferry_core::transfer_state::{GrantBounds, StoredGrant};
 use sqlx::{Any, Row, Transaction};
 
 use crate::errors;
+use crate::group_commit::Turn;
 use crate::store::SqlStore;
-use crate::write_queue::WriteTurn;
 
 /// A transaction for bookkeeping, after the writer's turn (SQLite).
 pub(crate) struct Bookkeeping {
     pub(crate) tx: Transaction<'static, Any>,
-    _turn: Option<WriteTurn>,
+    _turn: Option<Turn>,
 }
 
 impl Bookkeeping {
@@ -28,19 +29,18 @@ impl SqlStore {
     /// Begins a bookkeeping transaction. Its first statement should write, so that SQLite
     /// takes the write lock at once rather than upgrading a read.
     pub(crate) async fn bookkeeping(&self) -> StoreResult<Bookkeeping> {
-        let turn = match &self.writers {
-            Some(queue) => Some(queue.turn().await?),
-            None => None,
-        };
+        let turn = self.write_turn().await?;
         let tx = self.pool.begin().await.map_err(errors::db)?;
         Ok(Bookkeeping { tx, _turn: turn })
     }
 
-    /// SQLite: a writer's turn before a single writing statement.
-    pub(crate) async fn write_turn(&self) -> StoreResult<Option<WriteTurn>> {
-        match &self.writers {
-            Some(queue) => Ok(Some(queue.turn().await?)),
-            None => Ok(None),
+    /// SQLite: a writer's turn before a single writing statement (the open batch of
+    /// changes is committed first; see `group_commit.rs`).
+    pub(crate) async fn write_turn(&self) -> StoreResult<Option<Turn>> {
+        if self.sqlite_writes {
+            Ok(Some(self.changes.turn().await?))
+        } else {
+            Ok(None)
         }
     }
 }

@@ -1,8 +1,9 @@
-//! [`SqlTx`]: one change, as a database transaction that starts by locking the audit chain's
-//! head row. On SQLite that first `UPDATE` takes the database's write lock before anything is
-//! read (so a transaction never has to upgrade a read snapshot, which WAL mode would refuse);
-//! on PostgreSQL it takes the row lock that orders every writer. Either way, changes — and with
-//! them the audit chain — are serialised across connections and nodes.
+//! [`SqlTx`]: one change, in a savepoint of its batch's transaction (`group_commit.rs`), that
+//! starts by locking the audit chain's head row. On SQLite the batch's first such `UPDATE`
+//! takes the database's write lock before anything is read (so a transaction never has to
+//! upgrade a read snapshot, which WAL mode would refuse); on PostgreSQL it takes the row lock
+//! that orders every writer. Either way, changes — and with them the audit chain — are
+//! serialised across connections and nodes.
 
 use async_trait::async_trait;
 use ferry_core::Timestamp;
@@ -12,30 +13,27 @@ use ferry_core::domain::{
     User, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::Row;
 
+use crate::group_commit::Turn;
 use crate::rows::session_columns;
-use crate::write_queue::WriteTurn;
 use crate::{
     counters, errors, file_writes, folder_writes, inline_contents, queries, second_factors,
 };
 
-/// A change in progress.
+/// A change in progress, in its batch's savepoint (`group_commit.rs`).
 pub(crate) struct SqlTx {
-    tx: Transaction<'static, Any>,
+    /// The change's turn on its batch's transaction.
+    turn: Turn,
     head: AuditHead,
     head_moved: bool,
-    /// SQLite: this writer's turn, held until the transaction ends (declared after `tx`, so
-    /// the transaction is committed or rolled back before the next writer goes).
-    _turn: Option<WriteTurn>,
 }
 
 impl SqlTx {
-    /// Begins a change; `turn` is the writer's place in SQLite's queue (none on PostgreSQL).
-    pub(crate) async fn begin(pool: &AnyPool, turn: Option<WriteTurn>) -> StoreResult<SqlTx> {
-        let mut tx = pool.begin().await.map_err(errors::db)?;
+    /// Begins a change on its `turn`.
+    pub(crate) async fn begin(mut turn: Turn) -> StoreResult<SqlTx> {
         let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *tx)
+            .fetch_one(turn.conn())
             .await
             .map_err(errors::db)?;
         let head = AuditHead {
@@ -43,10 +41,9 @@ impl SqlTx {
             hash: row.try_get("hash").map_err(errors::db)?,
         };
         Ok(SqlTx {
-            tx,
+            turn,
             head,
             head_moved: false,
-            _turn: turn,
         })
     }
 }
@@ -59,7 +56,7 @@ pub(crate) fn flag(b: bool) -> i64 {
 #[async_trait]
 impl StoreTx for SqlTx {
     async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<User>> {
-        queries::user_by_id(&mut *self.tx, id).await
+        queries::user_by_id(self.turn.conn(), id).await
     }
 
     async fn insert_user(&mut self, u: &NewUser, at: Timestamp) -> StoreResult<UserId> {
@@ -82,7 +79,7 @@ impl StoreTx for SqlTx {
         .bind(at.0)
         .bind(email_key(&u.email))
         .bind(u.domain_username.as_deref().map(domain_username_key))
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.turn.conn())
         .await
         .map_err(|e| errors::map(e, "a user with that name, DOMAIN\\name or directory ID"))?;
         row.try_get("id").map_err(errors::db)
@@ -110,7 +107,7 @@ impl StoreTx for SqlTx {
         .bind(u.name.to_lowercase())
         .bind(email_key(&u.email))
         .bind(u.domain_username.as_deref().map(domain_username_key))
-        .execute(&mut *self.tx)
+        .execute(self.turn.conn())
         .await
         .map_err(|e| errors::map(e, "a user with that name, DOMAIN\\name or directory ID"))?;
         Ok(())
@@ -121,7 +118,7 @@ impl StoreTx for SqlTx {
         user: UserId,
         folder: Option<FolderId>,
     ) -> StoreResult<()> {
-        crate::start_folders::set_start_folder(&mut self.tx, user, folder).await
+        crate::start_folders::set_start_folder(self.turn.conn(), user, folder).await
     }
 
     async fn insert_ssh_key(
@@ -140,7 +137,7 @@ impl StoreTx for SqlTx {
         .bind(&key.fingerprint)
         .bind(&key.comment)
         .bind(at.0)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.turn.conn())
         .await
         .map_err(|e| errors::map(e, "that key for this user"))?;
         row.try_get("id").map_err(errors::db)
@@ -150,7 +147,7 @@ impl StoreTx for SqlTx {
         let done = sqlx::query("DELETE FROM ssh_keys WHERE user_id = $1 AND fingerprint = $2")
             .bind(user)
             .bind(fingerprint)
-            .execute(&mut *self.tx)
+            .execute(self.turn.conn())
             .await
             .map_err(errors::db)?;
         Ok(done.rows_affected() > 0)
@@ -164,7 +161,7 @@ impl StoreTx for SqlTx {
         .bind(&app.name)
         .bind(flag(app.enabled))
         .bind(app.created_at.0)
-        .execute(&mut *self.tx)
+        .execute(self.turn.conn())
         .await
         .map_err(|e| errors::map(e, "an application with that ID"))?;
         Ok(())
@@ -178,22 +175,22 @@ impl StoreTx for SqlTx {
         let done = sqlx::query("UPDATE applications SET enabled = $1 WHERE id = $2")
             .bind(flag(enabled))
             .bind(id)
-            .execute(&mut *self.tx)
+            .execute(self.turn.conn())
             .await
             .map_err(errors::db)?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn lockout(&mut self, key: &str) -> StoreResult<Option<LockoutState>> {
-        queries::lockout(&mut *self.tx, key).await
+        queries::lockout(self.turn.conn(), key).await
     }
 
     async fn put_lockout(&mut self, key: &str, s: &LockoutState) -> StoreResult<()> {
-        counters::put_lockout(&mut self.tx, key, s).await
+        counters::put_lockout(self.turn.conn(), key, s).await
     }
 
     async fn clear_lockout(&mut self, key: &str) -> StoreResult<()> {
-        counters::clear_lockout(&mut self.tx, key).await
+        counters::clear_lockout(self.turn.conn(), key).await
     }
 
     async fn take_lease(
@@ -203,11 +200,11 @@ impl StoreTx for SqlTx {
         now: Timestamp,
         until: Timestamp,
     ) -> StoreResult<bool> {
-        counters::take_lease(&mut self.tx, name, holder, now, until).await
+        counters::take_lease(self.turn.conn(), name, holder, now, until).await
     }
 
     async fn clear_lockouts(&mut self, key: &str, prefix: &str) -> StoreResult<u64> {
-        counters::clear_lockouts(&mut self.tx, key, prefix).await
+        counters::clear_lockouts(self.turn.conn(), key, prefix).await
     }
 
     async fn delete_stale_lockouts(
@@ -215,7 +212,7 @@ impl StoreTx for SqlTx {
         before: Timestamp,
         now: Timestamp,
     ) -> StoreResult<u64> {
-        counters::delete_stale_lockouts(&mut self.tx, before, now).await
+        counters::delete_stale_lockouts(self.turn.conn(), before, now).await
     }
 
     async fn record_signin_address(
@@ -224,11 +221,11 @@ impl StoreTx for SqlTx {
         ip: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
-        counters::record_signin_address(&mut self.tx, user, ip, at).await
+        counters::record_signin_address(self.turn.conn(), user, ip, at).await
     }
 
     async fn delete_old_signin_addresses(&mut self, before: Timestamp) -> StoreResult<u64> {
-        counters::delete_old_signin_addresses(&mut self.tx, before).await
+        counters::delete_old_signin_addresses(self.turn.conn(), before).await
     }
 
     async fn spend_token(
@@ -237,19 +234,19 @@ impl StoreTx for SqlTx {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        counters::spend_token(&mut self.tx, digest, expires_at, now).await
+        counters::spend_token(self.turn.conn(), digest, expires_at, now).await
     }
 
     async fn insert_share_link(&mut self, link: &ShareLink) -> StoreResult<ShareLinkId> {
-        crate::share_links::insert(&mut self.tx, link).await
+        crate::share_links::insert(self.turn.conn(), link).await
     }
 
     async fn revoke_share_link(&mut self, id: ShareLinkId, at: Timestamp) -> StoreResult<()> {
-        crate::share_links::revoke(&mut self.tx, id, at).await
+        crate::share_links::revoke(self.turn.conn(), id, at).await
     }
 
     async fn put_second_factor(&mut self, f: &SecondFactor) -> StoreResult<()> {
-        second_factors::put(&mut self.tx, f).await
+        second_factors::put(self.turn.conn(), f).await
     }
 
     async fn confirm_second_factor(
@@ -259,15 +256,15 @@ impl StoreTx for SqlTx {
         step: i64,
         codes: &[String],
     ) -> StoreResult<bool> {
-        second_factors::confirm(&mut self.tx, user, at, step, codes).await
+        second_factors::confirm(self.turn.conn(), user, at, step, codes).await
     }
 
     async fn delete_second_factor(&mut self, user: UserId) -> StoreResult<bool> {
-        second_factors::delete(&mut self.tx, user).await
+        second_factors::delete(self.turn.conn(), user).await
     }
 
     async fn spend_totp_step(&mut self, user: UserId, step: i64) -> StoreResult<bool> {
-        second_factors::spend_step(&mut self.tx, user, step).await
+        second_factors::spend_step(self.turn.conn(), user, step).await
     }
 
     async fn spend_recovery_code(
@@ -276,17 +273,17 @@ impl StoreTx for SqlTx {
         d: &str,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        second_factors::spend_code(&mut self.tx, u, d, at).await
+        second_factors::spend_code(self.turn.conn(), u, d, at).await
     }
 
     async fn insert_session(&mut self, s: &Session) -> StoreResult<()> {
-        queries::insert_session(&mut self.tx, s).await
+        queries::insert_session(self.turn.conn(), s).await
     }
 
     async fn delete_session(&mut self, id: &SessionId) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_wire())
-            .execute(&mut *self.tx)
+            .execute(self.turn.conn())
             .await
             .map_err(errors::db)?;
         Ok(done.rows_affected() > 0)
@@ -298,7 +295,7 @@ impl StoreTx for SqlTx {
         app: ApplicationId,
     ) -> StoreResult<Vec<Session>> {
         queries::sessions_where(
-            &mut *self.tx,
+            self.turn.conn(),
             concat!(
                 "SELECT ",
                 session_columns!(),
@@ -316,7 +313,7 @@ impl StoreTx for SqlTx {
         app: ApplicationId,
     ) -> StoreResult<Vec<Session>> {
         queries::sessions_where(
-            &mut *self.tx,
+            self.turn.conn(),
             concat!(
                 "SELECT ",
                 session_columns!(),
@@ -330,7 +327,7 @@ impl StoreTx for SqlTx {
 
     async fn sessions_of_user(&mut self, user: UserId) -> StoreResult<Vec<Session>> {
         queries::sessions_where(
-            &mut *self.tx,
+            self.turn.conn(),
             concat!(
                 "SELECT ",
                 session_columns!(),
@@ -344,7 +341,7 @@ impl StoreTx for SqlTx {
 
     async fn expired_sessions(&mut self, now: Timestamp, limit: i64) -> StoreResult<Vec<Session>> {
         queries::sessions_where(
-            &mut *self.tx,
+            self.turn.conn(),
             concat!(
                 "SELECT ",
                 session_columns!(),
@@ -357,7 +354,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>> {
-        queries::folder(&mut *self.tx, id).await
+        queries::folder(self.turn.conn(), id).await
     }
 
     async fn folder_ancestry(&mut self, id: FolderId) -> StoreResult<Vec<FolderId>> {
@@ -370,7 +367,7 @@ impl StoreTx for SqlTx {
              SELECT id FROM chain ORDER BY depth",
         )
         .bind(id)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.turn.conn())
         .await
         .map_err(errors::db)?;
         rows.iter()
@@ -379,15 +376,15 @@ impl StoreTx for SqlTx {
     }
 
     async fn insert_folder(&mut self, f: &Folder) -> StoreResult<FolderId> {
-        folder_writes::insert_folder(&mut self.tx, f).await
+        folder_writes::insert_folder(self.turn.conn(), f).await
     }
 
     async fn update_folder(&mut self, f: &Folder) -> StoreResult<()> {
-        folder_writes::update_folder(&mut self.tx, f).await
+        folder_writes::update_folder(self.turn.conn(), f).await
     }
 
     async fn replace_grants(&mut self, folder: FolderId, grants: &[Grant]) -> StoreResult<()> {
-        queries::replace_grants(&mut self.tx, folder, grants).await
+        queries::replace_grants(self.turn.conn(), folder, grants).await
     }
 
     async fn put_folder_metadata(
@@ -397,7 +394,7 @@ impl StoreTx for SqlTx {
         value: &str,
         must_be_new: bool,
     ) -> StoreResult<()> {
-        folder_writes::put_folder_metadata(&mut self.tx, folder, name, value, must_be_new).await
+        folder_writes::put_folder_metadata(self.turn.conn(), folder, name, value, must_be_new).await
     }
 
     async fn insert_group(&mut self, name: &str, at: Timestamp) -> StoreResult<GroupId> {
@@ -407,7 +404,7 @@ impl StoreTx for SqlTx {
         .bind(name)
         .bind(name.to_lowercase())
         .bind(at.0)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.turn.conn())
         .await
         .map_err(|e| errors::map(e, "a user group with that name"))?;
         row.try_get("id").map_err(errors::db)
@@ -420,7 +417,7 @@ impl StoreTx for SqlTx {
         )
         .bind(group)
         .bind(user)
-        .execute(&mut *self.tx)
+        .execute(self.turn.conn())
         .await
         .map_err(errors::db)?;
         Ok(done.rows_affected() > 0)
@@ -430,7 +427,7 @@ impl StoreTx for SqlTx {
         let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
             .bind(group)
             .bind(user)
-            .execute(&mut *self.tx)
+            .execute(self.turn.conn())
             .await
             .map_err(errors::db)?;
         Ok(done.rows_affected() > 0)
@@ -441,19 +438,19 @@ impl StoreTx for SqlTx {
         folder: FolderId,
         name_key: &str,
     ) -> StoreResult<Option<File>> {
-        queries::file_by_name(&mut *self.tx, folder, name_key).await
+        queries::file_by_name(self.turn.conn(), folder, name_key).await
     }
 
     async fn file(&mut self, id: FileId) -> StoreResult<Option<File>> {
-        queries::file(&mut *self.tx, id).await
+        queries::file(self.turn.conn(), id).await
     }
 
     async fn insert_file(&mut self, f: &File) -> StoreResult<FileId> {
-        file_writes::insert_file(&mut self.tx, f).await
+        file_writes::insert_file(self.turn.conn(), f).await
     }
 
     async fn update_file(&mut self, f: &File, new_version: bool) -> StoreResult<()> {
-        file_writes::update_file(&mut self.tx, f, new_version).await
+        file_writes::update_file(self.turn.conn(), f, new_version).await
     }
 
     async fn hand_over_content(
@@ -462,23 +459,23 @@ impl StoreTx for SqlTx {
         content_key: &str,
         at: Timestamp,
     ) -> StoreResult<()> {
-        file_writes::hand_over_content(&mut self.tx, file, content_key, at).await
+        file_writes::hand_over_content(self.turn.conn(), file, content_key, at).await
     }
 
     async fn delete_files_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64> {
-        file_writes::delete_files_below(&mut self.tx, folder, at).await
+        file_writes::delete_files_below(self.turn.conn(), folder, at).await
     }
 
     async fn files_to_purge(&mut self, cutoff: Timestamp, limit: i64) -> StoreResult<Vec<File>> {
-        file_writes::files_to_purge(&mut self.tx, cutoff, limit).await
+        file_writes::files_to_purge(self.turn.conn(), cutoff, limit).await
     }
 
     async fn mark_purged(&mut self, file: FileId) -> StoreResult<()> {
-        file_writes::mark_purged(&mut self.tx, file).await
+        file_writes::mark_purged(self.turn.conn(), file).await
     }
 
     async fn insert_inline_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()> {
-        inline_contents::insert(&mut self.tx, key, bytes).await
+        inline_contents::insert(self.turn.conn(), key, bytes).await
     }
 
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {
@@ -512,7 +509,7 @@ impl StoreTx for SqlTx {
         .bind(&r.prev_hash)
         .bind(&r.hash)
         .bind(&e.declared_ip)
-        .execute(&mut *self.tx)
+        .execute(self.turn.conn())
         .await
         .map_err(errors::db)?;
         self.head = AuditHead {
@@ -528,10 +525,10 @@ impl StoreTx for SqlTx {
             sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(self.head.seq)
                 .bind(&self.head.hash)
-                .execute(&mut *self.tx)
+                .execute(self.turn.conn())
                 .await
                 .map_err(errors::db)?;
         }
-        self.tx.commit().await.map_err(errors::db)
+        self.turn.commit().await
     }
 }

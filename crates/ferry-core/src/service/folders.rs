@@ -158,24 +158,7 @@ impl Service {
         Ok(children
             .into_iter()
             .filter_map(|(folder, granted)| {
-                let mut effective = if admin {
-                    Permissions::ALL
-                } else if folder.inherit_permissions {
-                    granted.union(inherited)
-                } else {
-                    granted
-                };
-                if navigation
-                    && matches!(
-                        folder.folder_type,
-                        FolderType::Root | FolderType::HomeRoot | FolderType::FolderRoot
-                    )
-                {
-                    effective = effective.union(Permissions::SHOW);
-                }
-                effective
-                    .contains(Permissions::SHOW)
-                    .then_some(FolderView { folder, effective })
+                child_view(admin, folder, granted, inherited, navigation)
             })
             .collect())
     }
@@ -404,4 +387,35 @@ impl Service {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A child folder as its viewer sees it, given the bits granted on it and those held on its
+/// parent (which an inheriting child adds), if they may see it (Show). With `navigation`, the
+/// tree's navigation folders (`Home`, `Shared`) count as visible to everyone, holding Show.
+/// Administrators hold every bit.
+pub(crate) fn child_view(
+    admin: bool,
+    folder: Folder,
+    granted: Permissions,
+    inherited: Permissions,
+    navigation: bool,
+) -> Option<FolderView> {
+    let mut effective = if admin {
+        Permissions::ALL
+    } else if folder.inherit_permissions {
+        granted.union(inherited)
+    } else {
+        granted
+    };
+    if navigation
+        && matches!(
+            folder.folder_type,
+            FolderType::Root | FolderType::HomeRoot | FolderType::FolderRoot
+        )
+    {
+        effective = effective.union(Permissions::SHOW);
+    }
+    effective
+        .contains(Permissions::SHOW)
+        .then_some(FolderView { folder, effective })
 }

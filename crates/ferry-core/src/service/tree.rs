@@ -9,6 +9,7 @@
 //! (never above `/`), empty components (`//`) are ignored. Names are compared as everywhere in
 //! Ferry (Unicode NFC, case-insensitively); nothing here ever becomes an OS path.
 
+use super::folders::child_view;
 use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
 use crate::domain::{AuditEntry, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
@@ -76,12 +77,14 @@ impl Service {
             // A name no item can have names nothing.
             Err(_) => return Ok(None),
         };
-        let children = self
-            .visible_children(ctx, parent.folder.id, parent.effective, true)
+        let found = self
+            .store
+            .folder_path(parent.folder.id, &[key], ctx.user.id)
             .await?;
-        Ok(children
-            .into_iter()
-            .find(|c| text::item_key(&c.folder.name) == key))
+        let admin = ctx.user.role.may_impersonate();
+        Ok(found.into_iter().next().and_then(|(folder, granted)| {
+            child_view(admin, folder, granted, parent.effective, true)
+        }))
     }
 
     /// Resolves a path to the folder or file it names. Folders the caller may not see and
@@ -89,8 +92,23 @@ impl Service {
     pub async fn tree_resolve(&self, ctx: &SessionContext, path: &str) -> Result<TreeNode> {
         let names = path_names(path)?;
         let mut current = self.tree_root(ctx).await?;
+        // The folders along the path in one read, as far as they exist (a name no item can
+        // have names nothing, so the walk stops there).
+        let keys: Vec<String> = names
+            .iter()
+            .map_while(|name| text::item_name("name", name).ok().map(|(_, key)| key))
+            .collect();
+        let admin = ctx.user.role.may_impersonate();
+        let mut found = self
+            .store
+            .folder_path(current.folder.id, &keys, ctx.user.id)
+            .await?
+            .into_iter();
         for (i, name) in names.iter().enumerate() {
-            if let Some(child) = self.tree_child(ctx, &current, name).await? {
+            let child = found.next().and_then(|(folder, granted)| {
+                child_view(admin, folder, granted, current.effective, true)
+            });
+            if let Some(child) = child {
                 current = child;
                 continue;
             }

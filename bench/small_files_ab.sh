@@ -3,7 +3,8 @@
 # embedded defaults, and each round times the same work on A then B (or B then A, alternating):
 #   - N PUTs of 4 KiB on one connection (curl);
 #   - 16 curl clients x N/16 PUTs at once;
-#   - the N files downloaded on one connection.
+#   - the N files downloaded on one connection;
+#   - OpenSSH `sftp` `put -r` of N files, and `get -r` of them back.
 # Reports each side's median files per second and B / A, and each server's CPU per file.
 #
 #   bench/small_files_ab.sh A_BIN B_BIN [--files N] [--rounds N]
@@ -32,11 +33,16 @@ cleanup() {
 }
 trap cleanup EXIT
 head -c 4096 /dev/urandom > "$work/f.bin"
+mkdir -p "$work/tree"
+for i in $(seq "$files"); do head -c 4096 /dev/urandom > "$work/tree/f$i.bin"; done
+ssh-keygen -q -t ed25519 -N "" -f "$work/key"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-start() { # side, binary: prints "pid base session home"
-  local dir=$work/$1
+start() { # side, binary: prints "pid base session home sftp_port"
+  local dir=$work/$1 sftp_port
   mkdir -p "$dir"
-  printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n[ftps]\nlisten = "0"\n[sftp]\nlisten = "0"\n' > "$dir/ferry.toml"
+  sftp_port=$(free_port)
+  printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n[ftps]\nlisten = "0"\n[sftp]\nlisten = "127.0.0.1:%s"\n' "$sftp_port" > "$dir/ferry.toml"
   FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
     "$2" --config "$dir/ferry.toml" --data-dir "$dir/data" serve --http 127.0.0.1:0 \
     > "$dir/out" 2> "$dir/err" &
@@ -45,15 +51,16 @@ start() { # side, binary: prints "pid base session home"
   local base session home
   base=$(sed -n 's/^ferry: listening on //p' "$dir/out")
   "$2" --config "$dir/ferry.toml" --data-dir "$dir/data" app add 1000 bench >/dev/null
+  "$2" --config "$dir/ferry.toml" --data-dir "$dir/data" user add-key admin --key-file "$work/key.pub" >/dev/null
   session=$(curl -sf -X POST "$base/api/v1/OpenImmutable" \
     -d '{"userName":"admin","password":"bench-admin-password","applicationID":1000}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionID"])')
   home=$(curl -sf -X POST "$base/api/v1/GetHomeFolder" -d "{\"sessionID\":\"$session\"}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["FolderID"])')
-  echo "$pid $base $session $home"
+  echo "$pid $base $session $home $sftp_port"
 }
-read -r a_pid a_base a_session a_home < <(start a "$a_bin")
-read -r b_pid b_base b_session b_home < <(start b "$b_bin")
+read -r a_pid a_base a_session a_home a_sftp < <(start a "$a_bin")
+read -r b_pid b_base b_session b_home b_sftp < <(start b "$b_bin")
 pids=("$a_pid" "$b_pid")
 
 cpu_ms() { awk '{print ($14 + $15) * 10}' "/proc/$1/stat"; }
@@ -101,6 +108,19 @@ for f in json.load(sys.stdin):
   e=$(date +%s.%N)
   python3 -c "print($e - $s)"
 }
+sftp_run() { # side, batch text
+  local port_var=${1}_sftp
+  printf '%b' "$2" > "$work/batch"
+  sftp -q -b "$work/batch" -i "$work/key" -P "${!port_var}" -c aes128-gcm@openssh.com \
+    -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes \
+    -o LogLevel=ERROR admin@127.0.0.1 >/dev/null || { echo "sftp to side $1 failed: $2" >&2; exit 1; }
+}
+timed_sftp() { # side, batch text: seconds
+  local s e
+  sync
+  s=$(date +%s.%N); sftp_run "$1" "$2"; e=$(date +%s.%N)
+  python3 -c "print($e - $s)"
+}
 declare -A t
 for side in a b; do t[$side-cpu]=0; done
 for r in $(seq "$rounds"); do
@@ -111,14 +131,17 @@ for r in $(seq "$rounds"); do
     t[$side-put1]+=" $(timed_puts "$side" 1 "one$r")"
     t[$side-put16]+=" $(timed_puts "$side" 16 "many$r")"
     t[$side-get1]+=" $(timed_gets "$side" "one$r")"
+    t[$side-sftp_put]+=" $(timed_sftp "$side" "put -r $work/tree /Home/admin/sftp$r\n")"
+    rm -rf "$work/down"
+    t[$side-sftp_get]+=" $(timed_sftp "$side" "get -r /Home/admin/sftp$r $work/down\n")"
     after=$(cpu_ms "${!pid_var}")
     t[$side-cpu]=$((t[$side-cpu] + after - before))
   done
 done
 median_rate() { python3 -c "import statistics, sys; print(f'{$files / statistics.median(float(x) for x in sys.argv[1:]):.0f}')" $1; }
-for what in put1 put16 get1; do
+for what in put1 put16 get1 sftp_put sftp_get; do
   a=$(median_rate "${t[a-$what]}")
   b=$(median_rate "${t[b-$what]}")
   echo "$what: A $a files/s, B $b files/s, B/A $(python3 -c "print(f'{$b / $a:.2f}')")"
 done
-echo "CPU per file (PUTs and GETs): A $(python3 -c "print(f'{${t[a-cpu]} / ($rounds * $files * 3):.2f}')") ms, B $(python3 -c "print(f'{${t[b-cpu]} / ($rounds * $files * 3):.2f}')") ms"
+echo "CPU per file (all of the above): A $(python3 -c "print(f'{${t[a-cpu]} / ($rounds * $files * 5):.2f}')") ms, B $(python3 -c "print(f'{${t[b-cpu]} / ($rounds * $files * 5):.2f}')") ms"

@@ -74,8 +74,16 @@ pub trait MetadataStore:
     + Sync
     + 'static
 {
-    /// Starts a change. See the module documentation for the locking it implies.
+    /// Starts a change committed on its own, after whatever changes are pending commit: all
+    /// it reads is durable, so neither its outcome nor its errors reveal what is not. See the
+    /// module documentation for the locking it implies.
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
+    /// Starts a change that may share its commit with concurrent grouped changes (issue 21's
+    /// group commit). It may read what those wrote before it is durable, so it must end with
+    /// [`StoreTx::commit`] or [`StoreTx::rollback`], which both return only once the changes
+    /// it may have seen are durable (or have failed). For the hot, simple changes: recording
+    /// an upload, an audit record alone.
+    async fn begin_grouped(&self) -> StoreResult<Box<dyn StoreTx>>;
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
 
@@ -412,4 +420,8 @@ pub trait StoreTx: Send {
 
     /// Makes the change durable and visible.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Undoes the change. For a grouped change this waits until what it may have read from
+    /// the changes grouped with it is durable, so that the error it ends with reveals nothing
+    /// that is not. (Dropping a change undoes it too, at once.)
+    async fn rollback(self: Box<Self>) {}
 }

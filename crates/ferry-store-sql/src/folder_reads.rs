@@ -20,44 +20,52 @@ macro_rules! user_grants_on_f {
     };
 }
 
+/// A folder's chain up to the root with the bits granted on each to a user (`$1` the folder,
+/// `$2` the user), one row per grant, nearest first.
+pub(crate) const PERMISSION_CHAIN: &str = "WITH RECURSIVE chain (id, parent_id, inherit, deleted, depth) AS ( \
+         SELECT id, parent_id, inherit_permissions, deleted, CAST(0 AS BIGINT) \
+         FROM folders WHERE id = $1 \
+         UNION ALL \
+         SELECT f.id, f.parent_id, f.inherit_permissions, f.deleted, c.depth + 1 \
+         FROM folders f JOIN chain c ON f.id = c.parent_id) \
+     SELECT c.id, c.inherit, c.deleted, c.depth, p.permission \
+     FROM chain c LEFT JOIN folder_permissions p ON p.folder_id = c.id \
+         AND (p.user_id = $2 OR p.group_id IN \
+              (SELECT group_id FROM group_members WHERE user_id = $2)) \
+     ORDER BY c.depth";
+
 pub(crate) async fn permission_chain(
     pool: &AnyPool,
     id: FolderId,
     user: UserId,
 ) -> StoreResult<Vec<ChainLink>> {
-    let rows = sqlx::query(
-        "WITH RECURSIVE chain (id, parent_id, inherit, deleted, depth) AS ( \
-             SELECT id, parent_id, inherit_permissions, deleted, CAST(0 AS BIGINT) \
-             FROM folders WHERE id = $1 \
-             UNION ALL \
-             SELECT f.id, f.parent_id, f.inherit_permissions, f.deleted, c.depth + 1 \
-             FROM folders f JOIN chain c ON f.id = c.parent_id) \
-         SELECT c.id, c.inherit, c.deleted, c.depth, p.permission \
-         FROM chain c LEFT JOIN folder_permissions p ON p.folder_id = c.id \
-             AND (p.user_id = $2 OR p.group_id IN \
-                  (SELECT group_id FROM group_members WHERE user_id = $2)) \
-         ORDER BY c.depth",
-    )
-    .bind(id)
-    .bind(user)
-    .fetch_all(pool)
-    .await
-    .map_err(errors::db)?;
+    let rows = sqlx::query(PERMISSION_CHAIN)
+        .bind(id)
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .map_err(errors::db)?;
     let mut chain: Vec<ChainLink> = Vec::new();
     for row in &rows {
-        let folder_id = row.int("id")?;
-        let granted = rows::granted(row)?;
-        match chain.last_mut() {
-            Some(link) if link.folder_id == folder_id => link.granted = link.granted.union(granted),
-            _ => chain.push(ChainLink {
-                folder_id,
-                deleted: row.int("deleted")? != 0,
-                inherit_permissions: row.int("inherit")? != 0,
-                granted,
-            }),
-        }
+        push_link(&mut chain, row)?;
     }
     Ok(chain)
+}
+
+/// Adds a row of [`PERMISSION_CHAIN`] to the chain: a new link, or a grant of the last one.
+pub(crate) fn push_link(chain: &mut Vec<ChainLink>, row: &impl Columns) -> StoreResult<()> {
+    let folder_id = row.int("id")?;
+    let granted = rows::granted(row)?;
+    match chain.last_mut() {
+        Some(link) if link.folder_id == folder_id => link.granted = link.granted.union(granted),
+        _ => chain.push(ChainLink {
+            folder_id,
+            deleted: row.int("deleted")? != 0,
+            inherit_permissions: row.int("inherit")? != 0,
+            granted,
+        }),
+    }
+    Ok(())
 }
 
 /// Folders with their grants, one row per grant, in order: one entry per folder, its grants
@@ -65,14 +73,23 @@ pub(crate) async fn permission_chain(
 fn folders_with_grants(rows: &[AnyRow]) -> StoreResult<Vec<(Folder, Permissions)>> {
     let mut folders: Vec<(Folder, Permissions)> = Vec::new();
     for row in rows {
-        let granted = rows::granted(row)?;
-        let id = row.int("id")?;
-        match folders.last_mut() {
-            Some((f, bits)) if f.id == id => *bits = bits.union(granted),
-            _ => folders.push((rows::folder(row)?, granted)),
-        }
+        push_folder(&mut folders, row)?;
     }
     Ok(folders)
+}
+
+/// Adds a row of a folders-with-grants query: a new folder, or a grant of the last one.
+pub(crate) fn push_folder(
+    folders: &mut Vec<(Folder, Permissions)>,
+    row: &impl Columns,
+) -> StoreResult<()> {
+    let granted = rows::granted(row)?;
+    let id = row.int("id")?;
+    match folders.last_mut() {
+        Some((f, bits)) if f.id == id => *bits = bits.union(granted),
+        _ => folders.push((rows::folder(row)?, granted)),
+    }
+    Ok(())
 }
 
 pub(crate) async fn child_folders(
@@ -129,6 +146,14 @@ macro_rules! folder_path_sql {
     };
 }
 
+/// [`folder_path`]'s query on SQLite (also run by `sqlite_reader.rs`).
+pub(crate) const SQLITE_FOLDER_PATH: &str = folder_path_sql!(sqlite_names!());
+
+/// `keys` as the JSON array the path queries take.
+pub(crate) fn keys_json(keys: &[String]) -> StoreResult<String> {
+    serde_json::to_string(keys).map_err(|e| StoreError::Other(e.to_string()))
+}
+
 /// The live folders `keys` (name keys) lead to below `from`, as far as they exist, each
 /// with its grants: one query, where a walk name by name was a query per name.
 pub(crate) async fn folder_path(
@@ -142,10 +167,10 @@ pub(crate) async fn folder_path(
         return Ok(Vec::new());
     }
     let sql = match engine {
-        Engine::Sqlite => folder_path_sql!(sqlite_names!()),
+        Engine::Sqlite => SQLITE_FOLDER_PATH,
         Engine::Postgres => folder_path_sql!(postgres_names!()),
     };
-    let keys = serde_json::to_string(keys).map_err(|e| StoreError::Other(e.to_string()))?;
+    let keys = keys_json(keys)?;
     let rows = sqlx::query(sql)
         .bind(from)
         .bind(user)

@@ -11,6 +11,14 @@
 //! member wrote is visible to readers before the commit, and if the commit fails every
 //! member fails: no change is acknowledged that is not durable.
 //!
+//! A grouped change reads what the members before it wrote, before that is durable. Its
+//! success waits for the commit anyway; its failure must too, or its error could tell a
+//! client something that is not durable yet (a folder "already exists" that then cannot be
+//! found): so a grouped change that fails is rolled back with [`Turn::rollback`], which waits
+//! for its batch like a member. Only the hot, simple changes are grouped (recording an
+//! upload, an audit record alone); every other change is *solo*: the open batch is committed
+//! before it starts and it commits at once, so it reads only what is durable.
+//!
 //! Since the batch takes changes one at a time, it is also SQLite's write queue: one writer
 //! in the process at a time, in order, so no writer starves polling for SQLite's lock (error
 //! 120 under a steady stream of writes, before the queue). Writers of bookkeeping (one
@@ -70,6 +78,10 @@ pub(crate) struct Batch {
     /// no more statements than a plain transaction).
     savepoint: bool,
     members: Vec<oneshot::Sender<Outcome>>,
+    /// Grouped changes that failed and wait for the batch all the same (not counted).
+    bystanders: Vec<oneshot::Sender<Outcome>>,
+    /// The open change is solo: the batch is committed as soon as it is.
+    solo: bool,
 }
 
 /// A writer's turn, held until it is dropped (or a change's, until it commits).
@@ -116,10 +128,15 @@ impl GroupCommit {
         )
     }
 
-    /// Begins a change in the open batch (opening one if there is none), inside a savepoint.
-    pub(crate) async fn change(&self) -> StoreResult<Turn> {
+    /// Begins a change: `grouped`, in the open batch (opening one if there is none), inside a
+    /// savepoint; else solo, in a batch of its own, after the open one is committed.
+    pub(crate) async fn change(&self, grouped: bool) -> StoreResult<Turn> {
         let mut turn = wait_turn(&self.shared).await?;
         turn.settle().await?;
+        if !grouped {
+            turn.commit_batch().await;
+        }
+        turn.guard.solo = !grouped;
         if turn.guard.tx.is_none() {
             let tx = self.shared.pool.begin().await.map_err(errors::db)?;
             turn.guard.tx = Some(tx);
@@ -232,7 +249,11 @@ impl Turn {
         self.guard.tx = None; // dropped: rolled back
         self.guard.opened = None;
         self.guard.in_change = false;
-        for member in self.guard.members.drain(..) {
+        let (members, bystanders) = (
+            std::mem::take(&mut self.guard.members),
+            std::mem::take(&mut self.guard.bystanders),
+        );
+        for member in members.into_iter().chain(bystanders) {
             let _ = member.send(Err(why.clone()));
         }
     }
@@ -255,7 +276,11 @@ impl Turn {
             metrics::counter!("ferry_db_commits_total").increment(1);
             metrics::counter!("ferry_db_committed_changes_total").increment(n as u64);
         }
-        for member in self.guard.members.drain(..) {
+        let (members, bystanders) = (
+            std::mem::take(&mut self.guard.members),
+            std::mem::take(&mut self.guard.bystanders),
+        );
+        for member in members.into_iter().chain(bystanders) {
             let _ = member.send(outcome.clone());
         }
     }
@@ -273,9 +298,30 @@ impl Turn {
         self.guard.in_change = false;
         let (told, outcome) = oneshot::channel();
         self.guard.members.push(told);
+        self.wait_for_batch(outcome).await
+    }
+
+    /// Undoes the change now, and returns once what it may have read from the members
+    /// before it is durable (or has failed): see the module's documentation.
+    pub(crate) async fn rollback(mut self) {
+        if !self.guard.in_change {
+            return;
+        }
+        if self.settle().await.is_err() || self.guard.members.is_empty() {
+            // Undone with its batch, or it read nothing that was not durable.
+            return;
+        }
+        let (told, outcome) = oneshot::channel();
+        self.guard.bystanders.push(told);
+        let _ = self.wait_for_batch(outcome).await;
+    }
+
+    /// Commits the batch if it is this change's to commit (solo, nobody waiting, full or
+    /// old), else lets the next change go; then waits for the batch's outcome.
+    async fn wait_for_batch(mut self, outcome: oneshot::Receiver<Outcome>) -> StoreResult<()> {
         let full = self.guard.members.len() >= MOST_MEMBERS
             || self.guard.opened.is_some_and(|at| at.elapsed() >= OLDEST);
-        if full || self.shared.waiting.load(Ordering::SeqCst) == 0 {
+        if self.guard.solo || full || self.shared.waiting.load(Ordering::SeqCst) == 0 {
             self.commit_batch().await;
         }
         drop(self);
@@ -299,7 +345,9 @@ impl Drop for Turn {
         }
         // Members wait for a commit, or a failed change for its undoing: if nobody waits for
         // a turn to see to it, send someone.
-        let pending = self.guard.in_change || !self.guard.members.is_empty();
+        let pending = self.guard.in_change
+            || !self.guard.members.is_empty()
+            || !self.guard.bystanders.is_empty();
         if pending && self.shared.waiting.load(Ordering::SeqCst) == 0 {
             spawn_finisher(&self.shared);
         }
@@ -368,7 +416,7 @@ mod tests {
         let pool = pool(&dir).await;
         let group = GroupCommit::new(pool.clone());
         // Alone, a change commits at once.
-        let mut alone = group.change().await.unwrap();
+        let mut alone = group.change(true).await.unwrap();
         insert(&mut alone, 100, 1).await;
         alone.commit().await.unwrap();
         assert_eq!(group.committed(), (1, 1));
@@ -380,7 +428,7 @@ mod tests {
         for id in 0..20 {
             let (group, pool) = (group.clone(), pool.clone());
             tasks.push(tokio::spawn(async move {
-                let mut turn = group.change().await.unwrap();
+                let mut turn = group.change(true).await.unwrap();
                 insert(&mut turn, id, 1).await;
                 turn.commit().await.unwrap();
                 // Acknowledged: it is committed, so every reader sees it.
@@ -415,7 +463,7 @@ mod tests {
         let spawn_change = |id: i64, keep: bool| {
             let group = group.clone();
             tokio::spawn(async move {
-                let mut turn = group.change().await.unwrap();
+                let mut turn = group.change(true).await.unwrap();
                 insert(&mut turn, id, 1).await;
                 if keep {
                     turn.commit().await.unwrap();
@@ -459,7 +507,7 @@ mod tests {
 
         // A batch's first change (no savepoint) dropped alone: rolled back at once, so the
         // write lock goes with it and another connection writes.
-        let mut first = group.change().await.unwrap();
+        let mut first = group.change(true).await.unwrap();
         insert(&mut first, 6, 1).await;
         drop(first);
         tokio::time::timeout(
@@ -469,7 +517,7 @@ mod tests {
         .await
         .expect("the dropped change kept the write lock")
         .unwrap();
-        let mut next = group.change().await.unwrap();
+        let mut next = group.change(true).await.unwrap();
         insert(&mut next, 7, 2).await;
         next.commit().await.unwrap();
         assert_eq!(ids(&pool).await, vec![1, 3, 4, 7]);
@@ -484,7 +532,7 @@ mod tests {
         let spawn_change = |id: i64, parent: i64| {
             let group = group.clone();
             tokio::spawn(async move {
-                let mut turn = group.change().await.unwrap();
+                let mut turn = group.change(true).await.unwrap();
                 insert(&mut turn, id, parent).await;
                 turn.commit().await
             })
@@ -503,10 +551,82 @@ mod tests {
         assert!(bad.await.unwrap().is_err());
         assert!(ids(&pool).await.is_empty());
         // The next change starts a new batch and commits.
-        let mut next = group.change().await.unwrap();
+        let mut next = group.change(true).await.unwrap();
         insert(&mut next, 3, 1).await;
         next.commit().await.unwrap();
         assert_eq!(ids(&pool).await, vec![3]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_grouped_change_returns_only_once_what_it_saw_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&dir).await;
+        let group = GroupCommit::new(pool.clone());
+        let held = group.turn().await.unwrap();
+        let first = {
+            let group = group.clone();
+            tokio::spawn(async move {
+                let mut turn = group.change(true).await.unwrap();
+                insert(&mut turn, 1, 1).await;
+                turn.commit().await.unwrap();
+            })
+        };
+        settle_tasks().await;
+        let second = {
+            let (group, pool) = (group.clone(), pool.clone());
+            tokio::spawn(async move {
+                let mut turn = group.change(true).await.unwrap();
+                // It sees the first change's row (not yet durable) and fails on it...
+                let clash = sqlx::query("INSERT INTO rows (id, parent) VALUES (1, 1)")
+                    .execute(turn.conn())
+                    .await;
+                assert!(clash.is_err());
+                turn.rollback().await;
+                // ...and by the time it says so, that row is durable: every reader sees it.
+                let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rows WHERE id = 1")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                assert_eq!(seen, 1, "the failure told of a row nobody else could see");
+            })
+        };
+        settle_tasks().await;
+        drop(held);
+        first.await.unwrap();
+        second.await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_solo_change_commits_the_open_batch_first_and_itself_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&dir).await;
+        let group = GroupCommit::new(pool.clone());
+        let held = group.turn().await.unwrap();
+        let mut tasks = Vec::new();
+        for (id, grouped) in [(1, true), (2, true), (3, false), (4, true)] {
+            let (group, pool) = (group.clone(), pool.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut turn = group.change(grouped).await.unwrap();
+                if !grouped {
+                    // What a solo change reads is durable: the grouped ones before it are.
+                    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rows")
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                    assert_eq!(before, 2);
+                }
+                insert(&mut turn, id, 1).await;
+                turn.commit().await.unwrap();
+            }));
+            settle_tasks().await;
+        }
+        drop(held);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // 1 and 2 together, 3 alone (though 4 waited), then 4.
+        assert_eq!(group.committed(), (3, 4));
+        assert_eq!(ids(&pool).await, vec![1, 2, 3, 4]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,22 +62,32 @@ where
         .collect()
 }
 
+/// A folder by ID (`$1`).
+pub(crate) const FOLDER_BY_ID: &str = concat!(
+    "SELECT ",
+    folder_columns!(),
+    " FROM folders f WHERE f.id = $1"
+);
+
+/// A folder's live file by name key (`$1` the folder, `$2` the key).
+pub(crate) const LIVE_FILE_BY_NAME: &str = concat!(
+    "SELECT ",
+    file_columns!(),
+    " FROM files WHERE folder_id = $1 AND name_key = $2 AND deleted = 0"
+);
+
 pub(crate) async fn folder<'e, E>(exec: E, id: FolderId) -> StoreResult<Option<Folder>>
 where
     E: Executor<'e, Database = Any>,
 {
-    sqlx::query(concat!(
-        "SELECT ",
-        folder_columns!(),
-        " FROM folders f WHERE f.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(exec)
-    .await
-    .map_err(errors::db)?
-    .as_ref()
-    .map(rows::folder)
-    .transpose()
+    sqlx::query(FOLDER_BY_ID)
+        .bind(id)
+        .fetch_optional(exec)
+        .await
+        .map_err(errors::db)?
+        .as_ref()
+        .map(rows::folder)
+        .transpose()
 }
 
 pub(crate) async fn file<'e, E>(exec: E, id: FileId) -> StoreResult<Option<File>>
@@ -106,19 +116,15 @@ pub(crate) async fn file_by_name<'e, E>(
 where
     E: Executor<'e, Database = Any>,
 {
-    sqlx::query(concat!(
-        "SELECT ",
-        file_columns!(),
-        " FROM files WHERE folder_id = $1 AND name_key = $2 AND deleted = 0"
-    ))
-    .bind(folder)
-    .bind(name_key)
-    .fetch_optional(exec)
-    .await
-    .map_err(errors::db)?
-    .as_ref()
-    .map(rows::file)
-    .transpose()
+    sqlx::query(LIVE_FILE_BY_NAME)
+        .bind(folder)
+        .bind(name_key)
+        .fetch_optional(exec)
+        .await
+        .map_err(errors::db)?
+        .as_ref()
+        .map(rows::file)
+        .transpose()
 }
 
 /// Inserts a session row.

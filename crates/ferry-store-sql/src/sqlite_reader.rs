@@ -1,5 +1,7 @@
-//! The fast read path for SQLite: the session check that every API call makes, run
-//! synchronously on a small pool of read-only rusqlite connections to the same database file.
+//! The fast read path for SQLite: the session check that every API call makes, and the
+//! point reads every file operation makes (a folder's permission chain, a path's folders, a
+//! folder, a file by name), run synchronously on a small pool of read-only rusqlite
+//! connections to the same database file.
 //!
 //! Why: sqlx runs each SQLite connection on a worker thread of its own and hands every query
 //! over through channels; profiling `GetCurrentUser` showed about half of the server's time in
@@ -12,11 +14,18 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use ferry_core::domain::{Session, SessionId, User};
+use ferry_core::domain::{
+    ChainLink, File, Folder, FolderId, Permissions, Session, SessionId, User, UserId,
+};
 use ferry_core::store::{StoreError, StoreResult};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::rows::{self, session_and_user_columns};
+use crate::{folder_reads, queries};
+
+/// A query's result column names, learnt from its statement the first time it runs.
+type Names = OnceLock<Vec<String>>;
 
 /// Idle connections kept for reuse.
 const MAX_IDLE: usize = 8;
@@ -68,62 +77,138 @@ impl SqliteReader {
 
     /// The session with this ID and its user.
     pub(crate) fn session_with_user(&self, id: &SessionId) -> StoreResult<Option<(Session, User)>> {
-        let conn = self.connection()?;
-        let found = {
-            let mut statement = conn
-                .prepare_cached(concat!(
-                    "SELECT ",
-                    session_and_user_columns!(),
-                    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
-                ))
-                .map_err(map)?;
-            statement
-                .query_row([id.to_wire()], |row| {
-                    let row = ByPosition(row);
-                    Ok((rows::session(&row), rows::user_prefixed(&row, "u_")))
-                })
-                .optional()
-                .map_err(map)?
-        };
-        self.give_back(conn);
-        match found {
-            Some((session, user)) => Ok(Some((session?, user?))),
-            None => Ok(None),
+        static NAMES: Names = OnceLock::new();
+        const SQL: &str = concat!(
+            "SELECT ",
+            session_and_user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+        );
+        let mut found = None;
+        self.rows(SQL, &NAMES, &[("$1", &id.to_wire())], |row| {
+            found = Some((rows::session(row)?, rows::user_prefixed(row, "u_")?));
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// A folder's chain up to the root with the bits granted on each to `user`.
+    pub(crate) fn permission_chain(
+        &self,
+        id: FolderId,
+        user: UserId,
+    ) -> StoreResult<Vec<ChainLink>> {
+        static NAMES: Names = OnceLock::new();
+        let mut chain = Vec::new();
+        self.rows(
+            folder_reads::PERMISSION_CHAIN,
+            &NAMES,
+            &[("$1", &id), ("$2", &user)],
+            |row| folder_reads::push_link(&mut chain, row),
+        )?;
+        Ok(chain)
+    }
+
+    /// The live folders a path of name keys leads to below `from`, with `user`'s grants.
+    pub(crate) fn folder_path(
+        &self,
+        from: FolderId,
+        keys: &[String],
+        user: UserId,
+    ) -> StoreResult<Vec<(Folder, Permissions)>> {
+        static NAMES: Names = OnceLock::new();
+        let mut folders = Vec::new();
+        if keys.is_empty() {
+            return Ok(folders);
         }
+        let keys = folder_reads::keys_json(keys)?;
+        self.rows(
+            folder_reads::SQLITE_FOLDER_PATH,
+            &NAMES,
+            &[("$1", &from), ("$2", &user), ("$3", &keys)],
+            |row| folder_reads::push_folder(&mut folders, row),
+        )?;
+        Ok(folders)
+    }
+
+    /// The folder with this ID.
+    pub(crate) fn folder(&self, id: FolderId) -> StoreResult<Option<Folder>> {
+        static NAMES: Names = OnceLock::new();
+        let mut found = None;
+        self.rows(queries::FOLDER_BY_ID, &NAMES, &[("$1", &id)], |row| {
+            found = Some(rows::folder(row)?);
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// A folder's live file with this name key.
+    pub(crate) fn file_by_name(
+        &self,
+        folder: FolderId,
+        name_key: &str,
+    ) -> StoreResult<Option<File>> {
+        static NAMES: Names = OnceLock::new();
+        let mut found = None;
+        self.rows(
+            queries::LIVE_FILE_BY_NAME,
+            &NAMES,
+            &[("$1", &folder), ("$2", &name_key)],
+            |row| {
+                found = Some(rows::file(row)?);
+                Ok(())
+            },
+        )?;
+        Ok(found)
+    }
+
+    /// Runs `sql` with named parameters (`$1`, `$2`, ...: SQLite binds them by name, whatever
+    /// order they appear in) and hands each row to `each`.
+    fn rows(
+        &self,
+        sql: &'static str,
+        names: &'static Names,
+        params: &[(&str, &dyn ToSql)],
+        mut each: impl FnMut(&ByPosition<'_>) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let conn = self.connection()?;
+        let result = (|| {
+            let mut statement = conn.prepare_cached(sql).map_err(map)?;
+            let names = names.get_or_init(|| {
+                statement
+                    .column_names()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect()
+            });
+            let mut rows = statement.query(params).map_err(map)?;
+            while let Some(row) = rows.next().map_err(map)? {
+                each(&ByPosition { row, names })?;
+            }
+            Ok(())
+        })();
+        self.give_back(conn);
+        result
     }
 }
 
-/// The result column names of the session-and-user query, in order, taken once from the same
-/// column list the query is built from.
-fn column_names() -> &'static [&'static str] {
-    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
-    NAMES.get_or_init(|| {
-        session_and_user_columns!()
-            .split(',')
-            .map(|c| {
-                let c = c.trim();
-                let name = c.rsplit(" AS ").next().unwrap_or(c);
-                name.trim_start_matches("s.")
-            })
-            .collect()
-    })
+/// A row read by position, its columns' names known beforehand: rusqlite resolves a column
+/// name by asking SQLite for every column's name each time, which profiling showed costs more
+/// than the query itself.
+struct ByPosition<'a> {
+    row: &'a rusqlite::Row<'a>,
+    names: &'a [String],
 }
-
-/// A row of the session-and-user query read by position: rusqlite resolves a column name by
-/// asking SQLite for every column's name each time, which profiling showed costs more than the
-/// query itself.
-struct ByPosition<'a>(&'a rusqlite::Row<'a>);
 
 impl ByPosition<'_> {
     fn index(&self, col: &str) -> StoreResult<usize> {
-        column_names()
+        self.names
             .iter()
-            .position(|n| *n == col)
-            .ok_or_else(|| StoreError::Other(format!("no column {col} in the session query")))
+            .position(|n| n == col)
+            .ok_or_else(|| StoreError::Other(format!("no column {col} in the query")))
     }
 
     fn get<T: rusqlite::types::FromSql>(&self, col: &str) -> StoreResult<T> {
-        self.0
+        self.row
             .get(self.index(col)?)
             .map_err(|e| StoreError::Other(format!("column {col}: {e}")))
     }

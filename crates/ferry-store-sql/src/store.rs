@@ -62,7 +62,15 @@ impl SqlStore {
 #[async_trait]
 impl MetadataStore for SqlStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(SqlTx::begin(self.changes.change().await?).await?))
+        Ok(Box::new(
+            SqlTx::begin(self.changes.change(false).await?).await?,
+        ))
+    }
+
+    async fn begin_grouped(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(
+            SqlTx::begin(self.changes.change(true).await?).await?,
+        ))
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -292,10 +300,16 @@ impl MetadataStore for SqlStore {
     }
 
     async fn folder(&self, id: FolderId) -> StoreResult<Option<Folder>> {
+        if let Some(reader) = &self.reader {
+            return reader.folder(id);
+        }
         queries::folder(&self.pool, id).await
     }
 
     async fn permission_chain(&self, id: FolderId, user: UserId) -> StoreResult<Vec<ChainLink>> {
+        if let Some(reader) = &self.reader {
+            return reader.permission_chain(id, user);
+        }
         folder_reads::permission_chain(&self.pool, id, user).await
     }
 
@@ -313,6 +327,9 @@ impl MetadataStore for SqlStore {
         keys: &[String],
         user: UserId,
     ) -> StoreResult<Vec<(Folder, Permissions)>> {
+        if let Some(reader) = &self.reader {
+            return reader.folder_path(from, keys, user);
+        }
         folder_reads::folder_path(&self.pool, self.engine, from, keys, user).await
     }
 
@@ -403,6 +420,9 @@ impl MetadataStore for SqlStore {
     }
 
     async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>> {
+        if let Some(reader) = &self.reader {
+            return reader.file_by_name(folder, name_key);
+        }
         queries::file_by_name(&self.pool, folder, name_key).await
     }
 

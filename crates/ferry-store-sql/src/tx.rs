@@ -531,4 +531,8 @@ impl StoreTx for SqlTx {
         }
         self.turn.commit().await
     }
+
+    async fn rollback(self: Box<Self>) {
+        self.turn.rollback().await
+    }
 }

@@ -18,6 +18,7 @@ use crate::domain::{
     AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
 };
 use crate::error::{Error, Result};
+use crate::store::StoreTx;
 use crate::text;
 
 /// Most files one `GetFiles` page returns.
@@ -268,6 +269,37 @@ impl Service {
         held: Permissions,
         content: NewContent<'_>,
     ) -> Result<FileView> {
+        // Grouped: concurrent uploads share a commit (issue 21); every way out below ends
+        // the change with a commit or a rollback, which wait for the group's commit.
+        let mut tx = self.store.begin_grouped().await?;
+        let recorded = self
+            .record_upload_in(&mut *tx, ctx, req, (name, name_key), held, content)
+            .await;
+        match recorded {
+            Ok(file) => {
+                tx.commit().await?;
+                Ok(FileView {
+                    file,
+                    effective: held,
+                })
+            }
+            Err(e) => {
+                tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Service::record_upload`]'s change.
+    async fn record_upload_in(
+        &self,
+        tx: &mut dyn StoreTx,
+        ctx: &SessionContext,
+        req: &UploadRequest,
+        (name, name_key): (String, &str),
+        held: Permissions,
+        content: NewContent<'_>,
+    ) -> Result<File> {
         let NewContent {
             size,
             sha256,
@@ -275,7 +307,6 @@ impl Service {
             key,
             inline,
         } = content;
-        let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         let folder = tx.folder(req.folder_id).await?;
         if folder.is_none_or(|f| f.deleted) {
@@ -338,11 +369,7 @@ impl Service {
             tx.insert_inline_content(key, bytes).await?;
         }
         tx.append_audit(now, e).await?;
-        tx.commit().await?;
-        Ok(FileView {
-            file,
-            effective: held,
-        })
+        Ok(file)
     }
 
     /// Audits a failed upload (the bytes were discarded).

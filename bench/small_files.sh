@@ -6,11 +6,13 @@
 #   - http:  N `PUT`s of 4 KiB on one connection (curl), and 16 clients x N/16 at once, against
 #            nginx's WebDAV `PUT` (goal >= 1.0); the N files downloaded on one connection
 #            against nginx serving them (goal >= 0.8);
-#   - ftps:  `lftp` `mirror -R` and `mirror` of the same tree against vsftpd (goal >= 1.0 each).
+#   - ftps:  `lftp` `mirror -R` and `mirror` of the same tree against vsftpd (goal >= 1.0 each);
+#   - many:  64 OpenSSH `sftp` clients at once, each `put -r` of 100 files of 4 KiB, against
+#            sshd + sftp-server: aggregate files per second (goal >= 1.0).
 # Ferry runs on its embedded defaults (SQLite, content on the local disk), so every file it
 # acknowledges is durable; the peers sync nothing.
 #
-#   bench/small_files.sh [--files N] [--runs N] [--parts sftp,http,ftps]
+#   bench/small_files.sh [--files N] [--runs N] [--parts sftp,http,ftps,many]
 #
 # Each figure is timed --runs times (default 3), Ferry and the peer taking turns (which goes
 # first alternates), and the median counts. `sync` runs before each, untimed, so that no
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 files=1000
 runs=3
-parts=sftp,http,ftps
+parts=sftp,http,ftps,many
 while (($#)); do
   case "$1" in
     --files) files=$2; shift 2 ;;
@@ -133,7 +135,7 @@ fresh_folder() { # name: its new ID
   api CreateFolder "{\"sessionID\":\"$session\",\"parentFolderID\":$home,\"name\":\"$1\"}" | json FolderID
 }
 
-if want sftp; then
+if want sftp || want many; then
   sshd_port=$(free_port)
   cp "$work/client_key.pub" "$work/authorized_keys"
   cat > "$work/sshd_config" <<CONF
@@ -161,6 +163,9 @@ CONF
   }
   clean_sshd_up() { rm -rf "$work/home/up"; }
   clean_ferry_up() { drop_folder up; }
+fi
+
+if want sftp; then
   put_sshd() { sftp_run "$sshd_port" "put -r $work/tree $work/home/up\n"; }
   put_ferry() { sftp_run "$ferry_sftp" "put -r $work/tree /Home/$bench_user/up\n"; }
   chown -R "$bench_user" "$work/home"
@@ -303,4 +308,25 @@ CONF
   clean_down; mirror_down_ferry; check_tree "$work/down-ftp" "Ferry's FTPS"
   report "lftp mirror -R $files x 4 KiB" vsftpd "$mup_vsftpd" "$mup_ferry" 1.0
   report "lftp mirror $files x 4 KiB" vsftpd "$mdown_vsftpd" "$mdown_ferry" 1.0
+fi
+
+if want many; then
+  mkdir -p "$work/tree100"
+  for i in $(seq 100); do head -c 4096 /dev/urandom > "$work/tree100/f$i.bin"; done
+  many_clients() { # port, destination prefix: 64 clients at once, each its own put -r
+    local c pids=()
+    for c in $(seq 64); do
+      printf 'put -r %s %s%s\n' "$work/tree100" "$2" "$c" > "$work/batch-$c"
+      sftp -q -b "$work/batch-$c" -i "$work/client_key" -P "$1" -c aes128-gcm@openssh.com \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes \
+        -o LogLevel=ERROR "$bench_user@127.0.0.1" >/dev/null & pids+=($!)
+    done
+    for c in "${pids[@]}"; do wait "$c" || { echo "an sftp client failed" >&2; exit 1; }; done
+  }
+  clean_sshd_many() { rm -rf "$work/home/many"; mkdir -p "$work/home/many"; chown "$bench_user" "$work/home/many"; }
+  clean_ferry_many() { drop_folder many; fresh_folder many >/dev/null; }
+  many_sshd() { many_clients "$sshd_port" "$work/home/many/c"; }
+  many_ferry() { many_clients "$ferry_sftp" "/Home/$bench_user/many/c"; }
+  read -r many_sshd_s many_ferry_s < <(both clean_sshd_many many_sshd clean_ferry_many many_ferry)
+  files=6400 report "64 sftp clients x put -r 100 x 4 KiB at once" OpenSSH "$many_sshd_s" "$many_ferry_s" 1.0
 fi

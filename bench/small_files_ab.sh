@@ -7,7 +7,11 @@
 #   - OpenSSH `sftp` `put -r` of N files, and `get -r` of them back.
 # Reports each side's median files per second and B / A, and each server's CPU per file.
 #
-#   bench/small_files_ab.sh A_BIN B_BIN [--files N] [--rounds N]
+#   bench/small_files_ab.sh A_BIN B_BIN [--files N] [--rounds N] [--b-postgres]
+#
+# With --b-postgres, side B keeps its metadata in a throwaway PostgreSQL (started here, with
+# fsync on) instead of SQLite: give the same build twice for PostgreSQL / SQLite (issue 21's
+# goal: >= 0.6).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +20,10 @@ b_bin=$(realpath "$2")
 shift 2
 files=1000
 rounds=5
+b_postgres=false
 while (($#)); do
   case "$1" in
+    --b-postgres) b_postgres=true; shift ;;
     --files) files=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -26,9 +32,11 @@ done
 
 work=$(mktemp -d /var/tmp/ferry-ab.XXXXXX)
 pids=()
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
+  [ -n "${pg_bin:-}" ] && as_pg "$pg_bin/pg_ctl" -D "$work/pg" stop -m immediate >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -38,20 +46,35 @@ for i in $(seq "$files"); do head -c 4096 /dev/urandom > "$work/tree/f$i.bin"; d
 ssh-keygen -q -t ed25519 -N "" -f "$work/key"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-start() { # side, binary: prints "pid base session home sftp_port"
-  local dir=$work/$1 sftp_port
+b_database=()
+if $b_postgres; then
+  pg_bin=$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1)")
+  pg_port=$(free_port)
+  mkdir -p "$work/pg" && chown postgres "$work/pg" 2>/dev/null || true
+  as_pg "$pg_bin/initdb" -D "$work/pg" -U ferry --auth trust >/dev/null
+  as_pg "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg/log" \
+    -o "-p $pg_port -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null
+  for _ in $(seq 100); do as_pg "$pg_bin/pg_isready" -h 127.0.0.1 -p "$pg_port" >/dev/null 2>&1 && break; sleep 0.1; done
+  as_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U ferry ferry
+  b_database=(--database-url "postgres://ferry@127.0.0.1:$pg_port/ferry")
+fi
+
+start() { # side, binary, extra arguments: prints "pid base session home sftp_port"
+  local dir=$work/$1 sftp_port bin=$2
+  shift 2
+  local db=("$@")
   mkdir -p "$dir"
   sftp_port=$(free_port)
   printf '[lockout]\naccount_threshold = 0\naddress_threshold = 0\n[ftps]\nlisten = "0"\n[sftp]\nlisten = "127.0.0.1:%s"\n' "$sftp_port" > "$dir/ferry.toml"
   FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
-    "$2" --config "$dir/ferry.toml" --data-dir "$dir/data" serve --http 127.0.0.1:0 \
+    "$bin" --config "$dir/ferry.toml" --data-dir "$dir/data" "${db[@]}" serve --http 127.0.0.1:0 \
     > "$dir/out" 2> "$dir/err" &
   local pid=$!
   for _ in $(seq 100); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
   local base session home
   base=$(sed -n 's/^ferry: listening on //p' "$dir/out")
-  "$2" --config "$dir/ferry.toml" --data-dir "$dir/data" app add 1000 bench >/dev/null
-  "$2" --config "$dir/ferry.toml" --data-dir "$dir/data" user add-key admin --key-file "$work/key.pub" >/dev/null
+  "$bin" --config "$dir/ferry.toml" --data-dir "$dir/data" "${db[@]}" app add 1000 bench >/dev/null
+  "$bin" --config "$dir/ferry.toml" --data-dir "$dir/data" "${db[@]}" user add-key admin --key-file "$work/key.pub" >/dev/null
   session=$(curl -sf -X POST "$base/api/v1/OpenImmutable" \
     -d '{"userName":"admin","password":"bench-admin-password","applicationID":1000}' |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionID"])')
@@ -60,7 +83,7 @@ start() { # side, binary: prints "pid base session home sftp_port"
   echo "$pid $base $session $home $sftp_port"
 }
 read -r a_pid a_base a_session a_home a_sftp < <(start a "$a_bin")
-read -r b_pid b_base b_session b_home b_sftp < <(start b "$b_bin")
+read -r b_pid b_base b_session b_home b_sftp < <(start b "$b_bin" "${b_database[@]}")
 pids=("$a_pid" "$b_pid")
 
 cpu_ms() { awk '{print ($14 + $15) * 10}' "/proc/$1/stat"; }

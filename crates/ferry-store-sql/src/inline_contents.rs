@@ -9,6 +9,9 @@ use sqlx::{AnyConnection, Row};
 use crate::errors;
 use crate::store::SqlStore;
 
+/// The bytes kept under a key (`$1`).
+pub(crate) const INLINE_CONTENT: &str = "SELECT bytes FROM inline_contents WHERE key = $1";
+
 /// Keeps `bytes` under `key`, inside the caller's change.
 pub(crate) async fn insert(conn: &mut AnyConnection, key: &str, bytes: &[u8]) -> StoreResult<()> {
     sqlx::query("INSERT INTO inline_contents (key, bytes) VALUES ($1, $2)")
@@ -23,7 +26,10 @@ pub(crate) async fn insert(conn: &mut AnyConnection, key: &str, bytes: &[u8]) ->
 #[async_trait]
 impl InlineContents for SqlStore {
     async fn inline_content(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
-        sqlx::query("SELECT bytes FROM inline_contents WHERE key = $1")
+        if let Some(reader) = &self.reader {
+            return reader.inline_content(key);
+        }
+        sqlx::query(INLINE_CONTENT)
             .bind(key)
             .fetch_optional(&self.pool)
             .await

@@ -69,6 +69,10 @@ pub(crate) const FOLDER_BY_ID: &str = concat!(
     " FROM folders f WHERE f.id = $1"
 );
 
+/// A file by ID (`$1`), deleted or not.
+pub(crate) const FILE_BY_ID: &str =
+    concat!("SELECT ", file_columns!(), " FROM files WHERE id = $1");
+
 /// A folder's live file by name key (`$1` the folder, `$2` the key).
 pub(crate) const LIVE_FILE_BY_NAME: &str = concat!(
     "SELECT ",
@@ -94,18 +98,14 @@ pub(crate) async fn file<'e, E>(exec: E, id: FileId) -> StoreResult<Option<File>
 where
     E: Executor<'e, Database = Any>,
 {
-    sqlx::query(concat!(
-        "SELECT ",
-        file_columns!(),
-        " FROM files WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(exec)
-    .await
-    .map_err(errors::db)?
-    .as_ref()
-    .map(rows::file)
-    .transpose()
+    sqlx::query(FILE_BY_ID)
+        .bind(id)
+        .fetch_optional(exec)
+        .await
+        .map_err(errors::db)?
+        .as_ref()
+        .map(rows::file)
+        .transpose()
 }
 
 pub(crate) async fn file_by_name<'e, E>(

@@ -15,14 +15,14 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use ferry_core::domain::{
-    ChainLink, File, Folder, FolderId, Permissions, Session, SessionId, User, UserId,
+    ChainLink, File, FileId, Folder, FolderId, Permissions, Session, SessionId, User, UserId,
 };
 use ferry_core::store::{StoreError, StoreResult};
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::rows::{self, session_and_user_columns};
-use crate::{folder_reads, queries};
+use crate::{folder_reads, inline_contents, queries};
 
 /// A query's result column names, learnt from its statement the first time it runs.
 type Names = OnceLock<Vec<String>>;
@@ -138,6 +138,33 @@ impl SqliteReader {
             found = Some(rows::folder(row)?);
             Ok(())
         })?;
+        Ok(found)
+    }
+
+    /// The file with this ID (deleted or not).
+    pub(crate) fn file(&self, id: FileId) -> StoreResult<Option<File>> {
+        static NAMES: Names = OnceLock::new();
+        let mut found = None;
+        self.rows(queries::FILE_BY_ID, &NAMES, &[("$1", &id)], |row| {
+            found = Some(rows::file(row)?);
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// A small file's bytes, kept in the database under `key`.
+    pub(crate) fn inline_content(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        static NAMES: Names = OnceLock::new();
+        let mut found = None;
+        self.rows(
+            inline_contents::INLINE_CONTENT,
+            &NAMES,
+            &[("$1", &key)],
+            |row| {
+                found = Some(row.get::<Vec<u8>>("bytes")?);
+                Ok(())
+            },
+        )?;
         Ok(found)
     }
 

@@ -28,8 +28,8 @@ use crate::{errors, folder_reads, queries};
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
     engine: Engine,
-    /// SQLite only: the synchronous read path for the session check.
-    reader: Option<Arc<SqliteReader>>,
+    /// SQLite only: the synchronous read path for the session check and point reads.
+    pub(crate) reader: Option<Arc<SqliteReader>>,
     /// Changes, committed in groups (see `group_commit.rs`).
     pub(crate) changes: GroupCommit,
     /// SQLite only: bookkeeping writers take a turn here too (SQLite has one write lock).
@@ -416,6 +416,9 @@ impl MetadataStore for SqlStore {
     }
 
     async fn file(&self, id: FileId) -> StoreResult<Option<File>> {
+        if let Some(reader) = &self.reader {
+            return reader.file(id);
+        }
         queries::file(&self.pool, id).await
     }
 

@@ -1,13 +1,18 @@
 //! JSON read as serde_json reads it, except that an object with the same key twice is an
 //! error at any depth (serde_json keeps the last, silently). Two readers of one body must not
 //! disagree about what it says: a proxy or firewall that checks the first `userName` while
-//! Ferry acts on the second is the classic smuggling gap.
+//! Ferry acts on the second is the classic smuggling gap. For the same reason the key
+//! serde_json reserves for its raw values is refused: where that feature is built in,
+//! serde_json reads `{"$serde_json::private::RawValue": "[1]"}` as the array `[1]`.
 
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+
+/// serde_json's own key for a raw value (its `raw_value` feature), never a client's.
+const SERDE_RAW_VALUE_KEY: &str = "$serde_json::private::RawValue";
 
 /// Parses `body`, refusing repeated keys; the error text names the repeated key.
 pub fn parse(body: &[u8]) -> Result<Value, serde_json::Error> {
@@ -76,6 +81,9 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let Strict(value) = map.next_value()?;
+            if key == SERDE_RAW_VALUE_KEY {
+                return Err(de::Error::custom(format!("the key {key:?} is reserved")));
+            }
             if object.contains_key(&key) {
                 return Err(de::Error::custom(format!(
                     "the key {key:?} is given more than once"
@@ -97,6 +105,19 @@ mod tests {
         assert!(parse(br#"{"list":[{"Permission":1,"Permission":255}]}"#).is_err());
         let e = parse(br#"{"x":{"y":1,"y":1}}"#).unwrap_err().to_string();
         assert!(e.contains("\"y\" is given more than once"), "{e}");
+    }
+
+    #[test]
+    fn serde_jsons_raw_value_key_is_refused() {
+        // Found by the json_body fuzz target (fuzz/regressions/json_body).
+        for body in [
+            r#"{"$serde_json::private::RawValue":2}"#,
+            r#"{"$serde_json::private::RawValue":"[1]"}"#,
+            r#"{"a":{"$serde_json::private::RawValue":"{}"}}"#,
+        ] {
+            let e = parse(body.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains("is reserved"), "{body}: {e}");
+        }
     }
 
     #[test]

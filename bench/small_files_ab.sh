@@ -7,7 +7,10 @@
 #   - OpenSSH `sftp` `put -r` of N files, and `get -r` of them back.
 # Reports each side's median files per second and B / A, and each server's CPU per file.
 #
-#   bench/small_files_ab.sh A_BIN B_BIN [--files N] [--rounds N] [--b-postgres]
+#   bench/small_files_ab.sh A_BIN B_BIN [--files N] [--rounds N] [--b-postgres] [--large-mib N]
+#
+# With --large-mib N, each round also PUTs and GETs one file of N MiB (curl), to show that
+# what was done for small files costs large ones nothing.
 #
 # With --b-postgres, side B keeps its metadata in a throwaway PostgreSQL (started here, with
 # fsync on) instead of SQLite: give the same build twice for PostgreSQL / SQLite (issue 21's
@@ -21,8 +24,10 @@ shift 2
 files=1000
 rounds=5
 b_postgres=false
+large_mib=0
 while (($#)); do
   case "$1" in
+    --large-mib) large_mib=$2; shift 2 ;;
     --b-postgres) b_postgres=true; shift ;;
     --files) files=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
@@ -31,6 +36,7 @@ while (($#)); do
 done
 
 work=$(mktemp -d /var/tmp/ferry-ab.XXXXXX)
+chmod 755 "$work"  # PostgreSQL (--b-postgres) runs as its own user
 pids=()
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
@@ -144,6 +150,19 @@ timed_sftp() { # side, batch text: seconds
   s=$(date +%s.%N); sftp_run "$1" "$2"; e=$(date +%s.%N)
   python3 -c "print($e - $s)"
 }
+((large_mib == 0)) || head -c "$((large_mib * 1024 * 1024))" /dev/urandom > "$work/large.bin"
+timed_large() { # side, tag: "put_seconds get_seconds"
+  local base session home s m e id
+  eval "base=\$${1}_base session=\$${1}_session home=\$${1}_home"
+  sync
+  s=$(date +%s.%N)
+  id=$(curl -sS --fail -T "$work/large.bin" -H "X-Session-ID: $session" \
+    "$base/api/v1/folders/$home/files/large-$2.bin" | python3 -c 'import json,sys; print(json.load(sys.stdin)["FileID"])')
+  m=$(date +%s.%N)
+  curl -sS --fail -o /dev/null -H "X-Session-ID: $session" "$base/api/v1/files/$id/content"
+  e=$(date +%s.%N)
+  python3 -c "print($m - $s, $e - $m)"
+}
 declare -A t
 for side in a b; do t[$side-cpu]=0; done
 for r in $(seq "$rounds"); do
@@ -154,6 +173,10 @@ for r in $(seq "$rounds"); do
     t[$side-put1]+=" $(timed_puts "$side" 1 "one$r")"
     t[$side-put16]+=" $(timed_puts "$side" 16 "many$r")"
     t[$side-get1]+=" $(timed_gets "$side" "one$r")"
+    if ((large_mib > 0)); then
+      read -r up down < <(timed_large "$side" "$r")
+      t[$side-large_put]+=" $up"; t[$side-large_get]+=" $down"
+    fi
     t[$side-sftp_put]+=" $(timed_sftp "$side" "put -r $work/tree /Home/admin/sftp$r\n")"
     rm -rf "$work/down"
     t[$side-sftp_get]+=" $(timed_sftp "$side" "get -r /Home/admin/sftp$r $work/down\n")"
@@ -167,4 +190,12 @@ for what in put1 put16 get1 sftp_put sftp_get; do
   b=$(median_rate "${t[b-$what]}")
   echo "$what: A $a files/s, B $b files/s, B/A $(python3 -c "print(f'{$b / $a:.2f}')")"
 done
+if ((large_mib > 0)); then
+  for what in large_put large_get; do
+    a=$(python3 -c "import statistics, sys; print(f'{$large_mib / statistics.median(float(x) for x in sys.argv[1:]):.0f}')" ${t[a-$what]})
+    b=$(python3 -c "import statistics, sys; print(f'{$large_mib / statistics.median(float(x) for x in sys.argv[1:]):.0f}')" ${t[b-$what]})
+    echo "$what ($large_mib MiB): A $a MiB/s, B $b MiB/s, B/A $(python3 -c "print(f'{$b / $a:.2f}')")"
+  done
+fi
+((large_mib == 0)) || echo "(the CPU below includes the large file's)"
 echo "CPU per file (all of the above): A $(python3 -c "print(f'{${t[a-cpu]} / ($rounds * $files * 5):.2f}')") ms, B $(python3 -c "print(f'{${t[b-cpu]} / ($rounds * $files * 5):.2f}')") ms"

@@ -5,7 +5,8 @@
 #
 #   bench/session_rps.sh [--database-url URL] [--duration SECONDS] [--connections N]
 #
-# Runs a release build of ferry on a free loopback port with a throwaway data directory.
+# Runs a release build of ferry (FERRY_BIN for another build) on a free loopback port with a
+# throwaway data directory.
 # Machines here are shared and noisy: read the ratio, not the absolute numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,8 @@ while (($#)); do
 done
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -p ferry -q
+ferry_bin=${FERRY_BIN:-target/release/ferry}
+[ -n "${FERRY_BIN:-}" ] || cargo build --release -p ferry -q
 
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
@@ -32,14 +34,14 @@ printf '[lockout]\naccount_threshold = 0\naccount_total_threshold = 0\naddress_t
 args=(--config "$work/ferry.toml" --data-dir "$work/data")
 [ -n "$database_url" ] && args+=(--database-url "$database_url")
 FERRY_ADMIN_PASSWORD=bench-admin-password FERRY_LOG=warn \
-  target/release/ferry "${args[@]}" serve --http 127.0.0.1:0 > "$work/out" 2> "$work/err" &
+  "$ferry_bin" "${args[@]}" serve --http 127.0.0.1:0 > "$work/out" 2> "$work/err" &
 pid=$!
 for _ in $(seq 100); do grep -q listening "$work/out" 2>/dev/null && break; sleep 0.1; done
 base=$(sed -n 's/^ferry: listening on //p' "$work/out")
 [ -n "$base" ] || { cat "$work/err"; exit 1; }
 
 # Application IDs below 1000 are Ferry's own: register one for the benchmark.
-target/release/ferry "${args[@]}" app add 1000 bench >/dev/null
+"$ferry_bin" "${args[@]}" app add 1000 bench >/dev/null
 session=$(curl -sf -X POST "$base/api/v1/Open" \
   -d '{"userName":"admin","password":"bench-admin-password","applicationID":1000}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["SessionID"])')

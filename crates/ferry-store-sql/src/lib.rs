@@ -23,6 +23,7 @@ mod inline_contents;
 mod queries;
 mod rows;
 mod second_factors;
+mod session_cache;
 mod share_links;
 mod sqlite_reader;
 mod start_folders;

@@ -19,6 +19,7 @@ use crate::rows::{
     self, Columns, audit_columns, file_columns, folder_columns, session_and_user_columns,
     user_columns,
 };
+use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
 use crate::{errors, folder_reads, queries};
@@ -34,6 +35,11 @@ pub struct SqlStore {
     pub(crate) changes: GroupCommit,
     /// SQLite only: bookkeeping writers take a turn here too (SQLite has one write lock).
     pub(crate) sqlite_writes: bool,
+    /// PostgreSQL only: the session check's cache (`session_cache.rs`), once
+    /// [`SqlStore::start_session_cache`] has started it.
+    session_cache: Option<Arc<SessionCache>>,
+    /// The database URL, for the session cache's own connection.
+    url: Arc<str>,
 }
 
 impl SqlStore {
@@ -42,10 +48,25 @@ impl SqlStore {
         SqlStore {
             changes: GroupCommit::new(pool.clone()),
             sqlite_writes: engine == Engine::Sqlite,
+            session_cache: None,
+            url: url.into(),
             pool,
             engine,
             reader,
         }
+    }
+
+    /// PostgreSQL: starts keeping the session check's cache (`session_cache.rs`), whose
+    /// answers live at most `lifetime` and whose listener holds one more connection for as
+    /// long as the process runs. For the server; a CLI command checks a session once at most.
+    /// Does nothing on SQLite, or for a zero `lifetime`.
+    pub fn start_session_cache(&mut self, lifetime: std::time::Duration) {
+        if self.engine != Engine::Postgres || lifetime.is_zero() || self.session_cache.is_some() {
+            return;
+        }
+        let cache = SessionCache::new(lifetime);
+        tokio::spawn(cache.clone().listen(self.url.to_string()));
+        self.session_cache = Some(cache);
     }
 
     /// Which engine this store runs on.
@@ -63,13 +84,17 @@ impl SqlStore {
 impl MetadataStore for SqlStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(
-            SqlTx::begin(self.changes.change(false).await?).await?,
+            SqlTx::begin(
+                self.changes.change(false).await?,
+                self.session_cache.clone(),
+            )
+            .await?,
         ))
     }
 
     async fn begin_grouped(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(
-            SqlTx::begin(self.changes.change(true).await?).await?,
+            SqlTx::begin(self.changes.change(true).await?, self.session_cache.clone()).await?,
         ))
     }
 
@@ -223,6 +248,10 @@ impl MetadataStore for SqlStore {
         if let Some(reader) = &self.reader {
             return reader.session_with_user(id);
         }
+        if let Some(hit) = self.session_cache.as_ref().and_then(|c| c.get(id)) {
+            return Ok(Some(hit));
+        }
+        let ticket = self.session_cache.as_ref().map(|c| c.ticket());
         let row = sqlx::query(concat!(
             "SELECT ",
             session_and_user_columns!(),
@@ -232,10 +261,12 @@ impl MetadataStore for SqlStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(errors::db)?;
-        match row {
-            Some(r) => Ok(Some((rows::session(&r)?, rows::user_prefixed(&r, "u_")?))),
-            None => Ok(None),
+        let Some(r) = row else { return Ok(None) };
+        let (session, user) = (rows::session(&r)?, rows::user_prefixed(&r, "u_")?);
+        if let (Some(cache), Some(ticket)) = (&self.session_cache, ticket) {
+            cache.fill(ticket, &session, &user);
         }
+        Ok(Some((session, user)))
     }
 
     async fn touch_session(
@@ -245,7 +276,7 @@ impl MetadataStore for SqlStore {
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()> {
         let _turn = self.write_turn().await?;
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE sessions SET last_used_at = $1, expires_at = COALESCE($2, expires_at) \
              WHERE id = $3",
         )
@@ -254,7 +285,11 @@ impl MetadataStore for SqlStore {
         .bind(id.to_wire())
         .execute(&self.pool)
         .await
-        .map_err(errors::db)?;
+        .map_err(errors::db);
+        if let Some(cache) = &self.session_cache {
+            cache.evict_session(id);
+        }
+        done?;
         Ok(())
     }
 

@@ -15,8 +15,11 @@ use ferry_core::domain::{
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use sqlx::Row;
 
+use std::sync::Arc;
+
 use crate::group_commit::Turn;
 use crate::rows::session_columns;
+use crate::session_cache::SessionCache;
 use crate::{
     counters, errors, file_writes, folder_writes, inline_contents, queries, second_factors,
 };
@@ -27,11 +30,23 @@ pub(crate) struct SqlTx {
     turn: Turn,
     head: AuditHead,
     head_moved: bool,
+    /// PostgreSQL: the session cache, and what this change makes it forget when it ends.
+    cache: Option<Arc<SessionCache>>,
+    evictions: Vec<Eviction>,
+}
+
+/// A cached session check this change may make wrong.
+enum Eviction {
+    Session(SessionId),
+    User(UserId),
 }
 
 impl SqlTx {
     /// Begins a change on its `turn`.
-    pub(crate) async fn begin(mut turn: Turn) -> StoreResult<SqlTx> {
+    pub(crate) async fn begin(
+        mut turn: Turn,
+        cache: Option<Arc<SessionCache>>,
+    ) -> StoreResult<SqlTx> {
         let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
             .fetch_one(turn.conn())
             .await
@@ -44,7 +59,16 @@ impl SqlTx {
             turn,
             head,
             head_moved: false,
+            cache,
+            evictions: Vec::new(),
         })
+    }
+
+    /// Notes that the cached session checks of `e` must go when this change ends.
+    fn forget(&mut self, e: Eviction) {
+        if self.cache.is_some() {
+            self.evictions.push(e);
+        }
     }
 }
 
@@ -86,6 +110,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn update_user(&mut self, u: &User) -> StoreResult<()> {
+        self.forget(Eviction::User(u.id));
         sqlx::query(
             "UPDATE users SET domain_username = $1, first_name = $2, last_name = $3, email = $4, \
              role = $5, active = $6, deleted = $7, user_sync_id = $8, home_folder_id = $9, \
@@ -281,6 +306,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn delete_session(&mut self, id: &SessionId) -> StoreResult<bool> {
+        self.forget(Eviction::Session(*id));
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_wire())
             .execute(self.turn.conn())
@@ -529,7 +555,17 @@ impl StoreTx for SqlTx {
                 .await
                 .map_err(errors::db)?;
         }
-        self.turn.commit().await
+        let done = self.turn.commit().await;
+        // Whatever the outcome: a commit whose answer was lost may still have happened.
+        if let Some(cache) = &self.cache {
+            for e in &self.evictions {
+                match e {
+                    Eviction::Session(id) => cache.evict_session(id),
+                    Eviction::User(id) => cache.evict_user(*id),
+                }
+            }
+        }
+        done
     }
 
     async fn rollback(self: Box<Self>) {

@@ -23,10 +23,11 @@ use crate::cli::{
 use crate::config::Settings;
 
 /// Opens the metadata store and the content store named by the settings, and builds the
-/// Service over them. With `probe`, an object store is tried first (`ferry serve`).
+/// Service over them. `serving` is for `ferry serve`: an object store is tried first, and
+/// PostgreSQL's session cache is kept.
 pub async fn open_service(
     settings: &Settings,
-    probe: bool,
+    serving: bool,
 ) -> anyhow::Result<(Arc<Service>, SqlStore)> {
     {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
@@ -36,10 +37,14 @@ pub async fn open_service(
             )
         })?;
     }
-    let store = ferry_store_sql::connect(&settings.database_url, &StoreOptions::default())
+    let mut store = ferry_store_sql::connect(&settings.database_url, &StoreOptions::default())
         .await
         .context("cannot open the metadata store")?;
-    let content = settings.storage.open(&settings.data_dir, probe).await?;
+    if serving {
+        // A long-running server checks sessions all day; a CLI command once at most.
+        store.start_session_cache(settings.session_cache);
+    }
+    let content = settings.storage.open(&settings.data_dir, serving).await?;
     let hasher = PasswordHasher::new(settings.passwords).context("invalid password settings")?;
     let service = Service::new(
         Arc::new(store.clone()),

@@ -12,6 +12,7 @@
 //! immutable_ttl_hours = 48
 //! sweep_interval_seconds = 60
 //! web_idle_minutes = 30          # the web client signs out a browser left idle this long
+//! cache_milliseconds = 1000      # PostgreSQL: longest a node trusts a cached check; 0: no cache
 //!
 //! [lockout]
 //! account_threshold = 5          # failures for one account from one address
@@ -268,6 +269,7 @@ struct SessionsSection {
     immutable_ttl_hours: Option<f64>,
     sweep_interval_seconds: Option<u64>,
     web_idle_minutes: Option<f64>,
+    cache_milliseconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -306,6 +308,8 @@ pub struct Settings {
     pub passwords: PasswordParams,
     /// How often expired sessions are swept.
     pub sweep_interval_secs: u64,
+    /// PostgreSQL: the longest a node serves a session check from its cache (zero: no cache).
+    pub session_cache: std::time::Duration,
     /// Scheduled directory sync, if configured.
     pub directory_sync: Option<crate::directory_sync::SyncSection>,
     /// The FTPS front end.
@@ -420,6 +424,12 @@ impl Settings {
                 parallelism: p.argon2_parallelism.unwrap_or(pw_defaults.parallelism),
             },
             sweep_interval_secs: file.sessions.sweep_interval_seconds.unwrap_or(60).max(1),
+            session_cache: match file.sessions.cache_milliseconds {
+                Some(ms) if ms > 60_000 => {
+                    anyhow::bail!("sessions.cache_milliseconds must be at most 60000")
+                }
+                ms => std::time::Duration::from_millis(ms.unwrap_or(1000)),
+            },
             directory_sync: file.sso.sync,
             ftps: file.ftps,
             https: file.https,

@@ -131,7 +131,7 @@ fn three_nodes_behind_haproxy_share_everything() {
     let (status, _) = nodes[1].call("Close", json!({"sessionID": session}));
     assert_eq!(status, 204);
     for n in &nodes {
-        assert!(!n.alive(&session));
+        assert!(n.ends(&session));
     }
 }
 

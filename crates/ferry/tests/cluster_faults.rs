@@ -288,6 +288,6 @@ fn nodes_whose_clocks_are_30_seconds_apart_agree() {
     let (status, _) = nodes[0].call("Close", json!({"sessionID": session}));
     assert_eq!(status, 204);
     for n in &nodes {
-        assert!(!n.alive(&session));
+        assert!(n.ends(&session));
     }
 }

@@ -156,7 +156,7 @@ fn a_removed_key_ends_what_it_opened_and_a_role_change_ends_everything() {
     );
     assert_eq!(state(&report, "sftp"), "ended", "{report:?}");
     assert_eq!(state(&report, "ftps"), "ended", "{report:?}");
-    assert!(!s.alive(&api));
+    assert!(s.ends(&api));
     let (_, user) = s.call(
         "GetCurrentUser",
         json!({"sessionID": s.open("alice", "alice-password", APP).0}),

@@ -405,8 +405,8 @@ fn disabling_a_user_ends_their_sessions(backend: Backend) {
     let (a, _) = s.open("ned", "ned-password", APP);
     let (b, _) = s.open_with("OpenImmutable", "ned", "ned-password", APP);
     s.ferry_ok(&["user", "disable", "ned"], None);
-    assert!(!s.alive(&a));
-    assert!(!s.alive(&b));
+    assert!(s.ends(&a));
+    assert!(s.ends(&b));
     assert_error(
         &s.call(
             "Open",

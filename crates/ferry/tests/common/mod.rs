@@ -439,6 +439,21 @@ impl Server {
         }
     }
 
+    /// Whether a session ends within three seconds: what a change made by another process
+    /// (the CLI, another node, SQL) promises on PostgreSQL, where this node's session cache
+    /// learns of it from the database's notice, within milliseconds and at most its lifetime
+    /// of 1 s (`ferry-store-sql/src/session_cache.rs`). On SQLite the first check answers.
+    pub fn ends(&self, session: &str) -> bool {
+        let start = std::time::Instant::now();
+        while self.alive(session) {
+            if start.elapsed() > std::time::Duration::from_secs(3) {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        true
+    }
+
     /// The audit trail as exported JSON lines.
     pub fn audit(&self) -> Vec<Value> {
         self.ferry_ok(&["audit", "export"], None)

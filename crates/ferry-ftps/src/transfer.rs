@@ -133,13 +133,13 @@ impl ControlSession {
         let range = (rest > 0 && rest < size).then(|| (rest, size - 1));
         // Audited here, before any byte goes out.
         let download = service
-            .download(&ctx, file.file.id, range)
+            .download_view(&ctx, file, range)
             .await
             .map_err(|e| Reply::from_error(&e))?;
         let length = if rest == size { 0 } else { download.length };
         self.send_mark(Reply::new(
             150,
-            format!("Sending {} ({length} bytes)", file.file.name),
+            format!("Sending {} ({length} bytes)", download.file.name),
         ))
         .await?;
         let mut data = self.open_data(plan).await?;
@@ -151,7 +151,7 @@ impl ControlSession {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) => {
-                    tracing::error!(error = %e, file = file.file.id, "FTPS: reading content failed");
+                    tracing::error!(error = %e, file = download.file.id, "FTPS: reading content failed");
                     return Err(Reply::new(451, "Reading the file failed; transfer aborted"));
                 }
             };

@@ -339,7 +339,7 @@ pub(crate) async fn send_file(
                 .into_response());
         }
     };
-    let dl = svc.download(ctx, id, range).await?;
+    let dl = svc.download_view(ctx, view, range).await?;
     let stream =
         tokio_util::io::ReaderStream::with_capacity(dl.reader.take(dl.length), DOWNLOAD_BUFFER);
     let mut response = Response::new(Body::from_stream(stream));

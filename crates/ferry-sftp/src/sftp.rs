@@ -447,12 +447,12 @@ impl russh_sftp::server::Handler for SftpHandler {
             .await
             .map_err(refusal)?
         {
-            TreeNode::File(f) => f.file,
+            TreeNode::File(f) => f,
             TreeNode::Folder(_) => return Err(StatusCode::Failure.into()),
         };
         let download = self
             .service
-            .download(&ctx, file.id, None)
+            .download_view(&ctx, file, None)
             .await
             .map_err(refusal)?;
         Ok(Handle {

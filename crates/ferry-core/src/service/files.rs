@@ -25,12 +25,23 @@ use crate::text;
 pub const MAX_PAGE: i64 = 1000;
 
 /// A file with the bits the caller holds on its folder (`FTHFileData`).
+///
+/// Only the Service makes a view (`non_exhaustive`: no other crate can), from the store and the
+/// caller's grants, so one handed back to it ([`Service::download_view`]) carries bits it gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileView {
     /// The file.
     pub file: File,
     /// `EffectivePermission`: the caller's bits on the file's folder.
     pub effective: Permissions,
+}
+
+impl FileView {
+    /// A view of `file` with the bits the caller was found to hold on its folder.
+    pub(crate) fn checked(file: File, effective: Permissions) -> FileView {
+        FileView { file, effective }
+    }
 }
 
 /// A committed upload's content, to be recorded.
@@ -78,10 +89,7 @@ impl Service {
             Ok(_) | Err(Error::FolderNotFound) => return Err(Error::FileNotFound),
             Err(e) => return Err(e),
         };
-        Ok(FileView {
-            file,
-            effective: held,
-        })
+        Ok(FileView::checked(file, held))
     }
 
     /// Checks an upload and opens its staging. Needs Create on the folder for a new name, Modify
@@ -278,10 +286,7 @@ impl Service {
         match recorded {
             Ok(file) => {
                 tx.commit().await?;
-                Ok(FileView {
-                    file,
-                    effective: held,
-                })
+                Ok(FileView::checked(file, held))
             }
             Err(e) => {
                 tx.rollback().await;
@@ -399,6 +404,19 @@ impl Service {
         range: Option<(u64, u64)>,
     ) -> Result<Download> {
         let view = self.readable_file(ctx, id).await?;
+        self.download_view(ctx, view, range).await
+    }
+
+    /// [`Service::download`] of a file the same request has just read or resolved through the
+    /// Service (`GetFile`'s view, a path's file), with the bits found then: the download
+    /// serves the version that view describes, and the file and its folder's grants are not
+    /// read a second time.
+    pub async fn download_view(
+        &self,
+        ctx: &SessionContext,
+        view: FileView,
+        range: Option<(u64, u64)>,
+    ) -> Result<Download> {
         if !view.effective.contains(Permissions::DOWNLOAD) {
             self.require(
                 ctx,
@@ -472,10 +490,7 @@ impl Service {
             .file_by_name(folder, &key)
             .await?
             .ok_or(Error::FileNotFound)?;
-        Ok(FileView {
-            file,
-            effective: held,
-        })
+        Ok(FileView::checked(file, held))
     }
 
     /// Every file in a folder and, recursively, in the subfolders the caller may see, with its
@@ -538,10 +553,7 @@ impl Service {
             .files(folder, skip, take)
             .await?
             .into_iter()
-            .map(|file| FileView {
-                file,
-                effective: held,
-            })
+            .map(|file| FileView::checked(file, held))
             .collect())
     }
 

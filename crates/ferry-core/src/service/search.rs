@@ -141,7 +141,7 @@ impl Service {
                     .await?;
                 if effective.contains(Permissions::READ) {
                     if seen >= skip {
-                        result.files.push(FileView { file, effective });
+                        result.files.push(FileView::checked(file, effective));
                     }
                     seen += 1;
                     if seen >= wanted {

@@ -111,9 +111,6 @@ impl Service {
         ));
         tx.append_audit(now, e).await?;
         tx.commit().await?;
-        Ok(FileView {
-            file,
-            effective: held,
-        })
+        Ok(FileView::checked(file, held))
     }
 }

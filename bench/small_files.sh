@@ -8,7 +8,8 @@
 #            against nginx serving them (goal >= 0.8);
 #   - ftps:  `lftp` `mirror -R` and `mirror` of the same tree against vsftpd (goal >= 1.0 each);
 #   - many:  64 OpenSSH `sftp` clients at once, each `put -r` of 100 files of 4 KiB, against
-#            sshd + sftp-server: aggregate files per second (goal >= 1.0).
+#            sshd + sftp-server: aggregate files per second (goal >= 1.0), and the p99 of
+#            Ferry's time per file (`ferry_sftp_upload_seconds` in its /metrics).
 # Ferry runs on its embedded defaults (SQLite, content on the local disk), so every file it
 # acknowledges is durable; the peers sync nothing.
 #
@@ -328,5 +329,9 @@ if want many; then
   many_sshd() { many_clients "$sshd_port" "$work/home/many/c"; }
   many_ferry() { many_clients "$ferry_sftp" "/Home/$bench_user/many/c"; }
   read -r many_sshd_s many_ferry_s < <(both clean_sshd_many many_sshd clean_ferry_many many_ferry)
+  # The server's own time per file (OPEN to CLOSE's answer), from its /metrics summary, which
+  # covers the last minute: read at once, after the last round (Ferry's turn ends an odd round).
+  p99=$(curl -sf "$base/metrics" | sed -n 's/^ferry_sftp_upload_seconds{quantile="0.99"} //p')
   files=6400 report "64 sftp clients x put -r 100 x 4 KiB at once" OpenSSH "$many_sshd_s" "$many_ferry_s" 1.0
+  echo "  Ferry's p99 per file in the server over the last minute: $(python3 -c "print(f'{$p99 * 1000:.1f} ms')")"
 fi

@@ -497,9 +497,12 @@ impl russh_sftp::server::Handler for SftpHandler {
     async fn close(&mut self, id: u32, handle: String) -> Result<Status, Self::Error> {
         match self.handles.take(&handle) {
             Some(Open::Writing(w)) => {
+                let opened = w.opened;
                 match w.into_commit() {
                     Commit::Upload(upload) => {
                         self.service.finish_upload(*upload).await.map_err(refusal)?;
+                        metrics::histogram!("ferry_sftp_upload_seconds")
+                            .record(opened.elapsed().as_secs_f64());
                     }
                     Commit::Time(file, at) => {
                         let ctx = self.ctx().await?;

@@ -13,6 +13,7 @@
 //! handle has now, since sshfs asks right after opening a new file.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use ferry_core::domain::FileId;
 use ferry_core::service::{PendingAppend, SessionContext, Upload};
@@ -47,6 +48,9 @@ pub(crate) struct Writing {
     base: Option<FileId>,
     /// The modification time the client set on the handle (`put -p`), if any.
     client_time: Option<Timestamp>,
+    /// When the handle was opened: a file's time in the server, `OPEN` to `CLOSE`'s answer,
+    /// is `ferry_sftp_upload_seconds` (`/metrics`).
+    pub(crate) opened: Instant,
 }
 
 /// What `CLOSE` does with a write handle.
@@ -86,6 +90,7 @@ impl Writing {
             unaudited_base,
             base,
             client_time: None,
+            opened: Instant::now(),
         }
     }
 

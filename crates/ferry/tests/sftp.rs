@@ -222,6 +222,22 @@ fn openssh_sftp_and_curl_transfer_and_the_api_agrees() {
     appended.extend_from_slice(b"appended by curl");
     assert_eq!(curl["SHA256"], sha256_hex(&appended));
     assert_eq!(curl["Version"], 2, "an append makes a new version");
+
+    // Each committed upload's time in the server, OPEN to CLOSE's answer, is in /metrics
+    // with its quantiles: three from OpenSSH's sftp, two from curl.
+    let (_, metrics) = s.get("/metrics");
+    let value = |name: &str| -> Option<f64> {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+    };
+    assert_eq!(
+        value("ferry_sftp_upload_seconds_count"),
+        Some(5.0),
+        "{metrics}"
+    );
+    let p99 = value("ferry_sftp_upload_seconds{quantile=\"0.99\"}").expect("no p99");
+    assert!(p99 > 0.0 && p99 < 60.0, "{p99}");
 }
 
 #[test]

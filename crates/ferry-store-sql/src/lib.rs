@@ -24,6 +24,7 @@ mod queries;
 mod rows;
 mod second_factors;
 mod session_cache;
+mod session_reads;
 mod share_links;
 mod sqlite_reader;
 mod start_folders;

@@ -15,10 +15,7 @@ use sqlx::Row;
 
 use crate::connect::Engine;
 use crate::group_commit::GroupCommit;
-use crate::rows::{
-    self, Columns, audit_columns, file_columns, folder_columns, session_and_user_columns,
-    user_columns,
-};
+use crate::rows::{self, Columns, audit_columns, file_columns, folder_columns, user_columns};
 use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
@@ -28,7 +25,7 @@ use crate::{errors, folder_reads, queries};
 #[derive(Clone)]
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
-    engine: Engine,
+    pub(crate) engine: Engine,
     /// SQLite only: the synchronous read path for the session check and point reads.
     pub(crate) reader: Option<Arc<SqliteReader>>,
     /// Changes, committed in groups (see `group_commit.rs`).
@@ -37,9 +34,9 @@ pub struct SqlStore {
     pub(crate) sqlite_writes: bool,
     /// PostgreSQL only: the session check's cache (`session_cache.rs`), once
     /// [`SqlStore::start_session_cache`] has started it.
-    session_cache: Option<Arc<SessionCache>>,
+    pub(crate) session_cache: Option<Arc<SessionCache>>,
     /// The database URL, for the session cache's own connection.
-    url: Arc<str>,
+    pub(crate) url: Arc<str>,
 }
 
 impl SqlStore {
@@ -54,19 +51,6 @@ impl SqlStore {
             engine,
             reader,
         }
-    }
-
-    /// PostgreSQL: starts keeping the session check's cache (`session_cache.rs`), whose
-    /// answers live at most `lifetime` and whose listener holds one more connection for as
-    /// long as the process runs. For the server; a CLI command checks a session once at most.
-    /// Does nothing on SQLite, or for a zero `lifetime`.
-    pub fn start_session_cache(&mut self, lifetime: std::time::Duration) {
-        if self.engine != Engine::Postgres || lifetime.is_zero() || self.session_cache.is_some() {
-            return;
-        }
-        let cache = SessionCache::new(lifetime);
-        tokio::spawn(cache.clone().listen(self.url.to_string()));
-        self.session_cache = Some(cache);
     }
 
     /// Which engine this store runs on.
@@ -245,28 +229,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn session_with_user(&self, id: &SessionId) -> StoreResult<Option<(Session, User)>> {
-        if let Some(reader) = &self.reader {
-            return reader.session_with_user(id);
-        }
-        if let Some(hit) = self.session_cache.as_ref().and_then(|c| c.get(id)) {
-            return Ok(Some(hit));
-        }
-        let ticket = self.session_cache.as_ref().map(|c| c.ticket());
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            session_and_user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
-        ))
-        .bind(id.to_wire())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(errors::db)?;
-        let Some(r) = row else { return Ok(None) };
-        let (session, user) = (rows::session(&r)?, rows::user_prefixed(&r, "u_")?);
-        if let (Some(cache), Some(ticket)) = (&self.session_cache, ticket) {
-            cache.fill(ticket, &session, &user);
-        }
-        Ok(Some((session, user)))
+        self.checked_session(id).await
     }
 
     async fn touch_session(
@@ -275,22 +238,7 @@ impl MetadataStore for SqlStore {
         at: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()> {
-        let _turn = self.write_turn().await?;
-        let done = sqlx::query(
-            "UPDATE sessions SET last_used_at = $1, expires_at = COALESCE($2, expires_at) \
-             WHERE id = $3",
-        )
-        .bind(at.0)
-        .bind(expires_at.map(|t| t.0))
-        .bind(id.to_wire())
-        .execute(&self.pool)
-        .await
-        .map_err(errors::db);
-        if let Some(cache) = &self.session_cache {
-            cache.evict_session(id);
-        }
-        done?;
-        Ok(())
+        self.touch_session_row(id, at, expires_at).await
     }
 
     async fn live_sessions(

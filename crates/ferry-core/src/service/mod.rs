@@ -8,6 +8,7 @@ mod audit_trail;
 mod browse;
 mod content_upkeep;
 mod directory;
+mod downloads;
 mod file_changes;
 mod files;
 mod folders;
@@ -56,7 +57,8 @@ pub use browse::{
     Crumb, FILE_ACTIVITY, FILE_COUNT_CAP, FilePage, FolderPage, FolderPageRequest, PageStart,
 };
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
-pub use files::{Download, FileView, MAX_PAGE};
+pub use downloads::Download;
+pub use files::{FileView, MAX_PAGE};
 pub use folders::{FolderView, MAX_METADATA_VALUE};
 pub use leases::lease_for;
 pub use lockout::LockoutPolicy;

@@ -85,7 +85,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
 
     let tls_listener = match &https {
         Some(h) => {
-            let listener = TcpListener::bind(&h.listen)
+            let listener = listen(&h.listen)
                 .await
                 .with_context(|| format!("cannot listen for HTTPS on {}", h.listen))?;
             let local = listener.local_addr()?;
@@ -99,7 +99,7 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
     };
 
     let addr = args.http.unwrap_or(settings.http.clone());
-    let listener = TcpListener::bind(&addr)
+    let listener = listen(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
@@ -183,6 +183,34 @@ pub async fn run(settings: Settings, args: ServeArgs) -> anyhow::Result<ExitCode
 
 /// On a store without users, creates the first administrator: `FERRY_ADMIN_USER` (default
 /// `admin`) with `FERRY_ADMIN_PASSWORD`, or with a random password printed once to the terminal.
+/// Connections the kernel may hold for an HTTP listener before Ferry accepts them. Tokio's
+/// default is 1,024; a burst of clients (a thousand partners' schedulers firing on the same
+/// minute) past it is dropped or reset by the kernel before Ferry's own limits can answer.
+/// The kernel caps it at `net.core.somaxconn` (4,096 by default).
+const ACCEPT_QUEUE: u32 = 4096;
+
+/// Binds an HTTP or HTTPS listener on `addr` (an address or a name that resolves to one),
+/// with [`ACCEPT_QUEUE`].
+async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for resolved in tokio::net::lookup_host(addr).await? {
+        let socket = if resolved.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket
+            .bind(resolved)
+            .and_then(|()| socket.listen(ACCEPT_QUEUE))
+        {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the address resolves to nothing")))
+}
+
 async fn bootstrap_administrator(service: &Service) -> anyhow::Result<()> {
     let name = std::env::var("FERRY_ADMIN_USER").unwrap_or_else(|_| "admin".into());
     let (password, generated) = match std::env::var("FERRY_ADMIN_PASSWORD") {

@@ -84,6 +84,17 @@ pub trait MetadataStore:
     /// it may have seen are durable (or have failed). For the hot, simple changes: recording
     /// an upload, an audit record alone.
     async fn begin_grouped(&self) -> StoreResult<Box<dyn StoreTx>>;
+    /// Appends an audit record alone (a download's, a refused sign-in's) and returns once it
+    /// is committed. Records appended alone at once may share a commit. By default a grouped
+    /// change of its own; a store may have a cheaper path.
+    async fn append_audit_alone(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin_grouped().await?;
+        if let Err(e) = tx.append_audit(at, entry).await {
+            tx.rollback().await;
+            return Err(e);
+        }
+        tx.commit().await
+    }
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
 

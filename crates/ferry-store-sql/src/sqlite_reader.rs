@@ -49,6 +49,11 @@ impl SqliteReader {
         }
     }
 
+    /// The database file.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     fn connection(&self) -> StoreResult<Connection> {
         if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(conn);

@@ -5,14 +5,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, ApplicationId, AuditHead, AuditRecord, ChainLink, File, FileId, FileOrder,
-    FileVersion, Folder, FolderId, Grant, GroupId, Permissions, SecondFactor, Session, SessionId,
-    ShareLink, ShareLinkId, SshKey, User, UserGroup, UserId, domain_username_key, email_key,
+    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
+    FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, Permissions, SecondFactor, Session,
+    SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup, UserId, domain_username_key,
+    email_key,
 };
 use ferry_core::store::{AuditFilter, LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
 use sqlx::Row;
+use tokio::sync::OnceCell;
 
+use crate::audit_appender::AuditAppender;
 use crate::connect::Engine;
 use crate::group_commit::GroupCommit;
 use crate::rows::{self, Columns, audit_columns, file_columns, folder_columns, user_columns};
@@ -37,6 +40,9 @@ pub struct SqlStore {
     pub(crate) session_cache: Option<Arc<SessionCache>>,
     /// The database URL, for the session cache's own connection.
     pub(crate) url: Arc<str>,
+    /// SQLite only: the writer of audit records alone (`audit_appender.rs`), started on the
+    /// first.
+    pub(crate) audit_appender: Option<Arc<OnceCell<AuditAppender>>>,
 }
 
 impl SqlStore {
@@ -46,6 +52,7 @@ impl SqlStore {
             changes: GroupCommit::new(pool.clone()),
             sqlite_writes: engine == Engine::Sqlite,
             session_cache: None,
+            audit_appender: (engine == Engine::Sqlite).then(Arc::default),
             url: url.into(),
             pool,
             engine,
@@ -80,6 +87,21 @@ impl MetadataStore for SqlStore {
         Ok(Box::new(
             SqlTx::begin(self.changes.change(true).await?, self.session_cache.clone()).await?,
         ))
+    }
+
+    async fn append_audit_alone(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {
+        let (Some(appender), Some(reader)) = (&self.audit_appender, &self.reader) else {
+            let mut tx = self.begin_grouped().await?;
+            if let Err(e) = tx.append_audit(at, entry).await {
+                tx.rollback().await;
+                return Err(e);
+            }
+            return tx.commit().await;
+        };
+        let appender = appender
+            .get_or_try_init(|| async { AuditAppender::start(reader.path(), self.changes.clone()) })
+            .await?;
+        appender.append(at, entry).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -17,9 +17,15 @@ use serde_json::json;
 /// The syncs, directory makings and renames the server makes while `work` runs, one event per
 /// line: "fsync PATH", "mkdir PATH", "rename FROM TO".
 fn traced(s: &Server, work: impl FnOnce()) -> Vec<String> {
+    traced_calls(s, "fsync,fdatasync,mkdir,rename", work)
+}
+
+/// The `calls` the server makes while `work` runs, as [`traced`]; a socket is "TCP…" or
+/// "socket:[…]" (when strace cannot name it).
+fn traced_calls(s: &Server, calls: &str, work: impl FnOnce()) -> Vec<String> {
     let trace = s.path().join("syncs.trace");
     let mut strace = Command::new("strace")
-        .args(["-f", "-y", "-e", "trace=fsync,fdatasync,mkdir,rename"])
+        .args(["-f", "-y", "-e", &format!("trace={calls}")])
         .arg("-o")
         .arg(&trace)
         .args(["-p", &s.pid().to_string()])
@@ -38,11 +44,11 @@ fn traced(s: &Server, work: impl FnOnce()) -> Vec<String> {
         .filter_map(|l| {
             let call = l.split_once(' ')?.1.trim_start();
             let (name, rest) = call.split_once('(')?;
-            let result_ok = rest.trim_end().ends_with("= 0");
+            let result_ok = !rest.contains(") = -1");
             // Paths come quoted ("/…") or, for descriptors under -y, in angle brackets (<…>).
             let paths: Vec<&str> = rest
                 .split(['<', '"'])
-                .filter(|p| p.starts_with('/'))
+                .filter(|p| p.starts_with('/') || p.starts_with("TCP") || p.starts_with("socket:"))
                 .filter_map(|p| p.split(['>', '"']).next())
                 .collect();
             result_ok.then(|| format!("{name} {}", paths.join(" ")))
@@ -104,6 +110,47 @@ fn an_upload_is_synced_content_first_then_its_directories_then_the_database() {
             "the file was committed before its directory was synced: {events:#?}"
         );
     }
+}
+
+#[test]
+fn a_download_goes_out_only_after_its_audit_record_is_synced() {
+    // Invariant 2: every download is audited before its first byte. Records written alone
+    // are committed by SQLite's audit writer (audit_appender.rs), off sqlx: its commit must
+    // still be synced before the answer is written to the socket.
+    let s = Server::start(Backend::Sqlite);
+    let (session, folder) = home(&s);
+    let (status, file) = s.put_file(&session, folder, "d", "", b"downloaded file");
+    assert_eq!(status, 200, "{file}");
+    let path = format!("/api/v1/files/{}/content", file["FileID"]);
+    let events = traced_calls(&s, "fsync,fdatasync,write,writev,sendto,sendmsg", || {
+        for _ in 0..3 {
+            let (status, _, body) = s.get_bytes(&path, &[("X-Session-ID", &session)]);
+            assert_eq!(
+                (status, body.as_slice()),
+                (200, b"downloaded file".as_slice())
+            );
+        }
+    });
+    let answers: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i].contains(" TCP") || events[i].contains(" socket:"))
+        .collect();
+    assert_eq!(answers.len(), 3, "one write per answer: {events:#?}");
+    let mut since = 0;
+    for at in answers {
+        assert!(
+            events[since..at]
+                .iter()
+                .any(|e| e.starts_with("fsync ") && e.ends_with("-wal")),
+            "a download was answered before its record was synced: {events:#?}"
+        );
+        since = at + 1;
+    }
+    let records = s.audit();
+    let downloads = records
+        .iter()
+        .filter(|r| r["operation"] == "FileDownloaded")
+        .count();
+    assert_eq!(downloads, 3);
 }
 
 #[test]

@@ -547,13 +547,10 @@ impl Service {
 
     /// Writes one audit record in a change of its own (for refusals that change nothing else).
     pub(crate) async fn audit_alone(&self, entry: AuditEntry) -> Result<()> {
-        // Grouped: a download's record shares its commit with concurrent ones (issue 21).
-        let mut tx = self.store.begin_grouped().await?;
-        if let Err(e) = tx.append_audit(self.clock.now(), entry).await {
-            tx.rollback().await;
-            return Err(e.into());
-        }
-        tx.commit().await?;
-        Ok(())
+        // A download's record shares its commit with concurrent ones (issue 21).
+        Ok(self
+            .store
+            .append_audit_alone(self.clock.now(), entry)
+            .await?)
     }
 }

@@ -1,0 +1,199 @@
+//! SQLite's writer of audit records written alone (a download's, a refused sign-in's): one
+//! thread with its own rusqlite connection appends every record that is waiting in one
+//! transaction, so one commit and one sync of the log cover them all (issue 21).
+//!
+//! Why a thread of its own: through sqlx, a record alone took five statements, each handed to
+//! sqlx's worker thread and back (begin, lock the head, insert, move the head, commit).
+//! Profiling downloads of small files put those hand-offs above the commit's own sync: without
+//! the record, a `GET` of 4 KiB cost a quarter of what it did. Here a record costs one hand-off
+//! to this thread and one back; the statements run in-process.
+//!
+//! What is kept: the thread takes the same turn as every other writer of the process
+//! ([`GroupCommit::turn`], which commits the open batch first), so SQLite's one write lock is
+//! still taken in order; the head is read and moved inside the transaction, so the hash chain
+//! stays whole; a caller is answered only after the commit, with `synchronous = FULL`, so a
+//! record acknowledged is durable before the download's first byte. Records that come while
+//! the thread commits wait and share the next commit: group commit, as for the batches.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use ferry_core::Timestamp;
+use ferry_core::domain::{AuditEntry, AuditHead, AuditRecord};
+use ferry_core::store::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use crate::group_commit::GroupCommit;
+
+/// Most records in one transaction: bounds what one failed commit takes with it.
+const MOST_RECORDS: usize = 256;
+
+/// A record waiting to be appended, and who waits for its commit.
+struct Job {
+    at: Timestamp,
+    entry: AuditEntry,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// The handle to the appending thread; the thread ends when the last handle is dropped.
+pub(crate) struct AuditAppender {
+    jobs: mpsc::Sender<Job>,
+    /// Transactions committed, since the start (read by the tests; /metrics has the same).
+    #[cfg_attr(not(test), allow(dead_code))]
+    commits: Arc<AtomicUsize>,
+}
+
+impl AuditAppender {
+    /// Starts the thread for the database at `path`, taking its turns on `changes`. Must be
+    /// called inside the runtime (the thread uses it to wait for its turn).
+    pub(crate) fn start(path: &Path, changes: GroupCommit) -> StoreResult<AuditAppender> {
+        let conn = open(path)?;
+        let runtime = Handle::current();
+        let (jobs, waiting) = mpsc::channel();
+        let commits = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&commits);
+        std::thread::Builder::new()
+            .name("ferry-audit".into())
+            .spawn(move || run(conn, waiting, changes, runtime, &counted))
+            .map_err(|e| StoreError::Other(format!("cannot start the audit writer: {e}")))?;
+        Ok(AuditAppender { jobs, commits })
+    }
+
+    /// Transactions committed since the start.
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> usize {
+        self.commits.load(Ordering::SeqCst)
+    }
+
+    /// Appends `entry`, returning once it is committed (durable) or has failed.
+    pub(crate) async fn append(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {
+        let (done, outcome) = oneshot::channel();
+        self.jobs
+            .send(Job { at, entry, done })
+            .map_err(|_| StoreError::Unavailable("the audit writer has stopped".into()))?;
+        match outcome.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(StoreError::Unavailable(why)),
+            Err(_) => Err(StoreError::Unavailable(
+                "the audit writer stopped before the record was committed".into(),
+            )),
+        }
+    }
+}
+
+fn open(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        PathBuf::from(path),
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    // The same settings as sqlx's connections (connect.rs): each commit synced, and another
+    // process's writer (the CLI) waited for rather than failed.
+    conn.busy_timeout(Duration::from_secs(10))
+        .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
+        .and_then(|()| conn.pragma_update(None, "foreign_keys", "ON"))
+        .map_err(|e| StoreError::Other(format!("cannot set up the audit writer: {e}")))?;
+    Ok(conn)
+}
+
+fn run(
+    mut conn: Connection,
+    waiting: mpsc::Receiver<Job>,
+    changes: GroupCommit,
+    rt: Handle,
+    commits: &AtomicUsize,
+) {
+    // The turn's guard may send a task to commit what others left: it needs the runtime.
+    let _runtime = rt.enter();
+    while let Ok(first) = waiting.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MOST_RECORDS {
+            match waiting.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = match rt.block_on(changes.turn()) {
+            Ok(turn) => {
+                let written = append_all(&mut conn, &mut jobs);
+                drop(turn);
+                written
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if outcome.is_ok() {
+            commits.fetch_add(1, Ordering::SeqCst);
+            metrics::counter!("ferry_db_commits_total").increment(1);
+            metrics::counter!("ferry_db_committed_changes_total").increment(jobs.len() as u64);
+        }
+        for job in jobs {
+            let _ = job.done.send(outcome.clone());
+        }
+    }
+}
+
+/// Appends the jobs' records in one transaction, in order, and commits it.
+fn append_all(conn: &mut Connection, jobs: &mut [Job]) -> Result<(), String> {
+    let mut write = || -> rusqlite::Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut head = tx.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+            Ok(AuditHead {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+            })
+        })?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO audit_log (seq, at, operation, status, user_id, impersonator_id, \
+                 application_id, client_version, client_ip, external_user, session_tag, \
+                 target_user_id, folder_id, file_id, path, size, digest, detail, prev_hash, \
+                 hash, declared_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+                 ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            )?;
+            for job in jobs.iter_mut() {
+                let r = AuditRecord::next(&head, job.at, std::mem::take(&mut job.entry));
+                let e = &r.entry;
+                insert.execute(params![
+                    r.seq,
+                    r.at.0,
+                    e.operation,
+                    e.status,
+                    e.user_id,
+                    e.impersonator_id,
+                    e.application_id,
+                    e.client_version,
+                    e.client_ip,
+                    e.external_user,
+                    e.session_tag,
+                    e.target_user_id,
+                    e.folder_id,
+                    e.file_id,
+                    e.path,
+                    e.size,
+                    e.digest,
+                    e.detail,
+                    r.prev_hash,
+                    r.hash,
+                    e.declared_ip,
+                ])?;
+                head = AuditHead {
+                    seq: r.seq,
+                    hash: r.hash,
+                };
+            }
+        }
+        tx.execute(
+            "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
+            params![head.seq, head.hash],
+        )?;
+        tx.commit()
+    };
+    write().map_err(|e| format!("the audit record could not be committed: {e}"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -117,14 +117,19 @@ fn run(
                 Err(_) => break,
             }
         }
-        let outcome = match rt.block_on(changes.turn()) {
+        // A panic here must not end the thread: every later record would fail with it.
+        let batch = std::panic::AssertUnwindSafe(|| match rt.block_on(changes.turn()) {
             Ok(turn) => {
                 let written = append_all(&mut conn, &mut jobs);
                 drop(turn);
                 written
             }
             Err(e) => Err(e.to_string()),
-        };
+        });
+        let outcome = std::panic::catch_unwind(batch).unwrap_or_else(|_| {
+            tracing::error!("the audit writer failed on a batch; its records were refused");
+            Err("the audit writer failed".into())
+        });
         if outcome.is_ok() {
             commits.fetch_add(1, Ordering::SeqCst);
             metrics::counter!("ferry_db_commits_total").increment(1);

@@ -144,8 +144,7 @@ fn grant_request(item: &Value) -> Result<GrantRequest> {
 }
 
 /// An integer sent as a number with a zero fraction (`2746.0`, `1e3`) as the integer it is:
-/// JSON Schema calls it an integer, and so does the API. Beyond 2^53 a float is not exact,
-/// and is left to be refused.
+/// JSON Schema calls it an integer, and so does the API.
 fn integral(param: &Param, value: Value) -> Value {
     match integral_number(&value) {
         Some(n) if param.ty.is_integer() => Value::from(n),
@@ -153,16 +152,23 @@ fn integral(param: &Param, value: Value) -> Value {
     }
 }
 
-/// The integer a JSON number stands for: an integer, or a float with a zero fraction below
-/// 2^53 (from there on a float cannot tell neighbouring integers apart). Floats are parsed
-/// correctly rounded (serde_json's `float_roundtrip`), so `2038839988843939.0` is exact.
+/// The integer a JSON number stands for: an integer, or a float with a zero fraction within
+/// i64's range. Floats are parsed correctly rounded (serde_json's `float_roundtrip`), so
+/// `2038839988843939.0` is exact. From 2^53 on a float cannot tell neighbouring integers
+/// apart (`9007199254740993.0` arrives as 2^53), and the schema's validators see the same
+/// float: refusing it would refuse a call the published schema calls valid. Taking the float's
+/// value is harmless because every integer the API takes is an ID or a count, and nothing
+/// Ferry holds comes near 2^53: two such neighbours both name nothing, or both skip everything.
 fn integral_number(value: &Value) -> Option<i64> {
-    const EXACT: f64 = 9_007_199_254_740_992.0;
+    // 2^63, exactly representable; i64's range is [-2^63, 2^63).
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
     if let Some(n) = value.as_i64() {
         return Some(n);
     }
     match value.as_f64() {
-        Some(f) if !value.is_u64() && f.fract() == 0.0 && f.abs() < EXACT => Some(f as i64),
+        Some(f) if !value.is_u64() && f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) => {
+            Some(f as i64)
+        }
         _ => None,
     }
 }
@@ -260,9 +266,56 @@ mod tests {
         assert_eq!(a.int("applicationID").unwrap(), -1000);
         let a = parse(r#"{"userName": "b", "applicationID": -2038839988843939.0}"#).unwrap();
         assert_eq!(a.int("applicationID").unwrap(), -2_038_839_988_843_939);
-        for inexact in ["1.5", "1e300", "9007199254740993.0", "9007199254740992.0"] {
-            let body = format!(r#"{{"userName": "b", "applicationID": {inexact}}}"#);
-            assert!(parse(&body).is_err(), "{inexact}");
+        // Beyond 2^53 the float's own value: what the schema's validators see too.
+        for (whole, n) in [
+            ("9007199254740992.0", 1_i64 << 53),
+            ("9007199254740993.0", 1 << 53),
+            ("-9223372036854775808.0", i64::MIN),
+            ("1e18", 1_000_000_000_000_000_000),
+        ] {
+            let a = parse(&format!(r#"{{"userName": "b", "applicationID": {whole}}}"#)).unwrap();
+            assert_eq!(a.int("applicationID").unwrap(), n, "{whole}");
+        }
+        for not_an_i64 in [
+            "1.5",
+            "1e300",
+            "-1e300",
+            "9223372036854775808.0",
+            "9223372036854775808",
+            "-9223372036854777856.0",
+        ] {
+            let body = format!(r#"{{"userName": "b", "applicationID": {not_an_i64}}}"#);
+            assert!(parse(&body).is_err(), "{not_an_i64}");
+        }
+    }
+
+    #[test]
+    fn permission_items_take_whole_floats_and_ignore_what_they_do_not_use() {
+        const LIST: &[Param] = &[Param::required(
+            "permissionList",
+            ParamType::PermissionList,
+            "",
+        )];
+        // The call schemathesis found refused: a whole float of 2^53, a null UserID, an
+        // integer beyond u64 in a key that is ignored.
+        let body = r#"{"permissionList": [
+            {"Permission": 217.0, "UserID": -1, "UserGroupID": 9007199254740992.0},
+            {"Permission": 3, "UserID": null, "FolderID": 29631979513562776836505600}]}"#;
+        let grants = Args::parse(body.as_bytes(), LIST)
+            .unwrap()
+            .permission_list("permissionList")
+            .unwrap();
+        assert_eq!(
+            (grants[0].permission, grants[0].user_id, grants[0].group_id),
+            (217, -1, 1 << 53)
+        );
+        assert_eq!((grants[1].user_id, grants[1].group_id), (-1, -1));
+        for bad in [
+            r#"{"Permission": 1.5}"#,
+            r#"{"Permission": 1, "UserID": 1e300}"#,
+        ] {
+            let body = format!(r#"{{"permissionList": [{bad}]}}"#);
+            assert!(Args::parse(body.as_bytes(), LIST).is_err(), "{bad}");
         }
     }
 

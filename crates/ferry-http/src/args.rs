@@ -152,30 +152,36 @@ fn integral(param: &Param, value: Value) -> Value {
     }
 }
 
-/// The integer a JSON number stands for: an integer, or a float with a zero fraction within
-/// i64's range. Floats are parsed correctly rounded (serde_json's `float_roundtrip`), so
-/// `2038839988843939.0` is exact. From 2^53 on a float cannot tell neighbouring integers
-/// apart (`9007199254740993.0` arrives as 2^53), and the schema's validators see the same
-/// float: refusing it would refuse a call the published schema calls valid. Taking the float's
-/// value is harmless because every integer the API takes is an ID or a count, and nothing
-/// Ferry holds comes near 2^53: two such neighbours both name nothing, or both skip everything.
+/// The smallest integer the JSON API takes: -(2^63 - 1), not i64's -2^63. A JSON integer just
+/// below -2^63 reaches the server as the float -2^63 (serde_json has no wider integer), which
+/// cannot be told from -2^63 itself; leaving -2^63 out of the range (and out of the published
+/// schema) refuses both, so every number the schema refuses is refused.
+pub(crate) const MIN_INTEGER: i64 = -i64::MAX;
+
+/// The integer a JSON number stands for: an integer in [`MIN_INTEGER`, i64::MAX], or a float
+/// with a zero fraction inside that range. Floats are parsed correctly rounded (serde_json's
+/// `float_roundtrip`), so `2038839988843939.0` is exact. From 2^53 on a float cannot tell
+/// neighbouring integers apart (`9007199254740993.0` arrives as 2^53), and the schema's
+/// validators see the same float: refusing it would refuse a call the published schema calls
+/// valid. Taking the float's value is harmless because every integer the API takes is an ID or
+/// a count, and nothing Ferry holds comes near 2^53: two such neighbours both name nothing, or
+/// both skip everything.
 fn integral_number(value: &Value) -> Option<i64> {
-    // 2^63, exactly representable; i64's range is [-2^63, 2^63).
+    // 2^63, exactly representable. Every float strictly between -2^63 and 2^63 is an integer
+    // in [MIN_INTEGER, i64::MAX] once its fraction is zero (the nearest ones are 2^63 - 1024).
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
     if let Some(n) = value.as_i64() {
-        return Some(n);
+        return (n >= MIN_INTEGER).then_some(n);
     }
     match value.as_f64() {
-        Some(f) if !value.is_u64() && f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) => {
-            Some(f as i64)
-        }
+        Some(f) if !value.is_u64() && f.fract() == 0.0 && f > -LIMIT && f < LIMIT => Some(f as i64),
         _ => None,
     }
 }
 
 fn check_type(param: &Param, value: &Value) -> Result<()> {
     let ok = match param.ty {
-        ty if ty.is_integer() => value.as_i64().is_some(),
+        ty if ty.is_integer() => integral_number(value).is_some(),
         ParamType::Guid => value.as_str().and_then(SessionId::parse).is_some(),
         ParamType::Boolean => value.is_boolean(),
         ParamType::PermissionList => value
@@ -270,7 +276,8 @@ mod tests {
         for (whole, n) in [
             ("9007199254740992.0", 1_i64 << 53),
             ("9007199254740993.0", 1 << 53),
-            ("-9223372036854775808.0", i64::MIN),
+            ("-9223372036854774784.0", -9_223_372_036_854_774_784),
+            ("-9223372036854775807", MIN_INTEGER),
             ("1e18", 1_000_000_000_000_000_000),
         ] {
             let a = parse(&format!(r#"{{"userName": "b", "applicationID": {whole}}}"#)).unwrap();
@@ -283,6 +290,10 @@ mod tests {
             "9223372036854775808.0",
             "9223372036854775808",
             "-9223372036854777856.0",
+            // -2^63 and what is sent as it: out of the API's range.
+            "-9223372036854775808",
+            "-9223372036854775808.0",
+            "-9223372036854775809",
         ] {
             let body = format!(r#"{{"userName": "b", "applicationID": {not_an_i64}}}"#);
             assert!(parse(&body).is_err(), "{not_an_i64}");

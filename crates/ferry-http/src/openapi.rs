@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::args::MIN_INTEGER;
 use crate::methods::{self, Returns};
 
 /// Every error code the API answers with: code, HTTP status, meaning. docs/errors.md mirrors it.
@@ -246,8 +247,8 @@ pub fn document() -> Value {
                 "FolderPermissionID": {"type": "integer", "description": "Ignored when setting."},
                 "FolderID": {"type": "integer", "description": "Ignored when setting."},
                 "Permission": {"type": "integer", "minimum": 0, "maximum": 255},
-                "UserID": {"type": ["integer", "null"], "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX, "description": "The user granted, or -1 (also when absent or null)."},
-                "UserGroupID": {"type": ["integer", "null"], "format": "int64", "minimum": i64::MIN, "maximum": i64::MAX, "description": "The group granted, or -1 (also when absent or null)."},
+                "UserID": {"type": ["integer", "null"], "format": "int64", "minimum": MIN_INTEGER, "maximum": i64::MAX, "description": "The user granted, or -1 (also when absent or null)."},
+                "UserGroupID": {"type": ["integer", "null"], "format": "int64", "minimum": MIN_INTEGER, "maximum": i64::MAX, "description": "The group granted, or -1 (also when absent or null)."},
             }},
             "FTHUserGroupData": {"type": "object", "properties": {
                 "UserGroupID": {"type": "integer"},

@@ -9,6 +9,7 @@
 //! login names allow any letter, which Python's regular expressions (schemathesis) cannot
 //! name, so the pattern says ASCII.
 
+use crate::args::MIN_INTEGER;
 use ferry_core::{Error, Result, Timestamp, text};
 use serde_json::{Value, json};
 
@@ -155,8 +156,11 @@ impl ParamType {
                 json!({"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})
             }
             ParamType::DateTime => json!({"type": "string", "format": "date-time"}),
-            ParamType::Integer => json!({"type": "integer", "format": "int64"}),
+            ParamType::Integer => {
+                json!({"type": "integer", "format": "int64", "minimum": MIN_INTEGER, "maximum": i64::MAX})
+            }
             ParamType::Range { min, max } => {
+                let min = min.max(MIN_INTEGER);
                 json!({"type": "integer", "format": "int64", "minimum": min, "maximum": max})
             }
             ParamType::Choice(values) => json!({"type": "integer", "enum": values}),

@@ -66,10 +66,10 @@ impl SqliteReader {
             StoreError::Unavailable(format!("cannot open {}: {e}", self.path.display()))
         })?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(map)?;
-        // Read pages through a memory map instead of one pread per page: the check touches a
-        // handful of B-tree pages and those syscalls were a visible share of its cost.
-        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)
-            .map_err(map)?;
+        // No `mmap_size`: every write changes the file, and SQLite then unmaps and maps the
+        // whole database again on the next read (`sqlite3PagerSharedLock`), which costs more
+        // than the few preads a point read makes. It was set for the session check, which is
+        // now answered from memory (bench/README.md, small_files_ab.sh).
         Ok(conn)
     }
 

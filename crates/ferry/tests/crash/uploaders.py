@@ -84,8 +84,16 @@ if mode == "upload":
                 sftp.get_channel().settimeout(30)
 
                 def put(name, data):
-                    with sftp.open(f"/Home/{user}/{folder_name}/{name}", "wb") as f:
-                        f.write(data)
+                    f = sftp.open(f"/Home/{user}/{folder_name}/{name}", "wb")
+                    f.write(data)
+                    f.flush()  # the WRITE is sent and its answer read
+                    # paramiko's close() swallows an OSError from sending CLOSE (sftp_file.py:
+                    # "may have outlived the Transport connection"): a server killed after
+                    # WRITE's answer and before CLOSE went out never got CLOSE, never committed,
+                    # and close() returned as if it had. CLOSE is sent here and its answer
+                    # required; _closed keeps paramiko from sending it again.
+                    f._closed = True
+                    sftp._request(paramiko.sftp.CMD_CLOSE, f.handle)
             else:
                 context = ssl.create_default_context()
                 context.check_hostname = False

@@ -9,6 +9,7 @@
 
 mod audit_appender;
 mod audit_reads;
+mod audit_writes;
 mod connect;
 mod connection_counts;
 mod console_reads;

@@ -77,6 +77,7 @@ impl MetadataStore for SqlStore {
         Ok(Box::new(
             SqlTx::begin(
                 self.changes.change(false).await?,
+                self.engine,
                 self.session_cache.clone(),
             )
             .await?,
@@ -85,7 +86,12 @@ impl MetadataStore for SqlStore {
 
     async fn begin_grouped(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(
-            SqlTx::begin(self.changes.change(true).await?, self.session_cache.clone()).await?,
+            SqlTx::begin(
+                self.changes.change(true).await?,
+                self.engine,
+                self.session_cache.clone(),
+            )
+            .await?,
         ))
     }
 

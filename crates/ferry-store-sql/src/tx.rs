@@ -17,19 +17,25 @@ use sqlx::Row;
 
 use std::sync::Arc;
 
+use crate::connect::Engine;
 use crate::group_commit::Turn;
 use crate::rows::session_columns;
 use crate::session_cache::SessionCache;
 use crate::{
-    counters, errors, file_writes, folder_writes, inline_contents, queries, second_factors,
+    audit_writes, counters, errors, file_writes, folder_writes, inline_contents, queries,
+    second_factors,
 };
 
 /// A change in progress, in its batch's savepoint (`group_commit.rs`).
 pub(crate) struct SqlTx {
     /// The change's turn on its batch's transaction.
     turn: Turn,
+    engine: Engine,
+    /// The chain's head as this change's records leave it.
     head: AuditHead,
-    head_moved: bool,
+    /// The head row is behind `head` and must be moved before the commit (SQLite: see
+    /// `audit_writes.rs`).
+    head_to_move: bool,
     /// PostgreSQL: the session cache, and what this change makes it forget when it ends.
     cache: Option<Arc<SessionCache>>,
     evictions: Vec<Eviction>,
@@ -45,6 +51,7 @@ impl SqlTx {
     /// Begins a change on its `turn`.
     pub(crate) async fn begin(
         mut turn: Turn,
+        engine: Engine,
         cache: Option<Arc<SessionCache>>,
     ) -> StoreResult<SqlTx> {
         let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
@@ -57,8 +64,9 @@ impl SqlTx {
         };
         Ok(SqlTx {
             turn,
+            engine,
             head,
-            head_moved: false,
+            head_to_move: false,
             cache,
             evictions: Vec::new(),
         })
@@ -506,54 +514,19 @@ impl StoreTx for SqlTx {
 
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {
         let r = AuditRecord::next(&self.head, at, entry);
-        let e = &r.entry;
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, operation, status, user_id, impersonator_id, \
-             application_id, client_version, client_ip, external_user, session_tag, \
-             target_user_id, folder_id, file_id, path, size, digest, detail, prev_hash, hash, \
-             declared_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, $17, $18, $19, $20, $21)",
-        )
-        .bind(r.seq)
-        .bind(r.at.0)
-        .bind(&e.operation)
-        .bind(&e.status)
-        .bind(e.user_id)
-        .bind(e.impersonator_id)
-        .bind(e.application_id)
-        .bind(&e.client_version)
-        .bind(&e.client_ip)
-        .bind(&e.external_user)
-        .bind(&e.session_tag)
-        .bind(e.target_user_id)
-        .bind(e.folder_id)
-        .bind(e.file_id)
-        .bind(&e.path)
-        .bind(e.size)
-        .bind(&e.digest)
-        .bind(&e.detail)
-        .bind(&r.prev_hash)
-        .bind(&r.hash)
-        .bind(&e.declared_ip)
-        .execute(self.turn.conn())
-        .await
-        .map_err(errors::db)?;
+        if audit_writes::append(self.turn.conn(), self.engine, &r).await? {
+            self.head_to_move = true;
+        }
         self.head = AuditHead {
             seq: r.seq,
             hash: r.hash,
         };
-        self.head_moved = true;
         Ok(r.seq)
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        if self.head_moved {
-            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(self.head.seq)
-                .bind(&self.head.hash)
-                .execute(self.turn.conn())
-                .await
-                .map_err(errors::db)?;
+        if self.head_to_move {
+            audit_writes::move_head(self.turn.conn(), &self.head).await?;
         }
         let done = self.turn.commit().await;
         // Whatever the outcome: a commit whose answer was lost may still have happened.

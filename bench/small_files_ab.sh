@@ -7,14 +7,16 @@
 #   - OpenSSH `sftp` `put -r` of N files, and `get -r` of them back.
 # Reports each side's median files per second and B / A, and each server's CPU per file.
 #
-#   bench/small_files_ab.sh A_BIN B_BIN [--files N] [--rounds N] [--b-postgres] [--large-mib N]
+#   bench/small_files_ab.sh A_BIN B_BIN [--files N] [--rounds N] [--b-postgres | --postgres]
+#                           [--large-mib N]
 #
 # With --large-mib N, each round also PUTs and GETs one file of N MiB (curl), to show that
 # what was done for small files costs large ones nothing.
 #
 # With --b-postgres, side B keeps its metadata in a throwaway PostgreSQL (started here, with
 # fsync on) instead of SQLite: give the same build twice for PostgreSQL / SQLite (issue 21's
-# goal: >= 0.6).
+# goal: >= 0.6). With --postgres, both sides keep theirs there (two databases of one server):
+# an A/B of two builds on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,11 +26,13 @@ shift 2
 files=1000
 rounds=5
 b_postgres=false
+a_postgres=false
 large_mib=0
 while (($#)); do
   case "$1" in
     --large-mib) large_mib=$2; shift 2 ;;
     --b-postgres) b_postgres=true; shift ;;
+    --postgres) a_postgres=true; b_postgres=true; shift ;;
     --files) files=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -52,6 +56,7 @@ for i in $(seq "$files"); do head -c 4096 /dev/urandom > "$work/tree/f$i.bin"; d
 ssh-keygen -q -t ed25519 -N "" -f "$work/key"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+a_database=()
 b_database=()
 if $b_postgres; then
   pg_bin=$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1)")
@@ -63,6 +68,10 @@ if $b_postgres; then
   for _ in $(seq 100); do as_pg "$pg_bin/pg_isready" -h 127.0.0.1 -p "$pg_port" >/dev/null 2>&1 && break; sleep 0.1; done
   as_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U ferry ferry
   b_database=(--database-url "postgres://ferry@127.0.0.1:$pg_port/ferry")
+  if $a_postgres; then
+    as_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U ferry ferry_a
+    a_database=(--database-url "postgres://ferry@127.0.0.1:$pg_port/ferry_a")
+  fi
 fi
 
 start() { # side, binary, extra arguments: prints "pid base session home sftp_port"
@@ -88,7 +97,7 @@ start() { # side, binary, extra arguments: prints "pid base session home sftp_po
     python3 -c 'import json,sys; print(json.load(sys.stdin)["FolderID"])')
   echo "$pid $base $session $home $sftp_port"
 }
-read -r a_pid a_base a_session a_home a_sftp < <(start a "$a_bin")
+read -r a_pid a_base a_session a_home a_sftp < <(start a "$a_bin" "${a_database[@]}")
 read -r b_pid b_base b_session b_home b_sftp < <(start b "$b_bin" "${b_database[@]}")
 pids=("$a_pid" "$b_pid")
 

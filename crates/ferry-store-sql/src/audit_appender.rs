@@ -27,6 +27,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use crate::audit_writes;
 use crate::group_commit::GroupCommit;
 
 /// Most records in one transaction: bounds what one failed commit takes with it.
@@ -152,13 +153,7 @@ fn append_all(conn: &mut Connection, jobs: &mut [Job]) -> Result<(), String> {
             })
         })?;
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO audit_log (seq, at, operation, status, user_id, impersonator_id, \
-                 application_id, client_version, client_ip, external_user, session_tag, \
-                 target_user_id, folder_id, file_id, path, size, digest, detail, prev_hash, \
-                 hash, declared_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-                 ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
-            )?;
+            let mut insert = tx.prepare_cached(audit_writes::INSERT_RECORD)?;
             for job in jobs.iter_mut() {
                 let r = AuditRecord::next(&head, job.at, std::mem::take(&mut job.entry));
                 let e = &r.entry;

@@ -2,9 +2,9 @@
 //! statement that inserts a record also moves the chain's head (a data-modifying `WITH`), so
 //! a change with one record, the commonest kind (a download, an upload), costs one round trip
 //! to the database fewer than an insert and then the head's update at commit (issue 21: a
-//! `GET` was five statements there, begin, lock, insert, head, commit; now four). SQLite has
-//! no data-modifying `WITH`, and its statements are calls within the process, not round trips:
-//! there the head is moved once, at commit.
+//! `GET`'s audit transaction was five statements there, begin, lock, insert, head, commit; now
+//! four). SQLite has no data-modifying `WITH`, and its statements are calls within the
+//! process, not round trips: there the head is moved once, at commit.
 
 use ferry_core::domain::{AuditHead, AuditRecord};
 use ferry_core::store::StoreResult;
@@ -24,6 +24,10 @@ macro_rules! insert_record {
     };
 }
 
+/// The insert of one record, parameters `$1`…`$21` in the order [`append`] binds them; also
+/// SQLite's audit writer's (`audit_appender.rs`), so that both writers name the same columns.
+pub(crate) const INSERT_RECORD: &str = insert_record!();
+
 /// Inserts `r`; on PostgreSQL the head moves to it in the same statement. Returns whether the
 /// head still has to be moved (with [`move_head`]) before the change commits.
 pub(crate) async fn append(
@@ -40,7 +44,7 @@ pub(crate) async fn append(
              hash = appended.hash FROM appended WHERE audit_head.id = 1"
         )
     } else {
-        insert_record!()
+        INSERT_RECORD
     };
     let e = &r.entry;
     let done = sqlx::query(sql)

@@ -95,6 +95,9 @@ pub enum Error {
     /// protocols' `RMD`/`RMDIR`). Code 207.
     #[error("the folder is not empty")]
     FolderNotEmpty,
+    /// `Save…Metadata` names a metadata item the folder or file does not have. Code 208.
+    #[error("the folder or file has no metadata item with that name; create it first")]
+    MetadataItemNotFound,
     /// The user group does not exist. Code 203.
     #[error("user group not found")]
     GroupNotFound,
@@ -129,6 +132,7 @@ impl Error {
             Error::ContentMismatch(_) => 205,
             Error::StorageFull => 206,
             Error::FolderNotEmpty => 207,
+            Error::MetadataItemNotFound => 208,
             Error::Unavailable => 120,
             Error::TicketRefused => 130,
             Error::TicketsNotConfigured => 131,

@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use crate::clock::Timestamp;
 use crate::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
-    FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, NewUser, ParsedKey, Permissions,
-    SecondFactor, Session, SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup, UserId,
+    FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, MetadataItem, MetadataOwner,
+    MetadataWrite, NewUser, ParsedKey, Permissions, SecondFactor, Session, SessionId, ShareLink,
+    ShareLinkId, SshKey, User, UserGroup, UserId,
 };
 
 /// The store's result type.
@@ -183,8 +184,9 @@ pub trait MetadataStore:
     async fn grants(&self, folder: FolderId) -> StoreResult<Vec<Grant>>;
     /// Every grant to a group, on live folders, by folder.
     async fn group_grants(&self, group: GroupId) -> StoreResult<Vec<Grant>>;
-    /// A folder's metadata items other than `Description`, by name.
-    async fn folder_metadata(&self, folder: FolderId) -> StoreResult<Vec<(String, String)>>;
+    /// A folder's or a file's stored metadata items (a folder's `Description` is not one), by
+    /// name key.
+    async fn metadata(&self, owner: MetadataOwner) -> StoreResult<Vec<MetadataItem>>;
     /// The group with this ID.
     async fn group(&self, id: GroupId) -> StoreResult<Option<UserGroup>>;
     /// All groups, by name.
@@ -379,14 +381,18 @@ pub trait StoreTx: Send {
     async fn update_folder(&mut self, folder: &Folder) -> StoreResult<()>;
     /// Replaces every grant on a folder.
     async fn replace_grants(&mut self, folder: FolderId, grants: &[Grant]) -> StoreResult<()>;
-    /// Inserts or replaces a metadata item; `must_be_new` makes an existing name a conflict.
-    async fn put_folder_metadata(
+    /// How many metadata items a folder or file holds, as seen inside the change.
+    async fn metadata_count(&mut self, owner: MetadataOwner) -> StoreResult<i64>;
+    /// Writes a metadata item and returns its ID: [`MetadataWrite::Create`] inserts it
+    /// ([`StoreError::Conflict`] if the name key exists), [`MetadataWrite::Save`] changes the
+    /// item with that name key (`None` if there is none) and takes the name's new spelling.
+    async fn put_metadata(
         &mut self,
-        folder: FolderId,
+        owner: MetadataOwner,
         name: &str,
         value: &str,
-        must_be_new: bool,
-    ) -> StoreResult<()>;
+        write: MetadataWrite,
+    ) -> StoreResult<Option<i64>>;
     /// Inserts a group; [`StoreError::Conflict`] if the name is taken.
     async fn insert_group(&mut self, name: &str, at: Timestamp) -> StoreResult<GroupId>;
     /// Adds a member; whether they were not a member already.

@@ -108,7 +108,8 @@ pub(crate) fn service_status(e: &Error) -> StatusCode {
         Error::UserNotFound
         | Error::FolderNotFound
         | Error::GroupNotFound
-        | Error::FileNotFound => StatusCode::NOT_FOUND,
+        | Error::FileNotFound
+        | Error::MetadataItemNotFound => StatusCode::NOT_FOUND,
         Error::FileExists | Error::FolderNotEmpty => StatusCode::CONFLICT,
         Error::ContentMismatch(_) => StatusCode::BAD_REQUEST,
         Error::StorageFull => StatusCode::INSUFFICIENT_STORAGE,

@@ -77,6 +77,11 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
         "The folder is not empty (file protocols remove empty folders only).",
     ),
     (
+        208,
+        404,
+        "SaveFolderMetadata or SaveFileMetadata names a metadata item the folder or file does not have (create it first).",
+    ),
+    (
         120,
         503,
         "The metadata store or the content store (a bucket) cannot be reached, or too many sign-ins wait for a password-hashing slot from this address; retry later (see Retry-After).",
@@ -297,9 +302,19 @@ pub fn document() -> Value {
                 "declared_ip": {"type": ["string", "null"], "description": "In an impersonated session, the workstation address the service declared; client_ip is where the request came from."},
                 "prev_hash": {"type": "string"}, "hash": {"type": "string"},
             }},
-            "MetadataItem": {"type": "object", "properties": {
+            "FolderMetadataResult": {"type": "object", "description": "SARG 2.4.2: one metadata item of a folder.", "properties": {
+                "FolderMetadataID": {"type": "integer", "format": "int64", "description": "0 for Description, which is kept with the folder."},
+                "FolderID": {"type": "integer", "format": "int64"},
                 "Name": {"type": "string"},
-                "Value": {"type": "string"},
+                "DataType": {"type": "integer", "description": "Always 0: text."},
+                "Data": {"type": "string"},
+            }},
+            "FTHFileMetadataItemData": {"type": "object", "description": "SARG 2.4.4: one metadata item of a file (shared by all its versions).", "properties": {
+                "FileMetadataID": {"type": "integer", "format": "int64"},
+                "FileID": {"type": "integer", "format": "int64"},
+                "Name": {"type": "string"},
+                "DataType": {"type": "integer", "description": "Always 0: text."},
+                "Data": {"type": "string"},
             }},
             "Error": {"type": "object", "required": ["ErrorCode", "Message"], "properties": {
                 "ErrorCode": {"type": "integer", "enum": ERROR_CODES.iter().map(|e| e.0).collect::<Vec<_>>()},
@@ -405,6 +420,7 @@ mod tests {
             Error::ContentMismatch("length").into(),
             Error::StorageFull.into(),
             Error::FolderNotEmpty.into(),
+            Error::MetadataItemNotFound.into(),
             Error::Unavailable.into(),
             Error::TicketRefused.into(),
             Error::TicketsNotConfigured.into(),

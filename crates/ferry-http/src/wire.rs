@@ -1,7 +1,7 @@
 //! The documented response structures, with their documented field names.
 
 use ferry_core::domain::AuditRecord;
-use ferry_core::domain::{FileVersion, Grant, Grantee, SessionData, User, UserGroup};
+use ferry_core::domain::{FileVersion, Grant, Grantee, MetadataItem, SessionData, User, UserGroup};
 use ferry_core::service::{FileView, FolderView, SearchResult};
 use serde::Serialize;
 
@@ -161,18 +161,63 @@ impl From<UserGroup> for FthUserGroupData {
     }
 }
 
-/// One folder metadata item.
+/// The `DataType` of every metadata item: Ferry keeps text only. SARG calls the field
+/// "metadata type, extendable" and publishes no values; docs/thru-compatibility.md says why 0.
+const TEXT_DATA_TYPE: i64 = 0;
+
+/// SARG 2.4.2's `FolderMetadataResult`: one metadata item of a folder.
 #[derive(Debug, Serialize)]
-pub struct MetadataItem {
+pub struct FolderMetadataResult {
+    #[serde(rename = "FolderMetadataID")]
+    id: i64,
+    #[serde(rename = "FolderID")]
+    folder_id: i64,
     #[serde(rename = "Name")]
     name: String,
-    #[serde(rename = "Value")]
-    value: String,
+    #[serde(rename = "DataType")]
+    data_type: i64,
+    #[serde(rename = "Data")]
+    data: String,
 }
 
-impl From<(String, String)> for MetadataItem {
-    fn from((name, value): (String, String)) -> Self {
-        MetadataItem { name, value }
+impl FolderMetadataResult {
+    /// The item as a folder's.
+    pub fn new(folder_id: i64, item: MetadataItem) -> Self {
+        FolderMetadataResult {
+            id: item.id,
+            folder_id,
+            name: item.name,
+            data_type: TEXT_DATA_TYPE,
+            data: item.value,
+        }
+    }
+}
+
+/// SARG 2.4.4's `FTHFileMetadataItemData`: one metadata item of a file.
+#[derive(Debug, Serialize)]
+pub struct FthFileMetadataItemData {
+    #[serde(rename = "FileMetadataID")]
+    id: i64,
+    #[serde(rename = "FileID")]
+    file_id: i64,
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "DataType")]
+    data_type: i64,
+    #[serde(rename = "Data")]
+    data: String,
+}
+
+impl FthFileMetadataItemData {
+    /// The item as a file's.
+    pub fn new(file_id: i64, item: MetadataItem) -> Self {
+        FthFileMetadataItemData {
+            id: item.id,
+            file_id,
+            name: item.name,
+            data_type: TEXT_DATA_TYPE,
+            data: item.value,
+        }
     }
 }
 

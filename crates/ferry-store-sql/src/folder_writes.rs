@@ -1,5 +1,5 @@
-//! Folder writes inside a change: a new folder, a folder changed (renamed, moved, deleted),
-//! and its metadata items.
+//! Folder writes inside a change: a new folder, and a folder changed (renamed, moved, deleted,
+//! described).
 
 use ferry_core::domain::{Folder, FolderId};
 use ferry_core::store::StoreResult;
@@ -51,42 +51,5 @@ pub(crate) async fn update_folder(conn: &mut AnyConnection, f: &Folder) -> Store
     .execute(&mut *conn)
     .await
     .map_err(|e| errors::map(e, "a folder with that name in the parent folder"))?;
-    Ok(())
-}
-
-pub(crate) async fn put_folder_metadata(
-    conn: &mut AnyConnection,
-    folder: FolderId,
-    name: &str,
-    value: &str,
-    must_be_new: bool,
-) -> StoreResult<()> {
-    let conflict = "a metadata item with that name";
-    if must_be_new {
-        sqlx::query(
-            "INSERT INTO folder_metadata (folder_id, name, name_key, value) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(folder)
-        .bind(name)
-        .bind(item_key(name))
-        .bind(value)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| errors::map(e, conflict))?;
-    } else {
-        sqlx::query(
-            "INSERT INTO folder_metadata (folder_id, name, name_key, value) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (folder_id, name_key) \
-             DO UPDATE SET name = excluded.name, value = excluded.value",
-        )
-        .bind(folder)
-        .bind(name)
-        .bind(item_key(name))
-        .bind(value)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| errors::map(e, conflict))?;
-    }
     Ok(())
 }

@@ -22,6 +22,7 @@ mod folder_reads;
 mod folder_writes;
 mod group_commit;
 mod inline_contents;
+mod metadata_items;
 mod queries;
 mod rows;
 mod second_factors;

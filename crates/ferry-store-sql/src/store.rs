@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
-    FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, Permissions, SecondFactor, Session,
-    SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup, UserId, domain_username_key,
-    email_key,
+    FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, MetadataItem, MetadataOwner,
+    Permissions, SecondFactor, Session, SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup,
+    UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{AuditFilter, LockoutState, MetadataStore, StoreResult, StoreTx};
 use sqlx::AnyPool;
@@ -22,7 +22,7 @@ use crate::rows::{self, Columns, audit_columns, file_columns, folder_columns, us
 use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
-use crate::{errors, folder_reads, queries};
+use crate::{errors, folder_reads, metadata_items, queries};
 
 /// The metadata store over one database (SQLite or PostgreSQL).
 #[derive(Clone)]
@@ -373,22 +373,8 @@ impl MetadataStore for SqlStore {
         .collect()
     }
 
-    async fn folder_metadata(&self, folder: FolderId) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query(
-            "SELECT name, value FROM folder_metadata WHERE folder_id = $1 ORDER BY name_key",
-        )
-        .bind(folder)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("name").map_err(errors::db)?,
-                    r.try_get("value").map_err(errors::db)?,
-                ))
-            })
-            .collect()
+    async fn metadata(&self, owner: MetadataOwner) -> StoreResult<Vec<MetadataItem>> {
+        metadata_items::list(&self.pool, owner).await
     }
 
     async fn group(&self, id: GroupId) -> StoreResult<Option<UserGroup>> {

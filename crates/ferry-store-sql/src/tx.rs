@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, File, FileId, Folder, FolderId,
-    Grant, GroupId, NewUser, ParsedKey, SecondFactor, Session, SessionId, ShareLink, ShareLinkId,
-    User, UserId, domain_username_key, email_key,
+    Grant, GroupId, MetadataOwner, MetadataWrite, NewUser, ParsedKey, SecondFactor, Session,
+    SessionId, ShareLink, ShareLinkId, User, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use sqlx::Row;
@@ -22,8 +22,8 @@ use crate::group_commit::Turn;
 use crate::rows::session_columns;
 use crate::session_cache::SessionCache;
 use crate::{
-    audit_writes, counters, errors, file_writes, folder_writes, inline_contents, queries,
-    second_factors,
+    audit_writes, counters, errors, file_writes, folder_writes, inline_contents, metadata_items,
+    queries, second_factors,
 };
 
 /// A change in progress, in its batch's savepoint (`group_commit.rs`).
@@ -421,14 +421,18 @@ impl StoreTx for SqlTx {
         queries::replace_grants(self.turn.conn(), folder, grants).await
     }
 
-    async fn put_folder_metadata(
+    async fn metadata_count(&mut self, owner: MetadataOwner) -> StoreResult<i64> {
+        metadata_items::count(self.turn.conn(), owner).await
+    }
+
+    async fn put_metadata(
         &mut self,
-        folder: FolderId,
+        owner: MetadataOwner,
         name: &str,
         value: &str,
-        must_be_new: bool,
-    ) -> StoreResult<()> {
-        folder_writes::put_folder_metadata(self.turn.conn(), folder, name, value, must_be_new).await
+        write: MetadataWrite,
+    ) -> StoreResult<Option<i64>> {
+        metadata_items::put(self.turn.conn(), owner, name, value, write).await
     }
 
     async fn insert_group(&mut self, name: &str, at: Timestamp) -> StoreResult<GroupId> {

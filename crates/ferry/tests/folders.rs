@@ -252,18 +252,26 @@ fn folder_metadata_and_description(backend: Backend) {
     let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
     let g = Api::new(&s, "gus", "gus-password");
     let folder = admin.create(SHARED_ROOT, "Contracts");
-    admin.ok(
+    // SARG 2.4.2: each call answers FolderMetadataResult; the description is item 0.
+    let described = admin.ok(
         "CreateFolderMetadata",
-        json!({"folderID": folder, "name": "Description", "value": "Signed contracts"}),
+        json!({"folderID": folder, "name": "Description", "data": "Signed contracts"}),
     );
-    admin.ok(
+    assert_eq!(
+        described,
+        json!({"FolderMetadataID": 0, "FolderID": folder, "Name": "Description",
+               "DataType": 0, "Data": "Signed contracts"})
+    );
+    let customer = admin.ok(
         "CreateFolderMetadata",
-        json!({"folderID": folder, "name": "Customer", "value": "ACME"}),
+        json!({"folderID": folder, "name": "Customer", "data": "ACME"}),
     );
+    let customer_id = customer["FolderMetadataID"].as_i64().unwrap();
+    assert!(customer_id > 0, "{customer}");
     assert_error(
         &admin.call(
             "CreateFolderMetadata",
-            json!({"folderID": folder, "name": "customer", "value": "x"}),
+            json!({"folderID": folder, "name": "customer", "data": "x"}),
         ),
         409,
         108,
@@ -271,23 +279,59 @@ fn folder_metadata_and_description(backend: Backend) {
     assert_error(
         &admin.call(
             "CreateFolderMetadata",
-            json!({"folderID": folder, "name": "Description", "value": "x"}),
+            json!({"folderID": folder, "name": "Description", "data": "x"}),
         ),
         409,
         108,
     );
-    admin.ok(
+    // Saving changes the item in place (same ID, the name's new spelling).
+    let saved = admin.ok(
         "SaveFolderMetadata",
-        json!({"folderID": folder, "name": "Customer", "value": "ACME Corp"}),
+        json!({"folderID": folder, "name": "CUSTOMER", "data": "ACME Corp"}),
     );
+    assert_eq!(saved["FolderMetadataID"], customer_id);
+    // Saving a name that was never created is refused, as SARG says, and stores nothing.
+    let before = s.audit().len();
+    assert_error(
+        &admin.call(
+            "SaveFolderMetadata",
+            json!({"folderID": folder, "name": "Region", "data": "EU"}),
+        ),
+        404,
+        208,
+    );
+    assert_eq!(s.audit().len(), before);
     admin.ok(
-        "SaveFolderMetadata",
-        json!({"folderID": folder, "name": "Region", "value": "EU"}),
+        "CreateFolderMetadata",
+        json!({"folderID": folder, "name": "Region", "data": "EU"}),
     );
     let items = admin.ok("GetFolderMetadata", json!({"folderID": folder}));
+    let pairs: Vec<(String, String)> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["Name"].as_str().unwrap().into(),
+                i["Data"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
     assert_eq!(
-        items,
-        json!([{"Name": "Description", "Value": "Signed contracts"}, {"Name": "Customer", "Value": "ACME Corp"}, {"Name": "Region", "Value": "EU"}])
+        pairs,
+        [
+            ("Description".into(), "Signed contracts".into()),
+            ("CUSTOMER".into(), "ACME Corp".into()),
+            ("Region".to_string(), "EU".to_string())
+        ]
+    );
+    assert_eq!(items[1]["FolderMetadataID"], customer_id);
+    assert!(
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["FolderID"] == folder)
     );
     assert_eq!(
         admin.ok("GetFolder", json!({"folderID": folder}))["Description"],
@@ -295,32 +339,44 @@ fn folder_metadata_and_description(backend: Backend) {
     );
     admin.grant(folder, json!([{"Permission": 1, "UserID": gus}]));
     assert_eq!(
-        g.ok("GetFolderMetadata", json!({"folderID": folder}))[0]["Value"],
+        g.ok("GetFolderMetadata", json!({"folderID": folder}))[0]["Data"],
         "Signed contracts"
     );
     assert_error(
         &g.call(
             "SaveFolderMetadata",
-            json!({"folderID": folder, "name": "Region", "value": "US"}),
+            json!({"folderID": folder, "name": "Region", "data": "US"}),
         ),
         403,
         105,
     );
+    for (name, data) in [
+        ("", "x".to_string()),
+        ("n", "x".repeat(4001)),
+        ("n", "a\u{7}b".into()),
+    ] {
+        assert_error(
+            &admin.call(
+                "SaveFolderMetadata",
+                json!({"folderID": folder, "name": name, "data": data}),
+            ),
+            400,
+            110,
+        );
+    }
+    // The old parameter name is an unknown parameter, not a silent empty value.
     assert_error(
         &admin.call(
             "SaveFolderMetadata",
-            json!({"folderID": folder, "name": "", "value": "x"}),
+            json!({"folderID": folder, "name": "Region", "value": "US"}),
         ),
         400,
         110,
     );
     assert_error(
-        &admin.call(
-            "SaveFolderMetadata",
-            json!({"folderID": folder, "name": "n", "value": "x".repeat(4001)}),
-        ),
-        400,
-        110,
+        &admin.call("GetFolderMetadata", json!({"folderID": 987654})),
+        404,
+        201,
     );
 }
 

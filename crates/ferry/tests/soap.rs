@@ -1,7 +1,7 @@
 //! Thru's SOAP wire (issue 19) against clients nobody on the team wrote, each built from
 //! Ferry's WSDL at run time: Python's zeep and PHP's SoapClient, over SOAP 1.1 and 1.2, on
-//! SQLite and PostgreSQL, running the spec's session scenario, a folder tree, a permission
-//! list and a search. Then the hostile inputs, on the raw wire with curl.
+//! SQLite and PostgreSQL, running the spec's session scenario, a folder tree, folder and file
+//! metadata, a permission list and a search. Then the hostile inputs, on the raw wire with curl.
 
 mod common;
 
@@ -55,6 +55,8 @@ fn generated_clients_run_the_session_scenario(backend: Backend) {
             "refused a wrong password: 102",
             "impersonation and user string",
             "folder tree",
+            "metadata",
+            "refused saving a metadata item never created: 208",
             "permission list",
             "search",
             "refused a closed session: 101",
@@ -77,10 +79,12 @@ fn generated_clients_run_the_session_scenario(backend: Backend) {
             "no SOAP sign-in by {version} in the audit"
         );
     }
-    assert!(
-        audit.iter().any(|r| r["operation"] == "FolderRenamed"),
-        "no folder change from SOAP in the audit"
-    );
+    for change in ["FolderRenamed", "FolderMetadataChanged", "FileMetadataChanged"] {
+        assert!(
+            audit.iter().any(|r| r["operation"] == change),
+            "no {change} from SOAP in the audit"
+        );
+    }
 }
 
 /// `[soap] namespace`: a client generated from a WSDL with another target namespace (Thru's

@@ -62,9 +62,9 @@ fn the_heading_never_shows_the_login_name_and_phones_get_only_what_works() {
     let (status, _) = s.call(
         "SaveFolderMetadata",
         json!({"sessionID": session, "folderID": folder, "name": "Description",
-               "value": "Documents for Acme's audit"}),
+               "data": "Documents for Acme's audit"}),
     );
-    assert_eq!(status, 204);
+    assert_eq!(status, 200);
     let described = devices(&link);
     assert_eq!(
         described["desktop"]["heading"],

@@ -68,6 +68,8 @@ pub enum Operation {
     FileDownloaded,
     /// A file was renamed.
     FileRenamed,
+    /// A file's metadata was created or changed.
+    FileMetadataChanged,
     /// A file was moved.
     FileMoved,
     /// A file was deleted.
@@ -132,6 +134,7 @@ impl Operation {
             Operation::FileUploaded => "FileUploaded",
             Operation::FileDownloaded => "FileDownloaded",
             Operation::FileRenamed => "FileRenamed",
+            Operation::FileMetadataChanged => "FileMetadataChanged",
             Operation::FileMoved => "FileMoved",
             Operation::FileDeleted => "FileDeleted",
             Operation::FileTimeSet => "FileTimeSet",

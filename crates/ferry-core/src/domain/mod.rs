@@ -5,6 +5,7 @@ pub mod audit;
 pub mod file;
 pub mod folder;
 pub mod group;
+pub mod metadata;
 pub mod second_factor;
 pub mod session;
 pub mod share_link;
@@ -18,6 +19,7 @@ pub use folder::{
     ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Permissions, is_navigation,
 };
 pub use group::{GroupId, UserGroup};
+pub use metadata::{MetadataItem, MetadataOwner, MetadataWrite};
 pub use second_factor::SecondFactor;
 pub use session::{Session, SessionData, SessionId};
 pub use share_link::{ShareLink, ShareLinkId, ShareTarget};

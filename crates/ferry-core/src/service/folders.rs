@@ -1,5 +1,5 @@
 //! The folder tree: the root, home folders, drop boxes, creating, listing, renaming, moving and
-//! deleting folders, and folder metadata. Every change is audited; every read and change checks
+//! deleting folders (their metadata: `metadata.rs`). Every change is audited; every read and change checks
 //! the caller's permission bits (see `permissions.rs`).
 
 use super::{Service, SessionContext};
@@ -10,11 +10,6 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::store::StoreTx;
 use crate::text;
-
-/// The metadata name that reads and writes the folder's description.
-const DESCRIPTION: &str = "Description";
-/// Longest metadata value, in characters.
-pub const MAX_METADATA_VALUE: usize = 4000;
 
 /// A folder with the bits the caller holds on it (`FTHFolderData`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,61 +323,6 @@ impl Service {
         e.folder_id = Some(folder.id);
         e.path = Some(folder.name.clone());
         e.detail = Some(detail);
-        tx.append_audit(now, e).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// `GetFolderMetadata`: `Description` first, then the other items by name. Needs Show.
-    pub async fn folder_metadata(
-        &self,
-        ctx: &SessionContext,
-        id: FolderId,
-    ) -> Result<Vec<(String, String)>> {
-        let view = self.folder(ctx, id).await?;
-        let mut items = vec![(DESCRIPTION.to_string(), view.folder.description)];
-        items.extend(self.store.folder_metadata(id).await?);
-        Ok(items)
-    }
-
-    /// `CreateFolderMetadata` (`must_be_new`) and `SaveFolderMetadata`. Needs Modify.
-    pub async fn put_folder_metadata(
-        &self,
-        ctx: &SessionContext,
-        id: FolderId,
-        name: &str,
-        value: &str,
-        must_be_new: bool,
-    ) -> Result<()> {
-        text::required("name", name, 255)?;
-        text::plain("value", value, MAX_METADATA_VALUE)?;
-        self.require(
-            ctx,
-            id,
-            Permissions::MODIFY,
-            Operation::FolderMetadataChanged,
-        )
-        .await?;
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let mut folder = tx.folder(id).await?.ok_or(Error::FolderNotFound)?;
-        if name.eq_ignore_ascii_case(DESCRIPTION) {
-            if must_be_new && !folder.description.is_empty() {
-                return Err(Error::AlreadyExists(
-                    "the folder already has a Description".into(),
-                ));
-            }
-            folder.description = value.to_string();
-            folder.modified_at = now;
-            folder.modified_by = Some(ctx.user.id);
-            tx.update_folder(&folder).await?;
-        } else {
-            tx.put_folder_metadata(id, name, value, must_be_new).await?;
-        }
-        let mut e = AuditEntry::new(Operation::FolderMetadataChanged, Outcome::Success);
-        ctx.stamp(&mut e);
-        e.folder_id = Some(id);
-        e.path = Some(name.to_string());
         tx.append_audit(now, e).await?;
         tx.commit().await?;
         Ok(())

@@ -1,35 +1,18 @@
 //! Folder, group and permission methods of the file system (issue: File system). Which bit
 //! each needs is enforced by the Service and listed in ARCHITECTURE.md.
 
+use ferry_core::Error;
 use ferry_core::domain::FolderType;
-use ferry_core::{Caller, Error, Result, Service};
 use serde_json::json;
 
-use super::{Method, Param, ParamType, Reply, Returns, SESSION_ID, session};
-use crate::args::Args;
-use crate::wire::{FthFolderData, FthPermissionListItemData, FthUserGroupData, MetadataItem};
+use super::{Method, Param, ParamType, Returns, SESSION_ID, session};
+use crate::wire::{FthFolderData, FthPermissionListItemData, FthUserGroupData};
 
 const FOLDER_ID: Param = Param::required("folderID", ParamType::Integer, "A folder's ID.");
 const NAME: Param = Param::required(
     "name",
     ParamType::ItemName,
     "A folder name: at most 255 bytes; no / \\ NUL or control characters; not . or ..; no leading or trailing space, no trailing dot.",
-);
-const METADATA_NAME: Param = Param::required(
-    "name",
-    ParamType::Text {
-        required: true,
-        max: 255,
-    },
-    "The metadata item's name; \"Description\" is the folder's description.",
-);
-const METADATA_VALUE: Param = Param::required(
-    "value",
-    ParamType::Text {
-        required: false,
-        max: 4000,
-    },
-    "The value, at most 4000 characters.",
 );
 const GROUP_ID: Param = Param::required("userGroupID", ParamType::Integer, "A user group's ID.");
 const USER_ID: Param = Param::required("userID", ParamType::Integer, "A user's ID.");
@@ -189,41 +172,6 @@ pub static METHODS: &[Method] = &[
         },
     },
     Method {
-        name: "GetFolderMetadata",
-        summary: "The folder's metadata items, Description first. Needs Show.",
-        params: &[SESSION_ID, FOLDER_ID],
-        returns: Returns::Many("MetadataItem"),
-        signs_in: false,
-        handler: |svc, a, caller| {
-            Box::pin(async move {
-                let ctx = session(&svc, &a, &caller).await?;
-                let items = svc.folder_metadata(&ctx, a.int("folderID")?).await?;
-                let list: Vec<MetadataItem> = items.into_iter().map(Into::into).collect();
-                Ok(Some(json!(list)))
-            })
-        },
-    },
-    Method {
-        name: "CreateFolderMetadata",
-        summary: "Adds a metadata item; fails with 108 if the name exists. Needs Modify.",
-        params: &[SESSION_ID, FOLDER_ID, METADATA_NAME, METADATA_VALUE],
-        returns: Returns::Nothing,
-        signs_in: false,
-        handler: |svc, a, caller| {
-            Box::pin(async move { put_metadata(&svc, &a, &caller, true).await })
-        },
-    },
-    Method {
-        name: "SaveFolderMetadata",
-        summary: "Sets a metadata item, creating it if needed. Needs Modify.",
-        params: &[SESSION_ID, FOLDER_ID, METADATA_NAME, METADATA_VALUE],
-        returns: Returns::Nothing,
-        signs_in: false,
-        handler: |svc, a, caller| {
-            Box::pin(async move { put_metadata(&svc, &a, &caller, false).await })
-        },
-    },
-    Method {
         name: "GetFolderPermissionList",
         summary: "Every grant on a folder. Needs Manage.",
         params: &[SESSION_ID, FOLDER_ID],
@@ -346,22 +294,3 @@ pub static METHODS: &[Method] = &[
         },
     },
 ];
-
-/// `CreateFolderMetadata` (`must_be_new`) and `SaveFolderMetadata`.
-async fn put_metadata(
-    svc: &Service,
-    a: &Args,
-    caller: &Caller,
-    must_be_new: bool,
-) -> Result<Reply> {
-    let ctx = session(svc, a, caller).await?;
-    svc.put_folder_metadata(
-        &ctx,
-        a.int("folderID")?,
-        &a.string("name"),
-        &a.string("value"),
-        must_be_new,
-    )
-    .await?;
-    Ok(None)
-}

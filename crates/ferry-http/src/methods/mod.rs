@@ -5,6 +5,7 @@
 mod audit;
 mod files;
 mod folders;
+mod metadata;
 mod param_type;
 mod second_factor;
 mod sessions;
@@ -99,6 +100,7 @@ pub fn all() -> impl Iterator<Item = &'static Method> {
         .chain(second_factor::METHODS.iter())
         .chain(sso::METHODS.iter())
         .chain(folders::METHODS.iter())
+        .chain(metadata::METHODS.iter())
         .chain(files::METHODS.iter())
         .chain(audit::METHODS.iter())
 }

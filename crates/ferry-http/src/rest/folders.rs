@@ -147,7 +147,7 @@ async fn set_description(
     let pairs = vec![
         ("folderID".to_string(), id.clone()),
         ("name".to_string(), json!("Description")),
-        ("value".to_string(), json!(description)),
+        ("data".to_string(), json!(description)),
     ];
     ex.call(state, "SaveFolderMetadata", pairs, true).await?;
     Ok(())

@@ -86,6 +86,38 @@ $sub = $client->GetFolders(['sessionID' => $two->SessionID, 'folderID' => $home-
 check(in_array('Inbox <php>', array_map(fn($f) => $f->Name, $sub), true), 'the folder is listed');
 echo "folder tree\n";
 
+// Folder metadata (SARG 2.4.2) and file metadata (2.4.4), each call answering its structure.
+$sid = $two->SessionID;
+$made = $client->CreateFolderMetadata([
+    'sessionID' => $sid, 'folderID' => $inbox->FolderID, 'name' => 'Customer', 'data' => 'ACME & Co',
+])->CreateFolderMetadataResult;
+check((int)$made->FolderMetadataID > 0 && (int)$made->FolderID === (int)$inbox->FolderID, 'a folder item');
+$client->SaveFolderMetadata([
+    'sessionID' => $sid, 'folderID' => $inbox->FolderID, 'name' => 'Description', 'data' => 'Mail <in>',
+]);
+$items = $client->GetFolderMetadata(['sessionID' => $sid, 'folderID' => $inbox->FolderID])
+    ->GetFolderMetadataResult->FolderMetadataResult;
+check(array_map(fn($i) => [$i->Name, $i->Data], $items) === [['Description', 'Mail <in>'], ['Customer', 'ACME & Co']],
+    'the folder items, Description first');
+refused('saving a metadata item never created', 208, fn() => $client->SaveFolderMetadata([
+    'sessionID' => $sid, 'folderID' => $inbox->FolderID, 'name' => 'Region', 'data' => 'EU',
+]));
+$put = stream_context_create(['http' => [
+    'method' => 'PUT', 'header' => "X-Session-ID: $sid\r\nContent-Type: application/octet-stream",
+    'content' => "a,b\n", 'ignore_errors' => false,
+]]);
+$uploaded = json_decode(file_get_contents("$base/api/v1/folders/{$inbox->FolderID}/files/q1.csv", false, $put));
+$fileId = (int)$uploaded->FileID;
+$batch = $client->CreateFileMetadata([
+    'sessionID' => $sid, 'fileID' => $fileId, 'name' => 'Batch', 'data' => '7',
+])->CreateFileMetadataResult;
+check((int)$batch->FileID === $fileId && (int)$batch->FileMetadataID > 0, 'a file item');
+$client->SaveFileMetadata(['sessionID' => $sid, 'fileID' => $fileId, 'name' => 'batch', 'data' => '8']);
+$got = $client->GetFileMetadata(['sessionID' => $sid, 'fileID' => $fileId])
+    ->GetFileMetadataResult->FTHFileMetadataItemData;
+check(count($got) === 1 && $got[0]->Name === 'batch' && $got[0]->Data === '8', 'the file item, saved');
+echo "metadata\n";
+
 // A permission list on a shared folder.
 $root = $client->GetRootFolder(['sessionID' => $boss->SessionID])->GetRootFolderResult;
 $top = $client->GetFolders(['sessionID' => $boss->SessionID, 'folderID' => $root->FolderID])

@@ -7,6 +7,7 @@ BINDING is "soap11" or "soap12". Prints one line per check; exits non-zero on th
 import datetime
 import sys
 
+import requests
 import zeep
 from zeep.exceptions import Fault
 
@@ -81,6 +82,35 @@ refused("a folder that does not exist", 201, svc.GetFolder, sessionID=two.Sessio
 refused("a name with a slash", 110, svc.CreateFolder, sessionID=two.SessionID,
         parentFolderID=home.FolderID, name="a/b")
 print("folder tree")
+
+# Folder metadata (SARG 2.4.2) and file metadata (2.4.4), each call answering its structure.
+sid = two.SessionID
+made = svc.CreateFolderMetadata(sessionID=sid, folderID=reports.FolderID, name="Customer",
+                                data="ACME & Co")
+assert made.FolderMetadataID > 0 and made.FolderID == reports.FolderID, made
+assert made.Data == "ACME & Co" and made.DataType == 0, made
+svc.SaveFolderMetadata(sessionID=sid, folderID=reports.FolderID, name="Description",
+                       data="Quarterly <reports>")
+items = svc.GetFolderMetadata(sessionID=sid, folderID=reports.FolderID)
+assert [(i.Name, i.Data) for i in items] == [("Description", "Quarterly <reports>"),
+                                              ("Customer", "ACME & Co")], items
+assert items[0].FolderMetadataID == 0 and items[1].FolderMetadataID == made.FolderMetadataID
+assert svc.GetFolder(sessionID=sid, folderID=reports.FolderID).Description == "Quarterly <reports>"
+refused("saving a metadata item never created", 208, svc.SaveFolderMetadata, sessionID=sid,
+        folderID=reports.FolderID, name="Region", data="EU")
+put = requests.put(f"{base}/api/v1/folders/{reports.FolderID}/files/q1.csv", data=b"a,b\n",
+                   headers={"X-Session-ID": str(sid)}, timeout=30)
+put.raise_for_status()
+file_id = put.json()["FileID"]
+batch = svc.CreateFileMetadata(sessionID=sid, fileID=file_id, name="Batch", data="7")
+assert batch.FileID == file_id and batch.FileMetadataID > 0 and batch.DataType == 0, batch
+again = svc.SaveFileMetadata(sessionID=sid, fileID=file_id, name="batch", data="8")
+assert again.FileMetadataID == batch.FileMetadataID, again
+assert [(i.Name, i.Data) for i in svc.GetFileMetadata(sessionID=sid, fileID=file_id)] == \
+    [("batch", "8")]
+refused("file metadata twice", 108, svc.CreateFileMetadata, sessionID=sid, fileID=file_id,
+        name="BATCH", data="9")
+print("metadata")
 
 # A permission list, set by the administrator on a shared folder.
 root = svc.GetRootFolder(sessionID=boss.SessionID)

@@ -363,6 +363,20 @@ pub fn document() -> Value {
         "Folders": {"type": "array", "items": {"$ref": "#/components/schemas/FTHFolderUploadInfo"}, "description": "Always empty: Ferry answers about the one file asked for."},
         "Files": {"type": "array", "items": {"$ref": "#/components/schemas/FTHFileUploadInfo"}},
     }});
+    schemas["FTHServerSettingData"] = json!({"type": "object", "description": "SARG 2.2 names this structure and publishes no fields; these are Ferry's, each a rule the server enforces.", "properties": {
+        "ServerName": {"type": "string"},
+        "ServerVersion": {"type": "string"},
+        "ImmutableSessionHours": {"type": "integer", "description": "Hours an immutable session lives."},
+        "WebSessionIdleMinutes": {"type": "integer", "description": "Minutes a web-client session lives unused."},
+        "DeletedFileRetentionHours": {"type": "integer", "description": "Hours a deleted file's content is kept before it is purged."},
+        "MinPasswordLength": {"type": "integer"},
+        "MaxPageSize": {"type": "integer", "description": "Most items one page of a listing or search answers."},
+        "MaxMetadataItems": {"type": "integer", "description": "Most metadata items on one folder or file."},
+        "MaxMetadataLength": {"type": "integer", "description": "Longest metadata value, in characters."},
+        "TicketSignIn": {"type": "boolean", "description": "Whether single sign-on tickets are configured."},
+        "BrowserTools": {"type": "boolean", "description": "Whether the browser upload and download tools are configured."},
+        "SecondFactor": {"type": "boolean", "description": "Whether users may set up two-step sign-in."},
+    }});
     schemas["FerryServerInfo"] = json!({"type": "object", "required": ["ServerName", "ServerVersion"], "properties": {
         "ServerName": {"type": "string", "description": "Always `Ferry`."},
         "ServerVersion": {"type": "string", "description": "The server's version."},

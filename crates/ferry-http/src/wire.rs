@@ -2,7 +2,7 @@
 
 use ferry_core::domain::AuditRecord;
 use ferry_core::domain::{FileVersion, Grant, Grantee, MetadataItem, SessionData, User, UserGroup};
-use ferry_core::service::{FileView, FolderView, SearchResult};
+use ferry_core::service::{FileView, FolderView, SearchResult, ServerSettings};
 use serde::Serialize;
 
 /// `FTHSessionData`.
@@ -387,3 +387,52 @@ pub const AUDIT_COLUMNS: [&str; 22] = [
     "prev_hash",
     "hash",
 ];
+
+/// SARG 2.2's `FTHServerSettingData`, with Ferry's fields (SARG publishes none; each is a rule
+/// the Service enforces: docs/thru-compatibility.md).
+#[derive(Debug, Serialize)]
+pub struct FthServerSettingData {
+    #[serde(rename = "ServerName")]
+    server_name: &'static str,
+    #[serde(rename = "ServerVersion")]
+    server_version: &'static str,
+    #[serde(rename = "ImmutableSessionHours")]
+    immutable_session_hours: i64,
+    #[serde(rename = "WebSessionIdleMinutes")]
+    web_session_idle_minutes: i64,
+    #[serde(rename = "DeletedFileRetentionHours")]
+    deleted_file_retention_hours: i64,
+    #[serde(rename = "MinPasswordLength")]
+    min_password_length: i64,
+    #[serde(rename = "MaxPageSize")]
+    max_page_size: i64,
+    #[serde(rename = "MaxMetadataItems")]
+    max_metadata_items: i64,
+    #[serde(rename = "MaxMetadataLength")]
+    max_metadata_length: i64,
+    #[serde(rename = "TicketSignIn")]
+    ticket_sign_in: bool,
+    #[serde(rename = "BrowserTools")]
+    browser_tools: bool,
+    #[serde(rename = "SecondFactor")]
+    second_factor: bool,
+}
+
+impl From<ServerSettings> for FthServerSettingData {
+    fn from(s: ServerSettings) -> Self {
+        FthServerSettingData {
+            server_name: "Ferry",
+            server_version: s.version,
+            immutable_session_hours: s.immutable_session_hours,
+            web_session_idle_minutes: s.web_session_idle_minutes,
+            deleted_file_retention_hours: s.deleted_file_retention_hours,
+            min_password_length: s.min_password_length,
+            max_page_size: s.max_page_size,
+            max_metadata_items: s.max_metadata_items,
+            max_metadata_length: s.max_metadata_length,
+            ticket_sign_in: s.ticket_sign_in,
+            browser_tools: s.browser_tools,
+            second_factor: s.second_factor,
+        }
+    }
+}

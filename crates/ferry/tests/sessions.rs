@@ -23,6 +23,43 @@ on_both_backends!(
     disabling_a_user_ends_their_sessions,
 );
 
+/// `GetServerSettings` and `GetDataCenterSettings` answer the rules this server's configuration
+/// sets, to a live session only.
+#[test]
+fn server_settings_follow_the_configuration() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        "[sessions]\nweb_idle_minutes = 45\n[files]\npurge_after_days = 2\n",
+    );
+    let (sid, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
+    let (status, settings) = s.call("GetServerSettings", json!({"sessionID": sid}));
+    assert_eq!(status, 200, "{settings}");
+    assert_eq!(settings["ServerName"], "Ferry");
+    assert_eq!(settings["ImmutableSessionHours"], 48);
+    assert_eq!(settings["WebSessionIdleMinutes"], 45);
+    assert_eq!(settings["DeletedFileRetentionHours"], 48);
+    assert_eq!(settings["MinPasswordLength"], 8);
+    assert_eq!(settings["MaxPageSize"], 1000);
+    assert_eq!(settings["MaxMetadataItems"], 256);
+    assert_eq!(settings["MaxMetadataLength"], 4000);
+    assert_eq!(settings["TicketSignIn"], false);
+    assert_eq!(settings["SecondFactor"], false);
+    let (_, center) = s.call("GetDataCenterSettings", json!({"sessionID": sid}));
+    assert_eq!(center, settings);
+    // Nothing for a caller without a live session.
+    for method in ["GetServerSettings", "GetDataCenterSettings"] {
+        assert_error(&s.call(method, json!({})), 400, 110);
+        assert_error(
+            &s.call(
+                method,
+                json!({"sessionID": "8a5f2a54-7d3e-4c1e-9e4b-2f1d0c9b8a77"}),
+            ),
+            401,
+            101,
+        );
+    }
+}
+
 fn open_answers_session_data_and_the_session_works(backend: Backend) {
     let s = Server::start(backend);
     s.add_app(1000);

@@ -59,6 +59,7 @@ fn generated_clients_run_the_session_scenario(backend: Backend) {
             "refused saving a metadata item never created: 208",
             "permission list",
             "search",
+            "settings",
             "refused a closed session: 101",
             "done",
         ] {
@@ -79,7 +80,11 @@ fn generated_clients_run_the_session_scenario(backend: Backend) {
             "no SOAP sign-in by {version} in the audit"
         );
     }
-    for change in ["FolderRenamed", "FolderMetadataChanged", "FileMetadataChanged"] {
+    for change in [
+        "FolderRenamed",
+        "FolderMetadataChanged",
+        "FileMetadataChanged",
+    ] {
         assert!(
             audit.iter().any(|r| r["operation"] == change),
             "no {change} from SOAP in the audit"

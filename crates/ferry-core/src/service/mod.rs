@@ -26,6 +26,7 @@ mod refusals;
 mod resumable;
 mod search;
 mod second_factor;
+mod server_settings;
 mod session_admin;
 mod sessions;
 mod share_links;
@@ -71,6 +72,7 @@ pub use search::{SearchKinds, SearchResult};
 pub use second_factor::{
     RECOVERY_CODES, SecondFactorStatus, TotpEnrollment, TotpSettings, passcode_shaped,
 };
+pub use server_settings::ServerSettings;
 pub use session_admin::{MAX_LISTED_SESSIONS, SessionSummary};
 pub use share_links::{ShareRequest, SharedLink};
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};

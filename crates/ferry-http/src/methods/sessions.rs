@@ -7,7 +7,7 @@ use serde_json::json;
 use super::second_factor::PASSCODE;
 use super::{Method, Param, ParamType, Reply, Returns, SESSION_ID};
 use crate::args::Args;
-use crate::wire::{FthSessionData, FthUserData};
+use crate::wire::{FthServerSettingData, FthSessionData, FthUserData};
 
 /// `applicationID`, shared by every sign-in method.
 pub(super) const APPLICATION_ID: Param = Param::required(
@@ -204,7 +204,31 @@ pub static METHODS: &[Method] = &[
             })
         },
     },
+    Method {
+        name: "GetServerSettings",
+        summary: "The server's rules a client can follow instead of learning them from refusals (SARG 2.2's FTHServerSettingData, with Ferry's fields). Needs a live session.",
+        params: &[SESSION_ID],
+        returns: Returns::One("FTHServerSettingData"),
+        signs_in: false,
+        handler: |svc, a, caller| Box::pin(async move { settings(&svc, &a, &caller).await }),
+    },
+    Method {
+        name: "GetDataCenterSettings",
+        summary: "The same answer as GetServerSettings: a Ferry site is one server, however many nodes serve it. Needs a live session.",
+        params: &[SESSION_ID],
+        returns: Returns::One("FTHServerSettingData"),
+        signs_in: false,
+        handler: |svc, a, caller| Box::pin(async move { settings(&svc, &a, &caller).await }),
+    },
 ];
+
+/// `GetServerSettings` and `GetDataCenterSettings`.
+async fn settings(svc: &Service, a: &Args, caller: &Caller) -> Result<Reply> {
+    let ctx = super::session(svc, a, caller).await?;
+    Ok(Some(json!(FthServerSettingData::from(
+        svc.server_settings(&ctx)
+    ))))
+}
 
 async fn open(svc: &Service, a: Args, caller: &Caller, mode: OpenMode) -> Result<Reply> {
     let req = OpenRequest {

@@ -146,6 +146,13 @@ $found = $client->Search([
 check(array_map(fn($f) => $f->Name, $found->Folders->FTHFolderData) === ['Inbox <php>'], 'search finds the folder');
 echo "search\n";
 
+// The server's settings (SARG 2.2), the same for the data center.
+$settings = $client->GetServerSettings(['sessionID' => $two->SessionID])->GetServerSettingsResult;
+check($settings->ServerName === 'Ferry' && (int)$settings->MinPasswordLength === 8, 'the server settings');
+$center = $client->GetDataCenterSettings(['sessionID' => $two->SessionID])->GetDataCenterSettingsResult;
+check((int)$center->ImmutableSessionHours === 48, 'the data center settings');
+echo "settings\n";
+
 // Close, then the session is gone.
 $client->Close(['sessionID' => $second->SessionID]);
 refused('a closed session', 101, fn() => $me($second->SessionID));

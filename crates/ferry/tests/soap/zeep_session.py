@@ -148,6 +148,13 @@ assert any(r.client_version == "zeep" and r.user_id == user_id for r in records)
 refused("the audit for a member", 105, svc.GetAuditLog, sessionID=two.SessionID)
 print("audit")
 
+# The server's settings (SARG 2.2), the same for the data center.
+settings = svc.GetServerSettings(sessionID=two.SessionID)
+assert settings.ServerName == "Ferry" and settings.MinPasswordLength == 8, settings
+center = svc.GetDataCenterSettings(sessionID=two.SessionID)
+assert center.ImmutableSessionHours == settings.ImmutableSessionHours == 48, center
+print("settings")
+
 # Close ends the session: the next call answers 101.
 assert svc.Close(sessionID=second.SessionID) is None
 refused("a closed session", 101, svc.GetCurrentUser, sessionID=second.SessionID)

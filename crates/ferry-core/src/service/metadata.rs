@@ -6,12 +6,14 @@
 //! audited in the same transaction.
 
 use super::{Service, SessionContext};
+use crate::clock::Timestamp;
 use crate::domain::metadata::{DESCRIPTION_ITEM_ID, MAX_METADATA_ITEMS};
 use crate::domain::{
     AuditEntry, FileId, FolderId, MetadataItem, MetadataOwner, MetadataWrite, Operation, Outcome,
     Permissions,
 };
 use crate::error::{Error, Result};
+use crate::store::StoreTx;
 use crate::text;
 
 /// The metadata name that reads and writes a folder's description.
@@ -81,16 +83,8 @@ impl Service {
                 .ok_or(Error::MetadataItemNotFound)?
         };
         let mut e = AuditEntry::new(operation, Outcome::Success);
-        ctx.stamp(&mut e);
         e.folder_id = Some(id);
-        e.path = Some(name.to_string());
-        tx.append_audit(now, e).await?;
-        tx.commit().await?;
-        Ok(MetadataItem {
-            id: item_id,
-            name: name.to_string(),
-            value: value.to_string(),
-        })
+        commit_item(tx, ctx, now, e, item_id, name, value).await
     }
 
     /// `GetFileMetadata`: the file's items by name. Needs Read on its folder, as `GetFile`.
@@ -133,18 +127,32 @@ impl Service {
             .await?
             .ok_or(Error::MetadataItemNotFound)?;
         let mut e = AuditEntry::new(operation, Outcome::Success);
-        ctx.stamp(&mut e);
         e.folder_id = Some(file.folder_id);
         e.file_id = Some(id);
-        e.path = Some(name.to_string());
-        tx.append_audit(now, e).await?;
-        tx.commit().await?;
-        Ok(MetadataItem {
-            id: item_id,
-            name: name.to_string(),
-            value: value.to_string(),
-        })
+        commit_item(tx, ctx, now, e, item_id, name, value).await
     }
+}
+
+/// Audits a written item (`entry` names its folder or file; the path is the item's name),
+/// commits the change, and answers the item as written.
+async fn commit_item(
+    mut tx: Box<dyn StoreTx>,
+    ctx: &SessionContext,
+    now: Timestamp,
+    mut entry: AuditEntry,
+    id: i64,
+    name: &str,
+    value: &str,
+) -> Result<MetadataItem> {
+    ctx.stamp(&mut entry);
+    entry.path = Some(name.to_string());
+    tx.append_audit(now, entry).await?;
+    tx.commit().await?;
+    Ok(MetadataItem {
+        id,
+        name: name.to_string(),
+        value: value.to_string(),
+    })
 }
 
 /// The rules every item's name and value follow.

@@ -72,15 +72,7 @@ impl Service {
             tx.update_folder(&folder).await?;
             DESCRIPTION_ITEM_ID
         } else {
-            let owner = MetadataOwner::Folder(id);
-            if write == MetadataWrite::Create
-                && tx.metadata_count(owner).await? >= MAX_METADATA_ITEMS
-            {
-                return Err(too_many());
-            }
-            tx.put_metadata(owner, name, value, write)
-                .await?
-                .ok_or(Error::MetadataItemNotFound)?
+            put_stored_item(tx.as_mut(), MetadataOwner::Folder(id), name, value, write).await?
         };
         let mut e = AuditEntry::new(operation, Outcome::Success);
         e.folder_id = Some(id);
@@ -118,19 +110,32 @@ impl Service {
             Some(f) if !f.deleted && f.folder_id == view.file.folder_id => f,
             _ => return Err(Error::FileNotFound),
         };
-        let owner = MetadataOwner::File(id);
-        if write == MetadataWrite::Create && tx.metadata_count(owner).await? >= MAX_METADATA_ITEMS {
-            return Err(too_many());
-        }
-        let item_id = tx
-            .put_metadata(owner, name, value, write)
-            .await?
-            .ok_or(Error::MetadataItemNotFound)?;
+        let item_id =
+            put_stored_item(tx.as_mut(), MetadataOwner::File(id), name, value, write).await?;
         let mut e = AuditEntry::new(operation, Outcome::Success);
         e.folder_id = Some(file.folder_id);
         e.file_id = Some(id);
         commit_item(tx, ctx, now, e, item_id, name, value).await
     }
+}
+
+/// Writes a stored item (anything but a folder's `Description`) inside the change, keeping
+/// the owner's item count under [`MAX_METADATA_ITEMS`]; its ID.
+async fn put_stored_item(
+    tx: &mut dyn StoreTx,
+    owner: MetadataOwner,
+    name: &str,
+    value: &str,
+    write: MetadataWrite,
+) -> Result<i64> {
+    if write == MetadataWrite::Create && tx.metadata_count(owner).await? >= MAX_METADATA_ITEMS {
+        return Err(Error::invalid(format!(
+            "a folder or file holds at most {MAX_METADATA_ITEMS} metadata items"
+        )));
+    }
+    tx.put_metadata(owner, name, value, write)
+        .await?
+        .ok_or(Error::MetadataItemNotFound)
 }
 
 /// Audits a written item (`entry` names its folder or file; the path is the item's name),
@@ -159,10 +164,4 @@ async fn commit_item(
 fn check_item(name: &str, value: &str) -> Result<()> {
     text::required("name", name, MAX_METADATA_NAME)?;
     text::plain("data", value, MAX_METADATA_VALUE)
-}
-
-fn too_many() -> Error {
-    Error::invalid(format!(
-        "a folder or file holds at most {MAX_METADATA_ITEMS} metadata items"
-    ))
 }

@@ -211,7 +211,20 @@ def server_sample():
     # grows with the database and is page cache the kernel can take back.
     return {"t": round(time.monotonic() - started, 1), "rss_kib": kib("VmRSS"),
             "anon_kib": kib("RssAnon"), "file_kib": kib("RssFile"),
-            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+            "fds": len(os.listdir(f"/proc/{pid}/fd")), "db_fds": database_descriptors(pid)}
+
+
+def database_descriptors(pid):
+    """Descriptors open on the database and its write-ahead log: two per pooled connection,
+    which the pools open on demand up to their bounds, so they are counted apart from the rest."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").endswith(("/ferry.db", "/ferry.db-wal")):
+                count += 1
+        except OSError:
+            continue
+    return count
 
 
 started = time.monotonic()

@@ -8,19 +8,40 @@
 
 use ferry_core::domain::{AuditHead, AuditRecord};
 use ferry_core::store::StoreResult;
-use sqlx::AnyConnection;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool};
 
 use crate::connect::Engine;
 use crate::errors;
 
+/// An audit record's columns, in the order of its 21 parameters.
+macro_rules! record_columns {
+    () => {
+        "seq, at, operation, status, user_id, impersonator_id, application_id, client_version, \
+         client_ip, external_user, session_tag, target_user_id, folder_id, file_id, path, size, \
+         digest, detail, prev_hash, hash, declared_ip"
+    };
+}
+
+/// The 21 parameters, for [`record_columns`].
+macro_rules! record_parameters {
+    () => {
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+         $20, $21"
+    };
+}
+
 /// The insert of one record, with its 21 parameters in this order.
 macro_rules! insert_record {
     () => {
-        "INSERT INTO audit_log (seq, at, operation, status, user_id, impersonator_id, \
-         application_id, client_version, client_ip, external_user, session_tag, \
-         target_user_id, folder_id, file_id, path, size, digest, detail, prev_hash, hash, \
-         declared_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17, $18, $19, $20, $21)"
+        concat!(
+            "INSERT INTO audit_log (",
+            record_columns!(),
+            ") VALUES (",
+            record_parameters!(),
+            ")"
+        )
     };
 }
 
@@ -46,8 +67,39 @@ pub(crate) async fn append(
     } else {
         INSERT_RECORD
     };
+    let done = bound(sql, r).execute(conn).await.map_err(errors::db)?;
+    if moves_head && done.rows_affected() != 1 {
+        // The head row is made by the first migration and never deleted: its absence is a
+        // damaged database, and the chain must not go on without it.
+        return Err(errors::db(sqlx::Error::RowNotFound));
+    }
+    Ok(!moves_head)
+}
+
+/// PostgreSQL: inserts `r` and moves the head to it in one statement, outside any
+/// transaction (so the statement is its own commit), if the head is still the one `r`
+/// follows. Returns whether it was (else nothing changed: another writer moved the head).
+pub(crate) async fn append_after_head(pool: &AnyPool, r: &AuditRecord) -> StoreResult<bool> {
+    // The head's row lock, taken by the UPDATE, orders this against every other writer; one
+    // that moved the head first makes the condition false once the lock is had, and then
+    // the INSERT has no row to take its values from.
+    let sql = concat!(
+        "WITH moved AS (UPDATE audit_head SET seq = $1, hash = $20 \
+         WHERE id = 1 AND seq = $1 - 1 AND hash = $19 RETURNING id) ",
+        "INSERT INTO audit_log (",
+        record_columns!(),
+        ") SELECT ",
+        record_parameters!(),
+        " FROM moved"
+    );
+    let done = bound(sql, r).execute(pool).await.map_err(errors::db)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// `sql` with the record's 21 parameters bound in [`INSERT_RECORD`]'s order.
+fn bound<'q>(sql: &'static str, r: &'q AuditRecord) -> Query<'q, Any, AnyArguments> {
     let e = &r.entry;
-    let done = sqlx::query(sql)
+    sqlx::query(sql)
         .bind(r.seq)
         .bind(r.at.0)
         .bind(&e.operation)
@@ -69,15 +121,6 @@ pub(crate) async fn append(
         .bind(&r.prev_hash)
         .bind(&r.hash)
         .bind(&e.declared_ip)
-        .execute(conn)
-        .await
-        .map_err(errors::db)?;
-    if moves_head && done.rows_affected() != 1 {
-        // The head row is made by the first migration and never deleted: its absence is a
-        // damaged database, and the chain must not go on without it.
-        return Err(errors::db(sqlx::Error::RowNotFound));
-    }
-    Ok(!moves_head)
 }
 
 /// Moves the chain's head to `head` (SQLite, once per change, at commit).

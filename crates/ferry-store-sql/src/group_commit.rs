@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use ferry_core::domain::AuditHead;
 use ferry_core::store::{StoreError, StoreResult};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
@@ -63,6 +64,10 @@ struct Shared {
     /// Batches committed and changes in them, since the start.
     batches: AtomicUsize,
     changes: AtomicUsize,
+    /// The audit chain's head as this process's last commit left it, if known: a guess for a
+    /// record appended alone (`audit_alone.rs`), which checks it in the statement that moves
+    /// the head, so a stale one (another node wrote since) costs a retry, never the chain.
+    head: std::sync::Mutex<Option<AuditHead>>,
 }
 
 /// The open batch, if any.
@@ -82,12 +87,16 @@ pub(crate) struct Batch {
     bystanders: Vec<oneshot::Sender<Outcome>>,
     /// The open change is solo: the batch is committed as soon as it is.
     solo: bool,
+    /// The audit chain's head as the batch's ended changes leave it.
+    head: Option<AuditHead>,
 }
 
 /// A writer's turn, held until it is dropped (or a change's, until it commits).
 pub(crate) struct Turn {
     guard: OwnedMutexGuard<Batch>,
     shared: Arc<Shared>,
+    /// The audit chain's head as the change leaves it, once it says so.
+    head: Option<AuditHead>,
 }
 
 /// Counts a writer as waiting until it has its turn; one that gives up waiting may have been
@@ -115,6 +124,7 @@ impl GroupCommit {
                 waiting: AtomicUsize::new(0),
                 batches: AtomicUsize::new(0),
                 changes: AtomicUsize::new(0),
+                head: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -131,7 +141,37 @@ impl GroupCommit {
     /// Begins a change: `grouped`, in the open batch (opening one if there is none), inside a
     /// savepoint; else solo, in a batch of its own, after the open one is committed.
     pub(crate) async fn change(&self, grouped: bool) -> StoreResult<Turn> {
+        let turn = wait_turn(&self.shared).await?;
+        self.change_on(turn, grouped).await
+    }
+
+    /// A turn for one audit record alone, and whether it is *quiet*: no batch open, nobody
+    /// waiting. Then the record may go in by a statement of its own on a pool connection
+    /// (`audit_alone.rs`) while the turn keeps this process's other writers out; else it is
+    /// a grouped change, begun with [`GroupCommit::change_on`] on the same turn.
+    pub(crate) async fn record_turn(&self) -> StoreResult<(Turn, bool)> {
         let mut turn = wait_turn(&self.shared).await?;
+        turn.settle().await?;
+        let quiet = turn.guard.tx.is_none() && self.shared.waiting.load(Ordering::SeqCst) == 0;
+        Ok((turn, quiet))
+    }
+
+    /// The audit chain's head as this process last committed it, if known.
+    pub(crate) fn head_guess(&self) -> Option<AuditHead> {
+        self.shared
+            .head
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Notes the head a commit outside any batch left (`None`: unknown, after a failure).
+    pub(crate) fn note_head(&self, head: Option<AuditHead>) {
+        note_head(&self.shared, head);
+    }
+
+    /// [`GroupCommit::change`] on a turn already held.
+    pub(crate) async fn change_on(&self, mut turn: Turn, grouped: bool) -> StoreResult<Turn> {
         turn.settle().await?;
         if !grouped {
             turn.commit_batch().await;
@@ -185,7 +225,12 @@ async fn wait_turn(shared: &Arc<Shared>) -> StoreResult<Turn> {
     Ok(Turn {
         guard,
         shared: Arc::clone(shared),
+        head: None,
     })
+}
+
+fn note_head(shared: &Shared, head: Option<AuditHead>) {
+    *shared.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
 }
 
 /// Commits what the members of the open batch left, if nobody else is about to.
@@ -244,10 +289,17 @@ impl Turn {
         }
     }
 
+    /// Notes the audit chain's head as this change leaves it, for the batch's commit to keep
+    /// as [`GroupCommit::head_guess`].
+    pub(crate) fn leaves_head(&mut self, head: AuditHead) {
+        self.head = Some(head);
+    }
+
     /// Ends the batch without committing it: its members fail with `why`.
     fn abandon(&mut self, why: String) {
         self.guard.tx = None; // dropped: rolled back
         self.guard.opened = None;
+        self.guard.head = None;
         self.guard.in_change = false;
         let (members, bystanders) = (
             std::mem::take(&mut self.guard.members),
@@ -268,6 +320,9 @@ impl Turn {
             .commit()
             .await
             .map_err(|e| format!("the commit failed: {e}"));
+        // A failed commit's outcome is unknown (its answer may be what was lost).
+        let head = self.guard.head.take();
+        note_head(&self.shared, if outcome.is_ok() { head } else { None });
         if outcome.is_ok() {
             let n = self.guard.members.len();
             self.shared.batches.fetch_add(1, Ordering::SeqCst);
@@ -296,6 +351,9 @@ impl Turn {
             return Err(errors::db(e));
         }
         self.guard.in_change = false;
+        if let Some(head) = self.head.take() {
+            self.guard.head = Some(head);
+        }
         let (told, outcome) = oneshot::channel();
         self.guard.members.push(told);
         self.wait_for_batch(outcome).await

@@ -7,6 +7,7 @@
 //! accept. Every query is parameterised; no SQL is ever built from values (DESIGN.md §5,
 //! invariant 7). The same test suite runs against both engines.
 
+mod audit_alone;
 mod audit_appender;
 mod audit_reads;
 mod audit_writes;

@@ -22,7 +22,7 @@ use crate::rows::{self, Columns, audit_columns, file_columns, folder_columns, us
 use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
-use crate::{errors, folder_reads, metadata_items, queries};
+use crate::{audit_alone, errors, folder_reads, metadata_items, queries};
 
 /// The metadata store over one database (SQLite or PostgreSQL).
 #[derive(Clone)]
@@ -97,12 +97,7 @@ impl MetadataStore for SqlStore {
 
     async fn append_audit_alone(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {
         let (Some(appender), Some(reader)) = (&self.audit_appender, &self.reader) else {
-            let mut tx = self.begin_grouped().await?;
-            if let Err(e) = tx.append_audit(at, entry).await {
-                tx.rollback().await;
-                return Err(e);
-            }
-            return tx.commit().await;
+            return audit_alone::append(self, at, entry).await;
         };
         let appender = appender
             .get_or_try_init(|| async { AuditAppender::start(reader.path(), self.changes.clone()) })

@@ -532,6 +532,8 @@ impl StoreTx for SqlTx {
         if self.head_to_move {
             audit_writes::move_head(self.turn.conn(), &self.head).await?;
         }
+        let head = self.head.clone();
+        self.turn.leaves_head(head);
         let done = self.turn.commit().await;
         // Whatever the outcome: a commit whose answer was lost may still have happened.
         if let Some(cache) = &self.cache {

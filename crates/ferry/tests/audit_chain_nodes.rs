@@ -1,0 +1,104 @@
+//! PostgreSQL: a record appended alone (a download's) is one statement when nothing else is
+//! under way on the node, conditional on the chain's head being the one the node last
+//! committed (`ferry-store-sql/src/audit_alone.rs`). These tests give it what could break it:
+//! two nodes on one database downloading in turns (so each node's guess of the head is stale
+//! every time) and at once, and check that every download has its record and the chain is
+//! whole.
+
+mod common;
+
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
+use ferry_testkit::Backend;
+use serde_json::Value;
+
+/// A second node over the same database.
+fn second_node(a: &Server) -> Server {
+    let dir = tempfile::Builder::new()
+        .prefix("ferry-test-")
+        .tempdir()
+        .unwrap();
+    Server::start_in(dir, a.database_url.clone(), "")
+}
+
+/// A small file (kept in the database, so both nodes serve it) in the admin's home on `s`.
+fn small_file(s: &Server, session: &str) -> i64 {
+    let (_, home) = s.call("GetHomeFolder", serde_json::json!({"sessionID": session}));
+    let folder = home["FolderID"].as_i64().unwrap();
+    let (status, file) = s.put_file(session, folder, "statement.txt", "", b"one statement");
+    assert_eq!(status, 200, "{file}");
+    file["FileID"].as_i64().unwrap()
+}
+
+fn download(s: &Server, session: &str, file: i64) {
+    let path = format!("/api/v1/files/{file}/content");
+    let (status, _, body) = s.get_bytes(&path, &[("x-session-id", session)]);
+    assert_eq!(status, 200);
+    assert_eq!(body, b"one statement");
+}
+
+/// How many lone records the node appended by `path` ("guess" or "change"), from `/metrics`.
+fn appended_alone(s: &Server, path: &str) -> u64 {
+    let (_, metrics) = s.get("/metrics");
+    let series = format!("ferry_audit_appended_alone_total{{path=\"{path}\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// The audit's download records of `file`.
+fn downloads_audited(s: &Server, file: i64) -> usize {
+    s.audit()
+        .iter()
+        .filter(|r: &&Value| r["operation"] == "FileDownloaded" && r["file_id"] == file)
+        .count()
+}
+
+#[test]
+fn lone_records_keep_one_chain_across_nodes() {
+    let a = Server::start(Backend::Postgres);
+    let b = second_node(&a);
+    let on_a = a.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
+    let on_b = b.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
+    let file = small_file(&a, &on_a);
+
+    // One node alone: after its first record, its guess of the head holds.
+    let before = appended_alone(&a, "guess");
+    for _ in 0..10 {
+        download(&a, &on_a, file);
+    }
+    assert!(
+        appended_alone(&a, "guess") >= before + 9,
+        "a node alone appends its records in one statement each: {}",
+        a.get("/metrics").1
+    );
+
+    // In turns: each node's guess is stale every time (the other moved the head), and the
+    // record goes the locking way instead.
+    let (a_changes, b_changes) = (appended_alone(&a, "change"), appended_alone(&b, "change"));
+    for _ in 0..10 {
+        download(&a, &on_a, file);
+        download(&b, &on_b, file);
+    }
+    assert!(appended_alone(&a, "change") >= a_changes + 9);
+    assert!(appended_alone(&b, "change") >= b_changes + 9);
+
+    // At once: four clients on each node.
+    std::thread::scope(|scope| {
+        for (node, session) in [(&a, &on_a), (&b, &on_b)] {
+            for _ in 0..4 {
+                scope.spawn(move || {
+                    for _ in 0..25 {
+                        download(node, session, file);
+                    }
+                });
+            }
+        }
+    });
+
+    assert_eq!(downloads_audited(&a, file), 10 + 20 + 200);
+    assert!(
+        a.ferry_ok(&["audit", "verify"], None).contains("intact"),
+        "the chain is whole"
+    );
+}

@@ -289,6 +289,16 @@ impl Turn {
         }
     }
 
+    /// The audit chain's head in the open batch's transaction, when this change is not the
+    /// batch's first (whose lock on the head the batch holds since) and a member before it
+    /// ended: what reading the head again would return.
+    pub(crate) fn batch_head(&self) -> Option<AuditHead> {
+        self.guard
+            .savepoint
+            .then(|| self.guard.head.clone())
+            .flatten()
+    }
+
     /// Notes the audit chain's head as this change leaves it, for the batch's commit to keep
     /// as [`GroupCommit::head_guess`].
     pub(crate) fn leaves_head(&mut self, head: AuditHead) {
@@ -351,9 +361,8 @@ impl Turn {
             return Err(errors::db(e));
         }
         self.guard.in_change = false;
-        if let Some(head) = self.head.take() {
-            self.guard.head = Some(head);
-        }
+        // A change that did not say where it left the head leaves it unknown.
+        self.guard.head = self.head.take();
         let (told, outcome) = oneshot::channel();
         self.guard.members.push(told);
         self.wait_for_batch(outcome).await

@@ -54,13 +54,21 @@ impl SqlTx {
         engine: Engine,
         cache: Option<Arc<SessionCache>>,
     ) -> StoreResult<SqlTx> {
-        let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(turn.conn())
-            .await
-            .map_err(errors::db)?;
-        let head = AuditHead {
-            seq: row.try_get("seq").map_err(errors::db)?,
-            hash: row.try_get("hash").map_err(errors::db)?,
+        // A later member of a batch knows the head from the member before it, under the lock
+        // the batch's first change took: one statement fewer per grouped change.
+        let head = match turn.batch_head() {
+            Some(head) => head,
+            None => {
+                let row =
+                    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+                        .fetch_one(turn.conn())
+                        .await
+                        .map_err(errors::db)?;
+                AuditHead {
+                    seq: row.try_get("seq").map_err(errors::db)?,
+                    hash: row.try_get("hash").map_err(errors::db)?,
+                }
+            }
         };
         Ok(SqlTx {
             turn,

@@ -2,8 +2,9 @@
 //! under way on the node, conditional on the chain's head being the one the node last
 //! committed (`ferry-store-sql/src/audit_alone.rs`). These tests give it what could break it:
 //! two nodes on one database downloading in turns (so each node's guess of the head is stale
-//! every time) and at once, and check that every download has its record and the chain is
-//! whole.
+//! every time) and at once beside uploads that share batches, and check that every download
+//! and upload has its record and the chain is whole. The same load on SQLite checks the
+//! batches' later members, which take the head from the member before them (`tx.rs`).
 
 mod common;
 
@@ -20,10 +21,14 @@ fn second_node(a: &Server) -> Server {
     Server::start_in(dir, a.database_url.clone(), "")
 }
 
+fn home_folder(s: &Server, session: &str) -> i64 {
+    let (_, home) = s.call("GetHomeFolder", serde_json::json!({"sessionID": session}));
+    home["FolderID"].as_i64().unwrap()
+}
+
 /// A small file (kept in the database, so both nodes serve it) in the admin's home on `s`.
 fn small_file(s: &Server, session: &str) -> i64 {
-    let (_, home) = s.call("GetHomeFolder", serde_json::json!({"sessionID": session}));
-    let folder = home["FolderID"].as_i64().unwrap();
+    let folder = home_folder(s, session);
     let (status, file) = s.put_file(session, folder, "statement.txt", "", b"one statement");
     assert_eq!(status, 200, "{file}");
     file["FileID"].as_i64().unwrap()
@@ -83,13 +88,22 @@ fn lone_records_keep_one_chain_across_nodes() {
     assert!(appended_alone(&a, "change") >= a_changes + 9);
     assert!(appended_alone(&b, "change") >= b_changes + 9);
 
-    // At once: four clients on each node.
+    // At once: on each node, four clients downloading and four uploading (uploads share
+    // batches, whose later members take the head from the member before them).
+    let home = home_folder(&a, &on_a);
     std::thread::scope(|scope| {
-        for (node, session) in [(&a, &on_a), (&b, &on_b)] {
-            for _ in 0..4 {
+        for (n, (node, session)) in [(&a, &on_a), (&b, &on_b)].into_iter().enumerate() {
+            for c in 0..4 {
                 scope.spawn(move || {
                     for _ in 0..25 {
                         download(node, session, file);
+                    }
+                });
+                scope.spawn(move || {
+                    for i in 0..25 {
+                        let name = format!("n{n}-c{c}-{i}.txt");
+                        let (status, body) = node.put_file(session, home, &name, "", b"x");
+                        assert_eq!(status, 200, "{body}");
                     }
                 });
             }
@@ -97,8 +111,38 @@ fn lone_records_keep_one_chain_across_nodes() {
     });
 
     assert_eq!(downloads_audited(&a, file), 10 + 20 + 200);
+    let uploads = a
+        .audit()
+        .iter()
+        .filter(|r| r["operation"] == "FileUploaded")
+        .count();
+    assert_eq!(uploads, 1 + 200);
     assert!(
         a.ferry_ok(&["audit", "verify"], None).contains("intact"),
         "the chain is whole"
     );
+}
+
+#[test]
+fn grouped_uploads_keep_the_chain_on_sqlite() {
+    let s = Server::start(Backend::Sqlite);
+    let session = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
+    let home = home_folder(&s, &session);
+    let file = small_file(&s, &session);
+    std::thread::scope(|scope| {
+        for c in 0..8 {
+            let (s, session) = (&s, &session);
+            scope.spawn(move || {
+                for i in 0..25 {
+                    let (status, body) = s.put_file(session, home, &format!("c{c}-{i}"), "", b"x");
+                    assert_eq!(status, 200, "{body}");
+                    download(s, session, file);
+                }
+            });
+        }
+    });
+    let audit = s.audit();
+    let count = |op: &str| audit.iter().filter(|r| r["operation"] == op).count();
+    assert_eq!((count("FileUploaded"), count("FileDownloaded")), (201, 200));
+    assert!(s.ferry_ok(&["audit", "verify"], None).contains("intact"));
 }

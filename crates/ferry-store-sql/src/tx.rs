@@ -3,7 +3,8 @@
 //! takes the database's write lock before anything is read (so a transaction never has to
 //! upgrade a read snapshot, which WAL mode would refuse); on PostgreSQL it takes the row lock
 //! that orders every writer. Either way, changes — and with them the audit chain — are
-//! serialised across connections and nodes.
+//! serialised across connections and nodes. A later change of the same batch finds the lock
+//! held and the head known from the change before it, and does not read it again.
 
 use async_trait::async_trait;
 use ferry_core::Timestamp;

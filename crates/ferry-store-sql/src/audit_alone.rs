@@ -16,9 +16,9 @@ use ferry_core::Timestamp;
 use ferry_core::domain::{AuditEntry, AuditHead, AuditRecord};
 use ferry_core::store::{StoreResult, StoreTx};
 
-use crate::audit_writes;
 use crate::store::SqlStore;
 use crate::tx::SqlTx;
+use crate::{audit_writes, group_commit};
 
 /// Appends `entry` as a record alone and returns once it is committed.
 pub(crate) async fn append(store: &SqlStore, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {
@@ -31,8 +31,7 @@ pub(crate) async fn append(store: &SqlStore, at: Timestamp, entry: AuditEntry) -
                     seq: r.seq,
                     hash: r.hash,
                 }));
-                metrics::counter!("ferry_db_commits_total").increment(1);
-                metrics::counter!("ferry_db_committed_changes_total").increment(1);
+                group_commit::count_commit(1);
                 metrics::counter!("ferry_audit_appended_alone_total", "path" => "guess")
                     .increment(1);
                 return Ok(());

@@ -28,7 +28,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use crate::audit_writes;
-use crate::group_commit::GroupCommit;
+use crate::group_commit::{self, GroupCommit};
 
 /// Most records in one transaction: bounds what one failed commit takes with it.
 const MOST_RECORDS: usize = 256;
@@ -133,8 +133,7 @@ fn run(
         });
         if outcome.is_ok() {
             commits.fetch_add(1, Ordering::SeqCst);
-            metrics::counter!("ferry_db_commits_total").increment(1);
-            metrics::counter!("ferry_db_committed_changes_total").increment(jobs.len() as u64);
+            group_commit::count_commit(jobs.len());
         }
         for job in jobs {
             let _ = job.done.send(outcome.clone());

@@ -229,6 +229,14 @@ async fn wait_turn(shared: &Arc<Shared>) -> StoreResult<Turn> {
     })
 }
 
+/// Counts one commit of the database holding `changes` changes, whichever writer made it
+/// (a batch, SQLite's audit writer, a record alone).
+pub(crate) fn count_commit(changes: usize) {
+    // Their ratio is how many changes shared each commit (and sync) on average.
+    metrics::counter!("ferry_db_commits_total").increment(1);
+    metrics::counter!("ferry_db_committed_changes_total").increment(changes as u64);
+}
+
 fn note_head(shared: &Shared, head: Option<AuditHead>) {
     *shared.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
 }
@@ -337,9 +345,7 @@ impl Turn {
             let n = self.guard.members.len();
             self.shared.batches.fetch_add(1, Ordering::SeqCst);
             self.shared.changes.fetch_add(n, Ordering::SeqCst);
-            // Their ratio is how many changes shared each commit (and sync) on average.
-            metrics::counter!("ferry_db_commits_total").increment(1);
-            metrics::counter!("ferry_db_committed_changes_total").increment(n as u64);
+            count_commit(n);
         }
         let (members, bystanders) = (
             std::mem::take(&mut self.guard.members),

@@ -46,7 +46,7 @@ pub(crate) async fn append(store: &SqlStore, at: Timestamp, entry: AuditEntry) -
     }
     metrics::counter!("ferry_audit_appended_alone_total", "path" => "change").increment(1);
     let turn = store.changes.change_on(turn, true).await?;
-    let mut tx = Box::new(SqlTx::begin(turn, store.engine, store.session_cache.clone()).await?);
+    let mut tx = Box::new(SqlTx::begin(turn, store).await?);
     if let Err(e) = tx.append_audit(at, entry).await {
         tx.rollback().await;
         return Err(e);

@@ -3,10 +3,11 @@
 //! a change with one record, the commonest kind (a download, an upload), costs one round trip
 //! to the database fewer than an insert and then the head's update at commit (issue 21: a
 //! `GET`'s audit transaction was five statements there, begin, lock, insert, head, commit; now
-//! four). SQLite has no data-modifying `WITH`, and its statements are calls within the
-//! process, not round trips: there the head is moved once, at commit.
+//! four). SQLite has no data-modifying `WITH`, but sqlx runs several statements sent in one
+//! call on its SQLite thread without coming back between them: there the insert and the
+//! head's update go together, one hand-off to that thread instead of two.
 
-use ferry_core::domain::{AuditHead, AuditRecord};
+use ferry_core::domain::AuditRecord;
 use ferry_core::store::StoreResult;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -49,31 +50,39 @@ macro_rules! insert_record {
 /// SQLite's audit writer's (`audit_appender.rs`), so that both writers name the same columns.
 pub(crate) const INSERT_RECORD: &str = insert_record!();
 
-/// Inserts `r`; on PostgreSQL the head moves to it in the same statement. Returns whether the
-/// head still has to be moved (with [`move_head`]) before the change commits.
+/// Inserts `r` and moves the chain's head to it, in one call to the database.
 pub(crate) async fn append(
     conn: &mut AnyConnection,
     engine: Engine,
     r: &AuditRecord,
-) -> StoreResult<bool> {
-    let moves_head = engine == Engine::Postgres;
-    let sql = if moves_head {
-        concat!(
-            "WITH appended AS (",
-            insert_record!(),
-            " RETURNING seq, hash) UPDATE audit_head SET seq = appended.seq, \
-             hash = appended.hash FROM appended WHERE audit_head.id = 1"
-        )
-    } else {
-        INSERT_RECORD
+) -> StoreResult<()> {
+    let (sql, rows) = match engine {
+        Engine::Postgres => (
+            concat!(
+                "WITH appended AS (",
+                insert_record!(),
+                " RETURNING seq, hash) UPDATE audit_head SET seq = appended.seq, \
+                 hash = appended.hash FROM appended WHERE audit_head.id = 1"
+            ),
+            1,
+        ),
+        // Two statements in one call: sqlx runs them in turn on its SQLite thread, binding
+        // `$N` by number in each, so the pair costs one hand-off (rows: 1 inserted + 1 moved).
+        Engine::Sqlite => (
+            concat!(
+                insert_record!(),
+                "; UPDATE audit_head SET seq = $1, hash = $20 WHERE id = 1"
+            ),
+            2,
+        ),
     };
     let done = bound(sql, r).execute(conn).await.map_err(errors::db)?;
-    if moves_head && done.rows_affected() != 1 {
+    if done.rows_affected() != rows {
         // The head row is made by the first migration and never deleted: its absence is a
         // damaged database, and the chain must not go on without it.
         return Err(errors::db(sqlx::Error::RowNotFound));
     }
-    Ok(!moves_head)
+    Ok(())
 }
 
 /// PostgreSQL: inserts `r` and moves the head to it in one statement, outside any
@@ -121,15 +130,4 @@ fn bound<'q>(sql: &'static str, r: &'q AuditRecord) -> Query<'q, Any, AnyArgumen
         .bind(&r.prev_hash)
         .bind(&r.hash)
         .bind(&e.declared_ip)
-}
-
-/// Moves the chain's head to `head` (SQLite, once per change, at commit).
-pub(crate) async fn move_head(conn: &mut AnyConnection, head: &AuditHead) -> StoreResult<()> {
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(head.seq)
-        .bind(&head.hash)
-        .execute(conn)
-        .await
-        .map_err(errors::db)?;
-    Ok(())
 }

@@ -8,94 +8,138 @@ use ferry_core::store::StoreResult;
 use ferry_core::text::item_key;
 use sqlx::{AnyConnection, Row};
 
+use crate::connect::Engine;
 use crate::rows::file_columns;
 use crate::{errors, rows};
 
-async fn insert_version(conn: &mut AnyConnection, id: FileId, f: &File) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO file_versions (file_id, version, size, sha256, content_key, created_at, \
-         created_by, client_modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(f.version)
-    .bind(f.size)
-    .bind(&f.sha256)
-    .bind(&f.content_key)
-    .bind(f.modified_at.0)
-    .bind(f.modified_by)
-    .bind(f.client_modified_at.map(|t| t.0))
-    .execute(&mut *conn)
-    .await
-    .map_err(errors::db)?;
-    Ok(())
-}
-
-pub(crate) async fn insert_file(conn: &mut AnyConnection, f: &File) -> StoreResult<FileId> {
-    let row = sqlx::query(
+/// A new file's row: parameters `$1`…`$12` in [`insert_file`]'s order.
+macro_rules! insert_file_row {
+    () => {
         "INSERT INTO files (folder_id, name, name_key, version, size, sha256, content_key, \
          created_at, modified_at, created_by, modified_by, deleted, client_modified_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12) RETURNING id",
-    )
-    .bind(f.folder_id)
-    .bind(&f.name)
-    .bind(item_key(&f.name))
-    .bind(f.version)
-    .bind(f.size)
-    .bind(&f.sha256)
-    .bind(&f.content_key)
-    .bind(f.created_at.0)
-    .bind(f.modified_at.0)
-    .bind(f.created_by)
-    .bind(f.modified_by)
-    .bind(f.client_modified_at.map(|t| t.0))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
-    let id: FileId = row.try_get("id").map_err(errors::db)?;
-    insert_version(conn, id, f).await?;
-    Ok(id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12) RETURNING id"
+    };
 }
 
-pub(crate) async fn update_file(
-    conn: &mut AnyConnection,
-    f: &File,
-    new_version: bool,
-) -> StoreResult<()> {
-    sqlx::query(
+/// An update of every field of a file: parameters `$1`…`$12` in [`update_file`]'s order.
+macro_rules! update_file_row {
+    () => {
         "UPDATE files SET folder_id = $1, name = $2, name_key = $3, version = $4, size = $5, \
          sha256 = $6, content_key = $7, modified_at = $8, modified_by = $9, deleted = $10, \
          deleted_at = CASE WHEN $10 = 1 THEN $8 ELSE NULL END, client_modified_at = $12 \
-         WHERE id = $11",
-    )
-    .bind(f.folder_id)
-    .bind(&f.name)
-    .bind(item_key(&f.name))
-    .bind(f.version)
-    .bind(f.size)
-    .bind(&f.sha256)
-    .bind(&f.content_key)
-    .bind(f.modified_at.0)
-    .bind(f.modified_by)
-    .bind(i64::from(f.deleted))
-    .bind(f.id)
-    .bind(f.client_modified_at.map(|t| t.0))
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
-    if new_version {
-        insert_version(conn, f.id, f).await?;
-    } else {
-        // The current version's client time is one of the file's current fields.
-        sqlx::query(
-            "UPDATE file_versions SET client_modified_at = $1 WHERE file_id = $2 AND version = $3",
-        )
-        .bind(f.client_modified_at.map(|t| t.0))
-        .bind(f.id)
+         WHERE id = $11"
+    };
+}
+
+/// The columns of a version's row, as the statements below fill them.
+macro_rules! version_columns {
+    () => {
+        "file_versions (file_id, version, size, sha256, content_key, created_at, created_by, \
+         client_modified_at)"
+    };
+}
+
+// Each write below is one call to the database, whatever the engine: PostgreSQL takes a
+// data-modifying `WITH`, SQLite two statements in one call (sqlx runs them in turn on its
+// SQLite thread, binding `$N` by number in each). An upload so costs one hand-off or round
+// trip for the file and its version instead of two (issue 21).
+
+/// Inserts a new file and its first version; returns the file's ID.
+pub(crate) async fn insert_file(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    f: &File,
+) -> StoreResult<FileId> {
+    let sql = match engine {
+        Engine::Postgres => concat!(
+            "WITH inserted AS (",
+            insert_file_row!(),
+            ") INSERT INTO ",
+            version_columns!(),
+            " SELECT id, $4, $5, $6, $7, $9, $11, $12 FROM inserted RETURNING file_id AS id"
+        ),
+        // `last_insert_rowid()` is the new file's `id` (an alias of its rowid).
+        Engine::Sqlite => concat!(
+            insert_file_row!(),
+            "; INSERT INTO ",
+            version_columns!(),
+            " VALUES (last_insert_rowid(), $4, $5, $6, $7, $9, $11, $12)"
+        ),
+    };
+    // All rows are fetched: a call whose results are dropped early may leave the second
+    // statement unrun.
+    let rows = sqlx::query(sql)
+        .bind(f.folder_id)
+        .bind(&f.name)
+        .bind(item_key(&f.name))
         .bind(f.version)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(&f.content_key)
+        .bind(f.created_at.0)
+        .bind(f.modified_at.0)
+        .bind(f.created_by)
+        .bind(f.modified_by)
+        .bind(f.client_modified_at.map(|t| t.0))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
+    let row = rows
+        .first()
+        .ok_or_else(|| errors::db(sqlx::Error::RowNotFound))?;
+    row.try_get("id").map_err(errors::db)
+}
+
+/// Writes every field of `f`; with `new_version`, its current version is a new row, else the
+/// current version's client time follows the file's.
+pub(crate) async fn update_file(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    f: &File,
+    new_version: bool,
+) -> StoreResult<()> {
+    let sql = match (engine, new_version) {
+        (Engine::Postgres, true) => concat!(
+            "WITH updated AS (",
+            update_file_row!(),
+            " RETURNING id) INSERT INTO ",
+            version_columns!(),
+            " SELECT id, $4, $5, $6, $7, $8, $9, $12 FROM updated"
+        ),
+        (Engine::Postgres, false) => concat!(
+            "WITH updated AS (",
+            update_file_row!(),
+            " RETURNING id) UPDATE file_versions SET client_modified_at = $12 \
+             WHERE file_id IN (SELECT id FROM updated) AND version = $4"
+        ),
+        (Engine::Sqlite, true) => concat!(
+            update_file_row!(),
+            "; INSERT INTO ",
+            version_columns!(),
+            " VALUES ($11, $4, $5, $6, $7, $8, $9, $12)"
+        ),
+        (Engine::Sqlite, false) => concat!(
+            update_file_row!(),
+            "; UPDATE file_versions SET client_modified_at = $12 \
+             WHERE file_id = $11 AND version = $4"
+        ),
+    };
+    sqlx::query(sql)
+        .bind(f.folder_id)
+        .bind(&f.name)
+        .bind(item_key(&f.name))
+        .bind(f.version)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(&f.content_key)
+        .bind(f.modified_at.0)
+        .bind(f.modified_by)
+        .bind(i64::from(f.deleted))
+        .bind(f.id)
+        .bind(f.client_modified_at.map(|t| t.0))
         .execute(&mut *conn)
         .await
-        .map_err(errors::db)?;
-    }
+        .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
     Ok(())
 }
 

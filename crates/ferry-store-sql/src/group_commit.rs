@@ -36,6 +36,7 @@ use ferry_core::store::{StoreError, StoreResult};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
+use crate::connect::Engine;
 use crate::errors;
 
 /// Longest a writer waits for its turn before the change is refused as unavailable: far
@@ -58,6 +59,9 @@ pub(crate) struct GroupCommit {
 
 struct Shared {
     pool: AnyPool,
+    /// SQLite: a batch's transaction begins with `BEGIN IMMEDIATE`, which takes the write lock
+    /// at once, so what the committed database says cannot change until the batch ends.
+    locks_at_begin: bool,
     batch: Arc<Mutex<Batch>>,
     /// Writers waiting for their turn (a finishing change commits when there are none).
     waiting: AtomicUsize,
@@ -97,6 +101,8 @@ pub(crate) struct Turn {
     shared: Arc<Shared>,
     /// The audit chain's head as the change leaves it, once it says so.
     head: Option<AuditHead>,
+    /// The change has used the batch's connection (see [`Turn::reads_committed`]).
+    touched: bool,
 }
 
 /// Counts a writer as waiting until it has its turn; one that gives up waiting may have been
@@ -116,10 +122,11 @@ impl Drop for Waiting {
 }
 
 impl GroupCommit {
-    pub(crate) fn new(pool: AnyPool) -> Self {
+    pub(crate) fn new(pool: AnyPool, engine: Engine) -> Self {
         GroupCommit {
             shared: Arc::new(Shared {
                 pool,
+                locks_at_begin: engine == Engine::Sqlite,
                 batch: Arc::default(),
                 waiting: AtomicUsize::new(0),
                 batches: AtomicUsize::new(0),
@@ -177,8 +184,18 @@ impl GroupCommit {
             turn.commit_batch().await;
         }
         turn.guard.solo = !grouped;
+        turn.touched = false;
         if turn.guard.tx.is_none() {
-            let tx = self.shared.pool.begin().await.map_err(errors::db)?;
+            let tx = self
+                .shared
+                .pool
+                .begin_with(if self.shared.locks_at_begin {
+                    "BEGIN IMMEDIATE"
+                } else {
+                    "BEGIN"
+                })
+                .await
+                .map_err(errors::db)?;
             turn.guard.tx = Some(tx);
             turn.guard.opened = Some(Instant::now());
             turn.guard.in_change = true;
@@ -226,6 +243,7 @@ async fn wait_turn(shared: &Arc<Shared>) -> StoreResult<Turn> {
         guard,
         shared: Arc::clone(shared),
         head: None,
+        touched: false,
     })
 }
 
@@ -259,6 +277,7 @@ fn spawn_finisher(shared: &Arc<Shared>) {
 impl Turn {
     /// The batch's connection (inside a change).
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        self.touched = true;
         self.guard
             .tx
             .as_deref_mut()
@@ -305,6 +324,15 @@ impl Turn {
             .savepoint
             .then(|| self.guard.head.clone())
             .flatten()
+    }
+
+    /// Whether a read of the *committed* database answers as the batch's connection would:
+    /// on SQLite, this change began the batch (`BEGIN IMMEDIATE`: the write lock is held, so
+    /// nothing else commits until it ends) and has not used the connection since, so the
+    /// transaction holds no change of its own yet. Such a read may go to the synchronous
+    /// reader (`sqlite_reader.rs`) instead of a round trip to sqlx's thread.
+    pub(crate) fn reads_committed(&self) -> bool {
+        self.shared.locks_at_begin && self.guard.in_change && !self.guard.savepoint && !self.touched
     }
 
     /// Notes the audit chain's head as this change leaves it, for the batch's commit to keep

@@ -15,7 +15,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use ferry_core::domain::{
-    ChainLink, File, FileId, Folder, FolderId, Permissions, Session, SessionId, User, UserId,
+    AuditHead, ChainLink, File, FileId, Folder, FolderId, Permissions, Session, SessionId, User,
+    UserId,
 };
 use ferry_core::store::{StoreError, StoreResult};
 use rusqlite::types::ToSql;
@@ -171,6 +172,26 @@ impl SqliteReader {
             },
         )?;
         Ok(found)
+    }
+
+    /// The audit chain's head as last committed.
+    pub(crate) fn audit_head(&self) -> StoreResult<AuditHead> {
+        static NAMES: Names = OnceLock::new();
+        let mut found = None;
+        self.rows(
+            "SELECT seq, hash FROM audit_head WHERE id = 1",
+            &NAMES,
+            &[],
+            |row| {
+                found = Some(AuditHead {
+                    seq: row.get("seq")?,
+                    hash: row.get("hash")?,
+                });
+                Ok(())
+            },
+        )?;
+        // The head row is made by the first migration and never deleted.
+        found.ok_or_else(|| StoreError::Other("the audit chain has no head row".into()))
     }
 
     /// A folder's live file with this name key.

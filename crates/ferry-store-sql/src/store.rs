@@ -49,7 +49,7 @@ impl SqlStore {
     pub(crate) fn new(pool: AnyPool, engine: Engine, url: &str) -> Self {
         let reader = (engine == Engine::Sqlite).then(|| Arc::new(SqliteReader::new(url)));
         SqlStore {
-            changes: GroupCommit::new(pool.clone()),
+            changes: GroupCommit::new(pool.clone(), engine),
             sqlite_writes: engine == Engine::Sqlite,
             session_cache: None,
             audit_appender: (engine == Engine::Sqlite).then(Arc::default),
@@ -75,23 +75,13 @@ impl SqlStore {
 impl MetadataStore for SqlStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(
-            SqlTx::begin(
-                self.changes.change(false).await?,
-                self.engine,
-                self.session_cache.clone(),
-            )
-            .await?,
+            SqlTx::begin(self.changes.change(false).await?, self).await?,
         ))
     }
 
     async fn begin_grouped(&self) -> StoreResult<Box<dyn StoreTx>> {
         Ok(Box::new(
-            SqlTx::begin(
-                self.changes.change(true).await?,
-                self.engine,
-                self.session_cache.clone(),
-            )
-            .await?,
+            SqlTx::begin(self.changes.change(true).await?, self).await?,
         ))
     }
 

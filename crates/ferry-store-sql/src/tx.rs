@@ -22,6 +22,8 @@ use crate::connect::Engine;
 use crate::group_commit::Turn;
 use crate::rows::session_columns;
 use crate::session_cache::SessionCache;
+use crate::sqlite_reader::SqliteReader;
+use crate::store::SqlStore;
 use crate::{
     audit_writes, counters, errors, file_writes, folder_writes, inline_contents, metadata_items,
     queries, second_factors,
@@ -32,11 +34,10 @@ pub(crate) struct SqlTx {
     /// The change's turn on its batch's transaction.
     turn: Turn,
     engine: Engine,
+    /// SQLite: the synchronous reader, for reads before the change has written anything.
+    reader: Option<Arc<SqliteReader>>,
     /// The chain's head as this change's records leave it.
     head: AuditHead,
-    /// The head row is behind `head` and must be moved before the commit (SQLite: see
-    /// `audit_writes.rs`).
-    head_to_move: bool,
     /// PostgreSQL: the session cache, and what this change makes it forget when it ends.
     cache: Option<Arc<SessionCache>>,
     evictions: Vec<Eviction>,
@@ -49,17 +50,18 @@ enum Eviction {
 }
 
 impl SqlTx {
-    /// Begins a change on its `turn`.
-    pub(crate) async fn begin(
-        mut turn: Turn,
-        engine: Engine,
-        cache: Option<Arc<SessionCache>>,
-    ) -> StoreResult<SqlTx> {
+    /// Begins a change on its `turn`, for `store`.
+    pub(crate) async fn begin(mut turn: Turn, store: &SqlStore) -> StoreResult<SqlTx> {
+        let reader = store.reader.clone();
         // A later member of a batch knows the head from the member before it, under the lock
-        // the batch's first change took: one statement fewer per grouped change.
-        let head = match turn.batch_head() {
-            Some(head) => head,
-            None => {
+        // the batch's first change took: one statement fewer per grouped change. On SQLite the
+        // batch's `BEGIN IMMEDIATE` took the write lock, so the committed head is the head,
+        // read without a round trip to sqlx's thread; on PostgreSQL the statement that reads
+        // it takes the row lock that orders every writer.
+        let head = match (turn.batch_head(), &reader) {
+            (Some(head), _) => head,
+            (None, Some(reader)) if turn.reads_committed() => reader.audit_head()?,
+            (None, _) => {
                 let row =
                     sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
                         .fetch_one(turn.conn())
@@ -73,12 +75,20 @@ impl SqlTx {
         };
         Ok(SqlTx {
             turn,
-            engine,
+            engine: store.engine,
+            reader,
             head,
-            head_to_move: false,
-            cache,
+            cache: store.session_cache.clone(),
             evictions: Vec::new(),
         })
+    }
+
+    /// The synchronous reader, when a read of the committed database answers as this change's
+    /// transaction would (see `Turn::reads_committed`).
+    fn committed_reader(&self) -> Option<&SqliteReader> {
+        self.reader
+            .as_deref()
+            .filter(|_| self.turn.reads_committed())
     }
 
     /// Notes that the cached session checks of `e` must go when this change ends.
@@ -397,6 +407,9 @@ impl StoreTx for SqlTx {
     }
 
     async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>> {
+        if let Some(reader) = self.committed_reader() {
+            return reader.folder(id);
+        }
         queries::folder(self.turn.conn(), id).await
     }
 
@@ -485,19 +498,25 @@ impl StoreTx for SqlTx {
         folder: FolderId,
         name_key: &str,
     ) -> StoreResult<Option<File>> {
+        if let Some(reader) = self.committed_reader() {
+            return reader.file_by_name(folder, name_key);
+        }
         queries::file_by_name(self.turn.conn(), folder, name_key).await
     }
 
     async fn file(&mut self, id: FileId) -> StoreResult<Option<File>> {
+        if let Some(reader) = self.committed_reader() {
+            return reader.file(id);
+        }
         queries::file(self.turn.conn(), id).await
     }
 
     async fn insert_file(&mut self, f: &File) -> StoreResult<FileId> {
-        file_writes::insert_file(self.turn.conn(), f).await
+        file_writes::insert_file(self.turn.conn(), self.engine, f).await
     }
 
     async fn update_file(&mut self, f: &File, new_version: bool) -> StoreResult<()> {
-        file_writes::update_file(self.turn.conn(), f, new_version).await
+        file_writes::update_file(self.turn.conn(), self.engine, f, new_version).await
     }
 
     async fn hand_over_content(
@@ -527,9 +546,7 @@ impl StoreTx for SqlTx {
 
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {
         let r = AuditRecord::next(&self.head, at, entry);
-        if audit_writes::append(self.turn.conn(), self.engine, &r).await? {
-            self.head_to_move = true;
-        }
+        audit_writes::append(self.turn.conn(), self.engine, &r).await?;
         self.head = AuditHead {
             seq: r.seq,
             hash: r.hash,
@@ -538,9 +555,6 @@ impl StoreTx for SqlTx {
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        if self.head_to_move {
-            audit_writes::move_head(self.turn.conn(), &self.head).await?;
-        }
         let head = self.head.clone();
         self.turn.leaves_head(head);
         let done = self.turn.commit().await;

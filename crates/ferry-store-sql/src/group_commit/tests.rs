@@ -59,7 +59,7 @@ async fn settle_tasks() {
 async fn changes_that_come_together_share_a_commit_and_each_returns_once_durable() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir).await;
-    let group = GroupCommit::new(pool.clone());
+    let group = GroupCommit::new(pool.clone(), Engine::Sqlite);
     // Alone, a change commits at once.
     let mut alone = group.change(true).await.unwrap();
     insert(&mut alone, 100, 1).await;
@@ -103,7 +103,7 @@ async fn changes_that_come_together_share_a_commit_and_each_returns_once_durable
 async fn a_change_dropped_or_failed_is_undone_alone() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir).await;
-    let group = GroupCommit::new(pool.clone());
+    let group = GroupCommit::new(pool.clone(), Engine::Sqlite);
     let held = group.turn().await.unwrap();
     let spawn_change = |id: i64, keep: bool| {
         let group = group.clone();
@@ -172,7 +172,7 @@ async fn a_change_dropped_or_failed_is_undone_alone() {
 async fn when_the_commit_fails_every_member_fails_and_nothing_is_visible() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir).await;
-    let group = GroupCommit::new(pool.clone());
+    let group = GroupCommit::new(pool.clone(), Engine::Sqlite);
     let held = group.turn().await.unwrap();
     let spawn_change = |id: i64, parent: i64| {
         let group = group.clone();
@@ -206,7 +206,7 @@ async fn when_the_commit_fails_every_member_fails_and_nothing_is_visible() {
 async fn a_failed_grouped_change_returns_only_once_what_it_saw_is_durable() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir).await;
-    let group = GroupCommit::new(pool.clone());
+    let group = GroupCommit::new(pool.clone(), Engine::Sqlite);
     let held = group.turn().await.unwrap();
     let first = {
         let group = group.clone();
@@ -245,7 +245,7 @@ async fn a_failed_grouped_change_returns_only_once_what_it_saw_is_durable() {
 async fn a_solo_change_commits_the_open_batch_first_and_itself_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let pool = pool(&dir).await;
-    let group = GroupCommit::new(pool.clone());
+    let group = GroupCommit::new(pool.clone(), Engine::Sqlite);
     let held = group.turn().await.unwrap();
     let mut tasks = Vec::new();
     for (id, grouped) in [(1, true), (2, true), (3, false), (4, true)] {
@@ -277,7 +277,7 @@ async fn a_solo_change_commits_the_open_batch_first_and_itself_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_take_turns_in_the_order_they_came() {
     let dir = tempfile::tempdir().unwrap();
-    let group = GroupCommit::new(pool(&dir).await);
+    let group = GroupCommit::new(pool(&dir).await, Engine::Sqlite);
     let first = group.turn().await.unwrap();
     let order = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut waiting = Vec::new();
@@ -294,4 +294,45 @@ async fn writers_take_turns_in_the_order_they_came() {
         w.await.unwrap();
     }
     assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_batchs_first_change_before_it_writes_may_read_what_is_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = pool(&dir).await;
+    let group = GroupCommit::new(pool.clone(), Engine::Sqlite);
+    let mut first = group.change(true).await.unwrap();
+    assert!(first.reads_committed(), "a batch's first change, untouched");
+    insert(&mut first, 1, 1).await;
+    assert!(!first.reads_committed(), "once it has written");
+    // A change queued meanwhile joins the same batch: the committed database does not have
+    // the first change's row, the batch's connection does.
+    let second = {
+        let group = group.clone();
+        tokio::spawn(async move {
+            let turn = group.change(true).await.unwrap();
+            let reads = turn.reads_committed();
+            turn.commit().await.unwrap();
+            reads
+        })
+    };
+    while group.shared.waiting.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let (first_done, second_reads) = tokio::join!(first.commit(), second);
+    first_done.unwrap();
+    // The first change commits its batch alone if it is older than OLDEST by then (a slow
+    // machine): then the second began the next batch and may read the committed database.
+    let shared = group.committed() == (1, 2);
+    assert_eq!(
+        second_reads.unwrap(),
+        !shared,
+        "a later member of the batch may not"
+    );
+    // The next batch's first change may again; a turn outside any change may not.
+    let solo = group.change(false).await.unwrap();
+    assert!(solo.reads_committed());
+    solo.commit().await.unwrap();
+    let turn = group.turn().await.unwrap();
+    assert!(!turn.reads_committed());
 }

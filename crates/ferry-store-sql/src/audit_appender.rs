@@ -14,10 +14,16 @@
 //! stays whole; a caller is answered only after the commit, with `synchronous = FULL`, so a
 //! record acknowledged is durable before the download's first byte. Records that come while
 //! the thread commits wait and share the next commit: group commit, as for the batches.
+//!
+//! When the process is quiet (no writer has or wants a turn, the thread is not writing), a
+//! record skips the thread: the caller takes the turn and the connection without waiting and
+//! commits on its own thread ([`AuditAppender::append_here`]), which spares two thread
+//! switches per download (a `GET` over one connection waits for both). It never waits there:
+//! another process's lock sends the record to the thread, which waits for it.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use ferry_core::Timestamp;
@@ -43,8 +49,11 @@ struct Job {
 /// The handle to the appending thread; the thread ends when the last handle is dropped.
 pub(crate) struct AuditAppender {
     jobs: mpsc::Sender<Job>,
+    /// The writer's connection, shared by the thread and [`AuditAppender::append_here`].
+    conn: Arc<Mutex<Connection>>,
+    /// The process's writers' turns, for `append_here`.
+    changes: GroupCommit,
     /// Transactions committed, since the start (read by the tests; /metrics has the same).
-    #[cfg_attr(not(test), allow(dead_code))]
     commits: Arc<AtomicUsize>,
 }
 
@@ -52,16 +61,21 @@ impl AuditAppender {
     /// Starts the thread for the database at `path`, taking its turns on `changes`. Must be
     /// called inside the runtime (the thread uses it to wait for its turn).
     pub(crate) fn start(path: &Path, changes: GroupCommit) -> StoreResult<AuditAppender> {
-        let conn = open(path)?;
+        let conn = Arc::new(Mutex::new(open(path)?));
         let runtime = Handle::current();
         let (jobs, waiting) = mpsc::channel();
         let commits = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&commits);
+        let (counted, shared, turns) = (Arc::clone(&commits), Arc::clone(&conn), changes.clone());
         std::thread::Builder::new()
             .name("ferry-audit".into())
-            .spawn(move || run(conn, waiting, changes, runtime, &counted))
+            .spawn(move || run(&shared, waiting, turns, runtime, &counted))
             .map_err(|e| StoreError::Other(format!("cannot start the audit writer: {e}")))?;
-        Ok(AuditAppender { jobs, commits })
+        Ok(AuditAppender {
+            jobs,
+            conn,
+            changes,
+            commits,
+        })
     }
 
     /// Transactions committed since the start.
@@ -72,6 +86,9 @@ impl AuditAppender {
 
     /// Appends `entry`, returning once it is committed (durable) or has failed.
     pub(crate) async fn append(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {
+        if let Some(done) = self.append_here(at, &entry) {
+            return done;
+        }
         let (done, outcome) = oneshot::channel();
         self.jobs
             .send(Job { at, entry, done })
@@ -84,6 +101,47 @@ impl AuditAppender {
             )),
         }
     }
+
+    /// When no other writer of the process has or wants a turn and the thread is not
+    /// writing: appends and commits `entry` on the caller's thread, sparing the hand-off to
+    /// the thread and back (a `GET` over one connection waits for both). `None` when it may
+    /// not, or when another process holds SQLite's write lock (not waited for here: the
+    /// thread waits), and then nothing was written.
+    ///
+    /// This blocks the caller's runtime thread for the commit and its sync, as the
+    /// synchronous reader does for its reads; at most one such commit runs at a time (one
+    /// turn, one connection), and under contention records go to the thread.
+    fn append_here(&self, at: Timestamp, entry: &AuditEntry) -> Option<StoreResult<()>> {
+        let turn = self.changes.quiet_turn()?;
+        let mut conn = self.conn.try_lock().ok()?;
+        conn.busy_timeout(Duration::ZERO).ok()?;
+        let written = append_all(&mut conn, std::iter::once((at, entry.clone())));
+        let restored = conn.busy_timeout(BUSY_TIMEOUT);
+        drop(conn);
+        drop(turn);
+        match written {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                None
+            }
+            Err(e) => Some(Err(StoreError::Unavailable(committed_error(e)))),
+            Ok(()) => {
+                self.commits.fetch_add(1, Ordering::SeqCst);
+                group_commit::count_commit(1);
+                metrics::counter!("ferry_audit_appended_alone_total", "path" => "here")
+                    .increment(1);
+                Some(restored.map_err(|e| StoreError::Other(e.to_string())))
+            }
+        }
+    }
+}
+
+/// How long the writer waits for another process's writer (the CLI).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn committed_error(e: rusqlite::Error) -> String {
+    format!("the audit record could not be committed: {e}")
 }
 
 fn open(path: &Path) -> StoreResult<Connection> {
@@ -94,7 +152,7 @@ fn open(path: &Path) -> StoreResult<Connection> {
     .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     // The same settings as sqlx's connections (connect.rs): each commit synced, and another
     // process's writer (the CLI) waited for rather than failed.
-    conn.busy_timeout(Duration::from_secs(10))
+    conn.busy_timeout(BUSY_TIMEOUT)
         .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
         .and_then(|()| conn.pragma_update(None, "foreign_keys", "ON"))
         .map_err(|e| StoreError::Other(format!("cannot set up the audit writer: {e}")))?;
@@ -102,7 +160,7 @@ fn open(path: &Path) -> StoreResult<Connection> {
 }
 
 fn run(
-    mut conn: Connection,
+    conn: &Mutex<Connection>,
     waiting: mpsc::Receiver<Job>,
     changes: GroupCommit,
     rt: Handle,
@@ -121,7 +179,12 @@ fn run(
         // A panic here must not end the thread: every later record would fail with it.
         let batch = std::panic::AssertUnwindSafe(|| match rt.block_on(changes.turn()) {
             Ok(turn) => {
-                let written = append_all(&mut conn, &mut jobs);
+                let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let records = jobs
+                    .iter_mut()
+                    .map(|job| (job.at, std::mem::take(&mut job.entry)));
+                let written = append_all(&mut conn, records).map_err(committed_error);
+                drop(conn);
                 drop(turn);
                 written
             }
@@ -134,6 +197,8 @@ fn run(
         if outcome.is_ok() {
             commits.fetch_add(1, Ordering::SeqCst);
             group_commit::count_commit(jobs.len());
+            metrics::counter!("ferry_audit_appended_alone_total", "path" => "writer")
+                .increment(jobs.len() as u64);
         }
         for job in jobs {
             let _ = job.done.send(outcome.clone());
@@ -141,57 +206,57 @@ fn run(
     }
 }
 
-/// Appends the jobs' records in one transaction, in order, and commits it.
-fn append_all(conn: &mut Connection, jobs: &mut [Job]) -> Result<(), String> {
-    let mut write = || -> rusqlite::Result<()> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut head = tx.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+/// Appends the records in one transaction, in order, and commits it.
+fn append_all(
+    conn: &mut Connection,
+    records: impl Iterator<Item = (Timestamp, AuditEntry)>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut head = tx
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?
+        .query_row([], |r| {
             Ok(AuditHead {
                 seq: r.get(0)?,
                 hash: r.get(1)?,
             })
         })?;
-        {
-            let mut insert = tx.prepare_cached(audit_writes::INSERT_RECORD)?;
-            for job in jobs.iter_mut() {
-                let r = AuditRecord::next(&head, job.at, std::mem::take(&mut job.entry));
-                let e = &r.entry;
-                insert.execute(params![
-                    r.seq,
-                    r.at.0,
-                    e.operation,
-                    e.status,
-                    e.user_id,
-                    e.impersonator_id,
-                    e.application_id,
-                    e.client_version,
-                    e.client_ip,
-                    e.external_user,
-                    e.session_tag,
-                    e.target_user_id,
-                    e.folder_id,
-                    e.file_id,
-                    e.path,
-                    e.size,
-                    e.digest,
-                    e.detail,
-                    r.prev_hash,
-                    r.hash,
-                    e.declared_ip,
-                ])?;
-                head = AuditHead {
-                    seq: r.seq,
-                    hash: r.hash,
-                };
-            }
+    {
+        let mut insert = tx.prepare_cached(audit_writes::INSERT_RECORD)?;
+        for (at, entry) in records {
+            let r = AuditRecord::next(&head, at, entry);
+            let e = &r.entry;
+            insert.execute(params![
+                r.seq,
+                r.at.0,
+                e.operation,
+                e.status,
+                e.user_id,
+                e.impersonator_id,
+                e.application_id,
+                e.client_version,
+                e.client_ip,
+                e.external_user,
+                e.session_tag,
+                e.target_user_id,
+                e.folder_id,
+                e.file_id,
+                e.path,
+                e.size,
+                e.digest,
+                e.detail,
+                r.prev_hash,
+                r.hash,
+                e.declared_ip,
+            ])?;
+            head = AuditHead {
+                seq: r.seq,
+                hash: r.hash,
+            };
         }
-        tx.execute(
-            "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
-            params![head.seq, head.hash],
-        )?;
-        tx.commit()
-    };
-    write().map_err(|e| format!("the audit record could not be committed: {e}"))
+    }
+    tx.prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")?
+        .execute(params![head.seq, head.hash])?;
+    tx.commit()
 }
 
 #[cfg(test)]

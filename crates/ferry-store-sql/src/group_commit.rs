@@ -163,6 +163,25 @@ impl GroupCommit {
         Ok((turn, quiet))
     }
 
+    /// A turn at once, if no writer has one or waits for one and no batch is open (so no
+    /// member waits for a commit): for a writer that would rather hand its work elsewhere
+    /// than wait (`audit_appender.rs`).
+    pub(crate) fn quiet_turn(&self) -> Option<Turn> {
+        if self.shared.waiting.load(Ordering::SeqCst) != 0 {
+            return None;
+        }
+        let guard = Arc::clone(&self.shared.batch).try_lock_owned().ok()?;
+        if guard.tx.is_some() || guard.in_change {
+            return None;
+        }
+        Some(Turn {
+            guard,
+            shared: Arc::clone(&self.shared),
+            head: None,
+            touched: false,
+        })
+    }
+
     /// The audit chain's head as this process last committed it, if known.
     pub(crate) fn head_guess(&self) -> Option<AuditHead> {
         self.shared

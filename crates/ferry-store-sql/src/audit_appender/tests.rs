@@ -157,3 +157,33 @@ async fn a_record_that_cannot_be_committed_fails_its_caller_and_leaves_the_chain
         .unwrap();
     assert_eq!(assert_chain_whole(&store).await, vec![1, 3]);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_record_waits_for_another_processs_lock_without_blocking_the_caller_s_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(store(&dir).await);
+    // Quiet: appended on the caller's thread.
+    store
+        .append_audit_alone(Timestamp(1), entry(1))
+        .await
+        .unwrap();
+    // Another process (the CLI, say) takes SQLite's write lock and keeps it.
+    let other = rusqlite::Connection::open(dir.path().join("ferry.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let task = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.append_audit_alone(Timestamp(2), entry(2)).await })
+    };
+    // This runtime has one thread: had the record waited for the lock on it, the sleep
+    // would end only after the writer's busy timeout (10 s).
+    let slept = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        slept.elapsed() < Duration::from_secs(3),
+        "the caller's thread was blocked"
+    );
+    assert!(!task.is_finished(), "the record waits for the lock");
+    other.execute_batch("COMMIT").unwrap();
+    task.await.unwrap().unwrap();
+    assert_eq!(assert_chain_whole(&store).await, vec![1, 2]);
+}

@@ -81,10 +81,10 @@ pub trait MetadataStore:
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
     /// Starts a change that may share its commit with concurrent grouped changes (issue 21's
     /// group commit). It may read what those wrote before it is durable, so it must end with
-    /// [`StoreTx::commit`] or [`StoreTx::rollback`], which both return only once the changes
+    /// [`GroupedTx::commit`] or [`GroupedTx::rollback`], which both return only once the changes
     /// it may have seen are durable (or have failed). For the hot, simple changes: recording
-    /// an upload, an audit record alone.
-    async fn begin_grouped(&self) -> StoreResult<Box<dyn StoreTx>>;
+    /// an upload, an audit record alone ([`GroupedTx`] is all they may do).
+    async fn begin_grouped(&self) -> StoreResult<Box<dyn GroupedTx>>;
     /// Appends an audit record alone (a download's, a refused sign-in's) and returns once it
     /// is committed. Records appended alone at once may share a commit. By default a grouped
     /// change of its own; a store may have a cheaper path.
@@ -247,9 +247,41 @@ pub trait MetadataStore:
     async fn audit_head(&self) -> StoreResult<AuditHead>;
 }
 
-/// One change in progress. Dropping it without [`StoreTx::commit`] rolls everything back.
+/// What a grouped change may do ([`MetadataStore::begin_grouped`]: recording an upload, an
+/// audit record alone), and how every change ends. Dropping it without
+/// [`GroupedTx::commit`] rolls everything back. Kept small on purpose: a store may run such
+/// a change on a cheaper path of its own (SQLite's, `ferry-store-sql`), which then has only
+/// these to provide.
 #[async_trait]
-pub trait StoreTx: Send {
+pub trait GroupedTx: Send {
+    /// The folder with this ID, as seen inside the change.
+    async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>>;
+    /// The live file with this name key in a folder, as seen inside the change.
+    async fn file_by_name(&mut self, folder: FolderId, name_key: &str)
+    -> StoreResult<Option<File>>;
+    /// Inserts a file at version 1 with its first version row; returns its ID.
+    /// [`StoreError::Conflict`] if a live file has the name.
+    async fn insert_file(&mut self, file: &File) -> StoreResult<FileId>;
+    /// Records `file`'s current fields (a new version, a rename, a move, a deletion) and, when
+    /// `new_version` is set, adds its version row.
+    async fn update_file(&mut self, file: &File, new_version: bool) -> StoreResult<()>;
+    /// Keeps a small file's bytes under `key`, with the version that names it
+    /// ([`crate::inline_content`]).
+    async fn insert_inline_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()>;
+    /// Appends a record to the audit chain; returns its sequence number.
+    async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64>;
+
+    /// Makes the change durable and visible.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Undoes the change. For a grouped change this waits until what it may have read from
+    /// the changes grouped with it is durable, so that the error it ends with reveals nothing
+    /// that is not. (Dropping a change undoes it too, at once.)
+    async fn rollback(self: Box<Self>) {}
+}
+
+/// One change in progress: everything a [`GroupedTx`] does, and the rest.
+#[async_trait]
+pub trait StoreTx: GroupedTx {
     /// The user with this ID, as seen inside the change.
     async fn user_by_id(&mut self, id: UserId) -> StoreResult<Option<User>>;
     /// Inserts a user; [`StoreError::Conflict`] if the name is taken.
@@ -369,8 +401,6 @@ pub trait StoreTx: Send {
     /// Up to `limit` sessions whose expiry is at or before `now`.
     async fn expired_sessions(&mut self, now: Timestamp, limit: i64) -> StoreResult<Vec<Session>>;
 
-    /// The folder with this ID, as seen inside the change.
-    async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>>;
     /// IDs of the folder and its ancestors up to the root, as seen inside the change.
     async fn folder_ancestry(&mut self, id: FolderId) -> StoreResult<Vec<FolderId>>;
     /// Inserts a folder (its `id` is ignored); [`StoreError::Conflict`] if a live sibling has
@@ -400,17 +430,8 @@ pub trait StoreTx: Send {
     /// Removes a member; whether they were a member.
     async fn remove_group_member(&mut self, group: GroupId, user: UserId) -> StoreResult<bool>;
 
-    /// The live file with this name key in a folder, as seen inside the change.
-    async fn file_by_name(&mut self, folder: FolderId, name_key: &str)
-    -> StoreResult<Option<File>>;
     /// The file with this ID, as seen inside the change.
     async fn file(&mut self, id: FileId) -> StoreResult<Option<File>>;
-    /// Inserts a file at version 1 with its first version row; returns its ID.
-    /// [`StoreError::Conflict`] if a live file has the name.
-    async fn insert_file(&mut self, file: &File) -> StoreResult<FileId>;
-    /// Records `file`'s current fields (a new version, a rename, a move, a deletion) and, when
-    /// `new_version` is set, adds its version row.
-    async fn update_file(&mut self, file: &File, new_version: bool) -> StoreResult<()>;
 
     /// Ends a file whose current content became another file's version (a rename over an
     /// existing file): its version row holding `content_key` is removed, since the content now
@@ -428,17 +449,4 @@ pub trait StoreTx: Send {
     async fn files_to_purge(&mut self, cutoff: Timestamp, limit: i64) -> StoreResult<Vec<File>>;
     /// Records that a file's content (every version) is gone.
     async fn mark_purged(&mut self, file: FileId) -> StoreResult<()>;
-
-    /// Appends a record to the audit chain; returns its sequence number.
-    /// Keeps a small file's bytes under `key`, with the version that names it
-    /// ([`crate::inline_content`]).
-    async fn insert_inline_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()>;
-    async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64>;
-
-    /// Makes the change durable and visible.
-    async fn commit(self: Box<Self>) -> StoreResult<()>;
-    /// Undoes the change. For a grouped change this waits until what it may have read from
-    /// the changes grouped with it is durable, so that the error it ends with reveals nothing
-    /// that is not. (Dropping a change undoes it too, at once.)
-    async fn rollback(self: Box<Self>) {}
 }

@@ -14,7 +14,7 @@
 
 use ferry_core::Timestamp;
 use ferry_core::domain::{AuditEntry, AuditHead, AuditRecord};
-use ferry_core::store::{StoreResult, StoreTx};
+use ferry_core::store::{GroupedTx, StoreResult};
 
 use crate::store::SqlStore;
 use crate::tx::SqlTx;

@@ -144,7 +144,8 @@ fn committed_error(e: rusqlite::Error) -> String {
     format!("the audit record could not be committed: {e}")
 }
 
-fn open(path: &Path) -> StoreResult<Connection> {
+/// A writing connection to the database at `path`, set up as sqlx's are.
+pub(crate) fn open(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(
         PathBuf::from(path),
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -220,43 +221,54 @@ fn append_all(
                 hash: r.get(1)?,
             })
         })?;
-    {
-        let mut insert = tx.prepare_cached(audit_writes::INSERT_RECORD)?;
-        for (at, entry) in records {
-            let r = AuditRecord::next(&head, at, entry);
-            let e = &r.entry;
-            insert.execute(params![
-                r.seq,
-                r.at.0,
-                e.operation,
-                e.status,
-                e.user_id,
-                e.impersonator_id,
-                e.application_id,
-                e.client_version,
-                e.client_ip,
-                e.external_user,
-                e.session_tag,
-                e.target_user_id,
-                e.folder_id,
-                e.file_id,
-                e.path,
-                e.size,
-                e.digest,
-                e.detail,
-                r.prev_hash,
-                r.hash,
-                e.declared_ip,
-            ])?;
-            head = AuditHead {
-                seq: r.seq,
-                hash: r.hash,
-            };
-        }
+    for (at, entry) in records {
+        let r = AuditRecord::next(&head, at, entry);
+        insert_record(&tx, &r)?;
+        head = AuditHead {
+            seq: r.seq,
+            hash: r.hash,
+        };
     }
-    tx.prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")?
-        .execute(params![head.seq, head.hash])?;
+    move_head(&tx, &head)?;
     tx.commit()
+}
+
+/// Inserts `r` on `conn` (its transaction), with [`audit_writes::INSERT_RECORD`].
+pub(crate) fn insert_record(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
+    let e = &r.entry;
+    // The record's parameters appear in order, `$1` to `$21`: bound by position.
+    conn.prepare_cached(audit_writes::INSERT_RECORD)?
+        .execute(params![
+            r.seq,
+            r.at.0,
+            e.operation,
+            e.status,
+            e.user_id,
+            e.impersonator_id,
+            e.application_id,
+            e.client_version,
+            e.client_ip,
+            e.external_user,
+            e.session_tag,
+            e.target_user_id,
+            e.folder_id,
+            e.file_id,
+            e.path,
+            e.size,
+            e.digest,
+            e.detail,
+            r.prev_hash,
+            r.hash,
+            e.declared_ip,
+        ])?;
+    Ok(())
+}
+
+/// Moves the chain's head on `conn` (its transaction).
+pub(crate) fn move_head(conn: &Connection, head: &AuditHead) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")?
+        .execute(params![head.seq, head.hash])?;
+    Ok(())
 }
 
 #[cfg(test)]

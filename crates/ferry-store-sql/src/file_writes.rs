@@ -39,6 +39,43 @@ macro_rules! version_columns {
     };
 }
 
+/// SQLite: the first version of the file just inserted (`$4`… as in [`insert_file`]).
+macro_rules! first_version_row {
+    () => {
+        concat!(
+            "INSERT INTO ",
+            version_columns!(),
+            " VALUES (last_insert_rowid(), $4, $5, $6, $7, $9, $11, $12)"
+        )
+    };
+}
+
+/// SQLite: a new version of the file updated (`$4`… as in [`update_file`]).
+macro_rules! new_version_row {
+    () => {
+        concat!(
+            "INSERT INTO ",
+            version_columns!(),
+            " VALUES ($11, $4, $5, $6, $7, $8, $9, $12)"
+        )
+    };
+}
+
+/// The current version's client time follows the file's (`$4`… as in [`update_file`]).
+macro_rules! version_client_time {
+    () => {
+        "UPDATE file_versions SET client_modified_at = $12 WHERE file_id = $11 AND version = $4"
+    };
+}
+
+/// The statements of [`insert_file`] and [`update_file`] on SQLite one by one, for a change
+/// run on rusqlite (`quiet_tx.rs`), which takes one statement per call: the same text.
+pub(crate) const SQLITE_INSERT_FILE: &str = insert_file_row!();
+pub(crate) const SQLITE_FIRST_VERSION: &str = first_version_row!();
+pub(crate) const SQLITE_UPDATE_FILE: &str = update_file_row!();
+pub(crate) const SQLITE_NEW_VERSION: &str = new_version_row!();
+pub(crate) const SQLITE_VERSION_CLIENT_TIME: &str = version_client_time!();
+
 // Each write below is one call to the database, whatever the engine: PostgreSQL takes a
 // data-modifying `WITH`, SQLite two statements in one call (sqlx runs them in turn on its
 // SQLite thread, binding `$N` by number in each). An upload so costs one hand-off or round
@@ -59,12 +96,7 @@ pub(crate) async fn insert_file(
             " SELECT id, $4, $5, $6, $7, $9, $11, $12 FROM inserted RETURNING file_id AS id"
         ),
         // `last_insert_rowid()` is the new file's `id` (an alias of its rowid).
-        Engine::Sqlite => concat!(
-            insert_file_row!(),
-            "; INSERT INTO ",
-            version_columns!(),
-            " VALUES (last_insert_rowid(), $4, $5, $6, $7, $9, $11, $12)"
-        ),
+        Engine::Sqlite => concat!(insert_file_row!(), "; ", first_version_row!()),
     };
     // All rows are fetched: a call whose results are dropped early may leave the second
     // statement unrun.
@@ -112,17 +144,8 @@ pub(crate) async fn update_file(
             " RETURNING id) UPDATE file_versions SET client_modified_at = $12 \
              WHERE file_id IN (SELECT id FROM updated) AND version = $4"
         ),
-        (Engine::Sqlite, true) => concat!(
-            update_file_row!(),
-            "; INSERT INTO ",
-            version_columns!(),
-            " VALUES ($11, $4, $5, $6, $7, $8, $9, $12)"
-        ),
-        (Engine::Sqlite, false) => concat!(
-            update_file_row!(),
-            "; UPDATE file_versions SET client_modified_at = $12 \
-             WHERE file_id = $11 AND version = $4"
-        ),
+        (Engine::Sqlite, true) => concat!(update_file_row!(), "; ", new_version_row!()),
+        (Engine::Sqlite, false) => concat!(update_file_row!(), "; ", version_client_time!()),
     };
     sqlx::query(sql)
         .bind(f.folder_id)

@@ -12,9 +12,13 @@ use crate::store::SqlStore;
 /// The bytes kept under a key (`$1`).
 pub(crate) const INLINE_CONTENT: &str = "SELECT bytes FROM inline_contents WHERE key = $1";
 
+/// Keeps bytes (`$2`) under a key (`$1`).
+pub(crate) const INSERT_INLINE_CONTENT: &str =
+    "INSERT INTO inline_contents (key, bytes) VALUES ($1, $2)";
+
 /// Keeps `bytes` under `key`, inside the caller's change.
 pub(crate) async fn insert(conn: &mut AnyConnection, key: &str, bytes: &[u8]) -> StoreResult<()> {
-    sqlx::query("INSERT INTO inline_contents (key, bytes) VALUES ($1, $2)")
+    sqlx::query(INSERT_INLINE_CONTENT)
         .bind(key)
         .bind(bytes.to_vec())
         .execute(&mut *conn)

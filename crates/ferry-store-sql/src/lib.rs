@@ -25,6 +25,7 @@ mod group_commit;
 mod inline_contents;
 mod metadata_items;
 mod queries;
+mod quiet_tx;
 mod rows;
 mod second_factors;
 mod session_cache;

@@ -138,13 +138,10 @@ impl SqliteReader {
 
     /// The folder with this ID.
     pub(crate) fn folder(&self, id: FolderId) -> StoreResult<Option<Folder>> {
-        static NAMES: Names = OnceLock::new();
-        let mut found = None;
-        self.rows(queries::FOLDER_BY_ID, &NAMES, &[("$1", &id)], |row| {
-            found = Some(rows::folder(row)?);
-            Ok(())
-        })?;
-        Ok(found)
+        let conn = self.connection()?;
+        let found = folder(&conn, id);
+        self.give_back(conn);
+        found
     }
 
     /// The file with this ID (deleted or not).
@@ -176,22 +173,10 @@ impl SqliteReader {
 
     /// The audit chain's head as last committed.
     pub(crate) fn audit_head(&self) -> StoreResult<AuditHead> {
-        static NAMES: Names = OnceLock::new();
-        let mut found = None;
-        self.rows(
-            "SELECT seq, hash FROM audit_head WHERE id = 1",
-            &NAMES,
-            &[],
-            |row| {
-                found = Some(AuditHead {
-                    seq: row.get("seq")?,
-                    hash: row.get("hash")?,
-                });
-                Ok(())
-            },
-        )?;
-        // The head row is made by the first migration and never deleted.
-        found.ok_or_else(|| StoreError::Other("the audit chain has no head row".into()))
+        let conn = self.connection()?;
+        let head = audit_head(&conn);
+        self.give_back(conn);
+        head
     }
 
     /// A folder's live file with this name key.
@@ -200,54 +185,108 @@ impl SqliteReader {
         folder: FolderId,
         name_key: &str,
     ) -> StoreResult<Option<File>> {
-        static NAMES: Names = OnceLock::new();
-        let mut found = None;
-        self.rows(
-            queries::LIVE_FILE_BY_NAME,
-            &NAMES,
-            &[("$1", &folder), ("$2", &name_key)],
-            |row| {
-                found = Some(rows::file(row)?);
-                Ok(())
-            },
-        )?;
-        Ok(found)
+        let conn = self.connection()?;
+        let found = file_by_name(&conn, folder, name_key);
+        self.give_back(conn);
+        found
     }
 
-    /// Runs `sql` with named parameters (`$1`, `$2`, ...: SQLite binds them by name, whatever
-    /// order they appear in) and hands each row to `each`.
+    /// Runs `sql` on one of the pool's connections: see [`rows`].
     fn rows(
         &self,
         sql: &'static str,
         names: &'static Names,
         params: &[(&str, &dyn ToSql)],
-        mut each: impl FnMut(&ByPosition<'_>) -> StoreResult<()>,
+        each: impl FnMut(&ByPosition<'_>) -> StoreResult<()>,
     ) -> StoreResult<()> {
         let conn = self.connection()?;
-        let result = (|| {
-            let mut statement = conn.prepare_cached(sql).map_err(map)?;
-            let names = names.get_or_init(|| {
-                statement
-                    .column_names()
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect()
-            });
-            let mut rows = statement.query(params).map_err(map)?;
-            while let Some(row) = rows.next().map_err(map)? {
-                each(&ByPosition { row, names })?;
-            }
-            Ok(())
-        })();
+        let result = rows(&conn, sql, names, params, each);
         self.give_back(conn);
         result
     }
 }
 
+/// Runs `sql` on `conn` with named parameters (`$1`, `$2`, ...: SQLite binds them by name,
+/// whatever order they appear in) and hands each row to `each`.
+pub(crate) fn rows(
+    conn: &Connection,
+    sql: &'static str,
+    names: &'static Names,
+    params: &[(&str, &dyn ToSql)],
+    mut each: impl FnMut(&ByPosition<'_>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut statement = conn.prepare_cached(sql).map_err(map)?;
+    let names = names.get_or_init(|| {
+        statement
+            .column_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    });
+    let mut rows = statement.query(params).map_err(map)?;
+    while let Some(row) = rows.next().map_err(map)? {
+        each(&ByPosition { row, names })?;
+    }
+    Ok(())
+}
+
+/// The folder with this ID, read on `conn`.
+pub(crate) fn folder(conn: &Connection, id: FolderId) -> StoreResult<Option<Folder>> {
+    static NAMES: Names = OnceLock::new();
+    let mut found = None;
+    rows(conn, queries::FOLDER_BY_ID, &NAMES, &[("$1", &id)], |row| {
+        found = Some(rows::folder(row)?);
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// A folder's live file with this name key, read on `conn`.
+pub(crate) fn file_by_name(
+    conn: &Connection,
+    folder: FolderId,
+    name_key: &str,
+) -> StoreResult<Option<File>> {
+    static NAMES: Names = OnceLock::new();
+    let mut found = None;
+    rows(
+        conn,
+        queries::LIVE_FILE_BY_NAME,
+        &NAMES,
+        &[("$1", &folder), ("$2", &name_key)],
+        |row| {
+            found = Some(rows::file(row)?);
+            Ok(())
+        },
+    )?;
+    Ok(found)
+}
+
+/// The audit chain's head as `conn` sees it.
+pub(crate) fn audit_head(conn: &Connection) -> StoreResult<AuditHead> {
+    static NAMES: Names = OnceLock::new();
+    let mut found = None;
+    rows(
+        conn,
+        "SELECT seq, hash FROM audit_head WHERE id = 1",
+        &NAMES,
+        &[],
+        |row| {
+            found = Some(AuditHead {
+                seq: row.get("seq")?,
+                hash: row.get("hash")?,
+            });
+            Ok(())
+        },
+    )?;
+    // The head row is made by the first migration and never deleted.
+    found.ok_or_else(|| StoreError::Other("the audit chain has no head row".into()))
+}
+
 /// A row read by position, its columns' names known beforehand: rusqlite resolves a column
 /// name by asking SQLite for every column's name each time, which profiling showed costs more
 /// than the query itself.
-struct ByPosition<'a> {
+pub(crate) struct ByPosition<'a> {
     row: &'a rusqlite::Row<'a>,
     names: &'a [String],
 }
@@ -282,7 +321,7 @@ impl rows::Columns for ByPosition<'_> {
     }
 }
 
-fn map(e: rusqlite::Error) -> StoreError {
+pub(crate) fn map(e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
             StoreError::Unavailable(e.to_string())

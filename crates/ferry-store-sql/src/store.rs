@@ -10,7 +10,9 @@ use ferry_core::domain::{
     Permissions, SecondFactor, Session, SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup,
     UserId, domain_username_key, email_key,
 };
-use ferry_core::store::{AuditFilter, LockoutState, MetadataStore, StoreResult, StoreTx};
+use ferry_core::store::{
+    AuditFilter, GroupedTx, LockoutState, MetadataStore, StoreResult, StoreTx,
+};
 use sqlx::AnyPool;
 use sqlx::Row;
 use tokio::sync::OnceCell;
@@ -18,6 +20,7 @@ use tokio::sync::OnceCell;
 use crate::audit_appender::AuditAppender;
 use crate::connect::Engine;
 use crate::group_commit::GroupCommit;
+use crate::quiet_tx::{QuietTx, QuietWriter};
 use crate::rows::{self, Columns, audit_columns, file_columns, folder_columns, user_columns};
 use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
@@ -40,6 +43,9 @@ pub struct SqlStore {
     pub(crate) session_cache: Option<Arc<SessionCache>>,
     /// The database URL, for the session cache's own connection.
     pub(crate) url: Arc<str>,
+    /// SQLite only: the connection grouped changes run on when the process is quiet
+    /// (`quiet_tx.rs`).
+    pub(crate) quiet_writer: Option<Arc<QuietWriter>>,
     /// SQLite only: the writer of audit records alone (`audit_appender.rs`), started on the
     /// first.
     pub(crate) audit_appender: Option<Arc<OnceCell<AuditAppender>>>,
@@ -48,7 +54,11 @@ pub struct SqlStore {
 impl SqlStore {
     pub(crate) fn new(pool: AnyPool, engine: Engine, url: &str) -> Self {
         let reader = (engine == Engine::Sqlite).then(|| Arc::new(SqliteReader::new(url)));
+        let quiet_writer = reader
+            .as_ref()
+            .map(|reader| Arc::new(QuietWriter::new(reader.path())));
         SqlStore {
+            quiet_writer,
             changes: GroupCommit::new(pool.clone(), engine),
             sqlite_writes: engine == Engine::Sqlite,
             session_cache: None,
@@ -79,7 +89,14 @@ impl MetadataStore for SqlStore {
         ))
     }
 
-    async fn begin_grouped(&self) -> StoreResult<Box<dyn StoreTx>> {
+    async fn begin_grouped(&self) -> StoreResult<Box<dyn GroupedTx>> {
+        if let Some(tx) = self
+            .quiet_writer
+            .as_ref()
+            .and_then(|writer| QuietTx::begin(writer, &self.changes))
+        {
+            return Ok(Box::new(tx));
+        }
         Ok(Box::new(
             SqlTx::begin(self.changes.change(true).await?, self).await?,
         ))

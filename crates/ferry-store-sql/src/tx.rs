@@ -13,7 +13,7 @@ use ferry_core::domain::{
     Grant, GroupId, MetadataOwner, MetadataWrite, NewUser, ParsedKey, SecondFactor, Session,
     SessionId, ShareLink, ShareLinkId, User, UserId, domain_username_key, email_key,
 };
-use ferry_core::store::{LockoutState, StoreResult, StoreTx};
+use ferry_core::store::{GroupedTx, LockoutState, StoreResult, StoreTx};
 use sqlx::Row;
 
 use std::sync::Arc;
@@ -406,13 +406,6 @@ impl StoreTx for SqlTx {
         .await
     }
 
-    async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>> {
-        if let Some(reader) = self.committed_reader() {
-            return reader.folder(id);
-        }
-        queries::folder(self.turn.conn(), id).await
-    }
-
     async fn folder_ancestry(&mut self, id: FolderId) -> StoreResult<Vec<FolderId>> {
         let rows = sqlx::query(
             "WITH RECURSIVE chain (id, parent_id, depth) AS ( \
@@ -493,30 +486,11 @@ impl StoreTx for SqlTx {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn file_by_name(
-        &mut self,
-        folder: FolderId,
-        name_key: &str,
-    ) -> StoreResult<Option<File>> {
-        if let Some(reader) = self.committed_reader() {
-            return reader.file_by_name(folder, name_key);
-        }
-        queries::file_by_name(self.turn.conn(), folder, name_key).await
-    }
-
     async fn file(&mut self, id: FileId) -> StoreResult<Option<File>> {
         if let Some(reader) = self.committed_reader() {
             return reader.file(id);
         }
         queries::file(self.turn.conn(), id).await
-    }
-
-    async fn insert_file(&mut self, f: &File) -> StoreResult<FileId> {
-        file_writes::insert_file(self.turn.conn(), self.engine, f).await
-    }
-
-    async fn update_file(&mut self, f: &File, new_version: bool) -> StoreResult<()> {
-        file_writes::update_file(self.turn.conn(), self.engine, f, new_version).await
     }
 
     async fn hand_over_content(
@@ -538,6 +512,35 @@ impl StoreTx for SqlTx {
 
     async fn mark_purged(&mut self, file: FileId) -> StoreResult<()> {
         file_writes::mark_purged(self.turn.conn(), file).await
+    }
+}
+
+#[async_trait]
+impl GroupedTx for SqlTx {
+    async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>> {
+        if let Some(reader) = self.committed_reader() {
+            return reader.folder(id);
+        }
+        queries::folder(self.turn.conn(), id).await
+    }
+
+    async fn file_by_name(
+        &mut self,
+        folder: FolderId,
+        name_key: &str,
+    ) -> StoreResult<Option<File>> {
+        if let Some(reader) = self.committed_reader() {
+            return reader.file_by_name(folder, name_key);
+        }
+        queries::file_by_name(self.turn.conn(), folder, name_key).await
+    }
+
+    async fn insert_file(&mut self, f: &File) -> StoreResult<FileId> {
+        file_writes::insert_file(self.turn.conn(), self.engine, f).await
+    }
+
+    async fn update_file(&mut self, f: &File, new_version: bool) -> StoreResult<()> {
+        file_writes::update_file(self.turn.conn(), self.engine, f, new_version).await
     }
 
     async fn insert_inline_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()> {

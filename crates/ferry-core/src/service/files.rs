@@ -17,7 +17,7 @@ use crate::domain::{
     AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
 };
 use crate::error::{Error, Result};
-use crate::store::StoreTx;
+use crate::store::GroupedTx;
 use crate::text;
 
 /// Most files one `GetFiles` page returns.
@@ -288,7 +288,7 @@ impl Service {
     /// [`Service::record_upload`]'s change.
     async fn record_upload_in(
         &self,
-        tx: &mut dyn StoreTx,
+        tx: &mut dyn GroupedTx,
         ctx: &SessionContext,
         req: &UploadRequest,
         (name, name_key): (String, &str),

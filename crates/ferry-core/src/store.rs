@@ -196,6 +196,21 @@ pub trait MetadataStore:
 
     /// The file with this ID (deleted or not).
     async fn file(&self, id: FileId) -> StoreResult<Option<File>>;
+    /// The file with this ID (deleted or not) and its folder's [`permission_chain`] for
+    /// `user`: what a download checks first, which a store may read in one query.
+    ///
+    /// [`permission_chain`]: MetadataStore::permission_chain
+    async fn file_with_chain(
+        &self,
+        id: FileId,
+        user: UserId,
+    ) -> StoreResult<Option<(File, Vec<ChainLink>)>> {
+        let Some(file) = self.file(id).await? else {
+            return Ok(None);
+        };
+        let chain = self.permission_chain(file.folder_id, user).await?;
+        Ok(Some((file, chain)))
+    }
     /// The live file with this name (compared by collision key) in a folder.
     async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>>;
     /// A page of a folder's live files, in a stable order (name key, then ID).

@@ -2,14 +2,14 @@
 //! (the permission check), a folder's children (listings), and a path's folders walked down
 //! in one query (the file protocols resolve every path they are given).
 
-use ferry_core::domain::{ChainLink, Folder, FolderId, Permissions, UserId};
+use ferry_core::domain::{ChainLink, File, FileId, Folder, FolderId, Permissions, UserId};
 use ferry_core::store::{StoreError, StoreResult};
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
 use crate::connect::Engine;
 use crate::errors;
-use crate::rows::{self, Columns, folder_columns};
+use crate::rows::{self, Columns, file_columns, folder_columns};
 
 /// The grants that reach `user` on folder `f`, directly or through a group (`$2` is the user).
 macro_rules! user_grants_on_f {
@@ -50,6 +50,81 @@ pub(crate) async fn permission_chain(
         push_link(&mut chain, row)?;
     }
     Ok(chain)
+}
+
+/// PostgreSQL: a file (`$1`) and its folder's [`PERMISSION_CHAIN`] for a user (`$2`), in one
+/// query: the file's columns on every row, the chain's prefixed `c_` (null where the folder
+/// is gone).
+pub(crate) const FILE_WITH_CHAIN: &str = concat!(
+    "WITH RECURSIVE file AS (SELECT ",
+    file_columns!(),
+    " FROM files WHERE id = $1), \
+     chain (id, parent_id, inherit, deleted, depth) AS ( \
+         SELECT id, parent_id, inherit_permissions, deleted, CAST(0 AS BIGINT) \
+         FROM folders WHERE id = (SELECT folder_id FROM file) \
+         UNION ALL \
+         SELECT f.id, f.parent_id, f.inherit_permissions, f.deleted, c.depth + 1 \
+         FROM folders f JOIN chain c ON f.id = c.parent_id), \
+     links AS ( \
+         SELECT c.id AS c_id, c.inherit AS c_inherit, c.deleted AS c_deleted, \
+                c.depth AS c_depth, p.permission AS c_permission \
+         FROM chain c LEFT JOIN folder_permissions p ON p.folder_id = c.id \
+             AND (p.user_id = $2 OR p.group_id IN \
+                  (SELECT group_id FROM group_members WHERE user_id = $2))) \
+     SELECT file.*, links.* FROM file LEFT JOIN links ON TRUE ORDER BY links.c_depth"
+);
+
+/// PostgreSQL: [`FILE_WITH_CHAIN`].
+pub(crate) async fn file_with_chain(
+    pool: &AnyPool,
+    id: FileId,
+    user: UserId,
+) -> StoreResult<Option<(File, Vec<ChainLink>)>> {
+    let rows = sqlx::query(FILE_WITH_CHAIN)
+        .bind(id)
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .map_err(errors::db)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let file = rows::file(first)?;
+    let mut chain = Vec::new();
+    for row in &rows {
+        let link = Prefixed { row, prefix: "c_" };
+        if link.opt_int("id")?.is_some() {
+            push_link(&mut chain, &link)?;
+        }
+    }
+    Ok(Some((file, chain)))
+}
+
+/// A row's columns that carry a prefix, read by their plain names.
+struct Prefixed<'a, C> {
+    row: &'a C,
+    prefix: &'static str,
+}
+
+impl<C: Columns> Prefixed<'_, C> {
+    fn name(&self, col: &str) -> String {
+        format!("{}{col}", self.prefix)
+    }
+}
+
+impl<C: Columns> Columns for Prefixed<'_, C> {
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.row.int(&self.name(col))
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        self.row.opt_int(&self.name(col))
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        self.row.text(&self.name(col))
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        self.row.opt_text(&self.name(col))
+    }
 }
 
 /// Adds a row of [`PERMISSION_CHAIN`] to the chain: a new link, or a grant of the last one.

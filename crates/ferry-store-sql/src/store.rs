@@ -421,6 +421,22 @@ impl MetadataStore for SqlStore {
         queries::file(&self.pool, id).await
     }
 
+    async fn file_with_chain(
+        &self,
+        id: FileId,
+        user: UserId,
+    ) -> StoreResult<Option<(File, Vec<ChainLink>)>> {
+        if let Some(reader) = &self.reader {
+            // Two point reads in-process cost less than one query would save.
+            let Some(file) = reader.file(id)? else {
+                return Ok(None);
+            };
+            let chain = reader.permission_chain(file.folder_id, user)?;
+            return Ok(Some((file, chain)));
+        }
+        folder_reads::file_with_chain(&self.pool, id, user).await
+    }
+
     async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>> {
         if let Some(reader) = &self.reader {
             return reader.file_by_name(folder, name_key);

@@ -11,6 +11,8 @@ mod audit_alone;
 mod audit_appender;
 mod audit_reads;
 mod audit_writes;
+#[cfg(test)]
+mod chain_check;
 mod connect;
 mod connection_counts;
 mod console_reads;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_core::Timestamp;
-use ferry_core::domain::audit::GENESIS_HASH;
 use ferry_core::domain::{AuditEntry, Operation, Outcome};
 use ferry_core::store::MetadataStore;
 
+use crate::chain_check::whole_chain;
 use crate::{SqlStore, StoreOptions, connect};
 
 async fn store(dir: &tempfile::TempDir) -> SqlStore {
@@ -24,23 +24,9 @@ fn entry(n: i64) -> AuditEntry {
     e
 }
 
-/// Every record from the first: consecutive, each linked to the one before, each hash
-/// matching its content, and the head on the last.
+/// The records' file IDs, in chain order, after checking the chain is whole.
 async fn assert_chain_whole(store: &SqlStore) -> Vec<i64> {
-    let records = store.audit_records(0, 10_000).await.unwrap();
-    let mut prev = GENESIS_HASH.to_string();
-    for (i, r) in records.iter().enumerate() {
-        assert_eq!(r.seq, i as i64 + 1, "no gap");
-        assert_eq!(
-            r.prev_hash, prev,
-            "record {} links to the one before",
-            r.seq
-        );
-        assert!(r.hash_is_consistent(), "record {} matches its hash", r.seq);
-        prev = r.hash.clone();
-    }
-    let head = store.audit_head().await.unwrap();
-    assert_eq!((head.seq, head.hash), (records.len() as i64, prev));
+    let records = whole_chain(store).await;
     records.iter().filter_map(|r| r.entry.file_id).collect()
 }
 

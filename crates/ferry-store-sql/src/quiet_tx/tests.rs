@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_core::Timestamp;
-use ferry_core::domain::audit::GENESIS_HASH;
 use ferry_core::domain::{AuditEntry, File, Operation, Outcome};
 use ferry_core::store::{MetadataStore, StoreError};
 
+use crate::chain_check::whole_chain;
 use crate::{SqlStore, StoreOptions, connect};
 
 /// The root folder every database starts with (migration 0002).
@@ -77,21 +77,7 @@ fn rand_suffix() -> u64 {
 }
 
 async fn assert_chain_whole(store: &SqlStore) -> usize {
-    let records = store.audit_records(0, 10_000).await.unwrap();
-    let mut prev = GENESIS_HASH.to_string();
-    for (i, r) in records.iter().enumerate() {
-        assert_eq!(r.seq, i as i64 + 1, "no gap");
-        assert_eq!(
-            r.prev_hash, prev,
-            "record {} links to the one before",
-            r.seq
-        );
-        assert!(r.hash_is_consistent(), "record {} matches its hash", r.seq);
-        prev = r.hash.clone();
-    }
-    let head = store.audit_head().await.unwrap();
-    assert_eq!((head.seq, head.hash), (records.len() as i64, prev));
-    records.len()
+    whole_chain(store).await.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

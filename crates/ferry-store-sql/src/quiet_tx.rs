@@ -119,9 +119,9 @@ impl QuietTx {
             return Ok(());
         };
         let ended = conn.execute_batch(sql).map_err(sqlite_reader::map);
-        if ended.is_err() && conn.is_autocommit() {
-            // Nothing is open any more: the connection is fit to be used again.
-        } else if ended.is_err() {
+        // A failed end may leave the transaction open: undone, so the connection is fit to
+        // be used again.
+        if ended.is_err() && !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
         self.writer.give_back(conn);

@@ -9,6 +9,7 @@ a JSON report: the summary, each file's status, the names as shown, and script e
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -67,6 +68,9 @@ def main():
             browser.wait(timeout=20)
         except subprocess.TimeoutExpired:
             browser.kill()
+            browser.wait()
+        # The profile is tens of megabytes; a run must not leave it behind in /tmp.
+        shutil.rmtree(profile, ignore_errors=True)
     print(json.dumps(report))
 
 

@@ -15,20 +15,20 @@
 //! record acknowledged is durable before the download's first byte. Records that come while
 //! the thread commits wait and share the next commit: group commit, as for the batches.
 //!
-//! When the process is quiet (no writer has or wants a turn, the thread is not writing), a
-//! record skips the thread: the caller takes the turn and the connection without waiting and
-//! commits on its own thread ([`AuditAppender::append_here`]), which spares two thread
-//! switches per download (a `GET` over one connection waits for both). It never waits there:
-//! another process's lock sends the record to the thread, which waits for it.
+//! When the process is quiet (no writer has or wants a turn), a record skips the thread: it is
+//! a change of one record on the caller's thread ([`append_quietly`], a [`QuietTx`](
+//! crate::quiet_tx::QuietTx) as a quiet upload is), which spares two thread switches per
+//! download (a `GET` over one connection waits for both). That never waits for another
+//! process's lock: then the record comes here, and this thread waits for it.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use ferry_core::Timestamp;
 use ferry_core::domain::{AuditEntry, AuditHead, AuditRecord};
-use ferry_core::store::{StoreError, StoreResult};
+use ferry_core::store::{GroupedTx, StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -49,11 +49,8 @@ struct Job {
 /// The handle to the appending thread; the thread ends when the last handle is dropped.
 pub(crate) struct AuditAppender {
     jobs: mpsc::Sender<Job>,
-    /// The writer's connection, shared by the thread and [`AuditAppender::append_here`].
-    conn: Arc<Mutex<Connection>>,
-    /// The process's writers' turns, for `append_here`.
-    changes: GroupCommit,
     /// Transactions committed, since the start (read by the tests; /metrics has the same).
+    #[cfg_attr(not(test), expect(dead_code, reason = "read by the tests only"))]
     commits: Arc<AtomicUsize>,
 }
 
@@ -61,21 +58,16 @@ impl AuditAppender {
     /// Starts the thread for the database at `path`, taking its turns on `changes`. Must be
     /// called inside the runtime (the thread uses it to wait for its turn).
     pub(crate) fn start(path: &Path, changes: GroupCommit) -> StoreResult<AuditAppender> {
-        let conn = Arc::new(Mutex::new(open(path)?));
+        let mut conn = open(path)?;
         let runtime = Handle::current();
         let (jobs, waiting) = mpsc::channel();
         let commits = Arc::new(AtomicUsize::new(0));
-        let (counted, shared, turns) = (Arc::clone(&commits), Arc::clone(&conn), changes.clone());
+        let counted = Arc::clone(&commits);
         std::thread::Builder::new()
             .name("ferry-audit".into())
-            .spawn(move || run(&shared, waiting, turns, runtime, &counted))
+            .spawn(move || run(&mut conn, waiting, changes, runtime, &counted))
             .map_err(|e| StoreError::Other(format!("cannot start the audit writer: {e}")))?;
-        Ok(AuditAppender {
-            jobs,
-            conn,
-            changes,
-            commits,
-        })
+        Ok(AuditAppender { jobs, commits })
     }
 
     /// Transactions committed since the start.
@@ -86,9 +78,6 @@ impl AuditAppender {
 
     /// Appends `entry`, returning once it is committed (durable) or has failed.
     pub(crate) async fn append(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {
-        if let Some(done) = self.append_here(at, &entry) {
-            return done;
-        }
         let (done, outcome) = oneshot::channel();
         self.jobs
             .send(Job { at, entry, done })
@@ -101,46 +90,30 @@ impl AuditAppender {
             )),
         }
     }
+}
 
-    /// When no other writer of the process has or wants a turn and the thread is not
-    /// writing: appends and commits `entry` on the caller's thread, sparing the hand-off to
-    /// the thread and back (a `GET` over one connection waits for both). `None` when it may
-    /// not, or when another process holds SQLite's write lock (not waited for here: the
-    /// thread waits), and then nothing was written.
-    ///
-    /// This blocks the caller's runtime thread for the commit and its sync, as the
-    /// synchronous reader does for its reads; at most one such commit runs at a time (one
-    /// turn, one connection), and under contention records go to the thread.
-    fn append_here(&self, at: Timestamp, entry: &AuditEntry) -> Option<StoreResult<()>> {
-        let turn = self.changes.quiet_turn()?;
-        let mut conn = self.conn.try_lock().ok()?;
-        conn.busy_timeout(Duration::ZERO).ok()?;
-        let written = append_all(&mut conn, std::iter::once((at, entry.clone())));
-        let restored = conn.busy_timeout(BUSY_TIMEOUT);
-        drop(conn);
-        drop(turn);
-        match written {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
-            {
-                None
-            }
-            Err(e) => Some(Err(StoreError::Unavailable(committed_error(e)))),
-            Ok(()) => {
-                self.commits.fetch_add(1, Ordering::SeqCst);
-                group_commit::count_commit(1);
-                metrics::counter!("ferry_audit_appended_alone_total", "path" => "here")
-                    .increment(1);
-                Some(restored.map_err(|e| StoreError::Other(e.to_string())))
-            }
-        }
+/// Appends `entry` as the only change of `tx` (begun on the caller's thread because the
+/// process was quiet) and commits it.
+pub(crate) async fn append_quietly(
+    mut tx: Box<dyn GroupedTx>,
+    at: Timestamp,
+    entry: AuditEntry,
+) -> StoreResult<()> {
+    if let Err(e) = tx.append_audit(at, entry).await {
+        tx.rollback().await;
+        return Err(StoreError::Unavailable(committed_error(e)));
     }
+    tx.commit()
+        .await
+        .map_err(|e| StoreError::Unavailable(committed_error(e)))?;
+    metrics::counter!("ferry_audit_appended_alone_total", "path" => "here").increment(1);
+    Ok(())
 }
 
 /// How long the writer waits for another process's writer (the CLI).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn committed_error(e: rusqlite::Error) -> String {
+fn committed_error(e: impl std::fmt::Display) -> String {
     format!("the audit record could not be committed: {e}")
 }
 
@@ -161,7 +134,7 @@ pub(crate) fn open(path: &Path) -> StoreResult<Connection> {
 }
 
 fn run(
-    conn: &Mutex<Connection>,
+    conn: &mut Connection,
     waiting: mpsc::Receiver<Job>,
     changes: GroupCommit,
     rt: Handle,
@@ -180,12 +153,10 @@ fn run(
         // A panic here must not end the thread: every later record would fail with it.
         let batch = std::panic::AssertUnwindSafe(|| match rt.block_on(changes.turn()) {
             Ok(turn) => {
-                let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
                 let records = jobs
                     .iter_mut()
                     .map(|job| (job.at, std::mem::take(&mut job.entry)));
-                let written = append_all(&mut conn, records).map_err(committed_error);
-                drop(conn);
+                let written = append_all(conn, records).map_err(committed_error);
                 drop(turn);
                 written
             }

@@ -165,7 +165,7 @@ impl GroupCommit {
 
     /// A turn at once, if no writer has one or waits for one and no batch is open (so no
     /// member waits for a commit): for a writer that would rather hand its work elsewhere
-    /// than wait (`audit_appender.rs`).
+    /// than wait (`quiet_tx.rs`).
     pub(crate) fn quiet_turn(&self) -> Option<Turn> {
         if self.shared.waiting.load(Ordering::SeqCst) != 0 {
             return None;

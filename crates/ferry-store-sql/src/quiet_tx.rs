@@ -1,6 +1,7 @@
-//! SQLite's grouped change when the process is quiet ([`QuietTx`]): recording an upload when
-//! no other writer of the process has or wants a turn, run on a rusqlite connection on the
-//! caller's thread, from `BEGIN IMMEDIATE` to `COMMIT` (issue 21).
+//! SQLite's grouped change when the process is quiet ([`QuietTx`]): recording an upload, or
+//! a download's audit record alone (`audit_appender::append_quietly`), when no other writer
+//! of the process has or wants a turn, run on a rusqlite connection on the caller's thread,
+//! from `BEGIN IMMEDIATE` to `COMMIT` (issue 21).
 //!
 //! Why: through sqlx, each statement of a change is handed to sqlx's thread for the
 //! connection and back, two thread switches each; an upload over one connection was five

@@ -17,7 +17,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 use tokio::sync::OnceCell;
 
-use crate::audit_appender::AuditAppender;
+use crate::audit_appender::{self, AuditAppender};
 use crate::connect::Engine;
 use crate::group_commit::GroupCommit;
 use crate::quiet_tx::{QuietTx, QuietWriter};
@@ -103,9 +103,16 @@ impl MetadataStore for SqlStore {
     }
 
     async fn append_audit_alone(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {
-        let (Some(appender), Some(reader)) = (&self.audit_appender, &self.reader) else {
+        let (Some(appender), Some(reader), Some(writer)) =
+            (&self.audit_appender, &self.reader, &self.quiet_writer)
+        else {
             return audit_alone::append(self, at, entry).await;
         };
+        // Quiet: a change of one record on the caller's thread, as a quiet upload's
+        // (`quiet_tx.rs`); else the appender's thread, where waiting records share a commit.
+        if let Some(tx) = QuietTx::begin(writer, &self.changes) {
+            return audit_appender::append_quietly(Box::new(tx), at, entry).await;
+        }
         let appender = appender
             .get_or_try_init(|| async { AuditAppender::start(reader.path(), self.changes.clone()) })
             .await?;

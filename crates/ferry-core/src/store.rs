@@ -20,7 +20,7 @@ use crate::domain::{
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
 /// How a store operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached (connection refused, pool timed out, ...).
     #[error("store unavailable: {0}")]

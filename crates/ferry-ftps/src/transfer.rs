@@ -131,9 +131,10 @@ impl ControlSession {
             ));
         }
         let range = (rest > 0 && rest < size).then(|| (rest, size - 1));
-        // Audited here, before any byte goes out.
+        // Audited here, before any byte goes out: the record commits while the data
+        // connection is accepted, and the reader waits for it.
         let download = service
-            .download_view(&ctx, file, range)
+            .download_view_pipelined(&ctx, file, range)
             .await
             .map_err(|e| Reply::from_error(&e))?;
         let length = if rest == size { 0 } else { download.length };
@@ -143,6 +144,17 @@ impl ControlSession {
         ))
         .await?;
         let mut data = self.open_data(plan).await?;
+        // The record committed while the data connection was accepted. Waited for here, not
+        // only by the reader, so that a record that fails closes the data connection in
+        // order with nothing sent, and an empty transfer is complete only once recorded.
+        if let Err(e) = download.recorded.wait().await {
+            tracing::error!(error = %e, file = download.file.id, "FTPS: the download was not recorded");
+            data.finish().await;
+            return Err(Reply::new(
+                451,
+                "The download could not be recorded; nothing was sent",
+            ));
+        }
         let mut reader = download.reader.take(length);
         let mut buf = vec![0u8; TRANSFER_CHUNK];
         let mut sent = 0u64;

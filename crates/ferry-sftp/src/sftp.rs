@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferry_core::content::ContentReader;
 use ferry_core::domain::{File as FerryFile, FolderType, SessionId};
-use ferry_core::service::{SessionContext, TreeNode, UploadRequest};
+use ferry_core::service::{Recorded, SessionContext, TreeNode, UploadRequest};
 use ferry_core::{Caller, Service};
 use russh_sftp::protocol::{
     Attrs, Data, ExtendedReply, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status,
@@ -44,11 +44,13 @@ const RECHECK: Duration = Duration::from_secs(1);
 
 /// What a handle stands for.
 pub(crate) enum Open {
-    /// A download: the file, and a reader at `position`.
+    /// A download: the file, a reader at `position`, and the commit of the download's audit
+    /// record, which every reader of the handle waits for before its first byte.
     Reading {
         file: FerryFile,
         reader: Option<ContentReader>,
         position: u64,
+        recorded: Recorded,
     },
     /// A file open for writing (see `writing.rs`).
     Writing(Box<Writing>),
@@ -138,12 +140,13 @@ impl SftpHandler {
         let Some((ctx, _)) = self.checked.as_ref() else {
             return Err(StatusCode::Failure.into());
         };
-        let (file, reader, position) = match self.handles.get_mut(handle) {
+        let (file, reader, position, recorded) = match self.handles.get_mut(handle) {
             Some(Open::Reading {
                 file,
                 reader,
                 position,
-            }) => (file, reader, position),
+                recorded,
+            }) => (file, reader, position, recorded),
             Some(Open::Writing(w)) => {
                 let want = len.min(MAX_READ) as usize;
                 let bytes = w.read(&service, ctx, offset, want).await.map_err(refusal)?;
@@ -157,12 +160,15 @@ impl SftpHandler {
         };
         let size = file.size.max(0) as u64;
         if offset >= size {
+            // The end of a download is reported only once it is recorded (an empty file
+            // reads nothing, so waited for nothing).
+            recorded.wait().await.map_err(refusal)?;
             return Err(StatusCode::Eof.into());
         }
         if *position != offset || reader.is_none() {
             *reader = Some(read_ahead(
                 service
-                    .download_continued(ctx, file, offset)
+                    .download_continued(ctx, file, offset, recorded)
                     .await
                     .map_err(refusal)?,
             ));
@@ -450,9 +456,10 @@ impl russh_sftp::server::Handler for SftpHandler {
             TreeNode::File(f) => f,
             TreeNode::Folder(_) => return Err(StatusCode::Failure.into()),
         };
+        // Answered while the download's record commits: the client's first read waits for it.
         let download = self
             .service
-            .download_view(&ctx, file, None)
+            .download_view_pipelined(&ctx, file, None)
             .await
             .map_err(refusal)?;
         Ok(Handle {
@@ -462,6 +469,7 @@ impl russh_sftp::server::Handler for SftpHandler {
                     file: download.file,
                     reader: Some(read_ahead(download.reader)),
                     position: 0,
+                    recorded: download.recorded,
                 },
                 place,
             ),

@@ -421,8 +421,9 @@ fn a_file_renamed_over_another_keeps_its_content_through_the_purge(backend: Back
         "the target's two versions stay; the temporary file's older one is gone"
     );
     let mut reader =
-        h.rt.block_on(h.service.download_continued(&ctx, &view.file, 0))
-            .unwrap();
+        h.rt.block_on(h.service.download(&ctx, view.file.id, None))
+            .unwrap()
+            .reader;
     let mut bytes = Vec::new();
     h.rt.block_on(tokio::io::AsyncReadExt::read_to_end(
         &mut reader,

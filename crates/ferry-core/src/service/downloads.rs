@@ -1,7 +1,13 @@
-//! Downloads: the rights checked, the audit record written before the first byte, and the
+//! Downloads: the rights checked, the audit record committed before the first byte, and the
 //! content opened at the offset asked for.
+//!
+//! The record's commit starts once the content is open and runs as a task of its own
+//! (`download_record.rs`); [`Service::download_view`] returns once it is durable, and
+//! [`Service::download_view_pipelined`] at once, with readers that wait for it.
 
-use super::{FileView, Service, SessionContext};
+use std::sync::Arc;
+
+use super::{FileView, Recorded, Service, SessionContext};
 use crate::content::ContentReader;
 use crate::domain::{AuditEntry, File, FileId, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
@@ -14,8 +20,12 @@ pub struct Download {
     pub offset: u64,
     /// Bytes to send.
     pub length: u64,
-    /// The content, from `offset`; the caller reads at most `length` bytes.
+    /// The content, from `offset`; the caller reads at most `length` bytes. Its first read
+    /// waits for the download's audit record.
     pub reader: ContentReader,
+    /// The commit of the download's audit record, for readers opened later
+    /// ([`Service::download_continued`]).
+    pub recorded: Recorded,
 }
 
 impl Service {
@@ -35,8 +45,25 @@ impl Service {
     /// [`Service::download`] of a file the same request has just read or resolved through the
     /// Service (`GetFile`'s view, a path's file), with the bits found then: the download
     /// serves the version that view describes, and the file and its folder's grants are not
-    /// read a second time.
+    /// read a second time. Returns once the download's audit record is committed, so a
+    /// record that cannot be written fails the call, not a later read.
     pub async fn download_view(
+        &self,
+        ctx: &SessionContext,
+        view: FileView,
+        range: Option<(u64, u64)>,
+    ) -> Result<Download> {
+        let download = self.download_view_pipelined(ctx, view, range).await?;
+        download.recorded.wait().await?;
+        Ok(download)
+    }
+
+    /// [`Service::download_view`] that returns while the download's audit record is still
+    /// being committed: for a front end that has something to do before the first byte (an
+    /// SFTP `OPEN`'s answer, an FTPS data connection to accept). The reader, and every reader
+    /// [`Service::download_continued`] opens for it, sends nothing until the record is
+    /// durable, and fails if it cannot be written.
+    pub async fn download_view_pipelined(
         &self,
         ctx: &SessionContext,
         view: FileView,
@@ -58,7 +85,6 @@ impl Service {
             Some(_) => return Err(Error::invalid("the requested range is not satisfiable")),
             None => (0, size),
         };
-        let reader = self.content.open(&file.content_key, offset).await?;
         let mut e = AuditEntry::new(Operation::FileDownloaded, Outcome::Success);
         ctx.stamp(&mut e);
         e.folder_id = Some(file.folder_id);
@@ -69,28 +95,42 @@ impl Service {
         if range.is_some() {
             e.detail = Some(format!("bytes {offset}-{}", offset + length - 1));
         }
-        self.audit_alone(e).await?;
+        // Opened first: a download whose content cannot be opened is not recorded as one.
+        let content = self.content.open(&file.content_key, offset).await?;
+        let recorded = self.record_download(e);
+        let reader = recorded.gate(content);
         Ok(Download {
             file,
             offset,
             length,
             reader,
+            recorded,
         })
     }
 
     /// The content of a file being downloaded, from `offset`: for protocols whose clients read
     /// at offsets of their choosing (SFTP) after opening the download with
-    /// [`Service::download`], which audited it. The bits are checked again; nothing is audited.
+    /// [`Service::download_view_pipelined`], which audited it. The bits are checked again;
+    /// nothing is audited; the reader waits for the download's record (`recorded`) as the
+    /// first one does.
     pub async fn download_continued(
         &self,
         ctx: &SessionContext,
         file: &File,
         offset: u64,
+        recorded: &Recorded,
     ) -> Result<ContentReader> {
         let held = self.effective(ctx, file.folder_id).await?;
         if !held.contains(Permissions::READ.union(Permissions::DOWNLOAD)) {
             return Err(Error::NotPermitted("Download is needed on the folder"));
         }
-        Ok(self.content.open(&file.content_key, offset).await?)
+        Ok(recorded.gate(self.content.open(&file.content_key, offset).await?))
+    }
+
+    /// Starts committing a download's record as a task of its own (`download_record.rs`);
+    /// it shares its commit with concurrent ones (issue 21).
+    pub(super) fn record_download(&self, entry: AuditEntry) -> Recorded {
+        let (store, at) = (Arc::clone(&self.store), self.clock.now());
+        Recorded::start(async move { store.append_audit_alone(at, entry).await })
     }
 }

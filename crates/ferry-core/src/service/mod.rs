@@ -8,6 +8,7 @@ mod audit_trail;
 mod browse;
 mod content_upkeep;
 mod directory;
+mod download_record;
 mod downloads;
 mod file_changes;
 mod files;
@@ -59,6 +60,7 @@ pub use browse::{
     Crumb, FILE_ACTIVITY, FILE_COUNT_CAP, FilePage, FolderPage, FolderPageRequest, PageStart,
 };
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
+pub use download_record::Recorded;
 pub use downloads::Download;
 pub use files::{FileView, MAX_PAGE};
 pub use folders::FolderView;

@@ -547,7 +547,6 @@ impl Service {
 
     /// Writes one audit record in a change of its own (for refusals that change nothing else).
     pub(crate) async fn audit_alone(&self, entry: AuditEntry) -> Result<()> {
-        // A download's record shares its commit with concurrent ones (issue 21).
         Ok(self
             .store
             .append_audit_alone(self.clock.now(), entry)

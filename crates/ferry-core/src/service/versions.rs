@@ -45,7 +45,6 @@ impl Service {
             .await?;
         }
         let length = old.size as u64;
-        let reader = self.content.open(&old.content_key, 0).await?;
         let mut e = AuditEntry::new(Operation::FileDownloaded, Outcome::Success);
         ctx.stamp(&mut e);
         e.folder_id = Some(view.file.folder_id);
@@ -54,12 +53,16 @@ impl Service {
         e.size = Some(old.size);
         e.digest = Some(old.sha256.clone());
         e.detail = Some(format!("version {version}"));
-        self.audit_alone(e).await?;
+        let content = self.content.open(&old.content_key, 0).await?;
+        let recorded = self.record_download(e);
+        let reader = recorded.gate(content);
+        recorded.wait().await?;
         Ok(Download {
             file: view.file,
             offset: 0,
             length,
             reader,
+            recorded,
         })
     }
 

@@ -45,6 +45,12 @@ impl Recorded {
         Recorded(rx)
     }
 
+    /// A record already committed (by the caller, before it made the download).
+    pub(crate) fn committed() -> Recorded {
+        // The sender may go: a receiver keeps the last value.
+        Recorded(watch::channel(Some(Ok(()))).1)
+    }
+
     /// Waits until the record is committed (durable); its error if it could not be.
     pub async fn wait(&self) -> Result<()> {
         let mut rx = self.0.clone();
@@ -141,6 +147,19 @@ mod tests {
         let mut out = Vec::new();
         later.read_to_end(&mut out).await.unwrap();
         assert_eq!(out, b"more");
+    }
+
+    #[tokio::test]
+    async fn a_record_committed_beforehand_gates_nothing() {
+        let recorded = Recorded::committed();
+        recorded.wait().await.unwrap();
+        let mut out = Vec::new();
+        recorded
+            .gate(content(b"at once"))
+            .read_to_end(&mut out)
+            .await
+            .unwrap();
+        assert_eq!(out, b"at once");
     }
 
     #[tokio::test]

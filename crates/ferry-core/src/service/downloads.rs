@@ -53,9 +53,7 @@ impl Service {
         view: FileView,
         range: Option<(u64, u64)>,
     ) -> Result<Download> {
-        let download = self.download_view_pipelined(ctx, view, range).await?;
-        download.recorded.wait().await?;
-        Ok(download)
+        self.open_download(ctx, view, range, false).await
     }
 
     /// [`Service::download_view`] that returns while the download's audit record is still
@@ -68,6 +66,19 @@ impl Service {
         ctx: &SessionContext,
         view: FileView,
         range: Option<(u64, u64)>,
+    ) -> Result<Download> {
+        self.open_download(ctx, view, range, true).await
+    }
+
+    /// Checks, opens and records a download; `pipelined`: the record commits as a task of
+    /// its own, else on this task, before this returns (no task to hand it to and wake from:
+    /// a `GET` over one connection waits for both).
+    async fn open_download(
+        &self,
+        ctx: &SessionContext,
+        view: FileView,
+        range: Option<(u64, u64)>,
+        pipelined: bool,
     ) -> Result<Download> {
         if !view.effective.contains(Permissions::DOWNLOAD) {
             self.require(
@@ -97,7 +108,12 @@ impl Service {
         }
         // Opened first: a download whose content cannot be opened is not recorded as one.
         let content = self.content.open(&file.content_key, offset).await?;
-        let recorded = self.record_download(e);
+        let recorded = if pipelined {
+            self.record_download(e)
+        } else {
+            self.audit_alone(e).await?;
+            Recorded::committed()
+        };
         let reader = recorded.gate(content);
         Ok(Download {
             file,
@@ -129,7 +145,7 @@ impl Service {
 
     /// Starts committing a download's record as a task of its own (`download_record.rs`);
     /// it shares its commit with concurrent ones (issue 21).
-    pub(super) fn record_download(&self, entry: AuditEntry) -> Recorded {
+    fn record_download(&self, entry: AuditEntry) -> Recorded {
         let (store, at) = (Arc::clone(&self.store), self.clock.now());
         Recorded::start(async move { store.append_audit_alone(at, entry).await })
     }

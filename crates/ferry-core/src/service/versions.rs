@@ -3,7 +3,7 @@
 //! content, which stays as long as any version references it (the purge and the sweep of
 //! unreferenced content already count references).
 
-use super::{Download, FileView, Service, SessionContext};
+use super::{Download, FileView, Recorded, Service, SessionContext};
 use crate::domain::{AuditEntry, FileId, FileVersion, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
 
@@ -53,16 +53,14 @@ impl Service {
         e.size = Some(old.size);
         e.digest = Some(old.sha256.clone());
         e.detail = Some(format!("version {version}"));
-        let content = self.content.open(&old.content_key, 0).await?;
-        let recorded = self.record_download(e);
-        let reader = recorded.gate(content);
-        recorded.wait().await?;
+        let reader = self.content.open(&old.content_key, 0).await?;
+        self.audit_alone(e).await?;
         Ok(Download {
             file: view.file,
             offset: 0,
             length,
             reader,
-            recorded,
+            recorded: Recorded::committed(),
         })
     }
 

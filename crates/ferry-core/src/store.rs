@@ -83,7 +83,8 @@ pub trait MetadataStore:
     /// group commit). It may read what those wrote before it is durable, so it must end with
     /// [`GroupedTx::commit`] or [`GroupedTx::rollback`], which both return only once the changes
     /// it may have seen are durable (or have failed). For the hot, simple changes: recording
-    /// an upload, an audit record alone ([`GroupedTx`] is all they may do).
+    /// an upload, an audit record alone, a file's rename, move, deletion or time
+    /// ([`GroupedTx`] is all they may do).
     async fn begin_grouped(&self) -> StoreResult<Box<dyn GroupedTx>>;
     /// Appends an audit record alone (a download's, a refused sign-in's) and returns once it
     /// is committed. Records appended alone at once may share a commit. By default a grouped
@@ -263,7 +264,7 @@ pub trait MetadataStore:
 }
 
 /// What a grouped change may do ([`MetadataStore::begin_grouped`]: recording an upload, an
-/// audit record alone), and how every change ends. Dropping it without
+/// audit record alone, a change to a file's name, folder, deletion or time), and how every change ends. Dropping it without
 /// [`GroupedTx::commit`] rolls everything back. Kept small on purpose: a store may run such
 /// a change on a cheaper path of its own (SQLite's, `ferry-store-sql`), which then has only
 /// these to provide.
@@ -271,6 +272,8 @@ pub trait MetadataStore:
 pub trait GroupedTx: Send {
     /// The folder with this ID, as seen inside the change.
     async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>>;
+    /// The file with this ID (deleted or not), as seen inside the change.
+    async fn file(&mut self, id: FileId) -> StoreResult<Option<File>>;
     /// The live file with this name key in a folder, as seen inside the change.
     async fn file_by_name(&mut self, folder: FolderId, name_key: &str)
     -> StoreResult<Option<File>>;
@@ -444,9 +447,6 @@ pub trait StoreTx: GroupedTx {
     async fn add_group_member(&mut self, group: GroupId, user: UserId) -> StoreResult<bool>;
     /// Removes a member; whether they were a member.
     async fn remove_group_member(&mut self, group: GroupId, user: UserId) -> StoreResult<bool>;
-
-    /// The file with this ID, as seen inside the change.
-    async fn file(&mut self, id: FileId) -> StoreResult<Option<File>>;
 
     /// Ends a file whose current content became another file's version (a rename over an
     /// existing file): its version row holding `content_key` is removed, since the content now

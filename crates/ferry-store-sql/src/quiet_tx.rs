@@ -175,6 +175,10 @@ impl GroupedTx for QuietTx {
         sqlite_reader::folder(self.conn()?, id)
     }
 
+    async fn file(&mut self, id: FileId) -> StoreResult<Option<File>> {
+        sqlite_reader::file(self.conn()?, id)
+    }
+
     async fn file_by_name(
         &mut self,
         folder: FolderId,

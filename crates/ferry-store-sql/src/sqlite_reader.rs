@@ -146,13 +146,10 @@ impl SqliteReader {
 
     /// The file with this ID (deleted or not).
     pub(crate) fn file(&self, id: FileId) -> StoreResult<Option<File>> {
-        static NAMES: Names = OnceLock::new();
-        let mut found = None;
-        self.rows(queries::FILE_BY_ID, &NAMES, &[("$1", &id)], |row| {
-            found = Some(rows::file(row)?);
-            Ok(())
-        })?;
-        Ok(found)
+        let conn = self.connection()?;
+        let found = file(&conn, id);
+        self.give_back(conn);
+        found
     }
 
     /// A small file's bytes, kept in the database under `key`.
@@ -236,6 +233,17 @@ pub(crate) fn folder(conn: &Connection, id: FolderId) -> StoreResult<Option<Fold
     let mut found = None;
     rows(conn, queries::FOLDER_BY_ID, &NAMES, &[("$1", &id)], |row| {
         found = Some(rows::folder(row)?);
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// The file with this ID (deleted or not), read on `conn`.
+pub(crate) fn file(conn: &Connection, id: FileId) -> StoreResult<Option<File>> {
+    static NAMES: Names = OnceLock::new();
+    let mut found = None;
+    rows(conn, queries::FILE_BY_ID, &NAMES, &[("$1", &id)], |row| {
+        found = Some(rows::file(row)?);
         Ok(())
     })?;
     Ok(found)

@@ -486,13 +486,6 @@ impl StoreTx for SqlTx {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn file(&mut self, id: FileId) -> StoreResult<Option<File>> {
-        if let Some(reader) = self.committed_reader() {
-            return reader.file(id);
-        }
-        queries::file(self.turn.conn(), id).await
-    }
-
     async fn hand_over_content(
         &mut self,
         file: FileId,
@@ -522,6 +515,13 @@ impl GroupedTx for SqlTx {
             return reader.folder(id);
         }
         queries::folder(self.turn.conn(), id).await
+    }
+
+    async fn file(&mut self, id: FileId) -> StoreResult<Option<File>> {
+        if let Some(reader) = self.committed_reader() {
+            return reader.file(id);
+        }
+        queries::file(self.turn.conn(), id).await
     }
 
     async fn file_by_name(

@@ -6,6 +6,7 @@ use super::{FileView, Service, SessionContext};
 use crate::Timestamp;
 use crate::domain::{AuditEntry, File, FileId, FolderId, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
+use crate::store::GroupedTx;
 use crate::text;
 
 impl Service {
@@ -124,12 +125,33 @@ impl Service {
         let now = self.clock.now();
         file.modified_at = now;
         file.modified_by = Some(ctx.user.id);
-        let mut tx = self.store.begin().await?;
+        // Grouped, as an upload is: sync tools set each file's time right after uploading it
+        // (FTP `MFMT`, SFTP `SETSTAT`), so this change is as frequent. Every way out ends the
+        // change with a commit or a rollback, which wait for the group's commit.
+        let mut tx = self.store.begin_grouped().await?;
+        match Self::save_file_change_in(&mut *tx, ctx, &file, now, operation, detail).await {
+            Ok(()) => Ok(tx.commit().await?),
+            Err(e) => {
+                tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Service::save_file_change`]'s change.
+    async fn save_file_change_in(
+        tx: &mut dyn GroupedTx,
+        ctx: &SessionContext,
+        file: &File,
+        now: Timestamp,
+        operation: Operation,
+        detail: String,
+    ) -> Result<()> {
         match tx.file(file.id).await? {
             Some(current) if !current.deleted && current.version == file.version => {}
             _ => return Err(Error::FileNotFound),
         }
-        tx.update_file(&file, false).await?;
+        tx.update_file(file, false).await?;
         let mut e = AuditEntry::new(operation, Outcome::Success);
         ctx.stamp(&mut e);
         e.folder_id = Some(file.folder_id);
@@ -137,7 +159,6 @@ impl Service {
         e.path = Some(file.name.clone());
         e.detail = Some(detail);
         tx.append_audit(now, e).await?;
-        tx.commit().await?;
         Ok(())
     }
 }

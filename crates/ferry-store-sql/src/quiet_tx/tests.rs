@@ -105,6 +105,44 @@ async fn a_quiet_upload_commits_on_the_callers_thread_whole() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_change_reads_its_file_inside_the_change_as_sqlx_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let id = record_upload(&store, "t.txt").await.unwrap();
+    // A time set, as the Service saves it: the file read inside the change, then updated.
+    let mut tx = store.begin_grouped().await.unwrap();
+    let mut f = tx
+        .file(id)
+        .await
+        .unwrap()
+        .expect("the file, inside the change");
+    f.client_modified_at = Some(Timestamp(77));
+    f.deleted = true;
+    tx.update_file(&f, false).await.unwrap();
+    // The change sees its own write; a deleted file is still found by ID.
+    let seen = tx.file(id).await.unwrap().unwrap();
+    assert_eq!(
+        (seen.client_modified_at, seen.deleted),
+        (Some(Timestamp(77)), true)
+    );
+    assert!(tx.file(id + 1000).await.unwrap().is_none());
+    tx.append_audit(Timestamp(30), uploaded("t.txt"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.changes.committed(),
+        (0, 0),
+        "no batch went through sqlx"
+    );
+    let after = store.file(id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.client_modified_at, after.deleted),
+        (Some(Timestamp(77)), true)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflict_or_a_drop_undoes_the_whole_change_and_the_next_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir).await;

@@ -25,7 +25,7 @@ use rustls::HandshakeKind;
 use rustls::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::stream::Stream;
+use crate::stream::{Stream, Tcp};
 use tokio::net::{TcpListener, TcpStream};
 
 /// How long a client has to open the data connection and finish its TLS handshake.
@@ -199,9 +199,10 @@ impl Stream {
         config: &Arc<ServerConfig>,
     ) -> Result<(Stream, bool), DataError> {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
-        let stream = tokio::time::timeout(OPEN_TIMEOUT, acceptor.accept(tcp))
+        let mut stream = tokio::time::timeout(OPEN_TIMEOUT, acceptor.accept(Tcp::handshaking(tcp)))
             .await
             .map_err(|_| DataError::Timeout)??;
+        stream.get_mut().0.handshake_done();
         let resumed = stream.get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed);
         Ok((Stream::Tls(Box::new(stream)), resumed))
     }

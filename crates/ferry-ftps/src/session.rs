@@ -25,7 +25,7 @@ use crate::command::{BadLine, Command, MAX_LINE, parse, strip_terminator};
 use crate::data::{DataPlan, OPEN_TIMEOUT, parse_eprt, parse_port};
 use crate::listener::FtpsSettings;
 use crate::reply::Reply;
-use crate::stream::Stream;
+use crate::stream::{Stream, Tcp};
 
 /// Wrong passwords one connection may try before it is closed (the per-address and per-user
 /// lock-out counts them too).
@@ -369,8 +369,14 @@ impl ControlSession {
         };
         let (control, data) = connection_tls(&self.shared.settings.tls);
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(control));
-        match tokio::time::timeout(Duration::from_secs(30), acceptor.accept(tcp)).await {
-            Ok(Ok(tls)) => {
+        match tokio::time::timeout(
+            Duration::from_secs(30),
+            acceptor.accept(Tcp::handshaking(tcp)),
+        )
+        .await
+        {
+            Ok(Ok(mut tls)) => {
+                tls.get_mut().0.handshake_done();
                 *self.io.get_mut() = Stream::Tls(Box::new(tls));
                 self.tls = Some(Arc::new(data));
                 // RFC 4217: the sign-in starts over under TLS.

@@ -10,15 +10,18 @@ time, since records that fail one after the other take the timeout each.)
 Prints one line per check; exits non-zero on the first failure.
 """
 import io
-import socket
+import os
 import sqlite3
 import ssl
 import sys
 import threading
 import time
-from ftplib import FTP, FTP_TLS, error_temp
+from ftplib import error_temp
 
 import paramiko
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ftps"))
+from reusing_tls import ReusingFTP_TLS  # noqa: E402
 
 sftp_port, ftps_port, user, password, database, mode = (
     int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6])
@@ -26,16 +29,6 @@ DATA = bytes(range(256)) * 64
 context = ssl.create_default_context()
 context.check_hostname = False
 context.verify_mode = ssl.CERT_NONE
-
-
-class ReusingFTP_TLS(FTP_TLS):
-    """FTP_TLS whose data connections resume the control connection's TLS session."""
-
-    def ntransfercmd(self, cmd, rest=None):
-        conn, size = FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
-            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
-        return conn, size
 
 
 def check(ok, what):

@@ -11,21 +11,12 @@ import ssl
 import sys
 from ftplib import FTP, FTP_TLS, error_perm
 
+from reusing_tls import ReusingFTP_TLS
+
 host, port, user, password, workdir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 context = ssl.create_default_context()
 context.check_hostname = False
 context.verify_mode = ssl.CERT_NONE
-
-
-class ReusingFTP_TLS(FTP_TLS):
-    """FTP_TLS whose data connections resume the control connection's TLS session, as Ferry
-    requires by default (the recipe in docs/ftps.md): ftplib does not do it by itself."""
-
-    def ntransfercmd(self, cmd, rest=None):
-        conn, size = FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
-            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
-        return conn, size
 
 
 def connect(cls=ReusingFTP_TLS):

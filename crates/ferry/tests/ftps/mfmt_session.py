@@ -10,17 +10,8 @@ import io
 import ssl
 import sys
 
+from reusing_tls import ReusingFTP_TLS
 
-
-class ReusingFTP_TLS(ftplib.FTP_TLS):
-    """Data connections resume the control connection's TLS session (docs/ftps.md), as
-    WinSCP's "Reuse TLS/SSL session ID for data connections" does."""
-
-    def ntransfercmd(self, cmd, rest=None):
-        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
-            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
-        return conn, size
 
 
 port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]

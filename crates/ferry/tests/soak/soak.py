@@ -21,11 +21,13 @@ import ssl
 import sys
 import threading
 import time
-from ftplib import FTP, FTP_TLS
 
 import paramiko
 import requests
 from tusclient import client as tus
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ftps"))
+from reusing_tls import ReusingFTP_TLS  # noqa: E402
 
 setup = json.load(open(sys.argv[1]))
 seconds, clients = float(sys.argv[2]), int(sys.argv[3])
@@ -39,16 +41,6 @@ stored = []  # (user, password, name, sha256) of every file a client stored
 tls = ssl.create_default_context()
 tls.check_hostname = False
 tls.verify_mode = ssl.CERT_NONE
-
-
-class ReusingFTP_TLS(FTP_TLS):
-    """Data connections resume the control connection's TLS session (docs/ftps.md)."""
-
-    def ntransfercmd(self, cmd, rest=None):
-        conn, size = FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:
-            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
-        return conn, size
 
 
 def payload(rng):

@@ -90,12 +90,7 @@ pub trait MetadataStore:
     /// is committed. Records appended alone at once may share a commit. By default a grouped
     /// change of its own; a store may have a cheaper path.
     async fn append_audit_alone(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {
-        let mut tx = self.begin_grouped().await?;
-        if let Err(e) = tx.append_audit(at, entry).await {
-            tx.rollback().await;
-            return Err(e);
-        }
-        tx.commit().await
+        append_alone_in(self.begin_grouped().await?, at, entry).await
     }
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
@@ -261,6 +256,20 @@ pub trait MetadataStore:
     async fn audit_records(&self, after_seq: i64, limit: i64) -> StoreResult<Vec<AuditRecord>>;
     /// The end of the audit chain.
     async fn audit_head(&self) -> StoreResult<AuditHead>;
+}
+
+/// Appends `entry` as the only change of `tx` and commits it; undone if the append fails.
+/// What every store's audit record alone comes down to, whichever way it begins its change.
+pub async fn append_alone_in(
+    mut tx: Box<dyn GroupedTx>,
+    at: Timestamp,
+    entry: AuditEntry,
+) -> StoreResult<()> {
+    if let Err(e) = tx.append_audit(at, entry).await {
+        tx.rollback().await;
+        return Err(e);
+    }
+    tx.commit().await
 }
 
 /// What a grouped change may do ([`MetadataStore::begin_grouped`]: recording an upload, an

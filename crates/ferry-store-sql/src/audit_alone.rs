@@ -14,7 +14,7 @@
 
 use ferry_core::Timestamp;
 use ferry_core::domain::{AuditEntry, AuditHead, AuditRecord};
-use ferry_core::store::{GroupedTx, StoreResult};
+use ferry_core::store::{StoreResult, append_alone_in};
 
 use crate::store::SqlStore;
 use crate::tx::SqlTx;
@@ -46,10 +46,6 @@ pub(crate) async fn append(store: &SqlStore, at: Timestamp, entry: AuditEntry) -
     }
     metrics::counter!("ferry_audit_appended_alone_total", "path" => "change").increment(1);
     let turn = store.changes.change_on(turn, true).await?;
-    let mut tx = Box::new(SqlTx::begin(turn, store).await?);
-    if let Err(e) = tx.append_audit(at, entry).await {
-        tx.rollback().await;
-        return Err(e);
-    }
-    tx.commit().await
+    let tx = Box::new(SqlTx::begin(turn, store).await?);
+    append_alone_in(tx, at, entry).await
 }

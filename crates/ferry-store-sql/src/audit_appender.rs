@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use ferry_core::Timestamp;
 use ferry_core::domain::{AuditEntry, AuditHead, AuditRecord};
-use ferry_core::store::{GroupedTx, StoreError, StoreResult};
+use ferry_core::store::{GroupedTx, StoreError, StoreResult, append_alone_in};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -95,15 +95,11 @@ impl AuditAppender {
 /// Appends `entry` as the only change of `tx` (begun on the caller's thread because the
 /// process was quiet) and commits it.
 pub(crate) async fn append_quietly(
-    mut tx: Box<dyn GroupedTx>,
+    tx: Box<dyn GroupedTx>,
     at: Timestamp,
     entry: AuditEntry,
 ) -> StoreResult<()> {
-    if let Err(e) = tx.append_audit(at, entry).await {
-        tx.rollback().await;
-        return Err(StoreError::Unavailable(committed_error(e)));
-    }
-    tx.commit()
+    append_alone_in(tx, at, entry)
         .await
         .map_err(|e| StoreError::Unavailable(committed_error(e)))?;
     metrics::counter!("ferry_audit_appended_alone_total", "path" => "here").increment(1);

@@ -53,24 +53,20 @@ fn sftp_and_ftps_send_no_byte_before_the_download_is_recorded() {
     s.ferry_ok(&["audit", "verify"], None);
 }
 
-#[test]
-fn an_sftp_download_whose_record_fails_sends_nothing() {
-    let (out, s) = held_record("refuse-sftp");
-    assert!(
-        out.contains("SFTP read refused without its record"),
-        "{out}"
-    );
+/// Runs a `refuse-…` mode: the script's `line` printed, nothing recorded, the chain whole.
+fn refused(mode: &str, line: &str) {
+    let (out, s) = held_record(mode);
+    assert!(out.contains(line), "{out}");
     assert_eq!(downloads_recorded(&s), 0);
     s.ferry_ok(&["audit", "verify"], None);
 }
 
 #[test]
+fn an_sftp_download_whose_record_fails_sends_nothing() {
+    refused("refuse-sftp", "SFTP read refused without its record");
+}
+
+#[test]
 fn an_ftps_download_whose_record_fails_sends_nothing() {
-    let (out, s) = held_record("refuse-ftps");
-    assert!(
-        out.contains("FTPS transfer aborted without its record"),
-        "{out}"
-    );
-    assert_eq!(downloads_recorded(&s), 0);
-    s.ferry_ok(&["audit", "verify"], None);
+    refused("refuse-ftps", "FTPS transfer aborted without its record");
 }

@@ -28,7 +28,16 @@ use crate::store::StoreError;
 
 /// The commit of one download's audit record: cloned into every reader of the download.
 #[derive(Clone)]
-pub struct Recorded(watch::Receiver<Option<std::result::Result<(), StoreError>>>);
+pub struct Recorded(Commit);
+
+#[derive(Clone)]
+enum Commit {
+    /// Committed before the download was handed out (HTTP's downloads): nothing to wait for,
+    /// and no channel made for every `GET`.
+    Done,
+    /// Committing in a task of its own; `Some` once it has ended.
+    Running(watch::Receiver<Option<std::result::Result<(), StoreError>>>),
+}
 
 impl Recorded {
     /// Starts committing `record` (the store's append, already bound to its entry) as a task
@@ -42,18 +51,20 @@ impl Recorded {
             let outcome = record.await;
             let _ = tx.send(Some(outcome));
         });
-        Recorded(rx)
+        Recorded(Commit::Running(rx))
     }
 
     /// A record already committed (by the caller, before it made the download).
     pub(crate) fn committed() -> Recorded {
-        // The sender may go: a receiver keeps the last value.
-        Recorded(watch::channel(Some(Ok(()))).1)
+        Recorded(Commit::Done)
     }
 
     /// Waits until the record is committed (durable); its error if it could not be.
     pub async fn wait(&self) -> Result<()> {
-        let mut rx = self.0.clone();
+        let Commit::Running(rx) = &self.0 else {
+            return Ok(());
+        };
+        let mut rx = rx.clone();
         let outcome = match rx.wait_for(Option::is_some).await {
             Ok(done) => done.clone(),
             // The task ended without an answer: the runtime is shutting down.
@@ -66,8 +77,10 @@ impl Recorded {
 
     /// `reader`, held back until the record is committed.
     pub(crate) fn gate(&self, reader: ContentReader) -> ContentReader {
-        if matches!(*self.0.borrow(), Some(Ok(()))) {
-            return reader;
+        match &self.0 {
+            Commit::Done => return reader,
+            Commit::Running(rx) if matches!(*rx.borrow(), Some(Ok(()))) => return reader,
+            Commit::Running(_) => {}
         }
         let waiting = self.clone();
         Box::pin(Gated {

@@ -20,19 +20,40 @@ macro_rules! user_grants_on_f {
     };
 }
 
+/// The recursive part of a permission chain: `chain (id, parent_id, inherit, deleted, depth)`
+/// from the folder `$start` (an SQL expression) up to the root, nearest at depth 0.
+macro_rules! chain_from {
+    ($start:literal) => {
+        concat!(
+            "chain (id, parent_id, inherit, deleted, depth) AS ( \
+                 SELECT id, parent_id, inherit_permissions, deleted, CAST(0 AS BIGINT) \
+                 FROM folders WHERE id = ",
+            $start,
+            " UNION ALL \
+                 SELECT f.id, f.parent_id, f.inherit_permissions, f.deleted, c.depth + 1 \
+                 FROM folders f JOIN chain c ON f.id = c.parent_id)"
+        )
+    };
+}
+
+/// The chain's grants to the user `$2`, directly or through a group: one row per grant.
+macro_rules! chain_grants {
+    () => {
+        "FROM chain c LEFT JOIN folder_permissions p ON p.folder_id = c.id \
+             AND (p.user_id = $2 OR p.group_id IN \
+                  (SELECT group_id FROM group_members WHERE user_id = $2))"
+    };
+}
+
 /// A folder's chain up to the root with the bits granted on each to a user (`$1` the folder,
 /// `$2` the user), one row per grant, nearest first.
-pub(crate) const PERMISSION_CHAIN: &str = "WITH RECURSIVE chain (id, parent_id, inherit, deleted, depth) AS ( \
-         SELECT id, parent_id, inherit_permissions, deleted, CAST(0 AS BIGINT) \
-         FROM folders WHERE id = $1 \
-         UNION ALL \
-         SELECT f.id, f.parent_id, f.inherit_permissions, f.deleted, c.depth + 1 \
-         FROM folders f JOIN chain c ON f.id = c.parent_id) \
-     SELECT c.id, c.inherit, c.deleted, c.depth, p.permission \
-     FROM chain c LEFT JOIN folder_permissions p ON p.folder_id = c.id \
-         AND (p.user_id = $2 OR p.group_id IN \
-              (SELECT group_id FROM group_members WHERE user_id = $2)) \
-     ORDER BY c.depth";
+pub(crate) const PERMISSION_CHAIN: &str = concat!(
+    "WITH RECURSIVE ",
+    chain_from!("$1"),
+    " SELECT c.id, c.inherit, c.deleted, c.depth, p.permission ",
+    chain_grants!(),
+    " ORDER BY c.depth"
+);
 
 pub(crate) async fn permission_chain(
     pool: &AnyPool,
@@ -58,20 +79,12 @@ pub(crate) async fn permission_chain(
 pub(crate) const FILE_WITH_CHAIN: &str = concat!(
     "WITH RECURSIVE file AS (SELECT ",
     file_columns!(),
-    " FROM files WHERE id = $1), \
-     chain (id, parent_id, inherit, deleted, depth) AS ( \
-         SELECT id, parent_id, inherit_permissions, deleted, CAST(0 AS BIGINT) \
-         FROM folders WHERE id = (SELECT folder_id FROM file) \
-         UNION ALL \
-         SELECT f.id, f.parent_id, f.inherit_permissions, f.deleted, c.depth + 1 \
-         FROM folders f JOIN chain c ON f.id = c.parent_id), \
-     links AS ( \
-         SELECT c.id AS c_id, c.inherit AS c_inherit, c.deleted AS c_deleted, \
-                c.depth AS c_depth, p.permission AS c_permission \
-         FROM chain c LEFT JOIN folder_permissions p ON p.folder_id = c.id \
-             AND (p.user_id = $2 OR p.group_id IN \
-                  (SELECT group_id FROM group_members WHERE user_id = $2))) \
-     SELECT file.*, links.* FROM file LEFT JOIN links ON TRUE ORDER BY links.c_depth"
+    " FROM files WHERE id = $1), ",
+    chain_from!("(SELECT folder_id FROM file)"),
+    ", links AS (SELECT c.id AS c_id, c.inherit AS c_inherit, c.deleted AS c_deleted, \
+         c.depth AS c_depth, p.permission AS c_permission ",
+    chain_grants!(),
+    ") SELECT file.*, links.* FROM file LEFT JOIN links ON TRUE ORDER BY links.c_depth"
 );
 
 /// PostgreSQL: [`FILE_WITH_CHAIN`].

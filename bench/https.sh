@@ -14,8 +14,12 @@
 # its bytes to be durable on the device and nginx's does not (it leaves them in the page
 # cache).
 #
-# Each transfer is timed --runs times (default 3) and the best run counts, for both sides;
-# handshakes are counted for --seconds (default 10) on each side.
+# Each transfer is timed in --runs rounds (default 3); a round times both servers, the two in
+# turn, and which goes first alternates. The figure to read is the ratio of the two medians;
+# the best of each and the ratio in every round are printed too, with each server's CPU
+# seconds per GiB (on a machine whose cores the client shares, the CPU a server spends is
+# what it takes from the client). Handshakes are counted for --seconds (default 10) on each
+# side, split in two halves: nginx, Ferry, Ferry, nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -122,31 +126,87 @@ session=$(curl -sf "${tls[@]}" -X POST "$base/api/v1/Open" \
 api() { curl -sf "${tls[@]}" -X POST "$base/api/v1/$1" -d "$2"; }
 home=$(api GetHomeFolder "{\"sessionID\":\"$session\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["FolderID"])')
 
-best() { # best (smallest) time_total of a curl command run $runs times
-  local t b=""
-  for _ in $(seq "$runs"); do
-    t=$(curl -sf "${tls[@]}" -o /dev/null -w '%{time_total}' "$@")
-    b=$(python3 -c "import sys; a=[float(x) for x in sys.argv[1:] if x]; print(min(a))" "$t" "$b")
-  done
-  echo "$b"
+# The servers' CPU seconds so far: Ferry's process, and nginx's master with its workers.
+cpu_of() { for p in "$@"; do awk '{t += $14 + $15} END {print t / 100}' "/proc/$p/stat"; done |
+  python3 -c 'import sys; print(sum(float(x) for x in sys.stdin))'; }
+nginx_pids() { echo "$(cat "$work/nginx.pid") $(pgrep -P "$(cat "$work/nginx.pid")" | tr '\n' ' ')"; }
+# One timed transfer: prints "seconds cpu-seconds-of-the-server".
+timed() { # timed SERVER-PIDS... -- CURL-ARGS...
+  local pids=() t c0 c1
+  while [ "$1" != -- ]; do pids+=("$1"); shift; done
+  shift
+  c0=$(cpu_of "${pids[@]}")
+  t=$(curl -sf "${tls[@]}" -o /dev/null -w '%{time_total}' "$@")
+  c1=$(cpu_of "${pids[@]}")
+  echo "$t $(python3 -c "print($c1 - $c0)")"
 }
 mbps() { python3 -c "print(f'{$size_mib / $1:.0f}')"; }
 
-up_nginx=$(best -T "$work/payload" "$nginx/dav/payload")
-up_ferry=$(best -T "$work/payload" -H "X-Session-ID: $session" "$base/api/v1/folders/$home/files/payload")
+# Rounds alternate the two servers, and which of them goes first, so that a change in the
+# machine's speed during the run (the page cache, a neighbour) falls on both alike.
+round_trip() { # round_trip LABEL NGINX-CURL-ARGS -- FERRY-CURL-ARGS
+  local label=$1 i n_args=() f_args=()
+  shift
+  while [ "$1" != -- ]; do n_args+=("$1"); shift; done
+  shift
+  f_args=("$@")
+  for i in $(seq "$runs"); do
+    if ((i % 2)); then
+      # shellcheck disable=SC2046 # one word per process
+      echo "$label nginx $(timed $(nginx_pids) -- "${n_args[@]}")"
+      echo "$label ferry $(timed "$ferry_pid" -- "${f_args[@]}")"
+    else
+      echo "$label ferry $(timed "$ferry_pid" -- "${f_args[@]}")"
+      # shellcheck disable=SC2046 # one word per process
+      echo "$label nginx $(timed $(nginx_pids) -- "${n_args[@]}")"
+    fi
+  done
+}
+
+samples=$work/samples
+round_trip upload -T "$work/payload" "$nginx/dav/payload" -- \
+  -T "$work/payload" -H "X-Session-ID: $session" "$base/api/v1/folders/$home/files/payload" >> "$samples"
 file_id=$(api GetFileByName "{\"sessionID\":\"$session\",\"folderID\":$home,\"name\":\"payload\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["FileID"])')
-down_nginx=$(best "$nginx/files/payload")
-down_ferry=$(best -H "X-Session-ID: $session" "$base/api/v1/files/$file_id/content")
+# Ferry wrote its copy with direct I/O, so it is not in the page cache, and nginx's is: one
+# download of each, untimed, first.
+curl -sf "${tls[@]}" -o /dev/null "$nginx/files/payload"
+curl -sf "${tls[@]}" -o /dev/null -H "X-Session-ID: $session" "$base/api/v1/files/$file_id/content"
+round_trip download "$nginx/files/payload" -- \
+  -H "X-Session-ID: $session" "$base/api/v1/files/$file_id/content" >> "$samples"
 
 handshakes() { # connections per real second, full handshakes (-new: no resumption)
   openssl s_time -connect "127.0.0.1:$1" -new -time "$seconds" -CAfile "$work/cert.pem" 2>/dev/null |
     sed -n 's/^\([0-9]*\) connections in \([0-9.]*\) real seconds.*/\1 \2/p' |
     python3 -c 'import sys; n, s = sys.stdin.read().split(); print(f"{int(n) / float(s):.1f}")'
 }
-hs_nginx=$(handshakes "$nginx_port")
-hs_ferry=$(handshakes "$ferry_port")
+# nginx, Ferry, Ferry, nginx: half of --seconds each time.
+half=$(python3 -c "print(max(1, round($seconds / 2)))")
+hs1=$(seconds=$half handshakes "$nginx_port"); hs2=$(seconds=$half handshakes "$ferry_port")
+hs3=$(seconds=$half handshakes "$ferry_port"); hs4=$(seconds=$half handshakes "$nginx_port")
+hs_nginx=$(python3 -c "print(round(($hs1 + $hs4) / 2, 1))")
+hs_ferry=$(python3 -c "print(round(($hs2 + $hs3) / 2, 1))")
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
-echo "HTTPS download ${size_mib} MiB: nginx $(mbps "$down_nginx") MiB/s, Ferry $(mbps "$down_ferry") MiB/s, ratio $(ratio "$down_nginx" "$down_ferry") (goal >= 1.0)"
-echo "HTTPS upload ${size_mib} MiB:   nginx $(mbps "$up_nginx") MiB/s, Ferry $(mbps "$up_ferry") MiB/s, ratio $(ratio "$up_nginx" "$up_ferry") (goal >= 1.0)"
+# Per direction: each server's median and best rate, the ratio of medians (the figure to read)
+# and of bests, the ratio in each round, and each server's median CPU seconds per GiB.
+python3 - "$samples" "$size_mib" <<'PY'
+import statistics, sys
+from collections import defaultdict
+path, size_mib = sys.argv[1], float(sys.argv[2])
+t, cpu = defaultdict(list), defaultdict(list)
+for line in open(path):
+    kind, server, secs, c = line.split()
+    t[kind, server].append(float(secs))
+    cpu[kind, server].append(float(c))
+for kind, label in (("download", "HTTPS download"), ("upload", "HTTPS upload  ")):
+    n, f = t[kind, "nginx"], t[kind, "ferry"]
+    med = statistics.median(n) / statistics.median(f)
+    best = min(n) / min(f)
+    rounds = " ".join(f"{a / b:.2f}" for a, b in zip(n, f))
+    per_gib = lambda s: statistics.median(cpu[kind, s]) * 1024 / size_mib
+    print(f"{label} {size_mib:.0f} MiB: nginx {size_mib / statistics.median(n):.0f} MiB/s, "
+          f"Ferry {size_mib / statistics.median(f):.0f} MiB/s (medians), ratio {med:.2f} "
+          f"(goal >= 1.0); best {best:.2f}; rounds {rounds}; "
+          f"server CPU-s per GiB: nginx {per_gib('nginx'):.2f}, Ferry {per_gib('ferry'):.2f}")
+PY
 echo "TLS handshakes per second:   nginx $hs_nginx, Ferry $hs_ferry, ratio $(ratio "$hs_ferry" "$hs_nginx") (goal >= 0.8)"

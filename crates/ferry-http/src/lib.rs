@@ -18,6 +18,7 @@ pub mod methods;
 pub mod openapi;
 mod openapi_streams;
 mod ops;
+mod record_cork;
 pub mod rest;
 mod router;
 pub mod server;

@@ -35,6 +35,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::client_addr::{ForwardedHeaders, TrustedProxies};
+use crate::record_cork;
 
 /// How long requests may take to arrive.
 #[derive(Debug, Clone, Copy)]
@@ -213,7 +214,13 @@ pub async fn serve(
                         https: true,
                         hsts,
                     };
-                    serve_connection(tls_stream, front, watcher).await;
+                    if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        let (corked, uncork) = record_cork::cork(tls_stream);
+                        let serve = serve_connection(corked, front, watcher);
+                        record_cork::uncorking(serve, uncork).await;
+                    } else {
+                        serve_connection(tls_stream, front, watcher).await;
+                    }
                 }
                 Ok(Err(e)) => {
                     metrics::counter!("ferry_tls_handshakes_failed_total", "protocol" => "https")

@@ -76,12 +76,12 @@ where
     let mut serve = std::pin::pin!(serve);
     std::future::poll_fn(|cx| {
         let out = serve.as_mut().poll(cx);
-        // Even with nothing held: a flush that found the socket full left sealed bytes in
-        // rustls, and h2, which saw that flush succeed, will not ask again. Pending: the
-        // socket's readiness wakes this task, and the next turn goes on. An
-        // error: the connection's next write meets it too. When `serve` is done this is a last
-        // try, not a wait: h2 ends a connection with a shutdown, which sends what is held
-        // first, and a client that stopped reading must not keep the task alive.
+        // Even with nothing held: an earlier try that found the socket full left sealed
+        // bytes in rustls, and h2 will not flush again for them. Pending: the socket's
+        // readiness wakes this task, and the next turn goes on. An error: the connection's
+        // next write meets it too. When `serve` is done this is a last try, not a wait: h2
+        // ends a connection with a shutdown, which sends what is held first, and a client
+        // that stopped reading must not keep the task alive.
         let _ = lock(&uncork.state).uncork(cx);
         out
     })

@@ -6,7 +6,9 @@
 //!   sign-out;
 //! - moving (with the folder picker), restoring, a ZIP, a shared link opened signed out, and the administrator's
 //!   console (`tests/web/admin_and_sharing.py`);
-//! - two-step sign-in set up and used with pyotp's passcodes (`tests/web/second_factor.py`).
+//! - two-step sign-in set up and used with pyotp's passcodes (`tests/web/second_factor.py`);
+//! - the web client through Ferry's own HTTPS listener, files downloaded over HTTP/2 two at
+//!   once, byte for byte (`tests/web/https_h2.py`).
 //!
 //! axe-core checks every page on the way. The server's side is checked here through the API.
 //! `FERRY_SCREENSHOTS` names a directory for the folder view's and the console's screenshots
@@ -17,8 +19,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::test_ca::{Leaf, TestCa};
 use common::web::axe_js;
-use common::{Server, run_ok};
+use common::{Server, run_ok, sha256_hex};
 use ferry_testkit::Backend;
 use serde_json::{Value, json};
 
@@ -276,4 +279,52 @@ fn a_member_sets_up_two_step_sign_in_and_signs_in_with_a_passcode() {
         report["reused"].as_str().unwrap().contains("used already"),
         "{report}"
     );
+}
+
+/// Chromium through Ferry's own HTTPS listener: HTTP/2 by ALPN, and two files fetched at once
+/// on that connection arrive byte for byte. The listener hands rustls whole records and holds
+/// each write's remainder (`record_cork.rs`); curl checks the same in `https.rs`, this is the
+/// browser's HTTP/2 stack, with its own windows and frame order.
+#[test]
+fn chromium_downloads_over_https_and_http2_byte_for_byte() {
+    let work = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(work.path());
+    let (cert, key) = ca.issue("web", Leaf::Rsa);
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("[https]\nlisten = \"127.0.0.1:0\"\ncert_file = {cert:?}\nkey_file = {key:?}\n"),
+    );
+    s.add_user("tia", "member", "tia-password-1");
+    s.add_app(1000);
+    let (session, _) = s.open("tia", "tia-password-1", 1000);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let home = home["FolderID"].as_i64().unwrap();
+    let mut expected = Vec::new();
+    for (name, size) in [("a.bin", 5 * 1024 * 1024 + 777), ("b.bin", 1024 * 1024 + 3)] {
+        let bytes: Vec<u8> = (0..size)
+            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let (status, view) = s.put_file(&session, home, name, "", &bytes);
+        assert_eq!(status, 200, "{view}");
+        expected.push((view["FileID"].as_i64().unwrap(), sha256_hex(&bytes)));
+    }
+    let port = s.https.as_deref().unwrap().rsplit(':').next().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/https_h2.py");
+    let out = run_ok(
+        Command::new("python3")
+            .arg(script)
+            .arg(format!("https://localhost:{port}"))
+            .args(["tia", "tia-password-1"])
+            .args(expected.iter().map(|(id, _)| id.to_string())),
+    );
+    let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(report["errors"], json!([]), "{report}");
+    assert_eq!(report["page_protocol"], "h2", "{report}");
+    for (i, (id, sha)) in expected.iter().enumerate() {
+        let got = &report["files"][i];
+        assert_eq!(got["id"], *id, "{report}");
+        assert_eq!(got["status"], 200, "{report}");
+        assert_eq!(got["protocol"], "h2", "{report}");
+        assert_eq!(got["sha256"], sha.as_str(), "file {id}: every byte");
+    }
 }

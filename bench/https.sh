@@ -150,16 +150,18 @@ round_trip() { # round_trip LABEL NGINX-CURL-ARGS -- FERRY-CURL-ARGS
   while [ "$1" != -- ]; do n_args+=("$1"); shift; done
   shift
   f_args=("$@")
+  local order server
   for i in $(seq "$runs"); do
-    if ((i % 2)); then
-      # shellcheck disable=SC2046 # one word per process
-      echo "$label nginx $(timed $(nginx_pids) -- "${n_args[@]}")"
-      echo "$label ferry $(timed "$ferry_pid" -- "${f_args[@]}")"
-    else
-      echo "$label ferry $(timed "$ferry_pid" -- "${f_args[@]}")"
-      # shellcheck disable=SC2046 # one word per process
-      echo "$label nginx $(timed $(nginx_pids) -- "${n_args[@]}")"
-    fi
+    order=(nginx ferry)
+    ((i % 2)) || order=(ferry nginx)
+    for server in "${order[@]}"; do
+      if [ "$server" = nginx ]; then
+        # shellcheck disable=SC2046 # one word per process
+        echo "$label nginx $(timed $(nginx_pids) -- "${n_args[@]}")"
+      else
+        echo "$label ferry $(timed "$ferry_pid" -- "${f_args[@]}")"
+      fi
+    done
   done
 }
 

@@ -176,6 +176,29 @@ pub trait MetadataStore:
         keys: &[String],
         user: UserId,
     ) -> StoreResult<Vec<(Folder, Permissions)>>;
+    /// The folder `from` with the bits granted on it to `user` or to one of `user`'s groups,
+    /// then [`folder_path`]'s folders below it: a path's start and its walk, which a store may
+    /// read in one query. Empty if `from` does not exist.
+    ///
+    /// [`folder_path`]: MetadataStore::folder_path
+    async fn folder_path_from(
+        &self,
+        from: FolderId,
+        keys: &[String],
+        user: UserId,
+    ) -> StoreResult<Vec<(Folder, Permissions)>> {
+        let Some(start) = self.folder(from).await? else {
+            return Ok(Vec::new());
+        };
+        let granted = self
+            .permission_chain(from, user)
+            .await?
+            .first()
+            .map(|l| l.granted);
+        let mut walked = vec![(start, granted.unwrap_or(Permissions(0)))];
+        walked.extend(self.folder_path(from, keys, user).await?);
+        Ok(walked)
+    }
     /// Every grant on a folder.
     async fn grants(&self, folder: FolderId) -> StoreResult<Vec<Grant>>;
     /// Every grant to a group, on live folders, by folder.
@@ -207,8 +230,36 @@ pub trait MetadataStore:
         let chain = self.permission_chain(file.folder_id, user).await?;
         Ok(Some((file, chain)))
     }
+    /// [`file_with_chain`] and, where the store keeps the file's bytes itself
+    /// ([`crate::inline_content`]) and reading them with the rest saves a round trip, those
+    /// bytes: what a download reads first.
+    ///
+    /// [`file_with_chain`]: MetadataStore::file_with_chain
+    async fn file_to_download(
+        &self,
+        id: FileId,
+        user: UserId,
+    ) -> StoreResult<Option<FileToDownload>> {
+        Ok(self
+            .file_with_chain(id, user)
+            .await?
+            .map(|(f, c)| (f, c, None)))
+    }
     /// The live file with this name (compared by collision key) in a folder.
     async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>>;
+    /// A folder's [`permission_chain`] for `user` and the live file with this name key in it:
+    /// what an upload checks before taking its bytes, which a store may read in one query.
+    ///
+    /// [`permission_chain`]: MetadataStore::permission_chain
+    async fn chain_and_file_by_name(
+        &self,
+        folder: FolderId,
+        user: UserId,
+        name_key: &str,
+    ) -> StoreResult<(Vec<ChainLink>, Option<File>)> {
+        let chain = self.permission_chain(folder, user).await?;
+        Ok((chain, self.file_by_name(folder, name_key).await?))
+    }
     /// A page of a folder's live files, in a stable order (name key, then ID).
     async fn files(&self, folder: FolderId, skip: i64, take: i64) -> StoreResult<Vec<File>>;
     /// `take` of a folder's live files in `order` (reversed when `descending`), ties broken
@@ -272,6 +323,10 @@ pub async fn append_alone_in(
     tx.commit().await
 }
 
+/// A file, its folder's permission chain and, if the store read them with it, the file's
+/// inline bytes ([`MetadataStore::file_to_download`]).
+pub type FileToDownload = (File, Vec<ChainLink>, Option<Vec<u8>>);
+
 /// What a grouped change may do ([`MetadataStore::begin_grouped`]: recording an upload, an
 /// audit record alone, a change to a file's name, folder, deletion or time), and how every change ends. Dropping it without
 /// [`GroupedTx::commit`] rolls everything back. Kept small on purpose: a store may run such
@@ -297,6 +352,32 @@ pub trait GroupedTx: Send {
     async fn insert_inline_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()>;
     /// Appends a record to the audit chain; returns its sequence number.
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64>;
+
+    /// The folder and the live file with this name key in it, as seen inside the change:
+    /// [`GroupedTx::folder`] and [`GroupedTx::file_by_name`], which a store may read in one
+    /// query (an upload's first reads; PostgreSQL: one round trip instead of two).
+    async fn folder_and_file_by_name(
+        &mut self,
+        folder: FolderId,
+        name_key: &str,
+    ) -> StoreResult<(Option<Folder>, Option<File>)> {
+        let f = self.folder(folder).await?;
+        Ok((f, self.file_by_name(folder, name_key).await?))
+    }
+    /// Records an upload's file: a new one at version 1 (`file.id` 0; returns its new ID) or
+    /// the next version of an existing one, with a small file's `inline` bytes under
+    /// `file.content_key` — what [`GroupedTx::insert_file`] or [`GroupedTx::update_file`] and
+    /// [`GroupedTx::insert_inline_content`] do, which a store may do in one call.
+    async fn record_version(&mut self, file: &File, inline: Option<&[u8]>) -> StoreResult<FileId> {
+        if let Some(bytes) = inline {
+            self.insert_inline_content(&file.content_key, bytes).await?;
+        }
+        if file.id == 0 {
+            self.insert_file(file).await
+        } else {
+            self.update_file(file, true).await.map(|()| file.id)
+        }
+    }
 
     /// Makes the change durable and visible.
     async fn commit(self: Box<Self>) -> StoreResult<()>;

@@ -320,7 +320,7 @@ pub(crate) async fn send_file(
     id: i64,
     headers: &HeaderMap,
 ) -> Result<Response> {
-    let view = svc.file(ctx, id).await?;
+    let view = svc.file_to_download(ctx, id).await?;
     let size = view.file.size as u64;
     let etag = format!("\"{}\"", view.file.sha256);
     if header_str(headers, "if-none-match")

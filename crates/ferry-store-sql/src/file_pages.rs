@@ -1,5 +1,5 @@
-//! A page of a folder's files in the order the web client asks for, and the folder's file
-//! count up to a cap. Pages are read by keyset, not by offset: "the page after file 123" is a
+//! A page of a folder's files in the order the web client asks for, a page by offset (the API's
+//! `GetFiles`), and the folder's file count up to a cap. Pages are read by keyset, not by offset: "the page after file 123" is a
 //! range scan of the order's index starting at that file's key, so the last page of a
 //! 100,000-file folder costs what the first does (an `OFFSET` walks every row before it).
 //! Each order and direction is its own literal statement (no SQL is built from strings), read
@@ -100,4 +100,28 @@ pub(crate) async fn file_count(pool: &AnyPool, folder: FolderId, cap: i64) -> St
     .await
     .map_err(errors::db)?;
     row.try_get("n").map_err(errors::db)
+}
+
+/// A page of a folder's live files by offset, in name key order then ID (`GetFiles`).
+pub(crate) async fn files(
+    pool: &AnyPool,
+    folder: FolderId,
+    skip: i64,
+    take: i64,
+) -> StoreResult<Vec<File>> {
+    sqlx::query(concat!(
+        "SELECT ",
+        file_columns!(),
+        " FROM files WHERE folder_id = $1 AND deleted = 0 \
+         ORDER BY name_key, id LIMIT $2 OFFSET $3"
+    ))
+    .bind(folder)
+    .bind(take)
+    .bind(skip)
+    .fetch_all(pool)
+    .await
+    .map_err(errors::db)?
+    .iter()
+    .map(rows::file)
+    .collect()
 }

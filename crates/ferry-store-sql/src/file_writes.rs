@@ -166,6 +166,108 @@ pub(crate) async fn update_file(
     Ok(())
 }
 
+/// Keeps a small file's bytes (`$13`) under its content key (`$7`), in the statements below.
+macro_rules! keep_inline {
+    () => {
+        "INSERT INTO inline_contents (key, bytes) VALUES ($7, $13)"
+    };
+}
+
+/// Records an upload's file with its small `inline` bytes, if any, in one call to the
+/// database: a new file (`f.id` 0; its ID is returned) or `f`'s next version ([`insert_file`]
+/// or [`update_file`], and [`crate::inline_contents::insert`], each one call of its own before).
+pub(crate) async fn record_version(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    f: &File,
+    inline: Option<&[u8]>,
+) -> StoreResult<FileId> {
+    let Some(inline) = inline else {
+        if f.id == 0 {
+            return insert_file(conn, engine, f).await;
+        }
+        return update_file(conn, engine, f, true).await.map(|()| f.id);
+    };
+    // `$1`…`$12` as in `insert_file` or `update_file`, then the bytes.
+    let sql = match (engine, f.id == 0) {
+        (Engine::Postgres, true) => concat!(
+            "WITH inserted AS (",
+            insert_file_row!(),
+            "), kept AS (",
+            keep_inline!(),
+            ") INSERT INTO ",
+            version_columns!(),
+            " SELECT id, $4, $5, $6, $7, $9, $11, $12 FROM inserted RETURNING file_id AS id"
+        ),
+        (Engine::Postgres, false) => concat!(
+            "WITH updated AS (",
+            update_file_row!(),
+            " RETURNING id), kept AS (",
+            keep_inline!(),
+            ") INSERT INTO ",
+            version_columns!(),
+            " SELECT id, $4, $5, $6, $7, $8, $9, $12 FROM updated"
+        ),
+        (Engine::Sqlite, true) => concat!(
+            insert_file_row!(),
+            "; ",
+            first_version_row!(),
+            "; ",
+            keep_inline!()
+        ),
+        (Engine::Sqlite, false) => concat!(
+            update_file_row!(),
+            "; ",
+            new_version_row!(),
+            "; ",
+            keep_inline!()
+        ),
+    };
+    let q = sqlx::query(sql);
+    let q = if f.id == 0 {
+        q.bind(f.folder_id)
+            .bind(&f.name)
+            .bind(item_key(&f.name))
+            .bind(f.version)
+            .bind(f.size)
+            .bind(&f.sha256)
+            .bind(&f.content_key)
+            .bind(f.created_at.0)
+            .bind(f.modified_at.0)
+            .bind(f.created_by)
+            .bind(f.modified_by)
+            .bind(f.client_modified_at.map(|t| t.0))
+    } else {
+        q.bind(f.folder_id)
+            .bind(&f.name)
+            .bind(item_key(&f.name))
+            .bind(f.version)
+            .bind(f.size)
+            .bind(&f.sha256)
+            .bind(&f.content_key)
+            .bind(f.modified_at.0)
+            .bind(f.modified_by)
+            .bind(i64::from(f.deleted))
+            .bind(f.id)
+            .bind(f.client_modified_at.map(|t| t.0))
+    };
+    // All rows are fetched: a call whose results are dropped early may leave a later
+    // statement unrun.
+    let rows = q
+        .bind(inline.to_vec())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
+    if f.id != 0 {
+        return Ok(f.id);
+    }
+    // The new file's ID: the only row on PostgreSQL, the first statement's on SQLite.
+    let row = rows
+        .first()
+        .ok_or_else(|| errors::db(sqlx::Error::RowNotFound))?;
+    row.try_get("id").map_err(errors::db)
+}
+
 pub(crate) async fn hand_over_content(
     conn: &mut AnyConnection,
     file: FileId,

@@ -3,9 +3,9 @@
 //! in one query (the file protocols resolve every path they are given).
 
 use ferry_core::domain::{ChainLink, File, FileId, Folder, FolderId, Permissions, UserId};
-use ferry_core::store::{StoreError, StoreResult};
-use sqlx::AnyPool;
+use ferry_core::store::{FileToDownload, StoreError, StoreResult};
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::connect::Engine;
 use crate::errors;
@@ -75,16 +75,32 @@ pub(crate) async fn permission_chain(
 
 /// PostgreSQL: a file (`$1`) and its folder's [`PERMISSION_CHAIN`] for a user (`$2`), in one
 /// query: the file's columns on every row, the chain's prefixed `c_` (null where the folder
-/// is gone).
-pub(crate) const FILE_WITH_CHAIN: &str = concat!(
-    "WITH RECURSIVE file AS (SELECT ",
-    file_columns!(),
-    " FROM files WHERE id = $1), ",
-    chain_from!("(SELECT folder_id FROM file)"),
-    ", links AS (SELECT c.id AS c_id, c.inherit AS c_inherit, c.deleted AS c_deleted, \
-         c.depth AS c_depth, p.permission AS c_permission ",
-    chain_grants!(),
-    ") SELECT file.*, links.* FROM file LEFT JOIN links ON TRUE ORDER BY links.c_depth"
+/// is gone), and `$more` columns.
+macro_rules! file_with_chain_sql {
+    ($more:literal) => {
+        concat!(
+            "WITH RECURSIVE file AS (SELECT ",
+            file_columns!(),
+            " FROM files WHERE id = $1), ",
+            chain_from!("(SELECT folder_id FROM file)"),
+            ", links AS (SELECT c.id AS c_id, c.inherit AS c_inherit, c.deleted AS c_deleted, \
+                 c.depth AS c_depth, p.permission AS c_permission ",
+            chain_grants!(),
+            ") SELECT file.*, links.*",
+            $more,
+            " FROM file LEFT JOIN links ON TRUE ORDER BY links.c_depth"
+        )
+    };
+}
+
+/// PostgreSQL: a file and its folder's chain ([`file_with_chain_sql`]).
+pub(crate) const FILE_WITH_CHAIN: &str = file_with_chain_sql!("");
+
+/// PostgreSQL: [`FILE_WITH_CHAIN`] and, on the first row, the file's bytes if they are kept in
+/// the database (`inline_contents`): what a download reads before its audit record.
+const FILE_TO_DOWNLOAD: &str = file_with_chain_sql!(
+    ", CASE WHEN links.c_depth IS NULL OR links.c_depth = 0 THEN \
+       (SELECT bytes FROM inline_contents i WHERE i.key = file.content_key) END AS inline_bytes"
 );
 
 /// PostgreSQL: [`FILE_WITH_CHAIN`].
@@ -93,24 +109,153 @@ pub(crate) async fn file_with_chain(
     id: FileId,
     user: UserId,
 ) -> StoreResult<Option<(File, Vec<ChainLink>)>> {
-    let rows = sqlx::query(FILE_WITH_CHAIN)
+    let rows = chain_rows(pool, FILE_WITH_CHAIN, id, user).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    Ok(Some((rows::file(first)?, chain_of(&rows)?)))
+}
+
+/// PostgreSQL: [`FILE_TO_DOWNLOAD`]: [`file_with_chain`] and the file's inline bytes, if any.
+pub(crate) async fn file_to_download(
+    pool: &AnyPool,
+    id: FileId,
+    user: UserId,
+) -> StoreResult<Option<FileToDownload>> {
+    let rows = chain_rows(pool, FILE_TO_DOWNLOAD, id, user).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let inline: Option<Vec<u8>> = first.try_get("inline_bytes").map_err(errors::db)?;
+    Ok(Some((rows::file(first)?, chain_of(&rows)?, inline)))
+}
+
+async fn chain_rows(
+    pool: &AnyPool,
+    sql: &'static str,
+    id: FileId,
+    user: UserId,
+) -> StoreResult<Vec<AnyRow>> {
+    sqlx::query(sql)
         .bind(id)
         .bind(user)
         .fetch_all(pool)
         .await
-        .map_err(errors::db)?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let file = rows::file(first)?;
+        .map_err(errors::db)
+}
+
+/// The chain of [`file_with_chain_sql`]'s rows (their `c_` columns).
+fn chain_of(rows: &[AnyRow]) -> StoreResult<Vec<ChainLink>> {
     let mut chain = Vec::new();
-    for row in &rows {
+    for row in rows {
         let link = Prefixed { row, prefix: "c_" };
         if link.opt_int("id")?.is_some() {
             push_link(&mut chain, &link)?;
         }
     }
-    Ok(Some((file, chain)))
+    Ok(chain)
+}
+
+/// A file's columns from the alias `fi`, each prefixed `fi_` (read with [`Prefixed`]).
+macro_rules! fi_file_columns {
+    () => {
+        "fi.id AS fi_id, fi.folder_id AS fi_folder_id, fi.name AS fi_name, \
+         fi.version AS fi_version, fi.size AS fi_size, fi.sha256 AS fi_sha256, \
+         fi.content_key AS fi_content_key, fi.created_at AS fi_created_at, \
+         fi.modified_at AS fi_modified_at, fi.created_by AS fi_created_by, \
+         fi.modified_by AS fi_modified_by, fi.deleted AS fi_deleted, \
+         fi.client_modified_at AS fi_client_modified_at"
+    };
+}
+
+/// The live file with the name key `$name` in the folder `$1` (the alias `fi`), joined on.
+macro_rules! live_file_named {
+    ($name:literal) => {
+        concat!(
+            " LEFT JOIN files fi ON fi.folder_id = $1 AND fi.name_key = ",
+            $name,
+            " AND fi.deleted = 0"
+        )
+    };
+}
+
+/// PostgreSQL: a folder's [`PERMISSION_CHAIN`] (`$1`, for the user `$2`) and the live file
+/// named `$3` in it, in one query (an upload's checks before its bytes are taken): the chain's
+/// rows with the file's columns, prefixed `fi_`, on each (null where no file has the name).
+const CHAIN_AND_FILE_BY_NAME: &str = concat!(
+    "WITH RECURSIVE ",
+    chain_from!("$1"),
+    ", links AS (SELECT c.id, c.inherit, c.deleted, c.depth, p.permission ",
+    chain_grants!(),
+    ") SELECT links.*, ",
+    fi_file_columns!(),
+    " FROM links",
+    live_file_named!("$3"),
+    " ORDER BY links.depth"
+);
+
+/// [`CHAIN_AND_FILE_BY_NAME`]: the chain (empty if the folder does not exist) and the file.
+pub(crate) async fn chain_and_file_by_name(
+    pool: &AnyPool,
+    folder: FolderId,
+    user: UserId,
+    name_key: &str,
+) -> StoreResult<(Vec<ChainLink>, Option<File>)> {
+    let rows = sqlx::query(CHAIN_AND_FILE_BY_NAME)
+        .bind(folder)
+        .bind(user)
+        .bind(name_key)
+        .fetch_all(pool)
+        .await
+        .map_err(errors::db)?;
+    let mut chain = Vec::new();
+    for row in &rows {
+        push_link(&mut chain, row)?;
+    }
+    Ok((chain, file_prefixed_fi(rows.first())?))
+}
+
+/// A folder (`$1`) and the live file named `$2` in it, in one query: the folder's columns and
+/// the file's, prefixed `fi_`. No row if the folder does not exist.
+const FOLDER_AND_FILE_BY_NAME: &str = concat!(
+    "SELECT ",
+    folder_columns!(),
+    ", ",
+    fi_file_columns!(),
+    " FROM folders f",
+    live_file_named!("$2"),
+    " WHERE f.id = $1"
+);
+
+/// [`FOLDER_AND_FILE_BY_NAME`] inside a change, on its connection (either engine: one round
+/// trip, or one hand-off to sqlx's SQLite thread, instead of two).
+pub(crate) async fn folder_and_file_by_name(
+    conn: &mut AnyConnection,
+    folder: FolderId,
+    name_key: &str,
+) -> StoreResult<(Option<Folder>, Option<File>)> {
+    let row = sqlx::query(FOLDER_AND_FILE_BY_NAME)
+        .bind(folder)
+        .bind(name_key)
+        .fetch_optional(conn)
+        .await
+        .map_err(errors::db)?;
+    let Some(row) = row else {
+        return Ok((None, None));
+    };
+    Ok((Some(rows::folder(&row)?), file_prefixed_fi(Some(&row))?))
+}
+
+/// The file whose columns a row carries prefixed `fi_`, if the row has one.
+fn file_prefixed_fi(row: Option<&AnyRow>) -> StoreResult<Option<File>> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let file = Prefixed { row, prefix: "fi_" };
+    if file.opt_int("id")?.is_none() {
+        return Ok(None);
+    }
+    rows::file(&file).map(Some)
 }
 
 /// A row's columns that carry a prefix, read by their plain names.
@@ -213,9 +358,10 @@ macro_rules! postgres_names {
     };
 }
 
-/// The walk down a path from folder `$1`, for user `$2`, with the names table of an engine.
+/// The walk down a path from folder `$1`, for user `$2`, with the names table of an engine; the
+/// folders at `depth` (`"> 0"`: below the start, `">= 0"`: the start too).
 macro_rules! folder_path_sql {
-    ($names:expr) => {
+    ($names:expr, $depth:literal) => {
         concat!(
             "WITH RECURSIVE names (i, key) AS (",
             $names,
@@ -229,13 +375,18 @@ macro_rules! folder_path_sql {
             folder_columns!(),
             ", p.permission FROM walk w JOIN folders f ON f.id = w.id",
             user_grants_on_f!(),
-            " WHERE w.depth > 0 ORDER BY w.depth"
+            " WHERE w.depth ",
+            $depth,
+            " ORDER BY w.depth"
         )
     };
 }
 
 /// [`folder_path`]'s query on SQLite (also run by `sqlite_reader.rs`).
-pub(crate) const SQLITE_FOLDER_PATH: &str = folder_path_sql!(sqlite_names!());
+pub(crate) const SQLITE_FOLDER_PATH: &str = folder_path_sql!(sqlite_names!(), "> 0");
+
+/// [`folder_path_from`]'s query on SQLite (also run by `sqlite_reader.rs`).
+pub(crate) const SQLITE_FOLDER_PATH_FROM: &str = folder_path_sql!(sqlite_names!(), ">= 0");
 
 /// `keys` as the JSON array the path queries take.
 pub(crate) fn keys_json(keys: &[String]) -> StoreResult<String> {
@@ -256,13 +407,37 @@ pub(crate) async fn folder_path(
     }
     let sql = match engine {
         Engine::Sqlite => SQLITE_FOLDER_PATH,
-        Engine::Postgres => folder_path_sql!(postgres_names!()),
+        Engine::Postgres => folder_path_sql!(postgres_names!(), "> 0"),
     };
     let keys = keys_json(keys)?;
     let rows = sqlx::query(sql)
         .bind(from)
         .bind(user)
         .bind(keys)
+        .fetch_all(pool)
+        .await
+        .map_err(errors::db)?;
+    folders_with_grants(&rows)
+}
+
+/// The folder `from` with its grants to `user`, then the live folders `keys` lead to below it
+/// as [`folder_path`] finds them: a path's start and its walk in one query. Empty if `from`
+/// does not exist.
+pub(crate) async fn folder_path_from(
+    pool: &AnyPool,
+    engine: Engine,
+    from: FolderId,
+    keys: &[String],
+    user: UserId,
+) -> StoreResult<Vec<(Folder, Permissions)>> {
+    let sql = match engine {
+        Engine::Sqlite => SQLITE_FOLDER_PATH_FROM,
+        Engine::Postgres => folder_path_sql!(postgres_names!(), ">= 0"),
+    };
+    let rows = sqlx::query(sql)
+        .bind(from)
+        .bind(user)
+        .bind(keys_json(keys)?)
         .fetch_all(pool)
         .await
         .map_err(errors::db)?;

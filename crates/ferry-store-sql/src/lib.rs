@@ -24,6 +24,7 @@ mod file_writes;
 mod folder_reads;
 mod folder_writes;
 mod group_commit;
+mod group_reads;
 mod inline_contents;
 mod metadata_items;
 mod queries;

@@ -136,6 +136,26 @@ impl SqliteReader {
         Ok(folders)
     }
 
+    /// The folder `from` with `user`'s grants, then the live folders a path of name keys leads
+    /// to below it.
+    pub(crate) fn folder_path_from(
+        &self,
+        from: FolderId,
+        keys: &[String],
+        user: UserId,
+    ) -> StoreResult<Vec<(Folder, Permissions)>> {
+        static NAMES: Names = OnceLock::new();
+        let mut folders = Vec::new();
+        let keys = folder_reads::keys_json(keys)?;
+        self.rows(
+            folder_reads::SQLITE_FOLDER_PATH_FROM,
+            &NAMES,
+            &[("$1", &from), ("$2", &user), ("$3", &keys)],
+            |row| folder_reads::push_folder(&mut folders, row),
+        )?;
+        Ok(folders)
+    }
+
     /// The folder with this ID.
     pub(crate) fn folder(&self, id: FolderId) -> StoreResult<Option<Folder>> {
         let conn = self.connection()?;

@@ -11,7 +11,7 @@ use ferry_core::domain::{
     UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{
-    AuditFilter, GroupedTx, LockoutState, MetadataStore, StoreResult, StoreTx,
+    AuditFilter, FileToDownload, GroupedTx, LockoutState, MetadataStore, StoreResult, StoreTx,
 };
 use sqlx::AnyPool;
 use sqlx::Row;
@@ -25,7 +25,7 @@ use crate::rows::{self, Columns, audit_columns, file_columns, folder_columns, us
 use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
-use crate::{audit_alone, errors, folder_reads, metadata_items, queries};
+use crate::{audit_alone, errors, folder_reads, group_reads, metadata_items, queries};
 
 /// The metadata store over one database (SQLite or PostgreSQL).
 #[derive(Clone)]
@@ -353,6 +353,18 @@ impl MetadataStore for SqlStore {
         folder_reads::folder_path(&self.pool, self.engine, from, keys, user).await
     }
 
+    async fn folder_path_from(
+        &self,
+        from: FolderId,
+        keys: &[String],
+        user: UserId,
+    ) -> StoreResult<Vec<(Folder, Permissions)>> {
+        if let Some(reader) = &self.reader {
+            return reader.folder_path_from(from, keys, user);
+        }
+        folder_reads::folder_path_from(&self.pool, self.engine, from, keys, user).await
+    }
+
     async fn grants(&self, folder: FolderId) -> StoreResult<Vec<Grant>> {
         sqlx::query(
             "SELECT id, folder_id, permission, user_id, group_id FROM folder_permissions \
@@ -387,38 +399,15 @@ impl MetadataStore for SqlStore {
     }
 
     async fn group(&self, id: GroupId) -> StoreResult<Option<UserGroup>> {
-        sqlx::query("SELECT id, name FROM user_groups WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(errors::db)?
-            .as_ref()
-            .map(rows::group)
-            .transpose()
+        group_reads::group(&self.pool, id).await
     }
 
     async fn groups(&self) -> StoreResult<Vec<UserGroup>> {
-        sqlx::query("SELECT id, name FROM user_groups ORDER BY name_key")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(errors::db)?
-            .iter()
-            .map(rows::group)
-            .collect()
+        group_reads::groups(&self.pool).await
     }
 
     async fn groups_of_user(&self, user: UserId) -> StoreResult<Vec<UserGroup>> {
-        sqlx::query(
-            "SELECT g.id, g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id \
-             WHERE m.user_id = $1 ORDER BY g.name_key",
-        )
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(rows::group)
-        .collect()
+        group_reads::groups_of_user(&self.pool, user).await
     }
 
     async fn file(&self, id: FileId) -> StoreResult<Option<File>> {
@@ -444,6 +433,21 @@ impl MetadataStore for SqlStore {
         folder_reads::file_with_chain(&self.pool, id, user).await
     }
 
+    async fn file_to_download(
+        &self,
+        id: FileId,
+        user: UserId,
+    ) -> StoreResult<Option<FileToDownload>> {
+        if self.reader.is_some() {
+            // The bytes are a point read in-process when the download opens them.
+            return Ok(self
+                .file_with_chain(id, user)
+                .await?
+                .map(|(f, c)| (f, c, None)));
+        }
+        folder_reads::file_to_download(&self.pool, id, user).await
+    }
+
     async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>> {
         if let Some(reader) = &self.reader {
             return reader.file_by_name(folder, name_key);
@@ -451,22 +455,21 @@ impl MetadataStore for SqlStore {
         queries::file_by_name(&self.pool, folder, name_key).await
     }
 
+    async fn chain_and_file_by_name(
+        &self,
+        folder: FolderId,
+        user: UserId,
+        name_key: &str,
+    ) -> StoreResult<(Vec<ChainLink>, Option<File>)> {
+        if let Some(reader) = &self.reader {
+            let chain = reader.permission_chain(folder, user)?;
+            return Ok((chain, reader.file_by_name(folder, name_key)?));
+        }
+        folder_reads::chain_and_file_by_name(&self.pool, folder, user, name_key).await
+    }
+
     async fn files(&self, folder: FolderId, skip: i64, take: i64) -> StoreResult<Vec<File>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            file_columns!(),
-            " FROM files WHERE folder_id = $1 AND deleted = 0 \
-             ORDER BY name_key, id LIMIT $2 OFFSET $3"
-        ))
-        .bind(folder)
-        .bind(take)
-        .bind(skip)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(rows::file)
-        .collect()
+        crate::file_pages::files(&self.pool, folder, skip, take).await
     }
 
     async fn files_ordered(

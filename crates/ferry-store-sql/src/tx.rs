@@ -25,8 +25,8 @@ use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::store::SqlStore;
 use crate::{
-    audit_writes, counters, errors, file_writes, folder_writes, inline_contents, metadata_items,
-    queries, second_factors,
+    audit_writes, counters, errors, file_writes, folder_reads, folder_writes, inline_contents,
+    metadata_items, queries, second_factors,
 };
 
 /// A change in progress, in its batch's savepoint (`group_commit.rs`).
@@ -533,6 +533,24 @@ impl GroupedTx for SqlTx {
             return reader.file_by_name(folder, name_key);
         }
         queries::file_by_name(self.turn.conn(), folder, name_key).await
+    }
+
+    async fn folder_and_file_by_name(
+        &mut self,
+        folder: FolderId,
+        name_key: &str,
+    ) -> StoreResult<(Option<Folder>, Option<File>)> {
+        if let Some(reader) = self.committed_reader() {
+            return Ok((
+                reader.folder(folder)?,
+                reader.file_by_name(folder, name_key)?,
+            ));
+        }
+        folder_reads::folder_and_file_by_name(self.turn.conn(), folder, name_key).await
+    }
+
+    async fn record_version(&mut self, f: &File, inline: Option<&[u8]>) -> StoreResult<FileId> {
+        file_writes::record_version(self.turn.conn(), self.engine, f, inline).await
     }
 
     async fn insert_file(&mut self, f: &File) -> StoreResult<FileId> {

@@ -11,6 +11,7 @@ use super::{FileView, Recorded, Service, SessionContext};
 use crate::content::ContentReader;
 use crate::domain::{AuditEntry, File, FileId, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
+use crate::inline_content::is_inline;
 
 /// A download: the file, the range to send, and a reader positioned at its start.
 pub struct Download {
@@ -38,7 +39,7 @@ impl Service {
         id: FileId,
         range: Option<(u64, u64)>,
     ) -> Result<Download> {
-        let view = self.readable_file(ctx, id).await?;
+        let view = self.readable(ctx, id, true).await?;
         self.download_view(ctx, view, range).await
     }
 
@@ -89,7 +90,9 @@ impl Service {
             )
             .await?;
         }
-        let file = view.file;
+        let FileView {
+            file, prefetched, ..
+        } = view;
         let size = file.size as u64;
         let (offset, length) = match range {
             Some((first, last)) if first <= last && last < size => (first, last - first + 1),
@@ -107,7 +110,14 @@ impl Service {
             e.detail = Some(format!("bytes {offset}-{}", offset + length - 1));
         }
         // Opened first: a download whose content cannot be opened is not recorded as one.
-        let content = self.content.open(&file.content_key, offset).await?;
+        let content: ContentReader = match prefetched {
+            Some(bytes) if is_inline(&file.content_key) => {
+                let mut at = std::io::Cursor::new(bytes);
+                at.set_position(offset);
+                Box::pin(at)
+            }
+            _ => self.content.open(&file.content_key, offset).await?,
+        };
         let recorded = if pipelined {
             self.record_download(e)
         } else {

@@ -5,7 +5,8 @@
 use super::{Service, SessionContext};
 use crate::domain::folder::{HOME_ROOT_FOLDER, ROOT_FOLDER};
 use crate::domain::{
-    AuditEntry, Folder, FolderId, FolderType, Grant, Grantee, Operation, Outcome, Permissions, User,
+    AuditEntry, ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Operation, Outcome,
+    Permissions, User,
 };
 use crate::error::{Error, Result};
 use crate::store::StoreTx;
@@ -91,15 +92,31 @@ impl Service {
     /// `GetRootFolder`: the top of the tree (its effective bits may be none but Show for users
     /// who only have grants further down).
     pub async fn root_folder(&self, ctx: &SessionContext) -> Result<FolderView> {
-        let effective = self
-            .effective(ctx, ROOT_FOLDER)
-            .await?
-            .union(Permissions::SHOW);
-        let folder = self
+        let mut found = self
             .store
-            .folder(ROOT_FOLDER)
-            .await?
-            .ok_or_else(|| Error::Internal("the root folder is missing".into()))?;
+            .folder_path_from(ROOT_FOLDER, &[], ctx.user.id)
+            .await?;
+        if found.is_empty() {
+            return Err(Error::Internal("the root folder is missing".into()));
+        }
+        let (folder, granted) = found.swap_remove(0);
+        Self::root_view(ctx, folder, granted)
+    }
+
+    /// The root folder's view from the folder and the bits granted on it to the caller (its
+    /// whole permission chain: the root has no parent).
+    pub(super) fn root_view(
+        ctx: &SessionContext,
+        folder: Folder,
+        granted: Permissions,
+    ) -> Result<FolderView> {
+        let link = ChainLink {
+            folder_id: folder.id,
+            deleted: folder.deleted,
+            inherit_permissions: folder.inherit_permissions,
+            granted,
+        };
+        let effective = Self::effective_on_chain(ctx, &[link])?.union(Permissions::SHOW);
         Ok(FolderView { folder, effective })
     }
 

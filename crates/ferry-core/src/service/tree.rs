@@ -11,6 +11,7 @@
 
 use super::folders::child_view;
 use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
+use crate::domain::folder::ROOT_FOLDER;
 use crate::domain::{AuditEntry, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
 use crate::text;
@@ -60,11 +61,6 @@ pub fn path_names(path: &str) -> Result<Vec<String>> {
 }
 
 impl Service {
-    /// The root folder as the top of the tree.
-    async fn tree_root(&self, ctx: &SessionContext) -> Result<FolderView> {
-        self.root_folder(ctx).await
-    }
-
     /// The visible child folder of `parent` with this name, if any.
     pub(super) async fn tree_child(
         &self,
@@ -91,9 +87,8 @@ impl Service {
     /// files in folders they may not read are reported as not found.
     pub async fn tree_resolve(&self, ctx: &SessionContext, path: &str) -> Result<TreeNode> {
         let names = path_names(path)?;
-        let mut current = self.tree_root(ctx).await?;
-        // The folders along the path in one read, as far as they exist (a name no item can
-        // have names nothing, so the walk stops there).
+        // The root and the folders along the path in one read, as far as they exist (a name
+        // no item can have names nothing, so the walk stops there).
         let keys: Vec<String> = names
             .iter()
             .map_while(|name| text::item_name("name", name).ok().map(|(_, key)| key))
@@ -101,9 +96,13 @@ impl Service {
         let admin = ctx.user.role.may_impersonate();
         let mut found = self
             .store
-            .folder_path(current.folder.id, &keys, ctx.user.id)
+            .folder_path_from(ROOT_FOLDER, &keys, ctx.user.id)
             .await?
             .into_iter();
+        let (root, granted) = found
+            .next()
+            .ok_or_else(|| Error::Internal("the root folder is missing".into()))?;
+        let mut current = Self::root_view(ctx, root, granted)?;
         for (i, name) in names.iter().enumerate() {
             let child = found.next().and_then(|(folder, granted)| {
                 child_view(admin, folder, granted, current.effective, true)
@@ -113,10 +112,13 @@ impl Service {
                 continue;
             }
             if i + 1 == names.len() && current.effective.contains(Permissions::READ) {
-                return match self.file_by_name(ctx, current.folder.id, name).await {
-                    Ok(file) => Ok(TreeNode::File(file)),
-                    Err(Error::InvalidArgument(_)) => Err(Error::FileNotFound),
-                    Err(e) => Err(e),
+                // The walk found the caller's bits on the folder: no chain to read again.
+                let Ok((_, key)) = text::item_name("name", name) else {
+                    return Err(Error::FileNotFound);
+                };
+                return match self.store.file_by_name(current.folder.id, &key).await? {
+                    Some(file) => Ok(TreeNode::File(FileView::checked(file, current.effective))),
+                    None => Err(Error::FileNotFound),
                 };
             }
             return Err(if i + 1 == names.len() {

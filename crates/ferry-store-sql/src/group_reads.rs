@@ -1,0 +1,44 @@
+//! Reads of user groups: one by ID, all of them, and a user's.
+
+use ferry_core::domain::{GroupId, UserGroup, UserId};
+use ferry_core::store::StoreResult;
+use sqlx::AnyPool;
+
+use crate::{errors, rows};
+
+pub(crate) async fn group(pool: &AnyPool, id: GroupId) -> StoreResult<Option<UserGroup>> {
+    sqlx::query("SELECT id, name FROM user_groups WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(errors::db)?
+        .as_ref()
+        .map(rows::group)
+        .transpose()
+}
+
+/// Every group, by name.
+pub(crate) async fn groups(pool: &AnyPool) -> StoreResult<Vec<UserGroup>> {
+    sqlx::query("SELECT id, name FROM user_groups ORDER BY name_key")
+        .fetch_all(pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(rows::group)
+        .collect()
+}
+
+/// The groups `user` belongs to, by name.
+pub(crate) async fn groups_of_user(pool: &AnyPool, user: UserId) -> StoreResult<Vec<UserGroup>> {
+    sqlx::query(
+        "SELECT g.id, g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id \
+         WHERE m.user_id = $1 ORDER BY g.name_key",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await
+    .map_err(errors::db)?
+    .iter()
+    .map(rows::group)
+    .collect()
+}

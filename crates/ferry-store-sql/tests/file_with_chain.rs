@@ -149,7 +149,12 @@ async fn agrees_with_file_then_chain(backend: Backend) {
     }
     let keys = |k: &[&str]| k.iter().map(|k| k.to_string()).collect::<Vec<_>>();
     for from in [ROOT, top, mid, gone, 9999] {
-        for path in [keys(&[]), keys(&["top", "mid"]), keys(&["mid", "low"]), keys(&["nope"])] {
+        for path in [
+            keys(&[]),
+            keys(&["top", "mid"]),
+            keys(&["mid", "low"]),
+            keys(&["nope"]),
+        ] {
             for who in [alice, bob] {
                 let mut expected = Vec::new();
                 if let Some(start) = s.folder(from).await.unwrap() {
@@ -158,12 +163,17 @@ async fn agrees_with_file_then_chain(backend: Backend) {
                     expected.extend(s.folder_path(from, &path, who).await.unwrap());
                 }
                 let got = s.folder_path_from(from, &path, who).await.unwrap();
-                assert_eq!(got, expected, "{path:?} from {from}, user {who} on {backend:?}");
+                assert_eq!(
+                    got, expected,
+                    "{path:?} from {from}, user {who} on {backend:?}"
+                );
             }
         }
     }
     // The walk from the root went somewhere, not an empty agreement.
-    let walked = s.folder_path_from(ROOT, &keys(&["top", "mid", "low"]), alice).await;
+    let walked = s
+        .folder_path_from(ROOT, &keys(&["top", "mid", "low"]), alice)
+        .await;
     assert_eq!(walked.unwrap().len(), 4);
     // The chain is there and carries the grants, not an empty agreement.
     let (_, chain) = s.file_with_chain(in_low, alice).await.unwrap().unwrap();

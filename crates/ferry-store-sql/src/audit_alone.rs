@@ -45,7 +45,7 @@ pub(crate) async fn append(store: &SqlStore, at: Timestamp, entry: AuditEntry) -
         }
     }
     metrics::counter!("ferry_audit_appended_alone_total", "path" => "change").increment(1);
-    let turn = store.changes.change_on(turn, true).await?;
+    let turn = store.changes.change_on(turn, true, None).await?;
     let tx = Box::new(SqlTx::begin(turn, store).await?);
     append_alone_in(tx, at, entry).await
 }

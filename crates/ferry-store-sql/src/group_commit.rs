@@ -38,6 +38,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::connect::Engine;
 use crate::errors;
+use crate::quiet_tx::{LocalTx, QuietWriter};
 
 /// Longest a writer waits for its turn before the change is refused as unavailable: far
 /// longer than any transaction takes, short enough that a stuck one is noticed.
@@ -65,19 +66,30 @@ struct Shared {
     batch: Arc<Mutex<Batch>>,
     /// Writers waiting for their turn (a finishing change commits when there are none).
     waiting: AtomicUsize,
-    /// Batches committed and changes in them, since the start.
+    /// Batches committed through sqlx and changes in them, since the start.
     batches: AtomicUsize,
     changes: AtomicUsize,
+    /// Batches committed on the quiet writer's connection and changes in them.
+    local_batches: AtomicUsize,
+    local_changes: AtomicUsize,
     /// The audit chain's head as this process's last commit left it, if known: a guess for a
     /// record appended alone (`audit_alone.rs`), which checks it in the statement that moves
     /// the head, so a stale one (another node wrote since) costs a retry, never the chain.
     head: std::sync::Mutex<Option<AuditHead>>,
 }
 
+/// A batch's open transaction: on a pooled sqlx connection, or (SQLite, grouped changes) on
+/// the quiet writer's rusqlite connection, whose statements run on the caller's thread
+/// (`quiet_tx.rs`: no hand-off to sqlx's thread and back per statement).
+pub(crate) enum BatchTx {
+    Sqlx(Transaction<'static, Any>),
+    Local(LocalTx),
+}
+
 /// The open batch, if any.
 #[derive(Default)]
 pub(crate) struct Batch {
-    tx: Option<Transaction<'static, Any>>,
+    tx: Option<BatchTx>,
     opened: Option<Instant>,
     /// A change is open: it runs, or ended without committing (then the next turn rolls it
     /// back).
@@ -131,12 +143,14 @@ impl GroupCommit {
                 waiting: AtomicUsize::new(0),
                 batches: AtomicUsize::new(0),
                 changes: AtomicUsize::new(0),
+                local_batches: AtomicUsize::new(0),
+                local_changes: AtomicUsize::new(0),
                 head: std::sync::Mutex::new(None),
             }),
         }
     }
 
-    /// Batches committed and the changes they held, since the start.
+    /// Batches committed through sqlx and the changes they held, since the start.
     #[cfg(test)]
     pub(crate) fn committed(&self) -> (usize, usize) {
         (
@@ -145,11 +159,28 @@ impl GroupCommit {
         )
     }
 
+    /// Batches committed on the quiet writer's connection and the changes they held.
+    #[cfg(test)]
+    pub(crate) fn committed_here(&self) -> (usize, usize) {
+        (
+            self.shared.local_batches.load(Ordering::SeqCst),
+            self.shared.local_changes.load(Ordering::SeqCst),
+        )
+    }
+
     /// Begins a change: `grouped`, in the open batch (opening one if there is none), inside a
     /// savepoint; else solo, in a batch of its own, after the open one is committed.
     pub(crate) async fn change(&self, grouped: bool) -> StoreResult<Turn> {
         let turn = wait_turn(&self.shared).await?;
-        self.change_on(turn, grouped).await
+        self.change_on(turn, grouped, None).await
+    }
+
+    /// A grouped change that runs on `writer`'s connection if the batch it joins is there
+    /// (or it opens one there): see [`Turn::is_local`]. Else, when the open batch is sqlx's
+    /// or another process holds SQLite's write lock, it goes sqlx's way.
+    pub(crate) async fn change_here(&self, writer: &Arc<QuietWriter>) -> StoreResult<Turn> {
+        let turn = wait_turn(&self.shared).await?;
+        self.change_on(turn, true, Some(writer)).await
     }
 
     /// A turn for one audit record alone, and whether it is *quiet*: no batch open, nobody
@@ -196,8 +227,14 @@ impl GroupCommit {
         note_head(&self.shared, head);
     }
 
-    /// [`GroupCommit::change`] on a turn already held.
-    pub(crate) async fn change_on(&self, mut turn: Turn, grouped: bool) -> StoreResult<Turn> {
+    /// [`GroupCommit::change`] on a turn already held; `local`: a grouped change that may run
+    /// on that writer's connection ([`GroupCommit::change_here`]).
+    pub(crate) async fn change_on(
+        &self,
+        mut turn: Turn,
+        grouped: bool,
+        local: Option<&Arc<QuietWriter>>,
+    ) -> StoreResult<Turn> {
         turn.settle().await?;
         if !grouped {
             turn.commit_batch().await;
@@ -205,32 +242,41 @@ impl GroupCommit {
         turn.guard.solo = !grouped;
         turn.touched = false;
         if turn.guard.tx.is_none() {
-            let tx = self
-                .shared
-                .pool
-                .begin_with(if self.shared.locks_at_begin {
-                    "BEGIN IMMEDIATE"
-                } else {
-                    "BEGIN"
-                })
-                .await
-                .map_err(errors::db)?;
-            turn.guard.tx = Some(tx);
-            turn.guard.opened = Some(Instant::now());
-            turn.guard.in_change = true;
-            turn.guard.savepoint = false;
+            let here = local.filter(|_| grouped).and_then(LocalTx::begin);
+            let tx = match here {
+                Some(tx) => BatchTx::Local(tx),
+                None => BatchTx::Sqlx(
+                    self.shared
+                        .pool
+                        .begin_with(if self.shared.locks_at_begin {
+                            "BEGIN IMMEDIATE"
+                        } else {
+                            "BEGIN"
+                        })
+                        .await
+                        .map_err(errors::db)?,
+                ),
+            };
+            turn.open(tx);
             return Ok(turn);
         }
         turn.guard.in_change = true;
         turn.guard.savepoint = true;
-        if let Err(e) = sqlx::query("SAVEPOINT ferry_change")
-            .execute(turn.conn())
-            .await
-        {
+        if let Err(e) = turn.run("SAVEPOINT ferry_change").await {
             turn.abandon(format!("cannot begin a change: {e}"));
-            return Err(errors::db(e));
+            return Err(StoreError::Unavailable(e));
         }
         Ok(turn)
+    }
+
+    /// A quiet turn's change on `writer`'s connection, begun at once (no batch is open on a
+    /// quiet turn); `None` if SQLite's write lock is not free (another process has it).
+    pub(crate) fn begin_here(&self, mut turn: Turn, writer: &Arc<QuietWriter>) -> Option<Turn> {
+        let tx = LocalTx::begin(writer)?;
+        turn.guard.solo = false;
+        turn.touched = false;
+        turn.open(BatchTx::Local(tx));
+        Some(turn)
     }
 
     /// A turn outside any batch, for bookkeeping: the open batch is committed first, so
@@ -294,13 +340,47 @@ fn spawn_finisher(shared: &Arc<Shared>) {
 }
 
 impl Turn {
-    /// The batch's connection (inside a change).
+    /// The batch's sqlx connection (inside a change on a sqlx batch).
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         self.touched = true;
-        self.guard
-            .tx
-            .as_deref_mut()
-            .expect("a change's batch is open")
+        match self.guard.tx.as_mut() {
+            Some(BatchTx::Sqlx(tx)) => tx,
+            _ => panic!("a change's sqlx batch is open"),
+        }
+    }
+
+    /// The batch's connection on the caller's thread, if the batch is there.
+    pub(crate) fn here(&self) -> Option<&rusqlite::Connection> {
+        match self.guard.tx.as_ref() {
+            Some(BatchTx::Local(tx)) => Some(tx.conn()),
+            _ => None,
+        }
+    }
+
+    /// Whether the change runs on the quiet writer's connection ([`Turn::here`]).
+    pub(crate) fn is_local(&self) -> bool {
+        self.here().is_some()
+    }
+
+    /// Opens a batch with `tx`, this turn's change its first.
+    fn open(&mut self, tx: BatchTx) {
+        self.guard.tx = Some(tx);
+        self.guard.opened = Some(Instant::now());
+        self.guard.in_change = true;
+        self.guard.savepoint = false;
+    }
+
+    /// Runs a statement of the batch's own (a savepoint's) on its connection.
+    async fn run(&mut self, sql: &'static str) -> Result<(), String> {
+        match self.guard.tx.as_mut() {
+            Some(BatchTx::Sqlx(tx)) => sqlx::query(sql)
+                .execute(&mut **tx)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Some(BatchTx::Local(tx)) => tx.run(sql),
+            None => Err("no batch is open".into()),
+        }
     }
 
     /// Rolls back what a change that ended without committing left.
@@ -313,14 +393,9 @@ impl Turn {
             self.abandon("the change failed".into());
             return Ok(());
         }
-        let undone = sqlx::query("ROLLBACK TO SAVEPOINT ferry_change")
-            .execute(self.conn())
-            .await;
+        let undone = self.run("ROLLBACK TO SAVEPOINT ferry_change").await;
         let released = match undone {
-            Ok(_) => sqlx::query("RELEASE SAVEPOINT ferry_change")
-                .execute(self.conn())
-                .await
-                .map(|_| ()),
+            Ok(()) => self.run("RELEASE SAVEPOINT ferry_change").await,
             Err(e) => Err(e),
         };
         match released {
@@ -330,7 +405,7 @@ impl Turn {
             }
             Err(e) => {
                 self.abandon(format!("cannot undo a failed change: {e}"));
-                Err(errors::db(e))
+                Err(StoreError::Unavailable(e))
             }
         }
     }
@@ -381,18 +456,27 @@ impl Turn {
             return;
         };
         self.guard.opened = None;
-        let outcome = tx
-            .commit()
-            .await
-            .map_err(|e| format!("the commit failed: {e}"));
+        let here = matches!(tx, BatchTx::Local(_));
+        let outcome = match tx {
+            BatchTx::Sqlx(tx) => tx.commit().await.map_err(|e| e.to_string()),
+            BatchTx::Local(tx) => tx.commit(),
+        }
+        .map_err(|e| format!("the commit failed: {e}"));
         // A failed commit's outcome is unknown (its answer may be what was lost).
         let head = self.guard.head.take();
         note_head(&self.shared, if outcome.is_ok() { head } else { None });
         if outcome.is_ok() {
             let n = self.guard.members.len();
-            self.shared.batches.fetch_add(1, Ordering::SeqCst);
-            self.shared.changes.fetch_add(n, Ordering::SeqCst);
+            let (batches, changes) = match here {
+                true => (&self.shared.local_batches, &self.shared.local_changes),
+                false => (&self.shared.batches, &self.shared.changes),
+            };
+            batches.fetch_add(1, Ordering::SeqCst);
+            changes.fetch_add(n, Ordering::SeqCst);
             count_commit(n);
+            if here {
+                metrics::counter!("ferry_db_quiet_changes_total").increment(n as u64);
+            }
         }
         let (members, bystanders) = (
             std::mem::take(&mut self.guard.members),
@@ -407,11 +491,9 @@ impl Turn {
     /// it is committed, with the commit's outcome.
     pub(crate) async fn commit(mut self) -> StoreResult<()> {
         if self.guard.savepoint
-            && let Err(e) = sqlx::query("RELEASE SAVEPOINT ferry_change")
-                .execute(self.conn())
-                .await
+            && let Err(e) = self.run("RELEASE SAVEPOINT ferry_change").await
         {
-            return Err(errors::db(e));
+            return Err(StoreError::Unavailable(e));
         }
         self.guard.in_change = false;
         // A change that did not say where it left the head leaves it unknown.

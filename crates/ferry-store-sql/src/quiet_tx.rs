@@ -1,24 +1,27 @@
-//! SQLite's grouped change when the process is quiet ([`QuietTx`]): recording an upload, or
-//! a download's audit record alone (`audit_appender::append_quietly`), when no other writer
-//! of the process has or wants a turn, run on a rusqlite connection on the caller's thread,
-//! from `BEGIN IMMEDIATE` to `COMMIT` (issue 21).
+//! SQLite's grouped changes on the caller's thread ([`QuietTx`]): recording an upload, a
+//! download's audit record alone (`audit_appender::append_quietly`), a file's change, run on
+//! the quiet writer's rusqlite connection, from `BEGIN IMMEDIATE` to `COMMIT` (issue 21).
+//! Alone, a change is a batch of one; under load, changes take turns on the batch open there
+//! ([`LocalTx`], `group_commit.rs`), each in a savepoint, and share its commit (group commit).
 //!
 //! Why: through sqlx, each statement of a change is handed to sqlx's thread for the
 //! connection and back, two thread switches each; an upload over one connection was five
 //! such hand-offs even after they were cut down (`group_commit.rs`, `file_writes.rs`), and
-//! `perf` put a third of the server's time in the switches and wake-ups. Here the same
+//! `perf` put a third of the server's time in the switches and wake-ups. With 16 clients
+//! uploading at once, changes went sqlx's way and a file cost 18 switches. Here the same
 //! statements (the same SQL text) run in-process, as the synchronous reader's reads do.
 //!
-//! What is kept: the change holds the process's write turn (`GroupCommit::quiet_turn`), so it
-//! is still the only writer of the process, and SQLite's write lock, taken at `BEGIN
-//! IMMEDIATE`, orders it against other processes; it reads the audit head under that lock, so
-//! the chain stays whole; it commits with `synchronous = FULL` before it returns, so what it
-//! acknowledges is durable. When the process is not quiet, a grouped change goes the sqlx way
-//! and shares a commit with the others (group commit).
+//! What is kept: the change holds the process's write turn, so it is still the only writer
+//! of the process, and SQLite's write lock, taken at `BEGIN IMMEDIATE`, orders it against
+//! other processes; the batch's first change reads the audit head under that lock and each
+//! later one takes it from the one before, so the chain stays whole; the batch commits with
+//! `synchronous = FULL` before any of its changes returns, so what is acknowledged is
+//! durable.
 //!
-//! Its cost: the caller's runtime thread is blocked for the change and its commit's sync
-//! (about 0.2 ms here), one such change at a time (one turn); another process's write lock is
-//! never waited for here (busy timeout zero: the change then goes the sqlx way, which waits).
+//! Its cost: the caller's runtime thread is blocked for the change's statements, and the
+//! committer's for the commit's sync (about 0.2 ms here; one at a time, one turn); another
+//! process's write lock is never waited for here (busy timeout zero: a batch then opens
+//! the sqlx way, which waits off the runtime's threads).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,7 +38,7 @@ use crate::file_writes::{
     SQLITE_FIRST_VERSION, SQLITE_INSERT_FILE, SQLITE_NEW_VERSION, SQLITE_UPDATE_FILE,
     SQLITE_VERSION_CLIENT_TIME,
 };
-use crate::group_commit::{self, GroupCommit, Turn};
+use crate::group_commit::{GroupCommit, Turn};
 use crate::inline_contents::INSERT_INLINE_CONTENT;
 use crate::{audit_appender, sqlite_reader};
 
@@ -70,51 +73,47 @@ impl QuietWriter {
     }
 }
 
-/// A grouped change run on the caller's thread (see the module's documentation).
-pub(crate) struct QuietTx {
+/// A batch's transaction on the quiet writer's connection (`group_commit.rs`, `BatchTx`),
+/// begun with `BEGIN IMMEDIATE`; undone and given back if dropped.
+pub(crate) struct LocalTx {
     writer: Arc<QuietWriter>,
-    /// `None` once the change has ended (and the connection is given back).
+    /// `None` once ended (and the connection given back).
     conn: Option<Connection>,
-    /// The process's write turn, held until the change ends.
-    turn: Option<Turn>,
-    /// The chain's head as this change's records leave it.
-    head: AuditHead,
 }
 
-impl QuietTx {
-    /// Begins a change if the process is quiet and SQLite's write lock is free; else `None`,
-    /// having changed nothing.
-    pub(crate) fn begin(writer: &Arc<QuietWriter>, changes: &GroupCommit) -> Option<QuietTx> {
-        let turn = changes.quiet_turn()?;
+impl LocalTx {
+    /// Begins a transaction if SQLite's write lock is free; else `None`, having changed
+    /// nothing.
+    pub(crate) fn begin(writer: &Arc<QuietWriter>) -> Option<LocalTx> {
         let conn = writer.take().ok()?;
         if conn.execute_batch("BEGIN IMMEDIATE").is_err() {
             writer.give_back(conn);
             return None;
         }
-        let head = match sqlite_reader::audit_head(&conn) {
-            Ok(head) => head,
-            Err(_) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                writer.give_back(conn);
-                return None;
-            }
-        };
-        Some(QuietTx {
+        Some(LocalTx {
             writer: Arc::clone(writer),
             conn: Some(conn),
-            turn: Some(turn),
-            head,
         })
     }
 
-    fn conn(&self) -> StoreResult<&Connection> {
+    /// The connection, inside the transaction.
+    pub(crate) fn conn(&self) -> &Connection {
         self.conn
             .as_ref()
-            .ok_or_else(|| StoreError::Other("the change has ended".into()))
+            .expect("an open transaction has its connection")
     }
 
-    /// Ends the change with `sql` (`COMMIT` or `ROLLBACK`), gives the connection back and
-    /// lets the next writer go.
+    /// Runs a statement of the batch's own (a savepoint's).
+    pub(crate) fn run(&self, sql: &str) -> Result<(), String> {
+        self.conn().execute_batch(sql).map_err(|e| e.to_string())
+    }
+
+    /// Commits, and gives the connection back.
+    pub(crate) fn commit(mut self) -> Result<(), String> {
+        self.end("COMMIT").map_err(|e| e.to_string())
+    }
+
+    /// Ends the transaction with `sql` (`COMMIT` or `ROLLBACK`) and gives the connection back.
     fn end(&mut self, sql: &str) -> StoreResult<()> {
         let Some(conn) = self.conn.take() else {
             return Ok(());
@@ -126,15 +125,51 @@ impl QuietTx {
             let _ = conn.execute_batch("ROLLBACK");
         }
         self.writer.give_back(conn);
-        self.turn = None;
         ended
     }
 }
 
-impl Drop for QuietTx {
+impl Drop for LocalTx {
     fn drop(&mut self) {
-        // Dropped without an end: undone.
+        // Dropped without a commit (the batch abandoned): undone.
         let _ = self.end("ROLLBACK");
+    }
+}
+
+/// A grouped change on the quiet writer's connection, in its batch (see the module's
+/// documentation): its turn, whose batch is there ([`Turn::here`]).
+pub(crate) struct QuietTx {
+    turn: Turn,
+    /// The chain's head as this change's records leave it.
+    head: AuditHead,
+}
+
+impl QuietTx {
+    /// Begins a change if the process is quiet and SQLite's write lock is free; else `None`,
+    /// having changed nothing.
+    pub(crate) fn begin(writer: &Arc<QuietWriter>, changes: &GroupCommit) -> Option<QuietTx> {
+        let turn = changes.begin_here(changes.quiet_turn()?, writer)?;
+        QuietTx::on(turn).ok()
+    }
+
+    /// The change on `turn`, whose batch is on the quiet writer's connection.
+    pub(crate) fn on(turn: Turn) -> StoreResult<QuietTx> {
+        // A later member knows the head from the member before it; the batch's first reads it
+        // under the write lock its `BEGIN IMMEDIATE` took.
+        let head = match turn.batch_head() {
+            Some(head) => head,
+            None => sqlite_reader::audit_head(
+                turn.here()
+                    .ok_or_else(|| StoreError::Other("the batch is not here".into()))?,
+            )?,
+        };
+        Ok(QuietTx { turn, head })
+    }
+
+    fn conn(&self) -> StoreResult<&Connection> {
+        self.turn
+            .here()
+            .ok_or_else(|| StoreError::Other("the change's batch is not here".into()))
     }
 }
 
@@ -310,16 +345,14 @@ impl GroupedTx for QuietTx {
         Ok(r.seq)
     }
 
-    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        self.end("COMMIT")
-            .map_err(|e| StoreError::Unavailable(format!("the commit failed: {e}")))?;
-        group_commit::count_commit(1);
-        metrics::counter!("ferry_db_quiet_changes_total").increment(1);
-        Ok(())
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        let QuietTx { mut turn, head } = *self;
+        turn.leaves_head(head);
+        turn.commit().await
     }
 
-    async fn rollback(mut self: Box<Self>) {
-        let _ = self.end("ROLLBACK");
+    async fn rollback(self: Box<Self>) {
+        self.turn.rollback().await
     }
 }
 

@@ -90,16 +90,15 @@ impl MetadataStore for SqlStore {
     }
 
     async fn begin_grouped(&self) -> StoreResult<Box<dyn GroupedTx>> {
-        if let Some(tx) = self
-            .quiet_writer
-            .as_ref()
-            .and_then(|writer| QuietTx::begin(writer, &self.changes))
-        {
-            return Ok(Box::new(tx));
+        let turn = match &self.quiet_writer {
+            // SQLite: on the caller's thread where the batch is (or opens) there.
+            Some(writer) => self.changes.change_here(writer).await?,
+            None => self.changes.change(true).await?,
+        };
+        if turn.is_local() {
+            return Ok(Box::new(QuietTx::on(turn)?));
         }
-        Ok(Box::new(
-            SqlTx::begin(self.changes.change(true).await?, self).await?,
-        ))
+        Ok(Box::new(SqlTx::begin(turn, self).await?))
     }
 
     async fn append_audit_alone(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {

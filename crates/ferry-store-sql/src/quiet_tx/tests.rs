@@ -1,6 +1,7 @@
-//! Quiet changes against a real SQLite file: taken only when the process is quiet, their
-//! writes and records committed whole, a conflict or a drop undoing everything, and another
-//! process's write lock never waited for on the caller's thread.
+//! Changes on the caller's thread against a real SQLite file: their writes and records
+//! committed whole, a conflict or a drop undoing everything (alone) or only the change (in a
+//! batch shared with others), under contention sharing commits, and another process's write
+//! lock never waited for on the caller's thread.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -173,11 +174,11 @@ async fn a_conflict_or_a_drop_undoes_the_whole_change_and_the_next_goes_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn under_contention_changes_go_the_grouped_way_and_the_chain_stays_whole() {
+async fn under_contention_changes_share_commits_here_and_the_chain_stays_whole() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(store(&dir).await);
     let records = assert_chain_whole(&store).await;
-    // While another writer holds the turn, changes wait for it and share sqlx's batches.
+    // While another writer holds the turn, changes wait for it and then share batches.
     let held = store.changes.turn().await.unwrap();
     let mut tasks = Vec::new();
     for n in 0..100 {
@@ -193,8 +194,10 @@ async fn under_contention_changes_go_the_grouped_way_and_the_chain_stays_whole()
     for t in tasks {
         t.await.unwrap();
     }
-    let (batches, _) = store.changes.committed();
-    assert!(batches >= 1, "some changes went through sqlx's batches");
+    let (batches, changes) = store.changes.committed_here();
+    assert_eq!(changes, 100, "every change on the caller's thread");
+    assert!(batches < 50, "changes shared commits: {batches} for 100");
+    assert_eq!(store.changes.committed(), (0, 0), "none through sqlx");
     for n in 0..10 {
         let f = store
             .file_by_name(ROOT, &format!("f{n}.txt"))
@@ -205,6 +208,70 @@ async fn under_contention_changes_go_the_grouped_way_and_the_chain_stays_whole()
         assert_eq!(store.file_versions(f.id).await.unwrap().len(), 10);
     }
     assert_eq!(assert_chain_whole(&store).await, records + 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_shared_batch_a_failed_or_dropped_change_is_undone_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(store(&dir).await);
+    let records = assert_chain_whole(&store).await;
+    record_upload(&store, "taken.txt").await.unwrap();
+    let held = store.changes.turn().await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..30 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            match n % 3 {
+                // A good upload.
+                0 => record_upload(&store, &format!("g{n}.txt"))
+                    .await
+                    .map(|_| true),
+                // A conflict after a record: rolled back to its savepoint.
+                1 => {
+                    let mut tx = store.begin_grouped().await?;
+                    tx.append_audit(Timestamp(40), uploaded("taken.txt"))
+                        .await?;
+                    let err = tx.insert_file(&file("taken.txt", 1)).await.unwrap_err();
+                    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+                    tx.rollback().await;
+                    Ok(false)
+                }
+                // Dropped after writing: undone too.
+                _ => {
+                    let mut tx = store.begin_grouped().await?;
+                    tx.insert_file(&file(&format!("d{n}.txt"), 1)).await?;
+                    tx.append_audit(Timestamp(41), uploaded("dropped")).await?;
+                    drop(tx);
+                    Ok(false)
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(held);
+    let mut good = 0;
+    for t in tasks {
+        good += usize::from(t.await.unwrap().unwrap());
+    }
+    assert_eq!(good, 10);
+    for n in 0..30 {
+        let kept = store
+            .file_by_name(ROOT, &format!("g{n}.txt"))
+            .await
+            .unwrap();
+        assert_eq!(kept.is_some(), n % 3 == 0, "g{n}.txt");
+        let dropped = store
+            .file_by_name(ROOT, &format!("d{n}.txt"))
+            .await
+            .unwrap();
+        assert!(dropped.is_none(), "d{n}.txt was dropped");
+    }
+    let (batches, _) = store.changes.committed_here();
+    assert!(
+        batches < 12,
+        "the good ones shared commits: {batches} batches"
+    );
+    assert_eq!(assert_chain_whole(&store).await, records + 11);
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -6,7 +6,9 @@ use ferry_core::Timestamp;
 use ferry_core::domain::{File, FileId, FolderId};
 use ferry_core::store::StoreResult;
 use ferry_core::text::item_key;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 
 use crate::connect::Engine;
 use crate::rows::file_columns;
@@ -100,19 +102,7 @@ pub(crate) async fn insert_file(
     };
     // All rows are fetched: a call whose results are dropped early may leave the second
     // statement unrun.
-    let rows = sqlx::query(sql)
-        .bind(f.folder_id)
-        .bind(&f.name)
-        .bind(item_key(&f.name))
-        .bind(f.version)
-        .bind(f.size)
-        .bind(&f.sha256)
-        .bind(&f.content_key)
-        .bind(f.created_at.0)
-        .bind(f.modified_at.0)
-        .bind(f.created_by)
-        .bind(f.modified_by)
-        .bind(f.client_modified_at.map(|t| t.0))
+    let rows = insert_bound(sql, f)
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
@@ -147,19 +137,7 @@ pub(crate) async fn update_file(
         (Engine::Sqlite, true) => concat!(update_file_row!(), "; ", new_version_row!()),
         (Engine::Sqlite, false) => concat!(update_file_row!(), "; ", version_client_time!()),
     };
-    sqlx::query(sql)
-        .bind(f.folder_id)
-        .bind(&f.name)
-        .bind(item_key(&f.name))
-        .bind(f.version)
-        .bind(f.size)
-        .bind(&f.sha256)
-        .bind(&f.content_key)
-        .bind(f.modified_at.0)
-        .bind(f.modified_by)
-        .bind(i64::from(f.deleted))
-        .bind(f.id)
-        .bind(f.client_modified_at.map(|t| t.0))
+    update_bound(sql, f)
         .execute(&mut *conn)
         .await
         .map_err(|e| errors::map(e, "a file with that name in the folder"))?;
@@ -223,33 +201,9 @@ pub(crate) async fn record_version(
             keep_inline!()
         ),
     };
-    let q = sqlx::query(sql);
-    let q = if f.id == 0 {
-        q.bind(f.folder_id)
-            .bind(&f.name)
-            .bind(item_key(&f.name))
-            .bind(f.version)
-            .bind(f.size)
-            .bind(&f.sha256)
-            .bind(&f.content_key)
-            .bind(f.created_at.0)
-            .bind(f.modified_at.0)
-            .bind(f.created_by)
-            .bind(f.modified_by)
-            .bind(f.client_modified_at.map(|t| t.0))
-    } else {
-        q.bind(f.folder_id)
-            .bind(&f.name)
-            .bind(item_key(&f.name))
-            .bind(f.version)
-            .bind(f.size)
-            .bind(&f.sha256)
-            .bind(&f.content_key)
-            .bind(f.modified_at.0)
-            .bind(f.modified_by)
-            .bind(i64::from(f.deleted))
-            .bind(f.id)
-            .bind(f.client_modified_at.map(|t| t.0))
+    let q = match f.id {
+        0 => insert_bound(sql, f),
+        _ => update_bound(sql, f),
     };
     // All rows are fetched: a call whose results are dropped early may leave a later
     // statement unrun.
@@ -266,6 +220,40 @@ pub(crate) async fn record_version(
         .first()
         .ok_or_else(|| errors::db(sqlx::Error::RowNotFound))?;
     row.try_get("id").map_err(errors::db)
+}
+
+/// `sql` with a new file's parameters `$1`…`$12` bound ([`insert_file_row`]'s order).
+fn insert_bound<'q>(sql: &'static str, f: &'q File) -> Query<'q, Any, AnyArguments> {
+    sqlx::query(sql)
+        .bind(f.folder_id)
+        .bind(&f.name)
+        .bind(item_key(&f.name))
+        .bind(f.version)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(&f.content_key)
+        .bind(f.created_at.0)
+        .bind(f.modified_at.0)
+        .bind(f.created_by)
+        .bind(f.modified_by)
+        .bind(f.client_modified_at.map(|t| t.0))
+}
+
+/// `sql` with an existing file's parameters `$1`…`$12` bound ([`update_file_row`]'s order).
+fn update_bound<'q>(sql: &'static str, f: &'q File) -> Query<'q, Any, AnyArguments> {
+    sqlx::query(sql)
+        .bind(f.folder_id)
+        .bind(&f.name)
+        .bind(item_key(&f.name))
+        .bind(f.version)
+        .bind(f.size)
+        .bind(&f.sha256)
+        .bind(&f.content_key)
+        .bind(f.modified_at.0)
+        .bind(f.modified_by)
+        .bind(i64::from(f.deleted))
+        .bind(f.id)
+        .bind(f.client_modified_at.map(|t| t.0))
 }
 
 pub(crate) async fn hand_over_content(

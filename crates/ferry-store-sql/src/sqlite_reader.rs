@@ -122,18 +122,10 @@ impl SqliteReader {
         user: UserId,
     ) -> StoreResult<Vec<(Folder, Permissions)>> {
         static NAMES: Names = OnceLock::new();
-        let mut folders = Vec::new();
         if keys.is_empty() {
-            return Ok(folders);
+            return Ok(Vec::new());
         }
-        let keys = folder_reads::keys_json(keys)?;
-        self.rows(
-            folder_reads::SQLITE_FOLDER_PATH,
-            &NAMES,
-            &[("$1", &from), ("$2", &user), ("$3", &keys)],
-            |row| folder_reads::push_folder(&mut folders, row),
-        )?;
-        Ok(folders)
+        self.walk(folder_reads::SQLITE_FOLDER_PATH, &NAMES, from, keys, user)
     }
 
     /// The folder `from` with `user`'s grants, then the live folders a path of name keys leads
@@ -145,11 +137,29 @@ impl SqliteReader {
         user: UserId,
     ) -> StoreResult<Vec<(Folder, Permissions)>> {
         static NAMES: Names = OnceLock::new();
+        self.walk(
+            folder_reads::SQLITE_FOLDER_PATH_FROM,
+            &NAMES,
+            from,
+            keys,
+            user,
+        )
+    }
+
+    /// A path's walk from `from` by one of the walk's statements (`sql`, its column `names`).
+    fn walk(
+        &self,
+        sql: &'static str,
+        names: &'static Names,
+        from: FolderId,
+        keys: &[String],
+        user: UserId,
+    ) -> StoreResult<Vec<(Folder, Permissions)>> {
         let mut folders = Vec::new();
         let keys = folder_reads::keys_json(keys)?;
         self.rows(
-            folder_reads::SQLITE_FOLDER_PATH_FROM,
-            &NAMES,
+            sql,
+            names,
             &[("$1", &from), ("$2", &user), ("$3", &keys)],
             |row| folder_reads::push_folder(&mut folders, row),
         )?;

@@ -247,6 +247,21 @@ pub trait MetadataStore:
     }
     /// The live file with this name (compared by collision key) in a folder.
     async fn file_by_name(&self, folder: FolderId, name_key: &str) -> StoreResult<Option<File>>;
+    /// [`file_by_name`] and, as [`file_to_download`] does, the file's bytes where the store
+    /// keeps them and reading them with it saves a round trip: what a download by path reads.
+    ///
+    /// [`file_by_name`]: MetadataStore::file_by_name
+    /// [`file_to_download`]: MetadataStore::file_to_download
+    async fn file_by_name_to_download(
+        &self,
+        folder: FolderId,
+        name_key: &str,
+    ) -> StoreResult<Option<(File, Option<Vec<u8>>)>> {
+        Ok(self
+            .file_by_name(folder, name_key)
+            .await?
+            .map(|f| (f, None)))
+    }
     /// A folder's [`permission_chain`] for `user` and the live file with this name key in it:
     /// what an upload checks before taking its bytes, which a store may read in one query.
     ///

@@ -118,7 +118,7 @@ impl ControlSession {
         let ctx = self.ctx().await?;
         let path = self.path(arg)?;
         let service = Arc::clone(&self.shared.service);
-        let file = match service.tree_resolve(&ctx, &path).await {
+        let file = match service.tree_resolve_to_download(&ctx, &path).await {
             Ok(TreeNode::File(f)) => f,
             Ok(TreeNode::Folder(_)) => return Err(Reply::new(550, "That is a folder, not a file")),
             Err(e) => return Err(Reply::from_error(&e)),

@@ -449,7 +449,7 @@ impl russh_sftp::server::Handler for SftpHandler {
         }
         let file = match self
             .service
-            .tree_resolve(&ctx, &filename)
+            .tree_resolve_to_download(&ctx, &filename)
             .await
             .map_err(refusal)?
         {

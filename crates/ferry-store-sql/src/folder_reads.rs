@@ -130,6 +130,34 @@ pub(crate) async fn file_to_download(
     Ok(Some((rows::file(first)?, chain_of(&rows)?, inline)))
 }
 
+/// PostgreSQL: the live file named `$2` in the folder `$1` and, if the database keeps its
+/// bytes, those bytes: what a download by path reads (one round trip instead of two).
+const FILE_BY_NAME_TO_DOWNLOAD: &str = concat!(
+    "SELECT ",
+    file_columns!(),
+    ", (SELECT bytes FROM inline_contents i WHERE i.key = files.content_key) AS inline_bytes \
+     FROM files WHERE folder_id = $1 AND name_key = $2 AND deleted = 0"
+);
+
+/// PostgreSQL: [`FILE_BY_NAME_TO_DOWNLOAD`].
+pub(crate) async fn file_by_name_to_download(
+    pool: &AnyPool,
+    folder: FolderId,
+    name_key: &str,
+) -> StoreResult<Option<(File, Option<Vec<u8>>)>> {
+    let Some(row) = sqlx::query(FILE_BY_NAME_TO_DOWNLOAD)
+        .bind(folder)
+        .bind(name_key)
+        .fetch_optional(pool)
+        .await
+        .map_err(errors::db)?
+    else {
+        return Ok(None);
+    };
+    let inline: Option<Vec<u8>> = row.try_get("inline_bytes").map_err(errors::db)?;
+    Ok(Some((rows::file(&row)?, inline)))
+}
+
 async fn chain_rows(
     pool: &AnyPool,
     sql: &'static str,

@@ -454,6 +454,20 @@ impl MetadataStore for SqlStore {
         queries::file_by_name(&self.pool, folder, name_key).await
     }
 
+    async fn file_by_name_to_download(
+        &self,
+        folder: FolderId,
+        name_key: &str,
+    ) -> StoreResult<Option<(File, Option<Vec<u8>>)>> {
+        if self.reader.is_some() {
+            return Ok(self
+                .file_by_name(folder, name_key)
+                .await?
+                .map(|f| (f, None)));
+        }
+        folder_reads::file_by_name_to_download(&self.pool, folder, name_key).await
+    }
+
     async fn chain_and_file_by_name(
         &self,
         folder: FolderId,

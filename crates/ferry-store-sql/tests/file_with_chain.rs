@@ -1,7 +1,8 @@
 //! The reads and writes a store may combine into one query, on both engines, answer what their
 //! parts answer one by one (PostgreSQL combines them: issue 21's round trips):
 //! - `MetadataStore::file_with_chain` and `file_to_download` against `file` and then
-//!   `permission_chain` (and the inline bytes): grants to the user and to a group,
+//!   `permission_chain` (and the inline bytes, as `file_by_name_to_download` reads them
+//!   with a file by name): grants to the user and to a group,
 //!   inheritance, a deleted folder, a user with nothing, a file that does not exist;
 //! - `chain_and_file_by_name` against `permission_chain` and `file_by_name`, and
 //!   `folder_path_from` against `folder`, `permission_chain` and `folder_path`;
@@ -242,10 +243,14 @@ async fn upload_reads_and_writes_agree(backend: Backend) {
         );
     }
     let (got, chain, prefetched) = s.file_to_download(f.id, alice).await.unwrap().unwrap();
-    assert_eq!((got, chain.len()), (f, 2));
+    assert_eq!((got, chain.len()), (f.clone(), 2));
     // PostgreSQL reads the bytes with the file; SQLite leaves them to an in-process read.
     let expected = (backend == Backend::Postgres).then(|| b"second bytes".to_vec());
     assert_eq!(prefetched, expected);
+    let by_name = s.file_by_name_to_download(top, "small.bin").await.unwrap();
+    assert_eq!(by_name, Some((f, expected)));
+    let absent = s.file_by_name_to_download(top, "other.bin").await.unwrap();
+    assert_eq!(absent, None);
 }
 
 #[tokio::test]

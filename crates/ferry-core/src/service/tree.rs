@@ -86,6 +86,26 @@ impl Service {
     /// Resolves a path to the folder or file it names. Folders the caller may not see and
     /// files in folders they may not read are reported as not found.
     pub async fn tree_resolve(&self, ctx: &SessionContext, path: &str) -> Result<TreeNode> {
+        self.resolve(ctx, path, false).await
+    }
+
+    /// [`Service::tree_resolve`] for a front end about to download what the path names
+    /// ([`Service::download_view_pipelined`]): a file's view may carry its bytes, read with it
+    /// (PostgreSQL, a small file: one round trip fewer).
+    pub async fn tree_resolve_to_download(
+        &self,
+        ctx: &SessionContext,
+        path: &str,
+    ) -> Result<TreeNode> {
+        self.resolve(ctx, path, true).await
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &SessionContext,
+        path: &str,
+        to_download: bool,
+    ) -> Result<TreeNode> {
         let names = path_names(path)?;
         // The root and the folders along the path in one read, as far as they exist (a name
         // no item can have names nothing, so the walk stops there).
@@ -116,10 +136,22 @@ impl Service {
                 let Ok((_, key)) = text::item_name("name", name) else {
                     return Err(Error::FileNotFound);
                 };
-                return match self.store.file_by_name(current.folder.id, &key).await? {
-                    Some(file) => Ok(TreeNode::File(FileView::checked(file, current.effective))),
-                    None => Err(Error::FileNotFound),
+                let found = match to_download {
+                    true => {
+                        let found = self.store.file_by_name_to_download(current.folder.id, &key);
+                        found.await?
+                    }
+                    false => {
+                        let found = self.store.file_by_name(current.folder.id, &key).await?;
+                        found.map(|f| (f, None))
+                    }
                 };
+                let Some((file, bytes)) = found else {
+                    return Err(Error::FileNotFound);
+                };
+                let mut view = FileView::checked(file, current.effective);
+                view.prefetched = bytes.map(std::sync::Arc::from);
+                return Ok(TreeNode::File(view));
             }
             return Err(if i + 1 == names.len() {
                 Error::FileNotFound

@@ -1,7 +1,9 @@
 //! Group commit (issue 21): changes that come together share one database transaction and so
 //! one commit, one sync of the log, while each is still acknowledged only once it is durable.
 //!
-//! A *batch* is a transaction on one connection. Changes take turns on it, in the order they
+//! A *batch* is a transaction on one connection: a pooled sqlx connection, or on SQLite, for
+//! grouped changes, the quiet writer's rusqlite connection, whose statements run on the
+//! caller's thread (`BatchTx`, `quiet_tx.rs`). Changes take turns on it, in the order they
 //! came (tokio's mutex is fair), each inside a savepoint: a change that fails or is dropped is
 //! rolled back to its savepoint and leaves the others' work standing. A change that finishes
 //! releases its savepoint and joins the batch's members; the batch is committed when no

@@ -30,6 +30,7 @@ mod metadata_items;
 mod queries;
 mod quiet_tx;
 mod rows;
+mod search_reads;
 mod second_factors;
 mod session_cache;
 mod session_reads;

@@ -21,11 +21,13 @@ use crate::audit_appender::{self, AuditAppender};
 use crate::connect::Engine;
 use crate::group_commit::GroupCommit;
 use crate::quiet_tx::{QuietTx, QuietWriter};
-use crate::rows::{self, Columns, audit_columns, file_columns, folder_columns, user_columns};
+use crate::rows::{self, Columns, audit_columns, user_columns};
 use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
-use crate::{audit_alone, errors, folder_reads, group_reads, metadata_items, queries};
+use crate::{
+    audit_alone, errors, folder_reads, group_reads, metadata_items, queries, search_reads,
+};
 
 /// The metadata store over one database (SQLite or PostgreSQL).
 #[derive(Clone)]
@@ -520,21 +522,7 @@ impl MetadataStore for SqlStore {
         after: FolderId,
         limit: i64,
     ) -> StoreResult<Vec<Folder>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            folder_columns!(),
-            " FROM folders f WHERE f.deleted = 0 AND f.name_key LIKE $1 ESCAPE '\\' \
-             AND f.id > $2 ORDER BY f.id LIMIT $3"
-        ))
-        .bind(pattern)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(rows::folder)
-        .collect()
+        search_reads::folders(&self.pool, pattern, after, limit).await
     }
 
     async fn search_files(
@@ -543,21 +531,7 @@ impl MetadataStore for SqlStore {
         after: FileId,
         limit: i64,
     ) -> StoreResult<Vec<File>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            file_columns!(),
-            " FROM files WHERE deleted = 0 AND name_key LIKE $1 ESCAPE '\\' \
-             AND id > $2 ORDER BY id LIMIT $3"
-        ))
-        .bind(pattern)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(rows::file)
-        .collect()
+        search_reads::files(&self.pool, pattern, after, limit).await
     }
 
     async fn audit_query(

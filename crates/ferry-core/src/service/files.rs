@@ -43,10 +43,19 @@ pub struct FileView {
 impl FileView {
     /// A view of `file` with the bits the caller was found to hold on its folder.
     pub(crate) fn checked(file: File, effective: Permissions) -> FileView {
+        FileView::checked_with(file, effective, None)
+    }
+
+    /// [`FileView::checked`], with the file's bytes if the store read them with it.
+    pub(crate) fn checked_with(
+        file: File,
+        effective: Permissions,
+        bytes: Option<Vec<u8>>,
+    ) -> FileView {
         FileView {
             file,
             effective,
-            prefetched: None,
+            prefetched: bytes.map(Arc::from),
         }
     }
 }
@@ -99,9 +108,7 @@ impl Service {
             Ok(_) | Err(Error::FolderNotFound) => return Err(Error::FileNotFound),
             Err(e) => return Err(e),
         };
-        let mut view = FileView::checked(file, held);
-        view.prefetched = prefetched.map(Arc::from);
-        Ok(view)
+        Ok(FileView::checked_with(file, held, prefetched))
     }
 
     /// Checks an upload and opens its staging. Needs Create on the folder for a new name, Modify

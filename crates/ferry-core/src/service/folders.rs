@@ -92,24 +92,26 @@ impl Service {
     /// `GetRootFolder`: the top of the tree (its effective bits may be none but Show for users
     /// who only have grants further down).
     pub async fn root_folder(&self, ctx: &SessionContext) -> Result<FolderView> {
-        let mut found = self
-            .store
-            .folder_path_from(ROOT_FOLDER, &[], ctx.user.id)
-            .await?;
-        if found.is_empty() {
-            return Err(Error::Internal("the root folder is missing".into()));
-        }
-        let (folder, granted) = found.swap_remove(0);
-        Self::root_view(ctx, folder, granted)
+        Ok(self.root_and_path(ctx, &[]).await?.0)
     }
 
-    /// The root folder's view from the folder and the bits granted on it to the caller (its
-    /// whole permission chain: the root has no parent).
-    pub(super) fn root_view(
+    /// The root folder's view and the live folders the name keys `keys` lead to below it, as
+    /// far as they exist, each with the bits granted on it to the caller: one store read
+    /// (`MetadataStore::folder_path_from`).
+    pub(super) async fn root_and_path(
+        &self,
         ctx: &SessionContext,
-        folder: Folder,
-        granted: Permissions,
-    ) -> Result<FolderView> {
+        keys: &[String],
+    ) -> Result<(FolderView, std::vec::IntoIter<(Folder, Permissions)>)> {
+        let mut found = self
+            .store
+            .folder_path_from(ROOT_FOLDER, keys, ctx.user.id)
+            .await?
+            .into_iter();
+        let (folder, granted) = found
+            .next()
+            .ok_or_else(|| Error::Internal("the root folder is missing".into()))?;
+        // The root's whole permission chain is the root: it has no parent.
         let link = ChainLink {
             folder_id: folder.id,
             deleted: folder.deleted,
@@ -117,7 +119,7 @@ impl Service {
             granted,
         };
         let effective = Self::effective_on_chain(ctx, &[link])?.union(Permissions::SHOW);
-        Ok(FolderView { folder, effective })
+        Ok((FolderView { folder, effective }, found))
     }
 
     /// `GetHomeFolder`: the caller's home, created on first use for users who have none.

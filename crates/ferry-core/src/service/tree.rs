@@ -11,7 +11,6 @@
 
 use super::folders::child_view;
 use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
-use crate::domain::folder::ROOT_FOLDER;
 use crate::domain::{AuditEntry, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
 use crate::text;
@@ -114,15 +113,7 @@ impl Service {
             .map_while(|name| text::item_name("name", name).ok().map(|(_, key)| key))
             .collect();
         let admin = ctx.user.role.may_impersonate();
-        let mut found = self
-            .store
-            .folder_path_from(ROOT_FOLDER, &keys, ctx.user.id)
-            .await?
-            .into_iter();
-        let (root, granted) = found
-            .next()
-            .ok_or_else(|| Error::Internal("the root folder is missing".into()))?;
-        let mut current = Self::root_view(ctx, root, granted)?;
+        let (mut current, mut found) = self.root_and_path(ctx, &keys).await?;
         for (i, name) in names.iter().enumerate() {
             let child = found.next().and_then(|(folder, granted)| {
                 child_view(admin, folder, granted, current.effective, true)
@@ -136,21 +127,15 @@ impl Service {
                 let Ok((_, key)) = text::item_name("name", name) else {
                     return Err(Error::FileNotFound);
                 };
-                let found = match to_download {
-                    true => {
-                        let found = self.store.file_by_name_to_download(current.folder.id, &key);
-                        found.await?
-                    }
-                    false => {
-                        let found = self.store.file_by_name(current.folder.id, &key).await?;
-                        found.map(|f| (f, None))
-                    }
+                let folder = current.folder.id;
+                let found = if to_download {
+                    self.store.file_by_name_to_download(folder, &key).await?
+                } else {
+                    let found = self.store.file_by_name(folder, &key).await?;
+                    found.map(|f| (f, None))
                 };
-                let Some((file, bytes)) = found else {
-                    return Err(Error::FileNotFound);
-                };
-                let mut view = FileView::checked(file, current.effective);
-                view.prefetched = bytes.map(std::sync::Arc::from);
+                let (file, bytes) = found.ok_or(Error::FileNotFound)?;
+                let view = FileView::checked_with(file, current.effective, bytes);
                 return Ok(TreeNode::File(view));
             }
             return Err(if i + 1 == names.len() {

@@ -23,6 +23,7 @@ pub mod rest;
 mod router;
 pub mod server;
 pub mod soap;
+mod stay_on_worker;
 pub mod strict_json;
 pub mod tools;
 mod transfer;

@@ -36,6 +36,7 @@ use tower::ServiceExt;
 
 use crate::client_addr::{ForwardedHeaders, TrustedProxies};
 use crate::record_cork;
+use crate::stay_on_worker::stay_on_worker;
 
 /// How long requests may take to arrive.
 #[derive(Debug, Clone, Copy)]
@@ -162,7 +163,7 @@ pub async fn serve(
         let proxies = Arc::clone(&proxies);
         let acceptor = acceptor.clone();
         let hsts = tls.as_ref().and_then(|t| t.hsts.clone());
-        tokio::spawn(async move {
+        tokio::spawn(stay_on_worker(async move {
             let _permit = permit;
             // Behind a balancer that speaks the PROXY protocol, the client is who its header
             // names (read only from a trusted proxy, and before any TLS).
@@ -229,7 +230,7 @@ pub async fn serve(
                 }
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
-        });
+        }));
     }
     drop(listener);
     if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())

@@ -5,10 +5,17 @@
 //! reset and the client often never sees the answer. Like nginx's "lingering close", Ferry reads
 //! and drops what remains — up to a byte and time limit, so that a client sending gigabytes
 //! cannot hold the server — and then answers.
+//!
+//! Except when the client has not sent a byte of it yet: one that sent `Expect: 100-continue`
+//! (curl does for every upload) waits to be asked for the body, and hyper asks (`100
+//! Continue`) only when the body is first read. Refusing such a request unread answers at
+//! once, and not a byte of a refused upload crosses the network; reading it to throw it away
+//! would first ask for it.
 
 use std::time::Duration;
 
 use axum::body::Body;
+use axum::http::{HeaderMap, header};
 use http_body_util::BodyExt;
 
 /// Most bytes discarded per request.
@@ -30,4 +37,46 @@ pub async fn discard(mut body: Body) {
         }
     })
     .await;
+}
+
+/// Whether the client holds the body back until the server asks for it (`Expect:
+/// 100-continue`, RFC 9110 section 10.1.1).
+pub fn holds_body_back(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
+}
+
+/// Before refusing a request whose `body` has not been read: drops it unread if the client
+/// holds it back (hyper then answers without `100 Continue` and closes the connection, the
+/// body never sent), else discards it as [`discard`] does.
+pub async fn refuse_unread(body: Body, headers: &HeaderMap) {
+    if holds_body_back(headers) {
+        drop(body);
+    } else {
+        discard(body).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn only_a_100_continue_expectation_holds_the_body_back() {
+        let mut headers = HeaderMap::new();
+        assert!(!holds_body_back(&headers));
+        for (value, held) in [
+            ("100-continue", true),
+            ("100-Continue", true),
+            (" 100-continue ", true),
+            ("200-ok", false),
+            ("", false),
+        ] {
+            headers.insert(header::EXPECT, HeaderValue::from_static(value));
+            assert_eq!(holds_body_back(&headers), held, "{value:?}");
+        }
+    }
 }

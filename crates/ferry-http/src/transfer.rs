@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ferry_core::domain::SessionId;
-use ferry_core::service::{FileView, SessionContext, UploadRequest};
+use ferry_core::service::{FileView, SessionContext, Upload, UploadRequest};
 use ferry_core::{Error, Result, Service};
 use http_body_util::BodyExt;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -65,46 +65,44 @@ pub async fn upload(
     body: Body,
 ) -> Response {
     let mut body = body;
-    // A path or query refused before the body was read: the body is read and dropped all the
-    // same, as for every other refusal of an upload, or its bytes would stay on the
-    // keep-alive connection and the client would lose this answer or the next request.
-    let (ApiPath((folder, name)), ApiQuery(query)) = match (path, query) {
-        (Ok(path), Ok(query)) => (path, query),
-        (Err(e), _) | (_, Err(e)) => {
-            crate::drain::discard(body).await;
+    let svc = &state.service;
+    // Refused before a byte of the body is read (a bad path or query, no session, no right to
+    // write there): see `drain::refuse_unread` for what the client is spared.
+    let begun = match (path, query) {
+        (Ok(ApiPath((folder, name))), Ok(ApiQuery(query))) => {
+            begin(svc, client, &folder, name, query, &headers)
+                .await
+                .map_err(ApiError::from)
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    let (ctx, req, upload) = match begun {
+        Ok(begun) => begun,
+        Err(e) => {
+            crate::drain::refuse_unread(body, &headers).await;
             return e.into_response();
         }
     };
-    match upload_inner(
-        &state.service,
-        client,
-        &folder,
-        name,
-        query,
-        &headers,
-        &mut body,
-    )
-    .await
-    {
+    match receive(svc, &ctx, &req, upload, &mut body).await {
         Ok(view) => axum::Json(FthFileData::from(view)).into_response(),
         Err(e) => {
-            // Refused before (or while) reading the bytes: let the client finish sending so
-            // that it reads the answer instead of a connection reset.
+            // Refused while reading the bytes: let the client finish sending so that it reads
+            // the answer instead of a connection reset.
             crate::drain::discard(body).await;
             ApiError::from(e).into_response()
         }
     }
 }
 
-async fn upload_inner(
+/// An upload's checks, up to the Service's consent to receive its bytes.
+async fn begin(
     svc: &Service,
     client: ClientAddr,
     folder: &str,
     name: String,
     query: UploadQuery,
     headers: &HeaderMap,
-    body: &mut Body,
-) -> Result<FileView> {
+) -> Result<(SessionContext, UploadRequest, Upload)> {
     let ctx = session_from(svc, header_str(headers, SESSION_HEADER), client).await?;
     let overwrite = match query.overwrite.as_deref() {
         None | Some("true") | Some("1") => true,
@@ -126,7 +124,18 @@ async fn upload_inner(
         expected_sha256: declared_sha256(headers)?,
         external_user: None,
     };
-    let mut upload = svc.begin_upload(&ctx, req.clone()).await?;
+    let upload = svc.begin_upload(&ctx, req.clone()).await?;
+    Ok((ctx, req, upload))
+}
+
+/// The body of an upload [`begin`] accepted, into the Service, and the version it makes.
+async fn receive(
+    svc: &Service,
+    ctx: &SessionContext,
+    req: &UploadRequest,
+    mut upload: Upload,
+    body: &mut Body,
+) -> Result<FileView> {
     let outcome = async {
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|_| Error::invalid("the upload was interrupted"))?;
@@ -142,7 +151,7 @@ async fn upload_inner(
         Err(e) => Err(e),
     };
     if let Err(e) = &result {
-        svc.audit_failed_upload(&ctx, &req, e).await;
+        svc.audit_failed_upload(ctx, req, e).await;
     }
     result
 }

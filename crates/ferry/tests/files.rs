@@ -3,6 +3,8 @@
 //! and concurrency (`file_crashes.rs` has the crash in the middle of uploads).
 
 mod common;
+#[path = "files/expect_continue.rs"]
+mod expect_continue;
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -25,7 +27,12 @@ on_both_backends!(
 
 #[test]
 fn uploads_sent_with_expect_continue_on_one_connection() {
-    s_expect_continue(Backend::Sqlite);
+    expect_continue::uploads_on_one_connection(Backend::Sqlite);
+}
+
+#[test]
+fn a_refused_upload_that_expects_100_continue_sends_no_byte() {
+    expect_continue::a_refused_upload_sends_no_byte(Backend::Sqlite);
 }
 
 fn session(s: &Server, user: &str, password: &str) -> String {
@@ -391,73 +398,6 @@ fn bad_uploads_are_refused_and_store_nothing(backend: Backend) {
             110,
         );
     }
-}
-
-/// Reads one response head from `stream`: its status and `Content-Length`.
-fn read_head(stream: &mut std::io::BufReader<TcpStream>) -> (u16, usize) {
-    use std::io::BufRead;
-    let (mut status, mut length) = (0, 0);
-    loop {
-        let mut line = String::new();
-        stream.read_line(&mut line).unwrap();
-        let line = line.trim_end();
-        if line.is_empty() {
-            return (status, length);
-        }
-        if let Some(rest) = line.strip_prefix("HTTP/1.1 ") {
-            status = rest[..3].parse().unwrap();
-        } else if let Some((k, v)) = line.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().unwrap();
-        }
-    }
-}
-
-/// curl's way (issue 21: the server keeps such a connection on one worker): each body waits
-/// for `100 Continue`, and several uploads share one connection.
-fn s_expect_continue(backend: Backend) {
-    use std::io::Read;
-    let s = Server::start(backend);
-    let sid = session(&s, ADMIN, ADMIN_PASSWORD);
-    let folder = home(&s, &sid);
-    let addr = s.base.trim_start_matches("http://").to_string();
-    let stream = TcpStream::connect(&addr).unwrap();
-    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    let put = |w: &mut TcpStream, name: &str, session: &str, len: usize| {
-        write!(
-            w,
-            "PUT /api/v1/folders/{folder}/files/{name} HTTP/1.1\r\nHost: {addr}\r\nX-Session-ID: {session}\r\nContent-Length: {len}\r\nExpect: 100-continue\r\n\r\n"
-        )
-        .unwrap();
-    };
-    for i in 0..3u8 {
-        let body = data(4096 + usize::from(i), i);
-        put(&mut writer, &format!("e{i}.bin"), &sid, body.len());
-        assert_eq!(read_head(&mut reader).0, 100, "the body is asked for");
-        writer.write_all(&body).unwrap();
-        let (status, length) = read_head(&mut reader);
-        assert!(status == 200 || status == 201, "upload {i}: {status}");
-        let mut answer = vec![0; length];
-        reader.read_exact(&mut answer).unwrap();
-        let id = serde_json::from_slice::<Value>(&answer).unwrap()["FileID"]
-            .as_i64()
-            .unwrap();
-        let (got, _, bytes) = s.get_bytes(
-            &format!("/api/v1/files/{id}/content"),
-            &[("X-Session-ID", &sid)],
-        );
-        assert_eq!((got, sha256_hex(&bytes)), (200, sha256_hex(&body)));
-    }
-    // A session that is not one: refused, and its body read and dropped (transfer.rs), so
-    // the answer reaches the client and nothing is stored.
-    put(&mut writer, "refused.bin", "not-a-session", 4096);
-    assert_eq!(read_head(&mut reader).0, 100);
-    writer.write_all(&data(4096, 9)).unwrap();
-    assert_eq!(read_head(&mut reader).0, 400, "not a session ID");
-    let (_, files) = s.call("GetFiles", json!({"sessionID": sid, "folderID": folder}));
-    assert_eq!(files.as_array().unwrap().len(), 3);
 }
 
 fn an_interrupted_upload_leaves_nothing(backend: Backend) {

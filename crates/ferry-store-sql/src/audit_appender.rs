@@ -120,11 +120,12 @@ pub(crate) fn open(path: &Path) -> StoreResult<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
-    // The same settings as sqlx's connections (connect.rs): each commit synced, and another
-    // process's writer (the CLI) waited for rather than failed.
+    // The same settings as sqlx's connections (connect.rs): each commit synced, another
+    // process's writer (the CLI) waited for rather than failed, savepoint journals in memory.
     conn.busy_timeout(BUSY_TIMEOUT)
         .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
         .and_then(|()| conn.pragma_update(None, "foreign_keys", "ON"))
+        .and_then(|()| conn.pragma_update(None, "temp_store", "MEMORY"))
         .map_err(|e| StoreError::Other(format!("cannot set up the audit writer: {e}")))?;
     Ok(conn)
 }

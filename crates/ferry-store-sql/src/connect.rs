@@ -73,12 +73,17 @@ pub async fn connect(url: &str, options: &StoreOptions) -> Result<SqlStore, Stor
             Box::pin(async move {
                 if engine == Engine::Sqlite {
                     // WAL lets readers run beside the one writer; FULL makes each commit durable;
-                    // the busy timeout makes writers queue rather than fail.
+                    // the busy timeout makes writers queue rather than fail. `temp_store`: a
+                    // grouped change's savepoint keeps the pages it overwrites in a journal of
+                    // its own, which SQLite moves to a temporary file past 64 KiB, and one
+                    // upload overwrites about 20 pages; in memory it is bounded by the batch
+                    // (ARCHITECTURE.md, "Savepoint journals in memory").
                     for pragma in [
                         "PRAGMA journal_mode = WAL",
                         "PRAGMA synchronous = FULL",
                         "PRAGMA busy_timeout = 10000",
                         "PRAGMA foreign_keys = ON",
+                        "PRAGMA temp_store = MEMORY",
                     ] {
                         conn.execute(pragma).await?;
                     }
@@ -114,5 +119,28 @@ mod tests {
         );
         assert_eq!(Engine::of_url("mysql://u@h/db"), None);
         assert_eq!(Engine::of_url("/tmp/x.db"), None);
+    }
+
+    /// A grouped change's savepoint journal stays in memory on every connection that writes
+    /// (ARCHITECTURE.md, "Savepoint journals in memory"): `2` is `MEMORY`.
+    #[tokio::test]
+    async fn writing_connections_keep_savepoint_journals_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ferry.db");
+        let store = connect(
+            &format!("sqlite://{}", path.display()),
+            &StoreOptions::default(),
+        )
+        .await
+        .unwrap();
+        let pooled: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let own = crate::audit_appender::open(&path).unwrap();
+        let own: i64 = own
+            .query_row("PRAGMA temp_store", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!((pooled, own), (2, 2));
     }
 }

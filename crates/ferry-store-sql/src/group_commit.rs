@@ -6,7 +6,8 @@
 //! caller's thread (`BatchTx`, `quiet_tx.rs`). Changes take turns on it, in the order they
 //! came (tokio's mutex is fair), each inside a savepoint: a change that fails or is dropped is
 //! rolled back to its savepoint and leaves the others' work standing. A change that finishes
-//! releases its savepoint and joins the batch's members; the batch is committed when no
+//! joins the batch's members (its savepoint is released with the next change's `SAVEPOINT`,
+//! in one call to the database, or by the commit); the batch is committed when no
 //! other change is waiting for its turn (or it is full, or old), by the change that finished
 //! last, and every member learns the commit's outcome only then. So under load the
 //! commits (and syncs) are shared, and alone a change commits at once, as before. Nothing a
@@ -100,6 +101,9 @@ pub(crate) struct Batch {
     /// rolling back the whole transaction, which holds nothing else (so alone, a change costs
     /// no more statements than a plain transaction).
     savepoint: bool,
+    /// A change that ended kept its savepoint: the next change's `SAVEPOINT` releases it in
+    /// the same call (on PostgreSQL one round trip per grouped change fewer), or the commit.
+    unreleased: bool,
     members: Vec<oneshot::Sender<Outcome>>,
     /// Grouped changes that failed and wait for the batch all the same (not counted).
     bystanders: Vec<oneshot::Sender<Outcome>>,
@@ -264,7 +268,11 @@ impl GroupCommit {
         }
         turn.guard.in_change = true;
         turn.guard.savepoint = true;
-        if let Err(e) = turn.run("SAVEPOINT ferry_change").await {
+        let begin = match std::mem::take(&mut turn.guard.unreleased) {
+            true => "RELEASE SAVEPOINT ferry_change; SAVEPOINT ferry_change",
+            false => "SAVEPOINT ferry_change",
+        };
+        if let Err(e) = turn.run(begin).await {
             turn.abandon(format!("cannot begin a change: {e}"));
             return Err(StoreError::Unavailable(e));
         }
@@ -370,12 +378,14 @@ impl Turn {
         self.guard.opened = Some(Instant::now());
         self.guard.in_change = true;
         self.guard.savepoint = false;
+        self.guard.unreleased = false;
     }
 
-    /// Runs a statement of the batch's own (a savepoint's) on its connection.
+    /// Runs statements of the batch's own (a savepoint's) on its connection, unprepared: on
+    /// PostgreSQL a prepared statement holds one command, and these may be two.
     async fn run(&mut self, sql: &'static str) -> Result<(), String> {
         match self.guard.tx.as_mut() {
-            Some(BatchTx::Sqlx(tx)) => sqlx::query(sql)
+            Some(BatchTx::Sqlx(tx)) => sqlx::raw_sql(sql)
                 .execute(&mut **tx)
                 .await
                 .map(|_| ())
@@ -441,6 +451,7 @@ impl Turn {
     fn abandon(&mut self, why: String) {
         self.guard.tx = None; // dropped: rolled back
         self.guard.opened = None;
+        self.guard.unreleased = false;
         self.guard.head = None;
         self.guard.in_change = false;
         let (members, bystanders) = (
@@ -458,6 +469,7 @@ impl Turn {
             return;
         };
         self.guard.opened = None;
+        self.guard.unreleased = false; // the commit releases every savepoint
         let here = matches!(tx, BatchTx::Local(_));
         let outcome = match tx {
             BatchTx::Sqlx(tx) => tx.commit().await.map_err(|e| e.to_string()),
@@ -489,14 +501,10 @@ impl Turn {
         }
     }
 
-    /// Ends the change: its savepoint is released, and it returns once the batch that holds
-    /// it is committed, with the commit's outcome.
+    /// Ends the change (its savepoint is released later: [`Batch::unreleased`]), and returns
+    /// once the batch that holds it is committed, with the commit's outcome.
     pub(crate) async fn commit(mut self) -> StoreResult<()> {
-        if self.guard.savepoint
-            && let Err(e) = self.run("RELEASE SAVEPOINT ferry_change").await
-        {
-            return Err(StoreError::Unavailable(e));
-        }
+        self.guard.unreleased = self.guard.savepoint;
         self.guard.in_change = false;
         // A change that did not say where it left the head leaves it unknown.
         self.guard.head = self.head.take();

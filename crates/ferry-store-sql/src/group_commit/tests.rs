@@ -135,6 +135,24 @@ async fn a_change_dropped_or_failed_is_undone_alone() {
     }
     assert_eq!(ids(&pool).await, vec![1, 3]);
 
+    // A change that fails after one that ended keeps its savepoint until the next `SAVEPOINT`
+    // (`Batch::unreleased`): it is undone to its own, and what the one before wrote stays.
+    let held = group.turn().await.unwrap();
+    let mut changes = Vec::new();
+    for (id, keep) in [(11, true), (12, true), (13, false), (14, true)] {
+        changes.push(spawn_change(id, keep));
+        settle_tasks().await;
+    }
+    drop(held);
+    for t in changes {
+        t.await.unwrap();
+    }
+    assert_eq!(ids(&pool).await, vec![1, 3, 11, 12, 14]);
+    sqlx::query("DELETE FROM rows WHERE id > 10")
+        .execute(&pool)
+        .await
+        .unwrap();
+
     // The last change of a batch dropped while the others wait: they are still committed.
     let held = group.turn().await.unwrap();
     let d = spawn_change(4, true);

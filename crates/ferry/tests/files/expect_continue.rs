@@ -8,7 +8,8 @@ use std::process::Command;
 use ferry_testkit::Backend;
 use serde_json::{Value, json};
 
-use crate::common::{ADMIN, ADMIN_PASSWORD, APP, Server, sha256_hex};
+use super::{data, home, session};
+use crate::common::{ADMIN, ADMIN_PASSWORD, Server, sha256_hex};
 
 /// Reads one response head from `stream`: its status and `Content-Length`.
 fn read_head(stream: &mut BufReader<TcpStream>) -> (u16, usize) {
@@ -28,21 +29,6 @@ fn read_head(stream: &mut BufReader<TcpStream>) -> (u16, usize) {
             length = v.trim().parse().unwrap();
         }
     }
-}
-
-fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-fn session(s: &Server, user: &str, password: &str) -> String {
-    s.open_with("OpenImmutable", user, password, APP).0
-}
-
-fn home(s: &Server, session: &str) -> i64 {
-    let (_, body) = s.call("GetHomeFolder", json!({"sessionID": session}));
-    body["FolderID"].as_i64().unwrap()
 }
 
 /// Issue 21: the server keeps such a connection on one worker; each body waits for `100

@@ -7,15 +7,21 @@
 //! cannot hold the server — and then answers.
 //!
 //! Except when the client has not sent a byte of it yet: one that sent `Expect: 100-continue`
-//! (curl does for every upload) waits to be asked for the body, and hyper asks (`100
-//! Continue`) only when the body is first read. Refusing such a request unread answers at
-//! once, and not a byte of a refused upload crosses the network; reading it to throw it away
-//! would first ask for it.
+//! (curl does with every upload over HTTP/1.1) waits to be asked for the body, and hyper asks
+//! (`100 Continue`) only when the body is first read. Refusing such a request unread answers
+//! at once, and not a byte of a refused upload crosses the network; reading it to throw it
+//! away would first ask for it.
+//!
+//! Over HTTP/1 only: over HTTP/2, dropping an unfinished request body resets its stream
+//! (`CANCEL`) before the answer goes out, and curl 7.88 then reports a stream error instead of
+//! the answer; read to its end, the body leaves the stream whole. (Held until the answer was
+//! sent, so that the reset would say `NO_ERROR`, curl 7.88 still lost the answer: not done.)
 
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Version, header};
+use axum::response::Response;
 use http_body_util::BodyExt;
 
 /// Most bytes discarded per request.
@@ -48,15 +54,23 @@ pub fn holds_body_back(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
 }
 
-/// Before refusing a request whose `body` has not been read: drops it unread if the client
-/// holds it back (hyper then answers without `100 Continue` and closes the connection, the
-/// body never sent), else discards it as [`discard`] does.
-pub async fn refuse_unread(body: Body, headers: &HeaderMap) {
-    if holds_body_back(headers) {
+/// `answer`, a refusal of a request whose `body` was not read to its end (`unread`: not at
+/// all), made safe to send: over HTTP/1 the body is dropped unread if the client holds it back
+/// (hyper then answers without `100 Continue` and closes the connection, the body never sent);
+/// otherwise it is discarded first as [`discard`] does.
+pub async fn refusal(
+    body: Body,
+    version: Version,
+    headers: &HeaderMap,
+    unread: bool,
+    answer: Response,
+) -> Response {
+    if unread && version < Version::HTTP_2 && holds_body_back(headers) {
         drop(body);
     } else {
         discard(body).await;
     }
+    answer
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ferry_core::domain::SessionId;
@@ -61,13 +61,14 @@ pub async fn upload(
     client: ClientAddr,
     path: Result<ApiPath<(String, String)>, ApiError>,
     query: Result<ApiQuery<UploadQuery>, ApiError>,
+    version: Version,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut body = body;
     let svc = &state.service;
     // Refused before a byte of the body is read (a bad path or query, no session, no right to
-    // write there): see `drain::refuse_unread` for what the client is spared.
+    // write there): see `drain::refusal` for what the client is spared.
     let begun = match (path, query) {
         (Ok(ApiPath((folder, name))), Ok(ApiQuery(query))) => {
             begin(svc, client, &folder, name, query, &headers)
@@ -79,17 +80,16 @@ pub async fn upload(
     let (ctx, req, upload) = match begun {
         Ok(begun) => begun,
         Err(e) => {
-            crate::drain::refuse_unread(body, &headers).await;
-            return e.into_response();
+            return crate::drain::refusal(body, version, &headers, true, e.into_response()).await;
         }
     };
     match receive(svc, &ctx, &req, upload, &mut body).await {
         Ok(view) => axum::Json(FthFileData::from(view)).into_response(),
         Err(e) => {
-            // Refused while reading the bytes: let the client finish sending so that it reads
-            // the answer instead of a connection reset.
-            crate::drain::discard(body).await;
-            ApiError::from(e).into_response()
+            // Refused while reading the bytes: over HTTP/1 the client finishes sending, so
+            // that it reads the answer instead of a connection reset.
+            let answer = ApiError::from(e).into_response();
+            crate::drain::refusal(body, version, &headers, false, answer).await
         }
     }
 }

@@ -378,7 +378,6 @@ impl Turn {
         self.guard.opened = Some(Instant::now());
         self.guard.in_change = true;
         self.guard.savepoint = false;
-        self.guard.unreleased = false;
     }
 
     /// Runs statements of the batch's own (a savepoint's) on its connection, unprepared: on

@@ -6,16 +6,23 @@
 //! and drops what remains — up to a byte and time limit, so that a client sending gigabytes
 //! cannot hold the server — and then answers.
 //!
+//! A body still unfinished at the limit is not dropped with the answer but held, unread, for
+//! [`HOLD_TIME`] after it. Dropped, it ended the exchange before the client had read the
+//! answer: over HTTP/2 hyper resets the stream (`CANCEL` before the answer, and curl 7.88 lost
+//! the answer even to a `NO_ERROR` reset just after it), and over HTTP/1.1 on TLS the socket
+//! closed with unread bytes (curl lost about one answer in three, `tests/https/refusals.rs`).
+//! Held, the answer goes out and the client, which has it, ends the stream or the connection
+//! itself. What a held body costs is bounded: nothing more is read from it, so over HTTP/1.1
+//! the socket's buffers fill and TCP stops the sender, and over HTTP/2 what is buffered stays
+//! within the flow-control windows (4 MiB a stream, 8 MiB a connection, `server.rs`).
+//!
 //! Except when the client has not sent a byte of it yet: one that sent `Expect: 100-continue`
 //! (curl does with every upload over HTTP/1.1) waits to be asked for the body, and hyper asks
 //! (`100 Continue`) only when the body is first read. Refusing such a request unread answers
 //! at once, and not a byte of a refused upload crosses the network; reading it to throw it
-//! away would first ask for it.
-//!
-//! Over HTTP/1 only: over HTTP/2, dropping an unfinished request body resets its stream
-//! (`CANCEL`) before the answer goes out, and curl 7.88 then reports a stream error instead of
-//! the answer; read to its end, the body leaves the stream whole. (Held until the answer was
-//! sent, so that the reset would say `NO_ERROR`, curl 7.88 still lost the answer: not done.)
+//! away would first ask for it. Over HTTP/1.1 the body is dropped (hyper closes the connection
+//! after the answer; no byte of the body is in flight), over HTTP/2 held as above (dropped,
+//! the stream's reset would lose the answer).
 
 use std::time::Duration;
 
@@ -29,20 +36,41 @@ pub const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 /// Longest time spent discarding.
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
-/// Reads and drops up to [`DRAIN_LIMIT`] bytes of `body`, for at most two seconds.
+/// How long a body not read to its end is kept, unread, once the answer is on its way.
+pub const HOLD_TIME: Duration = Duration::from_secs(5);
+
+/// Reads and drops up to [`DRAIN_LIMIT`] bytes of `body`, for at most two seconds; a body
+/// unfinished by then is [`hold`]en.
 pub async fn discard(mut body: Body) {
-    let _ = tokio::time::timeout(DRAIN_TIME, async {
+    let finished = tokio::time::timeout(DRAIN_TIME, async {
         let mut seen = 0u64;
-        while let Some(Ok(frame)) = body.frame().await {
+        while let Some(frame) = body.frame().await {
+            // An error (the client reset or went away) ends the body as its end would.
+            let Ok(frame) = frame else { return true };
             if let Ok(data) = frame.into_data() {
                 seen += data.len() as u64;
                 if seen > DRAIN_LIMIT {
-                    break;
+                    return false;
                 }
             }
         }
+        true
     })
-    .await;
+    .await
+    .unwrap_or(false);
+    if !finished {
+        hold(body);
+    }
+}
+
+/// Keeps `body` (or what owns it) unread for [`HOLD_TIME`] on a task of its own, then drops
+/// it, so that the answer sent meanwhile reaches the client before the stream or connection is
+/// ended.
+pub(crate) fn hold<B: Send + 'static>(body: B) {
+    tokio::spawn(async move {
+        tokio::time::sleep(HOLD_TIME).await;
+        drop(body);
+    });
 }
 
 /// Whether the client holds the body back until the server asks for it (`Expect:
@@ -55,9 +83,10 @@ pub fn holds_body_back(headers: &HeaderMap) -> bool {
 }
 
 /// `answer`, a refusal of a request whose `body` was not read to its end (`unread`: not at
-/// all), made safe to send: over HTTP/1 the body is dropped unread if the client holds it back
-/// (hyper then answers without `100 Continue` and closes the connection, the body never sent);
-/// otherwise it is discarded first as [`discard`] does.
+/// all), made safe to send. If the client holds the body back, it is never asked for (no `100
+/// Continue`): over HTTP/1 dropped (hyper answers and closes the connection, the body never
+/// sent), over HTTP/2 [`hold`]en (the stream ends after the answer). Otherwise it is discarded
+/// first as [`discard`] does.
 pub async fn refusal(
     body: Body,
     version: Version,
@@ -65,8 +94,12 @@ pub async fn refusal(
     unread: bool,
     answer: Response,
 ) -> Response {
-    if unread && version < Version::HTTP_2 && holds_body_back(headers) {
-        drop(body);
+    if unread && holds_body_back(headers) {
+        if version < Version::HTTP_2 {
+            drop(body);
+        } else {
+            hold(body);
+        }
     } else {
         discard(body).await;
     }

@@ -105,7 +105,7 @@ pub async fn upload_aspx(
             response
         }
         Err(e) => {
-            discard_rest(&mut form).await;
+            discard_rest(form).await;
             refused(e)
         }
     }
@@ -282,20 +282,31 @@ fn malformed(e: multer::Error) -> Error {
 }
 
 /// Reads and drops what is left of the form (bounded as [`crate::drain`] bounds it), so that
-/// the client reads the refusal instead of a reset.
-async fn discard_rest(form: &mut multer::Multipart<'static>) {
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+/// the client reads the refusal instead of a reset; a form not read to its clean end is held
+/// as [`crate::drain::hold`] holds a body.
+async fn discard_rest(mut form: multer::Multipart<'static>) {
+    let ended = tokio::time::timeout(Duration::from_secs(2), async {
         let mut seen = 0u64;
-        while let Ok(Some(mut field)) = form.next_field().await {
-            while let Ok(Some(chunk)) = field.chunk().await {
-                seen += chunk.len() as u64;
-                if seen > crate::drain::DRAIN_LIMIT {
-                    return;
+        loop {
+            match form.next_field().await {
+                Ok(Some(mut field)) => {
+                    while let Ok(Some(chunk)) = field.chunk().await {
+                        seen += chunk.len() as u64;
+                        if seen > crate::drain::DRAIN_LIMIT {
+                            return false;
+                        }
+                    }
                 }
+                Ok(None) => return true,
+                Err(_) => return false,
             }
         }
     })
-    .await;
+    .await
+    .unwrap_or(false);
+    if !ended {
+        crate::drain::hold(form);
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub fn paths() -> Map<String, Value> {
         "/api/v1/folders/{folder_id}/files/{name}".into(),
         json!({"put": {
             "operationId": "UploadFile",
-            "summary": "Uploads the request body as the file `name` in the folder: a new file (Create), or the next version of the file with that name (Modify). Streamed to the server's staging and committed only when complete; nothing is visible before. Over HTTP/1.1, send `Expect: 100-continue` (curl does) to hear a refusal (session, folder, permission, name) before sending any of the body; the connection then closes.",
+            "summary": "Uploads the request body as the file `name` in the folder: a new file (Create), or the next version of the file with that name (Modify). Streamed to the server's staging and committed only when complete; nothing is visible before. Send `Expect: 100-continue` (curl does over HTTP/1.1) to hear a refusal (session, folder, permission, name) before sending any of the body; over HTTP/1.1 the connection then closes. A refused body over 8 MiB is not read past that: the answer comes, and the server stops reading the rest.",
             "parameters": [
                 id_in_path("folder_id", "The folder's ID."),
                 {"name": "name", "in": "path", "required": true, "description": "The file's name (percent-encoded): at most 255 bytes of UTF-8; no control characters, / or \\; not . or ..; no leading or trailing space, no trailing dot.", "schema": {"type": "string", "minLength": 1}},

@@ -9,6 +9,8 @@
 //! the start with the reason; transfers over HTTP/2 whole, ranged and multiplexed.
 
 mod common;
+#[path = "https/refusals.rs"]
+mod refusals;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -198,12 +200,15 @@ fn transfers_over_h2_arrive_whole_in_ranges_and_side_by_side() {
     );
     let file: serde_json::Value = serde_json::from_str(&put).unwrap();
     let content = format!("{url}/api/v1/files/{}/content", file["FileID"]);
-    // Refused, with `Expect` or not: over HTTP/2 the body is still read to its end before the
-    // answer (drain.rs), or the stream's reset would lose the answer.
+    // Refused, with `Expect` or not: without it the body (under the drain's limit) is read to
+    // its end before the answer (drain.rs); with it, never asked for and held, not dropped (the
+    // stream's reset would lose the answer). curl 7.88 over HTTP/2 does not always wait to be
+    // asked: what it sends then waits in the stream's window, so only the answer is checked.
     for expect in ["Expect:", "Expect: 100-continue"] {
         let refused = run_ok(
             Command::new("curl")
                 .args(["-sS", "--http2", "--cacert", ca_file, "-o", "/dev/null"])
+                .args(["--expect100-timeout", "60"])
                 .args([
                     "-w",
                     "%{http_code} %{http_version} %{size_upload}",
@@ -214,7 +219,10 @@ fn transfers_over_h2_arrive_whole_in_ranges_and_side_by_side() {
                 .args(["-T", source.to_str().unwrap()])
                 .arg(format!("{url}/api/v1/folders/{home}/files/refused.bin")),
         );
-        assert_eq!(refused, format!("401 2 {}", bytes.len()), "{expect}");
+        assert!(refused.starts_with("401 2 "), "{expect}: {refused}");
+        if expect == "Expect:" {
+            assert_eq!(refused, format!("401 2 {}", bytes.len()));
+        }
     }
     for version in ["--http2", "--http1.1"] {
         let got = work.path().join(format!("got{version}"));

@@ -23,6 +23,10 @@
 //! away would first ask for it. Over HTTP/1.1 the body is dropped (hyper closes the connection
 //! after the answer; no byte of the body is in flight), over HTTP/2 held as above (dropped,
 //! the stream's reset would lose the answer).
+//!
+//! A body no handler read a byte of (a 405, a path an extractor refused) comes here by itself
+//! when dropped (`request_body.rs`, [`untouched`]): discarded on a task of its own while the
+//! answer goes out, or, held back, dropped or held as above.
 
 use std::time::Duration;
 
@@ -63,14 +67,34 @@ pub async fn discard(mut body: Body) {
     }
 }
 
+/// What becomes of a request body dropped without a byte of it read (`holds_back`: the client
+/// sent `Expect: 100-continue`): over HTTP/1 a held-back body is dropped (never asked for;
+/// hyper closes the connection after the answer), over HTTP/2 [`hold`]en; any other is
+/// [`discard`]ed on a task of its own while the answer goes out. Outside a runtime (no
+/// connection to keep), it is dropped.
+pub(crate) fn untouched(body: Body, version: Version, holds_back: bool) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    if holds_back {
+        if version >= Version::HTTP_2 {
+            runtime.spawn(held(body));
+        }
+    } else {
+        runtime.spawn(discard(body));
+    }
+}
+
 /// Keeps `body` (or what owns it) unread for [`HOLD_TIME`] on a task of its own, then drops
 /// it, so that the answer sent meanwhile reaches the client before the stream or connection is
 /// ended.
 pub(crate) fn hold<B: Send + 'static>(body: B) {
-    tokio::spawn(async move {
-        tokio::time::sleep(HOLD_TIME).await;
-        drop(body);
-    });
+    tokio::spawn(held(body));
+}
+
+async fn held<B>(body: B) {
+    tokio::time::sleep(HOLD_TIME).await;
+    drop(body);
 }
 
 /// Whether the client holds the body back until the server asks for it (`Expect:
@@ -95,11 +119,7 @@ pub async fn refusal(
     answer: Response,
 ) -> Response {
     if unread && holds_body_back(headers) {
-        if version < Version::HTTP_2 {
-            drop(body);
-        } else {
-            hold(body);
-        }
+        untouched(body, version, true);
     } else {
         discard(body).await;
     }

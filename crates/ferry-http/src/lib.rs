@@ -19,6 +19,7 @@ pub mod openapi;
 mod openapi_streams;
 mod ops;
 mod record_cork;
+mod request_body;
 pub mod rest;
 mod router;
 pub mod server;

@@ -14,19 +14,17 @@
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use ferry_core::Caller;
 use ferry_core::connection_limit::{ConnectionGate, GateRefusal};
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -36,6 +34,7 @@ use tower::ServiceExt;
 
 use crate::client_addr::{ForwardedHeaders, TrustedProxies};
 use crate::record_cork;
+use crate::request_body::RequestBody;
 use crate::stay_on_worker::stay_on_worker;
 
 /// How long requests may take to arrive.
@@ -280,7 +279,16 @@ async fn serve_connection<S>(
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         let client = ClientAddr(proxies.client_ip(peer, req.headers()));
         let https = OverHttps(https || proxies.over_https(peer, req.headers()));
-        let mut req = req.map(|body| Body::new(ReadTimeout::new(body, timeouts.body_read)));
+        let version = req.version();
+        let holds_back = crate::drain::holds_body_back(req.headers());
+        let mut req = req.map(|body| {
+            Body::new(RequestBody::new(
+                body,
+                timeouts.body_read,
+                version,
+                holds_back,
+            ))
+        });
         // HTTP/2 names the host in `:authority`, not `Host`: give every handler the one
         // header (the same-origin checks compare `Origin` with it).
         if !req.headers().contains_key(axum::http::header::HOST)
@@ -325,57 +333,5 @@ async fn serve_connection<S>(
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(e) = watcher.watch(conn.into_owned()).await {
         tracing::trace!(error = %e, "HTTP connection ended with an error");
-    }
-}
-
-/// A request body that fails when the client pauses for longer than the limit: a stalled
-/// upload ends (and is dropped, as any interrupted upload) instead of holding its connection.
-struct ReadTimeout {
-    inner: Incoming,
-    limit: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-}
-
-impl ReadTimeout {
-    fn new(inner: Incoming, limit: Duration) -> Self {
-        ReadTimeout {
-            inner,
-            limit,
-            sleep: Box::pin(tokio::time::sleep(limit)),
-        }
-    }
-}
-
-impl hyper::body::Body for ReadTimeout {
-    type Data = Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match Pin::new(&mut self.inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                let deadline = tokio::time::Instant::now() + self.limit;
-                self.sleep.as_mut().reset(deadline);
-                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
-            }
-            Poll::Pending => match self.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(format!(
-                    "no request body bytes for {} s",
-                    self.limit.as_secs()
-                )
-                .into()))),
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }

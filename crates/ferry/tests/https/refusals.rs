@@ -3,7 +3,7 @@
 //! answers and holds the rest of the body unread until the client has ended the exchange.
 //! Before, the body was dropped with the answer: curl 7.88 reported "(92) Stream error in the
 //! HTTP/2 framing layer" every time, and over HTTP/1.1 on TLS a broken pipe about one time in
-//! three.
+//! three. The same for answers that never read the body (a 405, a refused path).
 
 use std::process::Command;
 
@@ -97,6 +97,25 @@ fn uploads_refused_past_the_drain_limit_are_answered_over_h2_and_tls() {
         );
         assert_eq!(code, 0, "{version}: {form}");
         assert!(form.starts_with("401 "), "{version}: {form}");
+    }
+    // Answers that never read the body (`request_body.rs`): a method the route does not take
+    // (405), a path an extractor refuses (400), with and without `Expect`, over both versions.
+    let download = format!("{url}/api/v1/files/1/content");
+    let bad_path = format!("{url}/api/v1/folders/abc/files/x.bin");
+    let signed_in = format!("X-Session-ID: {session}");
+    for (target, status) in [(&download, "405"), (&bad_path, "400")] {
+        for version in ["--http2", "--http1.1"] {
+            for expect in ["Expect:", "Expect: 100-continue"] {
+                let (answer, code) = upload(
+                    ca_file,
+                    &[version, "-H", expect, "-H", &signed_in, "-T", big],
+                    target,
+                );
+                let what = format!("{target} {version} {expect}: {answer}");
+                assert_eq!(code, 0, "{what}");
+                assert!(answer.starts_with(&format!("{status} ")), "{what}");
+            }
+        }
     }
     // Nothing was stored, and the same upload with a session goes through on a connection of
     // its own.

@@ -34,6 +34,18 @@ fn https_server(ca: &TestCa, name: &str, extra: &str) -> Server {
     )
 }
 
+/// An HTTPS server (pair `name`) with the admin signed in: its `https://localhost:…` address,
+/// the session and the admin's home folder.
+fn signed_in(ca: &TestCa, name: &str) -> (Server, String, String, i64) {
+    let s = https_server(ca, name, "");
+    let url = format!("https://localhost:{}", https_port(&s));
+    s.add_app(1000);
+    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1000);
+    let (_, home) = s.call("GetHomeFolder", serde_json::json!({"sessionID": session}));
+    let home = home["FolderID"].as_i64().unwrap();
+    (s, url, session, home)
+}
+
 fn https_port(s: &Server) -> u16 {
     s.https
         .as_deref()
@@ -174,13 +186,8 @@ print(r.status_code, r.headers.get("set-cookie", ""))
 fn transfers_over_h2_arrive_whole_in_ranges_and_side_by_side() {
     let work = tempfile::tempdir().unwrap();
     let ca = TestCa::new(work.path());
-    let s = https_server(&ca, "first", "");
-    let url = format!("https://localhost:{}", https_port(&s));
+    let (_s, url, session, home) = signed_in(&ca, "first");
     let ca_file = ca.ca_file.to_str().unwrap();
-    s.add_app(1000);
-    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1000);
-    let (_, home) = s.call("GetHomeFolder", serde_json::json!({"sessionID": session}));
-    let home = home["FolderID"].as_i64().unwrap();
     // An odd size, so that no write ends on a record's edge.
     let bytes: Vec<u8> = (0..3 * 1024 * 1024 + 12_345u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)

@@ -7,8 +7,7 @@
 
 use std::process::Command;
 
-use super::{TestCa, https_port, https_server, run_ok};
-use crate::common::{ADMIN, ADMIN_PASSWORD};
+use super::{TestCa, run_ok, signed_in};
 
 /// What curl reports for one upload: status, HTTP version, bytes sent, and its exit code.
 fn upload(ca_file: &str, args: &[&str], url: &str) -> (String, i32) {
@@ -29,13 +28,8 @@ fn upload(ca_file: &str, args: &[&str], url: &str) -> (String, i32) {
 fn uploads_refused_past_the_drain_limit_are_answered_over_h2_and_tls() {
     let work = tempfile::tempdir().unwrap();
     let ca = TestCa::new(work.path());
-    let s = https_server(&ca, "refusals", "");
-    let url = format!("https://localhost:{}", https_port(&s));
+    let (s, url, session, home) = signed_in(&ca, "refusals");
     let ca_file = ca.ca_file.to_str().unwrap();
-    s.add_app(1000);
-    let (session, _) = s.open(ADMIN, ADMIN_PASSWORD, 1000);
-    let (_, home) = s.call("GetHomeFolder", serde_json::json!({"sessionID": session}));
-    let home = home["FolderID"].as_i64().unwrap();
     // 20 MB, more than twice the drain's limit.
     let big = work.path().join("big.bin");
     let bytes: Vec<u8> = (0..20_000_000u32).map(|i| (i % 251) as u8).collect();

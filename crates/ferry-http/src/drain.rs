@@ -38,7 +38,7 @@ use http_body_util::BodyExt;
 /// Most bytes discarded per request.
 pub const DRAIN_LIMIT: u64 = 8 * 1024 * 1024;
 /// Longest time spent discarding.
-const DRAIN_TIME: Duration = Duration::from_secs(2);
+pub(crate) const DRAIN_TIME: Duration = Duration::from_secs(2);
 
 /// How long a body not read to its end is kept, unread, once the answer is on its way.
 pub const HOLD_TIME: Duration = Duration::from_secs(5);
@@ -108,18 +108,14 @@ pub fn holds_body_back(headers: &HeaderMap) -> bool {
 
 /// `answer`, a refusal of a request whose `body` was not read to its end (`unread`: not at
 /// all), made safe to send. If the client holds the body back, it is never asked for (no `100
-/// Continue`): over HTTP/1 dropped (hyper answers and closes the connection, the body never
-/// sent), over HTTP/2 [`hold`]en (the stream ends after the answer). Otherwise it is discarded
-/// first as [`discard`] does.
-pub async fn refusal(
-    body: Body,
-    version: Version,
-    headers: &HeaderMap,
-    unread: bool,
-    answer: Response,
-) -> Response {
+/// Continue`): dropped unread, it goes to [`untouched`], which drops it over HTTP/1 (hyper
+/// answers and closes the connection, the body never sent) and holds it over HTTP/2.
+/// Otherwise it is discarded first as [`discard`] does.
+pub async fn refusal(body: Body, headers: &HeaderMap, unread: bool, answer: Response) -> Response {
     if unread && holds_body_back(headers) {
-        untouched(body, version, true);
+        // Dropped unread, the body goes to `untouched` by itself (`request_body.rs`), which
+        // drops or holds it by the version; handing it there here too would hold it twice.
+        drop(body);
     } else {
         discard(body).await;
     }

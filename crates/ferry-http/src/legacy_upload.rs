@@ -15,8 +15,6 @@
 //! (Thru's upload answers signal success so); a refusal has the status and body of the JSON
 //! API and `X-FTH-Error: {code} / {message}`.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
@@ -285,7 +283,7 @@ fn malformed(e: multer::Error) -> Error {
 /// the client reads the refusal instead of a reset; a form not read to its clean end is held
 /// as [`crate::drain::hold`] holds a body.
 async fn discard_rest(mut form: multer::Multipart<'static>) {
-    let ended = tokio::time::timeout(Duration::from_secs(2), async {
+    let ended = tokio::time::timeout(crate::drain::DRAIN_TIME, async {
         let mut seen = 0u64;
         loop {
             match form.next_field().await {

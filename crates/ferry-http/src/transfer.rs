@@ -8,7 +8,7 @@
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Version, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ferry_core::domain::SessionId;
@@ -61,7 +61,6 @@ pub async fn upload(
     client: ClientAddr,
     path: Result<ApiPath<(String, String)>, ApiError>,
     query: Result<ApiQuery<UploadQuery>, ApiError>,
-    version: Version,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -80,7 +79,7 @@ pub async fn upload(
     let (ctx, req, upload) = match begun {
         Ok(begun) => begun,
         Err(e) => {
-            return crate::drain::refusal(body, version, &headers, true, e.into_response()).await;
+            return crate::drain::refusal(body, &headers, true, e.into_response()).await;
         }
     };
     match receive(svc, &ctx, &req, upload, &mut body).await {
@@ -89,7 +88,7 @@ pub async fn upload(
             // Refused while reading the bytes: over HTTP/1 the client finishes sending, so
             // that it reads the answer instead of a connection reset.
             let answer = ApiError::from(e).into_response();
-            crate::drain::refusal(body, version, &headers, false, answer).await
+            crate::drain::refusal(body, &headers, false, answer).await
         }
     }
 }

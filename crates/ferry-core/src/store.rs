@@ -394,6 +394,25 @@ pub trait GroupedTx: Send {
         }
     }
 
+    /// Records an upload and its audit record in one call where the store has one, if the
+    /// folder and the name are still as the upload's checks saw them: the folder live and,
+    /// for a new file (`file.id` 0), no live file with the name; for a new version, the live
+    /// file `file.id` at the version before `file.version`, with `file`'s folder, name and
+    /// creation. Does what [`GroupedTx::record_version`] and then [`GroupedTx::append_audit`]
+    /// of `entry` would, with `entry.file_id` set to the file's ID (a new file's chosen by the
+    /// store), and returns that ID. `None`: nothing changed (the store has no such call, or
+    /// something differs), and the caller records the upload step by step, reading what the
+    /// change sees (PostgreSQL: one round trip instead of three, issue 21).
+    async fn record_upload_as_seen(
+        &mut self,
+        _file: &File,
+        _inline: Option<&[u8]>,
+        _at: Timestamp,
+        _entry: AuditEntry,
+    ) -> StoreResult<Option<FileId>> {
+        Ok(None)
+    }
+
     /// Makes the change durable and visible.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
     /// Undoes the change. For a grouped change this waits until what it may have read from

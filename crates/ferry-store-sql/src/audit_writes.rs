@@ -24,6 +24,7 @@ macro_rules! record_columns {
          digest, detail, prev_hash, hash, declared_ip"
     };
 }
+pub(crate) use record_columns;
 
 /// The 21 parameters, for [`record_columns`].
 macro_rules! record_parameters {
@@ -107,9 +108,17 @@ pub(crate) async fn append_after_head(pool: &AnyPool, r: &AuditRecord) -> StoreR
 
 /// `sql` with the record's 21 parameters bound in [`INSERT_RECORD`]'s order.
 fn bound<'q>(sql: &'static str, r: &'q AuditRecord) -> Query<'q, Any, AnyArguments> {
+    bind_record(sqlx::query(sql), r)
+}
+
+/// `q` with the record's 21 parameters bound after those it has, in [`INSERT_RECORD`]'s
+/// order.
+pub(crate) fn bind_record<'q>(
+    q: Query<'q, Any, AnyArguments>,
+    r: &'q AuditRecord,
+) -> Query<'q, Any, AnyArguments> {
     let e = &r.entry;
-    sqlx::query(sql)
-        .bind(r.seq)
+    q.bind(r.seq)
         .bind(r.at.0)
         .bind(&e.operation)
         .bind(&e.status)

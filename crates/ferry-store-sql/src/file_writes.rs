@@ -40,6 +40,7 @@ macro_rules! version_columns {
          client_modified_at)"
     };
 }
+pub(crate) use version_columns;
 
 /// SQLite: the first version of the file just inserted (`$4`… as in [`insert_file`]).
 macro_rules! first_version_row {
@@ -223,7 +224,7 @@ pub(crate) async fn record_version(
 }
 
 /// `sql` with a new file's parameters `$1`…`$12` bound ([`insert_file_row`]'s order).
-fn insert_bound<'q>(sql: &'static str, f: &'q File) -> Query<'q, Any, AnyArguments> {
+pub(crate) fn insert_bound<'q>(sql: &'static str, f: &'q File) -> Query<'q, Any, AnyArguments> {
     sqlx::query(sql)
         .bind(f.folder_id)
         .bind(&f.name)

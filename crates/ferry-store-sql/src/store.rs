@@ -25,6 +25,7 @@ use crate::rows::{self, Columns, audit_columns, user_columns};
 use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
+use crate::upload_as_seen::FileIds;
 use crate::{
     audit_alone, errors, folder_reads, group_reads, metadata_items, queries, search_reads,
 };
@@ -51,6 +52,9 @@ pub struct SqlStore {
     /// SQLite only: the writer of audit records alone (`audit_appender.rs`), started on the
     /// first.
     pub(crate) audit_appender: Option<Arc<OnceCell<AuditAppender>>>,
+    /// PostgreSQL: new files' IDs taken ahead, for uploads recorded in one statement
+    /// (`upload_as_seen.rs`).
+    pub(crate) file_ids: Arc<FileIds>,
 }
 
 impl SqlStore {
@@ -65,6 +69,7 @@ impl SqlStore {
             sqlite_writes: engine == Engine::Sqlite,
             session_cache: None,
             audit_appender: (engine == Engine::Sqlite).then(Arc::default),
+            file_ids: Arc::default(),
             url: url.into(),
             pool,
             engine,

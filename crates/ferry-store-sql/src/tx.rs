@@ -9,11 +9,11 @@
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, File, FileId, Folder, FolderId,
-    Grant, GroupId, MetadataOwner, MetadataWrite, NewUser, ParsedKey, SecondFactor, Session,
-    SessionId, ShareLink, ShareLinkId, User, UserId, domain_username_key, email_key,
+    Application, ApplicationId, AuditHead, File, FileId, Folder, FolderId, Grant, GroupId,
+    MetadataOwner, MetadataWrite, NewUser, ParsedKey, SecondFactor, Session, SessionId, ShareLink,
+    ShareLinkId, User, UserId, domain_username_key, email_key,
 };
-use ferry_core::store::{GroupedTx, LockoutState, StoreResult, StoreTx};
+use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use sqlx::Row;
 
 use std::sync::Arc;
@@ -24,9 +24,9 @@ use crate::rows::session_columns;
 use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::store::SqlStore;
+use crate::upload_as_seen::FileIds;
 use crate::{
-    audit_writes, counters, errors, file_writes, folder_reads, folder_writes, inline_contents,
-    metadata_items, queries, second_factors,
+    counters, errors, file_writes, folder_writes, metadata_items, queries, second_factors,
 };
 
 /// A change in progress, in its batch's savepoint (`group_commit.rs`).
@@ -41,6 +41,8 @@ pub(crate) struct SqlTx {
     /// PostgreSQL: the session cache, and what this change makes it forget when it ends.
     cache: Option<Arc<SessionCache>>,
     evictions: Vec<Eviction>,
+    /// PostgreSQL: new files' IDs taken ahead (`upload_as_seen.rs`).
+    file_ids: Arc<FileIds>,
 }
 
 /// A cached session check this change may make wrong.
@@ -80,6 +82,7 @@ impl SqlTx {
             head,
             cache: store.session_cache.clone(),
             evictions: Vec::new(),
+            file_ids: Arc::clone(&store.file_ids),
         })
     }
 
@@ -508,90 +511,4 @@ impl StoreTx for SqlTx {
     }
 }
 
-#[async_trait]
-impl GroupedTx for SqlTx {
-    async fn folder(&mut self, id: FolderId) -> StoreResult<Option<Folder>> {
-        if let Some(reader) = self.committed_reader() {
-            return reader.folder(id);
-        }
-        queries::folder(self.turn.conn(), id).await
-    }
-
-    async fn file(&mut self, id: FileId) -> StoreResult<Option<File>> {
-        if let Some(reader) = self.committed_reader() {
-            return reader.file(id);
-        }
-        queries::file(self.turn.conn(), id).await
-    }
-
-    async fn file_by_name(
-        &mut self,
-        folder: FolderId,
-        name_key: &str,
-    ) -> StoreResult<Option<File>> {
-        if let Some(reader) = self.committed_reader() {
-            return reader.file_by_name(folder, name_key);
-        }
-        queries::file_by_name(self.turn.conn(), folder, name_key).await
-    }
-
-    async fn folder_and_file_by_name(
-        &mut self,
-        folder: FolderId,
-        name_key: &str,
-    ) -> StoreResult<(Option<Folder>, Option<File>)> {
-        if let Some(reader) = self.committed_reader() {
-            return Ok((
-                reader.folder(folder)?,
-                reader.file_by_name(folder, name_key)?,
-            ));
-        }
-        folder_reads::folder_and_file_by_name(self.turn.conn(), folder, name_key).await
-    }
-
-    async fn record_version(&mut self, f: &File, inline: Option<&[u8]>) -> StoreResult<FileId> {
-        file_writes::record_version(self.turn.conn(), self.engine, f, inline).await
-    }
-
-    async fn insert_file(&mut self, f: &File) -> StoreResult<FileId> {
-        file_writes::insert_file(self.turn.conn(), self.engine, f).await
-    }
-
-    async fn update_file(&mut self, f: &File, new_version: bool) -> StoreResult<()> {
-        file_writes::update_file(self.turn.conn(), self.engine, f, new_version).await
-    }
-
-    async fn insert_inline_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()> {
-        inline_contents::insert(self.turn.conn(), key, bytes).await
-    }
-
-    async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {
-        let r = AuditRecord::next(&self.head, at, entry);
-        audit_writes::append(self.turn.conn(), self.engine, &r).await?;
-        self.head = AuditHead {
-            seq: r.seq,
-            hash: r.hash,
-        };
-        Ok(r.seq)
-    }
-
-    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        let head = self.head.clone();
-        self.turn.leaves_head(head);
-        let done = self.turn.commit().await;
-        // Whatever the outcome: a commit whose answer was lost may still have happened.
-        if let Some(cache) = &self.cache {
-            for e in &self.evictions {
-                match e {
-                    Eviction::Session(id) => cache.evict_session(id),
-                    Eviction::User(id) => cache.evict_user(*id),
-                }
-            }
-        }
-        done
-    }
-
-    async fn rollback(self: Box<Self>) {
-        self.turn.rollback().await
-    }
-}
+mod grouped;

@@ -12,12 +12,12 @@
 use std::sync::Arc;
 
 use super::upload::{PendingAppend, Upload, UploadRequest};
+use super::upload_record::NewContent;
 use super::{Service, SessionContext};
 use crate::domain::{
     AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
 };
 use crate::error::{Error, Result};
-use crate::store::GroupedTx;
 use crate::text;
 
 /// Most files one `GetFiles` page returns.
@@ -58,16 +58,6 @@ impl FileView {
             prefetched: bytes.map(Arc::from),
         }
     }
-}
-
-/// A committed upload's content, to be recorded.
-struct NewContent<'a> {
-    size: u64,
-    sha256: String,
-    client_time: Option<crate::clock::Timestamp>,
-    key: &'a str,
-    /// A small file's bytes, kept with the version ([`crate::inline_content`]).
-    inline: Option<&'a [u8]>,
 }
 
 impl Service {
@@ -167,9 +157,9 @@ impl Service {
         ctx: &SessionContext,
         req: UploadRequest,
     ) -> Result<(Upload, Option<File>)> {
-        let mut checked = self.upload_checks(ctx, &req).await?;
+        let checked = self.upload_checks(ctx, &req).await?;
         let staged = self.content.stage().await?;
-        let existing = checked.existing.take();
+        let existing = checked.existing.clone();
         let upload = checked.into_upload(ctx, req, staged, sha2_011::Sha256::default(), 0);
         Ok((upload, existing))
     }
@@ -244,6 +234,7 @@ impl Service {
             mut staged,
             size,
             client_time,
+            seen,
             ..
         } = up;
         if req.expected_size.is_some_and(|n| n != size) {
@@ -271,7 +262,7 @@ impl Service {
                 &ctx,
                 &req,
                 (name, &name_key),
-                held,
+                (held, seen),
                 NewContent {
                     size,
                     sha256,
@@ -293,111 +284,6 @@ impl Service {
                 Err(e)
             }
         }
-    }
-
-    async fn record_upload(
-        &self,
-        ctx: &SessionContext,
-        req: &UploadRequest,
-        (name, name_key): (String, &str),
-        held: Permissions,
-        content: NewContent<'_>,
-    ) -> Result<FileView> {
-        // Grouped: concurrent uploads share a commit (issue 21); every way out below ends
-        // the change with a commit or a rollback, which wait for the group's commit.
-        let mut tx = self.store.begin_grouped().await?;
-        let recorded = self
-            .record_upload_in(&mut *tx, ctx, req, (name, name_key), held, content)
-            .await;
-        match recorded {
-            Ok(file) => {
-                tx.commit().await?;
-                Ok(FileView::checked(file, held))
-            }
-            Err(e) => {
-                tx.rollback().await;
-                Err(e)
-            }
-        }
-    }
-
-    /// [`Service::record_upload`]'s change.
-    async fn record_upload_in(
-        &self,
-        tx: &mut dyn GroupedTx,
-        ctx: &SessionContext,
-        req: &UploadRequest,
-        (name, name_key): (String, &str),
-        held: Permissions,
-        content: NewContent<'_>,
-    ) -> Result<File> {
-        let NewContent {
-            size,
-            sha256,
-            client_time,
-            key,
-            inline,
-        } = content;
-        let now = self.clock.now();
-        let (folder, existing) = tx.folder_and_file_by_name(req.folder_id, name_key).await?;
-        if folder.is_none_or(|f| f.deleted) {
-            return Err(Error::FolderNotFound);
-        }
-        let size = i64::try_from(size).map_err(|_| Error::invalid("file too large"))?;
-        let file = match existing {
-            Some(mut existing) => {
-                if !req.overwrite {
-                    return Err(Error::FileExists);
-                }
-                if !held.contains(Permissions::MODIFY) {
-                    return Err(Error::NotPermitted("a new version needs Modify"));
-                }
-                existing.version += 1;
-                existing.size = size;
-                existing.sha256 = sha256;
-                existing.content_key = key.to_string();
-                existing.client_modified_at = client_time;
-                existing.modified_at = now;
-                existing.modified_by = Some(ctx.user.id);
-                tx.record_version(&existing, inline).await?;
-                existing
-            }
-            None => {
-                if !held.contains(Permissions::CREATE) {
-                    return Err(Error::NotPermitted("a new file needs Create"));
-                }
-                let mut file = File {
-                    id: 0,
-                    folder_id: req.folder_id,
-                    name,
-                    version: 1,
-                    size,
-                    sha256,
-                    content_key: key.to_string(),
-                    created_at: now,
-                    modified_at: now,
-                    created_by: Some(ctx.user.id),
-                    modified_by: Some(ctx.user.id),
-                    deleted: false,
-                    client_modified_at: client_time,
-                };
-                file.id = tx.record_version(&file, inline).await?;
-                file
-            }
-        };
-        let mut e = AuditEntry::new(Operation::FileUploaded, Outcome::Success);
-        ctx.stamp(&mut e);
-        if req.external_user.is_some() {
-            e.external_user = req.external_user.clone();
-        }
-        e.folder_id = Some(file.folder_id);
-        e.file_id = Some(file.id);
-        e.path = Some(file.name.clone());
-        e.size = Some(file.size);
-        e.digest = Some(file.sha256.clone());
-        e.detail = Some(format!("version {}", file.version));
-        tx.append_audit(now, e).await?;
-        Ok(file)
     }
 
     /// Audits a failed upload (the bytes were discarded).
@@ -552,6 +438,7 @@ impl Checked {
             size,
             written: size,
             client_time: None,
+            seen: self.existing,
         }
     }
 }

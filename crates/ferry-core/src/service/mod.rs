@@ -40,6 +40,7 @@ mod tool_grants;
 mod tools;
 mod tree;
 mod upload;
+mod upload_record;
 mod versions;
 
 use std::net::IpAddr;

@@ -61,6 +61,9 @@ pub struct Upload {
     pub(super) written: u64,
     /// The modification time the client gave the file being written, if any.
     pub(super) client_time: Option<Timestamp>,
+    /// The live file the upload's checks found under its name, if any: what the upload is
+    /// recorded against in one step where the store can and it still holds.
+    pub(super) seen: Option<File>,
 }
 
 impl Upload {

@@ -12,7 +12,10 @@
 //! last, and every member learns the commit's outcome only then. So under load the
 //! commits (and syncs) are shared, and alone a change commits at once, as before. Nothing a
 //! member wrote is visible to readers before the commit, and if the commit fails every
-//! member fails: no change is acknowledged that is not durable.
+//! member fails: no change is acknowledged that is not durable. On PostgreSQL a change's
+//! savepoint is taken only before a statement that needs it (`savepoints.rs`): a change that
+//! is one statement (an upload recorded as seen, a record alone) goes without, and if that
+//! statement fails the batch goes with it, its members told so.
 //!
 //! A grouped change reads what the members before it wrote, before that is durable. Its
 //! success waits for the commit anyway; its failure must too, or its error could tell a
@@ -36,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use ferry_core::domain::AuditHead;
 use ferry_core::store::{StoreError, StoreResult};
-use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
 use crate::connect::Engine;
@@ -104,6 +107,13 @@ pub(crate) struct Batch {
     /// A change that ended kept its savepoint: the next change's `SAVEPOINT` releases it in
     /// the same call (on PostgreSQL one round trip per grouped change fewer), or the commit.
     unreleased: bool,
+    /// PostgreSQL: the open change's savepoint is not taken yet. It is taken before the
+    /// change's first statement ([`Turn::guarded_conn`]), or never, when the change is one
+    /// statement that needs none (an upload recorded as seen: a round trip fewer per member).
+    due: bool,
+    /// The open change wrote without its savepoint ([`Turn::conn`] while one was due):
+    /// undoing it is abandoning the batch.
+    unguarded: bool,
     members: Vec<oneshot::Sender<Outcome>>,
     /// Grouped changes that failed and wait for the batch all the same (not counted).
     bystanders: Vec<oneshot::Sender<Outcome>>,
@@ -268,13 +278,12 @@ impl GroupCommit {
         }
         turn.guard.in_change = true;
         turn.guard.savepoint = true;
-        let begin = match std::mem::take(&mut turn.guard.unreleased) {
-            true => "RELEASE SAVEPOINT ferry_change; SAVEPOINT ferry_change",
-            false => "SAVEPOINT ferry_change",
-        };
-        if let Err(e) = turn.run(begin).await {
-            turn.abandon(format!("cannot begin a change: {e}"));
-            return Err(StoreError::Unavailable(e));
+        turn.guard.due = true;
+        turn.guard.unguarded = false;
+        // SQLite's statements are in-process: the savepoint is taken at once. PostgreSQL's
+        // waits for the change's first statement that needs it.
+        if self.shared.locks_at_begin {
+            turn.take_savepoint().await?;
         }
         Ok(turn)
     }
@@ -350,15 +359,6 @@ fn spawn_finisher(shared: &Arc<Shared>) {
 }
 
 impl Turn {
-    /// The batch's sqlx connection (inside a change on a sqlx batch).
-    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        self.touched = true;
-        match self.guard.tx.as_mut() {
-            Some(BatchTx::Sqlx(tx)) => tx,
-            _ => panic!("a change's sqlx batch is open"),
-        }
-    }
-
     /// The batch's connection on the caller's thread, if the batch is there.
     pub(crate) fn here(&self) -> Option<&rusqlite::Connection> {
         match self.guard.tx.as_ref() {
@@ -378,6 +378,8 @@ impl Turn {
         self.guard.opened = Some(Instant::now());
         self.guard.in_change = true;
         self.guard.savepoint = false;
+        self.guard.due = false;
+        self.guard.unguarded = false;
     }
 
     /// Runs statements of the batch's own (a savepoint's) on its connection, unprepared: on
@@ -391,33 +393,6 @@ impl Turn {
                 .map_err(|e| e.to_string()),
             Some(BatchTx::Local(tx)) => tx.run(sql),
             None => Err("no batch is open".into()),
-        }
-    }
-
-    /// Rolls back what a change that ended without committing left.
-    async fn settle(&mut self) -> StoreResult<()> {
-        if !self.guard.in_change {
-            return Ok(());
-        }
-        if !self.guard.savepoint {
-            // The batch's first change: the transaction holds nothing else.
-            self.abandon("the change failed".into());
-            return Ok(());
-        }
-        let undone = self.run("ROLLBACK TO SAVEPOINT ferry_change").await;
-        let released = match undone {
-            Ok(()) => self.run("RELEASE SAVEPOINT ferry_change").await,
-            Err(e) => Err(e),
-        };
-        match released {
-            Ok(()) => {
-                self.guard.in_change = false;
-                Ok(())
-            }
-            Err(e) => {
-                self.abandon(format!("cannot undo a failed change: {e}"));
-                Err(StoreError::Unavailable(e))
-            }
         }
     }
 
@@ -453,6 +428,8 @@ impl Turn {
         self.guard.unreleased = false;
         self.guard.head = None;
         self.guard.in_change = false;
+        self.guard.due = false;
+        self.guard.unguarded = false;
         let (members, bystanders) = (
             std::mem::take(&mut self.guard.members),
             std::mem::take(&mut self.guard.bystanders),
@@ -503,7 +480,11 @@ impl Turn {
     /// Ends the change (its savepoint is released later: [`Batch::unreleased`]), and returns
     /// once the batch that holds it is committed, with the commit's outcome.
     pub(crate) async fn commit(mut self) -> StoreResult<()> {
-        self.guard.unreleased = self.guard.savepoint;
+        // A savepoint taken stays until the next one's or the commit; one never taken leaves
+        // the one before as it was.
+        self.guard.unreleased |= self.guard.savepoint && !self.guard.due;
+        self.guard.due = false;
+        self.guard.unguarded = false;
         self.guard.in_change = false;
         // A change that did not say where it left the head leaves it unknown.
         self.guard.head = self.head.take();
@@ -548,9 +529,10 @@ impl Turn {
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        if self.guard.in_change && !self.guard.savepoint {
-            // A batch's first change ended without committing: the batch goes with it now
-            // (rolled back), rather than keep the write lock until the next change.
+        if self.guard.in_change && (!self.guard.savepoint || self.guard.unguarded) {
+            // A batch's first change ended without committing, or one that wrote without a
+            // savepoint: the batch goes with it now (rolled back), rather than keep the write
+            // lock until the next change.
             self.abandon("the change failed".into());
             return;
         }
@@ -565,5 +547,6 @@ impl Drop for Turn {
     }
 }
 
+mod savepoints;
 #[cfg(test)]
 mod tests;

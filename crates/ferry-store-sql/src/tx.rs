@@ -66,7 +66,7 @@ impl SqlTx {
             (None, _) => {
                 let row =
                     sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-                        .fetch_one(turn.conn())
+                        .fetch_one(turn.guarded_conn().await?)
                         .await
                         .map_err(errors::db)?;
                 AuditHead {

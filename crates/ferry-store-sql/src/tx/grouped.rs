@@ -18,14 +18,14 @@ impl GroupedTx for SqlTx {
         if let Some(reader) = self.committed_reader() {
             return reader.folder(id);
         }
-        queries::folder(self.turn.conn(), id).await
+        queries::folder(self.turn.guarded_conn().await?, id).await
     }
 
     async fn file(&mut self, id: FileId) -> StoreResult<Option<File>> {
         if let Some(reader) = self.committed_reader() {
             return reader.file(id);
         }
-        queries::file(self.turn.conn(), id).await
+        queries::file(self.turn.guarded_conn().await?, id).await
     }
 
     async fn file_by_name(
@@ -36,7 +36,7 @@ impl GroupedTx for SqlTx {
         if let Some(reader) = self.committed_reader() {
             return reader.file_by_name(folder, name_key);
         }
-        queries::file_by_name(self.turn.conn(), folder, name_key).await
+        queries::file_by_name(self.turn.guarded_conn().await?, folder, name_key).await
     }
 
     async fn folder_and_file_by_name(
@@ -50,28 +50,29 @@ impl GroupedTx for SqlTx {
                 reader.file_by_name(folder, name_key)?,
             ));
         }
-        folder_reads::folder_and_file_by_name(self.turn.conn(), folder, name_key).await
+        folder_reads::folder_and_file_by_name(self.turn.guarded_conn().await?, folder, name_key)
+            .await
     }
 
     async fn record_version(&mut self, f: &File, inline: Option<&[u8]>) -> StoreResult<FileId> {
-        file_writes::record_version(self.turn.conn(), self.engine, f, inline).await
+        file_writes::record_version(self.turn.guarded_conn().await?, self.engine, f, inline).await
     }
 
     async fn insert_file(&mut self, f: &File) -> StoreResult<FileId> {
-        file_writes::insert_file(self.turn.conn(), self.engine, f).await
+        file_writes::insert_file(self.turn.guarded_conn().await?, self.engine, f).await
     }
 
     async fn update_file(&mut self, f: &File, new_version: bool) -> StoreResult<()> {
-        file_writes::update_file(self.turn.conn(), self.engine, f, new_version).await
+        file_writes::update_file(self.turn.guarded_conn().await?, self.engine, f, new_version).await
     }
 
     async fn insert_inline_content(&mut self, key: &str, bytes: &[u8]) -> StoreResult<()> {
-        inline_contents::insert(self.turn.conn(), key, bytes).await
+        inline_contents::insert(self.turn.guarded_conn().await?, key, bytes).await
     }
 
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {
         let r = AuditRecord::next(&self.head, at, entry);
-        audit_writes::append(self.turn.conn(), self.engine, &r).await?;
+        audit_writes::append(self.turn.guarded_conn().await?, self.engine, &r).await?; // UNGUARDED
         self.head = AuditHead {
             seq: r.seq,
             hash: r.hash,
@@ -90,9 +91,12 @@ impl GroupedTx for SqlTx {
         if self.engine != Engine::Postgres {
             return Ok(None);
         }
+        let before = self.turn.unguarded();
         let conn = self.turn.conn();
         let done = upload_as_seen::record(conn, &self.file_ids, &self.head, f, inline, (at, entry));
         let Some((id, r)) = done.await? else {
+            // The guard stopped it: nothing to undo, the change may go on step by step.
+            self.turn.wrote_nothing_since(before);
             return Ok(None);
         };
         self.head = AuditHead {

@@ -126,7 +126,7 @@ impl Service {
             content,
             now,
         };
-        let recorded = match self.record_as_seen(&mut *tx, &upload, &name, seen).await {
+        let recorded = match Self::record_as_seen(&mut *tx, &upload, &name, seen).await {
             Ok(Some(file)) => Ok(file),
             Ok(None) => Self::record_upload_in(&mut *tx, &upload, name, name_key).await,
             Err(e) => Err(e),
@@ -146,7 +146,6 @@ impl Service {
     /// The upload recorded in one call, against what its checks saw, where the store can and
     /// that still holds; `None` (nothing changed) otherwise.
     async fn record_as_seen(
-        &self,
         tx: &mut dyn GroupedTx,
         upload: &Uploaded<'_>,
         name: &str,

@@ -14,7 +14,7 @@
 //! member wrote is visible to readers before the commit, and if the commit fails every
 //! member fails: no change is acknowledged that is not durable. On PostgreSQL a change's
 //! savepoint is taken only before a statement that needs it (`savepoints.rs`): a change that
-//! is one statement (an upload recorded as seen, a record alone) goes without, and if that
+//! is one statement (an upload recorded as seen) goes without, and if that
 //! statement fails the batch goes with it, its members told so.
 //!
 //! A grouped change reads what the members before it wrote, before that is durable. Its

@@ -1,6 +1,6 @@
 //! A change's savepoint in its batch (`group_commit.rs`): taken when the change begins
 //! (SQLite), or on PostgreSQL before its first statement that needs one, so that a change
-//! made of one statement that cannot fail alone (an upload recorded as seen, a record alone)
+//! made of one statement that cannot fail alone (an upload recorded as seen)
 //! costs one round trip, not two; and the undoing of a change that ended without committing:
 //! back to its savepoint, nothing if it wrote nothing, or the whole batch if it wrote without
 //! one.

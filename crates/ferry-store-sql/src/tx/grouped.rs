@@ -72,7 +72,7 @@ impl GroupedTx for SqlTx {
 
     async fn append_audit(&mut self, at: Timestamp, entry: AuditEntry) -> StoreResult<i64> {
         let r = AuditRecord::next(&self.head, at, entry);
-        audit_writes::append(self.turn.guarded_conn().await?, self.engine, &r).await?; // UNGUARDED
+        audit_writes::append(self.turn.guarded_conn().await?, self.engine, &r).await?;
         self.head = AuditHead {
             seq: r.seq,
             hash: r.hash,

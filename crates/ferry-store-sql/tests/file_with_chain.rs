@@ -10,36 +10,14 @@
 //!   and `record_version` with inline bytes (a new file, then its next version).
 
 use ferry_core::Timestamp;
-use ferry_core::domain::{File, Folder, FolderType, Grant, Grantee, NewUser, Permissions, Role};
+use ferry_core::domain::{File, Grant, Grantee, NewUser, Permissions, Role};
 use ferry_core::inline_content::InlineContents;
 use ferry_core::store::MetadataStore;
-use ferry_store_sql::{SqlStore, StoreOptions, connect};
 use ferry_testkit::Backend;
 
-/// The root folder every database starts with (migration 0002).
-const ROOT: i64 = 1;
+mod fixtures;
 
-async fn store(backend: Backend, dir: &tempfile::TempDir) -> SqlStore {
-    let url = backend.fresh_database_url(dir.path());
-    connect(&url, &StoreOptions::default()).await.unwrap()
-}
-
-fn folder(parent: i64, name: &str, inherit: bool) -> Folder {
-    Folder {
-        id: 0,
-        parent_id: Some(parent),
-        name: name.into(),
-        folder_type: FolderType::Regular,
-        description: String::new(),
-        inherit_permissions: inherit,
-        owner_user_id: None,
-        created_at: Timestamp(1),
-        modified_at: Timestamp(1),
-        created_by: None,
-        modified_by: None,
-        deleted: false,
-    }
-}
+use fixtures::{ROOT, folder, store};
 
 fn user(name: &str) -> NewUser {
     NewUser {

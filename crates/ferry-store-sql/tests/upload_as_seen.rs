@@ -8,36 +8,15 @@
 
 use ferry_core::Timestamp;
 use ferry_core::domain::audit::GENESIS_HASH;
-use ferry_core::domain::{AuditEntry, AuditRecord, File, Folder, FolderType, Operation, Outcome};
+use ferry_core::domain::{AuditEntry, AuditRecord, File, Operation, Outcome};
 use ferry_core::inline_content::InlineContents;
 use ferry_core::store::MetadataStore;
-use ferry_store_sql::{SqlStore, StoreOptions, connect};
+use ferry_store_sql::SqlStore;
 use ferry_testkit::Backend;
 
-/// The root folder every database starts with (migration 0002).
-const ROOT: i64 = 1;
+mod fixtures;
 
-async fn store(backend: Backend, dir: &tempfile::TempDir) -> SqlStore {
-    let url = backend.fresh_database_url(dir.path());
-    connect(&url, &StoreOptions::default()).await.unwrap()
-}
-
-fn folder(name: &str) -> Folder {
-    Folder {
-        id: 0,
-        parent_id: Some(ROOT),
-        name: name.into(),
-        folder_type: FolderType::Regular,
-        description: String::new(),
-        inherit_permissions: false,
-        owner_user_id: None,
-        created_at: Timestamp(1),
-        modified_at: Timestamp(1),
-        created_by: None,
-        modified_by: None,
-        deleted: false,
-    }
-}
+use fixtures::{ROOT, folder, store};
 
 fn new_file(folder_id: i64, name: &str, key: &str) -> File {
     File {
@@ -115,8 +94,11 @@ async fn on_postgres_an_upload_is_recorded_in_one_step_only_as_seen() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(Backend::Postgres, &dir).await;
     let mut tx = s.begin().await.unwrap();
-    let top = tx.insert_folder(&folder("top")).await.unwrap();
-    let gone = tx.insert_folder(&folder("gone")).await.unwrap();
+    let top = tx.insert_folder(&folder(ROOT, "top", false)).await.unwrap();
+    let gone = tx
+        .insert_folder(&folder(ROOT, "gone", false))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let mut tx = s.begin().await.unwrap();
     let mut deleted = s.folder(gone).await.unwrap().unwrap();
@@ -251,7 +233,7 @@ async fn on_sqlite_the_one_step_is_not_taken_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(Backend::Sqlite, &dir).await;
     let mut tx = s.begin().await.unwrap();
-    let top = tx.insert_folder(&folder("top")).await.unwrap();
+    let top = tx.insert_folder(&folder(ROOT, "top", false)).await.unwrap();
     tx.commit().await.unwrap();
     let before = chain(&s).await.len();
     let f = new_file(top, "a.bin", "inline-a");

@@ -5,8 +5,8 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::free_port;
@@ -41,72 +41,44 @@ pub struct S3Server {
 impl S3Server {
     /// Starts a server of `kind`.
     pub fn start(kind: S3Kind) -> S3Server {
-        let port = free_port();
         let dir = tempfile::Builder::new()
             .prefix("ferry-s3-")
             .tempdir()
             .unwrap();
-        let child = match kind {
-            S3Kind::Moto => Command::new("python3")
-                .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
-                .arg(port.to_string())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("python3 is required by the test suite"),
-            S3Kind::S3sFs => {
-                std::fs::create_dir(dir.path().join(BUCKET)).unwrap();
-                let bin = s3s_fs_binary();
-                Command::new(&bin)
-                    .args(["--host", "127.0.0.1", "--port"])
-                    .arg(port.to_string())
-                    .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-                    .arg("--domain")
-                    .arg(virtual_domain(port))
-                    .arg(dir.path())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap_or_else(|e| {
-                        panic!(
-                            "s3s-fs is required by the test suite ({}: {e}); \
-                             run scripts/test, which installs it",
-                            bin.display()
-                        )
-                    })
+        if kind == S3Kind::S3sFs {
+            std::fs::create_dir(dir.path().join(BUCKET)).unwrap();
+        }
+        // free_port's port is free only until something else takes it (any outgoing
+        // connection may), and then the server exits at once: it is started again on another
+        // port, a few times, before that exit is taken to mean it is missing.
+        let mut attempt = 1;
+        let (child, port) = loop {
+            let port = free_port();
+            let mut child = spawn(kind, port, dir.path());
+            match wait_until_listening(&mut child, kind, port) {
+                Ok(()) => break (child, port),
+                Err(_) if attempt < 5 => attempt += 1,
+                Err(status) => {
+                    let hint = match kind {
+                        S3Kind::Moto => "python3 -m pip install 'moto[server]'",
+                        S3Kind::S3sFs => "cargo install s3s-fs --features binary",
+                    };
+                    panic!("{kind:?} exited at start ({status}); is it installed? ({hint})")
+                }
             }
         };
-        let mut server = S3Server {
+        let server = S3Server {
             child,
             kind,
             endpoint: format!("http://127.0.0.1:{port}"),
             dir,
         };
-        server.wait_until_listening(port);
         if kind == S3Kind::Moto {
             // moto checks no signatures by default, so a bare PUT makes the bucket.
             let status = raw_request(port, "PUT", &format!("/{BUCKET}"));
             assert!(status.starts_with("HTTP/1.1 200"), "moto: {status}");
         }
         server
-    }
-
-    fn wait_until_listening(&mut self, port: u16) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                let hint = match self.kind {
-                    S3Kind::Moto => "python3 -m pip install 'moto[server]'",
-                    S3Kind::S3sFs => "cargo install s3s-fs --features binary",
-                };
-                panic!(
-                    "{:?} exited at start ({status}); is it installed? ({hint})",
-                    self.kind
-                );
-            }
-            assert!(Instant::now() < deadline, "{:?} did not start", self.kind);
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// A storage URL for Ferry naming the bucket under `prefix`.
@@ -140,18 +112,10 @@ impl S3Server {
     pub fn restart(&mut self) {
         assert_eq!(self.kind, S3Kind::S3sFs, "only s3s-fs keeps its objects");
         let port: u16 = self.endpoint.rsplit(':').next().unwrap().parse().unwrap();
-        self.child = Command::new(s3s_fs_binary())
-            .args(["--host", "127.0.0.1", "--port"])
-            .arg(port.to_string())
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg("--domain")
-            .arg(virtual_domain(port))
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.wait_until_listening(port);
+        self.child = spawn(self.kind, port, self.dir.path());
+        if let Err(status) = wait_until_listening(&mut self.child, self.kind, port) {
+            panic!("s3s-fs exited at restart on port {port} ({status})");
+        }
     }
 
     /// s3s-fs's directory for [`BUCKET`] (objects are files under it, named by their keys).
@@ -178,6 +142,52 @@ impl Drop for S3Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Starts a server of `kind` on `port` (s3s-fs serving `dir`).
+fn spawn(kind: S3Kind, port: u16, dir: &Path) -> Child {
+    match kind {
+        S3Kind::Moto => Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 is required by the test suite"),
+        S3Kind::S3sFs => {
+            let bin = s3s_fs_binary();
+            Command::new(&bin)
+                .args(["--host", "127.0.0.1", "--port"])
+                .arg(port.to_string())
+                .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+                .arg("--domain")
+                .arg(virtual_domain(port))
+                .arg(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "s3s-fs is required by the test suite ({}: {e}); \
+                         run scripts/test, which installs it",
+                        bin.display()
+                    )
+                })
+        }
+    }
+}
+
+/// Waits up to 30 s until `port` accepts; the exit status if the server exits first.
+fn wait_until_listening(child: &mut Child, kind: S3Kind, port: u16) -> Result<(), ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(status);
+        }
+        assert!(Instant::now() < deadline, "{kind:?} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// `FERRY_S3S_FS`, or where scripts/test installs s3s-fs.

@@ -81,39 +81,23 @@ impl Slapd {
             .arg("-l")
             .arg(d.join("seed.ldif")));
 
-        let (port, tls_port) = (free_port(), free_port());
-        let url = format!("ldap://127.0.0.1:{port}");
-        let ldaps_url = format!("ldaps://127.0.0.1:{tls_port}");
-        let log = std::fs::File::create(d.join("slapd.log")).unwrap();
-        let child = Command::new(slapd)
-            .arg("-f")
-            .arg(d.join("slapd.conf"))
-            .arg("-h")
-            .arg(format!("{url}/ {ldaps_url}/"))
-            // Any -d keeps slapd in the foreground, so the child is slapd itself.
-            .args(["-d", "0"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("cannot start slapd");
-        let s = Slapd {
+        // free_port's ports are free only until something else takes one (any outgoing
+        // connection may): slapd then exits saying "Address already in use", and is started
+        // again on other ports.
+        let mut attempt = 1;
+        let (child, url, ldaps_url) = loop {
+            match launch(slapd, d) {
+                Ok(started) => break started,
+                Err(log) if log.contains("Address already in use") && attempt < 5 => attempt += 1,
+                Err(log) => panic!("slapd did not start (attempt {attempt}): {log}"),
+            }
+        };
+        Slapd {
             child,
             dir,
             url,
             ldaps_url,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err()
-            || TcpStream::connect(("127.0.0.1", tls_port)).is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "slapd did not start: {}",
-                std::fs::read_to_string(s.dir.path().join("slapd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
-        s
     }
 
     /// The test CA's certificate (PEM), which signed the server's.
@@ -151,6 +135,45 @@ impl Drop for Slapd {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Starts slapd with the configuration in `d` on two free ports and waits until both accept;
+/// if it exits first, or does not listen within 20 s, returns what it logged.
+fn launch(slapd: &Path, d: &Path) -> Result<(Child, String, String), String> {
+    let (port, tls_port) = (free_port(), free_port());
+    let url = format!("ldap://127.0.0.1:{port}");
+    let ldaps_url = format!("ldaps://127.0.0.1:{tls_port}");
+    let log_path = d.join("slapd.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(slapd)
+        .arg("-f")
+        .arg(d.join("slapd.conf"))
+        .arg("-h")
+        .arg(format!("{url}/ {ldaps_url}/"))
+        // Any -d keeps slapd in the foreground, so the child is slapd itself; "none" logs
+        // only what always goes out, such as why it stopped (level 0 logs nothing).
+        .args(["-d", "none"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("cannot start slapd");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err()
+        || TcpStream::connect(("127.0.0.1", tls_port)).is_err()
+    {
+        let exited = child.try_wait().ok().flatten();
+        if exited.is_some() || Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let logged = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(match exited {
+                Some(status) => format!("exited ({status}): {logged}"),
+                None => format!("not listening after 20 s: {logged}"),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((child, url, ldaps_url))
 }
 
 fn run(cmd: &mut Command) {

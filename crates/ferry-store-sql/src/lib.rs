@@ -42,6 +42,7 @@ mod tool_grants;
 mod transfer_state;
 mod tus_uploads;
 mod tx;
+mod upload_alone;
 mod upload_as_seen;
 
 pub use connect::{Engine, StoreOptions, connect};

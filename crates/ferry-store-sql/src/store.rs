@@ -28,6 +28,7 @@ use crate::tx::SqlTx;
 use crate::upload_as_seen::FileIds;
 use crate::{
     audit_alone, errors, folder_reads, group_reads, metadata_items, queries, search_reads,
+    upload_alone,
 };
 
 /// The metadata store over one database (SQLite or PostgreSQL).
@@ -106,6 +107,20 @@ impl MetadataStore for SqlStore {
             return Ok(Box::new(QuietTx::on(turn)?));
         }
         Ok(Box::new(SqlTx::begin(turn, self).await?))
+    }
+
+    async fn record_upload_alone(
+        &self,
+        file: &File,
+        inline: Option<&[u8]>,
+        at: Timestamp,
+        entry: AuditEntry,
+    ) -> StoreResult<Option<FileId>> {
+        // SQLite's quiet uploads have their own path (`quiet_tx.rs`), through begin_grouped.
+        if self.engine != Engine::Postgres {
+            return Ok(None);
+        }
+        upload_alone::record(self, file, inline, (at, entry)).await
     }
 
     async fn append_audit_alone(&self, at: Timestamp, entry: AuditEntry) -> StoreResult<()> {

@@ -96,12 +96,16 @@ macro_rules! rest_of_upload {
 }
 
 /// A new file (`$13` its ID taken ahead; `$1`…`$12` in `file_writes.rs`'s insert order), if
-/// the folder is live and no live file there has the name key.
+/// the folder is live and no live file there has the name key (and the `$gate` holds).
 macro_rules! new_file {
-    ($kept:expr) => {
+    ($kept:expr, $head:expr, $gate:expr) => {
         concat!(
-            "WITH free AS (SELECT 1 FROM folders WHERE id = $1 AND deleted = 0 AND NOT EXISTS \
-             (SELECT 1 FROM files WHERE folder_id = $1 AND name_key = $3 AND deleted = 0)), ",
+            "WITH ",
+            $head,
+            "free AS (SELECT 1 FROM folders WHERE id = $1 AND deleted = 0 ",
+            $gate,
+            " AND NOT EXISTS (SELECT 1 FROM files WHERE folder_id = $1 AND name_key = $3 \
+             AND deleted = 0)), ",
             "written AS (INSERT INTO files (id, folder_id, name, name_key, version, size, \
              sha256, content_key, created_at, modified_at, created_by, modified_by, deleted, \
              client_modified_at) SELECT $13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, \
@@ -112,17 +116,37 @@ macro_rules! new_file {
 }
 
 /// The next version of file `$13`, if it is live at the version before, with the folder,
-/// name and creation the checks saw, in a live folder.
+/// name and creation the checks saw, in a live folder (and the `$gate` holds).
 macro_rules! next_version {
-    ($kept:expr) => {
+    ($kept:expr, $head:expr, $gate:expr) => {
         concat!(
-            "WITH written AS (UPDATE files SET version = $4, size = $5, sha256 = $6, \
+            "WITH ",
+            $head,
+            "written AS (UPDATE files SET version = $4, size = $5, sha256 = $6, \
              content_key = $7, modified_at = $9, modified_by = $11, client_modified_at = $12 \
              WHERE id = $13 AND folder_id = $1 AND name = $2 AND name_key = $3 AND deleted = 0 \
              AND version = $4 - 1 AND created_at = $8 AND created_by IS NOT DISTINCT FROM $10 \
-             AND EXISTS (SELECT 1 FROM folders WHERE id = $1 AND deleted = 0) RETURNING id), ",
+             AND EXISTS (SELECT 1 FROM folders WHERE id = $1 AND deleted = 0) ",
+            $gate,
+            " RETURNING id), ",
             rest_of_upload!($kept)
         )
+    };
+}
+
+/// For an upload alone (`upload_alone.rs`): the chain's head locked, if it is still the one
+/// the record was chained to (`$14` its seq, `$32` its previous hash).
+macro_rules! head_as_guessed {
+    () => {
+        "head AS (SELECT 1 FROM audit_head WHERE id = 1 AND seq = $14 - 1 AND hash = $32 \
+         FOR UPDATE), "
+    };
+}
+
+/// The condition an upload alone adds to its guard.
+macro_rules! head_held {
+    () => {
+        "AND EXISTS (SELECT 1 FROM head)"
     };
 }
 
@@ -133,24 +157,40 @@ macro_rules! kept_inline {
     };
 }
 
+/// The statement for a new file or a new version, with small bytes or without, in a batch
+/// holding the head's lock or alone (checking the head it was chained to, under its lock).
+fn statement(new: bool, inline: bool, alone: bool) -> &'static str {
+    match (new, inline, alone) {
+        (true, true, false) => new_file!(kept_inline!(), "", ""),
+        (true, false, false) => new_file!("", "", ""),
+        (false, true, false) => next_version!(kept_inline!(), "", ""),
+        (false, false, false) => next_version!("", "", ""),
+        (true, true, true) => new_file!(kept_inline!(), head_as_guessed!(), head_held!()),
+        (true, false, true) => new_file!("", head_as_guessed!(), head_held!()),
+        (false, true, true) => next_version!(kept_inline!(), head_as_guessed!(), head_held!()),
+        (false, false, true) => next_version!("", head_as_guessed!(), head_held!()),
+    }
+}
+
 /// Records `f` (a new file when its ID is 0, else its next version) with its `inline` bytes
 /// and the audit record of `entry` after `head`, in one statement, if the folder and name are
-/// as `f` says the checks saw them. Returns the file's ID and the record appended; `None`
+/// as `f` says the checks saw them. `alone`: the statement is its own transaction and `head`
+/// a guess, checked under the head's lock (`upload_alone.rs`); else the caller's batch holds
+/// that lock and read `head` under it. Returns the file's ID and the record appended; `None`
 /// if the guard stopped it (nothing written).
 pub(crate) async fn record(
     conn: &mut AnyConnection,
     ids: &FileIds,
-    head: &AuditHead,
+    (head, alone): (&AuditHead, bool),
     f: &File,
     inline: Option<&[u8]>,
     (at, mut entry): (Timestamp, AuditEntry),
 ) -> StoreResult<Option<(FileId, AuditRecord)>> {
-    let (id, sql) = match (f.id, inline.is_some()) {
-        (0, true) => (ids.next(conn).await?, new_file!(kept_inline!())),
-        (0, false) => (ids.next(conn).await?, new_file!("")),
-        (id, true) => (id, next_version!(kept_inline!())),
-        (id, false) => (id, next_version!("")),
+    let id = match f.id {
+        0 => ids.next(conn).await?,
+        id => id,
     };
+    let sql = statement(f.id == 0, inline.is_some(), alone);
     entry.file_id = Some(id);
     let r = AuditRecord::next(head, at, entry);
     let mut q = bind_record(insert_bound(sql, f).bind(id), &r);

@@ -7,51 +7,18 @@
 //! On SQLite the call does nothing and says so.
 
 use ferry_core::Timestamp;
-use ferry_core::domain::audit::GENESIS_HASH;
-use ferry_core::domain::{AuditEntry, AuditRecord, File, Operation, Outcome};
+use ferry_core::domain::File;
 use ferry_core::inline_content::InlineContents;
 use ferry_core::store::MetadataStore;
 use ferry_store_sql::SqlStore;
 use ferry_testkit::Backend;
 
 mod fixtures;
+#[path = "uploads/fixture.rs"]
+mod uploads;
 
 use fixtures::{ROOT, folder, store};
-
-fn new_file(folder_id: i64, name: &str, key: &str) -> File {
-    File {
-        id: 0,
-        folder_id,
-        name: name.into(),
-        version: 1,
-        size: 5,
-        sha256: "0".repeat(64),
-        content_key: key.into(),
-        created_at: Timestamp(2),
-        modified_at: Timestamp(2),
-        created_by: None,
-        modified_by: None,
-        deleted: false,
-        client_modified_at: Some(Timestamp(7)),
-    }
-}
-
-/// `f`'s next version, as an upload's checks would make it from `f` as they saw it.
-fn next_of(f: &File, key: &str) -> File {
-    let mut next = f.clone();
-    next.version += 1;
-    next.content_key = key.into();
-    next.modified_at = Timestamp(f.modified_at.0 + 1);
-    next
-}
-
-fn entry(f: &File) -> AuditEntry {
-    let mut e = AuditEntry::new(Operation::FileUploaded, Outcome::Success);
-    e.folder_id = Some(f.folder_id);
-    e.path = Some(f.name.clone());
-    e.detail = Some(format!("version {}", f.version));
-    e
-}
+use uploads::{chain, entry, new_file, next_of, state};
 
 /// One grouped change that records `f` as seen, committed; its answer.
 async fn record(s: &SqlStore, f: &File, inline: Option<&[u8]>) -> Option<i64> {
@@ -62,31 +29,6 @@ async fn record(s: &SqlStore, f: &File, inline: Option<&[u8]>) -> Option<i64> {
         .unwrap();
     g.commit().await.unwrap();
     id
-}
-
-/// The chain, checked whole: no gap, each record linked and matching its hash, the head on
-/// the last.
-async fn chain(s: &SqlStore) -> Vec<AuditRecord> {
-    let records = s.audit_records(0, 10_000).await.unwrap();
-    let mut prev = GENESIS_HASH.to_string();
-    for (i, r) in records.iter().enumerate() {
-        assert_eq!((r.seq, &r.prev_hash), (i as i64 + 1, &prev), "linked");
-        assert!(r.hash_is_consistent(), "record {} matches its hash", r.seq);
-        prev = r.hash.clone();
-    }
-    let head = s.audit_head().await.unwrap();
-    assert_eq!((head.seq, head.hash), (records.len() as i64, prev));
-    records
-}
-
-/// What a refusal must leave as it was: the live file by name, its versions, the chain.
-async fn state(s: &SqlStore, folder: i64, name: &str) -> (Option<File>, usize, usize) {
-    let live = s.file_by_name(folder, name).await.unwrap();
-    let versions = match &live {
-        Some(f) => s.file_versions(f.id).await.unwrap().len(),
-        None => 0,
-    };
-    (live, versions, chain(s).await.len())
 }
 
 #[tokio::test]

@@ -115,9 +115,6 @@ impl Service {
         (held, seen): (Permissions, Option<File>),
         content: NewContent<'_>,
     ) -> Result<FileView> {
-        // Grouped: concurrent uploads share a commit (issue 21); every way out below ends
-        // the change with a commit or a rollback, which wait for the group's commit.
-        let mut tx = self.store.begin_grouped().await?;
         let now = self.clock.now();
         let upload = Uploaded {
             ctx,
@@ -125,6 +122,24 @@ impl Service {
             held,
             content,
             now,
+        };
+        // Alone, if the store can now (PostgreSQL with nothing else under way): what the
+        // checks saw, if it passed them (refused now, it is left to the steps below).
+        if let Ok(file) = &upload.file(seen.clone(), name.clone())
+            && let Some(id) = self
+                .store
+                .record_upload_alone(file, upload.content.inline, now, upload.audit_entry(file))
+                .await?
+        {
+            let file = File { id, ..file.clone() };
+            return Ok(FileView::checked(file, held));
+        }
+        // Grouped: concurrent uploads share a commit (issue 21); every way out below ends
+        // the change with a commit or a rollback, which wait for the group's commit.
+        let mut tx = self.store.begin_grouped().await?;
+        let upload = Uploaded {
+            now: self.clock.now(),
+            ..upload
         };
         let recorded = match Self::record_as_seen(&mut *tx, &upload, &name, seen).await {
             Ok(Some(file)) => Ok(file),

@@ -93,7 +93,14 @@ impl GroupedTx for SqlTx {
         }
         let before = self.turn.unguarded();
         let conn = self.turn.conn();
-        let done = upload_as_seen::record(conn, &self.file_ids, &self.head, f, inline, (at, entry));
+        let done = upload_as_seen::record(
+            conn,
+            &self.file_ids,
+            (&self.head, false),
+            f,
+            inline,
+            (at, entry),
+        );
         let Some((id, r)) = done.await? else {
             // The guard stopped it: nothing to undo, the change may go on step by step.
             self.turn.wrote_nothing_since(before);

@@ -21,7 +21,7 @@ mod fixtures;
 mod uploads;
 
 use fixtures::{ROOT, folder, store};
-use uploads::{chain, entry, new_file, next_of, state};
+use uploads::{chain, entry, new_file, next_of, recorded_new, state, top_and_gone};
 
 /// `f` recorded alone; its answer.
 async fn alone(s: &SqlStore, f: &File, inline: Option<&[u8]>) -> Option<i64> {
@@ -62,13 +62,7 @@ async fn two_nodes(dir: &tempfile::TempDir) -> (SqlStore, SqlStore) {
 async fn on_postgres_a_quiet_upload_is_one_commit_and_only_as_seen() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(Backend::Postgres, &dir).await;
-    let top = make_folder(&s, "top").await;
-    let gone = make_folder(&s, "gone").await;
-    let mut tx = s.begin().await.unwrap();
-    let mut deleted = s.folder(gone).await.unwrap().unwrap();
-    deleted.deleted = true;
-    tx.update_folder(&deleted).await.unwrap();
-    tx.commit().await.unwrap();
+    let (top, gone) = top_and_gone(&s).await;
     let before = chain(&s).await.len();
 
     // A new file with its small bytes: the file, its version, the bytes, the record.
@@ -76,26 +70,8 @@ async fn on_postgres_a_quiet_upload_is_one_commit_and_only_as_seen() {
     let id = alone(&s, &first, Some(b"one.."))
         .await
         .expect("recorded alone");
-    let stored = s.file(id).await.unwrap().unwrap();
-    assert_eq!(
-        stored,
-        File {
-            id,
-            ..first.clone()
-        }
-    );
+    let stored = recorded_new(&s, id, &first, b"one..", before).await;
     assert_eq!(s.file_versions(id).await.unwrap().len(), 1);
-    assert_eq!(
-        s.inline_content("inline-1").await.unwrap().as_deref(),
-        Some(&b"one.."[..])
-    );
-    let records = chain(&s).await;
-    assert_eq!(records.len(), before + 1);
-    let last = records.last().unwrap();
-    assert_eq!(
-        (last.entry.file_id, last.entry.path.as_deref(), last.at),
-        (Some(id), Some("Report.csv"), Timestamp(9))
-    );
 
     // Its next version, alone again (the guess is the head it just left).
     let second = next_of(&stored, "key-2");

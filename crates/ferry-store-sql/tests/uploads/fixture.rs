@@ -4,8 +4,11 @@
 use ferry_core::Timestamp;
 use ferry_core::domain::audit::GENESIS_HASH;
 use ferry_core::domain::{AuditEntry, AuditRecord, File, Operation, Outcome};
+use ferry_core::inline_content::InlineContents;
 use ferry_core::store::MetadataStore;
 use ferry_store_sql::SqlStore;
+
+use crate::fixtures::{ROOT, folder};
 
 /// A new file (ID 0) named `name` in `folder_id`, its content under `key`.
 pub fn new_file(folder_id: i64, name: &str, key: &str) -> File {
@@ -67,4 +70,47 @@ pub async fn state(s: &SqlStore, folder: i64, name: &str) -> (Option<File>, usiz
         None => 0,
     };
     (live, versions, chain(s).await.len())
+}
+
+/// Checks that the new file `sent` (with its small `bytes`) was recorded as file `id`: stored
+/// as sent, its bytes kept under its content key, and one record more on a whole chain than
+/// `chain_before`, naming the file, at the time the tests record with. Returns it as stored.
+pub async fn recorded_new(
+    s: &SqlStore,
+    id: i64,
+    sent: &File,
+    bytes: &[u8],
+    chain_before: usize,
+) -> File {
+    let stored = s.file(id).await.unwrap().unwrap();
+    assert_eq!(stored, File { id, ..sent.clone() });
+    assert_eq!(
+        s.inline_content(&sent.content_key)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(bytes)
+    );
+    let records = chain(s).await;
+    assert_eq!(records.len(), chain_before + 1);
+    let last = records.last().unwrap();
+    assert_eq!(
+        (last.entry.file_id, last.entry.path.as_deref(), last.at),
+        (Some(id), Some(sent.name.as_str()), Timestamp(9))
+    );
+    stored
+}
+
+/// Two folders under the root for the guards to meet: `top`, live, and `gone`, deleted.
+pub async fn top_and_gone(s: &SqlStore) -> (i64, i64) {
+    let mut tx = s.begin().await.unwrap();
+    let top = tx.insert_folder(&folder(ROOT, "top", false)).await.unwrap();
+    let mut gone = folder(ROOT, "gone", false);
+    gone.id = tx.insert_folder(&gone).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = s.begin().await.unwrap();
+    gone.deleted = true;
+    tx.update_folder(&gone).await.unwrap();
+    tx.commit().await.unwrap();
+    (top, gone.id)
 }

@@ -116,10 +116,6 @@ impl MetadataStore for SqlStore {
         at: Timestamp,
         entry: AuditEntry,
     ) -> StoreResult<Option<FileId>> {
-        // SQLite's quiet uploads have their own path (`quiet_tx.rs`), through begin_grouped.
-        if self.engine != Engine::Postgres {
-            return Ok(None);
-        }
         upload_alone::record(self, file, inline, (at, entry)).await
     }
 

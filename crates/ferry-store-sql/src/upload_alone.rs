@@ -24,6 +24,7 @@ use ferry_core::Timestamp;
 use ferry_core::domain::{AuditEntry, AuditHead, File, FileId};
 use ferry_core::store::StoreResult;
 
+use crate::connect::Engine;
 use crate::store::SqlStore;
 use crate::{errors, group_commit, upload_as_seen};
 
@@ -35,6 +36,10 @@ pub(crate) async fn record(
     inline: Option<&[u8]>,
     (at, entry): (Timestamp, AuditEntry),
 ) -> StoreResult<Option<FileId>> {
+    // SQLite's quiet uploads have their own path (`quiet_tx.rs`), through begin_grouped.
+    if store.engine != Engine::Postgres {
+        return Ok(None);
+    }
     let Some(turn) = store.changes.quiet_turn() else {
         return Ok(None);
     };

@@ -8,8 +8,9 @@
 //! upload goes the usual way, a grouped change that locks and reads the head.
 //!
 //! Why the guard may be read in the same statement as the lock is taken (a batch locks the
-//! head before it reads): every change to files or folders moves the head, whichever node
-//! makes it, and the head's sequence only grows. So if the head is the guess once its lock
+//! head before it reads): every change to live files or folders comes with its audit record
+//! (DESIGN.md, invariant 2), so moves the head, whichever node makes it, and the head's
+//! sequence only grows. So if the head is the guess once its lock
 //! is held, nothing changed files or folders since this process's last commit, and the
 //! statement's snapshot, taken after that commit, sees them as they are; the lock then keeps
 //! them so until this statement commits. If another change moved the head meanwhile, the

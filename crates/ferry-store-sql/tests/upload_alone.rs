@@ -50,12 +50,15 @@ async fn make_folder(s: &SqlStore, name: &str) -> i64 {
     id
 }
 
-/// Two nodes: two stores on one fresh PostgreSQL database.
-async fn two_nodes(dir: &tempfile::TempDir) -> (SqlStore, SqlStore) {
+/// Two nodes, two stores on one fresh PostgreSQL database, with a folder `top`, and node a
+/// knowing its guess of the head (it has committed since it started).
+async fn two_nodes(dir: &tempfile::TempDir) -> (SqlStore, SqlStore, i64) {
     let url = Backend::Postgres.fresh_database_url(dir.path());
     let a = connect(&url, &StoreOptions::default()).await.unwrap();
     let b = connect(&url, &StoreOptions::default()).await.unwrap();
-    (a, b)
+    let top = make_folder(&a, "top").await;
+    grouped(&a, &new_file(top, "primer.bin", "k")).await;
+    (a, b, top)
 }
 
 #[tokio::test]
@@ -115,9 +118,7 @@ async fn on_postgres_a_quiet_upload_is_one_commit_and_only_as_seen() {
 #[tokio::test]
 async fn another_node_moving_the_head_first_makes_the_guess_stale_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = two_nodes(&dir).await;
-    let top = make_folder(&a, "top").await;
-    grouped(&a, &new_file(top, "primer.bin", "k")).await;
+    let (a, b, top) = two_nodes(&dir).await;
 
     // Node b takes the name a's checks saw free, and moves the head.
     let b_id = grouped(&b, &new_file(top, "same.bin", "key-b")).await;
@@ -146,9 +147,7 @@ async fn another_node_moving_the_head_first_makes_the_guess_stale_and_nothing_is
 #[tokio::test]
 async fn another_node_holding_the_head_makes_the_upload_wait_then_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (a, b) = two_nodes(&dir).await;
-    let top = make_folder(&a, "top").await;
-    grouped(&a, &new_file(top, "primer.bin", "k")).await;
+    let (a, b, top) = two_nodes(&dir).await;
 
     // Node b's change holds the head's lock and has taken the name, not yet committed.
     let mut held = b.begin_grouped().await.unwrap();

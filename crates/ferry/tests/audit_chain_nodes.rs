@@ -43,25 +43,25 @@ fn download(s: &Server, session: &str, file: i64) {
     assert_eq!(body, b"one statement");
 }
 
-/// How many lone records the node appended by `path` ("guess" or "change"), from `/metrics`.
-fn appended_alone(s: &Server, path: &str) -> u64 {
+/// A `path` series ("guess": in one statement on the node's guess of the head; "change": in
+/// a grouped change, the guess failing) of one of the node's counters of work done alone,
+/// `ferry_audit_appended_alone_total` (records) or `ferry_uploads_recorded_alone_total`
+/// (uploads), from `/metrics`.
+fn done_alone(s: &Server, counter: &str, path: &str) -> u64 {
     let (_, metrics) = s.get("/metrics");
-    let series = format!("ferry_audit_appended_alone_total{{path=\"{path}\"}} ");
+    let series = format!("{counter}{{path=\"{path}\"}} ");
     metrics
         .lines()
         .find_map(|l| l.strip_prefix(&series))
         .map_or(0, |n| n.trim().parse().unwrap())
 }
 
-/// How many uploads the node recorded alone (`path` "guess") or, its guess failing, in a
-/// grouped change ("change"), from `/metrics`.
+fn appended_alone(s: &Server, path: &str) -> u64 {
+    done_alone(s, "ferry_audit_appended_alone_total", path)
+}
+
 fn uploaded_alone(s: &Server, path: &str) -> u64 {
-    let (_, metrics) = s.get("/metrics");
-    let series = format!("ferry_uploads_recorded_alone_total{{path=\"{path}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&series))
-        .map_or(0, |n| n.trim().parse().unwrap())
+    done_alone(s, "ferry_uploads_recorded_alone_total", path)
 }
 
 /// The version numbers of the live file `name` in `folder`, and their digests, as `s` lists

@@ -48,9 +48,9 @@ impl S3Server {
         if kind == S3Kind::S3sFs {
             std::fs::create_dir(dir.path().join(BUCKET)).unwrap();
         }
-        // free_port's port is free only until something else takes it (any outgoing
-        // connection may), and then the server exits at once: it is started again on another
-        // port, a few times, before that exit is taken to mean it is missing.
+        // free_port's port is free only until something else takes it (another process may),
+        // and then the server exits at once: it is started again on another port, a few
+        // times, before that exit is taken to mean it is missing.
         let mut attempt = 1;
         let (child, port) = loop {
             let port = free_port();

@@ -81,9 +81,9 @@ impl Slapd {
             .arg("-l")
             .arg(d.join("seed.ldif")));
 
-        // free_port's ports are free only until something else takes one (any outgoing
-        // connection may): slapd then exits saying "Address already in use", and is started
-        // again on other ports.
+        // free_port's ports are free only until something else takes one (another process
+        // may): slapd then exits saying "Address already in use", and is started again on
+        // other ports.
         let mut attempt = 1;
         let (child, url, ldaps_url) = loop {
             match launch(slapd, d) {

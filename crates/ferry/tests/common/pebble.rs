@@ -11,14 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::test_ca::{Leaf, TestCa};
 
-/// A port nobody listens on now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use ferry_testkit::free_port;
 
 /// Running pebble and its DNS server; both are killed on drop.
 pub struct Pebble {

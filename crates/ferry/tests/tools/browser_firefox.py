@@ -9,6 +9,7 @@ a JSON report: the summary, each file's status, the names as shown, and script e
 
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -21,9 +22,20 @@ from marionette_driver.marionette import Marionette
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range, where no outgoing connection of a
+    parallel test can take it before Firefox binds it (as ferry_testkit::free_port)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        high = int(f.read().split()[0])
+    low = min(20000, high - 10000)
+    for _ in range(1000):
+        port = random.randrange(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port")
 
 
 def main():

@@ -16,10 +16,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::pebble::{Pebble, free_port, served_fingerprint, served_fingerprint_ftps};
+use common::pebble::{Pebble, served_fingerprint, served_fingerprint_ftps};
 use common::test_ca::{Leaf, TestCa};
 use common::{Server, failed_start, run_ok};
-use ferry_testkit::Backend;
+use ferry_testkit::{Backend, free_port};
 
 /// The name pebble's DNS answers with 127.0.0.1, as every other.
 const DOMAIN: &str = "files.ferry.test";

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{sha256_hex, utc_stamp};
-use ferry_testkit::Backend;
+use ferry_testkit::{Backend, free_port};
 use fixture::*;
 use serde_json::{Value, json};
 
@@ -296,7 +296,8 @@ fn firefox_uploads_through_the_page_too() {
         Command::new("python3")
             .arg(script)
             .arg(&link)
-            .arg(work.path()),
+            .arg(work.path())
+            .arg(free_port().to_string()),
     );
     let report: Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
     assert!(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::test_ca::{Leaf, TestCa};
 
-pub use ferry_testkit::free_port;
+use ferry_testkit::free_port;
 
 /// Running pebble and its DNS server; both are killed on drop.
 pub struct Pebble {

@@ -1,7 +1,9 @@
 """The upload tool in Firefox (Debian's firefox-esr, headless, driven over Marionette with
 Mozilla's `marionette_driver`; Playwright's own Firefox cannot be downloaded here).
 
-Usage: browser_firefox.py LINK WORKDIR
+Usage: browser_firefox.py LINK WORKDIR PORT
+
+PORT is a free loopback port for Marionette, chosen by the test (`ferry_testkit::free_port`).
 
 Picks two files (one of 30 MB, one whose name holds markup), waits for the summary, and prints
 a JSON report: the summary, each file's status, the names as shown, and script errors.
@@ -9,9 +11,7 @@ a JSON report: the summary, each file's status, the names as shown, and script e
 
 import json
 import os
-import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,25 +21,8 @@ from marionette_driver import By, Wait
 from marionette_driver.marionette import Marionette
 
 
-def free_port():
-    """A free port below the kernel's ephemeral range, where no outgoing connection of a
-    parallel test can take it before Firefox binds it (as ferry_testkit::free_port)."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        high = int(f.read().split()[0])
-    low = min(20000, high - 10000)
-    for _ in range(1000):
-        port = random.randrange(low, high)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free loopback port")
-
-
 def main():
-    link, workdir = sys.argv[1], sys.argv[2]
+    link, workdir, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     files = []
     for name, size in (("firefox.bin", 30 * 1024 * 1024), ("<i>fox</i>.txt".replace("/", ""), 100)):
         path = os.path.join(workdir, name)
@@ -48,7 +31,6 @@ def main():
         files.append(os.path.abspath(path))
 
     profile = tempfile.mkdtemp(prefix="ferry-firefox-")
-    port = free_port()
     with open(os.path.join(profile, "user.js"), "w") as f:
         f.write(f'user_pref("marionette.port", {port});\n')
         f.write('user_pref("browser.shell.checkDefaultBrowser", false);\n')

@@ -16,6 +16,7 @@ on_both_backends!(
     audit_verify_detects_a_deleted_record,
     audit_verify_detects_truncation,
     audit_exports_as_jsonl_and_csv,
+    the_cli_writes_while_clients_upload_and_the_chain_stays_whole,
 );
 
 /// Runs one SQL statement directly against the server's database, with the engine's own
@@ -242,4 +243,70 @@ fn audit_exports_as_jsonl_and_csv(backend: Backend) {
     assert_eq!(parsed[1], jsonl[0]["operation"]);
     assert_eq!(parsed[2], jsonl.last().unwrap()["hash"]);
     let _ = (ADMIN, ADMIN_PASSWORD);
+}
+
+/// The CLI is another process writing the same chain: on SQLite it takes the database's write
+/// lock while the server's uploads and downloads group their commits (and must then go the
+/// waiting way rather than block a runtime thread), on PostgreSQL the head's row lock. Every
+/// write of both lands, in one whole chain.
+fn the_cli_writes_while_clients_upload_and_the_chain_stays_whole(backend: Backend) {
+    const CLIENTS: usize = 6;
+    const FILES: usize = 20;
+    const USERS: usize = 8;
+    let s = Server::start(backend);
+    let session = s.open(ADMIN, ADMIN_PASSWORD, APP).0;
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let home = home["FolderID"].as_i64().unwrap();
+    let before = s.audit();
+    std::thread::scope(|scope| {
+        for c in 0..CLIENTS {
+            let (s, session) = (&s, &session);
+            scope.spawn(move || {
+                for i in 0..FILES {
+                    let body = format!("client {c} file {i}");
+                    let (status, file) =
+                        s.put_file(session, home, &format!("c{c}-{i}.txt"), "", body.as_bytes());
+                    assert_eq!(status, 200, "{file}");
+                    let path = format!("/api/v1/files/{}/content", file["FileID"]);
+                    let (status, _, got) = s.get_bytes(&path, &[("x-session-id", session)]);
+                    assert_eq!((status, got), (200, body.into_bytes()));
+                }
+            });
+        }
+        scope.spawn(|| {
+            for u in 0..USERS {
+                s.ferry_ok(
+                    &["user", "add", &format!("cli{u}"), "--role", "member"],
+                    None,
+                );
+                s.ferry_ok(&["user", "disable", &format!("cli{u}")], None);
+            }
+        });
+    });
+    let audit = s.audit();
+    let added = |op: &str| {
+        let of =
+            |records: &[serde_json::Value]| records.iter().filter(|r| r["operation"] == op).count();
+        of(&audit) - of(&before)
+    };
+    assert_eq!(added("FileUploaded"), CLIENTS * FILES);
+    assert_eq!(added("FileDownloaded"), CLIENTS * FILES);
+    assert_eq!(
+        (added("UserCreated"), added("UserDisabled")),
+        (USERS, USERS)
+    );
+    assert_eq!(
+        audit.len(),
+        before.len() + 2 * CLIENTS * FILES + 3 * USERS,
+        "nothing else was recorded and nothing lost: {:?}",
+        audit[before.len()..]
+            .iter()
+            .map(|r| &r["operation"])
+            .collect::<Vec<_>>()
+    );
+    for (i, r) in audit.iter().enumerate() {
+        assert_eq!(r["seq"], i as i64 + 1, "no gap in the sequence");
+    }
+    let (ok, out) = verify(&s);
+    assert!(ok && out.contains("intact"), "{out}");
 }

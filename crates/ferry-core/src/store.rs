@@ -279,8 +279,8 @@ pub trait MetadataStore:
             .await?
             .map(|f| (f, None)))
     }
-    /// A folder's [`permission_chain`] for `user` and the live file with this name key in it:
-    /// what an upload checks before taking its bytes, which a store may read in one query.
+    /// A folder's [`permission_chain`] for `user` and who holds this name key in it: what an
+    /// upload checks before taking its bytes, which a store may read in one query.
     ///
     /// [`permission_chain`]: MetadataStore::permission_chain
     async fn chain_and_file_by_name(
@@ -288,9 +288,16 @@ pub trait MetadataStore:
         folder: FolderId,
         user: UserId,
         name_key: &str,
-    ) -> StoreResult<(Vec<ChainLink>, Option<File>)> {
+    ) -> StoreResult<NameInFolder> {
         let chain = self.permission_chain(folder, user).await?;
-        Ok((chain, self.file_by_name(folder, name_key).await?))
+        let file = self.file_by_name(folder, name_key).await?;
+        let keys = [name_key.to_string()];
+        let folder_has_it = !self.folder_path(folder, &keys, user).await?.is_empty();
+        Ok(NameInFolder {
+            chain,
+            file,
+            folder_has_it,
+        })
     }
     /// A page of a folder's live files, in a stable order (name key, then ID).
     async fn files(&self, folder: FolderId, skip: i64, take: i64) -> StoreResult<Vec<File>>;
@@ -344,6 +351,18 @@ pub trait MetadataStore:
 /// A file, its folder's permission chain and, if the store read them with it, the file's
 /// inline bytes ([`MetadataStore::file_to_download`]).
 pub type FileToDownload = (File, Vec<ChainLink>, Option<Vec<u8>>);
+
+/// A folder's permission chain and who holds a name in it
+/// ([`MetadataStore::chain_and_file_by_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameInFolder {
+    /// The folder's chain up to the root for the user (empty if the folder does not exist).
+    pub chain: Vec<ChainLink>,
+    /// The live file with the name.
+    pub file: Option<File>,
+    /// Whether a live child folder has the name (no file may take it: migration 0022).
+    pub folder_has_it: bool,
+}
 
 /// One change in progress: everything a [`GroupedTx`] does, and the rest.
 #[async_trait]

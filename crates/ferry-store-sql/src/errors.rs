@@ -3,6 +3,25 @@
 
 use ferry_core::store::StoreError;
 
+/// What the triggers of migration 0022 say when a file would take a live folder's name in
+/// the same folder: the message is the only part both engines report alike.
+const FOLDER_HAS_THE_NAME: &str = "ferry: a folder has that name";
+/// ... and when a folder would take a live file's name.
+const FILE_HAS_THE_NAME: &str = "ferry: a file has that name";
+
+/// The conflict a database error's `message` reports, if it is one of migration 0022's
+/// triggers refusing a name that an item of the other kind holds.
+pub(crate) fn name_held_by_other_kind(message: &str) -> Option<StoreError> {
+    let what = if message.contains(FOLDER_HAS_THE_NAME) {
+        "a folder with that name in the folder"
+    } else if message.contains(FILE_HAS_THE_NAME) {
+        "a file with that name in the folder"
+    } else {
+        return None;
+    };
+    Some(StoreError::Conflict(what.to_string()))
+}
+
 /// Maps an error; `conflict` names what a uniqueness violation means in this query.
 pub(crate) fn map(e: sqlx::Error, conflict: &str) -> StoreError {
     match &e {
@@ -13,6 +32,9 @@ pub(crate) fn map(e: sqlx::Error, conflict: &str) -> StoreError {
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
         sqlx::Error::Database(db) => {
+            if let Some(conflict) = name_held_by_other_kind(db.message()) {
+                return conflict;
+            }
             if db.is_unique_violation() {
                 return StoreError::Conflict(conflict.to_string());
             }

@@ -3,7 +3,7 @@
 //! in one query (the file protocols resolve every path they are given).
 
 use ferry_core::domain::{ChainLink, File, FileId, Folder, FolderId, Permissions, UserId};
-use ferry_core::store::{FileToDownload, StoreError, StoreResult};
+use ferry_core::store::{FileToDownload, NameInFolder, StoreError, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
@@ -207,9 +207,10 @@ macro_rules! live_file_named {
     };
 }
 
-/// PostgreSQL: a folder's [`PERMISSION_CHAIN`] (`$1`, for the user `$2`) and the live file
-/// named `$3` in it, in one query (an upload's checks before its bytes are taken): the chain's
-/// rows with the file's columns, prefixed `fi_`, on each (null where no file has the name).
+/// PostgreSQL: a folder's [`PERMISSION_CHAIN`] (`$1`, for the user `$2`), the live file
+/// named `$3` in it and whether a live child folder has that name, in one query (an upload's
+/// checks before its bytes are taken): the chain's rows with the file's columns, prefixed
+/// `fi_`, on each (null where no file has the name), and `folder_has_it`.
 const CHAIN_AND_FILE_BY_NAME: &str = concat!(
     "WITH RECURSIVE ",
     chain_from!("$1"),
@@ -217,18 +218,20 @@ const CHAIN_AND_FILE_BY_NAME: &str = concat!(
     chain_grants!(),
     ") SELECT links.*, ",
     fi_file_columns!(),
-    " FROM links",
+    ", EXISTS (SELECT 1 FROM folders WHERE parent_id = $1 AND name_key = $3 AND deleted = 0) \
+       AS folder_has_it FROM links",
     live_file_named!("$3"),
     " ORDER BY links.depth"
 );
 
-/// [`CHAIN_AND_FILE_BY_NAME`]: the chain (empty if the folder does not exist) and the file.
+/// [`CHAIN_AND_FILE_BY_NAME`]: the chain (empty if the folder does not exist), the file, and
+/// whether a folder has the name.
 pub(crate) async fn chain_and_file_by_name(
     pool: &AnyPool,
     folder: FolderId,
     user: UserId,
     name_key: &str,
-) -> StoreResult<(Vec<ChainLink>, Option<File>)> {
+) -> StoreResult<NameInFolder> {
     let rows = sqlx::query(CHAIN_AND_FILE_BY_NAME)
         .bind(folder)
         .bind(user)
@@ -240,7 +243,15 @@ pub(crate) async fn chain_and_file_by_name(
     for row in &rows {
         push_link(&mut chain, row)?;
     }
-    Ok((chain, file_prefixed_fi(rows.first())?))
+    let folder_has_it = match rows.first() {
+        Some(row) => row.try_get("folder_has_it").map_err(errors::db)?,
+        None => false,
+    };
+    Ok(NameInFolder {
+        chain,
+        file: file_prefixed_fi(rows.first())?,
+        folder_has_it,
+    })
 }
 
 /// A folder (`$1`) and the live file named `$2` in it, in one query: the folder's columns and

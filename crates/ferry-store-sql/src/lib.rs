@@ -44,6 +44,7 @@ mod tus_uploads;
 mod tx;
 mod upload_alone;
 mod upload_as_seen;
+mod user_reads;
 
 pub use connect::{Engine, StoreOptions, connect};
 pub use store::SqlStore;

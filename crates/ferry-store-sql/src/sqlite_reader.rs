@@ -218,6 +218,19 @@ impl SqliteReader {
         found
     }
 
+    /// Whether a live child folder of `parent` has this name key.
+    pub(crate) fn folder_has_child(&self, parent: FolderId, name_key: &str) -> StoreResult<bool> {
+        static NAMES: Names = OnceLock::new();
+        const SQL: &str = "SELECT 1 AS found FROM folders \
+                           WHERE parent_id = $1 AND name_key = $2 AND deleted = 0";
+        let mut found = false;
+        self.rows(SQL, &NAMES, &[("$1", &parent), ("$2", &name_key)], |_| {
+            found = true;
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
     /// Runs `sql` on one of the pool's connections: see [`rows`].
     fn rows(
         &self,
@@ -359,7 +372,14 @@ impl rows::Columns for ByPosition<'_> {
     }
 }
 
+/// Maps a rusqlite error: a name another kind of item holds (migration 0022), the database
+/// busy or locked (unavailable), or anything else.
 pub(crate) fn map(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(_, Some(message)) = &e
+        && let Some(conflict) = crate::errors::name_held_by_other_kind(message)
+    {
+        return conflict;
+    }
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
             StoreError::Unavailable(e.to_string())

@@ -8,10 +8,11 @@ use ferry_core::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
     FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, MetadataItem, MetadataOwner,
     Permissions, SecondFactor, Session, SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup,
-    UserId, domain_username_key, email_key,
+    UserId,
 };
 use ferry_core::store::{
-    AuditFilter, FileToDownload, GroupedTx, LockoutState, MetadataStore, StoreResult, StoreTx,
+    AuditFilter, FileToDownload, GroupedTx, LockoutState, MetadataStore, NameInFolder, StoreResult,
+    StoreTx,
 };
 use sqlx::AnyPool;
 use sqlx::Row;
@@ -21,14 +22,14 @@ use crate::audit_appender::{self, AuditAppender};
 use crate::connect::Engine;
 use crate::group_commit::GroupCommit;
 use crate::quiet_tx::{QuietTx, QuietWriter};
-use crate::rows::{self, Columns, audit_columns, user_columns};
+use crate::rows::{self, Columns, audit_columns};
 use crate::session_cache::SessionCache;
 use crate::sqlite_reader::SqliteReader;
 use crate::tx::SqlTx;
 use crate::upload_as_seen::FileIds;
 use crate::{
     audit_alone, errors, folder_reads, group_reads, metadata_items, queries, search_reads,
-    upload_alone,
+    upload_alone, user_reads,
 };
 
 /// The metadata store over one database (SQLite or PostgreSQL).
@@ -149,48 +150,15 @@ impl MetadataStore for SqlStore {
     }
 
     async fn user_by_name(&self, name: &str) -> StoreResult<Option<User>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE name_key = $1"
-        ))
-        .bind(name.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .as_ref()
-        .map(rows::user)
-        .transpose()
+        user_reads::user_by_name(&self.pool, name).await
     }
 
     async fn user_by_domain_username(&self, domain_username: &str) -> StoreResult<Option<User>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE domain_username_key = $1"
-        ))
-        .bind(domain_username_key(domain_username))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .as_ref()
-        .map(rows::user)
-        .transpose()
+        user_reads::user_by_domain_username(&self.pool, domain_username).await
     }
 
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE email_key = $1 AND email_key <> '' AND deleted = 0 ORDER BY id"
-        ))
-        .bind(email_key(email))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(rows::user)
-        .collect()
+        user_reads::users_by_email(&self.pool, email).await
     }
 
     async fn start_folder(&self, user: UserId) -> StoreResult<Option<FolderId>> {
@@ -198,49 +166,15 @@ impl MetadataStore for SqlStore {
     }
 
     async fn ssh_keys(&self, user: UserId) -> StoreResult<Vec<SshKey>> {
-        sqlx::query(
-            "SELECT id, user_id, algorithm, public_key, fingerprint, comment, created_at \
-             FROM ssh_keys WHERE user_id = $1 ORDER BY id",
-        )
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(|r| {
-            Ok(SshKey {
-                id: r.try_get("id").map_err(errors::db)?,
-                user_id: r.try_get("user_id").map_err(errors::db)?,
-                algorithm: r.try_get("algorithm").map_err(errors::db)?,
-                public_key: r.try_get("public_key").map_err(errors::db)?,
-                fingerprint: r.try_get("fingerprint").map_err(errors::db)?,
-                comment: r.try_get("comment").map_err(errors::db)?,
-                created_at: Timestamp(r.try_get("created_at").map_err(errors::db)?),
-            })
-        })
-        .collect()
+        user_reads::ssh_keys(&self.pool, user).await
     }
 
     async fn users(&self) -> StoreResult<Vec<User>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(rows::user)
-        .collect()
+        user_reads::users(&self.pool).await
     }
 
     async fn count_users(&self) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(errors::db)?;
-        row.int("n")
+        user_reads::count_users(&self.pool).await
     }
 
     async fn application(&self, id: ApplicationId) -> StoreResult<Option<Application>> {
@@ -491,10 +425,13 @@ impl MetadataStore for SqlStore {
         folder: FolderId,
         user: UserId,
         name_key: &str,
-    ) -> StoreResult<(Vec<ChainLink>, Option<File>)> {
+    ) -> StoreResult<NameInFolder> {
         if let Some(reader) = &self.reader {
-            let chain = reader.permission_chain(folder, user)?;
-            return Ok((chain, reader.file_by_name(folder, name_key)?));
+            return Ok(NameInFolder {
+                chain: reader.permission_chain(folder, user)?,
+                file: reader.file_by_name(folder, name_key)?,
+                folder_has_it: reader.folder_has_child(folder, name_key)?,
+            });
         }
         folder_reads::chain_and_file_by_name(&self.pool, folder, user, name_key).await
     }

@@ -96,7 +96,9 @@ macro_rules! rest_of_upload {
 }
 
 /// A new file (`$13` its ID taken ahead; `$1`…`$12` in `file_writes.rs`'s insert order), if
-/// the folder is live and no live file there has the name key (and the `$gate` holds).
+/// the folder is live and no live file or folder there has the name key (and the `$gate`
+/// holds): stopped by the guard rather than by migration 0022's trigger, since a failed
+/// statement here would take its batch with it.
 macro_rules! new_file {
     ($kept:expr, $head:expr, $gate:expr) => {
         concat!(
@@ -105,6 +107,8 @@ macro_rules! new_file {
             "free AS (SELECT 1 FROM folders WHERE id = $1 AND deleted = 0 ",
             $gate,
             " AND NOT EXISTS (SELECT 1 FROM files WHERE folder_id = $1 AND name_key = $3 \
+             AND deleted = 0) \
+             AND NOT EXISTS (SELECT 1 FROM folders WHERE parent_id = $1 AND name_key = $3 \
              AND deleted = 0)), ",
             "written AS (INSERT INTO files (id, folder_id, name, name_key, version, size, \
              sha256, content_key, created_at, modified_at, created_by, modified_by, deleted, \

@@ -4,7 +4,8 @@
 //!   `permission_chain` (and the inline bytes, as `file_by_name_to_download` reads them
 //!   with a file by name): grants to the user and to a group,
 //!   inheritance, a deleted folder, a user with nothing, a file that does not exist;
-//! - `chain_and_file_by_name` against `permission_chain` and `file_by_name`, and
+//! - `chain_and_file_by_name` against `permission_chain`, `file_by_name` and `folder_path`
+//!   (a child folder with the name), and
 //!   `folder_path_from` against `folder`, `permission_chain` and `folder_path`;
 //! - inside a grouped change, `folder_and_file_by_name` against `folder` and `file_by_name`,
 //!   and `record_version` with inline bytes (a new file, then its next version).
@@ -12,7 +13,7 @@
 use ferry_core::Timestamp;
 use ferry_core::domain::{File, Grant, Grantee, NewUser, Permissions, Role};
 use ferry_core::inline_content::InlineContents;
-use ferry_core::store::MetadataStore;
+use ferry_core::store::{MetadataStore, NameInFolder};
 use ferry_testkit::Backend;
 
 mod fixtures;
@@ -114,14 +115,21 @@ async fn agrees_with_file_then_chain(backend: Backend) {
         (low, "b.txt"),
         (top, "b.txt"),
         (gone, "c.txt"),
+        (top, "mid"),
+        (mid, "low"),
     ] {
         for who in [alice, bob] {
             for f in [folder, folder + 1000] {
-                let expected = (
-                    s.permission_chain(f, who).await.unwrap(),
-                    s.file_by_name(f, name).await.unwrap(),
-                );
+                let keys = [name.to_string()];
+                let expected = NameInFolder {
+                    chain: s.permission_chain(f, who).await.unwrap(),
+                    file: s.file_by_name(f, name).await.unwrap(),
+                    folder_has_it: !s.folder_path(f, &keys, who).await.unwrap().is_empty(),
+                };
                 let got = s.chain_and_file_by_name(f, who, name).await.unwrap();
+                if f == top && name == "mid" {
+                    assert!(got.folder_has_it, "{name} in {f} on {backend:?}");
+                }
                 assert_eq!(got, expected, "{name} in {f}, user {who} on {backend:?}");
             }
         }

@@ -18,6 +18,7 @@ use crate::domain::{
     AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
 };
 use crate::error::{Error, Result};
+use crate::store::NameInFolder;
 use crate::text;
 
 /// Most files one `GetFiles` page returns.
@@ -190,7 +191,11 @@ impl Service {
             return Err(Error::invalid("the declared SHA-256 must be 64 hex digits"));
         }
         // The chain and the name in one read where the store can (PostgreSQL: one round trip).
-        let (chain, existing) = self
+        let NameInFolder {
+            chain,
+            file: existing,
+            folder_has_it,
+        } = self
             .store
             .chain_and_file_by_name(req.folder_id, ctx.user.id, &name_key)
             .await?;
@@ -212,6 +217,14 @@ impl Service {
         if !held.contains(needed) {
             self.require(ctx, req.folder_id, needed, Operation::FileUploaded)
                 .await?;
+        }
+        // A folder's name, once the rights allow the upload: refused before the bytes are
+        // taken (SFTP's `OPEN`, FTPS's `STOR`). The record would be refused anyway (migration
+        // 0022), but only at the end, and paramiko ignores a failed `CLOSE`.
+        if existing.is_none() && folder_has_it {
+            return Err(Error::AlreadyExists(
+                "a folder with that name in the folder".into(),
+            ));
         }
         Ok(Checked {
             name,

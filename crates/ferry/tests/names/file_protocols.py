@@ -1,0 +1,80 @@
+"""One item per name in a folder, as the file protocols' clients see it: paramiko (SFTP) and
+ftplib (FTPS) try to make a file where a folder has the name and a folder where a file has
+it, and each listing names every item once.
+
+Usage: file_protocols.py SFTP_PORT FTPS_PORT USER PASSWORD
+Prints one line per check; exits non-zero on the first failure.
+"""
+import io
+import os
+import ssl
+import sys
+from ftplib import error_perm
+
+import paramiko
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ftps"))
+from reusing_tls import ReusingFTP_TLS  # noqa: E402
+
+sftp_port, ftps_port, user, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+
+transport = paramiko.Transport(("127.0.0.1", sftp_port))
+transport.connect(username=user, password=password)
+sftp = paramiko.SFTPClient.from_transport(transport)
+
+
+def refused(what, fn):
+    try:
+        fn()
+    except IOError as e:
+        print(f"refused {what}: {e}")
+        return
+    raise SystemExit(f"{what} was not refused")
+
+
+def write(path, data):
+    with sftp.open(path, "w") as f:
+        f.write(data)
+
+
+sftp.mkdir("Reports")
+refused("SFTP: a file named as a folder", lambda: write("reports", b"x" * 100))
+refused("SFTP: a large file named as a folder", lambda: write("REPORTS", b"y" * 300_000))
+write("notes.txt", b"notes")
+refused("SFTP: a folder named as a file", lambda: sftp.mkdir("Notes.TXT"))
+sftp.mkdir("Archive")
+write("Archive/old.txt", b"old")
+refused("SFTP: a file renamed to a folder's name", lambda: sftp.rename("notes.txt", "archive"))
+refused("SFTP: a folder renamed to a file's name", lambda: sftp.rename("Archive", "NOTES.txt"))
+names = sorted(sftp.listdir("."))
+assert names == ["Archive", "Reports", "notes.txt"], names
+assert sftp.open("notes.txt").read() == b"notes"
+assert sftp.listdir("Reports") == []
+print("SFTP lists each name once:", names)
+
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+ftp = ReusingFTP_TLS(context=context, timeout=20)
+ftp.connect("127.0.0.1", ftps_port)
+ftp.auth()
+ftp.login(user, password)
+ftp.prot_p()
+
+
+def perm(what, fn):
+    try:
+        fn()
+    except error_perm as e:
+        print(f"refused {what}: {e}")
+        return
+    raise SystemExit(f"{what} was not refused")
+
+
+perm("FTPS: a file named as a folder", lambda: ftp.storbinary("STOR Reports", io.BytesIO(b"z")))
+perm("FTPS: a folder named as a file", lambda: ftp.mkd("notes.txt"))
+perm("FTPS: a file renamed to a folder's name", lambda: ftp.rename("notes.txt", "Reports"))
+listed = sorted(ftp.nlst())
+assert listed == ["Archive", "Reports", "notes.txt"], listed
+print("FTPS lists each name once:", listed)
+ftp.quit()

@@ -259,7 +259,9 @@ impl Service {
             }
             // The same file, perhaps with its name's case changed: a plain rename.
             Ok(TreeNode::File(_)) | Err(_) => self.tree_rename(ctx, from, to).await,
-            Ok(TreeNode::Folder(_)) => Err(Error::AlreadyExists("a folder has that name".into())),
+            Ok(TreeNode::Folder(_)) => Err(Error::AlreadyExists(
+                "a folder with that name in the folder".into(),
+            )),
         }
     }
 

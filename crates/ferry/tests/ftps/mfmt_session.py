@@ -7,22 +7,12 @@ Prints one line per check; exits non-zero on the first failure.
 """
 import ftplib
 import io
-import ssl
 import sys
 
-from reusing_tls import ReusingFTP_TLS
-
-
+from reusing_tls import signed_in
 
 port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE
-ftp = ReusingFTP_TLS(context=context, timeout=20)
-ftp.connect("127.0.0.1", port)
-ftp.auth()
-ftp.login(user, password)
-ftp.prot_p()
+ftp = signed_in(port, user, password)
 
 features = ftp.sendcmd("FEAT")
 assert " MFMT" in features, features

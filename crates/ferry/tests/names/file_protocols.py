@@ -7,14 +7,13 @@ Prints one line per check; exits non-zero on the first failure.
 """
 import io
 import os
-import ssl
 import sys
 from ftplib import error_perm
 
 import paramiko
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ftps"))
-from reusing_tls import ReusingFTP_TLS  # noqa: E402
+from reusing_tls import signed_in  # noqa: E402
 
 sftp_port, ftps_port, user, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 
@@ -52,14 +51,7 @@ assert sftp.open("notes.txt").read() == b"notes"
 assert sftp.listdir("Reports") == []
 print("SFTP lists each name once:", names)
 
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE
-ftp = ReusingFTP_TLS(context=context, timeout=20)
-ftp.connect("127.0.0.1", ftps_port)
-ftp.auth()
-ftp.login(user, password)
-ftp.prot_p()
+ftp = signed_in(ftps_port, user, password)
 
 
 def perm(what, fn):

@@ -1,5 +1,6 @@
-//! What the upload tests (`upload_as_seen.rs`, `upload_alone.rs`) share: files as an
-//! upload's checks would make them, their audit entries, and the state a refusal must leave.
+//! What the upload tests (`upload_as_seen.rs`, `upload_alone.rs`, `one_item_per_name.rs`)
+//! share: files as an upload's checks would make them, their audit entries, and the state a
+//! refusal must leave.
 
 use ferry_core::Timestamp;
 use ferry_core::domain::audit::GENESIS_HASH;

@@ -22,10 +22,11 @@ transport.connect(username=user, password=password)
 sftp = paramiko.SFTPClient.from_transport(transport)
 
 
-def refused(what, fn):
+def refused(what, fn, errors=IOError):
+    """Runs fn, which the server must refuse: paramiko raises IOError, ftplib error_perm."""
     try:
         fn()
-    except IOError as e:
+    except errors as e:
         print(f"refused {what}: {e}")
         return
     raise SystemExit(f"{what} was not refused")
@@ -53,19 +54,9 @@ print("SFTP lists each name once:", names)
 
 ftp = signed_in(ftps_port, user, password)
 
-
-def perm(what, fn):
-    try:
-        fn()
-    except error_perm as e:
-        print(f"refused {what}: {e}")
-        return
-    raise SystemExit(f"{what} was not refused")
-
-
-perm("FTPS: a file named as a folder", lambda: ftp.storbinary("STOR Reports", io.BytesIO(b"z")))
-perm("FTPS: a folder named as a file", lambda: ftp.mkd("notes.txt"))
-perm("FTPS: a file renamed to a folder's name", lambda: ftp.rename("notes.txt", "Reports"))
+refused("FTPS: a file named as a folder", lambda: ftp.storbinary("STOR Reports", io.BytesIO(b"z")), error_perm)
+refused("FTPS: a folder named as a file", lambda: ftp.mkd("notes.txt"), error_perm)
+refused("FTPS: a file renamed to a folder's name", lambda: ftp.rename("notes.txt", "Reports"), error_perm)
 listed = sorted(ftp.nlst())
 assert listed == ["Archive", "Reports", "notes.txt"], listed
 print("FTPS lists each name once:", listed)

@@ -3,7 +3,7 @@
 //! folder, and the purge's bookkeeping. `StoreTx` delegates here.
 
 use ferry_core::Timestamp;
-use ferry_core::domain::{File, FileId, FolderId};
+use ferry_core::domain::{File, FileId};
 use ferry_core::store::StoreResult;
 use ferry_core::text::item_key;
 use sqlx::any::AnyArguments;
@@ -276,27 +276,6 @@ pub(crate) async fn hand_over_content(
         .await
         .map_err(errors::db)?;
     Ok(())
-}
-
-pub(crate) async fn delete_files_below(
-    conn: &mut AnyConnection,
-    folder: FolderId,
-    at: Timestamp,
-) -> StoreResult<i64> {
-    let done = sqlx::query(
-        "UPDATE files SET deleted = 1, deleted_at = $2 WHERE deleted = 0 AND folder_id IN ( \
-             WITH RECURSIVE below (id) AS ( \
-                 SELECT CAST($1 AS BIGINT) \
-                 UNION ALL \
-                 SELECT f.id FROM folders f JOIN below b ON f.parent_id = b.id) \
-             SELECT id FROM below)",
-    )
-    .bind(folder)
-    .bind(at.0)
-    .execute(&mut *conn)
-    .await
-    .map_err(errors::db)?;
-    Ok(done.rows_affected() as i64)
 }
 
 pub(crate) async fn files_to_purge(

@@ -1,6 +1,7 @@
-//! Folder writes inside a change: a new folder, and a folder changed (renamed, moved, deleted,
-//! described).
+//! Folder writes inside a change: a new folder, a folder changed (renamed, moved, deleted,
+//! described), and everything below a deleted folder deleted with it.
 
+use ferry_core::Timestamp;
 use ferry_core::domain::{Folder, FolderId};
 use ferry_core::store::StoreResult;
 use ferry_core::text::item_key;
@@ -52,4 +53,49 @@ pub(crate) async fn update_folder(conn: &mut AnyConnection, f: &Folder) -> Store
     .await
     .map_err(|e| errors::map(e, "a folder with that name in the parent folder"))?;
     Ok(())
+}
+
+/// The folders below `folder` (`$1`, not itself), by a recursive walk down the tree.
+macro_rules! folders_below {
+    () => {
+        "WITH RECURSIVE below (id) AS ( \
+             SELECT id FROM folders WHERE parent_id = CAST($1 AS BIGINT) \
+             UNION ALL \
+             SELECT f.id FROM folders f JOIN below b ON f.parent_id = b.id) \
+         SELECT id FROM below"
+    };
+}
+
+/// Marks every live file in `folder` and in the folders below it deleted, and those folders
+/// too (not `folder` itself: its caller writes it); returns how many files. The folders go
+/// so that a change checked before the deletion, which finds its own folder live when it
+/// writes, cannot put anything below a deleted folder, where it would never be seen again nor
+/// purged.
+pub(crate) async fn delete_below(
+    conn: &mut AnyConnection,
+    folder: FolderId,
+    at: Timestamp,
+) -> StoreResult<i64> {
+    let files = sqlx::query(concat!(
+        "UPDATE files SET deleted = 1, deleted_at = $2 WHERE deleted = 0 \
+         AND (folder_id = $1 OR folder_id IN (",
+        folders_below!(),
+        "))"
+    ))
+    .bind(folder)
+    .bind(at.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(errors::db)?;
+    sqlx::query(concat!(
+        "UPDATE folders SET deleted = 1, deleted_at = $2 WHERE deleted = 0 AND id IN (",
+        folders_below!(),
+        ")"
+    ))
+    .bind(folder)
+    .bind(at.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(errors::db)?;
+    Ok(files.rows_affected() as i64)
 }

@@ -498,8 +498,8 @@ impl StoreTx for SqlTx {
         file_writes::hand_over_content(self.turn.conn(), file, content_key, at).await
     }
 
-    async fn delete_files_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64> {
-        file_writes::delete_files_below(self.turn.conn(), folder, at).await
+    async fn delete_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64> {
+        folder_writes::delete_below(self.turn.conn(), folder, at).await
     }
 
     async fn files_to_purge(&mut self, cutoff: Timestamp, limit: i64) -> StoreResult<Vec<File>> {

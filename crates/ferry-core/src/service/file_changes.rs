@@ -1,7 +1,8 @@
 //! Changes to a file other than its content: `RenameFile`, `MoveFile`, `DeleteFile` (soft:
 //! the content stays until the purge) and a client-set modification time, each checked, saved
-//! and audited in one change.
+//! and audited in one change, made on the file as that change finds it (`change_races.rs`).
 
+use super::change_races::{Attempt, until_settled};
 use super::{FileView, Service, SessionContext};
 use crate::Timestamp;
 use crate::domain::{AuditEntry, File, FileId, FolderId, Operation, Outcome, Permissions};
@@ -18,22 +19,23 @@ impl Service {
         name: &str,
     ) -> Result<FileView> {
         let (name, _) = text::item_name("name", name)?;
-        let view = self.readable_file(ctx, id).await?;
-        self.require(
-            ctx,
-            view.file.folder_id,
-            Permissions::MODIFY,
-            Operation::FileRenamed,
-        )
-        .await?;
-        let mut file = view.file;
-        let old = std::mem::replace(&mut file.name, name.clone());
-        self.save_file_change(
-            ctx,
-            file,
-            Operation::FileRenamed,
-            format!("{old} -> {name}"),
-        )
+        let name = &name;
+        until_settled(|| async move {
+            let view = self.readable_file(ctx, id).await?;
+            self.require(
+                ctx,
+                view.file.folder_id,
+                Permissions::MODIFY,
+                Operation::FileRenamed,
+            )
+            .await?;
+            let edit = |file: &mut File| {
+                let old = std::mem::replace(&mut file.name, name.clone());
+                format!("{old} -> {name}")
+            };
+            self.save_file_change(ctx, &view.file, Operation::FileRenamed, None, edit)
+                .await
+        })
         .await?;
         self.readable_file(ctx, id).await
     }
@@ -45,24 +47,24 @@ impl Service {
         id: FileId,
         to: FolderId,
     ) -> Result<FileView> {
-        let view = self.readable_file(ctx, id).await?;
-        self.require(
-            ctx,
-            view.file.folder_id,
-            Permissions::MODIFY,
-            Operation::FileMoved,
-        )
-        .await?;
-        self.require(ctx, to, Permissions::CREATE, Operation::FileMoved)
+        until_settled(|| async move {
+            let view = self.readable_file(ctx, id).await?;
+            self.require(
+                ctx,
+                view.file.folder_id,
+                Permissions::MODIFY,
+                Operation::FileMoved,
+            )
             .await?;
-        let mut file = view.file;
-        let from = std::mem::replace(&mut file.folder_id, to);
-        self.save_file_change(
-            ctx,
-            file,
-            Operation::FileMoved,
-            format!("from folder {from} to folder {to}"),
-        )
+            self.require(ctx, to, Permissions::CREATE, Operation::FileMoved)
+                .await?;
+            let edit = |file: &mut File| {
+                let from = std::mem::replace(&mut file.folder_id, to);
+                format!("from folder {from} to folder {to}")
+            };
+            self.save_file_change(ctx, &view.file, Operation::FileMoved, Some(to), edit)
+                .await
+        })
         .await?;
         self.readable_file(ctx, id).await
     }
@@ -76,82 +78,107 @@ impl Service {
         id: FileId,
         at: Timestamp,
     ) -> Result<()> {
-        let view = self.readable_file(ctx, id).await?;
-        if view.file.client_modified_at == Some(at) {
-            return Ok(());
-        }
-        self.require(
-            ctx,
-            view.file.folder_id,
-            Permissions::MODIFY,
-            Operation::FileTimeSet,
-        )
-        .await?;
-        let mut file = view.file;
-        file.client_modified_at = Some(at);
-        self.save_file_change(
-            ctx,
-            file,
-            Operation::FileTimeSet,
-            format!("modified time {}", at.to_rfc3339()),
-        )
+        until_settled(|| async move {
+            let view = self.readable_file(ctx, id).await?;
+            if view.file.client_modified_at == Some(at) {
+                return Ok(Attempt::Done(()));
+            }
+            self.require(
+                ctx,
+                view.file.folder_id,
+                Permissions::MODIFY,
+                Operation::FileTimeSet,
+            )
+            .await?;
+            let edit = |file: &mut File| {
+                file.client_modified_at = Some(at);
+                format!("modified time {}", at.to_rfc3339())
+            };
+            self.save_file_change(ctx, &view.file, Operation::FileTimeSet, None, edit)
+                .await
+        })
         .await
     }
 
     /// `DeleteFile`: a soft delete; the file leaves listings at once. Needs Delete.
     pub async fn delete_file(&self, ctx: &SessionContext, id: FileId) -> Result<()> {
-        let view = self.readable_file(ctx, id).await?;
-        self.require(
-            ctx,
-            view.file.folder_id,
-            Permissions::DELETE,
-            Operation::FileDeleted,
-        )
-        .await?;
-        let mut file = view.file;
-        file.deleted = true;
-        let name = file.name.clone();
-        self.save_file_change(ctx, file, Operation::FileDeleted, name)
-            .await
+        until_settled(|| async move {
+            let view = self.readable_file(ctx, id).await?;
+            self.require(
+                ctx,
+                view.file.folder_id,
+                Permissions::DELETE,
+                Operation::FileDeleted,
+            )
+            .await?;
+            let edit = |file: &mut File| {
+                file.deleted = true;
+                file.name.clone()
+            };
+            self.save_file_change(ctx, &view.file, Operation::FileDeleted, None, edit)
+                .await
+        })
+        .await
     }
 
+    /// Makes `edit` (which returns the audit record's detail) to the file as its change finds
+    /// it, and records it: [`Attempt::Raced`] if the file is no longer where, or at the
+    /// version, its checks saw it (`seen`), so that the checks run again (`change_races.rs`).
+    /// A move names the folder it goes `into`, which must still be live.
     async fn save_file_change(
         &self,
         ctx: &SessionContext,
-        mut file: File,
+        seen: &File,
         operation: Operation,
-        detail: String,
-    ) -> Result<()> {
-        let now = self.clock.now();
-        file.modified_at = now;
-        file.modified_by = Some(ctx.user.id);
+        into: Option<FolderId>,
+        edit: impl FnOnce(&mut File) -> String + Send,
+    ) -> Result<Attempt<()>> {
         // Grouped, as an upload is: sync tools set each file's time right after uploading it
         // (FTP `MFMT`, SFTP `SETSTAT`), so this change is as frequent. Every way out ends the
         // change with a commit or a rollback, which wait for the group's commit.
         let mut tx = self.store.begin_grouped().await?;
-        match Self::save_file_change_in(&mut *tx, ctx, &file, now, operation, detail).await {
-            Ok(()) => Ok(tx.commit().await?),
-            Err(e) => {
+        match self
+            .save_file_change_in(&mut *tx, ctx, seen, operation, into, edit)
+            .await
+        {
+            Ok(Attempt::Done(())) => Ok(Attempt::Done(tx.commit().await?)),
+            outcome => {
                 tx.rollback().await;
-                Err(e)
+                outcome
             }
         }
     }
 
     /// [`Service::save_file_change`]'s change.
     async fn save_file_change_in(
+        &self,
         tx: &mut dyn GroupedTx,
         ctx: &SessionContext,
-        file: &File,
-        now: Timestamp,
+        seen: &File,
         operation: Operation,
-        detail: String,
-    ) -> Result<()> {
-        match tx.file(file.id).await? {
-            Some(current) if !current.deleted && current.version == file.version => {}
-            _ => return Err(Error::FileNotFound),
+        into: Option<FolderId>,
+        edit: impl FnOnce(&mut File) -> String + Send,
+    ) -> Result<Attempt<()>> {
+        let mut file = match tx.file(seen.id).await? {
+            Some(current) if current.deleted => return Err(Error::FileNotFound),
+            Some(current)
+                if current.folder_id == seen.folder_id && current.version == seen.version =>
+            {
+                current
+            }
+            Some(_) => return Ok(Attempt::Raced),
+            None => return Err(Error::FileNotFound),
+        };
+        if let Some(into) = into
+            && !tx.folder(into).await?.is_some_and(|f| !f.deleted)
+        {
+            return Err(Error::FolderNotFound);
         }
-        tx.update_file(file, false).await?;
+        let detail = edit(&mut file);
+        let now = self.clock.now();
+        file.modified_at = now;
+        file.modified_by = Some(ctx.user.id);
+        tx.update_file(&file, false).await?;
         let mut e = AuditEntry::new(operation, Outcome::Success);
         ctx.stamp(&mut e);
         e.folder_id = Some(file.folder_id);
@@ -159,6 +186,6 @@ impl Service {
         e.path = Some(file.name.clone());
         e.detail = Some(detail);
         tx.append_audit(now, e).await?;
-        Ok(())
+        Ok(Attempt::Done(()))
     }
 }

@@ -2,6 +2,7 @@
 //! deleting folders (their metadata: `metadata.rs`). Every change is audited; every read and change checks
 //! the caller's permission bits (see `permissions.rs`).
 
+use super::change_races::{Attempt, until_settled};
 use super::{Service, SessionContext};
 use crate::domain::folder::{HOME_ROOT_FOLDER, ROOT_FOLDER};
 use crate::domain::{
@@ -244,90 +245,105 @@ impl Service {
         name: &str,
     ) -> Result<FolderView> {
         let (name, _) = text::item_name("name", name)?;
-        self.require(ctx, id, Permissions::MODIFY, Operation::FolderRenamed)
-            .await?;
-        let mut folder = self
-            .changeable(id, "system and home folders cannot be renamed")
-            .await?;
-        let old = std::mem::replace(&mut folder.name, name.clone());
-        self.save_folder_change(
-            ctx,
-            folder,
-            Operation::FolderRenamed,
-            format!("{old} -> {name}"),
-        )
+        let name = &name;
+        until_settled(|| async move {
+            self.require(ctx, id, Permissions::MODIFY, Operation::FolderRenamed)
+                .await?;
+            let seen = self
+                .changeable(id, "system and home folders cannot be renamed")
+                .await?;
+            let mut tx = self.store.begin().await?;
+            let Attempt::Done(mut folder) = folder_as_checked(&mut tx, &seen).await? else {
+                tx.rollback().await;
+                return Ok(Attempt::Raced);
+            };
+            let old = std::mem::replace(&mut folder.name, name.clone());
+            let detail = format!("{old} -> {name}");
+            self.save_folder_change(ctx, tx, folder, Operation::FolderRenamed, detail)
+                .await
+                .map(Attempt::Done)
+        })
         .await?;
         self.folder(ctx, id).await
     }
 
     /// `MoveFolder`. Needs Modify on the folder and Create on the new parent; a folder cannot
-    /// move into itself or below itself.
+    /// move into itself or below itself, nor into a folder deleted meanwhile.
     pub async fn move_folder(
         &self,
         ctx: &SessionContext,
         id: FolderId,
         new_parent: FolderId,
     ) -> Result<FolderView> {
-        self.require(ctx, id, Permissions::MODIFY, Operation::FolderMoved)
-            .await?;
-        self.require(ctx, new_parent, Permissions::CREATE, Operation::FolderMoved)
-            .await?;
-        let mut folder = self
-            .changeable(id, "system and home folders cannot be moved")
-            .await?;
-        let mut tx = self.store.begin().await?;
-        if tx.folder_ancestry(new_parent).await?.contains(&id) {
-            return Err(Error::invalid(
-                "a folder cannot be moved into itself or one of its subfolders",
-            ));
-        }
-        let old_parent = folder.parent_id;
-        folder.parent_id = Some(new_parent);
-        folder.modified_at = self.clock.now();
-        folder.modified_by = Some(ctx.user.id);
-        tx.update_folder(&folder).await?;
-        let mut e = AuditEntry::new(Operation::FolderMoved, Outcome::Success);
-        ctx.stamp(&mut e);
-        e.folder_id = Some(id);
-        e.path = Some(folder.name.clone());
-        e.detail = Some(format!(
-            "from folder {} to folder {new_parent}",
-            old_parent.unwrap_or_default()
-        ));
-        tx.append_audit(folder.modified_at, e).await?;
-        tx.commit().await?;
+        until_settled(|| async move {
+            self.require(ctx, id, Permissions::MODIFY, Operation::FolderMoved)
+                .await?;
+            self.require(ctx, new_parent, Permissions::CREATE, Operation::FolderMoved)
+                .await?;
+            let seen = self
+                .changeable(id, "system and home folders cannot be moved")
+                .await?;
+            let mut tx = self.store.begin().await?;
+            let Attempt::Done(mut folder) = folder_as_checked(&mut tx, &seen).await? else {
+                tx.rollback().await;
+                return Ok(Attempt::Raced);
+            };
+            if tx.folder_ancestry(new_parent).await?.contains(&id) {
+                return Err(Error::invalid(
+                    "a folder cannot be moved into itself or one of its subfolders",
+                ));
+            }
+            if !tx.folder(new_parent).await?.is_some_and(|p| !p.deleted) {
+                return Err(Error::FolderNotFound);
+            }
+            let old_parent = folder.parent_id;
+            folder.parent_id = Some(new_parent);
+            let detail = format!(
+                "from folder {} to folder {new_parent}",
+                old_parent.unwrap_or_default()
+            );
+            self.save_folder_change(ctx, tx, folder, Operation::FolderMoved, detail)
+                .await
+                .map(Attempt::Done)
+        })
+        .await?;
         self.folder(ctx, id).await
     }
 
-    /// `DeleteFolder`: a soft delete; the folder and everything below it disappear. Needs
-    /// Delete; system and home folders cannot be deleted.
+    /// `DeleteFolder`: a soft delete; the folder and everything below it disappear, and the
+    /// files below are purged after the retention period. Needs Delete; system and home
+    /// folders cannot be deleted.
     pub async fn delete_folder(&self, ctx: &SessionContext, id: FolderId) -> Result<()> {
-        self.require(ctx, id, Permissions::DELETE, Operation::FolderDeleted)
-            .await?;
-        let mut folder = self
-            .changeable(id, "system and home folders cannot be deleted")
-            .await?;
-        folder.deleted = true;
-        let now = self.clock.now();
-        folder.modified_at = now;
-        folder.modified_by = Some(ctx.user.id);
-        let mut tx = self.store.begin().await?;
-        tx.update_folder(&folder).await?;
-        // Files below go too, so that their content is purged after the retention period.
-        let files = tx.delete_files_below(id, now).await?;
-        let mut e = AuditEntry::new(Operation::FolderDeleted, Outcome::Success);
-        ctx.stamp(&mut e);
-        e.folder_id = Some(id);
-        e.path = Some(folder.name.clone());
-        e.detail = Some(format!("{files} files deleted with it"));
-        tx.append_audit(now, e).await?;
-        tx.commit().await?;
-        Ok(())
+        until_settled(|| async move {
+            self.require(ctx, id, Permissions::DELETE, Operation::FolderDeleted)
+                .await?;
+            let seen = self
+                .changeable(id, "system and home folders cannot be deleted")
+                .await?;
+            let mut tx = self.store.begin().await?;
+            let Attempt::Done(mut folder) = folder_as_checked(&mut tx, &seen).await? else {
+                tx.rollback().await;
+                return Ok(Attempt::Raced);
+            };
+            folder.deleted = true;
+            let now = self.clock.now();
+            // The folders below go too, so that a change checked before this one cannot
+            // put anything into them; and the files, to be purged.
+            let files = tx.delete_below(id, now).await?;
+            let detail = format!("{files} files deleted with it");
+            self.save_folder_change(ctx, tx, folder, Operation::FolderDeleted, detail)
+                .await
+                .map(Attempt::Done)
+        })
+        .await
     }
 
+    /// Writes `folder` (as read inside `tx`, with the change made) and its audit record, and
+    /// commits.
     async fn save_folder_change(
         &self,
         ctx: &SessionContext,
+        mut tx: Box<dyn StoreTx>,
         mut folder: Folder,
         operation: Operation,
         detail: String,
@@ -335,7 +351,6 @@ impl Service {
         let now = self.clock.now();
         folder.modified_at = now;
         folder.modified_by = Some(ctx.user.id);
-        let mut tx = self.store.begin().await?;
         tx.update_folder(&folder).await?;
         let mut e = AuditEntry::new(operation, Outcome::Success);
         ctx.stamp(&mut e);
@@ -345,6 +360,17 @@ impl Service {
         tx.append_audit(now, e).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The folder as `tx` finds it, if it is still live and under the parent its checks saw
+/// (`seen`); [`Attempt::Raced`] if another change moved it meanwhile (`change_races.rs`).
+async fn folder_as_checked(tx: &mut Box<dyn StoreTx>, seen: &Folder) -> Result<Attempt<Folder>> {
+    match tx.folder(seen.id).await? {
+        Some(folder) if folder.deleted => Err(Error::FolderNotFound),
+        Some(folder) if folder.parent_id == seen.parent_id => Ok(Attempt::Done(folder)),
+        Some(_) => Ok(Attempt::Raced),
+        None => Err(Error::FolderNotFound),
     }
 }
 

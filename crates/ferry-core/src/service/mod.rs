@@ -6,6 +6,7 @@ mod access_ids;
 mod admin;
 mod audit_trail;
 mod browse;
+mod change_races;
 mod content_upkeep;
 mod directory;
 mod download_record;

@@ -161,7 +161,11 @@ impl Service {
         }
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
-        let mut current = tx.folder(folder).await?.ok_or(Error::FolderNotFound)?;
+        let mut current = tx
+            .folder(folder)
+            .await?
+            .filter(|f| !f.deleted)
+            .ok_or(Error::FolderNotFound)?;
         tx.replace_grants(folder, &grants).await?;
         if let Some(inherit) = inherit {
             current.inherit_permissions = inherit;

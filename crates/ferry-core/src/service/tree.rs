@@ -9,9 +9,10 @@
 //! (never above `/`), empty components (`//`) are ignored. Names are compared as everywhere in
 //! Ferry (Unicode NFC, case-insensitively); nothing here ever becomes an OS path.
 
+use super::change_races::{Attempt, until_settled};
 use super::folders::child_view;
 use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
-use crate::domain::{AuditEntry, Operation, Outcome, Permissions};
+use crate::domain::{AuditEntry, File, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
 use crate::text;
 
@@ -250,31 +251,38 @@ impl Service {
         from: &str,
         to: &str,
     ) -> Result<()> {
-        let TreeNode::File(source) = self.tree_resolve(ctx, from).await? else {
-            return self.tree_rename(ctx, from, to).await;
-        };
-        match self.tree_resolve(ctx, to).await {
-            Ok(TreeNode::File(f)) if f.file.id != source.file.id => {
-                self.rename_over(ctx, &source, &f).await
+        until_settled(|| async move {
+            let TreeNode::File(source) = self.tree_resolve(ctx, from).await? else {
+                return self.tree_rename(ctx, from, to).await.map(Attempt::Done);
+            };
+            match self.tree_resolve(ctx, to).await {
+                Ok(TreeNode::File(f)) if f.file.id != source.file.id => {
+                    self.rename_over(ctx, &source, &f).await
+                }
+                // The same file, perhaps with its name's case changed: a plain rename.
+                Ok(TreeNode::File(_)) | Err(_) => {
+                    self.tree_rename(ctx, from, to).await.map(Attempt::Done)
+                }
+                Ok(TreeNode::Folder(_)) => Err(Error::AlreadyExists(
+                    "a folder with that name in the folder".into(),
+                )),
             }
-            // The same file, perhaps with its name's case changed: a plain rename.
-            Ok(TreeNode::File(_)) | Err(_) => self.tree_rename(ctx, from, to).await,
-            Ok(TreeNode::Folder(_)) => Err(Error::AlreadyExists(
-                "a folder with that name in the folder".into(),
-            )),
-        }
+        })
+        .await
     }
 
     /// `source` renamed over `target`: the source's current content becomes the target's next
     /// version (same file ID, its history kept) and the source ends, as a deleted file whose
     /// older versions, if any, are purged with it. Needs Modify on both folders (renaming the
     /// one, overwriting the other); one audit record (`FileRenamed`) names both files.
-    pub async fn rename_over(
+    /// [`Attempt::Raced`] if either file has moved or been renamed since the paths were
+    /// resolved.
+    async fn rename_over(
         &self,
         ctx: &SessionContext,
         source: &FileView,
         target: &FileView,
-    ) -> Result<()> {
+    ) -> Result<Attempt<()>> {
         self.require(
             ctx,
             source.file.folder_id,
@@ -301,6 +309,12 @@ impl Service {
         if from.deleted || into.deleted {
             return Err(Error::FileNotFound);
         }
+        // Where the paths named them, or the paths now name something else.
+        let placed = |f: &File, seen: &File| f.folder_id == seen.folder_id && f.name == seen.name;
+        if !placed(&from, &source.file) || !placed(&into, &target.file) {
+            tx.rollback().await;
+            return Ok(Attempt::Raced);
+        }
         into.version += 1;
         into.size = from.size;
         into.sha256 = from.sha256.clone();
@@ -325,7 +339,7 @@ impl Service {
         ));
         tx.append_audit(now, e).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Attempt::Done(()))
     }
 
     /// Removes the folder `path` names if it is empty (`RMD`, SFTP `RMDIR`: file protocols

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_core::service::lease_for;
-use ferry_core::{Clock, ManualClock, Service, ServiceConfig, Timestamp};
-use ferry_crypto::{PasswordHasher, PasswordParams};
+use ferry_core::{Clock, ManualClock, Service, Timestamp};
 use ferry_testkit::{Backend, on_both_backends};
+
+#[path = "in_process/node.rs"]
+mod in_process;
 
 on_both_backends!(
     a_lease_is_held_renewed_and_taken_over_when_it_runs_out,
@@ -34,29 +36,7 @@ impl Nodes {
     }
 
     fn node(&self, clock: Arc<ManualClock>) -> Service {
-        let store = self
-            .rt
-            .block_on(ferry_store_sql::connect(&self.url, &Default::default()))
-            .unwrap();
-        let content = self
-            .rt
-            .block_on(ferry_content_fs::LocalContentStore::open(
-                self.dir.path().join("content"),
-            ))
-            .unwrap();
-        let hasher = PasswordHasher::new(PasswordParams {
-            memory_kib: 256,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .unwrap();
-        Service::new(
-            Arc::new(store),
-            Arc::new(content),
-            clock,
-            hasher,
-            ServiceConfig::default(),
-        )
+        in_process::node(&self.rt, &self.url, &self.dir.path().join("content"), clock)
     }
 
     fn take(&self, node: &Service, name: &str, holder: &str, ttl: Duration) -> bool {

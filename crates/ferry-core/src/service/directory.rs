@@ -9,11 +9,13 @@
 use std::collections::{HashMap, HashSet};
 
 use super::admin::{actor_user, revoke_sessions};
+use super::change_races::{Attempt, until_settled};
 use super::{Actor, Service};
 use crate::domain::{
     AuditEntry, NewUser, Operation, Outcome, Role, User, domain_username_key, email_key,
 };
 use crate::error::{Error, Result};
+use crate::store::StoreTx;
 use crate::text;
 
 /// Longest `UserSyncID` accepted (a GUID needs 36).
@@ -181,6 +183,22 @@ impl Service {
         if opts.domain.contains('\\') {
             return Err(Error::invalid("domain may not contain a backslash"));
         }
+        let summary = until_settled(|| self.sync_attempt(actor, entries.clone(), opts)).await?;
+        if !summary.dry_run {
+            tracing::info!(%summary, "directory sync applied");
+        }
+        Ok(summary)
+    }
+
+    /// One try of [`Service::sync_directory`]: planned against the users as they are, and
+    /// [`Attempt::Raced`] if one it changes was changed by someone else (disabled, its role
+    /// or password changed) before the sync's change began, which would otherwise undo that.
+    async fn sync_attempt(
+        &self,
+        actor: &Actor,
+        entries: Vec<DirectoryEntry>,
+        opts: &SyncOptions,
+    ) -> Result<Attempt<SyncSummary>> {
         let users = self.store.users().await?;
         let (changes, mut summary) = plan(&users, entries, opts);
         summary.dry_run = opts.dry_run;
@@ -216,7 +234,7 @@ impl Service {
             }
         }
         if opts.dry_run {
-            return Ok(summary);
+            return Ok(Attempt::Done(summary));
         }
 
         let by = actor_user(actor);
@@ -233,6 +251,10 @@ impl Service {
                         .await?;
                 }
                 Change::Update { before, after } => {
+                    if !unchanged(&mut tx, &before).await? {
+                        tx.rollback().await;
+                        return Ok(Attempt::Raced);
+                    }
                     tx.update_user(&after).await?;
                     let op = if !before.active {
                         Operation::UserEnabled
@@ -247,6 +269,10 @@ impl Service {
                     tx.append_audit(now, e).await?;
                 }
                 Change::Deactivate(mut user) => {
+                    if !unchanged(&mut tx, &user).await? {
+                        tx.rollback().await;
+                        return Ok(Attempt::Raced);
+                    }
                     user.active = false;
                     tx.update_user(&user).await?;
                     revoke_sessions(&mut tx, user.id, "user left the directory group", now).await?;
@@ -264,9 +290,13 @@ impl Service {
         e.detail = Some(summary.to_string());
         tx.append_audit(now, e).await?;
         tx.commit().await?;
-        tracing::info!(%summary, "directory sync applied");
-        Ok(summary)
+        Ok(Attempt::Done(summary))
     }
+}
+
+/// Whether `seen` is the user as `tx` finds it.
+async fn unchanged(tx: &mut Box<dyn StoreTx>, seen: &User) -> Result<bool> {
+    Ok(tx.user_by_id(seen.id).await?.as_ref() == Some(seen))
 }
 
 /// Which fields changed, for the audit detail.

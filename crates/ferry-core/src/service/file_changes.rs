@@ -170,7 +170,7 @@ impl Service {
             None => return Err(Error::FileNotFound),
         };
         if let Some(into) = into
-            && !tx.folder(into).await?.is_some_and(|f| !f.deleted)
+            && tx.folder(into).await?.is_none_or(|f| f.deleted)
         {
             return Err(Error::FolderNotFound);
         }

@@ -293,7 +293,7 @@ impl Service {
                     "a folder cannot be moved into itself or one of its subfolders",
                 ));
             }
-            if !tx.folder(new_parent).await?.is_some_and(|p| !p.deleted) {
+            if tx.folder(new_parent).await?.is_none_or(|p| p.deleted) {
                 return Err(Error::FolderNotFound);
             }
             let old_parent = folder.parent_id;

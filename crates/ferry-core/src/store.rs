@@ -526,8 +526,8 @@ pub trait StoreTx: GroupedTx {
     ) -> StoreResult<()>;
 
     /// Marks every live file in `folder` and the folders below it deleted, and those folders
-    /// (not `folder` itself); returns how many files.
-    async fn delete_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64>;
+    /// (not `folder` itself); returns how many files and how many folders.
+    async fn delete_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<(i64, i64)>;
     /// Up to `limit` deleted, not yet purged files deleted at or before `cutoff`.
     async fn files_to_purge(&mut self, cutoff: Timestamp, limit: i64) -> StoreResult<Vec<File>>;
     /// Records that a file's content (every version) is gone.

@@ -67,15 +67,15 @@ macro_rules! folders_below {
 }
 
 /// Marks every live file in `folder` and in the folders below it deleted, and those folders
-/// too (not `folder` itself: its caller writes it); returns how many files. The folders go
-/// so that a change checked before the deletion, which finds its own folder live when it
-/// writes, cannot put anything below a deleted folder, where it would never be seen again nor
-/// purged.
+/// too (not `folder` itself: its caller writes it); returns how many files and folders. The
+/// folders go so that a change checked before the deletion, which finds its own folder live
+/// when it writes, cannot put anything below a deleted folder, where it would never be seen
+/// again nor purged.
 pub(crate) async fn delete_below(
     conn: &mut AnyConnection,
     folder: FolderId,
     at: Timestamp,
-) -> StoreResult<i64> {
+) -> StoreResult<(i64, i64)> {
     let files = sqlx::query(concat!(
         "UPDATE files SET deleted = 1, deleted_at = $2 WHERE deleted = 0 \
          AND (folder_id = $1 OR folder_id IN (",
@@ -87,7 +87,7 @@ pub(crate) async fn delete_below(
     .execute(&mut *conn)
     .await
     .map_err(errors::db)?;
-    sqlx::query(concat!(
+    let folders = sqlx::query(concat!(
         "UPDATE folders SET deleted = 1, deleted_at = $2 WHERE deleted = 0 AND id IN (",
         folders_below!(),
         ")"
@@ -97,5 +97,5 @@ pub(crate) async fn delete_below(
     .execute(&mut *conn)
     .await
     .map_err(errors::db)?;
-    Ok(files.rows_affected() as i64)
+    Ok((files.rows_affected() as i64, folders.rows_affected() as i64))
 }

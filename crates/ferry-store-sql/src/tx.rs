@@ -498,7 +498,7 @@ impl StoreTx for SqlTx {
         file_writes::hand_over_content(self.turn.conn(), file, content_key, at).await
     }
 
-    async fn delete_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<i64> {
+    async fn delete_below(&mut self, folder: FolderId, at: Timestamp) -> StoreResult<(i64, i64)> {
         folder_writes::delete_below(self.turn.conn(), folder, at).await
     }
 

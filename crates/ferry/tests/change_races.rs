@@ -13,10 +13,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
 use std::sync::Barrier;
 
 use api::{Api, SHARED_ROOT};
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error, run_ok};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
@@ -24,6 +26,7 @@ on_both_backends!(
     folder_changes_racing_a_rename_are_all_kept,
     file_changes_racing_a_rename_are_all_kept,
     an_upload_checked_before_a_folder_above_was_deleted_is_refused,
+    a_remove_if_empty_never_removes_what_is_below,
 );
 
 /// Rounds of each race; before the fix, every round of a kind had most of a chance to lose
@@ -264,4 +267,51 @@ fn an_upload_checked_before_a_folder_above_was_deleted_is_refused(backend: Backe
         1,
         "the deletion alone"
     );
+}
+
+/// `RMD`/`RMDIR` removes empty folders only, empty as its own change finds them: not a folder
+/// with something below that the caller may not see, nor one an upload has just reached.
+fn a_remove_if_empty_never_removes_what_is_below(backend: Backend) {
+    let s = Server::start_with(backend, "[sftp]\nlisten = \"127.0.0.1:0\"\n");
+    let alice = s.add_user("alice", "member", "alice-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let a = Api::new(&s, "alice", "alice-password");
+    let home = a.home();
+    let boxed = a.create(home, "Box");
+    // A folder below Box that alice may not see: not inherited, granted to nobody.
+    let hidden = admin.create(boxed, "Hidden");
+    let (status, _) = admin.call(
+        "SetFolderPermissionList",
+        json!({"folderID": hidden, "permissionList": [], "inheritPermissions": false}),
+    );
+    assert_eq!(status, 200);
+    assert_error(&a.call("GetFolder", json!({"folderID": hidden})), 404, 201);
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/change_races/remove_if_empty.py");
+    let out = run_ok(Command::new("python3").arg(&script).args([
+        &s.sftp_port().to_string(),
+        "alice",
+        "alice-password",
+        &ROUNDS.to_string(),
+    ]));
+    assert!(out.contains("raced"), "{out}");
+    admin.ok("GetFolder", json!({"folderID": hidden}));
+    // No removal took anything with it: every acknowledged upload is where it was put.
+    let audit = s.audit();
+    let removals: Vec<_> = audit
+        .iter()
+        .filter(|r| r["operation"] == "FolderDeleted" && r["user_id"] == alice)
+        .collect();
+    assert!(
+        removals
+            .iter()
+            .all(|r| r["detail"] == "0 files deleted with it"),
+        "{removals:?}"
+    );
+    let uploads = audit
+        .iter()
+        .filter(|r| r["operation"] == "FileUploaded" && r["user_id"] == alice)
+        .count();
+    assert_eq!(removals.len() + uploads, ROUNDS, "{out}");
+    assert!(s.ferry_ok(&["audit", "verify"], None).contains("intact"));
 }

@@ -314,6 +314,19 @@ impl Service {
     /// files below are purged after the retention period. Needs Delete; system and home
     /// folders cannot be deleted.
     pub async fn delete_folder(&self, ctx: &SessionContext, id: FolderId) -> Result<()> {
+        self.delete_folder_if(ctx, id, false).await
+    }
+
+    /// [`Service::delete_folder`], or with `only_empty` the file protocols' `RMD`/`RMDIR`,
+    /// refused with [`Error::FolderNotEmpty`] if anything at all is below the folder, whether
+    /// or not the caller may see it, as the deletion's own change finds it (an upload
+    /// acknowledged a moment before is never removed by a remove-if-empty).
+    pub(super) async fn delete_folder_if(
+        &self,
+        ctx: &SessionContext,
+        id: FolderId,
+        only_empty: bool,
+    ) -> Result<()> {
         until_settled(|| async move {
             self.require(ctx, id, Permissions::DELETE, Operation::FolderDeleted)
                 .await?;
@@ -329,7 +342,11 @@ impl Service {
             let now = self.clock.now();
             // The folders below go too, so that a change checked before this one cannot
             // put anything into them; and the files, to be purged.
-            let files = tx.delete_below(id, now).await?;
+            let (files, folders) = tx.delete_below(id, now).await?;
+            if only_empty && files + folders > 0 {
+                tx.rollback().await;
+                return Err(Error::FolderNotEmpty);
+            }
             let detail = format!("{files} files deleted with it");
             self.save_folder_change(ctx, tx, folder, Operation::FolderDeleted, detail)
                 .await

@@ -344,16 +344,13 @@ impl Service {
 
     /// Removes the folder `path` names if it is empty (`RMD`, SFTP `RMDIR`: file protocols
     /// remove empty directories only, where Ferry's folder delete takes the contents along).
+    /// Empty as the removal's own change finds it: nothing below, seen by the caller or not.
     pub async fn tree_remove_empty_folder(&self, ctx: &SessionContext, path: &str) -> Result<()> {
         let folder = match self.tree_resolve(ctx, path).await? {
             TreeNode::Folder(f) => f,
             TreeNode::File(_) => return Err(Error::FolderNotFound),
         };
-        let listing = self.tree_list(ctx, &folder).await?;
-        if !listing.folders.is_empty() || !listing.files.is_empty() {
-            return Err(Error::FolderNotEmpty);
-        }
-        self.delete_folder(ctx, folder.folder.id).await
+        self.delete_folder_if(ctx, folder.folder.id, true).await
     }
 }
 

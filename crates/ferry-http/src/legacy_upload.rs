@@ -23,6 +23,7 @@ use ferry_core::service::{FileView, SessionContext, Upload, UploadRequest};
 use ferry_core::{Error, Result, Service};
 
 use crate::error::ApiError;
+use crate::multipart_bound::HeadTooLong;
 use crate::router::AppState;
 use crate::server::ClientAddr;
 use crate::wire::FthFileData;
@@ -92,7 +93,9 @@ pub async fn upload_aspx(
             "upload.aspx takes a multipart/form-data body",
         ));
     };
-    let mut form = multer::Multipart::new(body.into_data_stream(), boundary);
+    // Bounded where multer would hold a preamble or a part's headers whole (`multipart_bound.rs`).
+    let bounded = crate::multipart_bound::HeadBound::new(body.into_data_stream(), &boundary);
+    let mut form = multer::Multipart::new(bounded, boundary);
     match receive(&state.service, client, query.as_deref(), &mut form).await {
         Ok(views) => {
             let list: Vec<FthFileData> = views.into_iter().map(Into::into).collect();
@@ -274,7 +277,10 @@ fn part_name(file_name: Option<&str>) -> Result<String> {
 
 fn malformed(e: multer::Error) -> Error {
     match e {
-        multer::Error::StreamReadFailed(_) => Error::invalid("the upload was interrupted"),
+        multer::Error::StreamReadFailed(e) => match e.downcast_ref::<HeadTooLong>() {
+            Some(too_long) => Error::invalid(too_long.to_string()),
+            None => Error::invalid("the upload was interrupted"),
+        },
         _ => Error::invalid("the multipart body is malformed or cut short"),
     }
 }

@@ -15,6 +15,7 @@ mod extract;
 pub mod https_redirect;
 pub mod legacy_upload;
 pub mod methods;
+mod multipart_bound;
 pub mod openapi;
 mod openapi_streams;
 mod ops;

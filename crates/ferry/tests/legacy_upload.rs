@@ -396,3 +396,55 @@ fn a_large_file_streams_in_bounded_memory() {
         "a 200 MB upload grew the server from {before} to {peak} KiB"
     );
 }
+
+/// A form whose preamble never reaches a delimiter, or whose part's headers never end, is
+/// refused once 16 KiB of either have passed, before any session is checked. Before, multer
+/// kept all of it: 600 MiB of unended headers, sent without a session, took 600 MiB.
+#[test]
+fn a_preamble_or_headers_that_never_end_are_refused_unread() {
+    let s = Server::start(Backend::Sqlite);
+    let before = s.rss_kib();
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let part = "--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\nX-Pad: ";
+    for (what, start) in [("headers", part), ("preamble", "")] {
+        let mut c = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            c,
+            "POST /upload.aspx HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; \
+             boundary=XX\r\nContent-Length: {}\r\n\r\n{start}",
+            1u64 << 30
+        )
+        .unwrap();
+        // 256 MiB more of it, for as long as the server reads.
+        let mut w = c.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            let block = vec![b'a'; 1 << 20];
+            (0..256).take_while(|_| w.write_all(&block).is_ok()).count()
+        });
+        c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !answer.ends_with(b"}") {
+            let n = c
+                .read(&mut buf)
+                .expect("the refusal comes before the body ends");
+            assert!(n > 0, "closed without an answer");
+            answer.extend_from_slice(&buf[..n]);
+        }
+        c.shutdown(std::net::Shutdown::Both).unwrap();
+        let sent_mib = writer.join().unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 400"), "{what}: {answer}");
+        assert!(
+            answer.contains("a preamble or a part's headers longer than 16384 bytes"),
+            "{what}: {answer}"
+        );
+        eprintln!("{what}: the client got {sent_mib} MiB out before the refusal stopped it");
+    }
+    let after = s.rss_kib();
+    assert!(
+        after < before + 32 * 1024,
+        "the server grew from {before} to {after} KiB"
+    );
+}

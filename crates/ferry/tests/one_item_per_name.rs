@@ -179,5 +179,14 @@ fn sftp_and_ftps_refuse_a_name_the_other_kind_holds(backend: Backend) {
         "alice-password",
     ]));
     assert!(out.contains("FTPS lists each name once"), "{out}");
+    assert!(out.contains("FTPS: a refused rename into another folder moved nothing"));
+    // The script's renames into another folder were all refused: none is recorded as a move.
+    let audit = s.audit();
+    assert!(
+        !audit
+            .iter()
+            .any(|r| r["operation"] == "FileMoved" || r["operation"] == "FolderMoved"),
+        "a refused rename was recorded as a move"
+    );
     assert!(s.ferry_ok(&["audit", "verify"], None).contains("intact"));
 }

@@ -18,25 +18,7 @@ impl Service {
         id: FileId,
         name: &str,
     ) -> Result<FileView> {
-        let (name, _) = text::item_name("name", name)?;
-        let name = &name;
-        until_settled(|| async move {
-            let view = self.readable_file(ctx, id).await?;
-            self.require(
-                ctx,
-                view.file.folder_id,
-                Permissions::MODIFY,
-                Operation::FileRenamed,
-            )
-            .await?;
-            let edit = |file: &mut File| {
-                let old = std::mem::replace(&mut file.name, name.clone());
-                format!("{old} -> {name}")
-            };
-            self.save_file_change(ctx, &view.file, Operation::FileRenamed, None, edit)
-                .await
-        })
-        .await?;
+        self.place_file(ctx, id, None, Some(name)).await?;
         self.readable_file(ctx, id).await
     }
 
@@ -47,26 +29,52 @@ impl Service {
         id: FileId,
         to: FolderId,
     ) -> Result<FileView> {
+        self.place_file(ctx, id, Some(to), None).await?;
+        self.readable_file(ctx, id).await
+    }
+
+    /// Moves a file `to` another folder and/or renames it to `name`, in one change with a
+    /// record for each (`FileMoved`, then `FileRenamed`): a rename refused where the file goes
+    /// leaves it where it was (SFTP's and FTP's renames do both at once).
+    pub(super) async fn place_file(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+        to: Option<FolderId>,
+        name: Option<&str>,
+    ) -> Result<()> {
+        let name = name
+            .map(|n| text::item_name("name", n).map(|(name, _)| name))
+            .transpose()?;
+        let name = name.as_ref();
+        let operation = match to {
+            Some(_) => Operation::FileMoved,
+            None => Operation::FileRenamed,
+        };
         until_settled(|| async move {
             let view = self.readable_file(ctx, id).await?;
-            self.require(
-                ctx,
-                view.file.folder_id,
-                Permissions::MODIFY,
-                Operation::FileMoved,
-            )
-            .await?;
-            self.require(ctx, to, Permissions::CREATE, Operation::FileMoved)
+            self.require(ctx, view.file.folder_id, Permissions::MODIFY, operation)
                 .await?;
+            if let Some(to) = to {
+                self.require(ctx, to, Permissions::CREATE, Operation::FileMoved)
+                    .await?;
+            }
             let edit = |file: &mut File| {
-                let from = std::mem::replace(&mut file.folder_id, to);
-                format!("from folder {from} to folder {to}")
+                let mut records = Vec::new();
+                if let Some(to) = to {
+                    let from = std::mem::replace(&mut file.folder_id, to);
+                    let detail = format!("from folder {from} to folder {to}");
+                    records.push((Operation::FileMoved, detail));
+                }
+                if let Some(name) = name {
+                    let old = std::mem::replace(&mut file.name, name.clone());
+                    records.push((Operation::FileRenamed, format!("{old} -> {name}")));
+                }
+                records
             };
-            self.save_file_change(ctx, &view.file, Operation::FileMoved, Some(to), edit)
-                .await
+            self.save_file_change(ctx, &view.file, to, edit).await
         })
-        .await?;
-        self.readable_file(ctx, id).await
+        .await
     }
 
     /// The modification time a client gives a file's current version (SFTP `SETSTAT`, FTP
@@ -92,10 +100,10 @@ impl Service {
             .await?;
             let edit = |file: &mut File| {
                 file.client_modified_at = Some(at);
-                format!("modified time {}", at.to_rfc3339())
+                let detail = format!("modified time {}", at.to_rfc3339());
+                vec![(Operation::FileTimeSet, detail)]
             };
-            self.save_file_change(ctx, &view.file, Operation::FileTimeSet, None, edit)
-                .await
+            self.save_file_change(ctx, &view.file, None, edit).await
         })
         .await
     }
@@ -113,32 +121,30 @@ impl Service {
             .await?;
             let edit = |file: &mut File| {
                 file.deleted = true;
-                file.name.clone()
+                vec![(Operation::FileDeleted, file.name.clone())]
             };
-            self.save_file_change(ctx, &view.file, Operation::FileDeleted, None, edit)
-                .await
+            self.save_file_change(ctx, &view.file, None, edit).await
         })
         .await
     }
 
-    /// Makes `edit` (which returns the audit record's detail) to the file as its change finds
-    /// it, and records it: [`Attempt::Raced`] if the file is no longer where, or at the
+    /// Makes `edit` (which returns the audit records' operations and details) to the file as
+    /// its change finds it, and records it: [`Attempt::Raced`] if the file is no longer where, or at the
     /// version, its checks saw it (`seen`), so that the checks run again (`change_races.rs`).
     /// A move names the folder it goes `into`, which must still be live.
     async fn save_file_change(
         &self,
         ctx: &SessionContext,
         seen: &File,
-        operation: Operation,
         into: Option<FolderId>,
-        edit: impl FnOnce(&mut File) -> String + Send,
+        edit: impl FnOnce(&mut File) -> Vec<(Operation, String)> + Send,
     ) -> Result<Attempt<()>> {
         // Grouped, as an upload is: sync tools set each file's time right after uploading it
         // (FTP `MFMT`, SFTP `SETSTAT`), so this change is as frequent. Every way out ends the
         // change with a commit or a rollback, which wait for the group's commit.
         let mut tx = self.store.begin_grouped().await?;
         match self
-            .save_file_change_in(&mut *tx, ctx, seen, operation, into, edit)
+            .save_file_change_in(&mut *tx, ctx, seen, into, edit)
             .await
         {
             Ok(Attempt::Done(())) => Ok(Attempt::Done(tx.commit().await?)),
@@ -155,9 +161,8 @@ impl Service {
         tx: &mut dyn GroupedTx,
         ctx: &SessionContext,
         seen: &File,
-        operation: Operation,
         into: Option<FolderId>,
-        edit: impl FnOnce(&mut File) -> String + Send,
+        edit: impl FnOnce(&mut File) -> Vec<(Operation, String)> + Send,
     ) -> Result<Attempt<()>> {
         let mut file = match tx.file(seen.id).await? {
             Some(current) if current.deleted => return Err(Error::FileNotFound),
@@ -174,18 +179,20 @@ impl Service {
         {
             return Err(Error::FolderNotFound);
         }
-        let detail = edit(&mut file);
+        let records = edit(&mut file);
         let now = self.clock.now();
         file.modified_at = now;
         file.modified_by = Some(ctx.user.id);
         tx.update_file(&file, false).await?;
-        let mut e = AuditEntry::new(operation, Outcome::Success);
-        ctx.stamp(&mut e);
-        e.folder_id = Some(file.folder_id);
-        e.file_id = Some(file.id);
-        e.path = Some(file.name.clone());
-        e.detail = Some(detail);
-        tx.append_audit(now, e).await?;
+        for (operation, detail) in records {
+            let mut e = AuditEntry::new(operation, Outcome::Success);
+            ctx.stamp(&mut e);
+            e.folder_id = Some(file.folder_id);
+            e.file_id = Some(file.id);
+            e.path = Some(file.name.clone());
+            e.detail = Some(detail);
+            tx.append_audit(now, e).await?;
+        }
         Ok(Attempt::Done(()))
     }
 }

@@ -244,26 +244,7 @@ impl Service {
         id: FolderId,
         name: &str,
     ) -> Result<FolderView> {
-        let (name, _) = text::item_name("name", name)?;
-        let name = &name;
-        until_settled(|| async move {
-            self.require(ctx, id, Permissions::MODIFY, Operation::FolderRenamed)
-                .await?;
-            let seen = self
-                .changeable(id, "system and home folders cannot be renamed")
-                .await?;
-            let mut tx = self.store.begin().await?;
-            let Attempt::Done(mut folder) = folder_as_checked(&mut tx, &seen).await? else {
-                tx.rollback().await;
-                return Ok(Attempt::Raced);
-            };
-            let old = std::mem::replace(&mut folder.name, name.clone());
-            let detail = format!("{old} -> {name}");
-            self.save_folder_change(ctx, tx, folder, Operation::FolderRenamed, detail)
-                .await
-                .map(Attempt::Done)
-        })
-        .await?;
+        self.place_folder(ctx, id, None, Some(name)).await?;
         self.folder(ctx, id).await
     }
 
@@ -275,39 +256,70 @@ impl Service {
         id: FolderId,
         new_parent: FolderId,
     ) -> Result<FolderView> {
+        self.place_folder(ctx, id, Some(new_parent), None).await?;
+        self.folder(ctx, id).await
+    }
+
+    /// Moves a folder under `new_parent` and/or renames it to `name`, in one change with a
+    /// record for each (`FolderMoved`, then `FolderRenamed`): a rename refused where the folder
+    /// goes leaves it where it was (SFTP's and FTP's renames do both at once).
+    pub(super) async fn place_folder(
+        &self,
+        ctx: &SessionContext,
+        id: FolderId,
+        new_parent: Option<FolderId>,
+        name: Option<&str>,
+    ) -> Result<()> {
+        let name = name
+            .map(|n| text::item_name("name", n).map(|(name, _)| name))
+            .transpose()?;
+        let name = name.as_ref();
+        let (operation, refusal) = match new_parent {
+            Some(_) => (
+                Operation::FolderMoved,
+                "system and home folders cannot be moved",
+            ),
+            None => (
+                Operation::FolderRenamed,
+                "system and home folders cannot be renamed",
+            ),
+        };
         until_settled(|| async move {
-            self.require(ctx, id, Permissions::MODIFY, Operation::FolderMoved)
+            self.require(ctx, id, Permissions::MODIFY, operation)
                 .await?;
-            self.require(ctx, new_parent, Permissions::CREATE, Operation::FolderMoved)
-                .await?;
-            let seen = self
-                .changeable(id, "system and home folders cannot be moved")
-                .await?;
+            if let Some(to) = new_parent {
+                self.require(ctx, to, Permissions::CREATE, Operation::FolderMoved)
+                    .await?;
+            }
+            let seen = self.changeable(id, refusal).await?;
             let mut tx = self.store.begin().await?;
             let Attempt::Done(mut folder) = folder_as_checked(&mut tx, &seen).await? else {
                 tx.rollback().await;
                 return Ok(Attempt::Raced);
             };
-            if tx.folder_ancestry(new_parent).await?.contains(&id) {
-                return Err(Error::invalid(
-                    "a folder cannot be moved into itself or one of its subfolders",
-                ));
+            let mut records = Vec::new();
+            if let Some(to) = new_parent {
+                if tx.folder_ancestry(to).await?.contains(&id) {
+                    return Err(Error::invalid(
+                        "a folder cannot be moved into itself or one of its subfolders",
+                    ));
+                }
+                if tx.folder(to).await?.is_none_or(|p| p.deleted) {
+                    return Err(Error::FolderNotFound);
+                }
+                let from = folder.parent_id.replace(to).unwrap_or_default();
+                let detail = format!("from folder {from} to folder {to}");
+                records.push((Operation::FolderMoved, detail));
             }
-            if tx.folder(new_parent).await?.is_none_or(|p| p.deleted) {
-                return Err(Error::FolderNotFound);
+            if let Some(name) = name {
+                let old = std::mem::replace(&mut folder.name, name.clone());
+                records.push((Operation::FolderRenamed, format!("{old} -> {name}")));
             }
-            let old_parent = folder.parent_id;
-            folder.parent_id = Some(new_parent);
-            let detail = format!(
-                "from folder {} to folder {new_parent}",
-                old_parent.unwrap_or_default()
-            );
-            self.save_folder_change(ctx, tx, folder, Operation::FolderMoved, detail)
+            self.save_folder_change(ctx, tx, folder, records)
                 .await
                 .map(Attempt::Done)
         })
-        .await?;
-        self.folder(ctx, id).await
+        .await
     }
 
     /// `DeleteFolder`: a soft delete; the folder and everything below it disappear, and the
@@ -348,33 +360,35 @@ impl Service {
                 return Err(Error::FolderNotEmpty);
             }
             let detail = format!("{files} files deleted with it");
-            self.save_folder_change(ctx, tx, folder, Operation::FolderDeleted, detail)
+            let records = vec![(Operation::FolderDeleted, detail)];
+            self.save_folder_change(ctx, tx, folder, records)
                 .await
                 .map(Attempt::Done)
         })
         .await
     }
 
-    /// Writes `folder` (as read inside `tx`, with the change made) and its audit record, and
-    /// commits.
+    /// Writes `folder` (as read inside `tx`, with the change made) and its audit `records`
+    /// (what was done, and its detail), and commits.
     async fn save_folder_change(
         &self,
         ctx: &SessionContext,
         mut tx: Box<dyn StoreTx>,
         mut folder: Folder,
-        operation: Operation,
-        detail: String,
+        records: Vec<(Operation, String)>,
     ) -> Result<()> {
         let now = self.clock.now();
         folder.modified_at = now;
         folder.modified_by = Some(ctx.user.id);
         tx.update_folder(&folder).await?;
-        let mut e = AuditEntry::new(operation, Outcome::Success);
-        ctx.stamp(&mut e);
-        e.folder_id = Some(folder.id);
-        e.path = Some(folder.name.clone());
-        e.detail = Some(detail);
-        tx.append_audit(now, e).await?;
+        for (operation, detail) in records {
+            let mut e = AuditEntry::new(operation, Outcome::Success);
+            ctx.stamp(&mut e);
+            e.folder_id = Some(folder.id);
+            e.path = Some(folder.name.clone());
+            e.detail = Some(detail);
+            tx.append_audit(now, e).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

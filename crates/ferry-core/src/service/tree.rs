@@ -212,27 +212,26 @@ impl Service {
 }
 
 impl Service {
-    /// Renames and/or moves what `from` names to `to` (`RNFR`/`RNTO`, SFTP `RENAME`): a move
-    /// where the parent differs, then a rename where the name differs, each with its own
-    /// permission check and audit record.
+    /// Renames and/or moves what `from` names to `to` (`RNFR`/`RNTO`, SFTP `RENAME`): in one
+    /// change, a move where the parent differs and a rename where the name differs, each with
+    /// its permission check and audit record; refused, it changes nothing.
     pub async fn tree_rename(&self, ctx: &SessionContext, from: &str, to: &str) -> Result<()> {
         let node = self.tree_resolve(ctx, from).await?;
         let (target, name) = self.tree_parent(ctx, to).await?;
+        let to = target.folder.id;
         match node {
             TreeNode::File(f) => {
-                if f.file.folder_id != target.folder.id {
-                    self.move_file(ctx, f.file.id, target.folder.id).await?;
-                }
-                if f.file.name != name {
-                    self.rename_file(ctx, f.file.id, &name).await?;
+                let to = (f.file.folder_id != to).then_some(to);
+                let name = (f.file.name != name).then_some(name.as_str());
+                if to.is_some() || name.is_some() {
+                    self.place_file(ctx, f.file.id, to, name).await?;
                 }
             }
             TreeNode::Folder(f) => {
-                if f.folder.parent_id != Some(target.folder.id) {
-                    self.move_folder(ctx, f.folder.id, target.folder.id).await?;
-                }
-                if f.folder.name != name {
-                    self.rename_folder(ctx, f.folder.id, &name).await?;
+                let to = (f.folder.parent_id != Some(to)).then_some(to);
+                let name = (f.folder.name != name).then_some(name.as_str());
+                if to.is_some() || name.is_some() {
+                    self.place_folder(ctx, f.folder.id, to, name).await?;
                 }
             }
         }

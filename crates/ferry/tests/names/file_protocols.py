@@ -52,6 +52,17 @@ assert sftp.open("notes.txt").read() == b"notes"
 assert sftp.listdir("Reports") == []
 print("SFTP lists each name once:", names)
 
+# A rename into another folder, refused there for its name, leaves the item where it was
+# (before, the move was made and audited, and only the rename refused).
+write("Reports/taken.txt", b"taken")
+sftp.mkdir("Reports/Taken")
+refused("SFTP: a file moved onto a name taken there", lambda: sftp.rename("notes.txt", "Reports/TAKEN.txt"))
+refused("SFTP: a folder moved onto a name taken there", lambda: sftp.rename("Archive", "Reports/taken"))
+assert sorted(sftp.listdir(".")) == ["Archive", "Reports", "notes.txt"], sftp.listdir(".")
+assert sorted(sftp.listdir("Reports")) == ["Taken", "taken.txt"], sftp.listdir("Reports")
+assert sftp.open("notes.txt").read() == b"notes"
+print("SFTP: a refused rename into another folder moved nothing")
+
 ftp = signed_in(ftps_port, user, password)
 
 refused("FTPS: a file named as a folder", lambda: ftp.storbinary("STOR Reports", io.BytesIO(b"z")), error_perm)
@@ -60,4 +71,9 @@ refused("FTPS: a file renamed to a folder's name", lambda: ftp.rename("notes.txt
 listed = sorted(ftp.nlst())
 assert listed == ["Archive", "Reports", "notes.txt"], listed
 print("FTPS lists each name once:", listed)
+# (RNTO onto a file there would make the moved file its next version, by design.)
+refused("FTPS: a file moved onto a folder's name there", lambda: ftp.rename("notes.txt", "Reports/TAKEN"), error_perm)
+refused("FTPS: a folder moved onto a name taken there", lambda: ftp.rename("Archive", "Reports/Taken"), error_perm)
+assert sorted(ftp.nlst()) == listed, ftp.nlst()
+print("FTPS: a refused rename into another folder moved nothing")
 ftp.quit()

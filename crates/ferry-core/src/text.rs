@@ -34,6 +34,14 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// [`item_name`] of a new name if there is one (a move that may rename as well); the name
+/// alone.
+pub fn new_item_name(param: &str, value: Option<&str>) -> Result<Option<String>> {
+    value
+        .map(|v| item_name(param, v).map(|(name, _)| name))
+        .transpose()
+}
+
 /// A folder or file name (DESIGN.md §5, invariant 4): not empty, at most 255 bytes, no `/`,
 /// `\`, NUL, control characters or bidirectional controls, not `.` or `..`, no leading or
 /// trailing spaces, no trailing dot. Returns the name in Unicode NFC, and the key that decides whether two names in one

@@ -34,9 +34,15 @@ on_both_backends!(
 const ROUNDS: usize = 16;
 
 type Answer = (u16, Value);
+/// A call to make later, at once with others ([`at_once`]).
+type Later<'a> = Box<dyn FnOnce() -> Answer + Send + 'a>;
+
+fn later<'a>(api: &'a Api, method: &'static str, params: Value) -> Later<'a> {
+    Box::new(move || api.call(method, params))
+}
 
 /// Runs every call at once (released together by a barrier); their answers in order.
-fn at_once(calls: Vec<Box<dyn FnOnce() -> Answer + Send + '_>>) -> Vec<Answer> {
+fn at_once(calls: Vec<Later<'_>>) -> Vec<Answer> {
     let start = Barrier::new(calls.len());
     std::thread::scope(|scope| {
         let running: Vec<_> = calls
@@ -82,28 +88,33 @@ fn folder_changes_racing_a_rename_are_all_kept(backend: Backend) {
             b.ok("GetFolder", json!({"folderID": locked}))["Name"],
             format!("locked{round}")
         );
-        let renamed = |id: i64, name: String| {
-            let admin = &admin;
-            Box::new(move || admin.call("RenameFolder", json!({"folderID": id, "name": name})))
-                as Box<dyn FnOnce() -> Answer + Send>
-        };
         let answers = at_once(vec![
-            Box::new(|| {
-                admin.call(
-                    "SetFolderPermissionList",
-                    json!({"folderID": locked, "permissionList": [], "inheritPermissions": false}),
-                )
-            }),
-            renamed(locked, format!("locked{round}-renamed")),
-            Box::new(|| {
-                admin.call(
-                    "MoveFolder",
-                    json!({"folderID": moved, "newParentFolderID": elsewhere}),
-                )
-            }),
-            renamed(moved, format!("moved{round}-renamed")),
-            Box::new(|| admin.call("DeleteFolder", json!({"folderID": deleted}))),
-            renamed(deleted, format!("deleted{round}-renamed")),
+            later(
+                &admin,
+                "SetFolderPermissionList",
+                json!({"folderID": locked, "permissionList": [], "inheritPermissions": false}),
+            ),
+            later(
+                &admin,
+                "RenameFolder",
+                json!({"folderID": locked, "name": format!("locked{round}-renamed")}),
+            ),
+            later(
+                &admin,
+                "MoveFolder",
+                json!({"folderID": moved, "newParentFolderID": elsewhere}),
+            ),
+            later(
+                &admin,
+                "RenameFolder",
+                json!({"folderID": moved, "name": format!("moved{round}-renamed")}),
+            ),
+            later(&admin, "DeleteFolder", json!({"folderID": deleted})),
+            later(
+                &admin,
+                "RenameFolder",
+                json!({"folderID": deleted, "name": format!("deleted{round}-renamed")}),
+            ),
         ]);
         for (i, what) in [
             (0, "the lockdown"),
@@ -180,21 +191,23 @@ fn file_changes_racing_a_rename_are_all_kept(backend: Backend) {
     for round in 0..ROUNDS {
         let moved = upload(&format!("moved{round}.txt"));
         let deleted = upload(&format!("deleted{round}.txt"));
-        let renamed = |id: i64, name: String| {
-            let admin = &admin;
-            Box::new(move || admin.call("RenameFile", json!({"fileID": id, "name": name})))
-                as Box<dyn FnOnce() -> Answer + Send>
-        };
         let answers = at_once(vec![
-            Box::new(|| {
-                admin.call(
-                    "MoveFile",
-                    json!({"fileID": moved, "newFolderID": elsewhere}),
-                )
-            }),
-            renamed(moved, format!("moved{round}-renamed.txt")),
-            Box::new(|| admin.call("DeleteFile", json!({"fileID": deleted}))),
-            renamed(deleted, format!("deleted{round}-renamed.txt")),
+            later(
+                &admin,
+                "MoveFile",
+                json!({"fileID": moved, "newFolderID": elsewhere}),
+            ),
+            later(
+                &admin,
+                "RenameFile",
+                json!({"fileID": moved, "name": format!("moved{round}-renamed.txt")}),
+            ),
+            later(&admin, "DeleteFile", json!({"fileID": deleted})),
+            later(
+                &admin,
+                "RenameFile",
+                json!({"fileID": deleted, "name": format!("deleted{round}-renamed.txt")}),
+            ),
         ]);
         for (i, what) in [(0, "the move"), (1, "its rename"), (2, "the deletion")] {
             done(&answers[i], what);

@@ -270,9 +270,7 @@ impl Service {
         new_parent: Option<FolderId>,
         name: Option<&str>,
     ) -> Result<()> {
-        let name = name
-            .map(|n| text::item_name("name", n).map(|(name, _)| name))
-            .transpose()?;
+        let name = text::new_item_name("name", name)?;
         let name = name.as_ref();
         let (operation, refusal) = match new_parent {
             Some(_) => (

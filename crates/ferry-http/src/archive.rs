@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::{Error, Result};
+use futures_lite::StreamExt;
 use tokio::io::AsyncReadExt;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
@@ -70,40 +71,15 @@ pub(crate) fn stream_zip(
     entries: Vec<(String, ferry_core::domain::File)>,
     archive_name: &str,
 ) -> Response {
-    let (writer, reader) = tokio::io::duplex(PIPE);
-    tokio::spawn(async move {
-        let mut zip = ZipFileWriter::with_tokio(writer);
-        let mut names = EntryNames::default();
-        for (path, file) in entries {
-            // A file deleted or made unreadable since the listing is left out.
-            let dl = match svc.download(&ctx, file.id, None).await {
-                Ok(dl) => dl,
-                Err(e) => {
-                    tracing::info!(file = file.id, error = %e, "file left out of a ZIP");
-                    continue;
-                }
-            };
-            let entry = ZipEntryBuilder::new(names.entry(&path).into(), Compression::Stored);
-            let written = async {
-                let mut sink = zip.write_entry_stream(entry).await?;
-                let mut source = dl.reader.take(dl.length).compat();
-                futures_lite::io::copy(&mut source, &mut sink).await?;
-                sink.close().await
-            }
-            .await;
-            if let Err(e) = written {
-                // The client went away or the content failed: the archive ends here.
-                tracing::info!(error = %e, "ZIP stream ended early");
-                return;
-            }
-        }
-        if let Err(e) = zip.close().await {
-            tracing::info!(error = %e, "ZIP stream ended early");
-        }
-    });
-    let mut response = Response::new(Body::from_stream(
-        tokio_util::io::ReaderStream::with_capacity(reader, PIPE),
-    ));
+    // Started when the body is first read, not before: a `HEAD` (which never reads it)
+    // opens nothing and records no download.
+    let archive = futures_lite::stream::once_future(async move {
+        let (writer, reader) = tokio::io::duplex(PIPE);
+        tokio::spawn(write_zip(svc, ctx, entries, writer));
+        tokio_util::io::ReaderStream::with_capacity(reader, PIPE)
+    })
+    .flatten();
+    let mut response = Response::new(Body::from_stream(archive));
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -117,4 +93,42 @@ pub(crate) fn stream_zip(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     response
+}
+
+/// Writes `entries` as a ZIP archive into `writer`, each file's download audited in `ctx`
+/// before its bytes go out ([`stream_zip`]).
+async fn write_zip(
+    svc: std::sync::Arc<ferry_core::Service>,
+    ctx: ferry_core::service::SessionContext,
+    entries: Vec<(String, ferry_core::domain::File)>,
+    writer: tokio::io::DuplexStream,
+) {
+    let mut zip = ZipFileWriter::with_tokio(writer);
+    let mut names = EntryNames::default();
+    for (path, file) in entries {
+        // A file deleted or made unreadable since the listing is left out.
+        let dl = match svc.download(&ctx, file.id, None).await {
+            Ok(dl) => dl,
+            Err(e) => {
+                tracing::info!(file = file.id, error = %e, "file left out of a ZIP");
+                continue;
+            }
+        };
+        let entry = ZipEntryBuilder::new(names.entry(&path).into(), Compression::Stored);
+        let written = async {
+            let mut sink = zip.write_entry_stream(entry).await?;
+            let mut source = dl.reader.take(dl.length).compat();
+            futures_lite::io::copy(&mut source, &mut sink).await?;
+            sink.close().await
+        }
+        .await;
+        if let Err(e) = written {
+            // The client went away or the content failed: the archive ends here.
+            tracing::info!(error = %e, "ZIP stream ended early");
+            return;
+        }
+    }
+    if let Err(e) = zip.close().await {
+        tracing::info!(error = %e, "ZIP stream ended early");
+    }
 }

@@ -8,7 +8,7 @@
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ferry_core::domain::SessionId;
@@ -176,15 +176,27 @@ fn declared_sha256(headers: &HeaderMap) -> Result<Option<String>> {
     Ok(None)
 }
 
-/// `GET /api/v1/files/{fileID}/content`.
+/// `GET /api/v1/files/{fileID}/content` (and `HEAD`).
 pub async fn content(
     State(state): State<AppState>,
     client: ClientAddr,
+    method: Method,
     ApiPath(file): ApiPath<String>,
     headers: HeaderMap,
 ) -> Response {
     let session = header_str(&headers, SESSION_HEADER).map(str::to_string);
-    respond(download(&state.service, session.as_deref(), client, &file, &headers).await)
+    let head = method == Method::HEAD;
+    respond(
+        download(
+            &state.service,
+            session.as_deref(),
+            client,
+            &file,
+            &headers,
+            head,
+        )
+        .await,
+    )
 }
 
 /// `GET /download.aspx?fileid=…&sessionid=…`, or `?folderid=…&sessionid=…` (public Thru
@@ -201,6 +213,7 @@ pub struct LegacyDownload {
 pub async fn legacy_download(
     State(state): State<AppState>,
     client: ClientAddr,
+    method: Method,
     Query(q): Query<LegacyDownload>,
     headers: HeaderMap,
 ) -> Response {
@@ -226,6 +239,7 @@ pub async fn legacy_download(
             client,
             &file,
             &headers,
+            method == Method::HEAD,
         )
         .await,
     )
@@ -314,19 +328,21 @@ async fn download(
     client: ClientAddr,
     file: &str,
     headers: &HeaderMap,
+    head: bool,
 ) -> Result<Response> {
     let ctx = session_from(svc, session, client).await?;
     let id = parse_id(file, "fileID")?;
-    send_file(svc, &ctx, id, headers).await
+    send_file(svc, &ctx, id, headers, head).await
 }
 
-/// Answers a `GET` of a file's content for `ctx`: conditional (`ETag`), ranged, always an
-/// attachment, never sniffed or rendered by the browser.
+/// Answers a `GET` (or, with `head`, a `HEAD`) of a file's content for `ctx`: conditional
+/// (`ETag`), ranged, always an attachment, never sniffed or rendered by the browser.
 pub(crate) async fn send_file(
     svc: &Service,
     ctx: &SessionContext,
     id: i64,
     headers: &HeaderMap,
+    head: bool,
 ) -> Result<Response> {
     let view = svc.file_to_download(ctx, id).await?;
     let size = view.file.size as u64;
@@ -347,10 +363,41 @@ pub(crate) async fn send_file(
                 .into_response());
         }
     };
+    if head {
+        // A `HEAD` answers what a `GET` would, but sends no content: nothing is opened, and no
+        // download is recorded (rclone and browsers' link checks ask before they fetch).
+        return Ok(file_response(
+            Body::empty(),
+            &view.file.name,
+            size,
+            etag,
+            range,
+        ));
+    }
     let dl = svc.download_view(ctx, view, range).await?;
     let stream =
         tokio_util::io::ReaderStream::with_capacity(dl.reader.take(dl.length), DOWNLOAD_BUFFER);
-    let mut response = Response::new(Body::from_stream(stream));
+    let range = range.map(|_| (dl.offset, dl.offset + dl.length - 1));
+    Ok(file_response(
+        Body::from_stream(stream),
+        &dl.file.name,
+        size,
+        etag,
+        range,
+    ))
+}
+
+/// A file's content (or the `range` of it, inclusive) of `size` bytes as an attachment named
+/// `name`: conditional, ranged, never sniffed or rendered by the browser.
+fn file_response(
+    body: Body,
+    name: &str,
+    size: u64,
+    etag: String,
+    range: Option<(u64, u64)>,
+) -> Response {
+    let length = range.map_or(size, |(a, b)| b - a + 1);
+    let mut response = Response::new(body);
     let h = response.headers_mut();
     let put = |h: &mut HeaderMap, name: header::HeaderName, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -358,14 +405,10 @@ pub(crate) async fn send_file(
         }
     };
     put(h, header::CONTENT_TYPE, "application/octet-stream".into());
-    put(h, header::CONTENT_LENGTH, dl.length.to_string());
+    put(h, header::CONTENT_LENGTH, length.to_string());
     put(h, header::ETAG, etag);
     put(h, header::ACCEPT_RANGES, "bytes".into());
-    put(
-        h,
-        header::CONTENT_DISPOSITION,
-        content_disposition(&dl.file.name),
-    );
+    put(h, header::CONTENT_DISPOSITION, content_disposition(name));
     put(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff".into());
     // Should a browser ever render it anyway, it runs nothing with Ferry's origin.
     put(
@@ -374,15 +417,15 @@ pub(crate) async fn send_file(
         "default-src 'none'; sandbox".into(),
     );
     put(h, header::CACHE_CONTROL, "private, no-cache".into());
-    if range.is_some() {
+    if let Some((a, b)) = range {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
         put(
             response.headers_mut(),
             header::CONTENT_RANGE,
-            format!("bytes {}-{}/{size}", dl.offset, dl.offset + dl.length - 1),
+            format!("bytes {a}-{b}/{size}"),
         );
     }
-    Ok(response)
+    response
 }
 
 /// A whole [`Download`] (an older version, say) as an attachment, with the same protections as

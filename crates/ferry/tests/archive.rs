@@ -1,5 +1,6 @@
 //! Folder ZIP downloads, opened and CRC-checked by Python's `zipfile` (a reader nobody on the
-//! team wrote), on both engines.
+//! team wrote), on both engines; and curl's `HEAD` of what is downloaded, which downloads
+//! nothing.
 
 mod common;
 
@@ -188,4 +189,56 @@ fn zip_entry_names_extract_safely_on_windows() {
             "what_.txt": "what?.txt",
         })
     );
+}
+
+/// curl's `HEAD` (`-I`), over HTTP/1.1 and HTTP/2, of a file's content, of the legacy link
+/// and of a folder's ZIP: the headers a `GET` would have, and no download recorded (before,
+/// each `HEAD` was audited as a download, and a ZIP's began writing its first file).
+#[test]
+fn a_head_answers_without_downloading() {
+    let s = Server::start(Backend::Sqlite);
+    let sid = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
+    let folder = create(&s, &sid, 3, "Heads");
+    let mut file = 0;
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        let (status, f) = s.put_file(&sid, folder, name, "", name.as_bytes());
+        assert_eq!(status, 200, "{f}");
+        file = f["FileID"].as_i64().unwrap();
+    }
+    let downloads = |s: &Server| {
+        s.audit()
+            .iter()
+            .filter(|r| r["operation"] == "FileDownloaded")
+            .count()
+    };
+    let head = |path: &str, http: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "-I", http, "-H", &format!("x-session-id: {sid}")])
+            .arg(format!("{}{path}", s.base))
+            .output()
+            .expect("curl runs");
+        String::from_utf8_lossy(&out.stdout).to_lowercase()
+    };
+    let content = format!("/api/v1/files/{file}/content");
+    let legacy = format!("/download.aspx?fileid={file}&sessionid={sid}");
+    let zip = format!("/api/v1/folders/{folder}/zip");
+    for http in ["--http1.1", "--http2-prior-knowledge"] {
+        for path in [&content, &legacy] {
+            let answer = head(path, http);
+            assert!(answer.contains(" 200"), "{http} {path}: {answer}");
+            assert!(answer.contains("content-length: 5"), "{answer}");
+            assert!(answer.contains(&format!("etag: \"{}\"", sha256_hex(b"c.txt"))));
+            assert!(answer.contains("filename=\"c.txt\""), "{answer}");
+        }
+        let answer = head(&zip, http);
+        assert!(answer.contains("content-type: application/zip"), "{answer}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(downloads(&s), 0, "a HEAD is not a download");
+    // The GETs are, once each, and a ZIP's three files three times.
+    let (status, _, body) = s.get_bytes(&content, &[("x-session-id", &sid)]);
+    assert_eq!((status, body.as_slice()), (200, b"c.txt".as_slice()));
+    let (status, _, _) = s.get_bytes(&zip, &[("x-session-id", &sid)]);
+    assert_eq!(status, 200);
+    assert_eq!(downloads(&s), 4);
 }

@@ -7,7 +7,7 @@
 //! Pages are fixed templates; every value put into them goes through [`escape`].
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferry_core::Error;
 use ferry_core::service::{ToolGrant, ToolKind, ToolLimits};
@@ -475,6 +475,7 @@ pub async fn download_all(
 pub async fn download_file(
     State(state): State<AppState>,
     client: ClientAddr,
+    method: Method,
     Path(file): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -485,7 +486,8 @@ pub async fn download_file(
         if !ids.contains(&id) {
             return Err(Error::FileNotFound);
         }
-        crate::transfer::send_file(&state.service, &access.ctx, id, &headers).await
+        let head = method == Method::HEAD;
+        crate::transfer::send_file(&state.service, &access.ctx, id, &headers, head).await
     }
     .await;
     result.unwrap_or_else(|e| ApiError::from(e).into_response())

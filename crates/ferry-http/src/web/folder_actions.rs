@@ -3,7 +3,7 @@
 //! reload does not repeat it). Downloads are plain links.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Redirect, Response};
 use ferry_core::domain::FolderType;
 use serde::Deserialize;
@@ -114,8 +114,10 @@ pub async fn delete_file(
 pub async fn download_file(
     State(state): State<AppState>,
     who: WebSession,
+    method: Method,
     WebId(file): WebId,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    Ok(crate::transfer::send_file(&state.service, &who.ctx, file, &headers).await?)
+    let head = method == Method::HEAD;
+    Ok(crate::transfer::send_file(&state.service, &who.ctx, file, &headers, head).await?)
 }

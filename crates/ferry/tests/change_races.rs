@@ -272,13 +272,14 @@ fn an_upload_checked_before_a_folder_above_was_deleted_is_refused(backend: Backe
             .any(|r| r["operation"] == "FileUploaded" && r["folder_id"] == inner),
         "nothing was recorded in the deleted subtree"
     );
+    let deletions: Vec<_> = audit
+        .iter()
+        .filter(|r| r["operation"] == "FileDeleted" || r["operation"] == "FolderDeleted")
+        .collect();
+    assert_eq!(deletions.len(), 1, "the deletion alone: {deletions:?}");
     assert_eq!(
-        audit
-            .iter()
-            .filter(|r| r["operation"] == "FileDeleted" || r["operation"] == "FolderDeleted")
-            .count(),
-        1,
-        "the deletion alone"
+        deletions[0]["detail"],
+        "0 files and 1 folder deleted with it"
     );
 }
 
@@ -318,7 +319,7 @@ fn a_remove_if_empty_never_removes_what_is_below(backend: Backend) {
     assert!(
         removals
             .iter()
-            .all(|r| r["detail"] == "0 files deleted with it"),
+            .all(|r| r["detail"] == "0 files and 0 folders deleted with it"),
         "{removals:?}"
     );
     let uploads = audit

@@ -357,7 +357,12 @@ impl Service {
                 tx.rollback().await;
                 return Err(Error::FolderNotEmpty);
             }
-            let detail = format!("{files} files deleted with it");
+            let count = |n: i64, kind: &str| format!("{n} {kind}{}", if n == 1 { "" } else { "s" });
+            let detail = format!(
+                "{} and {} deleted with it",
+                count(files, "file"),
+                count(folders, "folder")
+            );
             let records = vec![(Operation::FolderDeleted, detail)];
             self.save_folder_change(ctx, tx, folder, records)
                 .await

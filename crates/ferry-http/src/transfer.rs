@@ -433,15 +433,22 @@ fn file_response(
 pub(crate) fn whole_attachment(dl: ferry_core::service::Download) -> Response {
     let stream =
         tokio_util::io::ReaderStream::with_capacity(dl.reader.take(dl.length), DOWNLOAD_BUFFER);
-    let mut response = Response::new(Body::from_stream(stream));
+    attachment(Body::from_stream(stream), &dl.file.name, dl.length)
+}
+
+/// The headers [`whole_attachment`] would send for `length` bytes named `name`, with no
+/// content: the answer to a `HEAD`, which opens and records nothing.
+pub(crate) fn attachment_head(name: &str, length: u64) -> Response {
+    attachment(Body::empty(), name, length)
+}
+
+fn attachment(body: Body, name: &str, length: u64) -> Response {
+    let mut response = Response::new(body);
     let h = response.headers_mut();
     let fixed = [
         (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-        (header::CONTENT_LENGTH, dl.length.to_string()),
-        (
-            header::CONTENT_DISPOSITION,
-            content_disposition(&dl.file.name),
-        ),
+        (header::CONTENT_LENGTH, length.to_string()),
+        (header::CONTENT_DISPOSITION, content_disposition(name)),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
         (
             header::CONTENT_SECURITY_POLICY,

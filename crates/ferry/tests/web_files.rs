@@ -48,9 +48,40 @@ fn versions_are_listed_downloaded_and_restored(backend: Backend) {
         "members do not read the audit"
     );
 
+    // A HEAD (a browser's or a link checker's) answers the headers and downloads nothing;
+    // before, the version's link recorded a download for it.
+    let downloads = |s: &Server| {
+        s.audit()
+            .iter()
+            .filter(|r| r["operation"] == "FileDownloaded")
+            .count()
+    };
+    for link in [
+        format!("/web/files/{id}/versions/1/download"),
+        format!("/web/files/{id}/download"),
+    ] {
+        let head = b.head(&link);
+        assert_eq!(head.status, 200, "{link}");
+        assert!(head.bytes.is_empty(), "{link}");
+        assert!(
+            head.header("content-disposition")
+                .is_some_and(|v| v.contains("plan.txt")),
+            "{link}"
+        );
+    }
+    let head = b.head(&format!("/web/files/{id}/versions/1/download"));
+    assert_eq!(head.header("content-length"), Some("11"));
+    assert_eq!(
+        b.head(&format!("/web/files/{id}/versions/9/download"))
+            .status,
+        404
+    );
+    assert_eq!(downloads(&s), 0, "a HEAD is not a download");
+
     let old = b.get(&format!("/web/files/{id}/versions/1/download"));
     assert_eq!(old.status, 200);
     assert_eq!(old.body, "first draft");
+    assert_eq!(downloads(&s), 1);
     assert!(
         old.header("content-disposition")
             .unwrap()

@@ -26,14 +26,15 @@ impl Service {
         Ok((view, found))
     }
 
-    /// Opens an older (or the current) version of a file for download: needs Read and
-    /// Download, audited as a download with the version named.
-    pub async fn download_version(
+    /// One version of a file as [`Service::download_version`] would send it, with every check
+    /// it makes (Read and Download) but nothing opened and nothing recorded: what a `HEAD`
+    /// answers from.
+    pub async fn version_to_download(
         &self,
         ctx: &SessionContext,
         id: FileId,
         version: i64,
-    ) -> Result<Download> {
+    ) -> Result<(FileView, FileVersion)> {
         let (view, old) = self.version_of(ctx, id, version).await?;
         if !view.effective.contains(Permissions::DOWNLOAD) {
             self.require(
@@ -44,6 +45,18 @@ impl Service {
             )
             .await?;
         }
+        Ok((view, old))
+    }
+
+    /// Opens an older (or the current) version of a file for download: needs Read and
+    /// Download, audited as a download with the version named.
+    pub async fn download_version(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+        version: i64,
+    ) -> Result<Download> {
+        let (view, old) = self.version_to_download(ctx, id, version).await?;
         let length = old.size as u64;
         let mut e = AuditEntry::new(Operation::FileDownloaded, Outcome::Success);
         ctx.stamp(&mut e);

@@ -3,6 +3,7 @@
 //! One Service call, [`ferry_core::Service::file_page`].
 
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ferry_core::domain::{FolderType, Permissions};
 use ferry_core::service::FilePage;
@@ -156,12 +157,24 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for VersionPath {
     }
 }
 
-/// `GET /web/files/{id}/versions/{n}/download`.
+/// `GET /web/files/{id}/versions/{n}/download`; a `HEAD` checks the same and answers the same
+/// headers, but opens nothing and records no download.
 pub async fn download_version(
     State(state): State<AppState>,
     who: WebSession,
+    method: Method,
     path: VersionPath,
 ) -> Result<Response, WebError> {
+    if method == Method::HEAD {
+        let (view, version) = state
+            .service
+            .version_to_download(&who.ctx, path.file, path.version)
+            .await?;
+        return Ok(crate::transfer::attachment_head(
+            &view.file.name,
+            version.size as u64,
+        ));
+    }
     let dl = state
         .service
         .download_version(&who.ctx, path.file, path.version)

@@ -115,6 +115,19 @@ impl Browser {
         self.take(resp)
     }
 
+    /// `HEAD path` with the cookie.
+    pub fn head(&mut self, path: &str) -> WebAnswer {
+        let mut req = self
+            .agent
+            .head(format!("{}{path}", self.base))
+            .header("user-agent", &self.user_agent);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = req.call().expect("HTTP request failed");
+        self.take(resp)
+    }
+
     /// `GET path`.
     pub fn get(&mut self, path: &str) -> WebAnswer {
         self.get_with(path, &[])

@@ -1,6 +1,7 @@
 //! Administration of users and applications: what `ferry user …` and `ferry app …` do, and what
 //! the administration API will call. Every change is audited with the acting [`Actor`].
 
+use super::admin_recheck::{actor_still_may, target_in_change};
 use super::{Actor, Service, optional_text};
 use crate::domain::{
     Application, AuditEntry, NewUser, Operation, Outcome, Role, Session, User, UserId, application,
@@ -128,6 +129,8 @@ impl Service {
             password_hash,
         };
         let mut tx = self.store.begin().await?;
+        // The password's hashing took a while: the actor is checked again as the change finds them.
+        actor_still_may(&mut tx, actor, Some(new.role)).await?;
         let user = self
             .insert_user_with_home(&mut tx, &|e| actor.stamp(e), &new, true, actor_user(actor))
             .await?;
@@ -206,7 +209,7 @@ impl Service {
         Self::require_role_at_most(actor, role)?;
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
-        let mut current = tx.user_by_id(user.id).await?.ok_or(Error::UserNotFound)?;
+        let mut current = target_in_change(&mut tx, actor, user.id).await?;
         if current.role == role {
             return Ok(());
         }
@@ -231,7 +234,7 @@ impl Service {
         Self::require_role_at_most(actor, user.role)?;
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
-        let mut current = tx.user_by_id(user.id).await?.ok_or(Error::UserNotFound)?;
+        let mut current = target_in_change(&mut tx, actor, user.id).await?;
         current.active = false;
         tx.update_user(&current).await?;
         revoke_sessions(&mut tx, user.id, "user disabled", now).await?;

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::admin::{actor_user, revoke_sessions};
+use super::admin_recheck::actor_still_may;
 use super::change_races::{Attempt, until_settled};
 use super::{Actor, Service};
 use crate::domain::{
@@ -157,6 +158,7 @@ impl Service {
             password_hash: None,
         };
         let mut tx = self.store.begin().await?;
+        actor_still_may(&mut tx, actor, Some(new.role)).await?;
         let user = self
             .insert_user_with_home(
                 &mut tx,

@@ -2,6 +2,7 @@
 //! (`ferry user unlock`), and the sweep that forgets old counts and old known addresses so
 //! that failures for invented names do not pile up.
 
+use super::admin_recheck::{actor_still_may, target_in_change};
 use super::lockout::{account_key, pair_prefix};
 use super::signin::KNOWN_ADDRESS_MS;
 use super::{Actor, Service};
@@ -21,6 +22,10 @@ impl Service {
             Self::require_role_at_most(actor, user.role)?;
         }
         let mut tx = self.store.begin().await?;
+        match &user {
+            Some(user) => drop(target_in_change(&mut tx, actor, user.id).await?),
+            None => actor_still_may(&mut tx, actor, None).await?,
+        }
         let cleared = tx
             .clear_lockouts(&account_key(name), &pair_prefix(name))
             .await?;

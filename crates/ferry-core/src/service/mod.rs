@@ -4,6 +4,7 @@
 
 mod access_ids;
 mod admin;
+mod admin_recheck;
 mod audit_trail;
 mod browse;
 mod change_races;

@@ -3,6 +3,7 @@
 //! changed their own password in: whoever held the old password is out, on every protocol.
 
 use super::admin::revoke_sessions_where;
+use super::admin_recheck::target_in_change;
 use super::hash_slots::HashTicket;
 use super::{Actor, Caller, Service, SessionContext};
 use crate::domain::{AuditEntry, Operation, Outcome, SessionId, UserId};
@@ -22,7 +23,8 @@ impl Service {
     }
 
     /// Writes a new password hash for `user` and ends their sessions but `keep` (the session
-    /// of a user changing their own password), in one change with the audit.
+    /// of a user changing their own password, who is not checked as an administrator), in
+    /// one change with the audit.
     pub(super) async fn store_password(
         &self,
         actor: &Actor,
@@ -32,8 +34,12 @@ impl Service {
     ) -> Result<()> {
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
-        // Read inside the change: a concurrent change of another field must not be undone.
-        let mut current = tx.user_by_id(user).await?.ok_or(Error::UserNotFound)?;
+        // Read inside the change: a concurrent change of another field must not be undone,
+        // and an administrator's checks hold for the account as it is now.
+        let mut current = match keep {
+            None => target_in_change(&mut tx, actor, user).await?,
+            Some(_) => tx.user_by_id(user).await?.ok_or(Error::UserNotFound)?,
+        };
         current.password_hash = Some(hash);
         tx.update_user(&current).await?;
         let mut e = AuditEntry::new(Operation::PasswordChanged, Outcome::Success);

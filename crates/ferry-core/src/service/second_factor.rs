@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use ferry_crypto::totp::{self, TotpKey};
 
+use super::admin_recheck::target_in_change;
 use super::{Actor, Service, SessionContext};
 use crate::domain::{AuditEntry, Operation, Outcome, Role, SecondFactor, User, UserId};
 use crate::error::{Error, Result};
@@ -178,6 +179,7 @@ impl Service {
         Self::require_role_at_most(actor, user.role)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        target_in_change(&mut tx, actor, user.id).await?;
         let had = tx.delete_second_factor(user.id).await?;
         if had {
             let mut e = AuditEntry::new(Operation::SecondFactorDisabled, Outcome::Success);

@@ -4,6 +4,7 @@
 //! the audit chain's verification, each for administrators only.
 
 use super::admin::{actor_user, revoke_sessions_where};
+use super::admin_recheck::target_in_change;
 use super::{Actor, Service};
 use crate::clock::Timestamp;
 use crate::domain::{
@@ -88,6 +89,7 @@ impl Service {
         Self::require_role_at_most(actor, target.role)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        target_in_change(&mut tx, actor, user).await?;
         if !tx
             .sessions_of_user(user)
             .await?
@@ -115,7 +117,7 @@ impl Service {
         }
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
-        let mut current = tx.user_by_id(user.id).await?.ok_or(Error::UserNotFound)?;
+        let mut current = target_in_change(&mut tx, actor, user.id).await?;
         current.active = true;
         tx.update_user(&current).await?;
         let mut e = AuditEntry::new(Operation::UserEnabled, Outcome::Success);

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::admin::revoke_sessions_where;
+use super::admin_recheck::target_in_change;
 use super::signin::NewSession;
 use super::{Actor, Caller, OpenMode, Service, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
@@ -24,6 +25,7 @@ impl Service {
         let key = parse_public_key(line)?;
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
+        target_in_change(&mut tx, actor, user.id).await?;
         tx.insert_ssh_key(user.id, &key, now).await?;
         let mut e = AuditEntry::new(Operation::UserUpdated, Outcome::Success);
         actor.stamp(&mut e);
@@ -63,6 +65,7 @@ impl Service {
         let fingerprint = fingerprint.trim();
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
+        target_in_change(&mut tx, actor, user.id).await?;
         if !tx.delete_ssh_key(user.id, fingerprint).await? {
             return Err(Error::invalid("the user has no key with that fingerprint"));
         }

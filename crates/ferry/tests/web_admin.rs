@@ -225,6 +225,19 @@ fn users_are_created_changed_disabled_and_their_sessions_ended(backend: Backend)
             .status,
         403
     );
+    // Nor demote or disable themselves (another administrator does): a slip in the console
+    // never leaves the server without an administrator. Before, both went through.
+    let before = s.audit().len();
+    let own_role = [
+        ("csrf", token.as_str()),
+        ("name", ADMIN),
+        ("role", "member"),
+    ];
+    assert_eq!(root.post("/admin/users/role", &own_role).status, 403);
+    let own = [("csrf", token.as_str()), ("name", ADMIN)];
+    assert_eq!(root.post("/admin/users/disable", &own).status, 403);
+    assert_eq!(root.get("/admin/users").status, 200, "still signed in");
+    assert_eq!(s.audit().len(), before, "nothing changed");
     for bad in [
         vec![
             ("csrf", token.as_str()),

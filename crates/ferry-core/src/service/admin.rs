@@ -80,6 +80,19 @@ pub(crate) fn actor_user(actor: &Actor) -> Option<UserId> {
     }
 }
 
+/// Refuses a signed-in administrator changing their own role or disabling their own account.
+/// Another administrator (or the command line) does that: so an administrator's session never
+/// leaves the server without one, which with the checks made again inside each change
+/// (`admin_recheck.rs`) holds even for two administrators demoting each other at once.
+fn not_on_oneself(actor: &Actor, target: UserId) -> Result<()> {
+    match actor_user(actor) {
+        Some(me) if me == target => Err(Error::NotPermitted(
+            "your own account: another administrator changes its role or disables it",
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Service {
     /// Refuses actors who are not administrators.
     pub(crate) fn require_admin(actor: &Actor) -> Result<()> {
@@ -201,10 +214,12 @@ impl Service {
     }
 
     /// Changes a user's role and ends all their sessions, so that nothing keeps the rights of
-    /// the old role (or runs with the new one under a session opened before it).
+    /// the old role (or runs with the new one under a session opened before it). Not one's own
+    /// role ([`not_on_oneself`]).
     pub async fn set_role(&self, actor: &Actor, name: &str, role: Role) -> Result<()> {
         Self::require_admin(actor)?;
         let user = self.user_named(name).await?;
+        not_on_oneself(actor, user.id)?;
         Self::require_role_at_most(actor, user.role)?;
         Self::require_role_at_most(actor, role)?;
         let mut tx = self.store.begin().await?;
@@ -227,10 +242,11 @@ impl Service {
         Ok(())
     }
 
-    /// Disables a user and ends all their sessions.
+    /// Disables a user and ends all their sessions (not one's own: [`not_on_oneself`]).
     pub async fn disable_user(&self, actor: &Actor, name: &str) -> Result<()> {
         Self::require_admin(actor)?;
         let user = self.user_named(name).await?;
+        not_on_oneself(actor, user.id)?;
         Self::require_role_at_most(actor, user.role)?;
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();

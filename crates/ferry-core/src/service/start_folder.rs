@@ -2,6 +2,7 @@
 //! (`ferry user start-folder`), else the user's home folder, so that `put x.txt`, `scp x
 //! host:` and clients that give no path land somewhere writable, as on OpenSSH and SFTPGo.
 
+use super::admin_recheck::target_in_change;
 use super::{Actor, Service, SessionContext, TreeNode};
 use crate::domain::folder::ROOT_FOLDER;
 use crate::domain::{AuditEntry, FolderId, Operation, Outcome};
@@ -71,6 +72,7 @@ impl Service {
         };
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
+        target_in_change(&mut tx, actor, user.id).await?;
         tx.set_start_folder(user.id, folder).await?;
         let mut e = AuditEntry::new(Operation::UserUpdated, Outcome::Success);
         actor.stamp(&mut e);

@@ -488,6 +488,10 @@ pub trait StoreTx: GroupedTx {
 
     /// IDs of the folder and its ancestors up to the root, as seen inside the change.
     async fn folder_ancestry(&mut self, id: FolderId) -> StoreResult<Vec<FolderId>>;
+    /// [`Store::permission_chain`] as seen inside the change (earlier members of its batch
+    /// included): what a change that hands out permissions checks its caller against again.
+    async fn permission_chain(&mut self, id: FolderId, user: UserId)
+    -> StoreResult<Vec<ChainLink>>;
     /// Inserts a folder (its `id` is ignored); [`StoreError::Conflict`] if a live sibling has
     /// the same name.
     async fn insert_folder(&mut self, folder: &Folder) -> StoreResult<FolderId>;

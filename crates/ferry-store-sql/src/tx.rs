@@ -9,9 +9,9 @@
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, ApplicationId, AuditHead, File, FileId, Folder, FolderId, Grant, GroupId,
-    MetadataOwner, MetadataWrite, NewUser, ParsedKey, SecondFactor, Session, SessionId, ShareLink,
-    ShareLinkId, User, UserId, domain_username_key, email_key,
+    Application, ApplicationId, AuditHead, ChainLink, File, FileId, Folder, FolderId, Grant,
+    GroupId, MetadataOwner, MetadataWrite, NewUser, ParsedKey, SecondFactor, Session, SessionId,
+    ShareLink, ShareLinkId, User, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use sqlx::Row;
@@ -26,7 +26,8 @@ use crate::sqlite_reader::SqliteReader;
 use crate::store::SqlStore;
 use crate::upload_as_seen::FileIds;
 use crate::{
-    counters, errors, file_writes, folder_writes, metadata_items, queries, second_factors,
+    counters, errors, file_writes, folder_reads, folder_writes, metadata_items, queries,
+    second_factors,
 };
 
 /// A change in progress, in its batch's savepoint (`group_commit.rs`).
@@ -425,6 +426,24 @@ impl StoreTx for SqlTx {
         rows.iter()
             .map(|r| r.try_get("id").map_err(errors::db))
             .collect()
+    }
+
+    async fn permission_chain(
+        &mut self,
+        id: FolderId,
+        user: UserId,
+    ) -> StoreResult<Vec<ChainLink>> {
+        let rows = sqlx::query(folder_reads::PERMISSION_CHAIN)
+            .bind(id)
+            .bind(user)
+            .fetch_all(self.turn.conn())
+            .await
+            .map_err(errors::db)?;
+        let mut chain = Vec::new();
+        for row in &rows {
+            folder_reads::push_link(&mut chain, row)?;
+        }
+        Ok(chain)
     }
 
     async fn insert_folder(&mut self, f: &Folder) -> StoreResult<FolderId> {

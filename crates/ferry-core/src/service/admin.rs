@@ -1,7 +1,7 @@
 //! Administration of users and applications: what `ferry user …` and `ferry app …` do, and what
 //! the administration API will call. Every change is audited with the acting [`Actor`].
 
-use super::admin_recheck::{actor_still_may, target_in_change};
+use super::recheck::{actor_still_may, target_in_change};
 use super::{Actor, Service, optional_text};
 use crate::domain::{
     Application, AuditEntry, NewUser, Operation, Outcome, Role, Session, User, UserId, application,
@@ -83,7 +83,7 @@ pub(crate) fn actor_user(actor: &Actor) -> Option<UserId> {
 /// Refuses a signed-in administrator changing their own role or disabling their own account.
 /// Another administrator (or the command line) does that: so an administrator's session never
 /// leaves the server without one, which with the checks made again inside each change
-/// (`admin_recheck.rs`) holds even for two administrators demoting each other at once.
+/// (`recheck.rs`) holds even for two administrators demoting each other at once.
 fn not_on_oneself(actor: &Actor, target: UserId) -> Result<()> {
     match actor_user(actor) {
         Some(me) if me == target => Err(Error::NotPermitted(

@@ -9,8 +9,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::admin::{actor_user, revoke_sessions};
-use super::admin_recheck::actor_still_may;
 use super::change_races::{Attempt, until_settled};
+use super::recheck::actor_still_may;
 use super::{Actor, Service};
 use crate::domain::{
     AuditEntry, NewUser, Operation, Outcome, Role, User, domain_username_key, email_key,

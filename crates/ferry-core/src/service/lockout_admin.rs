@@ -2,8 +2,8 @@
 //! (`ferry user unlock`), and the sweep that forgets old counts and old known addresses so
 //! that failures for invented names do not pile up.
 
-use super::admin_recheck::{actor_still_may, target_in_change};
 use super::lockout::{account_key, pair_prefix};
+use super::recheck::{actor_still_may, target_in_change};
 use super::signin::KNOWN_ADDRESS_MS;
 use super::{Actor, Service};
 use crate::domain::{AuditEntry, Operation, Outcome};

@@ -4,7 +4,6 @@
 
 mod access_ids;
 mod admin;
-mod admin_recheck;
 mod audit_trail;
 mod browse;
 mod change_races;
@@ -25,6 +24,7 @@ mod passwords;
 mod path_upload;
 mod permission_page;
 mod permissions;
+mod recheck;
 mod refusals;
 mod resumable;
 mod search;

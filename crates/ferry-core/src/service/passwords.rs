@@ -3,8 +3,8 @@
 //! changed their own password in: whoever held the old password is out, on every protocol.
 
 use super::admin::revoke_sessions_where;
-use super::admin_recheck::target_in_change;
 use super::hash_slots::HashTicket;
+use super::recheck::target_in_change;
 use super::{Actor, Caller, Service, SessionContext};
 use crate::domain::{AuditEntry, Operation, Outcome, SessionId, UserId};
 use crate::error::{Error, Result};

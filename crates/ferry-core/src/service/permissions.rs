@@ -5,6 +5,8 @@
 //! caller may not even Show answers "folder not found", so that its existence is not revealed;
 //! one they can see but lack the bit for answers "not permitted" and is audited.
 
+use super::change_races::{Attempt, until_settled};
+use super::recheck::caller_unchanged;
 use super::{Service, SessionContext};
 use crate::domain::{
     AuditEntry, ChainLink, FolderId, Grant, Grantee, Operation, Outcome, Permissions,
@@ -108,6 +110,20 @@ impl Service {
         items: &[GrantRequest],
         inherit: Option<bool>,
     ) -> Result<Vec<Grant>> {
+        until_settled(|| self.set_permissions_attempt(ctx, folder, items, inherit)).await?;
+        Ok(self.store.grants(folder).await?)
+    }
+
+    /// One try of [`Service::set_folder_permission_list`]: [`Attempt::Raced`] when the caller
+    /// no longer holds, as the change finds them, what its checks found (a grant taken away in
+    /// between), so that the checks run again and refuse, audited.
+    async fn set_permissions_attempt(
+        &self,
+        ctx: &SessionContext,
+        folder: FolderId,
+        items: &[GrantRequest],
+        inherit: Option<bool>,
+    ) -> Result<Attempt<()>> {
         let held = self
             .require(
                 ctx,
@@ -161,6 +177,16 @@ impl Service {
         }
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
+        // Written on the checks' reads, this list would undo a revocation of the caller's own
+        // Manage (the list names them again) committed a moment before.
+        caller_unchanged(&mut tx, ctx).await?;
+        let needed = grants
+            .iter()
+            .fold(Permissions::MANAGE, |all, g| all.union(g.permission));
+        let chain = tx.permission_chain(folder, ctx.user.id).await?;
+        if !Self::effective_on_chain(ctx, &chain).is_ok_and(|now| now.contains(needed)) {
+            return Ok(Attempt::Raced);
+        }
         let mut current = tx
             .folder(folder)
             .await?
@@ -179,7 +205,7 @@ impl Service {
         e.detail = Some(describe(&grants, inherit));
         tx.append_audit(now, e).await?;
         tx.commit().await?;
-        Ok(self.store.grants(folder).await?)
+        Ok(Attempt::Done(()))
     }
 }
 

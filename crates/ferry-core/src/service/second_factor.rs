@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use ferry_crypto::totp::{self, TotpKey};
 
-use super::admin_recheck::target_in_change;
+use super::recheck::target_in_change;
 use super::{Actor, Service, SessionContext};
 use crate::domain::{AuditEntry, Operation, Outcome, Role, SecondFactor, User, UserId};
 use crate::error::{Error, Result};

@@ -4,7 +4,7 @@
 //! the audit chain's verification, each for administrators only.
 
 use super::admin::{actor_user, revoke_sessions_where};
-use super::admin_recheck::target_in_change;
+use super::recheck::target_in_change;
 use super::{Actor, Service};
 use crate::clock::Timestamp;
 use crate::domain::{

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::admin::revoke_sessions_where;
-use super::admin_recheck::target_in_change;
+use super::recheck::target_in_change;
 use super::signin::NewSession;
 use super::{Actor, Caller, OpenMode, Service, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};

@@ -2,7 +2,7 @@
 //! (`ferry user start-folder`), else the user's home folder, so that `put x.txt`, `scp x
 //! host:` and clients that give no path land somewhere writable, as on OpenSSH and SFTPGo.
 
-use super::admin_recheck::target_in_change;
+use super::recheck::target_in_change;
 use super::{Actor, Service, SessionContext, TreeNode};
 use crate::domain::folder::ROOT_FOLDER;
 use crate::domain::{AuditEntry, FolderId, Operation, Outcome};

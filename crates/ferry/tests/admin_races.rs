@@ -186,7 +186,7 @@ fn a_permission_list_never_undoes_the_revocation_of_its_maker(backend: Backend) 
         .folder
         .id;
     let grant = |bits: Permissions, user: i64| GrantRequest {
-        permission: bits.0 as i64,
+        permission: bits.0,
         user_id: user,
         group_id: -1,
     };

@@ -488,6 +488,8 @@ pub trait StoreTx: GroupedTx {
 
     /// IDs of the folder and its ancestors up to the root, as seen inside the change.
     async fn folder_ancestry(&mut self, id: FolderId) -> StoreResult<Vec<FolderId>>;
+    /// [`Store::group_grants`] as seen inside the change.
+    async fn group_grants(&mut self, group: GroupId) -> StoreResult<Vec<Grant>>;
     /// [`Store::permission_chain`] as seen inside the change (earlier members of its batch
     /// included): what a change that hands out permissions checks its caller against again.
     async fn permission_chain(&mut self, id: FolderId, user: UserId)

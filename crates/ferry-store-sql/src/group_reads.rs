@@ -1,10 +1,15 @@
-//! Reads of user groups: one by ID, all of them, and a user's.
+//! Reads of user groups: one by ID, all of them, a user's, and what a group is granted.
 
 use ferry_core::domain::{GroupId, UserGroup, UserId};
 use ferry_core::store::StoreResult;
 use sqlx::AnyPool;
 
 use crate::{errors, rows};
+
+/// Every grant to a group (`$1`) on live folders, by folder.
+pub(crate) const GROUP_GRANTS: &str = "SELECT p.id, p.folder_id, p.permission, p.user_id, \
+     p.group_id FROM folder_permissions p JOIN folders f ON f.id = p.folder_id \
+     WHERE p.group_id = $1 AND f.deleted = 0 ORDER BY p.folder_id, p.id";
 
 pub(crate) async fn group(pool: &AnyPool, id: GroupId) -> StoreResult<Option<UserGroup>> {
     sqlx::query("SELECT id, name FROM user_groups WHERE id = $1")

@@ -331,18 +331,14 @@ impl MetadataStore for SqlStore {
     }
 
     async fn group_grants(&self, group: GroupId) -> StoreResult<Vec<Grant>> {
-        sqlx::query(
-            "SELECT p.id, p.folder_id, p.permission, p.user_id, p.group_id \
-             FROM folder_permissions p JOIN folders f ON f.id = p.folder_id \
-             WHERE p.group_id = $1 AND f.deleted = 0 ORDER BY p.folder_id, p.id",
-        )
-        .bind(group)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(errors::db)?
-        .iter()
-        .map(rows::grant)
-        .collect()
+        sqlx::query(group_reads::GROUP_GRANTS)
+            .bind(group)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(errors::db)?
+            .iter()
+            .map(rows::grant)
+            .collect()
     }
 
     async fn metadata(&self, owner: MetadataOwner) -> StoreResult<Vec<MetadataItem>> {

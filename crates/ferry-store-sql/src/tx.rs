@@ -26,8 +26,8 @@ use crate::sqlite_reader::SqliteReader;
 use crate::store::SqlStore;
 use crate::upload_as_seen::FileIds;
 use crate::{
-    counters, errors, file_writes, folder_reads, folder_writes, metadata_items, queries,
-    second_factors,
+    counters, errors, file_writes, folder_reads, folder_writes, group_reads, metadata_items,
+    queries, rows, second_factors,
 };
 
 /// A change in progress, in its batch's savepoint (`group_commit.rs`).
@@ -425,6 +425,17 @@ impl StoreTx for SqlTx {
         .map_err(errors::db)?;
         rows.iter()
             .map(|r| r.try_get("id").map_err(errors::db))
+            .collect()
+    }
+
+    async fn group_grants(&mut self, group: GroupId) -> StoreResult<Vec<Grant>> {
+        sqlx::query(group_reads::GROUP_GRANTS)
+            .bind(group)
+            .fetch_all(self.turn.conn())
+            .await
+            .map_err(errors::db)?
+            .iter()
+            .map(rows::grant)
             .collect()
     }
 

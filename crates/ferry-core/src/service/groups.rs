@@ -3,11 +3,14 @@
 //! Manager changes the members of a group only while holding every bit the group holds, on
 //! every folder it is granted on (see `bits_short_of_group`).
 
+use super::change_races::{Attempt, until_settled};
+use super::recheck::caller_unchanged;
 use super::{Service, SessionContext};
 use crate::domain::{
     AuditEntry, FolderId, GroupId, Operation, Outcome, Permissions, Role, UserGroup, UserId,
 };
 use crate::error::{Error, Result};
+use crate::store::StoreTx;
 use crate::text;
 
 impl Service {
@@ -46,6 +49,19 @@ impl Service {
         user: UserId,
         add: bool,
     ) -> Result<()> {
+        until_settled(|| self.membership_attempt(ctx, group, user, add)).await
+    }
+
+    /// One try of [`Service::change_group_membership`]: [`Attempt::Raced`] when, as the change
+    /// finds them, the caller no longer holds every bit the group holds (a grant of theirs taken
+    /// away, or one given to the group, in between), so that the checks run again and refuse.
+    async fn membership_attempt(
+        &self,
+        ctx: &SessionContext,
+        group: GroupId,
+        user: UserId,
+        add: bool,
+    ) -> Result<Attempt<()>> {
         Self::require_group_manager(ctx)?;
         self.store.group(group).await?.ok_or(Error::GroupNotFound)?;
         self.store
@@ -74,6 +90,12 @@ impl Service {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // On the checks' reads, a Manager whose grant was just taken away could add themselves
+        // to a group that holds it and have it back.
+        caller_unchanged(&mut tx, ctx).await?;
+        if short_of_group_in_change(&mut tx, ctx, group).await? {
+            return Ok(Attempt::Raced);
+        }
         let changed = if add {
             tx.add_group_member(group, user).await?
         } else {
@@ -92,7 +114,7 @@ impl Service {
             tx.append_audit(now, e).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(Attempt::Done(()))
     }
 
     /// The first folder on which `group` is granted bits that the caller does not hold, with
@@ -131,4 +153,25 @@ impl Service {
             Ok(self.store.groups_of_user(ctx.user.id).await?)
         }
     }
+}
+
+/// Whether, as `tx` finds them, the caller lacks a bit `group` holds on a live folder: what
+/// [`Service::bits_short_of_group`] checked before the change, read again inside it.
+async fn short_of_group_in_change(
+    tx: &mut Box<dyn StoreTx>,
+    ctx: &SessionContext,
+    group: GroupId,
+) -> Result<bool> {
+    if ctx.user.role.may_impersonate() {
+        return Ok(false);
+    }
+    for grant in tx.group_grants(group).await? {
+        let chain = tx.permission_chain(grant.folder_id, ctx.user.id).await?;
+        match Service::effective_on_chain(ctx, &chain) {
+            Ok(held) if !held.contains(grant.permission) => return Ok(true),
+            Ok(_) | Err(Error::FolderNotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
 }

@@ -1,0 +1,92 @@
+//! A node in the test's process with an application and some accounts, for the tests that race
+//! changes to accounts and grants: on a runtime of two workers, so that the racing changes
+//! run at the same time. A test declares `mod node;` (`in_process/node.rs`) beside this.
+
+use std::sync::Arc;
+
+use ferry_core::domain::Role;
+use ferry_core::service::{Caller, NewUserRequest, OpenMode, OpenRequest, SessionContext};
+use ferry_core::{Actor, ManualClock, Service, Timestamp};
+use ferry_testkit::Backend;
+
+use super::node::node;
+
+/// The application the sessions are opened for.
+pub const APP: i64 = 1000;
+/// Every account's password.
+pub const PASSWORD: &str = "race-password-123";
+
+/// A node, its runtime and its directory (removed when dropped).
+pub struct Racing {
+    /// Runs the node's calls.
+    pub rt: tokio::runtime::Runtime,
+    /// The node.
+    pub node: Arc<Service>,
+    _dir: tempfile::TempDir,
+}
+
+impl Racing {
+    /// A fresh node on `backend` with APP registered and `users` made by the command line.
+    pub fn start(backend: Backend, users: &[(&str, Role)]) -> Racing {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = backend.fresh_database_url(dir.path());
+        let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
+        let node = Arc::new(node(&rt, &url, &dir.path().join("content"), clock));
+        let cli = Actor::Cli { os_user: None };
+        rt.block_on(async {
+            node.add_application(&cli, APP, "races").await.unwrap();
+            for (name, role) in users {
+                node.add_user(
+                    &cli,
+                    NewUserRequest {
+                        name: name.to_string(),
+                        role: *role,
+                        email: String::new(),
+                        first_name: name.to_string(),
+                        last_name: "Race".into(),
+                        password: Some(PASSWORD.into()),
+                    },
+                )
+                .await
+                .unwrap();
+            }
+        });
+        Racing {
+            rt,
+            node,
+            _dir: dir,
+        }
+    }
+
+    /// A fresh session of `user`'s.
+    pub fn session_of(&self, user: &str) -> SessionContext {
+        let caller = Caller::default();
+        self.rt.block_on(async {
+            let data = self
+                .node
+                .open(
+                    OpenRequest {
+                        user_name: user.into(),
+                        password: PASSWORD.into(),
+                        application_id: APP,
+                        client_version: None,
+                        mode: OpenMode::Immutable,
+                        passcode: None,
+                        user_string: None,
+                    },
+                    &caller,
+                )
+                .await
+                .unwrap();
+            self.node
+                .authenticate(&data.session_id, &caller)
+                .await
+                .unwrap()
+        })
+    }
+}

@@ -488,6 +488,8 @@ pub trait StoreTx: GroupedTx {
 
     /// IDs of the folder and its ancestors up to the root, as seen inside the change.
     async fn folder_ancestry(&mut self, id: FolderId) -> StoreResult<Vec<FolderId>>;
+    /// Whether `user` has the SSH key of `fingerprint`, as seen inside the change.
+    async fn has_ssh_key(&mut self, user: UserId, fingerprint: &str) -> StoreResult<bool>;
     /// [`Store::group_grants`] as seen inside the change.
     async fn group_grants(&mut self, group: GroupId) -> StoreResult<Vec<Grant>>;
     /// [`Store::permission_chain`] as seen inside the change (earlier members of its batch

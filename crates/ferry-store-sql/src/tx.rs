@@ -209,6 +209,17 @@ impl StoreTx for SqlTx {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn has_ssh_key(&mut self, user: UserId, fingerprint: &str) -> StoreResult<bool> {
+        let found =
+            sqlx::query("SELECT 1 AS one FROM ssh_keys WHERE user_id = $1 AND fingerprint = $2")
+                .bind(user)
+                .bind(fingerprint)
+                .fetch_optional(self.turn.conn())
+                .await
+                .map_err(errors::db)?;
+        Ok(found.is_some())
+    }
+
     async fn insert_application(&mut self, app: &Application) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO applications (id, name, enabled, created_at) VALUES ($1, $2, $3, $4)",

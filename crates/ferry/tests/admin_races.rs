@@ -19,7 +19,11 @@ mod node;
 
 use accounts::Racing;
 
-on_both_backends!(no_administrator_change_lands_on_checks_gone_stale);
+on_both_backends!(
+    no_administrator_change_lands_on_checks_gone_stale,
+    no_session_of_an_old_password_outlives_its_change,
+    no_session_of_a_removed_key_outlives_its_removal
+);
 
 /// Rounds of the race.
 const ROUNDS: usize = 40;
@@ -107,5 +111,89 @@ fn no_administrator_change_lands_on_checks_gone_stale(backend: Backend) {
     assert_eq!(
         checked, landed,
         "each change that answered done is on the trail"
+    );
+}
+
+/// A sign-in checks the password, then opens its session; a new password set in between ends
+/// every session the user has. The session must not open after that, on the old password:
+/// "whoever held the old password is out" (`passwords.rs`). Nor after the account is
+/// disabled in between, where it would be dead weight the console lists.
+fn no_session_of_an_old_password_outlives_its_change(backend: Backend) {
+    let racing = Racing::start(backend, &[("tom", Role::Member)]);
+    let (rt, node) = (&racing.rt, &racing.node);
+    let cli = Actor::Cli { os_user: None };
+    let password = |round: usize| format!("tom-password-{round:04}");
+    let mut survived = Vec::new();
+    let mut opened = 0;
+    for round in 0..ROUNDS {
+        rt.block_on(node.set_password(&cli, "tom", password(round)))
+            .unwrap();
+        let (node2, old) = (Arc::clone(node), password(round));
+        let signing_in = rt.spawn(async move {
+            let caller = ferry_core::service::Caller::default();
+            node2
+                .open(
+                    ferry_core::service::OpenRequest {
+                        user_name: "tom".into(),
+                        password: old,
+                        application_id: accounts::APP,
+                        client_version: None,
+                        mode: ferry_core::service::OpenMode::Immutable,
+                        passcode: None,
+                        user_string: None,
+                    },
+                    &caller,
+                )
+                .await
+        });
+        rt.block_on(node.set_password(&cli, "tom", password(round + 1)))
+            .unwrap();
+        if let Ok(data) = rt.block_on(signing_in).unwrap() {
+            opened += 1;
+            if rt.block_on(node.session_alive(&data.session_id)).unwrap() {
+                survived.push(round);
+            }
+        }
+    }
+    assert!(
+        survived.is_empty(),
+        "sessions of an old password outlived its change in rounds {survived:?} ({opened} opened)"
+    );
+}
+
+/// The same for an SFTP sign-in by key racing the key's removal, which ends the sessions the
+/// key opened: none may open after it.
+fn no_session_of_a_removed_key_outlives_its_removal(backend: Backend) {
+    const KEY: &str = "ssh-ed25519 \
+        AAAAC3NzaC1lZDI1NTE5AAAAIJrkMwaXk+dSvAY85HrGScBP++iqcc8+4LTxORypzy4O race";
+    let racing = Racing::start(backend, &[("tom", Role::Member)]);
+    let (rt, node) = (&racing.rt, &racing.node);
+    let cli = Actor::Cli { os_user: None };
+    let limit = ferry_core::connection_limit::UserConnectionLimit::new("sftp", 1_000);
+    let mut survived = Vec::new();
+    for round in 0..ROUNDS {
+        let fingerprint = rt
+            .block_on(node.add_ssh_key(&cli, "tom", KEY))
+            .unwrap()
+            .fingerprint;
+        let (node2, limit2, fp) = (Arc::clone(node), Arc::clone(&limit), fingerprint.clone());
+        let signing_in = rt.spawn(async move {
+            let caller = ferry_core::service::Caller::default();
+            node2
+                .open_with_ssh_key("tom", &fp, None, &caller, &limit2)
+                .await
+                .map(|(data, _permit)| data)
+        });
+        rt.block_on(node.remove_ssh_key(&cli, "tom", &fingerprint))
+            .unwrap();
+        if let Ok(data) = rt.block_on(signing_in).unwrap()
+            && rt.block_on(node.session_alive(&data.session_id)).unwrap()
+        {
+            survived.push(round);
+        }
+    }
+    assert!(
+        survived.is_empty(),
+        "sessions of a removed key outlived its removal in rounds {survived:?}"
     );
 }

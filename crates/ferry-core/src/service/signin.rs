@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use super::hash_slots::HashTicket;
 use super::lockout::LockoutKey;
+use super::recheck::signin_gone_stale;
 use super::second_factor::FactorCheck;
-use super::{Caller, Service, optional_text};
+use super::{Caller, Service, SessionContext, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use crate::domain::{
     Application, AuditEntry, Operation, Outcome, Session, SessionData, SessionId, User, UserId,
@@ -109,7 +110,8 @@ pub(super) struct NewSession<'a> {
     /// The impersonated user's workstation, as the service declared it (impersonation only);
     /// the session keeps it as its address.
     pub(super) declared_ip: Option<String>,
-    pub(super) impersonator_id: Option<UserId>,
+    /// The session that impersonates the user, if any: checked again as the session opens.
+    pub(super) impersonator: Option<&'a SessionContext>,
     pub(super) external_user: Option<String>,
     /// Lock-out keys to clear on success.
     pub(super) clear_keys: Vec<LockoutKey>,
@@ -120,6 +122,13 @@ pub(super) struct NewSession<'a> {
     /// Whether the user proved who they are from `client_ip` (a password or a key): the
     /// address becomes known for the account.
     pub(super) remember_address: bool,
+}
+
+impl NewSession<'_> {
+    /// The impersonating user, if any.
+    pub(super) fn impersonator_id(&self) -> Option<UserId> {
+        self.impersonator.map(|ctx| ctx.user.id)
+    }
 }
 
 impl Service {
@@ -288,7 +297,7 @@ impl Service {
                 client_version,
                 client_ip: caller.ip_text(),
                 declared_ip: None,
-                impersonator_id: None,
+                impersonator: None,
                 external_user: user_string,
                 clear_keys,
                 proof: proof.map(str::to_string),
@@ -408,7 +417,7 @@ impl Service {
             client_version: service.session.client_version.clone(),
             client_ip: caller.ip_text(),
             declared_ip: Some(ip.to_canonical().to_string()),
-            impersonator_id: Some(service.user.id),
+            impersonator: Some(&service),
             external_user: user_string,
             clear_keys: Vec::new(),
             proof: None,
@@ -423,9 +432,22 @@ impl Service {
     pub(super) async fn start_session(&self, new: NewSession<'_>) -> Result<SessionData> {
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
+        if let Some((why, error)) = signin_gone_stale(&mut tx, &new).await? {
+            drop(tx);
+            let mut e = AuditEntry::new(Operation::SignInFailed, Outcome::Failure);
+            e.user_id = Some(new.user.id);
+            e.impersonator_id = new.impersonator_id();
+            e.application_id = Some(new.app.id);
+            e.client_version = new.client_version.clone();
+            e.client_ip = new.client_ip.clone();
+            e.path = Some(new.user.name.clone());
+            e.detail = Some(why.into());
+            self.audit_alone(e).await?;
+            return Err(error);
+        }
         let mut signin = AuditEntry::new(Operation::SignIn, Outcome::Success);
         signin.user_id = Some(new.user.id);
-        signin.impersonator_id = new.impersonator_id;
+        signin.impersonator_id = new.impersonator_id();
         signin.application_id = Some(new.app.id);
         signin.client_version = new.client_version.clone();
         signin.client_ip = new.client_ip.clone();
@@ -438,7 +460,7 @@ impl Service {
                 .await?
                 .into_iter()
                 .find(|s| {
-                    s.impersonator_id == new.impersonator_id
+                    s.impersonator_id == new.impersonator_id()
                         && s.external_user == new.external_user
                         && s.ssh_key == new.ssh_key
                         && s.expires_at.is_none_or(|t| t > now)
@@ -483,7 +505,7 @@ impl Service {
             },
             client_version: new.client_version.clone(),
             client_ip: new.declared_ip.clone().or_else(|| new.client_ip.clone()),
-            impersonator_id: new.impersonator_id,
+            impersonator_id: new.impersonator_id(),
             external_user: new.external_user.clone(),
             ssh_key: new.ssh_key.clone(),
         };

@@ -130,7 +130,7 @@ impl Service {
                 client_version,
                 client_ip,
                 declared_ip: None,
-                impersonator_id: None,
+                impersonator: None,
                 external_user: None,
                 clear_keys: Vec::new(),
                 proof: Some(format!("public key {fingerprint}")),

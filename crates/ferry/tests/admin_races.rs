@@ -22,7 +22,8 @@ use accounts::Racing;
 on_both_backends!(
     no_administrator_change_lands_on_checks_gone_stale,
     no_session_of_an_old_password_outlives_its_change,
-    no_session_of_a_removed_key_outlives_its_removal
+    no_session_of_a_removed_key_outlives_its_removal,
+    an_own_password_change_never_replaces_one_an_administrator_set
 );
 
 /// Rounds of the race.
@@ -195,5 +196,49 @@ fn no_session_of_a_removed_key_outlives_its_removal(backend: Backend) {
     assert!(
         survived.is_empty(),
         "sessions of a removed key outlived its removal in rounds {survived:?}"
+    );
+}
+
+/// Whoever holds a user's session and password changes the password, while an administrator
+/// sets a new one to shut them out. The own change proved the old password before the
+/// administrator's change; written after it, it replaced the administrator's password and
+/// kept its session: the intruder stayed in. Whichever commits first, the administrator's
+/// password must be the one that works afterwards, and the intruder's session must be over.
+fn an_own_password_change_never_replaces_one_an_administrator_set(backend: Backend) {
+    let racing = Racing::start(backend, &[("tom", Role::Member)]);
+    let (rt, node) = (&racing.rt, &racing.node);
+    let cli = Actor::Cli { os_user: None };
+    let mut kept = Vec::new();
+    for round in 0..ROUNDS {
+        let stolen = format!("stolen-password-{round:04}");
+        rt.block_on(node.set_password(&cli, "tom", stolen.clone()))
+            .unwrap();
+        let intruder = Arc::new(racing.session_of_with("tom", &stolen));
+        let (node2, intruder2) = (Arc::clone(node), Arc::clone(&intruder));
+        let changing = rt.spawn(async move {
+            node2
+                .change_own_password(
+                    &intruder2,
+                    stolen,
+                    "intruders-password-1".into(),
+                    &ferry_core::service::Caller::default(),
+                )
+                .await
+        });
+        let reset = format!("reset-password-{round:04}");
+        rt.block_on(node.set_password(&cli, "tom", reset.clone()))
+            .unwrap();
+        let _ = rt.block_on(changing).unwrap();
+        let intruder_in = rt
+            .block_on(node.session_alive(&intruder.session.id))
+            .unwrap();
+        let reset_works = racing.try_session_of_with("tom", &reset).is_some();
+        if intruder_in || !reset_works {
+            kept.push(round);
+        }
+    }
+    assert!(
+        kept.is_empty(),
+        "the intruder kept the account in rounds {kept:?}"
     );
 }

@@ -4,9 +4,9 @@
 
 use super::admin::revoke_sessions_where;
 use super::hash_slots::HashTicket;
-use super::recheck::target_in_change;
+use super::recheck::{caller_unchanged, target_in_change};
 use super::{Actor, Caller, Service, SessionContext};
-use crate::domain::{AuditEntry, Operation, Outcome, SessionId, UserId};
+use crate::domain::{AuditEntry, Operation, Outcome, UserId};
 use crate::error::{Error, Result};
 use crate::text;
 
@@ -22,23 +22,31 @@ impl Service {
         self.store_password(actor, user.id, hash, None).await
     }
 
-    /// Writes a new password hash for `user` and ends their sessions but `keep` (the session
-    /// of a user changing their own password, who is not checked as an administrator), in
-    /// one change with the audit.
+    /// Writes a new password hash for `user` and ends their sessions, in one change with the
+    /// audit; but `own`'s, the session of a user changing their own password: that user is not
+    /// checked as an administrator, but must still be in that session with the password they
+    /// proved (`own.user`'s hash), or a password an administrator set a moment before (to shut
+    /// out whoever held the old one) would be replaced by theirs.
     pub(super) async fn store_password(
         &self,
         actor: &Actor,
         user: UserId,
         hash: String,
-        keep: Option<&SessionId>,
+        own: Option<&SessionContext>,
     ) -> Result<()> {
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         // Read inside the change: a concurrent change of another field must not be undone,
-        // and an administrator's checks hold for the account as it is now.
-        let mut current = match keep {
+        // and the checks hold for the account as it is now.
+        let mut current = match own {
             None => target_in_change(&mut tx, actor, user).await?,
-            Some(_) => tx.user_by_id(user).await?.ok_or(Error::UserNotFound)?,
+            Some(ctx) => {
+                let me = caller_unchanged(&mut tx, ctx).await?;
+                if me.password_hash != ctx.user.password_hash {
+                    return Err(Error::BadCredentials);
+                }
+                me
+            }
         };
         current.password_hash = Some(hash);
         tx.update_user(&current).await?;
@@ -47,7 +55,7 @@ impl Service {
         e.target_user_id = Some(user);
         tx.append_audit(now, e).await?;
         revoke_sessions_where(&mut tx, user, "password changed", now, |s| {
-            keep.is_none_or(|k| s.id != *k)
+            own.is_none_or(|ctx| s.id != ctx.session.id)
         })
         .await?;
         tx.commit().await?;
@@ -98,7 +106,7 @@ impl Service {
         }
         let hash = self.hash_password(new).await?;
         let actor = Actor::Session(Box::new(ctx.clone()));
-        self.store_password(&actor, ctx.user.id, hash, Some(&ctx.session.id))
+        self.store_password(&actor, ctx.user.id, hash, Some(ctx))
             .await
     }
 }

@@ -65,6 +65,17 @@ impl Racing {
 
     /// A fresh session of `user`'s.
     pub fn session_of(&self, user: &str) -> SessionContext {
+        self.session_of_with(user, PASSWORD)
+    }
+
+    /// A fresh session of `user`'s, signed in with `password`.
+    pub fn session_of_with(&self, user: &str, password: &str) -> SessionContext {
+        self.try_session_of_with(user, password)
+            .expect("the sign-in succeeds")
+    }
+
+    /// A fresh session of `user`'s signed in with `password`, if the sign-in succeeds.
+    pub fn try_session_of_with(&self, user: &str, password: &str) -> Option<SessionContext> {
         let caller = Caller::default();
         self.rt.block_on(async {
             let data = self
@@ -72,7 +83,7 @@ impl Racing {
                 .open(
                     OpenRequest {
                         user_name: user.into(),
-                        password: PASSWORD.into(),
+                        password: password.into(),
                         application_id: APP,
                         client_version: None,
                         mode: OpenMode::Immutable,
@@ -82,11 +93,8 @@ impl Racing {
                     &caller,
                 )
                 .await
-                .unwrap();
-            self.node
-                .authenticate(&data.session_id, &caller)
-                .await
-                .unwrap()
+                .ok()?;
+            self.node.authenticate(&data.session_id, &caller).await.ok()
         })
     }
 }

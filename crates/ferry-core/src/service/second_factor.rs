@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use ferry_crypto::totp::{self, TotpKey};
 
-use super::recheck::target_in_change;
+use super::recheck::{caller_unchanged, target_in_change};
 use super::{Actor, Service, SessionContext};
 use crate::domain::{AuditEntry, Operation, Outcome, Role, SecondFactor, User, UserId};
 use crate::error::{Error, Result};
@@ -100,6 +100,9 @@ impl Service {
             created_at: self.clock.now(),
         };
         let mut tx = self.store.begin().await?;
+        // A session ended meanwhile (a password reset shutting out an intruder) enrols nothing:
+        // a factor set after the reset would lock the owner out of their own account.
+        caller_unchanged(&mut tx, ctx).await?;
         tx.put_second_factor(&factor).await?;
         tx.commit().await?;
         Ok(TotpEnrollment {
@@ -137,6 +140,7 @@ impl Service {
         let digests: Vec<String> = codes.iter().map(|c| totp::recovery_digest(c)).collect();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        caller_unchanged(&mut tx, ctx).await?;
         if !tx
             .confirm_second_factor(ctx.user.id, now, step as i64, &digests)
             .await?
@@ -161,6 +165,7 @@ impl Service {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        caller_unchanged(&mut tx, ctx).await?;
         tx.delete_second_factor(ctx.user.id).await?;
         let mut e = AuditEntry::new(Operation::SecondFactorDisabled, Outcome::Success);
         ctx.stamp(&mut e);

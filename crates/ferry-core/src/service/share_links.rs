@@ -8,6 +8,7 @@
 //! session is one of the user's sessions: disabling the user or changing their password ends
 //! it too.
 
+use super::recheck::caller_unchanged;
 use super::{Caller, Service, SessionContext};
 use crate::domain::{
     AuditEntry, Operation, Outcome, Permissions, Session, SessionId, ShareLink, ShareLinkId,
@@ -123,6 +124,9 @@ impl Service {
             revoked_at: None,
         };
         let mut tx = self.store.begin().await?;
+        // The link's session is one more of the user's: made after a reset ended the others
+        // (an intruder shut out), it would let the intruder back in by the link.
+        caller_unchanged(&mut tx, ctx).await?;
         tx.insert_session(&session).await?;
         link.id = tx.insert_share_link(&link).await?;
         let mut e = AuditEntry::new(Operation::LinkCreated, Outcome::Success);

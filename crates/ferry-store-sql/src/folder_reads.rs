@@ -55,15 +55,16 @@ pub(crate) const PERMISSION_CHAIN: &str = concat!(
     " ORDER BY c.depth"
 );
 
-pub(crate) async fn permission_chain(
-    pool: &AnyPool,
+/// [`PERMISSION_CHAIN`] from the pool, or inside a change.
+pub(crate) async fn permission_chain<'e>(
+    on: impl sqlx::Executor<'e, Database = sqlx::Any>,
     id: FolderId,
     user: UserId,
 ) -> StoreResult<Vec<ChainLink>> {
     let rows = sqlx::query(PERMISSION_CHAIN)
         .bind(id)
         .bind(user)
-        .fetch_all(pool)
+        .fetch_all(on)
         .await
         .map_err(errors::db)?;
     let mut chain: Vec<ChainLink> = Vec::new();

@@ -1,15 +1,29 @@
 //! Reads of user groups: one by ID, all of them, a user's, and what a group is granted.
 
-use ferry_core::domain::{GroupId, UserGroup, UserId};
+use ferry_core::domain::{Grant, GroupId, UserGroup, UserId};
 use ferry_core::store::StoreResult;
 use sqlx::AnyPool;
 
 use crate::{errors, rows};
 
-/// Every grant to a group (`$1`) on live folders, by folder.
-pub(crate) const GROUP_GRANTS: &str = "SELECT p.id, p.folder_id, p.permission, p.user_id, \
-     p.group_id FROM folder_permissions p JOIN folders f ON f.id = p.folder_id \
-     WHERE p.group_id = $1 AND f.deleted = 0 ORDER BY p.folder_id, p.id";
+/// Every grant to a group on live folders, by folder: from the pool, or inside a change.
+pub(crate) async fn group_grants<'e>(
+    on: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    group: GroupId,
+) -> StoreResult<Vec<Grant>> {
+    sqlx::query(
+        "SELECT p.id, p.folder_id, p.permission, p.user_id, p.group_id \
+         FROM folder_permissions p JOIN folders f ON f.id = p.folder_id \
+         WHERE p.group_id = $1 AND f.deleted = 0 ORDER BY p.folder_id, p.id",
+    )
+    .bind(group)
+    .fetch_all(on)
+    .await
+    .map_err(errors::db)?
+    .iter()
+    .map(rows::grant)
+    .collect()
+}
 
 pub(crate) async fn group(pool: &AnyPool, id: GroupId) -> StoreResult<Option<UserGroup>> {
     sqlx::query("SELECT id, name FROM user_groups WHERE id = $1")

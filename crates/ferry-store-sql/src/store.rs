@@ -331,14 +331,7 @@ impl MetadataStore for SqlStore {
     }
 
     async fn group_grants(&self, group: GroupId) -> StoreResult<Vec<Grant>> {
-        sqlx::query(group_reads::GROUP_GRANTS)
-            .bind(group)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(errors::db)?
-            .iter()
-            .map(rows::grant)
-            .collect()
+        group_reads::group_grants(&self.pool, group).await
     }
 
     async fn metadata(&self, owner: MetadataOwner) -> StoreResult<Vec<MetadataItem>> {

@@ -27,7 +27,7 @@ use crate::store::SqlStore;
 use crate::upload_as_seen::FileIds;
 use crate::{
     counters, errors, file_writes, folder_reads, folder_writes, group_reads, metadata_items,
-    queries, rows, second_factors,
+    queries, second_factors,
 };
 
 /// A change in progress, in its batch's savepoint (`group_commit.rs`).
@@ -440,14 +440,7 @@ impl StoreTx for SqlTx {
     }
 
     async fn group_grants(&mut self, group: GroupId) -> StoreResult<Vec<Grant>> {
-        sqlx::query(group_reads::GROUP_GRANTS)
-            .bind(group)
-            .fetch_all(self.turn.conn())
-            .await
-            .map_err(errors::db)?
-            .iter()
-            .map(rows::grant)
-            .collect()
+        group_reads::group_grants(self.turn.conn(), group).await
     }
 
     async fn permission_chain(
@@ -455,17 +448,7 @@ impl StoreTx for SqlTx {
         id: FolderId,
         user: UserId,
     ) -> StoreResult<Vec<ChainLink>> {
-        let rows = sqlx::query(folder_reads::PERMISSION_CHAIN)
-            .bind(id)
-            .bind(user)
-            .fetch_all(self.turn.conn())
-            .await
-            .map_err(errors::db)?;
-        let mut chain = Vec::new();
-        for row in &rows {
-            folder_reads::push_link(&mut chain, row)?;
-        }
-        Ok(chain)
+        folder_reads::permission_chain(self.turn.conn(), id, user).await
     }
 
     async fn insert_folder(&mut self, f: &Folder) -> StoreResult<FolderId> {

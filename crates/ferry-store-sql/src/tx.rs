@@ -407,6 +407,20 @@ impl StoreTx for SqlTx {
         .await
     }
 
+    async fn sessions_impersonated_by(&mut self, user: UserId) -> StoreResult<Vec<Session>> {
+        queries::sessions_where(
+            self.turn.conn(),
+            concat!(
+                "SELECT ",
+                session_columns!(),
+                " FROM sessions WHERE impersonator_id = $1"
+            ),
+            user,
+            None,
+        )
+        .await
+    }
+
     async fn expired_sessions(&mut self, now: Timestamp, limit: i64) -> StoreResult<Vec<Session>> {
         queries::sessions_where(
             self.turn.conn(),

@@ -12,7 +12,10 @@ use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error, run_ok};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
-on_both_backends!(changing_ones_own_password_keeps_only_that_session);
+on_both_backends!(
+    changing_ones_own_password_keeps_only_that_session,
+    what_ends_an_impersonators_sessions_ends_its_impersonations
+);
 
 const PROTOCOLS: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n";
 
@@ -233,4 +236,55 @@ fn changing_ones_own_password_keeps_only_that_session(backend: Backend) {
     // The password was never logged.
     let log = s.log();
     assert!(!log.contains("bob-new-password") && !log.contains("bob-password"));
+}
+
+/// A service account's impersonated sessions (`OpenImmutableImpersonate`) are the target's,
+/// but their power is the service account's: disabling it, changing its role or setting its
+/// password ends them too. Before, they lived on to their 48 hours, so a leaked service account
+/// disabled at once still acted as everyone it had impersonated.
+fn what_ends_an_impersonators_sessions_ends_its_impersonations(backend: Backend) {
+    let s = Server::start(backend);
+    let bob = s.add_user("bob", "member", "bob-password-1");
+    for (i, change) in ["passwd", "set-role", "disable"].into_iter().enumerate() {
+        let service = format!("svc{i}");
+        s.add_user(&service, "system", "svc-password-123");
+        let (svc_session, _) = s.open(&service, "svc-password-123", APP);
+        let (status, imp) = s.call(
+            "OpenImmutableImpersonate",
+            json!({"serviceSessionId": svc_session, "userID": bob, "applicationID": APP, "ipAddress": "10.0.0.1"}),
+        );
+        assert_eq!(status, 200, "{imp}");
+        let imp = imp["SessionID"].as_str().unwrap().to_string();
+        let (own_bob, _) = s.open_with("OpenImmutable", "bob", "bob-password-1", APP);
+        let works = |sid: &str| s.call("GetCurrentUser", json!({"sessionID": sid})).0 == 200;
+        assert!(works(&imp));
+        match change {
+            "passwd" => {
+                s.ferry_ok(
+                    &["user", "passwd", &service, "--password-stdin"],
+                    Some("svc-password-456\n"),
+                );
+            }
+            "set-role" => {
+                s.ferry_ok(&["user", "set-role", &service, "member"], None);
+            }
+            _ => {
+                s.ferry_ok(&["user", "disable", &service], None);
+            }
+        }
+        assert!(!works(&imp), "{change}: the impersonated session ended");
+        assert!(works(&own_bob), "{change}: bob's own session is his");
+    }
+    let ended: Vec<_> = s
+        .audit()
+        .into_iter()
+        .filter(|r| {
+            r["operation"] == "SessionRevoked"
+                && r["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.ends_with("(the impersonating user)"))
+        })
+        .collect();
+    assert_eq!(ended.len(), 3, "{ended:?}");
+    assert!(ended.iter().all(|r| r["user_id"] == bob));
 }

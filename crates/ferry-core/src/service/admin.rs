@@ -37,14 +37,39 @@ impl std::fmt::Debug for NewUserRequest {
     }
 }
 
-/// Ends every session of `user` inside `tx`, auditing each with `why`.
+/// Ends every session of `user` inside `tx`, and every session `user` opened impersonating
+/// someone else ([`revoke_impersonations`]), auditing each with `why`.
 pub(crate) async fn revoke_sessions(
     tx: &mut Box<dyn StoreTx>,
     user: UserId,
     why: &str,
     now: crate::clock::Timestamp,
 ) -> Result<()> {
-    revoke_sessions_where(tx, user, why, now, |_| true).await
+    revoke_sessions_where(tx, user, why, now, |_| true).await?;
+    revoke_impersonations(tx, user, why, now).await
+}
+
+/// Ends the sessions `user` opened impersonating others (`OpenImmutableImpersonate`), inside
+/// `tx`: they are the target's sessions, but their power came from `user`'s, so whatever ends
+/// `user`'s sessions (disabled, a new role, a new password) ends them too. Before, an
+/// integration's service account disabled for a leak kept every session it had opened as others.
+pub(crate) async fn revoke_impersonations(
+    tx: &mut Box<dyn StoreTx>,
+    user: UserId,
+    why: &str,
+    now: crate::clock::Timestamp,
+) -> Result<()> {
+    for s in tx.sessions_impersonated_by(user).await? {
+        tx.delete_session(&s.id).await?;
+        let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
+        e.user_id = Some(s.user_id);
+        e.impersonator_id = Some(user);
+        e.application_id = Some(s.application_id);
+        e.session_tag = Some(s.id.tag());
+        e.detail = Some(format!("{why} (the impersonating user)"));
+        tx.append_audit(now, e).await?;
+    }
+    Ok(())
 }
 
 /// Ends the sessions of `user` that `which` picks, inside `tx`, auditing each with `why`.

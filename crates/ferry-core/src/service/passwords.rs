@@ -2,7 +2,7 @@
 //! (`ChangePassword`). Either way every session of the user ends, but for the one a user
 //! changed their own password in: whoever held the old password is out, on every protocol.
 
-use super::admin::revoke_sessions_where;
+use super::admin::{revoke_impersonations, revoke_sessions_where};
 use super::hash_slots::HashTicket;
 use super::recheck::{caller_unchanged, target_in_change};
 use super::{Actor, Caller, Service, SessionContext};
@@ -58,6 +58,7 @@ impl Service {
             own.is_none_or(|ctx| s.id != ctx.session.id)
         })
         .await?;
+        revoke_impersonations(&mut tx, user, "password changed", now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -483,7 +483,7 @@ pub trait StoreTx: GroupedTx {
     ) -> StoreResult<Vec<Session>>;
     /// All sessions of a user.
     async fn sessions_of_user(&mut self, user: UserId) -> StoreResult<Vec<Session>>;
-    /// All sessions another user opened as `user`'s impersonation of them.
+    /// All sessions `user` opened impersonating other users (`impersonator_id`).
     async fn sessions_impersonated_by(&mut self, user: UserId) -> StoreResult<Vec<Session>>;
     /// Up to `limit` sessions whose expiry is at or before `now`.
     async fn expired_sessions(&mut self, now: Timestamp, limit: i64) -> StoreResult<Vec<Session>>;

@@ -59,16 +59,29 @@ pub(crate) async fn revoke_impersonations(
     why: &str,
     now: crate::clock::Timestamp,
 ) -> Result<()> {
+    let detail = format!("{why} (the impersonating user)");
     for s in tx.sessions_impersonated_by(user).await? {
-        tx.delete_session(&s.id).await?;
-        let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
-        e.user_id = Some(s.user_id);
-        e.impersonator_id = Some(user);
-        e.application_id = Some(s.application_id);
-        e.session_tag = Some(s.id.tag());
-        e.detail = Some(format!("{why} (the impersonating user)"));
-        tx.append_audit(now, e).await?;
+        end_session(tx, &s, Some(user), &detail, now).await?;
     }
+    Ok(())
+}
+
+/// Deletes `s` inside `tx` and audits it as revoked for `why` (naming `impersonator`, if any).
+async fn end_session(
+    tx: &mut Box<dyn StoreTx>,
+    s: &Session,
+    impersonator: Option<UserId>,
+    why: &str,
+    now: crate::clock::Timestamp,
+) -> Result<()> {
+    tx.delete_session(&s.id).await?;
+    let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
+    e.user_id = Some(s.user_id);
+    e.impersonator_id = impersonator;
+    e.application_id = Some(s.application_id);
+    e.session_tag = Some(s.id.tag());
+    e.detail = Some(why.to_string());
+    tx.append_audit(now, e).await?;
     Ok(())
 }
 
@@ -83,16 +96,9 @@ pub(crate) async fn revoke_sessions_where(
     which: impl Fn(&Session) -> bool,
 ) -> Result<()> {
     for s in tx.sessions_of_user(user).await? {
-        if !which(&s) {
-            continue;
+        if which(&s) {
+            end_session(tx, &s, None, why, now).await?;
         }
-        tx.delete_session(&s.id).await?;
-        let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
-        e.user_id = Some(s.user_id);
-        e.application_id = Some(s.application_id);
-        e.session_tag = Some(s.id.tag());
-        e.detail = Some(why.to_string());
-        tx.append_audit(now, e).await?;
     }
     Ok(())
 }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use ferry_core::domain::Role;
 use ferry_core::service::{Caller, NewUserRequest, OpenMode, OpenRequest, SessionContext};
-use ferry_core::{Actor, ManualClock, Service, Timestamp};
+use ferry_core::{Actor, ManualClock, Service, ServiceConfig, Timestamp};
 use ferry_testkit::Backend;
 
-use super::node::node;
+use super::node::node_with;
 
 /// The application the sessions are opened for.
 pub const APP: i64 = 1000;
@@ -27,7 +27,13 @@ pub struct Racing {
 
 impl Racing {
     /// A fresh node on `backend` with APP registered and `users` made by the command line.
+    #[allow(dead_code)] // Not every test that declares this module starts its node this way.
     pub fn start(backend: Backend, users: &[(&str, Role)]) -> Racing {
+        Racing::start_with(backend, users, ServiceConfig::default())
+    }
+
+    /// The same with the node's `config`.
+    pub fn start_with(backend: Backend, users: &[(&str, Role)], config: ServiceConfig) -> Racing {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -36,7 +42,13 @@ impl Racing {
         let dir = tempfile::tempdir().unwrap();
         let url = backend.fresh_database_url(dir.path());
         let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
-        let node = Arc::new(node(&rt, &url, &dir.path().join("content"), clock));
+        let node = Arc::new(node_with(
+            &rt,
+            &url,
+            &dir.path().join("content"),
+            clock,
+            config,
+        ));
         let cli = Actor::Cli { os_user: None };
         rt.block_on(async {
             node.add_application(&cli, APP, "races").await.unwrap();

@@ -8,11 +8,23 @@ use ferry_core::{ManualClock, Service, ServiceConfig};
 use ferry_crypto::{PasswordHasher, PasswordParams};
 
 /// A node on `url` (already migrated or fresh) whose content is under `content`.
+#[allow(dead_code)] // Not every test that declares this module builds its node this way.
 pub fn node(
     rt: &tokio::runtime::Runtime,
     url: &str,
     content: &Path,
     clock: Arc<ManualClock>,
+) -> Service {
+    node_with(rt, url, content, clock, ServiceConfig::default())
+}
+
+/// The same with `config` (the browser tools' key, two-step sign-in, …).
+pub fn node_with(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    content: &Path,
+    clock: Arc<ManualClock>,
+    config: ServiceConfig,
 ) -> Service {
     let store = rt
         .block_on(ferry_store_sql::connect(url, &Default::default()))
@@ -28,11 +40,5 @@ pub fn node(
         parallelism: 1,
     })
     .unwrap();
-    Service::new(
-        Arc::new(store),
-        Arc::new(content),
-        clock,
-        hasher,
-        ServiceConfig::default(),
-    )
+    Service::new(Arc::new(store), Arc::new(content), clock, hasher, config)
 }

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use ferry_core::Error;
+use ferry_core::domain::Permissions;
 use ferry_core::service::{PendingAppend, TreeNode, Upload, UploadRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -23,6 +24,9 @@ use crate::stream::Stream;
 /// Bytes a download reads from the content store and writes to the data connection at once
 /// (uploads are read straight into the staged block).
 const TRANSFER_CHUNK: usize = 256 * 1024;
+
+/// Files a listing reads from the Service at once.
+const LIST_PAGE: i64 = 500;
 
 impl ControlSession {
     /// Takes the prepared data connection plan, if the protection rules allow a transfer.
@@ -68,48 +72,67 @@ impl ControlSession {
         };
         let ctx = self.ctx().await?;
         let path = self.path(&target)?;
-        let service = &self.shared.service;
+        let service = Arc::clone(&self.shared.service);
         let node = service
             .tree_resolve(&ctx, &path)
             .await
             .map_err(|e| Reply::from_error(&e))?;
-        let entries = match node {
+        let (entries, files_of) = match node {
             TreeNode::Folder(f) => {
-                let listing = service
-                    .tree_list(&ctx, &f)
+                let folders = service
+                    .tree_child_folders(&ctx, &f)
                     .await
                     .map_err(|e| Reply::from_error(&e))?;
-                let mut entries: Vec<Entry> = listing.folders.iter().map(Entry::folder).collect();
-                entries.extend(listing.files.iter().map(Entry::file));
-                entries
+                let entries: Vec<Entry> = folders.iter().map(Entry::folder).collect();
+                // Without Read, a folder's listing shows its folders only.
+                let files_of = f
+                    .effective
+                    .contains(Permissions::READ)
+                    .then_some(f.folder.id);
+                (entries, files_of)
             }
             TreeNode::File(_) if verb == "MLSD" => {
                 return Err(Reply::new(501, "MLSD lists folders; use MLST for a file"));
             }
-            file => vec![Entry::node(&file)],
+            file => (vec![Entry::node(&file)], None),
         };
         let now = time::OffsetDateTime::now_utc();
-        let mut body = String::new();
-        for e in &entries {
-            let line = match verb {
-                "MLSD" => e.facts_line(),
-                "NLST" => e.name.clone(),
-                _ => e.list_line(now),
-            };
-            body.push_str(&line);
-            body.push_str("\r\n");
-        }
         self.send_mark(Reply::new(150, "Here comes the listing"))
             .await?;
         let mut data = self.open_data(plan).await?;
-        if data.write_all(body.as_bytes()).await.is_err() || data.flush().await.is_err() {
+        let mut sent = entries.len();
+        if send_lines(&mut data, verb, &entries, now).await.is_err() {
+            return Err(aborted());
+        }
+        // The files a page at a time, each page written before the next is read: a listing
+        // of a 100,000-file folder holds one page, not the folder.
+        let mut after = None;
+        while let Some(folder) = files_of {
+            let page = match service
+                .tree_files_after(&ctx, folder, after, LIST_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    data.finish().await;
+                    return Err(Reply::new(451, format!("The listing ended early: {e}")));
+                }
+            };
+            after = page.last().map(|f| f.file.id);
+            let entries: Vec<Entry> = page.iter().map(Entry::file).collect();
+            sent += entries.len();
+            if send_lines(&mut data, verb, &entries, now).await.is_err() {
+                return Err(aborted());
+            }
+            if (page.len() as i64) < LIST_PAGE {
+                break;
+            }
+        }
+        if data.flush().await.is_err() {
             return Err(aborted());
         }
         data.finish().await;
-        Ok(Reply::new(
-            226,
-            format!("Listing sent ({} entries)", entries.len()),
-        ))
+        Ok(Reply::new(226, format!("Listing sent ({sent} entries)")))
     }
 
     /// `RETR`, from the `REST` offset if one was given.
@@ -329,6 +352,26 @@ impl ControlSession {
 enum Start {
     New(Upload),
     Append(PendingAppend),
+}
+
+/// Writes `entries` as `verb`'s lines.
+async fn send_lines(
+    data: &mut Stream,
+    verb: &str,
+    entries: &[Entry],
+    now: time::OffsetDateTime,
+) -> std::io::Result<()> {
+    let mut body = String::new();
+    for e in entries {
+        let line = match verb {
+            "MLSD" => e.facts_line(),
+            "NLST" => e.name.clone(),
+            _ => e.list_line(now),
+        };
+        body.push_str(&line);
+        body.push_str("\r\n");
+    }
+    data.write_all(body.as_bytes()).await
 }
 
 fn aborted() -> Reply {

@@ -15,6 +15,7 @@ mod client_id;
 mod handles;
 mod host_key;
 mod interactive;
+mod listing;
 mod paths;
 mod refusal;
 mod session_watch;

@@ -17,8 +17,9 @@ use russh_sftp::protocol::{
 };
 use tokio::io::AsyncReadExt;
 
-use crate::attrs::{file_attrs, folder_attrs, node_attrs, writing_attrs};
+use crate::attrs::{node_attrs, writing_attrs};
 use crate::handles::{HandleLimits, Handles};
+use crate::listing::Listing;
 use crate::paths::{resolve, wire_string};
 use crate::refusal::{Refusal, refusal};
 use crate::writing::{Commit, WriteFlags, Writing};
@@ -54,8 +55,8 @@ pub(crate) enum Open {
     },
     /// A file open for writing (see `writing.rs`).
     Writing(Box<Writing>),
-    /// A directory listing, sent whole on the first `readdir`.
-    Listing(Option<Vec<File>>),
+    /// A directory listing, sent in turns (see `listing.rs`).
+    Listing(Listing),
 }
 
 /// The handler of one SFTP session. (Handles sit in mutexes only to make the handler `Sync`,
@@ -373,34 +374,29 @@ impl russh_sftp::server::Handler for SftpHandler {
             TreeNode::Folder(f) => f,
             TreeNode::File(_) => return Err(StatusCode::NoSuchFile.into()),
         };
-        let listing = self
+        let folders = self
             .service
-            .tree_list(&ctx, &folder)
+            .tree_child_folders(&ctx, &folder)
             .await
             .map_err(refusal)?;
-        let mut files: Vec<File> = listing
-            .folders
-            .iter()
-            .map(|f| File::new(f.folder.name.clone(), folder_attrs(f)))
-            .collect();
-        files.extend(
-            listing
-                .files
-                .iter()
-                .map(|f| File::new(f.file.name.clone(), file_attrs(f))),
-        );
+        let listing = Listing::new(&folder, &folders);
         Ok(Handle {
             id,
-            handle: self.handles.add(Open::Listing(Some(files)), place),
+            handle: self.handles.add(Open::Listing(listing), place),
         })
     }
 
     async fn readdir(&mut self, id: u32, handle: String) -> Result<Name, Self::Error> {
+        let ctx = self.ctx().await?;
         match self.handles.get_mut(&handle) {
-            Some(Open::Listing(files)) => match files.take() {
-                Some(files) if !files.is_empty() => Ok(Name { id, files }),
-                _ => Err(StatusCode::Eof.into()),
-            },
+            Some(Open::Listing(listing)) => {
+                let files = listing.next_batch(&self.service, &ctx).await?;
+                if files.is_empty() {
+                    Err(StatusCode::Eof.into())
+                } else {
+                    Ok(Name { id, files })
+                }
+            }
             _ => Err(StatusCode::Failure.into()),
         }
     }

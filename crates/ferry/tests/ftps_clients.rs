@@ -91,3 +91,45 @@ fn site_chmod_is_accepted_and_ignored() {
     assert!(lines[0].starts_with("200"), "{out}");
     assert_eq!(&lines[1..], ["550", "501", "502"], "{out}");
 }
+
+/// A folder of 1,200 files lists whole through ftplib's `NLST`, `MLSD` and `LIST`, every name
+/// once: the listing is now sent a page of files at a time (the pages are keyset pages, so a
+/// boundary between them neither repeats nor drops a name).
+#[test]
+fn a_large_folder_lists_whole_over_ftps() {
+    let (s, port) = start();
+    let (session, _) = s.open("alice", "alice-password", common::APP);
+    let (_, home) = s.call("GetHomeFolder", serde_json::json!({"sessionID": session}));
+    let home = home["FolderID"].as_i64().unwrap();
+    let (_, inner) = s.call(
+        "CreateFolder",
+        serde_json::json!({"sessionID": session, "parentFolderID": home, "name": "inner"}),
+    );
+    assert!(inner["FolderID"].as_i64().is_some(), "{inner}");
+    let mut expected: Vec<String> = (0..1200).map(|i| format!("file {i:05}.edi")).collect();
+    for name in &expected {
+        let (status, body) = s.put_file(&session, home, name, "", name.as_bytes());
+        assert_eq!(status, 200, "{body}");
+    }
+    expected.push("inner".into());
+    expected.sort();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ftps/large_listing.py");
+    let out = run_ok(Command::new("python3").arg(&script).args([
+        "127.0.0.1",
+        &port.to_string(),
+        "alice",
+        "alice-password",
+        "/Home/alice",
+    ]));
+    let listed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    for command in ["nlst", "mlsd", "list"] {
+        let mut names: Vec<String> = listed[command]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(names, expected, "{command}: every name once");
+    }
+}

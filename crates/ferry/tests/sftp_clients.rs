@@ -237,3 +237,51 @@ fn recursive_uploads_set_folder_modes_without_errors() {
         "{names:?}"
     );
 }
+
+/// A folder of many files with long names lists whole, through OpenSSH's `ls` and `get -r`.
+/// Before, the first `READDIR` answered the whole folder in one reply; OpenSSH's client drops
+/// any reply over 256 KiB ("Received message too long"), so a folder of a few thousand files,
+/// or some hundreds with long names, could not be listed or fetched at all.
+#[test]
+fn a_large_folder_lists_whole_in_openssh_sftp() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, port, key) = start_with_key(dir.path());
+    let many = dir.path().join("many");
+    std::fs::create_dir_all(many.join("inner")).unwrap();
+    std::fs::write(many.join("inner/deep.txt"), b"deep").unwrap();
+    // 1,200 names of 200 bytes: about 550 KiB of names and `ls -l` lines, and more than two of
+    // the server's pages of files.
+    let names: Vec<String> = (0..1200)
+        .map(|i| format!("{i:05}-{}", "n".repeat(194)))
+        .collect();
+    for name in &names {
+        std::fs::write(many.join(name), name.as_bytes()).unwrap();
+    }
+    let out = sftp_batch(dir.path(), port, &key, "put -r many\n");
+    assert!(out.status.success(), "{}", explain(&out));
+
+    let out = sftp_batch(dir.path(), port, &key, "ls -1 many\n");
+    assert!(out.status.success(), "{}", explain(&out));
+    let listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with("sftp>"))
+        .map(|l| l.trim().trim_start_matches("many/").to_string())
+        .collect();
+    let mut expected = names.clone();
+    expected.push("inner".into());
+    let mut sorted = listed.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "every name once");
+
+    std::fs::create_dir(dir.path().join("back")).unwrap();
+    let out = sftp_batch(dir.path(), port, &key, "lcd back\nget -r many\n");
+    assert!(out.status.success(), "{}", explain(&out));
+    let back = dir.path().join("back/many");
+    assert_eq!(std::fs::read_dir(&back).unwrap().count(), 1201);
+    assert_eq!(
+        std::fs::read(back.join(&names[1199])).unwrap(),
+        names[1199].as_bytes()
+    );
+    assert_eq!(std::fs::read(back.join("inner/deep.txt")).unwrap(), b"deep");
+}

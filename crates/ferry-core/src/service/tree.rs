@@ -12,7 +12,9 @@
 use super::change_races::{Attempt, until_settled};
 use super::folders::child_view;
 use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
-use crate::domain::{AuditEntry, File, Operation, Outcome, Permissions};
+use crate::domain::{
+    AuditEntry, File, FileId, FileOrder, FolderId, Operation, Outcome, Permissions,
+};
 use crate::error::{Error, Result};
 use crate::text;
 
@@ -26,15 +28,6 @@ pub enum TreeNode {
     Folder(FolderView),
     /// A file (current version), with the caller's bits on its folder.
     File(FileView),
-}
-
-/// A folder's contents as a listing shows them.
-#[derive(Debug, Clone, Default)]
-pub struct TreeListing {
-    /// Child folders the caller may see.
-    pub folders: Vec<FolderView>,
-    /// Files, if the caller holds Read on the folder.
-    pub files: Vec<FileView>,
 }
 
 /// Splits a path into its names, resolving `.`, `..` and empty components.
@@ -183,31 +176,41 @@ impl Service {
         }
     }
 
-    /// A folder's listing: visible child folders, and files where the caller holds Read.
-    pub async fn tree_list(
+    /// A folder's child folders the caller may see, as its listing shows them.
+    pub async fn tree_child_folders(
         &self,
         ctx: &SessionContext,
         folder: &FolderView,
-    ) -> Result<TreeListing> {
-        let mut listing = TreeListing {
-            folders: self
-                .visible_children(ctx, folder.folder.id, folder.effective, true)
-                .await?,
-            files: Vec::new(),
-        };
-        if folder.effective.contains(Permissions::READ) {
-            let mut skip = 0;
-            loop {
-                let page = self.files(ctx, folder.folder.id, skip, MAX_PAGE).await?;
-                let n = page.len() as i64;
-                listing.files.extend(page);
-                if n < MAX_PAGE {
-                    break;
-                }
-                skip += n;
-            }
+    ) -> Result<Vec<FolderView>> {
+        self.visible_children(ctx, folder.folder.id, folder.effective, true)
+            .await
+    }
+
+    /// A page of a folder's files for a listing read in turns (SFTP's `READDIR`, FTP's
+    /// `LIST`): up to `take` files after the file `after` in name order (name key, then ID).
+    /// Needs Read, checked again for every page, so a listing stops where Read is taken away.
+    /// A keyset page, not an offset: a file added or removed meanwhile moves no other file in
+    /// or out of the listing, and a page deep in a large folder costs what the first does.
+    pub async fn tree_files_after(
+        &self,
+        ctx: &SessionContext,
+        folder: FolderId,
+        after: Option<FileId>,
+        take: i64,
+    ) -> Result<Vec<FileView>> {
+        if !(1..=MAX_PAGE).contains(&take) {
+            return Err(Error::invalid(format!("take between 1 and {MAX_PAGE}")));
         }
-        Ok(listing)
+        let held = self
+            .require(ctx, folder, Permissions::READ, Operation::AccessDenied)
+            .await?;
+        Ok(self
+            .store
+            .files_ordered(folder, FileOrder::Name, false, after, take)
+            .await?
+            .into_iter()
+            .map(|file| FileView::checked(file, held))
+            .collect())
     }
 }
 

@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use ferry_core::service::ArchiveContents;
 use ferry_core::{Error, Result};
 use futures_lite::StreamExt;
 use tokio::io::AsyncReadExt;
@@ -53,29 +54,31 @@ pub(crate) async fn start(
     let folder: i64 = folder
         .parse()
         .map_err(|_| Error::invalid("folderID must be an integer"))?;
-    let (name, entries) = svc.archive_listing(&ctx, folder).await?;
-    let archive_name = if name.is_empty() {
+    let root = svc.archive_root(&ctx, folder).await?;
+    let archive_name = if root.name().is_empty() {
         "root".to_string()
     } else {
-        name
+        root.name().to_string()
     };
-    Ok(stream_zip(svc, ctx, entries, &archive_name))
+    let mut contents = ArchiveContents::new();
+    contents.add_folder(root, String::new());
+    Ok(stream_zip(svc, ctx, contents, &archive_name))
 }
 
-/// `entries` (each with its path in the archive) streamed as `{archive_name}.zip`, every
-/// file's download audited in `ctx` before its bytes go out; a file that can no longer be
-/// downloaded is left out. Also the browser download tool's "Download all".
+/// `contents` streamed as `{archive_name}.zip`, read as the archive is written, every file's
+/// download audited in `ctx` before its bytes go out; a file that can no longer be downloaded
+/// is left out. Also the browser download tool's "Download all".
 pub(crate) fn stream_zip(
     svc: std::sync::Arc<ferry_core::Service>,
     ctx: ferry_core::service::SessionContext,
-    entries: Vec<(String, ferry_core::domain::File)>,
+    contents: ArchiveContents,
     archive_name: &str,
 ) -> Response {
     // Started when the body is first read, not before: a `HEAD` (which never reads it)
     // opens nothing and records no download.
     let archive = futures_lite::stream::once_future(async move {
         let (writer, reader) = tokio::io::duplex(PIPE);
-        tokio::spawn(write_zip(svc, ctx, entries, writer));
+        tokio::spawn(write_zip(svc, ctx, contents, writer));
         tokio_util::io::ReaderStream::with_capacity(reader, PIPE)
     })
     .flatten();
@@ -95,17 +98,26 @@ pub(crate) fn stream_zip(
     response
 }
 
-/// Writes `entries` as a ZIP archive into `writer`, each file's download audited in `ctx`
+/// Writes `contents` as a ZIP archive into `writer`, each file's download audited in `ctx`
 /// before its bytes go out ([`stream_zip`]).
 async fn write_zip(
     svc: std::sync::Arc<ferry_core::Service>,
     ctx: ferry_core::service::SessionContext,
-    entries: Vec<(String, ferry_core::domain::File)>,
+    mut contents: ArchiveContents,
     writer: tokio::io::DuplexStream,
 ) {
     let mut zip = ZipFileWriter::with_tokio(writer);
     let mut names = EntryNames::default();
-    for (path, file) in entries {
+    loop {
+        let (path, file) = match contents.next(&svc, &ctx).await {
+            Ok(Some(entry)) => entry,
+            Ok(None) => break,
+            Err(e) => {
+                // Not closed: the client sees an archive cut short, not a complete one.
+                tracing::warn!(error = %e, "ZIP stream ended early: its listing failed");
+                return;
+            }
+        };
         // A file deleted or made unreadable since the listing is left out.
         let dl = match svc.download(&ctx, file.id, None).await {
             Ok(dl) => dl,

@@ -10,7 +10,10 @@ use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error, sha256_hex};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
-on_both_backends!(a_folder_downloads_as_a_zip_with_what_the_caller_may_read);
+on_both_backends!(
+    a_folder_downloads_as_a_zip_with_what_the_caller_may_read,
+    a_large_tree_zips_whole_read_a_page_at_a_time
+);
 
 fn create(s: &Server, sid: &str, parent: i64, name: &str) -> i64 {
     let (status, f) = s.call(
@@ -241,4 +244,63 @@ fn a_head_answers_without_downloading() {
     let (status, _, _) = s.get_bytes(&zip, &[("x-session-id", &sid)]);
     assert_eq!(status, 200);
     assert_eq!(downloads(&s), 4);
+}
+
+/// A tree of more files than one page read (1,000) in its top folder, with subfolders, zips
+/// whole: every file once, in the order of the walk (a folder's files by name, then its
+/// subfolders). The archive's listing is read as it is written, a page at a time, so it is
+/// the pages' boundaries that this crosses.
+fn a_large_tree_zips_whole_read_a_page_at_a_time(backend: Backend) {
+    let s = Server::start(backend);
+    let admin = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
+    let top = create(&s, &admin, 3, "Statements");
+    let inner = create(&s, &admin, top, "b-inner");
+    let deeper = create(&s, &admin, inner, "deeper");
+    let other = create(&s, &admin, top, "a-other");
+    let mut expected = Vec::new();
+    for i in 0..2100 {
+        let name = format!("s{i:05}.txt");
+        assert_eq!(s.put_file(&admin, top, &name, "", name.as_bytes()).0, 200);
+        expected.push(name);
+    }
+    for (folder, path) in [
+        (inner, "b-inner/"),
+        (deeper, "b-inner/deeper/"),
+        (other, "a-other/"),
+    ] {
+        for name in ["x.txt", "y.txt"] {
+            assert_eq!(s.put_file(&admin, folder, name, "", name.as_bytes()).0, 200);
+        }
+        expected.push(format!("{path}x.txt"));
+        expected.push(format!("{path}y.txt"));
+    }
+    let (status, _, zip) = s.get_bytes(
+        &format!("/api/v1/folders/{top}/zip"),
+        &[("x-session-id", &admin)],
+    );
+    assert_eq!(status, 200);
+    let path = s.path().join("large.zip");
+    std::fs::write(&path, &zip).unwrap();
+    let out = Command::new("python3")
+        .args(["-c", "import zipfile,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps([i.filename for i in z.infolist()]))"])
+        .arg(&path)
+        .output()
+        .expect("python3 is required by the test suite");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    // Sorted: a-other/…, b-inner/deeper/…, b-inner/….
+    expected[2100..].sort();
+    let order: Vec<String> = [
+        &expected[..2100],     // the top folder's files
+        &expected[2100..2102], // a-other/
+        &expected[2104..2106], // b-inner/
+        &expected[2102..2104], // b-inner/deeper/
+    ]
+    .concat();
+    assert_eq!(listed.len(), 2106);
+    assert_eq!(listed, order);
 }

@@ -101,7 +101,7 @@ impl Permissions {
     }
 
     /// Both sets together.
-    pub fn union(self, other: Permissions) -> Permissions {
+    pub const fn union(self, other: Permissions) -> Permissions {
         Permissions(self.0 | other.0)
     }
 

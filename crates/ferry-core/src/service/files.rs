@@ -347,45 +347,6 @@ impl Service {
         Ok(FileView::checked(file, held))
     }
 
-    /// Every file in a folder and, recursively, in the subfolders the caller may see, with its
-    /// path relative to the folder (`sub/name`), for a ZIP download. Needs Read and Download on
-    /// the folder; subfolders without both are left out. Deleted items never appear.
-    pub async fn archive_listing(
-        &self,
-        ctx: &SessionContext,
-        folder: FolderId,
-    ) -> Result<(String, Vec<(String, File)>)> {
-        let needed = Permissions::READ.union(Permissions::DOWNLOAD);
-        self.require(ctx, folder, needed, Operation::FileDownloaded)
-            .await?;
-        let root = self
-            .store
-            .folder(folder)
-            .await?
-            .ok_or(Error::FolderNotFound)?;
-        let mut entries = Vec::new();
-        let mut pending = vec![(folder, String::new())];
-        while let Some((id, prefix)) = pending.pop() {
-            let mut skip = 0;
-            loop {
-                let page = self.store.files(id, skip, MAX_PAGE).await?;
-                let len = page.len() as i64;
-                entries.extend(page.into_iter().map(|f| (format!("{prefix}{}", f.name), f)));
-                if len < MAX_PAGE {
-                    break;
-                }
-                skip += len;
-            }
-            for child in self.child_folders(ctx, id).await? {
-                if child.effective.contains(needed) {
-                    pending.push((child.folder.id, format!("{prefix}{}/", child.folder.name)));
-                }
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok((root.name, entries))
-    }
-
     /// `GetFiles`: one page of a folder's files by name. Needs Read.
     pub async fn files(
         &self,

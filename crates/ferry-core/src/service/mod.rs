@@ -4,6 +4,7 @@
 
 mod access_ids;
 mod admin;
+mod archive_contents;
 mod audit_trail;
 mod browse;
 mod change_races;
@@ -58,6 +59,7 @@ use crate::error::{Error, Result};
 use crate::store::MetadataStore;
 
 pub use admin::NewUserRequest;
+pub use archive_contents::{ArchiveContents, ArchiveRoot};
 pub use audit_trail::{AuditVerification, BrokenLink};
 pub use browse::{
     Crumb, FILE_ACTIVITY, FILE_COUNT_CAP, FilePage, FolderPage, FolderPageRequest, PageStart,

@@ -451,17 +451,17 @@ pub async fn download_all(
 ) -> Response {
     let result = async {
         let (access, ids) = download_access(&state, client, &headers, query).await?;
-        let mut entries = Vec::with_capacity(ids.len());
+        let mut contents = ferry_core::service::ArchiveContents::new();
         for id in ids {
             // A file gone since the page was opened is left out, as in a folder's ZIP.
             if let Ok(view) = state.service.file(&access.ctx, id).await {
-                entries.push((view.file.name.clone(), view.file));
+                contents.add_file(view.file.name.clone(), view.file);
             }
         }
         let mut response = crate::archive::stream_zip(
             std::sync::Arc::clone(&state.service),
             access.ctx,
-            entries,
+            contents,
             "files",
         );
         harden_page(response.headers_mut());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use ferry_core::Error;
-use ferry_core::domain::File;
+use ferry_core::service::ArchiveContents;
 
 use super::error::WebError;
 use super::extract::WebId;
@@ -208,27 +208,24 @@ async fn zip_of(
 ) -> Result<Response, WebError> {
     let svc = &state.service;
     let here = svc.folder(&who.ctx, folder).await?;
-    let mut entries: Vec<(String, File)> = Vec::new();
+    let mut contents = ArchiveContents::new();
     for item in items {
         match *item {
             Item::File(id) => {
                 let view = svc.file(&who.ctx, id).await?;
-                entries.push((view.file.name.clone(), view.file));
+                contents.add_file(view.file.name.clone(), view.file);
             }
             Item::Folder(id) => {
-                let (name, inner) = svc.archive_listing(&who.ctx, id).await?;
-                entries.extend(
-                    inner
-                        .into_iter()
-                        .map(|(path, f)| (format!("{name}/{path}"), f)),
-                );
+                let root = svc.archive_root(&who.ctx, id).await?;
+                let prefix = format!("{}/", root.name());
+                contents.add_folder(root, prefix);
             }
         }
     }
     Ok(crate::archive::stream_zip(
         Arc::clone(svc),
         who.ctx.clone(),
-        entries,
+        contents,
         &archive_name(&here.folder.name),
     ))
 }
@@ -247,12 +244,15 @@ pub async fn folder_zip(
     who: WebSession,
     WebId(folder): WebId,
 ) -> Result<Response, WebError> {
-    let (name, entries) = state.service.archive_listing(&who.ctx, folder).await?;
+    let root = state.service.archive_root(&who.ctx, folder).await?;
+    let name = archive_name(root.name());
+    let mut contents = ArchiveContents::new();
+    contents.add_folder(root, String::new());
     Ok(crate::archive::stream_zip(
         Arc::clone(&state.service),
         who.ctx.clone(),
-        entries,
-        &archive_name(&name),
+        contents,
+        &name,
     ))
 }
 

@@ -24,6 +24,27 @@ fn create(s: &Server, sid: &str, parent: i64, name: &str) -> i64 {
     f["FolderID"].as_i64().unwrap()
 }
 
+/// `zip` opened by Python's `zipfile`, every entry's CRC checked, and the JSON of `expr` (over
+/// `z`, the archive) read back.
+fn read_zip(s: &Server, zip: &[u8], expr: &str) -> Value {
+    let path = s.path().join("read.zip");
+    std::fs::write(&path, zip).unwrap();
+    let script = format!(
+        "import zipfile,hashlib,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({expr}))"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .arg(&path)
+        .output()
+        .expect("python3 is required by the test suite");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn a_folder_downloads_as_a_zip_with_what_the_caller_may_read(backend: Backend) {
     let s = Server::start(backend);
     let bob = s.add_user("bob", "member", "bob-password");
@@ -66,19 +87,11 @@ fn a_folder_downloads_as_a_zip_with_what_the_caller_may_read(backend: Backend) {
             .iter()
             .any(|(k, v)| k == "content-type" && v == "application/zip")
     );
-    let path = s.path().join("out.zip");
-    std::fs::write(&path, &zip).unwrap();
-    let out = Command::new("python3")
-        .args(["-c", "import zipfile,hashlib,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))"])
-        .arg(&path)
-        .output()
-        .expect("python3 is required by the test suite");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let listed = read_zip(
+        &s,
+        &zip,
+        "{i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}",
     );
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
     let expected = json!({
         "a.txt": sha256_hex(b"alpha"),
         "empty": sha256_hex(b""),
@@ -107,13 +120,11 @@ fn a_folder_downloads_as_a_zip_with_what_the_caller_may_read(backend: Backend) {
             .any(|(k, v)| k == "content-disposition" && v.contains("Deliveries.zip")),
         "{headers:?}"
     );
-    std::fs::write(&path, &legacy).unwrap();
-    let out = Command::new("python3")
-        .args(["-c", "import zipfile,hashlib,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}))"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = read_zip(
+        &s,
+        &legacy,
+        "{i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist()}",
+    );
     assert_eq!(
         listed, expected,
         "the legacy page leaves the hidden folder out too"
@@ -169,19 +180,11 @@ fn zip_entry_names_extract_safely_on_windows() {
         &[("x-session-id", &admin)],
     );
     assert_eq!(status, 200);
-    let path = s.path().join("names.zip");
-    std::fs::write(&path, &zip).unwrap();
-    let out = Command::new("python3")
-        .args(["-c", "import zipfile,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nprint(json.dumps({i.filename: z.read(i).decode() for i in z.infolist()}))"])
-        .arg(&path)
-        .output()
-        .expect("python3 is required by the test suite");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let listed = read_zip(
+        &s,
+        &zip,
+        "{i.filename: z.read(i).decode() for i in z.infolist()}",
     );
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         listed,
         json!({
@@ -279,19 +282,8 @@ fn a_large_tree_zips_whole_read_a_page_at_a_time(backend: Backend) {
         &[("x-session-id", &admin)],
     );
     assert_eq!(status, 200);
-    let path = s.path().join("large.zip");
-    std::fs::write(&path, &zip).unwrap();
-    let out = Command::new("python3")
-        .args(["-c", "import zipfile,json,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps([i.filename for i in z.infolist()]))"])
-        .arg(&path)
-        .output()
-        .expect("python3 is required by the test suite");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let listed: Vec<String> =
+        serde_json::from_value(read_zip(&s, &zip, "[i.filename for i in z.infolist()]")).unwrap();
     // Sorted: a-other/…, b-inner/deeper/…, b-inner/….
     expected[2100..].sort();
     let order: Vec<String> = [

@@ -21,16 +21,23 @@ fn start() -> (Server, u16) {
     (s, port)
 }
 
+/// `tests/ftps/{script}` run as alice against the server on `port`, with `more` arguments.
+fn alices_script(script: &str, port: u16, more: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/ftps")
+        .join(script);
+    run_ok(
+        Command::new("python3")
+            .arg(&script)
+            .args(["127.0.0.1", &port.to_string(), "alice", "alice-password"])
+            .args(more),
+    )
+}
+
 #[test]
 fn aioftp_uploads_and_downloads_with_its_early_handshake() {
     let (s, port) = start();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ftps/aioftp_session.py");
-    let out = run_ok(Command::new("python3").arg(&script).args([
-        "127.0.0.1",
-        &port.to_string(),
-        "alice",
-        "alice-password",
-    ]));
+    let out = alices_script("aioftp_session.py", port, &[]);
     assert!(out.contains("signed in, in /Home/alice"), "{out}");
     assert!(out.contains("aioftp round trip"), "{out}");
     let (session, _) = s.open("alice", "alice-password", common::APP);
@@ -113,14 +120,7 @@ fn a_large_folder_lists_whole_over_ftps() {
     }
     expected.push("inner".into());
     expected.sort();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ftps/large_listing.py");
-    let out = run_ok(Command::new("python3").arg(&script).args([
-        "127.0.0.1",
-        &port.to_string(),
-        "alice",
-        "alice-password",
-        "/Home/alice",
-    ]));
+    let out = alices_script("large_listing.py", port, &["/Home/alice"]);
     let listed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     for command in ["nlst", "mlsd", "list"] {
         let mut names: Vec<String> = listed[command]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use ferry_core::Error;
 use ferry_core::domain::Permissions;
-use ferry_core::service::{PendingAppend, TreeNode, Upload, UploadRequest};
+use ferry_core::service::{FilePages, PendingAppend, TreeNode, Upload, UploadRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::data::DataError;
@@ -24,9 +24,6 @@ use crate::stream::Stream;
 /// Bytes a download reads from the content store and writes to the data connection at once
 /// (uploads are read straight into the staged block).
 const TRANSFER_CHUNK: usize = 256 * 1024;
-
-/// Files a listing reads from the Service at once.
-const LIST_PAGE: i64 = 500;
 
 impl ControlSession {
     /// Takes the prepared data connection plan, if the protection rules allow a transfer.
@@ -77,7 +74,7 @@ impl ControlSession {
             .tree_resolve(&ctx, &path)
             .await
             .map_err(|e| Reply::from_error(&e))?;
-        let (entries, files_of) = match node {
+        let (entries, mut files) = match node {
             TreeNode::Folder(f) => {
                 let folders = service
                     .tree_child_folders(&ctx, &f)
@@ -85,11 +82,12 @@ impl ControlSession {
                     .map_err(|e| Reply::from_error(&e))?;
                 let entries: Vec<Entry> = folders.iter().map(Entry::folder).collect();
                 // Without Read, a folder's listing shows its folders only.
-                let files_of = f
-                    .effective
-                    .contains(Permissions::READ)
-                    .then_some(f.folder.id);
-                (entries, files_of)
+                let files = if f.effective.contains(Permissions::READ) {
+                    FilePages::of(f.folder.id)
+                } else {
+                    FilePages::none(f.folder.id)
+                };
+                (entries, Some(files))
             }
             TreeNode::File(_) if verb == "MLSD" => {
                 return Err(Reply::new(501, "MLSD lists folders; use MLST for a file"));
@@ -106,26 +104,19 @@ impl ControlSession {
         }
         // The files a page at a time, each page written before the next is read: a listing
         // of a 100,000-file folder holds one page, not the folder.
-        let mut after = None;
-        while let Some(folder) = files_of {
-            let page = match service
-                .tree_files_after(&ctx, folder, after, LIST_PAGE)
-                .await
-            {
+        while let Some(pages) = files.as_mut() {
+            let page = match pages.next(&service, &ctx).await {
+                Ok(page) if page.is_empty() => break,
                 Ok(page) => page,
                 Err(e) => {
                     data.finish().await;
                     return Err(Reply::new(451, format!("The listing ended early: {e}")));
                 }
             };
-            after = page.last().map(|f| f.file.id);
             let entries: Vec<Entry> = page.iter().map(Entry::file).collect();
             sent += entries.len();
             if send_lines(&mut data, verb, &entries, now).await.is_err() {
                 return Err(aborted());
-            }
-            if (page.len() as i64) < LIST_PAGE {
-                break;
             }
         }
         if data.flush().await.is_err() {

@@ -8,8 +8,8 @@
 use std::collections::VecDeque;
 
 use ferry_core::Service;
-use ferry_core::domain::{FileId, FolderId};
-use ferry_core::service::{FolderView, SessionContext};
+use ferry_core::domain::Permissions;
+use ferry_core::service::{FilePages, FolderView, SessionContext};
 use russh_sftp::protocol::File;
 
 use crate::attrs::{file_attrs, folder_attrs};
@@ -20,36 +20,32 @@ pub(crate) const MAX_ENTRIES: usize = 100;
 /// About the most bytes of names one `READDIR` answers, far below the 256 KiB OpenSSH's
 /// client accepts: each name is sent twice (the name and `ls -l`'s line) beside its attributes.
 pub(crate) const MAX_REPLY_BYTES: usize = 64 * 1024;
-/// Files read from the Service at once.
-const PAGE: i64 = 500;
 /// What a name costs in a reply beyond its name and `ls -l` line: lengths and attributes.
 const ENTRY_OVERHEAD: usize = 128;
 
 /// An open directory handle's place in its listing.
 pub(crate) struct Listing {
-    folder: FolderId,
     /// Names read and not yet sent: the child folders first, then files a page at a time.
     pending: VecDeque<File>,
-    /// The last file read, where the next page starts.
-    after: Option<FileId>,
-    /// Whether files may remain to read: not when the caller holds no Read on the folder (its
-    /// listing shows folders only), nor after a short page.
-    more_files: bool,
+    /// The files still to read: none when the caller holds no Read on the folder (its listing
+    /// shows folders only).
+    files: FilePages,
 }
 
 impl Listing {
     /// The listing of `folder`, whose visible child folders are `folders`.
     pub(crate) fn new(folder: &FolderView, folders: &[FolderView]) -> Listing {
+        let id = folder.folder.id;
         Listing {
-            folder: folder.folder.id,
             pending: folders
                 .iter()
                 .map(|f| File::new(f.folder.name.clone(), folder_attrs(f)))
                 .collect(),
-            after: None,
-            more_files: folder
-                .effective
-                .contains(ferry_core::domain::Permissions::READ),
+            files: if folder.effective.contains(Permissions::READ) {
+                FilePages::of(id)
+            } else {
+                FilePages::none(id)
+            },
         }
     }
 
@@ -60,13 +56,8 @@ impl Listing {
         service: &Service,
         ctx: &SessionContext,
     ) -> Result<Vec<File>, Refusal> {
-        if self.pending.len() < MAX_ENTRIES && self.more_files {
-            let page = service
-                .tree_files_after(ctx, self.folder, self.after, PAGE)
-                .await
-                .map_err(refusal)?;
-            self.more_files = page.len() as i64 == PAGE;
-            self.after = page.last().map(|f| f.file.id);
+        if self.pending.len() < MAX_ENTRIES {
+            let page = self.files.next(service, ctx).await.map_err(refusal)?;
             self.pending.extend(
                 page.iter()
                     .map(|f| File::new(f.file.name.clone(), file_attrs(f))),

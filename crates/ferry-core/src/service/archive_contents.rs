@@ -11,8 +11,8 @@
 
 use std::collections::VecDeque;
 
-use super::{MAX_PAGE, Service, SessionContext};
-use crate::domain::{File, FileId, FileOrder, FolderId, Operation, Permissions};
+use super::{FilePages, Service, SessionContext};
+use crate::domain::{File, FolderId, Operation, Permissions};
 use crate::error::{Error, Result};
 
 /// What a folder's entries need: Read to list it, Download to take its files.
@@ -55,12 +55,9 @@ struct FolderWalk {
 
 #[derive(Debug)]
 struct Reading {
-    folder: FolderId,
+    files: FilePages,
     prefix: String,
     page: VecDeque<File>,
-    /// The last file read, where the next page starts.
-    after: Option<FileId>,
-    more: bool,
 }
 
 impl ArchiveContents {
@@ -119,26 +116,16 @@ impl FolderWalk {
     ) -> Result<Option<(String, File)>> {
         loop {
             if let Some(reading) = &mut self.current {
-                if reading.page.is_empty() && reading.more {
-                    let page = service
-                        .store
-                        .files_ordered(
-                            reading.folder,
-                            FileOrder::Name,
-                            false,
-                            reading.after,
-                            MAX_PAGE,
-                        )
-                        .await?;
-                    reading.more = page.len() as i64 == MAX_PAGE;
-                    reading.after = page.last().map(|f| f.id);
-                    reading.page.extend(page);
+                if reading.page.is_empty() {
+                    let page = reading.files.next(service, ctx).await?;
+                    reading.page.extend(page.into_iter().map(|f| f.file));
                 }
                 if let Some(file) = reading.page.pop_front() {
                     return Ok(Some((format!("{}{}", reading.prefix, file.name), file)));
                 }
                 // The folder's files are done: its subfolders next, in name order.
-                let (folder, prefix) = (reading.folder, std::mem::take(&mut reading.prefix));
+                let (folder, prefix) =
+                    (reading.files.folder(), std::mem::take(&mut reading.prefix));
                 self.current = None;
                 match service.child_folders(ctx, folder).await {
                     Ok(children) => self.pending.extend(
@@ -156,11 +143,9 @@ impl FolderWalk {
                 return Ok(None);
             };
             self.current = Some(Reading {
-                folder,
+                files: FilePages::of(folder),
                 prefix,
                 page: VecDeque::new(),
-                after: None,
-                more: true,
             });
         }
     }

@@ -85,7 +85,7 @@ pub use share_links::{ShareRequest, SharedLink};
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 pub use tickets::{TicketExRequest, TicketRequest, TicketSettings};
 pub use tools::{ToolAccess, ToolGrant, ToolKind, ToolLimits, ToolSettings};
-pub use tree::{MAX_PATH_BYTES, TreeNode, path_names};
+pub use tree::{FilePages, MAX_PATH_BYTES, TreeNode, path_names};
 pub use upload::{MAX_UNWRITTEN, PendingAppend, Upload, UploadCheckpoint, UploadRequest};
 
 /// Tunables of the Service. Defaults follow DESIGN.md.

@@ -30,6 +30,63 @@ pub enum TreeNode {
     File(FileView),
 }
 
+/// A folder's files read a keyset page at a time in name order (name key, then ID), for what
+/// sends a folder as it reads it: SFTP's `READDIR`, FTP's `LIST`, a ZIP's walk. Read is checked
+/// again for every page, so a listing stops where Read is taken away. A keyset page, not an
+/// offset: a file added or removed meanwhile moves no other file in or out of the listing, and
+/// a page deep in a large folder costs what the first does.
+#[derive(Debug)]
+pub struct FilePages {
+    folder: FolderId,
+    /// The last file read, where the next page starts.
+    after: Option<FileId>,
+    done: bool,
+}
+
+impl FilePages {
+    /// The files of `folder`, from the first.
+    pub fn of(folder: FolderId) -> FilePages {
+        FilePages {
+            folder,
+            after: None,
+            done: false,
+        }
+    }
+
+    /// No files: the listing of a folder the caller may see but not read.
+    pub fn none(folder: FolderId) -> FilePages {
+        FilePages {
+            done: true,
+            ..FilePages::of(folder)
+        }
+    }
+
+    /// The folder read.
+    pub fn folder(&self) -> FolderId {
+        self.folder
+    }
+
+    /// The next page (at most [`MAX_PAGE`] files), empty at the end.
+    pub async fn next(&mut self, service: &Service, ctx: &SessionContext) -> Result<Vec<FileView>> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let held = service
+            .require(ctx, self.folder, Permissions::READ, Operation::AccessDenied)
+            .await?;
+        let page = service
+            .store
+            .files_ordered(self.folder, FileOrder::Name, false, self.after, MAX_PAGE)
+            .await?;
+        self.done = (page.len() as i64) < MAX_PAGE;
+        self.after = page.last().map(|f| f.id);
+        Ok(page
+            .into_iter()
+            .map(|file| FileView::checked(file, held))
+            .collect())
+    }
+}
+
 /// Splits a path into its names, resolving `.`, `..` and empty components.
 pub fn path_names(path: &str) -> Result<Vec<String>> {
     if path.len() > MAX_PATH_BYTES {
@@ -184,33 +241,6 @@ impl Service {
     ) -> Result<Vec<FolderView>> {
         self.visible_children(ctx, folder.folder.id, folder.effective, true)
             .await
-    }
-
-    /// A page of a folder's files for a listing read in turns (SFTP's `READDIR`, FTP's
-    /// `LIST`): up to `take` files after the file `after` in name order (name key, then ID).
-    /// Needs Read, checked again for every page, so a listing stops where Read is taken away.
-    /// A keyset page, not an offset: a file added or removed meanwhile moves no other file in
-    /// or out of the listing, and a page deep in a large folder costs what the first does.
-    pub async fn tree_files_after(
-        &self,
-        ctx: &SessionContext,
-        folder: FolderId,
-        after: Option<FileId>,
-        take: i64,
-    ) -> Result<Vec<FileView>> {
-        if !(1..=MAX_PAGE).contains(&take) {
-            return Err(Error::invalid(format!("take between 1 and {MAX_PAGE}")));
-        }
-        let held = self
-            .require(ctx, folder, Permissions::READ, Operation::AccessDenied)
-            .await?;
-        Ok(self
-            .store
-            .files_ordered(folder, FileOrder::Name, false, after, take)
-            .await?
-            .into_iter()
-            .map(|file| FileView::checked(file, held))
-            .collect())
     }
 }
 

@@ -1,7 +1,7 @@
 //! What a ZIP download holds, read while the archive is written: single files, and folders
 //! walked a page of files at a time. Before, a folder's whole tree was listed before the first
 //! byte, every file of it held in memory for the length of the download: 20 slow downloads of
-//! a 100,000-file folder held 880 MB. A walk holds one page of files and the folders still to
+//! a 100,000-file folder held 918 MB. A walk holds one page of files and the folders still to
 //! visit.
 //!
 //! A folder's files come in name order, then its subfolders in name order, each the same way.
@@ -117,8 +117,16 @@ impl FolderWalk {
         loop {
             if let Some(reading) = &mut self.current {
                 if reading.page.is_empty() {
-                    let page = reading.files.next(service, ctx).await?;
-                    reading.page.extend(page.into_iter().map(|f| f.file));
+                    match reading.files.next(service, ctx).await {
+                        Ok(page) => reading.page.extend(page.into_iter().map(|f| f.file)),
+                        // Deleted or hidden since the walk reached it: left out, with what
+                        // it holds.
+                        Err(Error::FolderNotFound) => {
+                            self.current = None;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 if let Some(file) = reading.page.pop_front() {
                     return Ok(Some((format!("{}{}", reading.prefix, file.name), file)));

@@ -86,11 +86,8 @@ impl Service {
             )));
         }
         let chain = self.store.permission_chain(req.folder, ctx.user.id).await?;
-        let mut held = Self::effective_on_chain(ctx, &chain)?;
-        if is_navigation(req.folder) {
-            held = held.union(Permissions::SHOW);
-        }
-        if !held.contains(Permissions::SHOW) {
+        let held = Self::effective_on_chain(ctx, &chain)?;
+        if !held.contains(Permissions::SHOW) && !is_navigation(req.folder) {
             return Err(Error::FolderNotFound);
         }
         let folder = self
@@ -98,6 +95,12 @@ impl Service {
             .folder(req.folder)
             .await?
             .ok_or(Error::FolderNotFound)?;
+        // Everyone sees a navigation folder; only what is held passes to its children.
+        let view = if is_navigation(req.folder) {
+            FolderView::navigation(folder, held)
+        } else {
+            FolderView::new(folder, held)
+        };
 
         let mut trail = Vec::with_capacity(chain.len());
         for (i, link) in chain.iter().enumerate().skip(1) {
@@ -131,10 +134,7 @@ impl Service {
             }
         }
         Ok(FolderPage {
-            folder: FolderView {
-                folder,
-                effective: held,
-            },
+            folder: view,
             trail,
             folders,
             files,

@@ -20,6 +20,35 @@ pub struct FolderView {
     pub folder: Folder,
     /// `EffectivePermission` for the caller.
     pub effective: Permissions,
+    /// The bits held by grant, which its inheriting children add to their own: `effective`
+    /// without the Show everyone has on a navigation folder in the tree. That Show lets
+    /// everyone see `/Shared`, not what is in it: passed down, it showed every folder below
+    /// `/Shared` to every user over SFTP, FTPS and the web client.
+    held: Permissions,
+}
+
+impl FolderView {
+    /// A folder with the bits held on it by grant.
+    pub(crate) fn new(folder: Folder, held: Permissions) -> FolderView {
+        FolderView {
+            folder,
+            effective: held,
+            held,
+        }
+    }
+
+    /// A navigation folder as the tree shows it: seen by everyone, `held` passed down.
+    pub(crate) fn navigation(folder: Folder, held: Permissions) -> FolderView {
+        FolderView {
+            effective: held.union(Permissions::SHOW),
+            ..FolderView::new(folder, held)
+        }
+    }
+
+    /// What the folder's inheriting children add to their own grants.
+    pub fn passed_down(&self) -> Permissions {
+        self.held
+    }
 }
 
 /// Every bit on `folder` for its owner (homes and drop boxes).
@@ -82,7 +111,7 @@ impl Service {
             .require(ctx, id, needed, Operation::AccessDenied)
             .await?;
         let folder = self.store.folder(id).await?.ok_or(Error::FolderNotFound)?;
-        Ok(FolderView { folder, effective })
+        Ok(FolderView::new(folder, effective))
     }
 
     /// `GetFolder`. Needs Show.
@@ -119,8 +148,8 @@ impl Service {
             inherit_permissions: folder.inherit_permissions,
             granted,
         };
-        let effective = Self::effective_on_chain(ctx, &[link])?.union(Permissions::SHOW);
-        Ok((FolderView { folder, effective }, found))
+        let held = Self::effective_on_chain(ctx, &[link])?;
+        Ok((FolderView::navigation(folder, held), found))
     }
 
     /// `GetHomeFolder`: the caller's home, created on first use for users who have none.
@@ -409,9 +438,10 @@ async fn folder_as_checked(tx: &mut Box<dyn StoreTx>, seen: &Folder) -> Result<A
 }
 
 /// A child folder as its viewer sees it, given the bits granted on it and those held on its
-/// parent (which an inheriting child adds), if they may see it (Show). With `navigation`, the
-/// tree's navigation folders (`Home`, `Shared`) count as visible to everyone, holding Show.
-/// Administrators hold every bit.
+/// parent (which an inheriting child adds: [`FolderView::passed_down`], never the Show of a
+/// navigation folder), if they may see it (Show). With `navigation`, the tree's navigation
+/// folders (`Home`, `Shared`) count as visible to everyone, holding Show. Administrators hold
+/// every bit.
 pub(crate) fn child_view(
     admin: bool,
     folder: Folder,
@@ -419,22 +449,21 @@ pub(crate) fn child_view(
     inherited: Permissions,
     navigation: bool,
 ) -> Option<FolderView> {
-    let mut effective = if admin {
+    let held = if admin {
         Permissions::ALL
     } else if folder.inherit_permissions {
         granted.union(inherited)
     } else {
         granted
     };
-    if navigation
+    let view = if navigation
         && matches!(
             folder.folder_type,
             FolderType::Root | FolderType::HomeRoot | FolderType::FolderRoot
-        )
-    {
-        effective = effective.union(Permissions::SHOW);
-    }
-    effective
-        .contains(Permissions::SHOW)
-        .then_some(FolderView { folder, effective })
+        ) {
+        FolderView::navigation(folder, held)
+    } else {
+        FolderView::new(folder, held)
+    };
+    view.effective.contains(Permissions::SHOW).then_some(view)
 }

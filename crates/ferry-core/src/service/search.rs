@@ -226,7 +226,7 @@ impl Service {
                 scan.scanned += 1;
                 let effective = self.cached_bits(ctx, &mut scan.bits, folder.id).await?;
                 if effective.contains(Permissions::SHOW)
-                    && visit(FolderView { folder, effective }).is_break()
+                    && visit(FolderView::new(folder, effective)).is_break()
                 {
                     return Ok(ControlFlow::Break(()));
                 }

@@ -129,7 +129,7 @@ impl Service {
             .await?;
         let admin = ctx.user.role.may_impersonate();
         Ok(found.into_iter().next().and_then(|(folder, granted)| {
-            child_view(admin, folder, granted, parent.effective, true)
+            child_view(admin, folder, granted, parent.passed_down(), true)
         }))
     }
 
@@ -167,7 +167,7 @@ impl Service {
         let (mut current, mut found) = self.root_and_path(ctx, &keys).await?;
         for (i, name) in names.iter().enumerate() {
             let child = found.next().and_then(|(folder, granted)| {
-                child_view(admin, folder, granted, current.effective, true)
+                child_view(admin, folder, granted, current.passed_down(), true)
             });
             if let Some(child) = child {
                 current = child;
@@ -224,7 +224,7 @@ impl Service {
         match self.tree_resolve(ctx, path).await? {
             TreeNode::Folder(folder) => {
                 let mut children = self
-                    .visible_children(ctx, folder.folder.id, folder.effective, true)
+                    .visible_children(ctx, folder.folder.id, folder.passed_down(), true)
                     .await?;
                 children.sort_by_key(|c| text::item_key(&c.folder.name));
                 Ok((folder, children))
@@ -239,7 +239,7 @@ impl Service {
         ctx: &SessionContext,
         folder: &FolderView,
     ) -> Result<Vec<FolderView>> {
-        self.visible_children(ctx, folder.folder.id, folder.effective, true)
+        self.visible_children(ctx, folder.folder.id, folder.passed_down(), true)
             .await
     }
 }

@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Benchmark: the server's memory while many clients read one large folder slowly, two builds
-# on the same data, one run. A folder of N files of 4 KiB (default 100,000) is uploaded once
-# (by OLD, which must be the older build: NEW migrates its data forward); then each build in
+# on the same data, one run. A folder of N files of 4 KiB (default 100,000), or with
+# `--folders` of N empty subfolders, is made once (by OLD, which must be the older build: NEW
+# migrates its data forward); then each build in
 # turn is started fresh three times and its peak RSS (VmHWM) read while
 #   - 20 curl clients download the folder as a ZIP at 2 KiB/s,
 #   - 20 curl clients list it over FTPS (`LIST`) at 2 KiB/s,
 #   - one paramiko connection holds 40 SFTP listings of it, each read once.
 # Memory figures, not timings: a build that reads the folder whole holds it once per client.
 #
-#   bench/listing_memory.sh OLD_BINARY NEW_BINARY [--files N]
+#   bench/listing_memory.sh OLD_BINARY NEW_BINARY [--files N] [--folders]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 old=$1 new=$2
 shift 2
-files=100000
+files=100000 folders=
 while (($#)); do
   case "$1" in
     --files) files=$2; shift 2 ;;
+    --folders) folders=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -62,14 +64,25 @@ home=$(curl -sf -X POST "$base/api/v1/GetHomeFolder" -d "{\"sessionID\":\"$sessi
 folder=$(curl -sf -X POST "$base/api/v1/CreateFolder" \
   -d "{\"sessionID\":\"$session\",\"parentFolderID\":$home,\"name\":\"large\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["FolderID"])')
-echo "uploading $files files of 4 KiB" >&2
 head -c 4096 /dev/urandom > "$work/f.bin"
 uploads=()
+if [ -n "$folders" ]; then
+  echo "creating $files subfolders" >&2
+else
+  echo "uploading $files files of 4 KiB" >&2
+fi
 for c in $(seq 0 7); do
   {
     for ((i = c; i < files; i += 8)); do
-      printf 'upload-file = "%s"\noutput = "/dev/null"\nurl = "%s/api/v1/folders/%s/files/f%06d.bin"\n' \
-        "$work/f.bin" "$base" "$folder" "$i"
+      if [ -n "$folders" ]; then
+        # One request per `next`, each with its own body.
+        ((i == c)) || echo next
+        printf 'url = "%s/api/v1/CreateFolder"\noutput = "/dev/null"\ndata = "{\\"sessionID\\":\\"%s\\",\\"parentFolderID\\":%s,\\"name\\":\\"d%06d\\"}"\n' \
+          "$base" "$session" "$folder" "$i"
+      else
+        printf 'upload-file = "%s"\noutput = "/dev/null"\nurl = "%s/api/v1/folders/%s/files/f%06d.bin"\n' \
+          "$work/f.bin" "$base" "$folder" "$i"
+      fi
     done
     echo "header = \"X-Session-ID: $session\""
   } > "$work/c$c.conf"

@@ -184,6 +184,17 @@ pub trait MetadataStore:
         parent: FolderId,
         user: UserId,
     ) -> StoreResult<Vec<(Folder, Permissions)>>;
+    /// Up to `take` live child folders of `parent` whose name keys (`text::item_key`) come
+    /// after `after` (`""`: from the first), in name key order, each with the bits granted on
+    /// it to `user` or to one of `user`'s groups: a keyset page, so a folder of 100,000
+    /// subfolders is read a page at a time.
+    async fn child_folders_after(
+        &self,
+        parent: FolderId,
+        user: UserId,
+        after: &str,
+        take: i64,
+    ) -> StoreResult<Vec<(Folder, Permissions)>>;
     /// The live folders a path of name keys (`text::item_key`) leads to below `from`, as far
     /// as they exist: the child of `from` keyed `keys[0]`, its child keyed `keys[1]`, and so on,
     /// each with the bits granted on it to `user` or to one of `user`'s groups.

@@ -11,8 +11,7 @@
 use std::sync::Arc;
 
 use ferry_core::Error;
-use ferry_core::domain::Permissions;
-use ferry_core::service::{FilePages, PendingAppend, TreeNode, Upload, UploadRequest};
+use ferry_core::service::{PendingAppend, TreeListing, TreeNode, Upload, UploadRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::data::DataError;
@@ -74,38 +73,31 @@ impl ControlSession {
             .tree_resolve(&ctx, &path)
             .await
             .map_err(|e| Reply::from_error(&e))?;
-        let (entries, mut files) = match node {
+        let (mut sent, mut listing) = (0, None);
+        let single = match node {
             TreeNode::Folder(f) => {
-                let folders = service
-                    .tree_child_folders(&ctx, &f)
-                    .await
-                    .map_err(|e| Reply::from_error(&e))?;
-                let entries: Vec<Entry> = folders.iter().map(Entry::folder).collect();
-                // Without Read, a folder's listing shows its folders only.
-                let files = if f.effective.contains(Permissions::READ) {
-                    FilePages::of(f.folder.id)
-                } else {
-                    FilePages::none(f.folder.id)
-                };
-                (entries, Some(files))
+                listing = Some(TreeListing::of(&f));
+                Vec::new()
             }
             TreeNode::File(_) if verb == "MLSD" => {
                 return Err(Reply::new(501, "MLSD lists folders; use MLST for a file"));
             }
-            file => (vec![Entry::node(&file)], None),
+            file => vec![Entry::node(&file)],
         };
         let now = time::OffsetDateTime::now_utc();
         self.send_mark(Reply::new(150, "Here comes the listing"))
             .await?;
         let mut data = self.open_data(plan).await?;
-        let mut sent = entries.len();
-        if send_lines(&mut data, verb, &entries, now).await.is_err() {
-            return Err(aborted());
+        if !single.is_empty() {
+            sent = single.len();
+            if send_lines(&mut data, verb, &single, now).await.is_err() {
+                return Err(aborted());
+            }
         }
-        // The files a page at a time, each page written before the next is read: a listing
-        // of a 100,000-file folder holds one page, not the folder.
-        while let Some(pages) = files.as_mut() {
-            let page = match pages.next(&service, &ctx).await {
+        // A folder a page at a time, each page written before the next is read: a listing of
+        // a folder of 100,000 files or subfolders holds one page, not the folder.
+        while let Some(items) = listing.as_mut() {
+            let page = match items.next(&service, &ctx).await {
                 Ok(page) if page.is_empty() => break,
                 Ok(page) => page,
                 Err(e) => {
@@ -113,7 +105,7 @@ impl ControlSession {
                     return Err(Reply::new(451, format!("The listing ended early: {e}")));
                 }
             };
-            let entries: Vec<Entry> = page.iter().map(Entry::file).collect();
+            let entries: Vec<Entry> = page.iter().map(Entry::node).collect();
             sent += entries.len();
             if send_lines(&mut data, verb, &entries, now).await.is_err() {
                 return Err(aborted());

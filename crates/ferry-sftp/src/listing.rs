@@ -1,18 +1,18 @@
 //! A directory listing read in turns. `READDIR` answers at most [`MAX_ENTRIES`] names and
 //! about [`MAX_REPLY_BYTES`] a time, as OpenSSH's sftp-server does: OpenSSH's client drops the
 //! connection on any reply over 256 KiB, so a folder of a few thousand files sent whole could
-//! not be listed at all. The files are read from the Service a page at a time as the client
-//! asks, so an open listing holds one page, not the folder: a user holding many handles on a
-//! 100,000-file folder costs the server pages, not copies of the folder.
+//! not be listed at all. Folders and files are read from the Service a page at a time as the
+//! client asks ([`TreeListing`]), so an open listing holds one page, not the folder: a user
+//! holding many handles on a folder of 100,000 files or subfolders costs the server pages, not
+//! copies of the folder.
 
 use std::collections::VecDeque;
 
 use ferry_core::Service;
-use ferry_core::domain::Permissions;
-use ferry_core::service::{FilePages, FolderView, SessionContext};
+use ferry_core::service::{FolderView, SessionContext, TreeListing, TreeNode};
 use russh_sftp::protocol::File;
 
-use crate::attrs::{file_attrs, folder_attrs};
+use crate::attrs::node_attrs;
 use crate::refusal::{Refusal, refusal};
 
 /// Most names one `READDIR` answers (OpenSSH's sftp-server: 100).
@@ -25,43 +25,32 @@ const ENTRY_OVERHEAD: usize = 128;
 
 /// An open directory handle's place in its listing.
 pub(crate) struct Listing {
-    /// Names read and not yet sent: the child folders first, then files a page at a time.
+    /// Names read and not yet sent.
     pending: VecDeque<File>,
-    /// The files still to read: none when the caller holds no Read on the folder (its listing
-    /// shows folders only).
-    files: FilePages,
+    /// What is still to read: the child folders, then the files (none without Read).
+    items: TreeListing,
 }
 
 impl Listing {
-    /// The listing of `folder`, whose visible child folders are `folders`.
-    pub(crate) fn new(folder: &FolderView, folders: &[FolderView]) -> Listing {
-        let id = folder.folder.id;
+    /// The listing of `folder`.
+    pub(crate) fn new(folder: &FolderView) -> Listing {
         Listing {
-            pending: folders
-                .iter()
-                .map(|f| File::new(f.folder.name.clone(), folder_attrs(f)))
-                .collect(),
-            files: if folder.effective.contains(Permissions::READ) {
-                FilePages::of(id)
-            } else {
-                FilePages::none(id)
-            },
+            pending: VecDeque::new(),
+            items: TreeListing::of(folder),
         }
     }
 
-    /// The next names to send, or none at the end of the listing. Every page of files needs
-    /// Read again, in the caller's current session.
+    /// The next names to send, or none at the end of the listing. Every page needs the
+    /// caller's bits again, in their current session.
     pub(crate) async fn next_batch(
         &mut self,
         service: &Service,
         ctx: &SessionContext,
     ) -> Result<Vec<File>, Refusal> {
         if self.pending.len() < MAX_ENTRIES {
-            let page = self.files.next(service, ctx).await.map_err(refusal)?;
-            self.pending.extend(
-                page.iter()
-                    .map(|f| File::new(f.file.name.clone(), file_attrs(f))),
-            );
+            let page = self.items.next(service, ctx).await.map_err(refusal)?;
+            self.pending
+                .extend(page.iter().map(|n| File::new(name(n), node_attrs(n))));
         }
         let mut batch = Vec::new();
         let mut bytes = 0;
@@ -74,5 +63,13 @@ impl Listing {
             batch.extend(self.pending.pop_front());
         }
         Ok(batch)
+    }
+}
+
+/// The name a tree node is listed by.
+fn name(node: &TreeNode) -> String {
+    match node {
+        TreeNode::Folder(f) => f.folder.name.clone(),
+        TreeNode::File(f) => f.file.name.clone(),
     }
 }

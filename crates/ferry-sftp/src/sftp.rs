@@ -374,12 +374,7 @@ impl russh_sftp::server::Handler for SftpHandler {
             TreeNode::Folder(f) => f,
             TreeNode::File(_) => return Err(StatusCode::NoSuchFile.into()),
         };
-        let folders = self
-            .service
-            .tree_child_folders(&ctx, &folder)
-            .await
-            .map_err(refusal)?;
-        let listing = Listing::new(&folder, &folders);
+        let listing = Listing::new(&folder);
         Ok(Handle {
             id,
             handle: self.handles.add(Open::Listing(listing), place),

@@ -385,6 +385,35 @@ pub(crate) async fn child_folders(
     folders_with_grants(&rows)
 }
 
+/// A keyset page of live child folders: the page's folders are chosen first (a range of
+/// `folders_unique_live_name`, whose keys are unique among a folder's live children), then
+/// joined to their grants, so `LIMIT` counts folders, not grants.
+pub(crate) async fn child_folders_after(
+    pool: &AnyPool,
+    parent: FolderId,
+    user: UserId,
+    after: &str,
+    take: i64,
+) -> StoreResult<Vec<(Folder, Permissions)>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        folder_columns!(),
+        ", p.permission FROM (SELECT * FROM folders \
+         WHERE parent_id = $1 AND deleted = 0 AND name_key > $3 \
+         ORDER BY name_key LIMIT $4) f",
+        user_grants_on_f!(),
+        " ORDER BY f.name_key, f.id"
+    ))
+    .bind(parent)
+    .bind(user)
+    .bind(after)
+    .bind(take)
+    .fetch_all(pool)
+    .await
+    .map_err(errors::db)?;
+    folders_with_grants(&rows)
+}
+
 /// The keys of a path as a table `names (i, key)`, `i` from 0, from the JSON array `$3`.
 macro_rules! sqlite_names {
     () => {

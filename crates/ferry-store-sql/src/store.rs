@@ -292,6 +292,16 @@ impl MetadataStore for SqlStore {
         folder_reads::child_folders(&self.pool, parent, user).await
     }
 
+    async fn child_folders_after(
+        &self,
+        parent: FolderId,
+        user: UserId,
+        after: &str,
+        take: i64,
+    ) -> StoreResult<Vec<(Folder, Permissions)>> {
+        folder_reads::child_folders_after(&self.pool, parent, user, after, take).await
+    }
+
     async fn folder_path(
         &self,
         from: FolderId,

@@ -277,6 +277,14 @@ fn a_large_tree_zips_whole_read_a_page_at_a_time(backend: Backend) {
         expected.push(format!("{path}x.txt"));
         expected.push(format!("{path}y.txt"));
     }
+    // More subfolders than the walk reads at a time, each with a file.
+    let many = create(&s, &admin, top, "c-many");
+    let mut in_many = Vec::new();
+    for i in 0..150 {
+        let sub = create(&s, &admin, many, &format!("m{i:03}"));
+        assert_eq!(s.put_file(&admin, sub, "f.txt", "", b"f").0, 200);
+        in_many.push(format!("c-many/m{i:03}/f.txt"));
+    }
     let (status, _, zip) = s.get_bytes(
         &format!("/api/v1/folders/{top}/zip"),
         &[("x-session-id", &admin)],
@@ -291,8 +299,9 @@ fn a_large_tree_zips_whole_read_a_page_at_a_time(backend: Backend) {
         &expected[2100..2102], // a-other/
         &expected[2104..2106], // b-inner/
         &expected[2102..2104], // b-inner/deeper/
+        &in_many,              // c-many/m000/ … c-many/m149/
     ]
     .concat();
-    assert_eq!(listed.len(), 2106);
+    assert_eq!(listed.len(), 2256);
     assert_eq!(listed, order);
 }

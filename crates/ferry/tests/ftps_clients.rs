@@ -119,6 +119,25 @@ fn a_large_folder_lists_whole_over_ftps() {
         assert_eq!(status, 200, "{body}");
     }
     expected.push("inner".into());
+    // More folders than a page, every third hidden from Alice herself (no grant, nothing
+    // inherited): the listing passes over them across the pages.
+    for i in 0..1100 {
+        let name = format!("dir {i:04}");
+        let (status, f) = s.call(
+            "CreateFolder",
+            serde_json::json!({"sessionID": session, "parentFolderID": home, "name": name}),
+        );
+        assert_eq!(status, 200, "{f}");
+        if i % 3 == 0 {
+            let (status, body) = s.call(
+                "SetFolderPermissionList",
+                serde_json::json!({"sessionID": session, "folderID": f["FolderID"], "permissionList": [], "inheritPermissions": false}),
+            );
+            assert_eq!(status, 200, "{body}");
+        } else {
+            expected.push(name);
+        }
+    }
     expected.sort();
     let out = alices_script("large_listing.py", port, &["/Home/alice"]);
     let listed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();

@@ -257,6 +257,11 @@ fn a_large_folder_lists_whole_in_openssh_sftp() {
     for name in &names {
         std::fs::write(many.join(name), name.as_bytes()).unwrap();
     }
+    // And more subfolders than the server reads at a time.
+    let folders: Vec<String> = (0..1050).map(|i| format!("sub{i:04}")).collect();
+    for name in &folders {
+        std::fs::create_dir(many.join(name)).unwrap();
+    }
     let out = sftp_batch(dir.path(), port, &key, "put -r many\n");
     assert!(out.status.success(), "{}", explain(&out));
 
@@ -267,7 +272,7 @@ fn a_large_folder_lists_whole_in_openssh_sftp() {
         .filter(|l| !l.starts_with("sftp>"))
         .map(|l| l.trim().trim_start_matches("many/").to_string())
         .collect();
-    let mut expected = names.clone();
+    let mut expected = [&names[..], &folders[..]].concat();
     expected.push("inner".into());
     let mut sorted = listed.clone();
     sorted.sort();
@@ -278,7 +283,7 @@ fn a_large_folder_lists_whole_in_openssh_sftp() {
     let out = sftp_batch(dir.path(), port, &key, "lcd back\nget -r many\n");
     assert!(out.status.success(), "{}", explain(&out));
     let back = dir.path().join("back/many");
-    assert_eq!(std::fs::read_dir(&back).unwrap().count(), 1201);
+    assert_eq!(std::fs::read_dir(&back).unwrap().count(), 2251);
     assert_eq!(
         std::fs::read(back.join(&names[1199])).unwrap(),
         names[1199].as_bytes()

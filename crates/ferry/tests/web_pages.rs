@@ -325,6 +325,41 @@ fn a_large_folder_pages_and_sorts(backend: Backend) {
     assert_eq!(ann.get(&format!("{home}?after=abc")).status, 400);
 }
 
+/// More subfolders than a page shows: the first page shows 500 and the files, the next page
+/// the rest of the folders. Before, every page read and showed every subfolder.
+#[test]
+fn many_subfolders_page_too() {
+    let s = Server::start(Backend::Sqlite);
+    let (mut ann, home) = ann_signed_in(&s);
+    let api = Api::new(&s, "ann", "ann-password-1");
+    let folder = folder_id(&home);
+    for i in 0..520 {
+        api.create(folder, &format!("d{i:03}"));
+    }
+    assert_eq!(s.put_file(&api.session, folder, "z.txt", "", b"z").0, 200);
+    let folders = |page: &str| page.matches(r#"<tr class="folder">"#).count();
+    let first = ann.get(&home).body;
+    assert_eq!(folders(&first), 500);
+    assert!(first.contains(">d499<") && !first.contains(">d500<"));
+    assert!(first.contains("z.txt") && first.contains("500 folders shown"));
+    let at = first
+        .find(r#"<a rel="next" href=""#)
+        .expect("a link to more folders");
+    let rest = &first[at + 20..];
+    let next = rest[..rest.find('"').unwrap()].replace("&amp;", "&");
+    assert!(next.ends_with("folders_after=d499"), "{next}");
+    let second = ann.get(&next).body;
+    assert_eq!(folders(&second), 20);
+    assert!(second.contains(">d500<") && second.contains(">d519<"));
+    assert!(!second.contains("z.txt") && !second.contains(r#"rel="next""#));
+    assert!(second.contains("First page"));
+    // Any name is only a place in the order.
+    for q in ["zzz", "%00", "..%2F..", "%E2%80%AE", &"a".repeat(5000)] {
+        let page = ann.get(&format!("{home}?folders_after={q}"));
+        assert_eq!(page.status, 200, "{q}");
+    }
+}
+
 #[test]
 fn a_download_is_an_attachment_never_a_page_of_this_origin() {
     let s = Server::start(Backend::Sqlite);

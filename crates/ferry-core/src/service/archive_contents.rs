@@ -1,8 +1,8 @@
 //! What a ZIP download holds, read while the archive is written: single files, and folders
-//! walked a page of files at a time. Before, a folder's whole tree was listed before the first
-//! byte, every file of it held in memory for the length of the download: 20 slow downloads of
-//! a 100,000-file folder held 918 MB. A walk holds one page of files and the folders still to
-//! visit.
+//! walked a page at a time. Before, a folder's whole tree was listed before the first byte,
+//! every file of it held in memory for the length of the download: 20 slow downloads of a
+//! 100,000-file folder held 918 MB. A walk holds one page of files, and a short page of
+//! subfolders for each folder it is inside.
 //!
 //! A folder's files come in name order, then its subfolders in name order, each the same way.
 //! The caller's bits are read as the walk reaches each folder (subfolders without Read and
@@ -11,12 +11,16 @@
 
 use std::collections::VecDeque;
 
-use super::{FilePages, Service, SessionContext};
+use super::{FilePages, FolderPages, FolderView, Service, SessionContext};
 use crate::domain::{File, FolderId, Operation, Permissions};
 use crate::error::{Error, Result};
 
 /// What a folder's entries need: Read to list it, Download to take its files.
 const NEEDED: Permissions = Permissions::READ.union(Permissions::DOWNLOAD);
+
+/// Subfolders read at a time by each folder the walk is inside: a deep tree holds this many
+/// per level.
+const SUBFOLDER_PAGE: i64 = 100;
 
 /// A folder the caller may take as a ZIP, found by [`Service::archive_root`].
 #[derive(Debug, Clone)]
@@ -44,20 +48,32 @@ enum Part {
     Folder(FolderWalk),
 }
 
-/// A folder's tree in walking order.
+/// A folder's tree in walking order: the folders it is inside, the deepest last.
 #[derive(Debug)]
 struct FolderWalk {
-    /// Folders still to visit, the next last, each with its path prefix (`sub/`).
-    pending: Vec<(FolderId, String)>,
-    /// The folder whose files are being read.
-    current: Option<Reading>,
+    levels: Vec<Level>,
 }
 
+/// A folder being walked: its files first, then its subfolders, each walked in turn.
 #[derive(Debug)]
-struct Reading {
-    files: FilePages,
+struct Level {
     prefix: String,
+    files: FilePages,
     page: VecDeque<File>,
+    subfolders: FolderPages,
+    next_subfolders: VecDeque<FolderView>,
+}
+
+impl Level {
+    fn new(folder: FolderId, prefix: String) -> Level {
+        Level {
+            prefix,
+            files: FilePages::of(folder),
+            page: VecDeque::new(),
+            subfolders: FolderPages::of(folder).taking(SUBFOLDER_PAGE),
+            next_subfolders: VecDeque::new(),
+        }
+    }
 }
 
 impl ArchiveContents {
@@ -75,8 +91,7 @@ impl ArchiveContents {
     /// or ending in `/`).
     pub fn add_folder(&mut self, root: ArchiveRoot, prefix: String) {
         self.parts.push_back(Part::Folder(FolderWalk {
-            pending: vec![(root.id, prefix)],
-            current: None,
+            levels: vec![Level::new(root.id, prefix)],
         }));
     }
 
@@ -115,46 +130,45 @@ impl FolderWalk {
         ctx: &SessionContext,
     ) -> Result<Option<(String, File)>> {
         loop {
-            if let Some(reading) = &mut self.current {
-                if reading.page.is_empty() {
-                    match reading.files.next(service, ctx).await {
-                        Ok(page) => reading.page.extend(page.into_iter().map(|f| f.file)),
-                        // Deleted or hidden since the walk reached it: left out, with what
-                        // it holds.
-                        Err(Error::FolderNotFound) => {
-                            self.current = None;
-                            continue;
-                        }
-                        Err(e) => return Err(e),
+            let Some(level) = self.levels.last_mut() else {
+                return Ok(None);
+            };
+            if level.page.is_empty() {
+                match level.files.next(service, ctx).await {
+                    Ok(page) => level.page.extend(page.into_iter().map(|f| f.file)),
+                    // Deleted or hidden since the walk reached it: left out, with what it
+                    // holds.
+                    Err(Error::FolderNotFound) => {
+                        self.levels.pop();
+                        continue;
                     }
-                }
-                if let Some(file) = reading.page.pop_front() {
-                    return Ok(Some((format!("{}{}", reading.prefix, file.name), file)));
-                }
-                // The folder's files are done: its subfolders next, in name order.
-                let (folder, prefix) =
-                    (reading.files.folder(), std::mem::take(&mut reading.prefix));
-                self.current = None;
-                match service.child_folders(ctx, folder).await {
-                    Ok(children) => self.pending.extend(
-                        children
-                            .into_iter()
-                            .rev()
-                            .filter(|c| c.effective.contains(NEEDED))
-                            .map(|c| (c.folder.id, format!("{prefix}{}/", c.folder.name))),
-                    ),
-                    Err(Error::FolderNotFound) => {}
                     Err(e) => return Err(e),
                 }
             }
-            let Some((folder, prefix)) = self.pending.pop() else {
-                return Ok(None);
-            };
-            self.current = Some(Reading {
-                files: FilePages::of(folder),
-                prefix,
-                page: VecDeque::new(),
-            });
+            if let Some(file) = level.page.pop_front() {
+                return Ok(Some((format!("{}{}", level.prefix, file.name), file)));
+            }
+            // The folder's files are done: its subfolders next, in name order.
+            if level.next_subfolders.is_empty() {
+                match level.subfolders.next(service, ctx).await {
+                    Ok(page) if page.is_empty() => {
+                        self.levels.pop();
+                        continue;
+                    }
+                    Ok(page) => level
+                        .next_subfolders
+                        .extend(page.into_iter().filter(|c| c.effective.contains(NEEDED))),
+                    Err(Error::FolderNotFound) => {
+                        self.levels.pop();
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Some(child) = level.next_subfolders.pop_front() {
+                let prefix = format!("{}{}/", level.prefix, child.folder.name);
+                self.levels.push(Level::new(child.folder.id, prefix));
+            }
         }
     }
 }

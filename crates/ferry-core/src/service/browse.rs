@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
+use super::{FileView, FolderPages, FolderView, MAX_PAGE, Service, SessionContext};
 use crate::domain::{
     AuditRecord, File, FileId, FileOrder, FileVersion, FolderId, Permissions, UserId, is_navigation,
 };
@@ -26,8 +26,11 @@ pub enum PageStart {
     Before(FileId),
 }
 
+/// Subfolders one page shows at most.
+pub const FOLDERS_SHOWN: usize = 500;
+
 /// Which page of a folder to read.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct FolderPageRequest {
     /// The folder.
     pub folder: FolderId,
@@ -39,6 +42,8 @@ pub struct FolderPageRequest {
     pub start: PageStart,
     /// Files to return (1 to [`MAX_PAGE`]).
     pub take: i64,
+    /// A later page of subfolders: those whose names follow this one, without files.
+    pub folders_after: Option<String>,
 }
 
 /// One folder above the page's folder, for the breadcrumbs.
@@ -57,8 +62,11 @@ pub struct FolderPage {
     pub folder: FolderView,
     /// The folders above it, the root first.
     pub trail: Vec<Crumb>,
-    /// Its subfolders the caller may see, by name.
+    /// Its subfolders the caller may see, by name: at most [`FOLDERS_SHOWN`], from the first
+    /// or after the name asked for.
     pub folders: Vec<FolderView>,
+    /// Whether more subfolders follow those shown.
+    pub more_folders: bool,
     /// The requested page of its files (none without Read).
     pub files: Vec<File>,
     /// Whether files come before this page in the order.
@@ -117,8 +125,24 @@ impl Service {
         }
         trail.reverse();
 
-        let folders = self.visible_children(ctx, req.folder, held, true).await?;
-        let (files, has_before, has_after, file_count) = if held.contains(Permissions::READ) {
+        // A page of subfolders, not all of them: a folder of 100,000 subfolders would
+        // otherwise be read whole and sent as one page.
+        let mut pages = FolderPages::in_tree(req.folder).taking(FOLDERS_SHOWN as i64 + 1);
+        if let Some(name) = &req.folders_after {
+            pages = pages.after_name(name);
+        }
+        let mut folders = Vec::new();
+        while folders.len() <= FOLDERS_SHOWN {
+            let page = pages.next(self, ctx).await?;
+            if page.is_empty() {
+                break;
+            }
+            folders.extend(page);
+        }
+        let more_folders = folders.len() > FOLDERS_SHOWN;
+        folders.truncate(FOLDERS_SHOWN);
+        let files_shown = held.contains(Permissions::READ) && req.folders_after.is_none();
+        let (files, has_before, has_after, file_count) = if files_shown {
             let (files, before, after) = self.files_page(&req).await?;
             let count = self.store.file_count(req.folder, FILE_COUNT_CAP).await?;
             (files, before, after, count)
@@ -137,6 +161,7 @@ impl Service {
             folder: view,
             trail,
             folders,
+            more_folders,
             files,
             has_before,
             has_after,

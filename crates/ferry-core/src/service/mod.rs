@@ -18,6 +18,7 @@ mod folders;
 mod groups;
 pub mod hash_slots;
 mod leases;
+mod listing_pages;
 mod lockout;
 mod lockout_admin;
 mod metadata;
@@ -62,7 +63,8 @@ pub use admin::NewUserRequest;
 pub use archive_contents::{ArchiveContents, ArchiveRoot};
 pub use audit_trail::{AuditVerification, BrokenLink};
 pub use browse::{
-    Crumb, FILE_ACTIVITY, FILE_COUNT_CAP, FilePage, FolderPage, FolderPageRequest, PageStart,
+    Crumb, FILE_ACTIVITY, FILE_COUNT_CAP, FOLDERS_SHOWN, FilePage, FolderPage, FolderPageRequest,
+    PageStart,
 };
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
 pub use download_record::Recorded;
@@ -70,6 +72,7 @@ pub use downloads::Download;
 pub use files::{FileView, MAX_PAGE};
 pub use folders::FolderView;
 pub use leases::lease_for;
+pub use listing_pages::{FilePages, FolderPages, TreeListing};
 pub use lockout::LockoutPolicy;
 pub use metadata::MAX_METADATA_VALUE;
 pub use permission_page::{GranteeName, PermissionsPage};
@@ -85,7 +88,7 @@ pub use share_links::{ShareRequest, SharedLink};
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 pub use tickets::{TicketExRequest, TicketRequest, TicketSettings};
 pub use tools::{ToolAccess, ToolGrant, ToolKind, ToolLimits, ToolSettings};
-pub use tree::{FilePages, MAX_PATH_BYTES, TreeNode, path_names};
+pub use tree::{MAX_PATH_BYTES, TreeNode, path_names};
 pub use upload::{MAX_UNWRITTEN, PendingAppend, Upload, UploadCheckpoint, UploadRequest};
 
 /// Tunables of the Service. Defaults follow DESIGN.md.

@@ -11,10 +11,8 @@
 
 use super::change_races::{Attempt, until_settled};
 use super::folders::child_view;
-use super::{FileView, FolderView, MAX_PAGE, Service, SessionContext};
-use crate::domain::{
-    AuditEntry, File, FileId, FileOrder, FolderId, Operation, Outcome, Permissions,
-};
+use super::{FileView, FolderPages, FolderView, Service, SessionContext};
+use crate::domain::{AuditEntry, File, Operation, Outcome, Permissions};
 use crate::error::{Error, Result};
 use crate::text;
 
@@ -28,63 +26,6 @@ pub enum TreeNode {
     Folder(FolderView),
     /// A file (current version), with the caller's bits on its folder.
     File(FileView),
-}
-
-/// A folder's files read a keyset page at a time in name order (name key, then ID), for what
-/// sends a folder as it reads it: SFTP's `READDIR`, FTP's `LIST`, a ZIP's walk. Read is checked
-/// again for every page, so a listing stops where Read is taken away. A keyset page, not an
-/// offset: a file added or removed meanwhile moves no other file in or out of the listing, and
-/// a page deep in a large folder costs what the first does.
-#[derive(Debug)]
-pub struct FilePages {
-    folder: FolderId,
-    /// The last file read, where the next page starts.
-    after: Option<FileId>,
-    done: bool,
-}
-
-impl FilePages {
-    /// The files of `folder`, from the first.
-    pub fn of(folder: FolderId) -> FilePages {
-        FilePages {
-            folder,
-            after: None,
-            done: false,
-        }
-    }
-
-    /// No files: the listing of a folder the caller may see but not read.
-    pub fn none(folder: FolderId) -> FilePages {
-        FilePages {
-            done: true,
-            ..FilePages::of(folder)
-        }
-    }
-
-    /// The folder read.
-    pub fn folder(&self) -> FolderId {
-        self.folder
-    }
-
-    /// The next page (at most [`MAX_PAGE`] files), empty at the end.
-    pub async fn next(&mut self, service: &Service, ctx: &SessionContext) -> Result<Vec<FileView>> {
-        if self.done {
-            return Ok(Vec::new());
-        }
-        let held = service
-            .require(ctx, self.folder, Permissions::READ, Operation::AccessDenied)
-            .await?;
-        let page = service
-            .store
-            .files_ordered(self.folder, FileOrder::Name, false, self.after, MAX_PAGE)
-            .await?;
-        self.done = (page.len() as i64) < MAX_PAGE;
-        self.after = page.last().map(|f| f.id);
-        Ok(page
-            .into_iter()
-            .map(|file| FileView::checked(file, held))
-            .collect())
-    }
 }
 
 /// Splits a path into its names, resolving `.`, `..` and empty components.
@@ -214,33 +155,30 @@ impl Service {
         }
     }
 
-    /// The folder a path names and its visible child folders, without its files: what a
-    /// folder picker shows when a person opens a folder in it.
+    /// The folder a path names and its first `limit` visible child folders by name, without
+    /// its files, and whether more follow: what a folder picker shows when a person opens a
+    /// folder in it.
     pub async fn tree_subfolders(
         &self,
         ctx: &SessionContext,
         path: &str,
-    ) -> Result<(FolderView, Vec<FolderView>)> {
-        match self.tree_resolve(ctx, path).await? {
-            TreeNode::Folder(folder) => {
-                let mut children = self
-                    .visible_children(ctx, folder.folder.id, folder.passed_down(), true)
-                    .await?;
-                children.sort_by_key(|c| text::item_key(&c.folder.name));
-                Ok((folder, children))
+        limit: usize,
+    ) -> Result<(FolderView, Vec<FolderView>, bool)> {
+        let TreeNode::Folder(folder) = self.tree_resolve(ctx, path).await? else {
+            return Err(Error::FolderNotFound);
+        };
+        let mut pages = FolderPages::in_tree(folder.folder.id).taking(limit as i64 + 1);
+        let mut children = Vec::new();
+        while children.len() <= limit {
+            let page = pages.next(self, ctx).await?;
+            if page.is_empty() {
+                break;
             }
-            TreeNode::File(_) => Err(Error::FolderNotFound),
+            children.extend(page);
         }
-    }
-
-    /// A folder's child folders the caller may see, as its listing shows them.
-    pub async fn tree_child_folders(
-        &self,
-        ctx: &SessionContext,
-        folder: &FolderView,
-    ) -> Result<Vec<FolderView>> {
-        self.visible_children(ctx, folder.folder.id, folder.passed_down(), true)
-            .await
+        let more = children.len() > limit;
+        children.truncate(limit);
+        Ok((folder, children, more))
     }
 }
 

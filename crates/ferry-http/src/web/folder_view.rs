@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use ferry_core::domain::{File, FileOrder, FolderType, Permissions};
 use ferry_core::service::{FILE_COUNT_CAP, FolderPage, FolderPageRequest, FolderView, PageStart};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use super::error::WebError;
@@ -19,13 +20,15 @@ use crate::router::AppState;
 pub const PAGE_SIZE: i64 = 100;
 
 /// `?sort=name|size|modified&dir=asc|desc`, and `after=ID` or `before=ID` (the file the page
-/// follows or precedes: keyset pages, as quick deep in a large folder as at its start).
+/// follows or precedes: keyset pages, as quick deep in a large folder as at its start), or
+/// `folders_after=NAME` (a later page of subfolders, shown without files).
 #[derive(Deserialize, Default)]
 pub struct Listing {
     sort: Option<String>,
     dir: Option<String>,
     after: Option<i64>,
     before: Option<i64>,
+    folders_after: Option<String>,
 }
 
 /// The order a listing is in, and where the page starts.
@@ -95,10 +98,12 @@ pub async fn show(
                 descending: order.descending,
                 start: order.start,
                 take: PAGE_SIZE,
+                folders_after: q.folders_after.clone(),
             },
         )
         .await?;
-    let main = render(&who, &page, order, state.service.sharing_enabled());
+    let later = q.folders_after.is_some();
+    let main = render(&who, &page, order, state.service.sharing_enabled(), later);
     Ok(Html(frame(&display_name(&page.folder), Some(&who), &main)).into_response())
 }
 
@@ -110,7 +115,13 @@ fn display_name(view: &FolderView) -> String {
     }
 }
 
-fn render(who: &WebSession, page: &FolderPage, order: Order, sharing: bool) -> String {
+fn render(
+    who: &WebSession,
+    page: &FolderPage,
+    order: Order,
+    sharing: bool,
+    later_folders: bool,
+) -> String {
     let id = page.folder.folder.id;
     let held = page.folder.effective;
     let here = format!("/web/folders/{id}{}", order.query(order.start));
@@ -178,11 +189,14 @@ fn render(who: &WebSession, page: &FolderPage, order: Order, sharing: bool) -> S
 
     let folders = &page.folders;
     if folders.is_empty() && page.files.is_empty() {
-        out.push_str(if held.contains(Permissions::READ) || !folders.is_empty() {
+        out.push_str(if later_folders {
+            r#"<p class="empty">No more folders.</p>"#
+        } else if held.contains(Permissions::READ) {
             r#"<p class="empty">This folder is empty.</p>"#
         } else {
             r#"<p class="empty">You may see this folder but not its files.</p>"#
         });
+        out.push_str(&folder_pager(page, order, later_folders));
         return out;
     }
 
@@ -206,6 +220,7 @@ fn render(who: &WebSession, page: &FolderPage, order: Order, sharing: bool) -> S
         out.push_str(&file_row(who, page, file, held, &here));
     }
     out.push_str("</tbody></table>\n");
+    out.push_str(&folder_pager(page, order, later_folders));
 
     if page.file_count > 0 {
         out.push_str(r#"<nav aria-label="Pages of files" class="pager">"#);
@@ -240,6 +255,36 @@ fn render(who: &WebSession, page: &FolderPage, order: Order, sharing: bool) -> S
         }
         out.push_str("</nav>\n");
     }
+    out
+}
+
+/// The links between pages of subfolders, when there are more than one page shows.
+fn folder_pager(page: &FolderPage, order: Order, later: bool) -> String {
+    let id = page.folder.folder.id;
+    let next = page.folders.last().filter(|_| page.more_folders);
+    if !later && next.is_none() {
+        return String::new();
+    }
+    let mut out = String::from(r#"<nav aria-label="Pages of folders" class="pager">"#);
+    out.push_str(&format!(
+        "<p>{} folders shown{}</p>",
+        format::count(page.folders.len() as i64),
+        if later { ", without files" } else { "" }
+    ));
+    if later {
+        out.push_str(&format!(
+            r#"<a href="/web/folders/{id}{}">First page</a>"#,
+            order.query(PageStart::First)
+        ));
+    }
+    if let Some(last) = next {
+        out.push_str(&format!(
+            r#"<a rel="next" href="/web/folders/{id}{}&amp;folders_after={}">More folders</a>"#,
+            order.query(PageStart::First),
+            utf8_percent_encode(&last.folder.name, NON_ALPHANUMERIC)
+        ));
+    }
+    out.push_str("</nav>\n");
     out
 }
 

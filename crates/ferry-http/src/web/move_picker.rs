@@ -125,6 +125,7 @@ async fn path_to(
                 descending: false,
                 start: PageStart::First,
                 take: 1,
+                folders_after: None,
             },
         )
         .await?;
@@ -196,21 +197,20 @@ impl Tree<'_> {
         out.push_str(&format!("<li>{radio}{toggle}"));
         if is_open {
             shown.push(path.to_string());
-            let (_, children) = self.svc.tree_subfolders(self.ctx, path).await?;
+            let (_, children, more) = self.svc.tree_subfolders(self.ctx, path, MAX_SHOWN).await?;
             if children.is_empty() {
                 out.push_str(r#"<ul role="list"><li class="muted">No subfolders</li></ul>"#);
             } else {
                 out.push_str(r#"<ul role="list">"#);
-                for child in children.iter().take(MAX_SHOWN) {
+                for child in &children {
                     let child_path =
                         format!("{}/{}", path.trim_end_matches('/'), child.folder.name);
                     Box::pin(self.node(child, &child_path, &child.folder.name, out, shown)).await?;
                 }
-                if children.len() > MAX_SHOWN {
-                    out.push_str(&format!(
-                        r#"<li class="muted">and {} more: type the folder's path on the folder page</li>"#,
-                        children.len() - MAX_SHOWN
-                    ));
+                if more {
+                    out.push_str(
+                        r#"<li class="muted">and more: type the folder's path on the folder page</li>"#,
+                    );
                 }
                 out.push_str("</ul>");
             }

@@ -70,7 +70,7 @@ pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary}
 pub use download_record::Recorded;
 pub use downloads::Download;
 pub use files::{FileView, MAX_PAGE};
-pub use folders::FolderView;
+pub use folders::{FolderView, MAX_WHOLE_FOLDERS};
 pub use leases::lease_for;
 pub use listing_pages::{FilePages, FolderPages, TreeListing};
 pub use lockout::LockoutPolicy;

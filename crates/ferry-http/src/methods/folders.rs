@@ -65,14 +65,33 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "GetFolders",
-        summary: "The child folders of a folder that the caller may see (Show), by name.",
-        params: &[SESSION_ID, FOLDER_ID],
+        summary: "The child folders of a folder that the caller may see (Show), by name. Without skip and take, all of them, refused (400) above 10,000; with either, one page.",
+        params: &[
+            SESSION_ID,
+            FOLDER_ID,
+            Param::optional(
+                "skip",
+                ParamType::Range {
+                    min: 0,
+                    max: i64::MAX,
+                },
+                "Folders to skip (default 0).",
+            ),
+            Param::optional(
+                "take",
+                ParamType::Range { min: 1, max: 1000 },
+                "Folders to return, 1 to 1000 (default 100).",
+            ),
+        ],
         returns: Returns::Many("FTHFolderData"),
         signs_in: false,
         handler: |svc, a, caller| {
             Box::pin(async move {
                 let ctx = session(&svc, &a, &caller).await?;
-                let children = svc.child_folders(&ctx, a.int("folderID")?).await?;
+                let (skip, take) = (a.opt_int("skip"), a.opt_int("take"));
+                let page = (skip.is_some() || take.is_some())
+                    .then(|| (skip.unwrap_or(0), take.unwrap_or(100)));
+                let children = svc.child_folders(&ctx, a.int("folderID")?, page).await?;
                 let list: Vec<FthFolderData> = children.into_iter().map(Into::into).collect();
                 Ok(Some(json!(list)))
             })

@@ -234,21 +234,32 @@ pub async fn folder_content(
     respond!(params, headers, client, "1.0", |ex| {
         let id = path_int(&params, "folder_id")?;
         let (skip, take) = page(&params)?;
-        let folders = ex
-            .call_value(
-                &state,
-                "GetFolders",
-                vec![("folderID".into(), id.clone())],
-                true,
-            )
-            .await?;
-        let all: Vec<Value> = folders.as_array().cloned().unwrap_or_default();
-        let count = all.len() as i64;
-        let shown: Vec<Value> = all
-            .into_iter()
-            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-            .take(usize::try_from(take).unwrap_or(0))
-            .collect();
+        // The subfolders a page at a time, never all at once: those in the page asked for are
+        // kept, and all are counted, for where the files start.
+        let (mut shown, mut count) = (Vec::new(), 0i64);
+        loop {
+            let pairs = vec![
+                ("folderID".to_string(), id.clone()),
+                ("skip".to_string(), json!(count)),
+                ("take".to_string(), json!(FOLDERS_READ)),
+            ];
+            let read = ex.call_value(&state, "GetFolders", pairs, true).await?;
+            let read = match read {
+                Value::Array(read) => read,
+                _ => Vec::new(),
+            };
+            let n = read.len() as i64;
+            for (i, folder) in (count..).zip(read) {
+                if i >= skip && (shown.len() as i64) < take {
+                    shown.push(folder);
+                }
+            }
+            count += n;
+            // Short: the last page. Full and the page filled: the files are not needed.
+            if n < FOLDERS_READ || shown.len() as i64 == take {
+                break;
+            }
+        }
         let left = take - shown.len() as i64;
         let files = if left > 0 {
             let pairs = vec![
@@ -266,6 +277,9 @@ pub async fn folder_content(
         )))
     })
 }
+
+/// Subfolders read at a time for a page of a folder's content.
+const FOLDERS_READ: i64 = 1000;
 
 fn page(params: &HashMap<String, String>) -> Result<(i64, i64), RestError> {
     let skip = path_int(params, "skip")?.as_i64().unwrap_or(-1);

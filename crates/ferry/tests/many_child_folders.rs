@@ -1,0 +1,106 @@
+//! A folder of more child folders than `GetFolders` answers whole (10,000): refused with a
+//! clear error that says how to page, answered a page at a time with `skip` and `take`, and
+//! still listed whole by the REST wire's folder content, which pages through them. Before,
+//! every `GetFolders` built the whole list: 20 slow ones of a 100,000-subfolder folder held
+//! 2.1 GB, and any member can make that many folders in their own home.
+
+mod common;
+
+use common::{APP, Server, assert_error};
+use ferry_testkit::Backend;
+use serde_json::{Value, json};
+
+const FOLDERS: usize = 10_050;
+
+#[test]
+fn more_child_folders_than_answered_whole_come_a_page_at_a_time() {
+    let s = Server::start(Backend::Sqlite);
+    s.add_user("alice", "member", "alice-password");
+    let (session, _) = s.open("alice", "alice-password", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let home = home["FolderID"].as_i64().unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (s, session) = (&s, &session);
+            scope.spawn(move || {
+                for i in (t..FOLDERS).step_by(4) {
+                    let (status, f) = s.call(
+                        "CreateFolder",
+                        json!({"sessionID": session, "parentFolderID": home, "name": format!("d{i:05}")}),
+                    );
+                    assert_eq!(status, 200, "{f}");
+                }
+            });
+        }
+    });
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        assert_eq!(s.put_file(&session, home, name, "", b"x").0, 200);
+    }
+    let get = |params: Value| {
+        let mut params = params;
+        params["sessionID"] = json!(session);
+        params["folderID"] = json!(home);
+        s.call("GetFolders", params)
+    };
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["Name"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Whole: refused, saying how to page. Nothing else is refused for it.
+    let (status, body) = get(json!({}));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["Message"].as_str().unwrap().contains("skip and take"),
+        "{body}"
+    );
+    // Pages, in name order, the last one short.
+    let (status, first) = get(json!({"take": 1000}));
+    assert_eq!(status, 200);
+    let first = names(&first);
+    assert_eq!(first.len(), 1000);
+    assert_eq!(
+        (first[0].as_str(), first[999].as_str()),
+        ("d00000", "d00999")
+    );
+    let (_, last) = get(json!({"skip": 10_000, "take": 1000}));
+    let expected: Vec<String> = (10_000..FOLDERS).map(|i| format!("d{i:05}")).collect();
+    assert_eq!(names(&last), expected);
+    let (_, default_take) = get(json!({"skip": 5}));
+    assert_eq!(names(&default_take).len(), 100);
+    assert_eq!(names(&default_take)[0], "d00005");
+    let (_, beyond) = get(json!({"skip": 1_000_000, "take": 10}));
+    assert_eq!(beyond, json!([]));
+    for bad in [
+        json!({"take": 0}),
+        json!({"take": 1001}),
+        json!({"skip": -1}),
+        json!({"skip": "x"}),
+    ] {
+        let answer = get(bad.clone());
+        assert_eq!(answer.0, 400, "{bad}: {}", answer.1);
+    }
+
+    // REST's folder content pages through them: the last folders, then the files.
+    let (status, _, body) = s.get_bytes(
+        &format!("/REST/1.3/FileSystem/Folder/{home}/Content/10045/10"),
+        &[("Authorization", &session), ("Accept", "application/json")],
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let content: Value = serde_json::from_slice(&body).unwrap();
+    let folders: Vec<String> = (10_045..FOLDERS).map(|i| format!("d{i:05}")).collect();
+    assert_eq!(names(&content["Folders"]), folders);
+    assert_eq!(names(&content["Files"]), ["a.txt", "b.txt", "c.txt"]);
+
+    // A folder the caller may not see is not found, paged or not.
+    s.add_user("bob", "member", "bob-password");
+    let (bob, _) = s.open("bob", "bob-password", APP);
+    let refused = s.call(
+        "GetFolders",
+        json!({"sessionID": bob, "folderID": home, "take": 10}),
+    );
+    assert_error(&refused, 404, 201);
+}

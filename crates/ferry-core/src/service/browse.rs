@@ -127,20 +127,11 @@ impl Service {
 
         // A page of subfolders, not all of them: a folder of 100,000 subfolders would
         // otherwise be read whole and sent as one page.
-        let mut pages = FolderPages::in_tree(req.folder).taking(FOLDERS_SHOWN as i64 + 1);
+        let mut pages = FolderPages::in_tree(req.folder);
         if let Some(name) = &req.folders_after {
             pages = pages.after_name(name);
         }
-        let mut folders = Vec::new();
-        while folders.len() <= FOLDERS_SHOWN {
-            let page = pages.next(self, ctx).await?;
-            if page.is_empty() {
-                break;
-            }
-            folders.extend(page);
-        }
-        let more_folders = folders.len() > FOLDERS_SHOWN;
-        folders.truncate(FOLDERS_SHOWN);
+        let (folders, more_folders) = pages.first(self, ctx, FOLDERS_SHOWN).await?;
         let files_shown = held.contains(Permissions::READ) && req.folders_after.is_none();
         let (files, has_before, has_after, file_count) = if files_shown {
             let (files, before, after) = self.files_page(&req).await?;

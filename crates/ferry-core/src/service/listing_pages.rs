@@ -153,6 +153,30 @@ impl FolderPages {
     }
 }
 
+impl FolderPages {
+    /// The next `limit` folders the caller may see, and whether more follow: what a page that
+    /// shows some of a folder's subfolders needs.
+    pub async fn first(
+        mut self,
+        service: &Service,
+        ctx: &SessionContext,
+        limit: usize,
+    ) -> Result<(Vec<FolderView>, bool)> {
+        self.take = (limit as i64 + 1).clamp(1, MAX_PAGE);
+        let mut found = Vec::new();
+        while found.len() <= limit {
+            let page = self.next(service, ctx).await?;
+            if page.is_empty() {
+                break;
+            }
+            found.extend(page);
+        }
+        let more = found.len() > limit;
+        found.truncate(limit);
+        Ok((found, more))
+    }
+}
+
 /// A folder's listing in the tree: its visible child folders, then (with Read) its files.
 #[derive(Debug)]
 pub struct TreeListing {

@@ -167,17 +167,9 @@ impl Service {
         let TreeNode::Folder(folder) = self.tree_resolve(ctx, path).await? else {
             return Err(Error::FolderNotFound);
         };
-        let mut pages = FolderPages::in_tree(folder.folder.id).taking(limit as i64 + 1);
-        let mut children = Vec::new();
-        while children.len() <= limit {
-            let page = pages.next(self, ctx).await?;
-            if page.is_empty() {
-                break;
-            }
-            children.extend(page);
-        }
-        let more = children.len() > limit;
-        children.truncate(limit);
+        let (children, more) = FolderPages::in_tree(folder.folder.id)
+            .first(self, ctx, limit)
+            .await?;
         Ok((folder, children, more))
     }
 }

@@ -3,7 +3,7 @@
 use ferry_core::service::SearchKinds;
 use serde_json::json;
 
-use super::{Method, Param, ParamType, Returns, SESSION_ID, session};
+use super::{Method, Param, ParamType, Returns, SESSION_ID, SKIP, TAKE, session};
 use crate::wire::{FthFileData, FthFileVersionData, FthFolderData, FthSearchResultData};
 
 const FILE_ID: Param = Param::required("fileID", ParamType::Integer, "A file's ID.");
@@ -117,23 +117,7 @@ pub static METHODS: &[Method] = &[
     Method {
         name: "GetFiles",
         summary: "One page of a folder's files, ordered by name (stable). Needs Read.",
-        params: &[
-            SESSION_ID,
-            FOLDER_ID,
-            Param::optional(
-                "skip",
-                ParamType::Range {
-                    min: 0,
-                    max: i64::MAX,
-                },
-                "Files to skip (default 0).",
-            ),
-            Param::optional(
-                "take",
-                ParamType::Range { min: 1, max: 1000 },
-                "Files to return, 1 to 1000 (default 100).",
-            ),
-        ],
+        params: &[SESSION_ID, FOLDER_ID, SKIP, TAKE],
         returns: Returns::Many("FTHFileData"),
         signs_in: false,
         handler: |svc, a, caller| {

@@ -5,7 +5,7 @@ use ferry_core::Error;
 use ferry_core::domain::FolderType;
 use serde_json::json;
 
-use super::{Method, Param, ParamType, Returns, SESSION_ID, session};
+use super::{Method, Param, ParamType, Returns, SESSION_ID, SKIP, TAKE, session};
 use crate::wire::{FthFolderData, FthPermissionListItemData, FthUserGroupData};
 
 const FOLDER_ID: Param = Param::required("folderID", ParamType::Integer, "A folder's ID.");
@@ -66,23 +66,7 @@ pub static METHODS: &[Method] = &[
     Method {
         name: "GetFolders",
         summary: "The child folders of a folder that the caller may see (Show), by name. Without skip and take, all of them, refused (400) above 10,000; with either, one page.",
-        params: &[
-            SESSION_ID,
-            FOLDER_ID,
-            Param::optional(
-                "skip",
-                ParamType::Range {
-                    min: 0,
-                    max: i64::MAX,
-                },
-                "Folders to skip (default 0).",
-            ),
-            Param::optional(
-                "take",
-                ParamType::Range { min: 1, max: 1000 },
-                "Folders to return, 1 to 1000 (default 100).",
-            ),
-        ],
+        params: &[SESSION_ID, FOLDER_ID, SKIP, TAKE],
         returns: Returns::Many("FTHFolderData"),
         signs_in: false,
         handler: |svc, a, caller| {

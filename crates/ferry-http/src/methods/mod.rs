@@ -152,6 +152,23 @@ pub(crate) const SESSION_ID: Param = Param::required(
     "A live session, from an Open call.",
 );
 
+/// The `skip` parameter of a paged list (`GetFiles`, `GetFolders`).
+pub(crate) const SKIP: Param = Param::optional(
+    "skip",
+    ParamType::Range {
+        min: 0,
+        max: i64::MAX,
+    },
+    "Items to skip (default 0).",
+);
+
+/// The `take` parameter of a paged list.
+pub(crate) const TAKE: Param = Param::optional(
+    "take",
+    ParamType::Range { min: 1, max: 1000 },
+    "Items to return, 1 to 1000 (default 100).",
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

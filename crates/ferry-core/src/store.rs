@@ -177,13 +177,6 @@ pub trait MetadataStore:
     /// The folder and its ancestors up to the root, first the folder itself, each with the bits
     /// granted on it to `user` or to one of `user`'s groups. Empty if the folder does not exist.
     async fn permission_chain(&self, id: FolderId, user: UserId) -> StoreResult<Vec<ChainLink>>;
-    /// The live child folders of `parent`, ordered by name, each with the bits granted on it
-    /// to `user` or to one of `user`'s groups.
-    async fn child_folders(
-        &self,
-        parent: FolderId,
-        user: UserId,
-    ) -> StoreResult<Vec<(Folder, Permissions)>>;
     /// Up to `take` live child folders of `parent` whose name keys (`text::item_key`) come
     /// after `after` (`""`: from the first), in name key order, each with the bits granted on
     /// it to `user` or to one of `user`'s groups: a keyset page, so a folder of 100,000

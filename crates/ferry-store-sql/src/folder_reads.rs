@@ -365,26 +365,6 @@ pub(crate) fn push_folder(
     Ok(())
 }
 
-pub(crate) async fn child_folders(
-    pool: &AnyPool,
-    parent: FolderId,
-    user: UserId,
-) -> StoreResult<Vec<(Folder, Permissions)>> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        folder_columns!(),
-        ", p.permission FROM folders f",
-        user_grants_on_f!(),
-        " WHERE f.parent_id = $1 AND f.deleted = 0 ORDER BY f.name_key, f.id"
-    ))
-    .bind(parent)
-    .bind(user)
-    .fetch_all(pool)
-    .await
-    .map_err(errors::db)?;
-    folders_with_grants(&rows)
-}
-
 /// A keyset page of live child folders: the page's folders are chosen first (a range of
 /// `folders_unique_live_name`, whose keys are unique among a folder's live children), then
 /// joined to their grants, so `LIMIT` counts folders, not grants.

@@ -284,14 +284,6 @@ impl MetadataStore for SqlStore {
         folder_reads::permission_chain(&self.pool, id, user).await
     }
 
-    async fn child_folders(
-        &self,
-        parent: FolderId,
-        user: UserId,
-    ) -> StoreResult<Vec<(Folder, Permissions)>> {
-        folder_reads::child_folders(&self.pool, parent, user).await
-    }
-
     async fn child_folders_after(
         &self,
         parent: FolderId,

@@ -91,17 +91,16 @@ impl Service {
     /// The live folder a tree path names, followed by names from the root without regard to
     /// anyone's permissions (for administrators).
     async fn folder_at(&self, path: &str) -> Result<FolderId> {
-        let mut current = ROOT_FOLDER;
+        let mut keys = Vec::new();
         for name in path_names(path)? {
-            let (_, key) = text::item_name("path", &name)?;
-            let children = self.store.child_folders(current, 0).await?;
-            current = children
-                .into_iter()
-                .map(|(f, _)| f)
-                .find(|f| !f.deleted && text::item_key(&f.name) == key)
-                .ok_or(Error::FolderNotFound)?
-                .id;
+            keys.push(text::item_name("path", &name)?.1);
         }
-        Ok(current)
+        // One walk down the path (each name an index probe), not every child of every folder
+        // on it.
+        let found = self.store.folder_path(ROOT_FOLDER, &keys, 0).await?;
+        if found.len() < keys.len() {
+            return Err(Error::FolderNotFound);
+        }
+        Ok(found.last().map_or(ROOT_FOLDER, |(f, _)| f.id))
     }
 }

@@ -320,6 +320,17 @@ pub trait MetadataStore:
     async fn file_count(&self, folder: FolderId, cap: i64) -> StoreResult<i64>;
     /// Every version of a file, oldest first.
     async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>>;
+    /// `take` versions of a file after skipping `skip`, oldest first or newest first: a page,
+    /// so a file of 100,000 versions is never read whole to show some of them.
+    async fn file_versions_page(
+        &self,
+        file: FileId,
+        newest_first: bool,
+        skip: i64,
+        take: i64,
+    ) -> StoreResult<Vec<FileVersion>>;
+    /// One version of a file.
+    async fn file_version(&self, file: FileId, version: i64) -> StoreResult<Option<FileVersion>>;
     /// Whether any file version references this content key.
     async fn content_referenced(&self, key: &str) -> StoreResult<bool>;
 

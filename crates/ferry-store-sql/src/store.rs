@@ -90,6 +90,13 @@ impl SqlStore {
     }
 }
 
+/// A version's columns, as `rows::file_version` reads them.
+macro_rules! version_columns {
+    () => {
+        "file_id, version, size, sha256, content_key, created_at, created_by, client_modified_at"
+    };
+}
+
 #[async_trait]
 impl MetadataStore for SqlStore {
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
@@ -446,11 +453,60 @@ impl MetadataStore for SqlStore {
         crate::file_pages::file_count(&self.pool, folder, cap).await
     }
 
+    async fn file_versions_page(
+        &self,
+        file: FileId,
+        newest_first: bool,
+        skip: i64,
+        take: i64,
+    ) -> StoreResult<Vec<FileVersion>> {
+        let query = if newest_first {
+            sqlx::query(concat!(
+                "SELECT ",
+                version_columns!(),
+                " FROM file_versions WHERE file_id = $1 ORDER BY version DESC LIMIT $2 OFFSET $3"
+            ))
+        } else {
+            sqlx::query(concat!(
+                "SELECT ",
+                version_columns!(),
+                " FROM file_versions WHERE file_id = $1 ORDER BY version LIMIT $2 OFFSET $3"
+            ))
+        };
+        query
+            .bind(file)
+            .bind(take)
+            .bind(skip)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(errors::db)?
+            .iter()
+            .map(rows::file_version)
+            .collect()
+    }
+
+    async fn file_version(&self, file: FileId, version: i64) -> StoreResult<Option<FileVersion>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM file_versions WHERE file_id = $1 AND version = $2"
+        ))
+        .bind(file)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(errors::db)?
+        .as_ref()
+        .map(rows::file_version)
+        .transpose()
+    }
+
     async fn file_versions(&self, file: FileId) -> StoreResult<Vec<FileVersion>> {
-        sqlx::query(
-            "SELECT file_id, version, size, sha256, content_key, created_at, created_by, \
-             client_modified_at FROM file_versions WHERE file_id = $1 ORDER BY version",
-        )
+        sqlx::query(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM file_versions WHERE file_id = $1 ORDER BY version"
+        ))
         .bind(file)
         .fetch_all(&self.pool)
         .await

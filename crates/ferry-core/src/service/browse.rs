@@ -219,14 +219,19 @@ pub struct FilePage {
     pub file: FileView,
     /// Its folder.
     pub folder: FolderView,
-    /// Every version, newest first.
+    /// Its newest versions, newest first: at most [`FILE_VERSIONS_SHOWN`].
     pub versions: Vec<FileVersion>,
+    /// Whether older versions follow those shown.
+    pub older_versions: bool,
     /// Its audit records, newest first (the last [`FILE_ACTIVITY`]); `None` for callers who
     /// may not read the audit log (Administrator and System only).
     pub activity: Option<Vec<AuditRecord>>,
     /// The names of the users the versions and records name.
     pub people: HashMap<UserId, String>,
 }
+
+/// How many versions a file page shows, the newest.
+pub const FILE_VERSIONS_SHOWN: usize = 100;
 
 /// How many audit records a file page shows.
 pub const FILE_ACTIVITY: i64 = 50;
@@ -236,8 +241,12 @@ impl Service {
     pub async fn file_page(&self, ctx: &SessionContext, id: FileId) -> Result<FilePage> {
         let file = self.readable_file(ctx, id).await?;
         let folder = self.folder(ctx, file.file.folder_id).await?;
-        let mut versions = self.store.file_versions(id).await?;
-        versions.reverse();
+        let mut versions = self
+            .store
+            .file_versions_page(id, true, 0, FILE_VERSIONS_SHOWN as i64 + 1)
+            .await?;
+        let older_versions = versions.len() > FILE_VERSIONS_SHOWN;
+        versions.truncate(FILE_VERSIONS_SHOWN);
         let activity = if ctx.user.role.may_impersonate() {
             let filter = AuditFilter {
                 file_id: Some(id),
@@ -263,6 +272,7 @@ impl Service {
             file,
             folder,
             versions,
+            older_versions,
             activity,
             people,
         })

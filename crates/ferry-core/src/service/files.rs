@@ -61,6 +61,9 @@ impl FileView {
     }
 }
 
+/// Most versions `GetFileVersions` answers at once without `skip` and `take`.
+pub const MAX_WHOLE_VERSIONS: i64 = 10_000;
+
 impl Service {
     /// A live file the caller may see (Read on its folder), with their bits on the folder.
     pub(super) async fn readable_file(&self, ctx: &SessionContext, id: FileId) -> Result<FileView> {
@@ -372,14 +375,29 @@ impl Service {
             .collect())
     }
 
-    /// `GetFileVersions`. Needs Read.
+    /// `GetFileVersions`: a file's versions, oldest first. Needs Read. With `page` (skip,
+    /// take), that page of them; without, all of them, refused when there are more than
+    /// [`MAX_WHOLE_VERSIONS`] (anyone with Modify can make a file's versions as many as
+    /// its uploads, and a whole answer of 100,000 would be held until the caller read it).
     pub async fn file_versions(
         &self,
         ctx: &SessionContext,
         id: FileId,
+        page: Option<(i64, i64)>,
     ) -> Result<Vec<FileVersion>> {
         self.readable_file(ctx, id).await?;
-        Ok(self.store.file_versions(id).await?)
+        let (skip, take) = page.unwrap_or((0, MAX_WHOLE_VERSIONS + 1));
+        let versions = self
+            .store
+            .file_versions_page(id, false, skip.max(0), take.max(0))
+            .await?;
+        if page.is_none() && versions.len() as i64 > MAX_WHOLE_VERSIONS {
+            return Err(Error::invalid(format!(
+                "the file has more than {MAX_WHOLE_VERSIONS} versions: \
+                 ask for them a page at a time with skip and take"
+            )));
+        }
+        Ok(versions)
     }
 }
 

@@ -63,13 +63,13 @@ pub use admin::NewUserRequest;
 pub use archive_contents::{ArchiveContents, ArchiveRoot};
 pub use audit_trail::{AuditVerification, BrokenLink};
 pub use browse::{
-    Crumb, FILE_ACTIVITY, FILE_COUNT_CAP, FOLDERS_SHOWN, FilePage, FolderPage, FolderPageRequest,
-    PageStart,
+    Crumb, FILE_ACTIVITY, FILE_COUNT_CAP, FILE_VERSIONS_SHOWN, FOLDERS_SHOWN, FilePage, FolderPage,
+    FolderPageRequest, PageStart,
 };
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
 pub use download_record::Recorded;
 pub use downloads::Download;
-pub use files::{FileView, MAX_PAGE};
+pub use files::{FileView, MAX_PAGE, MAX_WHOLE_VERSIONS};
 pub use folders::{FolderView, MAX_WHOLE_FOLDERS};
 pub use leases::lease_for;
 pub use listing_pages::{FilePages, FolderPages, TreeListing};

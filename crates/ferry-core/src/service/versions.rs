@@ -18,10 +18,8 @@ impl Service {
         let view = self.readable_file(ctx, id).await?;
         let found = self
             .store
-            .file_versions(id)
+            .file_version(id, version)
             .await?
-            .into_iter()
-            .find(|v| v.version == version)
             .ok_or(Error::FileNotFound)?;
         Ok((view, found))
     }

@@ -3,7 +3,7 @@
 use ferry_core::service::SearchKinds;
 use serde_json::json;
 
-use super::{Method, Param, ParamType, Returns, SESSION_ID, SKIP, TAKE, session};
+use super::{Method, Param, ParamType, Returns, SESSION_ID, SKIP, TAKE, page, session};
 use crate::wire::{FthFileData, FthFileVersionData, FthFolderData, FthSearchResultData};
 
 const FILE_ID: Param = Param::required("fileID", ParamType::Integer, "A file's ID.");
@@ -173,14 +173,14 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "GetFileVersions",
-        summary: "Every version of a file, oldest first. Needs Read.",
-        params: &[SESSION_ID, FILE_ID],
+        summary: "A file's versions, oldest first. Needs Read. Without skip and take, all of them, refused (400) above 10,000; with either, one page.",
+        params: &[SESSION_ID, FILE_ID, SKIP, TAKE],
         returns: Returns::Many("FTHFileVersionData"),
         signs_in: false,
         handler: |svc, a, caller| {
             Box::pin(async move {
                 let ctx = session(&svc, &a, &caller).await?;
-                let versions = svc.file_versions(&ctx, a.int("fileID")?).await?;
+                let versions = svc.file_versions(&ctx, a.int("fileID")?, page(&a)).await?;
                 let list: Vec<FthFileVersionData> = versions.into_iter().map(Into::into).collect();
                 Ok(Some(json!(list)))
             })

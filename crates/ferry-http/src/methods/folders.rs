@@ -5,7 +5,7 @@ use ferry_core::Error;
 use ferry_core::domain::FolderType;
 use serde_json::json;
 
-use super::{Method, Param, ParamType, Returns, SESSION_ID, SKIP, TAKE, session};
+use super::{Method, Param, ParamType, Returns, SESSION_ID, SKIP, TAKE, page, session};
 use crate::wire::{FthFolderData, FthPermissionListItemData, FthUserGroupData};
 
 const FOLDER_ID: Param = Param::required("folderID", ParamType::Integer, "A folder's ID.");
@@ -72,10 +72,9 @@ pub static METHODS: &[Method] = &[
         handler: |svc, a, caller| {
             Box::pin(async move {
                 let ctx = session(&svc, &a, &caller).await?;
-                let (skip, take) = (a.opt_int("skip"), a.opt_int("take"));
-                let page = (skip.is_some() || take.is_some())
-                    .then(|| (skip.unwrap_or(0), take.unwrap_or(100)));
-                let children = svc.child_folders(&ctx, a.int("folderID")?, page).await?;
+                let children = svc
+                    .child_folders(&ctx, a.int("folderID")?, page(&a))
+                    .await?;
                 let list: Vec<FthFolderData> = children.into_iter().map(Into::into).collect();
                 Ok(Some(json!(list)))
             })

@@ -162,6 +162,13 @@ pub(crate) const SKIP: Param = Param::optional(
     "Items to skip (default 0).",
 );
 
+/// The page [`SKIP`] and [`TAKE`] ask for (default `take` 100), or `None` for the whole list
+/// when neither is given.
+pub(crate) fn page(a: &Args) -> Option<(i64, i64)> {
+    let (skip, take) = (a.opt_int("skip"), a.opt_int("take"));
+    (skip.is_some() || take.is_some()).then(|| (skip.unwrap_or(0), take.unwrap_or(100)))
+}
+
 /// The `take` parameter of a paged list.
 pub(crate) const TAKE: Param = Param::optional(
     "take",

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ferry_core::domain::{FolderType, Permissions};
-use ferry_core::service::FilePage;
+use ferry_core::service::{FILE_VERSIONS_SHOWN, FilePage};
 use serde::Deserialize;
 
 use super::error::WebError;
@@ -108,6 +108,12 @@ fn render(who: &WebSession, page: &FilePage) -> String {
         ));
     }
     out.push_str("</tbody></table>\n");
+    if page.older_versions {
+        out.push_str(&format!(
+            r#"<p class="muted">The {FILE_VERSIONS_SHOWN} newest versions are shown; older ones are kept, and the API's <code>GetFileVersions</code> pages through them all.</p>
+"#
+        ));
+    }
 
     if let Some(activity) = &page.activity {
         out.push_str(

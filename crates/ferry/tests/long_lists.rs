@@ -1,11 +1,14 @@
-//! A folder of more child folders than `GetFolders` answers whole (10,000): refused with a
-//! clear error that says how to page, answered a page at a time with `skip` and `take`, and
-//! still listed whole by the REST wire's folder content, which pages through them. Before,
-//! every `GetFolders` built the whole list: 20 slow ones of a 100,000-subfolder folder held
-//! 2.1 GB, and any member can make that many folders in their own home.
+//! Lists a user can make longer than one answer should hold: a folder's child folders and a
+//! file's versions (any member can make 100,000 of either in their own home). Past 10,000,
+//! `GetFolders` and `GetFileVersions` refuse to answer whole, with a clear error that says
+//! how to page, and answer a page at a time with `skip` and `take`; REST's folder content
+//! pages through the folders, and the web client's file page shows the newest versions.
+//! Before, each answered whole: 20 slow `GetFolders` of a 100,000-subfolder folder held
+//! 2.1 GB.
 
 mod common;
 
+use common::web::Browser;
 use common::{APP, Server, assert_error};
 use ferry_testkit::Backend;
 use serde_json::{Value, json};
@@ -103,4 +106,88 @@ fn more_child_folders_than_answered_whole_come_a_page_at_a_time() {
         json!({"sessionID": bob, "folderID": home, "take": 10}),
     );
     assert_error(&refused, 404, 201);
+}
+
+const VERSIONS: usize = 10_050;
+
+#[test]
+fn more_versions_than_answered_whole_come_a_page_at_a_time() {
+    let s = Server::start(Backend::Sqlite);
+    s.add_user("alice", "member", "alice-password");
+    let (session, _) = s.open("alice", "alice-password", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let home = home["FolderID"].as_i64().unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (s, session) = (&s, &session);
+            scope.spawn(move || {
+                for i in (t..VERSIONS).step_by(4) {
+                    let body = format!("v{i}");
+                    let (status, f) = s.put_file(session, home, "log.txt", "", body.as_bytes());
+                    assert_eq!(status, 200, "{f}");
+                }
+            });
+        }
+    });
+    let (_, file) = s.call(
+        "GetFileByName",
+        json!({"sessionID": session, "folderID": home, "name": "log.txt"}),
+    );
+    let file = file["FileID"].as_i64().unwrap();
+    assert_eq!(
+        s.call("GetFile", json!({"sessionID": session, "fileID": file}))
+            .1["Version"],
+        VERSIONS
+    );
+    let get = |params: Value| {
+        let mut params = params;
+        params["sessionID"] = json!(session);
+        params["fileID"] = json!(file);
+        s.call("GetFileVersions", params)
+    };
+    let numbers = |list: &Value| -> Vec<i64> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["Version"].as_i64().unwrap())
+            .collect()
+    };
+    let (status, body) = get(json!({}));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["Message"].as_str().unwrap().contains("skip and take"),
+        "{body}"
+    );
+    let (status, first) = get(json!({"take": 5}));
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(numbers(&first), [1, 2, 3, 4, 5]);
+    let (_, last) = get(json!({"skip": 10_000, "take": 1000}));
+    let expected: Vec<i64> = (10_001..=VERSIONS as i64).collect();
+    assert_eq!(numbers(&last), expected);
+    for bad in [
+        json!({"take": 0}),
+        json!({"take": 1001}),
+        json!({"skip": -1}),
+    ] {
+        assert_eq!(get(bad.clone()).0, 400, "{bad}");
+    }
+
+    // The web client's file page shows the newest 100, and an old version still downloads.
+    let mut web = Browser::new(&s);
+    assert_eq!(web.sign_in("alice", "alice-password").status, 303);
+    let page = web.get(&format!("/web/files/{file}"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("The 100 newest versions are shown"));
+    assert!(
+        page.body
+            .contains(&format!("/versions/{VERSIONS}/download"))
+    );
+    assert!(
+        !page
+            .body
+            .contains(&format!("/versions/{}/download", VERSIONS - 100))
+    );
+    let old = web.get(&format!("/web/files/{file}/versions/3/download"));
+    assert_eq!(old.status, 200);
+    assert!(old.body.starts_with('v'), "{}", old.body);
 }

@@ -75,6 +75,16 @@ fn more_child_folders_than_answered_whole_come_a_page_at_a_time() {
     let (_, default_take) = get(json!({"skip": 5}));
     assert_eq!(names(&default_take).len(), 100);
     assert_eq!(names(&default_take)[0], "d00005");
+    // After a name: the same page without reading the folders before it.
+    let (_, after) = get(json!({"afterName": "d09999", "take": 1000}));
+    assert_eq!(names(&after), expected);
+    let (_, after) = get(json!({"afterName": "D00009"}));
+    assert_eq!(names(&after).len(), 100);
+    assert_eq!(
+        names(&after)[0],
+        "d00010",
+        "names compare case-insensitively"
+    );
     let (_, beyond) = get(json!({"skip": 1_000_000, "take": 10}));
     assert_eq!(beyond, json!([]));
     for bad in [

@@ -178,15 +178,19 @@ impl Service {
         self.folder(ctx, id).await
     }
 
-    /// `GetFolders`: the child folders the caller may see, by name. Needs Show on the parent.
-    /// With `page` (skip, take), that page of them; without, all of them, refused when there
-    /// are more than [`MAX_WHOLE_FOLDERS`]. Read a keyset page at a time either way, so the
-    /// answer is all that is held: 20 slow `GetFolders` of a folder of 100,000 subfolders,
-    /// each answered whole, held 2.1 GB.
+    /// `GetFolders`: the child folders the caller may see, by name, from the first or from
+    /// the first whose name follows `after`. Needs Show on the parent. With `page` (skip,
+    /// take), that page of them; without, all of them, refused when there are more than
+    /// [`MAX_WHOLE_FOLDERS`]. Read a keyset page at a time either way, so the answer is all
+    /// that is held: 20 slow `GetFolders` of a folder of 100,000 subfolders, each answered
+    /// whole, held 2.1 GB. `skip` reads the folders it skips (which of them the caller sees
+    /// is decided one by one); `after` does not, so a client paging through a large folder
+    /// passes the last name it has.
     pub async fn child_folders(
         &self,
         ctx: &SessionContext,
         parent: FolderId,
+        after: Option<&str>,
         page: Option<(i64, i64)>,
     ) -> Result<Vec<FolderView>> {
         self.require(ctx, parent, Permissions::SHOW, Operation::AccessDenied)
@@ -196,6 +200,9 @@ impl Service {
             None => (0, MAX_WHOLE_FOLDERS + 1),
         };
         let mut pages = FolderPages::of(parent);
+        if let Some(name) = after {
+            pages = pages.after_name(name);
+        }
         let mut found = Vec::new();
         while found.len() < limit {
             let read = pages.next(self, ctx).await?;

@@ -65,15 +65,30 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "GetFolders",
-        summary: "The child folders of a folder that the caller may see (Show), by name. Without skip and take, all of them, refused (400) above 10,000; with either, one page.",
-        params: &[SESSION_ID, FOLDER_ID, SKIP, TAKE],
+        summary: "The child folders of a folder that the caller may see (Show), by name. Without skip, take and afterName, all of them, refused (400) above 10,000; with any of them, one page.",
+        params: &[
+            SESSION_ID,
+            FOLDER_ID,
+            SKIP,
+            TAKE,
+            Param::optional(
+                "afterName",
+                ParamType::Text {
+                    required: false,
+                    max: ferry_core::text::MAX_ITEM_NAME_BYTES,
+                },
+                "Only the folders whose names follow this one (the last name of the page before): a page deep in a large folder without reading the folders before it, as skip does.",
+            ),
+        ],
         returns: Returns::Many("FTHFolderData"),
         signs_in: false,
         handler: |svc, a, caller| {
             Box::pin(async move {
                 let ctx = session(&svc, &a, &caller).await?;
+                let after = a.opt_string("afterName");
+                let page = page(&a).or(after.is_some().then_some((0, 100)));
                 let children = svc
-                    .child_folders(&ctx, a.int("folderID")?, page(&a))
+                    .child_folders(&ctx, a.int("folderID")?, after.as_deref(), page)
                     .await?;
                 let list: Vec<FthFolderData> = children.into_iter().map(Into::into).collect();
                 Ok(Some(json!(list)))

@@ -234,21 +234,23 @@ pub async fn folder_content(
     respond!(params, headers, client, "1.0", |ex| {
         let id = path_int(&params, "folder_id")?;
         let (skip, take) = page(&params)?;
-        // The subfolders a page at a time, never all at once: those in the page asked for are
-        // kept, and all are counted, for where the files start.
-        let (mut shown, mut count) = (Vec::new(), 0i64);
+        // The subfolders a page at a time, each page after the last name read (one pass, never
+        // all at once): those in the page asked for are kept, and all are counted, for where
+        // the files start.
+        let (mut shown, mut count, mut after) = (Vec::new(), 0i64, None::<Value>);
         loop {
-            let pairs = vec![
+            let mut pairs = vec![
                 ("folderID".to_string(), id.clone()),
-                ("skip".to_string(), json!(count)),
                 ("take".to_string(), json!(FOLDERS_READ)),
             ];
+            pairs.extend(after.take().map(|name| ("afterName".to_string(), name)));
             let read = ex.call_value(&state, "GetFolders", pairs, true).await?;
             let read = match read {
                 Value::Array(read) => read,
                 _ => Vec::new(),
             };
             let n = read.len() as i64;
+            after = read.last().map(|f| f["Name"].clone());
             for (i, folder) in (count..).zip(read) {
                 if i >= skip && (shown.len() as i64) < take {
                     shown.push(folder);

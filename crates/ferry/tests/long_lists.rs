@@ -15,26 +15,34 @@ use serde_json::{Value, json};
 
 const FOLDERS: usize = 10_050;
 
-#[test]
-fn more_child_folders_than_answered_whole_come_a_page_at_a_time() {
-    let s = Server::start(Backend::Sqlite);
+/// A server with Alice signed in: her session and home folder.
+fn alice(s: &Server) -> (String, i64) {
     s.add_user("alice", "member", "alice-password");
     let (session, _) = s.open("alice", "alice-password", APP);
     let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
-    let home = home["FolderID"].as_i64().unwrap();
+    (session, home["FolderID"].as_i64().unwrap())
+}
+
+/// `make(i)` for `i` in `0..n`, from four threads.
+fn in_parallel(n: usize, make: impl Fn(usize) + Sync) {
     std::thread::scope(|scope| {
         for t in 0..4 {
-            let (s, session) = (&s, &session);
-            scope.spawn(move || {
-                for i in (t..FOLDERS).step_by(4) {
-                    let (status, f) = s.call(
-                        "CreateFolder",
-                        json!({"sessionID": session, "parentFolderID": home, "name": format!("d{i:05}")}),
-                    );
-                    assert_eq!(status, 200, "{f}");
-                }
-            });
+            let make = &make;
+            scope.spawn(move || (t..n).step_by(4).for_each(make));
         }
+    });
+}
+
+#[test]
+fn more_child_folders_than_answered_whole_come_a_page_at_a_time() {
+    let s = Server::start(Backend::Sqlite);
+    let (session, home) = alice(&s);
+    in_parallel(FOLDERS, |i| {
+        let (status, f) = s.call(
+            "CreateFolder",
+            json!({"sessionID": session, "parentFolderID": home, "name": format!("d{i:05}")}),
+        );
+        assert_eq!(status, 200, "{f}");
     });
     for name in ["a.txt", "b.txt", "c.txt"] {
         assert_eq!(s.put_file(&session, home, name, "", b"x").0, 200);
@@ -123,21 +131,11 @@ const VERSIONS: usize = 10_050;
 #[test]
 fn more_versions_than_answered_whole_come_a_page_at_a_time() {
     let s = Server::start(Backend::Sqlite);
-    s.add_user("alice", "member", "alice-password");
-    let (session, _) = s.open("alice", "alice-password", APP);
-    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
-    let home = home["FolderID"].as_i64().unwrap();
-    std::thread::scope(|scope| {
-        for t in 0..4 {
-            let (s, session) = (&s, &session);
-            scope.spawn(move || {
-                for i in (t..VERSIONS).step_by(4) {
-                    let body = format!("v{i}");
-                    let (status, f) = s.put_file(session, home, "log.txt", "", body.as_bytes());
-                    assert_eq!(status, 200, "{f}");
-                }
-            });
-        }
+    let (session, home) = alice(&s);
+    in_parallel(VERSIONS, |i| {
+        let body = format!("v{i}");
+        let (status, f) = s.put_file(&session, home, "log.txt", "", body.as_bytes());
+        assert_eq!(status, 200, "{f}");
     });
     let (_, file) = s.call(
         "GetFileByName",

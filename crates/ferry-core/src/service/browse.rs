@@ -131,7 +131,7 @@ impl Service {
         if let Some(name) = &req.folders_after {
             pages = pages.after_name(name);
         }
-        let (folders, more_folders) = pages.first(self, ctx, FOLDERS_SHOWN).await?;
+        let (folders, more_folders) = pages.window(self, ctx, 0, FOLDERS_SHOWN).await?;
         let files_shown = held.contains(Permissions::READ) && req.folders_after.is_none();
         let (files, has_before, has_after, file_count) = if files_shown {
             let (files, before, after) = self.files_page(&req).await?;

@@ -195,29 +195,16 @@ impl Service {
     ) -> Result<Vec<FolderView>> {
         self.require(ctx, parent, Permissions::SHOW, Operation::AccessDenied)
             .await?;
-        let (mut skip, limit) = match page {
-            Some((skip, take)) => (skip.max(0), take.max(0) as usize),
-            None => (0, MAX_WHOLE_FOLDERS + 1),
+        let (skip, limit) = match page {
+            Some((skip, take)) => (skip.max(0) as usize, take.max(0) as usize),
+            None => (0, MAX_WHOLE_FOLDERS),
         };
         let mut pages = FolderPages::of(parent);
         if let Some(name) = after {
             pages = pages.after_name(name);
         }
-        let mut found = Vec::new();
-        while found.len() < limit {
-            let read = pages.next(self, ctx).await?;
-            if read.is_empty() {
-                break;
-            }
-            for view in read {
-                if skip > 0 {
-                    skip -= 1;
-                } else if found.len() < limit {
-                    found.push(view);
-                }
-            }
-        }
-        if page.is_none() && found.len() > MAX_WHOLE_FOLDERS {
+        let (found, more) = pages.window(self, ctx, skip, limit).await?;
+        if page.is_none() && more {
             return Err(Error::invalid(format!(
                 "the folder holds more than {MAX_WHOLE_FOLDERS} child folders you may see: \
                  ask for them a page at a time with skip and take"

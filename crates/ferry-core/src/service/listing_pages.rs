@@ -41,11 +41,6 @@ impl FilePages {
         }
     }
 
-    /// The folder read.
-    pub fn folder(&self) -> FolderId {
-        self.folder
-    }
-
     /// The next page (at most [`MAX_PAGE`] files), empty at the end.
     pub async fn next(&mut self, service: &Service, ctx: &SessionContext) -> Result<Vec<FileView>> {
         if self.done {
@@ -154,22 +149,28 @@ impl FolderPages {
 }
 
 impl FolderPages {
-    /// The next `limit` folders the caller may see, and whether more follow: what a page that
-    /// shows some of a folder's subfolders needs.
-    pub async fn first(
+    /// The `limit` folders the caller may see after passing over `skip` of them, and whether
+    /// more follow: a page of a folder's subfolders (`GetFolders`, the web folder page, Move
+    /// to…), holding the page and no more than one read beyond it.
+    pub async fn window(
         mut self,
         service: &Service,
         ctx: &SessionContext,
+        mut skip: usize,
         limit: usize,
     ) -> Result<(Vec<FolderView>, bool)> {
-        self.take = (limit as i64 + 1).clamp(1, MAX_PAGE);
+        self.take = (skip.saturating_add(limit) as i64)
+            .saturating_add(1)
+            .clamp(1, MAX_PAGE);
         let mut found = Vec::new();
         while found.len() <= limit {
             let page = self.next(service, ctx).await?;
             if page.is_empty() {
                 break;
             }
-            found.extend(page);
+            let passed = skip.min(page.len());
+            skip -= passed;
+            found.extend(page.into_iter().skip(passed));
         }
         let more = found.len() > limit;
         found.truncate(limit);

@@ -168,7 +168,7 @@ impl Service {
             return Err(Error::FolderNotFound);
         };
         let (children, more) = FolderPages::in_tree(folder.folder.id)
-            .first(self, ctx, limit)
+            .window(self, ctx, 0, limit)
             .await?;
         Ok((folder, children, more))
     }

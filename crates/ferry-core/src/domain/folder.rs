@@ -94,6 +94,11 @@ impl Permissions {
     pub const NONE: Permissions = Permissions(0);
     /// Every bit.
     pub const ALL: Permissions = Permissions(255);
+    /// What moving a file or a folder out of a folder needs there: Modify (it changes),
+    /// Delete (it leaves everyone who reached it there), and Read and Download (it may land
+    /// where the mover holds more, so a move must give nothing that downloading it and
+    /// uploading a copy elsewhere would not).
+    pub const MOVE_AWAY: Permissions = Permissions(2 | 8 | 64 | 128);
 
     /// Whether every bit of `other` is set here.
     pub fn contains(self, other: Permissions) -> bool {

@@ -22,7 +22,8 @@ impl Service {
         self.readable_file(ctx, id).await
     }
 
-    /// `MoveFile`. Needs Modify where it is and Create where it goes.
+    /// `MoveFile`. Needs Read, Download, Modify and Delete where it is
+    /// ([`Permissions::MOVE_AWAY`]) and Create where it goes.
     pub async fn move_file(
         &self,
         ctx: &SessionContext,
@@ -51,7 +52,13 @@ impl Service {
         };
         until_settled(|| async move {
             let view = self.readable_file(ctx, id).await?;
-            self.require(ctx, view.file.folder_id, Permissions::MODIFY, operation)
+            // Only a change of folder moves it away; `to` may name the folder it is in.
+            let away = to.is_some_and(|to| to != view.file.folder_id);
+            let needed = match away {
+                true => Permissions::MOVE_AWAY,
+                false => Permissions::MODIFY,
+            };
+            self.require(ctx, view.file.folder_id, needed, operation)
                 .await?;
             if let Some(to) = to {
                 self.require(ctx, to, Permissions::CREATE, Operation::FileMoved)

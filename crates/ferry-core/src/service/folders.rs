@@ -264,11 +264,8 @@ impl Service {
 
     /// Loads a folder that may be changed: live, and not one of the system's own.
     async fn changeable(&self, id: FolderId, what: &'static str) -> Result<Folder> {
-        let folder = self.store.folder(id).await?.ok_or(Error::FolderNotFound)?;
-        if folder.folder_type.is_structural() {
-            return Err(Error::NotPermitted(what));
-        }
-        Ok(folder)
+        let folder = self.store.folder(id).await?;
+        changeable(folder, what)
     }
 
     /// `RenameFolder`. Needs Modify; the root, the home root, the shared root and home folders
@@ -283,8 +280,9 @@ impl Service {
         self.folder(ctx, id).await
     }
 
-    /// `MoveFolder`. Needs Modify on the folder and Create on the new parent; a folder cannot
-    /// move into itself or below itself, nor into a folder deleted meanwhile.
+    /// `MoveFolder`. Needs Read, Download, Modify and Delete on the folder
+    /// ([`Permissions::MOVE_AWAY`]) and Create on the new parent; a folder cannot move into
+    /// itself or below itself, nor into a folder deleted meanwhile.
     pub async fn move_folder(
         &self,
         ctx: &SessionContext,
@@ -318,13 +316,22 @@ impl Service {
             ),
         };
         until_settled(|| async move {
-            self.require(ctx, id, Permissions::MODIFY, operation)
-                .await?;
+            // Read before the checks, which depend on whether it leaves its parent; refused as
+            // a system folder only after them, so that a folder the caller cannot see stays
+            // "not found".
+            let seen = self.store.folder(id).await?;
+            let away =
+                new_parent.is_some_and(|to| seen.as_ref().is_some_and(|f| f.parent_id != Some(to)));
+            let needed = match away {
+                true => Permissions::MOVE_AWAY,
+                false => Permissions::MODIFY,
+            };
+            self.require(ctx, id, needed, operation).await?;
             if let Some(to) = new_parent {
                 self.require(ctx, to, Permissions::CREATE, Operation::FolderMoved)
                     .await?;
             }
-            let seen = self.changeable(id, refusal).await?;
+            let seen = changeable(seen, refusal)?;
             let mut tx = self.store.begin().await?;
             let Attempt::Done(mut folder) = folder_as_checked(&mut tx, &seen).await? else {
                 tx.rollback().await;
@@ -472,4 +479,13 @@ pub(crate) fn child_view(
         FolderView::new(folder, held)
     };
     view.effective.contains(Permissions::SHOW).then_some(view)
+}
+
+/// `folder` if it may be changed: live, and not one of the system's own (refused with `what`).
+fn changeable(folder: Option<Folder>, what: &'static str) -> Result<Folder> {
+    let folder = folder.ok_or(Error::FolderNotFound)?;
+    if folder.folder_type.is_structural() {
+        return Err(Error::NotPermitted(what));
+    }
+    Ok(folder)
 }

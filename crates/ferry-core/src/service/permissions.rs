@@ -175,6 +175,30 @@ impl Service {
                 grantee,
             });
         }
+        // Turning inheritance on hands every grantee above the folder their bits on it, so it
+        // is a grant of those bits too, and nobody grants what they do not hold.
+        let inherited = self
+            .store
+            .folder(folder)
+            .await?
+            .map(|f| f.inherit_permissions);
+        let passed = match (inherit, inherited) {
+            (Some(true), Some(false)) => self.granted_above(folder).await?,
+            _ => Permissions::NONE,
+        };
+        if !held.contains(passed) {
+            let mut e = AuditEntry::new(Operation::AccessDenied, Outcome::Failure);
+            ctx.stamp(&mut e);
+            e.folder_id = Some(folder);
+            e.detail = Some(format!(
+                "tried to inherit permission {} from above while holding {}",
+                passed.0, held.0
+            ));
+            self.audit_alone(e).await?;
+            return Err(Error::NotPermitted(
+                "nobody can grant a permission they do not hold, by inheritance either",
+            ));
+        }
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         // Written on the checks' reads, this list would undo a revocation of the caller's own
@@ -182,7 +206,9 @@ impl Service {
         caller_unchanged(&mut tx, ctx).await?;
         let needed = grants
             .iter()
-            .fold(Permissions::MANAGE, |all, g| all.union(g.permission));
+            .fold(Permissions::MANAGE.union(passed), |all, g| {
+                all.union(g.permission)
+            });
         let chain = tx.permission_chain(folder, ctx.user.id).await?;
         if !Self::effective_on_chain(ctx, &chain).is_ok_and(|now| now.contains(needed)) {
             return Ok(Attempt::Raced);
@@ -192,6 +218,9 @@ impl Service {
             .await?
             .filter(|f| !f.deleted)
             .ok_or(Error::FolderNotFound)?;
+        if Some(current.inherit_permissions) != inherited {
+            return Ok(Attempt::Raced);
+        }
         tx.replace_grants(folder, &grants).await?;
         if let Some(inherit) = inherit {
             current.inherit_permissions = inherit;
@@ -206,6 +235,23 @@ impl Service {
         tx.append_audit(now, e).await?;
         tx.commit().await?;
         Ok(Attempt::Done(()))
+    }
+
+    /// Every bit granted, to anyone, on the folders whose grants `folder` would take if it
+    /// inherited: its parent and up, to the first that does not inherit.
+    async fn granted_above(&self, folder: FolderId) -> Result<Permissions> {
+        let mut bits = Permissions::NONE;
+        let mut next = self.store.folder(folder).await?.and_then(|f| f.parent_id);
+        while let Some(id) = next {
+            let Some(above) = self.store.folder(id).await? else {
+                break;
+            };
+            for grant in self.store.grants(id).await? {
+                bits = bits.union(grant.permission);
+            }
+            next = above.parent_id.filter(|_| above.inherit_permissions);
+        }
+        Ok(bits)
     }
 }
 

@@ -328,7 +328,8 @@ fn selection_bar(who: &WebSession, page: &FolderPage, sharing: bool) -> String {
             r#"<button type="submit" name="action" value="zip">Download as ZIP</button> "#,
         );
     }
-    if held.contains(Permissions::MODIFY) {
+    // A move takes an item out of this folder (`Permissions::MOVE_AWAY`).
+    if held.contains(Permissions::MOVE_AWAY) {
         let mut options = String::new();
         if let Some(parent) = page.trail.last()
             && let Some(name) = &parent.name

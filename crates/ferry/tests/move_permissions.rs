@@ -1,0 +1,245 @@
+//! A move and a switch of inheritance never give the caller bits they do not hold.
+//!
+//! Before, `MoveFile` and `MoveFolder` needed only Modify where the item was (and Create where
+//! it went). A member who could rename in a shared folder moved its files and folders into
+//! their own home, where they hold every bit: they downloaded what they could not download,
+//! deleted what they could not delete, and took a whole shared folder, subfolders and all,
+//! under their own Manage. And a Manager who held Manage but not Read on a folder that does not
+//! inherit turned inheritance on and read it through the bits the folder above gave them. Each
+//! is tried here over every wire that reaches it (the JSON API, SFTP's rename, FTPS's
+//! `RNFR`/`RNTO`), and each fails on the build before the fix.
+
+#[path = "folders/api.rs"]
+mod api;
+mod common;
+
+use std::process::Command;
+
+use api::{Api, SHARED_ROOT};
+use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::json;
+
+on_both_backends!(
+    a_move_needs_what_a_copy_and_a_delete_need,
+    inheritance_passes_down_only_what_the_caller_holds
+);
+
+/// Show, Read, Create and Modify: rename, upload and list, but neither download nor delete.
+const RENAMER: i64 = 1 | 2 | 4 | 64;
+/// Everything but Distribute and Manage: download, upload and delete too.
+const EDITOR: i64 = 1 | 2 | 4 | 8 | 64 | 128;
+
+/// curl's (libssh2's) SFTP `rename` as `user`; whether it succeeded.
+fn sftp_rename(port: u16, user: &str, from: &str, to: &str) -> bool {
+    Command::new("curl")
+        .args(["-sS", "-k", "-l", "-o", "/dev/null"])
+        .args(["-u", &format!("{user}:{user}-password")])
+        .args(["-Q", &format!("rename {from} {to}")])
+        .arg(format!("sftp://127.0.0.1:{port}/"))
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// ftplib's `RNFR`/`RNTO` as `user`: `renamed`, or the server's refusal.
+fn ftps_rename(port: u16, user: &str, from: &str, to: &str) -> String {
+    let script = format!(
+        "import ftplib, ssl, sys\n\
+         from reusing_tls import ReusingFTP_TLS\n\
+         c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE\n\
+         f = ReusingFTP_TLS(context=c, timeout=20); f.connect('127.0.0.1', {port})\n\
+         f.auth(); f.login('{user}', '{user}-password'); f.prot_p()\n\
+         try: f.rename(sys.argv[1], sys.argv[2]); print('renamed')\n\
+         except ftplib.error_perm as e: print(e)\n\
+         f.quit()\n"
+    );
+    let out = Command::new("python3")
+        .env(
+            "PYTHONPATH",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
+        )
+        .args(["-c", &script, from, to])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn file_names(api: &Api, folder: i64) -> Vec<String> {
+    api.ok("GetFiles", json!({"folderID": folder}))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["Name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn a_move_needs_what_a_copy_and_a_delete_need(backend: Backend) {
+    let s = Server::start_with(
+        backend,
+        "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let bob = s.add_user("bob", "member", "bob-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let b = Api::new(&s, "bob", "bob-password");
+    let deals = admin.create(SHARED_ROOT, "Deals");
+    let board = admin.create(deals, "Board");
+    let (status, file) = s.put_file(&admin.session, deals, "terms.txt", "", b"the terms\n");
+    assert_eq!(status, 200, "{file}");
+    let terms = file["FileID"].as_i64().unwrap();
+    let (status, _) = s.put_file(&admin.session, board, "minutes.txt", "", b"minutes\n");
+    assert_eq!(status, 200);
+    let grant = |bits: i64| {
+        let (status, body) = admin.grant(
+            deals,
+            json!([{"Permission": bits, "UserID": bob, "UserGroupID": -1}]),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    grant(RENAMER);
+    let home = b.home();
+    let content = format!("/api/v1/files/{terms}/content");
+    let download = || s.get_bytes(&content, &[("x-session-id", &b.session)]).0;
+    assert_eq!(download(), 403, "Bob may not download in Deals");
+
+    // Modify still renames, and a "move" to the folder it is in is a rename.
+    b.ok(
+        "RenameFile",
+        json!({"fileID": terms, "name": "terms-v2.txt"}),
+    );
+    b.ok("MoveFile", json!({"fileID": terms, "newFolderID": deals}));
+    b.ok(
+        "RenameFolder",
+        json!({"folderID": board, "name": "Board-2026"}),
+    );
+
+    // Out of Deals into his home, where he holds every bit: refused on every wire.
+    assert_error(
+        &b.call("MoveFile", json!({"fileID": terms, "newFolderID": home})),
+        403,
+        105,
+    );
+    assert_error(
+        &b.call(
+            "MoveFolder",
+            json!({"folderID": board, "newParentFolderID": home}),
+        ),
+        403,
+        105,
+    );
+    let sftp = s.sftp_port();
+    assert!(!sftp_rename(
+        sftp,
+        "bob",
+        "/Shared/Deals/terms-v2.txt",
+        "/Home/bob/terms-v2.txt"
+    ));
+    assert!(!sftp_rename(
+        sftp,
+        "bob",
+        "/Shared/Deals/Board-2026",
+        "/Home/bob/Board-2026"
+    ));
+    let said = ftps_rename(
+        s.ftps_port(),
+        "bob",
+        "/Shared/Deals/terms-v2.txt",
+        "/Home/bob/terms-v2.txt",
+    );
+    assert!(said.starts_with("550"), "{said}");
+    // Nothing moved, nothing became his.
+    assert_eq!(file_names(&admin, deals), ["terms-v2.txt"]);
+    assert_eq!(admin.names(deals), ["Board-2026"]);
+    assert!(file_names(&b, home).is_empty());
+    assert!(b.names(home).is_empty());
+    assert_eq!(download(), 403);
+    assert_error(&b.call("DeleteFile", json!({"fileID": terms})), 403, 105);
+    let refusals = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "AccessDenied")
+        .filter_map(|r| r["detail"].as_str().map(str::to_string))
+        .filter(|d| d.starts_with("FileMoved") || d.starts_with("FolderMoved"))
+        .count();
+    assert!(refusals >= 5, "each refused move is audited: {refusals}");
+
+    // With what a download, an upload of a copy and a delete would need, the move is his to
+    // make, and gives him nothing he could not have taken that way.
+    grant(EDITOR);
+    b.ok("MoveFile", json!({"fileID": terms, "newFolderID": home}));
+    assert!(sftp_rename(
+        sftp,
+        "bob",
+        "/Shared/Deals/Board-2026",
+        "/Home/bob/Board-2026"
+    ));
+    assert_eq!(file_names(&b, home), ["terms-v2.txt"]);
+    assert_eq!(b.names(home), ["Board-2026"]);
+    assert_eq!(download(), 200);
+}
+
+fn inheritance_passes_down_only_what_the_caller_holds(backend: Backend) {
+    let s = Server::start(backend);
+    let mia = s.add_user("mia", "manager", "mia-password");
+    let carol = s.add_user("carol", "member", "carol-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let m = Api::new(&s, "mia", "mia-password");
+    let c = Api::new(&s, "carol", "carol-password");
+    let dept = admin.create(SHARED_ROOT, "Dept");
+    let payroll = admin.create(dept, "Payroll");
+    let (status, _) = s.put_file(&admin.session, payroll, "salaries.csv", "", b"1,2,3\n");
+    assert_eq!(status, 200);
+    let item =
+        |user: i64, bits: i64| json!({"Permission": bits, "UserID": user, "UserGroupID": -1});
+    // Dept gives Mia Show, Read and Download, and Carol Show, Read and Delete.
+    let (status, _) = admin.grant(
+        dept,
+        json!([item(mia, 1 | 2 | 8), item(carol, 1 | 2 | 128)]),
+    );
+    assert_eq!(status, 200);
+    // Payroll does not inherit: Mia may manage who sees it, not read it.
+    let set = |api: &Api, bits: i64, inherit: bool| {
+        api.call(
+            "SetFolderPermissionList",
+            json!({"folderID": payroll, "permissionList": [item(mia, bits)],
+                   "inheritPermissions": inherit}),
+        )
+    };
+    let (status, body) = set(&admin, 1 | 32, false);
+    assert_eq!(status, 200, "{body}");
+    assert_error(&m.call("GetFiles", json!({"folderID": payroll})), 403, 105);
+
+    // Turning inheritance on would hand Mia Read and Download, and Carol Delete.
+    assert_error(&set(&m, 1 | 32, true), 403, 105);
+    assert_error(&m.call("GetFiles", json!({"folderID": payroll})), 403, 105);
+    assert_error(&c.call("GetFolder", json!({"folderID": payroll})), 404, 201);
+    let refused = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "AccessDenied" && r["user_id"] == mia)
+        .filter_map(|r| r["detail"].as_str().map(str::to_string))
+        .any(|d| d.contains("tried to inherit permission 139 from above while holding 33"));
+    assert!(
+        refused,
+        "the refusal is audited with what would have passed down"
+    );
+    // Her list alone, inheritance left off, is still hers to set.
+    let (status, body) = set(&m, 1 | 32, false);
+    assert_eq!(status, 200, "{body}");
+
+    // Holding Read and Download is not enough: Carol's Delete would pass down too.
+    let (status, _) = set(&admin, 1 | 2 | 8 | 32, false);
+    assert_eq!(status, 200);
+    assert_error(&set(&m, 1 | 2 | 8 | 32, true), 403, 105);
+    // Holding every bit Dept gives anyone, she may.
+    let (status, _) = set(&admin, 1 | 2 | 8 | 32 | 128, false);
+    assert_eq!(status, 200);
+    let (status, body) = set(&m, 1 | 2 | 8 | 32 | 128, true);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(file_names(&c, payroll), ["salaries.csv"]);
+}

@@ -509,6 +509,15 @@ pub trait StoreTx: GroupedTx {
     async fn has_ssh_key(&mut self, user: UserId, fingerprint: &str) -> StoreResult<bool>;
     /// [`Store::group_grants`] as seen inside the change.
     async fn group_grants(&mut self, group: GroupId) -> StoreResult<Vec<Grant>>;
+    /// How many live folders below `folder` do not inherit and give `user` (by a grant to
+    /// them or to one of their groups) none of the bits of `any`, as seen inside the change:
+    /// what a deletion or a move of `folder` would take from under grants the user lacks.
+    async fn unheld_folders_below(
+        &mut self,
+        folder: FolderId,
+        user: UserId,
+        any: Permissions,
+    ) -> StoreResult<i64>;
     /// [`Store::permission_chain`] as seen inside the change (earlier members of its batch
     /// included): what a change that hands out permissions checks its caller against again.
     async fn permission_chain(&mut self, id: FolderId, user: UserId)

@@ -1,8 +1,9 @@
 //! Folder writes inside a change: a new folder, a folder changed (renamed, moved, deleted,
-//! described), and everything below a deleted folder deleted with it.
+//! described), and everything below a deleted folder deleted with it, after counting what of
+//! it the deleting user holds no grant on.
 
 use ferry_core::Timestamp;
-use ferry_core::domain::{Folder, FolderId};
+use ferry_core::domain::{Folder, FolderId, Permissions, UserId};
 use ferry_core::store::StoreResult;
 use ferry_core::text::item_key;
 use sqlx::{AnyConnection, Row};
@@ -64,6 +65,37 @@ macro_rules! folders_below {
              SELECT f.id FROM folders f JOIN below b ON f.parent_id = b.id) \
          SELECT id FROM below"
     };
+}
+
+/// [`ferry_core::store::StoreTx::unheld_folders_below`]: the live folders below `$1` (the walk
+/// stops at deleted ones, below which everything is deleted), those that do not inherit, and
+/// of those the ones without a grant to the user `$2` or their groups holding a bit of `$3`.
+pub(crate) async fn unheld_folders_below(
+    conn: &mut AnyConnection,
+    folder: FolderId,
+    user: UserId,
+    any: Permissions,
+) -> StoreResult<i64> {
+    let row = sqlx::query(
+        "WITH RECURSIVE below (id, inherit) AS ( \
+             SELECT id, inherit_permissions FROM folders \
+             WHERE parent_id = CAST($1 AS BIGINT) AND deleted = 0 \
+             UNION ALL \
+             SELECT f.id, f.inherit_permissions FROM folders f JOIN below b ON f.parent_id = b.id \
+             WHERE f.deleted = 0) \
+         SELECT COUNT(*) FROM below b WHERE b.inherit = 0 AND NOT EXISTS ( \
+             SELECT 1 FROM folder_permissions p WHERE p.folder_id = b.id \
+             AND (p.permission & CAST($3 AS BIGINT)) <> 0 \
+             AND (p.user_id = $2 OR p.group_id IN \
+                  (SELECT group_id FROM group_members WHERE user_id = $2)))",
+    )
+    .bind(folder)
+    .bind(user)
+    .bind(any.0)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(errors::db)?;
+    row.try_get::<i64, _>(0).map_err(errors::db)
 }
 
 /// Marks every live file in `folder` and in the folders below it deleted, and those folders

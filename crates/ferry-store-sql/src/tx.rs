@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditHead, ChainLink, File, FileId, Folder, FolderId, Grant,
-    GroupId, MetadataOwner, MetadataWrite, NewUser, ParsedKey, SecondFactor, Session, SessionId,
-    ShareLink, ShareLinkId, User, UserId, domain_username_key, email_key,
+    GroupId, MetadataOwner, MetadataWrite, NewUser, ParsedKey, Permissions, SecondFactor, Session,
+    SessionId, ShareLink, ShareLinkId, User, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use sqlx::Row;
@@ -455,6 +455,15 @@ impl StoreTx for SqlTx {
 
     async fn group_grants(&mut self, group: GroupId) -> StoreResult<Vec<Grant>> {
         group_reads::group_grants(self.turn.conn(), group).await
+    }
+
+    async fn unheld_folders_below(
+        &mut self,
+        folder: FolderId,
+        user: UserId,
+        any: Permissions,
+    ) -> StoreResult<i64> {
+        folder_writes::unheld_folders_below(self.turn.conn(), folder, user, any).await
     }
 
     async fn permission_chain(

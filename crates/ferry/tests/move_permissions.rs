@@ -8,6 +8,10 @@
 //! inherit turned inheritance on and read it through the bits the folder above gave them. Each
 //! is tried here over every wire that reaches it (the JSON API, SFTP's rename, FTPS's
 //! `RNFR`/`RNTO`), and each fails on the build before the fix.
+//!
+//! Deleting or moving a folder takes everything below it along, and a folder below that does
+//! not inherit is out of the caller's reach whatever they hold above it. Before, Delete on a
+//! folder deleted such folders too, though the caller could not even see them.
 
 #[path = "folders/api.rs"]
 mod api;
@@ -22,7 +26,8 @@ use serde_json::json;
 
 on_both_backends!(
     a_move_needs_what_a_copy_and_a_delete_need,
-    inheritance_passes_down_only_what_the_caller_holds
+    inheritance_passes_down_only_what_the_caller_holds,
+    what_is_out_of_reach_below_is_neither_deleted_nor_moved
 );
 
 /// Show, Read, Create and Modify: rename, upload and list, but neither download nor delete.
@@ -242,4 +247,84 @@ fn inheritance_passes_down_only_what_the_caller_holds(backend: Backend) {
     let (status, body) = set(&m, 1 | 2 | 8 | 32 | 128, true);
     assert_eq!(status, 200, "{body}");
     assert_eq!(file_names(&c, payroll), ["salaries.csv"]);
+}
+
+fn what_is_out_of_reach_below_is_neither_deleted_nor_moved(backend: Backend) {
+    let s = Server::start(backend);
+    let bob = s.add_user("bob", "member", "bob-password");
+    let carol = s.add_user("carol", "member", "carol-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let b = Api::new(&s, "bob", "bob-password");
+    let c = Api::new(&s, "carol", "carol-password");
+    let projects = admin.create(SHARED_ROOT, "Projects");
+    let review = admin.create(projects, "HR-Review");
+    let team = admin.create(projects, "Team");
+    let notes = admin.create(team, "Notes");
+    let (status, _) = s.put_file(&admin.session, review, "review.txt", "", b"review\n");
+    assert_eq!(status, 200);
+    let item =
+        |user: i64, bits: i64| json!({"Permission": bits, "UserID": user, "UserGroupID": -1});
+    let (status, _) = admin.grant(projects, json!([item(bob, EDITOR)]));
+    assert_eq!(status, 200);
+    // HR-Review is Carol's alone; Notes does not inherit either, and gives Bob Delete.
+    let cut = |folder: i64, list: serde_json::Value| {
+        let (status, body) = admin.call(
+            "SetFolderPermissionList",
+            json!({"folderID": folder, "permissionList": list, "inheritPermissions": false}),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    cut(review, json!([item(carol, 255)]));
+    cut(notes, json!([item(bob, 1 | 128)]));
+    assert_eq!(b.names(projects), ["Team"], "Bob does not see HR-Review");
+
+    let home = b.home();
+    assert_error(
+        &b.call("DeleteFolder", json!({"folderID": projects})),
+        403,
+        105,
+    );
+    assert_error(
+        &b.call(
+            "MoveFolder",
+            json!({"folderID": projects, "newParentFolderID": home}),
+        ),
+        403,
+        105,
+    );
+    assert_eq!(
+        file_names(&c, review),
+        ["review.txt"],
+        "HR-Review is untouched"
+    );
+    assert_eq!(admin.names(SHARED_ROOT), ["Projects"]);
+    let refused = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "AccessDenied" && r["user_id"] == bob)
+        .filter_map(|r| r["detail"].as_str().map(str::to_string))
+        .filter(|d| d.contains("would take 1 folder(s) below"))
+        .count();
+    assert_eq!(refused, 2, "both refusals are audited");
+
+    // What is below Team is Bob's to delete: it goes.
+    b.ok("DeleteFolder", json!({"folderID": team}));
+    // A grant through a group counts as his own.
+    let group = admin.ok("CreateUserGroup", json!({"name": "Reviewers"}))["UserGroupID"]
+        .as_i64()
+        .unwrap();
+    cut(
+        review,
+        json!([item(carol, 255), {"Permission": 1 | 128, "UserID": -1, "UserGroupID": group}]),
+    );
+    admin.ok(
+        "AddUserToGroup",
+        json!({"userGroupID": group, "userID": bob}),
+    );
+    b.ok(
+        "MoveFolder",
+        json!({"folderID": projects, "newParentFolderID": home}),
+    );
+    b.ok("DeleteFolder", json!({"folderID": projects}));
+    assert_error(&c.call("GetFolder", json!({"folderID": review})), 404, 201);
 }

@@ -337,6 +337,14 @@ impl Service {
                 tx.rollback().await;
                 return Ok(Attempt::Raced);
             };
+            let unheld = match away {
+                true => unheld_below(ctx, &mut tx, id).await?,
+                false => 0,
+            };
+            if unheld > 0 {
+                tx.rollback().await;
+                return Err(self.refuse_unheld_below(ctx, id, unheld, operation).await?);
+            }
             let mut records = Vec::new();
             if let Some(to) = new_parent {
                 if tx.folder_ancestry(to).await?.contains(&id) {
@@ -390,6 +398,12 @@ impl Service {
                 tx.rollback().await;
                 return Ok(Attempt::Raced);
             };
+            let unheld = unheld_below(ctx, &mut tx, id).await?;
+            if unheld > 0 {
+                tx.rollback().await;
+                let operation = Operation::FolderDeleted;
+                return Err(self.refuse_unheld_below(ctx, id, unheld, operation).await?);
+            }
             folder.deleted = true;
             let now = self.clock.now();
             // The folders below go too, so that a change checked before this one cannot
@@ -411,6 +425,28 @@ impl Service {
                 .map(Attempt::Done)
         })
         .await
+    }
+
+    /// The refusal, audited, of a deletion or a move of folder `id` that would take with it
+    /// `unheld` folders the caller may not delete ([`unheld_below`]), once its change is over.
+    async fn refuse_unheld_below(
+        &self,
+        ctx: &SessionContext,
+        id: FolderId,
+        unheld: i64,
+        operation: Operation,
+    ) -> Result<Error> {
+        let mut e = AuditEntry::new(Operation::AccessDenied, Outcome::Failure);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(id);
+        e.detail = Some(format!(
+            "{} would take {unheld} folder(s) below that do not inherit and give the user no Delete",
+            operation.as_str()
+        ));
+        self.audit_alone(e).await?;
+        Ok(Error::NotPermitted(
+            "a folder below it does not inherit and is not yours to delete",
+        ))
     }
 
     /// Writes `folder` (as read inside `tx`, with the change made) and its audit `records`
@@ -488,4 +524,21 @@ fn changeable(folder: Option<Folder>, what: &'static str) -> Result<Folder> {
         return Err(Error::NotPermitted(what));
     }
     Ok(folder)
+}
+
+/// How many folders a deletion or a move of folder `id` would take with it, as `tx` finds
+/// them, that do not inherit and give the caller no Delete: their own grants put them out of
+/// the caller's reach, whatever the caller holds on `id` (they may not even see them). Those
+/// that inherit hold at least the caller's bits on `id`. None for an administrator.
+async fn unheld_below(
+    ctx: &SessionContext,
+    tx: &mut Box<dyn StoreTx>,
+    id: FolderId,
+) -> Result<i64> {
+    if ctx.user.role.may_impersonate() {
+        return Ok(0);
+    }
+    Ok(tx
+        .unheld_folders_below(id, ctx.user.id, Permissions::DELETE)
+        .await?)
 }

@@ -157,6 +157,23 @@ fn a_move_needs_what_a_copy_and_a_delete_need(backend: Backend) {
         "/Home/bob/terms-v2.txt",
     );
     assert!(said.starts_with("550"), "{said}");
+    // Nor renamed over a file of his (`RNTO` and `posix-rename` onto an existing name make the
+    // source's content the target's next version, and end the source).
+    let (status, _) = s.put_file(&b.session, home, "mine.txt", "", b"mine\n");
+    assert_eq!(status, 200);
+    let said = ftps_rename(
+        s.ftps_port(),
+        "bob",
+        "/Shared/Deals/terms-v2.txt",
+        "/Home/bob/mine.txt",
+    );
+    assert!(said.starts_with("550"), "{said}");
+    let mine = b.ok(
+        "GetFileByName",
+        json!({"folderID": home, "name": "mine.txt"}),
+    );
+    assert_eq!(mine["Version"], 1, "{mine}");
+    b.ok("DeleteFile", json!({"fileID": mine["FileID"]}));
     // Nothing moved, nothing became his.
     assert_eq!(file_names(&admin, deals), ["terms-v2.txt"]);
     assert_eq!(admin.names(deals), ["Board-2026"]);

@@ -235,8 +235,11 @@ impl Service {
 
     /// `source` renamed over `target`: the source's current content becomes the target's next
     /// version (same file ID, its history kept) and the source ends, as a deleted file whose
-    /// older versions, if any, are purged with it. Needs Modify on both folders (renaming the
-    /// one, overwriting the other); one audit record (`FileRenamed`) names both files.
+    /// older versions, if any, are purged with it. Needs Modify where the target is (a new
+    /// version of it) and where the source is: there only Modify in the same folder (a client's
+    /// upload to a temporary name, then renamed over the file it replaces), and from another
+    /// folder [`Permissions::MOVE_AWAY`], as any move (the content goes where the caller may
+    /// hold more: their home). One audit record (`FileRenamed`) names both files.
     /// [`Attempt::Raced`] if either file has moved or been renamed since the paths were
     /// resolved.
     async fn rename_over(
@@ -245,10 +248,14 @@ impl Service {
         source: &FileView,
         target: &FileView,
     ) -> Result<Attempt<()>> {
+        let from_here = match source.file.folder_id == target.file.folder_id {
+            true => Permissions::MODIFY,
+            false => Permissions::MOVE_AWAY,
+        };
         self.require(
             ctx,
             source.file.folder_id,
-            Permissions::MODIFY,
+            from_here,
             Operation::FileRenamed,
         )
         .await?;

@@ -212,7 +212,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "MoveFile",
-        summary: "Moves a file to another folder. Needs Modify where it is and Create where it goes.",
+        summary: "Moves a file to another folder. Needs Read, Download, Modify and Delete where it is (a move gives nothing a download, an upload and a delete would not) and Create where it goes.",
         params: &[
             SESSION_ID,
             FILE_ID,

@@ -152,7 +152,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "MoveFolder",
-        summary: "Moves a folder under another. Needs Modify on it and Create on the new parent; never into itself or below itself.",
+        summary: "Moves a folder under another. Needs Read, Download, Modify and Delete on it, Delete on every folder below it that does not inherit, and Create on the new parent; never into itself or below itself.",
         params: &[
             SESSION_ID,
             FOLDER_ID,
@@ -176,7 +176,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "DeleteFolder",
-        summary: "Deletes a folder and everything below it (soft delete). Needs Delete; system and home folders cannot be deleted.",
+        summary: "Deletes a folder and everything below it (soft delete). Needs Delete on it and on every folder below it that does not inherit; system and home folders cannot be deleted.",
         params: &[SESSION_ID, FOLDER_ID],
         returns: Returns::Nothing,
         signs_in: false,

@@ -388,9 +388,14 @@ fn drop_boxes_do_not_inherit(backend: Backend) {
     let team = admin.create(SHARED_ROOT, "Team");
     admin.grant(team, json!([{"Permission": 7, "UserID": hal}]));
     let h = Api::new(&s, "hal", "hal-password");
+    let inbox = json!({"parentFolderID": team, "name": "Inbox", "folderType": 4});
+    // A drop box gives its creator every bit and cuts off what its parent passes down: with
+    // Create alone in Team, Hal would hold there what nobody gave him, out of sight of the
+    // folder's managers.
+    assert_error(&h.call("CreateFolder", inbox.clone()), 403, 105);
     let dropbox = h.ok(
         "CreateFolder",
-        json!({"parentFolderID": team, "name": "Inbox", "folderType": 4}),
+        json!({"parentFolderID": h.home(), "name": "Inbox", "folderType": 4}),
     );
     assert_eq!(dropbox["FolderType"], 4);
     assert_eq!(
@@ -400,4 +405,7 @@ fn drop_boxes_do_not_inherit(backend: Backend) {
     let id = dropbox["FolderID"].as_i64().unwrap();
     let ida = Api::new(&s, "ida", "ida-password");
     assert_error(&ida.call("GetFolder", json!({"folderID": id})), 404, 201);
+    // Holding every bit in Team, he may make one there.
+    admin.grant(team, json!([{"Permission": 255, "UserID": hal}]));
+    assert_eq!(h.ok("CreateFolder", inbox)["EffectivePermission"], 255);
 }

@@ -215,6 +215,8 @@ impl Service {
 
     /// `CreateFolder`. Needs Create on the parent. A drop box (`FolderType` 4) does not inherit
     /// its parent's grants: its creator holds every bit and others only what is granted later.
+    /// So making one grants every bit and cuts off what the parent passes down, and needs
+    /// every bit on the parent (their own home, for a member).
     pub async fn create_folder(
         &self,
         ctx: &SessionContext,
@@ -228,9 +230,13 @@ impl Service {
                 "folderType must be 0 (regular) or 4 (drop box)",
             ));
         }
-        self.require(ctx, parent, Permissions::CREATE, Operation::FolderCreated)
-            .await?;
         let drop_box = folder_type == FolderType::UserDropBox;
+        let needed = match drop_box {
+            true => Permissions::ALL,
+            false => Permissions::CREATE,
+        };
+        self.require(ctx, parent, needed, Operation::FolderCreated)
+            .await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let id = tx

@@ -97,7 +97,7 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "CreateFolder",
-        summary: "Creates a folder. Needs Create on the parent. folderType 4 makes a drop box, which does not inherit the parent's grants.",
+        summary: "Creates a folder. Needs Create on the parent. folderType 4 makes a drop box, which does not inherit the parent's grants and gives its creator every bit: it needs every bit on the parent (a member's own home).",
         params: &[
             SESSION_ID,
             Param::required(

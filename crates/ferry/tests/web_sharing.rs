@@ -1,7 +1,9 @@
 //! Sharing from the web client (issue 17): "Request files" makes an upload link and "Share" a
 //! download link, both only with the Distribute bit; a link opens the browser tools' page from
 //! any address until it ends, outlives the web session that made it, is listed with its end,
-//! and once revoked is refused exactly as a token that never worked.
+//! and once revoked is refused exactly as a token that never worked. A link is a distribution:
+//! it stops working when its maker loses Distribute on what it opens (before, it worked on for
+//! up to 90 days).
 
 #[path = "folders/api.rs"]
 mod api;
@@ -13,7 +15,10 @@ use common::{ADMIN, ADMIN_PASSWORD, Server, audit_records};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
-on_both_backends!(links_open_the_tools_pages_until_revoked);
+on_both_backends!(
+    links_open_the_tools_pages_until_revoked,
+    links_end_when_their_maker_loses_distribute
+);
 
 const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 const WEB_CLIENT: i64 = 5;
@@ -231,4 +236,70 @@ fn without_the_tools_key_nothing_is_offered() {
         &[("csrf", &token), ("days", "7")],
     );
     assert_eq!(r.status, 403);
+}
+
+fn links_end_when_their_maker_loses_distribute(backend: Backend) {
+    let s = with_tools(backend);
+    let ann_id = s.add_user("ann", "member", "ann-password-1");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let team = admin.create(SHARED_ROOT, "Team");
+    let (_, f) = s.put_file(&admin.session, team, "plan.txt", "", b"plan");
+    let f = f["FileID"].as_i64().unwrap();
+    let grant = |bits: i64| {
+        let (status, body) = admin.grant(team, json!([{"Permission": bits, "UserID": ann_id}]));
+        assert_eq!(status, 200, "{body}");
+    };
+    grant(1 | 2 | 4 | 8 | 16);
+    let mut ann = Browser::new(&s);
+    ann.sign_in("ann", "ann-password-1");
+    let page_path = format!("/web/folders/{team}");
+    let token = ann.csrf(&page_path);
+    let made = ann.post(
+        &format!("{page_path}/request-link"),
+        &[("csrf", &token), ("days", "7")],
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+    let upload_link = link_on(&made.body, &s.base);
+    let shared = ann.post(
+        &format!("{page_path}/selection"),
+        &[
+            ("csrf", &token),
+            ("action", "share"),
+            ("days", "7"),
+            ("item", &format!("f:{f}")),
+        ],
+    );
+    assert_eq!(shared.status, 200, "{}", shared.body);
+    let download_link = link_on(&shared.body, &s.base);
+    assert_eq!(s.get(&upload_link).0, 200);
+    let (status, page) = s.get(&download_link);
+    assert_eq!(status, 200);
+    // The page's own link to the file, with its grant, works while she holds Distribute.
+    let at = page.find("/tools/files/").unwrap();
+    let file_link = page[at..page[at..].find('"').unwrap() + at].replace("&amp;", "&");
+    assert_eq!(s.get(&file_link).0, 200);
+
+    // Everything but Distribute: both links, and the page already open, are refused as
+    // any token that never worked is.
+    grant(1 | 2 | 4 | 8);
+    let garbage = s.get("/tools/download?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(s.get(&download_link), garbage);
+    let garbage = s.get("/tools/upload?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(s.get(&upload_link), garbage);
+    assert_ne!(s.get(&file_link).0, 200);
+    let refused = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "ToolTokenRefused")
+        .filter_map(|r| r["detail"].as_str().map(str::to_string))
+        .filter(|d| d.contains("no longer holds Distribute"))
+        .count();
+    assert_eq!(
+        refused, 2,
+        "each refused opening is audited with its reason"
+    );
+    // Given back, the same links work again: they were never revoked.
+    grant(1 | 2 | 4 | 8 | 16);
+    assert_eq!(s.get(&download_link).0, 200);
+    assert_eq!(s.get(&upload_link).0, 200);
 }

@@ -6,7 +6,9 @@
 //! Revoking a link ends its session, so the link is then refused exactly as an expired one.
 //! The token is not kept; the sharer may have it issued again while the link lives. A link's
 //! session is one of the user's sessions: disabling the user or changing their password ends
-//! it too.
+//! it too. And a link is a distribution: its page works only while its maker still holds
+//! Distribute on what it opens ([`Service::link_distributes`]), so taking that bit away ends
+//! their links there as well.
 
 use super::recheck::caller_unchanged;
 use super::{Caller, Service, SessionContext};
@@ -17,6 +19,12 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::text;
 use crate::tool_token::{MAX_LINK_DAYS, MAX_TOKEN_FILES, ToolClaims, ToolTarget};
+
+/// Whether a tool page's context is a shared link's: a stored session of the tools'
+/// application (only links make those; an access-ID page's stand-in session is not stored).
+pub(super) fn is_link(ctx: &SessionContext, stored_session: bool) -> bool {
+    stored_session && ctx.session.application_id == application::WEB_TOOLS
+}
 
 /// Most links one listing shows.
 const MAX_LISTED_LINKS: i64 = 500;
@@ -42,6 +50,39 @@ pub struct SharedLink {
 }
 
 impl Service {
+    /// Whether a shared link's maker (`ctx`) still holds Distribute on what it opens: the
+    /// folder of an upload link, the folder of every file of a download link. Checked when its
+    /// page opens and on every request the page makes: a link made while they held the bit
+    /// stops working when it is taken away, as it would if it were made then.
+    pub(super) async fn link_distributes(
+        &self,
+        ctx: &SessionContext,
+        target: &ToolTarget,
+    ) -> Result<bool> {
+        let held = |effective: Permissions| effective.contains(Permissions::DISTRIBUTE);
+        match target {
+            ToolTarget::Folder(id) => match self.effective(ctx, *id).await {
+                Ok(bits) => Ok(held(bits)),
+                Err(Error::FolderNotFound) => Ok(false),
+                Err(e) => Err(e),
+            },
+            ToolTarget::Files(ids) => {
+                for id in ids {
+                    match self.file(ctx, *id).await {
+                        Ok(view) if held(view.effective) => {}
+                        Ok(_) | Err(Error::FileNotFound | Error::FolderNotFound) => {
+                            return Ok(false);
+                        }
+                        Err(Error::NotPermitted(_)) => return Ok(false),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(true)
+            }
+            ToolTarget::AccessIds(_) => Ok(true),
+        }
+    }
+
     /// Whether links can be made (the browser tools have a key).
     pub fn sharing_enabled(&self) -> bool {
         self.config.tools.is_some()

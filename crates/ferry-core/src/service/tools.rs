@@ -352,6 +352,16 @@ impl Service {
                 return Err(with_ctx("access IDs were not resolved".into()));
             }
         };
+        if super::share_links::is_link(&ctx, claims.session.is_some())
+            && !self
+                .link_distributes(&ctx, &claims.target)
+                .await
+                .map_err(|e| with_ctx(format!("Distribute check failed: {e}")))?
+        {
+            return Err(with_ctx(
+                "the link's maker no longer holds Distribute on what it opens".into(),
+            ));
+        }
         let digest = ferry_crypto::sha256_hex(&plaintext);
         // A shared link is opened as often as its recipient likes until it ends or is
         // revoked; single use is for an integrator's hand-off tokens.
@@ -457,6 +467,12 @@ impl Service {
             Err(Error::SessionNotFound) => return Err(Error::ToolGrantInvalid),
             Err(e) => return Err(e),
         };
+        if super::share_links::is_link(&ctx, record.session.is_some())
+            && !self.link_distributes(&ctx, &record.target).await?
+        {
+            tracing::info!(%browser_ip, "grant refused: the link's maker no longer holds Distribute");
+            return Err(Error::ToolGrantInvalid);
+        }
         Ok(ToolAccess {
             ctx: self.tool_ctx(&ctx, record.email.clone(), browser_ip),
             kind: record.kind,

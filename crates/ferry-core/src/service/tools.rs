@@ -144,6 +144,10 @@ pub struct ToolAccess {
     /// Identifies the token (its plaintext's SHA-256): uploads started under one page of a
     /// token may be resumed from another page of the same token (after a reload).
     pub token_digest: String,
+    /// Whether the page is a shared link's ("Request files"): its uploads never replace a
+    /// file (a new version needs Modify, which a request for files does not hand out; the
+    /// recipient cannot even see what is there).
+    pub link: bool,
 }
 
 /// A token that passed every check.
@@ -467,9 +471,8 @@ impl Service {
             Err(Error::SessionNotFound) => return Err(Error::ToolGrantInvalid),
             Err(e) => return Err(e),
         };
-        if super::share_links::is_link(&ctx, record.session.is_some())
-            && !self.link_distributes(&ctx, &record.target).await?
-        {
+        let link = super::share_links::is_link(&ctx, record.session.is_some());
+        if link && !self.link_distributes(&ctx, &record.target).await? {
             tracing::info!(%browser_ip, "grant refused: the link's maker no longer holds Distribute");
             return Err(Error::ToolGrantInvalid);
         }
@@ -479,6 +482,7 @@ impl Service {
             target: record.target.clone(),
             limits: record.limits.clone(),
             token_digest: record.token_digest.clone(),
+            link,
         })
     }
 
@@ -509,7 +513,7 @@ impl Service {
                 UploadRequest {
                     folder_id: root,
                     name,
-                    overwrite: true,
+                    overwrite: !access.link,
                     expected_size: Some(size),
                     expected_sha256: None,
                     external_user: access.ctx.session.external_user.clone(),

@@ -229,7 +229,13 @@ fn file_changes_racing_a_rename_are_all_kept(backend: Backend) {
     }
     let audit = s.audit();
     let count = |op: &str| audit.iter().filter(|r| r["operation"] == op).count();
-    assert_eq!(count("FileMoved"), ROUNDS);
+    // Each move has two records: one where the file went, one where it left.
+    assert_eq!(count("FileMoved"), 2 * ROUNDS);
+    let left = audit
+        .iter()
+        .filter(|r| r["operation"] == "FileMoved" && r["folder_id"] == team)
+        .count();
+    assert_eq!(left, ROUNDS);
     assert_eq!(count("FileDeleted"), ROUNDS);
     assert!(s.ferry_ok(&["audit", "verify"], None).contains("intact"));
 }

@@ -203,6 +203,47 @@ fn a_move_needs_what_a_copy_and_a_delete_need(backend: Backend) {
     assert_eq!(file_names(&b, home), ["terms-v2.txt"]);
     assert_eq!(b.names(home), ["Board-2026"]);
     assert_eq!(download(), 200);
+    // Both folders' trails show the move: the file left Deals and reached his home.
+    let trail = |folder: i64| {
+        let (status, log) = admin.call(
+            "GetAuditLog",
+            json!({"folderID": folder, "operation": "FileMoved"}),
+        );
+        assert_eq!(status, 200, "{log}");
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["detail"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    let moved = format!("from folder {deals} to folder {home}");
+    // (The earlier "move" to the folder it was in is a record of Deals, and leaves nothing.)
+    let here = format!("from folder {deals} to folder {deals}");
+    assert_eq!(trail(deals), [format!("left this folder: {moved}"), here]);
+    assert_eq!(trail(home), [moved]);
+    // So for a rename over a file in another folder: the source's folder records it leaving.
+    let (status, _) = s.put_file(&admin.session, deals, "draft.txt", "", b"new draft\n");
+    assert_eq!(status, 200);
+    let (status, _) = s.put_file(&b.session, home, "draft.txt", "", b"old draft\n");
+    assert_eq!(status, 200);
+    let said = ftps_rename(
+        s.ftps_port(),
+        "bob",
+        "/Shared/Deals/draft.txt",
+        "/Home/bob/draft.txt",
+    );
+    assert_eq!(said, "renamed");
+    let (status, log) = admin.call(
+        "GetAuditLog",
+        json!({"folderID": deals, "operation": "FileRenamed"}),
+    );
+    assert_eq!(status, 200, "{log}");
+    assert!(
+        log.as_array().unwrap().iter().any(|r| r["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("left this folder: draft.txt (file "))),
+        "{log}"
+    );
 }
 
 fn inheritance_passes_down_only_what_the_caller_holds(backend: Backend) {

@@ -195,6 +195,15 @@ impl Service {
             e.folder_id = Some(file.folder_id);
             e.file_id = Some(file.id);
             e.path = Some(file.name.clone());
+            if operation == Operation::FileMoved && seen.folder_id != file.folder_id {
+                // The folder it left keeps a record of its own: its trail (`GetAuditLog`
+                // by folder) would otherwise show the file arrive and never leave.
+                let mut left = e.clone();
+                left.folder_id = Some(seen.folder_id);
+                left.path = Some(seen.name.clone());
+                left.detail = Some(format!("left this folder: {detail}"));
+                tx.append_audit(now, left).await?;
+            }
             e.detail = Some(detail);
             tx.append_audit(now, e).await?;
         }

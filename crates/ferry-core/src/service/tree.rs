@@ -306,6 +306,15 @@ impl Service {
             "{} (file {}) -> {}: version {} of file {}",
             from.name, from.id, into.name, into.version, into.id
         ));
+        if from.folder_id != into.folder_id {
+            // The source's folder keeps a record of the file leaving it, as a move does.
+            let mut left = e.clone();
+            left.folder_id = Some(from.folder_id);
+            left.file_id = Some(from.id);
+            left.path = Some(from.name.clone());
+            left.detail = e.detail.as_ref().map(|d| format!("left this folder: {d}"));
+            tx.append_audit(now, left).await?;
+        }
         tx.append_audit(now, e).await?;
         tx.commit().await?;
         Ok(Attempt::Done(()))

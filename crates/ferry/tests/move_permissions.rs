@@ -27,7 +27,8 @@ use serde_json::json;
 on_both_backends!(
     a_move_needs_what_a_copy_and_a_delete_need,
     inheritance_passes_down_only_what_the_caller_holds,
-    what_is_out_of_reach_below_is_neither_deleted_nor_moved
+    what_is_out_of_reach_below_is_neither_deleted_nor_moved,
+    a_refused_rest_update_moves_nothing
 );
 
 /// Show, Read, Create and Modify: rename, upload and list, but neither download nor delete.
@@ -385,4 +386,51 @@ fn what_is_out_of_reach_below_is_neither_deleted_nor_moved(backend: Backend) {
     );
     b.ok("DeleteFolder", json!({"folderID": projects}));
     assert_error(&c.call("GetFolder", json!({"folderID": review})), 404, 201);
+}
+
+/// REST's update of a file moves and renames it. It was a move, then a rename, the move undone
+/// if the rename was refused; the undo needs what any move needs where the file had gone, and
+/// when that was refused the file stayed moved. Now both are one change.
+fn a_refused_rest_update_moves_nothing(backend: Backend) {
+    let s = Server::start(backend);
+    let bob = s.add_user("bob", "member", "bob-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let deals = admin.create(SHARED_ROOT, "Deals");
+    let inbox = admin.create(SHARED_ROOT, "Inbox");
+    let (_, file) = s.put_file(&admin.session, deals, "terms.txt", "", b"terms\n");
+    let terms = file["FileID"].as_i64().unwrap();
+    let (status, _) = s.put_file(&admin.session, inbox, "taken.txt", "", b"taken\n");
+    assert_eq!(status, 200);
+    let item = |bits: i64| json!([{"Permission": bits, "UserID": bob, "UserGroupID": -1}]);
+    assert_eq!(admin.grant(deals, item(EDITOR)).0, 200);
+    // In Inbox he may add, not take away.
+    assert_eq!(admin.grant(inbox, item(1 | 2 | 4)).0, 200);
+    let b = Api::new(&s, "bob", "bob-password");
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"])
+        .args(["-H", "Accept: application/json"])
+        .args(["-H", &format!("Authorization: {}", b.session)])
+        .args(["-d", &format!("ParentFolderId={inbox}&Name=taken.txt")])
+        .arg(format!("{}/REST/1.3/FileSystem/File/{terms}", s.base))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "409");
+    let now = admin.ok("GetFile", json!({"fileID": terms}));
+    assert_eq!(now["ParentFolderID"], deals, "{now}");
+    assert_eq!(now["Name"], "terms.txt");
+    // Allowed, both happen at once.
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"])
+        .args(["-H", "Accept: application/json"])
+        .args(["-H", &format!("Authorization: {}", b.session)])
+        .args(["-d", &format!("ParentFolderId={inbox}&Name=terms-2.txt")])
+        .arg(format!("{}/REST/1.3/FileSystem/File/{terms}", s.base))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    let now = admin.ok("GetFile", json!({"fileID": terms}));
+    assert_eq!(
+        (&now["ParentFolderID"], &now["Name"]),
+        (&json!(inbox), &json!("terms-2.txt"))
+    );
 }

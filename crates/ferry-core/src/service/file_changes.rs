@@ -34,6 +34,22 @@ impl Service {
         self.readable_file(ctx, id).await
     }
 
+    /// Moves a file `to` another folder and/or renames it to `name` in one change (REST's
+    /// update of a file): each needs what `MoveFile` and `RenameFile` need, and a refusal of
+    /// either leaves the file as it was.
+    pub async fn relocate_file(
+        &self,
+        ctx: &SessionContext,
+        id: FileId,
+        to: Option<FolderId>,
+        name: Option<&str>,
+    ) -> Result<FileView> {
+        if to.is_some() || name.is_some() {
+            self.place_file(ctx, id, to, name).await?;
+        }
+        self.readable_file(ctx, id).await
+    }
+
     /// Moves a file `to` another folder and/or renames it to `name`, in one change with a
     /// record for each (`FileMoved`, then `FileRenamed`): a rename refused where the file goes
     /// leaves it where it was (SFTP's and FTP's renames do both at once).

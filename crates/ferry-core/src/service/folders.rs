@@ -299,6 +299,22 @@ impl Service {
         self.folder(ctx, id).await
     }
 
+    /// Moves a folder under `new_parent` and/or renames it to `name` in one change (REST's
+    /// update of a folder): each needs what `MoveFolder` and `RenameFolder` need, and a
+    /// refusal of either leaves the folder as it was.
+    pub async fn relocate_folder(
+        &self,
+        ctx: &SessionContext,
+        id: FolderId,
+        new_parent: Option<FolderId>,
+        name: Option<&str>,
+    ) -> Result<FolderView> {
+        if new_parent.is_some() || name.is_some() {
+            self.place_folder(ctx, id, new_parent, name).await?;
+        }
+        self.folder(ctx, id).await
+    }
+
     /// Moves a folder under `new_parent` and/or renames it to `name`, in one change with a
     /// record for each (`FolderMoved`, then `FolderRenamed`): a rename refused where the folder
     /// goes leaves it where it was (SFTP's and FTP's renames do both at once).

@@ -1,9 +1,13 @@
 //! A REST update that moves and renames (RAPR's `PUT` on a folder or a file): a new parent
-//! moves the item, a new name renames it, each through its method of the table. The name's
-//! own rules are checked before anything moves, and a rename refused after the move undoes
-//! the move, so that a refused update changes nothing.
+//! moves the item, a new name renames it, both in one change of the Service
+//! (`relocate_folder`, `relocate_file`) with the checks `MoveFolder`/`MoveFile` and
+//! `RenameFolder`/`RenameFile` make, so that a refused update changes nothing. (It was a move
+//! then a rename, the move undone when the rename was refused; the undo could itself be
+//! refused, and then a refused update had moved the item.)
 
-use serde_json::{Value, json};
+use ferry_core::domain::SessionId;
+use ferry_core::{Error, text};
+use serde_json::Value;
 
 use super::body::Fields;
 use super::exchange::{Exchange, RestError, whole};
@@ -11,34 +15,22 @@ use crate::router::AppState;
 
 /// How one kind of item is moved and renamed.
 pub struct Kind {
-    /// The item's ID parameter (`folderID`, `fileID`).
-    pub id_param: &'static str,
     /// The field of its `FTH…Data` holding its parent (`ParentFolderID`).
     pub parent_field: &'static str,
-    /// The move method and its destination parameter.
-    pub move_method: &'static str,
-    /// The destination parameter of the move method.
-    pub move_param: &'static str,
-    /// The rename method.
-    pub rename_method: &'static str,
+    /// Whether it is a folder (else a file).
+    pub folder: bool,
 }
 
-/// Folders: `MoveFolder`, `RenameFolder`.
+/// Folders.
 pub const FOLDER: Kind = Kind {
-    id_param: "folderID",
     parent_field: "ParentFolderID",
-    move_method: "MoveFolder",
-    move_param: "newParentFolderID",
-    rename_method: "RenameFolder",
+    folder: true,
 };
 
-/// Files: `MoveFile`, `RenameFile`.
+/// Files.
 pub const FILE: Kind = Kind {
-    id_param: "fileID",
     parent_field: "ParentFolderID",
-    move_method: "MoveFile",
-    move_param: "newFolderID",
-    rename_method: "RenameFile",
+    folder: false,
 };
 
 /// Moves the item `id` (now `current`) to `ParentFolderId` and renames it to `Name`, as `f`
@@ -56,49 +48,38 @@ pub async fn relocate(
         Some(p) if !p.is_empty() => Some(whole("ParentFolderId", p)?),
         _ => None,
     }
-    .filter(|p| *p != old_parent);
+    .filter(|p| *p != old_parent)
+    .and_then(|p| p.as_i64());
     let new_name = f
         .one("Name")?
         .filter(|n| current["Name"].as_str() != Some(n))
         .map(str::to_string);
+    if new_parent.is_none() && new_name.is_none() {
+        return Ok(());
+    }
     if let Some(name) = &new_name {
-        ferry_core::text::item_name("name", name)?;
+        text::item_name("name", name)?;
     }
-    let args = |param: &str, value: Value| {
-        vec![
-            (kind.id_param.to_string(), id.clone()),
-            (param.to_string(), value),
-        ]
-    };
-    if let Some(parent) = &new_parent {
-        ex.call(
-            state,
-            kind.move_method,
-            args(kind.move_param, parent.clone()),
-            true,
-        )
-        .await?;
-    }
-    if let Some(name) = new_name {
-        let renamed = ex
-            .call(state, kind.rename_method, args("name", json!(name)), true)
-            .await;
-        if let Err(e) = renamed {
-            if new_parent.is_some() {
-                let undo = ex
-                    .call(
-                        state,
-                        kind.move_method,
-                        args(kind.move_param, old_parent),
-                        true,
-                    )
-                    .await;
-                if let Err(u) = undo {
-                    tracing::error!(error = ?u, "a REST update could not undo its move");
-                }
-            }
-            return Err(e);
-        }
-    }
+    let id = id
+        .as_i64()
+        .ok_or_else(|| Error::Internal("a REST item ID is not an integer".into()))?;
+    let session = ex
+        .session
+        .as_deref()
+        .and_then(SessionId::parse)
+        .ok_or(Error::SessionNotFound)?;
+    let service = &state.service;
+    let ctx = service.authenticate(&session, &ex.caller).await?;
+    let name = new_name.as_deref();
+    match kind.folder {
+        true => service
+            .relocate_folder(&ctx, id, new_parent, name)
+            .await
+            .map(drop),
+        false => service
+            .relocate_file(&ctx, id, new_parent, name)
+            .await
+            .map(drop),
+    }?;
     Ok(())
 }

@@ -428,6 +428,24 @@ fn a_refused_rest_update_moves_nothing(backend: Backend) {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    // So is a folder's creation with its description: that needs Modify, which he lacks in
+    // Inbox. It was a creation, then the description, then a deletion to undo the creation,
+    // which needs Delete, which he lacks too: the refused request left the folder made.
+    let create = |fields: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(["-H", "Accept: application/json"])
+            .args(["-H", &format!("Authorization: {}", b.session)])
+            .args(["-d", &format!("ParentFolderId={inbox}&{fields}")])
+            .arg(format!("{}/REST/1.3/FileSystem/Folder", s.base))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(create("Name=Sub&Description=notes"), "403");
+    assert!(admin.names(inbox).is_empty(), "{:?}", admin.names(inbox));
+    assert_eq!(create("Name=Sub"), "200");
+    assert_eq!(admin.names(inbox), ["Sub"]);
     let now = admin.ok("GetFile", json!({"fileID": terms}));
     assert_eq!(
         (&now["ParentFolderID"], &now["Name"]),

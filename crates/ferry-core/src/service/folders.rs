@@ -224,16 +224,34 @@ impl Service {
         name: &str,
         folder_type: FolderType,
     ) -> Result<FolderView> {
+        self.create_described_folder(ctx, parent, name, folder_type, "")
+            .await
+    }
+
+    /// [`Service::create_folder`] with its `Description` in the same change (REST's creation
+    /// of a folder): a description also needs Modify on the parent, which the new folder
+    /// inherits (what setting it afterwards would need), and is recorded as the folder's
+    /// metadata change. Refused, nothing is made.
+    pub async fn create_described_folder(
+        &self,
+        ctx: &SessionContext,
+        parent: FolderId,
+        name: &str,
+        folder_type: FolderType,
+        description: &str,
+    ) -> Result<FolderView> {
         let (name, _) = text::item_name("name", name)?;
+        text::plain("Description", description, super::MAX_METADATA_VALUE)?;
         if !matches!(folder_type, FolderType::Regular | FolderType::UserDropBox) {
             return Err(Error::invalid(
                 "folderType must be 0 (regular) or 4 (drop box)",
             ));
         }
         let drop_box = folder_type == FolderType::UserDropBox;
-        let needed = match drop_box {
-            true => Permissions::ALL,
-            false => Permissions::CREATE,
+        let needed = match (drop_box, description.is_empty()) {
+            (true, _) => Permissions::ALL,
+            (false, true) => Permissions::CREATE,
+            (false, false) => Permissions::CREATE.union(Permissions::MODIFY),
         };
         self.require(ctx, parent, needed, Operation::FolderCreated)
             .await?;
@@ -245,7 +263,7 @@ impl Service {
                 parent_id: Some(parent),
                 name: name.clone(),
                 folder_type,
-                description: String::new(),
+                description: description.to_string(),
                 inherit_permissions: !drop_box,
                 owner_user_id: drop_box.then_some(ctx.user.id),
                 created_at: now,
@@ -264,6 +282,13 @@ impl Service {
         e.folder_id = Some(id);
         e.path = Some(name);
         tx.append_audit(now, e).await?;
+        if !description.is_empty() {
+            let mut e = AuditEntry::new(Operation::FolderMetadataChanged, Outcome::Success);
+            ctx.stamp(&mut e);
+            e.folder_id = Some(id);
+            e.path = Some("Description".into());
+            tx.append_audit(now, e).await?;
+        }
         tx.commit().await?;
         self.folder(ctx, id).await
     }

@@ -191,6 +191,21 @@ impl Exchange {
         Ok(methods::call(&state.service, method, args, self.caller.clone()).await?)
     }
 
+    /// The live session of `Authorization`, for the few resources that call the Service
+    /// directly (a change no single method of the table makes whole); a missing one is error
+    /// 101, as for [`Exchange::call`].
+    pub async fn session_context(
+        &self,
+        state: &AppState,
+    ) -> Result<ferry_core::service::SessionContext, RestError> {
+        let session = self
+            .session
+            .as_deref()
+            .and_then(ferry_core::domain::SessionId::parse)
+            .ok_or(Error::SessionNotFound)?;
+        Ok(state.service.authenticate(&session, &self.caller).await?)
+    }
+
     /// [`Exchange::call`] of a method that answers a structure.
     pub async fn call_value(
         &self,

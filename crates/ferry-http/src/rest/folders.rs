@@ -8,6 +8,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use ferry_core::Error;
+use ferry_core::domain::FolderType;
 use serde_json::{Value, json};
 
 use super::body::Fields;
@@ -16,6 +17,7 @@ use super::objects;
 use super::relocate::{FOLDER, relocate};
 use crate::router::AppState;
 use crate::server::ClientAddr;
+use crate::wire::FthFolderData;
 
 /// What a folder request may set.
 const FOLDER_FIELDS: [&str; 6] = [
@@ -77,7 +79,8 @@ async fn folder_value(
     .await
 }
 
-/// `POST FileSystem/Folder`: `CreateFolder` under `ParentFolderId`.
+/// `POST FileSystem/Folder`: `CreateFolder` under `ParentFolderId`, its `Description` made in
+/// the same change of the Service (`create_described_folder`).
 pub async fn create_folder(
     State(state): State<AppState>,
     Path(params): Path<HashMap<String, String>>,
@@ -91,36 +94,25 @@ pub async fn create_folder(
         no_tags(&f)?;
         let description = f.one("Description")?.unwrap_or("").to_string();
         check_description(&description)?;
-        let mut pairs = vec![
-            (
-                "parentFolderID".to_string(),
-                whole("ParentFolderId", f.required("ParentFolderId")?)?,
-            ),
-            (
-                "name".to_string(),
-                Value::String(f.required("Name")?.into()),
-            ),
-        ];
-        if let Some(t) = f.one("FolderType")? {
-            pairs.push(("folderType".into(), whole("FolderType", t)?));
-        }
-        let created = ex.call_value(&state, "CreateFolder", pairs, true).await?;
-        if description.is_empty() {
-            return Ok(Some(objects::folder(&created)));
-        }
-        // The description is the folder's `Description` metadata (SARG 2.4.2); a refusal to
-        // set it undoes the creation, so that a refused request leaves nothing behind.
-        let id = created["FolderID"].clone();
-        if let Err(e) = set_description(&ex, &state, &id, &description).await {
-            let undo = ex
-                .call(&state, "DeleteFolder", vec![("folderID".into(), id)], true)
-                .await;
-            if let Err(u) = undo {
-                tracing::error!(error = ?u, "a REST folder creation could not be undone");
-            }
-            return Err(e);
-        }
-        Ok(Some(objects::folder(&folder_value(&ex, &state, id).await?)))
+        let parent = whole("ParentFolderId", f.required("ParentFolderId")?)?
+            .as_i64()
+            .ok_or_else(|| Error::invalid("ParentFolderId must be a whole number"))?;
+        let folder_type = match f.one("FolderType")? {
+            None => FolderType::Regular,
+            Some(t) => whole("FolderType", t)?
+                .as_i64()
+                .and_then(FolderType::from_code)
+                .filter(|t| matches!(t, FolderType::Regular | FolderType::UserDropBox))
+                .ok_or_else(|| Error::invalid("folderType must be 0 (regular) or 4 (drop box)"))?,
+        };
+        // The description is the folder's `Description` metadata (SARG 2.4.2), set in the
+        // creation's own change: refused, nothing is made.
+        let ctx = ex.session_context(&state).await?;
+        let view = state
+            .service
+            .create_described_folder(&ctx, parent, f.required("Name")?, folder_type, &description)
+            .await?;
+        Ok(Some(objects::folder(&json!(FthFolderData::from(view)))))
     })
 }
 

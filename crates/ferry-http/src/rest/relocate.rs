@@ -5,7 +5,6 @@
 //! then a rename, the move undone when the rename was refused; the undo could itself be
 //! refused, and then a refused update had moved the item.)
 
-use ferry_core::domain::SessionId;
 use ferry_core::{Error, text};
 use serde_json::Value;
 
@@ -63,13 +62,8 @@ pub async fn relocate(
     let id = id
         .as_i64()
         .ok_or_else(|| Error::Internal("a REST item ID is not an integer".into()))?;
-    let session = ex
-        .session
-        .as_deref()
-        .and_then(SessionId::parse)
-        .ok_or(Error::SessionNotFound)?;
     let service = &state.service;
-    let ctx = service.authenticate(&session, &ex.caller).await?;
+    let ctx = ex.session_context(state).await?;
     let name = new_name.as_deref();
     match kind.folder {
         true => service

@@ -76,6 +76,19 @@ fn ftps_rename(port: u16, user: &str, from: &str, to: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// curl's REST request `method path` with the form `fields` as `session`: the status.
+fn rest(s: &Server, session: &str, method: &str, path: &str, fields: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method])
+        .args(["-H", "Accept: application/json"])
+        .args(["-H", &format!("Authorization: {session}")])
+        .args(["-d", fields])
+        .arg(format!("{}/REST/1.3/FileSystem/{path}", s.base))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
 fn file_names(api: &Api, folder: i64) -> Vec<String> {
     api.ok("GetFiles", json!({"folderID": folder}))
         .as_array()
@@ -406,41 +419,26 @@ fn a_refused_rest_update_moves_nothing(backend: Backend) {
     // In Inbox he may add, not take away.
     assert_eq!(admin.grant(inbox, item(1 | 2 | 4)).0, 200);
     let b = Api::new(&s, "bob", "bob-password");
-    let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"])
-        .args(["-H", "Accept: application/json"])
-        .args(["-H", &format!("Authorization: {}", b.session)])
-        .args(["-d", &format!("ParentFolderId={inbox}&Name=taken.txt")])
-        .arg(format!("{}/REST/1.3/FileSystem/File/{terms}", s.base))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "409");
+    let file = format!("File/{terms}");
+    let update = |fields: &str| rest(&s, &b.session, "PUT", &file, fields);
+    assert_eq!(
+        update(&format!("ParentFolderId={inbox}&Name=taken.txt")),
+        "409"
+    );
     let now = admin.ok("GetFile", json!({"fileID": terms}));
     assert_eq!(now["ParentFolderID"], deals, "{now}");
     assert_eq!(now["Name"], "terms.txt");
     // Allowed, both happen at once.
-    let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"])
-        .args(["-H", "Accept: application/json"])
-        .args(["-H", &format!("Authorization: {}", b.session)])
-        .args(["-d", &format!("ParentFolderId={inbox}&Name=terms-2.txt")])
-        .arg(format!("{}/REST/1.3/FileSystem/File/{terms}", s.base))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    assert_eq!(
+        update(&format!("ParentFolderId={inbox}&Name=terms-2.txt")),
+        "200"
+    );
     // So is a folder's creation with its description: that needs Modify, which he lacks in
     // Inbox. It was a creation, then the description, then a deletion to undo the creation,
     // which needs Delete, which he lacks too: the refused request left the folder made.
     let create = |fields: &str| {
-        let out = Command::new("curl")
-            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
-            .args(["-H", "Accept: application/json"])
-            .args(["-H", &format!("Authorization: {}", b.session)])
-            .args(["-d", &format!("ParentFolderId={inbox}&{fields}")])
-            .arg(format!("{}/REST/1.3/FileSystem/Folder", s.base))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).to_string()
+        let fields = format!("ParentFolderId={inbox}&{fields}");
+        rest(&s, &b.session, "POST", "Folder", &fields)
     };
     assert_eq!(create("Name=Sub&Description=notes"), "403");
     assert!(admin.names(inbox).is_empty(), "{:?}", admin.names(inbox));

@@ -156,17 +156,8 @@ impl Service {
                 }
             };
             if !held.contains(permission) {
-                let mut e = AuditEntry::new(Operation::AccessDenied, Outcome::Failure);
-                ctx.stamp(&mut e);
-                e.folder_id = Some(folder);
-                e.detail = Some(format!(
-                    "tried to grant permission {} while holding {}",
-                    permission.0, held.0
-                ));
-                self.audit_alone(e).await?;
-                return Err(Error::NotPermitted(
-                    "nobody can grant a permission they do not hold",
-                ));
+                let detail = format!("tried to grant permission {}", permission.0);
+                return Err(self.refuse_grant(ctx, folder, held, detail, false).await?);
             }
             grants.push(Grant {
                 id: 0,
@@ -187,17 +178,8 @@ impl Service {
             _ => Permissions::NONE,
         };
         if !held.contains(passed) {
-            let mut e = AuditEntry::new(Operation::AccessDenied, Outcome::Failure);
-            ctx.stamp(&mut e);
-            e.folder_id = Some(folder);
-            e.detail = Some(format!(
-                "tried to inherit permission {} from above while holding {}",
-                passed.0, held.0
-            ));
-            self.audit_alone(e).await?;
-            return Err(Error::NotPermitted(
-                "nobody can grant a permission they do not hold, by inheritance either",
-            ));
+            let detail = format!("tried to inherit permission {} from above", passed.0);
+            return Err(self.refuse_grant(ctx, folder, held, detail, true).await?);
         }
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
@@ -235,6 +217,27 @@ impl Service {
         tx.append_audit(now, e).await?;
         tx.commit().await?;
         Ok(Attempt::Done(()))
+    }
+
+    /// The refusal, audited, of a grant of bits the caller does not hold (`detail` says what
+    /// was tried), directly or `by_inheritance`.
+    async fn refuse_grant(
+        &self,
+        ctx: &SessionContext,
+        folder: FolderId,
+        held: Permissions,
+        detail: String,
+        by_inheritance: bool,
+    ) -> Result<Error> {
+        let mut e = AuditEntry::new(Operation::AccessDenied, Outcome::Failure);
+        ctx.stamp(&mut e);
+        e.folder_id = Some(folder);
+        e.detail = Some(format!("{detail} while holding {}", held.0));
+        self.audit_alone(e).await?;
+        Ok(Error::NotPermitted(match by_inheritance {
+            false => "nobody can grant a permission they do not hold",
+            true => "nobody can grant a permission they do not hold, by inheritance either",
+        }))
     }
 
     /// Every bit granted, to anyone, on the folders whose grants `folder` would take if it

@@ -106,8 +106,12 @@ fn no_second_factor_set_by_a_session_a_reset_ended(backend: Backend) {
         let passcode = passcode_at(secret.as_bytes(), NOW_SECS);
         let since = last_seq(&racing);
         let (node2, intruder2) = (Arc::clone(node), Arc::clone(&intruder));
-        let confirming =
-            rt.spawn(async move { node2.confirm_totp_enrollment(&intruder2, &passcode).await });
+        let stolen = format!("stolen-password-{round:04}");
+        let confirming = rt.spawn(async move {
+            node2
+                .confirm_totp_enrollment(&intruder2, &passcode, stolen, &Caller::default())
+                .await
+        });
         rt.block_on(reset(node, round));
         let confirmed = rt.block_on(confirming).unwrap().is_ok();
         refused += usize::from(!confirmed);

@@ -35,15 +35,16 @@ fn open(s: &Server, user: &str, password: &str, passcode: Option<&str>) -> (u16,
     s.call("Open", params)
 }
 
-/// Enrols `user` (signed in as `session`): the secret, and the recovery codes.
-fn enrol(s: &Server, session: &str) -> (String, Vec<String>) {
+/// Enrols the user signed in as `session`, whose password is `password`: the secret, and the
+/// recovery codes.
+fn enrol(s: &Server, session: &str, password: &str) -> (String, Vec<String>) {
     let (status, e) = s.call("BeginTotpEnrollment", json!({"sessionID": session}));
     assert_eq!(status, 200, "{e}");
     let secret = e["Secret"].as_str().unwrap().to_string();
     // The step before now: sign-ins right after may use now's and the next one.
     let (status, codes) = s.call(
         "ConfirmTotpEnrollment",
-        json!({"sessionID": session, "passcode": passcode(&secret, -1)}),
+        json!({"sessionID": session, "passcode": passcode(&secret, -1), "password": password}),
     );
     assert_eq!(status, 200, "{codes}");
     let codes = codes["RecoveryCodes"]
@@ -76,15 +77,39 @@ fn the_api_enrols_and_each_passcode_and_recovery_code_works_once(backend: Backen
     );
     let (status, body) = s.call(
         "ConfirmTotpEnrollment",
-        json!({"sessionID": session, "passcode": "000000"}),
+        json!({"sessionID": session, "passcode": "000000", "password": "ann-password-1"}),
     );
     assert_eq!((status, body["ErrorCode"].as_i64()), (401, Some(151)));
     assert_eq!(open(&s, "ann", "ann-password-1", None).0, 200);
+    // The session alone does not turn it on: a factor outlives the session, so whoever holds
+    // it (stolen) must also know the password, or the owner would be locked out by a factor
+    // only the thief has. No password: 400; a wrong one: the bad-credentials answer, counted
+    // and audited like a failed sign-in; either way still off.
+    let right = passcode(&secret, -1);
+    let (status, body) = s.call(
+        "ConfirmTotpEnrollment",
+        json!({"sessionID": session, "passcode": right}),
+    );
+    assert_eq!(
+        (status, body["ErrorCode"].as_i64()),
+        (400, Some(110)),
+        "{body}"
+    );
+    let (status, body) = s.call(
+        "ConfirmTotpEnrollment",
+        json!({"sessionID": session, "passcode": right, "password": "not-her-password"}),
+    );
+    assert_eq!(
+        (status, body["ErrorCode"].as_i64()),
+        (401, Some(102)),
+        "{body}"
+    );
+    assert_eq!(open(&s, "ann", "ann-password-1", None).0, 200);
 
-    // Confirm with pyotp's passcode: on, ten recovery codes.
+    // Confirm with pyotp's passcode and her password: on, ten recovery codes.
     let (status, codes) = s.call(
         "ConfirmTotpEnrollment",
-        json!({"sessionID": session, "passcode": passcode(&secret, -1)}),
+        json!({"sessionID": session, "passcode": right, "password": "ann-password-1"}),
     );
     assert_eq!(status, 200, "{codes}");
     let codes: Vec<String> = codes["RecoveryCodes"]
@@ -178,7 +203,13 @@ fn the_api_enrols_and_each_passcode_and_recovery_code_works_once(backend: Backen
             .filter(|r| r["operation"] == op && r["target_user_id"] == ann)
             .count()
     };
-    assert_eq!(of_ann("SecondFactorEnabled"), 1);
+    assert_eq!(of_ann("SecondFactorEnabled"), 2, "one refused, one done");
+    let refused: Vec<_> = audit
+        .iter()
+        .filter(|r| r["operation"] == "SecondFactorEnabled" && r["status"] == "Failure")
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["detail"], "wrong current password");
     assert_eq!(of_ann("RecoveryCodeUsed"), 3);
     assert_eq!(of_ann("SecondFactorDisabled"), 1);
     assert_eq!(
@@ -200,7 +231,7 @@ fn guessing_passcodes_is_stopped_by_the_lockout() {
     let s = Server::start_with(Backend::Sqlite, TOTP);
     s.add_user("bo", "member", "bo-password-1");
     let (session, _) = s.open("bo", "bo-password-1", APP);
-    let (secret, _) = enrol(&s, &session);
+    let (secret, _) = enrol(&s, &session, "bo-password-1");
     // 1,000 guesses with the right password: the account locks after five, and stays
     // locked for the rest (the right passcode too is then refused).
     let mut codes = std::collections::BTreeMap::new();
@@ -229,7 +260,7 @@ fn sftp_asks_for_the_passcode_and_ftps_takes_it_after_the_password() {
     );
     s.add_user("cy", "member", "cy-password-1");
     let (session, _) = s.open("cy", "cy-password-1", APP);
-    let (secret, codes) = enrol(&s, &session);
+    let (secret, codes) = enrol(&s, &session, "cy-password-1");
     let sftp = |password: &str, code: &str| {
         run_ok(Command::new("python3").args([
             &script("sftp_passcode.py"),
@@ -299,7 +330,7 @@ fn sftp_asks_for_the_passcode_and_ftps_takes_it_after_the_password() {
     // the password alone is refused; a reused passcode too.
     s.add_user("fay", "member", "fay-password-1");
     let (session, _) = s.open("fay", "fay-password-1", APP);
-    let (secret, codes) = enrol(&s, &session);
+    let (secret, codes) = enrol(&s, &session, "fay-password-1");
     let ftps = |pass: &str| {
         run_ok(Command::new("python3").args([
             &script("ftps_passcode.py"),
@@ -364,7 +395,11 @@ fn a_role_can_require_it_and_an_administrator_resets_it() {
         .replace(' ', "");
     let done = b.post(
         "/web/account/totp/confirm",
-        &[("csrf", &token), ("passcode", &passcode(&secret, -1))],
+        &[
+            ("csrf", &token),
+            ("passcode", &passcode(&secret, -1)),
+            ("password", "max-password-1"),
+        ],
     );
     assert_eq!(done.status, 200, "{}", done.body);
     assert_eq!(done.body.matches("<li><code>").count(), 10);
@@ -418,7 +453,7 @@ fn key_and_impersonated_sign_ins_stay_one_factor() {
     );
     let kay = s.add_user("kay", "member", "kay-password-1");
     let (session, _) = s.open("kay", "kay-password-1", APP);
-    enrol(&s, &session);
+    let (secret, _) = enrol(&s, &session, "kay-password-1");
     assert_eq!(open(&s, "kay", "kay-password-1", None).1["ErrorCode"], 150);
 
     // SFTP with a key: one factor, as in OpenSSH (BatchMode: no prompt could be answered).
@@ -465,4 +500,36 @@ fn key_and_impersonated_sign_ins_stay_one_factor() {
         json!({"serviceSessionId": admin, "userID": kay, "applicationID": APP, "ipAddress": "203.0.113.7"}),
     );
     assert_eq!(status, 200, "{body}");
+
+    // But the factor is kay's own: an impersonated session may neither turn it off (even with
+    // a right passcode) nor set one up, as it may not change her password. Before, the
+    // administrator's impersonation could turn on a factor only the administrator had.
+    let posing = body["SessionID"].as_str().unwrap().to_string();
+    let not_permitted = |method: &str, params: Value| {
+        let (status, body) = s.call(method, params);
+        assert_eq!(
+            (status, body["ErrorCode"].as_i64()),
+            (403, Some(105)),
+            "{method}: {body}"
+        );
+        assert!(
+            body["Message"]
+                .as_str()
+                .unwrap()
+                .contains("impersonated session"),
+            "{body}"
+        );
+    };
+    not_permitted(
+        "DisableTotp",
+        json!({"sessionID": posing, "passcode": passcode(&secret, 1)}),
+    );
+    s.ferry_ok(&["user", "reset-totp", "kay"], None);
+    not_permitted("BeginTotpEnrollment", json!({"sessionID": posing}));
+    not_permitted(
+        "ConfirmTotpEnrollment",
+        json!({"sessionID": posing, "passcode": "123456", "password": "kay-password-1"}),
+    );
+    let (_, st) = s.call("GetTotpStatus", json!({"sessionID": posing}));
+    assert_eq!(st["Enabled"], false, "{st}");
 }

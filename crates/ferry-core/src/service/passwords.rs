@@ -81,8 +81,28 @@ impl Service {
                 "an impersonated session cannot change the user's password",
             ));
         }
+        self.prove_own_password(ctx, current, caller, Operation::PasswordChanged)
+            .await?;
+        let hash = self.hash_password(new).await?;
+        let actor = Actor::Session(Box::new(ctx.clone()));
+        self.store_password(&actor, ctx.user.id, hash, Some(ctx))
+            .await
+    }
+
+    /// The user of `ctx` proves they know their password, as a change that outlives the
+    /// session needs (a new password, a second factor turned on), so that a stolen session
+    /// cannot make one. A wrong password counts toward the lock-out like a failed sign-in and
+    /// is audited as `operation` failed; a user with no password (made by a ticket sign-in)
+    /// cannot prove one.
+    pub(super) async fn prove_own_password(
+        &self,
+        ctx: &SessionContext,
+        presented: String,
+        caller: &Caller,
+        operation: Operation,
+    ) -> Result<()> {
         let failure = |detail: &str| {
-            let mut e = AuditEntry::new(Operation::PasswordChanged, Outcome::Failure);
+            let mut e = AuditEntry::new(operation, Outcome::Failure);
             ctx.stamp(&mut e);
             e.target_user_id = Some(ctx.user.id);
             e.detail = Some(detail.to_string());
@@ -96,8 +116,8 @@ impl Service {
         let ticket = HashTicket::signin(Some(ctx.user.id), caller.ip, known);
         let ok = self
             .with_hasher(ticket, move |h| match stored {
-                Some(hash) => h.verify(&current, &hash),
-                None => h.verify_decoy(&current),
+                Some(hash) => h.verify(&presented, &hash),
+                None => h.verify_decoy(&presented),
             })
             .await?;
         if !ok || ctx.user.password_hash.is_none() {
@@ -105,9 +125,6 @@ impl Service {
                 .await?;
             return Err(Error::BadCredentials);
         }
-        let hash = self.hash_password(new).await?;
-        let actor = Actor::Session(Box::new(ctx.clone()));
-        self.store_password(&actor, ctx.user.id, hash, Some(ctx))
-            .await
+        Ok(())
     }
 }

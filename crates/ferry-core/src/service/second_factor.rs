@@ -18,9 +18,10 @@ use std::sync::Arc;
 use ferry_crypto::totp::{self, TotpKey};
 
 use super::recheck::{caller_unchanged, target_in_change};
-use super::{Actor, Service, SessionContext};
+use super::{Actor, Caller, Service, SessionContext};
 use crate::domain::{AuditEntry, Operation, Outcome, Role, SecondFactor, User, UserId};
 use crate::error::{Error, Result};
+use crate::text;
 
 /// How many recovery codes an enrolment hands out.
 pub const RECOVERY_CODES: usize = 10;
@@ -82,9 +83,11 @@ impl Service {
     }
 
     /// `BeginTotpEnrollment`: a new secret for the caller, pending until confirmed. Replaces a
-    /// pending one; refused while the factor is on (turn it off first).
+    /// pending one; refused while the factor is on (turn it off first), and to an
+    /// impersonated session.
     pub async fn begin_totp_enrollment(&self, ctx: &SessionContext) -> Result<TotpEnrollment> {
         let settings = self.totp_settings()?;
+        refuse_impersonated(ctx)?;
         let user = &ctx.user;
         if self.factor_on(user.id).await?.is_some() {
             return Err(Error::AlreadyExists(
@@ -111,14 +114,23 @@ impl Service {
         })
     }
 
-    /// `ConfirmTotpEnrollment`: turns the pending factor on with a correct passcode; returns
-    /// the recovery codes (shown once, stored only as digests).
+    /// `ConfirmTotpEnrollment`: turns the pending factor on with a correct passcode and the
+    /// user's password; returns the recovery codes (shown once, stored only as digests).
+    ///
+    /// The password because a factor outlives the session: without it, whoever held a
+    /// session (stolen, or an administrator's impersonation) could turn on a factor only they
+    /// have, and the owner's next password sign-in would be refused for want of a passcode
+    /// until an administrator reset it. `ChangePassword` asks for it for the same reason.
     pub async fn confirm_totp_enrollment(
         &self,
         ctx: &SessionContext,
         passcode: &str,
+        password: String,
+        caller: &Caller,
     ) -> Result<Vec<String>> {
         let settings = self.totp_settings()?;
+        refuse_impersonated(ctx)?;
+        text::presented_password("password", &password)?;
         let factor = match self.store.second_factor(ctx.user.id).await? {
             Some(f) if f.confirmed_at.is_none() => f,
             Some(_) => {
@@ -128,6 +140,8 @@ impl Service {
             }
             None => return Err(Error::invalid("begin the enrolment first")),
         };
+        self.prove_own_password(ctx, password, caller, Operation::SecondFactorEnabled)
+            .await?;
         let secret = settings
             .key
             .open(ctx.user.id, &factor.sealed_secret)
@@ -155,8 +169,10 @@ impl Service {
         Ok(codes)
     }
 
-    /// Turns the caller's factor off; needs a current passcode or a recovery code.
+    /// Turns the caller's factor off; needs a current passcode or a recovery code, and a
+    /// session that is not impersonated.
     pub async fn disable_totp(&self, ctx: &SessionContext, passcode: &str) -> Result<()> {
+        refuse_impersonated(ctx)?;
         let Some(factor) = self.factor_on(ctx.user.id).await? else {
             return Err(Error::PasscodeRefused);
         };
@@ -305,5 +321,17 @@ impl Service {
 
     fn unix_secs(&self) -> u64 {
         u64::try_from(self.clock.now().0 / 1000).unwrap_or(0)
+    }
+}
+
+/// A user's factor is theirs to set: an administrator's impersonated session may not turn it
+/// on or off (as it may not change the password), and an administrator who must reset it does
+/// so as themselves (`reset_totp`), audited as such.
+fn refuse_impersonated(ctx: &SessionContext) -> Result<()> {
+    match ctx.session.impersonator_id {
+        Some(_) => Err(Error::NotPermitted(
+            "an impersonated session cannot change the user's two-step sign-in",
+        )),
+        None => Ok(()),
     }
 }

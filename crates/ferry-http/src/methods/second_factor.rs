@@ -44,15 +44,28 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "ConfirmTotpEnrollment",
-        summary: "Turns two-step sign-in on with a correct passcode from the authenticator app; returns ten single-use recovery codes, shown this once.",
-        params: &[SESSION_ID, REQUIRED_PASSCODE],
+        summary: "Turns two-step sign-in on with a correct passcode from the authenticator app and the caller's password (a wrong one counts toward the lock-out like a failed sign-in; an impersonated session is refused); returns ten single-use recovery codes, shown this once.",
+        params: &[
+            SESSION_ID,
+            REQUIRED_PASSCODE,
+            Param::required(
+                "password",
+                ParamType::Password,
+                "The caller's current password: a factor outlives the session, so the session alone cannot turn it on.",
+            ),
+        ],
         returns: Returns::One("TotpRecoveryCodes"),
         signs_in: false,
         handler: |svc, a, caller| {
             Box::pin(async move {
                 let ctx = session(&svc, &a, &caller).await?;
                 let codes = svc
-                    .confirm_totp_enrollment(&ctx, &a.string("passcode"))
+                    .confirm_totp_enrollment(
+                        &ctx,
+                        &a.string("passcode"),
+                        a.string("password"),
+                        &caller,
+                    )
                     .await?;
                 Ok(Some(json!({"RecoveryCodes": codes})))
             })

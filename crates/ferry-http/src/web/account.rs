@@ -25,6 +25,17 @@ pub struct PasscodeForm {
     passcode: String,
 }
 
+/// The form that turns the factor on: a passcode and the account's password.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    passcode: String,
+    #[serde(default)]
+    password: String,
+}
+
 fn page(who: &WebSession, title: &str, main: &str) -> Response {
     Html(frame(title, Some(who), main)).into_response()
 }
@@ -88,11 +99,13 @@ pub async fn begin(
 <ol class="steps">
 <li>Scan this code with your authenticator app{qr}</li>
 <li>Or, on the phone itself, <a href="{url}">open it in the authenticator app</a>; or type this key into the app (time-based, 6 digits): <code class="secret">{grouped}</code></li>
-<li>Enter the six digits the app shows now:</li>
+<li>Enter the six digits the app shows now, and your password:</li>
 </ol>
 <form method="post" action="/web/account/totp/confirm" class="stack narrow">{csrf}
 <label for="passcode">Passcode</label>
 <input id="passcode" name="passcode" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="32" required>
+<label for="password">Your password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" class="primary">Turn on</button>
 </form>
 <p><a href="/web/account">Cancel</a></p>"#,
@@ -108,18 +121,23 @@ pub async fn begin(
 pub async fn confirm(
     State(state): State<AppState>,
     who: WebSession,
-    WebForm(form): WebForm<PasscodeForm>,
+    WebForm(form): WebForm<ConfirmForm>,
 ) -> Result<Response, WebError> {
     who.check_form(&form.csrf)?;
     let codes = match state
         .service
-        .confirm_totp_enrollment(&who.ctx, form.passcode.trim())
+        .confirm_totp_enrollment(&who.ctx, form.passcode.trim(), form.password, &who.caller)
         .await
     {
         Ok(codes) => codes,
         Err(ferry_core::Error::PasscodeRefused) => {
             return Err(WebError::BadForm(
                 "that passcode is not right: check the phone's clock, and enter the six digits the app shows now (set up again to get a new key)",
+            ));
+        }
+        Err(ferry_core::Error::BadCredentials) => {
+            return Err(WebError::BadForm(
+                "that password is not right (set up again to try once more)",
             ));
         }
         Err(e) => return Err(e.into()),

@@ -36,6 +36,8 @@ pub struct WebSession {
     pub id: SessionId,
     /// The checked session, its user and the request's address.
     pub ctx: SessionContext,
+    /// Who sent the request (the address a password check counts failures against).
+    pub caller: Caller,
 }
 
 impl WebSession {
@@ -102,7 +104,7 @@ impl FromRequestParts<AppState> for WebSession {
         {
             return Err(WebError::SetUpSecondFactor);
         }
-        Ok(WebSession { id, ctx })
+        Ok(WebSession { id, ctx, caller })
     }
 }
 

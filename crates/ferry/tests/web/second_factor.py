@@ -64,6 +64,7 @@ with sync_playwright() as p:
     totp = pyotp.TOTP(key)
     report["otpauth"] = page.get_by_role("link", name="open it in the authenticator app").get_attribute("href")
     page.get_by_label("Passcode").fill(code(totp, -1))
+    page.get_by_label("Your password").fill(password)
     page.get_by_role("button", name="Turn on").click()
     page.get_by_role("heading", name="Two-step sign-in is on").wait_for()
     report["recovery_codes"] = page.locator("ul.recovery-codes li").count()

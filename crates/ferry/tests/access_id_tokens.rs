@@ -219,3 +219,80 @@ fn retrieve_upload_info_checks_rights_and_the_cli_issues_the_token() {
     );
     assert_eq!((status, v["ErrorCode"].as_i64()), (403, Some(105)), "{v}");
 }
+
+/// An access ID asked for by an administrator's impersonated session (as an integrator's
+/// portal acting for its users asks) acts on the administrator's behalf: the page's records
+/// name them, as the impersonated session's own would. Before, they named the user alone, so
+/// what the administrator did through such a token was audited as the user's own doing. It
+/// works only while the administrator may still impersonate, and cannot be mixed with the
+/// user's own access IDs in one token.
+#[test]
+fn an_access_id_asked_for_on_behalf_of_an_administrator_is_audited_so() {
+    let f = fixture(Backend::Sqlite, "", "");
+    let py = doc_python();
+    let (_, put) =
+        f.s.put_file(&f.session, f.folder, "ledger.csv", "", b"a,b\n1,2\n");
+    let file = put["FileID"].as_i64().unwrap();
+    let ann = f.s.open("ann", "ann-password-123", 1000).1;
+    let ada = f.s.add_user("ada", "administrator", "ada-password-123");
+    let (admin, _) = f.s.open("ada", "ada-password-123", 1000);
+    let (status, v) = f.s.call(
+        "OpenImmutableImpersonate",
+        json!({"serviceSessionId": admin, "userID": ann, "applicationID": 1000,
+               "ipAddress": "203.0.113.7"}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let posing = v["SessionID"].as_str().unwrap().to_string();
+    let access_of = |session: &str| {
+        let (status, v) = f.s.call(
+            "RetrieveUploadInfo",
+            json!({"sessionID": session, "fileID": file}),
+        );
+        assert_eq!(status, 200, "{v}");
+        v["Files"][0]["AccessId"].as_str().unwrap().to_string()
+    };
+    let on_behalf = access_of(&posing);
+    let own = access_of(&f.session);
+    assert_eq!((on_behalf.len(), own.len()), (54, 43));
+    let token = |ids: &str| {
+        let plain = sessionless(ids, 2).to_string();
+        seal(py.path(), 2, plain.as_bytes(), KEY, IV)
+    };
+
+    let (status, html) = download_page(&f, &token(&on_behalf));
+    assert_eq!(status, 200, "{html}");
+    let grant = grant_of_download(&html);
+    let (status, _, body) = f.get(&format!("/tools/files/{file}?grant={grant}"), &[]);
+    assert_eq!((status, body.as_slice()), (200, &b"a,b\n1,2\n"[..]));
+    let downloads: Vec<Value> =
+        f.s.audit()
+            .into_iter()
+            .filter(|e| e["operation"] == "FileDownloaded")
+            .collect();
+    assert_eq!(downloads.len(), 1, "{downloads:?}");
+    assert_eq!(
+        (&downloads[0]["user_id"], &downloads[0]["impersonator_id"]),
+        (&json!(ann), &json!(ada)),
+        "{downloads:?}"
+    );
+
+    // The user's own and an on-behalf access ID together: the one refusal.
+    let (refused_status, refused_page) = download_page(&f, "garbage");
+    assert_eq!(
+        download_page(&f, &token(&format!("{own},{on_behalf}"))),
+        (refused_status, refused_page.clone())
+    );
+    // The user's own still acts as the user alone.
+    assert_eq!(download_page(&f, &token(&own)).0, 200);
+
+    // The administrator is one no more: the token is refused, and the page opened before
+    // stops serving; the user's own access ID is untouched.
+    f.s.ferry_ok(&["user", "set-role", "ada", "member"], None);
+    assert_eq!(
+        download_page(&f, &token(&on_behalf)),
+        (refused_status, refused_page)
+    );
+    let (status, _, _) = f.get(&format!("/tools/files/{file}?grant={grant}"), &[]);
+    assert_eq!(status, 403);
+    assert_eq!(download_page(&f, &token(&own)).0, 200);
+}

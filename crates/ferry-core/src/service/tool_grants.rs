@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::domain::{FileId, FolderId, SessionId, UserId};
 use crate::error::{Error, Result};
+use crate::service::access_ids::Acting;
 use crate::service::tools::{ToolKind, ToolLimits};
 use crate::tool_token::ToolTarget;
 use crate::transfer_state::{GrantBounds, StoredGrant};
@@ -37,14 +38,14 @@ pub(crate) struct GrantRecord {
     pub target: ToolTarget,
     /// The token's `Email`.
     pub email: Option<String>,
-    /// The token's session; `None` for a token that acts as `acting_user`.
+    /// The token's session; `None` for a token that acts as `acting`.
     pub session: Option<SessionId>,
     pub ip: IpAddr,
     pub expires_at: Timestamp,
     pub token_digest: String,
     pub limits: ToolLimits,
-    /// The user a session-less token (access IDs) acts as.
-    pub acting_user: Option<UserId>,
+    /// Who a session-less token (access IDs) acts as.
+    pub acting: Option<Acting>,
 }
 
 /// A grant's `body` in the store. Field names are the stored format: renaming one makes the
@@ -57,6 +58,10 @@ struct Body {
     email: Option<String>,
     session: Option<String>,
     acting_user: Option<UserId>,
+    /// The administrator on whose behalf `acting_user`'s access IDs were asked for (absent in
+    /// grants stored before 2026-12-06: none).
+    #[serde(default)]
+    acting_on_behalf_of: Option<UserId>,
     max_files: Option<u32>,
     allowed_extensions: Option<Vec<String>>,
     refused_extensions: Vec<String>,
@@ -98,7 +103,8 @@ impl GrantRecord {
             files,
             email: self.email.clone(),
             session: self.session.as_ref().map(SessionId::to_wire),
-            acting_user: self.acting_user,
+            acting_user: self.acting.map(|a| a.user),
+            acting_on_behalf_of: self.acting.and_then(|a| a.on_behalf_of),
             max_files: self.limits.max_files,
             allowed_extensions: self.limits.allowed_extensions.clone(),
             refused_extensions: self.limits.refused_extensions.clone(),
@@ -144,7 +150,10 @@ impl GrantRecord {
                 allowed_extensions: body.allowed_extensions,
                 refused_extensions: body.refused_extensions,
             },
-            acting_user: body.acting_user,
+            acting: body.acting_user.map(|user| Acting {
+                user,
+                on_behalf_of: body.acting_on_behalf_of,
+            }),
         })
     }
 }
@@ -163,7 +172,10 @@ mod tests {
             expires_at: Timestamp(99),
             token_digest: "t1".into(),
             limits,
-            acting_user: Some(12),
+            acting: Some(Acting {
+                user: 12,
+                on_behalf_of: Some(1),
+            }),
         }
     }
 
@@ -178,7 +190,13 @@ mod tests {
         let back = GrantRecord::from_stored(&stored).unwrap();
         assert_eq!(back.target, ToolTarget::Files(vec![3, 4]));
         assert_eq!(back.limits, limits);
-        assert_eq!(back.acting_user, Some(12));
+        assert_eq!(
+            back.acting,
+            Some(Acting {
+                user: 12,
+                on_behalf_of: Some(1)
+            })
+        );
         assert_eq!(back.email.as_deref(), Some("x@example.com"));
         let mut other = stored.clone();
         other.body = "{}".into();

@@ -154,8 +154,8 @@ pub struct ToolAccess {
 struct Opened {
     /// The claims, with access IDs turned into the files they name.
     claims: ToolClaims,
-    /// The user a session-less token acts as.
-    acting_user: Option<crate::domain::UserId>,
+    /// Who a session-less token acts as.
+    acting: Option<super::access_ids::Acting>,
     /// SHA-256 of the plaintext: identifies the token.
     digest: String,
     ctx: SessionContext,
@@ -188,7 +188,7 @@ impl Service {
         match self.check_token(token, kind, browser_ip, now).await {
             Ok(Opened {
                 claims,
-                acting_user,
+                acting,
                 digest,
                 ctx,
                 folder,
@@ -203,7 +203,7 @@ impl Service {
                     expires_at: now.plus_millis(self.tool_settings().map_or(0, |s| s.grant_ttl_ms)),
                     token_digest: digest.clone(),
                     limits: limits.clone(),
-                    acting_user,
+                    acting,
                 };
                 let expires_at = record.expires_at;
                 let stored = record.to_stored(ferry_crypto::random::new_secret_token())?;
@@ -295,7 +295,7 @@ impl Service {
             ip: Some(browser_ip),
             client_version: None,
         };
-        let (ctx, acting_user) = match (&claims.session, &claims.target) {
+        let (ctx, acting) = match (&claims.session, &claims.target) {
             (Some(session), _) => match self.authenticate(session, &caller).await {
                 Ok(ctx) => (ctx, None),
                 Err(Error::SessionNotFound) => {
@@ -304,17 +304,20 @@ impl Service {
                 Err(e) => return Err(fail(format!("session check failed: {e}"))),
             },
             (None, ToolTarget::AccessIds(ids)) => {
-                let (user, files) = self.resolve_access_ids(ids).map_err(fail)?;
+                let (acting, files) = self.resolve_access_ids(ids).map_err(fail)?;
                 let digest = ferry_crypto::sha256_hex(&plaintext);
-                let ctx = match self.acting_context(user, &digest, &caller).await {
+                let ctx = match self.acting_context(acting, &digest, &caller).await {
                     Ok(ctx) => ctx,
                     Err(Error::SessionNotFound) => {
-                        return Err(fail("the access ID's user is disabled or gone".into()));
+                        return Err(fail(
+                            "the access ID's user (or the administrator it was asked for on behalf of) is disabled, gone or no longer one"
+                                .into(),
+                        ));
                     }
                     Err(e) => return Err(fail(format!("user check failed: {e}"))),
                 };
                 claims.target = ToolTarget::Files(files);
-                (ctx, Some(user))
+                (ctx, Some(acting))
             }
             (None, _) => return Err(fail("token has no Session".into())),
         };
@@ -391,7 +394,7 @@ impl Service {
         }
         Ok(Opened {
             claims,
-            acting_user,
+            acting,
             digest,
             ctx,
             folder,
@@ -458,10 +461,10 @@ impl Service {
             ip: Some(browser_ip),
             client_version: None,
         };
-        let found = match (&record.session, record.acting_user) {
+        let found = match (&record.session, record.acting) {
             (Some(session), _) => self.authenticate(session, &caller).await,
-            (None, Some(user)) => {
-                self.acting_context(user, &record.token_digest, &caller)
+            (None, Some(acting)) => {
+                self.acting_context(acting, &record.token_digest, &caller)
                     .await
             }
             (None, None) => Err(Error::SessionNotFound),

@@ -252,9 +252,31 @@ NGINX
   get_ferry() { curl -sS --fail -K "$work/get-ferry.conf"; }
   read -r get_nginx_s get_ferry_s < <(both clean_down get_nginx clean_down get_ferry)
   clean_down; get_ferry; check_tree "$work/down" "Ferry's HTTP"
+  # 16 clients downloading at once, client C taking every 16th file from the C-th, as the
+  # uploads did: each download's record commits before its first byte on both sides' terms.
+  for ((c = 0; c < 16; c++)); do
+    get_config_ferry | awk -v c="$c" '
+      /^header/ { print; next }
+      /^output/ { n++; keep = ((n - 1) % 16 == c) }
+      keep' > "$work/get-ferry-$c.conf"
+  done
+  get_clients() { # ferry|nginx
+    local c pids=()
+    for ((c = 0; c < 16; c++)); do
+      if [ "$1" == ferry ]; then curl -sS --fail -K "$work/get-ferry-$c.conf" & pids+=($!)
+      else curl_config get "http://127.0.0.1:$nginx_port/dav/up" "$c" 16 "" > "$work/get-nginx-$c.conf"
+        curl -sS --fail -K "$work/get-nginx-$c.conf" & pids+=($!); fi
+    done
+    for c in "${pids[@]}"; do wait "$c" || { echo "a curl client failed" >&2; exit 1; }; done
+  }
+  get_nginx_16() { get_clients nginx; }
+  get_ferry_16() { get_clients ferry; }
+  read -r get16_nginx get16_ferry < <(both clean_down get_nginx_16 clean_down get_ferry_16)
+  clean_down; get_ferry_16; check_tree "$work/down" "Ferry's HTTP, 16 clients"
   report "HTTP PUT $files x 4 KiB, one connection" nginx "$put1_nginx" "$put1_ferry" 1.0
   report "HTTP PUT $files x 4 KiB, 16 clients at once" nginx "$put16_nginx" "$put16_ferry" 1.0
   report "HTTP GET $files x 4 KiB, one connection" nginx "$get_nginx_s" "$get_ferry_s" 0.8
+  report "HTTP GET $files x 4 KiB, 16 clients at once" nginx "$get16_nginx" "$get16_ferry" 0.8
 fi
 
 if want ftps; then

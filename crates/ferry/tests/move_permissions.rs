@@ -28,7 +28,8 @@ on_both_backends!(
     a_move_needs_what_a_copy_and_a_delete_need,
     inheritance_passes_down_only_what_the_caller_holds,
     what_is_out_of_reach_below_is_neither_deleted_nor_moved,
-    a_refused_rest_update_moves_nothing
+    a_refused_rest_update_moves_nothing,
+    a_rename_over_ends_older_versions_only_with_delete
 );
 
 /// Show, Read, Create and Modify: rename, upload and list, but neither download nor delete.
@@ -449,4 +450,69 @@ fn a_refused_rest_update_moves_nothing(backend: Backend) {
         (&now["ParentFolderID"], &now["Name"]),
         (&json!(inbox), &json!("terms-2.txt"))
     );
+}
+
+/// `RNTO` and `posix-rename@openssh.com` onto an existing file make the source's content the
+/// target's next version and end the source. Its older versions end with it: before, Modify
+/// alone in the same folder did that, so a member who may not delete wiped a file's history.
+/// A client's upload to a temporary name, then renamed over the file it replaces, still needs
+/// Modify only: a file with one version loses nothing.
+fn a_rename_over_ends_older_versions_only_with_delete(backend: Backend) {
+    let s = Server::start_with(backend, "[ftps]\nlisten = \"127.0.0.1:0\"\n");
+    let bob = s.add_user("bob", "member", "bob-password");
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let b = Api::new(&s, "bob", "bob-password");
+    let deals = admin.create(SHARED_ROOT, "Deals");
+    for body in [&b"terms, first\n"[..], b"terms, second\n"] {
+        let (status, _) = s.put_file(&admin.session, deals, "terms.txt", "", body);
+        assert_eq!(status, 200);
+    }
+    let (status, _) = s.put_file(&admin.session, deals, "notes.txt", "", b"notes\n");
+    assert_eq!(status, 200);
+    let grant = |bits: i64| {
+        let (status, body) = admin.grant(
+            deals,
+            json!([{"Permission": bits, "UserID": bob, "UserGroupID": -1}]),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    grant(RENAMER);
+    let by_name = |name: &str| admin.ok("GetFileByName", json!({"folderID": deals, "name": name}));
+    let rename = |from: &str, to: &str| {
+        let dir = "/Shared/Deals";
+        ftps_rename(
+            s.ftps_port(),
+            "bob",
+            &format!("{dir}/{from}"),
+            &format!("{dir}/{to}"),
+        )
+    };
+
+    // terms.txt has two versions: renaming it over notes.txt would end the first.
+    let said = rename("terms.txt", "notes.txt");
+    assert!(said.starts_with("550"), "{said}");
+    assert_eq!(by_name("terms.txt")["Version"], 2);
+    assert_eq!(by_name("notes.txt")["Version"], 1);
+    assert_eq!(file_names(&admin, deals), ["notes.txt", "terms.txt"]);
+    let refused = s.audit().into_iter().any(|r| {
+        r["operation"] == "AccessDenied"
+            && r["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("FileRenamed"))
+    });
+    assert!(refused, "the refusal is audited");
+
+    // An upload to a temporary name renamed over the file it replaces: Modify is enough.
+    let (status, _) = s.put_file(&b.session, deals, "notes.txt.part", "", b"notes, bob's\n");
+    assert_eq!(status, 200);
+    assert_eq!(rename("notes.txt.part", "notes.txt"), "renamed");
+    let notes = by_name("notes.txt");
+    assert_eq!(notes["Version"], 2, "{notes}");
+    assert_eq!(file_names(&admin, deals), ["notes.txt", "terms.txt"]);
+
+    // With Delete, the history is his to end.
+    grant(RENAMER | 128);
+    assert_eq!(rename("terms.txt", "notes.txt"), "renamed");
+    assert_eq!(by_name("notes.txt")["Version"], 3);
+    assert_eq!(file_names(&admin, deals), ["notes.txt"]);
 }

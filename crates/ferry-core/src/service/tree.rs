@@ -239,9 +239,10 @@ impl Service {
     /// version of it) and where the source is: there only Modify in the same folder (a client's
     /// upload to a temporary name, then renamed over the file it replaces), and from another
     /// folder [`Permissions::MOVE_AWAY`], as any move (the content goes where the caller may
-    /// hold more: their home). One audit record (`FileRenamed`) names both files.
-    /// [`Attempt::Raced`] if either file has moved or been renamed since the paths were
-    /// resolved.
+    /// hold more: their home). A source with older versions needs Delete too, in the same
+    /// folder as well: they end with it, and Modify alone never deletes a version. One audit
+    /// record (`FileRenamed`) names both files. [`Attempt::Raced`] if either file has moved or
+    /// been renamed, or the source has had a version added, since the paths were resolved.
     async fn rename_over(
         &self,
         ctx: &SessionContext,
@@ -249,6 +250,7 @@ impl Service {
         target: &FileView,
     ) -> Result<Attempt<()>> {
         let from_here = match source.file.folder_id == target.file.folder_id {
+            true if source.file.version > 1 => Permissions::MODIFY.union(Permissions::DELETE),
             true => Permissions::MODIFY,
             false => Permissions::MOVE_AWAY,
         };
@@ -280,7 +282,9 @@ impl Service {
         }
         // Where the paths named them, or the paths now name something else.
         let placed = |f: &File, seen: &File| f.folder_id == seen.folder_id && f.name == seen.name;
-        if !placed(&from, &source.file) || !placed(&into, &target.file) {
+        // A version added to the source since would end with it unchecked.
+        let same_history = from.version == source.file.version;
+        if !placed(&from, &source.file) || !placed(&into, &target.file) || !same_history {
             tx.rollback().await;
             return Ok(Attempt::Raced);
         }

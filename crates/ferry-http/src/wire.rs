@@ -388,6 +388,40 @@ pub const AUDIT_COLUMNS: [&str; 22] = [
     "hash",
 ];
 
+/// [`audit_record`]'s values as the cells of one CSV row, in [`AUDIT_COLUMNS`] order: text as
+/// it is, numbers in decimal, nothing as an empty cell. Text that a spreadsheet would run as a
+/// formula when the file is opened ([`spreadsheet_safe`]) is kept as text.
+pub fn audit_csv_cells(row: &serde_json::Value) -> Vec<String> {
+    AUDIT_COLUMNS
+        .iter()
+        .map(|c| match &row[*c] {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => spreadsheet_safe(s),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// A CSV cell that a spreadsheet shows as the text it is. File names, details, client
+/// versions and external user names come from callers, and Excel, LibreOffice and Google
+/// Sheets run a cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return (or
+/// their full-width forms) as a formula: `=HYPERLINK(…)` in a file's name would send the
+/// administrator who opens the export elsewhere (OWASP's "CSV injection"). Such a cell gets a
+/// leading `'`, which spreadsheets take as "text" and do not show; the JSON-lines export keeps
+/// every value exactly.
+pub fn spreadsheet_safe(text: &str) -> String {
+    let formula = |c: char| {
+        matches!(
+            c,
+            '=' | '+' | '-' | '@' | '\t' | '\r' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}'
+        )
+    };
+    match text.starts_with(formula) {
+        true => format!("'{text}"),
+        false => text.to_string(),
+    }
+}
+
 /// SARG 2.2's `FTHServerSettingData`, with Ferry's fields (SARG publishes none; each is a rule
 /// the Service enforces: docs/thru-compatibility.md).
 #[derive(Debug, Serialize)]
@@ -433,6 +467,29 @@ impl From<ServerSettings> for FthServerSettingData {
             ticket_sign_in: s.ticket_sign_in,
             browser_tools: s.browser_tools,
             second_factor: s.second_factor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_openers_are_kept_as_text() {
+        for (given, written) in [
+            ("=1+1", "'=1+1"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@A1", "'@A1"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("\u{FF1D}1", "'\u{FF1D}1"),
+            ("a=1", "a=1"),
+            ("report.csv", "report.csv"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(given), written, "{given:?}");
         }
     }
 }

@@ -13,7 +13,7 @@ use ferry_core::ticket::parse_ticket_time;
 use ferry_core::tool_token::{ToolClaims, ToolTarget};
 use ferry_core::{Actor, Clock, Service, SystemClock};
 use ferry_crypto::PasswordHasher;
-use ferry_http::wire::{AUDIT_COLUMNS, audit_record};
+use ferry_http::wire::{AUDIT_COLUMNS, audit_csv_cells, audit_record};
 use ferry_store_sql::{SqlStore, StoreOptions};
 
 use crate::cli::{
@@ -351,11 +351,7 @@ async fn export(service: &Service, format: ExportFormat) -> anyhow::Result<()> {
             let row = audit_record(r);
             match &mut sink {
                 ExportSink::Csv(w) => {
-                    w.write_record(AUDIT_COLUMNS.iter().map(|c| match &row[*c] {
-                        serde_json::Value::Null => String::new(),
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    }))?;
+                    w.write_record(audit_csv_cells(&row))?;
                 }
                 ExportSink::Jsonl(out) => {
                     serde_json::to_writer(&mut *out, &row)?;

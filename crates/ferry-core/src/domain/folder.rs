@@ -69,6 +69,11 @@ impl FolderType {
     }
 }
 
+/// The most names a folder's tree path may have (`/Shared/Deals/2026/…`: 64 names, `Shared`
+/// and `Deals` among them). Every check on a folder reads the folders above it, so a chain
+/// thousands deep made each request on it cost milliseconds and a ZIP of it seconds.
+pub const MAX_FOLDER_DEPTH: usize = 64;
+
 /// A set of permission bits (`Permission`, `EffectivePermission`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Permissions(pub i64);

@@ -16,7 +16,8 @@ pub use application::{Application, ApplicationId};
 pub use audit::{AuditEntry, AuditHead, AuditRecord, Operation, Outcome};
 pub use file::{File, FileId, FileOrder, FileVersion};
 pub use folder::{
-    ChainLink, Folder, FolderId, FolderType, Grant, Grantee, Permissions, is_navigation,
+    ChainLink, Folder, FolderId, FolderType, Grant, Grantee, MAX_FOLDER_DEPTH, Permissions,
+    is_navigation,
 };
 pub use group::{GroupId, UserGroup};
 pub use metadata::{MetadataItem, MetadataOwner, MetadataWrite};

@@ -3,6 +3,7 @@
 //! the caller's permission bits (see `permissions.rs`).
 
 use super::change_races::{Attempt, until_settled};
+use super::folder_depth;
 use super::{FolderPages, Service, SessionContext};
 use crate::domain::folder::{HOME_ROOT_FOLDER, ROOT_FOLDER};
 use crate::domain::{
@@ -257,6 +258,7 @@ impl Service {
             .await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        folder_depth::fits_under(tx.as_mut(), parent, 0).await?;
         let id = tx
             .insert_folder(&Folder {
                 id: 0,
@@ -401,6 +403,10 @@ impl Service {
                 }
                 if tx.folder(to).await?.is_none_or(|p| p.deleted) {
                     return Err(Error::FolderNotFound);
+                }
+                if away {
+                    let height = tx.folder_height(id).await?;
+                    folder_depth::fits_under(tx.as_mut(), to, height).await?;
                 }
                 let from = folder.parent_id.replace(to).unwrap_or_default();
                 let detail = format!("from folder {from} to folder {to}");

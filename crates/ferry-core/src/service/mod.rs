@@ -14,6 +14,7 @@ mod download_record;
 mod downloads;
 mod file_changes;
 mod files;
+mod folder_depth;
 mod folders;
 mod groups;
 pub mod hash_slots;

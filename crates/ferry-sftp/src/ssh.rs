@@ -2,7 +2,7 @@
 //! password sign-in through the Service (application 2's immutable session, the lock-out
 //! every protocol shares), and the `sftp` subsystem. Shells, exec and forwarding are refused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use ferry_core::service::{OpenMode, OpenRequest};
 use ferry_core::{Caller, Service};
 use russh::keys::PrivateKey;
 use russh::server::{Auth, Msg, Session};
-use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet};
 
 use crate::interactive::{Interactive, PASSCODE_HINT, first_methods, prompt};
 use tokio::net::TcpListener;
@@ -36,7 +36,11 @@ pub struct SftpSettings {
     pub gate: Arc<ConnectionGate>,
     /// Most simultaneous signed-in connections of one user.
     pub max_connections_per_user: usize,
-    /// Most handles (open files and listings) one connection may hold.
+    /// Most session channels one connection may have open at once (OpenSSH's
+    /// `MaxSessions`): each holds state of its own, and one signed-in connection could
+    /// otherwise open them until the node runs out of memory.
+    pub max_sessions_per_connection: usize,
+    /// Most handles (open files and listings) one SFTP session channel may hold.
     pub max_handles_per_connection: usize,
     /// Most handles one user may hold across their connections.
     pub max_handles_per_user: usize,
@@ -131,6 +135,8 @@ impl SftpServer {
                 user: None,
                 signed_in: Arc::clone(&signed_in),
                 channels: HashMap::new(),
+                open_channels: HashSet::new(),
+                max_channels: self.settings.max_sessions_per_connection,
                 sftp: HashMap::new(),
                 interactive: Interactive::Idle,
             };
@@ -197,7 +203,8 @@ impl SftpServer {
 
 /// Ends a subsystem channel as OpenSSH's server does: the subsystem's exit status, then EOF,
 /// then close. Clients report the status as their own (`scp` and `ssh -s sftp` exit 1 and 255
-/// without it, which breaks `scp … && next`).
+/// without it, which breaks `scp … && next`). russh forgets a channel it closes, and then
+/// ignores the client's close of it: so the caller also counts it closed.
 fn end_channel(session: &mut Session, channel: ChannelId, status: u32) -> Result<(), russh::Error> {
     session.exit_status_request(channel, status)?;
     session.eof(channel)?;
@@ -262,6 +269,9 @@ struct Connection {
     /// The same session, for the connection's watcher.
     signed_in: SignedInAs,
     channels: HashMap<ChannelId, Channel<Msg>>,
+    /// Every session channel accepted and not yet closed, and how many may be.
+    open_channels: HashSet<ChannelId>,
+    max_channels: usize,
     /// Channels running the SFTP subsystem, served in this task (see [`crate::channel`]).
     sftp: HashMap<ChannelId, SftpChannel>,
     /// Where a keyboard-interactive sign-in stands.
@@ -457,6 +467,16 @@ impl russh::server::Handler for Connection {
         reply: russh::server::ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        if self.open_channels.len() >= self.max_channels {
+            tracing::info!(
+                ip = %self.ip,
+                max = self.max_channels,
+                "SFTP channel refused: too many sessions on one connection"
+            );
+            reply.reject(ChannelOpenFailure::ResourceShortage).await;
+            return Ok(());
+        }
+        self.open_channels.insert(channel.id());
         self.channels.insert(channel.id(), channel);
         reply.accept().await;
         Ok(())
@@ -515,6 +535,7 @@ impl russh::server::Handler for Connection {
                 tracing::debug!(error = %e, "SFTP channel closed");
                 // Dropping the channel's state drops its open uploads: nothing is committed.
                 self.sftp.remove(&channel);
+                self.open_channels.remove(&channel);
                 end_channel(session, channel, 1)?;
             }
         }
@@ -527,6 +548,7 @@ impl russh::server::Handler for Connection {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         if self.sftp.remove(&channel).is_some() {
+            self.open_channels.remove(&channel);
             end_channel(session, channel, 0)?;
         }
         Ok(())
@@ -539,6 +561,7 @@ impl russh::server::Handler for Connection {
     ) -> Result<(), Self::Error> {
         self.sftp.remove(&channel);
         self.channels.remove(&channel);
+        self.open_channels.remove(&channel);
         Ok(())
     }
 

@@ -92,6 +92,7 @@
 //! idle_timeout_seconds = 600
 //! max_connections_per_ip = 50
 //! max_connections_per_user = 64
+//! max_sessions_per_connection = 10
 //! max_handles_per_connection = 64
 //! max_handles_per_user = 256
 //!
@@ -186,7 +187,9 @@ pub struct SftpSection {
     pub max_connections_per_ip: Option<usize>,
     /// Most simultaneous signed-in connections of one user.
     pub max_connections_per_user: Option<usize>,
-    /// Most open handles (files, listings) on one connection.
+    /// Most session channels open at once on one connection (OpenSSH's `MaxSessions`).
+    pub max_sessions_per_connection: Option<usize>,
+    /// Most open handles (files, listings) on one SFTP session channel.
     pub max_handles_per_connection: Option<usize>,
     /// Most open handles of one user across their connections.
     pub max_handles_per_user: Option<usize>,

@@ -44,6 +44,7 @@ pub async fn start(
             &limits.node,
         ),
         max_connections_per_user: section.max_connections_per_user.unwrap_or(64).max(1),
+        max_sessions_per_connection: section.max_sessions_per_connection.unwrap_or(10).max(1),
         max_handles_per_connection: section.max_handles_per_connection.unwrap_or(64).max(1),
         max_handles_per_user: section.max_handles_per_user.unwrap_or(256).max(1),
         proxies: settings.trusted_proxies.clone(),

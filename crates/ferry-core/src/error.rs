@@ -101,6 +101,12 @@ pub enum Error {
     /// The user group does not exist. Code 203.
     #[error("user group not found")]
     GroupNotFound,
+    /// The user has this many uploads in progress on this node already (each holds up to
+    /// 2 MiB of buffers until it ends); one must end first. Code 121.
+    #[error(
+        "too many uploads at once for this user (at most {0} on this server); let some finish first"
+    )]
+    TooManyUploads(usize),
     /// An argument is missing, of the wrong type, or out of range. Code 110.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -134,6 +140,7 @@ impl Error {
             Error::FolderNotEmpty => 207,
             Error::MetadataItemNotFound => 208,
             Error::Unavailable => 120,
+            Error::TooManyUploads(_) => 121,
             Error::TicketRefused => 130,
             Error::TicketsNotConfigured => 131,
             Error::AmbiguousEmail => 132,

@@ -92,6 +92,7 @@ impl Reply {
             Error::Unavailable => {
                 Reply::new(451, "The service is temporarily unavailable; try again")
             }
+            Error::TooManyUploads(_) => Reply::new(450, e.to_string()),
             Error::SessionNotFound | Error::UserInactive => {
                 Reply::new(421, "Your session has ended; sign in again").closing()
             }

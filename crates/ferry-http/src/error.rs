@@ -71,7 +71,7 @@ impl IntoResponse for ApiError {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }
             }
-            ApiError::Service(Error::Unavailable) => {
+            ApiError::Service(Error::Unavailable | Error::TooManyUploads(_)) => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -101,7 +101,7 @@ pub(crate) fn service_status(e: &Error) -> StatusCode {
         | Error::ToolGrantInvalid
         | Error::ToolLimit(_) => StatusCode::FORBIDDEN,
         Error::AmbiguousEmail => StatusCode::CONFLICT,
-        Error::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::LockedOut { .. } | Error::TooManyUploads(_) => StatusCode::TOO_MANY_REQUESTS,
         Error::UnknownApplication | Error::NotPermitted(_) | Error::UserInactive => {
             StatusCode::FORBIDDEN
         }

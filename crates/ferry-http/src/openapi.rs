@@ -87,6 +87,11 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
         "The metadata store or the content store (a bucket) cannot be reached, or too many sign-ins wait for a password-hashing slot from this address; retry later (see Retry-After).",
     ),
     (
+        121,
+        429,
+        "Too many uploads at once for this user on this server (uploads_per_user, 128 by default, every protocol together); let one finish, then retry (see Retry-After). Nothing was stored.",
+    ),
+    (
         130,
         401,
         "The single sign-on ticket was refused: malformed, altered, sealed under another password, for another site, outside its time window, or naming no active user. Deliberately one answer.",
@@ -436,6 +441,7 @@ mod tests {
             Error::FolderNotEmpty.into(),
             Error::MetadataItemNotFound.into(),
             Error::Unavailable.into(),
+            Error::TooManyUploads(1).into(),
             Error::TicketRefused.into(),
             Error::TicketsNotConfigured.into(),
             Error::AmbiguousEmail.into(),

@@ -105,6 +105,7 @@
 //! header_read_timeout_seconds = 20
 //! body_read_timeout_seconds = 60            # longest pause inside a request body
 //! sign_in_timeout_seconds = 60              # SFTP and FTPS connections must sign in by then
+//! uploads_per_user = 128                    # in progress at once, every protocol together
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -416,6 +417,11 @@ impl Settings {
                     Some(_) => anyhow::bail!("files.inline_max_kib must be at most 1024"),
                     None => defaults.inline_max_bytes,
                 },
+                max_uploads_per_user: file
+                    .limits
+                    .uploads_per_user
+                    .unwrap_or(defaults.max_uploads_per_user)
+                    .max(1),
                 tickets,
                 tools,
                 totp: crate::totp_config::totp_settings(&file.totp)?,

@@ -23,6 +23,8 @@ pub struct LimitsSection {
     pub body_read_timeout_seconds: Option<u64>,
     /// SFTP and FTPS connections must sign in within this.
     pub sign_in_timeout_seconds: Option<u64>,
+    /// Uploads one user may have in progress at once on this node, every protocol together.
+    pub uploads_per_user: Option<usize>,
 }
 
 /// Descriptors kept out of the connection budget: listeners, the database, logs, and the

@@ -227,3 +227,120 @@ fn sftp_sessions_are_bounded_per_connection() {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
 }
+
+/// An upload that begins on `s` over HTTP/1.1 and then waits, its place taken: the server's
+/// `100 Continue` says its checks passed and it reads the body (which never ends).
+fn held_upload(s: &Server, session: &str, folder: i64, name: &str) -> TcpStream {
+    let mut c = TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
+    write!(
+        c,
+        "PUT /api/v1/folders/{folder}/files/{name} HTTP/1.1\r\nHost: x\r\n\
+         X-Session-ID: {session}\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\n\r\n"
+    )
+    .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n\r\n") {
+        assert_eq!(c.read(&mut byte).unwrap(), 1, "closed before 100 Continue");
+        seen.push(byte[0]);
+    }
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.starts_with("HTTP/1.1 100"), "{seen}");
+    c.write_all(&[b'x'; 64 * 1024]).unwrap();
+    c
+}
+
+/// Each upload in progress holds up to 2 MiB of buffers until it ends: before, one user's 200
+/// HTTP uploads held open from one address took 417 MB of the server's RSS, and nothing
+/// bounded it. Now a user has at most `uploads_per_user` in progress on a node, every protocol
+/// together; the next is refused (121: HTTP 429 with `Retry-After`, FTP 450, an SFTP failure
+/// that says why), stores nothing, and an upload that ends gives its place back. Other users
+/// are not held up.
+#[test]
+fn one_user_cannot_hold_every_upload_buffer() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("{PROTOCOLS}[limits]\nuploads_per_user = 3\n"),
+    );
+    s.add_user("alice", "member", "alice-password");
+    s.add_user("bob", "member", "bob-password");
+    let (alice, _) = s.open("alice", "alice-password", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": alice}));
+    let home = home["FolderID"].as_i64().unwrap();
+    let mut held: Vec<TcpStream> = (0..3)
+        .map(|i| held_upload(&s, &alice, home, &format!("held-{i}.bin")))
+        .collect();
+
+    let out = run_ok(Command::new("curl").args([
+        "-s",
+        "-D",
+        "-",
+        "-X",
+        "PUT",
+        "--data-binary",
+        "one more",
+        "-H",
+        &format!("X-Session-ID: {alice}"),
+        &format!("{}/api/v1/folders/{home}/files/fourth.txt", s.base),
+    ]));
+    assert!(out.starts_with("HTTP/1.1 429"), "{out}");
+    assert!(out.to_ascii_lowercase().contains("retry-after: 5"), "{out}");
+    assert!(out.contains("\"ErrorCode\":121"), "{out}");
+    let script = format!(
+        "import paramiko\n\
+         t = paramiko.Transport(('127.0.0.1', {})); t.connect(username='alice', password='alice-password')\n\
+         s = paramiko.SFTPClient.from_transport(t)\n\
+         try: s.open('by-sftp.txt', 'w').write(b'x'); print('stored')\n\
+         except IOError as e: print(e)\n",
+        s.sftp_port()
+    );
+    let said = run_ok(Command::new("python3").args(["-c", &script]));
+    assert!(said.starts_with("too many uploads at once"), "{said}");
+    let script = format!(
+        "import ftplib, io, ssl\n\
+         from reusing_tls import ReusingFTP_TLS\n\
+         c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE\n\
+         f = ReusingFTP_TLS(context=c, timeout=20); f.connect('127.0.0.1', {})\n\
+         f.auth(); f.login('alice', 'alice-password'); f.prot_p()\n\
+         try: f.storbinary('STOR by-ftps.txt', io.BytesIO(b'x')); print('stored')\n\
+         except ftplib.Error as e: print(e)\n\
+         f.quit()\n",
+        s.ftps_port()
+    );
+    let said = run_ok(
+        Command::new("python3")
+            .env(
+                "PYTHONPATH",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
+            )
+            .args(["-c", &script]),
+    );
+    assert!(said.starts_with("450 too many uploads"), "{said}");
+
+    // Bob is not held up by Alice's uploads.
+    let (bob, _) = s.open("bob", "bob-password", APP);
+    let (_, bob_home) = s.call("GetHomeFolder", json!({"sessionID": bob}));
+    let bob_home = bob_home["FolderID"].as_i64().unwrap();
+    let (status, body) = s.put_file(&bob, bob_home, "bobs.txt", "", b"bob's");
+    assert_eq!(status, 200, "{body}");
+
+    // One of Alice's ends (its client goes away): its place is hers again.
+    drop(held.pop());
+    let mut stored = 0;
+    for _ in 0..100 {
+        if s.put_file(&alice, home, "fourth.txt", "", b"one more").0 == 200 {
+            stored += 1;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(stored, 1, "the ended upload gave its place back");
+    let names: Vec<String> = s
+        .home_files(&alice)
+        .iter()
+        .map(|f| f["Name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["fourth.txt"], "nothing refused was stored");
+    drop(held);
+}

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use super::upload::{PendingAppend, Upload, UploadRequest};
 use super::upload_record::NewContent;
 use super::{Service, SessionContext};
+use crate::connection_limit::Permit;
 use crate::domain::{
-    AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
+    AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions, UserId,
 };
 use crate::error::{Error, Result};
 use crate::store::NameInFolder;
@@ -229,11 +230,17 @@ impl Service {
                 "a folder with that name in the folder".into(),
             ));
         }
+        // Counted once it would go ahead, so that a refused upload takes no place.
+        let place = self
+            .uploads
+            .admit(ctx.user.id)
+            .ok_or(Error::TooManyUploads(self.uploads.max()))?;
         Ok(Checked {
             name,
             name_key,
             held,
             existing,
+            place,
         })
     }
 
@@ -251,6 +258,8 @@ impl Service {
             size,
             client_time,
             seen,
+            // Held until the upload is recorded or refused: its buffers live until then.
+            place: _place,
             ..
         } = up;
         if req.expected_size.is_some_and(|n| n != size) {
@@ -407,6 +416,7 @@ struct Checked {
     name_key: String,
     held: Permissions,
     existing: Option<File>,
+    place: Permit<UserId>,
 }
 
 impl Checked {
@@ -431,6 +441,7 @@ impl Checked {
             written: size,
             client_time: None,
             seen: self.existing,
+            place: self.place,
         }
     }
 }

@@ -56,7 +56,7 @@ use hash_slots::{HashSlots, HashTicket};
 
 use crate::clock::Clock;
 use crate::content::ContentStore;
-use crate::domain::{Application, ApplicationId, AuditEntry, Session, User, application};
+use crate::domain::{Application, ApplicationId, AuditEntry, Session, User, UserId, application};
 use crate::error::{Error, Result};
 use crate::store::MetadataStore;
 
@@ -107,6 +107,9 @@ pub struct ServiceConfig {
     pub max_concurrent_hashes: usize,
     /// How long a deleted file's content is kept before it is purged.
     pub purge_after_ms: i64,
+    /// Most uploads one user may have in progress at once on this node, over every protocol
+    /// together: each holds up to two 1 MiB blocks until it ends.
+    pub max_uploads_per_user: usize,
     /// Files of at most this many bytes keep their content in the metadata store, written with
     /// their version ([`crate::inline_content`]); 0 keeps every file in the content store.
     pub inline_max_bytes: usize,
@@ -117,6 +120,10 @@ pub struct ServiceConfig {
     /// Two-step sign-in; `None` turns enrolment off (see [`second_factor`]).
     pub totp: Option<Arc<TotpSettings>>,
 }
+
+/// Uploads one user may have in progress at once by default: above the 64 clients of one
+/// account that `bench/small_files.sh` runs, and at most 256 MiB of buffers.
+pub const DEFAULT_MAX_UPLOADS_PER_USER: usize = 128;
 
 /// Files up to 16 KiB keep their content in the metadata store by default: EDI messages,
 /// statements and the like, whose three fsyncs cost more than their bytes.
@@ -133,6 +140,7 @@ impl Default for ServiceConfig {
                 .unwrap_or(2),
             purge_after_ms: 30 * 24 * 3600 * 1000,
             inline_max_bytes: DEFAULT_INLINE_MAX_BYTES,
+            max_uploads_per_user: DEFAULT_MAX_UPLOADS_PER_USER,
             tickets: None,
             tools: None,
             totp: None,
@@ -227,6 +235,8 @@ pub struct Service {
     hash_slots: Arc<HashSlots>,
     config: ServiceConfig,
     refusals: std::sync::Mutex<refusals::RefusalTallies>,
+    /// Uploads in progress per user on this node.
+    uploads: Arc<crate::connection_limit::Limit<UserId>>,
     /// This process's name in the connection counts (a new one at every start: a node that
     /// restarts holds none of its old connections, which run out).
     holder: String,
@@ -251,6 +261,7 @@ impl Service {
             clock,
             hasher: Arc::new(hasher),
             hash_slots: HashSlots::new(config.max_concurrent_hashes),
+            uploads: crate::connection_limit::Limit::new(config.max_uploads_per_user),
             config,
             refusals: Default::default(),
             holder: uuid::Uuid::new_v4().simple().to_string(),

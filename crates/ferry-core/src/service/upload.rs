@@ -13,8 +13,9 @@ use sha2_011::{Digest, Sha256};
 
 use super::SessionContext;
 use crate::clock::Timestamp;
+use crate::connection_limit::Permit;
 use crate::content::{ContentStore, StagedContent};
-use crate::domain::{File, FolderId, Permissions};
+use crate::domain::{File, FolderId, Permissions, UserId};
 use crate::error::{Error, Result};
 
 /// Bytes read back at a time to hash an upload written at random offsets.
@@ -64,6 +65,8 @@ pub struct Upload {
     /// The live file the upload's checks found under its name, if any: what the upload is
     /// recorded against in one step where the store can and it still holds.
     pub(super) seen: Option<File>,
+    /// Its place among the user's uploads in progress, given back when it ends.
+    pub(super) place: Permit<UserId>,
 }
 
 impl Upload {

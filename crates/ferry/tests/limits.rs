@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::held_upload::held_upload;
 use common::{APP, Server, run_ok};
 use ferry_testkit::Backend;
 use serde_json::json;
@@ -226,29 +227,6 @@ fn sftp_sessions_are_bounded_per_connection() {
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }
-}
-
-/// An upload that begins on `s` over HTTP/1.1 and then waits, its place taken: the server's
-/// `100 Continue` says its checks passed and it reads the body (which never ends).
-fn held_upload(s: &Server, session: &str, folder: i64, name: &str) -> TcpStream {
-    let mut c = TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
-    write!(
-        c,
-        "PUT /api/v1/folders/{folder}/files/{name} HTTP/1.1\r\nHost: x\r\n\
-         X-Session-ID: {session}\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\n\r\n"
-    )
-    .unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut seen = Vec::new();
-    let mut byte = [0u8; 1];
-    while !seen.ends_with(b"\r\n\r\n") {
-        assert_eq!(c.read(&mut byte).unwrap(), 1, "closed before 100 Continue");
-        seen.push(byte[0]);
-    }
-    let seen = String::from_utf8_lossy(&seen);
-    assert!(seen.starts_with("HTTP/1.1 100"), "{seen}");
-    c.write_all(&[b'x'; 64 * 1024]).unwrap();
-    c
 }
 
 /// Each upload in progress holds up to 2 MiB of buffers until it ends: before, one user's 200

@@ -8,13 +8,15 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::held_upload::{finish_held_upload, held_upload};
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error, run_ok};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
 on_both_backends!(
     changing_ones_own_password_keeps_only_that_session,
-    what_ends_an_impersonators_sessions_ends_its_impersonations
+    what_ends_an_impersonators_sessions_ends_its_impersonations,
+    an_upload_in_progress_ends_with_its_session
 );
 
 const PROTOCOLS: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n";
@@ -287,4 +289,50 @@ fn what_ends_an_impersonators_sessions_ends_its_impersonations(backend: Backend)
         .collect();
     assert_eq!(ended.len(), 3, "{ended:?}");
     assert!(ended.iter().all(|r| r["user_id"] == bob));
+}
+
+/// An upload can take hours. Before, one begun before its user was disabled (or given a new
+/// password, or its session closed) was recorded when its bytes had arrived, as that user,
+/// after the CLI had said "signed out everywhere". Now it ends with its session, as SFTP and
+/// FTPS connections do: refused with 101, nothing stored, and the failure audited.
+fn an_upload_in_progress_ends_with_its_session(backend: Backend) {
+    let s = Server::start(backend);
+    s.add_user("bob", "member", "bob-password");
+    s.add_user("carol", "member", "carol-password");
+    let signed_in = |user: &str| {
+        let (session, _) = s.open(user, &format!("{user}-password"), APP);
+        let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+        (session, home["FolderID"].as_i64().unwrap())
+    };
+    let (bob, bob_home) = signed_in("bob");
+    let (carol, carol_home) = signed_in("carol");
+    let disabled = held_upload(&s, &bob, bob_home, "while-disabled.bin");
+    let closed = held_upload(&s, &carol, carol_home, "while-closed.bin");
+
+    s.ferry_ok(&["user", "disable", "bob"], None);
+    let (status, _) = s.call("Close", json!({"sessionID": carol}));
+    assert_eq!(status, 204);
+    // This node has seen both sessions end (on PostgreSQL, its cache has had the notices).
+    for session in [&bob, &carol] {
+        assert_error(
+            &s.call("GetCurrentUser", json!({"sessionID": session})),
+            401,
+            101,
+        );
+    }
+    for held in [disabled, closed] {
+        let answer = finish_held_upload(held);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+        assert!(answer.contains("\"ErrorCode\":101"), "{answer}");
+    }
+    let (carol, _) = signed_in("carol");
+    assert!(s.home_files(&carol).is_empty(), "nothing was stored");
+    let count = |operation: &str| {
+        s.audit()
+            .into_iter()
+            .filter(|r| r["operation"] == operation)
+            .count()
+    };
+    assert_eq!(count("FileUploaded"), 0, "nothing was recorded");
+    assert_eq!(count("UploadFailed"), 2, "each refusal is audited");
 }

@@ -282,22 +282,31 @@ impl Service {
             }
             None => staged.commit().await?,
         };
-        match self
-            .record_upload(
-                &ctx,
-                &req,
-                (name, &name_key),
-                (held, seen),
-                NewContent {
-                    size,
-                    sha256,
-                    client_time,
-                    key: &key,
-                    inline: small.as_deref(),
-                },
-            )
-            .await
-        {
+        // The bytes may have taken hours to arrive: a session ended meanwhile (the user
+        // disabled, a new password, a revocation, `Close`) ends the upload, as it closes SFTP
+        // and FTPS connections, and nothing is recorded. Checked as late as it can be before
+        // the change: an end that races the commit itself lands either side of it.
+        let recorded = match self.session_alive(&ctx.session.id).await {
+            Ok(true) => {
+                self.record_upload(
+                    &ctx,
+                    &req,
+                    (name, &name_key),
+                    (held, seen),
+                    NewContent {
+                        size,
+                        sha256,
+                        client_time,
+                        key: &key,
+                        inline: small.as_deref(),
+                    },
+                )
+                .await
+            }
+            Ok(false) => Err(Error::SessionNotFound),
+            Err(e) => Err(e),
+        };
+        match recorded {
             Ok(view) => Ok(view),
             // Inline bytes went with the change that failed.
             Err(e) if small.is_some() => Err(e),

@@ -112,9 +112,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use ferry_core::service::{TicketSettings, ToolSettings};
+use ferry_core::service::TicketSettings;
 use ferry_core::{LockoutPolicy, ServiceConfig};
-use ferry_crypto::{PasswordParams, TicketKey, ToolTokenKeys};
+use ferry_crypto::{PasswordParams, TicketKey};
 use ferry_http::client_addr::{ProxyNet, TrustedProxies};
 use serde::Deserialize;
 
@@ -141,7 +141,7 @@ struct FileConfig {
     #[serde(default)]
     sso: SsoSection,
     #[serde(default)]
-    tools: ToolsSection,
+    tools: crate::tools_config::ToolsSection,
     #[serde(default)]
     ftps: FtpsSection,
     #[serde(default)]
@@ -242,22 +242,6 @@ struct SsoSection {
     #[serde(default)]
     tickets_open_password_accounts: bool,
     sync: Option<crate::directory_sync::SyncSection>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ToolsSection {
-    key: Option<String>,
-    key_file: Option<PathBuf>,
-    iv: Option<String>,
-    version_1: Option<bool>,
-    max_age_seconds: Option<u32>,
-    clock_skew_seconds: Option<u32>,
-    #[serde(default)]
-    single_use: bool,
-    grant_hours: Option<f64>,
-    #[serde(default)]
-    redirect_hosts: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -385,7 +369,7 @@ impl Settings {
             None => defaults.web_idle_ms,
         };
         let tickets = ticket_settings(&file.sso)?;
-        let tools = tool_settings(&file.tools)?;
+        let tools = crate::tools_config::tool_settings(&file.tools)?;
         let trusted_proxies = TrustedProxies(
             file.trusted_proxies
                 .iter()
@@ -547,52 +531,6 @@ fn ticket_settings(sso: &SsoSection) -> anyhow::Result<Option<Arc<TicketSettings
         max_skew_ms: secs(sso.clock_skew_seconds, TicketSettings::DEFAULT_MAX_SKEW_MS),
         admit_privileged: sso.tickets_open_privileged_accounts,
         admit_password_accounts: sso.tickets_open_password_accounts,
-    })))
-}
-
-/// The browser tools' settings from the environment and `[tools]`; `None` (tools off) when
-/// no key is configured. A key or IV of the wrong length stops start-up.
-fn tool_settings(tools: &ToolsSection) -> anyhow::Result<Option<Arc<ToolSettings>>> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let key = match (env("FERRY_TOKEN_KEY"), &tools.key, &tools.key_file) {
-        (Some(k), _, _) => Some(k),
-        (None, Some(k), None) => Some(k.clone()),
-        (None, None, Some(path)) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read tools.key_file {}", path.display()))?
-                .trim()
-                .to_string(),
-        ),
-        (None, Some(_), Some(_)) => {
-            anyhow::bail!("tools.key and tools.key_file are alternatives; give one")
-        }
-        (None, None, None) => None,
-    };
-    let iv = env("FERRY_TOKEN_IV").or_else(|| tools.iv.clone());
-    let Some(key) = key else {
-        if iv.is_some() {
-            anyhow::bail!(
-                "a token IV is configured but no token key (FERRY_TOKEN_KEY or tools.key)"
-            );
-        }
-        return Ok(None);
-    };
-    let version_1 = tools.version_1.unwrap_or(true);
-    let keys = ToolTokenKeys::from_base64(&key, iv.as_deref(), version_1)
-        .context("the browser tools' token key")?;
-    let secs =
-        |v: Option<u32>, default_ms: i64| v.map(|s| i64::from(s) * 1000).unwrap_or(default_ms);
-    let grant_ttl_ms = match tools.grant_hours {
-        Some(h) if h > 0.0 => (h * 3_600_000.0) as i64,
-        Some(_) => anyhow::bail!("tools.grant_hours must be positive"),
-        None => ToolSettings::DEFAULT_GRANT_TTL_MS,
-    };
-    Ok(Some(Arc::new(ToolSettings {
-        keys,
-        max_age_ms: secs(tools.max_age_seconds, ToolSettings::DEFAULT_MAX_AGE_MS),
-        max_skew_ms: secs(tools.clock_skew_seconds, ToolSettings::DEFAULT_MAX_SKEW_MS),
-        single_use: tools.single_use,
-        grant_ttl_ms,
     })))
 }
 

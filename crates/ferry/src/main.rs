@@ -16,6 +16,7 @@ mod logging;
 mod serve;
 mod sftp;
 mod storage;
+mod tools_config;
 mod totp_config;
 
 use clap::Parser;

@@ -229,18 +229,7 @@ fn audit_exports_as_jsonl_and_csv(backend: Backend) {
     }
     let csv = s.ferry_ok(&["audit", "export", "--format", "csv"], None);
     // Parsed by an independent reader: Python's csv module.
-    let out = Command::new("python3")
-        .args(["-c", "import csv,sys,json; rows=list(csv.DictReader(sys.stdin)); print(json.dumps([len(rows), rows[0]['operation'], rows[-1]['hash']]))"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(csv.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parsed = read_csv(&csv, "[len(rows), rows[0]['operation'], rows[-1]['hash']]");
     assert_eq!(parsed[0], jsonl.len());
     assert_eq!(parsed[1], jsonl[0]["operation"]);
     assert_eq!(parsed[2], jsonl.last().unwrap()["hash"]);
@@ -313,10 +302,14 @@ fn the_cli_writes_while_clients_upload_and_the_chain_stays_whole(backend: Backen
     assert!(ok && out.contains("intact"), "{out}");
 }
 
-/// Python's csv module's reading of `csv`: the `path` cell of every row that has one.
-fn csv_paths(csv: &str) -> Vec<String> {
+/// What the Python expression `expr` makes of `rows`, Python's csv module's reading of `csv`
+/// (an independent reader), as JSON.
+fn read_csv(csv: &str, expr: &str) -> serde_json::Value {
+    let script = format!(
+        "import csv,sys,json; rows=list(csv.DictReader(sys.stdin)); print(json.dumps({expr}))"
+    );
     let out = Command::new("python3")
-        .args(["-c", "import csv,sys,json; print(json.dumps([r['path'] for r in csv.DictReader(sys.stdin) if r['path']]))"])
+        .args(["-c", &script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -327,6 +320,11 @@ fn csv_paths(csv: &str) -> Vec<String> {
         })
         .unwrap();
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The `path` cell of every row of `csv` that has one.
+fn csv_paths(csv: &str) -> Vec<String> {
+    serde_json::from_value(read_csv(csv, "[r['path'] for r in rows if r['path']]")).unwrap()
 }
 
 /// File names, details and client versions come from any member, and the administrator opens

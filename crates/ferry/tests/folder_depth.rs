@@ -8,53 +8,23 @@
 mod api;
 mod common;
 
-use std::process::Command;
-
 use api::Api;
+use common::file_clients::{ftplib_as, sftp_quote_as};
 use common::{Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
 on_both_backends!(no_folder_nests_deeper_than_64_names);
 
-/// ftplib's `MKD` of `path` as `user`: the reply, or the server's refusal.
+/// ftplib's `MKD` of `path` as `user`: `made`, or the server's refusal.
 fn ftps_mkd(port: u16, user: &str, path: &str) -> String {
-    let script = format!(
-        "import ftplib, ssl, sys\n\
-         from reusing_tls import ReusingFTP_TLS\n\
-         c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE\n\
-         f = ReusingFTP_TLS(context=c, timeout=20); f.connect('127.0.0.1', {port})\n\
-         f.auth(); f.login('{user}', '{user}-password'); f.prot_p()\n\
-         try: f.mkd(sys.argv[1]); print('made')\n\
-         except ftplib.error_perm as e: print(e)\n\
-         f.quit()\n"
-    );
-    let out = Command::new("python3")
-        .env(
-            "PYTHONPATH",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
-        )
-        .args(["-c", &script, path])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let body = "try: f.mkd(sys.argv[1]); print('made')\nexcept ftplib.error_perm as e: print(e)";
+    ftplib_as(port, user, body, &[path])
 }
 
-/// curl's (libssh2's) SFTP `mkdir` of `path` as `user`: whether it succeeded.
+/// curl's SFTP `mkdir` of `path` as `user`: whether it succeeded.
 fn sftp_mkdir(port: u16, user: &str, path: &str) -> bool {
-    Command::new("curl")
-        .args(["-sS", "-k", "-l", "-o", "/dev/null"])
-        .args(["-u", &format!("{user}:{user}-password")])
-        .args(["-Q", &format!("mkdir {path}")])
-        .arg(format!("sftp://127.0.0.1:{port}/"))
-        .status()
-        .unwrap()
-        .success()
+    sftp_quote_as(port, user, &format!("mkdir {path}"))
 }
 
 fn no_folder_nests_deeper_than_64_names(backend: Backend) {

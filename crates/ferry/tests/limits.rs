@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::file_clients::ftplib_as;
 use common::held_upload::held_upload;
 use common::{APP, Server, run_ok};
 use ferry_testkit::Backend;
@@ -275,24 +276,12 @@ fn one_user_cannot_hold_every_upload_buffer() {
     );
     let said = run_ok(Command::new("python3").args(["-c", &script]));
     assert!(said.starts_with("too many uploads at once"), "{said}");
-    let script = format!(
-        "import ftplib, io, ssl\n\
-         from reusing_tls import ReusingFTP_TLS\n\
-         c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE\n\
-         f = ReusingFTP_TLS(context=c, timeout=20); f.connect('127.0.0.1', {})\n\
-         f.auth(); f.login('alice', 'alice-password'); f.prot_p()\n\
-         try: f.storbinary('STOR by-ftps.txt', io.BytesIO(b'x')); print('stored')\n\
-         except ftplib.Error as e: print(e)\n\
-         f.quit()\n",
-        s.ftps_port()
-    );
-    let said = run_ok(
-        Command::new("python3")
-            .env(
-                "PYTHONPATH",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
-            )
-            .args(["-c", &script]),
+    let said = ftplib_as(
+        s.ftps_port(),
+        "alice",
+        "try: f.storbinary('STOR by-ftps.txt', io.BytesIO(b'x')); print('stored')\n\
+         except ftplib.Error as e: print(e)",
+        &[],
     );
     assert!(said.starts_with("450 too many uploads"), "{said}");
 

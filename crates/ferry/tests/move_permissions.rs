@@ -20,6 +20,7 @@ mod common;
 use std::process::Command;
 
 use api::{Api, SHARED_ROOT};
+use common::file_clients::{ftplib_as, sftp_quote_as};
 use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
@@ -39,42 +40,14 @@ const EDITOR: i64 = 1 | 2 | 4 | 8 | 64 | 128;
 
 /// curl's (libssh2's) SFTP `rename` as `user`; whether it succeeded.
 fn sftp_rename(port: u16, user: &str, from: &str, to: &str) -> bool {
-    Command::new("curl")
-        .args(["-sS", "-k", "-l", "-o", "/dev/null"])
-        .args(["-u", &format!("{user}:{user}-password")])
-        .args(["-Q", &format!("rename {from} {to}")])
-        .arg(format!("sftp://127.0.0.1:{port}/"))
-        .status()
-        .unwrap()
-        .success()
+    sftp_quote_as(port, user, &format!("rename {from} {to}"))
 }
 
 /// ftplib's `RNFR`/`RNTO` as `user`: `renamed`, or the server's refusal.
 fn ftps_rename(port: u16, user: &str, from: &str, to: &str) -> String {
-    let script = format!(
-        "import ftplib, ssl, sys\n\
-         from reusing_tls import ReusingFTP_TLS\n\
-         c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE\n\
-         f = ReusingFTP_TLS(context=c, timeout=20); f.connect('127.0.0.1', {port})\n\
-         f.auth(); f.login('{user}', '{user}-password'); f.prot_p()\n\
-         try: f.rename(sys.argv[1], sys.argv[2]); print('renamed')\n\
-         except ftplib.error_perm as e: print(e)\n\
-         f.quit()\n"
-    );
-    let out = Command::new("python3")
-        .env(
-            "PYTHONPATH",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
-        )
-        .args(["-c", &script, from, to])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let body = "try: f.rename(sys.argv[1], sys.argv[2]); print('renamed')\n\
+                except ftplib.error_perm as e: print(e)";
+    ftplib_as(port, user, body, &[from, to])
 }
 
 /// curl's REST request `method path` with the form `fields` as `session`: the status.

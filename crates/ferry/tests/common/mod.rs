@@ -11,6 +11,7 @@ use ferry_testkit::Backend;
 use serde_json::{Value, json};
 
 mod checks;
+pub mod file_clients;
 pub mod held_upload;
 pub mod pebble;
 mod peers;

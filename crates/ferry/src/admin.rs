@@ -29,14 +29,7 @@ pub async fn open_service(
     settings: &Settings,
     serving: bool,
 ) -> anyhow::Result<(Arc<Service>, SqlStore)> {
-    {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
-    }
+    crate::data_dir::prepare(&settings.data_dir)?;
     let mut store = ferry_store_sql::connect(&settings.database_url, &StoreOptions::default())
         .await
         .context("cannot open the metadata store")?;

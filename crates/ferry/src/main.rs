@@ -8,6 +8,7 @@ mod admin;
 mod cli;
 mod config;
 mod config_view;
+mod data_dir;
 mod directory_sync;
 mod ftps;
 mod https;
@@ -22,6 +23,7 @@ mod totp_config;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    data_dir::restrict_new_files();
     bound_allocator_retention();
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

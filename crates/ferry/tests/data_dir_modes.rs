@@ -1,0 +1,95 @@
+//! The data directory is a secret store (session IDs as issued, password hashes, every file's
+//! bytes, the host key): what the real server makes there is its owner's alone, and a data
+//! directory left open to other users (`mkdir` under umask 022 gives 0755, and Ferry itself
+//! made it so before) is closed to them at start-up. Before this, a fresh server's
+//! `ferry.db`, its WAL and every stored file were world-readable: any local account could read
+//! live session IDs and everyone's files.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
+use ferry_testkit::Backend;
+use serde_json::json;
+
+fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// Every entry under `dir`, depth first.
+fn entries(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            entries(&p, out);
+        }
+        out.push(p);
+    }
+}
+
+#[test]
+fn what_the_server_stores_is_readable_by_its_owner_alone() {
+    let dir = tempfile::Builder::new()
+        .prefix("ferry-test-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let url = Backend::Sqlite.fresh_database_url(dir.path());
+    let s = Server::start_in(
+        dir,
+        url,
+        "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    s.add_app(APP);
+    let (session, _) = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
+    let folder = home["FolderID"].as_i64().unwrap();
+    // One kept in the database, one past [files] inline_max_kib in content/objects.
+    for (name, size) in [("small.txt", 100), ("large.bin", 200 * 1024)] {
+        let (status, _) = s.put_file(&session, folder, name, "", &vec![b'x'; size]);
+        assert!(status == 200 || status == 201, "{name}: {status}");
+    }
+
+    let root = s.path();
+    assert_eq!(mode(&root), 0o750, "the data directory is closed to others");
+    assert!(
+        s.log()
+            .contains("the data directory was open to other users; closed to them"),
+        "{}",
+        s.log()
+    );
+    let mut made = Vec::new();
+    entries(&root, &mut made);
+    // The test wrote the configuration and the log; everything else is the server's.
+    made.retain(|p| {
+        !matches!(
+            p.file_name().unwrap().to_str(),
+            Some("ferry.toml" | "server.log")
+        )
+    });
+    for must in [
+        "ferry.db",
+        "ferry.db-wal",
+        "sftp-host-ed25519",
+        "ftps-key.pem",
+        "content/objects",
+    ] {
+        assert!(made.contains(&root.join(must)), "{must} missing: {made:?}");
+    }
+    let objects: Vec<_> = made
+        .iter()
+        .filter(|p| p.starts_with(root.join("content/objects")) && p.is_file())
+        .collect();
+    assert!(!objects.is_empty(), "the large file's content: {made:?}");
+    for p in &made {
+        assert_eq!(
+            mode(p) & 0o077,
+            0,
+            "{} is {:o}, open to others",
+            p.display(),
+            mode(p)
+        );
+    }
+}

@@ -498,6 +498,23 @@ pub trait StoreTx: GroupedTx {
     ) -> StoreResult<Vec<Session>>;
     /// All sessions of a user.
     async fn sessions_of_user(&mut self, user: UserId) -> StoreResult<Vec<Session>>;
+    /// How many immutable sessions `user` has of application `app` (`of_app`), or of every
+    /// other application (not `of_app`): their shared links' sessions, or their immutable
+    /// sign-ins (the bounds of `service/session_bounds.rs`).
+    async fn count_immutable_sessions(
+        &mut self,
+        user: UserId,
+        app: ApplicationId,
+        of_app: bool,
+    ) -> StoreResult<i64>;
+    /// Up to `limit` of `user`'s immutable sessions of applications other than `except`, the
+    /// least recently used first.
+    async fn least_used_immutable_sessions(
+        &mut self,
+        user: UserId,
+        except: ApplicationId,
+        limit: i64,
+    ) -> StoreResult<Vec<Session>>;
     /// All sessions `user` opened impersonating other users (`impersonator_id`).
     async fn sessions_impersonated_by(&mut self, user: UserId) -> StoreResult<Vec<Session>>;
     /// Up to `limit` sessions whose expiry is at or before `now`.

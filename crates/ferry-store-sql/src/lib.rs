@@ -32,6 +32,7 @@ mod quiet_tx;
 mod rows;
 mod search_reads;
 mod second_factors;
+mod session_bounds;
 mod session_cache;
 mod session_reads;
 mod share_links;

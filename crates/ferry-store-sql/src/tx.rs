@@ -27,7 +27,7 @@ use crate::store::SqlStore;
 use crate::upload_as_seen::FileIds;
 use crate::{
     counters, errors, file_writes, folder_reads, folder_writes, group_reads, metadata_items,
-    queries, second_factors,
+    queries, second_factors, session_bounds,
 };
 
 /// A change in progress, in its batch's savepoint (`group_commit.rs`).
@@ -405,6 +405,24 @@ impl StoreTx for SqlTx {
             None,
         )
         .await
+    }
+
+    async fn count_immutable_sessions(
+        &mut self,
+        user: UserId,
+        app: ApplicationId,
+        of_app: bool,
+    ) -> StoreResult<i64> {
+        session_bounds::count_immutable(self.turn.conn(), user, app, of_app).await
+    }
+
+    async fn least_used_immutable_sessions(
+        &mut self,
+        user: UserId,
+        except: ApplicationId,
+        limit: i64,
+    ) -> StoreResult<Vec<Session>> {
+        session_bounds::least_used_immutable(self.turn.conn(), user, except, limit).await
     }
 
     async fn sessions_impersonated_by(&mut self, user: UserId) -> StoreResult<Vec<Session>> {

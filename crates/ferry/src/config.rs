@@ -13,6 +13,7 @@
 //! sweep_interval_seconds = 60
 //! web_idle_minutes = 30          # the web client signs out a browser left idle this long
 //! cache_milliseconds = 1000      # PostgreSQL: longest a node trusts a cached check; 0: no cache
+//! max_per_user = 1000            # immutable sign-ins one user holds; a new one ends the least used
 //!
 //! [lockout]
 //! account_threshold = 5          # failures for one account from one address
@@ -258,6 +259,7 @@ struct SessionsSection {
     sweep_interval_seconds: Option<u64>,
     web_idle_minutes: Option<f64>,
     cache_milliseconds: Option<u64>,
+    max_per_user: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -368,6 +370,11 @@ impl Settings {
             }
             None => defaults.web_idle_ms,
         };
+        let max_sessions_per_user = match file.sessions.max_per_user {
+            Some(n) if (1..=1_000_000).contains(&n) => n,
+            Some(_) => anyhow::bail!("sessions.max_per_user must be 1 to 1000000"),
+            None => defaults.max_sessions_per_user,
+        };
         let tickets = ticket_settings(&file.sso)?;
         let tools = crate::tools_config::tool_settings(&file.tools)?;
         let trusted_proxies = TrustedProxies(
@@ -390,6 +397,7 @@ impl Settings {
             service: ServiceConfig {
                 immutable_session_ttl_ms,
                 web_idle_ms,
+                max_sessions_per_user,
                 lockout,
                 purge_after_ms: match file.files.purge_after_days {
                     Some(d) if d >= 0.0 => (d * 86_400_000.0) as i64,

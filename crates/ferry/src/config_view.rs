@@ -81,6 +81,11 @@ pub fn rows(s: &Settings) -> Vec<(String, String, String)> {
     put("sessions", "web_idle_minutes", minutes(c.web_idle_ms));
     put(
         "sessions",
+        "max_per_user",
+        c.max_sessions_per_user.to_string(),
+    );
+    put(
+        "sessions",
         "sweep_interval_seconds",
         s.sweep_interval_secs.to_string(),
     );

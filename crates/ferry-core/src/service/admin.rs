@@ -67,7 +67,7 @@ pub(crate) async fn revoke_impersonations(
 }
 
 /// Deletes `s` inside `tx` and audits it as revoked for `why` (naming `impersonator`, if any).
-async fn end_session(
+pub(crate) async fn end_session(
     tx: &mut Box<dyn StoreTx>,
     s: &Session,
     impersonator: Option<UserId>,

@@ -34,6 +34,7 @@ mod search;
 mod second_factor;
 mod server_settings;
 mod session_admin;
+mod session_bounds;
 mod sessions;
 mod share_links;
 mod signin;
@@ -110,6 +111,9 @@ pub struct ServiceConfig {
     /// Most uploads one user may have in progress at once on this node, over every protocol
     /// together: each holds up to two 1 MiB blocks until it ends.
     pub max_uploads_per_user: usize,
+    /// Most immutable sign-in sessions one user holds at once (their shared links' apart): a
+    /// new one ends the least recently used beyond it ([`session_bounds`]).
+    pub max_sessions_per_user: usize,
     /// Files of at most this many bytes keep their content in the metadata store, written with
     /// their version ([`crate::inline_content`]); 0 keeps every file in the content store.
     pub inline_max_bytes: usize,
@@ -124,6 +128,10 @@ pub struct ServiceConfig {
 /// Uploads one user may have in progress at once by default: above the 64 clients of one
 /// account that `bench/small_files.sh` runs, and at most 256 MiB of buffers.
 pub const DEFAULT_MAX_UPLOADS_PER_USER: usize = 128;
+
+/// Immutable sign-in sessions one user holds at once by default: far above what a client
+/// that closes its sessions needs, and still a bounded set to end when the user is disabled.
+pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 1_000;
 
 /// Files up to 16 KiB keep their content in the metadata store by default: EDI messages,
 /// statements and the like, whose three fsyncs cost more than their bytes.
@@ -141,6 +149,7 @@ impl Default for ServiceConfig {
             purge_after_ms: 30 * 24 * 3600 * 1000,
             inline_max_bytes: DEFAULT_INLINE_MAX_BYTES,
             max_uploads_per_user: DEFAULT_MAX_UPLOADS_PER_USER,
+            max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
             tickets: None,
             tools: None,
             totp: None,

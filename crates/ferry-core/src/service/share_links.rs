@@ -168,6 +168,7 @@ impl Service {
         // The link's session is one more of the user's: made after a reset ended the others
         // (an intruder shut out), it would let the intruder back in by the link.
         caller_unchanged(&mut tx, ctx).await?;
+        self.room_for_link(&mut tx, ctx.user.id).await?;
         tx.insert_session(&session).await?;
         link.id = tx.insert_share_link(&link).await?;
         let mut e = AuditEntry::new(Operation::LinkCreated, Outcome::Success);

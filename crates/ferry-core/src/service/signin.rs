@@ -509,6 +509,10 @@ impl Service {
             external_user: new.external_user.clone(),
             ssh_key: new.ssh_key.clone(),
         };
+        if session.immutable {
+            self.make_room_for_session(&mut tx, new.user.id, now)
+                .await?;
+        }
         tx.insert_session(&session).await?;
         signin.session_tag = Some(session.id.tag());
         signin.detail = match (&new.proof, new.mode) {

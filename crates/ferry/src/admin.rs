@@ -53,9 +53,7 @@ pub async fn open_service(
 pub async fn run(settings: Settings, command: Command) -> anyhow::Result<ExitCode> {
     let (service, store) = open_service(&settings, false).await?;
     let actor = Actor::Cli {
-        os_user: std::env::var("SUDO_USER")
-            .or_else(|_| std::env::var("USER"))
-            .ok(),
+        os_user: Some(crate::os_account::running_account()),
     };
     let outcome = match command {
         Command::User(c) => user(&service, &actor, c).await,

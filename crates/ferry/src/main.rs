@@ -14,6 +14,7 @@ mod ftps;
 mod https;
 mod limits;
 mod logging;
+mod os_account;
 mod serve;
 mod sftp;
 mod storage;

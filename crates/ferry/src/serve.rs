@@ -218,7 +218,11 @@ async fn bootstrap_administrator(service: &Service) -> anyhow::Result<()> {
         _ => (ferry_crypto::new_session_guid().simple().to_string(), true),
     };
     if let Some(user) = service
-        .bootstrap_administrator(&name, password.clone())
+        .bootstrap_administrator(
+            &name,
+            password.clone(),
+            Some(crate::os_account::running_account()),
+        )
         .await?
     {
         if generated {

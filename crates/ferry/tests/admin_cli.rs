@@ -105,6 +105,50 @@ fn users_are_managed_while_the_server_runs(backend: Backend) {
     }
 }
 
+/// A command's records name the account that ran it as the kernel knows it (before, `$USER`
+/// was taken at its word, and only records without a detail named anyone).
+#[test]
+fn the_cli_names_the_account_that_ran_it_not_the_one_user_claims() {
+    let s = Server::start(Backend::Sqlite);
+    let me = Command::new("id").arg("-un").output().unwrap();
+    let me = String::from_utf8(me.stdout).unwrap().trim().to_string();
+    assert!(!me.is_empty());
+    let ran = |args: &[&str], env: &[(&str, &str)]| {
+        let out = s.ferry_env(args, env, &["SUDO_USER"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ran(
+        &["user", "add", "quinn", "--role", "guest"],
+        &[("USER", "mallory")],
+    );
+    ran(
+        &["user", "disable", "quinn"],
+        &[("USER", "mallory"), ("SUDO_USER", "alice\u{1b}[2J")],
+    );
+    let audit = s.audit();
+    let by_cli: Vec<_> = audit
+        .iter()
+        .filter(|r| r["application_id"] == 4 && r["target_user_id"].is_i64())
+        .collect();
+    // The first administrator (made by `ferry serve`), quinn, then quinn disabled.
+    assert_eq!(by_cli.len(), 3, "{by_cli:?}");
+    assert_eq!(by_cli[0]["path"], ADMIN);
+    assert_eq!(by_cli[0]["external_user"], me.as_str(), "{:?}", by_cli[0]);
+    assert_eq!(by_cli[1]["external_user"], me.as_str(), "{:?}", by_cli[1]);
+    // sudo's claim is kept beside the real account, without its control characters.
+    assert_eq!(
+        by_cli[2]["external_user"],
+        format!("{me} (sudo by alice[2J)").as_str(),
+        "{:?}",
+        by_cli[2]
+    );
+    assert!(!audit.iter().any(|r| r.to_string().contains("mallory")));
+}
+
 fn bad_cli_input_is_refused_and_changes_nothing(backend: Backend) {
     let s = Server::start(backend);
     s.add_user("quinn", "member", "quinn-password");

@@ -210,11 +210,13 @@ impl Service {
     }
 
     /// Creates the first administrator if the store has no users at all; returns it.
-    /// Used at start-up so that a fresh server can be administered.
+    /// Used at start-up so that a fresh server can be administered; audited as done at the
+    /// command line by `os_user` (the account that started the server).
     pub async fn bootstrap_administrator(
         &self,
         name: &str,
         password: String,
+        os_user: Option<String>,
     ) -> Result<Option<User>> {
         if self.store.count_users().await? > 0 {
             return Ok(None);
@@ -227,7 +229,7 @@ impl Service {
             last_name: String::new(),
             password: Some(password),
         };
-        match self.add_user(&Actor::Cli { os_user: None }, req).await {
+        match self.add_user(&Actor::Cli { os_user }, req).await {
             Ok(u) => Ok(Some(u)),
             // Another node made it first.
             Err(Error::AlreadyExists(_)) => Ok(None),

@@ -171,7 +171,8 @@ pub struct Caller {
 pub enum Actor {
     /// An operator at the `ferry` command line (application 4), named by their OS account.
     Cli {
-        /// The operating-system user running the command, if known.
+        /// The operating-system account running the command, if known: recorded as the
+        /// external user of every audit record the command writes.
         os_user: Option<String>,
     },
     /// A signed-in user of the API.
@@ -186,9 +187,8 @@ impl Actor {
                 entry.application_id = Some(application::ADMIN_CLI);
                 entry.client_version =
                     Some(concat!("ferry-cli/", env!("CARGO_PKG_VERSION")).into());
-                if entry.detail.is_none() {
-                    entry.detail = os_user.as_ref().map(|u| format!("os user {u}"));
-                }
+                // Every record of the command names who ran it, whatever its detail says.
+                entry.external_user = os_user.clone();
             }
             Actor::Session(ctx) => ctx.stamp(entry),
         }

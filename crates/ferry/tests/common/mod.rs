@@ -371,6 +371,20 @@ impl Server {
         child.wait_with_output().unwrap()
     }
 
+    /// Runs `ferry ARGS` against this server's store with `env` set and `unset` removed from
+    /// its environment (no standard input).
+    pub fn ferry_env(&self, args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Output {
+        let mut cmd = ferry_command(self.dir.path(), &self.database_url);
+        for name in unset {
+            cmd.env_remove(name);
+        }
+        cmd.args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
     /// Like [`Server::ferry`], asserting success; returns standard output.
     pub fn ferry_ok(&self, args: &[&str], stdin: Option<&str>) -> String {
         let out = self.ferry(args, stdin);

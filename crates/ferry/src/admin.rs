@@ -296,11 +296,17 @@ async fn app(service: &Service, actor: &Actor, command: AppCommand) -> anyhow::R
 
 async fn audit(service: &Service, command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
-        AuditCommand::Verify => {
-            let v = service.verify_audit_chain().await?;
+        AuditCommand::Verify { anchors } => {
+            let v = service.verify_audit_chain_against(&anchors).await?;
             match v.first_broken {
                 None => {
-                    println!("audit chain intact: {} records", v.records);
+                    println!(
+                        "audit chain intact: {} records, {} anchors held; head {}:{}",
+                        v.records,
+                        anchors.len(),
+                        v.head.seq,
+                        v.head.hash
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(b) => {

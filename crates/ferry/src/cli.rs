@@ -268,7 +268,14 @@ pub enum AppCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Walk the hash chain; exit status 1 and the first broken link if it does not hold.
-    Verify,
+    /// Prints the chain's head as an anchor (`SEQ:HASH`) to keep off this machine.
+    Verify {
+        /// A record's place and hash kept from before (`SEQ:HASH`, as printed here or logged
+        /// by the server as "audit anchor"): the chain must hold it. Repeatable. Without one,
+        /// a trail rewritten whole from some record on (hashes recomputed) still verifies.
+        #[arg(long = "anchor", value_name = "SEQ:HASH", value_parser = anchor)]
+        anchors: Vec<ferry_core::domain::AuditHead>,
+    },
     /// Write every record to standard output.
     Export {
         #[arg(long, value_enum, default_value = "jsonl")]
@@ -282,4 +289,10 @@ pub enum ExportFormat {
     Jsonl,
     /// Comma-separated values with a header row.
     Csv,
+}
+
+/// `--anchor SEQ:HASH`.
+fn anchor(text: &str) -> Result<ferry_core::domain::AuditHead, String> {
+    ferry_core::service::parse_anchor(text)
+        .ok_or_else(|| "expected SEQ:HASH, a record number from 1 and 64 hexadecimal digits".into())
 }

@@ -251,6 +251,7 @@ const ORPHAN_MIN_AGE: Duration = Duration::from_secs(3600);
 async fn sweep_sessions(service: Arc<Service>, every: Duration, node: String) {
     let mut ticker = tokio::time::interval(every);
     let mut last_content_sweep: Option<std::time::Instant> = None;
+    let mut last_anchor: Option<(std::time::Instant, i64)> = None;
     loop {
         ticker.tick().await;
         match service
@@ -295,6 +296,28 @@ async fn sweep_sessions(service: Arc<Service>, every: Duration, node: String) {
         if let Err(e) = service.sweep_resumables().await {
             tracing::warn!(error = %e, "sweep of idle resumable uploads failed");
         }
+        log_audit_anchor(&service, &mut last_anchor).await;
+    }
+}
+
+/// How often the sweeps' holder logs the audit chain's head (when it moved).
+const ANCHOR_EVERY: Duration = Duration::from_secs(600);
+
+/// Logs the audit chain's head as an anchor, at start-up and then every [`ANCHOR_EVERY`] while
+/// records are added. Shipped off the machine with the log, anchors are what shows a trail
+/// rewritten whole, hashes recomputed, by someone who can write the database:
+/// `ferry audit verify --anchor SEQ:HASH` (ARCHITECTURE.md, "Audit chain").
+async fn log_audit_anchor(service: &Service, last: &mut Option<(std::time::Instant, i64)>) {
+    if last.is_some_and(|(at, _)| at.elapsed() < ANCHOR_EVERY) {
+        return;
+    }
+    match service.audit_anchor().await {
+        Ok(head) if head.seq > 0 && last.is_none_or(|(_, seq)| seq != head.seq) => {
+            *last = Some((std::time::Instant::now(), head.seq));
+            tracing::info!(anchor = %format!("{}:{}", head.seq, head.hash), "audit anchor");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the audit chain's head"),
     }
 }
 

@@ -311,6 +311,16 @@ fn the_audit_log_filters_exports_and_verifies() {
         "{}",
         verified.body
     );
+    // With its head as an anchor, the same `ferry audit verify` prints.
+    let said = s.ferry_ok(&["audit", "verify"], None);
+    let head = said.trim().rsplit(' ').next().unwrap();
+    assert!(
+        verified
+            .body
+            .contains(&format!(r#"<code id="chain-anchor">{head}</code>"#)),
+        "{head}: {}",
+        verified.body
+    );
 
     // A record altered in the database: the console names the first broken link.
     s.ferry_ok(&["audit", "verify"], None);

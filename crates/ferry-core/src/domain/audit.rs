@@ -1,5 +1,6 @@
 //! The audit trail: one record per sign-in, sign-out, change and refused attempt, chained by
-//! hash so that `ferry audit verify` proves nothing was removed or edited.
+//! hash so that `ferry audit verify` finds a record removed or edited; a trail rewritten whole,
+//! hashes recomputed, is found against an anchor kept from before (`--anchor SEQ:HASH`).
 //!
 //! Record `n` stores `hash_n = SHA-256(canonical JSON of {seq, at, entry fields…, prev_hash})`
 //! where `prev_hash` is `hash_{n-1}` (64 zeros for the first record). The canonical JSON is

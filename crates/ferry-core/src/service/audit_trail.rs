@@ -1,7 +1,7 @@
 //! Reading the audit trail back: verification of the hash chain and paged export.
 
 use super::Service;
-use crate::domain::{AuditRecord, audit::GENESIS_HASH};
+use crate::domain::{AuditHead, AuditRecord, audit::GENESIS_HASH};
 use crate::error::Result;
 
 /// Records read per page when walking the chain.
@@ -23,6 +23,19 @@ pub struct AuditVerification {
     pub records: i64,
     /// `None` if the whole chain holds.
     pub first_broken: Option<BrokenLink>,
+    /// The last record's place and hash when the chain holds: an anchor to keep off this
+    /// machine (see [`Service::verify_audit_chain_against`]).
+    pub head: AuditHead,
+}
+
+/// Parses an anchor as `ferry audit verify` prints it and the server logs it: `SEQ:HASH`,
+/// the hash as 64 hexadecimal digits.
+pub fn parse_anchor(text: &str) -> Option<AuditHead> {
+    let (seq, hash) = text.trim().split_once(':')?;
+    let seq: i64 = seq.parse().ok().filter(|s| *s >= 1)?;
+    let hash = hash.to_ascii_lowercase();
+    (hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some(AuditHead { seq, hash })
 }
 
 impl Service {
@@ -30,30 +43,51 @@ impl Service {
     /// `prev_hash` equal to the hash before it, each hash matching its content, and the head
     /// (kept separately) matching the last record, so that truncation is seen too.
     pub async fn verify_audit_chain(&self) -> Result<AuditVerification> {
+        self.verify_audit_chain_against(&[]).await
+    }
+
+    /// [`Service::verify_audit_chain`], and each of `anchors` (a record's place and hash, kept
+    /// apart from the database: the server's log, an earlier `ferry audit verify`) must name
+    /// a record of the chain with that hash. The chain alone cannot show a trail rewritten
+    /// whole from some record on, hashes recomputed and the head moved (anyone who can write
+    /// the database can do that); an anchor taken before the rewrite does.
+    pub async fn verify_audit_chain_against(
+        &self,
+        anchors: &[AuditHead],
+    ) -> Result<AuditVerification> {
         let head = self.store.audit_head().await?;
+        let broken = |seq: i64, records: i64, reason: String| AuditVerification {
+            records,
+            first_broken: Some(BrokenLink { seq, reason }),
+            head: AuditHead {
+                seq: 0,
+                hash: GENESIS_HASH.into(),
+            },
+        };
         let mut expected_seq = 1;
         let mut prev_hash = GENESIS_HASH.to_string();
         loop {
             let page = self.store.audit_records(expected_seq - 1, PAGE).await?;
             let len = page.len() as i64;
             for r in page {
-                let broken = if r.seq != expected_seq {
+                let anchored = anchors.iter().find(|a| a.seq == r.seq);
+                let fault = if r.seq != expected_seq {
                     Some(format!("record {expected_seq} is missing"))
                 } else if r.prev_hash != prev_hash {
                     Some("its previous-hash does not match the record before it".into())
                 } else if !r.hash_is_consistent() {
                     Some("its content does not match its hash (edited)".into())
+                } else if anchored.is_some_and(|a| a.hash != r.hash) {
+                    Some(
+                        "its hash is not the anchor's: the trail was rewritten from here or \
+                         before, hashes and all"
+                            .into(),
+                    )
                 } else {
                     None
                 };
-                if let Some(reason) = broken {
-                    return Ok(AuditVerification {
-                        records: expected_seq - 1,
-                        first_broken: Some(BrokenLink {
-                            seq: expected_seq,
-                            reason,
-                        }),
-                    });
+                if let Some(reason) = fault {
+                    return Ok(broken(expected_seq, expected_seq - 1, reason));
                 }
                 prev_hash = r.hash;
                 expected_seq += 1;
@@ -63,6 +97,16 @@ impl Service {
             }
         }
         let records = expected_seq - 1;
+        if let Some(a) = anchors.iter().find(|a| a.seq > records) {
+            return Ok(broken(
+                records + 1,
+                records,
+                format!(
+                    "an anchor names record {}, but the trail ends after {records}: records were removed from the end",
+                    a.seq
+                ),
+            ));
+        }
         let first_broken = (head.seq != records || head.hash != prev_hash).then(|| BrokenLink {
             seq: records + 1,
             reason: format!(
@@ -73,7 +117,16 @@ impl Service {
         Ok(AuditVerification {
             records,
             first_broken,
+            head: AuditHead {
+                seq: records,
+                hash: prev_hash,
+            },
         })
+    }
+
+    /// The chain's head as stored now: what the server logs as an anchor.
+    pub async fn audit_anchor(&self) -> Result<AuditHead> {
+        Ok(self.store.audit_head().await?)
     }
 
     /// Up to `limit` audit records after `after_seq`, for export.

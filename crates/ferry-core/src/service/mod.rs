@@ -63,7 +63,7 @@ use crate::store::MetadataStore;
 
 pub use admin::NewUserRequest;
 pub use archive_contents::{ArchiveContents, ArchiveRoot};
-pub use audit_trail::{AuditVerification, BrokenLink};
+pub use audit_trail::{AuditVerification, BrokenLink, parse_anchor};
 pub use browse::{
     Crumb, FILE_ACTIVITY, FILE_COUNT_CAP, FILE_VERSIONS_SHOWN, FOLDERS_SHOWN, FilePage, FolderPage,
     FolderPageRequest, PageStart,

@@ -282,8 +282,10 @@ pub async fn verify(
     let v = state.service.verify_audit_chain_for(&who.actor()).await?;
     let main = match v.first_broken {
         None => format!(
-            r#"<p class="ok" role="status" id="chain-result">The chain holds: {} records verified, each linked to the one before it.</p><p><a href="/admin/audit">Back to the audit log</a></p>"#,
-            format::count(v.records)
+            r#"<p class="ok" role="status" id="chain-result">The chain holds: {} records verified, each linked to the one before it.</p><p>Its head, an anchor to keep off this server (<code>ferry audit verify --anchor</code> checks a later trail against it): <code id="chain-anchor">{}:{}</code></p><p><a href="/admin/audit">Back to the audit log</a></p>"#,
+            format::count(v.records),
+            v.head.seq,
+            esc(&v.head.hash)
         ),
         Some(b) => format!(
             r#"<p class="problem" role="alert" id="chain-result">The chain is broken at record {seq}: {why}. {n} records before it verified.</p><p><a href="/admin/audit?page=1">Back to the audit log</a></p>"#,

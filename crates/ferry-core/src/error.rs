@@ -101,10 +101,11 @@ pub enum Error {
     /// The user group does not exist. Code 203.
     #[error("user group not found")]
     GroupNotFound,
-    /// The user has this many uploads in progress on this node already (each holds up to
-    /// 2 MiB of buffers until it ends); one must end first. Code 121.
+    /// The user (or the shared link uploads go through) has this many uploads in progress on
+    /// this node already (each holds up to 2 MiB of buffers until it ends); one must end
+    /// first. Code 121.
     #[error(
-        "too many uploads at once for this user (at most {0} on this server); let some finish first"
+        "too many uploads at once for this user or link (at most {0} on this server); let some finish first"
     )]
     TooManyUploads(usize),
     /// An argument is missing, of the wrong type, or out of range. Code 110.

@@ -11,12 +11,11 @@
 
 use std::sync::Arc;
 
-use super::upload::{PendingAppend, Upload, UploadRequest};
+use super::upload::{PendingAppend, Upload, UploadPlace, UploadRequest};
 use super::upload_record::NewContent;
 use super::{Service, SessionContext};
-use crate::connection_limit::Permit;
 use crate::domain::{
-    AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions, UserId,
+    AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions, application,
 };
 use crate::error::{Error, Result};
 use crate::store::NameInFolder;
@@ -230,11 +229,24 @@ impl Service {
                 "a folder with that name in the folder".into(),
             ));
         }
-        // Counted once it would go ahead, so that a refused upload takes no place.
-        let place = self
+        // Counted once it would go ahead, so that a refused upload takes no place. Through a
+        // shared link (anyone may hold one), in the link's count as well as its maker's.
+        let link = match ctx.session.application_id == application::WEB_TOOLS {
+            true => Some(
+                self.link_uploads
+                    .admit(ctx.session.id)
+                    .ok_or(Error::TooManyUploads(self.link_uploads.max()))?,
+            ),
+            false => None,
+        };
+        let user = self
             .uploads
             .admit(ctx.user.id)
             .ok_or(Error::TooManyUploads(self.uploads.max()))?;
+        let place = UploadPlace {
+            _user: user,
+            _link: link,
+        };
         Ok(Checked {
             name,
             name_key,
@@ -425,7 +437,7 @@ struct Checked {
     name_key: String,
     held: Permissions,
     existing: Option<File>,
-    place: Permit<UserId>,
+    place: UploadPlace,
 }
 
 impl Checked {

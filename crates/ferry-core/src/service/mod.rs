@@ -57,7 +57,9 @@ use hash_slots::{HashSlots, HashTicket};
 
 use crate::clock::Clock;
 use crate::content::ContentStore;
-use crate::domain::{Application, ApplicationId, AuditEntry, Session, User, UserId, application};
+use crate::domain::{
+    Application, ApplicationId, AuditEntry, Session, SessionId, User, UserId, application,
+};
 use crate::error::{Error, Result};
 use crate::store::MetadataStore;
 
@@ -128,6 +130,11 @@ pub struct ServiceConfig {
 /// Uploads one user may have in progress at once by default: above the 64 clients of one
 /// account that `bench/small_files.sh` runs, and at most 256 MiB of buffers.
 pub const DEFAULT_MAX_UPLOADS_PER_USER: usize = 128;
+
+/// Uploads in progress at once through one shared link (its page, every address together):
+/// a link is handed to people outside, who may take this many of its maker's
+/// [`ServiceConfig::max_uploads_per_user`] places and no more.
+pub const MAX_UPLOADS_PER_LINK: usize = 16;
 
 /// Immutable sign-in sessions one user holds at once by default: far above what a client
 /// that closes its sessions needs, and still a bounded set to end when the user is disabled.
@@ -246,6 +253,8 @@ pub struct Service {
     refusals: std::sync::Mutex<refusals::RefusalTallies>,
     /// Uploads in progress per user on this node.
     uploads: Arc<crate::connection_limit::Limit<UserId>>,
+    /// Uploads in progress through each shared link ([`MAX_UPLOADS_PER_LINK`]).
+    link_uploads: Arc<crate::connection_limit::Limit<SessionId>>,
     /// This process's name in the connection counts (a new one at every start: a node that
     /// restarts holds none of its old connections, which run out).
     holder: String,
@@ -271,6 +280,7 @@ impl Service {
             hasher: Arc::new(hasher),
             hash_slots: HashSlots::new(config.max_concurrent_hashes),
             uploads: crate::connection_limit::Limit::new(config.max_uploads_per_user),
+            link_uploads: crate::connection_limit::Limit::new(MAX_UPLOADS_PER_LINK),
             config,
             refusals: Default::default(),
             holder: uuid::Uuid::new_v4().simple().to_string(),

@@ -15,7 +15,7 @@ use super::SessionContext;
 use crate::clock::Timestamp;
 use crate::connection_limit::Permit;
 use crate::content::{ContentStore, StagedContent};
-use crate::domain::{File, FolderId, Permissions, UserId};
+use crate::domain::{File, FolderId, Permissions, SessionId, UserId};
 use crate::error::{Error, Result};
 
 /// Bytes read back at a time to hash an upload written at random offsets.
@@ -65,8 +65,17 @@ pub struct Upload {
     /// The live file the upload's checks found under its name, if any: what the upload is
     /// recorded against in one step where the store can and it still holds.
     pub(super) seen: Option<File>,
-    /// Its place among the user's uploads in progress, given back when it ends.
-    pub(super) place: Permit<UserId>,
+    /// Its places among the uploads in progress, given back when it ends.
+    pub(super) place: UploadPlace,
+}
+
+/// An upload's places in the counts of uploads in progress: its user's and, for one made
+/// through a shared link, the link's own (so that whoever holds a link takes at most
+/// [`super::MAX_UPLOADS_PER_LINK`] of its maker's places). Dropped, both are given back.
+#[derive(Debug)]
+pub(super) struct UploadPlace {
+    pub(super) _user: Permit<UserId>,
+    pub(super) _link: Option<Permit<SessionId>>,
 }
 
 impl Upload {

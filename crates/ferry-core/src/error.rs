@@ -101,7 +101,7 @@ pub enum Error {
     /// The user group does not exist. Code 203.
     #[error("user group not found")]
     GroupNotFound,
-    /// The user (or the shared link uploads go through) has this many uploads in progress on
+    /// The user (or the tool token or shared link uploads go through) has this many uploads in progress on
     /// this node already (each holds up to 2 MiB of buffers until it ends); one must end
     /// first. Code 121.
     #[error(

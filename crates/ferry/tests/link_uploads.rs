@@ -2,9 +2,13 @@
 //! progress took the maker's places among `[limits] uploads_per_user`: before, one recipient's
 //! 128 stalled `PATCH`es through the link left its maker unable to upload anything, on any
 //! protocol, for as long as they trickled bytes. Now a link holds at most 16 uploads in progress
-//! (the 17th is answered 429, error 121, as it is made); the maker keeps the rest.
+//! (the 17th is answered 429, error 121, as it is made); the maker keeps the rest. The same
+//! holds for a token an integration issues under its one session for each of its customers:
+//! one customer's page takes 16 places, and the next customer's page uploads on.
 
 mod common;
+#[path = "upload_tool/fixture.rs"]
+mod fixture;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -140,4 +144,22 @@ fn one_link_cannot_hold_every_upload_place_of_its_maker() {
             Err(e) => panic!("{e}"),
         }
     }
+}
+
+#[test]
+fn one_token_of_an_integration_cannot_hold_its_other_tokens_places() {
+    let f = fixture::fixture(Backend::Sqlite, "", "");
+    let py = fixture::doc_python();
+    let first = f.grant_for(py.path(), "first@example.net");
+    let mut held = Vec::new();
+    for i in 0..16 {
+        let location = create(&f.s, &first, &format!("part{i}.bin"));
+        held.push(held_patch(&f.s, &first, &location).unwrap_or_else(|e| panic!("{i}: {e}")));
+    }
+    let refused = try_create(&f.s, &first, "one-too-many.bin").unwrap_err();
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+    // Another customer's token, under the same session of the same user, uploads on.
+    let second = f.grant_for(py.path(), "second@example.net");
+    let location = create(&f.s, &second, "theirs.bin");
+    held.push(held_patch(&f.s, &second, &location).expect("a place for the second token"));
 }

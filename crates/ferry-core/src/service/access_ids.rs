@@ -133,6 +133,7 @@ impl Service {
             },
             user,
             client_ip: caller.ip_text(),
+            tool_page: Some(token_digest.to_string()),
         })
     }
 }

@@ -15,7 +15,7 @@ use super::upload::{PendingAppend, Upload, UploadPlace, UploadRequest};
 use super::upload_record::NewContent;
 use super::{Service, SessionContext};
 use crate::domain::{
-    AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions, application,
+    AuditEntry, File, FileId, FileVersion, FolderId, Operation, Outcome, Permissions,
 };
 use crate::error::{Error, Result};
 use crate::store::NameInFolder;
@@ -230,14 +230,15 @@ impl Service {
             ));
         }
         // Counted once it would go ahead, so that a refused upload takes no place. Through a
-        // shared link (anyone may hold one), in the link's count as well as its maker's.
-        let link = match ctx.session.application_id == application::WEB_TOOLS {
-            true => Some(
-                self.link_uploads
-                    .admit(ctx.session.id)
-                    .ok_or(Error::TooManyUploads(self.link_uploads.max()))?,
+        // browser tool's page (a shared link, a token: whoever holds it uploads as its user),
+        // in the page's count as well as the user's.
+        let page = match &ctx.tool_page {
+            Some(digest) => Some(
+                self.page_uploads
+                    .admit(digest.clone())
+                    .ok_or(Error::TooManyUploads(self.page_uploads.max()))?,
             ),
-            false => None,
+            None => None,
         };
         let user = self
             .uploads
@@ -245,7 +246,7 @@ impl Service {
             .ok_or(Error::TooManyUploads(self.uploads.max()))?;
         let place = UploadPlace {
             _user: user,
-            _link: link,
+            _page: page,
         };
         Ok(Checked {
             name,

@@ -57,9 +57,7 @@ use hash_slots::{HashSlots, HashTicket};
 
 use crate::clock::Clock;
 use crate::content::ContentStore;
-use crate::domain::{
-    Application, ApplicationId, AuditEntry, Session, SessionId, User, UserId, application,
-};
+use crate::domain::{Application, ApplicationId, AuditEntry, Session, User, UserId, application};
 use crate::error::{Error, Result};
 use crate::store::MetadataStore;
 
@@ -131,10 +129,11 @@ pub struct ServiceConfig {
 /// account that `bench/small_files.sh` runs, and at most 256 MiB of buffers.
 pub const DEFAULT_MAX_UPLOADS_PER_USER: usize = 128;
 
-/// Uploads in progress at once through one shared link (its page, every address together):
-/// a link is handed to people outside, who may take this many of its maker's
-/// [`ServiceConfig::max_uploads_per_user`] places and no more.
-pub const MAX_UPLOADS_PER_LINK: usize = 16;
+/// Uploads in progress at once through one browser tool's token (a shared link, or a token an
+/// integration issued for someone): the page uploads as the token's user, and whoever holds
+/// it may take this many of that user's [`ServiceConfig::max_uploads_per_user`] places and no
+/// more.
+pub const MAX_UPLOADS_PER_PAGE: usize = 16;
 
 /// Immutable sign-in sessions one user holds at once by default: far above what a client
 /// that closes its sessions needs, and still a bounded set to end when the user is disabled.
@@ -213,6 +212,9 @@ pub struct SessionContext {
     /// Where this request (or connection) came from: recorded on every audit record made
     /// through it, whatever address the session was opened from.
     pub client_ip: Option<String>,
+    /// For a browser tool's page (a shared link, an integration's token), its token's digest:
+    /// the page's own count of uploads in progress ([`MAX_UPLOADS_PER_PAGE`]).
+    pub tool_page: Option<String>,
 }
 
 impl SessionContext {
@@ -253,8 +255,8 @@ pub struct Service {
     refusals: std::sync::Mutex<refusals::RefusalTallies>,
     /// Uploads in progress per user on this node.
     uploads: Arc<crate::connection_limit::Limit<UserId>>,
-    /// Uploads in progress through each shared link ([`MAX_UPLOADS_PER_LINK`]).
-    link_uploads: Arc<crate::connection_limit::Limit<SessionId>>,
+    /// Uploads in progress through each browser tool's token ([`MAX_UPLOADS_PER_PAGE`]).
+    page_uploads: Arc<crate::connection_limit::Limit<String>>,
     /// This process's name in the connection counts (a new one at every start: a node that
     /// restarts holds none of its old connections, which run out).
     holder: String,
@@ -280,7 +282,7 @@ impl Service {
             hasher: Arc::new(hasher),
             hash_slots: HashSlots::new(config.max_concurrent_hashes),
             uploads: crate::connection_limit::Limit::new(config.max_uploads_per_user),
-            link_uploads: crate::connection_limit::Limit::new(MAX_UPLOADS_PER_LINK),
+            page_uploads: crate::connection_limit::Limit::new(MAX_UPLOADS_PER_PAGE),
             config,
             refusals: Default::default(),
             holder: uuid::Uuid::new_v4().simple().to_string(),

@@ -42,6 +42,7 @@ impl Service {
             session,
             user,
             client_ip: caller.ip_text(),
+            tool_page: None,
         })
     }
 

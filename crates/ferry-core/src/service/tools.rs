@@ -214,7 +214,7 @@ impl Service {
                     .ok_or(Error::Unavailable)?;
                 let files_used = self.store.files_used(&digest, now).await?;
                 let mut e = AuditEntry::new(Operation::ToolOpened, Outcome::Success);
-                self.tool_ctx(&ctx, claims.email.clone(), browser_ip)
+                self.tool_ctx(&ctx, claims.email.clone(), browser_ip, &digest)
                     .stamp(&mut e);
                 e.folder_id = folder.as_ref().map(|f| f.folder.id);
                 e.detail = Some(format!(
@@ -435,10 +435,17 @@ impl Service {
         }
     }
 
-    fn tool_ctx(&self, ctx: &SessionContext, email: Option<String>, ip: IpAddr) -> SessionContext {
+    fn tool_ctx(
+        &self,
+        ctx: &SessionContext,
+        email: Option<String>,
+        ip: IpAddr,
+        token_digest: &str,
+    ) -> SessionContext {
         let mut ctx = ctx.clone();
         ctx.session.external_user = email;
         ctx.client_ip = Some(ip.to_string());
+        ctx.tool_page = Some(token_digest.to_string());
         ctx
     }
 
@@ -480,7 +487,7 @@ impl Service {
             return Err(Error::ToolGrantInvalid);
         }
         Ok(ToolAccess {
-            ctx: self.tool_ctx(&ctx, record.email.clone(), browser_ip),
+            ctx: self.tool_ctx(&ctx, record.email.clone(), browser_ip, &record.token_digest),
             kind: record.kind,
             target: record.target.clone(),
             limits: record.limits.clone(),

@@ -15,7 +15,7 @@ use super::SessionContext;
 use crate::clock::Timestamp;
 use crate::connection_limit::Permit;
 use crate::content::{ContentStore, StagedContent};
-use crate::domain::{File, FolderId, Permissions, SessionId, UserId};
+use crate::domain::{File, FolderId, Permissions, UserId};
 use crate::error::{Error, Result};
 
 /// Bytes read back at a time to hash an upload written at random offsets.
@@ -70,12 +70,13 @@ pub struct Upload {
 }
 
 /// An upload's places in the counts of uploads in progress: its user's and, for one made
-/// through a shared link, the link's own (so that whoever holds a link takes at most
-/// [`super::MAX_UPLOADS_PER_LINK`] of its maker's places). Dropped, both are given back.
+/// through a browser tool's page, the page token's own (so that whoever holds a shared link or
+/// a token takes at most [`super::MAX_UPLOADS_PER_PAGE`] of its user's places). Dropped, both
+/// are given back.
 #[derive(Debug)]
 pub(super) struct UploadPlace {
     pub(super) _user: Permit<UserId>,
-    pub(super) _link: Option<Permit<SessionId>>,
+    pub(super) _page: Option<Permit<String>>,
 }
 
 impl Upload {

@@ -1,12 +1,14 @@
 //! Operational endpoints: liveness, readiness (the metadata and content stores answer) and Prometheus
-//! metrics. None of them needs a session, and none of them reveals anything but counts;
-//! metrics can be kept to a scraper holding a bearer token (`[metrics] bearer_token`).
+//! metrics. None of them needs a session. Health and readiness say nothing but "ok"; metrics
+//! say more (sign-ins by outcome, sessions alive, requests by route), so they answer only this
+//! machine unless a scraper holds the bearer token (`[metrics] bearer_token`).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::router::AppState;
+use crate::server::ClientAddr;
 
 /// `GET /healthz`: the process is up and serving HTTP.
 pub async fn healthz() -> &'static str {
@@ -29,8 +31,21 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics`: Prometheus text format. The live-session gauge is read from the store at
-/// scrape time, so it is the cluster's count, not this node's.
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// scrape time, so it is the cluster's count, not this node's. Without a bearer token
+/// configured, only a client on this machine (loopback, after `trusted_proxies`) is answered;
+/// before 2026-12-06 anyone who reached the port was.
+pub async fn metrics(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    if state.metrics_token.is_none() && !client.0.is_loopback() {
+        return (
+            StatusCode::FORBIDDEN,
+            "/metrics answers this machine only; set [metrics] bearer_token to scrape it from elsewhere\n",
+        )
+            .into_response();
+    }
     if let Some(token) = &state.metrics_token {
         let presented = headers
             .get(header::AUTHORIZATION)

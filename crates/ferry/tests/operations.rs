@@ -114,12 +114,36 @@ fn the_error_table_in_swagger_ui_has_its_columns_apart() {
     }
 }
 
+/// Without a token, metrics answer this machine only: a client a trusted proxy reports from
+/// elsewhere is refused (before, anyone who reached the port read sign-ins by outcome and
+/// sessions alive).
+#[test]
+fn metrics_without_a_token_answer_this_machine_only() {
+    let s = Server::start_with(Backend::Sqlite, "trusted_proxies = [\"127.0.0.1\"]\n");
+    assert_eq!(s.get("/metrics").0, 200);
+    for far in ["203.0.113.9", "10.1.2.3", "::ffff:192.0.2.1"] {
+        let (status, _, body) = s.get_bytes("/metrics", &[("x-forwarded-for", far)]);
+        assert_eq!(status, 403, "{far}");
+        assert!(String::from_utf8_lossy(&body).contains("bearer_token"));
+    }
+    assert_eq!(
+        s.get_bytes("/metrics", &[("x-forwarded-for", "::1")]).0,
+        200,
+        "a loopback client behind the proxy"
+    );
+    assert_eq!(
+        s.get_bytes("/healthz", &[("x-forwarded-for", "203.0.113.9")])
+            .0,
+        200
+    );
+}
+
 #[test]
 fn metrics_can_require_a_bearer_token() {
     let token = "scrape-token-0123456789";
     let s = Server::start_with(
         Backend::Sqlite,
-        &format!("[metrics]\nbearer_token = \"{token}\"\n"),
+        &format!("trusted_proxies = [\"127.0.0.1\"]\n[metrics]\nbearer_token = \"{token}\"\n"),
     );
     let (status, headers, _) = s.get_bytes("/metrics", &[]);
     assert_eq!(status, 401);
@@ -139,6 +163,15 @@ fn metrics_can_require_a_bearer_token() {
         s.get_bytes("/metrics", &[("authorization", &format!("Bearer {token}"))]);
     assert_eq!(status, 200);
     assert!(String::from_utf8(body).unwrap().contains("ferry_"));
+    // With the token, from anywhere.
+    let (status, _, _) = s.get_bytes(
+        "/metrics",
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("x-forwarded-for", "203.0.113.9"),
+        ],
+    );
+    assert_eq!(status, 200);
     // Health and readiness stay open to probes.
     assert_eq!(s.get("/healthz").0, 200);
     assert!(!s.log().contains(token), "the token is never logged");

@@ -191,12 +191,28 @@ fn a_temporary_upload_renamed_over_the_target_becomes_its_next_version() {
     );
     assert_eq!(status, 200);
     assert_eq!(bytes, b"version three");
-    let renamed = s
-        .audit()
-        .into_iter()
+    let audit = s.audit();
+    let renamed: Vec<_> = audit
+        .iter()
         .filter(|r| r["operation"] == "FileRenamed")
-        .count();
-    assert_eq!(renamed, 2, "one record per rename over the target");
+        .collect();
+    let onto_target = renamed.iter().filter(|r| r["file_id"] == first_id).count();
+    assert_eq!(onto_target, 2, "one record per rename over the target");
+    // Each temporary file's own trail ends too: its upload, then its end, under its own ID.
+    for ended in renamed.iter().filter(|r| r["file_id"] != first_id) {
+        let detail = ended["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("ended as the next version of another file: report.txt.")
+                && detail.contains("-> report.txt: version "),
+            "{detail}"
+        );
+        assert!(
+            audit
+                .iter()
+                .any(|r| r["operation"] == "FileUploaded" && r["file_id"] == ended["file_id"])
+        );
+    }
+    assert_eq!(renamed.len(), 4, "{renamed:?}");
 }
 
 #[test]

@@ -240,8 +240,8 @@ impl Service {
     /// upload to a temporary name, then renamed over the file it replaces), and from another
     /// folder [`Permissions::MOVE_AWAY`], as any move (the content goes where the caller may
     /// hold more: their home). A source with older versions needs Delete too, in the same
-    /// folder as well: they end with it, and Modify alone never deletes a version. One audit
-    /// record (`FileRenamed`) names both files. [`Attempt::Raced`] if either file has moved or
+    /// folder as well: they end with it, and Modify alone never deletes a version. Two audit
+    /// records (`FileRenamed`), one under each file's ID, each naming both files. [`Attempt::Raced`] if either file has moved or
     /// been renamed, or the source has had a version added, since the paths were resolved.
     async fn rename_over(
         &self,
@@ -310,15 +310,19 @@ impl Service {
             "{} (file {}) -> {}: version {} of file {}",
             from.name, from.id, into.name, into.version, into.id
         ));
-        if from.folder_id != into.folder_id {
-            // The source's folder keeps a record of the file leaving it, as a move does.
-            let mut left = e.clone();
-            left.folder_id = Some(from.folder_id);
-            left.file_id = Some(from.id);
-            left.path = Some(from.name.clone());
-            left.detail = e.detail.as_ref().map(|d| format!("left this folder: {d}"));
-            tx.append_audit(now, left).await?;
-        }
+        // The source's own trail ends with a record of its file ID (its end was written only
+        // under the target's until 2026-12-06), and another folder keeps a record of the
+        // file leaving it, as a move does.
+        let mut ended = e.clone();
+        ended.folder_id = Some(from.folder_id);
+        ended.file_id = Some(from.id);
+        ended.path = Some(from.name.clone());
+        let how = match from.folder_id == into.folder_id {
+            true => "ended as the next version of another file",
+            false => "left this folder",
+        };
+        ended.detail = e.detail.as_ref().map(|d| format!("{how}: {d}"));
+        tx.append_audit(now, ended).await?;
         tx.append_audit(now, e).await?;
         tx.commit().await?;
         Ok(Attempt::Done(()))

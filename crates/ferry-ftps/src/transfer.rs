@@ -223,6 +223,7 @@ impl ControlSession {
             folder_id: folder.folder.id,
             name,
             overwrite: true,
+            rename_if_taken: false,
             expected_size: None,
             expected_sha256: None,
             external_user: None,

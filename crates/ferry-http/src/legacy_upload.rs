@@ -170,6 +170,7 @@ async fn receive(
                     _ => part_name(field.file_name())?,
                 },
                 overwrite: overwrite(params.take("overwrite"))?,
+                rename_if_taken: false,
                 expected_size: None,
                 expected_sha256: None,
                 external_user: None,

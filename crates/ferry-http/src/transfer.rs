@@ -119,6 +119,7 @@ async fn begin(
         folder_id: parse_id(folder, "folderID")?,
         name,
         overwrite,
+        rename_if_taken: false,
         expected_size,
         expected_sha256: declared_sha256(headers)?,
         external_user: None,

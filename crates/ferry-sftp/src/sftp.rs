@@ -415,6 +415,7 @@ impl russh_sftp::server::Handler for SftpHandler {
                 folder_id: folder.folder.id,
                 name,
                 overwrite: !pflags.contains(OpenFlags::EXCLUDE),
+                rename_if_taken: false,
                 expected_size: None,
                 expected_sha256: None,
                 external_user: None,

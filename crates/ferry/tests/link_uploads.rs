@@ -1,4 +1,11 @@
-//! Whoever holds an upload link ("Request files") uploads as its maker, so their uploads in
+//! Uploads through an upload link ("Request files"). The link never replaces a file, and its
+//! sender learns nothing of what the folder holds: a name that is taken (by a file or a
+//! folder, in any case) stores the upload as `name (2).ext`, `name (3).ext`, …, answered exactly
+//! as any other. Before, anyone holding it made a new version of any file whose name they
+//! guessed (with the maker's Modify); then, until 2026-12-06, a taken name was refused with 409,
+//! which told an anonymous sender which names were there.
+//!
+//! Whoever holds an upload link uploads as its maker, so their uploads in
 //! progress took the maker's places among `[limits] uploads_per_user`: before, one recipient's
 //! 128 stalled `PATCH`es through the link left its maker unable to upload anything, on any
 //! protocol, for as long as they trickled bytes. Now a link holds at most 16 uploads in progress
@@ -17,7 +24,9 @@ use std::time::Duration;
 use base64::Engine;
 use common::web::Browser;
 use common::{APP, Server};
-use ferry_testkit::Backend;
+use ferry_testkit::{Backend, on_both_backends};
+
+on_both_backends!(a_taken_name_is_numbered_never_replaced_nor_told);
 
 const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 const LENGTH: usize = 1_000_000;
@@ -162,4 +171,120 @@ fn one_token_of_an_integration_cannot_hold_its_other_tokens_places() {
     let second = f.grant_for(py.path(), "second@example.net");
     let location = create(&f.s, &second, "theirs.bin");
     held.push(held_patch(&f.s, &second, &location).expect("a place for the second token"));
+}
+
+/// Sends all of an upload's bytes in one `PATCH`; the server's answer.
+fn send(s: &Server, grant: &str, location: &str, body: &[u8]) -> String {
+    let mut c = TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
+    write!(
+        c,
+        "PATCH {location} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\n\
+         Ferry-Grant: {grant}\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    c.write_all(body).unwrap();
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+/// Makes and sends a whole upload of `name` through the link's page; the server's answers.
+fn upload(s: &Server, grant: &str, name: &str, body: &[u8]) -> (String, String) {
+    let meta = format!(
+        "filename {}",
+        base64::engine::general_purpose::STANDARD.encode(name)
+    );
+    let made = raw(
+        s,
+        &format!(
+            "POST /tools/tus HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\n\
+             Ferry-Grant: {grant}\r\nUpload-Length: {}\r\nUpload-Metadata: {meta}\r\n\
+             Content-Length: 0\r\n\r\n",
+            body.len()
+        ),
+    );
+    let Some(at) = made.to_ascii_lowercase().find("\r\nlocation: ") else {
+        return (made, String::new());
+    };
+    let location = &made[at + 12..at + 12 + made[at + 12..].find("\r\n").unwrap()];
+    let sent = send(s, grant, location, body);
+    (made, sent)
+}
+
+fn a_taken_name_is_numbered_never_replaced_nor_told(backend: Backend) {
+    let s = Server::start_with(
+        backend,
+        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
+    );
+    s.add_user("ann", "member", "ann-password-1");
+    let mut ann = Browser::new(&s);
+    let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
+    let folder: i64 = home.rsplit('/').next().unwrap().parse().unwrap();
+    let (session, _) = s.open("ann", "ann-password-1", APP);
+    let (status, _) = s.put_file(&session, folder, "contract.pdf", "", b"%PDF signed");
+    assert_eq!(status, 200);
+    let (status, body) = s.call(
+        "CreateFolder",
+        serde_json::json!({"sessionID": session, "parentFolderID": folder, "name": "Invoices"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let token = ann.csrf(&home);
+    let made = ann.post(
+        &format!("{home}/request-link"),
+        &[("csrf", &token), ("days", "7")],
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+    let at = made.body.find("/tools/upload?token=").expect(&made.body);
+    let link: String = made.body[at..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect::<String>()
+        .replace("&amp;", "&");
+    let (status, page) = s.get(&link);
+    assert_eq!(status, 200, "{page}");
+    let at = page.find("data-grant=\"").expect(&page) + 12;
+    let grant = page[at..at + page[at..].find('"').unwrap()].to_string();
+
+    // A free name, a taken one (twice, and in another case), a folder's name: every answer
+    // alike, 201 then 204, naming nothing.
+    let mut answers = Vec::new();
+    for (name, body) in [
+        ("notes.txt", &b"notes"[..]),
+        ("contract.pdf", b"%PDF forged"),
+        ("Contract.PDF", b"%PDF forged again"),
+        ("invoices", b"not a folder"),
+    ] {
+        let (made, sent) = upload(&s, &grant, name, body);
+        assert!(made.starts_with("HTTP/1.1 201"), "{name}: {made}");
+        assert!(sent.starts_with("HTTP/1.1 204"), "{name}: {sent}");
+        let shape = |a: &str| {
+            a.lines()
+                .filter(|l| !l.to_ascii_lowercase().starts_with("date:"))
+                .filter(|l| !l.to_ascii_lowercase().starts_with("location:"))
+                .filter(|l| !l.to_ascii_lowercase().starts_with("ferry-file-"))
+                .filter(|l| !l.to_ascii_lowercase().starts_with("upload-offset:"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert!(!made.contains("(2)") && !sent.contains("(2)") && !sent.contains("(3)"));
+        answers.push((shape(&made), shape(&sent)));
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+
+    let files = s.home_files(&session);
+    let by_name = |n: &str| files.iter().find(|f| f["Name"] == n).cloned();
+    let contract = by_name("contract.pdf").expect("the maker's file");
+    assert_eq!(contract["Version"], 1, "never replaced: {contract}");
+    assert_eq!(contract["SHA256"], common::sha256_hex(b"%PDF signed"));
+    for (name, body) in [
+        ("notes.txt", &b"notes"[..]),
+        ("contract (2).pdf", b"%PDF forged"),
+        ("Contract (3).PDF", b"%PDF forged again"),
+        ("invoices (2)", b"not a folder"),
+    ] {
+        let f = by_name(name).unwrap_or_else(|| panic!("{name} in {files:?}"));
+        assert_eq!(f["SHA256"], common::sha256_hex(body), "{name}");
+    }
 }

@@ -156,6 +156,7 @@ impl Harness {
                 folder_id: folder,
                 name: name.into(),
                 overwrite: true,
+                rename_if_taken: false,
                 expected_size: Some(data.len() as u64),
                 expected_sha256: None,
                 external_user: None,

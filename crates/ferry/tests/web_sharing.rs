@@ -3,8 +3,7 @@
 //! any address until it ends, outlives the web session that made it, is listed with its end,
 //! and once revoked is refused exactly as a token that never worked. A link is a distribution:
 //! it stops working when its maker loses Distribute on what it opens (before, it worked on for
-//! up to 90 days). And an upload link asks for files: it never replaces one (before, anyone
-//! holding it made a new version of any file whose name they guessed, with the maker's Modify).
+//! up to 90 days). An upload link's uploads are in `link_uploads.rs`.
 
 #[path = "folders/api.rs"]
 mod api;
@@ -18,8 +17,7 @@ use serde_json::json;
 
 on_both_backends!(
     links_open_the_tools_pages_until_revoked,
-    links_end_when_their_maker_loses_distribute,
-    an_upload_link_adds_files_and_replaces_none
+    links_end_when_their_maker_loses_distribute
 );
 
 const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
@@ -304,49 +302,4 @@ fn links_end_when_their_maker_loses_distribute(backend: Backend) {
     grant(1 | 2 | 4 | 8 | 16);
     assert_eq!(s.get(&download_link).0, 200);
     assert_eq!(s.get(&upload_link).0, 200);
-}
-
-fn an_upload_link_adds_files_and_replaces_none(backend: Backend) {
-    let s = with_tools(backend);
-    s.add_user("ann", "member", "ann-password-1");
-    let mut ann = Browser::new(&s);
-    let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
-    let api = Api::new(&s, "ann", "ann-password-1");
-    let folder: i64 = home.rsplit('/').next().unwrap().parse().unwrap();
-    let (status, _) = s.put_file(&api.session, folder, "contract.pdf", "", b"%PDF signed");
-    assert_eq!(status, 200);
-    let token = ann.csrf(&home);
-    let made = ann.post(
-        &format!("{home}/request-link"),
-        &[("csrf", &token), ("days", "7")],
-    );
-    assert_eq!(made.status, 200, "{}", made.body);
-    let (status, page) = s.get(&link_on(&made.body, &s.base));
-    assert_eq!(status, 200);
-    let at = page.find("data-grant=\"").unwrap() + 12;
-    let grant = &page[at..at + page[at..].find('"').unwrap()];
-    // tus's creation request, as the page's script sends it (metadata values in base64).
-    let create = |name_b64: &str| {
-        let meta = format!("filename {name_b64}");
-        s.post_with(
-            "/tools/tus",
-            b"",
-            &[
-                ("tus-resumable", "1.0.0"),
-                ("upload-length", "6"),
-                ("upload-metadata", &meta),
-                ("ferry-grant", grant),
-            ],
-        )
-    };
-    // "contract.pdf", "Contract.PDF" (names are compared ignoring case), "invoice.pdf".
-    let (status, body) = create("Y29udHJhY3QucGRm");
-    assert_eq!(status, 409, "{body}");
-    let (status, body) = create("Q29udHJhY3QuUERG");
-    assert_eq!(status, 409, "{body}");
-    let (status, body) = create("aW52b2ljZS5wZGY=");
-    assert_eq!(status, 201, "{body}");
-    let files = s.home_files(&api.session);
-    let contract = files.iter().find(|f| f["Name"] == "contract.pdf").unwrap();
-    assert_eq!(contract["Version"], 1, "{contract}");
 }

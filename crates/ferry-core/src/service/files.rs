@@ -64,6 +64,9 @@ impl FileView {
 /// Most versions `GetFileVersions` answers at once without `skip` and `take`.
 pub const MAX_WHOLE_VERSIONS: i64 = 10_000;
 
+/// Numbered names tried for an upload that may not replace a file ([`Service::free_name`]).
+const MAX_NUMBERED: u32 = 100;
+
 impl Service {
     /// A live file the caller may see (Read on its folder), with their bits on the folder.
     pub(super) async fn readable_file(&self, ctx: &SessionContext, id: FileId) -> Result<FileView> {
@@ -130,6 +133,7 @@ impl Service {
     ) -> Result<PendingAppend> {
         let req = UploadRequest {
             overwrite: true,
+            rename_if_taken: false,
             expected_size: None,
             expected_sha256: None,
             ..req
@@ -183,11 +187,40 @@ impl Service {
         Ok(checked.into_upload(ctx, req, staged, hasher, at.size))
     }
 
+    /// The first of `name (2).ext`, `name (3).ext`, … that no file or folder in `folder`
+    /// has, for an upload that may not replace anything nor tell its sender what is there
+    /// ([`UploadRequest::rename_if_taken`]); [`Error::FileExists`] past [`MAX_NUMBERED`].
+    async fn free_name(
+        &self,
+        ctx: &SessionContext,
+        folder: FolderId,
+        name: &str,
+    ) -> Result<(String, String)> {
+        let (stem, ext) = match name.rfind('.') {
+            Some(dot) if dot > 0 => name.split_at(dot),
+            _ => (name, ""),
+        };
+        for n in 2..=MAX_NUMBERED {
+            let Ok((candidate, key)) = text::item_name("name", &format!("{stem} ({n}){ext}"))
+            else {
+                break; // too long with the number: no numbered name fits
+            };
+            let taken = self
+                .store
+                .chain_and_file_by_name(folder, ctx.user.id, &key)
+                .await?;
+            if taken.file.is_none() && !taken.folder_has_it {
+                return Ok((candidate, key));
+            }
+        }
+        Err(Error::FileExists)
+    }
+
     /// What an upload must pass before its bytes are taken: a good name (and digest, if one
     /// is declared), the folder visible, Create (or Modify and `overwrite` where a file has
     /// the name).
     async fn upload_checks(&self, ctx: &SessionContext, req: &UploadRequest) -> Result<Checked> {
-        let (name, name_key) = text::item_name("name", &req.name)?;
+        let (mut name, mut name_key) = text::item_name("name", &req.name)?;
         if let Some(d) = &req.expected_sha256
             && (d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()))
         {
@@ -196,8 +229,8 @@ impl Service {
         // The chain and the name in one read where the store can (PostgreSQL: one round trip).
         let NameInFolder {
             chain,
-            file: existing,
-            folder_has_it,
+            file: mut existing,
+            mut folder_has_it,
         } = self
             .store
             .chain_and_file_by_name(req.folder_id, ctx.user.id, &name_key)
@@ -207,6 +240,10 @@ impl Service {
         // not permitted.
         if !crate::domain::is_navigation(req.folder_id) && !held.contains(Permissions::SHOW) {
             return Err(Error::FolderNotFound);
+        }
+        if req.rename_if_taken && (existing.is_some() || folder_has_it) {
+            (name, name_key) = self.free_name(ctx, req.folder_id, &name).await?;
+            (existing, folder_has_it) = (None, false);
         }
         if existing.is_some() && !req.overwrite {
             return Err(Error::FileExists);

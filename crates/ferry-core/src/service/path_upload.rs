@@ -66,6 +66,7 @@ impl Service {
                 folder_id: root,
                 name,
                 overwrite: true,
+                rename_if_taken: false,
                 expected_size: Some(size),
                 expected_sha256: None,
                 external_user: ctx.session.external_user.clone(),

@@ -524,6 +524,7 @@ impl Service {
                     folder_id: root,
                     name,
                     overwrite: !access.link,
+                    rename_if_taken: access.link,
                     expected_size: Some(size),
                     expected_sha256: None,
                     external_user: access.ctx.session.external_user.clone(),

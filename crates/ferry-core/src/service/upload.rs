@@ -37,6 +37,12 @@ pub struct UploadRequest {
     /// Whether an existing file of that name gets a new version (true) or the upload fails
     /// with [`Error::FileExists`] (false).
     pub overwrite: bool,
+    /// Instead of failing where the name is taken (by a file or a folder), the file is stored
+    /// as `name (2).ext`, `name (3).ext`, …: a shared link's uploads, whose sender must not
+    /// learn what the folder holds (a refusal told them a name was there). Chosen again by
+    /// every check, so a resumed upload takes whichever is free when it continues.
+    #[serde(default)]
+    pub rename_if_taken: bool,
     /// The length the client announced (`Content-Length`), checked at the end.
     pub expected_size: Option<u64>,
     /// The SHA-256 the client announced (lowercase hex), checked at the end.

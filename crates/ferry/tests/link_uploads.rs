@@ -31,6 +31,27 @@ on_both_backends!(a_taken_name_is_numbered_never_replaced_nor_told);
 const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 const LENGTH: usize = 1_000_000;
 
+/// Makes an upload link as the signed-in `maker` from their folder page `home`, opens it as its
+/// recipient would, and returns the page's grant.
+fn new_link_grant(s: &Server, maker: &mut Browser, home: &str) -> String {
+    let token = maker.csrf(home);
+    let made = maker.post(
+        &format!("{home}/request-link"),
+        &[("csrf", &token), ("days", "7")],
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+    let at = made.body.find("/tools/upload?token=").expect(&made.body);
+    let link: String = made.body[at..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect::<String>()
+        .replace("&amp;", "&");
+    let (status, page) = s.get(&link);
+    assert_eq!(status, 200, "{page}");
+    let at = page.find("data-grant=\"").expect(&page) + 12;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
 /// Makes a resumable upload of `name` through the link's page (`grant`); its address.
 fn create(s: &Server, grant: &str, name: &str) -> String {
     try_create(s, grant, name).unwrap_or_else(|e| panic!("{e}"))
@@ -38,6 +59,16 @@ fn create(s: &Server, grant: &str, name: &str) -> String {
 
 /// [`create`], or the server's whole answer if it refused.
 fn try_create(s: &Server, grant: &str, name: &str) -> Result<String, String> {
+    try_create_of(s, grant, name, LENGTH).map(|(location, _)| location)
+}
+
+/// [`try_create`] of an upload of `length` bytes: its address and the server's whole answer.
+fn try_create_of(
+    s: &Server,
+    grant: &str,
+    name: &str,
+    length: usize,
+) -> Result<(String, String), String> {
     let meta = format!(
         "filename {}",
         base64::engine::general_purpose::STANDARD.encode(name)
@@ -46,7 +77,7 @@ fn try_create(s: &Server, grant: &str, name: &str) -> Result<String, String> {
         s,
         &format!(
             "POST /tools/tus HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\n\
-             Ferry-Grant: {grant}\r\nUpload-Length: {LENGTH}\r\nUpload-Metadata: {meta}\r\n\
+             Ferry-Grant: {grant}\r\nUpload-Length: {length}\r\nUpload-Metadata: {meta}\r\n\
              Content-Length: 0\r\n\r\n"
         ),
     );
@@ -58,7 +89,8 @@ fn try_create(s: &Server, grant: &str, name: &str) -> Result<String, String> {
         .find("\r\nlocation: ")
         .expect(&answer)
         + 12;
-    Ok(answer[at..answer[at..].find("\r\n").unwrap() + at].to_string())
+    let location = answer[at..answer[at..].find("\r\n").unwrap() + at].to_string();
+    Ok((location, answer))
 }
 
 fn raw(s: &Server, request: &str) -> String {
@@ -109,22 +141,7 @@ fn one_link_cannot_hold_every_upload_place_of_its_maker() {
     let mut ann = Browser::new(&s);
     let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
     let folder: i64 = home.rsplit('/').next().unwrap().parse().unwrap();
-    let token = ann.csrf(&home);
-    let made = ann.post(
-        &format!("{home}/request-link"),
-        &[("csrf", &token), ("days", "1")],
-    );
-    assert_eq!(made.status, 200, "{}", made.body);
-    let at = made.body.find("/tools/upload?token=").expect(&made.body);
-    let link: String = made.body[at..]
-        .chars()
-        .take_while(|c| *c != '"')
-        .collect::<String>()
-        .replace("&amp;", "&");
-    let (status, page) = s.get(&link);
-    assert_eq!(status, 200, "{page}");
-    let at = page.find("data-grant=\"").expect(&page) + 12;
-    let grant = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let grant = new_link_grant(&s, &mut ann, &home);
 
     let mut held = Vec::new();
     for i in 0..16 {
@@ -190,27 +207,12 @@ fn send(s: &Server, grant: &str, location: &str, body: &[u8]) -> String {
     answer
 }
 
-/// Makes and sends a whole upload of `name` through the link's page; the server's answers.
-fn upload(s: &Server, grant: &str, name: &str, body: &[u8]) -> (String, String) {
-    let meta = format!(
-        "filename {}",
-        base64::engine::general_purpose::STANDARD.encode(name)
-    );
-    let made = raw(
-        s,
-        &format!(
-            "POST /tools/tus HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\n\
-             Ferry-Grant: {grant}\r\nUpload-Length: {}\r\nUpload-Metadata: {meta}\r\n\
-             Content-Length: 0\r\n\r\n",
-            body.len()
-        ),
-    );
-    let Some(at) = made.to_ascii_lowercase().find("\r\nlocation: ") else {
-        return (made, String::new());
-    };
-    let location = &made[at + 12..at + 12 + made[at + 12..].find("\r\n").unwrap()];
-    let sent = send(s, grant, location, body);
-    (made, sent)
+/// Makes and sends a whole upload of `name` through the link's page: the creation's answer,
+/// then the `PATCH`'s; or the creation's refusal.
+fn upload(s: &Server, grant: &str, name: &str, body: &[u8]) -> Result<(String, String), String> {
+    let (location, made) = try_create_of(s, grant, name, body.len())?;
+    let sent = send(s, grant, &location, body);
+    Ok((made, sent))
 }
 
 fn a_taken_name_is_numbered_never_replaced_nor_told(backend: Backend) {
@@ -230,22 +232,7 @@ fn a_taken_name_is_numbered_never_replaced_nor_told(backend: Backend) {
         serde_json::json!({"sessionID": session, "parentFolderID": folder, "name": "Invoices"}),
     );
     assert_eq!(status, 200, "{body}");
-    let token = ann.csrf(&home);
-    let made = ann.post(
-        &format!("{home}/request-link"),
-        &[("csrf", &token), ("days", "7")],
-    );
-    assert_eq!(made.status, 200, "{}", made.body);
-    let at = made.body.find("/tools/upload?token=").expect(&made.body);
-    let link: String = made.body[at..]
-        .chars()
-        .take_while(|c| *c != '"')
-        .collect::<String>()
-        .replace("&amp;", "&");
-    let (status, page) = s.get(&link);
-    assert_eq!(status, 200, "{page}");
-    let at = page.find("data-grant=\"").expect(&page) + 12;
-    let grant = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let grant = new_link_grant(&s, &mut ann, &home);
 
     // A free name, a taken one (twice, and in another case), a folder's name: every answer
     // alike, 201 then 204, naming nothing.
@@ -256,8 +243,7 @@ fn a_taken_name_is_numbered_never_replaced_nor_told(backend: Backend) {
         ("Contract.PDF", b"%PDF forged again"),
         ("invoices", b"not a folder"),
     ] {
-        let (made, sent) = upload(&s, &grant, name, body);
-        assert!(made.starts_with("HTTP/1.1 201"), "{name}: {made}");
+        let (made, sent) = upload(&s, &grant, name, body).unwrap_or_else(|e| panic!("{e}"));
         assert!(sent.starts_with("HTTP/1.1 204"), "{name}: {sent}");
         let shape = |a: &str| {
             a.lines()

@@ -12,7 +12,7 @@ mod common;
 
 use api::Api;
 use common::web::Browser;
-use common::{APP, Server, failed_start};
+use common::{APP, Server, audit_records, failed_start};
 use ferry_testkit::{Backend, on_both_backends};
 
 on_both_backends!(immutable_sign_ins_beyond_the_bound_end_the_least_recently_used);
@@ -36,16 +36,8 @@ fn immutable_sign_ins_beyond_the_bound_end_the_least_recently_used(backend: Back
     for session in &bobs {
         assert!(s.alive(session), "another user's sessions are untouched");
     }
-    let ended: Vec<_> = s
-        .audit()
-        .into_iter()
-        .filter(|r| {
-            r["operation"] == "SessionRevoked"
-                && r["detail"]
-                    .as_str()
-                    .is_some_and(|d| d.starts_with("ended for a new sign-in"))
-        })
-        .collect();
+    let audit = s.audit();
+    let ended = audit_records(&audit, "SessionRevoked", APP, "ended for a new sign-in");
     assert_eq!(ended.len(), 2, "{ended:?}");
     // An ended one stays ended; signing in again keeps the bound.
     let again = s.open_with("OpenImmutable", "ann", "ann-password-1", APP).0;

@@ -119,6 +119,8 @@ use ferry_crypto::{PasswordParams, TicketKey};
 use ferry_http::client_addr::{ProxyNet, TrustedProxies};
 use serde::Deserialize;
 
+use crate::secret_setting::{Cut, secret};
+
 use crate::cli::{GlobalArgs, LogFormat};
 
 /// The configuration file's contents.
@@ -467,30 +469,15 @@ fn soap_namespace(section: &SoapSection) -> anyhow::Result<String> {
 }
 
 /// The token `/metrics` requires: `FERRY_METRICS_TOKEN`, `metrics.bearer_token` or the first
-/// line of `metrics.bearer_token_file`; none means anyone who reaches the port may scrape.
+/// line of `metrics.bearer_token_file`; none means only this machine may scrape.
 fn metrics_token(section: &MetricsSection) -> anyhow::Result<Option<String>> {
-    let token = match (
-        std::env::var("FERRY_METRICS_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty()),
+    let token = secret(
+        "FERRY_METRICS_TOKEN",
+        "metrics.bearer_token",
         &section.bearer_token,
         &section.bearer_token_file,
-    ) {
-        (Some(t), _, _) => Some(t),
-        (None, Some(t), None) => Some(t.clone()),
-        (None, None, Some(path)) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| {
-                    format!("cannot read metrics.bearer_token_file {}", path.display())
-                })?
-                .trim()
-                .to_string(),
-        ),
-        (None, Some(_), Some(_)) => {
-            anyhow::bail!("metrics.bearer_token and metrics.bearer_token_file are alternatives")
-        }
-        (None, None, None) => None,
-    };
+        Cut::Whitespace,
+    )?;
     if token.as_deref().is_some_and(|t| t.chars().count() < 16) {
         anyhow::bail!("the metrics bearer token must have at least 16 characters");
     }
@@ -502,20 +489,13 @@ fn metrics_token(section: &MetricsSection) -> anyhow::Result<Option<String>> {
 fn ticket_settings(sso: &SsoSection) -> anyhow::Result<Option<Arc<TicketSettings>>> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let site_name = env("FERRY_SSO_SITE_NAME").or_else(|| sso.site_name.clone());
-    let password = match (env("FERRY_SSO_PASSWORD"), &sso.password, &sso.password_file) {
-        (Some(p), _, _) => Some(p),
-        (None, Some(p), None) => Some(p.clone()),
-        (None, None, Some(path)) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read sso.password_file {}", path.display()))?
-                .trim_end_matches(['\r', '\n'])
-                .to_string(),
-        ),
-        (None, Some(_), Some(_)) => {
-            anyhow::bail!("sso.password and sso.password_file are alternatives; give one")
-        }
-        (None, None, None) => None,
-    };
+    let password = secret(
+        "FERRY_SSO_PASSWORD",
+        "sso.password",
+        &sso.password,
+        &sso.password_file,
+        Cut::LineEnd,
+    )?;
     let (site_name, password) = match (site_name, password) {
         (None, None) => return Ok(None),
         (Some(s), Some(p)) => (s.trim().to_string(), p),

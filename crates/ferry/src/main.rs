@@ -15,6 +15,7 @@ mod https;
 mod limits;
 mod logging;
 mod os_account;
+mod secret_setting;
 mod serve;
 mod sftp;
 mod storage;

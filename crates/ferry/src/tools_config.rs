@@ -10,6 +10,8 @@ use ferry_core::service::ToolSettings;
 use ferry_crypto::ToolTokenKeys;
 use serde::Deserialize;
 
+use crate::secret_setting::{Cut, secret};
+
 /// `[tools]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,20 +34,13 @@ pub(crate) struct ToolsSection {
 /// no key is configured. A key or IV of the wrong length stops start-up.
 pub(crate) fn tool_settings(tools: &ToolsSection) -> anyhow::Result<Option<Arc<ToolSettings>>> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let key = match (env("FERRY_TOKEN_KEY"), &tools.key, &tools.key_file) {
-        (Some(k), _, _) => Some(k),
-        (None, Some(k), None) => Some(k.clone()),
-        (None, None, Some(path)) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read tools.key_file {}", path.display()))?
-                .trim()
-                .to_string(),
-        ),
-        (None, Some(_), Some(_)) => {
-            anyhow::bail!("tools.key and tools.key_file are alternatives; give one")
-        }
-        (None, None, None) => None,
-    };
+    let key = secret(
+        "FERRY_TOKEN_KEY",
+        "tools.key",
+        &tools.key,
+        &tools.key_file,
+        Cut::Whitespace,
+    )?;
     let iv = env("FERRY_TOKEN_IV").or_else(|| tools.iv.clone());
     let Some(key) = key else {
         if iv.is_some() {

@@ -13,6 +13,8 @@ use ferry_core::service::TotpSettings;
 use ferry_crypto::totp::TotpKey;
 use serde::Deserialize;
 
+use crate::secret_setting::{Cut, secret};
+
 /// `[totp]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,23 +32,13 @@ pub struct TotpSection {
 
 /// The Service's settings, or `None` when no key is configured.
 pub fn totp_settings(section: &TotpSection) -> anyhow::Result<Option<Arc<TotpSettings>>> {
-    let env = std::env::var("FERRY_TOTP_KEY")
-        .ok()
-        .filter(|v| !v.is_empty());
-    let key = match (env, &section.key, &section.key_file) {
-        (Some(k), _, _) => Some(k),
-        (None, Some(k), None) => Some(k.clone()),
-        (None, None, Some(path)) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read totp.key_file {}", path.display()))?
-                .trim()
-                .to_string(),
-        ),
-        (None, Some(_), Some(_)) => {
-            anyhow::bail!("totp.key and totp.key_file are alternatives; give one")
-        }
-        (None, None, None) => None,
-    };
+    let key = secret(
+        "FERRY_TOTP_KEY",
+        "totp.key",
+        &section.key,
+        &section.key_file,
+        Cut::Whitespace,
+    )?;
     let required_roles = section
         .required_roles
         .iter()

@@ -301,7 +301,7 @@ async fn audit(service: &Service, command: AuditCommand) -> anyhow::Result<ExitC
             match v.first_broken {
                 None => {
                     println!(
-                        "audit chain intact: {} records, {} anchors held; head {}:{}",
+                        "audit chain intact: {} records, anchors held: {}; head {}:{}",
                         v.records,
                         anchors.len(),
                         v.head.seq,

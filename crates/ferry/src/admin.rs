@@ -304,8 +304,8 @@ async fn audit(service: &Service, command: AuditCommand) -> anyhow::Result<ExitC
                         "audit chain intact: {} records, anchors held: {}; head {}:{}",
                         v.records,
                         anchors.len(),
-                        v.head.seq,
-                        v.head.hash
+                        v.records,
+                        v.last_hash
                     );
                     Ok(ExitCode::SUCCESS)
                 }

@@ -23,9 +23,10 @@ pub struct AuditVerification {
     pub records: i64,
     /// `None` if the whole chain holds.
     pub first_broken: Option<BrokenLink>,
-    /// The last record's place and hash when the chain holds: an anchor to keep off this
-    /// machine (see [`Service::verify_audit_chain_against`]).
-    pub head: AuditHead,
+    /// The hash of the last record checked ([`GENESIS_HASH`] when none): with `records`, the
+    /// chain's head when it holds, an anchor to keep off this machine
+    /// ([`Service::verify_audit_chain_against`]).
+    pub last_hash: String,
 }
 
 /// Parses an anchor as `ferry audit verify` prints it and the server logs it: `SEQ:HASH`,
@@ -56,14 +57,6 @@ impl Service {
         anchors: &[AuditHead],
     ) -> Result<AuditVerification> {
         let head = self.store.audit_head().await?;
-        let broken = |seq: i64, records: i64, reason: String| AuditVerification {
-            records,
-            first_broken: Some(BrokenLink { seq, reason }),
-            head: AuditHead {
-                seq: 0,
-                hash: GENESIS_HASH.into(),
-            },
-        };
         let mut expected_seq = 1;
         let mut prev_hash = GENESIS_HASH.to_string();
         loop {
@@ -87,7 +80,14 @@ impl Service {
                     None
                 };
                 if let Some(reason) = fault {
-                    return Ok(broken(expected_seq, expected_seq - 1, reason));
+                    return Ok(AuditVerification {
+                        records: expected_seq - 1,
+                        first_broken: Some(BrokenLink {
+                            seq: expected_seq,
+                            reason,
+                        }),
+                        last_hash: prev_hash,
+                    });
                 }
                 prev_hash = r.hash;
                 expected_seq += 1;
@@ -97,30 +97,25 @@ impl Service {
             }
         }
         let records = expected_seq - 1;
-        if let Some(a) = anchors.iter().find(|a| a.seq > records) {
-            return Ok(broken(
-                records + 1,
-                records,
-                format!(
-                    "an anchor names record {}, but the trail ends after {records}: records were removed from the end",
-                    a.seq
-                ),
-            ));
-        }
-        let first_broken = (head.seq != records || head.hash != prev_hash).then(|| BrokenLink {
-            seq: records + 1,
-            reason: format!(
-                "the chain head says {} records, but the trail ends after {records}: records were removed from the end",
-                head.seq
-            ),
-        });
+        // The furthest record something outside the trail says exists: the head row, or an
+        // anchor past the end.
+        let promised = anchors
+            .iter()
+            .find(|a| a.seq > records)
+            .map(|a| format!("an anchor names record {}", a.seq))
+            .or_else(|| {
+                (head.seq != records || head.hash != prev_hash)
+                    .then(|| format!("the chain head says {} records", head.seq))
+            });
         Ok(AuditVerification {
             records,
-            first_broken,
-            head: AuditHead {
-                seq: records,
-                hash: prev_hash,
-            },
+            first_broken: promised.map(|who| BrokenLink {
+                seq: records + 1,
+                reason: format!(
+                    "{who}, but the trail ends after {records}: records were removed from the end"
+                ),
+            }),
+            last_hash: prev_hash,
         })
     }
 

@@ -284,8 +284,8 @@ pub async fn verify(
         None => format!(
             r#"<p class="ok" role="status" id="chain-result">The chain holds: {} records verified, each linked to the one before it.</p><p>Its head, an anchor to keep off this server (<code>ferry audit verify --anchor</code> checks a later trail against it): <code id="chain-anchor">{}:{}</code></p><p><a href="/admin/audit">Back to the audit log</a></p>"#,
             format::count(v.records),
-            v.head.seq,
-            esc(&v.head.hash)
+            v.records,
+            esc(&v.last_hash)
         ),
         Some(b) => format!(
             r#"<p class="problem" role="alert" id="chain-result">The chain is broken at record {seq}: {why}. {n} records before it verified.</p><p><a href="/admin/audit?page=1">Back to the audit log</a></p>"#,

@@ -186,6 +186,10 @@ impl From<StoreError> for Error {
                 Error::Unavailable
             }
             StoreError::Conflict(what) => Error::AlreadyExists(what),
+            StoreError::Full(detail) => {
+                tracing::warn!(%detail, "metadata database out of space");
+                Error::StorageFull
+            }
             StoreError::Other(detail) => Error::Internal(detail),
         }
     }

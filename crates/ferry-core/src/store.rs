@@ -32,6 +32,11 @@ pub enum StoreError {
     /// A uniqueness rule was violated; the text names what collided.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database has no space left to write (SQLite's `SQLITE_FULL`, PostgreSQL's
+    /// `disk_full`): nothing of the change was kept. Not retried like [`Self::Unavailable`]:
+    /// it lasts until an operator frees space.
+    #[error("store full: {0}")]
+    Full(String),
     /// Anything else; a bug or a corrupted store.
     #[error("store error: {0}")]
     Other(String),

@@ -43,7 +43,7 @@ const MOST_RECORDS: usize = 256;
 struct Job {
     at: Timestamp,
     entry: AuditEntry,
-    done: oneshot::Sender<Result<(), String>>,
+    done: oneshot::Sender<StoreResult<()>>,
 }
 
 /// The handle to the appending thread; the thread ends when the last handle is dropped.
@@ -84,7 +84,7 @@ impl AuditAppender {
             .map_err(|_| StoreError::Unavailable("the audit writer has stopped".into()))?;
         match outcome.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(why)) => Err(StoreError::Unavailable(why)),
+            Ok(Err(why)) => Err(why),
             Err(_) => Err(StoreError::Unavailable(
                 "the audit writer stopped before the record was committed".into(),
             )),
@@ -101,7 +101,7 @@ pub(crate) async fn append_quietly(
 ) -> StoreResult<()> {
     append_alone_in(tx, at, entry)
         .await
-        .map_err(|e| StoreError::Unavailable(committed_error(e)))?;
+        .map_err(committed_error)?;
     metrics::counter!("ferry_audit_appended_alone_total", "path" => "here").increment(1);
     Ok(())
 }
@@ -109,8 +109,8 @@ pub(crate) async fn append_quietly(
 /// How long the writer waits for another process's writer (the CLI).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn committed_error(e: impl std::fmt::Display) -> String {
-    format!("the audit record could not be committed: {e}")
+fn committed_error(e: StoreError) -> StoreError {
+    crate::errors::failed_change(e, "the audit record could not be committed")
 }
 
 /// A writing connection to the database at `path`, set up as sqlx's are.
@@ -153,15 +153,16 @@ fn run(
                 let records = jobs
                     .iter_mut()
                     .map(|job| (job.at, std::mem::take(&mut job.entry)));
-                let written = append_all(conn, records).map_err(committed_error);
+                let written = append_all(conn, records)
+                    .map_err(|e| committed_error(crate::sqlite_reader::map(e)));
                 drop(turn);
                 written
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         });
         let outcome = std::panic::catch_unwind(batch).unwrap_or_else(|_| {
             tracing::error!("the audit writer failed on a batch; its records were refused");
-            Err("the audit writer failed".into())
+            Err(StoreError::Unavailable("the audit writer failed".into()))
         });
         if outcome.is_ok() {
             commits.fetch_add(1, Ordering::SeqCst);

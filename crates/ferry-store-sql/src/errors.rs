@@ -39,6 +39,10 @@ pub(crate) fn map(e: sqlx::Error, conflict: &str) -> StoreError {
                 return StoreError::Conflict(conflict.to_string());
             }
             let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            // SQLite's SQLITE_FULL (13), PostgreSQL's disk_full (53100).
+            if code == "13" || code == "53100" {
+                return StoreError::Full(e.to_string());
+            }
             // PostgreSQL: connection exceptions (08…) and operator intervention such as a
             // shutdown in progress (57P…). SQLite: SQLITE_BUSY (5) / SQLITE_LOCKED (6) after the
             // busy timeout.
@@ -49,6 +53,18 @@ pub(crate) fn map(e: sqlx::Error, conflict: &str) -> StoreError {
             }
         }
         _ => StoreError::Other(e.to_string()),
+    }
+}
+
+/// A failed step of a change that may already have written (its commit, a savepoint's
+/// statement), described by `what`: the database out of space says so; anything else leaves
+/// the change's outcome unknown, answered as the store unavailable (retry).
+pub(crate) fn failed_change(e: StoreError, what: &str) -> StoreError {
+    match e {
+        StoreError::Full(detail) => StoreError::Full(format!("{what}: {detail}")),
+        StoreError::Unavailable(detail)
+        | StoreError::Conflict(detail)
+        | StoreError::Other(detail) => StoreError::Unavailable(format!("{what}: {detail}")),
     }
 }
 

@@ -56,7 +56,7 @@ const MOST_MEMBERS: usize = 256;
 const OLDEST: Duration = Duration::from_millis(25);
 
 /// What a member learns of its batch's commit.
-type Outcome = Result<(), String>;
+type Outcome = StoreResult<()>;
 
 /// One database's batches (shared by a store's clones).
 #[derive(Clone)]
@@ -384,15 +384,15 @@ impl Turn {
 
     /// Runs statements of the batch's own (a savepoint's) on its connection, unprepared: on
     /// PostgreSQL a prepared statement holds one command, and these may be two.
-    async fn run(&mut self, sql: &'static str) -> Result<(), String> {
+    async fn run(&mut self, sql: &'static str) -> StoreResult<()> {
         match self.guard.tx.as_mut() {
             Some(BatchTx::Sqlx(tx)) => sqlx::raw_sql(sql)
                 .execute(&mut **tx)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map_err(errors::db),
             Some(BatchTx::Local(tx)) => tx.run(sql),
-            None => Err("no batch is open".into()),
+            None => Err(StoreError::Other("no batch is open".into())),
         }
     }
 
@@ -422,7 +422,7 @@ impl Turn {
     }
 
     /// Ends the batch without committing it: its members fail with `why`.
-    fn abandon(&mut self, why: String) {
+    fn abandon(&mut self, why: StoreError) {
         self.guard.tx = None; // dropped: rolled back
         self.guard.opened = None;
         self.guard.unreleased = false;
@@ -448,10 +448,10 @@ impl Turn {
         self.guard.unreleased = false; // the commit releases every savepoint
         let here = matches!(tx, BatchTx::Local(_));
         let outcome = match tx {
-            BatchTx::Sqlx(tx) => tx.commit().await.map_err(|e| e.to_string()),
+            BatchTx::Sqlx(tx) => tx.commit().await.map_err(errors::db),
             BatchTx::Local(tx) => tx.commit(),
         }
-        .map_err(|e| format!("the commit failed: {e}"));
+        .map_err(|e| errors::failed_change(e, "the commit failed"));
         // A failed commit's outcome is unknown (its answer may be what was lost).
         let head = self.guard.head.take();
         note_head(&self.shared, if outcome.is_ok() { head } else { None });
@@ -519,7 +519,7 @@ impl Turn {
         drop(self);
         match outcome.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(why)) => Err(StoreError::Unavailable(why)),
+            Ok(Err(why)) => Err(why),
             Err(_) => Err(StoreError::Unavailable(
                 "the change's batch was dropped uncommitted".into(),
             )),
@@ -533,7 +533,7 @@ impl Drop for Turn {
             // A batch's first change ended without committing, or one that wrote without a
             // savepoint: the batch goes with it now (rolled back), rather than keep the write
             // lock until the next change.
-            self.abandon("the change failed".into());
+            self.abandon(StoreError::Unavailable("the change failed".into()));
             return;
         }
         // Members wait for a commit, or a failed change for its undoing: if nobody waits for

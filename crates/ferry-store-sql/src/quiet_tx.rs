@@ -104,13 +104,13 @@ impl LocalTx {
     }
 
     /// Runs a statement of the batch's own (a savepoint's).
-    pub(crate) fn run(&self, sql: &str) -> Result<(), String> {
-        self.conn().execute_batch(sql).map_err(|e| e.to_string())
+    pub(crate) fn run(&self, sql: &str) -> StoreResult<()> {
+        self.conn().execute_batch(sql).map_err(sqlite_reader::map)
     }
 
     /// Commits, and gives the connection back.
-    pub(crate) fn commit(mut self) -> Result<(), String> {
-        self.end("COMMIT").map_err(|e| e.to_string())
+    pub(crate) fn commit(mut self) -> StoreResult<()> {
+        self.end("COMMIT")
     }
 
     /// Ends the transaction with `sql` (`COMMIT` or `ROLLBACK`) and gives the connection back.

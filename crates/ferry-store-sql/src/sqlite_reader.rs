@@ -373,7 +373,7 @@ impl rows::Columns for ByPosition<'_> {
 }
 
 /// Maps a rusqlite error: a name another kind of item holds (migration 0022), the database
-/// busy or locked (unavailable), or anything else.
+/// busy or locked (unavailable), out of space (full), or anything else.
 pub(crate) fn map(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(_, Some(message)) = &e
         && let Some(conflict) = crate::errors::name_held_by_other_kind(message)
@@ -384,6 +384,7 @@ pub(crate) fn map(e: rusqlite::Error) -> StoreError {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
             StoreError::Unavailable(e.to_string())
         }
+        Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
         _ => StoreError::Other(e.to_string()),
     }
 }

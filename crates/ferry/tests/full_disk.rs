@@ -1,10 +1,12 @@
 //! A full disk during an upload: a clear error (507, code 206), nothing recorded, nothing left
-//! in staging, and the server keeps serving. The content directory is a 4 MiB tmpfs, which
-//! needs root (as CI runs); without it the test fails rather than pretending.
+//! in staging, and the server keeps serving. The content directory (or, second test, the
+//! SQLite database's) is a small tmpfs, which needs root (as CI runs); without it the tests
+//! fail rather than pretending.
 
 mod common;
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
 
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
@@ -21,31 +23,37 @@ impl Drop for Mount {
     }
 }
 
-fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend) {
+/// Mounts a tmpfs of `size` (as `mount -o size=` reads it) on `dir`, unmounted on drop.
+fn small_tmpfs(dir: &std::path::Path, size: &str) -> Mount {
     assert_eq!(
         unsafe { libc::geteuid() },
         0,
         "this test mounts a small tmpfs and must run as root (CI does)"
     );
+    std::fs::create_dir_all(dir).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount tmpfs failed");
+    Mount(dir.to_path_buf())
+}
+
+fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend) {
     let dir = tempfile::Builder::new()
         .prefix("ferry-test-")
         .tempdir()
         .unwrap();
     let content = dir.path().join("content");
-    std::fs::create_dir_all(&content).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        .arg(&content)
-        .status()
-        .unwrap();
-    assert!(mounted.success(), "mount tmpfs failed");
+    let mount = small_tmpfs(&content, "4m");
     let url = backend.fresh_database_url(dir.path());
     let s = Server::start_in(
         dir,
         url,
         "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"40000-49999\"\n",
     );
-    let _mount = Mount(content.clone());
+    let _mount = mount;
     s.add_app(APP);
 
     let sid = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
@@ -138,4 +146,120 @@ fn an_upload_that_fills_the_disk_is_refused_and_leaves_nothing(backend: Backend)
             .0,
         200
     );
+}
+
+/// The metadata database's disk full: small files (kept in the database with their version)
+/// and sign-ins are refused as a full disk is, 507 and code 206 over HTTP, a failure over SFTP,
+/// never "unavailable, retry" (503, code 120, as it was: a client retried for ever) nor a 500;
+/// nothing half-recorded, and once there is space again everything goes on, every file
+/// acknowledged before reads back and the audit chain is intact.
+#[test]
+fn a_full_metadata_database_is_told_as_a_full_disk_and_loses_nothing() {
+    let dir = tempfile::Builder::new()
+        .prefix("ferry-test-")
+        .tempdir()
+        .unwrap();
+    let db = dir.path().join("db");
+    let _mount = small_tmpfs(&db, "3m");
+    let url = format!("sqlite://{}", db.join("ferry.db").display());
+    let s = Server::start_in(dir, url, "[sftp]\nlisten = \"127.0.0.1:0\"\n");
+    s.add_app(APP);
+    let sid = s.open_with("OpenImmutable", ADMIN, ADMIN_PASSWORD, APP).0;
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": sid}));
+    let home = home["FolderID"].as_i64().unwrap();
+
+    // An SFTP client signed in before the disk fills (a sign-in writes its session). Its
+    // `CLOSE` is sent by hand: paramiko's `close()` swallows a refusal.
+    let script = "import sys, paramiko\n\
+        t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))\n\
+        t.connect(username=sys.argv[2], password=sys.argv[3])\n\
+        s = paramiko.SFTPClient.from_transport(t)\n\
+        print('ready', flush=True)\n\
+        sys.stdin.readline()\n\
+        try:\n\
+        \x20   f = s.open('/Home/' + sys.argv[2] + '/sftp.bin', 'wb')\n\
+        \x20   f.write(b'5' * 8192)\n\
+        \x20   f.flush()\n\
+        \x20   f._closed = True\n\
+        \x20   s._request(paramiko.sftp.CMD_CLOSE, f.handle)\n\
+        \x20   print('stored')\n\
+        except IOError as e:\n\
+        \x20   print('refused', e)\n";
+    let mut sftp = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &s.sftp_port().to_string(),
+            ADMIN,
+            ADMIN_PASSWORD,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = BufReader::new(sftp.stdout.take().unwrap());
+    let mut line = String::new();
+    said.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+
+    // 8 KiB files go into the database: fill it.
+    let mut stored = Vec::new();
+    let refused = loop {
+        let n = stored.len();
+        assert!(n < 2_000, "3 MiB never filled");
+        let body: Vec<u8> = (0..8192u32).map(|i| (i * 7 + n as u32) as u8).collect();
+        let answer = s.put_file(&sid, home, &format!("f{n}.bin"), "", &body);
+        if answer.0 != 200 {
+            break answer;
+        }
+        stored.push(body);
+    };
+    assert!(stored.len() > 10, "{refused:?}");
+    assert_error(&refused, 507, 206);
+    // Again, and a version of a file that is there: the same answer, nothing replaced.
+    assert_error(
+        &s.put_file(&sid, home, "f0.bin", "", &[9u8; 8192]),
+        507,
+        206,
+    );
+    // A sign-in, which writes its session and record, is told the same.
+    let (status, body) = s.call(
+        "OpenImmutable",
+        json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": APP}),
+    );
+    assert_eq!((status, &body["ErrorCode"]), (507, &json!(206)), "{body}");
+    // The SFTP client's upload is refused, and says why.
+    writeln!(sftp.stdin.as_mut().unwrap()).unwrap();
+    line.clear();
+    said.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with("refused") && line.contains("error 206"),
+        "SFTP: {line}"
+    );
+    sftp.wait().unwrap();
+
+    // Space again: the same server goes on, with everything acknowledged before.
+    let grown = Command::new("mount")
+        .args(["-o", "remount,size=64m"])
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(grown.success());
+    assert_eq!(s.put_file(&sid, home, "after.bin", "", b"after").0, 200);
+    for (n, body) in stored.iter().enumerate() {
+        let (_, file) = s.call(
+            "GetFileByName",
+            json!({"sessionID": sid, "folderID": home, "name": format!("f{n}.bin")}),
+        );
+        assert_eq!(file["Version"], 1, "{file}");
+        let (status, _, bytes) = s.get_bytes(
+            &format!("/api/v1/files/{}/content", file["FileID"]),
+            &[("x-session-id", &sid)],
+        );
+        assert_eq!((status, &bytes), (200, body), "f{n}.bin");
+    }
+    let verified = s.ferry_ok(&["audit", "verify"], None);
+    assert!(verified.contains("audit chain intact"), "{verified}");
+    let log = s.log();
+    assert!(!log.contains("panicked"), "{log}");
 }

@@ -52,8 +52,9 @@ impl Turn {
             false => "SAVEPOINT ferry_change",
         };
         if let Err(e) = self.run(begin).await {
-            self.abandon(format!("cannot begin a change: {e}"));
-            return Err(StoreError::Unavailable(e));
+            let why = crate::errors::failed_change(e, "cannot begin a change");
+            self.abandon(why.clone());
+            return Err(why);
         }
         self.guard.due = false;
         Ok(())
@@ -67,7 +68,7 @@ impl Turn {
         if !self.guard.savepoint || self.guard.unguarded {
             // The batch's first change (the transaction holds nothing else), or one that
             // wrote without a savepoint.
-            self.abandon("the change failed".into());
+            self.abandon(StoreError::Unavailable("the change failed".into()));
             return Ok(());
         }
         if self.guard.due {
@@ -87,8 +88,9 @@ impl Turn {
                 Ok(())
             }
             Err(e) => {
-                self.abandon(format!("cannot undo a failed change: {e}"));
-                Err(StoreError::Unavailable(e))
+                let why = crate::errors::failed_change(e, "cannot undo a failed change");
+                self.abandon(why.clone());
+                Err(why)
             }
         }
     }

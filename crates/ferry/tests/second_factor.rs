@@ -250,6 +250,45 @@ fn guessing_passcodes_is_stopped_by_the_lockout() {
     assert_eq!((status, body["ErrorCode"].as_i64()), (429, Some(103)));
 }
 
+/// Passcodes sent all at once with the right password: before, all 48 were checked, every
+/// one before the first failure was counted (tests/lockout_bursts.rs has the same for
+/// passwords); now no more than one after another, but for the hashes that run at once.
+#[test]
+fn passcodes_sent_at_once_are_stopped_at_the_threshold() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("{TOTP}[lockout]\naddress_threshold = 1000\n"),
+    );
+    s.add_user("di", "member", "di-password-1");
+    let (session, _) = s.open("di", "di-password-1", APP);
+    enrol(&s, &session, "di-password-1");
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..48)
+            .map(|guess| {
+                let s = &s;
+                scope.spawn(move || open(s, "di", "di-password-1", Some(&format!("{guess:06}"))))
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let judged = answers
+        .iter()
+        .filter(|(status, body)| *status == 401 && body["ErrorCode"] == 151)
+        .count();
+    let at_once = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        (5..=5 + at_once - 1).contains(&judged),
+        "{judged} of 48 passcodes judged: {answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(status, body)| *status == 401 && body["ErrorCode"] == 151
+                || *status == 429 && body["ErrorCode"] == 103),
+        "{answers:?}"
+    );
+}
+
 #[test]
 fn sftp_asks_for_the_passcode_and_ftps_takes_it_after_the_password() {
     let s = Server::start_with(

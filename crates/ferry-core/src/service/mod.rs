@@ -320,7 +320,17 @@ impl Service {
         F: FnOnce(&PasswordHasher) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _slot = self.hash_slots.acquire(ticket).await?;
+        let slot = self.hash_slots.acquire(ticket).await?;
+        self.hash_in(&slot, job).await
+    }
+
+    /// Runs a password-hasher job on the blocking pool in a hashing slot the caller holds
+    /// (and keeps past the job: a sign-in records its failure first, [`Service::signin_slot`]).
+    async fn hash_in<T, F>(&self, _slot: &hash_slots::Slot, job: F) -> Result<T>
+    where
+        F: FnOnce(&PasswordHasher) -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let hasher = Arc::clone(&self.hasher);
         tokio::task::spawn_blocking(move || job(&hasher))
             .await

@@ -114,8 +114,12 @@ impl Service {
             .await?;
         let stored = ctx.user.password_hash.clone();
         let ticket = HashTicket::signin(Some(ctx.user.id), caller.ip, known);
+        // Held until a failure is recorded (see `signin_slot`).
+        let slot = self
+            .signin_slot(ticket, &keys, known, caller.ip, || failure("locked out"))
+            .await?;
         let ok = self
-            .with_hasher(ticket, move |h| match stored {
+            .hash_in(&slot, move |h| match stored {
                 Some(hash) => h.verify(&presented, &hash),
                 None => h.verify_decoy(&presented),
             })

@@ -246,8 +246,12 @@ impl Service {
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password = req.password.clone();
         let ticket = HashTicket::signin(user.as_ref().map(|u| u.id), caller.ip, known);
+        // Held until a failure is recorded, so the next attempt in the slot counts it.
+        let slot = self
+            .signin_slot(ticket, &keys, known, caller.ip, || failure("locked out"))
+            .await?;
         let password_ok = self
-            .with_hasher(ticket, move |h| match stored_hash {
+            .hash_in(&slot, move |h| match stored_hash {
                 Some(hash) => h.verify(&password, &hash),
                 None => h.verify_decoy(&password),
             })
@@ -280,6 +284,7 @@ impl Service {
                 return Err(error);
             }
         };
+        drop(slot);
 
         let permit = match limit {
             Some(limit) => Some(self.admit(limit, &user, failure).await?),

@@ -1,10 +1,12 @@
 //! What every sign-in asks before it looks at a password: whether the account signed in
 //! from this address before (a known address keeps its own failure budget), and whether a
-//! lock-out holds the attempt (refused once per window in the audit).
+//! lock-out holds the attempt (refused once per window in the audit), asked again once the
+//! attempt holds its hashing slot.
 
 use std::net::IpAddr;
 
 use super::Service;
+use super::hash_slots::{HashTicket, Slot};
 use super::lockout::{LockoutKey, remaining_secs};
 use super::signin::KNOWN_ADDRESS_MS;
 use crate::domain::{AuditEntry, User};
@@ -70,5 +72,25 @@ impl Service {
             }
             None => Ok(()),
         }
+    }
+
+    /// A hashing slot for a sign-in attempt counted under `keys`, the lock-out asked again
+    /// once it is held. Attempts sent together each passed [`Service::refuse_if_locked`]
+    /// before they waited, so without this a burst of 60 guesses from one address had all 60
+    /// hashed against a threshold of 5. In the slot, the failures of the attempts hashed before
+    /// are counted, since each keeps its slot until its failure is recorded: a burst gets no
+    /// more tries than one at a time but for those hashing at once (at most
+    /// `max_concurrent_hashes` - 1 more, per node).
+    pub(super) async fn signin_slot(
+        &self,
+        ticket: HashTicket,
+        keys: &[LockoutKey],
+        known: bool,
+        ip: Option<IpAddr>,
+        entry: impl FnOnce() -> AuditEntry,
+    ) -> Result<Slot> {
+        let slot = self.hash_slots.acquire(ticket).await?;
+        self.refuse_if_locked(keys, known, ip, entry).await?;
+        Ok(slot)
     }
 }

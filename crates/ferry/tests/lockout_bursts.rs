@@ -1,0 +1,101 @@
+//! Guesses sent all at once get no more tries than guesses sent one after another. Every
+//! attempt asked the lock-out before it waited for a password-hashing slot, and the failures
+//! were counted after the hash: 60 wrong passwords sent together from one address were all
+//! checked (60 × 401, then the lock-out), against a threshold of 5. Now the lock-out is asked
+//! again once the attempt holds its slot, and a failure is counted before the slot goes back,
+//! so only the attempts hashing at the same moment can pass together: at most
+//! `available_parallelism` - 1 more than the threshold, on one node.
+
+mod common;
+
+use common::{APP, Server, assert_error};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    wrong_passwords_sent_at_once_are_stopped_at_the_threshold,
+    wrong_current_passwords_sent_at_once_are_stopped_at_the_threshold
+);
+
+/// Guesses sent together, and the threshold they were allowed past.
+const BURST: usize = 48;
+const THRESHOLD: usize = 5;
+
+/// Sends `BURST` calls of `method` with `body(i)` at once; the answers.
+fn burst(s: &Server, method: &str, body: impl Fn(usize) -> Value + Sync) -> Vec<(u16, Value)> {
+    std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..BURST)
+            .map(|i| {
+                let body = &body;
+                scope.spawn(move || s.call(method, body(i)))
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    })
+}
+
+/// Checks a burst's answers: at most the threshold plus the hashes that may run at once were
+/// judged (401, code 102), every other attempt locked out (429, code 103).
+fn assert_stopped(answers: &[(u16, Value)]) {
+    let judged = answers
+        .iter()
+        .filter(|(status, body)| *status == 401 && body["ErrorCode"] == 102)
+        .count();
+    let locked = answers
+        .iter()
+        .filter(|(status, body)| *status == 429 && body["ErrorCode"] == 103)
+        .count();
+    assert_eq!(judged + locked, BURST, "{answers:?}");
+    let at_once = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        (THRESHOLD..=THRESHOLD + at_once - 1).contains(&judged),
+        "{judged} of {BURST} guesses were judged against a threshold of {THRESHOLD}"
+    );
+}
+
+fn wrong_passwords_sent_at_once_are_stopped_at_the_threshold(backend: Backend) {
+    let s = Server::start_with(backend, "[lockout]\naddress_threshold = 1000\n");
+    s.add_user("ann", "member", "ann-password-1");
+    let answers = burst(
+        &s,
+        "Open",
+        |i| json!({"userName": "ann", "password": format!("guess-{i}"), "applicationID": APP}),
+    );
+    assert_stopped(&answers);
+    // The right password is refused as well, until the lock-out runs out.
+    assert_error(
+        &s.call(
+            "Open",
+            json!({"userName": "ann", "password": "ann-password-1", "applicationID": APP}),
+        ),
+        429,
+        103,
+    );
+    let counted = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "SignInFailed" && r["detail"] == "wrong password")
+        .count();
+    assert!(counted < BURST, "{counted} guesses judged");
+}
+
+fn wrong_current_passwords_sent_at_once_are_stopped_at_the_threshold(backend: Backend) {
+    let s = Server::start_with(backend, "[lockout]\naddress_threshold = 1000\n");
+    s.add_user("bob", "member", "bob-password-1");
+    // A stolen session guessing the password it would need to change it.
+    let (session, _) = s.open("bob", "bob-password-1", APP);
+    let answers = burst(&s, "ChangePassword", |i| {
+        json!({"sessionID": session, "oldPassword": format!("guess-{i}"),
+               "newPassword": "a-new-password-1"})
+    });
+    assert_stopped(&answers);
+    assert_error(
+        &s.call(
+            "ChangePassword",
+            json!({"sessionID": session, "oldPassword": "bob-password-1",
+                   "newPassword": "a-new-password-1"}),
+        ),
+        429,
+        103,
+    );
+}

@@ -5,6 +5,11 @@
 //! again once the attempt holds its slot, and a failure is counted before the slot goes back,
 //! so only the attempts hashing at the same moment can pass together: at most
 //! `available_parallelism` - 1 more than the threshold, on one node.
+//!
+//! Forged browser-tool tokens and single sign-on tickets take microseconds to refuse, and
+//! they counted toward the address lock-out the same way: 48 sent at once from one address
+//! were each checked and counted against a threshold of 10. Now an address's checks take
+//! turns, from the lock-out's check to the failure's count: exactly the threshold is checked.
 
 mod common;
 
@@ -14,7 +19,8 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     wrong_passwords_sent_at_once_are_stopped_at_the_threshold,
-    wrong_current_passwords_sent_at_once_are_stopped_at_the_threshold
+    wrong_current_passwords_sent_at_once_are_stopped_at_the_threshold,
+    forged_tokens_and_tickets_sent_at_once_are_stopped_at_the_threshold
 );
 
 /// Guesses sent together, and the threshold they were allowed past.
@@ -98,4 +104,64 @@ fn wrong_current_passwords_sent_at_once_are_stopped_at_the_threshold(backend: Ba
         429,
         103,
     );
+}
+
+fn forged_tokens_and_tickets_sent_at_once_are_stopped_at_the_threshold(backend: Backend) {
+    let s = Server::start_with(
+        backend,
+        "trusted_proxies = [\"127.0.0.1\"]\n[lockout]\naddress_threshold = 10\n\
+         [tools]\nkey = \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\"\nversion_1 = false\n\
+         [sso]\nsite_name = \"Portal\"\npassword = \"portal-shared-secret-1\"\n",
+    );
+    let pages: Vec<u16> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..BURST)
+            .map(|i| {
+                let s = &s;
+                scope.spawn(move || s.get(&format!("/tools/upload?token=forged{i:04}AAAA")).0)
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert!(pages.iter().all(|&status| status == 403), "{pages:?}");
+    // Checked and counted: the first ten. Every later one is refused for the lock-out.
+    let checked = |operation: &str, locked: &str| {
+        s.audit()
+            .into_iter()
+            .filter(|r| r["operation"] == operation && r["detail"] != locked)
+            .count()
+    };
+    assert_eq!(checked("ToolTokenRefused", "address locked out"), 10);
+
+    // Tickets, from another address (the tokens locked this one).
+    let answers = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..BURST)
+            .map(|i| {
+                let s = &s;
+                scope.spawn(move || {
+                    s.call_from(
+                        "198.51.100.9",
+                        "OpenWithTicket",
+                        json!({"ticket": format!("AAAA{}", "B".repeat(40 + i)), "applicationID": APP}),
+                    )
+                })
+            })
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    for answer in &answers {
+        assert_error(answer, 401, 130);
+    }
+    let forged = s
+        .audit()
+        .into_iter()
+        .filter(|r| {
+            r["operation"] == "SignInFailed"
+                && r["client_ip"] == "198.51.100.9"
+                && r["detail"] != "OpenWithTicket: address locked out"
+        })
+        .count();
+    assert_eq!(forged, 10);
 }

@@ -3,6 +3,7 @@
 //! the clock and the password hasher.
 
 mod access_ids;
+mod address_gate;
 mod admin;
 mod archive_contents;
 mod audit_trail;
@@ -251,6 +252,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     hasher: Arc<PasswordHasher>,
     hash_slots: Arc<HashSlots>,
+    /// One token or ticket check at a time per client address ([`address_gate`]).
+    address_gate: address_gate::AddressGate,
     config: ServiceConfig,
     refusals: std::sync::Mutex<refusals::RefusalTallies>,
     /// Uploads in progress per user on this node.
@@ -281,6 +284,7 @@ impl Service {
             clock,
             hasher: Arc::new(hasher),
             hash_slots: HashSlots::new(config.max_concurrent_hashes),
+            address_gate: address_gate::AddressGate::default(),
             uploads: crate::connection_limit::Limit::new(config.max_uploads_per_user),
             page_uploads: crate::connection_limit::Limit::new(MAX_UPLOADS_PER_PAGE),
             config,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use ferry_crypto::TicketKey;
 
+use super::address_gate::AddressTurn;
 use super::signin::NewSession;
 use super::{Caller, OpenMode, Service, optional_text};
 use crate::clock::Timestamp;
@@ -217,18 +218,25 @@ impl Service {
     }
 
     /// Refuses at once, with the one ticket answer, a ticket sign-in from an address locked
-    /// out (by forged tickets or wrong passwords); audited once per window.
-    async fn refuse_if_address_locked(&self, how: &str, checked: &Checked) -> Result<()> {
+    /// out (by forged tickets or wrong passwords); audited once per window. Otherwise the
+    /// address's turn, to hold until the ticket is verified and a forgery counted, so that a
+    /// burst of forged tickets is counted one by one (`address_gate.rs`).
+    async fn refuse_if_address_locked(
+        &self,
+        how: &str,
+        checked: &Checked,
+    ) -> Result<Option<AddressTurn>> {
         let Some(ip) = checked.ip else {
-            return Ok(());
+            return Ok(None);
         };
+        let turn = self.address_gate.turn(ip).await;
         let keys = self.config.lockout.address_keys(ip);
         if let Some((_, key)) = self.lockout_in_force(&keys, false).await? {
             let e = checked.failure(how, "address locked out");
             self.audit_repeated_refusal(&key.key, Some(ip), e).await?;
             return Err(Error::TicketRefused);
         }
-        Ok(())
+        Ok(Some(turn))
     }
 
     /// Checks the configuration, the client version and the application; audits a refused
@@ -277,12 +285,13 @@ impl Service {
         let checked = self
             .ticket_preamble(HOW, req.application_id, req.client_version, caller)
             .await?;
-        self.refuse_if_address_locked(HOW, &checked).await?;
+        let turn = self.refuse_if_address_locked(HOW, &checked).await?;
         let settings = self.ticket_settings()?;
         let claims = match settings.verify(&req.ticket, self.clock.now()) {
             Ok(c) => c,
             Err(reason) => return Err(self.refuse_forged_ticket(HOW, &reason, &checked).await?),
         };
+        drop(turn);
         let asked = format!("ticket of {:?}", claims.username);
         let user = match self.store.user_by_domain_username(&claims.username).await? {
             Some(u) if u.active && !u.deleted => u,
@@ -333,12 +342,13 @@ impl Service {
         let checked = self
             .ticket_preamble(HOW, req.application_id, req.client_version.clone(), caller)
             .await?;
-        self.refuse_if_address_locked(HOW, &checked).await?;
+        let turn = self.refuse_if_address_locked(HOW, &checked).await?;
         let settings = self.ticket_settings()?;
         let claims = match settings.verify(&req.ticket, self.clock.now()) {
             Ok(claims) => claims,
             Err(reason) => return Err(self.refuse_forged_ticket(HOW, &reason, &checked).await?),
         };
+        drop(turn);
         let email = req.email.trim().to_string();
         // The ticket's user does not choose the account, but the audit says who asked.
         let asked = format!("ticket of {:?} for e-mail {email:?}", claims.username);

@@ -179,6 +179,9 @@ impl Service {
     ) -> Result<ToolGrant> {
         let browser_ip = browser_ip.to_canonical();
         let ip_key = self.config.lockout.address_keys(browser_ip);
+        // The address's turn, from the lock-out's check to a failure's count: a burst of
+        // forged tokens is counted one by one (`address_gate.rs`).
+        let turn = self.address_gate.turn(browser_ip).await;
         let now = self.clock.now();
         if self.lockout_in_force(&ip_key, false).await?.is_some() {
             return Err(self
@@ -194,6 +197,7 @@ impl Service {
                 folder,
                 files,
             }) => {
+                drop(turn);
                 let record = super::tool_grants::GrantRecord {
                     kind,
                     target: claims.target.clone(),

@@ -34,6 +34,49 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `c` draws nothing where it stands: zero-width spaces, invisible marks and
+/// operators, the soft hyphen, fillers, tags (Unicode's default-ignorable characters). Two
+/// names that differ only by one look the same in every listing and in the audit, so one
+/// passes for the other (`invoice.pdf` beside `invoice\u{200B}.pdf`, `admin\u{3164}` beside
+/// `admin`). Refused in the names of items, users and groups. Kept: the zero-width joiner
+/// and non-joiner (emoji sequences, Persian, Indic scripts) and the variation selectors
+/// (emoji, Mongolian), which change how the characters beside them are drawn.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
+/// Refuses a name with a character that draws nothing ([`is_invisible`]).
+pub fn visible_name(param: &str, value: &str) -> Result<()> {
+    if value.chars().any(is_invisible) {
+        return Err(Error::invalid(format!(
+            "{param} contains an invisible character (a zero-width space, a soft hyphen, a \
+             filler…): it would look like another name"
+        )));
+    }
+    Ok(())
+}
+
 /// [`item_name`] of a new name if there is one (a move that may rename as well); the name
 /// alone.
 pub fn new_item_name(param: &str, value: Option<&str>) -> Result<Option<String>> {
@@ -65,6 +108,7 @@ pub fn item_name(param: &str, value: &str) -> Result<(String, String)> {
     if name.chars().any(is_bidi_control) {
         return refuse("contains bidirectional control characters (they disguise names)");
     }
+    visible_name(param, &name)?;
     if name == "." || name == ".." {
         return refuse("may not be . or ..");
     }
@@ -107,6 +151,7 @@ pub fn required(param: &str, value: &str, max_chars: usize) -> Result<()> {
 /// A login name: 1 to 64 letters, digits, `.`, `-`, `_`, `@` or `+`, not starting with `.`/`-`.
 pub fn user_name(param: &str, value: &str) -> Result<()> {
     required(param, value, MAX_USER_NAME)?;
+    visible_name(param, value)?;
     let ok_char = |c: char| c.is_alphanumeric() || ".-_@+".contains(c);
     if !value.chars().all(ok_char) || value.starts_with(['.', '-']) {
         return Err(Error::invalid(format!(
@@ -271,6 +316,29 @@ mod tests {
             item_name("name", "Report").unwrap().1,
             item_name("name", "REPORT").unwrap().1
         );
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_in_names_and_joiners_kept() {
+        for bad in [
+            "invoice\u{200B}.pdf",
+            "\u{FEFF}report.pdf",
+            "soft\u{AD}hyphen",
+            "tag\u{E0041}s",
+            "filler\u{3164}",
+            "mark\u{200F}.txt",
+        ] {
+            assert!(item_name("name", bad).is_err(), "{bad:?}");
+        }
+        assert!(user_name("name", "admin\u{3164}").is_err());
+        assert!(user_name("name", "admin\u{200B}").is_err());
+        for ok in [
+            "family \u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}.jpg",
+            "\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645}.txt",
+            "heart \u{2764}\u{FE0F}.png",
+        ] {
+            assert!(item_name("name", ok).is_ok(), "{ok:?}");
+        }
     }
 
     #[test]

@@ -167,6 +167,9 @@ fn bad_folder_names_are_refused(backend: Backend) {
         "trailing.",
         " lead",
         "invoice\u{202E}fdp.exe",
+        // Invisible: looks like "invoice.pdf" and "Reports".
+        "invoice\u{200B}.pdf",
+        "\u{FEFF}Reports",
         long.as_str(),
     ] {
         assert_error(

@@ -28,6 +28,7 @@ impl Service {
     pub async fn create_user_group(&self, ctx: &SessionContext, name: &str) -> Result<UserGroup> {
         Self::require_group_manager(ctx)?;
         text::required("name", name, text::MAX_GROUP_NAME)?;
+        text::visible_name("name", name)?;
         let name = name.trim().to_string();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;

@@ -211,7 +211,11 @@ fn the_api_enrols_and_each_passcode_and_recovery_code_works_once(backend: Backen
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0]["detail"], "wrong current password");
     assert_eq!(of_ann("RecoveryCodeUsed"), 3);
-    assert_eq!(of_ann("SecondFactorDisabled"), 1);
+    assert_eq!(
+        of_ann("SecondFactorDisabled"),
+        2,
+        "one refused (counted), one done"
+    );
     assert_eq!(
         audit_records(&audit, "SignIn", APP, "password and passcode").len(),
         2
@@ -287,6 +291,72 @@ fn passcodes_sent_at_once_are_stopped_at_the_threshold() {
                 || *status == 429 && body["ErrorCode"] == 103),
         "{answers:?}"
     );
+}
+
+/// A stolen session guessing the passcode that turns the factor off: before, nothing counted
+/// or recorded the guesses (a million codes, three right at any moment, fall to minutes of
+/// requests). Now they are counted by the lock-out and audited like a sign-in's, sent one by
+/// one or all at once.
+#[test]
+fn guessing_the_passcode_that_turns_the_factor_off_is_counted_and_audited() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("{TOTP}[lockout]\naddress_threshold = 1000\n"),
+    );
+    for (user, burst) in [("ed", false), ("flo", true)] {
+        let password = format!("{user}-password-1");
+        s.add_user(user, "member", &password);
+        let (session, _) = s.open(user, &password, APP);
+        let (secret, _) = enrol(&s, &session, &password);
+        let right: Vec<String> = (-1..=1).map(|step| passcode(&secret, step)).collect();
+        let guesses: Vec<String> = (0..1_000_000)
+            .map(|n| format!("{n:06}"))
+            .filter(|g| !right.contains(g))
+            .take(if burst { 48 } else { 8 })
+            .collect();
+        let disable = |code: &str| {
+            s.call(
+                "DisableTotp",
+                json!({"sessionID": session, "passcode": code}),
+            )
+        };
+        let answers: Vec<(u16, Value)> = if burst {
+            std::thread::scope(|scope| {
+                let calls: Vec<_> = guesses.iter().map(|g| scope.spawn(|| disable(g))).collect();
+                calls.into_iter().map(|c| c.join().unwrap()).collect()
+            })
+        } else {
+            guesses.iter().map(|g| disable(g)).collect()
+        };
+        let judged = answers
+            .iter()
+            .filter(|(status, body)| *status == 401 && body["ErrorCode"] == 151)
+            .count();
+        let locked = answers
+            .iter()
+            .filter(|(status, body)| *status == 429 && body["ErrorCode"] == 103)
+            .count();
+        assert_eq!(
+            (judged, locked),
+            (5, answers.len() - 5),
+            "{user}: {answers:?}"
+        );
+        // The right passcode waits for the lock-out too, and the factor stays on.
+        let (status, body) = disable(&passcode(&secret, 0));
+        assert_eq!((status, body["ErrorCode"].as_i64()), (429, Some(103)));
+        let (_, state) = s.call("GetTotpStatus", json!({"sessionID": session}));
+        assert_eq!(state["Enabled"], true, "{state}");
+    }
+    let refused = s
+        .audit()
+        .into_iter()
+        .filter(|r| {
+            r["operation"] == "SecondFactorDisabled"
+                && r["status"] == "Failure"
+                && r["detail"] == "wrong or reused passcode"
+        })
+        .count();
+    assert_eq!(refused, 10, "five for each user");
 }
 
 #[test]

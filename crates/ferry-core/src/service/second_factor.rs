@@ -170,13 +170,39 @@ impl Service {
     }
 
     /// Turns the caller's factor off; needs a current passcode or a recovery code, and a
-    /// session that is not impersonated.
-    pub async fn disable_totp(&self, ctx: &SessionContext, passcode: &str) -> Result<()> {
+    /// session that is not impersonated. A wrong or reused passcode is counted by the
+    /// lock-out like a wrong password at sign-in, and audited: a stolen session must not be
+    /// able to guess its way to turning the factor off (before, nothing counted or recorded
+    /// the guesses, and a million six-digit codes, three of them right at any moment, fall to
+    /// a few minutes of requests). One check at a time per address, so a burst is counted too.
+    pub async fn disable_totp(
+        &self,
+        ctx: &SessionContext,
+        passcode: &str,
+        caller: &Caller,
+    ) -> Result<()> {
         refuse_impersonated(ctx)?;
+        let failure = |detail: &str| {
+            let mut e = AuditEntry::new(Operation::SecondFactorDisabled, Outcome::Failure);
+            ctx.stamp(&mut e);
+            e.target_user_id = Some(ctx.user.id);
+            e.detail = Some(detail.to_string());
+            e
+        };
+        let keys = self.config.lockout.keys(&ctx.user.name, caller.ip);
+        let known = self.known_address(Some(&ctx.user), caller.ip).await?;
+        let _turn = match caller.ip {
+            Some(ip) => Some(self.address_gate.turn(ip).await),
+            None => None,
+        };
+        self.refuse_if_locked(&keys, known, caller.ip, || failure("locked out"))
+            .await?;
         let Some(factor) = self.factor_on(ctx.user.id).await? else {
             return Err(Error::PasscodeRefused);
         };
         if !self.spend_passcode(&ctx.user, &factor, passcode).await? {
+            self.record_failed_signin(&keys, failure("wrong or reused passcode"))
+                .await?;
             return Err(Error::PasscodeRefused);
         }
         let now = self.clock.now();

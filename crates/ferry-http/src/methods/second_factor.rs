@@ -80,7 +80,8 @@ pub static METHODS: &[Method] = &[
         handler: |svc, a, caller| {
             Box::pin(async move {
                 let ctx = session(&svc, &a, &caller).await?;
-                svc.disable_totp(&ctx, &a.string("passcode")).await?;
+                svc.disable_totp(&ctx, &a.string("passcode"), &caller)
+                    .await?;
                 Ok(None)
             })
         },

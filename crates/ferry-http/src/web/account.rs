@@ -164,7 +164,7 @@ pub async fn disable(
     who.check_form(&form.csrf)?;
     match state
         .service
-        .disable_totp(&who.ctx, form.passcode.trim())
+        .disable_totp(&who.ctx, form.passcode.trim(), &who.caller)
         .await
     {
         Ok(()) => Ok(axum::response::Redirect::to("/web/account").into_response()),

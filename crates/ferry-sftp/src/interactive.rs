@@ -1,6 +1,12 @@
 //! The sign-in methods SFTP offers and keyboard-interactive's state: a password, then, for a
 //! user with two-step sign-in, a passcode (docs/second-factor.md). The handler in
 //! [`crate::ssh`] drives it; every answer goes through the Service's one sign-in.
+//!
+//! SSH can only say "denied" to a sign-in, so before, a user locked out, or one signing in
+//! while the server's disk was full or its database away, was told what a wrong password
+//! gets, and typed the right one again and again. Keyboard-interactive (OpenSSH's and
+//! paramiko's way in) can show text: such a refusal is explained there once, as the JSON API
+//! answers it (its code too), before the denial. Wrong credentials stay a bare denial.
 
 use russh::server::Auth;
 use russh::{MethodKind, MethodSet};
@@ -18,6 +24,35 @@ pub(crate) enum Interactive {
     AskedPassword,
     /// The password was right and the passcode prompt is due or was sent: (user, password).
     AskedPasscode(String, String),
+    /// Why the sign-in was refused was shown; the client's empty answer gets the denial.
+    Told,
+}
+
+/// The answer to a keyboard-interactive sign-in the Service refused with `e`: its
+/// explanation (and `state` becomes [`Interactive::Told`]) when the user can act on it, else
+/// the denial `again`.
+pub(crate) fn refused(state: &mut Interactive, e: &ferry_core::Error, again: Auth) -> Auth {
+    use ferry_core::Error;
+    let why = match e {
+        Error::LockedOut { retry_after_secs } => format!(
+            "Too many failed sign-ins for this account from this address: try again in {} \
+             (error 103).",
+            match retry_after_secs {
+                0..=90 => format!("{retry_after_secs} seconds"),
+                s => format!("{} minutes", s.div_ceil(60)),
+            }
+        ),
+        Error::StorageFull | Error::Unavailable | Error::SecondFactorSetupRequired => {
+            format!("Not signed in: {e} (error {}).", e.code())
+        }
+        _ => return again,
+    };
+    *state = Interactive::Told;
+    Auth::Partial {
+        name: "".into(),
+        instructions: why.into(),
+        prompts: Vec::new().into(),
+    }
 }
 
 /// The methods a client may try before signing in.

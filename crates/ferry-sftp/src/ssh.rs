@@ -15,7 +15,7 @@ use russh::keys::PrivateKey;
 use russh::server::{Auth, Msg, Session};
 use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet};
 
-use crate::interactive::{Interactive, PASSCODE_HINT, first_methods, prompt};
+use crate::interactive::{Interactive, PASSCODE_HINT, first_methods, prompt, refused};
 use tokio::net::TcpListener;
 
 use crate::channel::SftpChannel;
@@ -404,7 +404,7 @@ impl russh::server::Handler for Connection {
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "SFTP sign-in refused");
-                    Ok(again())
+                    Ok(refused(&mut self.interactive, &e, again()))
                 }
             },
             Interactive::AskedPasscode(name, password) if name == user => {
@@ -415,7 +415,7 @@ impl russh::server::Handler for Connection {
                     Ok(()) => Ok(Auth::Accept),
                     Err(e) => {
                         tracing::debug!(error = %e, "SFTP passcode refused");
-                        Ok(again())
+                        Ok(refused(&mut self.interactive, &e, again()))
                     }
                 }
             }

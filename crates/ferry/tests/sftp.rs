@@ -293,6 +293,59 @@ fn wrong_passwords_lock_the_account_for_every_protocol() {
         json!({"userName": "alice", "password": "alice-password", "applicationID": 1000}),
     );
     assert_eq!(answer.1["ErrorCode"], 103, "{}", answer.1);
+    // Keyboard-interactive says why, where SSH alone can only deny: OpenSSH prints it (the
+    // password given by SSH_ASKPASS, as a person would type it), paramiko hands it over.
+    let dir = tempfile::tempdir().unwrap();
+    let askpass = dir.path().join("askpass");
+    std::fs::write(&askpass, "#!/bin/sh\necho alice-password\n").unwrap();
+    run_ok(Command::new("chmod").arg("700").arg(&askpass));
+    let openssh = Command::new("sftp")
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "PreferredAuthentications=keyboard-interactive",
+            "-o",
+            "NumberOfPasswordPrompts=1",
+            "-P",
+            &port.to_string(),
+            "alice@127.0.0.1",
+        ])
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", ":0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&openssh.stderr);
+    assert!(!openssh.status.success());
+    assert!(
+        said.contains("Too many failed sign-ins for this account from this address")
+            && said.contains("(error 103)"),
+        "OpenSSH: {said}"
+    );
+    let script = "import sys, paramiko\n\
+        t = paramiko.Transport(('127.0.0.1', int(sys.argv[1]))); t.start_client()\n\
+        told = []\n\
+        def answer(title, instructions, prompts):\n\
+        \x20   told.append(instructions)\n\
+        \x20   return ['alice-password' for _ in prompts]\n\
+        try:\n\
+        \x20   t.auth_interactive('alice', answer)\n\
+        except paramiko.AuthenticationException:\n\
+        \x20   pass\n\
+        print(told[-1])\n";
+    let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
+    assert!(out.contains("(error 103)"), "paramiko: {out}");
+    // A wrong password is a bare denial, as before: nothing is told.
+    let out = run_ok(Command::new("python3").args([
+        "-c",
+        &script.replace("alice", "nobody"),
+        &port.to_string(),
+    ]));
+    assert_eq!(out.trim(), "", "paramiko: {out}");
     let audit = s.audit();
     common::assert_lockout_audited(&audit, 2);
 }

@@ -30,8 +30,9 @@ pub(crate) type AddressTurn = OwnedMutexGuard<()>;
 impl AddressGate {
     /// Waits for `ip`'s turn (other addresses do not wait).
     pub(crate) async fn turn(&self, ip: IpAddr) -> AddressTurn {
-        // `::ffff:10.0.0.1` is 10.0.0.1, as the lock-out's keys have it.
-        let ip = ip.to_canonical();
+        // As the address lock-out counts it: `::ffff:10.0.0.1` is 10.0.0.1, an IPv6 address its
+        // /64.
+        let ip = super::lockout::address_network(ip);
         let gate = {
             let mut gates = self.gates.lock().expect("address gates lock");
             match gates.get(&ip).and_then(Weak::upgrade) {

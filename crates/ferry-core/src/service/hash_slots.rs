@@ -28,7 +28,8 @@ pub const MAX_WAITING_PER_ADDRESS: usize = 64;
 /// Most attempts waiting for a slot in one lane.
 pub const MAX_WAITING: usize = 4096;
 
-/// Whose turn an attempt waits for.
+/// Whose turn an attempt waits for. An address is counted as the lock-out counts it (an IPv6
+/// address as its /64), so one host cannot take a turn per address it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Turn {
     /// An account, from an address it signed in from before (the known lane).
@@ -65,7 +66,7 @@ impl HashTicket {
             },
             _ => HashTicket {
                 known: false,
-                turn: Turn::Address(ip.map(|ip| ip.to_canonical())),
+                turn: Turn::Address(ip.map(super::lockout::address_network)),
             },
         }
     }

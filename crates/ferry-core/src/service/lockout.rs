@@ -8,7 +8,9 @@
 //!   against guessing spread over many addresses; an address the account signed in from
 //!   before keeps its own budget and is not held by it;
 //! - per address (`ip:<address>`, `address_threshold`), against one address guessing at many
-//!   accounts.
+//!   accounts. An IPv6 address counts as its /64 ([`address_network`]): one host is given a
+//!   /64 (a cloud machine, a home line) and can take a new address for every guess, so
+//!   counted per address, spraying one password over every account never reached a threshold.
 //!
 //! The account counts are kept whether or not the account exists, so a lock-out reveals
 //! nothing about which names are real. A success clears only its own (account, address)
@@ -108,8 +110,12 @@ impl LockoutPolicy {
             });
         }
         if let (Some(ip), true) = (ip, self.address_threshold > 0) {
+            let key = match address_network(ip) {
+                IpAddr::V4(v4) => format!("ip:{v4}"),
+                IpAddr::V6(v6) => format!("ip:{v6}/64"),
+            };
             keys.push(LockoutKey {
-                key: format!("ip:{ip}"),
+                key,
                 threshold: self.address_threshold,
                 kind: KeyKind::Address,
             });
@@ -154,6 +160,17 @@ impl LockoutPolicy {
     pub(crate) fn still_counting(&self, s: &LockoutState, now: Timestamp) -> bool {
         s.locked_until.is_some_and(|u| u > now)
             || s.last_failure_at.plus_millis(self.forget_after_ms) > now
+    }
+}
+
+/// The network `ip` is counted as where one address could stand for many: an IPv4 address
+/// itself, an IPv6 address its /64 (the low 64 bits zeroed), which one host usually holds whole.
+pub(crate) fn address_network(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(v6) & !u128::from(u64::MAX),
+        )),
+        v4 => v4,
     }
 }
 
@@ -226,6 +243,20 @@ mod tests {
         let keys = p.keys("Bob", Some(mapped));
         let names: Vec<_> = keys.iter().map(|k| k.key.as_str()).collect();
         assert_eq!(names, ["pair:bob|10.0.0.1", "user:bob", "ip:10.0.0.1"]);
+        // An IPv6 address is counted as its /64 for the address-wide key; the pair keeps it.
+        let v6: IpAddr = "2001:db8:1:2:aaaa:bbbb:cccc:dddd".parse().unwrap();
+        let keys = p.keys("Bob", Some(v6));
+        let names: Vec<_> = keys.iter().map(|k| k.key.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "pair:bob|2001:db8:1:2:aaaa:bbbb:cccc:dddd",
+                "user:bob",
+                "ip:2001:db8:1:2::/64"
+            ]
+        );
+        let neighbour: IpAddr = "2001:db8:1:2::9".parse().unwrap();
+        assert_eq!(p.address_keys(neighbour)[0].key, "ip:2001:db8:1:2::/64");
         assert!(keys[0].binds(true) && !keys[1].binds(true) && keys[1].binds(false));
         assert!(keys[0].cleared_by_success());
         assert!(!keys[1].cleared_by_success() && !keys[2].cleared_by_success());

@@ -1,0 +1,56 @@
+//! An IPv6 client counts as its /64 for the address lock-out. One host is given a whole /64 (a
+//! cloud machine, a home line) and can take a new address for every guess: counted per
+//! address, spraying one password over many accounts from 2001:db8:7:7::1, ::2, ::3, … never
+//! reached `address_threshold`, and every account stayed under its own threshold. Now the
+//! sixth guess from that /64 is refused whatever address it comes from; the neighbouring /64
+//! and the account's own counts are untouched.
+
+mod common;
+
+use common::{APP, Server, assert_error};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::json;
+
+on_both_backends!(guesses_from_one_ipv6_64_are_counted_together);
+
+fn guesses_from_one_ipv6_64_are_counted_together(backend: Backend) {
+    // The clients' addresses come through a proxy Ferry trusts, as behind a load balancer.
+    let s = Server::start_with(
+        backend,
+        "trusted_proxies = [\"127.0.0.1\"]\n[lockout]\naddress_threshold = 5\n",
+    );
+    s.add_user("ann", "member", "ann-password-1");
+    let guess = |from: &str, user: &str, password: &str| {
+        s.call_from(
+            from,
+            "Open",
+            json!({"userName": user, "password": password, "applicationID": APP}),
+        )
+    };
+    // One password sprayed over five accounts, each guess from a new address of the /64.
+    for n in 1..=5 {
+        assert_error(
+            &guess(
+                &format!("2001:db8:7:7::{n}"),
+                &format!("user{n}"),
+                "Summer2026!",
+            ),
+            401,
+            102,
+        );
+    }
+    // The sixth, from yet another address of it, is refused before its password is looked at,
+    // even the right one of a real account.
+    assert_error(
+        &guess("2001:db8:7:7:ffff::6", "ann", "ann-password-1"),
+        429,
+        103,
+    );
+    // The next /64 is another client.
+    let (status, body) = guess("2001:db8:7:8::1", "ann", "ann-password-1");
+    assert_eq!(status, 200, "{body}");
+    // IPv4 addresses are each their own.
+    assert_error(&guess("198.51.100.7", "user9", "Summer2026!"), 401, 102);
+    let (status, body) = guess("198.51.100.8", "ann", "ann-password-1");
+    assert_eq!(status, 200, "{body}");
+}

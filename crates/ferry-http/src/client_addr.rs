@@ -25,15 +25,23 @@ impl ForwardedHeaders for TrustedProxies {
         if !self.trusts(ip) {
             return ip;
         }
-        // Walk X-Forwarded-For from the nearest hop back while the hops are our proxies.
-        let hops: Vec<IpAddr> = headers
+        // Walk X-Forwarded-For from the nearest hop back while the hops are our proxies. A hop
+        // that is no address (a proxy's `unknown`, a header that is not text) ends the walk
+        // where it is: what lies beyond it was written by whoever sent the request. Skipping it
+        // let a client's own `X-Forwarded-For: 203.0.113.9` stand as its address whenever the
+        // proxy wrote something unreadable after it.
+        let hops: Vec<Option<IpAddr>> = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|h| h.trim().parse::<IpAddr>().ok())
+            .flat_map(|v| match v.to_str() {
+                Ok(v) => v.split(',').map(parse_hop).collect::<Vec<_>>(),
+                Err(_) => vec![None],
+            })
             .collect();
         for hop in hops.into_iter().rev() {
+            let Some(hop) = hop else {
+                break;
+            };
             ip = hop.to_canonical();
             if !self.trusts(ip) {
                 break;
@@ -56,6 +64,15 @@ impl ForwardedHeaders for TrustedProxies {
                 .next_back()
                 .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
     }
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address with its port (`192.0.2.1:4711`,
+/// `[2001:db8::1]:443`, as some proxies write them).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
 #[cfg(test)]
@@ -100,6 +117,33 @@ mod tests {
                 .client_ip(from("10.0.0.1"), &xff)
                 .to_string(),
             "10.0.0.1"
+        );
+        // Addresses with ports are read; an entry that is no address ends the walk there,
+        // and what the client wrote before it is not believed.
+        assert_eq!(
+            trusted
+                .client_ip(from("10.0.0.2"), &headers("198.51.100.7:5123"))
+                .to_string(),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            trusted
+                .client_ip(from("10.0.0.2"), &headers("203.0.113.9, [2001:db8::7]:443"))
+                .to_string(),
+            "2001:db8::7"
+        );
+        assert_eq!(
+            trusted
+                .client_ip(from("10.0.0.2"), &headers("203.0.113.9, unknown"))
+                .to_string(),
+            "10.0.0.2",
+            "a forged entry behind an unreadable one"
+        );
+        assert_eq!(
+            trusted
+                .client_ip(from("10.0.0.2"), &headers("203.0.113.9, unknown, 10.3.3.3"))
+                .to_string(),
+            "10.3.3.3"
         );
     }
 

@@ -1,9 +1,10 @@
-//! An IPv6 client counts as its /64 for the address lock-out. One host is given a whole /64 (a
+//! Which client the address lock-out counts. An IPv6 client counts as its /64. One host is given a whole /64 (a
 //! cloud machine, a home line) and can take a new address for every guess: counted per
 //! address, spraying one password over many accounts from 2001:db8:7:7::1, ::2, ::3, … never
 //! reached `address_threshold`, and every account stayed under its own threshold. Now the
 //! sixth guess from that /64 is refused whatever address it comes from; the neighbouring /64
-//! and the account's own counts are untouched.
+//! and the account's own counts are untouched. And behind a trusted proxy, a client cannot
+//! name its own address past an entry the proxy wrote that is no address.
 
 mod common;
 
@@ -12,6 +13,30 @@ use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
 on_both_backends!(guesses_from_one_ipv6_64_are_counted_together);
+
+/// Behind a trusted proxy that writes an entry that is no address (`unknown`), the entries
+/// before it are the client's own words: they were taken as its address (a guesser named a
+/// new one for every guess, and the audit recorded it). Now the walk stops there.
+#[test]
+fn a_client_cannot_name_its_address_past_an_unreadable_proxy_entry() {
+    let s = Server::start_with(Backend::Sqlite, "trusted_proxies = [\"127.0.0.1\"]\n");
+    let body = json!({"userName": "nobody", "password": "x", "applicationID": APP});
+    for forwarded in ["203.0.113.9, unknown", "203.0.113.9, [2001:db8::7]:443"] {
+        let (status, _) = s.post_with(
+            "/api/v1/Open",
+            body.to_string().as_bytes(),
+            &[("x-forwarded-for", forwarded)],
+        );
+        assert_eq!(status, 401);
+    }
+    let from: Vec<String> = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "SignInFailed")
+        .map(|r| r["client_ip"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(from, ["127.0.0.1", "2001:db8::7"]);
+}
 
 fn guesses_from_one_ipv6_64_are_counted_together(backend: Backend) {
     // The clients' addresses come through a proxy Ferry trusts, as behind a load balancer.

@@ -1,9 +1,16 @@
 //! A secret setting given three ways: an environment variable (which wins), the value in the
 //! configuration file, or a file holding it (`…_file`, so the secret stays out of the
-//! configuration). The browser tools' key, the TOTP key, the SSO password and the metrics
-//! token all read theirs here, with the same precedence and the same errors.
+//! configuration). The browser tools' key, the TOTP key, the SSO password, the directory's
+//! bind password, the metrics token and the bucket's secret key all read theirs here, with the
+//! same precedence and the same errors.
+//!
+//! A secret's file must be closed to other users, as `[https] key_file` must (owner and group
+//! may read it: `root:ferry 0640` passes; group-writable or open to others is refused at
+//! start). Before, a key file any local account could read was used as given, though whoever
+//! reads the tools' key forges every upload link and whoever reads the TOTP key opens every
+//! user's second factor.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -28,9 +35,21 @@ pub fn secret(
     if let Some(v) = std::env::var(env_var).ok().filter(|v| !v.is_empty()) {
         return Ok(Some(v));
     }
+    configured_secret(key, value, file, cut)
+}
+
+/// [`secret`] without an environment variable of its own: `value`, else the contents of
+/// `file` (closed to other users).
+pub fn configured_secret(
+    key: &str,
+    value: &Option<String>,
+    file: &Option<PathBuf>,
+    cut: Cut,
+) -> anyhow::Result<Option<String>> {
     match (value, file) {
         (Some(v), None) => Ok(Some(v.clone())),
         (None, Some(path)) => {
+            closed_to_others(key, path)?;
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {key}_file {}", path.display()))?;
             Ok(Some(match cut {
@@ -43,15 +62,35 @@ pub fn secret(
     }
 }
 
+/// Refuses a secret's file that other users may read or write, or its group write.
+fn closed_to_others(key: &str, path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {key}_file {}", path.display()))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o027 != 0 {
+        anyhow::bail!(
+            "{key}_file {}: the secret is open to other users (mode {mode:o}); make it readable \
+             by its owner (and group) only, e.g. chmod 600",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn value_file_both_and_neither() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s");
         std::fs::write(&path, " secret value \n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let unset = "FERRY_TEST_SECRET_NEVER_SET";
         let v = Some("inline".to_string());
         let f = Some(path);
@@ -89,5 +128,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("cannot read x.key_file"), "{err}");
+        // Open to others, or writable by the group: refused, the secret unread.
+        for mode in [0o644, 0o604, 0o660] {
+            std::fs::set_permissions(f.as_ref().unwrap(), std::fs::Permissions::from_mode(mode))
+                .unwrap();
+            let err = secret(unset, "x.key", &None, &f, Cut::Whitespace)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("open to other users"), "{mode:o}: {err}");
+            assert!(!err.contains("secret value"));
+        }
     }
 }

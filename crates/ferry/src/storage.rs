@@ -46,24 +46,12 @@ impl Storage {
     /// Resolves the URL (the command line or environment first, then the file) and the
     /// credentials.
     pub fn resolve(url: Option<String>, section: StorageSection) -> anyhow::Result<Storage> {
-        let secret = match (&section.secret_access_key, &section.secret_access_key_file) {
-            (Some(_), Some(_)) => anyhow::bail!(
-                "storage.secret_access_key and storage.secret_access_key_file are alternatives"
-            ),
-            (Some(s), None) => Some(s.clone()),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(path)
-                    .with_context(|| {
-                        format!(
-                            "cannot read storage.secret_access_key_file {}",
-                            path.display()
-                        )
-                    })?
-                    .trim()
-                    .to_string(),
-            ),
-            (None, None) => None,
-        };
+        let secret = crate::secret_setting::configured_secret(
+            "storage.secret_access_key",
+            &section.secret_access_key,
+            &section.secret_access_key_file,
+            crate::secret_setting::Cut::Whitespace,
+        )?;
         let credentials = match (section.access_key_id, secret) {
             (Some(id), Some(secret)) => Some(S3Credentials {
                 access_key_id: id,

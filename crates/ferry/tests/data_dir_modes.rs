@@ -3,14 +3,15 @@
 //! directory left open to other users (`mkdir` under umask 022 gives 0755, and Ferry itself
 //! made it so before) is closed to them at start-up. Before this, a fresh server's
 //! `ferry.db`, its WAL and every stored file were world-readable: any local account could read
-//! live session IDs and everyone's files.
+//! live session IDs and everyone's files. The files holding the server's secrets (`*_file`
+//! settings) must be closed to other users in the same way, or the start stops.
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, failed_start};
 use ferry_testkit::Backend;
 use serde_json::json;
 
@@ -92,4 +93,41 @@ fn what_the_server_stores_is_readable_by_its_owner_alone() {
             mode(p)
         );
     }
+}
+
+/// A secret's file that other users may read (the tools' key forges every upload link, the
+/// TOTP key opens every second factor) stops the start with a reason, as `[https] key_file`
+/// does; closed to them (group read is fine), it is used. Before, any mode was used as given.
+#[test]
+fn a_secret_file_open_to_other_users_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("tools-key");
+    std::fs::write(&key, "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\n").unwrap();
+    for (section, mode) in [("tools", 0o644), ("tools", 0o660), ("totp", 0o604)] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let extra = if section == "tools" {
+            "version_1 = false\n"
+        } else {
+            ""
+        };
+        let said = failed_start(&format!(
+            "[{section}]\nkey_file = \"{}\"\n{extra}",
+            key.display()
+        ));
+        assert!(
+            said.contains(&format!("{section}.key_file")) && said.contains("open to other users"),
+            "{section} {mode:o}: {said}"
+        );
+        assert!(!said.contains("q83vEjRW"), "the secret is not printed");
+    }
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!(
+            "[tools]\nkey_file = \"{}\"\nversion_1 = false\n",
+            key.display()
+        ),
+    );
+    let (status, _) = s.get("/tools/upload?token=nothing");
+    assert_eq!(status, 403, "the tools are on, with the key from the file");
 }

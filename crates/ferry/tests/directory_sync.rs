@@ -373,6 +373,12 @@ fn tls_is_verified_and_the_schedule_runs_in_serve() {
     // The same sync on a schedule inside serve, over LDAPS.
     let password_file = s.dir.path().join("bind-password");
     std::fs::write(&password_file, format!("{}\n", slapd::ADMIN_PASSWORD)).unwrap();
+    // Closed to other users, as a secret's file must be.
+    std::fs::set_permissions(
+        &password_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let scheduled = Server::start_with(
         Backend::Sqlite,
         &format!(
@@ -406,6 +412,11 @@ fn the_console_previews_and_runs_the_configured_sync() {
     let dir = tempfile::tempdir().unwrap();
     let password_file = dir.path().join("bind-password");
     std::fs::write(&password_file, format!("{}\n", slapd::ADMIN_PASSWORD)).unwrap();
+    std::fs::set_permissions(
+        &password_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let s = Server::start_with(
         Backend::Sqlite,
         &format!(

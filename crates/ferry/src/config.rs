@@ -322,6 +322,9 @@ pub struct Settings {
     pub soap_namespace: String,
     /// Where file content lives.
     pub storage: crate::storage::Storage,
+    /// A warning for the log: the configuration file holds secrets and other users may read
+    /// it ([`crate::secret_setting::exposed_config`]).
+    pub exposed_secrets: Option<String>,
 }
 
 impl Settings {
@@ -331,6 +334,20 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let inline: Vec<&str> = [
+            ("tools.key", file.tools.inline_key()),
+            ("totp.key", file.totp.key.is_some()),
+            ("sso.password", file.sso.password.is_some()),
+            ("metrics.bearer_token", file.metrics.bearer_token.is_some()),
+            ("storage.secret_access_key", file.storage.inline_secret()),
+        ]
+        .into_iter()
+        .filter_map(|(key, written)| written.then_some(key))
+        .collect();
+        let exposed_secrets = args
+            .config
+            .as_deref()
+            .and_then(|path| crate::secret_setting::exposed_config(path, &inline));
         let data_dir = args
             .data_dir
             .clone()
@@ -443,6 +460,7 @@ impl Settings {
             metrics_token: metrics_token(&file.metrics)?,
             soap_namespace: soap_namespace(&file.soap)?,
             storage: crate::storage::Storage::resolve(args.storage_url.clone(), file.storage)?,
+            exposed_secrets,
         })
     }
 }

@@ -76,6 +76,9 @@ async fn run(cli: cli::Cli) -> anyhow::Result<std::process::ExitCode> {
         _ => "warn",
     };
     logging::init(settings.log_format, default_filter);
+    if let Some(warning) = &settings.exposed_secrets {
+        tracing::warn!("{warning}");
+    }
     match cli.command {
         cli::Command::Serve(args) => serve::run(settings, args).await,
         command => admin::run(settings, command).await,

@@ -62,6 +62,24 @@ pub fn configured_secret(
     }
 }
 
+/// The warning to log when the configuration file at `path` holds the secrets `inline` and
+/// other users may read it (or its group write it); `None` otherwise. A warning, not a refusal
+/// as for a secret's own file: a configuration file is usually world-readable, and one without
+/// secrets may well be. The warning names the settings, never their values.
+pub fn exposed_config(path: &Path, inline: &[&str]) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o027 != 0 && !inline.is_empty()).then(|| {
+        format!(
+            "the configuration file {} (mode {mode:o}) holds {} and other users on this \
+             machine may read it: move each to its *_file setting (mode 600) or its \
+             environment variable, or chmod 600 {0}",
+            path.display(),
+            inline.join(", ")
+        )
+    })
+}
+
 /// Refuses a secret's file that other users may read or write, or its group write.
 fn closed_to_others(key: &str, path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -42,6 +42,13 @@ pub enum Storage {
     },
 }
 
+impl StorageSection {
+    /// Whether the secret key is written in the configuration file itself.
+    pub fn inline_secret(&self) -> bool {
+        self.secret_access_key.is_some()
+    }
+}
+
 impl Storage {
     /// Resolves the URL (the command line or environment first, then the file) and the
     /// credentials.

@@ -30,6 +30,13 @@ pub(crate) struct ToolsSection {
     pub(crate) redirect_hosts: Vec<String>,
 }
 
+impl ToolsSection {
+    /// Whether the key is written in the configuration file itself.
+    pub(crate) fn inline_key(&self) -> bool {
+        self.key.is_some()
+    }
+}
+
 /// The browser tools' settings from the environment and `[tools]`; `None` (tools off) when
 /// no key is configured. A key or IV of the wrong length stops start-up.
 pub(crate) fn tool_settings(tools: &ToolsSection) -> anyhow::Result<Option<Arc<ToolSettings>>> {

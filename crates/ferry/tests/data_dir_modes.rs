@@ -131,3 +131,24 @@ fn a_secret_file_open_to_other_users_stops_the_start() {
     let (status, _) = s.get("/tools/upload?token=nothing");
     assert_eq!(status, 403, "the tools are on, with the key from the file");
 }
+
+/// A configuration file that holds a secret inline and that others may read is named in a
+/// warning at start (the settings, never their values); without inline secrets, nothing.
+#[test]
+fn a_readable_configuration_file_holding_secrets_is_warned_of() {
+    const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
+    );
+    let config = s.path().join("ferry.toml");
+    assert_ne!(mode(&config) & 0o044, 0, "the tests write it readable");
+    let log = s.log();
+    assert!(
+        log.contains("holds tools.key and other users on this machine may read it"),
+        "{log}"
+    );
+    assert!(!log.contains(KEY), "the key is not logged");
+    let plain = Server::start(Backend::Sqlite);
+    assert!(!plain.log().contains("other users on this machine"));
+}

@@ -12,7 +12,38 @@ use common::{APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
-on_both_backends!(guesses_from_one_ipv6_64_are_counted_together);
+on_both_backends!(
+    guesses_from_one_ipv6_64_are_counted_together,
+    an_owner_on_a_new_temporary_ipv6_address_is_still_at_home
+);
+
+/// An address the account signed in from keeps its own budget while others guess at the
+/// account from everywhere. IPv6 hosts take a new temporary address each day (RFC 8981), so
+/// before, the owner's next day's address was a stranger's and the guessers locked the owner
+/// out too. Known addresses are now remembered by their /64.
+fn an_owner_on_a_new_temporary_ipv6_address_is_still_at_home(backend: Backend) {
+    let s = Server::start_with(
+        backend,
+        "trusted_proxies = [\"127.0.0.1\"]\n[lockout]\naccount_total_threshold = 3\n",
+    );
+    s.add_user("ann", "member", "ann-password-1");
+    let open = |from: &str, password: &str| {
+        s.call_from(
+            from,
+            "Open",
+            json!({"userName": "ann", "password": password, "applicationID": APP}),
+        )
+    };
+    assert_eq!(open("2001:db8:5:5::a1", "ann-password-1").0, 200);
+    // Guessers spread over the world lock the account for addresses it never used.
+    for n in 1..=3 {
+        assert_error(&open(&format!("198.51.100.{n}"), "guess"), 401, 102);
+    }
+    assert_error(&open("203.0.113.50", "ann-password-1"), 429, 103);
+    // The owner, the next day, from a new address of the same home network.
+    let (status, body) = open("2001:db8:5:5:77::b2", "ann-password-1");
+    assert_eq!(status, 200, "{body}");
+}
 
 /// Behind a trusted proxy that writes an entry that is no address (`unknown`), the entries
 /// before it are the client's own words: they were taken as its address (a guesser named a

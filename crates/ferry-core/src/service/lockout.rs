@@ -110,12 +110,8 @@ impl LockoutPolicy {
             });
         }
         if let (Some(ip), true) = (ip, self.address_threshold > 0) {
-            let key = match address_network(ip) {
-                IpAddr::V4(v4) => format!("ip:{v4}"),
-                IpAddr::V6(v6) => format!("ip:{v6}/64"),
-            };
             keys.push(LockoutKey {
-                key,
+                key: format!("ip:{}", network_text(ip)),
                 threshold: self.address_threshold,
                 kind: KeyKind::Address,
             });
@@ -171,6 +167,14 @@ pub(crate) fn address_network(ip: IpAddr) -> IpAddr {
             u128::from(v6) & !u128::from(u64::MAX),
         )),
         v4 => v4,
+    }
+}
+
+/// [`address_network`] as text: `192.0.2.1`, `2001:db8:1:2::/64`.
+pub(crate) fn network_text(ip: IpAddr) -> String {
+    match address_network(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("{v6}/64"),
     }
 }
 

@@ -550,7 +550,13 @@ impl Service {
         if new.remember_address
             && let Some(ip) = &new.client_ip
         {
-            tx.record_signin_address(new.user.id, ip, now).await?;
+            // As the address lock-out counts it: an IPv6 address as its /64, so that the
+            // owner's next temporary address (RFC 8981: a new one each day) is known too.
+            let known = match ip.parse::<std::net::IpAddr>() {
+                Ok(ip) => super::lockout::network_text(ip),
+                Err(_) => ip.clone(),
+            };
+            tx.record_signin_address(new.user.id, &known, now).await?;
         }
         Ok(())
     }

@@ -30,7 +30,7 @@ impl Service {
             .store
             .signed_in_from(
                 user.map_or(0, |u| u.id),
-                &ip.to_canonical().to_string(),
+                &super::lockout::network_text(ip),
                 since,
             )
             .await?)

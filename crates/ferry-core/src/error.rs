@@ -120,6 +120,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// What a file protocol tells a person whose sign-in was refused with this error, where
+    /// they can act on it (wait out a lock-out, free space, set up the second factor), with
+    /// the code the API answers; `None` for wrong credentials, which get a bare refusal.
+    pub fn sign_in_explanation(&self) -> Option<String> {
+        match self {
+            Error::LockedOut { retry_after_secs } => Some(format!(
+                "Too many failed sign-ins for this account from this address: try again in {} \
+                 (error 103).",
+                match retry_after_secs {
+                    0..=90 => format!("{retry_after_secs} seconds"),
+                    s => format!("{} minutes", s.div_ceil(60)),
+                }
+            )),
+            Error::StorageFull | Error::Unavailable | Error::SecondFactorSetupRequired => {
+                Some(format!("Not signed in: {self} (error {}).", self.code()))
+            }
+            _ => None,
+        }
+    }
+
     /// The documented numeric error code (docs/errors.md).
     pub fn code(&self) -> u32 {
         match self {

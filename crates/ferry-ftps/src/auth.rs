@@ -33,14 +33,18 @@ pub struct SignedIn {
 }
 
 /// Why a sign-in failed. Every credential failure is one answer (no hint which part was
-/// wrong, whether the account is locked, or whether the right password met the user's
-/// connection limit); the reason is in the audit.
+/// wrong, or whether the right password met the user's connection limit); the reason is in
+/// the audit. What the person can act on is said, as the API and SFTP say it: a lock-out and
+/// its time left (the same for every password, and for names that are no account), a second
+/// factor to set up.
 #[derive(Debug)]
 pub enum SignInRefused {
-    /// Wrong name or password, an inactive user, a lock-out, or no connection left.
+    /// Wrong name or password, an inactive user, a wrong passcode, or no connection left.
     Credentials,
-    /// The Service could not answer.
-    Unavailable,
+    /// Refused for a reason the person can act on: the explanation.
+    Explained(String),
+    /// The Service could not answer (and why, when there is something to say).
+    Unavailable(Option<String>),
 }
 
 /// Checks the password through the Service, which admits the connection in its user's count.
@@ -88,17 +92,18 @@ pub async fn sign_in(
             name: name.to_string(),
             _permit: permit,
         }),
+        Err(e @ (Error::LockedOut { .. } | Error::SecondFactorSetupRequired)) => Err(
+            SignInRefused::Explained(e.sign_in_explanation().unwrap_or_default()),
+        ),
         Err(
             Error::BadCredentials
-            | Error::LockedOut { .. }
             | Error::UserInactive
             | Error::PasscodeRequired
-            | Error::PasscodeRefused
-            | Error::SecondFactorSetupRequired,
+            | Error::PasscodeRefused,
         ) => Err(SignInRefused::Credentials),
         Err(e) => {
             tracing::warn!(error = %e, "FTPS sign-in could not be checked");
-            Err(SignInRefused::Unavailable)
+            Err(SignInRefused::Unavailable(e.sign_in_explanation()))
         }
     }
 }
@@ -150,18 +155,23 @@ impl ControlSession {
                 };
                 Reply::new(230, "Signed in")
             }
-            Err(SignInRefused::Credentials) => {
+            Err(refused @ (SignInRefused::Credentials | SignInRefused::Explained(_))) => {
                 self.failed_sign_ins += 1;
-                let reply = Reply::new(530, "Sign-in failed");
+                let reply = match refused {
+                    SignInRefused::Explained(why) => Reply::new(530, why),
+                    _ => Reply::new(530, "Sign-in failed"),
+                };
                 if self.failed_sign_ins >= MAX_FAILED_SIGN_INS {
                     reply.closing()
                 } else {
                     reply
                 }
             }
-            Err(SignInRefused::Unavailable) => {
-                Reply::new(421, "The service is unavailable; try again later").closing()
-            }
+            Err(SignInRefused::Unavailable(why)) => Reply::new(
+                421,
+                why.unwrap_or_else(|| "The service is unavailable; try again later".into()),
+            )
+            .closing(),
         }
     }
 }

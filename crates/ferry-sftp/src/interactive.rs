@@ -32,20 +32,8 @@ pub(crate) enum Interactive {
 /// explanation (and `state` becomes [`Interactive::Told`]) when the user can act on it, else
 /// the denial `again`.
 pub(crate) fn refused(state: &mut Interactive, e: &ferry_core::Error, again: Auth) -> Auth {
-    use ferry_core::Error;
-    let why = match e {
-        Error::LockedOut { retry_after_secs } => format!(
-            "Too many failed sign-ins for this account from this address: try again in {} \
-             (error 103).",
-            match retry_after_secs {
-                0..=90 => format!("{retry_after_secs} seconds"),
-                s => format!("{} minutes", s.div_ceil(60)),
-            }
-        ),
-        Error::StorageFull | Error::Unavailable | Error::SecondFactorSetupRequired => {
-            format!("Not signed in: {e} (error {}).", e.code())
-        }
-        _ => return again,
+    let Some(why) = e.sign_in_explanation() else {
+        return again;
     };
     *state = Interactive::Told;
     Auth::Partial {

@@ -286,8 +286,9 @@ fn connection_limits_and_the_shared_lock_out() {
         \x20   print('refused', e)\n";
     let out = run_ok(Command::new("python3").args(["-c", script, &port.to_string()]));
     assert!(
-        out.starts_with("refused 530"),
-        "the right password is refused while locked: {out}"
+        out.starts_with("refused 530 Too many failed sign-ins for this account from this address")
+            && out.contains("(error 103)"),
+        "the right password is refused while locked, and the reply says why: {out}"
     );
     // The API refuses it too, with the lock-out code.
     let answer = s.call(

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{APP, Server, assert_error};
+use common::{APP, Server, answered, assert_error, at_once, audit_records};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
@@ -29,28 +29,13 @@ const THRESHOLD: usize = 5;
 
 /// Sends `BURST` calls of `method` with `body(i)` at once; the answers.
 fn burst(s: &Server, method: &str, body: impl Fn(usize) -> Value + Sync) -> Vec<(u16, Value)> {
-    std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..BURST)
-            .map(|i| {
-                let body = &body;
-                scope.spawn(move || s.call(method, body(i)))
-            })
-            .collect();
-        calls.into_iter().map(|c| c.join().unwrap()).collect()
-    })
+    at_once(BURST, |i| s.call(method, body(i)))
 }
 
 /// Checks a burst's answers: at most the threshold plus the hashes that may run at once were
 /// judged (401, code 102), every other attempt locked out (429, code 103).
 fn assert_stopped(answers: &[(u16, Value)]) {
-    let judged = answers
-        .iter()
-        .filter(|(status, body)| *status == 401 && body["ErrorCode"] == 102)
-        .count();
-    let locked = answers
-        .iter()
-        .filter(|(status, body)| *status == 429 && body["ErrorCode"] == 103)
-        .count();
+    let (judged, locked) = (answered(answers, 401, 102), answered(answers, 429, 103));
     assert_eq!(judged + locked, BURST, "{answers:?}");
     let at_once = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert!(
@@ -77,11 +62,7 @@ fn wrong_passwords_sent_at_once_are_stopped_at_the_threshold(backend: Backend) {
         429,
         103,
     );
-    let counted = s
-        .audit()
-        .into_iter()
-        .filter(|r| r["operation"] == "SignInFailed" && r["detail"] == "wrong password")
-        .count();
+    let counted = audit_records(&s.audit(), "SignInFailed", APP, "wrong password").len();
     assert!(counted < BURST, "{counted} guesses judged");
 }
 
@@ -113,14 +94,8 @@ fn forged_tokens_and_tickets_sent_at_once_are_stopped_at_the_threshold(backend: 
          [tools]\nkey = \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\"\nversion_1 = false\n\
          [sso]\nsite_name = \"Portal\"\npassword = \"portal-shared-secret-1\"\n",
     );
-    let pages: Vec<u16> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..BURST)
-            .map(|i| {
-                let s = &s;
-                scope.spawn(move || s.get(&format!("/tools/upload?token=forged{i:04}AAAA")).0)
-            })
-            .collect();
-        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    let pages = at_once(BURST, |i| {
+        s.get(&format!("/tools/upload?token=forged{i:04}AAAA")).0
     });
     assert!(pages.iter().all(|&status| status == 403), "{pages:?}");
     // Checked and counted: the first ten. Every later one is refused for the lock-out.
@@ -133,23 +108,12 @@ fn forged_tokens_and_tickets_sent_at_once_are_stopped_at_the_threshold(backend: 
     assert_eq!(checked("ToolTokenRefused", "address locked out"), 10);
 
     // Tickets, from another address (the tokens locked this one).
-    let answers = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..BURST)
-            .map(|i| {
-                let s = &s;
-                scope.spawn(move || {
-                    s.call_from(
-                        "198.51.100.9",
-                        "OpenWithTicket",
-                        json!({"ticket": format!("AAAA{}", "B".repeat(40 + i)), "applicationID": APP}),
-                    )
-                })
-            })
-            .collect();
-        calls
-            .into_iter()
-            .map(|c| c.join().unwrap())
-            .collect::<Vec<_>>()
+    let answers = at_once(BURST, |i| {
+        s.call_from(
+            "198.51.100.9",
+            "OpenWithTicket",
+            json!({"ticket": format!("AAAA{}", "B".repeat(40 + i)), "applicationID": APP}),
+        )
     });
     for answer in &answers {
         assert_error(answer, 401, 130);

@@ -6,7 +6,7 @@ mod common;
 #[path = "second_factor/enrolment.rs"]
 mod enrolment;
 
-use common::{APP, Server};
+use common::{APP, Server, answered, at_once};
 use enrolment::{TOTP, enrol, open, passcode};
 use ferry_testkit::Backend;
 use serde_json::{Value, json};
@@ -47,29 +47,18 @@ fn passcodes_sent_at_once_are_stopped_at_the_threshold() {
     s.add_user("di", "member", "di-password-1");
     let (session, _) = s.open("di", "di-password-1", APP);
     enrol(&s, &session, "di-password-1");
-    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
-        let calls: Vec<_> = (0..48)
-            .map(|guess| {
-                let s = &s;
-                scope.spawn(move || open(s, "di", "di-password-1", Some(&format!("{guess:06}"))))
-            })
-            .collect();
-        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    let answers = at_once(48, |guess| {
+        open(&s, "di", "di-password-1", Some(&format!("{guess:06}")))
     });
-    let judged = answers
-        .iter()
-        .filter(|(status, body)| *status == 401 && body["ErrorCode"] == 151)
-        .count();
-    let at_once = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let judged = answered(&answers, 401, 151);
+    let hashing = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert!(
-        (5..=5 + at_once - 1).contains(&judged),
+        (5..=5 + hashing - 1).contains(&judged),
         "{judged} of 48 passcodes judged: {answers:?}"
     );
-    assert!(
-        answers
-            .iter()
-            .all(|(status, body)| *status == 401 && body["ErrorCode"] == 151
-                || *status == 429 && body["ErrorCode"] == 103),
+    assert_eq!(
+        judged + answered(&answers, 429, 103),
+        answers.len(),
         "{answers:?}"
     );
 }
@@ -102,21 +91,11 @@ fn guessing_the_passcode_that_turns_the_factor_off_is_counted_and_audited() {
             )
         };
         let answers: Vec<(u16, Value)> = if burst {
-            std::thread::scope(|scope| {
-                let calls: Vec<_> = guesses.iter().map(|g| scope.spawn(|| disable(g))).collect();
-                calls.into_iter().map(|c| c.join().unwrap()).collect()
-            })
+            at_once(guesses.len(), |i| disable(&guesses[i]))
         } else {
             guesses.iter().map(|g| disable(g)).collect()
         };
-        let judged = answers
-            .iter()
-            .filter(|(status, body)| *status == 401 && body["ErrorCode"] == 151)
-            .count();
-        let locked = answers
-            .iter()
-            .filter(|(status, body)| *status == 429 && body["ErrorCode"] == 103)
-            .count();
+        let (judged, locked) = (answered(&answers, 401, 151), answered(&answers, 429, 103));
         assert_eq!(
             (judged, locked),
             (5, answers.len() - 5),

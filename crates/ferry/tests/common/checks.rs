@@ -75,3 +75,25 @@ pub fn plant_orphans(shard: &std::path::Path) -> (std::path::PathBuf, std::path:
         .unwrap();
     (old, young)
 }
+
+/// Runs `call(0)` … `call(n - 1)` on threads of their own, all at once (a burst of guesses);
+/// their results in order.
+pub fn at_once<T: Send>(n: usize, call: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..n)
+            .map(|i| {
+                let call = &call;
+                scope.spawn(move || call(i))
+            })
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    })
+}
+
+/// How many of the API's `answers` are HTTP `status` with error `code`.
+pub fn answered(answers: &[(u16, Value)], status: u16, code: i64) -> usize {
+    answers
+        .iter()
+        .filter(|(s, body)| *s == status && body["ErrorCode"] == code)
+        .count()
+}

@@ -75,7 +75,10 @@ def drop_paths(page, *paths):
     """Drops files or folders from disk on the drop zone as a person's drag from the desktop
     does: through Chromium's own drag-and-drop (the DevTools protocol's `dispatchDragEvent`),
     so a folder arrives as a real directory entry that the page walks, and a file is read from
-    disk, not built in memory."""
+    disk, not built in memory. The drop waits for the page's deferred scripts: a drop that
+    lands before upload.js has taken the drop zone is refused by the browser, and nothing
+    uploads."""
+    page.wait_for_load_state("load")
     box = page.locator("#drop").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     cdp = page.context.new_cdp_session(page)
@@ -83,6 +86,17 @@ def drop_paths(page, *paths):
     for kind in ("dragEnter", "dragOver", "drop"):
         cdp.send("Input.dispatchDragEvent", {"type": kind, "x": x, "y": y, "data": data})
     cdp.detach()
+
+
+def shown(page, name):
+    """Waits up to a minute for the folder to list NAME; if it never does, fails saying what
+    the page showed instead (its address and its uploads' list), not only that it timed out."""
+    try:
+        page.get_by_role("link", name=name, exact=True).wait_for(timeout=60_000)
+    except Exception as e:
+        files = page.locator("#files")
+        listed = files.inner_text() if files.count() else "(no upload list)"
+        raise AssertionError(f"{name} not listed at {page.url}; uploads: {listed!r}") from e
 
 
 with sync_playwright() as p:
@@ -145,11 +159,12 @@ with sync_playwright() as p:
     # A folder of three files, dragged from the desktop; then a folder by the folder picker.
     drop_paths(page, album)
     page.wait_for_url(home, timeout=60_000)
-    page.get_by_role("link", name="album").wait_for(timeout=60_000)
+    shown(page, "album")
     report["album_shown"] = True
+    page.wait_for_load_state("load")  # upload.js must have taken the picker (see drop_paths)
     page.set_input_files("#pick-folder", scans)
     page.wait_for_url(home, timeout=60_000)
-    page.get_by_role("link", name="scans").wait_for(timeout=60_000)
+    shown(page, "scans")
 
     # The 200 MB file by drag-and-drop; reloaded once 40 MiB are through.
     patches = []
@@ -181,7 +196,7 @@ with sync_playwright() as p:
     relay.cut(2)
     report["cuts"] = relay.cuts
     page.wait_for_url(home, timeout=120_000)
-    page.get_by_role("link", name="big.bin", exact=True).wait_for(timeout=60_000)
+    shown(page, "big.bin")
     report["first_offset_after_reload"] = patches[0] if patches else None
 
     # Rename a file from its row's actions.

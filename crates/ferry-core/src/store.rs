@@ -70,6 +70,10 @@ pub struct AuditFilter {
     pub from: Option<Timestamp>,
     /// Before this instant.
     pub to: Option<Timestamp>,
+    /// Only records older than this sequence number: a cursor for reading the log newest
+    /// first in pages that records appended meanwhile do not shift (an offset counted from
+    /// the newest would repeat records at every page's edge).
+    pub before_seq: Option<i64>,
 }
 
 /// A metadata store (SQLite or PostgreSQL), which also keeps what browser transfers need

@@ -27,6 +27,7 @@ pub(crate) async fn audit_query(
          AND (CAST($5 AS BIGINT) IS NULL OR at >= $5) \
          AND (CAST($6 AS BIGINT) IS NULL OR at < $6) \
          AND (CAST($7 AS BIGINT) IS NULL OR file_id = $7) \
+         AND (CAST($10 AS BIGINT) IS NULL OR seq < $10) \
          ORDER BY seq DESC LIMIT $8 OFFSET $9"
     ))
     .bind(&f.operation)
@@ -38,6 +39,7 @@ pub(crate) async fn audit_query(
     .bind(f.file_id)
     .bind(take)
     .bind(skip)
+    .bind(f.before_seq)
     .fetch_all(pool)
     .await
     .map_err(errors::db)?

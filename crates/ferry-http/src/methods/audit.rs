@@ -49,6 +49,16 @@ pub static METHODS: &[Method] = &[Method {
             "Before this RFC 3339 date-time.",
         ),
         Param::optional(
+            "beforeSeq",
+            ParamType::Range {
+                min: 1,
+                max: i64::MAX,
+            },
+            "Only records older than this sequence number: the last record's `seq` reads the \
+             next page, steady while records are added (`skip` counts from the newest, so \
+             records added between pages shift it).",
+        ),
+        Param::optional(
             "skip",
             ParamType::Range {
                 min: 0,
@@ -75,6 +85,7 @@ pub static METHODS: &[Method] = &[Method {
                 file_id: None,
                 from: time(&a, "fromTime")?,
                 to: time(&a, "toTime")?,
+                before_seq: a.opt_int("beforeSeq"),
             };
             let records = svc
                 .audit_log(

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use ferry_core::Timestamp;
 use ferry_core::store::AuditFilter;
 use serde::Deserialize;
-use tokio::io::AsyncWriteExt;
 
 use super::sessions::{application_name, optional_id};
 use super::{AdminSession, console};
@@ -71,6 +70,7 @@ fn filter(q: &Query) -> Result<AuditFilter, WebError> {
         file_id: None,
         from: time(q.from.as_deref())?,
         to: time(q.to.as_deref())?,
+        before_seq: None,
     })
 }
 
@@ -200,15 +200,18 @@ pub async fn export(
         .service
         .audit_log(&who.0.ctx, &f, 0, EXPORT_BATCH)
         .await?;
-    let (mut writer, reader) = tokio::io::duplex(256 * 1024);
+    // Pages are read by sequence number, not by offset: records appended while the export
+    // runs (every sign-in adds one) would shift an offset counted from the newest and repeat
+    // records at each page's edge. Two pages wait at most between the reader and the client.
+    let (pages, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(2);
     let service = state.service.clone();
     let ctx = who.0.ctx.clone();
     tokio::spawn(async move {
+        let mut f = f;
         let mut batch = first;
-        let mut skip = 0;
         if csv {
             let header = csv_line(AUDIT_COLUMNS.iter().map(|c| c.to_string()));
-            if writer.write_all(&header).await.is_err() {
+            if pages.send(Ok(header)).await.is_err() {
                 return;
             }
         }
@@ -223,24 +226,29 @@ pub async fn export(
                     out.push(b'\n');
                 }
             }
-            if writer.write_all(&out).await.is_err() {
+            let more = batch.len() as i64 == EXPORT_BATCH;
+            f.before_seq = batch.last().map(|r| r.seq);
+            if pages.send(Ok(out)).await.is_err() || !more {
                 return;
             }
-            if (batch.len() as i64) < EXPORT_BATCH {
-                break;
-            }
-            skip += EXPORT_BATCH;
-            batch = match service.audit_log(&ctx, &f, skip, EXPORT_BATCH).await {
+            batch = match service.audit_log(&ctx, &f, 0, EXPORT_BATCH).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::warn!(error = %e, "audit export ended early");
+                    // An error in the body breaks the response off (no last chunk): the
+                    // download shows as incomplete instead of passing for the whole log.
+                    let broken =
+                        std::io::Error::other("the audit log could not be read to the end");
+                    let _ = pages.send(Err(broken)).await;
                     return;
                 }
             };
         }
-        let _ = writer.shutdown().await;
     });
-    let mut r = Body::from_stream(tokio_util::io::ReaderStream::new(reader)).into_response();
+    let body = futures_lite::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|page| (page, rx))
+    });
+    let mut r = Body::from_stream(body).into_response();
     let (ctype, name) = if csv {
         ("text/csv; charset=utf-8", "audit.csv")
     } else {

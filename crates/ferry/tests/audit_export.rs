@@ -65,8 +65,10 @@ fn add_records(s: &Server, session: &str, home: i64, tag: &str, n: usize) {
     });
 }
 
-#[test]
-fn an_export_read_while_records_are_added_holds_each_record_once() {
+/// A server with 10,000 audit records (ann's folders) and an administrator's web cookie.
+/// 10,000 records (5.6 MB of JSON lines) are more than the server's socket buffer (Linux
+/// grows it to 4 MiB) and its queue hold, so an export read slowly does wait between pages.
+fn server_with_a_long_log() -> (Server, String, i64, String) {
     let s = Server::start(Backend::Sqlite);
     s.add_user("ann", "member", "ann-password-1");
     let (session, _) = s.open("ann", "ann-password-1", APP);
@@ -76,43 +78,76 @@ fn an_export_read_while_records_are_added_holds_each_record_once() {
     let mut admin = Browser::new(&s);
     assert_eq!(admin.sign_in(ADMIN, ADMIN_PASSWORD).status, 303);
     let cookie = admin.cookie.clone().unwrap();
+    (s, session, home, cookie)
+}
 
-    // The export starts; the test reads a little and stops, so the server's writer waits
-    // between pages while 300 more records are added; then it reads the rest. 10,000 records
-    // (5.6 MB) are more than the server's socket buffer (Linux grows it to 4 MiB) and its
-    // queue hold, so the writer does wait: the build before this fix repeated 300 records.
+/// Starts the console's JSON-lines export, reads 2 KiB of it and stops (the server's writer
+/// then waits between pages), runs `meanwhile`, then reads the rest. Returns the records'
+/// sequence numbers and whether the chunked body ended with its last chunk (a download
+/// broken off has none).
+fn export_paused(s: &Server, cookie: &str, meanwhile: impl FnOnce()) -> (Vec<i64>, bool) {
     let addr = s.base.trim_start_matches("http://");
     let mut conn = narrow_connection(addr);
     write!(
         conn,
-        "GET /admin/audit/export?format=jsonl HTTP/1.0\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n"
+        "GET /admin/audit/export?format=jsonl HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
+         Connection: close\r\n\r\n"
     )
     .unwrap();
-    let mut start = [0u8; 2048];
-    conn.read_exact(&mut start).unwrap();
+    let mut answer = vec![0u8; 2048];
+    conn.read_exact(&mut answer).unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    add_records(&s, &session, home, "new", 300);
+    meanwhile();
     conn.set_read_timeout(Some(Duration::from_secs(60)))
         .unwrap();
-    let mut rest = Vec::new();
-    conn.read_to_end(&mut rest).unwrap();
-    let mut answer = start.to_vec();
-    answer.extend(rest);
-    let answer = String::from_utf8(answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let _ = conn.read_to_end(&mut answer); // a broken-off download may end in a reset
+    let at = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&answer[..at]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(
-        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
         "{head}"
     );
-
-    let seqs: Vec<i64> = body
+    let (body, complete) = dechunked(&answer[at + 4..]);
+    let body = String::from_utf8(body).unwrap();
+    let seqs = body
         .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["seq"]
-                .as_i64()
-                .unwrap()
-        })
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|r| r["seq"].as_i64().unwrap())
         .collect();
+    (seqs, complete)
+}
+
+/// The data of a chunked body, and whether its last (empty) chunk arrived.
+fn dechunked(mut raw: &[u8]) -> (Vec<u8>, bool) {
+    let mut data = Vec::new();
+    loop {
+        let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") else {
+            return (data, false);
+        };
+        let size = std::str::from_utf8(&raw[..eol]).unwrap();
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return (data, true);
+        }
+        let chunk = &raw[eol + 2..];
+        if chunk.len() < size + 2 {
+            data.extend_from_slice(&chunk[..chunk.len().min(size)]);
+            return (data, false);
+        }
+        data.extend_from_slice(&chunk[..size]);
+        raw = &chunk[size + 2..];
+    }
+}
+
+#[test]
+fn an_export_read_while_records_are_added_holds_each_record_once() {
+    let (s, session, home, cookie) = server_with_a_long_log();
+    // 300 records are added while the export waits: the build before this fix repeated them.
+    let (seqs, complete) =
+        export_paused(&s, &cookie, || add_records(&s, &session, home, "new", 300));
+    assert!(complete, "the export ends with its last chunk");
     let newest = seqs[0];
     let repeated = seqs.windows(2).filter(|w| w[1] >= w[0]).count();
     assert_eq!(
@@ -131,6 +166,27 @@ fn an_export_read_while_records_are_added_holds_each_record_once() {
     );
     // The records added meanwhile came after the export's first page: none is in it.
     assert!(s.audit().len() as i64 >= newest + 300);
+}
+
+#[test]
+fn an_export_stops_when_the_administrators_session_ends() {
+    let (s, _, _, _) = server_with_a_long_log();
+    s.add_user("ada", "administrator", "ada-password-1");
+    let mut ada = Browser::new(&s);
+    assert_eq!(ada.sign_in("ada", "ada-password-1").status, 303);
+    // Demoted while the export waits: a role change ends the demoted user's sessions, and
+    // the export breaks off at its next page.
+    let (seqs, complete) = export_paused(&s, ada.cookie.as_ref().unwrap(), || {
+        s.ferry_ok(&["user", "set-role", "ada", "member"], None);
+    });
+    assert!(!complete, "a download broken off, not one that looks whole");
+    assert!(
+        !seqs.is_empty() && (seqs.len() as i64) < seqs[0] - 1000,
+        "{} records of {}",
+        seqs.len(),
+        seqs[0]
+    );
+    assert!(s.log().contains("audit export ended early"), "{}", s.log());
 }
 
 fn get_audit_log_pages_by_sequence_number_while_records_are_added(backend: Backend) {

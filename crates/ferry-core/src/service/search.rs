@@ -279,6 +279,22 @@ impl Service {
         }
         Ok(self.store.audit_query(filter, skip, take).await?)
     }
+
+    /// The next page of an export that [`Service::audit_log`] began with `ctx`: the session
+    /// is asked again, so an administrator signed out, ended or demoted (which ends their
+    /// sessions) stops receiving the log at the next page rather than at the end of a
+    /// download that may run for minutes.
+    pub async fn audit_log_continued(
+        &self,
+        ctx: &SessionContext,
+        filter: &AuditFilter,
+        take: i64,
+    ) -> Result<Vec<AuditRecord>> {
+        if !self.session_alive(&ctx.session.id).await? {
+            return Err(Error::SessionNotFound);
+        }
+        self.audit_log(ctx, filter, 0, take).await
+    }
 }
 
 #[cfg(test)]

@@ -231,7 +231,7 @@ pub async fn export(
             if pages.send(Ok(out)).await.is_err() || !more {
                 return;
             }
-            batch = match service.audit_log(&ctx, &f, 0, EXPORT_BATCH).await {
+            batch = match service.audit_log_continued(&ctx, &f, EXPORT_BATCH).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::warn!(error = %e, "audit export ended early");

@@ -4,53 +4,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::os::fd::FromRawFd;
-use std::time::Duration;
-
+use common::paused_get::paused_get;
 use common::web::Browser;
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server, at_once};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
 on_both_backends!(get_audit_log_pages_by_sequence_number_while_records_are_added);
-
-/// A connection to `addr` whose receive buffer is 4 KiB, set before it connects (so the
-/// window it offers stays small): the server's writes stop once the pipe is full, and the
-/// test decides when the rest is read.
-fn narrow_connection(addr: &str) -> TcpStream {
-    let addr: std::net::SocketAddrV4 = addr.parse().unwrap();
-    // SAFETY: plain socket calls on a descriptor this function owns until it is handed over
-    // to the TcpStream; the address structure lives across the connect.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-        assert!(fd >= 0);
-        let size: libc::c_int = 4096;
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            &size as *const _ as *const libc::c_void,
-            std::mem::size_of_val(&size) as libc::socklen_t,
-        );
-        let sa = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: addr.port().to_be(),
-            sin_addr: libc::in_addr {
-                s_addr: u32::from(*addr.ip()).to_be(),
-            },
-            sin_zero: [0; 8],
-        };
-        let r = libc::connect(
-            fd,
-            &sa as *const _ as *const libc::sockaddr,
-            std::mem::size_of_val(&sa) as libc::socklen_t,
-        );
-        assert_eq!(r, 0, "connect to {addr}");
-        TcpStream::from_raw_fd(fd)
-    }
-}
 
 /// Creates `n` folders in `home` (one audit record each), sixteen callers at a time.
 fn add_records(s: &Server, session: &str, home: i64, tag: &str, n: usize) {
@@ -81,64 +41,23 @@ fn server_with_a_long_log() -> (Server, String, i64, String) {
     (s, session, home, cookie)
 }
 
-/// Starts the console's JSON-lines export, reads 2 KiB of it and stops (the server's writer
-/// then waits between pages), runs `meanwhile`, then reads the rest. Returns the records'
-/// sequence numbers and whether the chunked body ended with its last chunk (a download
-/// broken off has none).
+/// The console's JSON-lines export read by [`paused_get`] with `cookie`: the records'
+/// sequence numbers, and whether the body ended with its last chunk.
 fn export_paused(s: &Server, cookie: &str, meanwhile: impl FnOnce()) -> (Vec<i64>, bool) {
-    let addr = s.base.trim_start_matches("http://");
-    let mut conn = narrow_connection(addr);
-    write!(
-        conn,
-        "GET /admin/audit/export?format=jsonl HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
-         Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = vec![0u8; 2048];
-    conn.read_exact(&mut answer).unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    meanwhile();
-    conn.set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let _ = conn.read_to_end(&mut answer); // a broken-off download may end in a reset
-    let at = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&answer[..at]).to_string();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "{head}"
+    let answer = paused_get(
+        &s.base,
+        "/admin/audit/export?format=jsonl",
+        &[("Cookie", cookie)],
+        meanwhile,
     );
-    let (body, complete) = dechunked(&answer[at + 4..]);
-    let body = String::from_utf8(body).unwrap();
-    let seqs = body
+    assert!(answer.head.starts_with("HTTP/1.1 200"), "{}", answer.head);
+    let seqs = String::from_utf8(answer.body)
+        .unwrap()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .map(|r| r["seq"].as_i64().unwrap())
         .collect();
-    (seqs, complete)
-}
-
-/// The data of a chunked body, and whether its last (empty) chunk arrived.
-fn dechunked(mut raw: &[u8]) -> (Vec<u8>, bool) {
-    let mut data = Vec::new();
-    loop {
-        let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") else {
-            return (data, false);
-        };
-        let size = std::str::from_utf8(&raw[..eol]).unwrap();
-        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return (data, true);
-        }
-        let chunk = &raw[eol + 2..];
-        if chunk.len() < size + 2 {
-            data.extend_from_slice(&chunk[..chunk.len().min(size)]);
-            return (data, false);
-        }
-        data.extend_from_slice(&chunk[..size]);
-        raw = &chunk[size + 2..];
-    }
+    (seqs, answer.complete)
 }
 
 #[test]

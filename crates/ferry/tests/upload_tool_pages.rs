@@ -8,6 +8,7 @@ mod fixture;
 use std::path::Path;
 use std::process::Command;
 
+use common::paused_get::paused_get;
 use common::{sha256_hex, utc_stamp};
 use ferry_testkit::{Backend, free_port};
 use fixture::*;
@@ -323,4 +324,43 @@ fn firefox_uploads_through_the_page_too() {
             "{name}"
         );
     }
+}
+
+/// The download tool's ZIP acts for the token's user, in a stand-in session nothing stores: it
+/// is asked again while the archive runs as a session is (whole when read slowly while the user
+/// stays active; cut short once the user is disabled).
+#[test]
+fn the_download_tools_zip_stops_when_its_user_is_disabled() {
+    let f = fixture(Backend::Sqlite, "", "");
+    let py = doc_python();
+    let ids: Vec<String> = (0..24u32)
+        .map(|i| {
+            let content: Vec<u8> = (0..256 * 1024u32).map(|j| (i + j % 241) as u8).collect();
+            let (status, file) =
+                f.s.put_file(&f.session, f.folder, &format!("f{i:02}.bin"), "", &content);
+            assert_eq!(status, 200);
+            file["FileID"].to_string()
+        })
+        .collect();
+    let plain = json!({"Version": "2", "FilePublicID": ids.join(","), "Email": EMAIL,
+                       "AllowedIP": "127.0.0.1", "TimeStamp": utc_stamp(0), "Session": f.session});
+    let token = seal(py.path(), 2, plain.to_string().as_bytes(), KEY, IV);
+    let (status, html) = f.open_path(&format!("/tools/download?token={}", pct(&token)), &[]);
+    assert_eq!(status, 200, "{html}");
+    let zip = format!("/tools/zip?grant={}", grant_of_download(&html));
+    let entries = |zip: &[u8]| zip.windows(4).filter(|w| *w == b"PK\x03\x04").count();
+
+    let slow = paused_get(&f.s.base, &zip, &[], || {
+        std::thread::sleep(std::time::Duration::from_millis(1500))
+    });
+    assert!(slow.head.starts_with("HTTP/1.1 200"), "{}", slow.head);
+    assert!(slow.complete);
+    assert_eq!(entries(&slow.body), 24);
+
+    let cut = paused_get(&f.s.base, &zip, &[], || {
+        f.s.ferry_ok(&["user", "disable", "ann"], None);
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+    });
+    assert!(entries(&cut.body) < 24, "{} entries", entries(&cut.body));
+    assert!(!cut.body.windows(4).any(|w| w == b"PK\x05\x06"));
 }

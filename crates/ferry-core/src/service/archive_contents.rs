@@ -7,9 +7,11 @@
 //! A folder's files come in name order, then its subfolders in name order, each the same way.
 //! The caller's bits are read as the walk reaches each folder (subfolders without Read and
 //! Download are left out), and each file's download is checked and audited on its own when
-//! the archive reaches it ([`Service::download`]).
+//! the archive reaches it ([`Service::download`]). The caller's session is asked again as the
+//! archive runs (`Service::context_alive`), so a user disabled mid-archive stops receiving it.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use super::{FilePages, FolderPages, FolderView, Service, SessionContext};
 use crate::domain::{File, FolderId, Operation, Permissions};
@@ -21,6 +23,11 @@ const NEEDED: Permissions = Permissions::READ.union(Permissions::DOWNLOAD);
 /// Subfolders read at a time by each folder the walk is inside: a deep tree holds this many
 /// per level.
 const SUBFOLDER_PAGE: i64 = 100;
+
+/// How often a walk asks whether the caller's session still lives: a ZIP of a large tree runs
+/// for minutes, and a user disabled or signed out meanwhile stops receiving it within this
+/// (SFTP's and FTPS's transfers stop as soon).
+const SESSION_RECHECK: Duration = Duration::from_secs(1);
 
 /// A folder the caller may take as a ZIP, found by [`Service::archive_root`].
 #[derive(Debug, Clone)]
@@ -40,6 +47,9 @@ impl ArchiveRoot {
 #[derive(Debug, Default)]
 pub struct ArchiveContents {
     parts: VecDeque<Part>,
+    /// When the caller's session was last known alive (at the first entry, the request that
+    /// began the archive had just checked it).
+    checked_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -96,12 +106,18 @@ impl ArchiveContents {
     }
 
     /// The next entry, or `None` at the end. An error ends the archive (the client sees it
-    /// cut short); a subfolder deleted or hidden since the walk began is left out.
+    /// cut short), as does a session ended meanwhile ([`Error::SessionNotFound`], asked at
+    /// most once a second); a subfolder deleted or hidden since the walk began is left out.
     pub async fn next(
         &mut self,
         service: &Service,
         ctx: &SessionContext,
     ) -> Result<Option<(String, File)>> {
+        match self.checked_at {
+            Some(at) if at.elapsed() < SESSION_RECHECK => {}
+            Some(_) if !service.context_alive(ctx).await? => return Err(Error::SessionNotFound),
+            _ => self.checked_at = Some(Instant::now()),
+        }
         loop {
             let Some(part) = self.parts.front_mut() else {
                 return Ok(None);

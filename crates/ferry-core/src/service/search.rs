@@ -290,7 +290,7 @@ impl Service {
         filter: &AuditFilter,
         take: i64,
     ) -> Result<Vec<AuditRecord>> {
-        if !self.session_alive(&ctx.session.id).await? {
+        if !self.context_alive(ctx).await? {
             return Err(Error::SessionNotFound);
         }
         self.audit_log(ctx, filter, 0, take).await

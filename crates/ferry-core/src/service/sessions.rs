@@ -56,6 +56,24 @@ impl Service {
         })
     }
 
+    /// Whether what `ctx` acts as still holds, for work that runs long after its request was
+    /// authorised (a ZIP being written, an audit export): its session lives, or, for a tool
+    /// page's stand-in session (which nothing stores), its user and the administrator it
+    /// acts for are still active. Not counted as a use of the session.
+    pub async fn context_alive(&self, ctx: &SessionContext) -> Result<bool> {
+        if ctx.tool_page.is_none() {
+            return self.session_alive(&ctx.session.id).await;
+        }
+        let active = |u: Option<crate::domain::User>| u.is_some_and(|u| u.active && !u.deleted);
+        if !active(self.store.user_by_id(ctx.user.id).await?) {
+            return Ok(false);
+        }
+        Ok(match ctx.session.impersonator_id {
+            Some(admin) => active(self.store.user_by_id(admin).await?),
+            None => true,
+        })
+    }
+
     /// `GetCurrentUser`: the user of a live session.
     pub async fn current_user(&self, id: &SessionId, caller: &Caller) -> Result<User> {
         Ok(self.authenticate(id, caller).await?.user)

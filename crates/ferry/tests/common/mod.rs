@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 mod checks;
 pub mod file_clients;
 pub mod held_upload;
+pub mod paused_get;
 pub mod pebble;
 mod peers;
 pub mod test_ca;

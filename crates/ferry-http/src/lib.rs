@@ -24,6 +24,7 @@ mod request_body;
 pub mod rest;
 mod router;
 pub mod server;
+mod session_bound;
 pub mod soap;
 mod stay_on_worker;
 pub mod strict_json;

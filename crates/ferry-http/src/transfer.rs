@@ -6,6 +6,8 @@
 //! Memory stays bounded whatever the size: request bodies are consumed frame by frame into the
 //! Service's staging, and content is streamed out through a fixed-size buffer.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -23,6 +25,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::router::AppState;
 use crate::server::ClientAddr;
+use crate::session_bound::session_bound;
 use crate::wire::FthFileData;
 
 /// The header that carries the session on transfer requests.
@@ -324,7 +327,7 @@ pub(crate) fn content_disposition(name: &str) -> String {
 }
 
 async fn download(
-    svc: &Service,
+    svc: &Arc<Service>,
     session: Option<&str>,
     client: ClientAddr,
     file: &str,
@@ -339,7 +342,7 @@ async fn download(
 /// Answers a `GET` (or, with `head`, a `HEAD`) of a file's content for `ctx`: conditional
 /// (`ETag`), ranged, always an attachment, never sniffed or rendered by the browser.
 pub(crate) async fn send_file(
-    svc: &Service,
+    svc: &Arc<Service>,
     ctx: &SessionContext,
     id: i64,
     headers: &HeaderMap,
@@ -380,7 +383,7 @@ pub(crate) async fn send_file(
         tokio_util::io::ReaderStream::with_capacity(dl.reader.take(dl.length), DOWNLOAD_BUFFER);
     let range = range.map(|_| (dl.offset, dl.offset + dl.length - 1));
     Ok(file_response(
-        Body::from_stream(stream),
+        session_bound(stream, Arc::clone(svc), ctx.clone()),
         &dl.file.name,
         size,
         etag,
@@ -431,10 +434,15 @@ fn file_response(
 
 /// A whole [`Download`] (an older version, say) as an attachment, with the same protections as
 /// [`send_file`]: never sniffed, never run with Ferry's origin, not cached.
-pub(crate) fn whole_attachment(dl: ferry_core::service::Download) -> Response {
+pub(crate) fn whole_attachment(
+    svc: &Arc<Service>,
+    ctx: &SessionContext,
+    dl: ferry_core::service::Download,
+) -> Response {
     let stream =
         tokio_util::io::ReaderStream::with_capacity(dl.reader.take(dl.length), DOWNLOAD_BUFFER);
-    attachment(Body::from_stream(stream), &dl.file.name, dl.length)
+    let body = session_bound(stream, Arc::clone(svc), ctx.clone());
+    attachment(body, &dl.file.name, dl.length)
 }
 
 /// The headers [`whole_attachment`] would send for `length` bytes named `name`, with no

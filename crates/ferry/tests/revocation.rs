@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::held_upload::{finish_held_upload, held_upload};
+use common::paused_get::paused_get;
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error, run_ok};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
@@ -335,4 +336,39 @@ fn an_upload_in_progress_ends_with_its_session(backend: Backend) {
     };
     assert_eq!(count("FileUploaded"), 0, "nothing was recorded");
     assert_eq!(count("UploadFailed"), 2, "each refusal is audited");
+}
+
+/// A download over HTTP runs for as long as its client reads: read slowly by a live session it
+/// comes whole; when its user is disabled meanwhile (which ends their sessions), it is broken
+/// off within a second, as an SFTP or FTPS transfer is, instead of sending the rest of the file.
+#[test]
+fn a_download_in_progress_ends_with_its_session() {
+    let s = Server::start(Backend::Sqlite);
+    s.add_user("bob", "member", "bob-password-1");
+    let (bob, _) = s.open("bob", "bob-password-1", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": bob}));
+    let home = home["FolderID"].as_i64().unwrap();
+    // 10 MiB: more than the server's socket buffer takes, so a slow reader makes it wait.
+    let content: Vec<u8> = (0..10 << 20).map(|i: u32| (i % 253) as u8).collect();
+    let (status, file) = s.put_file(&bob, home, "big.bin", "", &content);
+    assert_eq!(status, 200);
+    let path = format!("/api/v1/files/{}/content", file["FileID"]);
+    let pause = || std::thread::sleep(std::time::Duration::from_millis(1500));
+
+    let slow = paused_get(&s.base, &path, &[("X-Session-ID", &bob)], pause);
+    assert!(slow.head.starts_with("HTTP/1.1 200"), "{}", slow.head);
+    assert!(slow.complete && slow.body == content);
+
+    let cut = paused_get(&s.base, &path, &[("X-Session-ID", &bob)], || {
+        s.ferry_ok(&["user", "disable", "bob"], None);
+        pause();
+    });
+    assert!(
+        !cut.complete,
+        "{} of {} bytes",
+        cut.body.len(),
+        content.len()
+    );
+    assert!(cut.body.len() < content.len() - (1 << 20));
+    assert!(s.log().contains("download broken off"), "{}", s.log());
 }

@@ -11,9 +11,9 @@
 //! archive runs (`Service::context_alive`), so a user disabled mid-archive stops receiving it.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::{FilePages, FolderPages, FolderView, Service, SessionContext};
+use super::{FilePages, FolderPages, FolderView, SESSION_RECHECK, Service, SessionContext};
 use crate::domain::{File, FolderId, Operation, Permissions};
 use crate::error::{Error, Result};
 
@@ -23,11 +23,6 @@ const NEEDED: Permissions = Permissions::READ.union(Permissions::DOWNLOAD);
 /// Subfolders read at a time by each folder the walk is inside: a deep tree holds this many
 /// per level.
 const SUBFOLDER_PAGE: i64 = 100;
-
-/// How often a walk asks whether the caller's session still lives: a ZIP of a large tree runs
-/// for minutes, and a user disabled or signed out meanwhile stops receiving it within this
-/// (SFTP's and FTPS's transfers stop as soon).
-const SESSION_RECHECK: Duration = Duration::from_secs(1);
 
 /// A folder the caller may take as a ZIP, found by [`Service::archive_root`].
 #[derive(Debug, Clone)]

@@ -9,6 +9,11 @@ use crate::error::{Error, Result};
 /// turn every read into a write.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
+/// How often work that outlives its request (a ZIP, a download, an export) asks whether its
+/// session still lives ([`Service::context_alive`]): a revoked session stops receiving within
+/// this, as an SFTP or FTPS connection does.
+pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Expired sessions removed per change by the sweeper.
 const SWEEP_BATCH: i64 = 500;
 

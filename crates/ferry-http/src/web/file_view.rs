@@ -185,7 +185,11 @@ pub async fn download_version(
         .service
         .download_version(&who.ctx, path.file, path.version)
         .await?;
-    Ok(crate::transfer::whole_attachment(dl))
+    Ok(crate::transfer::whole_attachment(
+        &state.service,
+        &who.ctx,
+        dl,
+    ))
 }
 
 /// The restore form.

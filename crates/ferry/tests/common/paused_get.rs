@@ -13,7 +13,8 @@ pub struct PausedAnswer {
     pub head: String,
     /// The body's data, de-chunked.
     pub body: Vec<u8>,
-    /// Whether the chunked body ended with its last chunk: a response broken off has none.
+    /// Whether the body came whole: a chunked one ended with its last chunk (a response
+    /// broken off has none), one of a stated length had all its bytes.
     pub complete: bool,
 }
 
@@ -42,12 +43,22 @@ pub fn paused_get(
     let _ = conn.read_to_end(&mut answer); // a response broken off may end in a reset
     let at = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8_lossy(&answer[..at]).to_string();
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "{head}"
-    );
-    let (body, complete) = dechunked(&answer[at + 4..]);
+    let lower = head.to_ascii_lowercase();
+    let stated = lower
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|n| n.trim().parse::<usize>().unwrap());
+    let (body, complete) = match stated {
+        Some(length) => {
+            let body = answer[at + 4..].to_vec();
+            let whole = body.len() == length;
+            (body, whole)
+        }
+        None => {
+            assert!(lower.contains("transfer-encoding: chunked"), "{head}");
+            dechunked(&answer[at + 4..])
+        }
+    };
     PausedAnswer {
         head,
         body,

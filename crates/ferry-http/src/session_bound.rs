@@ -1,0 +1,42 @@
+//! A download's body bound to the session it is sent for: the session is asked again each
+//! second ([`Service::context_alive`]), and once it has ended (signed out, revoked, its user
+//! disabled) the body is broken off, so a large file stops reaching a session that no longer
+//! exists, as SFTP and FTPS transfers stop. A download that takes less than a second asks
+//! nothing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use ferry_core::Service;
+use ferry_core::service::{SESSION_RECHECK, SessionContext};
+use futures_lite::{Stream, StreamExt};
+
+/// `body`'s chunks while `ctx`'s session lives; an error (the response broken off, the client
+/// seeing it incomplete) once it has ended or cannot be asked.
+pub(crate) fn session_bound<S>(body: S, svc: Arc<Service>, ctx: SessionContext) -> Body
+where
+    S: Stream<Item = std::io::Result<Bytes>> + Unpin + Send + 'static,
+{
+    let state = (body, svc, ctx, Instant::now(), false);
+    Body::from_stream(futures_lite::stream::unfold(
+        state,
+        |(mut body, svc, ctx, mut asked_at, ended)| async move {
+            if ended {
+                return None;
+            }
+            if asked_at.elapsed() >= SESSION_RECHECK {
+                match svc.context_alive(&ctx).await {
+                    Ok(true) => asked_at = Instant::now(),
+                    alive => {
+                        tracing::info!(?alive, "download broken off: its session ended");
+                        let gone = std::io::Error::other("the session ended");
+                        return Some((Err(gone), (body, svc, ctx, asked_at, true)));
+                    }
+                }
+            }
+            let chunk = body.next().await?;
+            Some((chunk, (body, svc, ctx, asked_at, false)))
+        },
+    ))
+}

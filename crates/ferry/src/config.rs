@@ -12,6 +12,7 @@
 //! immutable_ttl_hours = 48
 //! sweep_interval_seconds = 60
 //! web_idle_minutes = 30          # the web client signs out a browser left idle this long
+//! web_max_hours = 12             # ... and one in use this long after its sign-in
 //! cache_milliseconds = 1000      # PostgreSQL: longest a node trusts a cached check; 0: no cache
 //! max_per_user = 1000            # immutable sign-ins one user holds; a new one ends the least used
 //!
@@ -260,6 +261,7 @@ struct SessionsSection {
     immutable_ttl_hours: Option<f64>,
     sweep_interval_seconds: Option<u64>,
     web_idle_minutes: Option<f64>,
+    web_max_hours: Option<f64>,
     cache_milliseconds: Option<u64>,
     max_per_user: Option<usize>,
 }
@@ -389,6 +391,11 @@ impl Settings {
             }
             None => defaults.web_idle_ms,
         };
+        let web_max_ms = match file.sessions.web_max_hours {
+            Some(h) if h > 0.0 && h <= 30.0 * 24.0 => (h * 3_600_000.0) as i64,
+            Some(_) => anyhow::bail!("sessions.web_max_hours must be above 0 and at most 720"),
+            None => defaults.web_max_ms,
+        };
         let max_sessions_per_user = match file.sessions.max_per_user {
             Some(n) if (1..=1_000_000).contains(&n) => n,
             Some(_) => anyhow::bail!("sessions.max_per_user must be 1 to 1000000"),
@@ -416,6 +423,7 @@ impl Settings {
             service: ServiceConfig {
                 immutable_session_ttl_ms,
                 web_idle_ms,
+                web_max_ms,
                 max_sessions_per_user,
                 lockout,
                 purge_after_ms: match file.files.purge_after_days {

@@ -49,6 +49,14 @@ fn minutes(ms: i64) -> String {
     format!("{} min", ms / 60_000)
 }
 
+/// Whole hours as such, anything else in minutes.
+fn hours(ms: i64) -> String {
+    match ms % 3_600_000 {
+        0 => format!("{} h", ms / 3_600_000),
+        _ => minutes(ms),
+    }
+}
+
 /// The rows.
 pub fn rows(s: &Settings) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
@@ -79,6 +87,7 @@ pub fn rows(s: &Settings) -> Vec<(String, String, String)> {
         format!("{}", c.immutable_session_ttl_ms / 3_600_000),
     );
     put("sessions", "web_idle_minutes", minutes(c.web_idle_ms));
+    put("sessions", "web_max_hours", hours(c.web_max_ms));
     put(
         "sessions",
         "max_per_user",

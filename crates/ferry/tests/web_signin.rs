@@ -7,7 +7,7 @@
 mod common;
 
 use common::web::Browser;
-use common::{ADMIN, ADMIN_PASSWORD, APP, Server, audit_records};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, audit_records, failed_start};
 use ferry_testkit::Backend;
 use serde_json::json;
 
@@ -240,4 +240,28 @@ fn only_web_sessions_open_web_pages_and_reserved_ids_stay_closed_to_the_api() {
         json!({"userName": ADMIN, "password": ADMIN_PASSWORD, "applicationID": WEB_CLIENT}),
     );
     assert_eq!(status, 403, "{body}");
+}
+
+/// A web session in constant use still ends at its greatest age from the sign-in
+/// (`web_max_hours`, 5.4 s here against an idle timeout of 30 minutes): a session taken from a
+/// browser cannot be kept alive for ever by using it. Values out of range stop the start.
+#[test]
+fn a_busy_web_session_ends_at_its_greatest_age() {
+    let s = Server::start_with(Backend::Sqlite, "[sessions]\nweb_max_hours = 0.0015\n");
+    s.add_user("ann", "member", "ann-password-1");
+    let mut b = Browser::new(&s);
+    let signed_in = std::time::Instant::now();
+    let home = b.sign_in("ann", "ann-password-1").location.unwrap();
+    while signed_in.elapsed() < std::time::Duration::from_secs(4) {
+        assert_eq!(b.get(&home).status, 200);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    assert_eq!(b.get(&home).status, 303, "signed out at 5.4 s however busy");
+    assert_eq!(b.sign_in("ann", "ann-password-1").status, 303);
+
+    for bad in ["0", "-1", "721", "\"12\""] {
+        let said = failed_start(&format!("[sessions]\nweb_max_hours = {bad}\n"));
+        assert!(said.contains("web_max_hours"), "{bad}: {said}");
+    }
 }

@@ -103,6 +103,10 @@ pub struct ServiceConfig {
     /// How long a web-client session ([`application::WEB_CLIENT`]) lives unused: each use
     /// moves its expiry this far ahead (default 30 minutes).
     pub web_idle_ms: i64,
+    /// The most a web-client session lives however busy, from its sign-in (default 12
+    /// hours, OWASP ASVS 3.3.2's level 2): a session taken from a browser cannot be kept
+    /// alive forever by using it, and the person signs in again, second factor and all.
+    pub web_max_ms: i64,
     /// Brute-force protection.
     pub lockout: LockoutPolicy,
     /// How many password hashes may be computed at once; each takes the configured Argon2
@@ -145,11 +149,22 @@ pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 1_000;
 /// statements and the like, whose three fsyncs cost more than their bytes.
 pub const DEFAULT_INLINE_MAX_BYTES: usize = 16 * 1024;
 
+impl ServiceConfig {
+    /// A web session's expiry once used at `now`: idle time ahead, but never past its
+    /// greatest age from `created`.
+    pub fn web_expiry(&self, created: crate::Timestamp, now: crate::Timestamp) -> crate::Timestamp {
+        let idle = now.plus_millis(self.web_idle_ms);
+        let oldest = created.plus_millis(self.web_max_ms);
+        if idle.0 <= oldest.0 { idle } else { oldest }
+    }
+}
+
 impl Default for ServiceConfig {
     fn default() -> Self {
         ServiceConfig {
             immutable_session_ttl_ms: 48 * 3600 * 1000,
             web_idle_ms: 30 * 60 * 1000,
+            web_max_ms: 12 * 3600 * 1000,
             lockout: LockoutPolicy::default(),
             max_concurrent_hashes: std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -394,5 +409,30 @@ fn optional_text(param: &str, value: Option<String>, max_chars: usize) -> Result
             Ok(if v.is_empty() { None } else { Some(v) })
         }
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServiceConfig;
+    use crate::Timestamp;
+
+    #[test]
+    fn a_web_session_slides_with_use_but_not_past_its_greatest_age() {
+        let c = ServiceConfig {
+            web_idle_ms: 30 * 60_000,
+            web_max_ms: 12 * 3_600_000,
+            ..ServiceConfig::default()
+        };
+        let signed_in = Timestamp(1_000_000);
+        // Used an hour in: half an hour ahead.
+        let hour = signed_in.plus_millis(3_600_000);
+        assert_eq!(c.web_expiry(signed_in, hour), hour.plus_millis(30 * 60_000));
+        // Used 11 h 50 min in: the end stays at 12 hours, not 12 h 20 min.
+        let late = signed_in.plus_millis(11 * 3_600_000 + 50 * 60_000);
+        assert_eq!(
+            c.web_expiry(signed_in, late),
+            signed_in.plus_millis(12 * 3_600_000)
+        );
     }
 }

@@ -34,11 +34,11 @@ impl Service {
         }
         if now.0 - session.last_used_at.0 >= TOUCH_INTERVAL_MS {
             // Bookkeeping only: a failure here must not fail the caller's request.
-            // A web session's expiry slides with its use: it ends when idle, not at a fixed
-            // age (a session is touched at most once a minute, so that is the idle timer's
-            // grain).
+            // A web session's expiry slides with its use: it ends when idle (a session is
+            // touched at most once a minute, so that is the idle timer's grain), and at the
+            // latest at its greatest age however busy.
             let slide = (session.application_id == application::WEB_CLIENT)
-                .then(|| now.plus_millis(self.config.web_idle_ms));
+                .then(|| self.config.web_expiry(session.created_at, now));
             if let Err(e) = self.store.touch_session(id, now, slide).await {
                 tracing::warn!(error = %e, "could not record session use");
             }

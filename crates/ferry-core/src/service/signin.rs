@@ -503,7 +503,7 @@ impl Service {
             created_at: now,
             last_used_at: now,
             expires_at: if new.app.id == application::WEB_CLIENT {
-                Some(now.plus_millis(self.config.web_idle_ms))
+                Some(self.config.web_expiry(now, now))
             } else {
                 (new.mode == OpenMode::Immutable)
                     .then(|| now.plus_millis(self.config.immutable_session_ttl_ms))

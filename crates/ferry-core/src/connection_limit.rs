@@ -173,9 +173,11 @@ impl ConnectionGate {
     }
 
     /// Admits a connection from `ip`; `exempt` skips the per-address limit (a trusted proxy,
-    /// whose connections carry many clients).
+    /// whose connections carry many clients). An IPv6 client is counted by its /64, as the
+    /// lock-out counts it: one host is routinely given a whole /64, and counting each of its
+    /// 2^64 addresses apart would give it no limit at all.
     pub fn admit(&self, ip: IpAddr, exempt: bool) -> Result<GatePermit, GateRefusal> {
-        let ip = ip.to_canonical();
+        let ip = crate::service::address_network(ip);
         let address = if exempt {
             None
         } else {
@@ -231,5 +233,20 @@ mod tests {
         let proxied = gate.admit(a, true);
         assert!(proxied.is_ok(), "a proxy skips the address limit");
         assert_eq!(gate.open_connections(), 3);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_network() {
+        let node = NodeLimit::new(100);
+        let gate = ConnectionGate::new(2, &node);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let _p1 = gate.admit(ip("2001:db8:1:2::1"), false).unwrap();
+        let _p2 = gate.admit(ip("2001:db8:1:2:ffff::9"), false).unwrap();
+        assert_eq!(
+            gate.admit(ip("2001:db8:1:2:abcd::7"), false).unwrap_err(),
+            GateRefusal::Address,
+            "a third address of the same /64"
+        );
+        assert!(gate.admit(ip("2001:db8:1:3::1"), false).is_ok(), "the next /64");
     }
 }

@@ -88,6 +88,7 @@ pub use second_factor::{
 pub use server_settings::ServerSettings;
 pub use session_admin::{MAX_LISTED_SESSIONS, SessionSummary};
 pub use sessions::SESSION_RECHECK;
+pub(crate) use lockout::address_network;
 pub use share_links::{ShareRequest, SharedLink};
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 pub use tickets::{TicketExRequest, TicketRequest, TicketSettings};

@@ -247,6 +247,9 @@ mod tests {
             GateRefusal::Address,
             "a third address of the same /64"
         );
-        assert!(gate.admit(ip("2001:db8:1:3::1"), false).is_ok(), "the next /64");
+        assert!(
+            gate.admit(ip("2001:db8:1:3::1"), false).is_ok(),
+            "the next /64"
+        );
     }
 }

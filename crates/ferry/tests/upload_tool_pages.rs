@@ -326,9 +326,9 @@ fn firefox_uploads_through_the_page_too() {
     }
 }
 
-/// The download tool's ZIP acts for the token's user, in a stand-in session nothing stores: it
-/// is asked again while the archive runs as a session is (whole when read slowly while the user
-/// stays active; cut short once the user is disabled).
+/// A session-less download token (access IDs) acts for the user who asked for them, in a
+/// stand-in session nothing stores: that user is asked again while its ZIP runs, as a session
+/// is (whole when read slowly while the user stays active; cut short once they are disabled).
 #[test]
 fn the_download_tools_zip_stops_when_its_user_is_disabled() {
     let f = fixture(Backend::Sqlite, "", "");
@@ -339,11 +339,16 @@ fn the_download_tools_zip_stops_when_its_user_is_disabled() {
             let (status, file) =
                 f.s.put_file(&f.session, f.folder, &format!("f{i:02}.bin"), "", &content);
             assert_eq!(status, 200);
-            file["FileID"].to_string()
+            let (status, info) = f.s.call(
+                "RetrieveUploadInfo",
+                json!({"sessionID": f.session, "fileID": file["FileID"]}),
+            );
+            assert_eq!(status, 200, "{info}");
+            info["Files"][0]["AccessId"].as_str().unwrap().to_string()
         })
         .collect();
     let plain = json!({"Version": "2", "FilePublicID": ids.join(","), "Email": EMAIL,
-                       "AllowedIP": "127.0.0.1", "TimeStamp": utc_stamp(0), "Session": f.session});
+                       "AllowedIP": "127.0.0.1", "TimeStamp": utc_stamp(0)});
     let token = seal(py.path(), 2, plain.to_string().as_bytes(), KEY, IV);
     let (status, html) = f.open_path(&format!("/tools/download?token={}", pct(&token)), &[]);
     assert_eq!(status, 200, "{html}");

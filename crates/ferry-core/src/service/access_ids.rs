@@ -110,11 +110,9 @@ impl Service {
                 .filter(|a| a.active && !a.deleted && a.role.may_impersonate())
                 .ok_or(Error::SessionNotFound)?;
         }
-        let stand_in = token_digest
-            .get(..32)
-            .and_then(|hex| u128::from_str_radix(hex, 16).ok())
-            .map(uuid::Uuid::from_u128)
-            .ok_or_else(|| Error::Internal("a token digest is not hex".into()))?;
+        let stand_in = stand_in_session(token_digest)
+            .ok_or_else(|| Error::Internal("a token digest is not hex".into()))?
+            .0;
         let now = self.clock.now();
         Ok(SessionContext {
             session: Session {
@@ -136,4 +134,13 @@ impl Service {
             tool_page: Some(token_digest.to_string()),
         })
     }
+}
+
+/// The ID of the stand-in session a page of access IDs acts in: taken from its token's digest,
+/// never stored, so it is told from a stored session by being this.
+pub(super) fn stand_in_session(token_digest: &str) -> Option<crate::domain::SessionId> {
+    token_digest
+        .get(..32)
+        .and_then(|hex| u128::from_str_radix(hex, 16).ok())
+        .map(|n| crate::domain::SessionId(uuid::Uuid::from_u128(n)))
 }

@@ -77,6 +77,7 @@ pub use folders::{FolderView, MAX_WHOLE_FOLDERS};
 pub use leases::lease_for;
 pub use listing_pages::{FilePages, FolderPages, TreeListing};
 pub use lockout::LockoutPolicy;
+pub(crate) use lockout::address_network;
 pub use metadata::MAX_METADATA_VALUE;
 pub use permission_page::{GranteeName, PermissionsPage};
 pub use permissions::GrantRequest;
@@ -88,7 +89,6 @@ pub use second_factor::{
 pub use server_settings::ServerSettings;
 pub use session_admin::{MAX_LISTED_SESSIONS, SessionSummary};
 pub use sessions::SESSION_RECHECK;
-pub(crate) use lockout::address_network;
 pub use share_links::{ShareRequest, SharedLink};
 pub use signin::{ImpersonateRequest, OpenMode, OpenRequest};
 pub use tickets::{TicketExRequest, TicketRequest, TicketSettings};

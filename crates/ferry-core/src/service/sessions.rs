@@ -62,11 +62,16 @@ impl Service {
     }
 
     /// Whether what `ctx` acts as still holds, for work that runs long after its request was
-    /// authorised (a ZIP being written, an audit export): its session lives, or, for a tool
-    /// page's stand-in session (which nothing stores), its user and the administrator it
-    /// acts for are still active. Not counted as a use of the session.
+    /// authorised (a ZIP being written, an audit export): its session lives (a shared link's
+    /// too: revoking the link ends it), or, for the stand-in session of a page of access IDs
+    /// (which nothing stores), its user and the administrator it acts for are still active.
+    /// Not counted as a use of the session.
     pub async fn context_alive(&self, ctx: &SessionContext) -> Result<bool> {
-        if ctx.tool_page.is_none() {
+        let stand_in = ctx
+            .tool_page
+            .as_deref()
+            .and_then(super::access_ids::stand_in_session);
+        if stand_in.as_ref() != Some(&ctx.session.id) {
             return self.session_alive(&ctx.session.id).await;
         }
         let active = |u: Option<crate::domain::User>| u.is_some_and(|u| u.active && !u.deleted);

@@ -1,0 +1,81 @@
+//! A shared download link's "Download all" ZIP runs for as long as its recipient reads: the
+//! link's session is asked again as the archive is written, so revoking the link stops a ZIP
+//! already under way within a second (it is cut short), as it refuses the link's next request.
+
+mod common;
+
+use common::paused_get::paused_get;
+use common::web::Browser;
+use common::{APP, Server};
+use ferry_testkit::Backend;
+use serde_json::json;
+
+/// The text of the first `value="…"` or `href` after `marker` in `html`, up to `end`.
+fn after<'a>(html: &'a str, marker: &str, end: char) -> &'a str {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"))
+        + marker.len();
+    &html[at..at + html[at..].find(end).unwrap()]
+}
+
+#[test]
+fn revoking_a_link_stops_its_zip_under_way() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        "[tools]\nkey = \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\"\nversion_1 = false\n",
+    );
+    s.add_user("bob", "member", "bob-password-1");
+    let (api, _) = s.open("bob", "bob-password-1", APP);
+    let (_, home) = s.call("GetHomeFolder", json!({"sessionID": api}));
+    let home = home["FolderID"].as_i64().unwrap();
+    // 24 files of 256 KiB (6 MiB): more than the server's socket buffer takes.
+    let items: Vec<String> = (0..24u32)
+        .map(|i| {
+            let content: Vec<u8> = (0..256 * 1024u32).map(|j| (i + j % 239) as u8).collect();
+            let (status, f) = s.put_file(&api, home, &format!("f{i:02}.bin"), "", &content);
+            assert_eq!(status, 200);
+            format!("f:{}", f["FileID"])
+        })
+        .collect();
+
+    let mut bob = Browser::new(&s);
+    let page = bob.sign_in("bob", "bob-password-1").location.unwrap();
+    let token = bob.csrf(&page);
+    let mut form = vec![("csrf", token.as_str()), ("action", "share"), ("days", "7")];
+    form.extend(items.iter().map(|i| ("item", i.as_str())));
+    let made = bob.post(&format!("/web/folders/{home}/selection"), &form);
+    assert_eq!(made.status, 200, "{}", made.body);
+    let link = after(
+        &made.body,
+        "id=\"link\" class=\"link-field\" readonly value=\"",
+        '"',
+    )
+    .replace("&amp;", "&");
+    let path = &link[link.find("/tools/download").unwrap()..];
+    let (status, html) = s.get(path);
+    assert_eq!(status, 200, "{html}");
+    let zip = format!(
+        "/tools/zip?grant={}",
+        after(&html, "/tools/zip?grant=", '"')
+    );
+    let entries = |zip: &[u8]| zip.windows(4).filter(|w| *w == b"PK\x03\x04").count();
+
+    // Read slowly with the link alive: whole.
+    let slow = paused_get(&s.base, &zip, &[], || {
+        std::thread::sleep(std::time::Duration::from_millis(1500))
+    });
+    assert!(slow.complete && entries(&slow.body) == 24, "{}", slow.head);
+
+    // Revoked while the recipient reads: cut short.
+    let links = bob.get("/web/links").body;
+    let revoke = format!("/web/links/{}/revoke", after(&links, "/web/links/", '/'));
+    let token = bob.csrf("/web/links");
+    let cut = paused_get(&s.base, &zip, &[], || {
+        assert_eq!(bob.post(&revoke, &[("csrf", &token)]).status, 303);
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+    });
+    assert!(entries(&cut.body) < 24, "{} entries", entries(&cut.body));
+    assert!(!cut.body.windows(4).any(|w| w == b"PK\x05\x06"));
+    assert_eq!(s.get(path).0, 403, "the link itself is refused");
+}

@@ -336,7 +336,7 @@ impl Service {
         // disabled, a new password, a revocation, `Close`) ends the upload, as it closes SFTP
         // and FTPS connections, and nothing is recorded. Checked as late as it can be before
         // the change: an end that races the commit itself lands either side of it.
-        let recorded = match self.session_alive(&ctx.session.id).await {
+        let recorded = match self.context_alive(&ctx).await {
             Ok(true) => {
                 self.record_upload(
                     &ctx,

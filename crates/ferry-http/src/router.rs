@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::rest::routes())
         .merge(crate::tools::routes())
         .merge(crate::web::routes())
+        .layer(middleware::map_response(not_stored))
         .with_state(state)
         .merge(
             Router::from(swagger)
@@ -83,6 +84,26 @@ pub fn router(state: AppState) -> Router {
                     .into_response()
             },
         ))
+}
+
+/// Every answer but the API's documentation pages: not kept by any cache unless the route
+/// says otherwise (a download's `private, no-cache`, an asset's `no-cache`), and never
+/// sniffed. The API's answers carry session IDs, users and file lists, and without a word on
+/// caching a shared proxy or the browser's disk cache may keep a `GET` of them (OWASP ASVS
+/// 8.2.1).
+async fn not_stored(mut response: Response) -> Response {
+    use axum::http::{HeaderValue, header};
+    let h = response.headers_mut();
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if !h.contains_key(header::X_CONTENT_TYPE_OPTIONS) {
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    response
 }
 
 /// The Swagger UI's pages get the headers of every page Ferry serves: nothing but its own

@@ -87,13 +87,7 @@ fn a_move_needs_what_a_copy_and_a_delete_need(backend: Backend) {
     let terms = file["FileID"].as_i64().unwrap();
     let (status, _) = s.put_file(&admin.session, board, "minutes.txt", "", b"minutes\n");
     assert_eq!(status, 200);
-    let grant = |bits: i64| {
-        let (status, body) = admin.grant(
-            deals,
-            json!([{"Permission": bits, "UserID": bob, "UserGroupID": -1}]),
-        );
-        assert_eq!(status, 200, "{body}");
-    };
+    let grant = |bits: i64| admin.grant_only(deals, bob, bits);
     grant(RENAMER);
     let home = b.home();
     let content = format!("/api/v1/files/{terms}/content");
@@ -442,13 +436,7 @@ fn a_rename_over_ends_older_versions_only_with_delete(backend: Backend) {
     }
     let (status, _) = s.put_file(&admin.session, deals, "notes.txt", "", b"notes\n");
     assert_eq!(status, 200);
-    let grant = |bits: i64| {
-        let (status, body) = admin.grant(
-            deals,
-            json!([{"Permission": bits, "UserID": bob, "UserGroupID": -1}]),
-        );
-        assert_eq!(status, 200, "{body}");
-    };
+    let grant = |bits: i64| admin.grant_only(deals, bob, bits);
     grant(RENAMER);
     let by_name = |name: &str| admin.ok("GetFileByName", json!({"folderID": deals, "name": name}));
     let rename = |from: &str, to: &str| {

@@ -55,6 +55,15 @@ impl<'a> Api<'a> {
         )
     }
 
+    /// Sets `folder`'s list to `user` alone holding `bits`; the change must succeed.
+    pub fn grant_only(&self, folder: i64, user: i64, bits: i64) {
+        let (status, body) = self.grant(
+            folder,
+            json!([{"Permission": bits, "UserID": user, "UserGroupID": -1}]),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+
     pub fn names(&self, folder: i64) -> Vec<String> {
         self.ok("GetFolders", json!({"folderID": folder}))
             .as_array()

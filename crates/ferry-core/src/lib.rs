@@ -11,6 +11,7 @@ pub mod connection_limit;
 pub mod content;
 pub mod domain;
 pub mod error;
+pub mod guessable_passwords;
 pub mod inline_content;
 pub mod proxy_protocol;
 pub mod service;

@@ -186,6 +186,19 @@ pub fn new_password(param: &str, value: &str) -> Result<()> {
     plain(param, value, MAX_PASSWORD_BYTES)
 }
 
+/// [`new_password`] for the account `user_name`, which also refuses what a guesser tries first
+/// ([`crate::guessable_passwords`]): the user name, one character repeated, a run or a walk
+/// along the keyboard, the commonest passwords give or take a tail of digits and symbols.
+pub fn new_password_for(param: &str, value: &str, user_name: &str) -> Result<()> {
+    new_password(param, value)?;
+    match crate::guessable_passwords::why_guessable(value, user_name) {
+        Some(why) => Err(Error::invalid(format!(
+            "{param} is too easy to guess: {why}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// An e-mail address: empty, or one `@` with text on both sides and no spaces.
 pub fn email(param: &str, value: &str) -> Result<()> {
     plain(param, value, MAX_EMAIL)?;

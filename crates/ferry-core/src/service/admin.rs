@@ -156,7 +156,7 @@ impl Service {
         text::plain("lastName", &req.last_name, text::MAX_PERSON_NAME)?;
         let password_hash = match req.password {
             Some(pw) => {
-                text::new_password("password", &pw)?;
+                text::new_password_for("password", &pw, &req.name)?;
                 Some(self.hash_password(pw).await?)
             }
             None => None,

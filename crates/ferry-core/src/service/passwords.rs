@@ -15,7 +15,7 @@ impl Service {
     /// ends every session the user has: whoever held the old password is out.
     pub async fn set_password(&self, actor: &Actor, name: &str, password: String) -> Result<()> {
         Self::require_admin(actor)?;
-        text::new_password("password", &password)?;
+        text::new_password_for("password", &password, name)?;
         let user = self.user_named(name).await?;
         Self::require_role_at_most(actor, user.role)?;
         let hash = self.hash_password(password).await?;
@@ -75,7 +75,7 @@ impl Service {
         caller: &Caller,
     ) -> Result<()> {
         text::presented_password("oldPassword", &current)?;
-        text::new_password("newPassword", &new)?;
+        text::new_password_for("newPassword", &new, &ctx.user.name)?;
         if ctx.session.impersonator_id.is_some() {
             return Err(Error::NotPermitted(
                 "an impersonated session cannot change the user's password",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::paused_get::paused_get;
+use common::paused_get::{beyond_socket_buffers, paused_get};
 use common::web::Browser;
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server, at_once};
 use ferry_testkit::{Backend, on_both_backends};
@@ -34,7 +34,7 @@ fn server_with_a_long_log() -> (Server, String, i64, String) {
     let (session, _) = s.open("ann", "ann-password-1", APP);
     let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));
     let home = home["FolderID"].as_i64().unwrap();
-    add_records(&s, &session, home, "old", 10_000);
+    add_records(&s, &session, home, "old", beyond_socket_buffers(10_000));
     let mut admin = Browser::new(&s);
     assert_eq!(admin.sign_in(ADMIN, ADMIN_PASSWORD).status, 303);
     let cookie = admin.cookie.clone().unwrap();

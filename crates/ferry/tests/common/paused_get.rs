@@ -7,6 +7,17 @@ use std::net::TcpStream;
 use std::os::fd::FromRawFd;
 use std::time::Duration;
 
+/// `n` (sized for Linux's default largest socket send buffer, 4 MiB) scaled for this machine's:
+/// a response must outgrow the server's buffer for its writer to wait on the paused reader,
+/// and a machine tuned for larger buffers (`net.ipv4.tcp_wmem`) needs a larger one.
+pub fn beyond_socket_buffers(n: usize) -> usize {
+    let largest = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|t| t.split_whitespace().nth(2)?.parse::<usize>().ok())
+        .unwrap_or(4 << 20);
+    n * largest.div_ceil(4 << 20).max(1)
+}
+
 /// A paused download's answer.
 pub struct PausedAnswer {
     /// The status line and headers.

@@ -373,6 +373,7 @@ pub fn document() -> Value {
         "ServerVersion": {"type": "string"},
         "ImmutableSessionHours": {"type": "integer", "description": "Hours an immutable session lives."},
         "WebSessionIdleMinutes": {"type": "integer", "description": "Minutes a web-client session lives unused."},
+        "WebSessionMaxMinutes": {"type": "integer", "description": "Minutes a web-client session lives at most from its sign-in, however busy."},
         "DeletedFileRetentionHours": {"type": "integer", "description": "Hours a deleted file's content is kept before it is purged."},
         "MinPasswordLength": {"type": "integer"},
         "MaxPageSize": {"type": "integer", "description": "Most items one page of a listing or search answers."},

@@ -434,6 +434,8 @@ pub struct FthServerSettingData {
     immutable_session_hours: i64,
     #[serde(rename = "WebSessionIdleMinutes")]
     web_session_idle_minutes: i64,
+    #[serde(rename = "WebSessionMaxMinutes")]
+    web_session_max_minutes: i64,
     #[serde(rename = "DeletedFileRetentionHours")]
     deleted_file_retention_hours: i64,
     #[serde(rename = "MinPasswordLength")]
@@ -459,6 +461,7 @@ impl From<ServerSettings> for FthServerSettingData {
             server_version: s.version,
             immutable_session_hours: s.immutable_session_hours,
             web_session_idle_minutes: s.web_session_idle_minutes,
+            web_session_max_minutes: s.web_session_max_minutes,
             deleted_file_retention_hours: s.deleted_file_retention_hours,
             min_password_length: s.min_password_length,
             max_page_size: s.max_page_size,

@@ -29,7 +29,7 @@ on_both_backends!(
 fn server_settings_follow_the_configuration() {
     let s = Server::start_with(
         Backend::Sqlite,
-        "[sessions]\nweb_idle_minutes = 45\n[files]\npurge_after_days = 2\n",
+        "[sessions]\nweb_idle_minutes = 45\nweb_max_hours = 8\n[files]\npurge_after_days = 2\n",
     );
     let (sid, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
     let (status, settings) = s.call("GetServerSettings", json!({"sessionID": sid}));
@@ -37,6 +37,7 @@ fn server_settings_follow_the_configuration() {
     assert_eq!(settings["ServerName"], "Ferry");
     assert_eq!(settings["ImmutableSessionHours"], 48);
     assert_eq!(settings["WebSessionIdleMinutes"], 45);
+    assert_eq!(settings["WebSessionMaxMinutes"], 480);
     assert_eq!(settings["DeletedFileRetentionHours"], 48);
     assert_eq!(settings["MinPasswordLength"], 8);
     assert_eq!(settings["MaxPageSize"], 1000);

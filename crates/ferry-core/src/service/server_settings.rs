@@ -18,6 +18,8 @@ pub struct ServerSettings {
     pub immutable_session_hours: i64,
     /// Minutes a web-client session lives unused.
     pub web_session_idle_minutes: i64,
+    /// Minutes a web-client session lives at most from its sign-in, however busy.
+    pub web_session_max_minutes: i64,
     /// Hours a deleted file's content is kept before it is purged (whole hours).
     pub deleted_file_retention_hours: i64,
     /// Fewest characters of a password that is set.
@@ -48,6 +50,7 @@ impl Service {
             version: env!("CARGO_PKG_VERSION"),
             immutable_session_hours: c.immutable_session_ttl_ms / HOUR_MS,
             web_session_idle_minutes: c.web_idle_ms / 60_000,
+            web_session_max_minutes: c.web_max_ms / 60_000,
             deleted_file_retention_hours: c.purge_after_ms / HOUR_MS,
             min_password_length: MIN_PASSWORD_CHARS as i64,
             max_page_size: MAX_PAGE,

@@ -5,15 +5,16 @@
 //!
 //! Users with two-step sign-in send `PASS password+passcode` when the server allows it
 //! (`[ftps] passcode_in_password`): the text after the last `+` is taken as the passcode when
-//! it has a passcode's or a recovery code's shape, and if that sign-in finds the password
-//! wrong the whole text is tried as a password (a password may end in `+123456`).
+//! it has a passcode's or a recovery code's shape, and if the password before it is wrong the
+//! whole text is tried as a password (a password may end in `+123456`): both in one sign-in
+//! attempt of the Service (`OpenRequest::passcode_appended`), so a wrong password counts once.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use ferry_core::domain::{SessionId, UserId, application};
-use ferry_core::service::{OpenMode, OpenRequest, passcode_shaped};
+use ferry_core::service::{OpenMode, OpenRequest};
 use ferry_core::{Caller, Error, Service};
 
 use crate::reply::Reply;
@@ -60,32 +61,17 @@ pub async fn sign_in(
         ip: Some(ip),
         client_version: None,
     };
-    let request = |password: &str, passcode: Option<&str>| OpenRequest {
+    let request = OpenRequest {
         user_name: name.to_string(),
         password: password.to_string(),
         application_id: application::FTPS,
         client_version: Some("FTPS".into()),
         mode: OpenMode::Immutable,
-        passcode: passcode.map(str::to_string),
+        passcode: None,
         user_string: None,
+        passcode_appended: passcode_in_password,
     };
-    let split = password
-        .rsplit_once('+')
-        .filter(|(p, code)| passcode_in_password && !p.is_empty() && passcode_shaped(code));
-    let mut answer = match split {
-        Some((password, code)) => {
-            service
-                .open_counted(request(password, Some(code)), &caller, limit)
-                .await
-        }
-        None => Err(Error::BadCredentials),
-    };
-    if split.is_none() || matches!(answer, Err(Error::BadCredentials)) {
-        answer = service
-            .open_counted(request(password, None), &caller, limit)
-            .await;
-    }
-    match answer {
+    match service.open_counted(request, &caller, limit).await {
         Ok((data, permit)) => Ok(SignedIn {
             session: data.session_id,
             user: data.user_id,

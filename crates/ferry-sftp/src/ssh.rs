@@ -309,6 +309,7 @@ impl Connection {
             mode: OpenMode::Immutable,
             passcode,
             user_string: None,
+            passcode_appended: false,
         };
         let caller = Caller {
             ip: Some(self.ip),

@@ -142,6 +142,7 @@ fn no_session_of_an_old_password_outlives_its_change(backend: Backend) {
                         mode: ferry_core::service::OpenMode::Immutable,
                         passcode: None,
                         user_string: None,
+                        passcode_appended: false,
                     },
                     &caller,
                 )

@@ -290,6 +290,12 @@ fn sftp_asks_for_the_passcode_and_ftps_takes_it_after_the_password() {
         "refused 530"
     );
     assert!(ftps(&format!("fay-password-1+{}", codes[1])).starts_with("signed in"));
+    // A wrong password with a passcode's tail is one failed sign-in, not two (the password
+    // before the `+` and the whole text are tried in one attempt).
+    let failures = || audit_records(&s.audit(), "SignInFailed", 3, "").len();
+    let before = failures();
+    assert_eq!(ftps("fay-wrong-password+123456").trim(), "refused 530");
+    assert_eq!(failures(), before + 1);
     // A user without the factor whose password ends like a passcode still signs in.
     s.add_user("dee", "member", "dee-password+123456");
     let out = run_ok(Command::new("python3").args([

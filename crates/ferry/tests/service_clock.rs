@@ -119,6 +119,7 @@ impl Harness {
             mode,
             passcode: None,
             user_string: None,
+            passcode_appended: false,
         };
         if ferry_core::domain::application::is_reserved(app) {
             // Only Ferry's own front ends sign in to a reserved application (SFTP here).
@@ -493,6 +494,7 @@ fn repeated_refusals_are_written_once_per_window(backend: Backend) {
             mode: OpenMode::Replace,
             passcode: None,
             user_string: None,
+            passcode_appended: false,
         };
         let caller = Caller {
             ip: Some("198.51.100.7".parse().unwrap()),
@@ -544,6 +546,7 @@ fn stale_lockout_rows_are_forgotten(backend: Backend) {
             mode: OpenMode::Replace,
             passcode: None,
             user_string: None,
+            passcode_appended: false,
         };
         let caller = Caller {
             ip: Some(format!("10.1.{}.{}", i / 250, i % 250).parse().unwrap()),

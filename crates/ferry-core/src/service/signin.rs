@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::hash_slots::HashTicket;
 use super::lockout::LockoutKey;
 use super::recheck::signin_gone_stale;
-use super::second_factor::FactorCheck;
+use super::second_factor::{FactorCheck, passcode_shaped};
 use super::{Caller, Service, SessionContext, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use crate::domain::{
@@ -57,6 +57,11 @@ pub struct OpenRequest {
     /// transfer of the session (RAPR's `Session` and `ImmutableSession`); at most 255
     /// characters.
     pub user_string: Option<String>,
+    /// The password may carry the passcode after its last `+` (FTPS's `PASS password+passcode`,
+    /// `[ftps] passcode_in_password`): when that tail has a passcode's shape, the text before
+    /// it is tried with it as the passcode, then the whole text as the password (a password
+    /// may end in `+123456`). Both in one attempt: one failure counted, not two.
+    pub passcode_appended: bool,
 }
 
 impl std::fmt::Debug for OpenRequest {
@@ -69,6 +74,7 @@ impl std::fmt::Debug for OpenRequest {
             .field("mode", &self.mode)
             .field("passcode", &self.passcode.as_ref().map(|_| "<redacted>"))
             .field("user_string", &self.user_string)
+            .field("passcode_appended", &self.passcode_appended)
             .finish()
     }
 }
@@ -160,6 +166,7 @@ impl Service {
             mode: OpenMode::Immutable,
             passcode,
             user_string: None,
+            passcode_appended: false,
         };
         Ok(self.open_admitted(req, caller, SignInFront::Web).await?.0)
     }
@@ -245,17 +252,35 @@ impl Service {
 
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password = req.password.clone();
+        let split: Option<(String, String)> = req
+            .password
+            .rsplit_once('+')
+            .filter(|(p, code)| req.passcode_appended && !p.is_empty() && passcode_shaped(code))
+            .map(|(p, code)| (p.to_string(), code.to_string()));
         let ticket = HashTicket::signin(user.as_ref().map(|u| u.id), caller.ip, known);
         // Held until a failure is recorded, so the next attempt in the slot counts it.
         let slot = self
             .signin_slot(ticket, &keys, known, caller.ip, || failure("locked out"))
             .await?;
-        let password_ok = self
+        // `Some(passcode found in the text, if any)` when a password matched. An unknown user
+        // costs as many hashes as a known one would (one more when the text has a tail).
+        let matched: Option<Option<String>> = self
             .hash_in(&slot, move |h| match stored_hash {
-                Some(hash) => h.verify(&password, &hash),
-                None => h.verify_decoy(&password),
+                Some(hash) => match split {
+                    Some((before, code)) if h.verify(&before, &hash) => Some(Some(code)),
+                    _ => h.verify(&password, &hash).then_some(None),
+                },
+                None => {
+                    if let Some((before, _)) = &split {
+                        let _ = h.verify_decoy(before);
+                    }
+                    h.verify_decoy(&password);
+                    None
+                }
             })
             .await?;
+        let password_ok = matched.is_some();
+        let passcode = matched.flatten().or_else(|| req.passcode.clone());
 
         let user = match user {
             Some(u) if password_ok && u.active && !u.deleted => u,
@@ -273,7 +298,7 @@ impl Service {
 
         let web = matches!(front, SignInFront::Web);
         let proof = match self
-            .check_second_factor(&user, req.passcode.as_deref(), web)
+            .check_second_factor(&user, passcode.as_deref(), web)
             .await?
         {
             FactorCheck::Passed(proof) => proof,

@@ -239,6 +239,7 @@ async fn open(svc: &Service, a: Args, caller: &Caller, mode: OpenMode) -> Result
         mode,
         passcode: a.opt_string("passcode"),
         user_string: a.opt_string("userString"),
+        passcode_appended: false,
     };
     let data = svc.open(req, caller).await?;
     Ok(Some(json!(FthSessionData::from(data))))

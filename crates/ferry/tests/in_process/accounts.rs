@@ -101,6 +101,7 @@ impl Racing {
                         mode: OpenMode::Immutable,
                         passcode: None,
                         user_string: None,
+                        passcode_appended: false,
                     },
                     &caller,
                 )

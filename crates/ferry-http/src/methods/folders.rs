@@ -248,8 +248,7 @@ pub static METHODS: &[Method] = &[
             SESSION_ID,
             Param::required(
                 "name",
-                ParamType::Text {
-                    required: true,
+                ParamType::Name {
                     max: ferry_core::text::MAX_GROUP_NAME,
                 },
                 "The group's name, unique case-insensitively.",

@@ -32,6 +32,12 @@ pub enum ParamType {
     },
     /// A folder or file name (`ferry_core::text::item_name`).
     ItemName,
+    /// A name of at most `max` characters, not blank, with nothing that draws nothing
+    /// (`ferry_core::text::visible_name`): a group's.
+    Name {
+        /// Most characters.
+        max: usize,
+    },
     /// A password presented at sign-in.
     Password,
     /// A password being set (at least 8 characters).
@@ -76,10 +82,34 @@ fn not_blank() -> String {
     format!("^[^{CONTROLS}]*[^{CONTROLS}{SPACES}][^{CONTROLS}]*$")
 }
 
-/// A name: no controls, `/` or `\`; not `.` or `..`; no space first or last, no dot last.
+/// Characters that draw nothing, refused in names ([`text::INVISIBLE`]) for a class: those of
+/// the Basic Multilingual Plane as `\uXXXX` (ECMAScript's and Python's syntax alike), the
+/// others as themselves (neither has one escape for them that the other reads).
+fn invisible() -> String {
+    let one = |c: char| match u32::from(c) {
+        n if n <= 0xFFFF => format!("\\u{n:04X}"),
+        _ => c.to_string(),
+    };
+    text::INVISIBLE
+        .iter()
+        .map(|&(first, last)| match first == last {
+            true => one(first),
+            false => format!("{}-{}", one(first), one(last)),
+        })
+        .collect()
+}
+
+/// A name: no controls, `/` or `\`, nothing that draws nothing; not `.` or `..`; no space
+/// first or last, no dot last.
 fn item_name() -> String {
-    let any = format!(r"{CONTROLS}/\\");
+    let any = format!(r"{CONTROLS}{}/\\", invisible());
     format!(r"^(?:[^{any} .]|[^{any} ][^{any}]*[^{any} .])$")
+}
+
+/// A name of a user group: not blank, no controls, nothing that draws nothing.
+fn visible_name() -> String {
+    let refused = format!("{CONTROLS}{}", invisible());
+    format!("^[^{refused}]*[^{refused}{SPACES}][^{refused}]*$")
 }
 
 /// An e-mail address: one `@` with text on both sides, no spaces.
@@ -95,6 +125,7 @@ impl ParamType {
             ParamType::String
             | ParamType::Text { .. }
             | ParamType::ItemName
+            | ParamType::Name { .. }
             | ParamType::Password
             | ParamType::NewPassword
             | ParamType::Email { .. }
@@ -131,7 +162,11 @@ impl ParamType {
             }
             ParamType::ItemName => json!({
                 "type": "string", "minLength": 1, "maxLength": 63, "x-ferry-max-bytes": 255, "pattern": item_name(),
-                "x-ferry-rule": "At most 255 bytes of UTF-8 after Unicode NFC normalisation (63 characters always fit); no control or bidirectional characters, / or \\; not . or ..; no leading or trailing space, no trailing dot.",
+                "x-ferry-rule": "At most 255 bytes of UTF-8 after Unicode NFC normalisation (63 characters always fit); no control or bidirectional characters, none that draws nothing (zero-width space, soft hyphen, filler…), no / or \\; not . or ..; no leading or trailing space, no trailing dot.",
+            }),
+            ParamType::Name { max } => json!({
+                "type": "string", "minLength": 1, "maxLength": max, "pattern": visible_name(),
+                "x-ferry-rule": "Not blank; no control or bidirectional characters, none that draws nothing (zero-width space, soft hyphen, filler…).",
             }),
             ParamType::Password => {
                 json!({"type": "string", "maxLength": 256, "x-ferry-max-bytes": 1024, "pattern": "^[^\\x00]*$", "x-ferry-rule": "At most 1024 bytes of UTF-8, no NUL."})
@@ -191,6 +226,10 @@ impl ParamType {
                 max,
             } => text::required(name, s, max),
             ParamType::ItemName => text::item_name(name, s).map(drop),
+            ParamType::Name { max } => {
+                text::required(name, s, max)?;
+                text::visible_name(name, s)
+            }
             ParamType::Password => text::presented_password(name, s),
             ParamType::NewPassword => text::new_password(name, s),
             ParamType::Email { required } => {

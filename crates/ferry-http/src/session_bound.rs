@@ -13,7 +13,7 @@ use ferry_core::service::{SESSION_RECHECK, SessionContext};
 use futures_lite::{Stream, StreamExt};
 
 /// `body`'s chunks while `ctx`'s session lives; an error (the response broken off, the client
-/// seeing it incomplete) once it has ended or cannot be asked.
+/// seeing it incomplete) once it has ended. A store out of reach ends nothing.
 pub(crate) fn session_bound<S>(body: S, svc: Arc<Service>, ctx: SessionContext) -> Body
 where
     S: Stream<Item = std::io::Result<Bytes>> + Unpin + Send + 'static,
@@ -26,12 +26,18 @@ where
                 return None;
             }
             if asked_at.elapsed() >= SESSION_RECHECK {
+                asked_at = Instant::now();
                 match svc.context_alive(&ctx).await {
-                    Ok(true) => asked_at = Instant::now(),
-                    alive => {
-                        tracing::info!(?alive, "download broken off: its session ended");
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::info!("download broken off: its session ended");
                         let gone = std::io::Error::other("the session ended");
                         return Some((Err(gone), (body, svc, ctx, asked_at, true)));
+                    }
+                    // The store is out of reach: the content is not, and the download goes
+                    // on (as an SFTP or FTPS connection does); asked again in a second.
+                    Err(e) => {
+                        tracing::debug!(error = %e, "a download's session could not be asked")
                     }
                 }
             }

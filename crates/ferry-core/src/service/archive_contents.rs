@@ -108,10 +108,16 @@ impl ArchiveContents {
         service: &Service,
         ctx: &SessionContext,
     ) -> Result<Option<(String, File)>> {
-        match self.checked_at {
-            Some(at) if at.elapsed() < SESSION_RECHECK => {}
-            Some(_) if !service.context_alive(ctx).await? => return Err(Error::SessionNotFound),
-            _ => self.checked_at = Some(Instant::now()),
+        if self
+            .checked_at
+            .is_none_or(|at| at.elapsed() >= SESSION_RECHECK)
+        {
+            // A store out of reach ends nothing here: the next file's download says so.
+            let first = self.checked_at.is_none();
+            self.checked_at = Some(Instant::now());
+            if !first && matches!(service.context_alive(ctx).await, Ok(false)) {
+                return Err(Error::SessionNotFound);
+            }
         }
         loop {
             let Some(part) = self.parts.front_mut() else {

@@ -250,13 +250,16 @@ fn a_busy_web_session_ends_at_its_greatest_age() {
     let s = Server::start_with(Backend::Sqlite, "[sessions]\nweb_max_hours = 0.0015\n");
     s.add_user("ann", "member", "ann-password-1");
     let mut b = Browser::new(&s);
-    let signed_in = std::time::Instant::now();
     let home = b.sign_in("ann", "ann-password-1").location.unwrap();
-    while signed_in.elapsed() < std::time::Duration::from_secs(4) {
+    // The session began before this instant (at most the sign-in's time before it): it is
+    // used until 3.5 s after, and asked again once 6 s have passed.
+    let signed_in = std::time::Instant::now();
+    let secs = std::time::Duration::from_secs_f64;
+    while signed_in.elapsed() < secs(3.5) {
         assert_eq!(b.get(&home).status, 200);
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        std::thread::sleep(secs(0.5));
     }
-    std::thread::sleep(std::time::Duration::from_millis(2000));
+    std::thread::sleep(secs(6.0).saturating_sub(signed_in.elapsed()));
     assert_eq!(b.get(&home).status, 303, "signed out at 5.4 s however busy");
     assert_eq!(b.sign_in("ann", "ann-password-1").status, 303);
 

@@ -379,16 +379,9 @@ pub(crate) async fn send_file(
         ));
     }
     let dl = svc.download_view(ctx, view, range).await?;
-    let stream =
-        tokio_util::io::ReaderStream::with_capacity(dl.reader.take(dl.length), DOWNLOAD_BUFFER);
     let range = range.map(|_| (dl.offset, dl.offset + dl.length - 1));
-    Ok(file_response(
-        session_bound(stream, Arc::clone(svc), ctx.clone()),
-        &dl.file.name,
-        size,
-        etag,
-        range,
-    ))
+    let (name, body) = (dl.file.name.clone(), download_body(svc, ctx, dl));
+    Ok(file_response(body, &name, size, etag, range))
 }
 
 /// A file's content (or the `range` of it, inclusive) of `size` bytes as an attachment named
@@ -439,10 +432,20 @@ pub(crate) fn whole_attachment(
     ctx: &SessionContext,
     dl: ferry_core::service::Download,
 ) -> Response {
+    let (name, length) = (dl.file.name.clone(), dl.length);
+    attachment(download_body(svc, ctx, dl), &name, length)
+}
+
+/// A download's bytes as a response body: read through a fixed buffer, and bound to the
+/// session it is sent for ([`session_bound`]).
+fn download_body(
+    svc: &Arc<Service>,
+    ctx: &SessionContext,
+    dl: ferry_core::service::Download,
+) -> Body {
     let stream =
         tokio_util::io::ReaderStream::with_capacity(dl.reader.take(dl.length), DOWNLOAD_BUFFER);
-    let body = session_bound(stream, Arc::clone(svc), ctx.clone());
-    attachment(body, &dl.file.name, dl.length)
+    session_bound(stream, Arc::clone(svc), ctx.clone())
 }
 
 /// The headers [`whole_attachment`] would send for `length` bytes named `name`, with no

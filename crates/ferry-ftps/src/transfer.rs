@@ -139,11 +139,17 @@ impl ControlSession {
         let range = (rest > 0 && rest < size).then(|| (rest, size - 1));
         // Audited here, before any byte goes out: the record commits while the data
         // connection is accepted, and the reader waits for it.
-        let download = service
+        let mut download = service
             .download_view_pipelined(&ctx, file, range)
             .await
             .map_err(|e| Reply::from_error(&e))?;
-        let length = if rest == size { 0 } else { download.length };
+        let length = if rest == size {
+            // Nothing is left to send, and nothing sent is the whole of it.
+            download.reader.tally_mut().settle();
+            0
+        } else {
+            download.length
+        };
         self.send_mark(Reply::new(
             150,
             format!("Sending {} ({length} bytes)", download.file.name),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ferry_core::content::ContentReader;
 use ferry_core::domain::{File as FerryFile, FolderType, SessionId};
-use ferry_core::service::{Recorded, SessionContext, TreeNode, UploadRequest};
+use ferry_core::service::{DownloadTally, Recorded, SessionContext, TreeNode, UploadRequest};
 use ferry_core::{Caller, Service};
 use russh_sftp::protocol::{
     Attrs, Data, ExtendedReply, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status,
@@ -46,12 +46,15 @@ const RECHECK: Duration = Duration::from_secs(1);
 /// What a handle stands for.
 pub(crate) enum Open {
     /// A download: the file, a reader at `position`, and the commit of the download's audit
-    /// record, which every reader of the handle waits for before its first byte.
+    /// record, which every reader of the handle waits for before its first byte; `tally`
+    /// counts what the client read, and records the download as broken off if the handle
+    /// goes (closed, or the connection gone) before the client read to its end.
     Reading {
         file: FerryFile,
         reader: Option<ContentReader>,
         position: u64,
         recorded: Recorded,
+        tally: DownloadTally,
     },
     /// A file open for writing (see `writing.rs`).
     Writing(Box<Writing>),
@@ -141,13 +144,14 @@ impl SftpHandler {
         let Some((ctx, _)) = self.checked.as_ref() else {
             return Err(StatusCode::Failure.into());
         };
-        let (file, reader, position, recorded) = match self.handles.get_mut(handle) {
+        let (file, reader, position, recorded, tally) = match self.handles.get_mut(handle) {
             Some(Open::Reading {
                 file,
                 reader,
                 position,
                 recorded,
-            }) => (file, reader, position, recorded),
+                tally,
+            }) => (file, reader, position, recorded, tally),
             Some(Open::Writing(w)) => {
                 let want = len.min(MAX_READ) as usize;
                 let bytes = w.read(&service, ctx, offset, want).await.map_err(refusal)?;
@@ -192,6 +196,7 @@ impl SftpHandler {
             }
         }
         *position += filled as u64;
+        tally.took_at(offset, filled as u64);
         Ok(filled)
     }
 
@@ -454,14 +459,17 @@ impl russh_sftp::server::Handler for SftpHandler {
             .download_view_pipelined(&ctx, file, None)
             .await
             .map_err(refusal)?;
+        // The client reads where it likes (read ahead of it here): counted as it reads.
+        let (reader, tally) = download.reader.into_parts();
         Ok(Handle {
             id,
             handle: self.handles.add(
                 Open::Reading {
                     file: download.file,
-                    reader: Some(read_ahead(download.reader)),
+                    reader: Some(read_ahead(reader)),
                     position: 0,
                     recorded: download.recorded,
+                    tally,
                 },
                 place,
             ),

@@ -161,7 +161,10 @@ impl Writing {
             return Err(Error::NotPermitted("the handle was not opened for reading"));
         }
         if let Some(id) = self.unaudited_base {
-            service.download(ctx, id, None).await?;
+            // Recorded as a download of the stored file; the handle then reads its own staged
+            // copy, so how much of it the client reads is not this download's to tally.
+            let mut base = service.download(ctx, id, None).await?;
+            base.reader.tally_mut().settle();
             self.unaudited_base = None;
         }
         self.staged().await?.read_at(offset, len).await

@@ -67,6 +67,9 @@ pub enum Operation {
     FileUploaded,
     /// A file was downloaded (recorded before the first byte is sent).
     FileDownloaded,
+    /// A download ended before its last byte (the client gone, its session ended): `size`
+    /// is the bytes sent, the detail how far of how many. Follows its `FileDownloaded`.
+    DownloadBrokenOff,
     /// A file was renamed.
     FileRenamed,
     /// A file's metadata was created or changed.
@@ -134,6 +137,7 @@ impl Operation {
             Operation::AccessDenied => "AccessDenied",
             Operation::FileUploaded => "FileUploaded",
             Operation::FileDownloaded => "FileDownloaded",
+            Operation::DownloadBrokenOff => "DownloadBrokenOff",
             Operation::FileRenamed => "FileRenamed",
             Operation::FileMetadataChanged => "FileMetadataChanged",
             Operation::FileMoved => "FileMoved",

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use super::download_tally::{DownloadTally, TalliedReader};
 use super::{FileView, Recorded, Service, SessionContext};
 use crate::content::ContentReader;
 use crate::domain::{AuditEntry, File, FileId, Operation, Outcome, Permissions};
@@ -22,8 +23,9 @@ pub struct Download {
     /// Bytes to send.
     pub length: u64,
     /// The content, from `offset`; the caller reads at most `length` bytes. Its first read
-    /// waits for the download's audit record.
-    pub reader: ContentReader,
+    /// waits for the download's audit record; dropped before `length` bytes were read from
+    /// it, it records the download as broken off (`download_tally.rs`).
+    pub reader: TalliedReader,
     /// The commit of the download's audit record, for readers opened later
     /// ([`Service::download_continued`]).
     pub recorded: Recorded,
@@ -118,13 +120,14 @@ impl Service {
             }
             _ => self.content.open(&file.content_key, offset).await?,
         };
+        let template = e.clone();
         let recorded = if pipelined {
             self.record_download(e)
         } else {
             self.audit_alone(e).await?;
             Recorded::committed()
         };
-        let reader = recorded.gate(content);
+        let reader = self.tallied(recorded.gate(content), template, &recorded, offset, length);
         Ok(Download {
             file,
             offset,
@@ -151,6 +154,27 @@ impl Service {
             return Err(Error::NotPermitted("Download is needed on the folder"));
         }
         Ok(recorded.gate(self.content.open(&file.content_key, offset).await?))
+    }
+
+    /// `content` counted for the download `entry` records, of `length` bytes from `offset`
+    /// (`download_tally.rs`).
+    pub(super) fn tallied(
+        &self,
+        content: ContentReader,
+        entry: AuditEntry,
+        recorded: &Recorded,
+        offset: u64,
+        length: u64,
+    ) -> TalliedReader {
+        let tally = DownloadTally::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.clock),
+            entry,
+            recorded.clone(),
+            offset,
+            length,
+        );
+        TalliedReader::new(content, tally)
     }
 
     /// Starts committing a download's record as a task of its own (`download_record.rs`);

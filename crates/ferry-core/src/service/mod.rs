@@ -12,6 +12,7 @@ mod change_races;
 mod content_upkeep;
 mod directory;
 mod download_record;
+mod download_tally;
 mod downloads;
 mod file_changes;
 mod files;
@@ -72,6 +73,7 @@ pub use browse::{
 };
 pub use directory::{DirectoryEntry, DomainUserRequest, SyncOptions, SyncSummary};
 pub use download_record::Recorded;
+pub use download_tally::{DownloadTally, TalliedReader};
 pub use downloads::Download;
 pub use files::{FileView, MAX_PAGE, MAX_WHOLE_VERSIONS};
 pub use folders::{FolderView, MAX_WHOLE_FOLDERS};

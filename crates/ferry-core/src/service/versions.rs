@@ -64,14 +64,15 @@ impl Service {
         e.size = Some(old.size);
         e.digest = Some(old.sha256.clone());
         e.detail = Some(format!("version {version}"));
-        let reader = self.content.open(&old.content_key, 0).await?;
-        self.audit_alone(e).await?;
+        let content = self.content.open(&old.content_key, 0).await?;
+        self.audit_alone(e.clone()).await?;
+        let recorded = Recorded::committed();
         Ok(Download {
             file: view.file,
             offset: 0,
             length,
-            reader,
-            recorded: Recorded::committed(),
+            reader: self.tallied(content, e, &recorded, 0, length),
+            recorded,
         })
     }
 

@@ -35,6 +35,10 @@ pub struct StoredGrant {
 pub struct GrantBounds {
     /// By one address (its oldest gives way to a new one).
     pub per_address: i64,
+    /// By one token, from every address together (its oldest gives way to a new one): what
+    /// keeps one link, opened from as many addresses as its holder has (an IPv6 host has
+    /// 2^64), from filling the store.
+    pub per_token: i64,
     /// In all (then a new page is refused).
     pub total: i64,
 }

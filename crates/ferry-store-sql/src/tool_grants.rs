@@ -94,6 +94,27 @@ pub(crate) async fn issue_grant(
         .map_err(errors::db)?;
         tracing::info!(ip = %g.ip, given_up = gone.rows_affected(), "tool grants given up for a newer page of the same address");
     }
+    let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tool_grants WHERE token_digest = $1")
+        .bind(&g.token_digest)
+        .fetch_one(&mut **tx)
+        .await
+        .and_then(|r| r.try_get("n"))
+        .map_err(errors::db)?;
+    if held >= bounds.per_token {
+        let gone = sqlx::query(
+            "DELETE FROM tool_grants WHERE id IN (SELECT id FROM tool_grants \
+             WHERE token_digest = $1 ORDER BY created_at, id LIMIT $2)",
+        )
+        .bind(&g.token_digest)
+        .bind(held - bounds.per_token + 1)
+        .execute(&mut **tx)
+        .await
+        .map_err(errors::db)?;
+        tracing::info!(
+            given_up = gone.rows_affected(),
+            "tool grants given up for a newer page of the same token"
+        );
+    }
     let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tool_grants")
         .fetch_one(&mut **tx)
         .await

@@ -25,6 +25,7 @@ fn grant(id: &str, ip: &str, page: &str, until: i64) -> StoredGrant {
 
 const BOUNDS: GrantBounds = GrantBounds {
     per_address: 3,
+    per_token: 4,
     total: 5,
 };
 
@@ -72,6 +73,43 @@ async fn grants_are_bounded(backend: Backend) {
         s.grant("b0").await.unwrap().is_none(),
         "expired grants are forgotten"
     );
+}
+
+/// One token opened from one address after another (an IPv6 host has 2^64): it holds at most
+/// `per_token` grants, its oldest giving way, and other tokens still get theirs.
+async fn one_token_holds_its_share(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(backend, &dir).await;
+    let now = Timestamp(1_000);
+    let of_token = |id: &str, ip: &str| StoredGrant {
+        token_digest: "one-link".into(),
+        ..grant(id, ip, id, 5_000)
+    };
+    for i in 0..6 {
+        let id = format!("t{i}");
+        let ip = format!("2001:db8::{i}");
+        let got = issue(&s, of_token(&id, &ip), Timestamp(1_000 + i)).await;
+        assert_eq!(got, Some(id), "a new page of the token gets a grant");
+    }
+    for gone in ["t0", "t1"] {
+        assert!(s.grant(gone).await.unwrap().is_none(), "{gone} gave way");
+    }
+    for held in ["t2", "t3", "t4", "t5"] {
+        assert!(s.grant(held).await.unwrap().is_some(), "{held} held");
+    }
+    // The store (5) is not full: another token's page is granted.
+    let other = issue(&s, grant("o", "2001:db8::99", "o", 5_000), now).await;
+    assert_eq!(other.as_deref(), Some("o"));
+}
+
+#[tokio::test]
+async fn one_token_holds_its_share_on_sqlite() {
+    one_token_holds_its_share(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn one_token_holds_its_share_on_postgres() {
+    one_token_holds_its_share(Backend::Postgres).await;
 }
 
 async fn file_counts(backend: Backend) {

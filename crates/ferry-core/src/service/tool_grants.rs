@@ -3,9 +3,12 @@
 //!
 //! Bounded so that one link cannot shut every tool page: a page reloaded from the same
 //! address with the same token and options gets the grant it already had (100,000 reloads
-//! hold one grant), one address holds at most [`MAX_GRANTS_PER_ADDRESS`] grants (its oldest
-//! gives way to a new one), and the store at most [`MAX_GRANTS`] (then a new page answers
-//! 503, which takes that many addresses with valid tokens to reach).
+//! hold one grant), one address holds at most [`MAX_GRANTS_PER_ADDRESS`] grants and one
+//! token at most [`MAX_GRANTS_PER_TOKEN`] from all its addresses (in each, the oldest gives
+//! way to a new one), and the store at most [`MAX_GRANTS`] (then a new page answers 503,
+//! which takes a hundred valid tokens, each a user's link or an integration's token, to
+//! reach). Until 2026-12-07 the token had no bound of its own: one link opened from a
+//! hundred addresses of one IPv6 host filled the store.
 
 use std::net::IpAddr;
 
@@ -23,10 +26,13 @@ use crate::transfer_state::{GrantBounds, StoredGrant};
 pub(crate) const MAX_GRANTS: i64 = 100_000;
 /// Most grants one browser address holds at once.
 pub(crate) const MAX_GRANTS_PER_ADDRESS: i64 = 1_000;
+/// Most grants one token holds at once, from every address together.
+pub(crate) const MAX_GRANTS_PER_TOKEN: i64 = 1_000;
 
 /// The store's bounds.
 pub(crate) const BOUNDS: GrantBounds = GrantBounds {
     per_address: MAX_GRANTS_PER_ADDRESS,
+    per_token: MAX_GRANTS_PER_TOKEN,
     total: MAX_GRANTS,
 };
 

@@ -8,27 +8,16 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{APP, Server, run_ok};
 use ferry_testkit::Backend;
 use serde_json::{Value, json};
 
 /// The `DownloadBrokenOff` records, once `n` are there (each is written after its transfer
-/// goes, by a task of its own); fails after 20 seconds.
+/// goes, by a task of its own).
 fn broken_off(s: &Server, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let found: Vec<Value> = s
-            .audit()
-            .into_iter()
-            .filter(|r| r["operation"] == "DownloadBrokenOff")
-            .collect();
-        if found.len() >= n || Instant::now() > deadline {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    common::awaited_audit(s, "DownloadBrokenOff", n)
 }
 
 /// curl fetching `path` at 200 KiB/s and giving up after a second.

@@ -375,18 +375,7 @@ fn a_download_in_progress_ends_with_its_session() {
     assert!(cut.body.len() < content.len() - (1 << 20));
     assert!(s.log().contains("download broken off"), "{}", s.log());
     // The audit log says so too: the whole download first, then only the cut one.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let cut_off = loop {
-        let found: Vec<_> = s
-            .audit()
-            .into_iter()
-            .filter(|r| r["operation"] == "DownloadBrokenOff")
-            .collect();
-        if !found.is_empty() || std::time::Instant::now() > deadline {
-            break found;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+    let cut_off = common::awaited_audit(&s, "DownloadBrokenOff", 1);
     assert_eq!(cut_off.len(), 1, "{cut_off:?}");
     assert_eq!(cut_off[0]["file_id"], file["FileID"]);
     assert!(cut_off[0]["size"].as_i64().unwrap() < content.len() as i64);

@@ -31,6 +31,23 @@ pub fn audit_records<'a>(
         .collect()
 }
 
+/// The audit records of `operation`, once there are at least `n` (for records written after
+/// the answer, by a task of their own); what there is after 20 seconds.
+pub fn awaited_audit(s: &super::Server, operation: &str, n: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found: Vec<Value> = s
+            .audit()
+            .into_iter()
+            .filter(|r| r["operation"] == operation)
+            .collect();
+        if found.len() >= n || std::time::Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// Asserts the audit of five wrong passwords then a lock-out over application `app`: five
 /// counted failures, and the refusals while locked written once for their window.
 #[track_caller]

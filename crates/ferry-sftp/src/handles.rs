@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use ferry_core::connection_limit::{Limit, Permit};
 use ferry_core::domain::UserId;
+use ferry_core::service::{SessionContext, UploadRequest};
 use russh_sftp::protocol::StatusCode;
 
 use crate::refusal::Refusal;
@@ -93,6 +94,18 @@ impl Handles {
             })
             .max_by_key(|(n, _)| *n)
             .map(|(_, w)| &mut **w)
+    }
+
+    /// The uploads of the write handles still open that would have committed something (see
+    /// [`Writing::uncommitted`]).
+    pub(crate) fn uncommitted_uploads(&mut self) -> Vec<(SessionContext, UploadRequest, u64)> {
+        self.open
+            .values_mut()
+            .filter_map(|(m, _)| match m.get_mut() {
+                Ok(Open::Writing(w)) => w.uncommitted(),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Takes a handle out (its place goes back).

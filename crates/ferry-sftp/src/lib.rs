@@ -17,6 +17,7 @@ mod host_key;
 mod interactive;
 mod listing;
 mod paths;
+mod reading;
 mod refusal;
 mod session_watch;
 mod set_attrs;

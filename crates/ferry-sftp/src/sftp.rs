@@ -15,12 +15,12 @@ use russh_sftp::protocol::{
     Attrs, Data, ExtendedReply, File, FileAttributes, Handle, Name, OpenFlags, Packet, Status,
     StatusCode, Version,
 };
-use tokio::io::AsyncReadExt;
 
 use crate::attrs::{node_attrs, writing_attrs};
 use crate::handles::{HandleLimits, Handles};
 use crate::listing::Listing;
 use crate::paths::{resolve, wire_string};
+use crate::reading::read_ahead;
 use crate::refusal::{Refusal, refusal};
 use crate::writing::{Commit, WriteFlags, Writing};
 
@@ -28,20 +28,10 @@ use crate::writing::{Commit, WriteFlags, Writing};
 const POSIX_RENAME: &str = "posix-rename@openssh.com";
 const STATVFS: &str = "statvfs@openssh.com";
 
-/// Read-ahead of a download: clients ask for 32 KiB at a time, and each read of the content
-/// store's file is a trip to the blocking pool; reading 512 KiB at once makes 16 times fewer.
-const READ_AHEAD: usize = 512 * 1024;
-
-fn read_ahead(reader: ContentReader) -> ContentReader {
-    Box::pin(tokio::io::BufReader::with_capacity(READ_AHEAD, reader))
-}
-
-/// Largest read answered at once (OpenSSH's sftp-server uses the same bound).
-const MAX_READ: u32 = 256 * 1024;
 /// How long a session check stands: requests within it reuse it, so a closed or revoked
 /// session stops working within this time, and a download does not ask the store 30,000
 /// times per GiB.
-const RECHECK: Duration = Duration::from_secs(1);
+pub(crate) const RECHECK: Duration = Duration::from_secs(1);
 
 /// What a handle stands for.
 pub(crate) enum Open {
@@ -71,9 +61,35 @@ pub struct SftpHandler {
     caller: Caller,
     pub(crate) handles: Handles,
     /// The last session check and when it was made.
-    checked: Option<(SessionContext, Instant)>,
+    pub(crate) checked: Option<(SessionContext, Instant)>,
     /// Where relative paths start (the user's home), found on first use.
     start: Option<String>,
+}
+
+/// A channel that ends (the client gone, its session ended, the connection cut) with files
+/// still open for writing stored none of them: each is audited as `UploadFailed`, as an FTPS
+/// or HTTP upload cut short is, so that the log says an upload was tried and not stored.
+impl Drop for SftpHandler {
+    fn drop(&mut self) {
+        let uncommitted = self.handles.uncommitted_uploads();
+        if uncommitted.is_empty() {
+            return;
+        }
+        // Outside a runtime only when the process ends: nothing could be written.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let service = Arc::clone(&self.service);
+        runtime.spawn(async move {
+            for (ctx, req, bytes) in uncommitted {
+                let detail = format!(
+                    "the SFTP channel ended with the file open for writing ({bytes} bytes \
+                     held, no CLOSE); nothing was stored"
+                );
+                service.audit_upload_failure(&ctx, &req, detail).await;
+            }
+        });
+    }
 }
 
 impl SftpHandler {
@@ -121,85 +137,6 @@ impl SftpHandler {
         Ok((ctx, path))
     }
 
-    /// Reads up to `len` bytes at `offset` of a download handle, appended to `out` (the
-    /// caller's reply buffer: no copy in between). Returns how many.
-    pub async fn read_into(
-        &mut self,
-        handle: &str,
-        offset: u64,
-        len: u32,
-        out: &mut bytes::BytesMut,
-    ) -> Result<usize, Refusal> {
-        use bytes::BufMut;
-        // Sequential reads need no session object, only a recent check.
-        if self
-            .checked
-            .as_ref()
-            .is_none_or(|(_, at)| at.elapsed() >= RECHECK)
-        {
-            self.ctx().await?;
-        }
-        let service = Arc::clone(&self.service);
-        // Fields, not methods: the check and the handle are borrowed side by side.
-        let Some((ctx, _)) = self.checked.as_ref() else {
-            return Err(StatusCode::Failure.into());
-        };
-        let (file, reader, position, recorded, tally) = match self.handles.get_mut(handle) {
-            Some(Open::Reading {
-                file,
-                reader,
-                position,
-                recorded,
-                tally,
-            }) => (file, reader, position, recorded, tally),
-            Some(Open::Writing(w)) => {
-                let want = len.min(MAX_READ) as usize;
-                let bytes = w.read(&service, ctx, offset, want).await.map_err(refusal)?;
-                if bytes.is_empty() {
-                    return Err(StatusCode::Eof.into());
-                }
-                out.extend_from_slice(&bytes);
-                return Ok(bytes.len());
-            }
-            _ => return Err(StatusCode::Failure.into()),
-        };
-        let size = file.size.max(0) as u64;
-        if offset >= size {
-            // The end of a download is reported only once it is recorded (an empty file
-            // reads nothing, so waited for nothing).
-            recorded.wait().await.map_err(refusal)?;
-            return Err(StatusCode::Eof.into());
-        }
-        if *position != offset || reader.is_none() {
-            *reader = Some(read_ahead(
-                service
-                    .download_continued(ctx, file, offset, recorded)
-                    .await
-                    .map_err(refusal)?,
-            ));
-            *position = offset;
-        }
-        let want = (len.min(MAX_READ) as u64).min(size - offset) as usize;
-        out.reserve(want);
-        let r = reader.as_mut().expect("set above");
-        let mut filled = 0;
-        while filled < want {
-            let mut room = (&mut *out).limit(want - filled);
-            match r.read_buf(&mut room).await {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) => {
-                    tracing::error!(error = %e, "SFTP read failed");
-                    *reader = None;
-                    return Err(StatusCode::Failure.into());
-                }
-            }
-        }
-        *position += filled as u64;
-        tally.took_at(offset, filled as u64);
-        Ok(filled)
-    }
-
     /// Writes `data` at `offset` of a write handle (see `writing.rs`). A write that fails
     /// abandons the handle: what it staged is discarded, nothing is committed.
     pub async fn write_at(
@@ -212,6 +149,9 @@ impl SftpHandler {
             return Err(StatusCode::Failure.into());
         };
         if let Err(e) = w.write(offset, data).await {
+            if let Some((ctx, req, _)) = w.uncommitted() {
+                self.service.audit_failed_upload(&ctx, &req, &e).await;
+            }
             self.handles.take(handle);
             return Err(refusal(e));
         }
@@ -508,7 +448,13 @@ impl russh_sftp::server::Handler for SftpHandler {
                 let opened = w.opened;
                 match w.into_commit() {
                     Commit::Upload(upload) => {
-                        self.service.finish_upload(*upload).await.map_err(refusal)?;
+                        let failed = (upload.context().clone(), upload.request().clone());
+                        if let Err(e) = self.service.finish_upload(*upload).await {
+                            self.service
+                                .audit_failed_upload(&failed.0, &failed.1, &e)
+                                .await;
+                            return Err(refusal(e));
+                        }
                         metrics::histogram!("ferry_sftp_upload_seconds")
                             .record(opened.elapsed().as_secs_f64());
                     }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ferry_core::domain::FileId;
-use ferry_core::service::{PendingAppend, SessionContext, Upload};
+use ferry_core::service::{PendingAppend, SessionContext, Upload, UploadRequest};
 use ferry_core::{Error, Service, Timestamp};
 
 /// Where a written file's bytes are.
@@ -51,6 +51,9 @@ pub(crate) struct Writing {
     /// When the handle was opened: a file's time in the server, `OPEN` to `CLOSE`'s answer,
     /// is `ferry_sftp_upload_seconds` (`/metrics`).
     pub(crate) opened: Instant,
+    /// The session and request the upload was opened with, for its `UploadFailed` record
+    /// should it not be committed.
+    opened_as: (SessionContext, UploadRequest),
 }
 
 /// What `CLOSE` does with a write handle.
@@ -77,6 +80,10 @@ impl Writing {
     /// A handle on `path` over the checked write `pending`.
     pub(crate) fn new(path: String, pending: PendingAppend, flags: WriteFlags) -> Self {
         let base = pending.base().map(|f| f.id);
+        let opened_as = (
+            pending.upload().context().clone(),
+            pending.upload().request().clone(),
+        );
         let (content, changed, unaudited_base) = match base {
             Some(id) if !flags.truncate => (Content::Stored(Box::new(pending)), false, Some(id)),
             _ => (Content::Staged(Box::new(pending.into_empty())), true, None),
@@ -91,7 +98,21 @@ impl Writing {
             base,
             client_time: None,
             opened: Instant::now(),
+            opened_as,
         }
+    }
+
+    /// What an `UploadFailed` record of this handle names, if it would have committed
+    /// something (something written, or a file made or emptied): its session, its request and
+    /// the bytes it held.
+    pub(crate) fn uncommitted(&self) -> Option<(SessionContext, UploadRequest, u64)> {
+        self.changed.then(|| {
+            (
+                self.opened_as.0.clone(),
+                self.opened_as.1.clone(),
+                self.size(),
+            )
+        })
     }
 
     /// Sets the modification time the file will have (`FSETSTAT`, or `SETSTAT` of its path).

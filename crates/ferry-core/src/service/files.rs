@@ -377,11 +377,22 @@ impl Service {
         req: &UploadRequest,
         error: &Error,
     ) {
+        self.audit_upload_failure(ctx, req, error.to_string()).await
+    }
+
+    /// Audits an upload that failed for a reason of the front end's (`detail`: a client gone
+    /// before it closed the file), the bytes discarded.
+    pub async fn audit_upload_failure(
+        &self,
+        ctx: &SessionContext,
+        req: &UploadRequest,
+        detail: String,
+    ) {
         let mut e = AuditEntry::new(Operation::UploadFailed, Outcome::Failure);
         ctx.stamp(&mut e);
         e.folder_id = Some(req.folder_id);
         e.path = Some(req.name.clone());
-        e.detail = Some(error.to_string());
+        e.detail = Some(detail);
         if let Err(err) = self.audit_alone(e).await {
             tracing::warn!(error = %err, "could not audit a failed upload");
         }

@@ -204,6 +204,11 @@ impl Upload {
         &self.req
     }
 
+    /// The session the upload is made in.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
     /// The length the upload was declared with, if any.
     pub fn expected_size(&self) -> Option<u64> {
         self.req.expected_size
@@ -299,6 +304,11 @@ impl PendingAppend {
     /// The live file written to, if the name has one.
     pub fn base(&self) -> Option<&File> {
         self.base.as_ref()
+    }
+
+    /// The upload this append will be.
+    pub fn upload(&self) -> &Upload {
+        &self.upload
     }
 
     /// The upload without the stored bytes: the file's next version starts empty (SFTP's

@@ -1,8 +1,9 @@
-//! A download that ends before its last byte says so in the audit log: its `FileDownloaded`
-//! (written before the first byte) is followed by a `DownloadBrokenOff` with the bytes sent,
-//! and a download read to its end has none. Over HTTP (curl giving up), a ZIP, SFTP
-//! (paramiko closing early or dropping the connection) and FTPS (ftplib cutting the data
-//! connection), each against the real peer.
+//! Transfers cut short say so in the audit log. A download that ends before its last byte: its
+//! `FileDownloaded` (written before the first byte) is followed by a `DownloadBrokenOff` with
+//! the bytes sent, and a download read to its end has none; over HTTP (curl giving up), a ZIP,
+//! SFTP (paramiko closing early or dropping the connection) and FTPS (ftplib cutting the data
+//! connection). An SFTP upload that stores nothing (its `CLOSE` refused, or its connection gone
+//! before one) is an `UploadFailed`, as an FTPS or HTTP upload cut short always was.
 
 mod common;
 
@@ -20,15 +21,20 @@ fn broken_off(s: &Server, n: usize) -> Vec<Value> {
     common::awaited_audit(s, "DownloadBrokenOff", n)
 }
 
-/// curl fetching `path` at 200 KiB/s and giving up after a second.
+/// curl fetching `path`, killed once 64 KiB of the body reached it: a client gone halfway.
 fn curl_gives_up(s: &Server, session: &str, path: &str) {
-    let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "--limit-rate", "200K", "-m", "1"])
+    use std::io::Read;
+    let mut curl = Command::new("curl")
+        .args(["-s", "--limit-rate", "1M"])
         .args(["-H", &format!("X-Session-ID: {session}")])
         .arg(format!("{}{path}", s.base))
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .expect("curl runs");
-    assert_eq!(out.status.code(), Some(28), "curl should time out: {out:?}");
+    let mut got = vec![0u8; 64 << 10];
+    curl.stdout.take().unwrap().read_exact(&mut got).unwrap();
+    curl.kill().unwrap();
+    curl.wait().unwrap();
 }
 
 #[test]
@@ -84,7 +90,7 @@ fn sftp_and_ftps_downloads_cut_short_are_recorded_as_broken_off() {
          [ftps]\nlisten = \"127.0.0.1:0\"\npassive_ports = \"40000-49999\"\n",
     );
     s.add_user("alice", "member", "alice-password-1");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/broken_off/partial_reads.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cut_short/partial_reads.py");
     let out = run_ok(Command::new("python3").arg(&script).args([
         &s.sftp_port().to_string(),
         &s.ftps_port().to_string(),
@@ -116,5 +122,43 @@ fn sftp_and_ftps_downloads_cut_short_are_recorded_as_broken_off() {
     assert!((100_000..1 << 20).contains(&sftp_close), "{names:?}");
     assert!((50_000..1 << 20).contains(&sftp_drop), "{names:?}");
     assert!((65_536..8 << 20).contains(&ftps_cut), "{names:?}");
+    s.ferry_ok(&["audit", "verify"], None);
+}
+
+#[test]
+fn sftp_uploads_that_store_nothing_are_recorded_as_failed() {
+    let s = Server::start_with(Backend::Sqlite, "[sftp]\nlisten = \"127.0.0.1:0\"\n");
+    s.add_user("alice", "member", "alice-password-1");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cut_short/sftp_uploads.py");
+    let out = run_ok(Command::new("python3").arg(&script).args([
+        &s.sftp_port().to_string(),
+        "alice",
+        "alice-password-1",
+    ]));
+    assert!(
+        out.contains("connection dropped with abandoned.bin open"),
+        "{out}"
+    );
+    let failed = common::awaited_audit(&s, "UploadFailed", 2);
+    let got: Vec<(&str, &str)> = failed
+        .iter()
+        .map(|r| (r["path"].as_str().unwrap(), r["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(got.len(), 2, "{got:?}\n{out}");
+    assert_eq!(got[0].0, "orphan.bin", "{got:?}");
+    assert!(got[0].1.contains("not found"), "{got:?}");
+    assert_eq!(got[1].0, "abandoned.bin", "{got:?}");
+    assert!(got[1].1.contains("300000 bytes held, no CLOSE"), "{got:?}");
+    assert!(
+        failed
+            .iter()
+            .all(|r| r["status"] == "Failure" && r["application_id"] == 2)
+    );
+    let uploaded: Vec<Value> = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "FileUploaded")
+        .collect();
+    assert_eq!(uploaded.len(), 1, "only whole.txt was stored: {uploaded:?}");
     s.ferry_ok(&["audit", "verify"], None);
 }

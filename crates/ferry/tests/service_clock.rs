@@ -1,17 +1,12 @@
 //! Time-dependent rules of the Service, tested in-process with a clock the test moves (no
 //! sleeping), on both metadata-store engines: immutable sessions expire 48 hours after
 //! creation and are swept with an audit record; lock-outs run out; SFTP/FTPS reuse stops at
-//! expiry.
-
-use std::sync::Arc;
+//! expiry; a resumable upload idle for a day is forgotten with an audit record. The harness is
+//! in `service_clock/harness.rs`.
 
 use ferry_core::domain::FolderType;
-use ferry_core::domain::SessionId;
-use ferry_core::service::{
-    ImpersonateRequest, NewUserRequest, OpenMode, OpenRequest, SessionContext, UploadRequest,
-};
-use ferry_core::{Actor, Caller, Error, ManualClock, Service, ServiceConfig, Timestamp};
-use ferry_crypto::{PasswordHasher, PasswordParams};
+use ferry_core::service::{ImpersonateRequest, OpenMode, OpenRequest, UploadRequest};
+use ferry_core::{Actor, Caller, Error, ServiceConfig};
 use ferry_testkit::{Backend, on_both_backends};
 
 on_both_backends!(
@@ -26,161 +21,16 @@ on_both_backends!(
     the_owner_keeps_signing_in_while_others_guess,
     repeated_refusals_are_written_once_per_window,
     stale_lockout_rows_are_forgotten,
+    an_abandoned_resumable_upload_is_audited_as_who_began_it,
 );
+
+#[path = "service_clock/harness.rs"]
+mod harness;
+use harness::Harness;
 
 const HOUR: i64 = 3_600_000;
 /// The client application the tests sign in to.
 const APP: i64 = 1000;
-
-struct Harness {
-    service: Service,
-    store: Arc<ferry_store_sql::SqlStore>,
-    clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Harness {
-    fn new(backend: Backend, config: ServiceConfig) -> Harness {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let url = backend.fresh_database_url(dir.path());
-        let store = rt
-            .block_on(ferry_store_sql::connect(&url, &Default::default()))
-            .unwrap();
-        let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
-        let hasher = PasswordHasher::new(PasswordParams {
-            memory_kib: 256,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .unwrap();
-        let content = rt
-            .block_on(ferry_content_fs::LocalContentStore::open(
-                dir.path().join("content"),
-            ))
-            .unwrap();
-        let store = Arc::new(store);
-        let service = Service::new(
-            store.clone(),
-            Arc::new(content),
-            clock.clone(),
-            hasher,
-            config,
-        );
-        let h = Harness {
-            service,
-            store,
-            clock,
-            _dir: dir,
-            rt,
-        };
-        h.rt.block_on(h.service.add_user(
-            &Actor::Cli { os_user: None },
-            NewUserRequest {
-                name: "sam".into(),
-                role: ferry_core::domain::Role::Administrator,
-                email: String::new(),
-                first_name: String::new(),
-                last_name: String::new(),
-                password: Some("sam-password".into()),
-            },
-        ))
-        .unwrap();
-        h.rt.block_on(
-            h.service
-                .add_application(&Actor::Cli { os_user: None }, APP, "tests"),
-        )
-        .unwrap();
-        h
-    }
-
-    fn open(&self, mode: OpenMode, app: i64, password: &str) -> Result<SessionId, Error> {
-        self.open_from("192.0.2.1", mode, app, password)
-    }
-
-    /// Signs sam in from the client at `ip`.
-    fn open_from(
-        &self,
-        ip: &str,
-        mode: OpenMode,
-        app: i64,
-        password: &str,
-    ) -> Result<SessionId, Error> {
-        let caller = Caller {
-            ip: Some(ip.parse().unwrap()),
-            client_version: None,
-        };
-        let req = OpenRequest {
-            user_name: "sam".into(),
-            password: password.into(),
-            application_id: app,
-            client_version: None,
-            mode,
-            passcode: None,
-            user_string: None,
-            passcode_appended: false,
-        };
-        if ferry_core::domain::application::is_reserved(app) {
-            // Only Ferry's own front ends sign in to a reserved application (SFTP here).
-            let limit = ferry_core::connection_limit::UserConnectionLimit::new("sftp", 100);
-            return self
-                .rt
-                .block_on(self.service.open_counted(req, &caller, &limit))
-                .map(|(d, _permit)| d.session_id);
-        }
-        self.rt
-            .block_on(self.service.open(req, &caller))
-            .map(|d| d.session_id)
-    }
-
-    fn alive(&self, id: &SessionId) -> bool {
-        match self
-            .rt
-            .block_on(self.service.authenticate(id, &Caller::default()))
-        {
-            Ok(_) => true,
-            Err(Error::SessionNotFound) => false,
-            Err(e) => panic!("unexpected {e:?}"),
-        }
-    }
-
-    fn sweep(&self) -> usize {
-        self.rt
-            .block_on(self.service.sweep_expired_sessions())
-            .unwrap()
-    }
-
-    fn upload(&self, ctx: &SessionContext, folder: i64, name: &str, data: &[u8]) -> i64 {
-        self.rt.block_on(async {
-            let req = UploadRequest {
-                folder_id: folder,
-                name: name.into(),
-                overwrite: true,
-                rename_if_taken: false,
-                expected_size: Some(data.len() as u64),
-                expected_sha256: None,
-                external_user: None,
-            };
-            let mut up = self.service.begin_upload(ctx, req).await.unwrap();
-            up.write(data).await.unwrap();
-            self.service.finish_upload(up).await.unwrap().file.id
-        })
-    }
-
-    fn objects(&self) -> usize {
-        walk(&self._dir.path().join("content/objects"))
-    }
-
-    fn operations(&self) -> Vec<String> {
-        self.rt
-            .block_on(self.service.audit_records(0, 10_000))
-            .unwrap()
-            .into_iter()
-            .map(|r| r.entry.operation)
-            .collect()
-    }
-}
 
 fn immutable_sessions_expire_after_48_hours_and_are_swept(backend: Backend) {
     let h = Harness::new(backend, ServiceConfig::default());
@@ -286,23 +136,6 @@ fn regular_sessions_do_not_expire(backend: Backend) {
         h.alive(&session),
         "an Open session lives until replaced or closed (spec 2.3.2.1)"
     );
-}
-
-fn walk(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| {
-                    if e.path().is_dir() {
-                        walk(&e.path())
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// Every file in the content store (the purge of its objects is what these count).
@@ -559,4 +392,55 @@ fn stale_lockout_rows_are_forgotten(backend: Backend) {
     // Three counts per attempt: the pair, the account, the address.
     assert_eq!(h.rt.block_on(h.service.sweep_lockouts()).unwrap(), 300);
     assert_eq!(h.rt.block_on(h.service.sweep_lockouts()).unwrap(), 0);
+}
+
+/// A resumable upload left idle for a day is forgotten, and audited as `UploadFailed` in the
+/// name of who began it (the sweep has no session of its own).
+fn an_abandoned_resumable_upload_is_audited_as_who_began_it(backend: Backend) {
+    let h = Harness::new(backend, ServiceConfig::default());
+    let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
+    let ctx = (h.rt).block_on(h.service.authenticate(&session, &Caller::default()));
+    let ctx = ctx.unwrap();
+    let home =
+        h.rt.block_on(h.service.home_folder(&ctx))
+            .unwrap()
+            .folder
+            .id;
+    h.rt.block_on(async {
+        let req = UploadRequest {
+            folder_id: home,
+            name: "left.bin".into(),
+            overwrite: true,
+            rename_if_taken: false,
+            expected_size: Some(10),
+            expected_sha256: None,
+            external_user: None,
+        };
+        let mut up = h.service.begin_upload(&ctx, req).await.unwrap();
+        up.write(b"abcd").await.unwrap();
+        h.service
+            .store_resumable("u1", "o", 10, &mut up)
+            .await
+            .unwrap();
+    });
+    h.clock.advance_millis(24 * 3600 * 1000 + 1);
+    assert_eq!(h.rt.block_on(h.service.sweep_resumables()).unwrap(), 1);
+    let records = h.rt.block_on(h.service.audit_records(0, 10_000)).unwrap();
+    let failed: Vec<_> = records
+        .iter()
+        .filter(|r| r.entry.operation == "UploadFailed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    let e = &failed[0].entry;
+    assert_eq!(
+        (e.user_id, e.application_id),
+        (Some(ctx.user.id), Some(APP))
+    );
+    assert_eq!(e.path.as_deref(), Some("left.bin"));
+    assert_eq!(
+        e.detail.as_deref(),
+        Some(
+            "the resumable upload was idle for a day after 4 of 10 bytes and was forgotten; nothing was stored"
+        )
+    );
 }

@@ -235,6 +235,17 @@ fn tus_uploads_obey_the_protocol_the_grant_and_the_page_limits() {
     );
     let (status, _, _) = f.tus("DELETE", &cancelled, &tus_headers(&grant, &[]), b"");
     assert_eq!(status, 204);
+    // Audited as an upload that stored nothing, as a cut-short upload is on every path.
+    let audit = f.s.audit();
+    let failed: Vec<_> = audit
+        .iter()
+        .filter(|r| r["operation"] == "UploadFailed" && r["path"] == "cancelled.txt")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(
+        failed[0]["detail"],
+        "the client cancelled the resumable upload after 2 of 4 bytes; nothing was stored"
+    );
     let (status, _, _) = f.tus("HEAD", &cancelled, &tus_headers(&grant, &[]), b"");
     assert_eq!(status, 404);
     assert_eq!(start("two.txt").0, 201);

@@ -32,6 +32,7 @@ mod permissions;
 mod recheck;
 mod refusals;
 mod resumable;
+mod resumable_audit;
 mod search;
 mod second_factor;
 mod server_settings;

@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+use super::resumable_audit::StoredRequest;
 use super::{FileView, Service, SessionContext, Upload, UploadCheckpoint, UploadRequest};
 use crate::error::{Error, Result};
 use crate::transfer_state::{Hold, StoredUpload, UploadPosition};
@@ -51,8 +52,7 @@ impl Service {
         upload: &mut Upload,
     ) -> Result<()> {
         let at = upload.checkpoint().await?;
-        let request = serde_json::to_string(upload.request())
-            .map_err(|e| Error::Internal(format!("upload request: {e}")))?;
+        let request = StoredRequest::to_column(upload.context(), upload.request())?;
         let now = self.clock.now();
         let stored = StoredUpload {
             id: id.to_string(),
@@ -104,6 +104,7 @@ impl Service {
         ctx: &SessionContext,
         stored: &StoredUpload,
     ) -> Result<Upload> {
+        // The column's other field (who began it) is ignored here.
         let req: UploadRequest = serde_json::from_str(&stored.request)
             .map_err(|e| Error::Internal(format!("a stored upload's request: {e}")))?;
         let at = UploadCheckpoint {
@@ -180,8 +181,8 @@ impl Service {
         }
     }
 
-    /// Forgets uploads idle for a day and committed ones after an hour, removing what they
-    /// staged. Returns how many.
+    /// Forgets uploads idle for a day (each audited as `UploadFailed`) and committed ones
+    /// after an hour, removing what they staged. Returns how many.
     pub async fn sweep_resumables(&self) -> Result<usize> {
         let now = self.clock.now();
         let stale = self
@@ -195,7 +196,12 @@ impl Service {
         let mut swept = 0;
         for upload in &stale {
             match self.discard_resumable(upload).await {
-                Ok(()) => swept += 1,
+                Ok(()) => {
+                    swept += 1;
+                    if upload.done.is_none() {
+                        self.audit_abandoned_resumable(upload).await;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, upload = %upload.id, "could not forget an idle upload")
                 }

@@ -355,7 +355,7 @@ async fn terminate(state: &AppState, id: &str, owner: &Uploader) -> Response {
         Err(e) => return api_error(e),
     };
     if let Some(stored) = stored {
-        if let Err(e) = state.service.discard_resumable(&stored).await {
+        if let Err(e) = state.service.cancel_resumable(owner.ctx(), &stored).await {
             state.service.release_resumable(id, &holder).await;
             return api_error(e);
         }

@@ -166,13 +166,13 @@ impl Service {
         Ok(view)
     }
 
-    /// Forgets an upload and removes its staged bytes (the client cancelled it).
-    pub async fn discard_resumable(&self, stored: &StoredUpload) -> Result<()> {
+    /// Forgets an upload and removes its staged bytes; whether this call forgot it (false:
+    /// another request or node did, and audited it).
+    pub async fn discard_resumable(&self, stored: &StoredUpload) -> Result<bool> {
         if stored.done.is_none() {
             self.content.discard(&stored.staged).await?;
         }
-        self.store.delete_upload(&stored.id).await?;
-        Ok(())
+        Ok(self.store.delete_upload(&stored.id).await?)
     }
 
     async fn discard_staged(&self, staged: &str) {
@@ -196,9 +196,10 @@ impl Service {
         let mut swept = 0;
         for upload in &stale {
             match self.discard_resumable(upload).await {
-                Ok(()) => {
+                Ok(forgotten) => {
                     swept += 1;
-                    if upload.done.is_none() {
+                    // Every node sweeps: the one whose delete took the row audits it.
+                    if forgotten && upload.done.is_none() {
                         self.audit_abandoned_resumable(upload).await;
                     }
                 }

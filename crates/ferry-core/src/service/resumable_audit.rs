@@ -74,8 +74,9 @@ impl Service {
         ctx: &SessionContext,
         stored: &StoredUpload,
     ) -> Result<()> {
-        self.discard_resumable(stored).await?;
-        if stored.done.is_none()
+        let forgotten = self.discard_resumable(stored).await?;
+        if forgotten
+            && stored.done.is_none()
             && let Some(r) = StoredRequest::from_column(&stored.request)
         {
             let detail = format!(

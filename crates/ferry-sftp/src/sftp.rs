@@ -1,7 +1,8 @@
 //! The SFTP protocol handler: every request resolved on the Service's tree and carried out in
 //! the connection's session. Handles are small integers in text form; uploads stream into
-//! staging and commit on `close` (a connection that ends first leaves nothing); downloads are
-//! audited once at `open` and then read at whatever offsets the client asks.
+//! staging and commit on `close` (a connection that ends first stores nothing, and says so in
+//! an `UploadFailed`); downloads are audited once at `open` and then read at whatever offsets
+//! the client asks (`reading.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use keyed::{explain, openssh_options, run, sftp_batch, start_with_key, start_wit
 #[test]
 fn scp_and_ssh_subsystem_exit_zero_after_a_good_session() {
     let dir = tempfile::tempdir().unwrap();
-    let (_s, port, key) = start_with_key(dir.path());
+    let (s, port, key) = start_with_key(dir.path());
     let data: Vec<u8> = (0..1_000_000u32).map(|i| (i * 11 % 251) as u8).collect();
     std::fs::write(dir.path().join("up.bin"), &data).unwrap();
     let target = |path: &str| format!("alice@127.0.0.1:{path}");
@@ -59,6 +59,15 @@ fn scp_and_ssh_subsystem_exit_zero_after_a_good_session() {
         .arg("alice@127.0.0.1")
         .arg("sftp"));
     assert_eq!(out.status.code(), Some(0), "ssh -s sftp: {}", explain(&out));
+    // Whole transfers leave no record of one cut short (written, if at all, as the
+    // connection ends: waited for a moment).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let cut: Vec<_> = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "DownloadBrokenOff" || r["operation"] == "UploadFailed")
+        .collect();
+    assert!(cut.is_empty(), "{cut:?}");
 }
 
 #[test]

@@ -73,9 +73,9 @@ impl DownloadTally {
 
     /// `n` more bytes taken in order from the range's start (HTTP, FTPS, a ZIP's entry).
     pub fn took(&mut self, n: u64) {
-        if let Some(o) = &mut self.owed {
-            o.taken += n;
-            o.reached = o.first + o.taken;
+        if let Some(o) = &self.owed {
+            let at = o.first + o.taken;
+            self.took_at(at, n);
         }
     }
 

@@ -16,7 +16,7 @@ import ssl
 import sys
 from ftplib import all_errors
 
-import paramiko
+from sftp_peer import check, connect_sftp
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ftps"))
 from reusing_tls import ReusingFTP_TLS  # noqa: E402
@@ -28,23 +28,7 @@ context = ssl.create_default_context()
 context.check_hostname = False
 context.verify_mode = ssl.CERT_NONE
 
-
-def check(ok, what):
-    if not ok:
-        print("FAILED: " + what, flush=True)
-        sys.exit(1)
-    print(what, flush=True)
-
-
-def connect_sftp():
-    transport = paramiko.Transport(("127.0.0.1", sftp_port))
-    transport.connect(username=user, password=password)
-    sftp = paramiko.SFTPClient.from_transport(transport)
-    sftp.chdir(sftp.normalize("."))
-    return transport, sftp
-
-
-transport, sftp = connect_sftp()
+transport, sftp = connect_sftp(sftp_port, user, password)
 sftp.putfo(io.BytesIO(WHOLE), "whole.bin")
 sftp.putfo(io.BytesIO(BIG), "big.bin")
 
@@ -56,7 +40,7 @@ with sftp.open("big.bin", "rb") as f:
     check(f.read(100_000) == BIG[:100_000], "SFTP big.bin: 100,000 bytes read, then closed")
 transport.close()
 
-transport, sftp = connect_sftp()
+transport, sftp = connect_sftp(sftp_port, user, password)
 f = sftp.open("big.bin", "rb")
 check(f.read(50_000) == BIG[:50_000], "SFTP big.bin: 50,000 bytes read")
 transport.sock.shutdown(socket.SHUT_RDWR)

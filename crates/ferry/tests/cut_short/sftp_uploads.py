@@ -12,25 +12,11 @@ import sys
 
 import paramiko
 
+from sftp_peer import check, connect_sftp
+
 port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
-
-def check(ok, what):
-    if not ok:
-        print("FAILED: " + what, flush=True)
-        sys.exit(1)
-    print(what, flush=True)
-
-
-def connect():
-    transport = paramiko.Transport(("127.0.0.1", port))
-    transport.connect(username=user, password=password)
-    sftp = paramiko.SFTPClient.from_transport(transport)
-    sftp.chdir(sftp.normalize("."))
-    return transport, sftp
-
-
-transport, sftp = connect()
+transport, sftp = connect_sftp(port, user, password)
 sftp.putfo(io.BytesIO(b"stored whole\n"), "whole.txt")
 check(sftp.stat("whole.txt").st_size == 13, "whole.txt stored")
 
@@ -48,7 +34,7 @@ except IOError as e:
 f._closed = True
 transport.close()
 
-transport, sftp = connect()
+transport, sftp = connect_sftp(port, user, password)
 f = sftp.open("abandoned.bin", "wb")
 f.write(os.urandom(300_000))
 f.flush()  # every write answered: the server holds 300,000 bytes

@@ -12,7 +12,7 @@ use crate::clock::Timestamp;
 use crate::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
     FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, MetadataItem, MetadataOwner,
-    MetadataWrite, NewUser, ParsedKey, Permissions, SecondFactor, Session, SessionId, ShareLink,
+    MetadataWrite, NewUser, ParsedKey, Permissions, SecondFactor, Session, SessionKey, ShareLink,
     ShareLinkId, SshKey, User, UserGroup, UserId,
 };
 
@@ -148,14 +148,14 @@ pub trait MetadataStore:
     /// Whether `user` signed in successfully from `ip` since `since`.
     async fn signed_in_from(&self, user: UserId, ip: &str, since: Timestamp) -> StoreResult<bool>;
 
-    /// The session with this ID, live or not (the Service judges expiry), with its user, in one
-    /// round trip: this is the check every session-bearing call makes.
-    async fn session_with_user(&self, id: &SessionId) -> StoreResult<Option<(Session, User)>>;
+    /// The session with this key, live or not (the Service judges expiry), with its user, in
+    /// one round trip: this is the check every session-bearing call makes.
+    async fn session_with_user(&self, key: &SessionKey) -> StoreResult<Option<(Session, User)>>;
     /// Records that the session was used at `at`; with `expires_at`, moves its expiry there
     /// (a web session's sliding idle timeout).
     async fn touch_session(
         &self,
-        id: &SessionId,
+        key: &SessionKey,
         at: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()>;
@@ -492,7 +492,7 @@ pub trait StoreTx: GroupedTx {
     /// Inserts a session.
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     /// Deletes a session; whether it existed.
-    async fn delete_session(&mut self, id: &SessionId) -> StoreResult<bool>;
+    async fn delete_session(&mut self, key: &SessionKey) -> StoreResult<bool>;
     /// The user's sessions for this application that a new sign-in replaces (not immutable).
     async fn replaceable_sessions(
         &mut self,

@@ -3,6 +3,11 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
 /// SHA-256 of `data`, as 64 lowercase hex characters.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))

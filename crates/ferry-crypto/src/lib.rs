@@ -6,13 +6,14 @@
 
 pub mod access_id;
 pub mod digest;
+pub mod link_session;
 pub mod password;
 pub mod random;
 pub mod ticket_seal;
 pub mod tool_token;
 pub mod totp;
 
-pub use digest::{constant_time_eq, sha256_hex};
+pub use digest::{constant_time_eq, sha256, sha256_hex};
 pub use password::{PasswordHasher, PasswordParams};
 pub use random::new_session_guid;
 pub use ticket_seal::{TicketKey, TicketSealError};

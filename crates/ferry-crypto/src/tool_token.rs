@@ -79,6 +79,8 @@ pub struct ToolTokenKeys {
     v2: Aes256Gcm,
     /// The HMAC key of access IDs ([`crate::access_id`]).
     pub(crate) access: [u8; 32],
+    /// The cipher shared links' sessions are sealed with ([`crate::link_session`]).
+    pub(crate) links: Aes256Gcm,
 }
 
 impl std::fmt::Debug for ToolTokenKeys {
@@ -133,6 +135,7 @@ impl ToolTokenKeys {
             v2: Aes256Gcm::new_from_slice(&derived(&key, V2_KDF_INFO))
                 .expect("HKDF gives 32 bytes"),
             access: derived(&key, crate::access_id::ACCESS_KDF_INFO),
+            links: crate::link_session::cipher(&key),
         })
     }
 
@@ -221,7 +224,7 @@ impl ToolTokenKeys {
 }
 
 /// A key derived from the shared key for one use (`info`), so that no key serves two.
-fn derived(shared: &[u8; 32], info: &[u8]) -> [u8; 32] {
+pub(crate) fn derived(shared: &[u8; 32], info: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     hkdf::Hkdf::<sha2_011::Sha256>::new(None, shared)
         .expand(info, &mut out)

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ferry_core::connection_limit::{ConnectionPermit, UserConnectionLimit};
-use ferry_core::domain::{SessionId, UserId, application};
+use ferry_core::domain::{SessionKey, UserId, application};
 use ferry_core::service::{OpenMode, OpenRequest};
 use ferry_core::{Caller, Error, Service};
 
@@ -24,7 +24,7 @@ use crate::session::{ControlSession, MAX_FAILED_SIGN_INS};
 #[derive(Debug)]
 pub struct SignedIn {
     /// The immutable FTPS session the connection acts in.
-    pub session: SessionId,
+    pub session: SessionKey,
     /// The session's user.
     pub user: UserId,
     /// The login name, for the logs.
@@ -73,7 +73,7 @@ pub async fn sign_in(
     };
     match service.open_counted(request, &caller, limit).await {
         Ok((data, permit)) => Ok(SignedIn {
-            session: data.session_id,
+            session: data.key,
             user: data.user_id,
             name: name.to_string(),
             _permit: permit,

@@ -447,7 +447,7 @@ impl ControlSession {
         };
         self.shared
             .service
-            .authenticate(&signed_in.session, &caller)
+            .authenticate_key(&signed_in.session, &caller)
             .await
             .map_err(|e| Reply::from_error(&e))
     }

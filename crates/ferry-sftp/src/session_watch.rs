@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_core::Service;
-use ferry_core::domain::SessionId;
+use ferry_core::domain::SessionKey;
 use tokio::net::TcpStream;
 
 /// How often a signed-in connection checks that its session is still alive while idle: a
@@ -23,7 +23,7 @@ pub(crate) fn with_closer(stream: TcpStream) -> std::io::Result<(TcpStream, std:
 }
 
 /// The session a connection signed in to, once it has (shared with its watcher).
-pub(crate) type SignedInAs = Arc<Mutex<Option<SessionId>>>;
+pub(crate) type SignedInAs = Arc<Mutex<Option<SessionKey>>>;
 
 /// Ends when the connection must be closed, saying why: it has not signed in within
 /// `sign_in_timeout`, or the session it signed in to has ended (checked every

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_core::content::ContentReader;
-use ferry_core::domain::{File as FerryFile, FolderType, SessionId};
+use ferry_core::domain::{File as FerryFile, FolderType, SessionKey};
 use ferry_core::service::{DownloadTally, Recorded, SessionContext, TreeNode, UploadRequest};
 use ferry_core::{Caller, Service};
 use russh_sftp::protocol::{
@@ -57,7 +57,7 @@ pub(crate) enum Open {
 /// which russh-sftp's futures need; they are reached through `&mut self`, never locked.)
 pub struct SftpHandler {
     pub(crate) service: Arc<Service>,
-    session: SessionId,
+    session: SessionKey,
     /// Where the connection comes from (for the audit).
     caller: Caller,
     pub(crate) handles: Handles,
@@ -97,7 +97,7 @@ impl SftpHandler {
     /// A handler acting in `session` for a connection from `caller`.
     pub fn new(
         service: Arc<Service>,
-        session: SessionId,
+        session: SessionKey,
         caller: Caller,
         limits: HandleLimits,
     ) -> Self {
@@ -121,7 +121,7 @@ impl SftpHandler {
         self.checked = None;
         let ctx = self
             .service
-            .authenticate(&self.session, &self.caller)
+            .authenticate_key(&self.session, &self.caller)
             .await
             .map_err(refusal)?;
         self.checked = Some((ctx.clone(), Instant::now()));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_core::connection_limit::{ConnectionGate, Limit};
-use ferry_core::domain::{SessionId, UserId, application};
+use ferry_core::domain::{SessionKey, UserId, application};
 use ferry_core::service::{OpenMode, OpenRequest};
 use ferry_core::{Caller, Service};
 use russh::keys::PrivateKey;
@@ -264,7 +264,7 @@ struct Connection {
     handles_per_user: Arc<Limit<UserId>>,
     max_handles: usize,
     permit: Option<ConnectionPermit>,
-    session: Option<SessionId>,
+    session: Option<SessionKey>,
     user: Option<UserId>,
     /// The same session, for the connection's watcher.
     signed_in: SignedInAs,
@@ -287,7 +287,7 @@ pub enum SshError {
 }
 
 impl Connection {
-    fn signed_in_to(&mut self, session: SessionId, user: UserId, permit: ConnectionPermit) {
+    fn signed_in_to(&mut self, session: SessionKey, user: UserId, permit: ConnectionPermit) {
         self.session = Some(session);
         self.user = Some(user);
         self.permit = Some(permit);
@@ -319,7 +319,7 @@ impl Connection {
             .service
             .open_counted(req, &caller, &self.per_user)
             .await?;
-        self.signed_in_to(data.session_id, data.user_id, permit);
+        self.signed_in_to(data.key, data.user_id, permit);
         Ok(())
     }
 
@@ -452,7 +452,7 @@ impl russh::server::Handler for Connection {
             .await
         {
             Ok((data, permit)) => {
-                self.signed_in_to(data.session_id, data.user_id, permit);
+                self.signed_in_to(data.key, data.user_id, permit);
                 Ok(Auth::Accept)
             }
             Err(e) => {

@@ -102,6 +102,10 @@ pub async fn connect(url: &str, options: &StoreOptions) -> Result<SqlStore, Stor
         .run(&pool)
         .await
         .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+    let moved = crate::session_keys::key_sessions_stored_by_id(&pool).await?;
+    if moved > 0 {
+        tracing::info!(rows = moved, "sessions stored by ID moved to their keys");
+    }
     Ok(SqlStore::new(pool, engine, &url))
 }
 

@@ -34,6 +34,7 @@ mod search_reads;
 mod second_factors;
 mod session_bounds;
 mod session_cache;
+mod session_keys;
 mod session_reads;
 mod share_links;
 mod sqlite_reader;

@@ -134,7 +134,7 @@ pub(crate) async fn insert_session(conn: &mut sqlx::AnyConnection, s: &Session) 
          last_used_at, expires_at, client_version, client_ip, impersonator_id, external_user, \
          ssh_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
-    .bind(s.id.to_wire())
+    .bind(s.key.to_hex())
     .bind(s.user_id)
     .bind(s.application_id)
     .bind(if s.immutable { 1i64 } else { 0 })

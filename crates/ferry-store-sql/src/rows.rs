@@ -3,7 +3,7 @@
 use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, AuditEntry, AuditRecord, File, FileVersion, Folder, FolderType, Grant, Grantee,
-    Permissions, Role, Session, SessionId, User, UserGroup,
+    Permissions, Role, Session, SessionKey, User, UserGroup,
 };
 use ferry_core::store::{LockoutState, StoreError, StoreResult};
 use sqlx::Row;
@@ -130,7 +130,7 @@ pub(crate) fn application(row: &impl Columns) -> StoreResult<Application> {
 pub(crate) fn session(row: &impl Columns) -> StoreResult<Session> {
     let id = row.text("id")?;
     Ok(Session {
-        id: SessionId::parse(&id)
+        key: SessionKey::parse_stored(&id)
             .ok_or_else(|| StoreError::Other("malformed session id in store".into()))?,
         user_id: row.int("user_id")?,
         application_id: row.int("application_id")?,

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ferry_core::domain::{Session, SessionId, User, UserId};
+use ferry_core::domain::{Session, SessionKey, User, UserId};
 use sqlx::postgres::PgListener;
 
 /// The channel the triggers of migration 0019 notify.
@@ -54,7 +54,7 @@ pub(crate) struct SessionCache {
 
 #[derive(Default)]
 struct Entries {
-    by_session: HashMap<SessionId, Entry>,
+    by_session: HashMap<SessionKey, Entry>,
     /// Moved by every eviction; see [`SessionCache::fill`].
     generation: u64,
 }
@@ -88,7 +88,7 @@ impl SessionCache {
     }
 
     /// A live answer for `id`, if one is held.
-    pub(crate) fn get(&self, id: &SessionId) -> Option<(Session, User)> {
+    pub(crate) fn get(&self, id: &SessionKey) -> Option<(Session, User)> {
         if !self.live.load(Ordering::Acquire) {
             return None;
         }
@@ -129,7 +129,7 @@ impl SessionCache {
             }
         }
         entries.by_session.insert(
-            session.id,
+            session.key,
             Entry {
                 session: session.clone(),
                 user: user.clone(),
@@ -139,7 +139,7 @@ impl SessionCache {
     }
 
     /// Forgets one session.
-    pub(crate) fn evict_session(&self, id: &SessionId) {
+    pub(crate) fn evict_session(&self, id: &SessionKey) {
         let mut entries = self.entries();
         entries.generation += 1;
         entries.by_session.remove(id);
@@ -162,7 +162,7 @@ impl SessionCache {
     /// (a trigger from a newer schema, say) empties the cache, which is always safe.
     fn apply(&self, payload: &str) {
         match payload.split_at_checked(1) {
-            Some(("s", id)) => match SessionId::parse(id) {
+            Some(("s", id)) => match SessionKey::parse_stored(id) {
                 Some(id) => self.evict_session(&id),
                 None => self.evict_all(),
             },

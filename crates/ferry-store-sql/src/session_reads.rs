@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use ferry_core::Timestamp;
-use ferry_core::domain::{Session, SessionId, User};
+use ferry_core::domain::{Session, SessionKey, User};
 use ferry_core::store::StoreResult;
 
 use crate::connect::Engine;
@@ -31,7 +31,7 @@ impl SqlStore {
     /// A session with its user, for the check every call makes.
     pub(crate) async fn checked_session(
         &self,
-        id: &SessionId,
+        id: &SessionKey,
     ) -> StoreResult<Option<(Session, User)>> {
         if let Some(reader) = &self.reader {
             return reader.session_with_user(id);
@@ -45,7 +45,7 @@ impl SqlStore {
             session_and_user_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
         ))
-        .bind(id.to_wire())
+        .bind(id.to_hex())
         .fetch_optional(&self.pool)
         .await
         .map_err(errors::db)?;
@@ -60,7 +60,7 @@ impl SqlStore {
     /// Records a session's use (and, for a web session, its slid expiry).
     pub(crate) async fn touch_session_row(
         &self,
-        id: &SessionId,
+        id: &SessionKey,
         at: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()> {
@@ -71,7 +71,7 @@ impl SqlStore {
         )
         .bind(at.0)
         .bind(expires_at.map(|t| t.0))
-        .bind(id.to_wire())
+        .bind(id.to_hex())
         .execute(&self.pool)
         .await
         .map_err(errors::db);

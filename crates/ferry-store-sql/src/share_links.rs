@@ -2,7 +2,7 @@
 //! `StoreTx` delegate here.
 
 use ferry_core::Timestamp;
-use ferry_core::domain::{SessionId, ShareLink, ShareLinkId, ShareTarget, UserId};
+use ferry_core::domain::{SessionKey, ShareLink, ShareLinkId, ShareTarget, UserId};
 use ferry_core::store::{StoreError, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -11,8 +11,8 @@ use crate::errors;
 
 macro_rules! columns {
     () => {
-        "id, user_id, session_id, kind, folder_id, file_ids, email, created_at, expires_at, \
-         revoked_at"
+        "id, user_id, session_key, sealed_session, kind, folder_id, file_ids, email, created_at, \
+         expires_at, revoked_at"
     };
 }
 
@@ -39,12 +39,18 @@ fn decode(row: &AnyRow) -> StoreResult<ShareLink> {
         }
         other => return Err(StoreError::Other(format!("a link of kind {other:?}"))),
     };
-    let session: String = row.try_get("session_id").map_err(errors::db)?;
+    let key: Option<String> = row.try_get("session_key").map_err(errors::db)?;
+    let sealed: String = row.try_get("sealed_session").map_err(errors::db)?;
+    // A row not yet rewritten at start-up (`session_keys.rs`) holds the raw ID: its key is
+    // that ID's, and it is no seal.
+    let session = SessionKey::parse_stored(key.as_deref().unwrap_or(&sealed))
+        .ok_or_else(|| StoreError::Other("a link's session key is malformed".into()))?;
+    let sealed_session = (key.is_some() && !sealed.is_empty()).then_some(sealed);
     Ok(ShareLink {
         id: get_i64("id")?,
         user_id: get_i64("user_id")?,
-        session_id: SessionId::parse(&session)
-            .ok_or_else(|| StoreError::Other("a link's session is not a GUID".into()))?,
+        session,
+        sealed_session,
         target,
         email: row.try_get("email").map_err(errors::db)?,
         created_at: Timestamp(get_i64("created_at")?),
@@ -100,11 +106,13 @@ pub(crate) async fn insert(conn: &mut AnyConnection, link: &ShareLink) -> StoreR
         ),
     };
     let row = sqlx::query(
-        "INSERT INTO share_links (user_id, session_id, kind, folder_id, file_ids, email, \
-         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO share_links (user_id, session_key, sealed_session, kind, folder_id, \
+         file_ids, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING id",
     )
     .bind(link.user_id)
-    .bind(link.session_id.to_wire())
+    .bind(link.session.to_hex())
+    .bind(link.sealed_session.clone().unwrap_or_default())
     .bind(link.kind())
     .bind(folder)
     .bind(files)

@@ -15,7 +15,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use ferry_core::domain::{
-    AuditHead, ChainLink, File, FileId, Folder, FolderId, Permissions, Session, SessionId, User,
+    AuditHead, ChainLink, File, FileId, Folder, FolderId, Permissions, Session, SessionKey, User,
     UserId,
 };
 use ferry_core::store::{StoreError, StoreResult};
@@ -82,7 +82,10 @@ impl SqliteReader {
     }
 
     /// The session with this ID and its user.
-    pub(crate) fn session_with_user(&self, id: &SessionId) -> StoreResult<Option<(Session, User)>> {
+    pub(crate) fn session_with_user(
+        &self,
+        id: &SessionKey,
+    ) -> StoreResult<Option<(Session, User)>> {
         static NAMES: Names = OnceLock::new();
         const SQL: &str = concat!(
             "SELECT ",
@@ -90,7 +93,7 @@ impl SqliteReader {
             " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
         );
         let mut found = None;
-        self.rows(SQL, &NAMES, &[("$1", &id.to_wire())], |row| {
+        self.rows(SQL, &NAMES, &[("$1", &id.to_hex())], |row| {
             found = Some((rows::session(row)?, rows::user_prefixed(row, "u_")?));
             Ok(())
         })?;

@@ -7,8 +7,8 @@ use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
     FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, MetadataItem, MetadataOwner,
-    Permissions, SecondFactor, Session, SessionId, ShareLink, ShareLinkId, SshKey, User, UserGroup,
-    UserId,
+    Permissions, SecondFactor, Session, SessionKey, ShareLink, ShareLinkId, SshKey, User,
+    UserGroup, UserId,
 };
 use ferry_core::store::{
     AuditFilter, FileToDownload, GroupedTx, LockoutState, MetadataStore, NameInFolder, StoreResult,
@@ -223,13 +223,13 @@ impl MetadataStore for SqlStore {
         Ok(row.is_some())
     }
 
-    async fn session_with_user(&self, id: &SessionId) -> StoreResult<Option<(Session, User)>> {
+    async fn session_with_user(&self, id: &SessionKey) -> StoreResult<Option<(Session, User)>> {
         self.checked_session(id).await
     }
 
     async fn touch_session(
         &self,
-        id: &SessionId,
+        id: &SessionKey,
         at: Timestamp,
         expires_at: Option<Timestamp>,
     ) -> StoreResult<()> {

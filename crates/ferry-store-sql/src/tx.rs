@@ -11,7 +11,7 @@ use ferry_core::Timestamp;
 use ferry_core::domain::{
     Application, ApplicationId, AuditHead, ChainLink, File, FileId, Folder, FolderId, Grant,
     GroupId, MetadataOwner, MetadataWrite, NewUser, ParsedKey, Permissions, SecondFactor, Session,
-    SessionId, ShareLink, ShareLinkId, User, UserId, domain_username_key, email_key,
+    SessionKey, ShareLink, ShareLinkId, User, UserId, domain_username_key, email_key,
 };
 use ferry_core::store::{LockoutState, StoreResult, StoreTx};
 use sqlx::Row;
@@ -48,7 +48,7 @@ pub(crate) struct SqlTx {
 
 /// A cached session check this change may make wrong.
 enum Eviction {
-    Session(SessionId),
+    Session(SessionKey),
     User(UserId),
 }
 
@@ -347,10 +347,10 @@ impl StoreTx for SqlTx {
         queries::insert_session(self.turn.conn(), s).await
     }
 
-    async fn delete_session(&mut self, id: &SessionId) -> StoreResult<bool> {
+    async fn delete_session(&mut self, id: &SessionKey) -> StoreResult<bool> {
         self.forget(Eviction::Session(*id));
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_wire())
+            .bind(id.to_hex())
             .execute(self.turn.conn())
             .await
             .map_err(errors::db)?;

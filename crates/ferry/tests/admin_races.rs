@@ -152,7 +152,10 @@ fn no_session_of_an_old_password_outlives_its_change(backend: Backend) {
             .unwrap();
         if let Ok(data) = rt.block_on(signing_in).unwrap() {
             opened += 1;
-            if rt.block_on(node.session_alive(&data.session_id)).unwrap() {
+            if rt
+                .block_on(node.session_alive(&data.session_id.key()))
+                .unwrap()
+            {
                 survived.push(round);
             }
         }
@@ -189,7 +192,7 @@ fn no_session_of_a_removed_key_outlives_its_removal(backend: Backend) {
         rt.block_on(node.remove_ssh_key(&cli, "tom", &fingerprint))
             .unwrap();
         if let Ok(data) = rt.block_on(signing_in).unwrap()
-            && rt.block_on(node.session_alive(&data.session_id)).unwrap()
+            && rt.block_on(node.session_alive(&data.key)).unwrap()
         {
             survived.push(round);
         }
@@ -231,7 +234,7 @@ fn an_own_password_change_never_replaces_one_an_administrator_set(backend: Backe
             .unwrap();
         let _ = rt.block_on(changing).unwrap();
         let intruder_in = rt
-            .block_on(node.session_alive(&intruder.session.id))
+            .block_on(node.session_alive(&intruder.session.key))
             .unwrap();
         let reset_works = racing.try_session_of_with("tom", &reset).is_some();
         if intruder_in || !reset_works {

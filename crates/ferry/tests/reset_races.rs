@@ -174,7 +174,7 @@ fn no_share_link_outlives_the_reset_that_ended_its_maker(backend: Backend) {
         match rt.block_on(sharing).unwrap() {
             Ok(shared) => {
                 if rt
-                    .block_on(node.session_alive(&shared.link.session_id))
+                    .block_on(node.session_alive(&shared.link.session))
                     .unwrap()
                 {
                     alive.push(round);

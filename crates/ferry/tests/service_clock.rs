@@ -34,7 +34,7 @@ const APP: i64 = 1000;
 
 fn immutable_sessions_expire_after_48_hours_and_are_swept(backend: Backend) {
     let h = Harness::new(backend, ServiceConfig::default());
-    let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
+    let session = h.open_id(OpenMode::Immutable, APP, "sam-password");
     let impersonated =
         h.rt.block_on(h.service.open_impersonated(
             ImpersonateRequest {
@@ -49,12 +49,12 @@ fn immutable_sessions_expire_after_48_hours_and_are_swept(backend: Backend) {
         .unwrap()
         .session_id;
     h.clock.advance_millis(48 * HOUR - 1);
-    assert!(h.alive(&session));
+    assert!(h.alive(&session.key()));
     assert_eq!(h.sweep(), 0);
     h.clock.advance_millis(1);
     // Refused from the very moment of expiry, even before the sweeper has run.
-    assert!(!h.alive(&session));
-    assert!(!h.alive(&impersonated));
+    assert!(!h.alive(&session.key()));
+    assert!(!h.alive(&impersonated.key()));
     assert_eq!(h.sweep(), 2);
     assert_eq!(h.sweep(), 0, "a second sweep finds nothing");
     let ops = h.operations();
@@ -150,7 +150,7 @@ fn deleted_content_is_purged_after_the_retention_period(backend: Backend) {
     let h = Harness::new(backend, objects_only());
     let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
     let ctx =
-        h.rt.block_on(h.service.authenticate(&session, &Caller::default()))
+        h.rt.block_on(h.service.authenticate_key(&session, &Caller::default()))
             .unwrap();
     let home =
         h.rt.block_on(h.service.home_folder(&ctx))
@@ -202,7 +202,7 @@ fn a_small_files_bytes_are_in_the_database_and_purged_with_it(backend: Backend) 
     let h = Harness::new(backend, ServiceConfig::default());
     let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
     let ctx =
-        h.rt.block_on(h.service.authenticate(&session, &Caller::default()))
+        h.rt.block_on(h.service.authenticate_key(&session, &Caller::default()))
             .unwrap();
     let home = h.rt.block_on(h.service.home_folder(&ctx)).unwrap();
     let file = h.upload(&ctx, home.folder.id, "small.txt", b"tiny");
@@ -228,7 +228,7 @@ fn a_file_renamed_over_another_keeps_its_content_through_the_purge(backend: Back
     let h = Harness::new(backend, objects_only());
     let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
     let ctx =
-        h.rt.block_on(h.service.authenticate(&session, &Caller::default()))
+        h.rt.block_on(h.service.authenticate_key(&session, &Caller::default()))
             .unwrap();
     let home =
         h.rt.block_on(h.service.home_folder(&ctx))
@@ -399,7 +399,7 @@ fn stale_lockout_rows_are_forgotten(backend: Backend) {
 fn an_abandoned_resumable_upload_is_audited_as_who_began_it(backend: Backend) {
     let h = Harness::new(backend, ServiceConfig::default());
     let session = h.open(OpenMode::Immutable, APP, "sam-password").unwrap();
-    let ctx = (h.rt).block_on(h.service.authenticate(&session, &Caller::default()));
+    let ctx = (h.rt).block_on(h.service.authenticate_key(&session, &Caller::default()));
     let ctx = ctx.unwrap();
     let home =
         h.rt.block_on(h.service.home_folder(&ctx))

@@ -236,6 +236,9 @@ fn without_the_tools_key_nothing_is_offered() {
         &[("csrf", &token), ("days", "7")],
     );
     assert_eq!(r.status, 403);
+    // Refused before anything is stored: no link, no session of its own, no record.
+    assert!(ann.get("/web/links").body.contains("not shared a link yet"));
+    assert!(audit_records(&s.audit(), "LinkCreated", WEB_CLIENT, "").is_empty());
 }
 
 fn links_end_when_their_maker_loses_distribute(backend: Backend) {

@@ -22,7 +22,7 @@ pub use folder::{
 pub use group::{GroupId, UserGroup};
 pub use metadata::{MetadataItem, MetadataOwner, MetadataWrite};
 pub use second_factor::SecondFactor;
-pub use session::{Session, SessionData, SessionId};
+pub use session::{OpenedSession, Session, SessionData, SessionId, SessionKey};
 pub use share_link::{ShareLink, ShareLinkId, ShareTarget};
 pub use ssh_key::{ParsedKey, SshKey};
 pub use user::{NewUser, Role, User, UserId, domain_username_key, email_key};

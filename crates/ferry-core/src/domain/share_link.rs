@@ -3,7 +3,7 @@
 //! a recipient.
 
 use crate::clock::Timestamp;
-use crate::domain::{FileId, FolderId, SessionId, UserId};
+use crate::domain::{FileId, FolderId, SessionKey, UserId};
 
 /// A shared link's row ID.
 pub type ShareLinkId = i64;
@@ -24,8 +24,12 @@ pub struct ShareLink {
     pub id: ShareLinkId,
     /// Who made it (the user whose bits the link's page acts with).
     pub user_id: UserId,
-    /// The link's own session: the token names it; revoking ends it.
-    pub session_id: SessionId,
+    /// The key of the link's own session: revoking the link ends it.
+    pub session: SessionKey,
+    /// The session's ID sealed with the tools' key (`ToolTokenKeys::seal_link_session`): its
+    /// token names the ID, so issuing the token again opens this. `None` for links made before
+    /// IDs were sealed (2026-12-07), which cannot be issued again.
+    pub sealed_session: Option<String>,
     /// What it opens.
     pub target: ShareTarget,
     /// The recipient's e-mail, recorded as the external user of what is done through it.

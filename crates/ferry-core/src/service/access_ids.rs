@@ -111,12 +111,11 @@ impl Service {
                 .ok_or(Error::SessionNotFound)?;
         }
         let stand_in = stand_in_session(token_digest)
-            .ok_or_else(|| Error::Internal("a token digest is not hex".into()))?
-            .0;
+            .ok_or_else(|| Error::Internal("a token digest is not hex".into()))?;
         let now = self.clock.now();
         Ok(SessionContext {
             session: Session {
-                id: crate::domain::SessionId(stand_in),
+                key: stand_in,
                 user_id,
                 application_id: application::WEB_TOOLS,
                 immutable: true,
@@ -136,11 +135,11 @@ impl Service {
     }
 }
 
-/// The ID of the stand-in session a page of access IDs acts in: taken from its token's digest,
-/// never stored, so it is told from a stored session by being this.
-pub(super) fn stand_in_session(token_digest: &str) -> Option<crate::domain::SessionId> {
+/// The key of the stand-in session a page of access IDs acts in: that of an ID taken from its
+/// token's digest, never stored, so it is told from a stored session by being this.
+pub(super) fn stand_in_session(token_digest: &str) -> Option<crate::domain::SessionKey> {
     token_digest
         .get(..32)
         .and_then(|hex| u128::from_str_radix(hex, 16).ok())
-        .map(|n| crate::domain::SessionId(uuid::Uuid::from_u128(n)))
+        .map(|n| crate::domain::SessionId(uuid::Uuid::from_u128(n)).key())
 }

@@ -74,12 +74,12 @@ pub(crate) async fn end_session(
     why: &str,
     now: crate::clock::Timestamp,
 ) -> Result<()> {
-    tx.delete_session(&s.id).await?;
+    tx.delete_session(&s.key).await?;
     let mut e = AuditEntry::new(Operation::SessionRevoked, Outcome::Success);
     e.user_id = Some(s.user_id);
     e.impersonator_id = impersonator;
     e.application_id = Some(s.application_id);
-    e.session_tag = Some(s.id.tag());
+    e.session_tag = Some(s.key.tag());
     e.detail = Some(why.to_string());
     tx.append_audit(now, e).await?;
     Ok(())

@@ -255,7 +255,7 @@ impl SessionContext {
             entry.declared_ip = self.session.client_ip.clone();
         }
         entry.external_user = self.session.external_user.clone();
-        entry.session_tag = Some(self.session.id.tag());
+        entry.session_tag = Some(self.session.key.tag());
     }
 }
 

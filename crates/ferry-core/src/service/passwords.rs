@@ -55,7 +55,7 @@ impl Service {
         e.target_user_id = Some(user);
         tx.append_audit(now, e).await?;
         revoke_sessions_where(&mut tx, user, "password changed", now, |s| {
-            own.is_none_or(|ctx| s.id != ctx.session.id)
+            own.is_none_or(|ctx| s.key != ctx.session.key)
         })
         .await?;
         revoke_impersonations(&mut tx, user, "password changed", now).await?;

@@ -33,7 +33,7 @@ pub(super) async fn caller_unchanged(
         .sessions_of_user(me.id)
         .await?
         .iter()
-        .any(|s| s.id == ctx.session.id)
+        .any(|s| s.key == ctx.session.key)
     {
         return Err(Error::SessionNotFound);
     }

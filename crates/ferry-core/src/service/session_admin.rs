@@ -43,7 +43,7 @@ pub struct SessionSummary {
 impl From<&Session> for SessionSummary {
     fn from(s: &Session) -> Self {
         SessionSummary {
-            tag: s.id.tag(),
+            tag: s.key.tag(),
             user_id: s.user_id,
             application_id: s.application_id,
             immutable: s.immutable,
@@ -94,7 +94,7 @@ impl Service {
             .sessions_of_user(user)
             .await?
             .iter()
-            .any(|s| s.id.tag() == tag)
+            .any(|s| s.key.tag() == tag)
         {
             return Err(Error::SessionNotFound);
         }
@@ -102,7 +102,7 @@ impl Service {
             Some(id) => format!("ended by an administrator (user {id})"),
             None => "ended at the command line".to_string(),
         };
-        revoke_sessions_where(&mut tx, user, &by, now, |s| s.id.tag() == tag).await?;
+        revoke_sessions_where(&mut tx, user, &by, now, |s| s.key.tag() == tag).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! removal of expired immutable sessions.
 
 use super::{Caller, Service, SessionContext};
-use crate::domain::{AuditEntry, Operation, Outcome, SessionId, User, application};
+use crate::domain::{AuditEntry, Operation, Outcome, SessionId, SessionKey, User, application};
 use crate::error::{Error, Result};
 
 /// A session's `last_used_at` is written at most this often, so that a busy session does not
@@ -23,10 +23,20 @@ impl Service {
     /// `caller` is where the request came from: every audit record made through the returned
     /// context names that address.
     pub async fn authenticate(&self, id: &SessionId, caller: &Caller) -> Result<SessionContext> {
+        self.authenticate_key(&id.key(), caller).await
+    }
+
+    /// [`Service::authenticate`] for a holder of the session's key rather than its ID: Ferry's
+    /// own SFTP and FTPS connections, and a browser tool's page whose grant names its session.
+    pub async fn authenticate_key(
+        &self,
+        key: &SessionKey,
+        caller: &Caller,
+    ) -> Result<SessionContext> {
         let now = self.clock.now();
         let (session, user) = self
             .store
-            .session_with_user(id)
+            .session_with_user(key)
             .await?
             .ok_or(Error::SessionNotFound)?;
         if session.expires_at.is_some_and(|t| t <= now) || !user.active || user.deleted {
@@ -39,7 +49,7 @@ impl Service {
             // latest at its greatest age however busy.
             let slide = (session.application_id == application::WEB_CLIENT)
                 .then(|| self.config.web_expiry(session.created_at, now));
-            if let Err(e) = self.store.touch_session(id, now, slide).await {
+            if let Err(e) = self.store.touch_session(key, now, slide).await {
                 tracing::warn!(error = %e, "could not record session use");
             }
         }
@@ -53,9 +63,9 @@ impl Service {
 
     /// Whether a session is still alive, without counting as a use of it: what an idle SFTP or
     /// FTPS connection asks every few seconds, to end when its session was revoked.
-    pub async fn session_alive(&self, id: &SessionId) -> Result<bool> {
+    pub async fn session_alive(&self, key: &SessionKey) -> Result<bool> {
         let now = self.clock.now();
-        Ok(match self.store.session_with_user(id).await? {
+        Ok(match self.store.session_with_user(key).await? {
             Some((s, u)) => s.expires_at.is_none_or(|t| t > now) && u.active && !u.deleted,
             None => false,
         })
@@ -71,8 +81,8 @@ impl Service {
             .tool_page
             .as_deref()
             .and_then(super::access_ids::stand_in_session);
-        if stand_in.as_ref() != Some(&ctx.session.id) {
-            return self.session_alive(&ctx.session.id).await;
+        if stand_in.as_ref() != Some(&ctx.session.key) {
+            return self.session_alive(&ctx.session.key).await;
         }
         let active = |u: Option<crate::domain::User>| u.is_some_and(|u| u.active && !u.deleted);
         if !active(self.store.user_by_id(ctx.user.id).await?) {
@@ -93,7 +103,7 @@ impl Service {
     pub async fn close(&self, id: &SessionId, caller: &Caller) -> Result<()> {
         let ctx = self.authenticate(id, caller).await?;
         let mut tx = self.store.begin().await?;
-        if !tx.delete_session(id).await? {
+        if !tx.delete_session(&ctx.session.key).await? {
             // Closed or replaced by a concurrent call since we looked.
             return Err(Error::SessionNotFound);
         }
@@ -114,12 +124,12 @@ impl Service {
             let expired = tx.expired_sessions(now, SWEEP_BATCH).await?;
             let batch = expired.len();
             for s in expired {
-                tx.delete_session(&s.id).await?;
+                tx.delete_session(&s.key).await?;
                 let mut e = AuditEntry::new(Operation::SessionExpired, Outcome::Success);
                 e.user_id = Some(s.user_id);
                 e.impersonator_id = s.impersonator_id;
                 e.application_id = Some(s.application_id);
-                e.session_tag = Some(s.id.tag());
+                e.session_tag = Some(s.key.tag());
                 e.external_user = s.external_user;
                 tx.append_audit(now, e).await?;
             }

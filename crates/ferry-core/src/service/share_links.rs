@@ -140,8 +140,11 @@ impl Service {
                 (folder, (files.len() == 1).then(|| files[0]))
             }
         };
+        // Checked before anything is stored: a link whose token cannot be issued is no link.
+        let settings = self.link_settings()?;
+        let id = SessionId::generate();
         let session = Session {
-            id: SessionId::generate(),
+            key: id.key(),
             user_id: ctx.user.id,
             application_id: application::WEB_TOOLS,
             immutable: true,
@@ -157,7 +160,8 @@ impl Service {
         let mut link = ShareLink {
             id: 0,
             user_id: ctx.user.id,
-            session_id: session.id,
+            session: session.key,
+            sealed_session: Some(settings.keys.seal_link_session(id.0.as_bytes())),
             target: req.target,
             email,
             created_at: now,
@@ -181,19 +185,23 @@ impl Service {
             link.kind(),
             link.id,
             link.expires_at.to_rfc3339(),
-            session.id.tag()
+            session.key.tag()
         ));
         tx.append_audit(now, e).await?;
         tx.commit().await?;
-        let token = self.link_token(&link)?;
+        let token = self.link_token(&link, id)?;
         Ok(SharedLink { link, token })
     }
 
-    fn link_token(&self, link: &ShareLink) -> Result<String> {
-        let settings = self.config.tools.as_deref().ok_or(Error::NotPermitted(
+    fn link_settings(&self) -> Result<&super::tools::ToolSettings> {
+        self.config.tools.as_deref().ok_or(Error::NotPermitted(
             "links need the browser tools' key ([tools] key)",
-        ))?;
-        settings.issue(&ToolClaims {
+        ))
+    }
+
+    /// The token of `link`'s page, naming its session `id`.
+    fn link_token(&self, link: &ShareLink, id: SessionId) -> Result<String> {
+        self.link_settings()?.issue(&ToolClaims {
             version: 2,
             target: match &link.target {
                 ShareTarget::Upload(f) => ToolTarget::Folder(*f),
@@ -203,7 +211,7 @@ impl Service {
             allowed_ip: None,
             issued_at: self.clock.now(),
             expires_at: Some(link.expires_at),
-            session: Some(link.session_id),
+            session: Some(id),
         })
     }
 
@@ -233,7 +241,18 @@ impl Service {
         if link.revoked_at.is_some() || link.expires_at <= self.clock.now() {
             return Err(Error::invalid("the link has ended"));
         }
-        let token = self.link_token(&link)?;
+        let sealed = link.sealed_session.as_deref().ok_or_else(|| {
+            Error::invalid("the link was made before this version of Ferry and cannot be shown again: make a new one")
+        })?;
+        let id = self
+            .link_settings()?
+            .keys
+            .open_link_session(sealed)
+            .map(|raw| SessionId(uuid::Uuid::from_bytes(raw)))
+            .ok_or_else(|| {
+                Error::invalid("the link was made under another tools key and cannot be shown again: make a new one")
+            })?;
+        let token = self.link_token(&link, id)?;
         Ok(SharedLink { link, token })
     }
 
@@ -254,14 +273,14 @@ impl Service {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
-        tx.delete_session(&link.session_id).await?;
+        tx.delete_session(&link.session).await?;
         tx.revoke_share_link(id, now).await?;
         let mut e = AuditEntry::new(Operation::LinkRevoked, Outcome::Success);
         ctx.stamp(&mut e);
         if let ShareTarget::Upload(f) = link.target {
             e.folder_id = Some(f);
         }
-        e.session_tag = Some(link.session_id.tag());
+        e.session_tag = Some(link.session.tag());
         e.detail = Some(format!("{} link {id}", link.kind()));
         tx.append_audit(now, e).await?;
         tx.commit().await?;

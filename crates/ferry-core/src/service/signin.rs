@@ -21,11 +21,26 @@ use super::signin_requests::{ImpersonateRequest, OpenMode, OpenRequest};
 use super::{Caller, Service, SessionContext, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use crate::domain::{
-    Application, AuditEntry, Operation, Outcome, Session, SessionData, SessionId, User, UserId,
-    application,
+    Application, AuditEntry, OpenedSession, Operation, Outcome, Session, SessionData, SessionId,
+    User, UserId, application,
 };
 use crate::error::{Error, Result};
 use crate::text;
+
+/// What a public sign-in answers: the ID of the session it made. Only Ferry's own SFTP and
+/// FTPS front ends are handed back a session they already have (known by its key alone), and
+/// the public API and the web client may not sign in to their applications.
+pub(super) fn handed_out(opened: OpenedSession) -> Result<SessionData> {
+    match opened.id {
+        Some(session_id) => Ok(SessionData {
+            session_id,
+            user_id: opened.user_id,
+        }),
+        None => Err(Error::Internal(
+            "a public sign-in was handed back a session it cannot name".into(),
+        )),
+    }
+}
 
 /// How long a successful sign-in makes its address "known" for the account.
 pub(super) const KNOWN_ADDRESS_MS: i64 = 180 * 24 * 3600 * 1000;
@@ -76,10 +91,11 @@ impl NewSession<'_> {
 impl Service {
     /// `Open` and `OpenImmutable`: a sign-in with user name and password.
     pub async fn open(&self, req: OpenRequest, caller: &Caller) -> Result<SessionData> {
-        Ok(self
-            .open_admitted(req, caller, SignInFront::Public)
-            .await?
-            .0)
+        handed_out(
+            self.open_admitted(req, caller, SignInFront::Public)
+                .await?
+                .0,
+        )
     }
 
     /// A sign-in at the web client's page: a password sign-in to the reserved
@@ -104,7 +120,7 @@ impl Service {
             user_string: None,
             passcode_appended: false,
         };
-        Ok(self.open_admitted(req, caller, SignInFront::Web).await?.0)
+        handed_out(self.open_admitted(req, caller, SignInFront::Web).await?.0)
     }
 
     /// [`Service::open`] for a file protocol that caps how many connections one user holds:
@@ -118,7 +134,7 @@ impl Service {
         req: OpenRequest,
         caller: &Caller,
         limit: &Arc<UserConnectionLimit>,
-    ) -> Result<(SessionData, ConnectionPermit)> {
+    ) -> Result<(OpenedSession, ConnectionPermit)> {
         match self
             .open_admitted(req, caller, SignInFront::Counted(limit))
             .await?
@@ -136,7 +152,7 @@ impl Service {
         req: OpenRequest,
         caller: &Caller,
         front: SignInFront<'_>,
-    ) -> Result<(SessionData, Option<ConnectionPermit>)> {
+    ) -> Result<(OpenedSession, Option<ConnectionPermit>)> {
         let limit = match front {
             SignInFront::Counted(limit) => Some(limit),
             SignInFront::Public | SignInFront::Web => None,
@@ -376,26 +392,28 @@ impl Service {
             return Err(Error::UserInactive);
         }
 
-        self.start_session(NewSession {
-            user: &target,
-            app: &app,
-            mode: OpenMode::Immutable,
-            client_version: service.session.client_version.clone(),
-            client_ip: caller.ip_text(),
-            declared_ip: Some(ip.to_canonical().to_string()),
-            impersonator: Some(&service),
-            external_user: user_string,
-            clear_keys: Vec::new(),
-            proof: None,
-            ssh_key: None,
-            remember_address: false,
-        })
-        .await
+        let opened = self
+            .start_session(NewSession {
+                user: &target,
+                app: &app,
+                mode: OpenMode::Immutable,
+                client_version: service.session.client_version.clone(),
+                client_ip: caller.ip_text(),
+                declared_ip: Some(ip.to_canonical().to_string()),
+                impersonator: Some(&service),
+                external_user: user_string,
+                clear_keys: Vec::new(),
+                proof: None,
+                ssh_key: None,
+                remember_address: false,
+            })
+            .await?;
+        handed_out(opened)
     }
 
     /// Creates (or, for SFTP/FTPS immutable sign-ins, reuses) a session, in one change with
     /// the replaced sessions' removal and the audit records.
-    pub(super) async fn start_session(&self, new: NewSession<'_>) -> Result<SessionData> {
+    pub(super) async fn start_session(&self, new: NewSession<'_>) -> Result<OpenedSession> {
         let mut tx = self.store.begin().await?;
         let now = self.clock.now();
         if let Some((why, error)) = signin_gone_stale(&mut tx, &new).await? {
@@ -432,13 +450,14 @@ impl Service {
                         && s.expires_at.is_none_or(|t| t > now)
                 });
             if let Some(s) = existing {
-                signin.session_tag = Some(s.id.tag());
+                signin.session_tag = Some(s.key.tag());
                 signin.detail = Some("existing immutable session returned".into());
                 tx.append_audit(now, signin).await?;
                 Self::after_proof(&mut tx, &new, now).await?;
                 tx.commit().await?;
-                return Ok(SessionData {
-                    session_id: s.id,
+                return Ok(OpenedSession {
+                    id: None,
+                    key: s.key,
                     user_id: new.user.id,
                 });
             }
@@ -446,18 +465,19 @@ impl Service {
 
         if new.mode == OpenMode::Replace {
             for old in tx.replaceable_sessions(new.user.id, new.app.id).await? {
-                tx.delete_session(&old.id).await?;
+                tx.delete_session(&old.key).await?;
                 let mut e = AuditEntry::new(Operation::SessionReplaced, Outcome::Success);
                 e.user_id = Some(old.user_id);
                 e.application_id = Some(old.application_id);
-                e.session_tag = Some(old.id.tag());
+                e.session_tag = Some(old.key.tag());
                 e.client_ip = new.client_ip.clone();
                 tx.append_audit(now, e).await?;
             }
         }
 
+        let id = SessionId::generate();
         let session = Session {
-            id: SessionId::generate(),
+            key: id.key(),
             user_id: new.user.id,
             application_id: new.app.id,
             immutable: new.mode == OpenMode::Immutable,
@@ -480,7 +500,7 @@ impl Service {
                 .await?;
         }
         tx.insert_session(&session).await?;
-        signin.session_tag = Some(session.id.tag());
+        signin.session_tag = Some(session.key.tag());
         signin.detail = match (&new.proof, new.mode) {
             (Some(proof), OpenMode::Immutable) => Some(format!("{proof}; immutable")),
             (Some(proof), OpenMode::Replace) => Some(proof.clone()),
@@ -490,9 +510,10 @@ impl Service {
         tx.append_audit(now, signin).await?;
         Self::after_proof(&mut tx, &new, now).await?;
         tx.commit().await?;
-        tracing::info!(user_id = new.user.id, application_id = new.app.id, session = %session.id.tag(), immutable = session.immutable, "session opened");
-        Ok(SessionData {
-            session_id: session.id,
+        tracing::info!(user_id = new.user.id, application_id = new.app.id, session = %session.key.tag(), immutable = session.immutable, "session opened");
+        Ok(OpenedSession {
+            id: Some(id),
+            key: session.key,
             user_id: new.user.id,
         })
     }

@@ -11,7 +11,7 @@ use super::signin::NewSession;
 use super::{Actor, Caller, OpenMode, Service, optional_text};
 use crate::connection_limit::{ConnectionPermit, UserConnectionLimit};
 use crate::domain::ssh_key::parse_public_key;
-use crate::domain::{AuditEntry, Operation, Outcome, SessionData, SshKey, application};
+use crate::domain::{AuditEntry, OpenedSession, Operation, Outcome, SshKey, application};
 use crate::error::{Error, Result};
 use crate::text;
 
@@ -96,7 +96,7 @@ impl Service {
         client_version: Option<String>,
         caller: &Caller,
         limit: &Arc<UserConnectionLimit>,
-    ) -> Result<(SessionData, ConnectionPermit)> {
+    ) -> Result<(OpenedSession, ConnectionPermit)> {
         text::required("userName", user_name, text::MAX_USER_NAME)?;
         let client_version =
             optional_text("clientVersion", client_version, text::MAX_CLIENT_VERSION)?;

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
-use crate::domain::{FileId, FolderId, SessionId, UserId};
+use crate::domain::{FileId, FolderId, SessionKey, UserId};
 use crate::error::{Error, Result};
 use crate::service::access_ids::Acting;
 use crate::service::tools::{ToolKind, ToolLimits};
@@ -44,8 +44,8 @@ pub(crate) struct GrantRecord {
     pub target: ToolTarget,
     /// The token's `Email`.
     pub email: Option<String>,
-    /// The token's session; `None` for a token that acts as `acting`.
-    pub session: Option<SessionId>,
+    /// The key of the token's session; `None` for a token that acts as `acting`.
+    pub session: Option<SessionKey>,
     pub ip: IpAddr,
     pub expires_at: Timestamp,
     pub token_digest: String,
@@ -62,7 +62,10 @@ struct Body {
     folder: Option<FolderId>,
     files: Vec<FileId>,
     email: Option<String>,
-    session: Option<String>,
+    /// The key of the token's session (64 hex digits). Grants stored before 2026-12-07 named
+    /// the session's ID under `session`; the store removed them at start-up, so that no ID
+    /// stays at rest, and their pages ask to be reopened.
+    session_key: Option<String>,
     acting_user: Option<UserId>,
     /// The administrator on whose behalf `acting_user`'s access IDs were asked for (absent in
     /// grants stored before 2026-12-06: none).
@@ -108,7 +111,7 @@ impl GrantRecord {
             folder,
             files,
             email: self.email.clone(),
-            session: self.session.as_ref().map(SessionId::to_wire),
+            session_key: self.session.as_ref().map(SessionKey::to_hex),
             acting_user: self.acting.map(|a| a.user),
             acting_on_behalf_of: self.acting.and_then(|a| a.on_behalf_of),
             max_files: self.limits.max_files,
@@ -139,8 +142,8 @@ impl GrantRecord {
             (ToolKind::Download, None) => ToolTarget::Files(body.files),
             _ => return None,
         };
-        let session = match body.session {
-            Some(s) => Some(SessionId::parse(&s)?),
+        let session = match body.session_key {
+            Some(s) => Some(SessionKey::parse_stored(&s)?),
             None => None,
         };
         Some(GrantRecord {

@@ -202,7 +202,7 @@ impl Service {
                     kind,
                     target: claims.target.clone(),
                     email: claims.email.clone(),
-                    session: claims.session,
+                    session: claims.session.map(|id| id.key()),
                     ip: browser_ip,
                     expires_at: now.plus_millis(self.tool_settings().map_or(0, |s| s.grant_ttl_ms)),
                     token_digest: digest.clone(),
@@ -473,7 +473,7 @@ impl Service {
             client_version: None,
         };
         let found = match (&record.session, record.acting) {
-            (Some(session), _) => self.authenticate(session, &caller).await,
+            (Some(session), _) => self.authenticate_key(session, &caller).await,
             (None, Some(acting)) => {
                 self.acting_context(acting, &record.token_digest, &caller)
                     .await

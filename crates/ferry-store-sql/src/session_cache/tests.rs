@@ -5,13 +5,13 @@
 use std::thread::sleep;
 
 use ferry_core::Timestamp;
-use ferry_core::domain::Role;
+use ferry_core::domain::{Role, SessionId};
 
 use super::*;
 
 fn session(user: UserId) -> Session {
     Session {
-        id: SessionId::generate(),
+        key: SessionId::generate().key(),
         user_id: user,
         application_id: 1999,
         immutable: false,
@@ -56,20 +56,20 @@ fn holding() -> (Arc<SessionCache>, Session) {
 #[test]
 fn serves_what_it_was_filled_with() {
     let (cache, s) = holding();
-    let (got, u) = cache.get(&s.id).expect("held");
+    let (got, u) = cache.get(&s.key).expect("held");
     assert_eq!(got, s);
     assert_eq!(u.id, 7);
-    assert!(cache.get(&SessionId::generate()).is_none());
+    assert!(cache.get(&SessionId::generate().key()).is_none());
 }
 
 #[test]
 fn nothing_is_served_or_kept_while_the_listener_is_away() {
     let (cache, s) = holding();
     cache.set_live(false);
-    assert!(cache.get(&s.id).is_none(), "served while dark");
+    assert!(cache.get(&s.key).is_none(), "served while dark");
     cache.fill(cache.ticket(), &s, &user(7));
     cache.set_live(true);
-    assert!(cache.get(&s.id).is_none(), "kept a fill made while dark");
+    assert!(cache.get(&s.key).is_none(), "kept a fill made while dark");
 }
 
 #[test]
@@ -78,9 +78,9 @@ fn answers_expire_after_their_lifetime() {
     cache.set_live(true);
     let s = session(1);
     cache.fill(cache.ticket(), &s, &user(1));
-    assert!(cache.get(&s.id).is_some());
+    assert!(cache.get(&s.key).is_some());
     sleep(Duration::from_millis(60));
-    assert!(cache.get(&s.id).is_none(), "served past its lifetime");
+    assert!(cache.get(&s.key).is_none(), "served past its lifetime");
 }
 
 #[test]
@@ -91,14 +91,14 @@ fn notices_evict_a_session_or_every_session_of_a_user() {
     cache.fill(cache.ticket(), &other, &user(8));
     cache.fill(cache.ticket(), &second, &user(7));
 
-    cache.apply(&format!("s{}", s.id.to_wire()));
-    assert!(cache.get(&s.id).is_none());
-    assert!(cache.get(&second.id).is_some());
+    cache.apply(&format!("s{}", s.key.to_hex()));
+    assert!(cache.get(&s.key).is_none());
+    assert!(cache.get(&second.key).is_some());
 
     cache.apply("u7");
-    assert!(cache.get(&second.id).is_none());
+    assert!(cache.get(&second.key).is_none());
     assert!(
-        cache.get(&other.id).is_some(),
+        cache.get(&other.key).is_some(),
         "another user's session went too"
     );
 }
@@ -109,7 +109,7 @@ fn a_notice_it_does_not_understand_empties_it() {
         let (cache, s) = holding();
         cache.apply(payload);
         assert!(
-            cache.get(&s.id).is_none(),
+            cache.get(&s.key).is_none(),
             "{payload:?} left the cache as it was"
         );
     }
@@ -125,10 +125,10 @@ fn a_read_that_began_before_an_eviction_does_not_fill() {
     let ticket = cache.ticket();
     cache.apply("u3");
     cache.fill(ticket, &s, &user(3));
-    assert!(cache.get(&s.id).is_none(), "a stale read filled the cache");
+    assert!(cache.get(&s.key).is_none(), "a stale read filled the cache");
     // A read begun after the eviction fills it.
     cache.fill(cache.ticket(), &s, &user(3));
-    assert!(cache.get(&s.id).is_some());
+    assert!(cache.get(&s.key).is_some());
 }
 
 #[test]

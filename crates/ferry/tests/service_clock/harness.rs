@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferry_core::domain::SessionId;
+use ferry_core::domain::{SessionId, SessionKey};
 use ferry_core::service::{NewUserRequest, OpenMode, OpenRequest, SessionContext, UploadRequest};
 use ferry_core::{Actor, Caller, Error, ManualClock, Service, ServiceConfig, Timestamp};
 use ferry_crypto::{PasswordHasher, PasswordParams};
@@ -74,8 +74,27 @@ impl Harness {
         h
     }
 
-    pub fn open(&self, mode: OpenMode, app: i64, password: &str) -> Result<SessionId, Error> {
+    /// Signs sam in; the key of the session (all an SFTP sign-in is handed back).
+    pub fn open(&self, mode: OpenMode, app: i64, password: &str) -> Result<SessionKey, Error> {
         self.open_from("192.0.2.1", mode, app, password)
+    }
+
+    /// Signs sam in to a client application; the session's ID.
+    pub fn open_id(&self, mode: OpenMode, app: i64, password: &str) -> SessionId {
+        let req = OpenRequest {
+            user_name: "sam".into(),
+            password: password.into(),
+            application_id: app,
+            client_version: None,
+            mode,
+            passcode: None,
+            user_string: None,
+            passcode_appended: false,
+        };
+        self.rt
+            .block_on(self.service.open(req, &Caller::default()))
+            .unwrap()
+            .session_id
     }
 
     /// Signs sam in from the client at `ip`.
@@ -85,7 +104,7 @@ impl Harness {
         mode: OpenMode,
         app: i64,
         password: &str,
-    ) -> Result<SessionId, Error> {
+    ) -> Result<SessionKey, Error> {
         let caller = Caller {
             ip: Some(ip.parse().unwrap()),
             client_version: None,
@@ -106,17 +125,17 @@ impl Harness {
             return self
                 .rt
                 .block_on(self.service.open_counted(req, &caller, &limit))
-                .map(|(d, _permit)| d.session_id);
+                .map(|(d, _permit)| d.key);
         }
         self.rt
             .block_on(self.service.open(req, &caller))
-            .map(|d| d.session_id)
+            .map(|d| d.session_id.key())
     }
 
-    pub fn alive(&self, id: &SessionId) -> bool {
+    pub fn alive(&self, key: &SessionKey) -> bool {
         match self
             .rt
-            .block_on(self.service.authenticate(id, &Caller::default()))
+            .block_on(self.service.authenticate_key(key, &Caller::default()))
         {
             Ok(_) => true,
             Err(Error::SessionNotFound) => false,

@@ -15,7 +15,8 @@ use crate::store::StoreResult;
 /// reads; the store indexes the rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredGrant {
-    /// The secret the page's requests carry.
+    /// The SHA-256 (hex) of the grant the page's requests carry; the grant itself is not
+    /// stored (`ferry_crypto::tool_grant`).
     pub id: String,
     /// Identifies the page (token, tool, options and address): a page reloaded gets the grant
     /// it already has.

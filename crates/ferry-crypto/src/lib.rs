@@ -10,6 +10,7 @@ pub mod link_session;
 pub mod password;
 pub mod random;
 pub mod ticket_seal;
+pub mod tool_grant;
 pub mod tool_token;
 pub mod totp;
 

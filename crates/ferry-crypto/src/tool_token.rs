@@ -81,6 +81,8 @@ pub struct ToolTokenKeys {
     pub(crate) access: [u8; 32],
     /// The cipher shared links' sessions are sealed with ([`crate::link_session`]).
     pub(crate) links: Aes256Gcm,
+    /// The HMAC key of tool pages' grants ([`crate::tool_grant`]).
+    pub(crate) grants: [u8; 32],
 }
 
 impl std::fmt::Debug for ToolTokenKeys {
@@ -136,6 +138,7 @@ impl ToolTokenKeys {
                 .expect("HKDF gives 32 bytes"),
             access: derived(&key, crate::access_id::ACCESS_KDF_INFO),
             links: crate::link_session::cipher(&key),
+            grants: derived(&key, crate::tool_grant::GRANT_KDF_INFO),
         })
     }
 

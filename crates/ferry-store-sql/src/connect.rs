@@ -31,13 +31,17 @@ impl Engine {
     }
 }
 
-/// Pool settings.
+/// Pool settings, and what the start-up step needs.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// Most connections held open.
     pub max_connections: u32,
     /// How long a request waits for a connection before the store counts as unavailable.
     pub acquire_timeout: Duration,
+    /// The tools' keys, when configured: the start-up step seals with them the session IDs of
+    /// links made before IDs were sealed (`session_keys.rs`), so that those links can still be
+    /// shown again.
+    pub tool_keys: Option<ferry_crypto::tool_token::ToolTokenKeys>,
 }
 
 impl Default for StoreOptions {
@@ -48,6 +52,7 @@ impl Default for StoreOptions {
             // two cores) a short timeout would turn queueing into 503s. A database that is down
             // still fails at once: its connections are refused, not slow.
             acquire_timeout: Duration::from_secs(15),
+            tool_keys: None,
         }
     }
 }
@@ -102,7 +107,8 @@ pub async fn connect(url: &str, options: &StoreOptions) -> Result<SqlStore, Stor
         .run(&pool)
         .await
         .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-    let moved = crate::session_keys::key_sessions_stored_by_id(&pool).await?;
+    let moved =
+        crate::session_keys::key_sessions_stored_by_id(&pool, options.tool_keys.as_ref()).await?;
     if moved > 0 {
         tracing::info!(rows = moved, "sessions stored by ID moved to their keys");
     }

@@ -1,13 +1,14 @@
 //! Sessions kept by key (migration 0024 and `session_keys.rs`) on both engines: a database
 //! written before holds session IDs in `sessions`, in shared links and in tool grants; once a
 //! node of this version has started on it, none is left, each session is found by its ID's key
-//! (so every client stays signed in), each link still ends with its session, and a grant that
-//! named an ID is gone (its page asks to be opened again).
+//! (so every client stays signed in), each link still ends with its session, and every grant
+//! held (stored as issued, some naming an ID) is gone: its page asks to be opened again.
 
 use std::borrow::Cow;
 
 use ferry_core::domain::SessionId;
 use ferry_core::store::MetadataStore;
+use ferry_crypto::tool_token::ToolTokenKeys;
 use ferry_store_sql::{StoreOptions, connect};
 use ferry_testkit::Backend;
 use sqlx::Row;
@@ -113,13 +114,22 @@ async fn stored_text(url: &str, backend: Backend) -> String {
     all
 }
 
-async fn ids_move_to_their_keys(backend: Backend) {
+/// The tools' keys a node may start with.
+fn tool_keys() -> ToolTokenKeys {
+    ToolTokenKeys::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=", None, false).unwrap()
+}
+
+async fn ids_move_to_their_keys(backend: Backend, keys: Option<ToolTokenKeys>) {
     let dir = tempfile::tempdir().unwrap();
     let url = backend.fresh_database_url(dir.path());
     let ids = [SessionId::generate(), SessionId::generate()];
     written_before_keys(&url, backend, ids).await;
 
-    let store = connect(&url, &StoreOptions::default()).await.unwrap();
+    let options = StoreOptions {
+        tool_keys: keys.clone(),
+        ..StoreOptions::default()
+    };
+    let store = connect(&url, &options).await.unwrap();
     let text = stored_text(&url, backend).await;
     for id in &ids {
         assert!(
@@ -139,16 +149,22 @@ async fn ids_move_to_their_keys(backend: Backend) {
         ids[1].key(),
         "the link still ends its session"
     );
-    assert_eq!(link.sealed_session, None, "nothing to issue its token from");
-    assert!(text.contains("\"folder\":1}"), "a grant naming no ID stays");
+    match &keys {
+        // Sealed with the tools' keys: the link can be shown again, naming its session.
+        Some(keys) => {
+            let sealed = link.sealed_session.as_deref().expect("sealed");
+            assert_eq!(keys.open_link_session(sealed), Some(*ids[1].0.as_bytes()));
+        }
+        None => assert_eq!(link.sealed_session, None, "nothing to issue its token from"),
+    }
     assert!(
-        !text.contains("\"session\":"),
-        "the grant naming an ID is gone"
+        !text.contains("\"kind\""),
+        "every grant held, stored as issued, is gone"
     );
     drop(store);
 
     // A second start finds nothing more to move and changes nothing.
-    let again = connect(&url, &StoreOptions::default()).await.unwrap();
+    let again = connect(&url, &options).await.unwrap();
     assert_eq!(stored_text(&url, backend).await, text);
     assert!(
         again
@@ -161,10 +177,15 @@ async fn ids_move_to_their_keys(backend: Backend) {
 
 #[tokio::test]
 async fn ids_move_to_their_keys_on_sqlite() {
-    ids_move_to_their_keys(Backend::Sqlite).await;
+    ids_move_to_their_keys(Backend::Sqlite, Some(tool_keys())).await;
 }
 
 #[tokio::test]
 async fn ids_move_to_their_keys_on_postgres() {
-    ids_move_to_their_keys(Backend::Postgres).await;
+    ids_move_to_their_keys(Backend::Postgres, Some(tool_keys())).await;
+}
+
+#[tokio::test]
+async fn without_the_tools_keys_ids_move_and_links_cannot_be_shown_again() {
+    ids_move_to_their_keys(Backend::Sqlite, None).await;
 }

@@ -30,7 +30,11 @@ pub async fn open_service(
     serving: bool,
 ) -> anyhow::Result<(Arc<Service>, SqlStore)> {
     crate::data_dir::prepare(&settings.data_dir)?;
-    let mut store = ferry_store_sql::connect(&settings.database_url, &StoreOptions::default())
+    let options = StoreOptions {
+        tool_keys: settings.service.tools.as_ref().map(|t| t.keys.clone()),
+        ..StoreOptions::default()
+    };
+    let mut store = ferry_store_sql::connect(&settings.database_url, &options)
         .await
         .context("cannot open the metadata store")?;
     if serving {

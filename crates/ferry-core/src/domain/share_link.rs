@@ -28,7 +28,8 @@ pub struct ShareLink {
     pub session: SessionKey,
     /// The session's ID sealed with the tools' key (`ToolTokenKeys::seal_link_session`): its
     /// token names the ID, so issuing the token again opens this. `None` for links made before
-    /// IDs were sealed (2026-12-07), which cannot be issued again.
+    /// IDs were sealed (2026-12-07) on a node started without the tools' key, which cannot be
+    /// issued again.
     pub sealed_session: Option<String>,
     /// What it opens.
     pub target: ShareTarget,

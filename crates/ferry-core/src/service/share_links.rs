@@ -242,7 +242,7 @@ impl Service {
             return Err(Error::invalid("the link has ended"));
         }
         let sealed = link.sealed_session.as_deref().ok_or_else(|| {
-            Error::invalid("the link was made before this version of Ferry and cannot be shown again: make a new one")
+            Error::invalid("the link was made before this version of Ferry, which had no tools key to keep it with, and cannot be shown again: make a new one")
         })?;
         let id = self
             .link_settings()?

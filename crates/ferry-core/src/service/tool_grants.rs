@@ -63,8 +63,7 @@ struct Body {
     files: Vec<FileId>,
     email: Option<String>,
     /// The key of the token's session (64 hex digits). Grants stored before 2026-12-07 named
-    /// the session's ID under `session`; the store removed them at start-up, so that no ID
-    /// stays at rest, and their pages ask to be reopened.
+    /// the session's ID under `session`; migration 0024 removed every grant then held.
     session_key: Option<String>,
     acting_user: Option<UserId>,
     /// The administrator on whose behalf `acting_user`'s access IDs were asked for (absent in
@@ -85,7 +84,7 @@ fn kind_name(kind: ToolKind) -> &'static str {
 
 impl GrantRecord {
     /// Identifies the page: the same token, tool and options, from the same address.
-    fn page_key(&self) -> String {
+    pub(crate) fn page_key(&self) -> String {
         let page = serde_json::json!([
             self.token_digest,
             kind_name(self.kind),

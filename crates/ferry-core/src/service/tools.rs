@@ -210,9 +210,16 @@ impl Service {
                     acting,
                 };
                 let expires_at = record.expires_at;
-                let stored = record.to_stored(ferry_crypto::random::new_secret_token())?;
+                // The page's grant is derived from its key, and stored as its digest alone
+                // (`ferry_crypto::tool_grant`): a reloaded page renews its row and is handed
+                // the same grant.
                 let id = self
-                    .store
+                    .tool_settings()
+                    .ok_or(Error::Unavailable)?
+                    .keys
+                    .grant_for_page(&record.page_key());
+                let stored = record.to_stored(ferry_crypto::sha256_hex(id.as_bytes()))?;
+                self.store
                     .issue_grant(&stored, now, super::tool_grants::BOUNDS)
                     .await?
                     .ok_or(Error::Unavailable)?;
@@ -458,7 +465,11 @@ impl Service {
     pub async fn tool_access(&self, grant_id: &str, browser_ip: IpAddr) -> Result<ToolAccess> {
         let browser_ip = browser_ip.to_canonical();
         let now = self.clock.now();
-        let stored = self.store.grant(grant_id).await?;
+        // Stored by its digest only (see `open_tool`).
+        let stored = self
+            .store
+            .grant(&ferry_crypto::sha256_hex(grant_id.as_bytes()))
+            .await?;
         let record = stored.as_ref().and_then(GrantRecord::from_stored);
         let record = match record {
             Some(r) if r.expires_at > now && r.ip == browser_ip => r,

@@ -1,14 +1,17 @@
-//! What the database keeps of a session: the SHA-256 of its ID, never the ID (migration 0024).
-//! Before 2026-12-07 `sessions.id` held every live session ID as issued, and a shared link's
-//! row its session's ID: a copy of `ferry.db` (a backup, a stolen disk, a read through any
-//! hole in the SQL) was every signed-in user's session, administrators' included, usable at
-//! once on the API. Now a session API client, a browser's cookie and a shared link all hold
-//! IDs that appear nowhere in the database's files, what is there opens nothing, and a link
-//! can still be shown again (its ID sealed with the tools' key, which the database never
-//! holds).
+//! What the database keeps of the bearer secrets it checks: their SHA-256, never the secret
+//! (migration 0024). Before 2026-12-07 `sessions.id` held every live session ID as issued, a
+//! shared link's row its session's ID, and `tool_grants.id` every open tool page's grant: a
+//! copy of `ferry.db` (a backup, a stolen disk, a read through any hole in the SQL) was every
+//! signed-in user's session, administrators' included, usable at once on the API, and every
+//! open page's grant. Now a session API client, a browser's cookie, a shared link and a tool
+//! page all hold secrets that appear nowhere in the database's files, what is there opens
+//! nothing, a link can still be shown again (its ID sealed with the tools' key, which the
+//! database never holds), and a reloaded page gets its grant again (derived from the page and
+//! the tools' key).
 
 mod common;
 
+use base64::Engine;
 use common::web::Browser;
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
 use ferry_crypto::tool_token::ToolTokenKeys;
@@ -41,6 +44,27 @@ fn session_of(token: &str) -> String {
         .to_string()
 }
 
+/// The grant on a tool page.
+fn grant_on(page: &str) -> String {
+    let at = page.find("data-grant=\"").expect(page) + 12;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+/// Starts an upload through a page's grant, as its script does; the status.
+fn start_upload(s: &Server, grant: &str) -> u16 {
+    let meta = format!(
+        "filename {}",
+        base64::engine::general_purpose::STANDARD.encode("hello.txt")
+    );
+    let headers = [
+        ("Tus-Resumable", "1.0.0"),
+        ("Ferry-Grant", grant),
+        ("Upload-Length", "5"),
+        ("Upload-Metadata", meta.as_str()),
+    ];
+    s.post_with("/tools/tus", b"", &headers).0
+}
+
 /// Every byte of the database's files (the WAL too: a commit may not be checkpointed yet).
 fn database_bytes(s: &Server) -> String {
     let mut all = Vec::new();
@@ -57,7 +81,7 @@ fn sha256_hex(text: &str) -> String {
 }
 
 #[test]
-fn no_session_id_is_stored_and_what_is_stored_opens_nothing() {
+fn no_bearer_secret_is_stored_and_what_is_stored_opens_nothing() {
     let s = Server::start_with(
         Backend::Sqlite,
         &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
@@ -90,17 +114,31 @@ fn no_session_id_is_stored_and_what_is_stored_opens_nothing() {
     let again = token_on(&shown.body);
     assert_ne!(again, token, "a new token");
     assert_eq!(session_of(&again), link, "for the same session");
-    assert_eq!(s.get(&format!("/tools/upload?token={again}")).0, 200);
+    // The page's grant, the same when the page is reloaded (its row renewed).
+    let (status, page) = s.get(&format!("/tools/upload?token={again}"));
+    assert_eq!(status, 200, "{page}");
+    let grant = grant_on(&page);
+    assert_eq!(grant.len(), 43);
+    assert_eq!(
+        grant_on(&s.get(&format!("/tools/upload?token={again}")).1),
+        grant
+    );
+    assert_eq!(start_upload(&s, &grant), 201);
 
-    // None of the three IDs is in the database; each is there as its key.
+    // None of the four secrets is in the database; each is there as its digest.
     let stored = database_bytes(&s);
-    for (what, id) in [("API", &api), ("web", &web), ("link", &link)] {
+    for (what, id) in [
+        ("API", &api),
+        ("web", &web),
+        ("link", &link),
+        ("page", &grant),
+    ] {
         for form in [id.clone(), id.to_uppercase(), id.replace('-', "")] {
-            assert!(!stored.contains(&form), "the {what} session's ID is stored");
+            assert!(!stored.contains(&form), "the {what} secret is stored");
         }
         assert!(
             stored.contains(&sha256_hex(id)),
-            "the {what} session is stored by its key"
+            "the {what} secret is stored by its digest"
         );
     }
 
@@ -124,6 +162,13 @@ fn no_session_id_is_stored_and_what_is_stored_opens_nothing() {
         (401, Some(101)),
         "{body}"
     );
+    let forged = start_upload(&s, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_ne!(forged, 201);
+    assert_eq!(
+        start_upload(&s, &sha256_hex(&grant)),
+        forged,
+        "the grant's digest"
+    );
     let mut thief = Browser::new(&s);
     thief.cookie = Some(cookie.replace(&web, &sha256_hex(&web)));
     assert_ne!(thief.get(&home).status, 200, "the web key is no cookie");
@@ -135,4 +180,5 @@ fn no_session_id_is_stored_and_what_is_stored_opens_nothing() {
     ann.cookie = Some(cookie);
     assert_eq!(ann.get(&home).status, 200);
     assert_eq!(s.get(&format!("/tools/upload?token={token}")).0, 200);
+    assert_eq!(start_upload(&s, &grant), 201, "the grant works on");
 }

@@ -3,7 +3,7 @@
 //! it the deleting user holds no grant on.
 
 use ferry_core::Timestamp;
-use ferry_core::domain::{Folder, FolderId, Permissions, UserId};
+use ferry_core::domain::{FileId, Folder, FolderId, Permissions, UserId};
 use ferry_core::store::StoreResult;
 use ferry_core::text::item_key;
 use sqlx::{AnyConnection, Row};
@@ -122,6 +122,36 @@ pub(crate) async fn unheld_folders_below(
 /// folders go so that a change checked before the deletion, which finds its own folder live
 /// when it writes, cannot put anything below a deleted folder, where it would never be seen
 /// again nor purged.
+/// [`ferry_core::store::StoreTx::live_files_below`].
+pub(crate) async fn live_files_below(
+    conn: &mut AnyConnection,
+    folder: FolderId,
+    after: FileId,
+    limit: i64,
+) -> StoreResult<Vec<(FileId, FolderId, String)>> {
+    sqlx::query(concat!(
+        "SELECT id, folder_id, name FROM files WHERE deleted = 0 AND id > $2 \
+         AND (folder_id = $1 OR folder_id IN (",
+        folders_below!(),
+        ")) ORDER BY id LIMIT $3"
+    ))
+    .bind(folder)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(errors::db)?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get("id").map_err(errors::db)?,
+            r.try_get("folder_id").map_err(errors::db)?,
+            r.try_get("name").map_err(errors::db)?,
+        ))
+    })
+    .collect()
+}
+
 pub(crate) async fn delete_below(
     conn: &mut AnyConnection,
     folder: FolderId,

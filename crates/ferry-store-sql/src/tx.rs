@@ -571,6 +571,15 @@ impl StoreTx for SqlTx {
         folder_writes::delete_below(self.turn.conn(), folder, at).await
     }
 
+    async fn live_files_below(
+        &mut self,
+        folder: FolderId,
+        after: FileId,
+        limit: i64,
+    ) -> StoreResult<Vec<(FileId, FolderId, String)>> {
+        folder_writes::live_files_below(self.turn.conn(), folder, after, limit).await
+    }
+
     async fn files_to_purge(&mut self, cutoff: Timestamp, limit: i64) -> StoreResult<Vec<File>> {
         file_writes::files_to_purge(self.turn.conn(), cutoff, limit).await
     }

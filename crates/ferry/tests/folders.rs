@@ -18,6 +18,7 @@ on_both_backends!(
     system_and_home_folders_cannot_be_renamed_moved_or_deleted,
     folder_metadata_and_description,
     drop_boxes_do_not_inherit,
+    a_folder_deletion_records_every_file_it_takes,
 );
 
 fn every_user_gets_a_private_home_folder(backend: Backend) {
@@ -411,4 +412,80 @@ fn drop_boxes_do_not_inherit(backend: Backend) {
     // Holding every bit in Team, he may make one there.
     admin.grant(team, json!([{"Permission": 255, "UserID": hal}]));
     assert_eq!(h.ok("CreateFolder", inbox)["EffectivePermission"], 255);
+}
+
+/// `DeleteFolder` records a `FileDeleted` for each live file it takes with it, by whom, in the
+/// deletion's change: a file's trail ends with its deletion, as it does for a file deleted
+/// alone. Before (until 2026-12-07) the folder's one record counted them ("3 files and 1
+/// folder deleted with it"), and the trail of each file ended at its upload. More files than
+/// one page of the deletion's reads (1,000), so that every page is recorded.
+fn a_folder_deletion_records_every_file_it_takes(backend: Backend) {
+    let s = Server::start(backend);
+    let dan_id = s.add_user("dan", "member", "dan-password");
+    let dan = Api::new(&s, "dan", "dan-password");
+    let home = dan.home();
+    let reports = dan.create(home, "Reports");
+    let year = dan.create(reports, "2025");
+    let put = |folder: i64, name: &str| -> i64 {
+        let (status, body) = s.put_file(&dan.session, folder, name, "", b"figures");
+        assert_eq!(status, 200, "{body}");
+        body["FileID"].as_i64().unwrap()
+    };
+    let top = put(reports, "summary.txt");
+    let mut below: Vec<i64> = (0..1_001)
+        .map(|i| put(year, &format!("day-{i}.csv")))
+        .collect();
+    let gone = put(year, "gone.txt");
+    dan.ok("DeleteFile", json!({"fileID": gone}));
+    let kept = put(home, "keep.txt");
+
+    dan.ok("DeleteFolder", json!({"folderID": reports}));
+    let audit = s.audit();
+    let deleted: Vec<_> = audit
+        .iter()
+        .filter(|r| r["operation"] == "FileDeleted")
+        .collect();
+    let mut files: Vec<i64> = deleted
+        .iter()
+        .filter(|r| r["file_id"] != gone)
+        .map(|r| {
+            assert_eq!(r["user_id"], dan_id, "{r}");
+            assert_eq!(
+                r["detail"],
+                format!("deleted with folder {reports} (Reports)"),
+                "{r}"
+            );
+            r["file_id"].as_i64().unwrap()
+        })
+        .collect();
+    files.sort();
+    below.push(top);
+    below.sort();
+    assert_eq!(files, below, "one record for each file taken, no other");
+    let summary = deleted.iter().find(|r| r["file_id"] == top).unwrap();
+    assert_eq!(
+        (summary["folder_id"].as_i64(), summary["path"].as_str()),
+        (Some(reports), Some("summary.txt"))
+    );
+    let day = deleted.iter().find(|r| r["path"] == "day-7.csv").unwrap();
+    assert_eq!(day["folder_id"], year);
+    assert_eq!(
+        deleted.iter().filter(|r| r["file_id"] == gone).count(),
+        1,
+        "a file deleted before is not recorded again"
+    );
+    assert!(!deleted.iter().any(|r| r["file_id"] == kept));
+    let folder = audit
+        .iter()
+        .find(|r| r["operation"] == "FolderDeleted")
+        .unwrap();
+    assert_eq!(folder["detail"], "1002 files and 1 folder deleted with it");
+    // The folder's own trail shows each of its files leave.
+    let admin = Api::new(&s, ADMIN, ADMIN_PASSWORD);
+    let trail = admin.ok(
+        "GetAuditLog",
+        json!({"folderID": reports, "operation": "FileDeleted"}),
+    );
+    assert_eq!(trail.as_array().unwrap().len(), 1, "{trail}");
+    assert!(s.ferry_ok(&["audit", "verify"], None).contains("intact"));
 }

@@ -296,7 +296,7 @@ impl Service {
     }
 
     /// Loads a folder that may be changed: live, and not one of the system's own.
-    async fn changeable(&self, id: FolderId, what: &'static str) -> Result<Folder> {
+    pub(super) async fn changeable(&self, id: FolderId, what: &'static str) -> Result<Folder> {
         let folder = self.store.folder(id).await?;
         changeable(folder, what)
     }
@@ -423,66 +423,9 @@ impl Service {
         .await
     }
 
-    /// `DeleteFolder`: a soft delete; the folder and everything below it disappear, and the
-    /// files below are purged after the retention period. Needs Delete; system and home
-    /// folders cannot be deleted.
-    pub async fn delete_folder(&self, ctx: &SessionContext, id: FolderId) -> Result<()> {
-        self.delete_folder_if(ctx, id, false).await
-    }
-
-    /// [`Service::delete_folder`], or with `only_empty` the file protocols' `RMD`/`RMDIR`,
-    /// refused with [`Error::FolderNotEmpty`] if anything at all is below the folder, whether
-    /// or not the caller may see it, as the deletion's own change finds it (an upload
-    /// acknowledged a moment before is never removed by a remove-if-empty).
-    pub(super) async fn delete_folder_if(
-        &self,
-        ctx: &SessionContext,
-        id: FolderId,
-        only_empty: bool,
-    ) -> Result<()> {
-        until_settled(|| async move {
-            self.require(ctx, id, Permissions::DELETE, Operation::FolderDeleted)
-                .await?;
-            let seen = self
-                .changeable(id, "system and home folders cannot be deleted")
-                .await?;
-            let mut tx = self.store.begin().await?;
-            let Attempt::Done(mut folder) = folder_as_checked(&mut tx, &seen).await? else {
-                tx.rollback().await;
-                return Ok(Attempt::Raced);
-            };
-            let unheld = unheld_below(ctx, &mut tx, id).await?;
-            if unheld > 0 {
-                tx.rollback().await;
-                let operation = Operation::FolderDeleted;
-                return Err(self.refuse_unheld_below(ctx, id, unheld, operation).await?);
-            }
-            folder.deleted = true;
-            let now = self.clock.now();
-            // The folders below go too, so that a change checked before this one cannot
-            // put anything into them; and the files, to be purged.
-            let (files, folders) = tx.delete_below(id, now).await?;
-            if only_empty && files + folders > 0 {
-                tx.rollback().await;
-                return Err(Error::FolderNotEmpty);
-            }
-            let count = |n: i64, kind: &str| format!("{n} {kind}{}", if n == 1 { "" } else { "s" });
-            let detail = format!(
-                "{} and {} deleted with it",
-                count(files, "file"),
-                count(folders, "folder")
-            );
-            let records = vec![(Operation::FolderDeleted, detail)];
-            self.save_folder_change(ctx, tx, folder, records)
-                .await
-                .map(Attempt::Done)
-        })
-        .await
-    }
-
     /// The refusal, audited, of a deletion or a move of folder `id` that would take with it
     /// `unheld` folders the caller may not delete ([`unheld_below`]), once its change is over.
-    async fn refuse_unheld_below(
+    pub(super) async fn refuse_unheld_below(
         &self,
         ctx: &SessionContext,
         id: FolderId,
@@ -504,7 +447,7 @@ impl Service {
 
     /// Writes `folder` (as read inside `tx`, with the change made) and its audit `records`
     /// (what was done, and its detail), and commits.
-    async fn save_folder_change(
+    pub(super) async fn save_folder_change(
         &self,
         ctx: &SessionContext,
         mut tx: Box<dyn StoreTx>,
@@ -530,7 +473,10 @@ impl Service {
 
 /// The folder as `tx` finds it, if it is still live and under the parent its checks saw
 /// (`seen`); [`Attempt::Raced`] if another change moved it meanwhile (`change_races.rs`).
-async fn folder_as_checked(tx: &mut Box<dyn StoreTx>, seen: &Folder) -> Result<Attempt<Folder>> {
+pub(super) async fn folder_as_checked(
+    tx: &mut Box<dyn StoreTx>,
+    seen: &Folder,
+) -> Result<Attempt<Folder>> {
     match tx.folder(seen.id).await? {
         Some(folder) if folder.deleted => Err(Error::FolderNotFound),
         Some(folder) if folder.parent_id == seen.parent_id => Ok(Attempt::Done(folder)),
@@ -583,7 +529,7 @@ fn changeable(folder: Option<Folder>, what: &'static str) -> Result<Folder> {
 /// them, that do not inherit and give the caller no Delete: their own grants put them out of
 /// the caller's reach, whatever the caller holds on `id` (they may not even see them). Those
 /// that inherit hold at least the caller's bits on `id`. None for an administrator.
-async fn unheld_below(
+pub(super) async fn unheld_below(
     ctx: &SessionContext,
     tx: &mut Box<dyn StoreTx>,
     id: FolderId,

@@ -16,6 +16,7 @@ mod download_tally;
 mod downloads;
 mod file_changes;
 mod files;
+mod folder_deletion;
 mod folder_depth;
 mod folders;
 mod groups;

@@ -64,12 +64,8 @@ pub(crate) fn cipher(shared: &[u8; 32]) -> Aes256Gcm {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
-    fn keys(byte: u8) -> ToolTokenKeys {
-        let key = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
-        ToolTokenKeys::from_base64(&key, None, false).unwrap()
-    }
+    use crate::tool_token::keys_of_byte as keys;
 
     #[test]
     fn a_sealed_session_opens_only_under_its_key_and_unaltered() {

@@ -30,12 +30,8 @@ impl ToolTokenKeys {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
-    fn keys(byte: u8) -> ToolTokenKeys {
-        let key = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
-        ToolTokenKeys::from_base64(&key, None, false).unwrap()
-    }
+    use crate::tool_token::keys_of_byte as keys;
 
     #[test]
     fn a_page_has_one_grant_per_key_and_pages_differ() {

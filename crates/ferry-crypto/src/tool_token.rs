@@ -226,6 +226,13 @@ impl ToolTokenKeys {
     }
 }
 
+/// Keys whose shared key is 32 copies of `byte`, for tests.
+#[cfg(test)]
+pub(crate) fn keys_of_byte(byte: u8) -> ToolTokenKeys {
+    let key = STANDARD.encode([byte; 32]);
+    ToolTokenKeys::from_base64(&key, None, false).expect("a 32-byte key")
+}
+
 /// A key derived from the shared key for one use (`info`), so that no key serves two.
 pub(crate) fn derived(shared: &[u8; 32], info: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];

@@ -14,19 +14,24 @@ use ferry_testkit::Backend;
 use sqlx::Row;
 use sqlx::any::AnyPoolOptions;
 
-/// The database as a version before 0024 left it: migrated up to 0023, with a user, two of
-/// their sessions, a link naming one, and grants old and new.
-async fn written_before_keys(url: &str, backend: Backend, ids: [SessionId; 2]) {
+/// One connection to the test's database (an SQLite file made if missing).
+async fn one_connection(url: &str, backend: Backend) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
     let url = match backend {
         Backend::Sqlite => format!("{url}?mode=rwc"),
         Backend::Postgres => url.to_string(),
     };
-    let pool = AnyPoolOptions::new()
+    AnyPoolOptions::new()
         .max_connections(1)
         .connect(&url)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The database as a version before 0024 left it: migrated up to 0023, with a user, two of
+/// their sessions, a link naming one, and grants old and new.
+async fn written_before_keys(url: &str, backend: Backend, ids: [SessionId; 2]) {
+    let pool = one_connection(url, backend).await;
     let mut migrator = match backend {
         Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
         Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
@@ -89,15 +94,7 @@ async fn written_before_keys(url: &str, backend: Backend, ids: [SessionId; 2]) {
 
 /// Every text value of the tables that held session IDs, to look for one.
 async fn stored_text(url: &str, backend: Backend) -> String {
-    let url = match backend {
-        Backend::Sqlite => format!("{url}?mode=rw"),
-        Backend::Postgres => url.to_string(),
-    };
-    let pool = AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap();
+    let pool = one_connection(url, backend).await;
     let mut all = String::new();
     for sql in [
         "SELECT id AS t FROM sessions",

@@ -392,23 +392,22 @@ impl Service {
             return Err(Error::UserInactive);
         }
 
-        let opened = self
-            .start_session(NewSession {
-                user: &target,
-                app: &app,
-                mode: OpenMode::Immutable,
-                client_version: service.session.client_version.clone(),
-                client_ip: caller.ip_text(),
-                declared_ip: Some(ip.to_canonical().to_string()),
-                impersonator: Some(&service),
-                external_user: user_string,
-                clear_keys: Vec::new(),
-                proof: None,
-                ssh_key: None,
-                remember_address: false,
-            })
-            .await?;
-        handed_out(opened)
+        self.start_session(NewSession {
+            user: &target,
+            app: &app,
+            mode: OpenMode::Immutable,
+            client_version: service.session.client_version.clone(),
+            client_ip: caller.ip_text(),
+            declared_ip: Some(ip.to_canonical().to_string()),
+            impersonator: Some(&service),
+            external_user: user_string,
+            clear_keys: Vec::new(),
+            proof: None,
+            ssh_key: None,
+            remember_address: false,
+        })
+        .await
+        .and_then(handed_out)
     }
 
     /// Creates (or, for SFTP/FTPS immutable sign-ins, reuses) a session, in one change with

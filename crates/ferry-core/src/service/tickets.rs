@@ -310,23 +310,22 @@ impl Service {
                 .refuse_ticket(HOW, &reason, &checked, Some(&user))
                 .await?);
         }
-        let opened = self
-            .start_session(NewSession {
-                user: &user,
-                app: &checked.app,
-                mode: req.mode,
-                client_version: checked.client_version,
-                client_ip: checked.client_ip,
-                declared_ip: None,
-                impersonator: None,
-                external_user: None,
-                clear_keys: Vec::new(),
-                proof: Some(asked),
-                ssh_key: None,
-                remember_address: false,
-            })
-            .await?;
-        super::signin::handed_out(opened)
+        self.start_session(NewSession {
+            user: &user,
+            app: &checked.app,
+            mode: req.mode,
+            client_version: checked.client_version,
+            client_ip: checked.client_ip,
+            declared_ip: None,
+            impersonator: None,
+            external_user: None,
+            clear_keys: Vec::new(),
+            proof: Some(asked),
+            ssh_key: None,
+            remember_address: false,
+        })
+        .await
+        .and_then(super::signin::handed_out)
     }
 
     /// `OpenWithTicketEx`: the ticket only proves freshness and knowledge of the password;
@@ -395,23 +394,22 @@ impl Service {
                 .refuse_ticket(HOW, &reason, &checked, Some(&user))
                 .await?);
         }
-        let opened = self
-            .start_session(NewSession {
-                user: &user,
-                app: &checked.app,
-                mode: OpenMode::Replace,
-                client_version: checked.client_version,
-                client_ip: checked.client_ip,
-                declared_ip: None,
-                impersonator: None,
-                external_user: None,
-                clear_keys: Vec::new(),
-                proof: Some(asked),
-                ssh_key: None,
-                remember_address: false,
-            })
-            .await?;
-        super::signin::handed_out(opened)
+        self.start_session(NewSession {
+            user: &user,
+            app: &checked.app,
+            mode: OpenMode::Replace,
+            client_version: checked.client_version,
+            client_ip: checked.client_ip,
+            declared_ip: None,
+            impersonator: None,
+            external_user: None,
+            clear_keys: Vec::new(),
+            proof: Some(asked),
+            ssh_key: None,
+            remember_address: false,
+        })
+        .await
+        .and_then(super::signin::handed_out)
     }
 
     /// Creates the user `OpenWithTicketEx` names by e-mail: login name from the address, made

@@ -81,16 +81,7 @@ impl Harness {
 
     /// Signs sam in to a client application; the session's ID.
     pub fn open_id(&self, mode: OpenMode, app: i64, password: &str) -> SessionId {
-        let req = OpenRequest {
-            user_name: "sam".into(),
-            password: password.into(),
-            application_id: app,
-            client_version: None,
-            mode,
-            passcode: None,
-            user_string: None,
-            passcode_appended: false,
-        };
+        let req = sam_signs_in(mode, app, password);
         self.rt
             .block_on(self.service.open(req, &Caller::default()))
             .unwrap()
@@ -109,16 +100,7 @@ impl Harness {
             ip: Some(ip.parse().unwrap()),
             client_version: None,
         };
-        let req = OpenRequest {
-            user_name: "sam".into(),
-            password: password.into(),
-            application_id: app,
-            client_version: None,
-            mode,
-            passcode: None,
-            user_string: None,
-            passcode_appended: false,
-        };
+        let req = sam_signs_in(mode, app, password);
         if ferry_core::domain::application::is_reserved(app) {
             // Only Ferry's own front ends sign in to a reserved application (SFTP here).
             let limit = ferry_core::connection_limit::UserConnectionLimit::new("sftp", 100);
@@ -195,4 +177,18 @@ fn walk(dir: &std::path::Path) -> usize {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// sam's password sign-in to `app`.
+fn sam_signs_in(mode: OpenMode, app: i64, password: &str) -> OpenRequest {
+    OpenRequest {
+        user_name: "sam".into(),
+        password: password.into(),
+        application_id: app,
+        client_version: None,
+        mode,
+        passcode: None,
+        user_string: None,
+        passcode_appended: false,
+    }
 }

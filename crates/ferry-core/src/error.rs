@@ -91,6 +91,18 @@ pub enum Error {
     /// No space is left for content; nothing was stored. Code 206.
     #[error("no space left on the server; nothing was stored")]
     StorageFull,
+    /// The upload would take its user past their storage quota ([`crate::domain::quota`]);
+    /// nothing was stored. Code 209.
+    #[error(
+        "over the storage quota: {stored} stored of {quota}, and deleted files count until \
+         their content is purged; nothing was stored"
+    )]
+    OverQuota {
+        /// The user's bound, as people read it.
+        quota: String,
+        /// What they had stored when refused, as people read it.
+        stored: String,
+    },
     /// The folder is not empty and the operation removes empty folders only (the file
     /// protocols' `RMD`/`RMDIR`). Code 207.
     #[error("the folder is not empty")]
@@ -160,6 +172,7 @@ impl Error {
             Error::StorageFull => 206,
             Error::FolderNotEmpty => 207,
             Error::MetadataItemNotFound => 208,
+            Error::OverQuota { .. } => 209,
             Error::Unavailable => 120,
             Error::TooManyUploads(_) => 121,
             Error::TicketRefused => 130,

@@ -135,6 +135,9 @@ pub trait MetadataStore:
     async fn users_by_email(&self, email: &str) -> StoreResult<Vec<User>>;
     /// All users, by ID.
     async fn users(&self) -> StoreResult<Vec<User>>;
+    /// The bytes a user has stored, as their quota counts them ([`crate::domain::quota`]):
+    /// committed changes only.
+    async fn stored_bytes(&self, user: UserId) -> StoreResult<u64>;
     /// A user's SSH public keys, oldest first.
     async fn ssh_keys(&self, user: UserId) -> StoreResult<Vec<SshKey>>;
     /// The folder an administrator chose for the user's SFTP and FTPS sessions to start in.

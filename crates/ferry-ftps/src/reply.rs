@@ -88,6 +88,8 @@ impl Reply {
             Error::StorageFull => {
                 Reply::new(452, "No space left on the server; nothing was stored")
             }
+            // RFC 959's "exceeded storage allocation".
+            Error::OverQuota { .. } => Reply::new(552, e.to_string()),
             Error::ContentMismatch(_) => Reply::new(451, e.to_string()),
             Error::Unavailable => {
                 Reply::new(451, "The service is temporarily unavailable; try again")

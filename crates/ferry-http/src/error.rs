@@ -112,7 +112,7 @@ pub(crate) fn service_status(e: &Error) -> StatusCode {
         | Error::MetadataItemNotFound => StatusCode::NOT_FOUND,
         Error::FileExists | Error::FolderNotEmpty => StatusCode::CONFLICT,
         Error::ContentMismatch(_) => StatusCode::BAD_REQUEST,
-        Error::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+        Error::StorageFull | Error::OverQuota { .. } => StatusCode::INSUFFICIENT_STORAGE,
         Error::AlreadyExists(_) => StatusCode::CONFLICT,
         Error::InvalidArgument(_) => StatusCode::BAD_REQUEST,
         Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

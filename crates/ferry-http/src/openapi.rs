@@ -82,6 +82,11 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
         "SaveFolderMetadata or SaveFileMetadata names a metadata item the folder or file does not have (create it first).",
     ),
     (
+        209,
+        507,
+        "The upload would take its user past their storage quota (every version they uploaded counts, a deleted file's until its content is purged); nothing was stored.",
+    ),
+    (
         120,
         503,
         "The metadata store or the content store (a bucket) cannot be reached, or too many sign-ins wait for a password-hashing slot from this address; retry later (see Retry-After).",
@@ -382,6 +387,7 @@ pub fn document() -> Value {
         "TicketSignIn": {"type": "boolean", "description": "Whether single sign-on tickets are configured."},
         "BrowserTools": {"type": "boolean", "description": "Whether the browser upload and download tools are configured."},
         "SecondFactor": {"type": "boolean", "description": "Whether users may set up two-step sign-in."},
+        "StorageQuotaBytes": {"type": "integer", "description": "The caller's storage quota in bytes, 0 for none: every version they uploaded counts, a deleted file's until it is purged (error 209 past it)."},
     }});
     schemas["FerryServerInfo"] = json!({"type": "object", "required": ["ServerName", "ServerVersion"], "properties": {
         "ServerName": {"type": "string", "description": "Always `Ferry`."},
@@ -441,6 +447,11 @@ mod tests {
             Error::StorageFull.into(),
             Error::FolderNotEmpty.into(),
             Error::MetadataItemNotFound.into(),
+            Error::OverQuota {
+                quota: "1 MiB".into(),
+                stored: "1 MiB".into(),
+            }
+            .into(),
             Error::Unavailable.into(),
             Error::TooManyUploads(1).into(),
             Error::TicketRefused.into(),

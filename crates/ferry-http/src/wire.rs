@@ -452,6 +452,8 @@ pub struct FthServerSettingData {
     browser_tools: bool,
     #[serde(rename = "SecondFactor")]
     second_factor: bool,
+    #[serde(rename = "StorageQuotaBytes")]
+    storage_quota_bytes: i64,
 }
 
 impl From<ServerSettings> for FthServerSettingData {
@@ -470,6 +472,7 @@ impl From<ServerSettings> for FthServerSettingData {
             ticket_sign_in: s.ticket_sign_in,
             browser_tools: s.browser_tools,
             second_factor: s.second_factor,
+            storage_quota_bytes: s.storage_quota_bytes,
         }
     }
 }

@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 /// which sqlx requires of SQL text).
 macro_rules! user_columns {
     () => {
-        "id, name, domain_username, first_name, last_name, email, role, active, deleted, user_sync_id, home_folder_id, password_hash, created_at"
+        "id, name, domain_username, first_name, last_name, email, role, active, deleted, user_sync_id, home_folder_id, password_hash, created_at, quota_bytes"
     };
 }
 pub(crate) use user_columns;
@@ -31,7 +31,7 @@ pub(crate) use session_columns;
 macro_rules! session_and_user_columns {
     () => {
         "s.id, s.user_id, s.application_id, s.immutable, s.created_at, s.last_used_at, s.expires_at, s.client_version, s.client_ip, s.impersonator_id, s.external_user, s.ssh_key, \
-         u.id AS u_id, u.name AS u_name, u.domain_username AS u_domain_username, u.first_name AS u_first_name, u.last_name AS u_last_name, u.email AS u_email, u.role AS u_role, u.active AS u_active, u.deleted AS u_deleted, u.user_sync_id AS u_user_sync_id, u.home_folder_id AS u_home_folder_id, u.password_hash AS u_password_hash, u.created_at AS u_created_at"
+         u.id AS u_id, u.name AS u_name, u.domain_username AS u_domain_username, u.first_name AS u_first_name, u.last_name AS u_last_name, u.email AS u_email, u.role AS u_role, u.active AS u_active, u.deleted AS u_deleted, u.user_sync_id AS u_user_sync_id, u.home_folder_id AS u_home_folder_id, u.password_hash AS u_password_hash, u.created_at AS u_created_at, u.quota_bytes AS u_quota_bytes"
     };
 }
 pub(crate) use session_and_user_columns;
@@ -115,6 +115,7 @@ pub(crate) fn user_prefixed(row: &impl Columns, prefix: &str) -> StoreResult<Use
         home_folder_id: row.opt_int(&c("home_folder_id"))?,
         password_hash: row.opt_text(&c("password_hash"))?,
         created_at: Timestamp(row.int(&c("created_at"))?),
+        quota: ferry_core::domain::QuotaSetting::from_stored(row.opt_int(&c("quota_bytes"))?),
     })
 }
 

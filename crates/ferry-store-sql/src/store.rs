@@ -180,6 +180,10 @@ impl MetadataStore for SqlStore {
         user_reads::users(&self.pool).await
     }
 
+    async fn stored_bytes(&self, user: UserId) -> StoreResult<u64> {
+        user_reads::stored_bytes(&self.pool, user).await
+    }
+
     async fn count_users(&self) -> StoreResult<i64> {
         user_reads::count_users(&self.pool).await
     }

@@ -146,7 +146,7 @@ impl StoreTx for SqlTx {
             "UPDATE users SET domain_username = $1, first_name = $2, last_name = $3, email = $4, \
              role = $5, active = $6, deleted = $7, user_sync_id = $8, home_folder_id = $9, \
              password_hash = $10, name = $12, name_key = $13, email_key = $14, \
-             domain_username_key = $15 WHERE id = $11",
+             domain_username_key = $15, quota_bytes = $16 WHERE id = $11",
         )
         .bind(&u.domain_username)
         .bind(&u.first_name)
@@ -163,6 +163,7 @@ impl StoreTx for SqlTx {
         .bind(u.name.to_lowercase())
         .bind(email_key(&u.email))
         .bind(u.domain_username.as_deref().map(domain_username_key))
+        .bind(u.quota.to_stored())
         .execute(self.turn.conn())
         .await
         .map_err(|e| errors::map(e, "a user with that name, DOMAIN\\name or directory ID"))?;

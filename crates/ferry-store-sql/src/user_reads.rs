@@ -100,6 +100,20 @@ pub(crate) async fn users(pool: &AnyPool) -> StoreResult<Vec<User>> {
     .collect()
 }
 
+/// The bytes `user` has stored (migration 0025 keeps the count); 0 before their first upload.
+pub(crate) async fn stored_bytes(pool: &AnyPool, user: UserId) -> StoreResult<u64> {
+    let row = sqlx::query("SELECT stored_bytes FROM user_storage WHERE user_id = $1")
+        .bind(user)
+        .fetch_optional(pool)
+        .await
+        .map_err(errors::db)?;
+    // Never below 0 but for an operator's own SQL: read as nothing stored.
+    Ok(match row {
+        Some(r) => u64::try_from(r.int("stored_bytes")?).unwrap_or(0),
+        None => 0,
+    })
+}
+
 /// How many users there are.
 pub(crate) async fn count_users(pool: &AnyPool) -> StoreResult<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM users")

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ferry_core::domain::{Role, SessionId};
+use ferry_core::domain::{QuotaSetting, Role, SessionId, quota};
 use ferry_core::service::NewUserRequest;
 use ferry_core::ticket::parse_ticket_time;
 use ferry_core::tool_token::{ToolClaims, ToolTarget};
@@ -244,6 +244,19 @@ async fn user(service: &Service, actor: &Actor, command: UserCommand) -> anyhow:
         UserCommand::Disable { name } => {
             service.disable_user(actor, &name).await?;
             println!("user {name} disabled and signed out everywhere");
+        }
+        UserCommand::Quota { name, quota } => {
+            if let Some(q) = quota {
+                service
+                    .set_quota(actor, &name, QuotaSetting::parse(&q)?)
+                    .await?;
+            }
+            let (set, bound, stored) = service.quota_of(actor, &name).await?;
+            let bound = bound.map_or("none".into(), quota::show_size);
+            println!(
+                "{name}: quota {bound} (set: {set}), stored {}",
+                quota::show_size(stored)
+            );
         }
         UserCommand::SetRole { name, role } => {
             let role = Role::parse(&role).with_context(|| {

@@ -251,6 +251,10 @@ pub enum UserCommand {
     /// /Shared/Partners/acme); without a path, back to their home folder. A folder the user
     /// cannot reach when a session starts is passed over for the home folder.
     StartFolder { name: String, path: Option<String> },
+    /// Show a user's storage quota and what they have stored, or set it: a size such as
+    /// 500M or 10G (powers of 1024), "none" for no bound, or "default" for [files]
+    /// user_quota. Every version they uploaded counts, a deleted file's until it is purged.
+    Quota { name: String, quota: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,6 +27,7 @@
 //! [files]
 //! purge_after_days = 30
 //! inline_max_kib = 16         # small files' content in the database
+//! user_quota = "none"         # bytes each user may store ("10G"); accounts may set their own
 //!
 //! [storage]                   # content in a bucket (crate::storage); FERRY_STORAGE_URL wins
 //! url = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1"
@@ -114,6 +115,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use ferry_core::domain::QuotaSetting;
 use ferry_core::service::TicketSettings;
 use ferry_core::{LockoutPolicy, ServiceConfig};
 use ferry_crypto::{PasswordParams, TicketKey};
@@ -253,6 +255,7 @@ struct SsoSection {
 struct FilesSection {
     purge_after_days: Option<f64>,
     inline_max_kib: Option<usize>,
+    user_quota: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -435,6 +438,11 @@ impl Settings {
                     Some(k) if k <= 1024 => k * 1024,
                     Some(_) => anyhow::bail!("files.inline_max_kib must be at most 1024"),
                     None => defaults.inline_max_bytes,
+                },
+                user_quota: match file.files.user_quota.as_deref().map(QuotaSetting::parse) {
+                    None => defaults.user_quota,
+                    Some(Ok(q)) => q.bound(None),
+                    Some(Err(e)) => anyhow::bail!("files.user_quota: {e}"),
                 },
                 max_uploads_per_user: file
                     .limits

@@ -140,6 +140,12 @@ pub fn rows(s: &Settings) -> Vec<(String, String, String)> {
         format!("{}", c.inline_max_bytes / 1024),
     );
     put(
+        "files",
+        "user_quota",
+        c.user_quota
+            .map_or("none".into(), ferry_core::domain::quota::show_size),
+    );
+    put(
         "passwords",
         "argon2_memory_kib",
         s.passwords.memory_kib.to_string(),

@@ -29,7 +29,8 @@ on_both_backends!(
 fn server_settings_follow_the_configuration() {
     let s = Server::start_with(
         Backend::Sqlite,
-        "[sessions]\nweb_idle_minutes = 45\nweb_max_hours = 8\n[files]\npurge_after_days = 2\n",
+        "[sessions]\nweb_idle_minutes = 45\nweb_max_hours = 8\n[files]\npurge_after_days = 2\n\
+         user_quota = \"5G\"\n",
     );
     let (sid, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
     let (status, settings) = s.call("GetServerSettings", json!({"sessionID": sid}));
@@ -45,6 +46,7 @@ fn server_settings_follow_the_configuration() {
     assert_eq!(settings["MaxMetadataLength"], 4000);
     assert_eq!(settings["TicketSignIn"], false);
     assert_eq!(settings["SecondFactor"], false);
+    assert_eq!(settings["StorageQuotaBytes"], 5_i64 << 30);
     let (_, center) = s.call("GetDataCenterSettings", json!({"sessionID": sid}));
     assert_eq!(center, settings);
     // Nothing for a caller without a live session.

@@ -6,6 +6,7 @@ pub mod file;
 pub mod folder;
 pub mod group;
 pub mod metadata;
+pub mod quota;
 pub mod second_factor;
 pub mod session;
 pub mod share_link;
@@ -21,6 +22,7 @@ pub use folder::{
 };
 pub use group::{GroupId, UserGroup};
 pub use metadata::{MetadataItem, MetadataOwner, MetadataWrite};
+pub use quota::QuotaSetting;
 pub use second_factor::SecondFactor;
 pub use session::{OpenedSession, Session, SessionData, SessionId, SessionKey};
 pub use share_link::{ShareLink, ShareLinkId, ShareTarget};

@@ -102,6 +102,8 @@ pub struct User {
     pub password_hash: Option<String>,
     /// When the account was made.
     pub created_at: Timestamp,
+    /// The account's storage quota ([`super::quota`]).
+    pub quota: super::QuotaSetting,
 }
 
 /// The form in which e-mail addresses are compared: trimmed, ASCII letters folded to lowercase

@@ -487,6 +487,7 @@ mod tests {
             home_folder_id: None,
             password_hash: None,
             created_at: Timestamp(0),
+            quota: Default::default(),
         }
     }
 

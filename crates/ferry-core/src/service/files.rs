@@ -181,7 +181,10 @@ impl Service {
         req: UploadRequest,
         at: &super::UploadCheckpoint,
     ) -> Result<Upload> {
-        let checked = self.upload_checks(ctx, &req).await?;
+        let mut checked = self.upload_checks(ctx, &req).await?;
+        if let Some(q) = checked.place.quota.as_mut() {
+            q.grow_to(at.size)?;
+        }
         let hasher = Upload::hasher_from(&at.hash_state)?;
         let staged = self.content.resume(&at.staged, at.size).await?;
         Ok(checked.into_upload(ctx, req, staged, hasher, at.size))
@@ -281,9 +284,13 @@ impl Service {
             .uploads
             .admit(ctx.user.id)
             .ok_or(Error::TooManyUploads(self.uploads.max()))?;
+        // Weighed last, once the upload would otherwise go ahead: a refusal above takes
+        // no read of the user's stored bytes.
+        let quota = self.quota_hold(ctx, req).await?;
         let place = UploadPlace {
             _user: user,
             _page: page,
+            quota,
         };
         Ok(Checked {
             name,
@@ -308,8 +315,9 @@ impl Service {
             size,
             client_time,
             seen,
-            // Held until the upload is recorded or refused: its buffers live until then.
-            place: _place,
+            // Held until the upload is recorded or refused: its buffers live until then, and
+            // its bytes count toward its user's quota until they count as stored.
+            mut place,
             ..
         } = up;
         if req.expected_size.is_some_and(|n| n != size) {
@@ -319,6 +327,9 @@ impl Service {
             !ferry_crypto::constant_time_eq(d.to_ascii_lowercase().as_bytes(), sha256.as_bytes())
         }) {
             return Err(Error::ContentMismatch("SHA-256 digest"));
+        }
+        if let Some(q) = place.quota.as_mut() {
+            self.quota_final(q, size).await?;
         }
         // A small file goes into the database with its version: one commit, no content fsync.
         let small = match self.config.inline_max_bytes {

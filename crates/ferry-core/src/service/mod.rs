@@ -46,6 +46,7 @@ mod signin_guard;
 mod signin_requests;
 mod ssh_keys;
 mod start_folder;
+mod storage_quota;
 mod tickets;
 mod tool_grants;
 mod tools;
@@ -129,6 +130,9 @@ pub struct ServiceConfig {
     /// Files of at most this many bytes keep their content in the metadata store, written with
     /// their version ([`crate::inline_content`]); 0 keeps every file in the content store.
     pub inline_max_bytes: usize,
+    /// The storage quota of every user whose account sets none of its own
+    /// ([`crate::domain::quota`]); `None`: no bound.
+    pub user_quota: Option<u64>,
     /// Ticket sign-in; `None` turns it off.
     pub tickets: Option<Arc<TicketSettings>>,
     /// The browser tools' tokens; `None` turns the tools off.
@@ -177,6 +181,7 @@ impl Default for ServiceConfig {
                 .unwrap_or(2),
             purge_after_ms: 30 * 24 * 3600 * 1000,
             inline_max_bytes: DEFAULT_INLINE_MAX_BYTES,
+            user_quota: None,
             max_uploads_per_user: DEFAULT_MAX_UPLOADS_PER_USER,
             max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
             tickets: None,
@@ -282,6 +287,8 @@ pub struct Service {
     uploads: Arc<crate::connection_limit::Limit<UserId>>,
     /// Uploads in progress through each browser tool's token ([`MAX_UPLOADS_PER_PAGE`]).
     page_uploads: Arc<crate::connection_limit::Limit<String>>,
+    /// Bytes of each user's uploads in progress on this node, for their quota.
+    staged_bytes: Arc<storage_quota::StagedBytes>,
     /// This process's name in the connection counts (a new one at every start: a node that
     /// restarts holds none of its old connections, which run out).
     holder: String,
@@ -309,6 +316,7 @@ impl Service {
             address_gate: address_gate::AddressGate::default(),
             uploads: crate::connection_limit::Limit::new(config.max_uploads_per_user),
             page_uploads: crate::connection_limit::Limit::new(MAX_UPLOADS_PER_PAGE),
+            staged_bytes: Default::default(),
             config,
             refusals: Default::default(),
             holder: uuid::Uuid::new_v4().simple().to_string(),

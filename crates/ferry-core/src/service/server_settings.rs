@@ -36,6 +36,8 @@ pub struct ServerSettings {
     pub browser_tools: bool,
     /// Whether users may set up two-step sign-in.
     pub second_factor: bool,
+    /// The caller's storage quota in bytes (0: none): the account's own, else the server's.
+    pub storage_quota_bytes: i64,
 }
 
 const HOUR_MS: i64 = 3600 * 1000;
@@ -44,7 +46,7 @@ impl Service {
     /// `GetServerSettings` and `GetDataCenterSettings`: the same answer, since a Ferry site is
     /// one server (every node of a cluster serves it with one configuration). Needs a live
     /// session, so that an anonymous caller learns nothing.
-    pub fn server_settings(&self, _ctx: &SessionContext) -> ServerSettings {
+    pub fn server_settings(&self, ctx: &SessionContext) -> ServerSettings {
         let c = &self.config;
         ServerSettings {
             version: env!("CARGO_PKG_VERSION"),
@@ -59,6 +61,11 @@ impl Service {
             ticket_sign_in: c.tickets.is_some(),
             browser_tools: c.tools.is_some(),
             second_factor: c.totp.is_some(),
+            storage_quota_bytes: ctx
+                .user
+                .quota
+                .bound(c.user_quota)
+                .map_or(0, |n| i64::try_from(n).unwrap_or(i64::MAX)),
         }
     }
 }

@@ -83,6 +83,8 @@ pub struct Upload {
 pub(super) struct UploadPlace {
     pub(super) _user: Permit<UserId>,
     pub(super) _page: Option<Permit<String>>,
+    /// Its share of its user's storage quota, if they have one.
+    pub(super) quota: Option<super::storage_quota::QuotaHold>,
 }
 
 impl Upload {
@@ -183,6 +185,9 @@ impl Upload {
     fn count_to(&mut self, size: u64) -> Result<()> {
         if self.req.expected_size.is_some_and(|n| size > n) {
             return Err(Error::ContentMismatch("length"));
+        }
+        if let Some(q) = self.place.quota.as_mut() {
+            q.grow_to(size)?;
         }
         self.size = size;
         Ok(())

@@ -41,6 +41,7 @@ fn user(id: UserId) -> User {
         home_folder_id: None,
         password_hash: None,
         created_at: Timestamp(0),
+        quota: Default::default(),
     }
 }
 

@@ -1,0 +1,140 @@
+//! Storage quotas: how many bytes of content a user may hold.
+//!
+//! A user's stored bytes are every version they uploaded, from its upload until its content is
+//! purged (`[files] purge_after_days` after the file's deletion): what they occupy on disk, so
+//! deleting and uploading again cannot pass the bound. The store keeps each user's total in the
+//! same transaction as the versions (migration 0025).
+
+use crate::error::{Error, Result};
+
+/// The quota set on an account (`users.quota_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuotaSetting {
+    /// The server's `[files] user_quota` (NULL).
+    #[default]
+    ServerDefault,
+    /// No bound, whatever the server's default (0).
+    Unlimited,
+    /// At most this many bytes (a positive number).
+    Bytes(u64),
+}
+
+impl QuotaSetting {
+    /// The stored form: NULL for the server's default, 0 for none, else the bytes.
+    pub fn to_stored(self) -> Option<i64> {
+        match self {
+            QuotaSetting::ServerDefault => None,
+            QuotaSetting::Unlimited => Some(0),
+            QuotaSetting::Bytes(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
+        }
+    }
+
+    /// Reads the stored form (a negative number, written by no version of Ferry, is none).
+    pub fn from_stored(v: Option<i64>) -> Self {
+        match v {
+            None => QuotaSetting::ServerDefault,
+            Some(n) if n <= 0 => QuotaSetting::Unlimited,
+            Some(n) => QuotaSetting::Bytes(n as u64),
+        }
+    }
+
+    /// The bound that applies, given the server's default (`None`: no bound).
+    pub fn bound(self, server_default: Option<u64>) -> Option<u64> {
+        match self {
+            QuotaSetting::ServerDefault => server_default,
+            QuotaSetting::Unlimited => None,
+            QuotaSetting::Bytes(n) => Some(n),
+        }
+    }
+
+    /// Parses what an administrator types: `default`, `none`, or a size ([`parse_size`]).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "default" => Ok(QuotaSetting::ServerDefault),
+            "none" | "unlimited" => Ok(QuotaSetting::Unlimited),
+            other => match parse_size(other)? {
+                0 => Ok(QuotaSetting::Unlimited),
+                n => Ok(QuotaSetting::Bytes(n)),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for QuotaSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QuotaSetting::ServerDefault => f.write_str("default"),
+            QuotaSetting::Unlimited => f.write_str("none"),
+            QuotaSetting::Bytes(n) => f.write_str(&show_size(*n)),
+        }
+    }
+}
+
+/// Parses a size: a whole number of bytes, or one followed by `K`, `M`, `G` or `T` (powers of
+/// 1024, as `KiB`, `MiB`, … which are accepted too, as are `KB`, `MB`, … meaning the same).
+pub fn parse_size(s: &str) -> Result<u64> {
+    let s = s.trim();
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = s.split_at(digits);
+    let bad = || {
+        Error::invalid(
+            "a size is a whole number of bytes, or one with K, M, G or T (powers of 1024)",
+        )
+    };
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(1u64 << shift)
+        .filter(|&b| b <= i64::MAX as u64)
+        .ok_or_else(bad)
+}
+
+/// A size as people read it: the largest binary unit that divides it, else bytes.
+pub fn show_size(n: u64) -> String {
+    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", n >> shift);
+        }
+    }
+    format!("{n} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_administrators_write_them() {
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("10G").unwrap(), 10 << 30);
+        assert_eq!(parse_size("500 MiB").unwrap(), 500 << 20);
+        assert_eq!(parse_size("1tb").unwrap(), 1 << 40);
+        for bad in ["", "G", "-1", "1.5G", "10 parsecs", "99999999999T", "1 2"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert_eq!(show_size(10 << 30), "10 GiB");
+        assert_eq!(show_size(1500), "1500 bytes");
+    }
+
+    #[test]
+    fn the_setting_round_trips_through_its_stored_form() {
+        for s in [
+            QuotaSetting::ServerDefault,
+            QuotaSetting::Unlimited,
+            QuotaSetting::Bytes(5 << 20),
+        ] {
+            assert_eq!(QuotaSetting::from_stored(s.to_stored()), s);
+            assert_eq!(QuotaSetting::parse(&s.to_string()).unwrap(), s);
+        }
+        assert_eq!(QuotaSetting::parse("0").unwrap(), QuotaSetting::Unlimited);
+        assert_eq!(QuotaSetting::ServerDefault.bound(Some(7)), Some(7));
+        assert_eq!(QuotaSetting::Unlimited.bound(Some(7)), None);
+        assert_eq!(QuotaSetting::Bytes(3).bound(None), Some(3));
+    }
+}

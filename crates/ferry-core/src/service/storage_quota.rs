@@ -1,0 +1,214 @@
+//! Storage quotas at upload time ([`crate::domain::quota`]): one user filling the disk stops
+//! every upload and, with the metadata database on the same disk, every sign-in; an upload
+//! link's holder uploads as its maker, so without a bound anyone holding one could.
+//!
+//! An upload is weighed three times: before its bytes are taken (what the user has stored,
+//! their other uploads in progress on this node, and the length it declares), as its bytes
+//! arrive (the same sum with what has arrived), and just before it is recorded (what is stored
+//! read again). Uploads in progress count in a ledger per node from their first byte until
+//! they are recorded or dropped, so on one node a user's concurrent uploads can never pass
+//! the quota together: a committed upload is counted twice, stored and in progress, for the
+//! moment before its hold drops, which errs on the side of the bound. With several nodes, a
+//! user may pass it by what they upload on the others at the same moment.
+//!
+//! Users with no quota pay nothing here; the store's count (migration 0025's triggers) is kept
+//! for everyone, so a quota set later applies at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::recheck::target_in_change;
+use super::{Actor, Service, SessionContext, UploadRequest};
+use crate::domain::quota::show_size;
+use crate::domain::{AuditEntry, Operation, Outcome, QuotaSetting, UserId};
+use crate::error::{Error, Result};
+
+/// Bytes of each user's uploads in progress on this node.
+#[derive(Debug, Default)]
+pub(super) struct StagedBytes {
+    by_user: Mutex<HashMap<UserId, u64>>,
+}
+
+/// An upload's share of its user's quota: the bytes it holds in the node's ledger.
+#[derive(Debug)]
+pub(super) struct QuotaHold {
+    ledger: Arc<StagedBytes>,
+    user: UserId,
+    bound: u64,
+    /// What the user had stored at the last read.
+    stored: u64,
+    /// This upload's bytes in the ledger.
+    held: u64,
+}
+
+impl QuotaHold {
+    /// Counts the upload at `size` bytes, refused if the user's stored bytes and uploads in
+    /// progress would pass the bound. A shrinking upload keeps its larger share (the bytes
+    /// were staged).
+    pub(super) fn grow_to(&mut self, size: u64) -> Result<()> {
+        let mut by_user = self
+            .ledger
+            .by_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let others = by_user
+            .get(&self.user)
+            .copied()
+            .unwrap_or(0)
+            .saturating_sub(self.held);
+        let size = size.max(self.held);
+        if self.stored.saturating_add(others).saturating_add(size) > self.bound {
+            return Err(Error::OverQuota {
+                quota: show_size(self.bound),
+                stored: show_size(self.stored),
+            });
+        }
+        by_user.insert(self.user, others + size);
+        self.held = size;
+        Ok(())
+    }
+}
+
+impl Drop for QuotaHold {
+    fn drop(&mut self) {
+        let mut by_user = self
+            .ledger
+            .by_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = by_user.get_mut(&self.user) {
+            *n = n.saturating_sub(self.held);
+            if *n == 0 {
+                by_user.remove(&self.user);
+            }
+        }
+    }
+}
+
+impl Service {
+    /// The hold of `req` by `ctx`'s user, refused if its declared length would take them
+    /// past their quota; `None` for a user without one. A refusal here, before any byte, is
+    /// audited as `UploadFailed` (once a minute per user and address, with a count: a client
+    /// retrying in a loop writes no record per try); later ones by the front ends, as every
+    /// failed upload is.
+    pub(super) async fn quota_hold(
+        &self,
+        ctx: &SessionContext,
+        req: &UploadRequest,
+    ) -> Result<Option<QuotaHold>> {
+        let Some(bound) = ctx.user.quota.bound(self.config.user_quota) else {
+            return Ok(None);
+        };
+        let mut hold = QuotaHold {
+            ledger: Arc::clone(&self.staged_bytes),
+            user: ctx.user.id,
+            bound,
+            stored: self.store.stored_bytes(ctx.user.id).await?,
+            held: 0,
+        };
+        if let Err(e) = hold.grow_to(req.expected_size.unwrap_or(0)) {
+            let mut entry = AuditEntry::new(Operation::UploadFailed, Outcome::Failure);
+            ctx.stamp(&mut entry);
+            entry.folder_id = Some(req.folder_id);
+            entry.path = Some(req.name.clone());
+            entry.size = req.expected_size.and_then(|n| i64::try_from(n).ok());
+            entry.detail = Some(e.to_string());
+            let key = format!("quota:{}", ctx.user.id);
+            let ip = ctx.client_ip.as_deref().and_then(|a| a.parse().ok());
+            if let Err(err) = self.audit_repeated_refusal(&key, ip, entry).await {
+                tracing::warn!(error = %err, "could not audit an upload refused for its quota");
+            }
+            return Err(e);
+        }
+        Ok(Some(hold))
+    }
+
+    /// Sets a user's quota (Administrator; no account above the actor's role), audited as
+    /// `UserUpdated`. It applies to uploads that start from then on, and to the last weighing
+    /// of those under way.
+    pub async fn set_quota(&self, actor: &Actor, name: &str, quota: QuotaSetting) -> Result<()> {
+        Self::require_admin(actor)?;
+        let user = self.user_named(name).await?;
+        Self::require_role_at_most(actor, user.role)?;
+        let mut tx = self.store.begin().await?;
+        let mut current = target_in_change(&mut tx, actor, user.id).await?;
+        if current.quota == quota {
+            return Ok(());
+        }
+        let before = current.quota;
+        current.quota = quota;
+        tx.update_user(&current).await?;
+        let mut e = AuditEntry::new(Operation::UserUpdated, Outcome::Success);
+        actor.stamp(&mut e);
+        e.target_user_id = Some(user.id);
+        e.path = Some(user.name.clone());
+        e.detail = Some(format!("storage quota {before} -> {quota}"));
+        tx.append_audit(self.clock.now(), e).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A user's quota as set, the bound that applies, and what they have stored
+    /// (Administrator).
+    pub async fn quota_of(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<(QuotaSetting, Option<u64>, u64)> {
+        Self::require_admin(actor)?;
+        let user = self.user_named(name).await?;
+        let stored = self.store.stored_bytes(user.id).await?;
+        Ok((user.quota, user.quota.bound(self.config.user_quota), stored))
+    }
+
+    /// The last weighing, with the upload complete at `size` bytes: what is stored now,
+    /// other uploads committed since the first read included.
+    pub(super) async fn quota_final(&self, hold: &mut QuotaHold, size: u64) -> Result<()> {
+        hold.stored = self.store.stored_bytes(hold.user).await?;
+        hold.grow_to(size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hold(ledger: &Arc<StagedBytes>, stored: u64) -> QuotaHold {
+        QuotaHold {
+            ledger: Arc::clone(ledger),
+            user: 7,
+            bound: 100,
+            stored,
+            held: 0,
+        }
+    }
+
+    #[test]
+    fn uploads_in_progress_share_the_quota_and_give_it_back() {
+        let ledger = Arc::new(StagedBytes::default());
+        let mut a = hold(&ledger, 40);
+        let mut b = hold(&ledger, 40);
+        a.grow_to(30).unwrap();
+        // 40 stored + 30 in a: b may take 30, not 31.
+        assert!(matches!(b.grow_to(31), Err(Error::OverQuota { .. })));
+        b.grow_to(30).unwrap();
+        // A refusal leaves the upload's share as it was.
+        assert_eq!(b.held, 30);
+        // Shrinking keeps the share; dropping gives it back.
+        a.grow_to(5).unwrap();
+        assert_eq!(a.held, 30);
+        drop(a);
+        b.grow_to(60).unwrap();
+        drop(b);
+        assert!(ledger.by_user.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_user_already_past_the_quota_may_store_nothing_more() {
+        let ledger = Arc::new(StagedBytes::default());
+        assert!(hold(&ledger, 120).grow_to(0).is_err());
+        // At the bound exactly, an empty file still fits.
+        hold(&ledger, 100).grow_to(0).unwrap();
+        assert!(hold(&ledger, 100).grow_to(1).is_err());
+    }
+}

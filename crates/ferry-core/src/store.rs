@@ -138,6 +138,8 @@ pub trait MetadataStore:
     /// The bytes a user has stored, as their quota counts them ([`crate::domain::quota`]):
     /// committed changes only.
     async fn stored_bytes(&self, user: UserId) -> StoreResult<u64>;
+    /// Every user's stored bytes who has any (the console's list of users).
+    async fn stored_bytes_by_user(&self) -> StoreResult<Vec<(UserId, u64)>>;
     /// A user's SSH public keys, oldest first.
     async fn ssh_keys(&self, user: UserId) -> StoreResult<Vec<SshKey>>;
     /// The folder an administrator chose for the user's SFTP and FTPS sessions to start in.

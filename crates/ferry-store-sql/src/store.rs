@@ -184,6 +184,10 @@ impl MetadataStore for SqlStore {
         user_reads::stored_bytes(&self.pool, user).await
     }
 
+    async fn stored_bytes_by_user(&self) -> StoreResult<Vec<(UserId, u64)>> {
+        user_reads::stored_bytes_by_user(&self.pool).await
+    }
+
     async fn count_users(&self) -> StoreResult<i64> {
         user_reads::count_users(&self.pool).await
     }

@@ -114,6 +114,22 @@ pub(crate) async fn stored_bytes(pool: &AnyPool, user: UserId) -> StoreResult<u6
     })
 }
 
+/// Every user's stored bytes who has a count.
+pub(crate) async fn stored_bytes_by_user(pool: &AnyPool) -> StoreResult<Vec<(UserId, u64)>> {
+    sqlx::query("SELECT user_id, stored_bytes FROM user_storage")
+        .fetch_all(pool)
+        .await
+        .map_err(errors::db)?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.int("user_id")?,
+                u64::try_from(r.int("stored_bytes")?).unwrap_or(0),
+            ))
+        })
+        .collect()
+}
+
 /// How many users there are.
 pub(crate) async fn count_users(pool: &AnyPool) -> StoreResult<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM users")

@@ -12,7 +12,8 @@ mod common;
 use std::process::Command;
 
 use common::file_clients::ftplib_as;
-use common::{APP, Server, assert_error};
+use common::web::Browser;
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
@@ -284,5 +285,53 @@ fn the_purge_gives_a_deleted_files_bytes_back(backend: Backend) {
         s.put_file(&sid, home, "next.bin", "", &vec![3u8; 1024 * KIB])
             .0,
         200
+    );
+}
+
+/// The console shows what each user has stored of their quota and sets it, through the same
+/// Service call as the CLI; nobody else reaches the form.
+#[test]
+fn the_console_shows_and_sets_quotas() {
+    let (s, sid, home) = quota_server(Backend::Sqlite, "[files]\nuser_quota = \"1M\"\n");
+    assert_eq!(
+        s.put_file(&sid, home, "half.bin", "", &vec![1u8; 512 * KIB])
+            .0,
+        200
+    );
+    let mut root = Browser::new(&s);
+    assert_eq!(root.sign_in(ADMIN, ADMIN_PASSWORD).status, 303);
+    let token = root.csrf("/admin/users");
+    assert!(root.get("/admin/users").body.contains("512 KiB of 1 MiB"));
+    let set = |b: &mut Browser, quota: &str| {
+        b.post(
+            "/admin/users/quota",
+            &[("csrf", &token), ("name", "quinn"), ("quota", quota)],
+        )
+        .status
+    };
+    assert_eq!(set(&mut root, "3M"), 303);
+    let page = root.get("/admin/users").body;
+    assert!(
+        page.contains("512 KiB of 3 MiB") && page.contains(r#"name="quota" value="3 MiB""#),
+        "{page}"
+    );
+    assert_eq!(set(&mut root, "three megabytes"), 400);
+    assert!(
+        s.ferry_ok(&["user", "quota", "quinn"], None)
+            .contains("quota 3 MiB (set: 3 MiB)")
+    );
+    // A member is answered as if the form did not exist.
+    let mut quinn = Browser::new(&s);
+    assert_eq!(quinn.sign_in("quinn", "quinn-password").status, 303);
+    let home_page = quinn.get("/").location.unwrap();
+    let theirs = quinn.csrf(&home_page);
+    let r = quinn.post(
+        "/admin/users/quota",
+        &[("csrf", &theirs), ("name", "quinn"), ("quota", "none")],
+    );
+    assert_eq!(r.status, 404);
+    assert!(
+        s.ferry_ok(&["user", "quota", "quinn"], None)
+            .contains("(set: 3 MiB)")
     );
 }

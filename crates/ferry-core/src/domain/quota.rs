@@ -65,7 +65,7 @@ impl std::fmt::Display for QuotaSetting {
         match self {
             QuotaSetting::ServerDefault => f.write_str("default"),
             QuotaSetting::Unlimited => f.write_str("none"),
-            QuotaSetting::Bytes(n) => f.write_str(&show_size(*n)),
+            QuotaSetting::Bytes(n) => f.write_str(&exact_size(*n)),
         }
     }
 }
@@ -95,14 +95,28 @@ pub fn parse_size(s: &str) -> Result<u64> {
         .ok_or_else(bad)
 }
 
-/// A size as people read it: the largest binary unit that divides it, else bytes.
+/// A size as people read it, in the units quotas are set in: a whole number of the largest
+/// binary unit where it is one (`10 GiB`), else one decimal (`1.4 MiB`), bytes below 1 KiB.
 pub fn show_size(n: u64) -> String {
+    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift {
+            return match n.is_multiple_of(1 << shift) {
+                true => format!("{} {unit}", n >> shift),
+                false => format!("{:.1} {unit}", n as f64 / (1u64 << shift) as f64),
+            };
+        }
+    }
+    format!("{n} bytes")
+}
+
+/// A size exactly, in a form [`parse_size`] reads back: `10 GiB` where it is whole, else bytes.
+fn exact_size(n: u64) -> String {
     for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
         if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{} {unit}", n >> shift);
         }
     }
-    format!("{n} bytes")
+    n.to_string()
 }
 
 #[cfg(test)]
@@ -119,7 +133,10 @@ mod tests {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
         assert_eq!(show_size(10 << 30), "10 GiB");
-        assert_eq!(show_size(1500), "1500 bytes");
+        assert_eq!(show_size(1500), "1.5 KiB");
+        assert_eq!(show_size(1000), "1000 bytes");
+        assert_eq!(exact_size(1500), "1500");
+        assert_eq!(parse_size(&exact_size(1500)).unwrap(), 1500);
     }
 
     #[test]
@@ -128,6 +145,7 @@ mod tests {
             QuotaSetting::ServerDefault,
             QuotaSetting::Unlimited,
             QuotaSetting::Bytes(5 << 20),
+            QuotaSetting::Bytes(1500),
         ] {
             assert_eq!(QuotaSetting::from_stored(s.to_stored()), s);
             assert_eq!(QuotaSetting::parse(&s.to_string()).unwrap(), s);

@@ -161,6 +161,30 @@ impl Service {
         Ok((user.quota, user.quota.bound(self.config.user_quota), stored))
     }
 
+    /// Every user's storage, for the console: each one's bound (`None`: none) and stored
+    /// bytes, by user ID (Administrator).
+    pub async fn storage_of_users(
+        &self,
+        actor: &Actor,
+    ) -> Result<HashMap<UserId, (Option<u64>, u64)>> {
+        Self::require_admin(actor)?;
+        let stored: HashMap<UserId, u64> = self
+            .store
+            .stored_bytes_by_user()
+            .await?
+            .into_iter()
+            .collect();
+        Ok(self
+            .list_users()
+            .await?
+            .into_iter()
+            .map(|u| {
+                let bound = u.quota.bound(self.config.user_quota);
+                (u.id, (bound, stored.get(&u.id).copied().unwrap_or(0)))
+            })
+            .collect())
+    }
+
     /// The last weighing, with the upload complete at `size` bytes: what is stored now,
     /// other uploads committed since the first read included.
     pub(super) async fn quota_final(&self, hold: &mut QuotaHold, size: u64) -> Result<()> {

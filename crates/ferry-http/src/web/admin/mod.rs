@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/enable", post(users::enable))
         .route("/admin/users/password", post(users::set_password))
         .route("/admin/users/reset-totp", post(users::reset_totp))
+        .route("/admin/users/quota", post(users::set_quota))
         .route("/admin/users/keys", get(keys::list).post(keys::add))
         .route("/admin/users/keys/remove", post(keys::remove))
         .route("/admin/groups", get(groups::list).post(groups::create))

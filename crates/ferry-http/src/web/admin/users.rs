@@ -1,10 +1,12 @@
 //! `/admin/users`: every account, with its role and state; create one; change a role; disable,
 //! enable; set a password (which ends the user's sessions, as the Service does); reset the
-//! second factor (a lost phone: the user enrols again).
+//! second factor (a lost phone: the user enrols again); see what each has stored and set
+//! their storage quota.
 
 use axum::extract::State;
 use axum::response::Response;
-use ferry_core::domain::Role;
+use ferry_core::domain::quota::show_size;
+use ferry_core::domain::{QuotaSetting, Role};
 use ferry_core::service::NewUserRequest;
 use serde::Deserialize;
 
@@ -18,6 +20,7 @@ use crate::web::page::{csrf_input, esc};
 /// `GET /admin/users`.
 pub async fn list(State(state): State<AppState>, who: AdminSession) -> Result<Response, WebError> {
     let users = state.service.users_for(&who.actor()).await?;
+    let storage = state.service.storage_of_users(&who.actor()).await?;
     let csrf = csrf_input(&who.0);
     let role_options = |selected: Role| {
         Role::ALL
@@ -45,7 +48,7 @@ pub async fn list(State(state): State<AppState>, who: AdminSession) -> Result<Re
 <button type="submit" class="primary">Create user</button>
 </form></details>
 <p class="muted">{count} users.</p>
-<table class="listing"><thead><tr><th scope="col">User</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">State</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>
+<table class="listing"><thead><tr><th scope="col">User</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">State</th><th scope="col">Stored</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>
 "#,
         roles = role_options(Role::Member),
         count = format::count(users.len() as i64),
@@ -59,12 +62,14 @@ pub async fn list(State(state): State<AppState>, who: AdminSession) -> Result<Re
             actions.push_str(&format!(
                 r#"<details class="row-actions"><summary>Manage<span class="visually-hidden"> {name}</span></summary><div class="menu">
 <form method="post" action="/admin/users/role" class="inline">{csrf}<input type="hidden" name="name" value="{name}"><label>Role <select name="role">{roles}</select></label><button type="submit">Change role</button></form>
+<form method="post" action="/admin/users/quota" class="inline">{csrf}<input type="hidden" name="name" value="{name}"><label>Storage quota <input name="quota" value="{quota}" required maxlength="32" size="8" autocomplete="off"></label><button type="submit">Set quota</button> <span class="muted">10G, 500M, none, or default</span></form>
 <form method="post" action="/admin/users/password" class="inline">{csrf}<input type="hidden" name="name" value="{name}"><label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" required></label><button type="submit">Set password</button></form>
 <form method="post" action="/admin/users/reset-totp" class="inline" data-confirm="Reset two-step sign-in of {name}? They set it up again at their next sign-in.">{csrf}<input type="hidden" name="name" value="{name}"><button type="submit">Reset two-step sign-in</button></form>
 <form method="post" action="/admin/users/{verb}" class="inline"{confirm}>{csrf}<input type="hidden" name="name" value="{name}"><button type="submit"{class}>{label}</button></form>
 <a href="/admin/users/keys?name={qname}">SSH keys</a> · <a href="/admin/sessions?user={id}">Sessions</a> · <a href="/admin/audit?user={id}">Audit records</a>
 </div></details>"#,
                 roles = role_options(u.role),
+                quota = esc(&u.quota.to_string()),
                 verb = if u.active { "disable" } else { "enable" },
                 label = if u.active { "Disable" } else { "Enable" },
                 class = if u.active { r#" class="danger""# } else { "" },
@@ -78,8 +83,15 @@ pub async fn list(State(state): State<AppState>, who: AdminSession) -> Result<Re
             ));
         }
         main.push_str(&format!(
-            r#"<tr><td>{name}</td><td>{person}</td><td>{role}</td><td>{state}</td><td><time datetime="{full}">{shown}</time></td><td>{actions}</td></tr>
+            r#"<tr><td>{name}</td><td>{person}</td><td>{role}</td><td>{state}</td><td>{stored}</td><td><time datetime="{full}">{shown}</time></td><td>{actions}</td></tr>
 "#,
+            stored = match storage.get(&u.id) {
+                Some((Some(bound), stored)) => {
+                    format!("{} of {}", show_size(*stored), show_size(*bound))
+                }
+                Some((None, stored)) => show_size(*stored),
+                None => String::new(),
+            },
             person = esc(format!("{} {}", u.first_name, u.last_name).trim()),
             role = u.role.name(),
             state = if u.active { "active" } else { "disabled" },
@@ -142,6 +154,23 @@ pub struct UserForm {
     role: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    quota: String,
+}
+
+/// `POST /admin/users/quota`: `10G`, `500M`, `none`, or `default` (the server's).
+pub async fn set_quota(
+    State(state): State<AppState>,
+    who: AdminSession,
+    WebForm(form): WebForm<UserForm>,
+) -> Result<Response, WebError> {
+    who.0.check_form(&form.csrf)?;
+    let quota = QuotaSetting::parse(&form.quota)?;
+    state
+        .service
+        .set_quota(&who.actor(), &form.name, quota)
+        .await?;
+    Ok(back("/admin/users"))
 }
 
 /// `POST /admin/users/role`.

@@ -194,7 +194,7 @@ impl russh_sftp::server::Handler for SftpHandler {
     }
 
     /// `posix-rename@openssh.com` (rename, replacing a file at the new name) and
-    /// `statvfs@openssh.com` (the content store's room); anything else is unsupported.
+    /// `statvfs@openssh.com` (the room the user has: the content store's, within their quota); anything else is unsupported.
     async fn extended(
         &mut self,
         id: u32,

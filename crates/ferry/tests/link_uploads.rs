@@ -12,6 +12,9 @@
 //! (the 17th is answered 429, error 121, as it is made); the maker keeps the rest. The same
 //! holds for a token an integration issues under its one session for each of its customers:
 //! one customer's page takes 16 places, and the next customer's page uploads on.
+//!
+//! For the same reason a link's uploads count toward its maker's storage quota
+//! (`tests/storage_quota.rs`): before quotas, whoever held a link could fill the disk.
 
 mod common;
 #[path = "upload_tool/fixture.rs"]
@@ -273,4 +276,35 @@ fn a_taken_name_is_numbered_never_replaced_nor_told(backend: Backend) {
         let f = by_name(name).unwrap_or_else(|| panic!("{name} in {files:?}"));
         assert_eq!(f["SHA256"], common::sha256_hex(body), "{name}");
     }
+}
+
+/// Whoever holds an upload link uploads as its maker, within the maker's storage quota: the
+/// link cannot fill the disk, and a refusal is told before a byte is sent.
+#[test]
+fn a_links_uploads_count_toward_its_makers_quota() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n[files]\nuser_quota = \"1M\"\n"),
+    );
+    s.add_user("ann", "member", "ann-password-1");
+    let mut ann = Browser::new(&s);
+    let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
+    let folder: i64 = home.rsplit('/').next().unwrap().parse().unwrap();
+    let grant = new_link_grant(&s, &mut ann, &home);
+    let (_, sent) = upload(&s, &grant, "first.bin", &[b'a'; LENGTH]).unwrap();
+    assert!(sent.starts_with("HTTP/1.1 204"), "{sent}");
+    // 1,000,000 bytes stored of 1 MiB: the next is refused as it is made.
+    let refused = try_create(&s, &grant, "second.bin").unwrap_err();
+    assert!(refused.starts_with("HTTP/1.1 507"), "{refused}");
+    assert!(refused.contains("\"ErrorCode\":209"), "{refused}");
+    // The maker's own quota is what the link used.
+    let (session, _) = s.open("ann", "ann-password-1", APP);
+    let (status, body) = s.put_file(&session, folder, "mine.bin", "", &[b'b'; 100_000]);
+    assert_eq!(status, 507, "{body}");
+    let names: Vec<_> = s
+        .home_files(&session)
+        .iter()
+        .map(|f| f["Name"].clone())
+        .collect();
+    assert_eq!(names, ["first.bin"]);
 }

@@ -169,6 +169,25 @@ fn an_upload_past_the_quota_is_refused_on_every_protocol_and_stores_nothing(back
         s.ferry_ok(&["user", "quota", "quinn"], None)
             .contains("quinn: quota 1 MiB (set: default), stored 700 KiB"),
     );
+    // SFTP's statvfs (`df` in OpenSSH's sftp, rclone's `about`) tells the room within it:
+    // f_frsize × f_blocks, f_frsize × f_bavail (paramiko sends the request raw).
+    let script = "import sys, paramiko\n\
+        t = paramiko.Transport(('127.0.0.1', int(sys.argv[1])))\n\
+        t.connect(username='quinn', password='quinn-password')\n\
+        s = paramiko.SFTPClient.from_transport(t)\n\
+        _, m = s._request(paramiko.sftp.CMD_EXTENDED, 'statvfs@openssh.com', '.')\n\
+        v = [m.get_int64() for _ in range(11)]\n\
+        print(v[1] * v[2], v[1] * v[4])\n";
+    let out = Command::new("python3")
+        .args(["-c", script, &s.sftp_port().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{} {}", 1024 * KIB, 324 * KIB),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Every refusal is in the audit, with why. Those refused before their bytes are written
     // once a minute per user and address (a client retrying in a loop writes no record per
     // try): first.bin's new version was counted in second.bin's window.

@@ -61,12 +61,22 @@ impl Service {
         Ok(self.content.sweep_abandoned(min_age).await?)
     }
 
-    /// The content store's room, when it can tell; for any signed-in user (SFTP `statvfs`).
+    /// The room the caller has, when it can be told (SFTP `statvfs`): the content store's,
+    /// within their storage quota if they have one (as `df` shows a quota over OpenSSH).
     pub async fn storage_capacity(
         &self,
-        _ctx: &SessionContext,
+        ctx: &SessionContext,
     ) -> Result<Option<crate::content::Capacity>> {
-        Ok(self.content.capacity().await?)
+        let disk = self.content.capacity().await?;
+        match ctx.user.quota.bound(self.config.user_quota) {
+            None => Ok(disk),
+            Some(bound) => {
+                let stored = self.store.stored_bytes(ctx.user.id).await?;
+                Ok(Some(super::storage_quota::within_quota(
+                    disk, bound, stored,
+                )))
+            }
+        }
     }
 
     /// Removes uploads left in staging by a crash (run at start-up).

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use super::recheck::target_in_change;
 use super::{Actor, Service, SessionContext, UploadRequest};
+use crate::content::Capacity;
 use crate::domain::quota::show_size;
 use crate::domain::{AuditEntry, Operation, Outcome, QuotaSetting, UserId};
 use crate::error::{Error, Result};
@@ -82,6 +83,28 @@ impl Drop for QuotaHold {
                 by_user.remove(&self.user);
             }
         }
+    }
+}
+
+/// The room a store with `disk` (unknown for a bucket) leaves a user bounded to `bound` bytes
+/// who has stored `stored`: the smaller of the two, in the disk's blocks (4 KiB without one).
+pub(super) fn within_quota(disk: Option<Capacity>, bound: u64, stored: u64) -> Capacity {
+    let block = disk.map_or(4096, |d| d.block_size.max(1));
+    let left = bound.saturating_sub(stored) / block;
+    let quota_blocks = bound / block;
+    match disk {
+        Some(d) => Capacity {
+            block_size: block,
+            blocks: d.blocks.min(quota_blocks),
+            free_blocks: d.free_blocks.min(left),
+            available_blocks: d.available_blocks.min(left),
+        },
+        None => Capacity {
+            block_size: block,
+            blocks: quota_blocks,
+            free_blocks: left,
+            available_blocks: left,
+        },
     }
 }
 
@@ -225,6 +248,32 @@ mod tests {
         b.grow_to(60).unwrap();
         drop(b);
         assert!(ledger.by_user.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_room_told_is_the_smaller_of_the_disk_and_the_quota() {
+        let disk = Capacity {
+            block_size: 4096,
+            blocks: 1_000_000,
+            free_blocks: 500_000,
+            available_blocks: 400_000,
+        };
+        let c = within_quota(Some(disk), 1 << 20, 300 << 10);
+        assert_eq!(
+            (c.blocks, c.free_blocks, c.available_blocks),
+            (256, 181, 181)
+        );
+        // A nearly full disk still says so.
+        let full = Capacity {
+            free_blocks: 3,
+            available_blocks: 2,
+            ..disk
+        };
+        let c = within_quota(Some(full), 1 << 20, 0);
+        assert_eq!((c.free_blocks, c.available_blocks), (3, 2));
+        // A bucket tells no room of its own; past the quota, none left.
+        let c = within_quota(None, 1 << 20, 2 << 20);
+        assert_eq!((c.block_size, c.blocks, c.available_blocks), (4096, 256, 0));
     }
 
     #[test]

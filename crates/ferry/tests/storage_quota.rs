@@ -19,7 +19,8 @@ use serde_json::json;
 
 on_both_backends!(
     an_upload_past_the_quota_is_refused_on_every_protocol_and_stores_nothing,
-    the_purge_gives_a_deleted_files_bytes_back
+    the_purge_gives_a_deleted_files_bytes_back,
+    uploads_sent_at_once_cannot_pass_the_quota_together
 );
 
 const KIB: usize = 1024;
@@ -304,6 +305,41 @@ fn the_purge_gives_a_deleted_files_bytes_back(backend: Backend) {
         s.put_file(&sid, home, "next.bin", "", &vec![3u8; 1024 * KIB])
             .0,
         200
+    );
+}
+
+/// Sixteen uploads of 300 KiB sent at once against 1 MiB: each alone would fit, and before
+/// any is recorded none is stored; the uploads in progress count toward the quota together,
+/// so at most three are stored, the rest refused (507, 209), and what is stored is within it.
+fn uploads_sent_at_once_cannot_pass_the_quota_together(backend: Backend) {
+    let (s, sid, home) = quota_server(backend, "[files]\nuser_quota = \"1M\"\n");
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let uploads: Vec<_> = (0..16)
+            .map(|i| {
+                let (s, sid) = (&s, &sid);
+                scope.spawn(move || {
+                    s.put_file(
+                        sid,
+                        home,
+                        &format!("at-once-{i}.bin"),
+                        "",
+                        &vec![i as u8; 300 * KIB],
+                    )
+                    .0
+                })
+            })
+            .collect();
+        uploads.into_iter().map(|u| u.join().unwrap()).collect()
+    });
+    let stored = statuses.iter().filter(|&&st| st == 200).count();
+    assert!(
+        (1..=3).contains(&stored) && statuses.iter().all(|&st| st == 200 || st == 507),
+        "{statuses:?}"
+    );
+    assert_eq!(names(&s, &sid).len(), stored);
+    assert!(
+        s.ferry_ok(&["user", "quota", "quinn"], None)
+            .contains(&format!("stored {} KiB", 300 * stored)),
     );
 }
 

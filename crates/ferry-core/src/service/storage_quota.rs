@@ -147,8 +147,8 @@ impl Service {
     }
 
     /// Sets a user's quota (Administrator; no account above the actor's role), audited as
-    /// `UserUpdated`. It applies to uploads that start from then on, and to the last weighing
-    /// of those under way.
+    /// `UserUpdated`. It applies to uploads that start (or, over tus, continue) from then on:
+    /// one under way keeps the bound it began with.
     pub async fn set_quota(&self, actor: &Actor, name: &str, quota: QuotaSetting) -> Result<()> {
         Self::require_admin(actor)?;
         let user = self.user_named(name).await?;

@@ -84,7 +84,7 @@ pub const ERROR_CODES: &[(u32, u16, &str)] = &[
     (
         209,
         507,
-        "The upload would take its user past their storage quota (every version they uploaded counts, a deleted file's until its content is purged); nothing was stored.",
+        "The upload would take its user past their storage quota (every version they uploaded counts, in whole 4 KiB blocks and one at least, a deleted file's until its content is purged); nothing was stored.",
     ),
     (
         120,
@@ -387,7 +387,7 @@ pub fn document() -> Value {
         "TicketSignIn": {"type": "boolean", "description": "Whether single sign-on tickets are configured."},
         "BrowserTools": {"type": "boolean", "description": "Whether the browser upload and download tools are configured."},
         "SecondFactor": {"type": "boolean", "description": "Whether users may set up two-step sign-in."},
-        "StorageQuotaBytes": {"type": "integer", "description": "The caller's storage quota in bytes, 0 for none: every version they uploaded counts, a deleted file's until it is purged (error 209 past it)."},
+        "StorageQuotaBytes": {"type": "integer", "description": "The caller's storage quota in bytes, 0 for none: every version they uploaded counts, in whole 4 KiB blocks and one at least, a deleted file's until it is purged (error 209 past it)."},
     }});
     schemas["FerryServerInfo"] = json!({"type": "object", "required": ["ServerName", "ServerVersion"], "properties": {
         "ServerName": {"type": "string", "description": "Always `Ferry`."},

@@ -1,6 +1,6 @@
 //! Each user's stored bytes (migration 0025), on both engines: counted from what a database
-//! written before holds when the migration runs (every version a user uploaded, a deleted
-//! file's too, a purged file's not), then moved by the triggers with every writer's change:
+//! written before holds when the migration runs (every version a user uploaded, in whole 4 KiB
+//! blocks and one at least, a deleted file's too, a purged file's not), then moved by the triggers with every writer's change:
 //! a version added, a version handed over by a rename (its row leaves the file it came from),
 //! a file purged, whoever writes it (here plain SQL, as an operator or another node would).
 
@@ -89,7 +89,7 @@ async fn stored_bytes_follow_every_writer(backend: Backend) {
     .await;
     file(&before, 1, "live", 0, 0).await;
     version(&before, 1, 1, 100, Some(7)).await;
-    version(&before, 1, 2, 50, Some(8)).await;
+    version(&before, 1, 2, 5000, Some(8)).await;
     version(&before, 1, 3, 5, None).await;
     file(&before, 2, "deleted", 1, 0).await;
     version(&before, 2, 1, 30, Some(7)).await;
@@ -103,7 +103,9 @@ async fn stored_bytes_follow_every_writer(backend: Backend) {
         async move { store.stored_bytes(user).await.unwrap() }
     };
     // A deleted file counts until purged; a purged one does not; nobody's bytes go nowhere.
-    assert_eq!((stored(7).await, stored(8).await), (130, 50));
+    // Each version counts whole blocks of 4 KiB, one at least: ann's 100 and 30 bytes two
+    // blocks, bob's 5,000 bytes two.
+    assert_eq!((stored(7).await, stored(8).await), (8192, 8192));
     assert_eq!(stored(9).await, 0, "a user who never uploaded");
 
     let writer = pool(&url, backend).await;
@@ -114,7 +116,7 @@ async fn stored_bytes_follow_every_writer(backend: Backend) {
     )
     .await;
     version(&writer, 1, 4, 20, Some(9)).await;
-    assert_eq!(stored(9).await, 20);
+    assert_eq!(stored(9).await, 4096);
     // A rename hands ann's first version over: its row leaves file 1 (the target records it
     // as a version of its own, counted as any insert).
     run(
@@ -122,7 +124,7 @@ async fn stored_bytes_follow_every_writer(backend: Backend) {
         &["DELETE FROM file_versions WHERE file_id = 1 AND version = 1"],
     )
     .await;
-    assert_eq!(stored(7).await, 30);
+    assert_eq!(stored(7).await, 4096);
     // The purge of the deleted file gives its bytes back, to each uploader.
     run(&writer, &["UPDATE files SET purged = 1 WHERE id = 2"]).await;
     assert_eq!(stored(7).await, 0);

@@ -253,7 +253,8 @@ pub enum UserCommand {
     StartFolder { name: String, path: Option<String> },
     /// Show a user's storage quota and what they have stored, or set it: a size such as
     /// 500M or 10G (powers of 1024), "none" for no bound, or "default" for [files]
-    /// user_quota. Every version they uploaded counts, a deleted file's until it is purged.
+    /// user_quota. Every version they uploaded counts (in whole 4 KiB blocks, one at least), a
+    /// deleted file's until it is purged.
     Quota { name: String, quota: Option<String> },
 }
 

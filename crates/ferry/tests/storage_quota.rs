@@ -5,7 +5,8 @@
 //! refused on every protocol (HTTP 507 with code 209, FTPS 552, an SFTP failure saying so),
 //! before its bytes are taken when it declares its length and as they arrive when it does
 //! not; nothing of it is stored, and its refusal is audited. Every version the user uploaded
-//! counts, a deleted file's until its content is purged.
+//! counts, in whole 4 KiB blocks and one at least (so the quota bounds how many files they make
+//! too), a deleted file's until its content is purged.
 
 mod common;
 
@@ -353,10 +354,13 @@ fn the_console_shows_and_sets_quotas() {
             .0,
         200
     );
+    // A file counts whole blocks of 4 KiB, one at least: a quota bounds how many files an
+    // account makes, not only their bytes.
+    assert_eq!(s.put_file(&sid, home, "one-byte.txt", "", b"x").0, 200);
     let mut root = Browser::new(&s);
     assert_eq!(root.sign_in(ADMIN, ADMIN_PASSWORD).status, 303);
     let token = root.csrf("/admin/users");
-    assert!(root.get("/admin/users").body.contains("512 KiB of 1 MiB"));
+    assert!(root.get("/admin/users").body.contains("516 KiB of 1 MiB"));
     let set = |b: &mut Browser, quota: &str| {
         b.post(
             "/admin/users/quota",
@@ -367,7 +371,7 @@ fn the_console_shows_and_sets_quotas() {
     assert_eq!(set(&mut root, "3M"), 303);
     let page = root.get("/admin/users").body;
     assert!(
-        page.contains("512 KiB of 3 MiB") && page.contains(r#"name="quota" value="3 MiB""#),
+        page.contains("516 KiB of 3 MiB") && page.contains(r#"name="quota" value="3 MiB""#),
         "{page}"
     );
     assert_eq!(set(&mut root, "three megabytes"), 400);

@@ -1,11 +1,22 @@
 //! Storage quotas: how many bytes of content a user may hold.
 //!
-//! A user's stored bytes are every version they uploaded, from its upload until its content is
-//! purged (`[files] purge_after_days` after the file's deletion): what they occupy on disk, so
+//! A user's stored bytes are every version they uploaded ([`charged`]: in whole 4 KiB blocks),
+//! from its upload until its content is purged (`[files] purge_after_days` after the file's deletion): what they occupy on disk, so
 //! deleting and uploading again cannot pass the bound. The store keeps each user's total in the
 //! same transaction as the versions (migration 0025).
 
 use crate::error::{Error, Result};
+
+/// What a version counts at least, and the unit its size is counted in: a file takes whole
+/// blocks on a disk, and its rows in the metadata database take room whatever its size, so
+/// a quota also bounds how many files an account can make (10 GiB: at most 2,621,440).
+pub const BLOCK: u64 = 4096;
+
+/// What a version of `size` bytes counts toward its uploader's quota: its size rounded up to
+/// whole [`BLOCK`]s, one at least. Migration 0025's triggers count the same.
+pub fn charged(size: u64) -> u64 {
+    size.div_ceil(BLOCK).max(1).saturating_mul(BLOCK)
+}
 
 /// The quota set on an account (`users.quota_bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,6 +133,15 @@ fn exact_size(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_counts_in_whole_blocks_one_at_least() {
+        assert_eq!(charged(0), 4096);
+        assert_eq!(charged(1), 4096);
+        assert_eq!(charged(4096), 4096);
+        assert_eq!(charged(4097), 8192);
+        assert_eq!(charged(u64::MAX), u64::MAX);
+    }
 
     #[test]
     fn sizes_read_as_administrators_write_them() {

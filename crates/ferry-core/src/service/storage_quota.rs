@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use super::recheck::target_in_change;
 use super::{Actor, Service, SessionContext, UploadRequest};
 use crate::content::Capacity;
-use crate::domain::quota::show_size;
+use crate::domain::quota::{charged, show_size};
 use crate::domain::{AuditEntry, Operation, Outcome, QuotaSetting, UserId};
 use crate::error::{Error, Result};
 
@@ -43,8 +43,8 @@ pub(super) struct QuotaHold {
 }
 
 impl QuotaHold {
-    /// Counts the upload at `size` bytes, refused if the user's stored bytes and uploads in
-    /// progress would pass the bound. A shrinking upload keeps its larger share (the bytes
+    /// Counts the upload at `size` bytes (as [`charged`]), refused if the user's stored bytes
+    /// and uploads in progress would pass the bound. A shrinking upload keeps its larger share (the bytes
     /// were staged).
     pub(super) fn grow_to(&mut self, size: u64) -> Result<()> {
         let mut by_user = self
@@ -57,7 +57,7 @@ impl QuotaHold {
             .copied()
             .unwrap_or(0)
             .saturating_sub(self.held);
-        let size = size.max(self.held);
+        let size = charged(size).max(self.held);
         if self.stored.saturating_add(others).saturating_add(size) > self.bound {
             return Err(Error::OverQuota {
                 quota: show_size(self.bound),
@@ -220,12 +220,16 @@ impl Service {
 mod tests {
     use super::*;
 
+    /// A block, the unit versions count in.
+    const K: u64 = crate::domain::quota::BLOCK;
+
+    /// A hold of a user bounded to 100 blocks who has stored `stored` blocks.
     fn hold(ledger: &Arc<StagedBytes>, stored: u64) -> QuotaHold {
         QuotaHold {
             ledger: Arc::clone(ledger),
             user: 7,
-            bound: 100,
-            stored,
+            bound: 100 * K,
+            stored: stored * K,
             held: 0,
         }
     }
@@ -235,19 +239,31 @@ mod tests {
         let ledger = Arc::new(StagedBytes::default());
         let mut a = hold(&ledger, 40);
         let mut b = hold(&ledger, 40);
-        a.grow_to(30).unwrap();
-        // 40 stored + 30 in a: b may take 30, not 31.
-        assert!(matches!(b.grow_to(31), Err(Error::OverQuota { .. })));
-        b.grow_to(30).unwrap();
+        a.grow_to(30 * K).unwrap();
+        // 40 stored + 30 in a: b may take 30 blocks, not a byte more (a whole block more).
+        assert!(matches!(
+            b.grow_to(30 * K + 1),
+            Err(Error::OverQuota { .. })
+        ));
+        b.grow_to(30 * K).unwrap();
         // A refusal leaves the upload's share as it was.
-        assert_eq!(b.held, 30);
+        assert_eq!(b.held, 30 * K);
         // Shrinking keeps the share; dropping gives it back.
-        a.grow_to(5).unwrap();
-        assert_eq!(a.held, 30);
+        a.grow_to(5 * K).unwrap();
+        assert_eq!(a.held, 30 * K);
         drop(a);
-        b.grow_to(60).unwrap();
+        b.grow_to(60 * K).unwrap();
         drop(b);
         assert!(ledger.by_user.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_user_already_past_the_quota_may_store_nothing_more() {
+        let ledger = Arc::new(StagedBytes::default());
+        assert!(hold(&ledger, 120).grow_to(0).is_err());
+        // An empty file counts a block: one block short of the bound, it still fits.
+        hold(&ledger, 99).grow_to(0).unwrap();
+        assert!(hold(&ledger, 100).grow_to(0).is_err());
     }
 
     #[test]
@@ -274,14 +290,5 @@ mod tests {
         // A bucket tells no room of its own; past the quota, none left.
         let c = within_quota(None, 1 << 20, 2 << 20);
         assert_eq!((c.block_size, c.blocks, c.available_blocks), (4096, 256, 0));
-    }
-
-    #[test]
-    fn a_user_already_past_the_quota_may_store_nothing_more() {
-        let ledger = Arc::new(StagedBytes::default());
-        assert!(hold(&ledger, 120).grow_to(0).is_err());
-        // At the bound exactly, an empty file still fits.
-        hold(&ledger, 100).grow_to(0).unwrap();
-        assert!(hold(&ledger, 100).grow_to(1).is_err());
     }
 }

@@ -108,8 +108,15 @@ pub trait TransferState: Send + Sync {
     /// Gives back one file of a token's allowance.
     async fn release_file(&self, token_digest: &str) -> StoreResult<()>;
 
-    /// Records a new upload (nobody holds it).
-    async fn insert_upload(&self, upload: &StoredUpload, now: Timestamp) -> StoreResult<()>;
+    /// Records a new upload of `user`'s (nobody holds it).
+    async fn insert_upload(
+        &self,
+        upload: &StoredUpload,
+        user: i64,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// What `user`'s uploads in progress reserve of their quota: their declared lengths.
+    async fn reserved_by_uploads(&self, user: i64) -> StoreResult<u64>;
     /// The upload with this ID, if it is `owner_key`'s.
     async fn upload(&self, id: &str, owner_key: &str) -> StoreResult<Option<StoredUpload>>;
     /// Uploads in progress (not committed): in all, and of `owner_key`.

@@ -44,8 +44,17 @@ impl TransferState for SqlStore {
         tool_grants::release_file(self, token_digest).await
     }
 
-    async fn insert_upload(&self, upload: &StoredUpload, now: Timestamp) -> StoreResult<()> {
-        tus_uploads::insert(self, upload, now).await
+    async fn insert_upload(
+        &self,
+        upload: &StoredUpload,
+        user: i64,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        tus_uploads::insert(self, upload, user, now).await
+    }
+
+    async fn reserved_by_uploads(&self, user: i64) -> StoreResult<u64> {
+        tus_uploads::reserved(self, user).await
     }
 
     async fn upload(&self, id: &str, owner_key: &str) -> StoreResult<Option<StoredUpload>> {

@@ -51,11 +51,17 @@ fn decode_hex(hex: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-pub(crate) async fn insert(s: &SqlStore, u: &StoredUpload, now: Timestamp) -> StoreResult<()> {
+pub(crate) async fn insert(
+    s: &SqlStore,
+    u: &StoredUpload,
+    user: i64,
+    now: Timestamp,
+) -> StoreResult<()> {
     let _turn = s.write_turn().await?;
     sqlx::query(
         "INSERT INTO tus_uploads (id, owner_key, length, upload_offset, request, staged, \
-         hash_state, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+         hash_state, created_at, last_used_at, user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
     )
     .bind(&u.id)
     .bind(&u.owner_key)
@@ -65,6 +71,7 @@ pub(crate) async fn insert(s: &SqlStore, u: &StoredUpload, now: Timestamp) -> St
     .bind(&u.staged)
     .bind(encode_hex(&u.hash_state))
     .bind(now.0)
+    .bind(user)
     .execute(&s.pool)
     .await
     .map_err(|e| errors::map(e, "an upload with this ID"))?;
@@ -101,6 +108,21 @@ pub(crate) async fn in_progress(s: &SqlStore, owner: &str) -> StoreResult<(i64, 
     let total: i64 = row.try_get("total").map_err(errors::db)?;
     let mine: i64 = row.try_get("mine").map_err(errors::db)?;
     Ok((total, mine))
+}
+
+/// The declared lengths of `user`'s uploads in progress (migration 0025). PostgreSQL sums
+/// `BIGINT`s as `NUMERIC`: cast back.
+pub(crate) async fn reserved(s: &SqlStore, user: i64) -> StoreResult<u64> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) AS n FROM tus_uploads \
+         WHERE user_id = $1 AND file_id IS NULL",
+    )
+    .bind(user)
+    .fetch_one(&s.pool)
+    .await
+    .map_err(errors::db)?;
+    let n: i64 = row.try_get("n").map_err(errors::db)?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 pub(crate) async fn hold(

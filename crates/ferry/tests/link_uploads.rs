@@ -279,7 +279,9 @@ fn a_taken_name_is_numbered_never_replaced_nor_told(backend: Backend) {
 }
 
 /// Whoever holds an upload link uploads as its maker, within the maker's storage quota: the
-/// link cannot fill the disk, and a refusal is told before a byte is sent.
+/// link cannot fill the disk, and a refusal is told before a byte is sent. A resumable upload
+/// begun reserves its length until it ends: before, uploads begun up to the quota again and
+/// again and left idle kept their bytes in staging for a day each.
 #[test]
 fn a_links_uploads_count_toward_its_makers_quota() {
     let s = Server::start_with(
@@ -291,20 +293,30 @@ fn a_links_uploads_count_toward_its_makers_quota() {
     let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
     let folder: i64 = home.rsplit('/').next().unwrap().parse().unwrap();
     let grant = new_link_grant(&s, &mut ann, &home);
-    let (_, sent) = upload(&s, &grant, "first.bin", &[b'a'; LENGTH]).unwrap();
-    assert!(sent.starts_with("HTTP/1.1 204"), "{sent}");
-    // 1,000,000 bytes stored of 1 MiB: the next is refused as it is made.
-    let refused = try_create(&s, &grant, "second.bin").unwrap_err();
+    const PART: usize = 600 * 1024;
+    let (first, _) = try_create_of(&s, &grant, "first.bin", PART).unwrap();
+    // Nothing stored yet, but the first reserves 600 KiB of 1 MiB: a second is refused as it
+    // is made, and so is the maker's own upload.
+    let refused = try_create_of(&s, &grant, "second.bin", PART).unwrap_err();
     assert!(refused.starts_with("HTTP/1.1 507"), "{refused}");
     assert!(refused.contains("\"ErrorCode\":209"), "{refused}");
-    // The maker's own quota is what the link used.
     let (session, _) = s.open("ann", "ann-password-1", APP);
-    let (status, body) = s.put_file(&session, folder, "mine.bin", "", &[b'b'; 100_000]);
+    let (status, body) = s.put_file(&session, folder, "mine.bin", "", &[b'b'; PART]);
     assert_eq!(status, 507, "{body}");
+    // The upload that holds the reservation goes on to its end.
+    let sent = send(&s, &grant, &first, &[b'a'; PART]);
+    assert!(sent.starts_with("HTTP/1.1 204"), "{sent}");
+    let refused = try_create_of(&s, &grant, "third.bin", PART).unwrap_err();
+    assert!(refused.starts_with("HTTP/1.1 507"), "{refused}");
     let names: Vec<_> = s
         .home_files(&session)
         .iter()
         .map(|f| f["Name"].clone())
         .collect();
     assert_eq!(names, ["first.bin"]);
+    // What is left fits, through the link or not.
+    let (_, sent) = upload(&s, &grant, "small.bin", &[b'c'; 200 * 1024]).unwrap();
+    assert!(sent.starts_with("HTTP/1.1 204"), "{sent}");
+    let (status, body) = s.put_file(&session, folder, "mine.bin", "", &[b'd'; 200 * 1024]);
+    assert_eq!(status, 200, "{body}");
 }

@@ -165,7 +165,7 @@ impl Service {
         ctx: &SessionContext,
         req: UploadRequest,
     ) -> Result<(Upload, Option<File>)> {
-        let checked = self.upload_checks(ctx, &req).await?;
+        let checked = self.upload_checks(ctx, &req, false).await?;
         let staged = self.content.stage().await?;
         let existing = checked.existing.clone();
         let upload = checked.into_upload(ctx, req, staged, sha2_011::Sha256::default(), 0);
@@ -181,7 +181,7 @@ impl Service {
         req: UploadRequest,
         at: &super::UploadCheckpoint,
     ) -> Result<Upload> {
-        let mut checked = self.upload_checks(ctx, &req).await?;
+        let mut checked = self.upload_checks(ctx, &req, true).await?;
         if let Some(q) = checked.place.quota.as_mut() {
             q.grow_to(at.size)?;
         }
@@ -221,8 +221,14 @@ impl Service {
 
     /// What an upload must pass before its bytes are taken: a good name (and digest, if one
     /// is declared), the folder visible, Create (or Modify and `overwrite` where a file has
-    /// the name).
-    async fn upload_checks(&self, ctx: &SessionContext, req: &UploadRequest) -> Result<Checked> {
+    /// the name), room in its user's quota. `resuming`: a resumable upload continued, whose
+    /// own reservation is already counted.
+    async fn upload_checks(
+        &self,
+        ctx: &SessionContext,
+        req: &UploadRequest,
+        resuming: bool,
+    ) -> Result<Checked> {
         let (mut name, mut name_key) = text::item_name("name", &req.name)?;
         if let Some(d) = &req.expected_sha256
             && (d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -286,7 +292,7 @@ impl Service {
             .ok_or(Error::TooManyUploads(self.uploads.max()))?;
         // Weighed last, once the upload would otherwise go ahead: a refusal above takes
         // no read of the user's stored bytes.
-        let quota = self.quota_hold(ctx, req).await?;
+        let quota = self.quota_hold(ctx, req, resuming).await?;
         let place = UploadPlace {
             _user: user,
             _page: page,

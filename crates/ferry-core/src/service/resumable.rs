@@ -65,7 +65,8 @@ impl Service {
             done: None,
             last_used_at: now,
         };
-        if let Err(e) = self.store.insert_upload(&stored, now).await {
+        let user = upload.context().user.id;
+        if let Err(e) = self.store.insert_upload(&stored, user, now).await {
             self.discard_staged(&at.staged).await;
             return Err(e.into());
         }

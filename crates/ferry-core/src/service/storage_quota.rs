@@ -110,7 +110,10 @@ pub(super) fn within_quota(disk: Option<Capacity>, bound: u64, stored: u64) -> C
 
 impl Service {
     /// The hold of `req` by `ctx`'s user, refused if its declared length would take them
-    /// past their quota; `None` for a user without one. A refusal here, before any byte, is
+    /// past their quota; `None` for a user without one. A new upload counts what the user's
+    /// resumable uploads in progress reserve (their declared lengths, idle or not: their bytes
+    /// wait in staging); one `resuming` does not, since its own reservation is among them and
+    /// the others were weighed when they began. A refusal here, before any byte, is
     /// audited as `UploadFailed` (once a minute per user and address, with a count: a client
     /// retrying in a loop writes no record per try); later ones by the front ends, as every
     /// failed upload is.
@@ -118,15 +121,23 @@ impl Service {
         &self,
         ctx: &SessionContext,
         req: &UploadRequest,
+        resuming: bool,
     ) -> Result<Option<QuotaHold>> {
         let Some(bound) = ctx.user.quota.bound(self.config.user_quota) else {
             return Ok(None);
         };
+        let reserved = match resuming {
+            true => 0,
+            false => self.store.reserved_by_uploads(ctx.user.id).await?,
+        };
+        let stored = self.store.stored_bytes(ctx.user.id).await?;
         let mut hold = QuotaHold {
             ledger: Arc::clone(&self.staged_bytes),
             user: ctx.user.id,
             bound,
-            stored: self.store.stored_bytes(ctx.user.id).await?,
+            // Read again by the last weighing, which leaves reservations out: the upload's
+            // own would be among them.
+            stored: stored.saturating_add(reserved),
             held: 0,
         };
         if let Err(e) = hold.grow_to(req.expected_size.unwrap_or(0)) {

@@ -54,3 +54,10 @@ CREATE TRIGGER user_storage_on_version_gone AFTER DELETE ON file_versions
 CREATE TRIGGER user_storage_on_purge AFTER UPDATE OF purged ON files
     FOR EACH ROW WHEN (NEW.purged <> 0 AND OLD.purged = 0)
     EXECUTE FUNCTION ferry_user_storage();
+
+-- A resumable (tus) upload in progress reserves its declared length against its user's quota
+-- until it is finished or given up: its bytes wait in staging meanwhile, and without the
+-- reservation a user could begin uploads up to the quota again and again and leave them
+-- idle, each one's bytes on the disk for a day. Uploads begun before have none.
+ALTER TABLE tus_uploads ADD COLUMN user_id BIGINT;
+CREATE INDEX tus_uploads_by_user ON tus_uploads (user_id) WHERE file_id IS NULL;

@@ -43,3 +43,10 @@ BEGIN
             WHERE v.file_id = NEW.id AND v.created_by = user_storage.user_id)
         WHERE user_id IN (SELECT created_by FROM file_versions WHERE file_id = NEW.id);
 END;
+
+-- A resumable (tus) upload in progress reserves its declared length against its user's quota
+-- until it is finished or given up: its bytes wait in staging meanwhile, and without the
+-- reservation a user could begin uploads up to the quota again and again and leave them
+-- idle, each one's bytes on the disk for a day. Uploads begun before have none.
+ALTER TABLE tus_uploads ADD COLUMN user_id INTEGER;
+CREATE INDEX tus_uploads_by_user ON tus_uploads (user_id) WHERE file_id IS NULL;

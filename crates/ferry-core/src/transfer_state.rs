@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 
 use crate::clock::Timestamp;
+use crate::domain::UserId;
 use crate::store::StoreResult;
 
 /// A tool page's grant as stored. What the grant allows is `body`, which only the Service
@@ -112,11 +113,11 @@ pub trait TransferState: Send + Sync {
     async fn insert_upload(
         &self,
         upload: &StoredUpload,
-        user: i64,
+        user: UserId,
         now: Timestamp,
     ) -> StoreResult<()>;
     /// What `user`'s uploads in progress reserve of their quota: their declared lengths.
-    async fn reserved_by_uploads(&self, user: i64) -> StoreResult<u64>;
+    async fn reserved_by_uploads(&self, user: UserId) -> StoreResult<u64>;
     /// The upload with this ID, if it is `owner_key`'s.
     async fn upload(&self, id: &str, owner_key: &str) -> StoreResult<Option<StoredUpload>>;
     /// Uploads in progress (not committed): in all, and of `owner_key`.

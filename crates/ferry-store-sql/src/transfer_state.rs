@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use ferry_core::Timestamp;
+use ferry_core::domain::UserId;
 use ferry_core::store::StoreResult;
 use ferry_core::transfer_state::{
     GrantBounds, Hold, StoredGrant, StoredUpload, TransferState, UploadPosition,
@@ -47,13 +48,13 @@ impl TransferState for SqlStore {
     async fn insert_upload(
         &self,
         upload: &StoredUpload,
-        user: i64,
+        user: UserId,
         now: Timestamp,
     ) -> StoreResult<()> {
         tus_uploads::insert(self, upload, user, now).await
     }
 
-    async fn reserved_by_uploads(&self, user: i64) -> StoreResult<u64> {
+    async fn reserved_by_uploads(&self, user: UserId) -> StoreResult<u64> {
         tus_uploads::reserved(self, user).await
     }
 

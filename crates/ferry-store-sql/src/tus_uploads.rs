@@ -5,6 +5,7 @@
 //! Statements of their own: bookkeeping, not audited, no audit lock.
 
 use ferry_core::Timestamp;
+use ferry_core::domain::UserId;
 use ferry_core::store::StoreResult;
 use ferry_core::transfer_state::{Hold, StoredUpload, UploadPosition};
 use sqlx::Row;
@@ -54,7 +55,7 @@ fn decode_hex(hex: &str) -> Vec<u8> {
 pub(crate) async fn insert(
     s: &SqlStore,
     u: &StoredUpload,
-    user: i64,
+    user: UserId,
     now: Timestamp,
 ) -> StoreResult<()> {
     let _turn = s.write_turn().await?;
@@ -112,7 +113,7 @@ pub(crate) async fn in_progress(s: &SqlStore, owner: &str) -> StoreResult<(i64, 
 
 /// The declared lengths of `user`'s uploads in progress (migration 0025). PostgreSQL sums
 /// `BIGINT`s as `NUMERIC`: cast back.
-pub(crate) async fn reserved(s: &SqlStore, user: i64) -> StoreResult<u64> {
+pub(crate) async fn reserved(s: &SqlStore, user: UserId) -> StoreResult<u64> {
     let row = sqlx::query(
         "SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) AS n FROM tus_uploads \
          WHERE user_id = $1 AND file_id IS NULL",

@@ -4,47 +4,20 @@
 //! (so every client stays signed in), each link still ends with its session, and every grant
 //! held (stored as issued, some naming an ID) is gone: its page asks to be opened again.
 
-use std::borrow::Cow;
-
 use ferry_core::domain::SessionId;
 use ferry_core::store::MetadataStore;
 use ferry_crypto::tool_token::ToolTokenKeys;
 use ferry_store_sql::{StoreOptions, connect};
 use ferry_testkit::Backend;
+use older::one_connection;
 use sqlx::Row;
-use sqlx::any::AnyPoolOptions;
 
-/// One connection to the test's database (an SQLite file made if missing).
-async fn one_connection(url: &str, backend: Backend) -> sqlx::AnyPool {
-    sqlx::any::install_default_drivers();
-    let url = match backend {
-        Backend::Sqlite => format!("{url}?mode=rwc"),
-        Backend::Postgres => url.to_string(),
-    };
-    AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap()
-}
+mod older;
 
 /// The database as a version before 0024 left it: migrated up to 0023, with a user, two of
 /// their sessions, a link naming one, and grants old and new.
 async fn written_before_keys(url: &str, backend: Backend, ids: [SessionId; 2]) {
-    let pool = one_connection(url, backend).await;
-    let mut migrator = match backend {
-        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
-        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
-    };
-    let before: Vec<_> = migrator
-        .migrations
-        .iter()
-        .filter(|m| m.version < 24)
-        .cloned()
-        .collect();
-    assert_eq!(before.last().map(|m| m.version), Some(23));
-    migrator.migrations = Cow::Owned(before);
-    migrator.run(&pool).await.unwrap();
+    let pool = older::migrated_up_to(url, backend, 23).await;
     // (statement, the ID it stores, if any)
     let statements: [(&'static str, Option<String>); 6] = [
         (

@@ -1,28 +1,14 @@
 //! Each user's stored bytes (migration 0025), on both engines: counted from what a database
 //! written before holds when the migration runs (every version a user uploaded, in whole 4 KiB
-//! blocks and one at least, a deleted file's too, a purged file's not), then moved by the triggers with every writer's change:
-//! a version added, a version handed over by a rename (its row leaves the file it came from),
-//! a file purged, whoever writes it (here plain SQL, as an operator or another node would).
-
-use std::borrow::Cow;
-
+//! blocks and one at least, a deleted file's too, a purged file's not), then moved by the
+//! triggers with every writer's change: a version added, a version handed over by a rename
+//! (its row leaves the file it came from), a file purged, whoever writes it (here plain SQL,
+//! as an operator or another node would).
 use ferry_core::store::MetadataStore;
 use ferry_store_sql::{StoreOptions, connect};
 use ferry_testkit::Backend;
-use sqlx::any::AnyPoolOptions;
 
-async fn pool(url: &str, backend: Backend) -> sqlx::AnyPool {
-    sqlx::any::install_default_drivers();
-    let url = match backend {
-        Backend::Sqlite => format!("{url}?mode=rwc"),
-        Backend::Postgres => url.to_string(),
-    };
-    AnyPoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .unwrap()
-}
+mod older;
 
 async fn run(pool: &sqlx::AnyPool, statements: &[&'static str]) {
     for sql in statements {
@@ -66,19 +52,7 @@ async fn stored_bytes_follow_every_writer(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let url = backend.fresh_database_url(dir.path());
     // As a version before 0025 left it.
-    let before = pool(&url, backend).await;
-    let mut migrator = match backend {
-        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
-        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
-    };
-    let older: Vec<_> = migrator
-        .migrations
-        .iter()
-        .filter(|m| m.version < 25)
-        .cloned()
-        .collect();
-    migrator.migrations = Cow::Owned(older);
-    migrator.run(&before).await.unwrap();
+    let before = older::migrated_up_to(&url, backend, 24).await;
     run(
         &before,
         &[
@@ -108,7 +82,7 @@ async fn stored_bytes_follow_every_writer(backend: Backend) {
     assert_eq!((stored(7).await, stored(8).await), (8192, 8192));
     assert_eq!(stored(9).await, 0, "a user who never uploaded");
 
-    let writer = pool(&url, backend).await;
+    let writer = older::one_connection(&url, backend).await;
     // A new version, by a user with no row yet.
     run(
         &writer,

@@ -21,7 +21,7 @@ use super::recheck::target_in_change;
 use super::{Actor, Service, SessionContext, UploadRequest};
 use crate::content::Capacity;
 use crate::domain::quota::{charged, show_size};
-use crate::domain::{AuditEntry, Operation, Outcome, QuotaSetting, UserId};
+use crate::domain::{AuditEntry, Operation, Outcome, QuotaSetting, User, UserId};
 use crate::error::{Error, Result};
 
 /// Bytes of each user's uploads in progress on this node.
@@ -195,11 +195,12 @@ impl Service {
         Ok((user.quota, user.quota.bound(self.config.user_quota), stored))
     }
 
-    /// Every user's storage, for the console: each one's bound (`None`: none) and stored
-    /// bytes, by user ID (Administrator).
+    /// The storage of `users` (the console's list, already read), for the console: each
+    /// one's bound (`None`: none) and stored bytes, by user ID (Administrator).
     pub async fn storage_of_users(
         &self,
         actor: &Actor,
+        users: &[User],
     ) -> Result<HashMap<UserId, (Option<u64>, u64)>> {
         Self::require_admin(actor)?;
         let stored: HashMap<UserId, u64> = self
@@ -208,10 +209,8 @@ impl Service {
             .await?
             .into_iter()
             .collect();
-        Ok(self
-            .list_users()
-            .await?
-            .into_iter()
+        Ok(users
+            .iter()
             .map(|u| {
                 let bound = u.quota.bound(self.config.user_quota);
                 (u.id, (bound, stored.get(&u.id).copied().unwrap_or(0)))

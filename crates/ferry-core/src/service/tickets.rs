@@ -310,22 +310,7 @@ impl Service {
                 .refuse_ticket(HOW, &reason, &checked, Some(&user))
                 .await?);
         }
-        self.start_session(NewSession {
-            user: &user,
-            app: &checked.app,
-            mode: req.mode,
-            client_version: checked.client_version,
-            client_ip: checked.client_ip,
-            declared_ip: None,
-            impersonator: None,
-            external_user: None,
-            clear_keys: Vec::new(),
-            proof: Some(asked),
-            ssh_key: None,
-            remember_address: false,
-        })
-        .await
-        .and_then(super::signin::handed_out)
+        self.ticket_session(&user, checked, req.mode, asked).await
     }
 
     /// `OpenWithTicketEx`: the ticket only proves freshness and knowledge of the password;
@@ -394,10 +379,23 @@ impl Service {
                 .refuse_ticket(HOW, &reason, &checked, Some(&user))
                 .await?);
         }
+        self.ticket_session(&user, checked, OpenMode::Replace, asked)
+            .await
+    }
+
+    /// The session a ticket that passed every check opens for `user`: the same for both ticket
+    /// sign-ins but for its mode.
+    async fn ticket_session(
+        &self,
+        user: &User,
+        checked: Checked,
+        mode: OpenMode,
+        asked: String,
+    ) -> Result<SessionData> {
         self.start_session(NewSession {
-            user: &user,
+            user,
             app: &checked.app,
-            mode: OpenMode::Replace,
+            mode,
             client_version: checked.client_version,
             client_ip: checked.client_ip,
             declared_ip: None,

@@ -20,7 +20,7 @@ use crate::web::page::{csrf_input, esc};
 /// `GET /admin/users`.
 pub async fn list(State(state): State<AppState>, who: AdminSession) -> Result<Response, WebError> {
     let users = state.service.users_for(&who.actor()).await?;
-    let storage = state.service.storage_of_users(&who.actor()).await?;
+    let storage = state.service.storage_of_users(&who.actor(), &users).await?;
     let csrf = csrf_input(&who.0);
     let role_options = |selected: Role| {
         Role::ALL

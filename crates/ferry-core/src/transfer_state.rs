@@ -22,8 +22,11 @@ pub struct StoredGrant {
     /// Identifies the page (token, tool, options and address): a page reloaded gets the grant
     /// it already has.
     pub page_key: String,
-    /// The browser's address, canonical.
+    /// The browser's address, canonical: the grant answers only to it.
     pub ip: String,
+    /// The browser's network, which the per-address bound counts: an IPv4 address, or an IPv6
+    /// address's /64 (`2001:db8:1:2::/64`), since one host is routinely given a whole /64.
+    pub network: String,
     /// Identifies the token.
     pub token_digest: String,
     /// What the grant allows, serialised by the Service.
@@ -35,7 +38,8 @@ pub struct StoredGrant {
 /// How many grants may be held.
 #[derive(Debug, Clone, Copy)]
 pub struct GrantBounds {
-    /// By one address (its oldest gives way to a new one).
+    /// By one address, an IPv6 client by its /64 ([`StoredGrant::network`]; its oldest gives
+    /// way to a new one).
     pub per_address: i64,
     /// By one token, from every address together (its oldest gives way to a new one): what
     /// keeps one link, opened from as many addresses as its holder has (an IPv6 host has

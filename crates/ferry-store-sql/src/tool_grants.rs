@@ -76,23 +76,23 @@ pub(crate) async fn issue_grant(
         b.commit().await?;
         return Ok(Some(id));
     }
-    let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tool_grants WHERE ip = $1")
-        .bind(&g.ip)
+    let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tool_grants WHERE network = $1")
+        .bind(&g.network)
         .fetch_one(&mut **tx)
         .await
         .and_then(|r| r.try_get("n"))
         .map_err(errors::db)?;
     if held >= bounds.per_address {
         let gone = sqlx::query(
-            "DELETE FROM tool_grants WHERE id IN (SELECT id FROM tool_grants WHERE ip = $1 \
-             ORDER BY created_at, id LIMIT $2)",
+            "DELETE FROM tool_grants WHERE id IN (SELECT id FROM tool_grants \
+             WHERE network = $1 ORDER BY created_at, id LIMIT $2)",
         )
-        .bind(&g.ip)
+        .bind(&g.network)
         .bind(held - bounds.per_address + 1)
         .execute(&mut **tx)
         .await
         .map_err(errors::db)?;
-        tracing::info!(ip = %g.ip, given_up = gone.rows_affected(), "tool grants given up for a newer page of the same address");
+        tracing::info!(network = %g.network, given_up = gone.rows_affected(), "tool grants given up for a newer page of the same address");
     }
     let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tool_grants WHERE token_digest = $1")
         .bind(&g.token_digest)
@@ -125,12 +125,13 @@ pub(crate) async fn issue_grant(
         return Ok(None);
     }
     sqlx::query(
-        "INSERT INTO tool_grants (id, page_key, ip, token_digest, body, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO tool_grants (id, page_key, ip, network, token_digest, body, created_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&g.id)
     .bind(&g.page_key)
     .bind(&g.ip)
+    .bind(&g.network)
     .bind(&g.token_digest)
     .bind(&g.body)
     .bind(now.0)
@@ -144,7 +145,8 @@ pub(crate) async fn issue_grant(
 
 pub(crate) async fn grant(store: &SqlStore, id: &str) -> StoreResult<Option<StoredGrant>> {
     let row = sqlx::query(
-        "SELECT id, page_key, ip, token_digest, body, expires_at FROM tool_grants WHERE id = $1",
+        "SELECT id, page_key, ip, network, token_digest, body, expires_at FROM tool_grants \
+         WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&store.pool)
@@ -155,6 +157,7 @@ pub(crate) async fn grant(store: &SqlStore, id: &str) -> StoreResult<Option<Stor
             id: r.try_get("id")?,
             page_key: r.try_get("page_key")?,
             ip: r.try_get("ip")?,
+            network: r.try_get("network")?,
             token_digest: r.try_get("token_digest")?,
             body: r.try_get("body")?,
             expires_at: Timestamp(r.try_get("expires_at")?),

@@ -17,6 +17,7 @@ fn grant(id: &str, ip: &str, page: &str, until: i64) -> StoredGrant {
         id: id.into(),
         page_key: page.into(),
         ip: ip.into(),
+        network: ip.into(),
         token_digest: format!("digest-{page}"),
         body: "{}".into(),
         expires_at: Timestamp(until),
@@ -110,6 +111,39 @@ async fn one_token_holds_its_share_on_sqlite() {
 #[tokio::test]
 async fn one_token_holds_its_share_on_postgres() {
     one_token_holds_its_share(Backend::Postgres).await;
+}
+
+/// Pages of other tokens from addresses of one network (an IPv6 host's /64): the network holds
+/// at most `per_address` grants, its oldest giving way, whatever address each came from.
+async fn one_network_holds_its_share(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(backend, &dir).await;
+    for i in 0..5 {
+        let id = format!("n{i}");
+        let g = StoredGrant {
+            network: "2001:db8:1:2::/64".into(),
+            ..grant(&id, &format!("2001:db8:1:2::{i}"), &id, 5_000)
+        };
+        let got = issue(&s, g, Timestamp(1_000 + i)).await;
+        assert_eq!(got, Some(id), "a new page of the network gets a grant");
+    }
+    for gone in ["n0", "n1"] {
+        assert!(s.grant(gone).await.unwrap().is_none(), "{gone} gave way");
+    }
+    for held in ["n2", "n3", "n4"] {
+        let g = s.grant(held).await.unwrap().expect("held");
+        assert_eq!(g.network, "2001:db8:1:2::/64", "read back with its network");
+    }
+}
+
+#[tokio::test]
+async fn one_network_holds_its_share_on_sqlite() {
+    one_network_holds_its_share(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn one_network_holds_its_share_on_postgres() {
+    one_network_holds_its_share(Backend::Postgres).await;
 }
 
 async fn file_counts(backend: Backend) {

@@ -1,8 +1,10 @@
 //! One upload link reloaded over and over (issue 15): the page keeps its grant instead of
-//! filling the node's grant table, so every other tool page keeps working.
+//! filling the node's grant table, so every other tool page keeps working. And one IPv6 host
+//! opening links from the many addresses of its /64 holds no more grants than one address.
 
 mod common;
 
+use common::web::Browser;
 use common::{APP, Server};
 use ferry_testkit::Backend;
 use serde_json::json;
@@ -106,4 +108,86 @@ fn completed_uploads_do_not_count_toward_the_uploads_in_progress() {
         stored += files.as_array().unwrap().len();
     }
     assert_eq!(stored, 1_100, "only the completed uploads are files");
+}
+
+/// Makes an upload link from the signed-in `maker`'s folder page `home`; its path.
+fn request_link(maker: &mut Browser, home: &str) -> String {
+    let token = maker.csrf(home);
+    let made = maker.post(
+        &format!("{home}/request-link"),
+        &[("csrf", &token), ("days", "7")],
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+    let at = made.body.find("/tools/upload?token=").expect(&made.body);
+    made.body[at..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect::<String>()
+        .replace("&amp;", "&")
+}
+
+/// Two links opened from 1,200 addresses of one IPv6 /64 (behind a trusted proxy): the /64
+/// holds at most 1,000 grants, as one IPv4 address does, so the first page's grant gave way
+/// (its page must be reloaded). Before, each address was counted apart: one host holding a
+/// hundred links (a member makes up to 500) took every grant of the node, and every tool page
+/// then answered 503.
+#[test]
+fn one_ipv6_network_holds_the_grants_of_one_address() {
+    use base64::Engine;
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!(
+            "trusted_proxies = [\"127.0.0.1\"]\n[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"
+        ),
+    );
+    s.add_user("ann", "member", "ann-password-1");
+    let mut ann = Browser::new(&s);
+    let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
+    let links = [request_link(&mut ann, &home), request_link(&mut ann, &home)];
+    let open = |link: &str, from: &str| {
+        let (status, page) = s.get_with(link, &[("X-Forwarded-For", from)]);
+        assert_eq!(status, 200, "{from}: {page}");
+        grant_in(&page)
+    };
+    let host = |i: usize| format!("2001:db8:1:2::{i:x}");
+    // Whether a grant still lets its page make an (empty, so at once complete) upload.
+    let usable = |grant: &str, from: &str, name: &str| {
+        let meta = format!(
+            "filename {}",
+            base64::engine::general_purpose::STANDARD.encode(name)
+        );
+        let (status, body) = s.post_with(
+            "/tools/tus",
+            b"",
+            &[
+                ("Tus-Resumable", "1.0.0"),
+                ("Ferry-Grant", grant),
+                ("Upload-Length", "0"),
+                ("Upload-Metadata", &meta),
+                ("X-Forwarded-For", from),
+            ],
+        );
+        assert!(status == 201 || status == 403, "{status}: {body}");
+        status == 201
+    };
+    let first = open(&links[0], &host(0));
+    assert!(usable(&first, &host(0), "a.txt"));
+    let elsewhere = "2001:db8:9:9::1";
+    let other = open(&links[0], elsewhere);
+    for i in 1..600 {
+        open(&links[0], &host(i));
+    }
+    for i in 600..1_200 {
+        open(&links[1], &host(i));
+    }
+    assert!(
+        !usable(&first, &host(0), "b.txt"),
+        "the network's oldest grant gave way to its newer pages"
+    );
+    assert!(
+        usable(&other, elsewhere, "c.txt"),
+        "another network's grant is kept"
+    );
+    let again = open(&links[0], &host(0));
+    assert!(usable(&again, &host(0), "d.txt"), "a reloaded page works");
 }

@@ -3,12 +3,14 @@
 //!
 //! Bounded so that one link cannot shut every tool page: a page reloaded from the same
 //! address with the same token and options gets the grant it already had (100,000 reloads
-//! hold one grant), one address holds at most [`MAX_GRANTS_PER_ADDRESS`] grants and one
-//! token at most [`MAX_GRANTS_PER_TOKEN`] from all its addresses (in each, the oldest gives
-//! way to a new one), and the store at most [`MAX_GRANTS`] (then a new page answers 503,
-//! which takes a hundred valid tokens, each a user's link or an integration's token, to
-//! reach). Until 2026-12-07 the token had no bound of its own: one link opened from a
-//! hundred addresses of one IPv6 host filled the store.
+//! hold one grant), one address (an IPv6 client's whole /64) holds at most
+//! [`MAX_GRANTS_PER_ADDRESS`] grants and one token at most [`MAX_GRANTS_PER_TOKEN`] from all its
+//! addresses (in each, the oldest gives way to a new one), and the store at most [`MAX_GRANTS`]
+//! (then a new page answers 503, which takes a hundred valid tokens, each a user's link or an
+//! integration's token, opened from a hundred networks, to reach). Until 2026-12-07 the token
+//! had no bound of its own: one link opened from a hundred addresses of one IPv6 host filled the
+//! store; and until later that day the address was the exact one, so one IPv6 host holding a
+//! hundred links (a member makes up to 500) still could, from a thousand addresses of its /64.
 
 use std::net::IpAddr;
 
@@ -121,6 +123,7 @@ impl GrantRecord {
             id,
             page_key: self.page_key(),
             ip: self.ip.to_string(),
+            network: super::lockout::network_text(self.ip),
             token_digest: self.token_digest.clone(),
             body: serde_json::to_string(&body)
                 .map_err(|e| Error::Internal(format!("grant body: {e}")))?,
@@ -209,6 +212,22 @@ mod tests {
         let mut other = stored.clone();
         other.body = "{}".into();
         assert!(GrantRecord::from_stored(&other).is_none());
+    }
+
+    #[test]
+    fn a_grant_is_counted_by_its_network() {
+        let from = |ip: &str| {
+            let mut r = record(ToolLimits::default());
+            r.ip = ip.parse().unwrap();
+            r.to_stored("g".into()).unwrap()
+        };
+        let (a, b) = (from("2001:db8:1:2::1"), from("2001:db8:1:2:ffff::9"));
+        assert_eq!(
+            (a.network.as_str(), b.network.as_str()),
+            ("2001:db8:1:2::/64", "2001:db8:1:2::/64")
+        );
+        assert_ne!(a.ip, b.ip, "each answers only to its own address");
+        assert_eq!(from("::ffff:10.0.0.1").network, "10.0.0.1");
     }
 
     #[test]

@@ -257,13 +257,18 @@ impl Server {
         (status, value)
     }
 
-    /// `GET path`; the status, the headers we look at, and the body.
+    /// `GET path`; the status and the body.
     pub fn get(&self, path: &str) -> (u16, String) {
-        let mut resp = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .call()
-            .expect("HTTP request failed");
+        self.get_with(path, &[])
+    }
+
+    /// `GET path` with extra headers; the status and the body.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.call().expect("HTTP request failed");
         let status = resp.status().as_u16();
         (status, resp.body_mut().read_to_string().unwrap_or_default())
     }

@@ -107,6 +107,9 @@ pub enum Operation {
     SecondFactorDisabled,
     /// A recovery code was spent at a sign-in.
     RecoveryCodeUsed,
+    /// An administrator read the audit log (the detail says what they asked for and how many
+    /// records came back, or that an export began).
+    AuditLogRead,
 }
 
 impl Operation {
@@ -156,6 +159,7 @@ impl Operation {
             Operation::SecondFactorEnabled => "SecondFactorEnabled",
             Operation::SecondFactorDisabled => "SecondFactorDisabled",
             Operation::RecoveryCodeUsed => "RecoveryCodeUsed",
+            Operation::AuditLogRead => "AuditLogRead",
         }
     }
 }

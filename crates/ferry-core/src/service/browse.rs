@@ -10,7 +10,6 @@ use crate::domain::{
     AuditRecord, File, FileId, FileOrder, FileVersion, FolderId, Permissions, UserId, is_navigation,
 };
 use crate::error::{Error, Result};
-use crate::store::AuditFilter;
 
 /// Counts of a folder's files stop here (the page says "more than 10,000").
 pub const FILE_COUNT_CAP: i64 = 10_000;
@@ -247,15 +246,7 @@ impl Service {
             .await?;
         let older_versions = versions.len() > FILE_VERSIONS_SHOWN;
         versions.truncate(FILE_VERSIONS_SHOWN);
-        let activity = if ctx.user.role.may_impersonate() {
-            let filter = AuditFilter {
-                file_id: Some(id),
-                ..AuditFilter::default()
-            };
-            Some(self.store.audit_query(&filter, 0, FILE_ACTIVITY).await?)
-        } else {
-            None
-        };
+        let activity = self.file_activity(ctx, id, FILE_ACTIVITY).await?;
         let mut people = HashMap::new();
         let named = versions
             .iter()

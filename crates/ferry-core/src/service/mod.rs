@@ -6,6 +6,7 @@ mod access_ids;
 mod address_gate;
 mod admin;
 mod archive_contents;
+mod audit_reads;
 mod audit_trail;
 mod browse;
 mod change_races;

@@ -1,5 +1,5 @@
 //! `Search` over folder and file names with `*` wildcards, showing only what the caller may
-//! see, and `GetAuditLog` for administrators.
+//! see.
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -7,9 +7,8 @@ use std::ops::ControlFlow;
 use super::files::{FileView, MAX_PAGE};
 use super::folders::FolderView;
 use super::{Service, SessionContext};
-use crate::domain::{AuditRecord, FolderId, Permissions};
+use crate::domain::{FolderId, Permissions};
 use crate::error::{Error, Result};
-use crate::store::AuditFilter;
 use crate::text;
 
 /// Candidates examined per store query while searching.
@@ -71,7 +70,7 @@ struct Scan {
     scanned: usize,
 }
 
-fn check_page(skip: i64, take: i64) -> Result<()> {
+pub(super) fn check_page(skip: i64, take: i64) -> Result<()> {
     if skip < 0 || !(1..=MAX_PAGE).contains(&take) {
         return Err(Error::invalid(format!(
             "skip must be 0 or more and take between 1 and {MAX_PAGE}"
@@ -259,41 +258,6 @@ impl Service {
         };
         cache.insert(folder, bits);
         Ok(bits)
-    }
-
-    /// `GetAuditLog`: records matching the filters, newest first. Administrators and System
-    /// users only.
-    pub async fn audit_log(
-        &self,
-        ctx: &SessionContext,
-        filter: &AuditFilter,
-        skip: i64,
-        take: i64,
-    ) -> Result<Vec<AuditRecord>> {
-        if !ctx.user.role.may_impersonate() {
-            return Err(Error::NotPermitted("the audit log is for administrators"));
-        }
-        check_page(skip, take)?;
-        if let Some(op) = &filter.operation {
-            text::plain("operation", op, 64)?;
-        }
-        Ok(self.store.audit_query(filter, skip, take).await?)
-    }
-
-    /// The next page of an export that [`Service::audit_log`] began with `ctx`: the session
-    /// is asked again, so an administrator signed out, ended or demoted (which ends their
-    /// sessions) stops receiving the log at the next page rather than at the end of a
-    /// download that may run for minutes.
-    pub async fn audit_log_continued(
-        &self,
-        ctx: &SessionContext,
-        filter: &AuditFilter,
-        take: i64,
-    ) -> Result<Vec<AuditRecord>> {
-        if !self.context_alive(ctx).await? {
-            return Err(Error::SessionNotFound);
-        }
-        self.audit_log(ctx, filter, 0, take).await
     }
 }
 

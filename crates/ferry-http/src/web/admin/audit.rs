@@ -196,9 +196,10 @@ pub async fn export(
     };
     // The first page is read before answering, so that a refusal is a page, not a broken
     // download.
+    let format = if csv { "CSV" } else { "JSON lines" };
     let first = state
         .service
-        .audit_log(&who.0.ctx, &f, 0, EXPORT_BATCH)
+        .audit_export(&who.0.ctx, &f, format, EXPORT_BATCH)
         .await?;
     // Pages are read by sequence number, not by offset: records appended while the export
     // runs (every sign-in adds one) would shift an offset counted from the newest and repeat

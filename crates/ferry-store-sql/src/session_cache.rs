@@ -9,7 +9,8 @@
 //! - Triggers on `sessions` and `users` (migration 0019) `NOTIFY` every update and delete of a
 //!   row, whoever makes it: this node, another node, the CLI, an operator's SQL. A listener
 //!   connection per node receives them and evicts the session (`s<id>`) or every session of
-//!   the user (`u<id>`).
+//!   the user (`u<id>`); a change to `applications` (migration 0027: a disabled application's
+//!   sessions are refused) evicts every session (`*`).
 //! - This node's own changes are evicted at once when they commit (`SqlTx`), so a session
 //!   closed here fails on the next call here without waiting for the notice to come round.
 //! - A read that began before an eviction may have read the old row: every eviction moves a
@@ -152,7 +153,8 @@ impl SessionCache {
         entries.by_session.retain(|_, e| e.user.id != user);
     }
 
-    fn evict_all(&self) {
+    /// Forgets every session (an application changed).
+    pub(crate) fn evict_all(&self) {
         let mut entries = self.entries();
         entries.generation += 1;
         entries.by_session.clear();

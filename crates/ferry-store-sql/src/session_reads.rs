@@ -43,7 +43,8 @@ impl SqlStore {
         let row = sqlx::query(concat!(
             "SELECT ",
             session_and_user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             JOIN applications a ON a.id = s.application_id AND a.enabled = 1 WHERE s.id = $1"
         ))
         .bind(id.to_hex())
         .fetch_optional(&self.pool)

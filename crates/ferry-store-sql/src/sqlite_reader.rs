@@ -90,7 +90,8 @@ impl SqliteReader {
         const SQL: &str = concat!(
             "SELECT ",
             session_and_user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             JOIN applications a ON a.id = s.application_id AND a.enabled = 1 WHERE s.id = $1"
         );
         let mut found = None;
         self.rows(SQL, &NAMES, &[("$1", &id.to_hex())], |row| {

@@ -50,6 +50,7 @@ pub(crate) struct SqlTx {
 enum Eviction {
     Session(SessionKey),
     User(UserId),
+    All,
 }
 
 impl SqlTx {
@@ -240,6 +241,7 @@ impl StoreTx for SqlTx {
         id: ApplicationId,
         enabled: bool,
     ) -> StoreResult<bool> {
+        self.forget(Eviction::All);
         let done = sqlx::query("UPDATE applications SET enabled = $1 WHERE id = $2")
             .bind(flag(enabled))
             .bind(id)

@@ -10,11 +10,13 @@ use std::process::{Command, Stdio};
 
 use common::held_upload::{finish_held_upload, held_upload};
 use common::paused_get::paused_get;
+use common::web::Browser;
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server, assert_error, run_ok};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::json;
 
 on_both_backends!(
+    a_disabled_applications_sessions_are_refused_until_it_is_enabled_again,
     changing_ones_own_password_keeps_only_that_session,
     what_ends_an_impersonators_sessions_ends_its_impersonations,
     an_upload_in_progress_ends_with_its_session
@@ -379,4 +381,98 @@ fn a_download_in_progress_ends_with_its_session() {
     assert_eq!(cut_off.len(), 1, "{cut_off:?}");
     assert_eq!(cut_off[0]["file_id"], file["FileID"]);
     assert!(cut_off[0]["size"].as_i64().unwrap() < content.len() as i64);
+}
+
+/// Waits up to ten seconds for `done`.
+fn within_seconds(what: &str, done: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "still not so after 10 s: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Disabling an application refuses the sessions it already has (101, as an ended one), on
+/// every node's cache (PostgreSQL's here lives a minute, so only the database's notice can
+/// explain the refusal) and on SFTP and FTPS connections, until it is enabled again; then the
+/// same sessions work. Before, they lived on (an immutable one up to 48 hours): disabling a
+/// leaked integration's application did not stop the sessions already opened with it.
+fn a_disabled_applications_sessions_are_refused_until_it_is_enabled_again(backend: Backend) {
+    let s = Server::start_with(
+        backend,
+        &format!("{PROTOCOLS}[sessions]\ncache_milliseconds = 60000\n"),
+    );
+    s.add_user("alice", "member", "alice-password");
+    let (api, _) = s.open("alice", "alice-password", APP);
+    let (immutable, _) = s.open_with("OpenImmutable", "alice", "alice-password", APP);
+    assert!(s.alive(&api) && s.alive(&immutable), "checked, so cached");
+    let report = hold_while(
+        &s,
+        &[
+            "sftp:sftp:alice:alice-password".into(),
+            "ftps:ftps:alice:alice-password".into(),
+        ],
+        || {
+            for app in [APP.to_string(), "2".into(), "3".into()] {
+                s.ferry_ok(&["app", "disable", &app], None);
+            }
+        },
+    );
+    assert_eq!(state(&report, "sftp"), "ended", "{report:?}");
+    assert_eq!(state(&report, "ftps"), "ended", "{report:?}");
+    within_seconds("the disabled application's sessions refused", || {
+        !s.alive(&api) && !s.alive(&immutable)
+    });
+    let disabled = s
+        .audit()
+        .into_iter()
+        .filter(|r| r["operation"] == "ApplicationChanged")
+        .map(|r| r["detail"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(disabled.len(), 3);
+    assert!(
+        disabled
+            .iter()
+            .all(|d| d == "disabled: its sessions are refused until it is enabled again"),
+        "{disabled:?}"
+    );
+    // Enabled again, the same sessions work, and the protocols sign in.
+    for app in [APP.to_string(), "2".into(), "3".into()] {
+        s.ferry_ok(&["app", "enable", &app], None);
+    }
+    within_seconds("the sessions back", || s.alive(&api) && s.alive(&immutable));
+    let report = hold_while(
+        &s,
+        &[
+            "sftp:sftp:alice:alice-password".into(),
+            "ftps:ftps:alice:alice-password".into(),
+        ],
+        || {},
+    );
+    assert_eq!(state(&report, "sftp"), "alive", "{report:?}");
+    assert_eq!(state(&report, "ftps"), "alive", "{report:?}");
+
+    // The console may disable a client's application, not the one it is itself using.
+    let mut admin = Browser::new(&s);
+    assert_eq!(admin.sign_in(ADMIN, ADMIN_PASSWORD).status, 303);
+    let csrf = admin.csrf("/admin/applications");
+    let set = |admin: &mut Browser, id: &str| {
+        admin.post(
+            "/admin/applications/enabled",
+            &[("csrf", &csrf), ("id", id), ("enabled", "false")],
+        )
+    };
+    assert_eq!(set(&mut admin, "5").status, 403);
+    assert_eq!(
+        admin.get("/admin/applications").status,
+        200,
+        "still signed in"
+    );
+    assert_eq!(set(&mut admin, &APP.to_string()).status, 303);
+    within_seconds("refused after the console's change", || {
+        !s.alive(&immutable)
+    });
 }

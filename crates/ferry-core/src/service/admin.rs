@@ -333,8 +333,14 @@ impl Service {
         Ok(app)
     }
 
-    /// Enables or disables an application. A disabled application cannot open sessions; the
-    /// sessions it already has live on until closed or replaced.
+    /// Enables or disables an application. A disabled application opens no sessions, and the
+    /// sessions it has are refused (101, as an ended one) until it is enabled again: the
+    /// session check reads the application with the session, every node's cache forgets its
+    /// answers when an application changes, and SFTP and FTPS connections on its sessions close
+    /// at their next check. Until 2026-12-07 its sessions lived on (an immutable one up to 48
+    /// hours), so disabling the application of an integration whose credentials leaked did not
+    /// stop the sessions already taken with them. Nobody disables the application of the
+    /// session they act through (the console's own): it would end that session mid-answer.
     pub async fn set_application_enabled(
         &self,
         actor: &Actor,
@@ -342,6 +348,14 @@ impl Service {
         enabled: bool,
     ) -> Result<()> {
         Self::require_admin(actor)?;
+        if let Actor::Session(ctx) = actor
+            && !enabled
+            && ctx.session.application_id == id
+        {
+            return Err(Error::NotPermitted(
+                "the application of your own session: disable it from the command line",
+            ));
+        }
         let mut tx = self.store.begin().await?;
         if !tx.set_application_enabled(id, enabled).await? {
             return Err(Error::UnknownApplication);
@@ -349,7 +363,14 @@ impl Service {
         let mut e = AuditEntry::new(Operation::ApplicationChanged, Outcome::Success);
         actor.stamp(&mut e);
         e.path = Some(id.to_string());
-        e.detail = Some(if enabled { "enabled" } else { "disabled" }.into());
+        e.detail = Some(
+            if enabled {
+                "enabled"
+            } else {
+                "disabled: its sessions are refused until it is enabled again"
+            }
+            .into(),
+        );
         tx.append_audit(self.clock.now(), e).await?;
         tx.commit().await?;
         Ok(())

@@ -123,6 +123,7 @@ impl GroupedTx for SqlTx {
                 match e {
                     Eviction::Session(id) => cache.evict_session(id),
                     Eviction::User(id) => cache.evict_user(*id),
+                    Eviction::All => cache.evict_all(),
                 }
             }
         }

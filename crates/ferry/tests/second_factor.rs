@@ -18,7 +18,10 @@ use serde_json::{Value, json};
 /// Room for the bad passcodes the main test tries (each is counted).
 const ROOMY_LOCKOUT: &str = "[lockout]\naccount_threshold = 50\naddress_threshold = 200\n";
 
-on_both_backends!(the_api_enrols_and_each_passcode_and_recovery_code_works_once);
+on_both_backends!(
+    the_api_enrols_and_each_passcode_and_recovery_code_works_once,
+    turning_the_factor_on_or_off_ends_the_users_other_sessions
+);
 
 fn the_api_enrols_and_each_passcode_and_recovery_code_works_once(backend: Backend) {
     let s = Server::start_with(backend, &format!("{TOTP}{ROOMY_LOCKOUT}"));
@@ -480,4 +483,40 @@ fn key_and_impersonated_sign_ins_stay_one_factor() {
     );
     let (_, st) = s.call("GetTotpStatus", json!({"sessionID": posing}));
     assert_eq!(st["Enabled"], false, "{st}");
+}
+
+/// Turning the factor on (or off) ends every other session of the user, as a password change
+/// does: whoever signed in with the password alone before it was on is out. Before, their
+/// session (an immutable one for 48 hours) went on as if nothing had changed.
+fn turning_the_factor_on_or_off_ends_the_users_other_sessions(backend: Backend) {
+    let s = Server::start_with(backend, &format!("{TOTP}{ROOMY_LOCKOUT}"));
+    s.add_user("ann", "member", "ann-password-1");
+    s.add_user("bob", "member", "bob-password-1");
+    let (mine, _) = s.open_with("OpenImmutable", "ann", "ann-password-1", APP);
+    let (thief, _) = s.open_with("OpenImmutable", "ann", "ann-password-1", APP);
+    let (bobs, _) = s.open_with("OpenImmutable", "bob", "bob-password-1", APP);
+    let (secret, _) = enrol(&s, &mine, "ann-password-1");
+    assert!(s.alive(&mine), "the session that turned it on goes on");
+    assert!(!s.alive(&thief), "a password-only session ends");
+    assert!(s.alive(&bobs), "other users are untouched");
+    let ended = |why: &str| {
+        s.audit()
+            .iter()
+            .filter(|r| r["operation"] == "SessionRevoked" && r["detail"] == why)
+            .count()
+    };
+    assert_eq!(ended("second factor turned on"), 1);
+    // Signed in again with both factors, then turned off from the first session.
+    let (status, body) = open(&s, "ann", "ann-password-1", Some(&passcode(&secret, 0)));
+    assert_eq!(status, 200, "{body}");
+    let again = body["SessionID"].as_str().unwrap().to_string();
+    assert!(s.alive(&again));
+    let (status, body) = s.call(
+        "DisableTotp",
+        json!({"sessionID": mine, "passcode": passcode(&secret, 1)}),
+    );
+    assert_eq!(status, 204, "{body}");
+    assert!(s.alive(&mine));
+    assert!(!s.alive(&again), "turning it off ends the others too");
+    assert_eq!(ended("second factor turned off"), 1);
 }

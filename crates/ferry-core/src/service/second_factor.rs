@@ -11,12 +11,19 @@
 //! sends them to enrol. Ticket and impersonated sign-ins are unchanged (the portal or the
 //! service vouches), and so is SFTP public-key sign-in.
 //!
+//! Turning the factor on or off ends every other session of the user, on every protocol, and
+//! those they opened impersonating others, as a password change does: a user who turns it on
+//! because they fear their password is known means to shut out whoever holds it, and before
+//! 2026-12-07 a session opened with the password alone (an immutable one lives 48 hours, an
+//! SFTP connection as long as it is used) went on after the factor was on.
+//!
 //! The secret is sealed under `[totp] key` for its user's row and never logged.
 
 use std::sync::Arc;
 
 use ferry_crypto::totp::{self, TotpKey};
 
+use super::admin::{revoke_impersonations, revoke_sessions_where};
 use super::recheck::{caller_unchanged, target_in_change};
 use super::{Actor, Caller, Service, SessionContext};
 use crate::domain::{AuditEntry, Operation, Outcome, Role, SecondFactor, User, UserId};
@@ -72,6 +79,19 @@ pub(super) enum FactorCheck {
 pub fn passcode_shaped(text: &str) -> bool {
     (text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()))
         || totp::looks_like_recovery_code(text)
+}
+
+/// Ends, inside `tx`, every session of `ctx`'s user but `ctx`'s own, and the sessions they
+/// opened impersonating others, auditing each with `why` (see the module documentation).
+async fn end_other_sessions(
+    tx: &mut Box<dyn crate::store::StoreTx>,
+    ctx: &SessionContext,
+    why: &str,
+    now: crate::clock::Timestamp,
+) -> Result<()> {
+    let own = ctx.session.key;
+    revoke_sessions_where(tx, ctx.user.id, why, now, |s| s.key != own).await?;
+    revoke_impersonations(tx, ctx.user.id, why, now).await
 }
 
 impl Service {
@@ -165,6 +185,7 @@ impl Service {
         ctx.stamp(&mut e);
         e.target_user_id = Some(ctx.user.id);
         tx.append_audit(now, e).await?;
+        end_other_sessions(&mut tx, ctx, "second factor turned on", now).await?;
         tx.commit().await?;
         Ok(codes)
     }
@@ -214,6 +235,7 @@ impl Service {
         e.target_user_id = Some(ctx.user.id);
         e.detail = Some("turned off by the user".into());
         tx.append_audit(now, e).await?;
+        end_other_sessions(&mut tx, ctx, "second factor turned off", now).await?;
         tx.commit().await?;
         Ok(())
     }

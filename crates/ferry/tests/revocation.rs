@@ -383,18 +383,6 @@ fn a_download_in_progress_ends_with_its_session() {
     assert!(cut_off[0]["size"].as_i64().unwrap() < content.len() as i64);
 }
 
-/// Waits up to ten seconds for `done`.
-fn within_seconds(what: &str, done: impl Fn() -> bool) {
-    let start = std::time::Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed().as_secs() < 10,
-            "still not so after 10 s: {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 /// Disabling an application refuses the sessions it already has (101, as an ended one), on
 /// every node's cache (PostgreSQL's here lives a minute, so only the database's notice can
 /// explain the refusal) and on SFTP and FTPS connections, until it is enabled again; then the
@@ -423,9 +411,8 @@ fn a_disabled_applications_sessions_are_refused_until_it_is_enabled_again(backen
     );
     assert_eq!(state(&report, "sftp"), "ended", "{report:?}");
     assert_eq!(state(&report, "ftps"), "ended", "{report:?}");
-    within_seconds("the disabled application's sessions refused", || {
-        !s.alive(&api) && !s.alive(&immutable)
-    });
+    assert!(s.ends(&api), "the disabled application's session refused");
+    assert!(s.ends(&immutable), "immutable ones too");
     let disabled = s
         .audit()
         .into_iter()
@@ -443,7 +430,10 @@ fn a_disabled_applications_sessions_are_refused_until_it_is_enabled_again(backen
     for app in [APP.to_string(), "2".into(), "3".into()] {
         s.ferry_ok(&["app", "enable", &app], None);
     }
-    within_seconds("the sessions back", || s.alive(&api) && s.alive(&immutable));
+    assert!(
+        s.alive(&api) && s.alive(&immutable),
+        "the same sessions back"
+    );
     let report = hold_while(
         &s,
         &[
@@ -472,7 +462,5 @@ fn a_disabled_applications_sessions_are_refused_until_it_is_enabled_again(backen
         "still signed in"
     );
     assert_eq!(set(&mut admin, &APP.to_string()).status, 303);
-    within_seconds("refused after the console's change", || {
-        !s.alive(&immutable)
-    });
+    assert!(s.ends(&immutable), "refused after the console's change");
 }

@@ -44,6 +44,7 @@
 //! clock_skew_seconds = 60
 //! tickets_open_privileged_accounts = false   # may a ticket open an Administrator or System?
 //! tickets_open_password_accounts = false     # may a ticket open an account with a password?
+//! single_use = false          # true: a ticket opens one session (a replay is refused)
 //!
 //! [tools]                     # browser tools; FERRY_TOKEN_KEY / FERRY_TOKEN_IV win
 //! key = "base64 of 32 bytes"  # or key_file = "/etc/ferry/token-key"
@@ -247,6 +248,8 @@ struct SsoSection {
     tickets_open_privileged_accounts: bool,
     #[serde(default)]
     tickets_open_password_accounts: bool,
+    #[serde(default)]
+    single_use: bool,
     sync: Option<crate::directory_sync::SyncSection>,
 }
 
@@ -553,6 +556,7 @@ fn ticket_settings(sso: &SsoSection) -> anyhow::Result<Option<Arc<TicketSettings
         max_skew_ms: secs(sso.clock_skew_seconds, TicketSettings::DEFAULT_MAX_SKEW_MS),
         admit_privileged: sso.tickets_open_privileged_accounts,
         admit_password_accounts: sso.tickets_open_password_accounts,
+        single_use: sso.single_use,
     })))
 }
 

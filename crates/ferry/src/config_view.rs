@@ -175,6 +175,7 @@ pub fn rows(s: &Settings) -> Vec<(String, String, String)> {
                 "tickets_open_password_accounts",
                 t.admit_password_accounts.to_string(),
             );
+            put("sso", "single_use", t.single_use.to_string());
         }
         None => put("sso", "tickets", "off".into()),
     }

@@ -4,18 +4,18 @@
 //! which the tests extract from the document and run, so the document cannot drift.
 
 mod common;
+#[path = "sso_tickets/fixture.rs"]
+mod fixture;
 
 use std::path::Path;
 use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use common::{ADMIN, ADMIN_PASSWORD, Server, assert_error, utc_stamp};
+use common::{Server, assert_error, utc_stamp};
 use ferry_testkit::{Backend, on_both_backends};
+use fixture::{PASSWORD, SITE, admin_session, create_domain_user, issue, start, with_ticket};
 use serde_json::{Value, json};
-
-const SITE: &str = "files.example.com";
-const PASSWORD: &str = "test-shared-password-0123456789";
 
 on_both_backends!(
     a_domain_user_signs_in_with_a_ticket,
@@ -23,45 +23,6 @@ on_both_backends!(
     ticket_ex_finds_or_creates_the_user_by_email,
     create_domain_user_is_for_administrators_and_checks_its_input,
 );
-
-fn start(backend: Backend) -> Server {
-    let s = Server::start_with(
-        backend,
-        &format!("[sso]\nsite_name = \"{SITE}\"\npassword = \"{PASSWORD}\"\n"),
-    );
-    s.add_app(1000);
-    s
-}
-
-fn admin_session(s: &Server) -> String {
-    s.open(ADMIN, ADMIN_PASSWORD, 1000).0
-}
-
-fn create_domain_user(s: &Server, admin: &str, domain_username: &str, email: &str) -> Value {
-    let answer = s.call(
-        "CreateDomainUser",
-        json!({"sessionID": admin, "domainUsername": domain_username, "userSyncID": "",
-               "firstName": "F", "lastName": "L", "email": email, "createHomeFolder": true,
-               "role": 3, "active": true}),
-    );
-    assert_eq!(answer.0, 200, "{}", answer.1);
-    answer.1
-}
-
-fn issue(s: &Server, user: &str, timestamp: Option<&str>) -> String {
-    let mut args = vec!["ticket", "issue", "--user", user];
-    if let Some(t) = timestamp {
-        args.extend(["--timestamp", t]);
-    }
-    s.ferry_ok(&args, None).trim().to_string()
-}
-
-fn with_ticket(s: &Server, method: &str, ticket: &str) -> (u16, Value) {
-    s.call(
-        method,
-        json!({"ticket": ticket, "applicationID": 1000, "clientVersion": "portal/1"}),
-    )
-}
 
 /// The ```python block of docs/sso-tickets.md, written out as `sso_ticket.py`.
 fn doc_example_dir() -> tempfile::TempDir {

@@ -43,6 +43,11 @@ pub struct TicketSettings {
     /// Whether a ticket may open an account that has a local password (default no: such an
     /// account belongs to someone who signs in by password, not to the portal).
     pub admit_password_accounts: bool,
+    /// Whether a ticket opens one session only (default no: the spec lets a portal use a
+    /// ticket until it expires). With it, a ticket read from a log, a proxy or a browser's
+    /// history after its sign-in is worthless, which matters most for `OpenWithTicketEx`,
+    /// where a ticket opens the account of whatever e-mail address comes with it.
+    pub single_use: bool,
 }
 
 impl TicketSettings {
@@ -217,6 +222,40 @@ impl Service {
         Ok(Error::TicketRefused)
     }
 
+    /// The claims of a ticket that opens and passes every check, spent if tickets are single
+    /// use; otherwise the one ticket refusal, counted by the address's lock-out like a forgery
+    /// (a replayed ticket is someone else's).
+    async fn verified_ticket(
+        &self,
+        how: &str,
+        settings: &TicketSettings,
+        ticket: &str,
+        checked: &Checked,
+    ) -> Result<TicketClaims> {
+        let now = self.clock.now();
+        let claims = match settings.verify(ticket, now) {
+            Ok(claims) => claims,
+            Err(reason) => return Err(self.refuse_forged_ticket(how, &reason, checked).await?),
+        };
+        if settings.single_use {
+            // Remembered until the ticket would have expired anyway. The sealed text is the
+            // key: each ticket sealed has a random nonce, and strict base64 has one spelling.
+            let until = claims.issued_at.plus_millis(settings.max_age_ms);
+            let digest = ferry_crypto::sha256_hex(ticket.as_bytes());
+            let mut tx = self.store.begin().await?;
+            let fresh = tx
+                .spend_token(&digest, until.max(now.plus_millis(1)), now)
+                .await?;
+            tx.commit().await?;
+            if !fresh {
+                return Err(self
+                    .refuse_forged_ticket(how, "ticket used before (single use)", checked)
+                    .await?);
+            }
+        }
+        Ok(claims)
+    }
+
     /// Refuses at once, with the one ticket answer, a ticket sign-in from an address locked
     /// out (by forged tickets or wrong passwords); audited once per window. Otherwise the
     /// address's turn, to hold until the ticket is verified and a forgery counted, so that a
@@ -287,10 +326,9 @@ impl Service {
             .await?;
         let turn = self.refuse_if_address_locked(HOW, &checked).await?;
         let settings = self.ticket_settings()?;
-        let claims = match settings.verify(&req.ticket, self.clock.now()) {
-            Ok(c) => c,
-            Err(reason) => return Err(self.refuse_forged_ticket(HOW, &reason, &checked).await?),
-        };
+        let claims = self
+            .verified_ticket(HOW, settings, &req.ticket, &checked)
+            .await?;
         drop(turn);
         let asked = format!("ticket of {:?}", claims.username);
         let user = match self.store.user_by_domain_username(&claims.username).await? {
@@ -330,10 +368,9 @@ impl Service {
             .await?;
         let turn = self.refuse_if_address_locked(HOW, &checked).await?;
         let settings = self.ticket_settings()?;
-        let claims = match settings.verify(&req.ticket, self.clock.now()) {
-            Ok(claims) => claims,
-            Err(reason) => return Err(self.refuse_forged_ticket(HOW, &reason, &checked).await?),
-        };
+        let claims = self
+            .verified_ticket(HOW, settings, &req.ticket, &checked)
+            .await?;
         drop(turn);
         let email = req.email.trim().to_string();
         // The ticket's user does not choose the account, but the audit says who asked.

@@ -92,7 +92,7 @@ pub(crate) async fn issue_grant(
         .execute(&mut **tx)
         .await
         .map_err(errors::db)?;
-        tracing::info!(network = %g.network, given_up = gone.rows_affected(), "tool grants given up for a newer page of the same address");
+        tracing::info!(network = %g.network, given_up = gone.rows_affected(), "tool grants given up for a newer page of the same network");
     }
     let held: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tool_grants WHERE token_digest = $1")
         .bind(&g.token_digest)

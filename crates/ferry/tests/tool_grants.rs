@@ -1,5 +1,6 @@
 //! One upload link reloaded over and over (issue 15): the page keeps its grant instead of
-//! filling the node's grant table, so every other tool page keeps working. And one IPv6 host
+//! filling the node's grant table, so every other tool page keeps working, and its opens are
+//! one audit record a minute with a count rather than one each. And one IPv6 host
 //! opening links from the many addresses of its /64 holds no more grants than one address.
 
 mod common;
@@ -42,6 +43,15 @@ fn reloading_a_link_reuses_its_grant() {
             "a reload gets the page's grant back"
         );
     }
+    // 2,001 opens of one page are one record: reloads are counted, written once a minute
+    // (before, each wrote its own, so whoever held a link wrote records at will).
+    let opened = |audit: &[serde_json::Value]| {
+        audit
+            .iter()
+            .filter(|r| r["operation"] == "ToolOpened")
+            .count()
+    };
+    assert_eq!(opened(&s.audit()), 1);
     // Other links still open, each with its own grant.
     let bea = link("bea");
     let (status, page) = s.get(&bea);
@@ -51,6 +61,9 @@ fn reloading_a_link_reuses_its_grant() {
     let (status, page) = s.get(&format!("{ann}&ThruMaxFileNumber=2"));
     assert_eq!(status, 200, "{page}");
     assert_ne!(grant_in(&page), first);
+    // Bea's link is another token: its own record. Ann's page with other options is the same
+    // token from the same network: counted with its reloads.
+    assert_eq!(opened(&s.audit()), 2);
 }
 
 /// A link that takes many files (a shared drop box) is not refused for the files it already

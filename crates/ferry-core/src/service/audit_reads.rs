@@ -29,7 +29,7 @@ async fn may_read(svc: &Service, ctx: &SessionContext) -> Result<()> {
     ctx.stamp(&mut e);
     e.detail = Some("the audit log is for administrators".into());
     let ip = ctx.client_ip.as_deref().and_then(|ip| ip.parse().ok());
-    svc.audit_repeated_refusal(&format!("audit-log:{}", ctx.user.id), ip, e)
+    svc.audit_repeated(&format!("audit-log:{}", ctx.user.id), ip, e)
         .await?;
     Err(Error::NotPermitted("the audit log is for administrators"))
 }

@@ -1,6 +1,7 @@
-//! Repeated refusals, audited by the window instead of one record each. A locked-out client
-//! that keeps trying would otherwise cost a database write per attempt (15,882 records in
-//! 30 s from one address, measured): the first refusal of a window is written at once, the
+//! Repeated refusals (and other records a client can repeat at will, such as a tool page
+//! opened again and again), audited by the window instead of one record each. A locked-out
+//! client that keeps trying would otherwise cost a database write per attempt (15,882 records
+//! in 30 s from one address, measured): the first refusal of a window is written at once, the
 //! rest are only counted in memory, and one record per window says how many more there were
 //! (written when the next window starts, by the sweep once the window is over, or at
 //! shutdown). The counts are this node's: each node writes its own summaries, and a crash
@@ -59,9 +60,10 @@ impl Tally {
 }
 
 impl Service {
-    /// Audits a refusal that may repeat many times (a locked-out account or address): once per
-    /// window for `key` and `ip`, counting the others (see the module documentation).
-    pub(crate) async fn audit_repeated_refusal(
+    /// Audits a record that may repeat many times (a refusal to a locked-out account or
+    /// address, a tool page opened again and again): once per window for `key` and `ip`,
+    /// counting the others (see the module documentation).
+    pub(crate) async fn audit_repeated(
         &self,
         key: &str,
         ip: Option<IpAddr>,

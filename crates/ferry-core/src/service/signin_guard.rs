@@ -65,7 +65,7 @@ impl Service {
     ) -> Result<()> {
         match self.lockout_in_force(keys, known).await? {
             Some((secs, key)) => {
-                self.audit_repeated_refusal(&key.key, ip, entry()).await?;
+                self.audit_repeated(&key.key, ip, entry()).await?;
                 Err(Error::LockedOut {
                     retry_after_secs: secs,
                 })

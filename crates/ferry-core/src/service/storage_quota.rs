@@ -149,7 +149,7 @@ impl Service {
             entry.detail = Some(e.to_string());
             let key = format!("quota:{}", ctx.user.id);
             let ip = ctx.client_ip.as_deref().and_then(|a| a.parse().ok());
-            if let Err(err) = self.audit_repeated_refusal(&key, ip, entry).await {
+            if let Err(err) = self.audit_repeated(&key, ip, entry).await {
                 tracing::warn!(error = %err, "could not audit an upload refused for its quota");
             }
             return Err(e);

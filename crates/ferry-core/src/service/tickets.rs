@@ -272,7 +272,7 @@ impl Service {
         let keys = self.config.lockout.address_keys(ip);
         if let Some((_, key)) = self.lockout_in_force(&keys, false).await? {
             let e = checked.failure(how, "address locked out");
-            self.audit_repeated_refusal(&key.key, Some(ip), e).await?;
+            self.audit_repeated(&key.key, Some(ip), e).await?;
             return Err(Error::TicketRefused);
         }
         Ok(Some(turn))

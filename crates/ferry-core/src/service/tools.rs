@@ -236,7 +236,15 @@ impl Service {
                     },
                     claims.version
                 ));
-                self.audit_alone(e).await?;
+                // Once a minute per token and network, with a count: a page reloaded, or a
+                // link posted where many open it, is not a transfer, and anyone holding a
+                // link could otherwise write a record per request (before 2026-12-07, 2,000
+                // reloads wrote 2,000). Its transfers are each recorded as ever.
+                let key = format!(
+                    "tool-opened:{digest}:{}",
+                    super::lockout::network_text(browser_ip)
+                );
+                self.audit_repeated(&key, None, e).await?;
                 Ok(ToolGrant {
                     id,
                     kind,
@@ -434,7 +442,7 @@ impl Service {
             self.record_failed_signin(ip_key, e).await
         } else {
             let key = ip_key.first().map_or("ip", |k| k.key.as_str());
-            self.audit_repeated_refusal(key, Some(browser_ip), e).await
+            self.audit_repeated(key, Some(browser_ip), e).await
         };
         match recorded {
             Ok(()) => Error::ToolTokenRefused,

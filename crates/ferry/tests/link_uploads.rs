@@ -37,18 +37,7 @@ const LENGTH: usize = 1_000_000;
 /// Makes an upload link as the signed-in `maker` from their folder page `home`, opens it as its
 /// recipient would, and returns the page's grant.
 fn new_link_grant(s: &Server, maker: &mut Browser, home: &str) -> String {
-    let token = maker.csrf(home);
-    let made = maker.post(
-        &format!("{home}/request-link"),
-        &[("csrf", &token), ("days", "7")],
-    );
-    assert_eq!(made.status, 200, "{}", made.body);
-    let at = made.body.find("/tools/upload?token=").expect(&made.body);
-    let link: String = made.body[at..]
-        .chars()
-        .take_while(|c| *c != '"')
-        .collect::<String>()
-        .replace("&amp;", "&");
+    let link = maker.request_link(home);
     let (status, page) = s.get(&link);
     assert_eq!(status, 200, "{page}");
     let at = page.find("data-grant=\"").expect(&page) + 12;

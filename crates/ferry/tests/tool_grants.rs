@@ -123,22 +123,6 @@ fn completed_uploads_do_not_count_toward_the_uploads_in_progress() {
     assert_eq!(stored, 1_100, "only the completed uploads are files");
 }
 
-/// Makes an upload link from the signed-in `maker`'s folder page `home`; its path.
-fn request_link(maker: &mut Browser, home: &str) -> String {
-    let token = maker.csrf(home);
-    let made = maker.post(
-        &format!("{home}/request-link"),
-        &[("csrf", &token), ("days", "7")],
-    );
-    assert_eq!(made.status, 200, "{}", made.body);
-    let at = made.body.find("/tools/upload?token=").expect(&made.body);
-    made.body[at..]
-        .chars()
-        .take_while(|c| *c != '"')
-        .collect::<String>()
-        .replace("&amp;", "&")
-}
-
 /// Two links opened from 1,200 addresses of one IPv6 /64 (behind a trusted proxy): the /64
 /// holds at most 1,000 grants, as one IPv4 address does, so the first page's grant gave way
 /// (its page must be reloaded). Before, each address was counted apart: one host holding a
@@ -156,7 +140,7 @@ fn one_ipv6_network_holds_the_grants_of_one_address() {
     s.add_user("ann", "member", "ann-password-1");
     let mut ann = Browser::new(&s);
     let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
-    let links = [request_link(&mut ann, &home), request_link(&mut ann, &home)];
+    let links = [ann.request_link(&home), ann.request_link(&home)];
     let open = |link: &str, from: &str| {
         let (status, page) = s.get_with(link, &[("X-Forwarded-For", from)]);
         assert_eq!(status, 200, "{from}: {page}");

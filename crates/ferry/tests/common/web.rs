@@ -178,6 +178,23 @@ impl Browser {
             .unwrap_or_else(|| panic!("no form token on {page}: {body}"));
         body[at + 19..at + 19 + 64].to_string()
     }
+
+    /// Makes an upload link ("Request files", seven days) from the folder page `folder_page`
+    /// of this signed-in session; the link's path (`/tools/upload?token=…`).
+    pub fn request_link(&mut self, folder_page: &str) -> String {
+        let token = self.csrf(folder_page);
+        let made = self.post(
+            &format!("{folder_page}/request-link"),
+            &[("csrf", &token), ("days", "7")],
+        );
+        assert_eq!(made.status, 200, "{}", made.body);
+        let at = made.body.find("/tools/upload?token=").expect(&made.body);
+        made.body[at..]
+            .chars()
+            .take_while(|c| *c != '"')
+            .collect::<String>()
+            .replace("&amp;", "&")
+    }
 }
 
 /// Form encoding (`application/x-www-form-urlencoded`).

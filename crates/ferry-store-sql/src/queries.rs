@@ -132,7 +132,8 @@ pub(crate) async fn insert_session(conn: &mut sqlx::AnyConnection, s: &Session) 
     sqlx::query(
         "INSERT INTO sessions (id, user_id, application_id, immutable, created_at, \
          last_used_at, expires_at, client_version, client_ip, impersonator_id, external_user, \
-         ssh_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         ssh_key, impersonator_application_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(s.key.to_hex())
     .bind(s.user_id)
@@ -146,6 +147,7 @@ pub(crate) async fn insert_session(conn: &mut sqlx::AnyConnection, s: &Session) 
     .bind(s.impersonator_id)
     .bind(&s.external_user)
     .bind(&s.ssh_key)
+    .bind(s.impersonator_application_id)
     .execute(&mut *conn)
     .await
     .map_err(|e| errors::map(e, "a session for that user and application"))?;

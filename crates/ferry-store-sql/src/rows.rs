@@ -21,7 +21,7 @@ pub(crate) use user_columns;
 /// Columns selected for a session.
 macro_rules! session_columns {
     () => {
-        "id, user_id, application_id, immutable, created_at, last_used_at, expires_at, client_version, client_ip, impersonator_id, external_user, ssh_key"
+        "id, user_id, application_id, immutable, created_at, last_used_at, expires_at, client_version, client_ip, impersonator_id, impersonator_application_id, external_user, ssh_key"
     };
 }
 pub(crate) use session_columns;
@@ -30,7 +30,7 @@ pub(crate) use session_columns;
 /// prefixed with `u_`.
 macro_rules! session_and_user_columns {
     () => {
-        "s.id, s.user_id, s.application_id, s.immutable, s.created_at, s.last_used_at, s.expires_at, s.client_version, s.client_ip, s.impersonator_id, s.external_user, s.ssh_key, \
+        "s.id, s.user_id, s.application_id, s.immutable, s.created_at, s.last_used_at, s.expires_at, s.client_version, s.client_ip, s.impersonator_id, s.impersonator_application_id, s.external_user, s.ssh_key, \
          u.id AS u_id, u.name AS u_name, u.domain_username AS u_domain_username, u.first_name AS u_first_name, u.last_name AS u_last_name, u.email AS u_email, u.role AS u_role, u.active AS u_active, u.deleted AS u_deleted, u.user_sync_id AS u_user_sync_id, u.home_folder_id AS u_home_folder_id, u.password_hash AS u_password_hash, u.created_at AS u_created_at, u.quota_bytes AS u_quota_bytes"
     };
 }
@@ -142,6 +142,7 @@ pub(crate) fn session(row: &impl Columns) -> StoreResult<Session> {
         client_version: row.opt_text("client_version")?,
         client_ip: row.opt_text("client_ip")?,
         impersonator_id: row.opt_int("impersonator_id")?,
+        impersonator_application_id: row.opt_int("impersonator_application_id")?,
         external_user: row.opt_text("external_user")?,
         ssh_key: row.opt_text("ssh_key")?,
     })

@@ -44,7 +44,9 @@ impl SqlStore {
             "SELECT ",
             session_and_user_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id \
-             JOIN applications a ON a.id = s.application_id AND a.enabled = 1 WHERE s.id = $1"
+             JOIN applications a ON a.id = s.application_id AND a.enabled = 1 \
+             LEFT JOIN applications ia ON ia.id = s.impersonator_application_id \
+             WHERE s.id = $1 AND (s.impersonator_application_id IS NULL OR ia.enabled = 1)"
         ))
         .bind(id.to_hex())
         .fetch_optional(&self.pool)

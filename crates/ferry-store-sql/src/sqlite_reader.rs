@@ -91,7 +91,9 @@ impl SqliteReader {
             "SELECT ",
             session_and_user_columns!(),
             " FROM sessions s JOIN users u ON u.id = s.user_id \
-             JOIN applications a ON a.id = s.application_id AND a.enabled = 1 WHERE s.id = $1"
+             JOIN applications a ON a.id = s.application_id AND a.enabled = 1 \
+             LEFT JOIN applications ia ON ia.id = s.impersonator_application_id \
+             WHERE s.id = $1 AND (s.impersonator_application_id IS NULL OR ia.enabled = 1)"
         );
         let mut found = None;
         self.rows(SQL, &NAMES, &[("$1", &id.to_hex())], |row| {

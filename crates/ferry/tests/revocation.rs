@@ -19,6 +19,7 @@ on_both_backends!(
     a_disabled_applications_sessions_are_refused_until_it_is_enabled_again,
     changing_ones_own_password_keeps_only_that_session,
     what_ends_an_impersonators_sessions_ends_its_impersonations,
+    a_disabled_application_refuses_the_sessions_it_impersonated_under_another,
     an_upload_in_progress_ends_with_its_session
 );
 
@@ -463,4 +464,43 @@ fn a_disabled_applications_sessions_are_refused_until_it_is_enabled_again(backen
     );
     assert_eq!(set(&mut admin, &APP.to_string()).status, 303);
     assert!(s.ends(&immutable), "refused after the console's change");
+}
+
+/// `OpenImmutableImpersonate` may open the user's session under another application ID than
+/// the service session's. Disabling the integration's own application refuses what it
+/// impersonated too, whatever ID the new session carries: the power was the integration's.
+/// Before, those sessions lived on for their 48 hours. The user's own sessions under the
+/// other ID, and sessions impersonated by another integration, go on.
+fn a_disabled_application_refuses_the_sessions_it_impersonated_under_another(backend: Backend) {
+    let s = Server::start_with(backend, "[sessions]\ncache_milliseconds = 60000\n");
+    let portal = APP + 1;
+    s.add_app(portal);
+    let bob = s.add_user("bob", "member", "bob-password-1");
+    s.add_user("svc", "system", "svc-password-123");
+    let (svc, _) = s.open_with("OpenImmutable", "svc", "svc-password-123", APP);
+    let (other_svc, _) = s.open_with("OpenImmutable", "svc", "svc-password-123", portal);
+    let impersonate = |service: &str| {
+        let (status, imp) = s.call(
+            "OpenImmutableImpersonate",
+            json!({"serviceSessionId": service, "userID": bob, "applicationID": portal, "ipAddress": "10.0.0.1"}),
+        );
+        assert_eq!(status, 200, "{imp}");
+        imp["SessionID"].as_str().unwrap().to_string()
+    };
+    let by_app = impersonate(&svc);
+    let by_portal = impersonate(&other_svc);
+    let (own, _) = s.open_with("OpenImmutable", "bob", "bob-password-1", portal);
+    assert!(
+        s.alive(&by_app) && s.alive(&by_portal) && s.alive(&own),
+        "cached"
+    );
+
+    s.ferry_ok(&["app", "disable", &APP.to_string()], None);
+    assert!(s.ends(&svc), "the service session refused");
+    assert!(s.ends(&by_app), "and what it impersonated under {portal}");
+    assert!(s.alive(&by_portal), "impersonated by a session of {portal}");
+    assert!(s.alive(&own), "bob's own session under {portal}");
+
+    s.ferry_ok(&["app", "enable", &APP.to_string()], None);
+    assert!(s.alive(&by_app), "the same session back once it is enabled");
 }

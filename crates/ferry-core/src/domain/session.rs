@@ -103,6 +103,11 @@ pub struct Session {
     pub client_ip: Option<String>,
     /// The service user who opened this session on the user's behalf.
     pub impersonator_id: Option<UserId>,
+    /// The application of the session that impersonated the user (`OpenImmutableImpersonate`
+    /// may name another application for the new session): disabling it refuses this session
+    /// too, since its power is the impersonating integration's. `None` when not impersonated,
+    /// and in sessions opened before it was kept (2026-12-07).
+    pub impersonator_application_id: Option<ApplicationId>,
     /// The `userString` recorded as external user in the audit of this session's transfers.
     pub external_user: Option<String>,
     /// The SSH key (`SHA256:…` fingerprint) that opened this SFTP session; removing the key

@@ -125,6 +125,7 @@ impl Service {
                 client_version: None,
                 client_ip: caller.ip_text(),
                 impersonator_id: acting.on_behalf_of,
+                impersonator_application_id: None,
                 external_user: None,
                 ssh_key: None,
             },

@@ -154,6 +154,7 @@ impl Service {
             client_version: Some("ferry web client: shared link".into()),
             client_ip: caller.ip_text(),
             impersonator_id: ctx.session.impersonator_id,
+            impersonator_application_id: ctx.session.impersonator_application_id,
             external_user: email.clone(),
             ssh_key: None,
         };

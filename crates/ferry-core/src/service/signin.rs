@@ -491,6 +491,7 @@ impl Service {
             client_version: new.client_version.clone(),
             client_ip: new.declared_ip.clone().or_else(|| new.client_ip.clone()),
             impersonator_id: new.impersonator_id(),
+            impersonator_application_id: new.impersonator.map(|ctx| ctx.session.application_id),
             external_user: new.external_user.clone(),
             ssh_key: new.ssh_key.clone(),
         };

@@ -21,6 +21,7 @@ fn session(user: UserId) -> Session {
         client_version: None,
         client_ip: None,
         impersonator_id: None,
+        impersonator_application_id: None,
         external_user: None,
         ssh_key: None,
     }

@@ -10,10 +10,10 @@ use async_trait::async_trait;
 
 use crate::clock::Timestamp;
 use crate::domain::{
-    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
-    FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, MetadataItem, MetadataOwner,
-    Permissions, SecondFactor, Session, SessionKey, ShareLink, ShareLinkId, SshKey, User,
-    UserGroup, UserId,
+    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, DownloadAllowance,
+    File, FileId, FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, MetadataItem,
+    MetadataOwner, Permissions, SecondFactor, Session, SessionKey, ShareLink, ShareLinkId, SshKey,
+    User, UserGroup, UserId,
 };
 
 mod change;
@@ -181,6 +181,12 @@ pub trait MetadataStore:
     async fn share_links(&self, user: UserId, limit: i64) -> StoreResult<Vec<ShareLink>>;
     /// One shared link.
     async fn share_link(&self, id: ShareLinkId) -> StoreResult<Option<ShareLink>>;
+    /// The allowance of the link whose session is `session`, if it is a download link limited
+    /// to a number of downloads (`None` for any other session or link).
+    async fn download_allowance(
+        &self,
+        session: &SessionKey,
+    ) -> StoreResult<Option<DownloadAllowance>>;
     /// A user's second factor, pending or on.
     async fn second_factor(&self, user: UserId) -> StoreResult<Option<SecondFactor>>;
     /// How many of a user's recovery codes are unused.

@@ -2,7 +2,9 @@
 //! `StoreTx` delegate here.
 
 use ferry_core::Timestamp;
-use ferry_core::domain::{SessionKey, ShareLink, ShareLinkId, ShareTarget, UserId};
+use ferry_core::domain::{
+    DownloadAllowance, SessionKey, ShareLink, ShareLinkId, ShareTarget, UserId,
+};
 use ferry_core::store::{StoreError, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
@@ -12,7 +14,7 @@ use crate::errors;
 macro_rules! columns {
     () => {
         "id, user_id, session_key, sealed_session, kind, folder_id, file_ids, email, created_at, \
-         expires_at, revoked_at"
+         expires_at, revoked_at, max_downloads, downloads"
     };
 }
 
@@ -59,6 +61,10 @@ fn decode(row: &AnyRow) -> StoreResult<ShareLink> {
             .try_get::<Option<i64>, _>("revoked_at")
             .map_err(errors::db)?
             .map(Timestamp),
+        max_downloads: row
+            .try_get::<Option<i64>, _>("max_downloads")
+            .map_err(errors::db)?,
+        downloads: get_i64("downloads")?,
     })
 }
 
@@ -107,8 +113,8 @@ pub(crate) async fn insert(conn: &mut AnyConnection, link: &ShareLink) -> StoreR
     };
     let row = sqlx::query(
         "INSERT INTO share_links (user_id, session_key, sealed_session, kind, folder_id, \
-         file_ids, email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         RETURNING id",
+         file_ids, email, created_at, expires_at, max_downloads) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(link.user_id)
     .bind(link.session.to_hex())
@@ -119,6 +125,7 @@ pub(crate) async fn insert(conn: &mut AnyConnection, link: &ShareLink) -> StoreR
     .bind(link.email.clone())
     .bind(link.created_at.0)
     .bind(link.expires_at.0)
+    .bind(link.max_downloads)
     .fetch_one(&mut *conn)
     .await
     .map_err(errors::db)?;
@@ -137,4 +144,42 @@ pub(crate) async fn revoke(
         .await
         .map_err(errors::db)?;
     Ok(())
+}
+
+/// The allowance of a limited link by its session: the partial index of migration 0029 holds
+/// limited links only, so the download of an unlimited link's page finds nothing here.
+pub(crate) async fn allowance(
+    pool: &AnyPool,
+    session: &SessionKey,
+) -> StoreResult<Option<DownloadAllowance>> {
+    let Some(row) = sqlx::query(
+        "SELECT id, downloads, max_downloads FROM share_links \
+         WHERE session_key = $1 AND max_downloads IS NOT NULL",
+    )
+    .bind(session.to_hex())
+    .fetch_optional(pool)
+    .await
+    .map_err(errors::db)?
+    else {
+        return Ok(None);
+    };
+    let get = |c: &str| row.try_get::<i64, _>(c).map_err(errors::db);
+    Ok(Some(DownloadAllowance {
+        link: get("id")?,
+        taken: get("downloads")?,
+        allowed: get("max_downloads")?,
+    }))
+}
+
+/// Counts one download through a limited link, unless its downloads are used up.
+pub(crate) async fn take_download(conn: &mut AnyConnection, id: ShareLinkId) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE share_links SET downloads = downloads + 1 \
+         WHERE id = $1 AND max_downloads IS NOT NULL AND downloads < max_downloads",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map_err(errors::db)?;
+    Ok(done.rows_affected() == 1)
 }

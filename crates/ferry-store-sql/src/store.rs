@@ -5,10 +5,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ferry_core::Timestamp;
 use ferry_core::domain::{
-    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, File, FileId,
-    FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, MetadataItem, MetadataOwner,
-    Permissions, SecondFactor, Session, SessionKey, ShareLink, ShareLinkId, SshKey, User,
-    UserGroup, UserId,
+    Application, ApplicationId, AuditEntry, AuditHead, AuditRecord, ChainLink, DownloadAllowance,
+    File, FileId, FileOrder, FileVersion, Folder, FolderId, Grant, GroupId, MetadataItem,
+    MetadataOwner, Permissions, SecondFactor, Session, SessionKey, ShareLink, ShareLinkId, SshKey,
+    User, UserGroup, UserId,
 };
 use ferry_core::store::{
     AuditFilter, FileToDownload, GroupedTx, LockoutState, MetadataStore, NameInFolder, StoreResult,
@@ -264,6 +264,13 @@ impl MetadataStore for SqlStore {
 
     async fn share_link(&self, id: ShareLinkId) -> StoreResult<Option<ShareLink>> {
         crate::share_links::by_id(&self.pool, id).await
+    }
+
+    async fn download_allowance(
+        &self,
+        session: &SessionKey,
+    ) -> StoreResult<Option<DownloadAllowance>> {
+        crate::share_links::allowance(&self.pool, session).await
     }
 
     async fn second_factor(&self, user: UserId) -> StoreResult<Option<SecondFactor>> {

@@ -315,6 +315,10 @@ impl StoreTx for SqlTx {
         crate::share_links::revoke(self.turn.conn(), id, at).await
     }
 
+    async fn take_link_download(&mut self, id: ShareLinkId) -> StoreResult<bool> {
+        crate::share_links::take_download(self.turn.conn(), id).await
+    }
+
     async fn put_second_factor(&mut self, f: &SecondFactor) -> StoreResult<()> {
         second_factors::put(self.turn.conn(), f).await
     }

@@ -167,6 +167,7 @@ fn no_share_link_outlives_the_reset_that_ended_its_maker(backend: Backend) {
                 target: ShareTarget::Upload(folder),
                 lasts_ms: 86_400_000,
                 email: None,
+                max_downloads: None,
             };
             node2.share(&intruder2, request, &Caller::default()).await
         });

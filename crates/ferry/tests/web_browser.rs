@@ -208,6 +208,15 @@ fn a_member_moves_restores_zips_and_shares_and_an_administrator_administers() {
     );
     let seen = report["stranger_sees"].as_str().unwrap();
     assert!(seen.contains("plan.txt"), "{report}");
+    assert!(
+        seen.contains("This link allows 2 more downloads"),
+        "{report}"
+    );
+    assert!(!report["stranger_got"].as_str().unwrap().is_empty());
+    assert!(
+        report["links_table"].as_str().unwrap().contains("1 of 2"),
+        "{report}"
+    );
     assert_eq!(report["newbie_heading"], "newbie");
     assert_eq!(
         report["newbie_after_end"], 1,

@@ -25,6 +25,6 @@ pub use metadata::{MetadataItem, MetadataOwner, MetadataWrite};
 pub use quota::QuotaSetting;
 pub use second_factor::SecondFactor;
 pub use session::{OpenedSession, Session, SessionData, SessionId, SessionKey};
-pub use share_link::{ShareLink, ShareLinkId, ShareTarget};
+pub use share_link::{DownloadAllowance, ShareLink, ShareLinkId, ShareTarget};
 pub use ssh_key::{ParsedKey, SshKey};
 pub use user::{NewUser, Role, User, UserId, domain_username_key, email_key};

@@ -41,6 +41,28 @@ pub struct ShareLink {
     pub expires_at: Timestamp,
     /// When it was revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+    /// How many downloads a download link allows, if its maker set a limit.
+    pub max_downloads: Option<i64>,
+    /// Downloads taken through it so far (counted only for a link with a limit).
+    pub downloads: i64,
+}
+
+/// What a download link limited to a number of downloads has left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadAllowance {
+    /// The link.
+    pub link: ShareLinkId,
+    /// Downloads taken through it.
+    pub taken: i64,
+    /// Downloads it allows.
+    pub allowed: i64,
+}
+
+impl DownloadAllowance {
+    /// Downloads still allowed.
+    pub fn left(&self) -> i64 {
+        (self.allowed - self.taken).max(0)
+    }
 }
 
 impl ShareLink {

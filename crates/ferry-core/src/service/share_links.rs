@@ -10,6 +10,7 @@
 //! Distribute on what it opens ([`Service::link_distributes`]), so taking that bit away ends
 //! their links there as well.
 
+use super::link_downloads::MAX_LINK_DOWNLOADS;
 use super::recheck::caller_unchanged;
 use super::{Caller, Service, SessionContext};
 use crate::domain::{
@@ -38,6 +39,9 @@ pub struct ShareRequest {
     pub lasts_ms: i64,
     /// The recipient's e-mail, if given.
     pub email: Option<String>,
+    /// How many downloads a download link allows (1 to [`MAX_LINK_DOWNLOADS`]); `None` for
+    /// no limit. An upload link takes none.
+    pub max_downloads: Option<i64>,
 }
 
 /// A link and its token (to be put in a URL and shown to its maker only).
@@ -107,6 +111,18 @@ impl Service {
                 "a link ends within {MAX_LINK_DAYS} days from now"
             )));
         }
+        match (req.max_downloads, &req.target) {
+            (None, _) => {}
+            (Some(_), ShareTarget::Upload(_)) => {
+                return Err(Error::invalid("only a download link counts downloads"));
+            }
+            (Some(n), ShareTarget::Download(_)) if !(1..=MAX_LINK_DOWNLOADS).contains(&n) => {
+                return Err(Error::invalid(format!(
+                    "a link allows 1 to {MAX_LINK_DOWNLOADS} downloads, or any number"
+                )));
+            }
+            (Some(_), ShareTarget::Download(_)) => {}
+        }
         let email = match req.email.as_deref().map(str::trim) {
             Some(e) if !e.is_empty() => {
                 text::email("email", e)?;
@@ -168,6 +184,8 @@ impl Service {
             created_at: now,
             expires_at: now.plus_millis(req.lasts_ms),
             revoked_at: None,
+            max_downloads: req.max_downloads,
+            downloads: 0,
         };
         let mut tx = self.store.begin().await?;
         // The link's session is one more of the user's: made after a reset ended the others
@@ -182,10 +200,13 @@ impl Service {
         e.file_id = file_id;
         e.external_user = link.email.clone();
         e.detail = Some(format!(
-            "{} link {} until {}; its session {}",
+            "{} link {} until {}{}; its session {}",
             link.kind(),
             link.id,
             link.expires_at.to_rfc3339(),
+            link.max_downloads
+                .map(|n| format!(", at most {n} download{}", if n == 1 { "" } else { "s" }))
+                .unwrap_or_default(),
             session.key.tag()
         ));
         tx.append_audit(now, e).await?;

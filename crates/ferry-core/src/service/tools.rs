@@ -127,6 +127,8 @@ pub struct ToolGrant {
     pub limits: ToolLimits,
     /// Files already started or uploaded with this token.
     pub files_used: u32,
+    /// Downloads the page's link still allows, when its maker limited them.
+    pub downloads_left: Option<i64>,
 }
 
 /// A grant found valid for one request.
@@ -161,6 +163,7 @@ struct Opened {
     ctx: SessionContext,
     folder: Option<FolderView>,
     files: Vec<FileView>,
+    allowance: Option<crate::domain::DownloadAllowance>,
 }
 
 impl Service {
@@ -196,6 +199,7 @@ impl Service {
                 ctx,
                 folder,
                 files,
+                allowance,
             }) => {
                 drop(turn);
                 let record = super::tool_grants::GrantRecord {
@@ -254,6 +258,7 @@ impl Service {
                     expires_at,
                     limits,
                     files_used,
+                    downloads_left: allowance.map(|a| a.left()),
                 })
             }
             Err((reason, ctx)) => Err(self
@@ -378,7 +383,8 @@ impl Service {
                 return Err(with_ctx("access IDs were not resolved".into()));
             }
         };
-        if super::share_links::is_link(&ctx, claims.session.is_some())
+        let link = super::share_links::is_link(&ctx, claims.session.is_some());
+        if link
             && !self
                 .link_distributes(&ctx, &claims.target)
                 .await
@@ -388,6 +394,7 @@ impl Service {
                 "the link's maker no longer holds Distribute on what it opens".into(),
             ));
         }
+        let allowance = self.allowance_of_page(&ctx, link).await.map_err(with_ctx)?;
         let digest = ferry_crypto::sha256_hex(&plaintext);
         // A shared link is opened as often as its recipient likes until it ends or is
         // revoked; single use is for an integrator's hand-off tokens.
@@ -418,6 +425,7 @@ impl Service {
             ctx,
             folder,
             files,
+            allowance,
         })
     }
 

@@ -89,6 +89,9 @@ pub trait StoreTx: GroupedTx {
     async fn insert_share_link(&mut self, link: &ShareLink) -> StoreResult<ShareLinkId>;
     /// Marks a shared link revoked at `at`.
     async fn revoke_share_link(&mut self, id: ShareLinkId, at: Timestamp) -> StoreResult<()>;
+    /// Counts one download through a limited link; false (and nothing counted) when its
+    /// downloads are used up.
+    async fn take_link_download(&mut self, id: ShareLinkId) -> StoreResult<bool>;
     /// Replaces a user's second factor (and drops their recovery codes) with a pending one.
     async fn put_second_factor(&mut self, factor: &SecondFactor) -> StoreResult<()>;
     /// Turns a pending second factor on at `at`, spending `step`, with new recovery codes

@@ -410,8 +410,16 @@ fn download_html(grant: &ToolGrant) -> String {
     } else {
         String::new()
     };
+    let left = match grant.downloads_left {
+        Some(1) => "<p class=\"allowance\">This link allows one more download.</p>".to_string(),
+        Some(n) => format!(
+            "<p class=\"allowance\">This link allows {n} more downloads (each file, or the \
+             ZIP of all, is one).</p>"
+        ),
+        None => String::new(),
+    };
     format!(
-        "{head}<body><main id=\"tool\"><h1>Files for you</h1>{all}\
+        "{head}<body><main id=\"tool\"><h1>Files for you</h1>{left}{all}\
          <ul class=\"downloads\">{rows}</ul></main></body></html>\n",
         head = head("Download files", "download.js"),
     )
@@ -451,6 +459,7 @@ pub async fn download_all(
 ) -> Response {
     let result = async {
         let (access, ids) = download_access(&state, client, &headers, query).await?;
+        state.service.take_tool_download(&access).await?;
         let mut contents = ferry_core::service::ArchiveContents::new();
         for id in ids {
             // A file gone since the page was opened is left out, as in a folder's ZIP.
@@ -487,6 +496,9 @@ pub async fn download_file(
             return Err(Error::FileNotFound);
         }
         let head = method == Method::HEAD;
+        if !head {
+            state.service.take_tool_download(&access).await?;
+        }
         crate::transfer::send_file(&state.service, &access.ctx, id, &headers, head).await
     }
     .await;

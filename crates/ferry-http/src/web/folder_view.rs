@@ -172,7 +172,7 @@ fn render(
 <form method="post" action="/web/folders/{id}/request-link" class="inline">{csrf}
 {fields}<button type="submit">Make upload link</button></form></details>"#,
             csrf = csrf_input(who),
-            fields = super::sharing::link_fields(),
+            fields = super::sharing::link_fields(false),
         ));
     }
     if held.contains(Permissions::READ.union(Permissions::DOWNLOAD))
@@ -368,7 +368,7 @@ fn selection_bar(who: &WebSession, page: &FolderPage, sharing: bool) -> String {
     {
         out.push_str(&format!(
             r#"<details class="share"><summary>Share</summary><div class="inline">{}<button type="submit" name="action" value="share">Make download link</button></div></details> "#,
-            super::sharing::link_fields()
+            super::sharing::link_fields(true)
         ));
     }
     if held.contains(Permissions::DELETE) {

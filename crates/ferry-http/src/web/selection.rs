@@ -38,6 +38,7 @@ pub(super) struct Selection {
     pub(super) csrf: String,
     days: String,
     email: String,
+    downloads: String,
     to_path: String,
     /// The folder picker's open folders, by path (see [`super::move_picker`]).
     pub(super) open: Vec<String>,
@@ -56,6 +57,7 @@ pub(super) fn parse(body: &[u8]) -> Result<Selection, WebError> {
         csrf: String::new(),
         days: String::new(),
         email: String::new(),
+        downloads: String::new(),
         to_path: String::new(),
         open: Vec::new(),
         close: None,
@@ -77,6 +79,7 @@ pub(super) fn parse(body: &[u8]) -> Result<Selection, WebError> {
             "days" => s.days = v.into_owned(),
             "to_path" => s.to_path = v.trim().to_string(),
             "email" => s.email = v.into_owned(),
+            "downloads" => s.downloads = v.into_owned(),
             "open" => s.open.push(v.into_owned()),
             "close" => s.close = Some(v.into_owned()),
             _ => {}
@@ -129,7 +132,7 @@ pub async fn act(
                     }
                 }
             }
-            let form = super::sharing::LinkForm::new(&s.days, &s.email);
+            let form = super::sharing::LinkForm::new(&s.days, &s.email, &s.downloads);
             return super::sharing::share_files(
                 &state,
                 &who,

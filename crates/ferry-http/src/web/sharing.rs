@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use ferry_core::domain::ShareTarget;
-use ferry_core::service::{ShareRequest, SharedLink};
+use ferry_core::service::{MAX_LINK_DOWNLOADS, ShareRequest, SharedLink};
 use serde::Deserialize;
 
 use super::error::WebError;
@@ -21,8 +21,9 @@ use crate::server::{ClientAddr, OverHttps};
 /// How long a link may last, in days, as the forms offer it.
 pub const DAY_CHOICES: [i64; 5] = [1, 3, 7, 30, 90];
 
-/// The expiry and recipient fields a link form shows.
-pub fn link_fields() -> String {
+/// The expiry and recipient fields a link form shows, and for a download link how many
+/// downloads it allows.
+pub fn link_fields(download: bool) -> String {
     let options: String = DAY_CHOICES
         .iter()
         .map(|d| {
@@ -33,9 +34,17 @@ pub fn link_fields() -> String {
             )
         })
         .collect();
+    let downloads = if download {
+        format!(
+            r#"
+<label>Downloads allowed (optional) <input name="downloads" type="number" min="1" max="{MAX_LINK_DOWNLOADS}" inputmode="numeric" placeholder="any number"></label>"#
+        )
+    } else {
+        String::new()
+    };
     format!(
         r#"<label>Ends after <select name="days">{options}</select></label>
-<label>Recipient's e-mail (optional) <input name="email" type="email" maxlength="254" autocomplete="off"></label>"#
+<label>Recipient's e-mail (optional) <input name="email" type="email" maxlength="254" autocomplete="off"></label>{downloads}"#
     )
 }
 
@@ -48,6 +57,8 @@ pub struct LinkForm {
     days: String,
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    downloads: String,
 }
 
 /// Days from the form, checked against the choices offered.
@@ -56,6 +67,21 @@ pub fn days(text: &str) -> Result<i64, WebError> {
         .ok()
         .filter(|d| DAY_CHOICES.contains(d))
         .ok_or(WebError::BadForm("a link lasts 1, 3, 7, 30 or 90 days"))
+}
+
+/// Downloads allowed, from the form: blank for any number.
+fn max_downloads(text: &str) -> Result<Option<i64>, WebError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| (1..=MAX_LINK_DOWNLOADS).contains(n))
+        .map(Some)
+        .ok_or(WebError::BadForm(
+            "downloads allowed: a whole number from 1 to 10,000, or blank for any number",
+        ))
 }
 
 /// The link's address on this server, as the browser reached it.
@@ -82,9 +108,17 @@ fn link_url(headers: &HeaderMap, https: OverHttps, shared: &SharedLink) -> Strin
 /// The page that hands a link to its maker.
 fn link_page(who: &WebSession, url: &str, shared: &SharedLink) -> Response {
     let (ends, ends_full) = format::time(shared.link.expires_at);
-    let what = match &shared.link.target {
-        ShareTarget::Upload(_) => "Anyone with this link can upload files into the folder.",
-        ShareTarget::Download(_) => "Anyone with this link can download the files.",
+    let what = match (&shared.link.target, shared.link.max_downloads) {
+        (ShareTarget::Upload(_), _) => {
+            "Anyone with this link can upload files into the folder.".to_string()
+        }
+        (ShareTarget::Download(_), None) => {
+            "Anyone with this link can download the files.".to_string()
+        }
+        (ShareTarget::Download(_), Some(n)) => format!(
+            "Anyone with this link can download the files, {n} download{} in all (each file, or the ZIP of all, is one).",
+            if n == 1 { "" } else { "s" }
+        ),
     };
     let main = format!(
         r#"<h1>Your link</h1>
@@ -131,11 +165,12 @@ pub async fn request_files(
 
 impl LinkForm {
     /// The link fields of another form (the selection's).
-    pub fn new(days: &str, email: &str) -> LinkForm {
+    pub fn new(days: &str, email: &str, downloads: &str) -> LinkForm {
         LinkForm {
             csrf: String::new(),
             days: days.to_string(),
             email: email.to_string(),
+            downloads: downloads.to_string(),
         }
     }
 }
@@ -170,6 +205,7 @@ async fn make(
     form: &LinkForm,
 ) -> Result<SharedLink, WebError> {
     let days = days(&form.days)?;
+    let max_downloads = max_downloads(&form.downloads)?;
     Ok(state
         .service
         .share(
@@ -178,6 +214,7 @@ async fn make(
                 target,
                 lasts_ms: days * 86_400_000,
                 email: Some(form.email.clone()),
+                max_downloads,
             },
             &web_caller(client, headers),
         )
@@ -192,7 +229,7 @@ pub async fn list(State(state): State<AppState>, who: WebSession) -> Result<Resp
     if links.is_empty() {
         main.push_str(r#"<p class="empty">You have not shared a link yet. Use "Request files" on a folder, or tick files and choose "Share".</p>"#);
     } else {
-        main.push_str(r#"<table class="listing"><thead><tr><th scope="col">Link</th><th scope="col">For</th><th scope="col">Made</th><th scope="col">Ends</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>
+        main.push_str(r#"<table class="listing"><thead><tr><th scope="col">Link</th><th scope="col">For</th><th scope="col">Made</th><th scope="col">Ends</th><th scope="col">Downloads</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead><tbody>
 "#);
         for (l, live) in &links {
             let live = *live;
@@ -207,12 +244,20 @@ pub async fn list(State(state): State<AppState>, who: WebSession) -> Result<Resp
                 }
                 ShareTarget::Download(ids) => format!("Download of {} files", ids.len()),
             };
+            let used_up = l.max_downloads.is_some_and(|m| l.downloads >= m);
+            let downloads = match (&l.target, l.max_downloads) {
+                (ShareTarget::Upload(_), _) => String::new(),
+                (ShareTarget::Download(_), Some(m)) => format!("{} of {m}", l.downloads),
+                (ShareTarget::Download(_), None) => "any number".to_string(),
+            };
             let state_text = if l.revoked_at.is_some() {
                 "revoked"
-            } else if live {
-                "active"
-            } else {
+            } else if !live {
                 "ended"
+            } else if used_up {
+                "used up"
+            } else {
+                "active"
             };
             let actions = if live {
                 format!(
@@ -223,7 +268,7 @@ pub async fn list(State(state): State<AppState>, who: WebSession) -> Result<Resp
                 String::new()
             };
             main.push_str(&format!(
-                r#"<tr><td>{what}</td><td>{to}</td><td><time datetime="{made_full}">{made}</time></td><td><time datetime="{ends_full}">{ends}</time></td><td>{state_text}</td><td>{actions}</td></tr>
+                r#"<tr><td>{what}</td><td>{to}</td><td><time datetime="{made_full}">{made}</time></td><td><time datetime="{ends_full}">{ends}</time></td><td>{downloads}</td><td>{state_text}</td><td>{actions}</td></tr>
 "#,
                 to = esc(l.email.as_deref().unwrap_or("anyone with the link")),
             ));

@@ -94,9 +94,11 @@ with sync_playwright() as p:
         report["zip_ok"] = z.testzip() is None
         report["zip_names"] = sorted(z.namelist())
 
-    # Share plan.txt; a second, signed-out context opens the link.
+    # Share plan.txt, allowing two downloads; a second, signed-out context opens the link and
+    # takes one.
     page.get_by_label("Select plan.txt").check()
     page.get_by_text("Share", exact=True).click()
+    page.get_by_label("Downloads allowed (optional)").fill("2")
     page.get_by_role("button", name="Make download link").click()
     page.get_by_label("Link").wait_for()
     axe(page, "link")
@@ -106,8 +108,12 @@ with sync_playwright() as p:
     watch(other)
     other.goto(link)
     report["stranger_sees"] = other.locator("body").inner_text()
+    with other.expect_download() as got:
+        other.get_by_role("link", name="Download plan.txt").click()
+    report["stranger_got"] = open(got.value.path(), "rb").read().decode()
     page.goto(base + "/web/links")
     axe(page, "links")
+    report["links_table"] = page.locator("table.listing").inner_text()
     stranger.close()
 
     # The administrator: create a user, who signs in; end that session; audit; verify.

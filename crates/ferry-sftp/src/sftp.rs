@@ -368,7 +368,11 @@ impl russh_sftp::server::Handler for SftpHandler {
             };
             let pending = self
                 .service
-                .begin_rewrite(&ctx, req)
+                .begin_rewrite(
+                    &ctx,
+                    req,
+                    pflags.contains(OpenFlags::TRUNCATE) && !pflags.contains(OpenFlags::APPEND),
+                )
                 .await
                 .map_err(refusal)?;
             if pending.base().is_none() && !pflags.contains(OpenFlags::CREATE) {

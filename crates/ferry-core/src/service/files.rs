@@ -67,6 +67,15 @@ pub const MAX_WHOLE_VERSIONS: i64 = 10_000;
 /// Numbered names tried for an upload that may not replace a file ([`Service::free_name`]).
 const MAX_NUMBERED: u32 = 100;
 
+/// What a taken name does to an upload by a caller without Read on the folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fresh {
+    /// A whole new file: stored under the first free numbered name.
+    Numbered,
+    /// A rewrite or an append of the stored file: needs Modify, as for anyone.
+    Refused,
+}
+
 impl Service {
     /// A live file the caller may see (Read on its folder), with their bits on the folder.
     pub(super) async fn readable_file(&self, ctx: &SessionContext, id: FileId) -> Result<FileView> {
@@ -112,7 +121,7 @@ impl Service {
     /// for a new version of an existing file (checked again at the end, when the name's
     /// existence is certain).
     pub async fn begin_upload(&self, ctx: &SessionContext, req: UploadRequest) -> Result<Upload> {
-        Ok(self.start_upload(ctx, req).await?.0)
+        Ok(self.start_upload(ctx, req, Fresh::Numbered).await?.0)
     }
 
     /// Begins the next version of a file that starts with the current version's bytes, for
@@ -138,20 +147,29 @@ impl Service {
             expected_sha256: None,
             ..req
         };
-        self.begin_rewrite(ctx, req).await
+        self.begin_rewrite(ctx, req, false).await
     }
 
     /// Begins the next version of a file that a client may change anywhere (an SFTP open
     /// for writing without `TRUNC`): the checks of [`Service::begin_upload`] (an existing name
     /// needs Modify and `req.overwrite`), and the live file whose bytes the front end copies
     /// in ([`PendingAppend::copy_stored`]) when the client first writes, or leaves out
-    /// ([`PendingAppend::into_empty`]).
+    /// ([`PendingAppend::into_empty`]). `truncate`: the client starts the file empty (SFTP's
+    /// `TRUNC` without `APPEND`), so that for a caller who may not read the folder a taken name
+    /// is numbered as [`Service::begin_upload`] numbers it; without it a rewrite starts from
+    /// the stored bytes, which a numbered new file would not hold, and needs Modify.
     pub async fn begin_rewrite(
         &self,
         ctx: &SessionContext,
         req: UploadRequest,
+        truncate: bool,
     ) -> Result<PendingAppend> {
-        let (upload, base) = self.start_upload(ctx, req).await?;
+        let blind = if truncate {
+            Fresh::Numbered
+        } else {
+            Fresh::Refused
+        };
+        let (upload, base) = self.start_upload(ctx, req, blind).await?;
         Ok(PendingAppend {
             upload,
             base,
@@ -164,8 +182,9 @@ impl Service {
         &self,
         ctx: &SessionContext,
         req: UploadRequest,
+        blind: Fresh,
     ) -> Result<(Upload, Option<File>)> {
-        let checked = self.upload_checks(ctx, &req, false).await?;
+        let checked = self.upload_checks(ctx, &req, false, blind).await?;
         let staged = self.content.stage().await?;
         let existing = checked.existing.clone();
         let upload = checked.into_upload(ctx, req, staged, sha2_011::Sha256::default(), 0);
@@ -181,7 +200,7 @@ impl Service {
         req: UploadRequest,
         at: &super::UploadCheckpoint,
     ) -> Result<Upload> {
-        let mut checked = self.upload_checks(ctx, &req, true).await?;
+        let mut checked = self.upload_checks(ctx, &req, true, Fresh::Numbered).await?;
         if let Some(q) = checked.place.quota.as_mut() {
             q.grow_to(at.size)?;
         }
@@ -222,12 +241,14 @@ impl Service {
     /// What an upload must pass before its bytes are taken: a good name (and digest, if one
     /// is declared), the folder visible, Create (or Modify and `overwrite` where a file has
     /// the name), room in its user's quota. `resuming`: a resumable upload continued, whose
-    /// own reservation is already counted.
+    /// own reservation is already counted. `blind`: what a taken name does to the upload of
+    /// a caller who may not read the folder.
     async fn upload_checks(
         &self,
         ctx: &SessionContext,
         req: &UploadRequest,
         resuming: bool,
+        blind: Fresh,
     ) -> Result<Checked> {
         let (mut name, mut name_key) = text::item_name("name", &req.name)?;
         if let Some(d) = &req.expected_sha256
@@ -250,7 +271,12 @@ impl Service {
         if !crate::domain::is_navigation(req.folder_id) && !held.contains(Permissions::SHOW) {
             return Err(Error::FolderNotFound);
         }
-        if req.rename_if_taken && (existing.is_some() || folder_has_it) {
+        // A caller who may not read the folder (a drop box: Create without Read) is not
+        // told what it holds, nor refused because another sender took a name first: a taken
+        // name is numbered, as a shared link's upload's is.
+        let numbered =
+            req.rename_if_taken || (blind == Fresh::Numbered && !held.contains(Permissions::READ));
+        if numbered && (existing.is_some() || folder_has_it) {
             (name, name_key) = self.free_name(ctx, req.folder_id, &name).await?;
             (existing, folder_has_it) = (None, false);
         }

@@ -20,6 +20,7 @@ on_both_backends!(
     changing_ones_own_password_keeps_only_that_session,
     what_ends_an_impersonators_sessions_ends_its_impersonations,
     a_disabled_application_refuses_the_sessions_it_impersonated_under_another,
+    a_grant_taken_away_refuses_an_upload_in_progress,
     an_upload_in_progress_ends_with_its_session
 );
 
@@ -341,6 +342,70 @@ fn an_upload_in_progress_ends_with_its_session(backend: Backend) {
     };
     assert_eq!(count("FileUploaded"), 0, "nothing was recorded");
     assert_eq!(count("UploadFailed"), 2, "each refusal is audited");
+}
+
+/// A partner's access withdrawn while their upload's bytes arrive: the upload is refused
+/// when they have (105, nothing stored, `UploadFailed`), as it is when the session ends.
+/// Before, it was recorded with the rights read when it began, so the trail showed a
+/// `FileUploaded` after the `PermissionsChanged` that took the bit away.
+fn a_grant_taken_away_refuses_an_upload_in_progress(backend: Backend) {
+    let s = Server::start(backend);
+    let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
+    let (status, inbox) = s.call(
+        "CreateFolder",
+        json!({"sessionID": admin, "parentFolderID": 3, "name": "Inbox"}),
+    );
+    assert_eq!(status, 200, "{inbox}");
+    let inbox = inbox["FolderID"].as_i64().unwrap();
+    let grant = |users: &[i64]| {
+        let list: Vec<_> = users
+            .iter()
+            .map(|u| json!({"Permission": 7, "UserID": u, "UserGroupID": -1}))
+            .collect();
+        let (status, body) = s.call(
+            "SetFolderPermissionList",
+            json!({"sessionID": admin, "folderID": inbox, "permissionList": list}),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    let bob = s.add_user("bob", "member", "bob-password");
+    let carol = s.add_user("carol", "member", "carol-password");
+    grant(&[bob, carol]);
+    let (bob_session, _) = s.open("bob", "bob-password", APP);
+    let (carol_session, _) = s.open("carol", "carol-password", APP);
+    let withdrawn = held_upload(&s, &bob_session, inbox, "bob.bin");
+    let kept = held_upload(&s, &carol_session, inbox, "carol.bin");
+
+    grant(&[carol]);
+    // Past the second within which an upload keeps its checks' reading.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let answer = finish_held_upload(withdrawn);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("\"ErrorCode\":105"), "{answer}");
+    let answer = finish_held_upload(kept);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let (_, files) = s.call(
+        "GetFiles",
+        json!({"sessionID": admin, "folderID": inbox, "skip": 0, "take": 10}),
+    );
+    let names: Vec<_> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["Name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("carol.bin")]);
+    let audit = s.audit();
+    let of = |op: &str| {
+        audit
+            .iter()
+            .filter(|r| r["operation"] == op)
+            .map(|r| (r["user_id"].as_i64().unwrap(), r["path"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("FileUploaded"), vec![(carol, json!("carol.bin"))]);
+    assert_eq!(of("UploadFailed"), vec![(bob, json!("bob.bin"))]);
 }
 
 /// A download over HTTP runs for as long as its client reads: read slowly by a live session it

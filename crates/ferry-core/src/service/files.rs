@@ -350,6 +350,7 @@ impl Service {
             // Held until the upload is recorded or refused: its buffers live until then, and
             // its bytes count toward its user's quota until they count as stored.
             mut place,
+            checked_at,
             ..
         } = up;
         if req.expected_size.is_some_and(|n| n != size) {
@@ -381,20 +382,35 @@ impl Service {
         // the change: an end that races the commit itself lands either side of it.
         let recorded = match self.context_alive(&ctx).await {
             Ok(true) => {
-                self.record_upload(
-                    &ctx,
-                    &req,
-                    (name, &name_key),
-                    (held, seen),
-                    NewContent {
-                        size,
-                        sha256,
-                        client_time,
-                        key: &key,
-                        inline: small.as_deref(),
-                    },
-                )
-                .await
+                // So may the rights it was checked with: a grant taken away while the bytes
+                // arrived (a partner's access withdrawn mid-upload) refuses the record, as an
+                // ended session does, instead of a `FileUploaded` after the trail's
+                // `PermissionsChanged`. An upload that took less than a second keeps its
+                // checks' reading (the record's change checks the folder and the name).
+                let held = if checked_at.elapsed() >= super::SESSION_RECHECK {
+                    self.effective(&ctx, req.folder_id).await
+                } else {
+                    Ok(held)
+                };
+                match held {
+                    Ok(held) => {
+                        self.record_upload(
+                            &ctx,
+                            &req,
+                            (name, &name_key),
+                            (held, seen),
+                            NewContent {
+                                size,
+                                sha256,
+                                client_time,
+                                key: &key,
+                                inline: small.as_deref(),
+                            },
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Ok(false) => Err(Error::SessionNotFound),
             Err(e) => Err(e),
@@ -555,6 +571,7 @@ impl Checked {
             client_time: None,
             seen: self.existing,
             place: self.place,
+            checked_at: std::time::Instant::now(),
         }
     }
 }

@@ -73,6 +73,9 @@ pub struct Upload {
     pub(super) seen: Option<File>,
     /// Its places among the uploads in progress, given back when it ends.
     pub(super) place: UploadPlace,
+    /// When its checks read the caller's rights (`held`): read again before the record if
+    /// the bytes took longer than [`super::SESSION_RECHECK`] to arrive.
+    pub(super) checked_at: std::time::Instant,
 }
 
 /// An upload's places in the counts of uploads in progress: its user's and, for one made

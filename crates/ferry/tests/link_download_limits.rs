@@ -118,7 +118,12 @@ fn a_link_serves_the_downloads_it_allows_and_no_more(backend: Backend) {
     let file = |id: i64| format!("/tools/files/{id}?grant={grant}");
 
     // A HEAD takes none; two files and the ZIP take the three.
-    assert_eq!(Browser::new(&s).head(&file(files[0])).status, 200);
+    let mut stranger = Browser::new(&s);
+    assert_eq!(stranger.head(&file(files[0])).status, 200);
+    assert_eq!(
+        stranger.head(&format!("/tools/zip?grant={grant}")).status,
+        200
+    );
     assert_eq!(s.get(&file(files[0])), (200, "a,b\n1,2\n".to_string()));
     let (status, body) = s.get_with(&file(files[1]), &[("Range", "bytes=0-2")]);
     assert_eq!((status, body.as_str()), (206, "a,b"));

@@ -454,12 +454,16 @@ async fn download_access(
 pub async fn download_all(
     State(state): State<AppState>,
     client: ClientAddr,
+    method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let result = async {
         let (access, ids) = download_access(&state, client, &headers, query).await?;
-        state.service.take_tool_download(&access).await?;
+        // A `HEAD` (routed here with the `GET`) sends no archive: it takes no download.
+        if method != Method::HEAD {
+            state.service.take_tool_download(&access).await?;
+        }
         let mut contents = ferry_core::service::ArchiveContents::new();
         for id in ids {
             // A file gone since the page was opened is left out, as in a folder's ZIP.

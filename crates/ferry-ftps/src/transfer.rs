@@ -11,7 +11,9 @@
 use std::sync::Arc;
 
 use ferry_core::Error;
-use ferry_core::service::{PendingAppend, TreeListing, TreeNode, Upload, UploadRequest};
+use ferry_core::service::{
+    PendingAppend, SESSION_RECHECK, TreeListing, TreeNode, Upload, UploadRequest,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::data::DataError;
@@ -170,7 +172,29 @@ impl ControlSession {
         let mut reader = download.reader.take(length);
         let mut buf = vec![0u8; TRANSFER_CHUNK];
         let mut sent = 0u64;
+        let mut asked_at = std::time::Instant::now();
         loop {
+            // The control connection's watch sleeps while a transfer runs: the session, and
+            // the rights the download began with, are asked here each second, so a user
+            // disabled or a grant taken away stops a large download under way.
+            if asked_at.elapsed() >= SESSION_RECHECK {
+                asked_at = std::time::Instant::now();
+                match service
+                    .download_may_go_on(&ctx, download.file.folder_id)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(Reply::new(
+                            426,
+                            "Transfer aborted: the session ended or the download is no longer permitted",
+                        ));
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "FTPS: a download's rights could not be asked")
+                    }
+                }
+            }
             let n = match reader.read(&mut buf).await {
                 Ok(0) => break,
                 Ok(n) => n,

@@ -445,7 +445,7 @@ fn download_body(
 ) -> Body {
     let stream =
         tokio_util::io::ReaderStream::with_capacity(dl.reader.take(dl.length), DOWNLOAD_BUFFER);
-    session_bound(stream, Arc::clone(svc), ctx.clone())
+    session_bound(stream, Arc::clone(svc), ctx.clone(), dl.file.folder_id)
 }
 
 /// The headers [`whole_attachment`] would send for `length` bytes named `name`, with no

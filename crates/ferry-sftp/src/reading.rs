@@ -4,6 +4,7 @@
 //! counted in the download's tally (`download_tally.rs` in ferry-core).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use ferry_core::content::ContentReader;
 use russh_sftp::protocol::StatusCode;
@@ -47,14 +48,16 @@ impl SftpHandler {
         let Some((ctx, _)) = self.checked.as_ref() else {
             return Err(StatusCode::Failure.into());
         };
-        let (file, reader, position, recorded, tally) = match self.handles.get_mut(handle) {
+        let (file, reader, position, recorded, tally, asked_at) = match self.handles.get_mut(handle)
+        {
             Some(Open::Reading {
                 file,
                 reader,
                 position,
                 recorded,
                 tally,
-            }) => (file, reader, position, recorded, tally),
+                asked_at,
+            }) => (file, reader, position, recorded, tally, asked_at),
             Some(Open::Writing(w)) => {
                 let want = len.min(MAX_READ) as usize;
                 let bytes = w.read(&service, ctx, offset, want).await.map_err(refusal)?;
@@ -66,6 +69,22 @@ impl SftpHandler {
             }
             _ => return Err(StatusCode::Failure.into()),
         };
+        // The session is asked above; the rights the download began with are asked here, as
+        // often: a grant taken away stops a large download as an ended session does.
+        if asked_at.elapsed() >= RECHECK {
+            *asked_at = Instant::now();
+            match service.download_may_go_on(ctx, file.folder_id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    *reader = None;
+                    return Err(StatusCode::PermissionDenied.into());
+                }
+                // The store out of reach: the content is not; asked again in a second.
+                Err(e) => {
+                    tracing::debug!(error = %e, "SFTP: a download's rights could not be asked")
+                }
+            }
+        }
         let size = file.size.max(0) as u64;
         if offset >= size {
             // The end of a download is reported only once it is recorded (an empty file

@@ -46,6 +46,8 @@ pub(crate) enum Open {
         position: u64,
         recorded: Recorded,
         tally: DownloadTally,
+        /// When the caller's rights on the file's folder were last asked (`reading.rs`).
+        asked_at: Instant,
     },
     /// A file open for writing (see `writing.rs`).
     Writing(Box<Writing>),
@@ -415,6 +417,7 @@ impl russh_sftp::server::Handler for SftpHandler {
                     position: 0,
                     recorded: download.recorded,
                     tally,
+                    asked_at: Instant::now(),
                 },
                 place,
             ),

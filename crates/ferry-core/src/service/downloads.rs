@@ -32,6 +32,28 @@ pub struct Download {
 }
 
 impl Service {
+    /// Whether a download under way may go on: asked by the front ends every
+    /// [`super::SESSION_RECHECK`] as its bytes go out. Its session (or page) must still live
+    /// ([`Service::context_alive`]) and its caller still hold Read and Download on `folder`,
+    /// the folder of the file when the download began: a grant taken away (a partner's access
+    /// withdrawn) breaks it off as an ended session does, instead of sending the rest of a
+    /// large file. A folder deleted meanwhile is not a withdrawal (a deleted file's download
+    /// goes on, its content kept until purged). Not counted as a use of the session.
+    pub async fn download_may_go_on(
+        &self,
+        ctx: &SessionContext,
+        folder: crate::domain::FolderId,
+    ) -> Result<bool> {
+        if !self.context_alive(ctx).await? {
+            return Ok(false);
+        }
+        match self.effective(ctx, folder).await {
+            Ok(held) => Ok(held.contains(Permissions::READ.union(Permissions::DOWNLOAD))),
+            Err(Error::FolderNotFound) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Opens a file for download: needs Download on its folder. `range` is the first and last
     /// byte wanted (already checked against the size by the caller, see [`Service::file`]).
     /// The download is audited before this returns, so before any byte is sent.

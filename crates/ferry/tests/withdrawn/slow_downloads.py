@@ -1,0 +1,63 @@
+"""Downloads one large file slowly over SFTP (paramiko) and FTPS (ftplib) as one user, and
+reports how far each got after the test has taken the user's grant away.
+
+Usage: slow_downloads.py SFTP_PORT FTPS_PORT USER PASSWORD PATH SIZE
+Opens both downloads and reads 64 KiB of each, prints "ready" and waits for a line on
+standard input (the test withdraws the grant meanwhile). Then reads on, 64 KiB every 20 ms,
+for at most 20 s, and prints one line per download: "NAME cut BYTES" when the server broke
+it off before SIZE bytes, "NAME whole BYTES" when it all came.
+"""
+import ssl
+import sys
+import time
+from ftplib import FTP_TLS
+
+import paramiko
+
+sftp_port, ftps_port = int(sys.argv[1]), int(sys.argv[2])
+user, password, path, size = sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+CHUNK = 64 * 1024
+
+transport = paramiko.Transport(("127.0.0.1", sftp_port))
+transport.connect(username=user, password=password)
+sftp = paramiko.SFTPClient.from_transport(transport)
+remote = sftp.open(path, "rb")
+got = {"sftp": len(remote.read(CHUNK))}
+
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+ftp = FTP_TLS(context=context, timeout=30)
+ftp.connect("127.0.0.1", ftps_port)
+ftp.auth()
+ftp.login(user, password)
+ftp.prot_p()
+ftp.voidcmd("TYPE I")
+data = ftp.transfercmd("RETR " + path)
+got["ftps"] = len(data.recv(CHUNK))
+
+print("ready", flush=True)
+sys.stdin.readline()
+
+ended = {}
+deadline = time.monotonic() + 20
+while len(ended) < 2 and time.monotonic() < deadline:
+    if "sftp" not in ended:
+        try:
+            n = len(remote.read(CHUNK))
+            got["sftp"] += n
+            if n == 0 or got["sftp"] >= size:
+                ended["sftp"] = "whole" if got["sftp"] >= size else "cut"
+        except IOError:
+            ended["sftp"] = "cut"
+    if "ftps" not in ended:
+        try:
+            n = len(data.recv(CHUNK))
+            got["ftps"] += n
+            if n == 0 or got["ftps"] >= size:
+                ended["ftps"] = "whole" if got["ftps"] >= size else "cut"
+        except (OSError, ssl.SSLError):
+            ended["ftps"] = "cut"
+    time.sleep(0.02)
+for name in ("sftp", "ftps"):
+    print(f"{name} {ended.get(name, 'running')} {got[name]}", flush=True)

@@ -1,0 +1,110 @@
+//! A grant taken away while a large download runs breaks it off within seconds, over HTTP,
+//! SFTP (paramiko) and FTPS (ftplib), as an ended session does, and each is recorded as
+//! `DownloadBrokenOff`. Before (2026-12-07) each was checked once, when it began: a partner
+//! whose access was withdrawn went on receiving the rest of the file, and an FTPS download
+//! went on even after its user was disabled (the control connection's watch sleeps while a
+//! transfer runs).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::paused_get::{beyond_socket_buffers, paused_get};
+use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
+use ferry_testkit::{Backend, on_both_backends};
+use serde_json::{Value, json};
+
+on_both_backends!(a_grant_taken_away_breaks_off_downloads_under_way);
+
+const PROTOCOLS: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n";
+/// Show, Read, Download.
+const READER: i64 = 1 | 2 | 8;
+
+fn a_grant_taken_away_breaks_off_downloads_under_way(backend: Backend) {
+    let s = Server::start_with(backend, PROTOCOLS);
+    let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
+    let (_, reports) = s.call(
+        "CreateFolder",
+        json!({"sessionID": admin, "parentFolderID": 3, "name": "Reports"}),
+    );
+    let reports = reports["FolderID"].as_i64().unwrap();
+    let bob = s.add_user("bob", "member", "bob-password");
+    let grant = |users: &[i64]| {
+        let list: Vec<_> = users
+            .iter()
+            .map(|u| json!({"Permission": READER, "UserID": u, "UserGroupID": -1}))
+            .collect();
+        let (status, body) = s.call(
+            "SetFolderPermissionList",
+            json!({"sessionID": admin, "folderID": reports, "permissionList": list}),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    grant(&[bob]);
+    let size = beyond_socket_buffers(32 << 20);
+    let content: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let (status, file) = s.put_file(&admin, reports, "big.bin", "", &content);
+    assert_eq!(status, 200, "{file}");
+    let file = file["FileID"].as_i64().unwrap();
+
+    // SFTP and FTPS: begun, then the grant taken away.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/withdrawn/slow_downloads.py");
+    let mut peer = Command::new("python3")
+        .arg(&script)
+        .args([
+            s.sftp_port().to_string(),
+            s.ftps_port().to_string(),
+            "bob".into(),
+            "bob-password".into(),
+            "/Shared/Reports/big.bin".into(),
+            size.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(peer.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "{line}");
+    // HTTP: begun, paused with a full pipe, the grant taken away meanwhile.
+    let (bob_session, _) = s.open("bob", "bob-password", APP);
+    let http = paused_get(
+        &s.base,
+        &format!("/api/v1/files/{file}/content"),
+        &[("X-Session-ID", &bob_session)],
+        || {
+            grant(&[]);
+            // Past the second within which a download is not asked again.
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        },
+    );
+    assert!(http.head.starts_with("HTTP/1.1 200"), "{}", http.head);
+    assert!(!http.complete, "HTTP: {} of {size} bytes", http.body.len());
+    writeln!(peer.stdin.as_mut().unwrap()).unwrap();
+    let mut report = String::new();
+    for _ in 0..2 {
+        out.read_line(&mut report).unwrap();
+    }
+    assert!(peer.wait().unwrap().success());
+    for name in ["sftp", "ftps"] {
+        let words: Vec<&str> = report
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{report}"))
+            .split(' ')
+            .collect();
+        assert_eq!(words[1], "cut", "{report}");
+        assert!(words[2].parse::<usize>().unwrap() < size, "{report}");
+    }
+
+    let broken: Vec<Value> = common::awaited_audit(&s, "DownloadBrokenOff", 3);
+    assert_eq!(broken.len(), 3, "{broken:?}");
+    assert!(
+        broken
+            .iter()
+            .all(|r| r["user_id"] == bob && r["file_id"] == file)
+    );
+}

@@ -10,9 +10,9 @@ it off before SIZE bytes, "NAME whole BYTES" when it all came.
 import ssl
 import sys
 import time
-from ftplib import FTP_TLS
 
 import paramiko
+from reusing_tls import signed_in
 
 sftp_port, ftps_port = int(sys.argv[1]), int(sys.argv[2])
 user, password, path, size = sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
@@ -24,14 +24,7 @@ sftp = paramiko.SFTPClient.from_transport(transport)
 remote = sftp.open(path, "rb")
 got = {"sftp": len(remote.read(CHUNK))}
 
-context = ssl.create_default_context()
-context.check_hostname = False
-context.verify_mode = ssl.CERT_NONE
-ftp = FTP_TLS(context=context, timeout=30)
-ftp.connect("127.0.0.1", ftps_port)
-ftp.auth()
-ftp.login(user, password)
-ftp.prot_p()
+ftp = signed_in(ftps_port, user, password, timeout=30)
 ftp.voidcmd("TYPE I")
 data = ftp.transfercmd("RETR " + path)
 got["ftps"] = len(data.recv(CHUNK))

@@ -3,7 +3,8 @@
 //! `DownloadBrokenOff`. Before (2026-12-07) each was checked once, when it began: a partner
 //! whose access was withdrawn went on receiving the rest of the file, and an FTPS download
 //! went on even after its user was disabled (the control connection's watch sleeps while a
-//! transfer runs).
+//! transfer runs). An FTPS upload likewise took bytes for as long as its client sent them
+//! after its user was disabled (refused only at the end); it now stops within seconds.
 
 mod common;
 
@@ -16,7 +17,10 @@ use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
 use ferry_testkit::{Backend, on_both_backends};
 use serde_json::{Value, json};
 
-on_both_backends!(a_grant_taken_away_breaks_off_downloads_under_way);
+on_both_backends!(
+    a_grant_taken_away_breaks_off_downloads_under_way,
+    a_disabled_users_ftps_upload_stops_taking_bytes
+);
 
 const PROTOCOLS: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n";
 /// Show, Read, Download.
@@ -52,6 +56,10 @@ fn a_grant_taken_away_breaks_off_downloads_under_way(backend: Backend) {
     // SFTP and FTPS: begun, then the grant taken away.
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/withdrawn/slow_downloads.py");
     let mut peer = Command::new("python3")
+        .env(
+            "PYTHONPATH",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
+        )
         .arg(&script)
         .args([
             s.sftp_port().to_string(),
@@ -97,7 +105,9 @@ fn a_grant_taken_away_breaks_off_downloads_under_way(backend: Backend) {
             .split(' ')
             .collect();
         assert_eq!(words[1], "cut", "{report}");
-        assert!(words[2].parse::<usize>().unwrap() < size, "{report}");
+        // It had begun (its first 64 KiB read before the grant went), and did not end.
+        let got = words[2].parse::<usize>().unwrap();
+        assert!(got >= 64 << 10 && got < size, "{report}");
     }
 
     let broken: Vec<Value> = common::awaited_audit(&s, "DownloadBrokenOff", 3);
@@ -106,5 +116,49 @@ fn a_grant_taken_away_breaks_off_downloads_under_way(backend: Backend) {
         broken
             .iter()
             .all(|r| r["user_id"] == bob && r["file_id"] == file)
+    );
+}
+
+fn a_disabled_users_ftps_upload_stops_taking_bytes(backend: Backend) {
+    let s = Server::start_with(backend, PROTOCOLS);
+    s.add_user("bob", "member", "bob-password");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/withdrawn/slow_ftps_upload.py");
+    let mut peer = Command::new("python3")
+        .env(
+            "PYTHONPATH",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
+        )
+        .arg(&script)
+        .args([
+            s.ftps_port().to_string(),
+            "bob".into(),
+            "bob-password".into(),
+            "big.bin".into(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(peer.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "{line}");
+    s.ferry_ok(&["user", "disable", "bob"], None);
+    writeln!(peer.stdin.as_mut().unwrap()).unwrap();
+    let mut report = String::new();
+    out.read_line(&mut report).unwrap();
+    assert!(peer.wait().unwrap().success());
+    let words: Vec<&str> = report.trim().splitn(3, ' ').collect();
+    assert_eq!(words[0], "cut", "{report}");
+    // Refused for the session, having taken bytes for a while (not a data connection refused).
+    assert!(words[2].starts_with("421"), "{report}");
+    assert!(words[1].parse::<usize>().unwrap() > 1 << 20, "{report}");
+    // 10 s of sending would be about 30 MiB: stopped within a few seconds instead.
+    assert!(words[1].parse::<usize>().unwrap() < 16 << 20, "{report}");
+    let failed = common::awaited_audit(&s, "UploadFailed", 1);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        s.audit().iter().all(|r| r["operation"] != "FileUploaded"),
+        "nothing stored"
     );
 }

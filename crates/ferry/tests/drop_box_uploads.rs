@@ -52,16 +52,9 @@ fn a_taken_name_in_a_drop_box_is_numbered_for_a_sender_who_cannot_read_it(backen
     );
     assert_eq!(status, 200, "{inbound}");
     let inbound = inbound["FolderID"].as_i64().unwrap();
-    let mut grants: Vec<_> = senders
-        .iter()
-        .map(|u| json!({"Permission": SHOW | CREATE, "UserID": u, "UserGroupID": -1}))
-        .collect();
-    grants.push(json!({"Permission": SHOW | READ | CREATE, "UserID": reader, "UserGroupID": -1}));
-    let (status, body) = s.call(
-        "SetFolderPermissionList",
-        json!({"sessionID": admin, "folderID": inbound, "permissionList": grants}),
-    );
-    assert_eq!(status, 200, "{body}");
+    let mut grants: Vec<(i64, i64)> = senders.iter().map(|u| (*u, SHOW | CREATE)).collect();
+    grants.push((reader, SHOW | READ | CREATE));
+    s.set_grants(&admin, inbound, &grants);
 
     let (carl, _) = s.open("carl", "carl-password", APP);
     let (status, first) = s.put_file(&carl, inbound, "scan.pdf", "", b"carl's scan");

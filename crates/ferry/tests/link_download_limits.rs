@@ -10,7 +10,7 @@ mod api;
 mod common;
 
 use api::Api;
-use common::web::Browser;
+use common::web::{Browser, text_after};
 use common::{Server, assert_error};
 use ferry_testkit::{Backend, on_both_backends};
 
@@ -20,15 +20,6 @@ on_both_backends!(
 );
 
 const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
-
-/// The text of the first `marker…end` in `html`, after `marker`.
-fn after<'a>(html: &'a str, marker: &str, end: char) -> &'a str {
-    let at = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("{marker} in {html}"))
-        + marker.len();
-    &html[at..at + html[at..].find(end).unwrap()]
-}
 
 /// A server with the tools' key, ann signed in to the web client, and `files` small files in
 /// her home folder: (server, ann's browser, her folder page, the files' IDs).
@@ -74,7 +65,7 @@ fn share(ann: &mut Browser, home: &str, files: &[i64], downloads: &str) -> (u16,
     if made.status != 200 {
         return (made.status, made.body);
     }
-    let link = after(
+    let link = text_after(
         &made.body,
         "id=\"link\" class=\"link-field\" readonly value=\"",
         '"',
@@ -114,7 +105,7 @@ fn a_link_serves_the_downloads_it_allows_and_no_more(backend: Backend) {
     let (status, page) = s.get(&link);
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("This link allows 3 more downloads"), "{page}");
-    let grant = after(&page, "/tools/zip?grant=", '"').to_string();
+    let grant = text_after(&page, "/tools/zip?grant=", '"').to_string();
     let file = |id: i64| format!("/tools/files/{id}?grant={grant}");
 
     // A HEAD takes none; two files and the ZIP take the three.
@@ -193,7 +184,7 @@ fn a_link_serves_the_downloads_it_allows_and_no_more(backend: Backend) {
     let one = format!(
         "/tools/files/{}?grant={}",
         files[0],
-        after(&page, "?grant=", '"')
+        text_after(&page, "?grant=", '"')
     );
     for _ in 0..5 {
         assert_eq!(s.get(&one).0, 200);
@@ -210,7 +201,7 @@ fn downloads_at_once_take_no_more_than_allowed(backend: Backend) {
     let path = format!(
         "/tools/files/{}?grant={}",
         files[0],
-        after(&page, "?grant=", '"')
+        text_after(&page, "?grant=", '"')
     );
     let answers: Vec<u16> = std::thread::scope(|scope| {
         let runs: Vec<_> = (0..20).map(|_| scope.spawn(|| s.get(&path).0)).collect();

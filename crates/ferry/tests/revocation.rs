@@ -358,15 +358,8 @@ fn a_grant_taken_away_refuses_an_upload_in_progress(backend: Backend) {
     assert_eq!(status, 200, "{inbox}");
     let inbox = inbox["FolderID"].as_i64().unwrap();
     let grant = |users: &[i64]| {
-        let list: Vec<_> = users
-            .iter()
-            .map(|u| json!({"Permission": 7, "UserID": u, "UserGroupID": -1}))
-            .collect();
-        let (status, body) = s.call(
-            "SetFolderPermissionList",
-            json!({"sessionID": admin, "folderID": inbox, "permissionList": list}),
-        );
-        assert_eq!(status, 200, "{body}");
+        let list: Vec<(i64, i64)> = users.iter().map(|u| (*u, 7)).collect();
+        s.set_grants(&admin, inbox, &list);
     };
     let bob = s.add_user("bob", "member", "bob-password");
     let carol = s.add_user("carol", "member", "carol-password");

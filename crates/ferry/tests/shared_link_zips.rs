@@ -5,19 +5,10 @@
 mod common;
 
 use common::paused_get::paused_get;
-use common::web::Browser;
+use common::web::{Browser, text_after};
 use common::{APP, Server};
 use ferry_testkit::Backend;
 use serde_json::json;
-
-/// The text of the first `value="…"` or `href` after `marker` in `html`, up to `end`.
-fn after<'a>(html: &'a str, marker: &str, end: char) -> &'a str {
-    let at = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("{marker} in {html}"))
-        + marker.len();
-    &html[at..at + html[at..].find(end).unwrap()]
-}
 
 #[test]
 fn revoking_a_link_stops_its_zip_under_way() {
@@ -48,7 +39,7 @@ fn revoking_a_link_stops_its_zip_under_way() {
     form.extend(items.iter().map(|i| ("item", i.as_str())));
     let made = bob.post(&format!("/web/folders/{home}/selection"), &form);
     assert_eq!(made.status, 200, "{}", made.body);
-    let link = after(
+    let link = text_after(
         &made.body,
         "id=\"link\" class=\"link-field\" readonly value=\"",
         '"',
@@ -59,7 +50,7 @@ fn revoking_a_link_stops_its_zip_under_way() {
     assert_eq!(status, 200, "{html}");
     let zip = format!(
         "/tools/zip?grant={}",
-        after(&html, "/tools/zip?grant=", '"')
+        text_after(&html, "/tools/zip?grant=", '"')
     );
     let entries = |zip: &[u8]| zip.windows(4).filter(|w| *w == b"PK\x03\x04").count();
 
@@ -75,7 +66,10 @@ fn revoking_a_link_stops_its_zip_under_way() {
 
     // Revoked while the recipient reads: cut short.
     let links = bob.get("/web/links").body;
-    let revoke = format!("/web/links/{}/revoke", after(&links, "/web/links/", '/'));
+    let revoke = format!(
+        "/web/links/{}/revoke",
+        text_after(&links, "/web/links/", '/')
+    );
     let token = bob.csrf("/web/links");
     let cut = paused_get(&s.base, &zip, &[], || {
         assert_eq!(bob.post(&revoke, &[("csrf", &token)]).status, 303);

@@ -36,15 +36,8 @@ fn a_grant_taken_away_breaks_off_downloads_under_way(backend: Backend) {
     let reports = reports["FolderID"].as_i64().unwrap();
     let bob = s.add_user("bob", "member", "bob-password");
     let grant = |users: &[i64]| {
-        let list: Vec<_> = users
-            .iter()
-            .map(|u| json!({"Permission": READER, "UserID": u, "UserGroupID": -1}))
-            .collect();
-        let (status, body) = s.call(
-            "SetFolderPermissionList",
-            json!({"sessionID": admin, "folderID": reports, "permissionList": list}),
-        );
-        assert_eq!(status, 200, "{body}");
+        let list: Vec<(i64, i64)> = users.iter().map(|u| (*u, READER)).collect();
+        s.set_grants(&admin, reports, &list);
     };
     grant(&[bob]);
     let size = beyond_socket_buffers(32 << 20);

@@ -424,6 +424,20 @@ impl Server {
             .unwrap_or_else(|| panic!("no user ID in {out:?}"))
     }
 
+    /// Replaces `folder`'s grants, as `session` (an administrator's), with `grants`: each a
+    /// user ID and its permission bits.
+    pub fn set_grants(&self, session: &str, folder: i64, grants: &[(i64, i64)]) {
+        let list: Vec<Value> = grants
+            .iter()
+            .map(|(user, bits)| json!({"Permission": bits, "UserID": user, "UserGroupID": -1}))
+            .collect();
+        let (status, body) = self.call(
+            "SetFolderPermissionList",
+            json!({"sessionID": session, "folderID": folder, "permissionList": list}),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Registers an application ID through the CLI.
     pub fn add_app(&self, id: i64) {
         self.ferry_ok(

@@ -197,6 +197,16 @@ impl Browser {
     }
 }
 
+/// The text of `html` after the first `marker`, up to the next `end` (a value or an `href`
+/// in a page).
+pub fn text_after<'a>(html: &'a str, marker: &str, end: char) -> &'a str {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"))
+        + marker.len();
+    &html[at..at + html[at..].find(end).unwrap()]
+}
+
 /// Form encoding (`application/x-www-form-urlencoded`).
 pub fn encode(text: &str) -> String {
     let mut out = String::new();

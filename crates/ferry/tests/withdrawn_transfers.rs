@@ -10,7 +10,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use common::paused_get::{beyond_socket_buffers, paused_get};
 use common::{ADMIN, ADMIN_PASSWORD, APP, Server};
@@ -25,6 +25,31 @@ on_both_backends!(
 const PROTOCOLS: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n";
 /// Show, Read, Download.
 const READER: i64 = 1 | 2 | 8;
+
+/// Starts `tests/withdrawn/{script}` with `args` (the FTPS helpers on its path) and waits for
+/// its "ready": the peer, and its output to read the report from.
+fn ready_peer(script: &str, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut peer = Command::new("python3")
+        .env(
+            "PYTHONPATH",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
+        )
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/withdrawn")
+                .join(script),
+        )
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(peer.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "{script}: {line}");
+    (peer, out)
+}
 
 fn a_grant_taken_away_breaks_off_downloads_under_way(backend: Backend) {
     let s = Server::start_with(backend, PROTOCOLS);
@@ -47,29 +72,17 @@ fn a_grant_taken_away_breaks_off_downloads_under_way(backend: Backend) {
     let file = file["FileID"].as_i64().unwrap();
 
     // SFTP and FTPS: begun, then the grant taken away.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/withdrawn/slow_downloads.py");
-    let mut peer = Command::new("python3")
-        .env(
-            "PYTHONPATH",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
-        )
-        .arg(&script)
-        .args([
-            s.sftp_port().to_string(),
-            s.ftps_port().to_string(),
-            "bob".into(),
-            "bob-password".into(),
-            "/Shared/Reports/big.bin".into(),
-            size.to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(peer.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready", "{line}");
+    let (mut peer, mut out) = ready_peer(
+        "slow_downloads.py",
+        &[
+            &s.sftp_port().to_string(),
+            &s.ftps_port().to_string(),
+            "bob",
+            "bob-password",
+            "/Shared/Reports/big.bin",
+            &size.to_string(),
+        ],
+    );
     // HTTP: begun, paused with a full pipe, the grant taken away meanwhile.
     let (bob_session, _) = s.open("bob", "bob-password", APP);
     let http = paused_get(
@@ -115,27 +128,10 @@ fn a_grant_taken_away_breaks_off_downloads_under_way(backend: Backend) {
 fn a_disabled_users_ftps_upload_stops_taking_bytes(backend: Backend) {
     let s = Server::start_with(backend, PROTOCOLS);
     s.add_user("bob", "member", "bob-password");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/withdrawn/slow_ftps_upload.py");
-    let mut peer = Command::new("python3")
-        .env(
-            "PYTHONPATH",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ftps"),
-        )
-        .arg(&script)
-        .args([
-            s.ftps_port().to_string(),
-            "bob".into(),
-            "bob-password".into(),
-            "big.bin".into(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(peer.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready", "{line}");
+    let (mut peer, mut out) = ready_peer(
+        "slow_ftps_upload.py",
+        &[&s.ftps_port().to_string(), "bob", "bob-password", "big.bin"],
+    );
     s.ferry_ok(&["user", "disable", "bob"], None);
     writeln!(peer.stdin.as_mut().unwrap()).unwrap();
     let mut report = String::new();

@@ -380,41 +380,37 @@ impl Service {
         // disabled, a new password, a revocation, `Close`) ends the upload, as it closes SFTP
         // and FTPS connections, and nothing is recorded. Checked as late as it can be before
         // the change: an end that races the commit itself lands either side of it.
-        let recorded = match self.context_alive(&ctx).await {
-            Ok(true) => {
-                // So may the rights it was checked with: a grant taken away while the bytes
-                // arrived (a partner's access withdrawn mid-upload) refuses the record, as an
-                // ended session does, instead of a `FileUploaded` after the trail's
-                // `PermissionsChanged`. An upload that took less than a second keeps its
-                // checks' reading (the record's change checks the folder and the name).
-                let held = if checked_at.elapsed() >= super::SESSION_RECHECK {
-                    self.effective(&ctx, req.folder_id).await
-                } else {
-                    Ok(held)
-                };
-                match held {
-                    Ok(held) => {
-                        self.record_upload(
-                            &ctx,
-                            &req,
-                            (name, &name_key),
-                            (held, seen),
-                            NewContent {
-                                size,
-                                sha256,
-                                client_time,
-                                key: &key,
-                                inline: small.as_deref(),
-                            },
-                        )
-                        .await
-                    }
-                    Err(e) => Err(e),
-                }
+        // So may the rights it was checked with: a grant taken away while the bytes arrived
+        // (a partner's access withdrawn mid-upload) refuses the record, as an ended session
+        // does, instead of a `FileUploaded` after the trail's `PermissionsChanged`. An upload
+        // that took less than a second keeps its checks' reading (the record's change checks
+        // the folder and the name). In a block of its own: every failure below must reach
+        // the clean-up after it.
+        let recorded = async {
+            if !self.context_alive(&ctx).await? {
+                return Err(Error::SessionNotFound);
             }
-            Ok(false) => Err(Error::SessionNotFound),
-            Err(e) => Err(e),
-        };
+            let held = if checked_at.elapsed() >= super::SESSION_RECHECK {
+                self.effective(&ctx, req.folder_id).await?
+            } else {
+                held
+            };
+            self.record_upload(
+                &ctx,
+                &req,
+                (name, &name_key),
+                (held, seen),
+                NewContent {
+                    size,
+                    sha256,
+                    client_time,
+                    key: &key,
+                    inline: small.as_deref(),
+                },
+            )
+            .await
+        }
+        .await;
         match recorded {
             Ok(view) => Ok(view),
             // Inline bytes went with the change that failed.

@@ -32,25 +32,20 @@ got["ftps"] = len(data.recv(CHUNK))
 print("ready", flush=True)
 sys.stdin.readline()
 
+readers = {"sftp": lambda: remote.read(CHUNK), "ftps": lambda: data.recv(CHUNK)}
 ended = {}
 deadline = time.monotonic() + 20
 while len(ended) < 2 and time.monotonic() < deadline:
-    if "sftp" not in ended:
+    for name, read in readers.items():
+        if name in ended:
+            continue
         try:
-            n = len(remote.read(CHUNK))
-            got["sftp"] += n
-            if n == 0 or got["sftp"] >= size:
-                ended["sftp"] = "whole" if got["sftp"] >= size else "cut"
-        except IOError:
-            ended["sftp"] = "cut"
-    if "ftps" not in ended:
-        try:
-            n = len(data.recv(CHUNK))
-            got["ftps"] += n
-            if n == 0 or got["ftps"] >= size:
-                ended["ftps"] = "whole" if got["ftps"] >= size else "cut"
-        except (OSError, ssl.SSLError):
-            ended["ftps"] = "cut"
+            n = len(read())
+            got[name] += n
+            if n == 0 or got[name] >= size:
+                ended[name] = "whole" if got[name] >= size else "cut"
+        except (OSError, ssl.SSLError):  # paramiko's IOError is an OSError
+            ended[name] = "cut"
     time.sleep(0.02)
 for name in ("sftp", "ftps"):
     print(f"{name} {ended.get(name, 'running')} {got[name]}", flush=True)

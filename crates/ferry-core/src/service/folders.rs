@@ -439,7 +439,7 @@ impl Service {
             "{} would take {unheld} folder(s) below that do not inherit and give the user no Delete",
             operation.as_str()
         ));
-        self.audit_alone(e).await?;
+        self.audit_refused(ctx, e).await?;
         Ok(Error::NotPermitted(
             "a folder below it does not inherit and is not yours to delete",
         ))

@@ -84,7 +84,7 @@ impl Service {
                 short.1.0,
                 short.0
             ));
-            self.audit_alone(e).await?;
+            self.audit_refused(ctx, e).await?;
             return Err(Error::NotPermitted(
                 "only a user holding every permission the group holds may change its members",
             ));

@@ -79,7 +79,7 @@ impl Service {
                 needed.0,
                 held.0
             ));
-            self.audit_alone(e).await?;
+            self.audit_refused(ctx, e).await?;
             return Err(Error::NotPermitted("missing folder permission"));
         }
         Ok(held)
@@ -233,7 +233,7 @@ impl Service {
         ctx.stamp(&mut e);
         e.folder_id = Some(folder);
         e.detail = Some(format!("{detail} while holding {}", held.0));
-        self.audit_alone(e).await?;
+        self.audit_refused(ctx, e).await?;
         Ok(Error::NotPermitted(match by_inheritance {
             false => "nobody can grant a permission they do not hold",
             true => "nobody can grant a permission they do not hold, by inheritance either",

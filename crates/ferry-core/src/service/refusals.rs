@@ -6,11 +6,17 @@
 //! (written when the next window starts, by the sweep once the window is over, or at
 //! shutdown). The counts are this node's: each node writes its own summaries, and a crash
 //! loses at most one window's count, never the first refusal's record.
+//!
+//! A signed-in user's refused operations (a folder permission they lack, a grant they may not
+//! give) are folded the same way, per session, folder and what was refused: one member's loop
+//! of a refused `DeleteFolder` wrote 17,391 records in 10 s on one connection (measured),
+//! each holding the audit head, and grew the database without bound. A new session costs a
+//! sign-in with its own record, so the fold cannot be dodged for free.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use super::Service;
+use super::{Service, SessionContext};
 use crate::clock::Timestamp;
 use crate::domain::AuditEntry;
 use crate::error::Result;
@@ -99,6 +105,25 @@ impl Service {
             }
         };
         self.audit_all(to_write).await
+    }
+
+    /// Audits the refusal `entry` of an operation the user of `ctx` may try again at will,
+    /// folded by the window per session, folder, target and what was refused (its detail),
+    /// and per address.
+    pub(crate) async fn audit_refused(
+        &self,
+        ctx: &SessionContext,
+        entry: AuditEntry,
+    ) -> Result<()> {
+        let key = format!(
+            "refused:{}:{:?}:{:?}:{}",
+            ctx.session.key.tag(),
+            entry.folder_id,
+            entry.target_user_id,
+            entry.detail.as_deref().unwrap_or("")
+        );
+        let ip = entry.client_ip.as_deref().and_then(|t| t.parse().ok());
+        self.audit_repeated(&key, ip, entry).await
     }
 
     /// Writes the summaries of windows that are over (`all`: of every window, at shutdown);

@@ -17,7 +17,6 @@ use ferry_testkit::free_port;
 use nodes::{haproxy, start_nodes, wait_for};
 use serde_json::{Value, json};
 
-const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 const MIB: i64 = 1024 * 1024;
 
 fn http_port(n: &Server) -> u16 {
@@ -26,8 +25,7 @@ fn http_port(n: &Server) -> u16 {
 
 #[test]
 fn a_tus_upload_outlives_the_nodes_that_served_it() {
-    let (_bucket, mut nodes, _) =
-        start_nodes(&format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"));
+    let (_bucket, mut nodes, _) = start_nodes(common::TOOLS);
     let lb = free_port();
     let servers: String = nodes
         .iter()

@@ -136,11 +136,8 @@ fn a_secret_file_open_to_other_users_stops_the_start() {
 /// warning at start (the settings, never their values); without inline secrets, nothing.
 #[test]
 fn a_readable_configuration_file_holding_secrets_is_warned_of() {
-    const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
+    use common::TEST_KEY as KEY;
+    let s = Server::start_with(Backend::Sqlite, common::TOOLS);
     let config = s.path().join("ferry.toml");
     assert_ne!(mode(&config) & 0o044, 0, "the tests write it readable");
     let log = s.log();

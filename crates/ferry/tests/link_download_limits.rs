@@ -19,15 +19,10 @@ on_both_backends!(
     downloads_at_once_take_no_more_than_allowed
 );
 
-const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
-
 /// A server with the tools' key, ann signed in to the web client, and `files` small files in
 /// her home folder: (server, ann's browser, her folder page, the files' IDs).
 fn with_files(backend: Backend, files: usize) -> (Server, Browser, String, Vec<i64>) {
-    let s = Server::start_with(
-        backend,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
+    let s = Server::start_with(backend, common::TOOLS);
     s.add_user("ann", "member", "ann-password-1");
     let mut ann = Browser::new(&s);
     let home = ann.sign_in("ann", "ann-password-1").location.unwrap();

@@ -31,7 +31,7 @@ use ferry_testkit::{Backend, on_both_backends};
 
 on_both_backends!(a_taken_name_is_numbered_never_replaced_nor_told);
 
-const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+use common::TEST_KEY as KEY;
 const LENGTH: usize = 1_000_000;
 
 /// Makes an upload link as the signed-in `maker` from their folder page `home`, opens it as its
@@ -208,10 +208,7 @@ fn upload(s: &Server, grant: &str, name: &str, body: &[u8]) -> Result<(String, S
 }
 
 fn a_taken_name_is_numbered_never_replaced_nor_told(backend: Backend) {
-    let s = Server::start_with(
-        backend,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
+    let s = Server::start_with(backend, common::TOOLS);
     s.add_user("ann", "member", "ann-password-1");
     let mut ann = Browser::new(&s);
     let home = ann.sign_in("ann", "ann-password-1").location.unwrap();

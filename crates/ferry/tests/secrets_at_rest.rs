@@ -18,7 +18,7 @@ use ferry_crypto::tool_token::ToolTokenKeys;
 use ferry_testkit::Backend;
 use serde_json::json;
 
-const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+use common::TEST_KEY as KEY;
 
 /// The link on a "Your link" page: its token.
 fn token_on(page: &str) -> String {
@@ -82,10 +82,7 @@ fn sha256_hex(text: &str) -> String {
 
 #[test]
 fn no_bearer_secret_is_stored_and_what_is_stored_opens_nothing() {
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
+    let s = Server::start_with(Backend::Sqlite, common::TOOLS);
     s.add_user("ann", "member", "ann-password-1");
     let (api, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
     let mut ann = Browser::new(&s);

@@ -54,11 +54,7 @@ fn a_bound_below_one_stops_the_start() {
 
 #[test]
 fn live_links_stop_at_five_hundred_until_one_is_revoked() {
-    const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
+    let s = Server::start_with(Backend::Sqlite, common::TOOLS);
     s.add_user("ann", "member", "ann-password-1");
     let mut ann = Browser::new(&s);
     let home = ann.sign_in("ann", "ann-password-1").location.unwrap();

@@ -12,10 +12,7 @@ use serde_json::json;
 
 #[test]
 fn revoking_a_link_stops_its_zip_under_way() {
-    let s = Server::start_with(
-        Backend::Sqlite,
-        "[tools]\nkey = \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\"\nversion_1 = false\n",
-    );
+    let s = Server::start_with(Backend::Sqlite, common::TOOLS);
     s.add_user("bob", "member", "bob-password-1");
     let (api, _) = s.open("bob", "bob-password-1", APP);
     let (_, home) = s.call("GetHomeFolder", json!({"sessionID": api}));

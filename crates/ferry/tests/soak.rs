@@ -12,7 +12,7 @@ use common::{APP, Server, run_ok};
 use ferry_testkit::Backend;
 use serde_json::{Value, json};
 
-const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+use common::TEST_KEY as KEY;
 const USERS: usize = 8;
 
 fn env_or(name: &str, default: u64) -> u64 {

@@ -10,7 +10,7 @@ use common::{APP, Server};
 use ferry_testkit::Backend;
 use serde_json::json;
 
-const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+use common::TEST_KEY as KEY;
 
 fn grant_in(page: &str) -> String {
     let start = page.find("data-grant=\"").expect("a grant in the page") + 12;
@@ -19,10 +19,7 @@ fn grant_in(page: &str) -> String {
 
 #[test]
 fn reloading_a_link_reuses_its_grant() {
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
+    let s = Server::start_with(Backend::Sqlite, common::TOOLS);
     s.add_user("ann", "member", "ann-password");
     s.add_user("bea", "member", "bea-password");
     let link = |user: &str| {
@@ -71,10 +68,7 @@ fn reloading_a_link_reuses_its_grant() {
 #[test]
 fn completed_uploads_do_not_count_toward_the_uploads_in_progress() {
     use base64::Engine;
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
+    let s = Server::start_with(Backend::Sqlite, common::TOOLS);
     s.add_user("ann", "member", "ann-password");
     let (session, _) = s.open_with("OpenImmutable", "ann", "ann-password", APP);
     let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));

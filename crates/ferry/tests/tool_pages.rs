@@ -13,8 +13,6 @@ use common::{APP, Server, run_ok};
 use ferry_testkit::Backend;
 use serde_json::{Value, json};
 
-const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
-
 fn devices(link: &str) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/page_on_devices.py");
     let out = run_ok(Command::new("python3").arg(script).arg(link));
@@ -24,10 +22,7 @@ fn devices(link: &str) -> Value {
 /// A server with the tools on, `user` (a member) signed in, and an upload link into their home
 /// folder: the server, the session, the folder and the whole link.
 fn member_with_link(user: &str) -> (Server, String, i64, String) {
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    );
+    let s = Server::start_with(Backend::Sqlite, common::TOOLS);
     let password = format!("{user}-password");
     s.add_user(user, "member", &password);
     let (session, _) = s.open_with("OpenImmutable", user, &password, APP);

@@ -154,10 +154,7 @@ fn a_member_signs_in_uploads_resumes_renames_and_signs_out() {
 
 #[test]
 fn a_member_moves_restores_zips_and_shares_and_an_administrator_administers() {
-    let s = Server::start_with(
-        Backend::Sqlite,
-        "[tools]\nkey = \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\"\nversion_1 = false\n",
-    );
+    let s = Server::start_with(Backend::Sqlite, common::TOOLS);
     s.add_user("mia", "member", "mia-password-1");
     let (session, _) = s.open_with("OpenImmutable", "mia", "mia-password-1", common::APP);
     let (_, home) = s.call("GetHomeFolder", json!({"sessionID": session}));

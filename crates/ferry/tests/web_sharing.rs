@@ -20,14 +20,10 @@ on_both_backends!(
     links_end_when_their_maker_loses_distribute
 );
 
-const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 const WEB_CLIENT: i64 = 5;
 
 fn with_tools(backend: Backend) -> Server {
-    Server::start_with(
-        backend,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n"),
-    )
+    Server::start_with(backend, common::TOOLS)
 }
 
 /// The link on a "Your link" page, as a path of this server.

@@ -24,6 +24,13 @@ pub use checks::*;
 #[allow(unused_imports)]
 pub use peers::*;
 
+/// The 32-byte key (base64) the tests give a server for its tools' tokens and its second
+/// factor's secrets.
+pub const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+/// `[tools]` with [`TEST_KEY`] and the old token format refused: the browser tools on.
+pub const TOOLS: &str =
+    "[tools]\nkey = \"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\"\nversion_1 = false\n";
+
 /// The bootstrap administrator every test server starts with.
 pub const ADMIN: &str = "admin";
 /// Its password.

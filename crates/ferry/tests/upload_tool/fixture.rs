@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::{self, Server, utc_stamp};
 
-pub const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+pub use crate::common::TEST_KEY as KEY;
 pub const IV: &str = "ABEiM0RVZneImaq7zN3u/w==";
 pub const EMAIL: &str = "partner@example.net";
 

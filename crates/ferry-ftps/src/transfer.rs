@@ -304,8 +304,11 @@ impl ControlSession {
         };
         // TLS hands out the plaintext straight into the staged upload's block (no buffer
         // of our own, no copy), one record at a time; the upload hashes it there.
+        // The control connection's watch sleeps while a transfer runs: the upload itself asks
+        // each second whether its session lives and its rights hold (`Upload::advance`), so
+        // that an upload whose user was disabled, or whose grant was taken away, stops taking
+        // bytes.
         let mut received = 0u64;
-        let mut asked_at = std::time::Instant::now();
         let step = loop {
             match data.read(upload.room()).await {
                 Ok(0) => break Ok(()),
@@ -313,15 +316,6 @@ impl ControlSession {
                     received += n as u64;
                     if let Err(e) = upload.advance(n).await {
                         break Err(Ok(e));
-                    }
-                    // The control connection's watch sleeps while a transfer runs: the session
-                    // is asked here each second, so that an upload whose user was disabled
-                    // stops taking bytes (it would be refused at the end anyway).
-                    if asked_at.elapsed() >= SESSION_RECHECK {
-                        asked_at = std::time::Instant::now();
-                        if let Ok(false) = service.context_alive(&ctx).await {
-                            break Err(Ok(Error::SessionNotFound));
-                        }
                     }
                 }
                 Err(e) => break Err(Err(e)),
@@ -333,12 +327,12 @@ impl ControlSession {
                 data.finish().await;
                 service.finish_upload(upload).await
             }
-            // The session ended: the connection is dropped, not drained (draining would take
-            // the client's bytes for seconds more).
-            Err(Ok(Error::SessionNotFound)) => {
+            // The session ended, or the rights were taken away: the connection is dropped, not
+            // drained (draining would take the client's bytes for seconds more).
+            Err(Ok(e @ (Error::SessionNotFound | Error::NotPermitted(_)))) => {
                 drop(upload);
                 drop(data);
-                Err(Error::SessionNotFound)
+                Err(e)
             }
             // Storing failed (the disk is full, say): the staged bytes go with the upload.
             Err(Ok(e)) => {

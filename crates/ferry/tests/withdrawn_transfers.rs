@@ -4,7 +4,8 @@
 //! whose access was withdrawn went on receiving the rest of the file, and an FTPS download
 //! went on even after its user was disabled (the control connection's watch sleeps while a
 //! transfer runs). An FTPS upload likewise took bytes for as long as its client sent them
-//! after its user was disabled (refused only at the end); it now stops within seconds.
+//! after its user was disabled (refused only at the end), and uploads over every protocol after
+//! their grant was taken away; they now stop within seconds.
 
 mod common;
 
@@ -19,7 +20,8 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     a_grant_taken_away_breaks_off_downloads_under_way,
-    a_disabled_users_ftps_upload_stops_taking_bytes
+    a_disabled_users_ftps_upload_stops_taking_bytes,
+    a_grant_taken_away_stops_uploads_under_way
 );
 
 const PROTOCOLS: &str = "[sftp]\nlisten = \"127.0.0.1:0\"\n[ftps]\nlisten = \"127.0.0.1:0\"\n";
@@ -150,4 +152,81 @@ fn a_disabled_users_ftps_upload_stops_taking_bytes(backend: Backend) {
         s.audit().iter().all(|r| r["operation"] != "FileUploaded"),
         "nothing stored"
     );
+}
+
+/// Uploads under way over HTTP, SFTP and FTPS (curl, at 1 MiB/s, 40 MiB each) stop taking
+/// bytes within seconds of their grant being taken away, each recorded as failed for that
+/// reason, nothing stored. Before, each went on for as long as its client sent, and was refused
+/// at the end: a partner whose access was withdrawn could go on filling the disk for hours.
+fn a_grant_taken_away_stops_uploads_under_way(backend: Backend) {
+    let s = Server::start_with(backend, PROTOCOLS);
+    let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
+    let (_, inbox) = s.call(
+        "CreateFolder",
+        json!({"sessionID": admin, "parentFolderID": 3, "name": "Inbox"}),
+    );
+    let inbox = inbox["FolderID"].as_i64().unwrap();
+    let bob = s.add_user("bob", "member", "bob-password");
+    // Show, Read, Create and Modify: uploads, new versions.
+    s.set_grants(&admin, inbox, &[(bob, 1 | 2 | 4 | 64)]);
+    let (session, _) = s.open("bob", "bob-password", APP);
+    const TOTAL: usize = 40 << 20;
+    let body = s.path().join("outgoing.bin");
+    std::fs::write(&body, vec![b'u'; TOTAL]).unwrap();
+    let curl = |args: &[&str], url: String| {
+        Command::new("curl")
+            .args(["-s", "-k", "--limit-rate", "1M", "-o", "/dev/null"])
+            .args(["-w", "%{size_upload}"])
+            .arg("-T")
+            .arg(&body)
+            .args(args)
+            .arg(url)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let header = format!("X-Session-ID: {session}");
+    let mut peers = [
+        curl(
+            &["-H", &header],
+            format!("{}/api/v1/folders/{inbox}/files/http.bin", s.base),
+        ),
+        curl(
+            &["-u", "bob:bob-password"],
+            format!("sftp://127.0.0.1:{}/Shared/Inbox/sftp.bin", s.sftp_port()),
+        ),
+        curl(
+            &["--ssl-reqd", "-u", "bob:bob-password"],
+            format!("ftp://127.0.0.1:{}/%2FShared/Inbox/ftps.bin", s.ftps_port()),
+        ),
+    ];
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    s.set_grants(&admin, inbox, &[(bob, 1 | 2)]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for (peer, name) in peers.iter_mut().zip(["http", "sftp", "ftps"]) {
+        while peer.try_wait().unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "{name} goes on");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let mut sent = String::new();
+        std::io::Read::read_to_string(peer.stdout.as_mut().unwrap(), &mut sent).unwrap();
+        let sent: f64 = sent.trim().parse().unwrap();
+        // Begun before the grant went (a refusal at the start sends nothing), stopped long
+        // before the end (at 1 MiB/s the whole would take 40 s).
+        assert!(sent >= (512 << 10) as f64, "{name}: {sent}");
+        assert!(sent < (TOTAL / 2) as f64, "{name}: {sent}");
+    }
+    let failed = common::awaited_audit(&s, "UploadFailed", 3);
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    for r in &failed {
+        assert_eq!(r["user_id"], bob);
+        let detail = r["detail"].as_str().unwrap();
+        assert!(detail.contains("taken away"), "{detail}");
+    }
+    assert!(
+        s.audit().iter().all(|r| r["operation"] != "FileUploaded"),
+        "nothing stored"
+    );
+    let (_, files) = s.call("GetFiles", json!({"sessionID": admin, "folderID": inbox}));
+    assert_eq!(files, json!([]));
 }

@@ -187,7 +187,13 @@ impl Service {
         let checked = self.upload_checks(ctx, &req, false, blind).await?;
         let staged = self.content.stage().await?;
         let existing = checked.existing.clone();
-        let upload = checked.into_upload(ctx, req, staged, sha2_011::Sha256::default(), 0);
+        let upload = checked.into_upload(
+            ctx,
+            req,
+            (staged, self.upload_watch()),
+            sha2_011::Sha256::default(),
+            0,
+        );
         Ok((upload, existing))
     }
 
@@ -206,7 +212,7 @@ impl Service {
         }
         let hasher = Upload::hasher_from(&at.hash_state)?;
         let staged = self.content.resume(&at.staged, at.size).await?;
-        Ok(checked.into_upload(ctx, req, staged, hasher, at.size))
+        Ok(checked.into_upload(ctx, req, (staged, self.upload_watch()), hasher, at.size))
     }
 
     /// The first of `name (2).ext`, `name (3).ext`, … that no file or folder in `folder`
@@ -545,12 +551,16 @@ struct Checked {
 }
 
 impl Checked {
-    /// The upload, its first `size` bytes staged in `staged` and hashed into `hasher`.
+    /// The upload, its first `size` bytes staged in `staged` and hashed into `hasher`, its
+    /// session and rights read through `watch` while its bytes arrive.
     fn into_upload(
         self,
         ctx: &SessionContext,
         req: UploadRequest,
-        staged: Box<dyn crate::content::StagedContent>,
+        (staged, watch): (
+            Box<dyn crate::content::StagedContent>,
+            super::upload::UploadWatch,
+        ),
         hasher: sha2_011::Sha256,
         size: u64,
     ) -> Upload {
@@ -568,6 +578,7 @@ impl Checked {
             seen: self.existing,
             place: self.place,
             checked_at: std::time::Instant::now(),
+            watch,
         }
     }
 }

@@ -2,8 +2,10 @@
 //! removal of expired immutable sessions.
 
 use super::{Caller, Service, SessionContext};
+use crate::clock::Timestamp;
 use crate::domain::{AuditEntry, Operation, Outcome, SessionId, SessionKey, User, application};
 use crate::error::{Error, Result};
+use crate::store::MetadataStore;
 
 /// A session's `last_used_at` is written at most this often, so that a busy session does not
 /// turn every read into a write.
@@ -64,34 +66,14 @@ impl Service {
     /// Whether a session is still alive, without counting as a use of it: what an idle SFTP or
     /// FTPS connection asks every few seconds, to end when its session was revoked.
     pub async fn session_alive(&self, key: &SessionKey) -> Result<bool> {
-        let now = self.clock.now();
-        Ok(match self.store.session_with_user(key).await? {
-            Some((s, u)) => s.expires_at.is_none_or(|t| t > now) && u.active && !u.deleted,
-            None => false,
-        })
+        session_alive_in(&*self.store, self.clock.now(), key).await
     }
 
     /// Whether what `ctx` acts as still holds, for work that runs long after its request was
-    /// authorised (a ZIP being written, an audit export): its session lives (a shared link's
-    /// too: revoking the link ends it), or, for the stand-in session of a page of access IDs
-    /// (which nothing stores), its user and the administrator it acts for are still active.
-    /// Not counted as a use of the session.
+    /// authorised (a ZIP being written, an audit export): see [`context_alive_in`]. Not counted
+    /// as a use of the session.
     pub async fn context_alive(&self, ctx: &SessionContext) -> Result<bool> {
-        let stand_in = ctx
-            .tool_page
-            .as_deref()
-            .and_then(super::access_ids::stand_in_session);
-        if stand_in.as_ref() != Some(&ctx.session.key) {
-            return self.session_alive(&ctx.session.key).await;
-        }
-        let active = |u: Option<crate::domain::User>| u.is_some_and(|u| u.active && !u.deleted);
-        if !active(self.store.user_by_id(ctx.user.id).await?) {
-            return Ok(false);
-        }
-        Ok(match ctx.session.impersonator_id {
-            Some(admin) => active(self.store.user_by_id(admin).await?),
-            None => true,
-        })
+        context_alive_in(&*self.store, self.clock.now(), ctx).await
     }
 
     /// `GetCurrentUser`: the user of a live session.
@@ -140,4 +122,42 @@ impl Service {
             }
         }
     }
+}
+
+/// [`Service::session_alive`] over a store at `now`.
+async fn session_alive_in(
+    store: &dyn MetadataStore,
+    now: Timestamp,
+    key: &SessionKey,
+) -> Result<bool> {
+    Ok(match store.session_with_user(key).await? {
+        Some((s, u)) => s.expires_at.is_none_or(|t| t > now) && u.active && !u.deleted,
+        None => false,
+    })
+}
+
+/// Whether what `ctx` acts as still holds at `now`: its session lives (a shared link's too:
+/// revoking the link ends it), or, for the stand-in session of a page of access IDs (which
+/// nothing stores), its user and the administrator it acts for are still active. Over a store
+/// rather than the Service, for an upload whose bytes are still arriving ([`super::Upload`]).
+pub(super) async fn context_alive_in(
+    store: &dyn MetadataStore,
+    now: Timestamp,
+    ctx: &SessionContext,
+) -> Result<bool> {
+    let stand_in = ctx
+        .tool_page
+        .as_deref()
+        .and_then(super::access_ids::stand_in_session);
+    if stand_in.as_ref() != Some(&ctx.session.key) {
+        return session_alive_in(store, now, &ctx.session.key).await;
+    }
+    let active = |u: Option<crate::domain::User>| u.is_some_and(|u| u.active && !u.deleted);
+    if !active(store.user_by_id(ctx.user.id).await?) {
+        return Ok(false);
+    }
+    Ok(match ctx.session.impersonator_id {
+        Some(admin) => active(store.user_by_id(admin).await?),
+        None => true,
+    })
 }

@@ -12,11 +12,12 @@ use sha2_011::digest::common::hazmat::SerializableState;
 use sha2_011::{Digest, Sha256};
 
 use super::SessionContext;
-use crate::clock::Timestamp;
+use crate::clock::{Clock, Timestamp};
 use crate::connection_limit::Permit;
 use crate::content::{ContentStore, StagedContent};
 use crate::domain::{File, FolderId, Permissions, UserId};
 use crate::error::{Error, Result};
+use crate::store::MetadataStore;
 
 /// Bytes read back at a time to hash an upload written at random offsets.
 const REHASH_CHUNK: usize = 1024 * 1024;
@@ -73,9 +74,18 @@ pub struct Upload {
     pub(super) seen: Option<File>,
     /// Its places among the uploads in progress, given back when it ends.
     pub(super) place: UploadPlace,
-    /// When its checks read the caller's rights (`held`): read again before the record if
-    /// the bytes took longer than [`super::SESSION_RECHECK`] to arrive.
+    /// When its checks last read the caller's session and rights (`held`): read again each
+    /// [`super::SESSION_RECHECK`] while the bytes arrive, and before the record if that is
+    /// longer ago.
     pub(super) checked_at: std::time::Instant,
+    /// Where those reads are made.
+    pub(super) watch: UploadWatch,
+}
+
+/// What an upload reads its caller's session and rights from while its bytes arrive.
+pub(super) struct UploadWatch {
+    pub(super) store: Arc<dyn MetadataStore>,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 /// An upload's places in the counts of uploads in progress: its user's and, for one made
@@ -90,9 +100,48 @@ pub(super) struct UploadPlace {
     pub(super) quota: Option<super::storage_quota::QuotaHold>,
 }
 
+impl super::Service {
+    /// What an upload begun now reads its session and rights from.
+    pub(super) fn upload_watch(&self) -> UploadWatch {
+        UploadWatch {
+            store: Arc::clone(&self.store),
+            clock: Arc::clone(&self.clock),
+        }
+    }
+}
+
 impl Upload {
+    /// Stops the upload once its session has ended (the user disabled, a revocation, `Close`)
+    /// or its caller may no longer upload to its folder (a partner's grant taken away), read
+    /// at most once a [`super::SESSION_RECHECK`]: before, the bytes went on arriving for as
+    /// long as the client sent them, hours for a large file, and were refused only at the end.
+    /// The bits read are the ones the record then checks (Create for a new file, Modify for a
+    /// new version); here losing both is enough to stop.
+    async fn still_allowed(&mut self) -> Result<()> {
+        if self.checked_at.elapsed() < super::SESSION_RECHECK {
+            return Ok(());
+        }
+        let store = &*self.watch.store;
+        if !super::sessions::context_alive_in(store, self.watch.clock.now(), &self.ctx).await? {
+            return Err(Error::SessionNotFound);
+        }
+        let chain = store
+            .permission_chain(self.req.folder_id, self.ctx.user.id)
+            .await?;
+        let held = super::Service::effective_on_chain(&self.ctx, &chain)?;
+        if !held.contains(Permissions::CREATE) && !held.contains(Permissions::MODIFY) {
+            return Err(Error::NotPermitted(
+                "the permission to upload to this folder was taken away",
+            ));
+        }
+        self.held = held;
+        self.checked_at = std::time::Instant::now();
+        Ok(())
+    }
+
     /// Appends a chunk: hashed, counted, and written to staging.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.still_allowed().await?;
         let at = self.size;
         self.written += chunk.len() as u64;
         self.count_to(at + chunk.len() as u64)?;
@@ -116,6 +165,7 @@ impl Upload {
         let end = offset
             .checked_add(chunk.len() as u64)
             .ok_or_else(|| Error::invalid("write beyond the largest file size"))?;
+        self.still_allowed().await?;
         self.written += chunk.len() as u64;
         self.within_written(end)?;
         self.count_to(end.max(self.size))?;
@@ -142,6 +192,7 @@ impl Upload {
         if len == self.size {
             return Ok(());
         }
+        self.still_allowed().await?;
         self.within_written(len)?;
         self.count_to(len)?;
         self.hasher = None;
@@ -162,6 +213,7 @@ impl Upload {
                 "an upload written at random offsets advanced in place".into(),
             ));
         }
+        self.still_allowed().await?;
         let Some(bytes) = self.staged.room().get(..n) else {
             return Err(Error::Internal("an upload advanced past its room".into()));
         };

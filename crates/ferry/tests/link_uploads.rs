@@ -96,12 +96,23 @@ fn raw(s: &Server, request: &str) -> String {
 /// Starts the `PATCH` of `location` and leaves it waiting after 64 KiB; `Err` with the
 /// server's answer if it refused the upload instead of asking for its bytes.
 fn held_patch(s: &Server, grant: &str, location: &str) -> Result<TcpStream, String> {
+    held_patch_of(s, grant, location, LENGTH, 64 * 1024)
+}
+
+/// [`held_patch`] of an upload of `length` bytes, left waiting after `sent`.
+fn held_patch_of(
+    s: &Server,
+    grant: &str,
+    location: &str,
+    length: usize,
+    sent: usize,
+) -> Result<TcpStream, String> {
     let mut c = TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
     write!(
         c,
         "PATCH {location} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\n\
          Ferry-Grant: {grant}\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
-         Content-Length: {LENGTH}\r\nExpect: 100-continue\r\n\r\n"
+         Content-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
     )
     .unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -119,7 +130,7 @@ fn held_patch(s: &Server, grant: &str, location: &str) -> Result<TcpStream, Stri
         let _ = c.read_to_string(&mut rest);
         return Err(head + &rest);
     }
-    c.write_all(&[b'x'; 64 * 1024]).unwrap();
+    c.write_all(&vec![b'x'; sent]).unwrap();
     Ok(c)
 }
 
@@ -305,4 +316,43 @@ fn a_links_uploads_count_toward_its_makers_quota() {
     assert!(sent.starts_with("HTTP/1.1 204"), "{sent}");
     let (status, body) = s.put_file(&session, folder, "mine.bin", "", &[b'd'; 200 * 1024]);
     assert_eq!(status, 200, "{body}");
+}
+
+/// A resumable upload's bytes count once toward its maker's quota while its `PATCH` runs:
+/// by its reservation. Before (2026-12-07) they counted twice, reservation and bytes in
+/// progress, and the maker was refused room they had.
+#[test]
+fn a_resumable_upload_under_way_counts_once() {
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &format!("{}[files]\nuser_quota = \"1M\"\n", common::TOOLS),
+    );
+    s.add_user("ann", "member", "ann-password-1");
+    let mut ann = Browser::new(&s);
+    let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
+    let folder: i64 = home.rsplit('/').next().unwrap().parse().unwrap();
+    let grant = new_link_grant(&s, &mut ann, &home);
+    const PART: usize = 600 * 1024;
+    let (first, _) = try_create_of(&s, &grant, "first.bin", PART).unwrap();
+    // 400 KiB of its 600 sent, the rest still to come.
+    let mut patch = held_patch_of(&s, &grant, &first, PART, 400 * 1024).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // 600 KiB reserved and 300 more: 900 KiB of 1 MiB.
+    let (session, _) = s.open("ann", "ann-password-1", APP);
+    let (status, body) = s.put_file(&session, folder, "mine.bin", "", &[b'm'; 300 * 1024]);
+    assert_eq!(status, 200, "{body}");
+    patch.write_all(&[b'x'; PART - 400 * 1024]).unwrap();
+    let mut answer = String::new();
+    patch.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+    // The bound holds: 900 KiB stored, 200 more do not fit.
+    let (status, body) = s.put_file(&session, folder, "more.bin", "", &[b'o'; 200 * 1024]);
+    assert_eq!(status, 507, "{body}");
+    let mut names: Vec<_> = s
+        .home_files(&session)
+        .iter()
+        .map(|f| f["Name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["first.bin", "mine.bin"]);
 }

@@ -11,6 +11,11 @@
 //! moment before its hold drops, which errs on the side of the bound. With several nodes, a
 //! user may pass it by what they upload on the others at the same moment.
 //!
+//! A resumable (tus) upload's bytes are counted by its reservation (its declared length) from
+//! its creation: while one of its requests runs, an upload weighed with the reservations
+//! leaves its bytes in the ledger out (before 2026-12-07 they counted twice, and a user whose
+//! tus upload was under way was refused room they had).
+//!
 //! Users with no quota pay nothing here; the store's count (migration 0025's triggers) is kept
 //! for everyone, so a quota set later applies at once.
 
@@ -27,7 +32,15 @@ use crate::error::{Error, Result};
 /// Bytes of each user's uploads in progress on this node.
 #[derive(Debug, Default)]
 pub(super) struct StagedBytes {
-    by_user: Mutex<HashMap<UserId, u64>>,
+    by_user: Mutex<HashMap<UserId, InProgress>>,
+}
+
+/// One user's bytes in progress: all of them, and those of resumable uploads, which their
+/// reservations count as well.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct InProgress {
+    all: u64,
+    reserved: u64,
 }
 
 /// An upload's share of its user's quota: the bytes it holds in the node's ledger.
@@ -36,8 +49,14 @@ pub(super) struct QuotaHold {
     ledger: Arc<StagedBytes>,
     user: UserId,
     bound: u64,
-    /// What the user had stored at the last read.
+    /// What the user had stored at the last read, with their resumable uploads' reservations
+    /// when `with_reservations`.
     stored: u64,
+    /// Whether `stored` holds the reservations: then the ledger's bytes of resumable uploads,
+    /// which they count, are left out.
+    with_reservations: bool,
+    /// Whether this upload is a resumable one's (its bytes counted by its reservation too).
+    resuming: bool,
     /// This upload's bytes in the ledger.
     held: u64,
 }
@@ -52,19 +71,31 @@ impl QuotaHold {
             .by_user
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let others = by_user
-            .get(&self.user)
-            .copied()
-            .unwrap_or(0)
-            .saturating_sub(self.held);
+        let now = by_user.get(&self.user).copied().unwrap_or_default();
+        let mine_reserved = if self.resuming { self.held } else { 0 };
+        let others = InProgress {
+            all: now.all.saturating_sub(self.held),
+            reserved: now.reserved.saturating_sub(mine_reserved),
+        };
+        let counted = match self.with_reservations {
+            true => others.all.saturating_sub(others.reserved),
+            false => others.all,
+        };
         let size = charged(size).max(self.held);
-        if self.stored.saturating_add(others).saturating_add(size) > self.bound {
+        if self.stored.saturating_add(counted).saturating_add(size) > self.bound {
             return Err(Error::OverQuota {
                 quota: show_size(self.bound),
                 stored: show_size(self.stored),
             });
         }
-        by_user.insert(self.user, others + size);
+        let reserved = others.reserved + if self.resuming { size } else { 0 };
+        by_user.insert(
+            self.user,
+            InProgress {
+                all: others.all + size,
+                reserved,
+            },
+        );
         self.held = size;
         Ok(())
     }
@@ -78,8 +109,11 @@ impl Drop for QuotaHold {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if let Some(n) = by_user.get_mut(&self.user) {
-            *n = n.saturating_sub(self.held);
-            if *n == 0 {
+            n.all = n.all.saturating_sub(self.held);
+            if self.resuming {
+                n.reserved = n.reserved.saturating_sub(self.held);
+            }
+            if n.all == 0 {
                 by_user.remove(&self.user);
             }
         }
@@ -138,6 +172,8 @@ impl Service {
             // Read again by the last weighing, which leaves reservations out: the upload's
             // own would be among them.
             stored: stored.saturating_add(reserved),
+            with_reservations: !resuming,
+            resuming,
             held: 0,
         };
         if let Err(e) = hold.grow_to(req.expected_size.unwrap_or(0)) {
@@ -222,6 +258,7 @@ impl Service {
     /// other uploads committed since the first read included.
     pub(super) async fn quota_final(&self, hold: &mut QuotaHold, size: u64) -> Result<()> {
         hold.stored = self.store.stored_bytes(hold.user).await?;
+        hold.with_reservations = false;
         hold.grow_to(size)
     }
 }
@@ -240,8 +277,45 @@ mod tests {
             user: 7,
             bound: 100 * K,
             stored: stored * K,
+            with_reservations: false,
+            resuming: false,
             held: 0,
         }
+    }
+
+    /// A resumable upload's bytes count once, by its reservation, for an upload weighed with
+    /// the reservations; for one weighed without (its last weighing, a resumable upload's
+    /// own), through the ledger.
+    #[test]
+    fn a_resumable_uploads_bytes_count_once() {
+        let ledger = Arc::new(StagedBytes::default());
+        // Its reservation (60 blocks) is among the 60 the new upload is weighed with.
+        let mut tus = hold(&ledger, 0);
+        tus.resuming = true;
+        tus.grow_to(30 * K).unwrap();
+        let mut new = hold(&ledger, 60);
+        new.with_reservations = true;
+        new.grow_to(40 * K).unwrap();
+        assert!(new.grow_to(40 * K + 1).is_err());
+        // Weighed without the reservations (stored read again: nothing yet), the resumable
+        // upload's bytes in progress count.
+        new.stored = 0;
+        new.with_reservations = false;
+        assert!(new.grow_to(70 * K + 1).is_err());
+        new.grow_to(70 * K).unwrap();
+        // The resumable upload itself counts the other's bytes.
+        assert!(tus.grow_to(30 * K + 1).is_err());
+        drop(tus);
+        let left = *ledger.by_user.lock().unwrap().get(&7).unwrap();
+        assert_eq!(
+            left,
+            InProgress {
+                all: 70 * K,
+                reserved: 0
+            }
+        );
+        drop(new);
+        assert!(ledger.by_user.lock().unwrap().is_empty());
     }
 
     #[test]

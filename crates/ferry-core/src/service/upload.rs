@@ -84,8 +84,8 @@ pub struct Upload {
 
 /// What an upload reads its caller's session and rights from while its bytes arrive.
 pub(super) struct UploadWatch {
-    pub(super) store: Arc<dyn MetadataStore>,
-    pub(super) clock: Arc<dyn Clock>,
+    store: Arc<dyn MetadataStore>,
+    clock: Arc<dyn Clock>,
 }
 
 /// An upload's places in the counts of uploads in progress: its user's and, for one made

@@ -578,6 +578,7 @@ impl Checked {
             seen: self.existing,
             place: self.place,
             checked_at: std::time::Instant::now(),
+            asked_at: std::time::Instant::now(),
             watch,
         }
     }

@@ -78,6 +78,9 @@ pub struct Upload {
     /// [`super::SESSION_RECHECK`] while the bytes arrive, and before the record if that is
     /// longer ago.
     pub(super) checked_at: std::time::Instant,
+    /// When the upload last asked (a read that failed included), so that it asks at most once
+    /// a second.
+    pub(super) asked_at: std::time::Instant,
     /// Where those reads are made.
     pub(super) watch: UploadWatch,
 }
@@ -116,18 +119,33 @@ impl Upload {
     /// at most once a [`super::SESSION_RECHECK`]: before, the bytes went on arriving for as
     /// long as the client sent them, hours for a large file, and were refused only at the end.
     /// The bits read are the ones the record then checks (Create for a new file, Modify for a
-    /// new version); here losing both is enough to stop.
+    /// new version); here losing both is enough to stop. A read that fails (the database
+    /// unreachable for a moment) stops nothing: it is tried again a second later, and the
+    /// record's own checks are the last word.
     async fn still_allowed(&mut self) -> Result<()> {
-        if self.checked_at.elapsed() < super::SESSION_RECHECK {
+        if self.asked_at.elapsed() < super::SESSION_RECHECK {
             return Ok(());
         }
+        self.asked_at = std::time::Instant::now();
         let store = &*self.watch.store;
-        if !super::sessions::context_alive_in(store, self.watch.clock.now(), &self.ctx).await? {
+        let read = async {
+            let alive =
+                super::sessions::context_alive_in(store, self.watch.clock.now(), &self.ctx).await?;
+            let chain = store
+                .permission_chain(self.req.folder_id, self.ctx.user.id)
+                .await?;
+            Ok::<_, Error>((alive, chain))
+        };
+        let (alive, chain) = match read.await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::warn!(error = %e, "an upload could not ask after its session and rights");
+                return Ok(());
+            }
+        };
+        if !alive {
             return Err(Error::SessionNotFound);
         }
-        let chain = store
-            .permission_chain(self.req.folder_id, self.ctx.user.id)
-            .await?;
         let held = super::Service::effective_on_chain(&self.ctx, &chain)?;
         if !held.contains(Permissions::CREATE) && !held.contains(Permissions::MODIFY) {
             return Err(Error::NotPermitted(
@@ -135,7 +153,7 @@ impl Upload {
             ));
         }
         self.held = held;
-        self.checked_at = std::time::Instant::now();
+        self.checked_at = self.asked_at;
         Ok(())
     }
 

@@ -94,13 +94,14 @@ pub enum Error {
     /// The upload would take its user past their storage quota ([`crate::domain::quota`]);
     /// nothing was stored. Code 209.
     #[error(
-        "over the storage quota: {stored} stored of {quota}, and deleted files count until \
+        "over the storage quota: {stored} of {quota}, and deleted files count until \
          their content is purged; nothing was stored"
     )]
     OverQuota {
         /// The user's bound, as people read it.
         quota: String,
-        /// What they had stored when refused, as people read it.
+        /// What they had stored when refused, and reserved by resumable uploads in progress if
+        /// anything, as people read it ("600 KiB stored").
         stored: String,
     },
     /// The folder is not empty and the operation removes empty folders only (the file

@@ -449,7 +449,7 @@ mod tests {
             Error::MetadataItemNotFound.into(),
             Error::OverQuota {
                 quota: "1 MiB".into(),
-                stored: "1 MiB".into(),
+                stored: "1 MiB stored".into(),
             }
             .into(),
             Error::Unavailable.into(),

@@ -297,6 +297,13 @@ fn a_links_uploads_count_toward_its_makers_quota() {
     let refused = try_create_of(&s, &grant, "second.bin", PART).unwrap_err();
     assert!(refused.starts_with("HTTP/1.1 507"), "{refused}");
     assert!(refused.contains("\"ErrorCode\":209"), "{refused}");
+    // Said as it is: nothing stored yet, the rest reserved.
+    assert!(
+        refused.contains(
+            "0 bytes stored and 600 KiB reserved by resumable uploads in progress of 1 MiB"
+        ),
+        "{refused}"
+    );
     let (session, _) = s.open("ann", "ann-password-1", APP);
     let (status, body) = s.put_file(&session, folder, "mine.bin", "", &[b'b'; PART]);
     assert_eq!(status, 507, "{body}");

@@ -55,6 +55,8 @@ pub(super) struct QuotaHold {
     /// Whether `stored` holds the reservations: then the ledger's bytes of resumable uploads,
     /// which they count, are left out.
     with_reservations: bool,
+    /// The reservations in `stored`, for the refusal's message.
+    reserved: u64,
     /// Whether this upload is a resumable one's (its bytes counted by its reservation too).
     resuming: bool,
     /// This upload's bytes in the ledger.
@@ -83,9 +85,16 @@ impl QuotaHold {
         };
         let size = charged(size).max(self.held);
         if self.stored.saturating_add(counted).saturating_add(size) > self.bound {
+            let stored = show_size(self.stored.saturating_sub(self.reserved));
             return Err(Error::OverQuota {
                 quota: show_size(self.bound),
-                stored: show_size(self.stored),
+                stored: match self.reserved {
+                    0 => format!("{stored} stored"),
+                    r => format!(
+                        "{stored} stored and {} reserved by resumable uploads in progress",
+                        show_size(r)
+                    ),
+                },
             });
         }
         let reserved = others.reserved + if self.resuming { size } else { 0 };
@@ -173,6 +182,7 @@ impl Service {
             // own would be among them.
             stored: stored.saturating_add(reserved),
             with_reservations: !resuming,
+            reserved,
             resuming,
             held: 0,
         };
@@ -259,6 +269,7 @@ impl Service {
     pub(super) async fn quota_final(&self, hold: &mut QuotaHold, size: u64) -> Result<()> {
         hold.stored = self.store.stored_bytes(hold.user).await?;
         hold.with_reservations = false;
+        hold.reserved = 0;
         hold.grow_to(size)
     }
 }
@@ -278,6 +289,7 @@ mod tests {
             bound: 100 * K,
             stored: stored * K,
             with_reservations: false,
+            reserved: 0,
             resuming: false,
             held: 0,
         }

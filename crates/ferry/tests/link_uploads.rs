@@ -275,22 +275,31 @@ fn a_taken_name_is_numbered_never_replaced_nor_told(backend: Backend) {
     }
 }
 
-/// Whoever holds an upload link uploads as its maker, within the maker's storage quota: the
-/// link cannot fill the disk, and a refusal is told before a byte is sent. A resumable upload
-/// begun reserves its length until it ends: before, uploads begun up to the quota again and
-/// again and left idle kept their bytes in staging for a day each.
-#[test]
-fn a_links_uploads_count_toward_its_makers_quota() {
+/// What a resumable upload declares in the quota tests: 600 KiB of ann's 1 MiB.
+const PART: usize = 600 * 1024;
+
+/// A server whose users may store 1 MiB each, with ann's upload link to her home folder:
+/// (server, her folder's ID, the link page's grant).
+fn with_quota_and_link() -> (Server, i64, String) {
     let s = Server::start_with(
         Backend::Sqlite,
-        &format!("[tools]\nkey = \"{KEY}\"\nversion_1 = false\n[files]\nuser_quota = \"1M\"\n"),
+        &format!("{}[files]\nuser_quota = \"1M\"\n", common::TOOLS),
     );
     s.add_user("ann", "member", "ann-password-1");
     let mut ann = Browser::new(&s);
     let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
     let folder: i64 = home.rsplit('/').next().unwrap().parse().unwrap();
     let grant = new_link_grant(&s, &mut ann, &home);
-    const PART: usize = 600 * 1024;
+    (s, folder, grant)
+}
+
+/// Whoever holds an upload link uploads as its maker, within the maker's storage quota: the
+/// link cannot fill the disk, and a refusal is told before a byte is sent. A resumable upload
+/// begun reserves its length until it ends: before, uploads begun up to the quota again and
+/// again and left idle kept their bytes in staging for a day each.
+#[test]
+fn a_links_uploads_count_toward_its_makers_quota() {
+    let (s, folder, grant) = with_quota_and_link();
     let (first, _) = try_create_of(&s, &grant, "first.bin", PART).unwrap();
     // Nothing stored yet, but the first reserves 600 KiB of 1 MiB: a second is refused as it
     // is made, and so is the maker's own upload.
@@ -330,16 +339,7 @@ fn a_links_uploads_count_toward_its_makers_quota() {
 /// progress, and the maker was refused room they had.
 #[test]
 fn a_resumable_upload_under_way_counts_once() {
-    let s = Server::start_with(
-        Backend::Sqlite,
-        &format!("{}[files]\nuser_quota = \"1M\"\n", common::TOOLS),
-    );
-    s.add_user("ann", "member", "ann-password-1");
-    let mut ann = Browser::new(&s);
-    let home = ann.sign_in("ann", "ann-password-1").location.unwrap();
-    let folder: i64 = home.rsplit('/').next().unwrap().parse().unwrap();
-    let grant = new_link_grant(&s, &mut ann, &home);
-    const PART: usize = 600 * 1024;
+    let (s, folder, grant) = with_quota_and_link();
     let (first, _) = try_create_of(&s, &grant, "first.bin", PART).unwrap();
     // 400 KiB of its 600 sent, the rest still to come.
     let mut patch = held_patch_of(&s, &grant, &first, PART, 400 * 1024).unwrap();

@@ -33,11 +33,7 @@ fn bobs_refusals(audit: &[Value], bob: i64) -> Vec<Value> {
 fn a_repeated_refusal_is_one_record_and_a_count(backend: Backend) {
     let mut s = Server::start_with(backend, "[sftp]\nlisten = \"127.0.0.1:0\"\n");
     let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
-    let (_, deals) = s.call(
-        "CreateFolder",
-        json!({"sessionID": admin, "parentFolderID": 3, "name": "Deals"}),
-    );
-    let deals = deals["FolderID"].as_i64().unwrap();
+    let deals = s.create_folder(&admin, 3, "Deals");
     let bob = s.add_user("bob", "member", "bob-password");
     s.set_grants(&admin, deals, &[(bob, LOOKER)]);
     let (b, _) = s.open("bob", "bob-password", APP);

@@ -56,11 +56,7 @@ fn ready_peer(script: &str, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
 fn a_grant_taken_away_breaks_off_downloads_under_way(backend: Backend) {
     let s = Server::start_with(backend, PROTOCOLS);
     let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
-    let (_, reports) = s.call(
-        "CreateFolder",
-        json!({"sessionID": admin, "parentFolderID": 3, "name": "Reports"}),
-    );
-    let reports = reports["FolderID"].as_i64().unwrap();
+    let reports = s.create_folder(&admin, 3, "Reports");
     let bob = s.add_user("bob", "member", "bob-password");
     let grant = |users: &[i64]| {
         let list: Vec<(i64, i64)> = users.iter().map(|u| (*u, READER)).collect();
@@ -161,11 +157,7 @@ fn a_disabled_users_ftps_upload_stops_taking_bytes(backend: Backend) {
 fn a_grant_taken_away_stops_uploads_under_way(backend: Backend) {
     let s = Server::start_with(backend, PROTOCOLS);
     let (admin, _) = s.open(ADMIN, ADMIN_PASSWORD, APP);
-    let (_, inbox) = s.call(
-        "CreateFolder",
-        json!({"sessionID": admin, "parentFolderID": 3, "name": "Inbox"}),
-    );
-    let inbox = inbox["FolderID"].as_i64().unwrap();
+    let inbox = s.create_folder(&admin, 3, "Inbox");
     let bob = s.add_user("bob", "member", "bob-password");
     // Show, Read, Create and Modify: uploads, new versions.
     s.set_grants(&admin, inbox, &[(bob, 1 | 2 | 4 | 64)]);

@@ -368,6 +368,16 @@ impl Server {
         (status, hdrs, body)
     }
 
+    /// Makes folder `name` in `parent` as `session`; returns its ID, panicking on a refusal.
+    pub fn create_folder(&self, session: &str, parent: i64, name: &str) -> i64 {
+        let (status, body) = self.call(
+            "CreateFolder",
+            json!({"sessionID": session, "parentFolderID": parent, "name": name}),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["FolderID"].as_i64().unwrap()
+    }
+
     /// Replaces `folder`'s grants, as `session` (an administrator's), with `grants`: each a
     /// user ID and its permission bits.
     pub fn set_grants(&self, session: &str, folder: i64, grants: &[(i64, i64)]) {
